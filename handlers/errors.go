@@ -1,0 +1,95 @@
+package handlers
+
+import (
+	"errors"
+	"math"
+	"net/http"
+	"time"
+
+	"github.com/gofiber/fiber/v2"
+
+	"roster/models"
+)
+
+// Protocol error codes. The first group is known to the demo apps; the rest
+// are Roster's own, always sent with an errmsg.
+const (
+	CodeAuthFail     = "AUTHFAIL"
+	CodeBadOp        = "BADOP"
+	CodeNoOp         = "NOOP"
+	CodeMissingAppID = "MISSINGAPPID"
+	CodeBadCode      = "BADCODE"
+	CodeBadUser      = "BADUSER"
+	CodeMissingFile  = "MISSINGFILE"
+	CodeBadImage     = "BADIMAGE"
+	CodeMissingPara  = "MISSINGPARA"
+
+	CodeBadPhone   = "BADPHONE"
+	CodeBadRequest = "BADREQUEST"
+	CodeRateLimit  = "RATELIMIT"
+	CodeExpired    = "EXPIRED"
+	CodeLocked     = "LOCKED"
+	CodeBlocked    = "BLOCKED"
+	CodeTooLarge   = "TOOLARGE"
+	CodeInternal   = "INTERNAL"
+)
+
+// APIError is a protocol failure: it becomes {"result":"FAIL","error":Code,"errmsg":Msg}.
+type APIError struct {
+	Code       string
+	Msg        string
+	RetryAfter time.Duration
+}
+
+func (e *APIError) Error() string { return e.Code + ": " + e.Msg }
+
+func apiErr(code, msg string) *APIError { return &APIError{Code: code, Msg: msg} }
+
+var refusalCodes = map[models.Reason]string{
+	models.ReasonBadCode:     CodeBadCode,
+	models.ReasonExpired:     CodeExpired,
+	models.ReasonLocked:      CodeLocked,
+	models.ReasonRateLimited: CodeRateLimit,
+	models.ReasonBlocked:     CodeBlocked,
+}
+
+// ProtocolError translates any error a handler returned into the protocol's
+// terms. internal is true for errors the client must not see the text of:
+// those are answered with a generic message and must be logged.
+func ProtocolError(err error) (e *APIError, internal bool) {
+	var (
+		ae      *APIError
+		refused *models.RefusedError
+		bad     *ErrBadRequest
+		fe      *fiber.Error
+	)
+	switch {
+	case errors.As(err, &ae):
+		return ae, false
+	case errors.As(err, &refused):
+		code, ok := refusalCodes[refused.Reason]
+		if !ok {
+			break
+		}
+		return &APIError{Code: code, Msg: refused.Message, RetryAfter: refused.RetryAfter}, false
+	case errors.Is(err, models.ErrUnauthenticated):
+		return apiErr(CodeAuthFail, "Your session has ended. Please sign in again."), false
+	case errors.As(err, &bad):
+		return apiErr(CodeBadRequest, bad.Msg), false
+	case errors.As(err, &fe):
+		switch fe.Code {
+		case http.StatusRequestEntityTooLarge:
+			return apiErr(CodeTooLarge, "The request is too large."), false
+		case http.StatusBadRequest, http.StatusUnsupportedMediaType, http.StatusMethodNotAllowed, http.StatusNotFound:
+			return apiErr(CodeBadRequest, "The request could not be read."), false
+		case http.StatusRequestTimeout:
+			return apiErr(CodeBadRequest, "The request took too long to arrive."), false
+		}
+	}
+	return apiErr(CodeInternal, "Something went wrong on the server. Please try again."), true
+}
+
+// retryAfterSeconds rounds up, so a client that waits that long is let in.
+func retryAfterSeconds(d time.Duration) int64 {
+	return int64(math.Ceil(d.Seconds()))
+}

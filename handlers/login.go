@@ -1,0 +1,103 @@
+package handlers
+
+import (
+	"errors"
+	"strconv"
+
+	"github.com/gofiber/fiber/v2"
+
+	"roster/models"
+)
+
+// login is both steps of sign-in: without a code it sends one; with a code
+// (`otp`, or `code` from older clients) it verifies it and issues a token.
+func (a *API) login(c *fiber.Ctx, r *Request) (Reply, error) {
+	if r.Get("appid") == "" {
+		return nil, apiErr(CodeMissingAppID, "The app id (appid) is missing.")
+	}
+	raw := r.Get("phone", "phonel") // "phonel" is the spelling of the source document's example
+	if raw == "" {
+		return nil, apiErr(CodeMissingPara, "The phone number (phone) is missing.")
+	}
+	phone, err := a.signInPhone(raw, r.Get("cc"))
+	if err != nil {
+		return nil, err
+	}
+	cl := clientInfo(c, r)
+	code := r.Get("otp", "code")
+	if code == "" {
+		return Reply{}, a.signIn.RequestCode(c.UserContext(), phone, cl)
+	}
+	res, err := a.signIn.VerifyCode(c.UserContext(), phone, code, r.Get("name"), cl)
+	if err != nil {
+		return nil, err
+	}
+	p := &models.Principal{User: res.User, Session: res.Session}
+	c.Locals(localPrincipal, p)
+	reply := profileFields(&res.User)
+	reply["token"] = res.Token
+	reply["cc"] = res.User.CC()
+	reply["uid"] = res.User.ID
+	return reply, nil
+}
+
+// signInPhone parses the number to sign in. Codes go only to numbers in
+// assigned ranges; test numbers need only be possible (fictional ranges such
+// as +1 555 are what people use for tests).
+func (a *API) signInPhone(raw, cc string) (models.Phone, error) {
+	p, err := models.ParsePhone(raw, cc, "")
+	if err == nil && !a.signIn.IsTestNumber(p.E164) {
+		p, err = models.ParseValidPhone(raw, cc, "")
+	}
+	if err != nil {
+		msg := "The phone number is not valid: " + err.Error() + ". Enter it with its country code."
+		if errors.Is(err, models.ErrPhoneEmpty) {
+			msg = "The phone number is missing."
+		}
+		return models.Phone{}, apiErr(CodeBadPhone, msg)
+	}
+	return p, nil
+}
+
+// profileFields is a user's profile as the protocol's replies carry it
+// (without `ts`, which at the top level of a reply is the server's time).
+func profileFields(u *models.User) Reply {
+	return Reply{
+		"phone":  u.Digits(),
+		"name":   u.Name,
+		"status": u.Status,
+		"photo":  u.Photo,
+		"tn":     u.Thumbnail,
+	}
+}
+
+// logout revokes the presented token. It always succeeds, even for an
+// unknown token: the client is signing out either way.
+func (a *API) logout(c *fiber.Ctx, r *Request) (Reply, error) {
+	_, err := a.sessions.RevokeToken(c.UserContext(), tokenOf(c, r), models.RevokeLogout, clientInfo(c, r))
+	return Reply{}, err
+}
+
+// setNotify stores the device's push token on the caller's session.
+func (a *API) setNotify(c *fiber.Ctx, r *Request, p *models.Principal) (Reply, error) {
+	token := r.Get("notifytoken")
+	if len(token) > 4096 {
+		return nil, apiErr(CodeBadRequest, "The push token is too long.")
+	}
+	err := a.sessions.SetPush(c.UserContext(), p.Session.ID, models.PushSettings{
+		NotifyToken: token,
+		FcmID:       truncateRunes(r.Get("fcmid"), 4096),
+		Prod:        r.Flag("prod"),
+		DeviceType:  truncateRunes(r.Get("dt"), 64),
+	})
+	return Reply{}, err
+}
+
+func itoa(n int64) string { return strconv.FormatInt(n, 10) }
+
+func truncateRunes(s string, n int) string {
+	if len([]rune(s)) <= n {
+		return s
+	}
+	return string([]rune(s)[:n])
+}

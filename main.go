@@ -1,0 +1,73 @@
+// Roster is a self-hosted backend for messaging apps: phone sign-in with
+// one-time codes, access tokens, contact sync and an admin dashboard, in one
+// binary. See README.md.
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"os"
+	"os/signal"
+	"syscall"
+
+	"roster/web"
+)
+
+func main() {
+	args := os.Args[1:]
+	if len(args) > 0 && args[0] == "serve" {
+		args = args[1:]
+	}
+	cfg, err := web.ParseConfig("roster", args, os.Getenv, os.Stderr)
+	if errors.Is(err, flag.ErrHelp) {
+		return
+	}
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "roster: configuration:", err)
+		os.Exit(2)
+	}
+	log := newLogger(os.Stderr, cfg.LogFormat, cfg.LogLevel)
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	if err := run(ctx, cfg, log); err != nil {
+		log.Error("roster stopped", "err", err)
+		os.Exit(1)
+	}
+}
+
+// run serves until ctx is cancelled (SIGINT/SIGTERM), then shuts down
+// gracefully and closes the database.
+func run(ctx context.Context, cfg web.Config, log *slog.Logger) error {
+	log.Info("starting roster", "config", cfg.Redacted())
+	srv, err := web.New(ctx, cfg, log, web.Options{})
+	if err != nil {
+		return err
+	}
+	defer func() {
+		if err := srv.Close(); err != nil {
+			log.Error("closing the database", "err", err)
+		}
+	}()
+	ln, err := net.Listen("tcp", cfg.Addr)
+	if err != nil {
+		return err
+	}
+	return srv.Serve(ctx, ln)
+}
+
+func newLogger(w io.Writer, format, level string) *slog.Logger {
+	var lv slog.Level
+	if err := lv.UnmarshalText([]byte(level)); err != nil {
+		lv = slog.LevelInfo
+	}
+	opts := &slog.HandlerOptions{Level: lv}
+	if format == "json" {
+		return slog.New(slog.NewJSONHandler(w, opts))
+	}
+	return slog.New(slog.NewTextHandler(w, opts))
+}

@@ -1,0 +1,134 @@
+package models
+
+import (
+	"context"
+	"time"
+
+	"gorm.io/gorm"
+)
+
+// OutboxMessage is a message waiting to be, or already, delivered.
+type OutboxMessage struct {
+	ID            int64
+	Channel       string
+	Recipient     string
+	Body          string
+	OTPID         *int64 `gorm:"column:otp_id"`
+	State         string
+	Attempts      int
+	LastError     string
+	CreatedAt     int64 `gorm:"autoCreateTime:false"`
+	NextAttemptAt int64
+	LeaseUntil    *int64
+	SentAt        *int64
+}
+
+// TableName tells GORM the table.
+func (OutboxMessage) TableName() string { return "outbox" }
+
+// Outbox states.
+const (
+	OutboxPending = "pending"
+	OutboxSending = "sending"
+	OutboxSent    = "sent"
+	OutboxFailed  = "failed"
+)
+
+// redactedBody replaces a sent message's text on channels that really reach
+// people: the code must not stay readable at rest once it is delivered.
+const redactedBody = "[delivered; text removed]"
+
+// Outbox is the persisted queue of outgoing messages.
+type Outbox struct {
+	db    *DB
+	clock Clock
+	// lease is how long a claimed message stays claimed: a sender that died
+	// mid-send gives its messages back after it.
+	lease time.Duration
+	// keepBody lists channels whose sent text stays readable (the console
+	// channel, whose outbox page is how a developer reads codes).
+	keepBody map[string]bool
+}
+
+// NewOutbox returns the outbox.
+func NewOutbox(db *DB, clock Clock, lease time.Duration, keepBodyChannels ...string) *Outbox {
+	keep := map[string]bool{}
+	for _, c := range keepBodyChannels {
+		keep[c] = true
+	}
+	return &Outbox{db: db, clock: clock, lease: lease, keepBody: keep}
+}
+
+// Claim takes up to limit due messages for sending.
+func (o *Outbox) Claim(ctx context.Context, limit int) ([]OutboxMessage, error) {
+	now := toMillis(o.clock.Now())
+	var msgs []OutboxMessage
+	err := o.db.Write.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+		err := tx.Where("(state = ? AND next_attempt_at <= ?) OR (state = ? AND lease_until < ?)",
+			OutboxPending, now, OutboxSending, now).Order("next_attempt_at").Limit(limit).Find(&msgs).Error
+		if err != nil || len(msgs) == 0 {
+			return err
+		}
+		ids := make([]int64, len(msgs))
+		for i := range msgs {
+			ids[i] = msgs[i].ID
+			msgs[i].Attempts++
+			msgs[i].State = OutboxSending
+		}
+		return tx.Model(&OutboxMessage{}).Where("id IN ?", ids).Updates(map[string]any{
+			"state": OutboxSending, "attempts": gorm.Expr("attempts + 1"), "lease_until": now + o.lease.Milliseconds(),
+		}).Error
+	})
+	return msgs, err
+}
+
+// MarkSent records a delivery.
+func (o *Outbox) MarkSent(ctx context.Context, m *OutboxMessage) error {
+	now := toMillis(o.clock.Now())
+	updates := map[string]any{"state": OutboxSent, "sent_at": now, "lease_until": nil, "last_error": ""}
+	if !o.keepBody[m.Channel] {
+		updates["body"] = redactedBody
+	}
+	return o.db.Write.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+		if err := tx.Model(&OutboxMessage{}).Where("id = ?", m.ID).Updates(updates).Error; err != nil {
+			return err
+		}
+		return audit(tx, AuditEntry{At: now, Actor: ActorSystem, Type: EventCodeSent, Phone: m.Recipient,
+			Detail: "via " + m.Channel})
+	})
+}
+
+// MarkFailed records a failed attempt: the message is retried at retryAt, or
+// given up when retryAt is zero.
+func (o *Outbox) MarkFailed(ctx context.Context, m *OutboxMessage, cause string, retryAt time.Time) error {
+	now := toMillis(o.clock.Now())
+	cause = truncate(cause, 1000)
+	updates := map[string]any{"last_error": cause, "lease_until": nil}
+	final := retryAt.IsZero()
+	if final {
+		updates["state"] = OutboxFailed
+		if !o.keepBody[m.Channel] {
+			updates["body"] = redactedBody
+		}
+	} else {
+		updates["state"] = OutboxPending
+		updates["next_attempt_at"] = toMillis(retryAt)
+	}
+	return o.db.Write.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+		if err := tx.Model(&OutboxMessage{}).Where("id = ?", m.ID).Updates(updates).Error; err != nil {
+			return err
+		}
+		if !final {
+			return nil
+		}
+		return audit(tx, AuditEntry{At: now, Actor: ActorSystem, Type: EventCodeSendFailed, Phone: m.Recipient,
+			Detail: "via " + m.Channel + ": " + cause})
+	})
+}
+
+// Recent returns the newest messages, newest first.
+func (o *Outbox) Recent(ctx context.Context, limit int) ([]OutboxMessage, error) {
+	var msgs []OutboxMessage
+	err := o.db.Read.WithContext(ctx).Order("id DESC").Limit(limit).Find(&msgs).Error
+	return msgs, err
+}

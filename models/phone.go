@@ -1,0 +1,157 @@
+package models
+
+import (
+	"errors"
+	"strconv"
+	"strings"
+
+	"github.com/nyaruka/phonenumbers"
+)
+
+// Phone is a parsed phone number.
+type Phone struct {
+	E164        string // "+12015550123"
+	CountryCode int    // 1
+}
+
+// Digits is the number as the demo-app protocol writes it: country code and
+// subscriber number, no '+'.
+func (p Phone) Digits() string { return strings.TrimPrefix(p.E164, "+") }
+
+// CC is the country calling code as the numeric string the protocol expects.
+func (p Phone) CC() string { return strconv.Itoa(p.CountryCode) }
+
+// Region is the ISO region of the number ("US"), or "" when it has none.
+func (p Phone) Region() string {
+	num, err := phonenumbers.Parse(p.E164, "")
+	if err != nil {
+		return ""
+	}
+	return phonenumbers.GetRegionCodeForNumber(num)
+}
+
+// Errors of phone parsing. They are safe to show to the person who typed the number.
+var (
+	ErrPhoneEmpty      = errors.New("no phone number was given")
+	ErrPhoneFormat     = errors.New("this is not a phone number")
+	ErrPhoneImpossible = errors.New("this phone number has the wrong number of digits for its country")
+	ErrPhoneInvalid    = errors.New("this phone number is not in use in its country")
+)
+
+// maxPhoneInput bounds the work spent on a single number: no real number,
+// with any punctuation, comes near it.
+const maxPhoneInput = 64
+
+// ParsePhone reads a number as clients send it and returns it in E.164 if it
+// is a possible number (right length for its country).
+//
+// Accepted forms: "12015550123" (the protocol's digits with country code),
+// "+1 201-555-0123", "001 201 555 0123" (international prefix), and national
+// forms such as "0612345678" when the country is known: from callingCode
+// (the protocol's `cc`, e.g. "33") or defaultRegion (e.g. the uploader's own
+// region during contact sync). Spaces, dashes, dots and brackets are ignored.
+func ParsePhone(raw, callingCode, defaultRegion string) (Phone, error) {
+	s, err := cleanPhone(raw)
+	if err != nil {
+		return Phone{}, err
+	}
+	region := regionFor(callingCode, defaultRegion)
+	var candidates []string
+	switch {
+	case strings.HasPrefix(s, "+"):
+		candidates = []string{s}
+	case strings.HasPrefix(s, "00"):
+		candidates = []string{"+" + s[2:]}
+	case strings.HasPrefix(s, "0") && region != "":
+		candidates = []string{s} // national format with trunk prefix
+	case region != "" && callingCode != "" && !strings.HasPrefix(s, callingCode):
+		// "2015550123" with cc=1: a national number without trunk prefix.
+		candidates = []string{s, "+" + s}
+	default:
+		// The protocol's own form: digits starting with the country code. A
+		// national number of the default region is the fallback.
+		candidates = []string{"+" + s}
+		if region != "" {
+			candidates = append(candidates, s)
+		}
+	}
+	firstErr := ErrPhoneFormat
+	for i, c := range candidates {
+		p, err := parsePossible(c, region)
+		if err == nil {
+			return p, nil
+		}
+		if i == 0 {
+			firstErr = err
+		}
+	}
+	return Phone{}, firstErr
+}
+
+// ParseValidPhone is ParsePhone plus the check that the number belongs to an
+// assigned range: codes are only ever sent to such numbers.
+func ParseValidPhone(raw, callingCode, defaultRegion string) (Phone, error) {
+	p, err := ParsePhone(raw, callingCode, defaultRegion)
+	if err != nil {
+		return Phone{}, err
+	}
+	num, err := phonenumbers.Parse(p.E164, "")
+	if err != nil || !phonenumbers.IsValidNumber(num) {
+		return Phone{}, ErrPhoneInvalid
+	}
+	return p, nil
+}
+
+func cleanPhone(raw string) (string, error) {
+	raw = strings.TrimSpace(raw)
+	if raw == "" {
+		return "", ErrPhoneEmpty
+	}
+	if len(raw) > maxPhoneInput {
+		return "", ErrPhoneFormat
+	}
+	var b strings.Builder
+	for i, r := range raw {
+		switch {
+		case r >= '0' && r <= '9':
+			b.WriteRune(r)
+		case r == '+' && i == 0:
+			b.WriteRune(r)
+		case r == ' ' || r == '-' || r == '.' || r == '(' || r == ')' || r == '/' || r == '\u00a0':
+			// punctuation people and address books put in numbers
+		default:
+			return "", ErrPhoneFormat
+		}
+	}
+	s := b.String()
+	if len(strings.TrimPrefix(s, "+")) < 3 {
+		return "", ErrPhoneFormat
+	}
+	return s, nil
+}
+
+func regionFor(callingCode, defaultRegion string) string {
+	if callingCode != "" {
+		if cc, err := strconv.Atoi(callingCode); err == nil && cc > 0 && cc < 1000 {
+			if r := phonenumbers.GetRegionCodeForCountryCode(cc); r != "" && r != "ZZ" && r != "001" {
+				return r
+			}
+		}
+	}
+	return strings.ToUpper(defaultRegion)
+}
+
+func parsePossible(s, region string) (Phone, error) {
+	if region == "" {
+		region = "ZZ"
+	}
+	num, err := phonenumbers.Parse(s, region)
+	if err != nil {
+		return Phone{}, ErrPhoneFormat
+	}
+	if !phonenumbers.IsPossibleNumber(num) {
+		return Phone{}, ErrPhoneImpossible
+	}
+	e164 := phonenumbers.Format(num, phonenumbers.E164)
+	return Phone{E164: e164, CountryCode: int(num.GetCountryCode())}, nil
+}

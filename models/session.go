@@ -1,0 +1,219 @@
+package models
+
+import (
+	"context"
+	"crypto/rand"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"time"
+
+	"gorm.io/gorm"
+)
+
+// Session is one device's sign-in: it owns one access token, kept only as a hash.
+type Session struct {
+	ID           int64
+	UserID       int64
+	TokenHash    []byte
+	Device       string
+	DeviceType   string
+	AppID        string
+	IP           string
+	UserAgent    string
+	NotifyToken  string
+	FcmID        string
+	NotifyProd   bool
+	CreatedAt    int64 `gorm:"autoCreateTime:false"`
+	LastUsedAt   int64
+	ExpiresAt    int64
+	RevokedAt    *int64
+	RevokeReason string
+}
+
+// Revoke reasons recorded on sessions and in the audit log.
+const (
+	RevokeLogout   = "logout"
+	RevokeReplaced = "replaced by a new sign-in on the same device"
+)
+
+// ErrUnauthenticated is returned for a missing, unknown, expired or revoked
+// token, and for the token of a blocked user. Callers cannot tell which: the
+// client's answer is the same (sign in again).
+var ErrUnauthenticated = errors.New("unauthenticated")
+
+// HashToken is how tokens are stored and looked up: SHA-256 of the token as
+// presented (so tokens issued by mesibo work the same as Roster's own).
+func HashToken(token string) []byte {
+	h := sha256.Sum256([]byte(token))
+	return h[:]
+}
+
+// newToken returns an opaque 256-bit token, hex-encoded.
+func newToken() (string, error) {
+	var b [32]byte
+	if _, err := rand.Read(b[:]); err != nil {
+		return "", err
+	}
+	return hex.EncodeToString(b[:]), nil
+}
+
+// Sessions authenticates tokens and revokes them.
+type Sessions struct {
+	db    *DB
+	clock Clock
+	// touchEvery coalesces "last used" updates: a session's row is written at
+	// most once per interval, not on every request.
+	touchEvery time.Duration
+}
+
+// NewSessions returns the session store.
+func NewSessions(db *DB, clock Clock, touchEvery time.Duration) *Sessions {
+	return &Sessions{db: db, clock: clock, touchEvery: touchEvery}
+}
+
+// Principal is an authenticated caller.
+type Principal struct {
+	Session Session
+	User    User
+}
+
+// Authenticate returns the session and user of a token, or ErrUnauthenticated.
+func (s *Sessions) Authenticate(ctx context.Context, token string) (*Principal, error) {
+	if token == "" || len(token) > 512 {
+		return nil, ErrUnauthenticated
+	}
+	now := s.clock.Now()
+	var sess Session
+	err := s.db.Read.WithContext(ctx).Where("token_hash = ?", HashToken(token)).Take(&sess).Error
+	if errors.Is(err, gorm.ErrRecordNotFound) {
+		return nil, ErrUnauthenticated
+	}
+	if err != nil {
+		return nil, err
+	}
+	if sess.RevokedAt != nil || sess.ExpiresAt <= toMillis(now) {
+		return nil, ErrUnauthenticated
+	}
+	var u User
+	if err := s.db.Read.WithContext(ctx).Take(&u, sess.UserID).Error; err != nil {
+		if errors.Is(err, gorm.ErrRecordNotFound) {
+			return nil, ErrUnauthenticated
+		}
+		return nil, err
+	}
+	if u.BlockedAt(now) {
+		return nil, ErrUnauthenticated
+	}
+	if err := s.touch(ctx, &sess, now); err != nil {
+		return nil, err
+	}
+	return &Principal{Session: sess, User: u}, nil
+}
+
+// touch records use of the session when the stored time is older than
+// touchEvery. The condition is in the UPDATE so concurrent requests write once.
+func (s *Sessions) touch(ctx context.Context, sess *Session, now time.Time) error {
+	nowMs := toMillis(now)
+	if nowMs-sess.LastUsedAt < s.touchEvery.Milliseconds() {
+		return nil
+	}
+	return s.db.Write.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+		res := tx.Model(&Session{}).Where("id = ? AND last_used_at < ?", sess.ID, nowMs-s.touchEvery.Milliseconds()).
+			Update("last_used_at", nowMs)
+		if res.Error != nil || res.RowsAffected == 0 {
+			return res.Error
+		}
+		sess.LastUsedAt = nowMs
+		return tx.Model(&User{}).Where("id = ?", sess.UserID).Update("last_seen_at", nowMs).Error
+	})
+}
+
+// RevokeToken revokes the session of this token, if it is live. It reports
+// whether a session was revoked.
+func (s *Sessions) RevokeToken(ctx context.Context, token, reason string, cl ClientInfo) (bool, error) {
+	if token == "" || len(token) > 512 {
+		return false, nil
+	}
+	now := toMillis(s.clock.Now())
+	revoked := false
+	err := s.db.Write.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+		var sess Session
+		err := tx.Where("token_hash = ? AND revoked_at IS NULL", HashToken(token)).Take(&sess).Error
+		if errors.Is(err, gorm.ErrRecordNotFound) {
+			return nil
+		}
+		if err != nil {
+			return err
+		}
+		if err := revokeSession(tx, &sess, now, reason); err != nil {
+			return err
+		}
+		revoked = true
+		var phone string
+		if err := tx.Model(&User{}).Where("id = ?", sess.UserID).Pluck("phone", &phone).Error; err != nil {
+			return err
+		}
+		return audit(tx, apiEntry(now, EventTokenRevoked, phone, &sess.UserID, cl, reason))
+	})
+	return revoked, err
+}
+
+func revokeSession(tx *gorm.DB, sess *Session, now int64, reason string) error {
+	sess.RevokedAt = &now
+	sess.RevokeReason = reason
+	return tx.Model(&Session{}).Where("id = ?", sess.ID).
+		Updates(map[string]any{"revoked_at": now, "revoke_reason": reason}).Error
+}
+
+// PushSettings is what `setnotify` stores for a device.
+type PushSettings struct {
+	NotifyToken string
+	FcmID       string
+	Prod        bool
+	DeviceType  string
+}
+
+// SetPush stores the device's push token on its session.
+func (s *Sessions) SetPush(ctx context.Context, sessionID int64, p PushSettings) error {
+	updates := map[string]any{"notify_token": p.NotifyToken, "fcm_id": p.FcmID, "notify_prod": p.Prod}
+	if p.DeviceType != "" {
+		updates["device_type"] = p.DeviceType
+	}
+	return s.db.Write.WithContext(ctx).Model(&Session{}).Where("id = ?", sessionID).Updates(updates).Error
+}
+
+// createSession issues a token for a user's device inside the sign-in
+// transaction. A device keeps one session: signing in again on the same
+// device revokes the previous one.
+func createSession(tx *gorm.DB, user *User, cl ClientInfo, now time.Time, ttl time.Duration) (*Session, string, error) {
+	nowMs := toMillis(now)
+	if cl.Device != "" {
+		var old []Session
+		if err := tx.Where("user_id = ? AND device = ? AND revoked_at IS NULL", user.ID, cl.Device).Find(&old).Error; err != nil {
+			return nil, "", err
+		}
+		for i := range old {
+			if err := revokeSession(tx, &old[i], nowMs, RevokeReplaced); err != nil {
+				return nil, "", err
+			}
+			if err := audit(tx, apiEntry(nowMs, EventTokenRevoked, user.Phone, &user.ID, cl, RevokeReplaced)); err != nil {
+				return nil, "", err
+			}
+		}
+	}
+	token, err := newToken()
+	if err != nil {
+		return nil, "", err
+	}
+	sess := &Session{
+		UserID: user.ID, TokenHash: HashToken(token),
+		Device: truncate(cl.Device, 256), DeviceType: truncate(cl.DeviceType, 64), AppID: truncate(cl.AppID, 256),
+		IP: cl.IP, UserAgent: truncate(cl.UserAgent, 512),
+		CreatedAt: nowMs, LastUsedAt: nowMs, ExpiresAt: toMillis(now.Add(ttl)),
+	}
+	if err := tx.Create(sess).Error; err != nil {
+		return nil, "", err
+	}
+	return sess, token, nil
+}

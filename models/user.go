@@ -1,0 +1,70 @@
+package models
+
+import (
+	"context"
+	"errors"
+	"strconv"
+	"strings"
+	"time"
+
+	"gorm.io/gorm"
+)
+
+// User is a person, identified by a verified phone number.
+type User struct {
+	ID           int64
+	Phone        string // E.164
+	CountryCode  int
+	Name         string
+	Status       string
+	Photo        string
+	Thumbnail    string
+	Discoverable string
+	Announce     bool
+	BlockedUntil *int64
+	CreatedAt    int64 `gorm:"autoCreateTime:false"`
+	ProfileAt    int64
+	LastSeenAt   *int64
+}
+
+// Digits is the phone number as the protocol writes it (no '+').
+func (u *User) Digits() string { return strings.TrimPrefix(u.Phone, "+") }
+
+// CC is the country calling code as a numeric string.
+func (u *User) CC() string { return strconv.Itoa(u.CountryCode) }
+
+// ProfileTS is the protocol's `ts` of this user's profile: unix seconds of its last change.
+func (u *User) ProfileTS() int64 { return u.ProfileAt / 1000 }
+
+// BlockedAt reports whether the user is blocked at time now.
+func (u *User) BlockedAt(now time.Time) bool {
+	return u.BlockedUntil != nil && *u.BlockedUntil > toMillis(now)
+}
+
+// Users reads and changes users.
+type Users struct {
+	db *DB
+}
+
+// NewUsers returns the user store.
+func NewUsers(db *DB) *Users { return &Users{db: db} }
+
+// ErrNotFound is returned when a looked-up row does not exist.
+var ErrNotFound = errors.New("not found")
+
+// ByPhone returns the user with this E.164 number.
+func (s *Users) ByPhone(ctx context.Context, e164 string) (*User, error) {
+	return userByPhone(s.db.Read.WithContext(ctx), e164)
+}
+
+func userByPhone(tx *gorm.DB, e164 string) (*User, error) {
+	var u User
+	err := tx.Where("phone = ?", e164).Take(&u).Error
+	if errors.Is(err, gorm.ErrRecordNotFound) {
+		return nil, ErrNotFound
+	}
+	if err != nil {
+		return nil, err
+	}
+	return &u, nil
+}

@@ -1,0 +1,10 @@
+// Package static holds the dashboard's CSS, scripts and images, embedded in
+// the binary so that Roster is one file to deploy.
+package static
+
+import "embed"
+
+// Files are the static assets, served under /static/.
+//
+//go:embed *.css
+var Files embed.FS

@@ -1,0 +1,203 @@
+package web
+
+import (
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"log/slog"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/gofiber/fiber/v2"
+	"github.com/gofiber/fiber/v2/middleware/filesystem"
+	"github.com/gofiber/fiber/v2/middleware/recover"
+
+	"roster/handlers"
+	"roster/static"
+	"roster/views"
+)
+
+// apiPaths are where the demo apps send protocol requests.
+var apiPaths = []string{"/api.php", "/api", "/conf/api.php"}
+
+func (s *Server) newApp() *fiber.App {
+	cfg := fiber.Config{
+		AppName:               "Roster",
+		Immutable:             true, // request strings outlive handlers (goroutines, errors)
+		BodyLimit:             s.cfg.BodyLimitMB << 20,
+		ReadBufferSize:        64 << 10, // old clients send contact lists in GET query strings
+		ReadTimeout:           s.cfg.ReadTimeout,
+		WriteTimeout:          s.cfg.WriteTimeout,
+		IdleTimeout:           s.cfg.IdleTimeout,
+		ErrorHandler:          s.handleError,
+		DisableStartupMessage: true,
+	}
+	if len(s.cfg.TrustedProxies) > 0 {
+		cfg.ProxyHeader = s.cfg.ProxyHeader
+		cfg.EnableTrustedProxyCheck = true
+		cfg.TrustedProxies = s.cfg.TrustedProxies
+	}
+	app := fiber.New(cfg)
+	app.Use(requestID, s.accessLog, recover.New(recover.Config{
+		EnableStackTrace: true,
+		StackTraceHandler: func(c *fiber.Ctx, e any) {
+			s.log.Error("panic while serving a request", "request_id", RequestID(c), "panic", e)
+		},
+	}))
+
+	app.Get("/livez", func(c *fiber.Ctx) error { return c.SendString("ok") })
+	app.Get("/readyz", func(c *fiber.Ctx) error {
+		if err := s.Ready(c.UserContext()); err != nil {
+			return c.Status(fiber.StatusServiceUnavailable).SendString("not ready: " + err.Error())
+		}
+		return c.SendString("ready")
+	})
+
+	for _, p := range apiPaths {
+		app.Get(p, s.api.Handle)
+		app.Post(p, s.api.Handle)
+		app.Options(p, s.api.Handle)
+	}
+	app.Post("/", s.api.Handle) // current clients post JSON to the bare host
+	app.Options("/", s.api.Handle)
+
+	html := app.Group("", securityHeaders)
+	html.Use("/static", filesystem.New(filesystem.Config{Root: http.FS(static.Files), MaxAge: 3600}))
+	html.Get("/", handlers.Home(views.HomeVM{APIURL: s.cfg.BaseURL + "/api.php", DemoCodeOn: s.cfg.DemoCode != ""}))
+	app.Use(func(c *fiber.Ctx) error { return fiber.ErrNotFound })
+	return app
+}
+
+// isAPIRequest tells protocol requests (answered with the JSON envelope)
+// from pages.
+func isAPIRequest(c *fiber.Ctx) bool {
+	p := c.Path()
+	if p == "/" {
+		return c.Method() == fiber.MethodPost || c.Method() == fiber.MethodOptions
+	}
+	for _, a := range apiPaths {
+		if p == a || strings.HasPrefix(p, "/api/") {
+			return true
+		}
+	}
+	return false
+}
+
+// handleError is the app's one error path: protocol requests get the
+// envelope, everything else an HTML page. Internal errors are logged with the
+// request id; their text never reaches the client.
+func (s *Server) handleError(c *fiber.Ctx, err error) error {
+	c.Response().ResetBody()
+	if isAPIRequest(c) {
+		e, internal := handlers.ProtocolError(err)
+		if internal {
+			s.log.Error("request failed", "request_id", RequestID(c), "op", handlers.OpOf(c), "err", err)
+		}
+		return s.api.WriteError(c, e)
+	}
+	vm := views.ErrorPageVM{Status: fiber.StatusInternalServerError, Title: "Something went wrong",
+		Message: "The server could not answer this request. Try again; if it keeps happening, give the request id to the people who run this server.",
+		RequestID: RequestID(c)}
+	var fe *fiber.Error
+	if errors.As(err, &fe) && fe.Code < 500 {
+		vm.Status = fe.Code
+		vm.Title = http.StatusText(fe.Code)
+		vm.Message = pageMessage(fe)
+		vm.RequestID = ""
+	} else {
+		s.log.Error("request failed", "request_id", RequestID(c), "path", c.Path(), "err", err)
+	}
+	return handlers.Render(c, vm.Status, views.ErrorPage(vm))
+}
+
+func pageMessage(fe *fiber.Error) string {
+	switch fe.Code {
+	case fiber.StatusNotFound:
+		return "There is no page at this address."
+	case fiber.StatusRequestEntityTooLarge:
+		return "The request is too large."
+	case fiber.StatusMethodNotAllowed:
+		return "This address does not accept this kind of request."
+	}
+	return fe.Message
+}
+
+// securityHeaders protects the HTML pages: no framing, no sniffing, no
+// outside resources, and a Referer only to this origin.
+func securityHeaders(c *fiber.Ctx) error {
+	c.Set("X-Content-Type-Options", "nosniff")
+	c.Set("X-Frame-Options", "DENY")
+	c.Set("Referrer-Policy", "same-origin")
+	c.Set("Content-Security-Policy", "default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; frame-ancestors 'none'; form-action 'self'; base-uri 'none'")
+	c.Set("Cross-Origin-Opener-Policy", "same-origin")
+	return c.Next()
+}
+
+const (
+	headerRequestID = "X-Request-ID"
+	localRequestID  = "roster.request_id"
+)
+
+// requestID gives every request an id, returned in X-Request-ID and written
+// to its log lines. An incoming id is kept only if it is short and plain, so
+// a client cannot forge log lines through it.
+func requestID(c *fiber.Ctx) error {
+	id := c.Get(headerRequestID)
+	if !plainID(id) {
+		var b [12]byte
+		_, _ = rand.Read(b[:])
+		id = hex.EncodeToString(b[:])
+	}
+	c.Locals(localRequestID, id)
+	c.Set(headerRequestID, id)
+	return c.Next()
+}
+
+func plainID(s string) bool {
+	if s == "" || len(s) > 64 {
+		return false
+	}
+	for _, r := range s {
+		if !(r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || r == '-' || r == '_' || r == '.') {
+			return false
+		}
+	}
+	return true
+}
+
+// RequestID is the id of the request being served.
+func RequestID(c *fiber.Ctx) string {
+	id, _ := c.Locals(localRequestID).(string)
+	return id
+}
+
+// accessLog writes one line per request. It logs the path without the query
+// string: tokens travel there.
+func (s *Server) accessLog(c *fiber.Ctx) error {
+	start := time.Now()
+	err := c.Next()
+	if err != nil {
+		// Render the error now so the status logged is the one sent.
+		if herr := c.App().ErrorHandler(c, err); herr != nil {
+			_ = c.SendStatus(fiber.StatusInternalServerError)
+		}
+	}
+	level := slog.LevelInfo
+	if p := c.Path(); p == "/livez" || p == "/readyz" || strings.HasPrefix(p, "/static/") {
+		level = slog.LevelDebug
+	}
+	attrs := []slog.Attr{
+		slog.String("request_id", RequestID(c)),
+		slog.String("method", c.Method()),
+		slog.String("path", c.Path()),
+		slog.Int("status", c.Response().StatusCode()),
+		slog.Duration("duration", time.Since(start)),
+		slog.String("ip", c.IP()),
+	}
+	if op := handlers.OpOf(c); op != "" {
+		attrs = append(attrs, slog.String("op", op))
+	}
+	s.log.LogAttrs(c.UserContext(), level, "request", attrs...)
+	return nil
+}

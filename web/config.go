@@ -1,0 +1,263 @@
+package web
+
+import (
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"net"
+	"net/url"
+	"strings"
+	"time"
+
+	"roster/models"
+)
+
+// Config is Roster's whole configuration. Every field is a flag with a
+// ROSTER_* environment fallback (flag name upper-cased, dashes as
+// underscores); flags win over the environment.
+type Config struct {
+	Addr     string
+	DataDir  string
+	BaseURL  string
+	AppName  string
+	LogFormat string
+	LogLevel string
+
+	TestNumbersRaw string
+	TestNumbers    map[string]string // E.164 -> code, parsed from TestNumbersRaw
+	DemoCode       string
+
+	OTP           models.OTPPolicy
+	OTPChannel    string
+	TokenLifetime time.Duration
+	SessionTouch  time.Duration
+
+	TrustedProxies []string
+	ProxyHeader    string
+
+	BodyLimitMB     int
+	ReadTimeout     time.Duration
+	WriteTimeout    time.Duration
+	IdleTimeout     time.Duration
+	ShutdownTimeout time.Duration
+
+	ShareText  string
+	InviteText string
+}
+
+// EnvPrefix starts every environment variable of Roster.
+const EnvPrefix = "ROSTER_"
+
+// EnvName is the environment variable of a flag.
+func EnvName(flagName string) string {
+	return EnvPrefix + strings.ToUpper(strings.ReplaceAll(flagName, "-", "_"))
+}
+
+// ParseConfig reads the configuration from flags (args, without the program
+// name) and the environment (getenv). It returns flag.ErrHelp after writing
+// the usage to out when -h/--help is given.
+func ParseConfig(name string, args []string, getenv func(string) string, out io.Writer) (Config, error) {
+	var cfg Config
+	var trusted string
+	fs := flag.NewFlagSet(name, flag.ContinueOnError)
+	fs.SetOutput(out)
+	pol := models.DefaultOTPPolicy()
+
+	fs.StringVar(&cfg.Addr, "addr", ":8080", "address to listen on, host:port")
+	fs.StringVar(&cfg.DataDir, "data-dir", "./data", "directory for roster.db, uploaded files and generated secrets")
+	fs.StringVar(&cfg.BaseURL, "base-url", "", "public URL of this server, used in links sent to apps (default: http://localhost:PORT)")
+	fs.StringVar(&cfg.AppName, "app-name", "Roster", "app name used in messages sent to people")
+	fs.StringVar(&cfg.LogFormat, "log-format", "text", "log format: text or json")
+	fs.StringVar(&cfg.LogLevel, "log-level", "info", "log level: debug, info, warn or error")
+
+	fs.StringVar(&cfg.TestNumbersRaw, "test-numbers", "", "comma-separated number:code pairs that sign in with a fixed code, never sent or throttled (app review, CI)")
+	fs.StringVar(&cfg.DemoCode, "demo-code", "", "DEMO ONLY: one fixed code accepted for every number, nothing sent (empty = off)")
+
+	fs.DurationVar(&pol.TTL, "otp-ttl", pol.TTL, "how long a one-time code is valid")
+	fs.IntVar(&pol.MaxAttempts, "otp-max-attempts", pol.MaxAttempts, "wrong tries allowed per code")
+	fs.IntVar(&pol.LockAfter, "otp-lock-after", pol.LockAfter, "consecutive wrong codes (across resends) that lock a number")
+	fs.DurationVar(&pol.LockFor, "otp-lock-duration", pol.LockFor, "how long a locked number stays locked")
+	fs.DurationVar(&pol.ResendCooldown, "otp-resend-cooldown", pol.ResendCooldown, "minimum time between two codes for one number")
+	fs.IntVar(&pol.PhonePerHour, "otp-phone-hourly", pol.PhonePerHour, "codes per number per hour")
+	fs.IntVar(&pol.PhonePerDay, "otp-phone-daily", pol.PhonePerDay, "codes per number per day")
+	fs.IntVar(&pol.IPPerHour, "otp-ip-hourly", pol.IPPerHour, "codes per client IP per hour (0 = no limit)")
+	fs.IntVar(&pol.IPPerDay, "otp-ip-daily", pol.IPPerDay, "codes per client IP per day (0 = no limit)")
+	fs.StringVar(&cfg.OTPChannel, "otp-channel", "console", "how codes are delivered: console (writes them to the log; development only)")
+	fs.DurationVar(&cfg.TokenLifetime, "token-lifetime", 365*24*time.Hour, "lifetime of an access token")
+	fs.DurationVar(&cfg.SessionTouch, "session-touch-interval", time.Minute, "how often a session's last-used time is written at most")
+
+	fs.StringVar(&trusted, "trusted-proxies", "", "comma-separated IPs or CIDRs of reverse proxies whose client-IP header is believed (empty = none)")
+	fs.StringVar(&cfg.ProxyHeader, "proxy-header", "X-Forwarded-For", "header carrying the client IP, read only from trusted proxies")
+
+	fs.IntVar(&cfg.BodyLimitMB, "body-limit-mb", 16, "largest accepted request body, in MiB (photo uploads, large contact syncs)")
+	fs.DurationVar(&cfg.ReadTimeout, "read-timeout", 30*time.Second, "time allowed to read a request")
+	fs.DurationVar(&cfg.WriteTimeout, "write-timeout", 30*time.Second, "time allowed to write a response")
+	fs.DurationVar(&cfg.IdleTimeout, "idle-timeout", 2*time.Minute, "how long an idle keep-alive connection stays open")
+	fs.DurationVar(&cfg.ShutdownTimeout, "shutdown-timeout", 15*time.Second, "how long shutdown waits for in-flight requests")
+
+	fs.StringVar(&cfg.ShareText, "share-text", "", "text apps offer when inviting people (default mentions the app name)")
+	fs.StringVar(&cfg.InviteText, "invite-text", "", "invite text sent to apps (default mentions the app name)")
+
+	fs.Usage = func() {
+		fmt.Fprintf(out, "Usage: %s [flags]\n\nEvery flag can also be set with the environment variable shown; flags win.\n"+
+			"Secrets are taken from the environment only: ROSTER_OTP_KEY (else generated into DATA-DIR/secrets).\n\n", name)
+		fs.VisitAll(func(f *flag.Flag) {
+			def := ""
+			if f.DefValue != "" {
+				def = fmt.Sprintf(" (default %q)", f.DefValue)
+			}
+			fmt.Fprintf(out, "  --%s  [$%s]\n      %s%s\n", f.Name, EnvName(f.Name), f.Usage, def)
+		})
+	}
+
+	var envErrs []error
+	fs.VisitAll(func(f *flag.Flag) {
+		if v := getenv(EnvName(f.Name)); v != "" {
+			if err := fs.Set(f.Name, v); err != nil {
+				envErrs = append(envErrs, fmt.Errorf("%s: %w", EnvName(f.Name), err))
+			}
+		}
+	})
+	if err := errors.Join(envErrs...); err != nil {
+		return cfg, err
+	}
+	if err := fs.Parse(args); err != nil {
+		return cfg, err
+	}
+	if fs.NArg() > 0 {
+		return cfg, fmt.Errorf("unexpected arguments: %v", fs.Args())
+	}
+	cfg.OTP = pol
+	cfg.TrustedProxies = splitList(trusted)
+	return cfg, cfg.finish()
+}
+
+// finish checks the values and fills derived ones.
+func (cfg *Config) finish() error {
+	var errs []error
+	if cfg.LogFormat != "text" && cfg.LogFormat != "json" {
+		errs = append(errs, fmt.Errorf("--log-format must be text or json, not %q", cfg.LogFormat))
+	}
+	if cfg.OTPChannel != "console" {
+		errs = append(errs, fmt.Errorf("--otp-channel: unknown channel %q (available: console)", cfg.OTPChannel))
+	}
+	if _, _, err := net.SplitHostPort(cfg.Addr); err != nil {
+		errs = append(errs, fmt.Errorf("--addr %q: %w", cfg.Addr, err))
+	}
+	if cfg.BaseURL == "" {
+		cfg.BaseURL = defaultBaseURL(cfg.Addr)
+	}
+	if u, err := url.Parse(cfg.BaseURL); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+		errs = append(errs, fmt.Errorf("--base-url %q is not an http(s) URL", cfg.BaseURL))
+	}
+	cfg.BaseURL = strings.TrimRight(cfg.BaseURL, "/")
+	p := cfg.OTP
+	if p.TTL <= 0 || p.MaxAttempts <= 0 || p.LockAfter <= 0 || p.LockFor <= 0 || p.ResendCooldown < 0 ||
+		p.PhonePerHour <= 0 || p.PhonePerDay <= 0 || p.IPPerHour < 0 || p.IPPerDay < 0 {
+		errs = append(errs, errors.New("the --otp-* values must be positive"))
+	}
+	if cfg.TokenLifetime <= 0 || cfg.SessionTouch < 0 {
+		errs = append(errs, errors.New("--token-lifetime must be positive"))
+	}
+	if cfg.BodyLimitMB <= 0 || cfg.BodyLimitMB > 1024 {
+		errs = append(errs, errors.New("--body-limit-mb must be between 1 and 1024"))
+	}
+	for _, p := range cfg.TrustedProxies {
+		if net.ParseIP(p) == nil {
+			if _, _, err := net.ParseCIDR(p); err != nil {
+				errs = append(errs, fmt.Errorf("--trusted-proxies: %q is neither an IP nor a CIDR", p))
+			}
+		}
+	}
+	tn, err := parseTestNumbers(cfg.TestNumbersRaw)
+	if err != nil {
+		errs = append(errs, err)
+	}
+	cfg.TestNumbers = tn
+	if cfg.DemoCode != "" && !isDigits(cfg.DemoCode, 4, 8) {
+		errs = append(errs, errors.New("--demo-code must be 4 to 8 digits"))
+	}
+	if cfg.ShareText == "" {
+		cfg.ShareText = fmt.Sprintf("Let's chat on %s! Get it at %s", cfg.AppName, cfg.BaseURL)
+	}
+	if cfg.InviteText == "" {
+		cfg.InviteText = fmt.Sprintf("Hey, I use %s to chat. Join me: %s", cfg.AppName, cfg.BaseURL)
+	}
+	return errors.Join(errs...)
+}
+
+// parseTestNumbers reads "number:code,number:code". Numbers may be written in
+// any international format; they need only be possible numbers.
+func parseTestNumbers(raw string) (map[string]string, error) {
+	out := map[string]string{}
+	for _, item := range splitList(raw) {
+		num, code, ok := strings.Cut(item, ":")
+		code = strings.TrimSpace(code)
+		if !ok || !isDigits(code, 4, 8) {
+			return nil, fmt.Errorf("--test-numbers: %q is not number:code with a 4 to 8 digit code", item)
+		}
+		p, err := models.ParsePhone(num, "", "")
+		if err != nil {
+			return nil, fmt.Errorf("--test-numbers: %q: %w", num, err)
+		}
+		out[p.E164] = code
+	}
+	return out, nil
+}
+
+func splitList(s string) []string {
+	var out []string
+	for _, part := range strings.Split(s, ",") {
+		if part = strings.TrimSpace(part); part != "" {
+			out = append(out, part)
+		}
+	}
+	return out
+}
+
+func isDigits(s string, minLen, maxLen int) bool {
+	if len(s) < minLen || len(s) > maxLen {
+		return false
+	}
+	for _, r := range s {
+		if r < '0' || r > '9' {
+			return false
+		}
+	}
+	return true
+}
+
+func defaultBaseURL(addr string) string {
+	host, port, err := net.SplitHostPort(addr)
+	if err != nil {
+		return "http://localhost:8080"
+	}
+	if host == "" || host == "0.0.0.0" || host == "::" {
+		host = "localhost"
+	}
+	return "http://" + net.JoinHostPort(host, port)
+}
+
+// Redacted lists the effective configuration for logs and the dashboard.
+// It holds no secrets: those never enter Config.
+func (cfg Config) Redacted() map[string]any {
+	tn := make([]string, 0, len(cfg.TestNumbers))
+	for n := range cfg.TestNumbers {
+		tn = append(tn, n+":[redacted]")
+	}
+	demo := "off"
+	if cfg.DemoCode != "" {
+		demo = "ON ([redacted])"
+	}
+	return map[string]any{
+		"addr": cfg.Addr, "data_dir": cfg.DataDir, "base_url": cfg.BaseURL, "app_name": cfg.AppName,
+		"log_format": cfg.LogFormat, "log_level": cfg.LogLevel, "test_numbers": tn, "demo_code": demo,
+		"otp_ttl": cfg.OTP.TTL.String(), "otp_max_attempts": cfg.OTP.MaxAttempts, "otp_lock_after": cfg.OTP.LockAfter,
+		"otp_lock_duration": cfg.OTP.LockFor.String(), "otp_resend_cooldown": cfg.OTP.ResendCooldown.String(),
+		"otp_phone_hourly": cfg.OTP.PhonePerHour, "otp_phone_daily": cfg.OTP.PhonePerDay,
+		"otp_ip_hourly": cfg.OTP.IPPerHour, "otp_ip_daily": cfg.OTP.IPPerDay, "otp_channel": cfg.OTPChannel,
+		"token_lifetime": cfg.TokenLifetime.String(), "trusted_proxies": cfg.TrustedProxies,
+		"proxy_header": cfg.ProxyHeader, "body_limit_mb": cfg.BodyLimitMB,
+	}
+}

@@ -1,0 +1,176 @@
+// Package delivery sends queued messages (one-time codes) through channels
+// such as the development console. Sending runs in a background worker that
+// reads the persisted outbox, so a slow channel never slows a request.
+package delivery
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"math/rand/v2"
+	"time"
+
+	"roster/models"
+)
+
+// Message is what a channel delivers.
+type Message struct {
+	ID        int64
+	Recipient string // E.164 phone number (or an email address, for email channels)
+	Body      string
+}
+
+// Sender is a delivery channel.
+type Sender interface {
+	// Name is the channel's configuration name ("console", "twilio", ...).
+	Name() string
+	// Send delivers the message or returns why not. A *PermanentError means
+	// retrying cannot help.
+	Send(ctx context.Context, m Message) error
+}
+
+// PermanentError is a failure that retrying will not fix (a rejected number,
+// bad credentials).
+type PermanentError struct{ Err error }
+
+func (e *PermanentError) Error() string { return e.Err.Error() }
+func (e *PermanentError) Unwrap() error { return e.Err }
+
+// Console is the development channel: it writes the message to the log.
+type Console struct {
+	Log *slog.Logger
+}
+
+// Name returns "console".
+func (Console) Name() string { return "console" }
+
+// Send logs the message, code included: this channel exists so a developer
+// can sign in without an SMS provider, and it is the only place where Roster
+// logs a code.
+func (c Console) Send(_ context.Context, m Message) error {
+	c.Log.Warn("DEVELOPMENT DELIVERY (console channel, not for production): message to "+m.Recipient+": "+m.Body,
+		"outbox_id", m.ID)
+	return nil
+}
+
+// Outbox is the part of models.Outbox the worker uses.
+type Outbox interface {
+	Claim(ctx context.Context, limit int) ([]models.OutboxMessage, error)
+	MarkSent(ctx context.Context, m *models.OutboxMessage) error
+	MarkFailed(ctx context.Context, m *models.OutboxMessage, cause string, retryAt time.Time) error
+}
+
+// WorkerConfig tunes the worker.
+type WorkerConfig struct {
+	Poll        time.Duration // how often to look for due messages when not woken
+	SendTimeout time.Duration // one attempt's limit
+	MaxAttempts int           // attempts before a message is given up
+	BaseBackoff time.Duration // wait after the first failure; doubles each time
+	MaxBackoff  time.Duration
+	Batch       int
+}
+
+// DefaultWorkerConfig is used for unset fields.
+func DefaultWorkerConfig() WorkerConfig {
+	return WorkerConfig{Poll: 2 * time.Second, SendTimeout: 15 * time.Second, MaxAttempts: 5,
+		BaseBackoff: 2 * time.Second, MaxBackoff: 5 * time.Minute, Batch: 20}
+}
+
+// Worker delivers outbox messages through their channels.
+type Worker struct {
+	outbox  Outbox
+	senders map[string]Sender
+	clock   models.Clock
+	log     *slog.Logger
+	cfg     WorkerConfig
+	wake    chan struct{}
+}
+
+// NewWorker returns a worker for the given channels.
+func NewWorker(outbox Outbox, clock models.Clock, log *slog.Logger, cfg WorkerConfig, senders ...Sender) *Worker {
+	m := map[string]Sender{}
+	for _, s := range senders {
+		m[s.Name()] = s
+	}
+	return &Worker{outbox: outbox, senders: m, clock: clock, log: log, cfg: cfg, wake: make(chan struct{}, 1)}
+}
+
+// Wake asks the worker to look for messages now. It never blocks.
+func (w *Worker) Wake() {
+	select {
+	case w.wake <- struct{}{}:
+	default:
+	}
+}
+
+// Run delivers messages until ctx is done.
+func (w *Worker) Run(ctx context.Context) {
+	t := time.NewTicker(w.cfg.Poll)
+	defer t.Stop()
+	for {
+		for w.RunOnce(ctx) > 0 {
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		case <-w.wake:
+		}
+	}
+}
+
+// RunOnce sends one batch of due messages and returns how many it handled.
+func (w *Worker) RunOnce(ctx context.Context) int {
+	msgs, err := w.outbox.Claim(ctx, w.cfg.Batch)
+	if err != nil {
+		if ctx.Err() == nil {
+			w.log.Error("outbox: claim failed", "err", err)
+		}
+		return 0
+	}
+	for i := range msgs {
+		w.deliver(ctx, &msgs[i])
+	}
+	return len(msgs)
+}
+
+func (w *Worker) deliver(ctx context.Context, m *models.OutboxMessage) {
+	err := w.send(ctx, m)
+	if err == nil {
+		if err := w.outbox.MarkSent(ctx, m); err != nil {
+			w.log.Error("outbox: recording a delivery failed", "outbox_id", m.ID, "err", err)
+		}
+		return
+	}
+	var retryAt time.Time
+	var perm *PermanentError
+	if !errors.As(err, &perm) && m.Attempts < w.cfg.MaxAttempts {
+		retryAt = w.clock.Now().Add(w.backoff(m.Attempts))
+	}
+	w.log.Warn("outbox: delivery failed", "outbox_id", m.ID, "channel", m.Channel, "attempt", m.Attempts,
+		"final", retryAt.IsZero(), "err", err)
+	if err := w.outbox.MarkFailed(ctx, m, err.Error(), retryAt); err != nil {
+		w.log.Error("outbox: recording a failure failed", "outbox_id", m.ID, "err", err)
+	}
+}
+
+func (w *Worker) send(ctx context.Context, m *models.OutboxMessage) error {
+	s, ok := w.senders[m.Channel]
+	if !ok {
+		return &PermanentError{Err: fmt.Errorf("channel %q is not configured", m.Channel)}
+	}
+	ctx, cancel := context.WithTimeout(ctx, w.cfg.SendTimeout)
+	defer cancel()
+	return s.Send(ctx, Message{ID: m.ID, Recipient: m.Recipient, Body: m.Body})
+}
+
+// backoff doubles from BaseBackoff per attempt, capped, with jitter so that
+// many failures at once do not retry in lockstep.
+func (w *Worker) backoff(attempt int) time.Duration {
+	d := w.cfg.BaseBackoff << min(attempt-1, 20)
+	if d <= 0 || d > w.cfg.MaxBackoff {
+		d = w.cfg.MaxBackoff
+	}
+	return d/2 + rand.N(d/2+1)
+}

@@ -1,0 +1,77 @@
+package web
+
+import (
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"strings"
+)
+
+// minSecretLen is the shortest secret accepted from the environment.
+const minSecretLen = 32
+
+// LoadSecret returns a named secret: from the environment value when set,
+// else from DATA-DIR/secrets/NAME.key, which is created with 32 random bytes
+// (mode 0600) on first use. Losing the file invalidates what it protects
+// (pending codes now; contact hashes and cookies later), so back it up with
+// the database.
+func LoadSecret(dataDir, name, fromEnv string) ([]byte, error) {
+	if fromEnv != "" {
+		if len(fromEnv) < minSecretLen {
+			return nil, fmt.Errorf("the %s secret from the environment must be at least %d characters", name, minSecretLen)
+		}
+		return []byte(fromEnv), nil
+	}
+	dir := filepath.Join(dataDir, "secrets")
+	path := filepath.Join(dir, name+".key")
+	if b, err := os.ReadFile(path); err == nil {
+		key, err := hex.DecodeString(strings.TrimSpace(string(b)))
+		if err != nil || len(key) < 16 {
+			return nil, fmt.Errorf("secret file %s is damaged: it must hold at least 16 hex-encoded bytes", path)
+		}
+		return key, nil
+	} else if !errors.Is(err, fs.ErrNotExist) {
+		return nil, fmt.Errorf("read secret: %w", err)
+	}
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return nil, fmt.Errorf("create secrets directory: %w", err)
+	}
+	key := make([]byte, 32)
+	if _, err := rand.Read(key); err != nil {
+		return nil, err
+	}
+	// Write a temporary file, then link it into place: the key appears whole
+	// or not at all, and of two processes starting at once the second links
+	// nothing and reads the first one's key.
+	tmp, err := os.CreateTemp(dir, name+".*.tmp")
+	if err != nil {
+		return nil, fmt.Errorf("create secret file: %w", err)
+	}
+	defer os.Remove(tmp.Name())
+	if err := tmp.Chmod(0o600); err != nil {
+		tmp.Close()
+		return nil, err
+	}
+	if _, err := tmp.WriteString(hex.EncodeToString(key) + "\n"); err != nil {
+		tmp.Close()
+		return nil, err
+	}
+	if err := tmp.Sync(); err != nil {
+		tmp.Close()
+		return nil, err
+	}
+	if err := tmp.Close(); err != nil {
+		return nil, err
+	}
+	if err := os.Link(tmp.Name(), path); err != nil {
+		if errors.Is(err, fs.ErrExist) {
+			return LoadSecret(dataDir, name, "")
+		}
+		return nil, fmt.Errorf("create secret file: %w", err)
+	}
+	return key, nil
+}

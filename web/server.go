@@ -1,0 +1,154 @@
+// Package web assembles Roster: configuration, database, services, the Fiber
+// app with its middleware, routes and error handler, and background workers.
+package web
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"os"
+	"path/filepath"
+	"sync"
+	"time"
+
+	"github.com/gofiber/fiber/v2"
+
+	"roster/handlers"
+	"roster/models"
+	"roster/web/delivery"
+)
+
+// Options are the dependencies a caller may replace; tests use them to
+// inject a fake clock and fake delivery channels. Zero values mean the real ones.
+type Options struct {
+	Clock   models.Clock
+	Senders []delivery.Sender
+	Worker  delivery.WorkerConfig
+	Getenv  func(string) string // for secrets; default os.Getenv
+}
+
+// Server is a configured Roster instance.
+type Server struct {
+	cfg    Config
+	log    *slog.Logger
+	clock  models.Clock
+	db     *models.DB
+	app    *fiber.App
+	api    *handlers.API
+	worker *delivery.Worker
+	outbox *models.Outbox
+}
+
+// New opens the database (applying migrations) and builds the app.
+func New(ctx context.Context, cfg Config, log *slog.Logger, opts Options) (*Server, error) {
+	if opts.Clock == nil {
+		opts.Clock = models.SystemClock{}
+	}
+	if opts.Getenv == nil {
+		opts.Getenv = os.Getenv
+	}
+	if opts.Worker == (delivery.WorkerConfig{}) {
+		opts.Worker = delivery.DefaultWorkerConfig()
+	}
+	if len(opts.Senders) == 0 {
+		opts.Senders = []delivery.Sender{delivery.Console{Log: log}}
+	}
+	if err := os.MkdirAll(cfg.DataDir, 0o750); err != nil {
+		return nil, fmt.Errorf("create data directory: %w", err)
+	}
+	codeKey, err := LoadSecret(cfg.DataDir, "otp", opts.Getenv("ROSTER_OTP_KEY"))
+	if err != nil {
+		return nil, err
+	}
+	db, err := models.Open(ctx, filepath.Join(cfg.DataDir, "roster.db"), log)
+	if err != nil {
+		return nil, err
+	}
+	s := &Server{cfg: cfg, log: log, clock: opts.Clock, db: db}
+	s.outbox = models.NewOutbox(db, s.clock, time.Minute, delivery.Console{}.Name())
+	s.worker = delivery.NewWorker(s.outbox, s.clock, log, opts.Worker, opts.Senders...)
+	signIn := models.NewSignIn(db, s.clock, models.SignInConfig{
+		Policy:      cfg.OTP,
+		CodeKey:     codeKey,
+		TestNumbers: cfg.TestNumbers,
+		DemoCode:    cfg.DemoCode,
+		TokenTTL:    cfg.TokenLifetime,
+		Channel:     cfg.OTPChannel,
+		Message:     codeMessage(cfg),
+		OnQueued:    s.worker.Wake,
+	})
+	sessions := models.NewSessions(db, s.clock, cfg.SessionTouch)
+	s.api = handlers.NewAPI(signIn, sessions, s.clock, handlers.ClientConfig{
+		UploadURL:    cfg.BaseURL + "/api.php",
+		DownloadURL:  cfg.BaseURL + "/files/",
+		ShareText:    cfg.ShareText,
+		ShareSubject: "Join me on " + cfg.AppName,
+		ShareTitle:   "Invite friends to " + cfg.AppName,
+		InviteText:   cfg.InviteText,
+	})
+	s.app = s.newApp()
+	if cfg.DemoCode != "" {
+		log.Warn("DEMO-CODE MODE IS ON: every phone number signs in with one fixed code; never run production like this")
+	}
+	return s, nil
+}
+
+func codeMessage(cfg Config) func(code string) string {
+	minutes := int(cfg.OTP.TTL.Round(time.Minute) / time.Minute)
+	return func(code string) string {
+		return fmt.Sprintf("%s is your %s code. It is valid for %d minutes. Do not share it.", code, cfg.AppName, max(minutes, 1))
+	}
+}
+
+// App is the HTTP application (for tests: app.Test).
+func (s *Server) App() *fiber.App { return s.app }
+
+// Worker is the delivery worker (tests run it step by step with RunOnce).
+func (s *Server) Worker() *delivery.Worker { return s.worker }
+
+// DB is the database.
+func (s *Server) DB() *models.DB { return s.db }
+
+// Serve answers requests on ln and runs the background workers until ctx is
+// done, then shuts down gracefully: it stops accepting connections, lets
+// in-flight requests finish (up to the shutdown timeout) and stops the workers.
+func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
+	workCtx, stopWork := context.WithCancel(context.Background())
+	var wg sync.WaitGroup
+	wg.Go(func() { s.worker.Run(workCtx) })
+
+	serveErr := make(chan error, 1)
+	go func() { serveErr <- s.app.Listener(ln) }()
+	s.log.Info("roster is listening", "addr", ln.Addr().String(), "base_url", s.cfg.BaseURL)
+
+	var err error
+	select {
+	case err = <-serveErr:
+	case <-ctx.Done():
+		s.log.Info("shutting down: finishing in-flight requests", "timeout", s.cfg.ShutdownTimeout)
+		shutdownCtx, cancel := context.WithTimeout(context.Background(), s.cfg.ShutdownTimeout)
+		err = s.app.ShutdownWithContext(shutdownCtx)
+		cancel()
+		if serr := <-serveErr; serr != nil && err == nil {
+			err = serr
+		}
+	}
+	stopWork()
+	wg.Wait()
+	return err
+}
+
+// Close releases the database.
+func (s *Server) Close() error { return s.db.Close() }
+
+// Ready reports whether the server can answer requests (the database answers).
+func (s *Server) Ready(ctx context.Context) error {
+	ctx, cancel := context.WithTimeout(ctx, 2*time.Second)
+	defer cancel()
+	if err := s.db.Ping(ctx); err != nil {
+		return errors.New("database unavailable")
+	}
+	return nil
+}
