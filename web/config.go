@@ -5,6 +5,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"log/slog"
 	"net"
 	"net/url"
 	"strings"
@@ -138,6 +139,10 @@ func (cfg *Config) finish() error {
 	var errs []error
 	if cfg.LogFormat != "text" && cfg.LogFormat != "json" {
 		errs = append(errs, fmt.Errorf("--log-format must be text or json, not %q", cfg.LogFormat))
+	}
+	var lv slog.Level
+	if err := lv.UnmarshalText([]byte(cfg.LogLevel)); err != nil {
+		errs = append(errs, fmt.Errorf("--log-level must be debug, info, warn or error, not %q", cfg.LogLevel))
 	}
 	if cfg.OTPChannel != "console" {
 		errs = append(errs, fmt.Errorf("--otp-channel: unknown channel %q (available: console)", cfg.OTPChannel))

@@ -1,0 +1,240 @@
+package web_test
+
+import (
+	"context"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"roster/web"
+	"roster/web/webtest"
+)
+
+func TestHealth(t *testing.T) {
+	webtest.Run(t, []webtest.Scenario{
+		{Name: "livez", URL: "/livez", ExpectedContent: []string{"ok"}},
+		{Name: "readyz", URL: "/readyz", ExpectedContent: []string{"ready"}},
+		{
+			Name: "readyz without a database",
+			Request: func(t testing.TB, e *webtest.Env) *http.Request {
+				_ = e.Server.DB().Close()
+				return httptest.NewRequest(http.MethodGet, "/readyz", nil)
+			},
+			ExpectedStatus: http.StatusServiceUnavailable,
+		},
+	})
+}
+
+// An internal failure answers with the envelope and a generic message; the
+// details go to the log with the request id.
+func TestInternalErrorIsNotLeaked(t *testing.T) {
+	e := webtest.New(t)
+	_ = e.Server.DB().Close()
+	r := e.JSON(loginParams(usPhone))
+	r.ExpectFail(t, "INTERNAL")
+	if strings.Contains(strings.ToLower(string(r.Body)), "sql") || strings.Contains(string(r.Body), "closed") {
+		t.Errorf("internals in the reply: %s", r.Body)
+	}
+	id := r.Header.Get("X-Request-ID")
+	if id == "" || !strings.Contains(e.Logs(), "request_id="+id) {
+		t.Errorf("the failure is not logged with its request id %q", id)
+	}
+}
+
+func TestPages(t *testing.T) {
+	webtest.Run(t, []webtest.Scenario{
+		{
+			Name: "start page", URL: "/", ExpectedContent: []string{`data-testid="home"`, "/api.php"},
+			After: func(t testing.TB, e *webtest.Env, r *webtest.Response) {
+				if r.Header.Get("Content-Type") != "text/html; charset=utf-8" {
+					t.Errorf("content type %q", r.Header.Get("Content-Type"))
+				}
+				if r.Header.Get("X-Frame-Options") != "DENY" || r.Header.Get("Content-Security-Policy") == "" {
+					t.Errorf("security headers missing: %v", r.Header)
+				}
+			},
+		},
+		{Name: "stylesheet", URL: "/static/roster.css", ExpectedContent: []string{":root"}},
+		{Name: "unknown page", URL: "/nowhere", ExpectedStatus: http.StatusNotFound, ExpectedContent: []string{`data-testid="error-page"`}},
+		{Name: "request id is generated", URL: "/livez", Headers: map[string]string{"X-Request-ID": "bad id\nforged=1"},
+			After: func(t testing.TB, e *webtest.Env, r *webtest.Response) {
+				if id := r.Header.Get("X-Request-ID"); id == "" || strings.ContainsAny(id, " \n=") {
+					t.Errorf("request id %q", id)
+				}
+			}},
+		{Name: "a plain incoming request id is kept", URL: "/livez", Headers: map[string]string{"X-Request-ID": "abc-123"},
+			After: func(t testing.TB, e *webtest.Env, r *webtest.Response) {
+				if id := r.Header.Get("X-Request-ID"); id != "abc-123" {
+					t.Errorf("request id %q", id)
+				}
+			}},
+	})
+}
+
+// Shutdown lets an in-flight request finish, then Serve returns.
+func TestGracefulShutdown(t *testing.T) {
+	e := webtest.New(t)
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- e.Server.Serve(ctx, ln) }()
+	base := "http://" + ln.Addr().String()
+
+	// A slow client: headers now, the body after shutdown has begun.
+	pr, pw := io.Pipe()
+	type result struct {
+		body string
+		err  error
+	}
+	got := make(chan result, 1)
+	go func() {
+		res, err := http.Post(base+"/", "application/json", pr)
+		if err != nil {
+			got <- result{err: err}
+			return
+		}
+		defer res.Body.Close()
+		b, _ := io.ReadAll(res.Body)
+		got <- result{body: string(b)}
+	}()
+	if _, err := pw.Write([]byte(`{"op":"login","appid":"a",`)); err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(100 * time.Millisecond) // the request is now in flight
+	cancel()
+	time.Sleep(100 * time.Millisecond)
+	_, _ = pw.Write([]byte(`"phone":"` + usPhone + `"}`))
+	pw.Close()
+	r := <-got
+	if r.err != nil || !strings.Contains(r.body, `"result":"OK"`) {
+		t.Errorf("in-flight request: %v %s", r.err, r.body)
+	}
+	select {
+	case err := <-done:
+		if err != nil {
+			t.Errorf("serve: %v", err)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("Serve did not return after shutdown")
+	}
+	if _, err := http.Get(base + "/livez"); err == nil {
+		t.Error("still accepting connections after shutdown")
+	}
+}
+
+func TestConfig(t *testing.T) {
+	env := func(m map[string]string) func(string) string { return func(k string) string { return m[k] } }
+	t.Run("defaults", func(t *testing.T) {
+		cfg, err := web.ParseConfig("roster", nil, env(nil), io.Discard)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if cfg.Addr != ":8080" || cfg.DataDir != "./data" || cfg.BaseURL != "http://localhost:8080" || cfg.DemoCode != "" || cfg.LogFormat != "text" {
+			t.Errorf("defaults: %+v", cfg)
+		}
+		if cfg.OTP.TTL != 5*time.Minute || cfg.OTP.MaxAttempts != 5 || cfg.OTP.LockAfter != 10 || cfg.TokenLifetime != 365*24*time.Hour {
+			t.Errorf("policy defaults: %+v", cfg.OTP)
+		}
+	})
+	t.Run("environment, and flags over it", func(t *testing.T) {
+		cfg, err := web.ParseConfig("roster", []string{"--addr", "127.0.0.1:9000"}, env(map[string]string{
+			"ROSTER_ADDR": ":7000", "ROSTER_DATA_DIR": "/srv/roster", "ROSTER_LOG_FORMAT": "json",
+			"ROSTER_TEST_NUMBERS": "+1 555 010 0999:123456", "ROSTER_DEMO_CODE": "4321", "ROSTER_BASE_URL": "https://chat.example/",
+		}), io.Discard)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if cfg.Addr != "127.0.0.1:9000" || cfg.DataDir != "/srv/roster" || cfg.LogFormat != "json" || cfg.DemoCode != "4321" {
+			t.Errorf("%+v", cfg)
+		}
+		if cfg.TestNumbers["+15550100999"] != "123456" || cfg.BaseURL != "https://chat.example" {
+			t.Errorf("test numbers %v, base %q", cfg.TestNumbers, cfg.BaseURL)
+		}
+	})
+	for _, bad := range [][]string{
+		{"--log-format", "xml"}, {"--addr", "nonsense"}, {"--test-numbers", "12015550123"},
+		{"--test-numbers", "abc:123456"}, {"--demo-code", "12ab"}, {"--otp-ttl", "-1s"},
+		{"--trusted-proxies", "not-an-ip"}, {"--base-url", "ftp://x"}, {"--otp-channel", "pigeon"}, {"extra"},
+		{"--log-level", "loud"},
+	} {
+		t.Run("rejects "+strings.Join(bad, " "), func(t *testing.T) {
+			if _, err := web.ParseConfig("roster", bad, env(nil), io.Discard); err == nil {
+				t.Error("accepted")
+			}
+		})
+	}
+	t.Run("bad environment value names the variable", func(t *testing.T) {
+		_, err := web.ParseConfig("roster", nil, env(map[string]string{"ROSTER_OTP_TTL": "soon"}), io.Discard)
+		if err == nil || !strings.Contains(err.Error(), "ROSTER_OTP_TTL") {
+			t.Errorf("err = %v", err)
+		}
+	})
+	t.Run("help lists flags with their variables", func(t *testing.T) {
+		var out strings.Builder
+		_, err := web.ParseConfig("roster", []string{"--help"}, env(nil), &out)
+		if err == nil {
+			t.Error("no ErrHelp")
+		}
+		for _, want := range []string{"--addr", "ROSTER_ADDR", "--data-dir", "ROSTER_DATA_DIR", "--base-url", "--test-numbers",
+			"ROSTER_TEST_NUMBERS", "--demo-code", "ROSTER_DEMO_CODE", "--log-format", "ROSTER_LOG_FORMAT", "--trusted-proxies"} {
+			if !strings.Contains(out.String(), want) {
+				t.Errorf("help lacks %s", want)
+			}
+		}
+	})
+	t.Run("redacted config holds no test codes", func(t *testing.T) {
+		cfg, _ := web.ParseConfig("roster", []string{"--test-numbers", "+15550100999:987654", "--demo-code", "4321"}, env(nil), io.Discard)
+		s := slogString(cfg.Redacted())
+		if strings.Contains(s, "987654") || strings.Contains(s, "4321") {
+			t.Errorf("secret in %s", s)
+		}
+	})
+}
+
+func slogString(v any) string {
+	var b strings.Builder
+	slog.New(slog.NewTextHandler(&b, nil)).Info("x", "v", v)
+	return b.String()
+}
+
+func TestSecrets(t *testing.T) {
+	dir := t.TempDir()
+	k1, err := web.LoadSecret(dir, "otp", "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	st, err := os.Stat(filepath.Join(dir, "secrets", "otp.key"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if st.Mode().Perm() != 0o600 {
+		t.Errorf("mode %v, want 0600", st.Mode().Perm())
+	}
+	k2, err := web.LoadSecret(dir, "otp", "")
+	if err != nil || string(k1) != string(k2) || len(k1) != 32 {
+		t.Errorf("secret not kept: %x %x %v", k1, k2, err)
+	}
+	if _, err := web.LoadSecret(dir, "otp", "short"); err == nil {
+		t.Error("a short secret from the environment was accepted")
+	}
+	k3, err := web.LoadSecret(dir, "otp", strings.Repeat("s", 40))
+	if err != nil || string(k3) != strings.Repeat("s", 40) {
+		t.Error("the environment does not win")
+	}
+	if err := os.WriteFile(filepath.Join(dir, "secrets", "bad.key"), []byte("zz"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := web.LoadSecret(dir, "bad", ""); err == nil {
+		t.Error("a damaged key file was accepted")
+	}
+}
