@@ -168,4 +168,3 @@ func LooksLikeJSON(body []byte) bool {
 
 // parseOp normalizes the op name.
 func parseOp(s string) string { return strings.ToLower(strings.TrimSpace(s)) }
-

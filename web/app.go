@@ -97,7 +97,7 @@ func (s *Server) handleError(c *fiber.Ctx, err error) error {
 		return s.api.WriteError(c, e)
 	}
 	vm := views.ErrorPageVM{Status: fiber.StatusInternalServerError, Title: "Something went wrong",
-		Message: "The server could not answer this request. Try again; if it keeps happening, give the request id to the people who run this server.",
+		Message:   "The server could not answer this request. Try again; if it keeps happening, give the request id to the people who run this server.",
 		RequestID: RequestID(c)}
 	var fe *fiber.Error
 	if errors.As(err, &fe) && fe.Code < 500 {

@@ -18,12 +18,12 @@ import (
 // ROSTER_* environment fallback (flag name upper-cased, dashes as
 // underscores); flags win over the environment.
 type Config struct {
-	Addr     string
-	DataDir  string
-	BaseURL  string
-	AppName  string
+	Addr      string
+	DataDir   string
+	BaseURL   string
+	AppName   string
 	LogFormat string
-	LogLevel string
+	LogLevel  string
 
 	TestNumbersRaw string
 	TestNumbers    map[string]string // E.164 -> code, parsed from TestNumbersRaw

@@ -381,7 +381,7 @@ func TestFailuresSurviveResendAndLock(t *testing.T) {
 	e.JSON(loginParams(usPhone)).ExpectOK(t)
 	code := e.LastCode("+" + usPhone)
 	verify(e, usPhone, wrongCode(code)).ExpectFail(t, "BADCODE") // 9th
-	r := verify(e, usPhone, wrongCode(code))                      // 10th
+	r := verify(e, usPhone, wrongCode(code))                     // 10th
 	r.ExpectFail(t, "LOCKED")
 	if r.String("retry_after") != "3600" {
 		t.Errorf("retry_after = %s", r.String("retry_after"))
