@@ -42,7 +42,6 @@ const (
 	maxParams     = 64
 	maxKeyLen     = 64
 	maxValueLen   = 512 << 10
-	maxJSONDepth  = 8
 	maxArrayItems = 20_000
 )
 
@@ -73,7 +72,7 @@ func DecodeJSONParams(body []byte, into map[string]string) error {
 		return badRequest("The request has too many parameters.")
 	}
 	for k, v := range obj {
-		s, err := jsonText(v, 0)
+		s, err := jsonText(v)
 		if err != nil {
 			return err
 		}
@@ -84,10 +83,7 @@ func DecodeJSONParams(body []byte, into map[string]string) error {
 	return nil
 }
 
-func jsonText(v any, depth int) (string, error) {
-	if depth > maxJSONDepth {
-		return "", badRequest("The request's JSON is nested too deeply.")
-	}
+func jsonText(v any) (string, error) {
 	switch x := v.(type) {
 	case nil:
 		return "", nil
@@ -111,7 +107,7 @@ func jsonText(v any, depth int) (string, error) {
 				b, _ := json.Marshal(x)
 				return string(b), nil
 			}
-			s, err := jsonText(item, depth+1)
+			s, err := jsonText(item)
 			if err != nil {
 				return "", err
 			}

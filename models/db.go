@@ -46,6 +46,12 @@ func Open(ctx context.Context, path string, log *slog.Logger) (*DB, error) {
 	cfg := func() *gorm.Config {
 		return &gorm.Config{
 			TranslateError: true,
+			// Reuse compiled statements (SQLite parsing is a large share of a small
+			// query), bounded so that queries with IN lists of many sizes do not
+			// grow the cache without end.
+			PrepareStmt:        true,
+			PrepareStmtMaxSize: 512,
+			PrepareStmtTTL:     time.Hour,
 			Logger: logger.NewSlogLogger(log.With("component", "gorm"), logger.Config{
 				SlowThreshold:             200 * time.Millisecond,
 				LogLevel:                  logger.Warn,
@@ -65,7 +71,7 @@ func Open(ctx context.Context, path string, log *slog.Logger) (*DB, error) {
 	}
 	wsql.SetMaxOpenConns(1)
 	wsql.SetConnMaxIdleTime(0)
-	if err := migrate(ctx, w, log); err != nil {
+	if err := migrate(ctx, wsql, log); err != nil {
 		wsql.Close()
 		return nil, err
 	}

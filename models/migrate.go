@@ -2,6 +2,7 @@ package models
 
 import (
 	"context"
+	"database/sql"
 	"embed"
 	"fmt"
 	"io/fs"
@@ -10,8 +11,6 @@ import (
 	"strconv"
 	"strings"
 	"time"
-
-	"gorm.io/gorm"
 )
 
 //go:embed migrations/*.sql
@@ -54,29 +53,26 @@ func migrations() ([]migration, error) {
 
 // migrate applies, each in its own transaction, the migrations not yet
 // recorded in schema_migrations. Migrations are append-only: a released file
-// is never edited, a change is a new file.
-func migrate(ctx context.Context, db *gorm.DB, log *slog.Logger) error {
+// is never edited, a change is a new file. It runs on database/sql directly:
+// a migration file holds many statements, and GORM's prepared-statement
+// mode would run only the first.
+func migrate(ctx context.Context, db *sql.DB, log *slog.Logger) error {
 	ms, err := migrations()
 	if err != nil {
 		return err
 	}
-	db = db.WithContext(ctx)
-	if err := db.Exec(`CREATE TABLE IF NOT EXISTS schema_migrations (
+	if _, err := db.ExecContext(ctx, `CREATE TABLE IF NOT EXISTS schema_migrations (
 		version INTEGER PRIMARY KEY,
 		name TEXT NOT NULL,
-		applied_at INTEGER NOT NULL)`).Error; err != nil {
+		applied_at INTEGER NOT NULL)`); err != nil {
 		return fmt.Errorf("create schema_migrations: %w", err)
 	}
-	var applied []int
-	if err := db.Raw("SELECT version FROM schema_migrations").Scan(&applied).Error; err != nil {
+	done, err := appliedVersions(ctx, db)
+	if err != nil {
 		return err
 	}
-	done := map[int]bool{}
-	for _, v := range applied {
-		done[v] = true
-	}
 	latest := ms[len(ms)-1].version
-	for _, v := range applied {
+	for v := range done {
 		if v > latest {
 			return fmt.Errorf("the database has schema version %d, newer than this binary knows (%d): run a newer Roster", v, latest)
 		}
@@ -85,17 +81,43 @@ func migrate(ctx context.Context, db *gorm.DB, log *slog.Logger) error {
 		if done[m.version] {
 			continue
 		}
-		err := db.Transaction(func(tx *gorm.DB) error {
-			if err := tx.Exec(m.sql).Error; err != nil {
-				return err
-			}
-			return tx.Exec("INSERT INTO schema_migrations (version, name, applied_at) VALUES (?, ?, ?)",
-				m.version, m.name, time.Now().UnixMilli()).Error
-		})
-		if err != nil {
+		if err := applyMigration(ctx, db, m); err != nil {
 			return fmt.Errorf("migration %04d_%s: %w", m.version, m.name, err)
 		}
 		log.Info("applied migration", "version", m.version, "name", m.name)
 	}
 	return nil
+}
+
+func appliedVersions(ctx context.Context, db *sql.DB) (map[int]bool, error) {
+	rows, err := db.QueryContext(ctx, "SELECT version FROM schema_migrations")
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	done := map[int]bool{}
+	for rows.Next() {
+		var v int
+		if err := rows.Scan(&v); err != nil {
+			return nil, err
+		}
+		done[v] = true
+	}
+	return done, rows.Err()
+}
+
+func applyMigration(ctx context.Context, db *sql.DB, m migration) error {
+	tx, err := db.BeginTx(ctx, nil)
+	if err != nil {
+		return err
+	}
+	defer tx.Rollback()
+	if _, err := tx.ExecContext(ctx, m.sql); err != nil {
+		return err
+	}
+	if _, err := tx.ExecContext(ctx, "INSERT INTO schema_migrations (version, name, applied_at) VALUES (?, ?, ?)",
+		m.version, m.name, time.Now().UnixMilli()); err != nil {
+		return err
+	}
+	return tx.Commit()
 }

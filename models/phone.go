@@ -64,26 +64,37 @@ func ParsePhone(raw, callingCode, defaultRegion string) (Phone, error) {
 		candidates = []string{"+" + s[2:]}
 	case strings.HasPrefix(s, "0") && region != "":
 		candidates = []string{s} // national format with trunk prefix
-	case region != "" && callingCode != "" && !strings.HasPrefix(s, callingCode):
+	case callingCode != "" && region != "" && !strings.HasPrefix(s, callingCode):
 		// "2015550123" with cc=1: a national number without trunk prefix.
 		candidates = []string{s, "+" + s}
+	case callingCode != "" || region == "":
+		// The protocol's own form: digits starting with the country code.
+		candidates = []string{"+" + s, s}
 	default:
-		// The protocol's own form: digits starting with the country code. A
-		// national number of the default region is the fallback.
-		candidates = []string{"+" + s}
-		if region != "" {
-			candidates = append(candidates, s)
-		}
+		// An address-book entry: national in the uploader's region first.
+		candidates = []string{s, "+" + s}
 	}
+	// A valid reading wins over a merely possible one: "2015550123" from a US
+	// address book is the US number, not a possible Egyptian one.
+	var possible *Phone
 	firstErr := ErrPhoneFormat
 	for i, c := range candidates {
-		p, err := parsePossible(c, region)
-		if err == nil {
+		p, valid, err := parsePossible(c, region)
+		if err != nil {
+			if i == 0 {
+				firstErr = err
+			}
+			continue
+		}
+		if valid {
 			return p, nil
 		}
-		if i == 0 {
-			firstErr = err
+		if possible == nil {
+			possible = &p
 		}
+	}
+	if possible != nil {
+		return *possible, nil
 	}
 	return Phone{}, firstErr
 }
@@ -141,17 +152,18 @@ func regionFor(callingCode, defaultRegion string) string {
 	return strings.ToUpper(defaultRegion)
 }
 
-func parsePossible(s, region string) (Phone, error) {
+// parsePossible parses s and reports whether it is a valid number too.
+func parsePossible(s, region string) (Phone, bool, error) {
 	if region == "" {
 		region = "ZZ"
 	}
 	num, err := phonenumbers.Parse(s, region)
 	if err != nil {
-		return Phone{}, ErrPhoneFormat
+		return Phone{}, false, ErrPhoneFormat
 	}
 	if !phonenumbers.IsPossibleNumber(num) {
-		return Phone{}, ErrPhoneImpossible
+		return Phone{}, false, ErrPhoneImpossible
 	}
 	e164 := phonenumbers.Format(num, phonenumbers.E164)
-	return Phone{E164: e164, CountryCode: int(num.GetCountryCode())}, nil
+	return Phone{E164: e164, CountryCode: int(num.GetCountryCode())}, phonenumbers.IsValidNumber(num), nil
 }

@@ -84,25 +84,21 @@ func (s *Sessions) Authenticate(ctx context.Context, token string) (*Principal, 
 		return nil, ErrUnauthenticated
 	}
 	now := s.clock.Now()
-	var sess Session
-	err := s.db.Read.WithContext(ctx).Where("token_hash = ?", HashToken(token)).Take(&sess).Error
-	if errors.Is(err, gorm.ErrRecordNotFound) {
-		return nil, ErrUnauthenticated
+	// One query for both rows: this runs on every authenticated request.
+	var row struct {
+		Session `gorm:"embedded"`
+		User    User `gorm:"embedded;embeddedPrefix:u_"`
 	}
-	if err != nil {
-		return nil, err
+	res := s.db.Read.WithContext(ctx).Raw(`SELECT s.*, u.id AS u_id, u.phone AS u_phone, u.country_code AS u_country_code,
+		u.name AS u_name, u.status AS u_status, u.photo AS u_photo, u.thumbnail AS u_thumbnail,
+		u.discoverable AS u_discoverable, u.announce AS u_announce, u.blocked_until AS u_blocked_until,
+		u.created_at AS u_created_at, u.profile_at AS u_profile_at, u.last_seen_at AS u_last_seen_at
+		FROM sessions s JOIN users u ON u.id = s.user_id WHERE s.token_hash = ?`, HashToken(token)).Scan(&row)
+	if res.Error != nil {
+		return nil, res.Error
 	}
-	if sess.RevokedAt != nil || sess.ExpiresAt <= toMillis(now) {
-		return nil, ErrUnauthenticated
-	}
-	var u User
-	if err := s.db.Read.WithContext(ctx).Take(&u, sess.UserID).Error; err != nil {
-		if errors.Is(err, gorm.ErrRecordNotFound) {
-			return nil, ErrUnauthenticated
-		}
-		return nil, err
-	}
-	if u.BlockedAt(now) {
+	sess, u := row.Session, row.User
+	if res.RowsAffected == 0 || sess.RevokedAt != nil || sess.ExpiresAt <= toMillis(now) || u.BlockedAt(now) {
 		return nil, ErrUnauthenticated
 	}
 	if err := s.touch(ctx, &sess, now); err != nil {
