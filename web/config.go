@@ -102,7 +102,7 @@ func ParseConfig(name string, args []string, getenv func(string) string, out io.
 
 	fs.Usage = func() {
 		fmt.Fprintf(out, "Usage: %s [flags]\n\nEvery flag can also be set with the environment variable shown; flags win.\n"+
-			"Secrets are taken from the environment only: ROSTER_OTP_KEY (else generated into DATA-DIR/secrets).\n\n", name)
+			"Secrets never come from flags: ROSTER_OTP_KEY is read from the environment, else generated\nonce into DATA-DIR/secrets/ (mode 0600; back it up with the database).\n\n", name)
 		fs.VisitAll(func(f *flag.Flag) {
 			def := ""
 			if f.DefValue != "" {
