@@ -46,11 +46,25 @@ func NewAPI(signIn *models.SignIn, sessions *models.Sessions, clock models.Clock
 	return a
 }
 
+// HasOp reports whether op is served.
+func (a *API) HasOp(op string) bool {
+	_, ok := a.ops[op]
+	return ok
+}
+
 // Locals keys shared with the error handler.
 const (
 	localOp        = "roster.op"
 	localPrincipal = "roster.principal"
+	localErrorCode = "roster.error_code"
 )
+
+// ErrorCodeOf returns the protocol error code sent for this request, or ""
+// if the reply was OK (for the access log and metrics).
+func ErrorCodeOf(c *fiber.Ctx) string {
+	code, _ := c.Locals(localErrorCode).(string)
+	return code
+}
 
 // OpOf returns the op of the request being served, for the error handler.
 func OpOf(c *fiber.Ctx) string {
@@ -162,6 +176,7 @@ func (a *API) WriteError(c *fiber.Ctx, e *APIError) error {
 	op := OpOf(c)
 	env := a.envelope(op, "FAIL")
 	env["error"] = e.Code
+	c.Locals(localErrorCode, e.Code)
 	if e.Code == CodeNoOp {
 		env["code"] = CodeNoOp
 	}

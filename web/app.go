@@ -46,6 +46,9 @@ func (s *Server) newApp() *fiber.App {
 		},
 	}))
 
+	if s.cfg.Metrics {
+		app.Get("/metrics", s.metrics.handler())
+	}
 	app.Get("/livez", func(c *fiber.Ctx) error { return c.SendString("ok") })
 	app.Get("/readyz", func(c *fiber.Ctx) error {
 		if err := s.Ready(c.UserContext()); err != nil {
@@ -184,7 +187,7 @@ func (s *Server) accessLog(c *fiber.Ctx) error {
 		}
 	}
 	level := slog.LevelInfo
-	if p := c.Path(); p == "/livez" || p == "/readyz" || strings.HasPrefix(p, "/static/") {
+	if p := c.Path(); p == "/livez" || p == "/readyz" || p == "/metrics" || strings.HasPrefix(p, "/static/") {
 		level = slog.LevelDebug
 	}
 	attrs := []slog.Attr{
@@ -197,6 +200,12 @@ func (s *Server) accessLog(c *fiber.Ctx) error {
 	}
 	if op := handlers.OpOf(c); op != "" {
 		attrs = append(attrs, slog.String("op", op))
+	}
+	if code := handlers.ErrorCodeOf(c); code != "" {
+		attrs = append(attrs, slog.String("error", code))
+	}
+	if s.metrics != nil {
+		s.metrics.observe(c, time.Since(start), s.api.HasOp)
 	}
 	s.log.LogAttrs(c.UserContext(), level, "request", attrs...)
 	return nil

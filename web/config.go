@@ -45,6 +45,8 @@ type Config struct {
 
 	ShareText  string
 	InviteText string
+
+	Metrics bool
 }
 
 // EnvPrefix starts every environment variable of Roster.
@@ -97,6 +99,7 @@ func ParseConfig(name string, args []string, getenv func(string) string, out io.
 	fs.DurationVar(&cfg.IdleTimeout, "idle-timeout", 2*time.Minute, "how long an idle keep-alive connection stays open")
 	fs.DurationVar(&cfg.ShutdownTimeout, "shutdown-timeout", 15*time.Second, "how long shutdown waits for in-flight requests")
 
+	fs.BoolVar(&cfg.Metrics, "metrics", true, "serve Prometheus metrics at /metrics (restrict access at your proxy)")
 	fs.StringVar(&cfg.ShareText, "share-text", "", "text apps offer when inviting people (default mentions the app name)")
 	fs.StringVar(&cfg.InviteText, "invite-text", "", "invite text sent to apps (default mentions the app name)")
 
@@ -263,6 +266,6 @@ func (cfg Config) Redacted() map[string]any {
 		"otp_phone_hourly": cfg.OTP.PhonePerHour, "otp_phone_daily": cfg.OTP.PhonePerDay,
 		"otp_ip_hourly": cfg.OTP.IPPerHour, "otp_ip_daily": cfg.OTP.IPPerDay, "otp_channel": cfg.OTPChannel,
 		"token_lifetime": cfg.TokenLifetime.String(), "trusted_proxies": cfg.TrustedProxies,
-		"proxy_header": cfg.ProxyHeader, "body_limit_mb": cfg.BodyLimitMB,
+		"proxy_header": cfg.ProxyHeader, "body_limit_mb": cfg.BodyLimitMB, "metrics": cfg.Metrics,
 	}
 }

@@ -238,3 +238,30 @@ func TestSecrets(t *testing.T) {
 		t.Error("a damaged key file was accepted")
 	}
 }
+
+func TestMetrics(t *testing.T) {
+	e := webtest.New(t)
+	e.JSON(loginParams(usPhone)).ExpectOK(t)
+	e.JSON(loginParams(usPhone)).ExpectFail(t, "RATELIMIT")
+	e.Query(map[string]string{"op": "invented-op-" + usPhone}).ExpectFail(t, "BADOP")
+	r := e.Do(httptest.NewRequest(http.MethodGet, "/metrics", nil))
+	body := string(r.Body)
+	for _, want := range []string{
+		`roster_api_ops_total{op="login",result="OK"} 1`,
+		`roster_api_ops_total{op="login",result="RATELIMIT"} 1`,
+		`roster_api_ops_total{op="other",result="BADOP"} 1`,
+		`roster_http_requests_total{method="POST",route="/",status="200"} 2`,
+		"go_goroutines",
+	} {
+		if !strings.Contains(body, want) {
+			t.Errorf("metrics lack %s", want)
+		}
+	}
+	if strings.Contains(body, "invented-op") {
+		t.Error("an invented op name became a label")
+	}
+	off := webtest.New(t, webtest.WithArgs("--metrics=false"))
+	if r := off.Do(httptest.NewRequest(http.MethodGet, "/metrics", nil)); r.Status != http.StatusNotFound {
+		t.Errorf("/metrics answered %d while off", r.Status)
+	}
+}

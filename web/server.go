@@ -31,14 +31,15 @@ type Options struct {
 
 // Server is a configured Roster instance.
 type Server struct {
-	cfg    Config
-	log    *slog.Logger
-	clock  models.Clock
-	db     *models.DB
-	app    *fiber.App
-	api    *handlers.API
-	worker *delivery.Worker
-	outbox *models.Outbox
+	cfg     Config
+	log     *slog.Logger
+	clock   models.Clock
+	db      *models.DB
+	app     *fiber.App
+	api     *handlers.API
+	worker  *delivery.Worker
+	outbox  *models.Outbox
+	metrics *metrics
 }
 
 // New opens the database (applying migrations) and builds the app.
@@ -66,7 +67,7 @@ func New(ctx context.Context, cfg Config, log *slog.Logger, opts Options) (*Serv
 	if err != nil {
 		return nil, err
 	}
-	s := &Server{cfg: cfg, log: log, clock: opts.Clock, db: db}
+	s := &Server{cfg: cfg, log: log, clock: opts.Clock, db: db, metrics: newMetrics()}
 	s.outbox = models.NewOutbox(db, s.clock, time.Minute, delivery.Console{}.Name())
 	s.worker = delivery.NewWorker(s.outbox, s.clock, log, opts.Worker, opts.Senders...)
 	signIn := models.NewSignIn(db, s.clock, models.SignInConfig{
