@@ -161,9 +161,24 @@ func parsePossible(s, region string) (Phone, bool, error) {
 	if err != nil {
 		return Phone{}, false, ErrPhoneFormat
 	}
+	if num.GetNationalNumber() == 0 {
+		return Phone{}, false, ErrPhoneFormat // all zeros: no number, and no canonical E.164
+	}
 	if !phonenumbers.IsPossibleNumber(num) {
 		return Phone{}, false, ErrPhoneImpossible
 	}
 	e164 := phonenumbers.Format(num, phonenumbers.E164)
+	if num.GetItalianLeadingZero() && !isFixedPoint(e164) {
+		// Degenerate zeros after the country code format to a string that
+		// parses to another number: no canonical form, so no number.
+		return Phone{}, false, ErrPhoneFormat
+	}
 	return Phone{E164: e164, CountryCode: int(num.GetCountryCode())}, phonenumbers.IsValidNumber(num), nil
+}
+
+// isFixedPoint reports whether an E.164 string parses and formats to itself:
+// address-book hashes depend on every number having exactly one spelling.
+func isFixedPoint(e164 string) bool {
+	num, err := phonenumbers.Parse(e164, "ZZ")
+	return err == nil && phonenumbers.Format(num, phonenumbers.E164) == e164
 }
