@@ -1,7 +1,6 @@
 package handlers
 
 import (
-	"errors"
 	"sort"
 	"strings"
 
@@ -219,10 +218,7 @@ func (a *API) RequireToken() fiber.Handler {
 	return func(c *fiber.Ctx) error {
 		p, err := a.sessions.Authenticate(c.UserContext(), tokenOf(c, nil))
 		if err != nil {
-			if errors.Is(err, models.ErrUnauthenticated) {
-				return fiber.NewError(fiber.StatusUnauthorized, "invalid or missing token")
-			}
-			return err
+			return err // ErrUnauthenticated becomes AUTHFAIL in the error handler
 		}
 		c.Locals(localPrincipal, p)
 		return c.Next()
