@@ -64,6 +64,9 @@ func (o *Outbox) Claim(ctx context.Context, limit int) ([]OutboxMessage, error) 
 	now := toMillis(o.clock.Now())
 	var msgs []OutboxMessage
 	err := o.db.Write.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+		if err := o.dropExpiredCodes(tx, now); err != nil {
+			return err
+		}
 		err := tx.Where("(state = ? AND next_attempt_at <= ?) OR (state = ? AND lease_until < ?)",
 			OutboxPending, now, OutboxSending, now).Order("next_attempt_at").Limit(limit).Find(&msgs).Error
 		if err != nil || len(msgs) == 0 {
@@ -80,6 +83,24 @@ func (o *Outbox) Claim(ctx context.Context, limit int) ([]OutboxMessage, error) 
 		}).Error
 	})
 	return msgs, err
+}
+
+// dropExpiredCodes gives up messages whose code expired while they waited (a
+// provider outage, say): a dead code would only confuse the person.
+func (o *Outbox) dropExpiredCodes(tx *gorm.DB, now int64) error {
+	return tx.Exec(`UPDATE outbox SET state = ?, last_error = ?, body = CASE WHEN channel IN ? THEN body ELSE ? END
+		WHERE state IN (?, ?) AND otp_id IS NOT NULL
+		AND EXISTS (SELECT 1 FROM otp_codes c WHERE c.id = outbox.otp_id AND c.expires_at <= ?)`,
+		OutboxFailed, "the code expired before it could be delivered", o.keepBodyList(), redactedBody,
+		OutboxPending, OutboxSending, now).Error
+}
+
+func (o *Outbox) keepBodyList() []string {
+	list := []string{""} // never empty: "IN ()" is not SQL
+	for c := range o.keepBody {
+		list = append(list, c)
+	}
+	return list
 }
 
 // MarkSent records a delivery.

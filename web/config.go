@@ -33,6 +33,7 @@ type Config struct {
 	OTPChannel    string
 	TokenLifetime time.Duration
 	SessionTouch  time.Duration
+	Retention     time.Duration
 
 	TrustedProxies []string
 	ProxyHeader    string
@@ -88,6 +89,7 @@ func ParseConfig(name string, args []string, getenv func(string) string, out io.
 	fs.IntVar(&pol.IPPerDay, "otp-ip-daily", pol.IPPerDay, "codes per client IP per day (0 = no limit)")
 	fs.StringVar(&cfg.OTPChannel, "otp-channel", "console", "how codes are delivered: console (writes them to the log; development only)")
 	fs.DurationVar(&cfg.TokenLifetime, "token-lifetime", 365*24*time.Hour, "lifetime of an access token")
+	fs.DurationVar(&cfg.Retention, "retention", 30*24*time.Hour, "how long codes and sent messages are kept for the dashboard's history (at least 24h: quotas look back a day)")
 	fs.DurationVar(&cfg.SessionTouch, "session-touch-interval", time.Minute, "how often a session's last-used time is written at most")
 
 	fs.StringVar(&trusted, "trusted-proxies", "", "comma-separated IPs or CIDRs of reverse proxies whose client-IP header is believed (empty = none)")
@@ -164,6 +166,9 @@ func (cfg *Config) finish() error {
 	if p.TTL <= 0 || p.MaxAttempts <= 0 || p.LockAfter <= 0 || p.LockFor <= 0 || p.ResendCooldown < 0 ||
 		p.PhonePerHour <= 0 || p.PhonePerDay <= 0 || p.IPPerHour < 0 || p.IPPerDay < 0 {
 		errs = append(errs, errors.New("the --otp-* values must be positive"))
+	}
+	if cfg.Retention < 24*time.Hour {
+		errs = append(errs, errors.New("--retention must be at least 24h: the daily quotas read a day of codes"))
 	}
 	if cfg.TokenLifetime <= 0 || cfg.SessionTouch < 0 {
 		errs = append(errs, errors.New("--token-lifetime must be positive"))
@@ -265,7 +270,7 @@ func (cfg Config) Redacted() map[string]any {
 		"otp_lock_duration": cfg.OTP.LockFor.String(), "otp_resend_cooldown": cfg.OTP.ResendCooldown.String(),
 		"otp_phone_hourly": cfg.OTP.PhonePerHour, "otp_phone_daily": cfg.OTP.PhonePerDay,
 		"otp_ip_hourly": cfg.OTP.IPPerHour, "otp_ip_daily": cfg.OTP.IPPerDay, "otp_channel": cfg.OTPChannel,
-		"token_lifetime": cfg.TokenLifetime.String(), "trusted_proxies": cfg.TrustedProxies,
+		"token_lifetime": cfg.TokenLifetime.String(), "retention": cfg.Retention.String(), "trusted_proxies": cfg.TrustedProxies,
 		"proxy_header": cfg.ProxyHeader, "body_limit_mb": cfg.BodyLimitMB, "metrics": cfg.Metrics,
 	}
 }

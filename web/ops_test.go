@@ -265,3 +265,29 @@ func TestMetrics(t *testing.T) {
 		t.Errorf("/metrics answered %d while off", r.Status)
 	}
 }
+
+// Old sign-in records are pruned after the retention period; the audit log stays.
+func TestPruneOldRecords(t *testing.T) {
+	e := webtest.New(t, webtest.WithArgs("--retention", "48h"))
+	e.SignIn(usPhone, "d")
+	e.Clock.Advance(time.Hour)
+	e.JSON(loginParams(frPhone)).ExpectOK(t) // pending, expires in 5 minutes
+	e.Server.Prune(context.Background())
+	if n := e.Count("SELECT COUNT(*) FROM otp_codes"); n != 2 {
+		t.Fatalf("recent codes pruned: %d left", n)
+	}
+	e.Clock.Advance(49 * time.Hour)
+	e.Server.Worker().RunOnce(context.Background())
+	e.Server.Prune(context.Background())
+	for _, table := range []string{"otp_codes", "outbox", "phone_guards"} {
+		if n := e.Count("SELECT COUNT(*) FROM " + table); n != 0 {
+			t.Errorf("%d rows left in %s", n, table)
+		}
+	}
+	if n := e.Count("SELECT COUNT(*) FROM audit_log"); n == 0 {
+		t.Error("the audit log was pruned")
+	}
+	if n := e.Count("SELECT COUNT(*) FROM sessions"); n != 1 {
+		t.Error("sessions were pruned")
+	}
+}

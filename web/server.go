@@ -119,6 +119,7 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 	workCtx, stopWork := context.WithCancel(context.Background())
 	var wg sync.WaitGroup
 	wg.Go(func() { s.worker.Run(workCtx) })
+	wg.Go(func() { s.pruneLoop(workCtx, time.Hour) })
 
 	serveErr := make(chan error, 1)
 	go func() { serveErr <- s.app.Listener(ln) }()
@@ -139,6 +140,32 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 	stopWork()
 	wg.Wait()
 	return err
+}
+
+// pruneLoop deletes expired sign-in records now and then every interval.
+func (s *Server) pruneLoop(ctx context.Context, every time.Duration) {
+	t := time.NewTicker(every)
+	defer t.Stop()
+	for {
+		s.Prune(ctx)
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+	}
+}
+
+// Prune deletes records older than the retention period.
+func (s *Server) Prune(ctx context.Context) {
+	n, err := models.PruneSignIn(ctx, s.db, s.clock.Now().Add(-s.cfg.Retention))
+	if err != nil && ctx.Err() == nil {
+		s.log.Error("pruning old records failed", "err", err)
+		return
+	}
+	if n > 0 {
+		s.log.Info("pruned old records", "rows", n)
+	}
 }
 
 // Close releases the database.

@@ -185,3 +185,27 @@ func TestWakeDoesNotBlock(t *testing.T) {
 		r.worker.Wake()
 	}
 }
+
+// A message whose code expired while it waited (a provider outage) is not
+// sent: a dead code would only confuse the person.
+func TestExpiredCodeIsNotSent(t *testing.T) {
+	sms := &fakeSender{name: "sms", fails: []error{errors.New("down")}}
+	r := newRig(t, sms)
+	now := r.clock.Now()
+	code := &models.OTPCode{Phone: "+12015550123", CodeMAC: []byte{1}, State: models.CodePending,
+		CreatedAt: now.UnixMilli(), ExpiresAt: now.Add(5 * time.Minute).UnixMilli()}
+	if err := r.db.Write.Create(code).Error; err != nil {
+		t.Fatal(err)
+	}
+	id := r.enqueue(t, "sms", "111222 is your code")
+	if err := r.db.Write.Exec("UPDATE outbox SET otp_id = ? WHERE id = ?", code.ID, id).Error; err != nil {
+		t.Fatal(err)
+	}
+	r.worker.RunOnce(context.Background()) // fails: the provider is down
+	r.clock.Advance(6 * time.Minute)
+	r.worker.RunOnce(context.Background())
+	m := r.row(t, id)
+	if len(sms.sent) != 1 || m.State != models.OutboxFailed || m.Body == "111222 is your code" {
+		t.Errorf("sent %d times, row %+v", len(sms.sent), m)
+	}
+}
