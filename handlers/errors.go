@@ -46,11 +46,12 @@ func (e *APIError) Error() string { return e.Code + ": " + e.Msg }
 func apiErr(code, msg string) *APIError { return &APIError{Code: code, Msg: msg} }
 
 var refusalCodes = map[models.Reason]string{
-	models.ReasonBadCode:     CodeBadCode,
-	models.ReasonExpired:     CodeExpired,
-	models.ReasonLocked:      CodeLocked,
-	models.ReasonRateLimited: CodeRateLimit,
-	models.ReasonBlocked:     CodeBlocked,
+	models.ReasonBadCode:        CodeBadCode,
+	models.ReasonExpired:        CodeExpired,
+	models.ReasonLocked:         CodeLocked,
+	models.ReasonRateLimited:    CodeRateLimit,
+	models.ReasonBlocked:        CodeBlocked,
+	models.ReasonNotDeliverable: CodeBadPhone,
 }
 
 // ProtocolError translates any error a handler returned into the protocol's

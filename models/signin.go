@@ -103,6 +103,7 @@ type SignInConfig struct {
 	Channel     string                   // delivery channel written to the outbox
 	Message     func(code string) string // the text sent to the person
 	OnQueued    func()                   // called after a message was queued (wakes the sender)
+	Delivery    DeliveryPolicy           // per-address channel choice and SMS protection
 }
 
 // SignIn runs phone sign-in with one-time codes.
@@ -155,7 +156,10 @@ func (s *SignIn) RequestCode(ctx context.Context, p Phone, cl ClientInfo) error 
 			return audit(tx, apiEntry(nowMs, EventCodeRequested, p.E164, nil, cl, "test number: fixed code, nothing sent"))
 		})
 	}
-	var refused *RefusedError
+	channel, refused := s.channelFor(p)
+	if refused != nil {
+		return refused
+	}
 	queued := false
 	err := s.db.Write.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
 		var err error
@@ -164,6 +168,14 @@ func (s *SignIn) RequestCode(ctx context.Context, p Phone, cl ClientInfo) error 
 				err = audit(tx, apiEntry(nowMs, EventCodeRateLimited, p.E164, nil, cl, refused.Message))
 			}
 			return err
+		}
+		if s.cfg.DemoCode == "" {
+			if refused, err = s.checkSMS(tx, p, channel, now); err != nil || refused != nil {
+				if err == nil {
+					err = audit(tx, apiEntry(nowMs, EventSMSRefused, p.E164, nil, cl, "via "+channel+": "+refused.Message))
+				}
+				return err
+			}
 		}
 		code := s.cfg.DemoCode
 		if code == "" {
@@ -178,18 +190,18 @@ func (s *SignIn) RequestCode(ctx context.Context, p Phone, cl ClientInfo) error 
 		otp := &OTPCode{Phone: p.E164, CodeMAC: s.mac(p.E164, code), State: CodePending,
 			IP: cl.IP, UserAgent: truncate(cl.UserAgent, 512), AppID: truncate(cl.AppID, 256),
 			CreatedAt: nowMs, ExpiresAt: toMillis(now.Add(s.cfg.Policy.TTL))}
-		detail := "sent via " + s.cfg.Channel
+		detail := "sent via " + channel
 		if s.cfg.DemoCode != "" {
 			detail = "demo-code mode: nothing sent"
 		} else {
-			otp.Channel = s.cfg.Channel
+			otp.Channel = channel
 		}
 		if err := tx.Create(otp).Error; err != nil {
 			return err
 		}
 		if s.cfg.DemoCode == "" {
-			msg := &OutboxMessage{Channel: s.cfg.Channel, Recipient: p.E164, Body: s.cfg.Message(code),
-				OTPID: &otp.ID, State: OutboxPending, CreatedAt: nowMs, NextAttemptAt: nowMs}
+			msg := &OutboxMessage{Channel: channel, Recipient: p.E164, Body: s.message(channel, code), Code: code,
+				Kind: OutboxKindOTP, OTPID: &otp.ID, State: OutboxPending, CreatedAt: nowMs, NextAttemptAt: nowMs}
 			if err := tx.Create(msg).Error; err != nil {
 				return err
 			}

@@ -4,6 +4,7 @@ package web
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -27,6 +28,8 @@ type Options struct {
 	Senders []delivery.Sender
 	Worker  delivery.WorkerConfig
 	Getenv  func(string) string // for secrets; default os.Getenv
+	// SMTPTLS replaces the SMTP channel's TLS settings (tests trust their own CA).
+	SMTPTLS *tls.Config
 }
 
 // Server is a configured Roster instance.
@@ -53,7 +56,11 @@ func New(ctx context.Context, cfg Config, log *slog.Logger, opts Options) (*Serv
 		opts.Worker = delivery.DefaultWorkerConfig()
 	}
 	if len(opts.Senders) == 0 {
-		opts.Senders = []delivery.Sender{delivery.Console{Log: log}}
+		senders, err := deliverySenders(cfg, log, opts.Clock, opts.Getenv, opts.SMTPTLS)
+		if err != nil {
+			return nil, err
+		}
+		opts.Senders = senders
 	}
 	if err := os.MkdirAll(cfg.DataDir, 0o750); err != nil {
 		return nil, fmt.Errorf("create data directory: %w", err)
@@ -75,9 +82,10 @@ func New(ctx context.Context, cfg Config, log *slog.Logger, opts Options) (*Serv
 		TestNumbers: cfg.TestNumbers,
 		DemoCode:    cfg.DemoCode,
 		TokenTTL:    cfg.TokenLifetime,
-		Channel:     cfg.OTPChannel,
+		Channel:     cfg.Delivery.Channels[0],
 		Message:     codeMessage(cfg),
 		OnQueued:    s.worker.Wake,
+		Delivery:    deliveryPolicy(cfg),
 	})
 	sessions := models.NewSessions(db, s.clock, cfg.SessionTouch)
 	s.api = handlers.NewAPI(signIn, sessions, s.clock, handlers.ClientConfig{

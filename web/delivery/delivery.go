@@ -19,6 +19,9 @@ type Message struct {
 	ID        int64
 	Recipient string // E.164 phone number (or an email address, for email channels)
 	Body      string
+	Code      string // the bare one-time code (the webhook sends it as a field)
+	Kind      string // models.OutboxKind*
+	CreatedAt time.Time
 }
 
 // Sender is a delivery channel.
@@ -26,9 +29,13 @@ type Sender interface {
 	// Name is the channel's configuration name ("console", "twilio", ...).
 	Name() string
 	// Send delivers the message or returns why not. A *PermanentError means
-	// retrying cannot help.
-	Send(ctx context.Context, m Message) error
+	// retrying cannot help. The receipt (HTTP status, provider message id) is
+	// recorded with the attempt, on success and on failure alike.
+	Send(ctx context.Context, m Message) (Receipt, error)
 }
+
+// Receipt is what a provider answered to one attempt.
+type Receipt = models.AttemptInfo
 
 // PermanentError is a failure that retrying will not fix (a rejected number,
 // bad credentials).
@@ -48,17 +55,17 @@ func (Console) Name() string { return "console" }
 // Send logs the message, code included: this channel exists so a developer
 // can sign in without an SMS provider, and it is the only place where Roster
 // logs a code.
-func (c Console) Send(_ context.Context, m Message) error {
+func (c Console) Send(_ context.Context, m Message) (Receipt, error) {
 	c.Log.Warn("DEVELOPMENT DELIVERY (console channel, not for production): message to "+m.Recipient+": "+m.Body,
 		"outbox_id", m.ID)
-	return nil
+	return Receipt{}, nil
 }
 
 // Outbox is the part of models.Outbox the worker uses.
 type Outbox interface {
 	Claim(ctx context.Context, limit int) ([]models.OutboxMessage, error)
-	MarkSent(ctx context.Context, m *models.OutboxMessage) error
-	MarkFailed(ctx context.Context, m *models.OutboxMessage, cause string, retryAt time.Time) error
+	MarkSent(ctx context.Context, m *models.OutboxMessage, info models.AttemptInfo) error
+	MarkFailed(ctx context.Context, m *models.OutboxMessage, cause string, retryAt time.Time, info models.AttemptInfo) error
 }
 
 // WorkerConfig tunes the worker.
@@ -136,9 +143,9 @@ func (w *Worker) RunOnce(ctx context.Context) int {
 }
 
 func (w *Worker) deliver(ctx context.Context, m *models.OutboxMessage) {
-	err := w.send(ctx, m)
+	info, err := w.send(ctx, m)
 	if err == nil {
-		if err := w.outbox.MarkSent(ctx, m); err != nil {
+		if err := w.outbox.MarkSent(ctx, m, info); err != nil {
 			w.log.Error("outbox: recording a delivery failed", "outbox_id", m.ID, "err", err)
 		}
 		return
@@ -150,19 +157,24 @@ func (w *Worker) deliver(ctx context.Context, m *models.OutboxMessage) {
 	}
 	w.log.Warn("outbox: delivery failed", "outbox_id", m.ID, "channel", m.Channel, "attempt", m.Attempts,
 		"final", retryAt.IsZero(), "err", err)
-	if err := w.outbox.MarkFailed(ctx, m, err.Error(), retryAt); err != nil {
+	if err := w.outbox.MarkFailed(ctx, m, err.Error(), retryAt, info); err != nil {
 		w.log.Error("outbox: recording a failure failed", "outbox_id", m.ID, "err", err)
 	}
 }
 
-func (w *Worker) send(ctx context.Context, m *models.OutboxMessage) error {
+func (w *Worker) send(ctx context.Context, m *models.OutboxMessage) (Receipt, error) {
 	s, ok := w.senders[m.Channel]
 	if !ok {
-		return &PermanentError{Err: fmt.Errorf("channel %q is not configured", m.Channel)}
+		return Receipt{}, &PermanentError{Err: fmt.Errorf("channel %q is not configured", m.Channel)}
 	}
 	ctx, cancel := context.WithTimeout(ctx, w.cfg.SendTimeout)
 	defer cancel()
-	return s.Send(ctx, Message{ID: m.ID, Recipient: m.Recipient, Body: m.Body})
+	// The duration is wall time, not the injected clock: it measures the provider.
+	start := time.Now()
+	info, err := s.Send(ctx, Message{ID: m.ID, Recipient: m.Recipient, Body: m.Body, Code: m.Code, Kind: m.Kind,
+		CreatedAt: time.UnixMilli(m.CreatedAt)})
+	info.Duration = time.Since(start)
+	return info, err
 }
 
 // backoff doubles from BaseBackoff per attempt, capped, with jitter so that
