@@ -5,6 +5,7 @@ import (
 	"crypto/tls"
 	"errors"
 	"fmt"
+	"net/textproto"
 	"strings"
 	"time"
 
@@ -97,14 +98,17 @@ func (s *SMTP) Send(ctx context.Context, m Message) (Receipt, error) {
 // credentials); 4xx replies and connection failures are retried.
 func classifySMTP(err error) error {
 	pe := &ProviderError{Channel: "smtp", Msg: err.Error()}
+	code := 0
+	var te *textproto.Error
 	var se *mail.SendError
-	if errors.As(err, &se) {
-		if code := se.ErrorCode(); code != 0 {
-			pe.Code = fmt.Sprint(code)
-		}
-		if !se.IsTemp() && se.ErrorCode() >= 500 {
-			return &PermanentError{Err: pe}
-		}
+	switch {
+	case errors.As(err, &te):
+		code = te.Code
+	case errors.As(err, &se):
+		code = se.ErrorCode()
+	}
+	if code >= 500 {
+		return &PermanentError{Err: pe}
 	}
 	return pe
 }
