@@ -87,7 +87,9 @@ func TestEmailSignInThroughSMTP(t *testing.T) {
 
 func TestSMTPRefusedRecipientIsPermanent(t *testing.T) {
 	mail := webtest.NewFakeSMTP(t)
-	mail.Set(func(f *webtest.FakeSMTP) { f.User, f.Password, f.RcptReply = "roster", "mail-password", "550 5.1.1 no such mailbox" })
+	mail.Set(func(f *webtest.FakeSMTP) {
+		f.User, f.Password, f.RcptReply = "roster", "mail-password", "550 5.1.1 no such mailbox"
+	})
 	e := smtpEnv(t, mail, "none", nil)
 	e.JSON(loginParams("nobody@example.org")).ExpectOK(t)
 	e.Server.Worker().RunOnce(context.Background())
@@ -100,7 +102,9 @@ func TestSMTPRefusedRecipientIsPermanent(t *testing.T) {
 
 func TestSMTPTemporaryFailureIsRetried(t *testing.T) {
 	mail := webtest.NewFakeSMTP(t)
-	mail.Set(func(f *webtest.FakeSMTP) { f.User, f.Password, f.RcptReply = "roster", "mail-password", "451 4.3.0 try later" })
+	mail.Set(func(f *webtest.FakeSMTP) {
+		f.User, f.Password, f.RcptReply = "roster", "mail-password", "451 4.3.0 try later"
+	})
 	e := smtpEnv(t, mail, "none", nil)
 	e.JSON(loginParams("bob@example.org")).ExpectOK(t)
 	e.Server.Worker().RunOnce(context.Background())
