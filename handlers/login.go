@@ -39,6 +39,9 @@ func (a *API) login(c *fiber.Ctx, r *Request) (Reply, error) {
 	reply["token"] = res.Token
 	reply["cc"] = res.User.CC()
 	reply["uid"] = res.User.ID
+	if res.User.MesiboUID != "" {
+		reply["uid"] = res.User.MesiboUID // mesibo mode: the uid the messaging SDK knows
+	}
 	return reply, nil
 }
 

@@ -104,6 +104,9 @@ type SignInConfig struct {
 	Message     func(code string) string // the text sent to the person
 	OnQueued    func()                   // called after a message was queued (wakes the sender)
 	Delivery    DeliveryPolicy           // per-address channel choice and SMS protection
+	Issuer      TokenIssuer              // nil: Roster issues its own tokens; else e.g. mesibo
+	SealKey     []byte                   // encrypts issuer tokens kept for revocation
+	AppIDs      []string                 // app ids allowed to sign in (empty = any)
 }
 
 // SignIn runs phone sign-in with one-time codes.
@@ -149,6 +152,9 @@ func (s *SignIn) mac(phone, code string) []byte {
 // RequestCode issues a code for the phone and queues its delivery. The
 // answer does not depend on whether the number belongs to a user.
 func (s *SignIn) RequestCode(ctx context.Context, p Phone, cl ClientInfo) error {
+	if r := s.checkApp(cl.AppID); r != nil {
+		return r
+	}
 	now := s.clock.Now()
 	nowMs := toMillis(now)
 	if s.IsTestNumber(p.E164) {
@@ -328,6 +334,12 @@ type SignInResult struct {
 // for the device.
 func (s *SignIn) VerifyCode(ctx context.Context, p Phone, code, name string, cl ClientInfo) (*SignInResult, error) {
 	code = strings.TrimSpace(code)
+	if r := s.checkApp(cl.AppID); r != nil {
+		return nil, r
+	}
+	if s.cfg.Issuer != nil {
+		return s.verifyWithIssuer(ctx, p, code, name, cl)
+	}
 	now := s.clock.Now()
 	var (
 		refused *RefusedError
@@ -442,6 +454,12 @@ func (s *SignIn) recordFailure(tx *gorm.DB, p Phone, otp *OTPCode, cl ClientInfo
 
 // completeSignIn finds or creates the user and issues the device's token.
 func (s *SignIn) completeSignIn(tx *gorm.DB, p Phone, name string, cl ClientInfo, now time.Time) (*SignInResult, error) {
+	return s.completeSignInWith(tx, p, name, cl, now, nil)
+}
+
+// completeSignInWith is completeSignIn with, optionally, a token from the
+// issuer instead of a new Roster token.
+func (s *SignIn) completeSignInWith(tx *gorm.DB, p Phone, name string, cl ClientInfo, now time.Time, issued *issuedSession) (*SignInResult, error) {
 	nowMs := toMillis(now)
 	u, err := userByPhone(tx, p.E164)
 	created := false
@@ -459,7 +477,13 @@ func (s *SignIn) completeSignIn(tx *gorm.DB, p Phone, name string, cl ClientInfo
 	case err != nil:
 		return nil, err
 	}
-	sess, token, err := createSession(tx, u, cl, now, s.cfg.TokenTTL)
+	if issued != nil && u.MesiboUID != issued.uid {
+		u.MesiboUID = issued.uid
+		if err := tx.Model(&User{}).Where("id = ?", u.ID).Update("mesibo_uid", issued.uid).Error; err != nil {
+			return nil, err
+		}
+	}
+	sess, token, err := createSessionWith(tx, u, cl, now, s.cfg.TokenTTL, issued)
 	if err != nil {
 		return nil, err
 	}

@@ -44,8 +44,9 @@ type DeliveryConfig struct {
 	SMSHourlyCap    int
 
 	TokenIssuer  string // "local" or "mesibo"
-	MesiboAPIURL string
-	AppIDsRaw    string
+	MesiboAPIURL  string
+	MesiboTimeout time.Duration
+	AppIDsRaw     string
 	AppIDs       []string
 }
 
@@ -96,6 +97,7 @@ func deliveryFlags(fs *flag.FlagSet, d *DeliveryConfig) {
 	fs.IntVar(&d.SMSHourlyCap, "sms-hourly-cap", 1000, "most SMS codes sent in any hour, all numbers together, against SMS pumping (0 = no cap)")
 	fs.StringVar(&d.TokenIssuer, "token-issuer", "local", "who issues access tokens: local (Roster) or mesibo (mesibo's backend API; app token from $"+EnvMesiboAppToken+")")
 	fs.StringVar(&d.MesiboAPIURL, "mesibo-api-url", mesibo.DefaultAPIURL, "mesibo backend API URL (mesibo cloud, or an on-premise server)")
+	fs.DurationVar(&d.MesiboTimeout, "mesibo-timeout", 10*time.Second, "limit of one mesibo API call")
 	fs.StringVar(&d.AppIDsRaw, "app-ids", "", "comma-separated app ids allowed to sign in (empty = any)")
 }
 
@@ -161,6 +163,9 @@ func (cfg *Config) finishDelivery() error {
 	case "local":
 	case "mesibo":
 		errs = append(errs, checkHTTPURL("--mesibo-api-url", d.MesiboAPIURL))
+		if d.MesiboTimeout <= 0 {
+			errs = append(errs, errors.New("--mesibo-timeout must be positive"))
+		}
 	default:
 		errs = append(errs, fmt.Errorf("--token-issuer must be local or mesibo, not %q", d.TokenIssuer))
 	}

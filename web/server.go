@@ -62,6 +62,13 @@ func New(ctx context.Context, cfg Config, log *slog.Logger, opts Options) (*Serv
 		}
 		opts.Senders = senders
 	}
+	issuer, sealKey, revoker, err := mesiboSetup(cfg, opts.Getenv)
+	if err != nil {
+		return nil, err
+	}
+	if revoker != nil {
+		opts.Senders = append(opts.Senders, revoker)
+	}
 	if err := os.MkdirAll(cfg.DataDir, 0o750); err != nil {
 		return nil, fmt.Errorf("create data directory: %w", err)
 	}
@@ -86,6 +93,9 @@ func New(ctx context.Context, cfg Config, log *slog.Logger, opts Options) (*Serv
 		Message:     codeMessage(cfg),
 		OnQueued:    s.worker.Wake,
 		Delivery:    deliveryPolicy(cfg),
+		Issuer:      issuer,
+		SealKey:     sealKey,
+		AppIDs:      cfg.Delivery.AppIDs,
 	})
 	sessions := models.NewSessions(db, s.clock, cfg.SessionTouch)
 	s.api = handlers.NewAPI(signIn, sessions, s.clock, handlers.ClientConfig{

@@ -9,6 +9,7 @@ import (
 
 	"roster/models"
 	"roster/web/delivery"
+	"roster/web/mesibo"
 )
 
 // deliverySenders builds the configured channels. Their secrets come from
@@ -67,4 +68,25 @@ func deliveryPolicy(cfg Config) models.DeliveryPolicy {
 			return d.render(channel, cfg.AppName, cfg.OTP.TTL, code)
 		},
 	}
+}
+
+// mesiboSetup builds, in mesibo mode, the token issuer, the key sealing the
+// kept tokens and the revocation channel.
+func mesiboSetup(cfg Config, getenv func(string) string) (models.TokenIssuer, []byte, delivery.Sender, error) {
+	if cfg.Delivery.TokenIssuer != "mesibo" {
+		return nil, nil, nil, nil
+	}
+	appToken := getenv(EnvMesiboAppToken)
+	if appToken == "" {
+		return nil, nil, nil, fmt.Errorf("--token-issuer mesibo needs $%s", EnvMesiboAppToken)
+	}
+	key, err := LoadSecret(cfg.DataDir, "mesibo-seal", getenv("ROSTER_MESIBO_SEAL_KEY"))
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	client := &mesibo.Client{URL: cfg.Delivery.MesiboAPIURL, AppToken: appToken, HTTP: &http.Client{
+		Timeout:       cfg.Delivery.MesiboTimeout,
+		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
+	}}
+	return mesibo.Issuer{Client: client}, key, mesibo.RevokeSender{Client: client, SealKey: key}, nil
 }

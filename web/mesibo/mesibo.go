@@ -15,7 +15,11 @@ import (
 	"net/http"
 	"net/url"
 	"strings"
+	"time"
 	"unicode"
+
+	"roster/models"
+	"roster/web/delivery"
 )
 
 // DefaultAPIURL is mesibo cloud's backend API.
@@ -237,4 +241,58 @@ type NoticeSink struct {
 func (n *NoticeSink) DeliverNotice(ctx context.Context, recipientPhone string, body []byte) error {
 	return n.Client.Message(ctx, Message{From: n.From, To: strings.TrimPrefix(recipientPhone, "+"),
 		Type: 1, ExpirySeconds: 3600, Body: string(body)})
+}
+
+// Issuer issues access tokens with useradd (it satisfies models.TokenIssuer).
+type Issuer struct{ Client *Client }
+
+// IssueToken creates or refreshes the user at mesibo and returns its new token.
+func (i Issuer) IssueToken(ctx context.Context, req models.IssueRequest) (models.IssuedToken, error) {
+	minutes := max(int64(req.Lifetime/time.Minute), 1)
+	u, err := i.Client.AddUser(ctx, req.Address, req.Name, req.AppID, minutes)
+	if err != nil {
+		return models.IssuedToken{}, err
+	}
+	return models.IssuedToken{UID: u.UID, Token: u.Token}, nil
+}
+
+// RevokeSender is the outbox channel "mesibo": it deletes revoked tokens
+// (deltoken) and deleted users (deluser) at mesibo, with the outbox's
+// retries and attempt records.
+type RevokeSender struct {
+	Client  *Client
+	SealKey []byte
+}
+
+// Name returns the outbox channel of revocation jobs.
+func (RevokeSender) Name() string { return models.MesiboChannel }
+
+// Send runs one revocation job.
+func (r RevokeSender) Send(ctx context.Context, m delivery.Message) (delivery.Receipt, error) {
+	var job models.MesiboJob
+	if err := json.Unmarshal([]byte(m.Body), &job); err != nil {
+		return delivery.Receipt{}, &delivery.PermanentError{Err: errors.New("mesibo: the revocation job is unreadable")}
+	}
+	var err error
+	switch job.Op {
+	case "deltoken":
+		token, uerr := models.UnsealToken(r.SealKey, job.TokenSealed)
+		if uerr != nil {
+			return delivery.Receipt{}, &delivery.PermanentError{Err: fmt.Errorf("mesibo deltoken: %w", uerr)}
+		}
+		err = r.Client.DeleteToken(ctx, job.UID, token)
+	case "deluser":
+		err = r.Client.DeleteUser(ctx, job.UID, job.Address)
+	default:
+		return delivery.Receipt{}, &delivery.PermanentError{Err: fmt.Errorf("mesibo: unknown job %q", job.Op)}
+	}
+	var me *Error
+	if errors.As(err, &me) {
+		rc := delivery.Receipt{HTTPStatus: me.HTTPStatus}
+		if me.Transient {
+			return rc, err
+		}
+		return rc, &delivery.PermanentError{Err: err}
+	}
+	return delivery.Receipt{HTTPStatus: http.StatusOK}, err
 }
