@@ -43,11 +43,11 @@ type DeliveryConfig struct {
 	SMSCountries    map[string]bool
 	SMSHourlyCap    int
 
-	TokenIssuer  string // "local" or "mesibo"
+	TokenIssuer   string // "local" or "mesibo"
 	MesiboAPIURL  string
 	MesiboTimeout time.Duration
 	AppIDsRaw     string
-	AppIDs       []string
+	AppIDs        []string
 }
 
 // Channel names.
