@@ -61,7 +61,8 @@ func ParseEmail(raw string) (Phone, error) {
 	}
 	at := strings.LastIndexByte(a.Address, '@')
 	local, domain := a.Address[:at], strings.ToLower(a.Address[at+1:])
-	if local == "" || !strings.Contains(domain, ".") || strings.HasPrefix(domain, ".") || strings.HasSuffix(domain, ".") {
+	// A leading '+' is legal but would read as an E.164 number here.
+	if local == "" || local[0] == '+' || !strings.Contains(domain, ".") || strings.HasPrefix(domain, ".") || strings.HasSuffix(domain, ".") {
 		return Phone{}, ErrEmailFormat
 	}
 	return Phone{E164: local + "@" + domain}, nil

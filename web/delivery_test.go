@@ -384,3 +384,15 @@ func discardLog() *slog.Logger { return slog.New(slog.NewTextHandler(io.Discard,
 type discardWriter struct{}
 
 func (discardWriter) Write(p []byte) (int, error) { return len(p), nil }
+
+func TestRedactedConfigHidesWebhookQuery(t *testing.T) {
+	cfg, err := web.ParseConfig("roster", []string{"--otp-channel", "webhook", "--webhook-url", "https://sms.example/send?key=s3cret"},
+		func(string) string { return "" }, discardWriter{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, _ := json.Marshal(cfg.Redacted())
+	if strings.Contains(string(b), "s3cret") || !strings.Contains(string(b), "sms.example/send") {
+		t.Errorf("redacted config %s", b)
+	}
+}
