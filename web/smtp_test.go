@@ -180,3 +180,18 @@ func selfSignedTLS(t *testing.T) (*tls.Config, *tls.Config) {
 	return &tls.Config{Certificates: []tls.Certificate{{Certificate: [][]byte{der}, PrivateKey: key}}},
 		&tls.Config{RootCAs: pool, ServerName: "127.0.0.1", MinVersion: tls.VersionTLS12}
 }
+
+func TestSMTPImplicitTLS(t *testing.T) {
+	serverTLS, clientTLS := selfSignedTLS(t)
+	mail := webtest.NewFakeSMTP(t)
+	mail.Set(func(f *webtest.FakeSMTP) {
+		f.User, f.Password, f.TLS, f.ImplicitTLS = "roster", "mail-password", serverTLS, true
+	})
+	e := smtpEnv(t, mail, "tls", clientTLS)
+	e.JSON(loginParams("erin@example.org")).ExpectOK(t)
+	e.Server.Worker().RunOnce(context.Background())
+	ms := mail.Mails()
+	if len(ms) != 1 || !ms[0].TLS || ms[0].To[0] != "erin@example.org" {
+		t.Fatalf("mails %+v; outbox %+v", ms, lastOutbox(t, e))
+	}
+}

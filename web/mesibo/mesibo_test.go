@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"roster/web/delivery"
 	"roster/web/mesibo"
 	"roster/web/webtest"
 )
@@ -119,5 +120,26 @@ func TestNoticeSink(t *testing.T) {
 	f.Script(webtest.Reply{Status: 200, Body: `{"result":false,"error":"BADUSER","cause":"no such user"}`})
 	if err := sink.DeliverNotice(context.Background(), "+33612345678", notice); err == nil || err.Error() != "mesibo message: BADUSER (no such user)" {
 		t.Errorf("failure: %v", err)
+	}
+}
+
+func TestRevokeSenderDeleteUser(t *testing.T) {
+	f := webtest.NewFakeHTTP(t, webtest.Reply{Status: 200, Body: `{"result":true}`}, webtest.Reply{Status: 500, Body: "down"})
+	s := mesibo.RevokeSender{Client: client(f), SealKey: []byte("key")}
+	m := delivery.Message{ID: 1, Body: `{"op":"deluser","uid":"5302","address":"12015550123"}`}
+	if rc, err := s.Send(context.Background(), m); err != nil || rc.HTTPStatus != 200 {
+		t.Fatalf("deluser: %+v %v", rc, err)
+	}
+	if b := string(f.Requests()[0].Body); b != `{"op":"deluser","token":"`+appToken+`","user":{"address":"12015550123","uid":"5302"}}` {
+		t.Errorf("body %s", b)
+	}
+	// A 5xx is retried (not permanent); an unreadable job is permanent.
+	_, err := s.Send(context.Background(), m)
+	var perm *delivery.PermanentError
+	if err == nil || errors.As(err, &perm) {
+		t.Errorf("5xx: %v", err)
+	}
+	if _, err := s.Send(context.Background(), delivery.Message{Body: "nonsense"}); !errors.As(err, &perm) {
+		t.Errorf("bad job: %v", err)
 	}
 }

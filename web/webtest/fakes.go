@@ -108,6 +108,7 @@ type FakeSMTP struct {
 	// Settings read when a connection starts.
 	User, Password string      // required AUTH PLAIN credentials ("" = no AUTH offered)
 	TLS            *tls.Config // offer STARTTLS
+	ImplicitTLS    bool        // speak TLS from the first byte (port 465 style), with TLS
 	RcptReply      string      // e.g. "550 5.1.1 no such user" (default accepts)
 	mu             sync.Mutex
 	mails          []Mail
@@ -151,12 +152,19 @@ func (f *FakeSMTP) Set(fn func(f *FakeSMTP)) {
 func (f *FakeSMTP) session(c net.Conn) {
 	defer c.Close()
 	f.mu.Lock()
-	user, pass, tlsCfg, rcptReply := f.User, f.Password, f.TLS, f.RcptReply
+	user, pass, tlsCfg, rcptReply, implicit := f.User, f.Password, f.TLS, f.RcptReply, f.ImplicitTLS
 	f.mu.Unlock()
 	c.SetDeadline(time.Now().Add(10 * time.Second))
+	var m Mail
+	if implicit {
+		tc := tls.Server(c, tlsCfg)
+		if err := tc.Handshake(); err != nil {
+			return
+		}
+		c, m.TLS = tc, true
+	}
 	r, w := bufio.NewReader(c), bufio.NewWriter(c)
 	say := func(s string) { w.WriteString(s + "\r\n"); w.Flush() }
-	var m Mail
 	authed := user == ""
 	say("220 fake.smtp ESMTP ready")
 	for {
