@@ -196,12 +196,17 @@ func (s *SignIn) verifyWithIssuer(ctx context.Context, p Phone, code, name strin
 	}
 	var result *SignInResult
 	err = s.db.Write.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
-		if r, err := s.checkUserAndLock(tx, p.E164, now); r != nil || err != nil {
-			refused = r // blocked while the issuer was asked
-			return err
-		}
 		sealed, err := sealToken(s.cfg.SealKey, issued.Token)
 		if err != nil {
+			return err
+		}
+		if r, err := s.checkUserAndLock(tx, p.E164, now); r != nil || err != nil {
+			// Blocked while the issuer was asked: the new token must not
+			// stay valid at mesibo.
+			refused = r
+			if err == nil {
+				err = queueMesiboJob(tx, p.E164, MesiboJob{Op: "deltoken", UID: issued.UID, TokenSealed: sealed}, nowMs)
+			}
 			return err
 		}
 		result, err = s.completeSignInWith(tx, p, name, cl, now, &issuedSession{token: issued.Token, uid: issued.UID, sealed: sealed})

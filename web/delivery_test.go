@@ -396,3 +396,29 @@ func TestRedactedConfigHidesWebhookQuery(t *testing.T) {
 		t.Errorf("redacted config %s", b)
 	}
 }
+
+// Twilio answered 2xx but with a body we cannot read: the message was
+// accepted, so it is not sent again (a retry could deliver the code twice).
+func TestTwilioAcceptedWithGarbageIsNotResent(t *testing.T) {
+	fake := webtest.NewFakeHTTP(t, webtest.Reply{Status: http.StatusCreated, Body: "<xml>?"})
+	e := twilioEnv(t, fake)
+	e.JSON(loginParams(usPhone)).ExpectOK(t)
+	e.Server.Worker().RunOnce(context.Background())
+	if row := lastOutbox(t, e); row.State != "sent" {
+		t.Errorf("outbox %+v", row)
+	}
+	if as := attempts(t, e); len(as) != 1 || as[0].ProviderRef != "(unreadable reply)" {
+		t.Errorf("attempts %+v", as)
+	}
+}
+
+func TestTwilioTooManyRequestsIsRetried(t *testing.T) {
+	fake := webtest.NewFakeHTTP(t, webtest.Reply{Status: 429, Body: `{"code":20429,"message":"Too Many Requests","status":429}`},
+		webtest.Reply{Status: http.StatusCreated, Body: twilioCreated})
+	e := twilioEnv(t, fake)
+	e.JSON(loginParams(usPhone)).ExpectOK(t)
+	e.Server.Worker().RunOnce(context.Background())
+	if row := lastOutbox(t, e); row.State != "pending" || row.LastError != "twilio: HTTP 429, error 20429: Too Many Requests" {
+		t.Errorf("outbox %+v", row)
+	}
+}

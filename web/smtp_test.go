@@ -195,3 +195,30 @@ func TestSMTPImplicitTLS(t *testing.T) {
 		t.Fatalf("mails %+v; outbox %+v", ms, lastOutbox(t, e))
 	}
 }
+
+// A mail server that accepts the connection and never greets: the attempt
+// ends at the send timeout and is retried.
+func TestSMTPSilentServerTimesOut(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { ln.Close() })
+	go func() {
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			t.Cleanup(func() { c.Close() })
+		}
+	}()
+	mail := &webtest.FakeSMTP{Port: ln.Addr().(*net.TCPAddr).Port}
+	e := smtpEnv(t, mail, "none", nil)
+	e.JSON(loginParams("frank@example.org")).ExpectOK(t)
+	e.Server.Worker().RunOnce(context.Background())
+	row := lastOutbox(t, e)
+	if row.State != "pending" || !strings.Contains(row.LastError, "smtp:") {
+		t.Errorf("outbox %+v", row)
+	}
+}
