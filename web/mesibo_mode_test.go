@@ -184,3 +184,29 @@ func TestMesiboNeedsAppToken(t *testing.T) {
 		t.Errorf("start without the app token: %v", err)
 	}
 }
+
+// Revocations outlast a mesibo outage longer than codes are retried.
+func TestMesiboRevocationRetriedLongerThanCodes(t *testing.T) {
+	fake := webtest.NewFakeHTTP(t, userAdded("9", "mesibo-user-token-0009-abcdef"))
+	worker := testWorker
+	worker.JobMaxAttempts = 6
+	e := webtest.New(t, webtest.WithArgs("--token-issuer", "mesibo", "--mesibo-api-url", fake.URL, "--mesibo-timeout", "300ms"),
+		webtest.WithOptions(func(o *web.Options) {
+			o.Getenv = func(k string) string { return map[string]string{"ROSTER_MESIBO_APP_TOKEN": mesiboAppToken}[k] }
+			o.Worker = worker
+		}))
+	tok := signInMesibo(t, e, usPhone, "d").String("token")
+	fake.Script(webtest.Reply{Status: 503, Body: "down"})
+	e.JSON(map[string]any{"op": "logout", "token": tok}).ExpectOK(t)
+	for i := 0; i < 5; i++ {
+		e.Server.Worker().RunOnce(context.Background())
+		e.Clock.Advance(time.Minute)
+	}
+	if row := lastOutbox(t, e); row.State != "pending" || row.Attempts != 5 {
+		t.Fatalf("after 5 tries: %+v", row)
+	}
+	e.Server.Worker().RunOnce(context.Background())
+	if row := lastOutbox(t, e); row.State != "failed" || row.Attempts != 6 || row.LastError != `mesibo deltoken: HTTP 503: unreadable reply "down"` {
+		t.Fatalf("after 6 tries: %+v", row)
+	}
+}

@@ -73,15 +73,20 @@ type WorkerConfig struct {
 	Poll        time.Duration // how often to look for due messages when not woken
 	SendTimeout time.Duration // one attempt's limit
 	MaxAttempts int           // attempts before a message is given up
-	BaseBackoff time.Duration // wait after the first failure; doubles each time
-	MaxBackoff  time.Duration
-	Batch       int
+	// JobMaxAttempts is MaxAttempts for background jobs (mesibo token
+	// revocations): a code is useless after minutes, but a revocation must
+	// outlast an outage. 0 means MaxAttempts.
+	JobMaxAttempts int
+	BaseBackoff    time.Duration // wait after the first failure; doubles each time
+	MaxBackoff     time.Duration
+	Batch          int
 }
 
 // DefaultWorkerConfig is used for unset fields.
 func DefaultWorkerConfig() WorkerConfig {
 	return WorkerConfig{Poll: 2 * time.Second, SendTimeout: 15 * time.Second, MaxAttempts: 5,
-		BaseBackoff: 2 * time.Second, MaxBackoff: 5 * time.Minute, Batch: 20}
+		JobMaxAttempts: 300, // about a day at the 5-minute backoff cap
+		BaseBackoff:    2 * time.Second, MaxBackoff: 5 * time.Minute, Batch: 20}
 }
 
 // Worker delivers outbox messages through their channels.
@@ -152,7 +157,11 @@ func (w *Worker) deliver(ctx context.Context, m *models.OutboxMessage) {
 	}
 	var retryAt time.Time
 	var perm *PermanentError
-	if !errors.As(err, &perm) && m.Attempts < w.cfg.MaxAttempts {
+	limit := w.cfg.MaxAttempts
+	if m.Kind != "" && m.Kind != models.OutboxKindOTP && w.cfg.JobMaxAttempts > 0 {
+		limit = w.cfg.JobMaxAttempts
+	}
+	if !errors.As(err, &perm) && m.Attempts < limit {
 		retryAt = w.clock.Now().Add(w.backoff(m.Attempts))
 	}
 	w.log.Warn("outbox: delivery failed", "outbox_id", m.ID, "channel", m.Channel, "attempt", m.Attempts,
