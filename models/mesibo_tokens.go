@@ -8,7 +8,6 @@ import (
 	"crypto/sha256"
 	"encoding/json"
 	"errors"
-	"fmt"
 	"time"
 
 	"gorm.io/gorm"
@@ -246,5 +245,3 @@ type issuedSession struct {
 	token, uid string
 	sealed     []byte
 }
-
-func (i *issuedSession) String() string { return fmt.Sprintf("mesibo uid %s", i.uid) }

@@ -205,9 +205,10 @@ func createSessionWith(tx *gorm.DB, user *User, cl ClientInfo, now time.Time, tt
 	var token string
 	if issued != nil {
 		token = issued.token
-		// An issuer may hand out a token it gave before: that session row is
-		// taken over below instead of being revoked (which would delete the
-		// token at the issuer) or duplicated.
+		// An issuer may hand out a token it gave before: the older session
+		// row with it is retired (its hash scrambled, so the new row can take
+		// the hash) without queuing a deletion at the issuer, which would
+		// kill the token being handed out.
 		if err := tx.Model(&Session{}).Where("token_hash = ?", HashToken(token)).
 			Updates(map[string]any{"token_hash": HashToken("superseded:" + token + ":" + strconv.FormatInt(nowMs, 10)),
 				"revoked_at": nowMs, "revoke_reason": RevokeReissued, "mesibo_token_sealed": nil}).Error; err != nil {

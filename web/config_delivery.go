@@ -214,6 +214,14 @@ func (d DeliveryConfig) route(isEmail bool) (string, bool) {
 	return "", false
 }
 
+// firstChannel is the preferred channel ("console" when none was parsed).
+func (d DeliveryConfig) firstChannel() string {
+	if len(d.Channels) == 0 {
+		return ChannelConsole
+	}
+	return d.Channels[0]
+}
+
 func (d DeliveryConfig) has(channel string) bool {
 	for _, c := range d.Channels {
 		if c == channel {

@@ -210,3 +210,21 @@ func TestMesiboRevocationRetriedLongerThanCodes(t *testing.T) {
 		t.Fatalf("after 6 tries: %+v", row)
 	}
 }
+
+// mesibo may hand out a token it gave before: the sign-in still works, one
+// live session holds the token, and nothing is deleted at mesibo.
+func TestMesiboSameTokenAgain(t *testing.T) {
+	fake := webtest.NewFakeHTTP(t, userAdded("5302", "mesibo-user-token-same-abcdef"))
+	e := mesiboEnv(t, fake)
+	signInMesibo(t, e, usPhone, "phone-a").ExpectOK(t)
+	e.Clock.Advance(time.Minute)
+	r := signInMesibo(t, e, usPhone, "tablet-b")
+	r.ExpectOK(t)
+	setNotify(e, r.String("token")).ExpectOK(t)
+	if n := e.Count("SELECT COUNT(*) FROM sessions WHERE revoked_at IS NULL"); n != 1 {
+		t.Errorf("%d live sessions", n)
+	}
+	if n := e.Count("SELECT COUNT(*) FROM outbox WHERE channel = 'mesibo'"); n != 0 {
+		t.Error("a deletion of the live token was queued")
+	}
+}

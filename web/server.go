@@ -62,15 +62,15 @@ func New(ctx context.Context, cfg Config, log *slog.Logger, opts Options) (*Serv
 		}
 		opts.Senders = senders
 	}
+	if err := os.MkdirAll(cfg.DataDir, 0o750); err != nil {
+		return nil, fmt.Errorf("create data directory: %w", err)
+	}
 	issuer, sealKey, revoker, err := mesiboSetup(cfg, opts.Getenv)
 	if err != nil {
 		return nil, err
 	}
 	if revoker != nil {
 		opts.Senders = append(opts.Senders, revoker)
-	}
-	if err := os.MkdirAll(cfg.DataDir, 0o750); err != nil {
-		return nil, fmt.Errorf("create data directory: %w", err)
 	}
 	codeKey, err := LoadSecret(cfg.DataDir, "otp", opts.Getenv("ROSTER_OTP_KEY"))
 	if err != nil {
@@ -89,7 +89,7 @@ func New(ctx context.Context, cfg Config, log *slog.Logger, opts Options) (*Serv
 		TestNumbers: cfg.TestNumbers,
 		DemoCode:    cfg.DemoCode,
 		TokenTTL:    cfg.TokenLifetime,
-		Channel:     cfg.Delivery.Channels[0],
+		Channel:     cfg.Delivery.firstChannel(),
 		Message:     codeMessage(cfg),
 		OnQueued:    s.worker.Wake,
 		Delivery:    deliveryPolicy(cfg),
