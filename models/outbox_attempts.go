@@ -75,3 +75,20 @@ func failedEvent(kind string) string {
 	}
 	return EventCodeSendFailed
 }
+
+// AttemptsFor returns the attempts of several messages at once, keyed by
+// outbox id, oldest first (for list pages, without one query per row).
+func (o *Outbox) AttemptsFor(ctx context.Context, outboxIDs []int64) (map[int64][]OutboxAttempt, error) {
+	out := make(map[int64][]OutboxAttempt, len(outboxIDs))
+	if len(outboxIDs) == 0 {
+		return out, nil
+	}
+	var as []OutboxAttempt
+	if err := o.db.Read.WithContext(ctx).Where("outbox_id IN ?", outboxIDs).Order("id").Find(&as).Error; err != nil {
+		return nil, err
+	}
+	for _, a := range as {
+		out[a.OutboxID] = append(out[a.OutboxID], a)
+	}
+	return out, nil
+}
