@@ -422,3 +422,39 @@ func TestTwilioTooManyRequestsIsRetried(t *testing.T) {
 		t.Errorf("outbox %+v", row)
 	}
 }
+
+// The whole path on a running server: an app's login request over a real
+// listener, the background worker woken by the queued code, fake Twilio
+// receiving it, and the app signing in with it.
+func TestTwilioThroughRunningServer(t *testing.T) {
+	fake := webtest.NewFakeHTTP(t, webtest.Reply{Status: http.StatusCreated, Body: twilioCreated})
+	e := twilioEnv(t, fake)
+	base := e.Listen()
+	post := func(body string) map[string]any {
+		res, err := http.Post(base+"/api.php", "application/json", strings.NewReader(body))
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer res.Body.Close()
+		var m map[string]any
+		json.NewDecoder(res.Body).Decode(&m)
+		return m
+	}
+	if r := post(`{"op":"login","appid":"com.example.app","phone":"` + usPhone + `"}`); r["result"] != "OK" {
+		t.Fatalf("request code: %v", r)
+	}
+	deadline := time.Now().Add(10 * time.Second)
+	for len(fake.Requests()) == 0 && time.Now().Before(deadline) {
+		time.Sleep(10 * time.Millisecond)
+	}
+	reqs := fake.Requests()
+	if len(reqs) != 1 {
+		t.Fatalf("Twilio received %d requests", len(reqs))
+	}
+	form, _ := url.ParseQuery(string(reqs[0].Body))
+	code := codeRE.FindString(form.Get("Body"))
+	r := post(`{"op":"login","appid":"com.example.app","phone":"` + usPhone + `","otp":"` + code + `"}`)
+	if r["result"] != "OK" || r["token"] == "" {
+		t.Fatalf("verify: %v", r)
+	}
+}
