@@ -32,6 +32,7 @@ const (
 	CodeBlocked    = "BLOCKED"
 	CodeTooLarge   = "TOOLARGE"
 	CodeInternal   = "INTERNAL"
+	CodeBadAppID   = "BADAPPID"
 )
 
 // APIError is a protocol failure: it becomes {"result":"FAIL","error":Code,"errmsg":Msg}.
@@ -46,11 +47,13 @@ func (e *APIError) Error() string { return e.Code + ": " + e.Msg }
 func apiErr(code, msg string) *APIError { return &APIError{Code: code, Msg: msg} }
 
 var refusalCodes = map[models.Reason]string{
-	models.ReasonBadCode:     CodeBadCode,
-	models.ReasonExpired:     CodeExpired,
-	models.ReasonLocked:      CodeLocked,
-	models.ReasonRateLimited: CodeRateLimit,
-	models.ReasonBlocked:     CodeBlocked,
+	models.ReasonBadCode:        CodeBadCode,
+	models.ReasonExpired:        CodeExpired,
+	models.ReasonLocked:         CodeLocked,
+	models.ReasonRateLimited:    CodeRateLimit,
+	models.ReasonBlocked:        CodeBlocked,
+	models.ReasonNotDeliverable: CodeBadPhone,
+	models.ReasonBadApp:         CodeBadAppID,
 }
 
 // ProtocolError translates any error a handler returned into the protocol's
@@ -62,6 +65,7 @@ func ProtocolError(err error) (e *APIError, internal bool) {
 		refused *models.RefusedError
 		bad     *ErrBadRequest
 		fe      *fiber.Error
+		issuer  *models.IssuerError
 	)
 	switch {
 	case errors.As(err, &ae):
@@ -72,6 +76,8 @@ func ProtocolError(err error) (e *APIError, internal bool) {
 			break
 		}
 		return &APIError{Code: code, Msg: refused.Message, RetryAfter: refused.RetryAfter}, false
+	case errors.As(err, &issuer):
+		return apiErr(CodeBadUser, issuer.Message), false
 	case errors.Is(err, models.ErrUnauthenticated):
 		return apiErr(CodeAuthFail, "Your session has ended. Please sign in again."), false
 	case errors.As(err, &bad):

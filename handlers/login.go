@@ -3,6 +3,7 @@ package handlers
 import (
 	"errors"
 	"strconv"
+	"strings"
 
 	"github.com/gofiber/fiber/v2"
 
@@ -38,6 +39,9 @@ func (a *API) login(c *fiber.Ctx, r *Request) (Reply, error) {
 	reply["token"] = res.Token
 	reply["cc"] = res.User.CC()
 	reply["uid"] = res.User.ID
+	if res.User.MesiboUID != "" {
+		reply["uid"] = res.User.MesiboUID // mesibo mode: the uid the messaging SDK knows
+	}
 	return reply, nil
 }
 
@@ -48,6 +52,13 @@ func (a *API) signInPhone(raw, cc string) (models.Phone, error) {
 	p, err := models.ParsePhone(raw, cc, "")
 	if err == nil && !a.signIn.IsTestNumber(p.E164) {
 		p, err = models.ParseValidPhone(raw, cc, "")
+	}
+	if err != nil && a.signIn.AcceptsEmail() && strings.Contains(raw, "@") {
+		// With an email channel, `phone` may carry an email address instead.
+		if e, eerr := models.ParseEmail(raw); eerr == nil {
+			return e, nil
+		}
+		return models.Phone{}, apiErr(CodeBadPhone, "The email address is not valid. Check it and try again.")
 	}
 	if err != nil {
 		msg := "The phone number is not valid: " + err.Error() + ". Enter it with its country code."

@@ -19,6 +19,12 @@ const (
 	EventUserCreated     = "user_created"
 	EventTokenIssued     = "token_issued"
 	EventTokenRevoked    = "token_revoked"
+
+	// mesibo mode (issue 5).
+	EventMesiboFailed       = "mesibo_failed"        // a mesibo API call during sign-in failed
+	EventMesiboRevoked      = "mesibo_revoked"       // a token or user was deleted at mesibo
+	EventMesiboRevokeFailed = "mesibo_revoke_failed" // deleting at mesibo was given up
+	EventSMSRefused         = "sms_refused"          // country not allowed, or the hourly SMS cap reached
 )
 
 // Actors of audit entries that are not admins.

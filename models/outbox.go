@@ -21,6 +21,8 @@ type OutboxMessage struct {
 	NextAttemptAt int64
 	LeaseUntil    *int64
 	SentAt        *int64
+	Kind          string // OutboxKindOTP, or a background job kind such as OutboxKindMesiboRevoke
+	Code          string // the bare one-time code, for channels that send it as a field; cleared with Body
 }
 
 // TableName tells GORM the table.
@@ -103,33 +105,40 @@ func (o *Outbox) keepBodyList() []string {
 	return list
 }
 
-// MarkSent records a delivery.
-func (o *Outbox) MarkSent(ctx context.Context, m *OutboxMessage) error {
+// MarkSent records a delivery and its attempt.
+func (o *Outbox) MarkSent(ctx context.Context, m *OutboxMessage, info AttemptInfo) error {
 	now := toMillis(o.clock.Now())
 	updates := map[string]any{"state": OutboxSent, "sent_at": now, "lease_until": nil, "last_error": ""}
 	if !o.keepBody[m.Channel] {
 		updates["body"] = redactedBody
+		updates["code"] = ""
 	}
 	return o.db.Write.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
 		if err := tx.Model(&OutboxMessage{}).Where("id = ?", m.ID).Updates(updates).Error; err != nil {
 			return err
 		}
-		return audit(tx, AuditEntry{At: now, Actor: ActorSystem, Type: EventCodeSent, Phone: m.Recipient,
+		if err := recordAttempt(tx, m, now, AttemptSent, "", info); err != nil {
+			return err
+		}
+		return audit(tx, AuditEntry{At: now, Actor: ActorSystem, Type: sentEvent(m.Kind), Phone: m.Recipient,
 			Detail: "via " + m.Channel})
 	})
 }
 
 // MarkFailed records a failed attempt: the message is retried at retryAt, or
 // given up when retryAt is zero.
-func (o *Outbox) MarkFailed(ctx context.Context, m *OutboxMessage, cause string, retryAt time.Time) error {
+func (o *Outbox) MarkFailed(ctx context.Context, m *OutboxMessage, cause string, retryAt time.Time, info AttemptInfo) error {
 	now := toMillis(o.clock.Now())
 	cause = truncate(cause, 1000)
 	updates := map[string]any{"last_error": cause, "lease_until": nil}
 	final := retryAt.IsZero()
+	status := AttemptRetry
 	if final {
+		status = AttemptFailed
 		updates["state"] = OutboxFailed
 		if !o.keepBody[m.Channel] {
 			updates["body"] = redactedBody
+			updates["code"] = ""
 		}
 	} else {
 		updates["state"] = OutboxPending
@@ -139,10 +148,13 @@ func (o *Outbox) MarkFailed(ctx context.Context, m *OutboxMessage, cause string,
 		if err := tx.Model(&OutboxMessage{}).Where("id = ?", m.ID).Updates(updates).Error; err != nil {
 			return err
 		}
+		if err := recordAttempt(tx, m, now, status, cause, info); err != nil {
+			return err
+		}
 		if !final {
 			return nil
 		}
-		return audit(tx, AuditEntry{At: now, Actor: ActorSystem, Type: EventCodeSendFailed, Phone: m.Recipient,
+		return audit(tx, AuditEntry{At: now, Actor: ActorSystem, Type: failedEvent(m.Kind), Phone: m.Recipient,
 			Detail: "via " + m.Channel + ": " + cause})
 	})
 }

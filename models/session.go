@@ -6,6 +6,7 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"errors"
+	"strconv"
 	"time"
 
 	"gorm.io/gorm"
@@ -29,12 +30,17 @@ type Session struct {
 	ExpiresAt    int64
 	RevokedAt    *int64
 	RevokeReason string
+	// mesibo mode: the user's mesibo uid and the sealed mesibo token, kept
+	// so that revoking this session also deletes its token at mesibo.
+	MesiboUID         string
+	MesiboTokenSealed []byte
 }
 
 // Revoke reasons recorded on sessions and in the audit log.
 const (
 	RevokeLogout   = "logout"
 	RevokeReplaced = "replaced by a new sign-in on the same device"
+	RevokeReissued = "the token issuer handed out the same token again"
 )
 
 // ErrUnauthenticated is returned for a missing, unknown, expired or revoked
@@ -158,8 +164,11 @@ func (s *Sessions) RevokeToken(ctx context.Context, token, reason string, cl Cli
 func revokeSession(tx *gorm.DB, sess *Session, now int64, reason string) error {
 	sess.RevokedAt = &now
 	sess.RevokeReason = reason
-	return tx.Model(&Session{}).Where("id = ?", sess.ID).
-		Updates(map[string]any{"revoked_at": now, "revoke_reason": reason}).Error
+	if err := tx.Model(&Session{}).Where("id = ?", sess.ID).
+		Updates(map[string]any{"revoked_at": now, "revoke_reason": reason}).Error; err != nil {
+		return err
+	}
+	return queueMesiboTokenDelete(tx, sess, now)
 }
 
 // PushSettings is what `setnotify` stores for a device.
@@ -183,7 +192,25 @@ func (s *Sessions) SetPush(ctx context.Context, sessionID int64, p PushSettings)
 // transaction. A device keeps one session: signing in again on the same
 // device revokes the previous one.
 func createSession(tx *gorm.DB, user *User, cl ClientInfo, now time.Time, ttl time.Duration) (*Session, string, error) {
+	return createSessionWith(tx, user, cl, now, ttl, nil)
+}
+
+// createSessionWith is createSession with, optionally, the issuer's token.
+func createSessionWith(tx *gorm.DB, user *User, cl ClientInfo, now time.Time, ttl time.Duration, issued *issuedSession) (*Session, string, error) {
 	nowMs := toMillis(now)
+	var token string
+	if issued != nil {
+		token = issued.token
+		// An issuer may hand out a token it gave before: the older session
+		// row with it is retired (its hash scrambled, so the new row can take
+		// the hash) without queuing a deletion at the issuer, which would
+		// kill the token being handed out.
+		if err := tx.Model(&Session{}).Where("token_hash = ?", HashToken(token)).
+			Updates(map[string]any{"token_hash": HashToken("superseded:" + token + ":" + strconv.FormatInt(nowMs, 10)),
+				"revoked_at": nowMs, "revoke_reason": RevokeReissued, "mesibo_token_sealed": nil}).Error; err != nil {
+			return nil, "", err
+		}
+	}
 	if cl.Device != "" {
 		var old []Session
 		if err := tx.Where("user_id = ? AND device = ? AND revoked_at IS NULL", user.ID, cl.Device).Find(&old).Error; err != nil {
@@ -198,15 +225,20 @@ func createSession(tx *gorm.DB, user *User, cl ClientInfo, now time.Time, ttl ti
 			}
 		}
 	}
-	token, err := newToken()
-	if err != nil {
-		return nil, "", err
+	if issued == nil {
+		var err error
+		if token, err = newToken(); err != nil {
+			return nil, "", err
+		}
 	}
 	sess := &Session{
 		UserID: user.ID, TokenHash: HashToken(token),
 		Device: truncate(cl.Device, 256), DeviceType: truncate(cl.DeviceType, 64), AppID: truncate(cl.AppID, 256),
 		IP: cl.IP, UserAgent: truncate(cl.UserAgent, 512),
 		CreatedAt: nowMs, LastUsedAt: nowMs, ExpiresAt: toMillis(now.Add(ttl)),
+	}
+	if issued != nil {
+		sess.MesiboUID, sess.MesiboTokenSealed = issued.uid, issued.sealed
 	}
 	if err := tx.Create(sess).Error; err != nil {
 		return nil, "", err

@@ -103,6 +103,10 @@ type SignInConfig struct {
 	Channel     string                   // delivery channel written to the outbox
 	Message     func(code string) string // the text sent to the person
 	OnQueued    func()                   // called after a message was queued (wakes the sender)
+	Delivery    DeliveryPolicy           // per-address channel choice and SMS protection
+	Issuer      TokenIssuer              // nil: Roster issues its own tokens; else e.g. mesibo
+	SealKey     []byte                   // encrypts issuer tokens kept for revocation
+	AppIDs      []string                 // app ids allowed to sign in (empty = any)
 }
 
 // SignIn runs phone sign-in with one-time codes.
@@ -148,6 +152,9 @@ func (s *SignIn) mac(phone, code string) []byte {
 // RequestCode issues a code for the phone and queues its delivery. The
 // answer does not depend on whether the number belongs to a user.
 func (s *SignIn) RequestCode(ctx context.Context, p Phone, cl ClientInfo) error {
+	if r := s.checkApp(cl.AppID); r != nil {
+		return r
+	}
 	now := s.clock.Now()
 	nowMs := toMillis(now)
 	if s.IsTestNumber(p.E164) {
@@ -155,7 +162,10 @@ func (s *SignIn) RequestCode(ctx context.Context, p Phone, cl ClientInfo) error 
 			return audit(tx, apiEntry(nowMs, EventCodeRequested, p.E164, nil, cl, "test number: fixed code, nothing sent"))
 		})
 	}
-	var refused *RefusedError
+	channel, refused := s.channelFor(p)
+	if refused != nil {
+		return refused
+	}
 	queued := false
 	err := s.db.Write.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
 		var err error
@@ -164,6 +174,14 @@ func (s *SignIn) RequestCode(ctx context.Context, p Phone, cl ClientInfo) error 
 				err = audit(tx, apiEntry(nowMs, EventCodeRateLimited, p.E164, nil, cl, refused.Message))
 			}
 			return err
+		}
+		if s.cfg.DemoCode == "" {
+			if refused, err = s.checkSMS(tx, p, channel, now); err != nil || refused != nil {
+				if err == nil {
+					err = audit(tx, apiEntry(nowMs, EventSMSRefused, p.E164, nil, cl, "via "+channel+": "+refused.Message))
+				}
+				return err
+			}
 		}
 		code := s.cfg.DemoCode
 		if code == "" {
@@ -178,18 +196,18 @@ func (s *SignIn) RequestCode(ctx context.Context, p Phone, cl ClientInfo) error 
 		otp := &OTPCode{Phone: p.E164, CodeMAC: s.mac(p.E164, code), State: CodePending,
 			IP: cl.IP, UserAgent: truncate(cl.UserAgent, 512), AppID: truncate(cl.AppID, 256),
 			CreatedAt: nowMs, ExpiresAt: toMillis(now.Add(s.cfg.Policy.TTL))}
-		detail := "sent via " + s.cfg.Channel
+		detail := "sent via " + channel
 		if s.cfg.DemoCode != "" {
 			detail = "demo-code mode: nothing sent"
 		} else {
-			otp.Channel = s.cfg.Channel
+			otp.Channel = channel
 		}
 		if err := tx.Create(otp).Error; err != nil {
 			return err
 		}
 		if s.cfg.DemoCode == "" {
-			msg := &OutboxMessage{Channel: s.cfg.Channel, Recipient: p.E164, Body: s.cfg.Message(code),
-				OTPID: &otp.ID, State: OutboxPending, CreatedAt: nowMs, NextAttemptAt: nowMs}
+			msg := &OutboxMessage{Channel: channel, Recipient: p.E164, Body: s.message(channel, code), Code: code,
+				Kind: OutboxKindOTP, OTPID: &otp.ID, State: OutboxPending, CreatedAt: nowMs, NextAttemptAt: nowMs}
 			if err := tx.Create(msg).Error; err != nil {
 				return err
 			}
@@ -316,6 +334,12 @@ type SignInResult struct {
 // for the device.
 func (s *SignIn) VerifyCode(ctx context.Context, p Phone, code, name string, cl ClientInfo) (*SignInResult, error) {
 	code = strings.TrimSpace(code)
+	if r := s.checkApp(cl.AppID); r != nil {
+		return nil, r
+	}
+	if s.cfg.Issuer != nil {
+		return s.verifyWithIssuer(ctx, p, code, name, cl)
+	}
 	now := s.clock.Now()
 	var (
 		refused *RefusedError
@@ -430,6 +454,12 @@ func (s *SignIn) recordFailure(tx *gorm.DB, p Phone, otp *OTPCode, cl ClientInfo
 
 // completeSignIn finds or creates the user and issues the device's token.
 func (s *SignIn) completeSignIn(tx *gorm.DB, p Phone, name string, cl ClientInfo, now time.Time) (*SignInResult, error) {
+	return s.completeSignInWith(tx, p, name, cl, now, nil)
+}
+
+// completeSignInWith is completeSignIn with, optionally, a token from the
+// issuer instead of a new Roster token.
+func (s *SignIn) completeSignInWith(tx *gorm.DB, p Phone, name string, cl ClientInfo, now time.Time, issued *issuedSession) (*SignInResult, error) {
 	nowMs := toMillis(now)
 	u, err := userByPhone(tx, p.E164)
 	created := false
@@ -447,7 +477,13 @@ func (s *SignIn) completeSignIn(tx *gorm.DB, p Phone, name string, cl ClientInfo
 	case err != nil:
 		return nil, err
 	}
-	sess, token, err := createSession(tx, u, cl, now, s.cfg.TokenTTL)
+	if issued != nil && u.MesiboUID != issued.uid {
+		u.MesiboUID = issued.uid
+		if err := tx.Model(&User{}).Where("id = ?", u.ID).Update("mesibo_uid", issued.uid).Error; err != nil {
+			return nil, err
+		}
+	}
+	sess, token, err := createSessionWith(tx, u, cl, now, s.cfg.TokenTTL, issued)
 	if err != nil {
 		return nil, err
 	}

@@ -25,6 +25,7 @@ type User struct {
 	CreatedAt    int64 `gorm:"autoCreateTime:false"`
 	ProfileAt    int64
 	LastSeenAt   *int64
+	MesiboUID    string // the user's uid at mesibo (mesibo mode)
 }
 
 // Digits is the phone number as the protocol writes it (no '+').

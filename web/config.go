@@ -48,6 +48,8 @@ type Config struct {
 	InviteText string
 
 	Metrics bool
+
+	Delivery DeliveryConfig // delivery channels and token issuer: config_delivery.go
 }
 
 // EnvPrefix starts every environment variable of Roster.
@@ -87,7 +89,7 @@ func ParseConfig(name string, args []string, getenv func(string) string, out io.
 	fs.IntVar(&pol.PhonePerDay, "otp-phone-daily", pol.PhonePerDay, "codes per number per day")
 	fs.IntVar(&pol.IPPerHour, "otp-ip-hourly", pol.IPPerHour, "codes per client IP per hour (0 = no limit)")
 	fs.IntVar(&pol.IPPerDay, "otp-ip-daily", pol.IPPerDay, "codes per client IP per day (0 = no limit)")
-	fs.StringVar(&cfg.OTPChannel, "otp-channel", "console", "how codes are delivered: console (writes them to the log; development only)")
+	fs.StringVar(&cfg.OTPChannel, "otp-channel", "console", "how codes are delivered, comma-separated in order of preference: console (writes them to the log; development only), twilio, webhook, smtp")
 	fs.DurationVar(&cfg.TokenLifetime, "token-lifetime", 365*24*time.Hour, "lifetime of an access token")
 	fs.DurationVar(&cfg.Retention, "retention", 30*24*time.Hour, "how long codes and sent messages are kept for the dashboard's history (at least 24h: quotas look back a day)")
 	fs.DurationVar(&cfg.SessionTouch, "session-touch-interval", time.Minute, "how often a session's last-used time is written at most")
@@ -104,6 +106,8 @@ func ParseConfig(name string, args []string, getenv func(string) string, out io.
 	fs.BoolVar(&cfg.Metrics, "metrics", true, "serve Prometheus metrics at /metrics (restrict access at your proxy)")
 	fs.StringVar(&cfg.ShareText, "share-text", "", "text apps offer when inviting people (default mentions the app name)")
 	fs.StringVar(&cfg.InviteText, "invite-text", "", "invite text sent to apps (default mentions the app name)")
+
+	deliveryFlags(fs, &cfg.Delivery)
 
 	fs.Usage = func() {
 		fmt.Fprintf(out, "Usage: %s [flags]\n\nEvery flag can also be set with the environment variable shown; flags win.\n"+
@@ -149,9 +153,7 @@ func (cfg *Config) finish() error {
 	if err := lv.UnmarshalText([]byte(cfg.LogLevel)); err != nil {
 		errs = append(errs, fmt.Errorf("--log-level must be debug, info, warn or error, not %q", cfg.LogLevel))
 	}
-	if cfg.OTPChannel != "console" {
-		errs = append(errs, fmt.Errorf("--otp-channel: unknown channel %q (available: console)", cfg.OTPChannel))
-	}
+	errs = append(errs, cfg.finishDelivery())
 	if _, _, err := net.SplitHostPort(cfg.Addr); err != nil {
 		errs = append(errs, fmt.Errorf("--addr %q: %w", cfg.Addr, err))
 	}
@@ -272,5 +274,6 @@ func (cfg Config) Redacted() map[string]any {
 		"otp_ip_hourly": cfg.OTP.IPPerHour, "otp_ip_daily": cfg.OTP.IPPerDay, "otp_channel": cfg.OTPChannel,
 		"token_lifetime": cfg.TokenLifetime.String(), "retention": cfg.Retention.String(), "trusted_proxies": cfg.TrustedProxies,
 		"proxy_header": cfg.ProxyHeader, "body_limit_mb": cfg.BodyLimitMB, "metrics": cfg.Metrics,
+		"delivery": cfg.Delivery.redacted(),
 	}
 }

@@ -4,6 +4,7 @@ package web
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -27,6 +28,8 @@ type Options struct {
 	Senders []delivery.Sender
 	Worker  delivery.WorkerConfig
 	Getenv  func(string) string // for secrets; default os.Getenv
+	// SMTPTLS replaces the SMTP channel's TLS settings (tests trust their own CA).
+	SMTPTLS *tls.Config
 }
 
 // Server is a configured Roster instance.
@@ -54,10 +57,21 @@ func New(ctx context.Context, cfg Config, log *slog.Logger, opts Options) (*Serv
 		opts.Worker = delivery.DefaultWorkerConfig()
 	}
 	if len(opts.Senders) == 0 {
-		opts.Senders = []delivery.Sender{delivery.Console{Log: log}}
+		senders, err := deliverySenders(cfg, log, opts.Clock, opts.Getenv, opts.SMTPTLS)
+		if err != nil {
+			return nil, err
+		}
+		opts.Senders = senders
 	}
 	if err := os.MkdirAll(cfg.DataDir, 0o750); err != nil {
 		return nil, fmt.Errorf("create data directory: %w", err)
+	}
+	issuer, sealKey, revoker, err := mesiboSetup(cfg, opts.Getenv)
+	if err != nil {
+		return nil, err
+	}
+	if revoker != nil {
+		opts.Senders = append(opts.Senders, revoker)
 	}
 	codeKey, err := LoadSecret(cfg.DataDir, "otp", opts.Getenv("ROSTER_OTP_KEY"))
 	if err != nil {
@@ -76,9 +90,13 @@ func New(ctx context.Context, cfg Config, log *slog.Logger, opts Options) (*Serv
 		TestNumbers: cfg.TestNumbers,
 		DemoCode:    cfg.DemoCode,
 		TokenTTL:    cfg.TokenLifetime,
-		Channel:     cfg.OTPChannel,
+		Channel:     cfg.Delivery.firstChannel(),
 		Message:     codeMessage(cfg),
 		OnQueued:    s.worker.Wake,
+		Delivery:    deliveryPolicy(cfg),
+		Issuer:      issuer,
+		SealKey:     sealKey,
+		AppIDs:      cfg.Delivery.AppIDs,
 	})
 	sessions := models.NewSessions(db, s.clock, cfg.SessionTouch)
 	s.api = handlers.NewAPI(signIn, sessions, s.clock, handlers.ClientConfig{

@@ -19,6 +19,9 @@ type Message struct {
 	ID        int64
 	Recipient string // E.164 phone number (or an email address, for email channels)
 	Body      string
+	Code      string // the bare one-time code (the webhook sends it as a field)
+	Kind      string // models.OutboxKind*
+	CreatedAt time.Time
 }
 
 // Sender is a delivery channel.
@@ -26,9 +29,13 @@ type Sender interface {
 	// Name is the channel's configuration name ("console", "twilio", ...).
 	Name() string
 	// Send delivers the message or returns why not. A *PermanentError means
-	// retrying cannot help.
-	Send(ctx context.Context, m Message) error
+	// retrying cannot help. The receipt (HTTP status, provider message id) is
+	// recorded with the attempt, on success and on failure alike.
+	Send(ctx context.Context, m Message) (Receipt, error)
 }
+
+// Receipt is what a provider answered to one attempt.
+type Receipt = models.AttemptInfo
 
 // PermanentError is a failure that retrying will not fix (a rejected number,
 // bad credentials).
@@ -48,17 +55,17 @@ func (Console) Name() string { return "console" }
 // Send logs the message, code included: this channel exists so a developer
 // can sign in without an SMS provider, and it is the only place where Roster
 // logs a code.
-func (c Console) Send(_ context.Context, m Message) error {
+func (c Console) Send(_ context.Context, m Message) (Receipt, error) {
 	c.Log.Warn("DEVELOPMENT DELIVERY (console channel, not for production): message to "+m.Recipient+": "+m.Body,
 		"outbox_id", m.ID)
-	return nil
+	return Receipt{}, nil
 }
 
 // Outbox is the part of models.Outbox the worker uses.
 type Outbox interface {
 	Claim(ctx context.Context, limit int) ([]models.OutboxMessage, error)
-	MarkSent(ctx context.Context, m *models.OutboxMessage) error
-	MarkFailed(ctx context.Context, m *models.OutboxMessage, cause string, retryAt time.Time) error
+	MarkSent(ctx context.Context, m *models.OutboxMessage, info models.AttemptInfo) error
+	MarkFailed(ctx context.Context, m *models.OutboxMessage, cause string, retryAt time.Time, info models.AttemptInfo) error
 }
 
 // WorkerConfig tunes the worker.
@@ -66,15 +73,20 @@ type WorkerConfig struct {
 	Poll        time.Duration // how often to look for due messages when not woken
 	SendTimeout time.Duration // one attempt's limit
 	MaxAttempts int           // attempts before a message is given up
-	BaseBackoff time.Duration // wait after the first failure; doubles each time
-	MaxBackoff  time.Duration
-	Batch       int
+	// JobMaxAttempts is MaxAttempts for background jobs (mesibo token
+	// revocations): a code is useless after minutes, but a revocation must
+	// outlast an outage. 0 means MaxAttempts.
+	JobMaxAttempts int
+	BaseBackoff    time.Duration // wait after the first failure; doubles each time
+	MaxBackoff     time.Duration
+	Batch          int
 }
 
 // DefaultWorkerConfig is used for unset fields.
 func DefaultWorkerConfig() WorkerConfig {
 	return WorkerConfig{Poll: 2 * time.Second, SendTimeout: 15 * time.Second, MaxAttempts: 5,
-		BaseBackoff: 2 * time.Second, MaxBackoff: 5 * time.Minute, Batch: 20}
+		JobMaxAttempts: 300, // about a day at the 5-minute backoff cap
+		BaseBackoff:    2 * time.Second, MaxBackoff: 5 * time.Minute, Batch: 20}
 }
 
 // Worker delivers outbox messages through their channels.
@@ -136,33 +148,42 @@ func (w *Worker) RunOnce(ctx context.Context) int {
 }
 
 func (w *Worker) deliver(ctx context.Context, m *models.OutboxMessage) {
-	err := w.send(ctx, m)
+	info, err := w.send(ctx, m)
 	if err == nil {
-		if err := w.outbox.MarkSent(ctx, m); err != nil {
+		if err := w.outbox.MarkSent(ctx, m, info); err != nil {
 			w.log.Error("outbox: recording a delivery failed", "outbox_id", m.ID, "err", err)
 		}
 		return
 	}
 	var retryAt time.Time
 	var perm *PermanentError
-	if !errors.As(err, &perm) && m.Attempts < w.cfg.MaxAttempts {
+	limit := w.cfg.MaxAttempts
+	if m.Kind != "" && m.Kind != models.OutboxKindOTP && w.cfg.JobMaxAttempts > 0 {
+		limit = w.cfg.JobMaxAttempts
+	}
+	if !errors.As(err, &perm) && m.Attempts < limit {
 		retryAt = w.clock.Now().Add(w.backoff(m.Attempts))
 	}
 	w.log.Warn("outbox: delivery failed", "outbox_id", m.ID, "channel", m.Channel, "attempt", m.Attempts,
 		"final", retryAt.IsZero(), "err", err)
-	if err := w.outbox.MarkFailed(ctx, m, err.Error(), retryAt); err != nil {
+	if err := w.outbox.MarkFailed(ctx, m, err.Error(), retryAt, info); err != nil {
 		w.log.Error("outbox: recording a failure failed", "outbox_id", m.ID, "err", err)
 	}
 }
 
-func (w *Worker) send(ctx context.Context, m *models.OutboxMessage) error {
+func (w *Worker) send(ctx context.Context, m *models.OutboxMessage) (Receipt, error) {
 	s, ok := w.senders[m.Channel]
 	if !ok {
-		return &PermanentError{Err: fmt.Errorf("channel %q is not configured", m.Channel)}
+		return Receipt{}, &PermanentError{Err: fmt.Errorf("channel %q is not configured", m.Channel)}
 	}
 	ctx, cancel := context.WithTimeout(ctx, w.cfg.SendTimeout)
 	defer cancel()
-	return s.Send(ctx, Message{ID: m.ID, Recipient: m.Recipient, Body: m.Body})
+	// The duration is wall time, not the injected clock: it measures the provider.
+	start := time.Now()
+	info, err := s.Send(ctx, Message{ID: m.ID, Recipient: m.Recipient, Body: m.Body, Code: m.Code, Kind: m.Kind,
+		CreatedAt: time.UnixMilli(m.CreatedAt)})
+	info.Duration = time.Since(start)
+	return info, err
 }
 
 // backoff doubles from BaseBackoff per attempt, capped, with jitter so that

@@ -23,14 +23,14 @@ type fakeSender struct {
 
 func (f *fakeSender) Name() string { return f.name }
 
-func (f *fakeSender) Send(_ context.Context, m delivery.Message) error {
+func (f *fakeSender) Send(_ context.Context, m delivery.Message) (delivery.Receipt, error) {
 	f.sent = append(f.sent, m)
 	if len(f.fails) > 0 {
 		err := f.fails[0]
 		f.fails = f.fails[1:]
-		return err
+		return delivery.Receipt{}, err
 	}
-	return nil
+	return delivery.Receipt{}, nil
 }
 
 type rig struct {

@@ -1,0 +1,137 @@
+package models
+
+import (
+	"errors"
+	"fmt"
+	"net/mail"
+	"strings"
+	"time"
+
+	"gorm.io/gorm"
+)
+
+// DeliveryPolicy chooses the channel of each code and protects paid channels
+// against SMS pumping. The zero value sends everything through
+// SignInConfig.Channel without limits.
+type DeliveryPolicy struct {
+	// Route returns the channel that delivers codes to the identity (a phone
+	// number or, with email sign-in, an email address), or ok=false when no
+	// configured channel can reach it.
+	Route func(p Phone) (channel string, ok bool)
+	// SMSChannels are the channels whose messages to phone numbers cost money:
+	// the country allow-list and the hourly cap apply to them.
+	SMSChannels []string
+	// SMSCountries lists the ISO regions ("US", "FR") codes may be sent to by
+	// SMS; empty allows all.
+	SMSCountries map[string]bool
+	// SMSHourlyCap is the most SMS codes sent in any hour, across all numbers
+	// (0 = no cap). Counted in the database, so it holds across restarts and
+	// instances.
+	SMSHourlyCap int
+	// EmailSignIn accepts email addresses as identities (an email channel is
+	// configured).
+	EmailSignIn bool
+	// MessageFor renders a channel's message; nil uses SignInConfig.Message.
+	MessageFor func(channel, code string) string
+}
+
+// ReasonNotDeliverable: no channel may send a code to this address.
+const ReasonNotDeliverable Reason = "not_deliverable"
+
+// maxEmailLen is the longest address SMTP allows in a path (RFC 5321).
+const maxEmailLen = 254
+
+// ErrEmailFormat is returned for text that is not a plain email address.
+var ErrEmailFormat = errors.New("this is not an email address")
+
+// ParseEmail reads an email address used as a sign-in identity. The result
+// is a Phone whose E164 holds the normalized address (domain lower-cased)
+// and whose CountryCode is 0: the identity column holds E.164 numbers, which
+// always start with '+', or addresses, which always contain '@', so the two
+// never collide and every per-identity rule (quotas, locks, audit) applies
+// unchanged.
+func ParseEmail(raw string) (Phone, error) {
+	raw = strings.TrimSpace(raw)
+	if raw == "" || len(raw) > maxEmailLen || strings.ContainsAny(raw, "<>\" \t\r\n") {
+		return Phone{}, ErrEmailFormat
+	}
+	a, err := mail.ParseAddress(raw)
+	if err != nil || a.Name != "" || a.Address != raw {
+		return Phone{}, ErrEmailFormat
+	}
+	at := strings.LastIndexByte(a.Address, '@')
+	local, domain := a.Address[:at], strings.ToLower(a.Address[at+1:])
+	// A leading '+' is legal but would read as an E.164 number here.
+	if local == "" || local[0] == '+' || !strings.Contains(domain, ".") || strings.HasPrefix(domain, ".") || strings.HasSuffix(domain, ".") {
+		return Phone{}, ErrEmailFormat
+	}
+	return Phone{E164: local + "@" + domain}, nil
+}
+
+// IsEmail reports whether the identity is an email address.
+func (p Phone) IsEmail() bool { return strings.Contains(p.E164, "@") }
+
+// AcceptsEmail reports whether email addresses may sign in.
+func (s *SignIn) AcceptsEmail() bool { return s.cfg.Delivery.EmailSignIn }
+
+// channelFor returns the delivery channel of an identity.
+func (s *SignIn) channelFor(p Phone) (string, *RefusedError) {
+	if s.cfg.Delivery.Route == nil {
+		return s.cfg.Channel, nil
+	}
+	ch, ok := s.cfg.Delivery.Route(p)
+	if !ok {
+		what := "phone numbers"
+		if p.IsEmail() {
+			what = "email addresses"
+		}
+		return "", &RefusedError{Reason: ReasonNotDeliverable, Message: "This service cannot send codes to " + what + "."}
+	}
+	return ch, nil
+}
+
+func (s *SignIn) message(channel, code string) string {
+	if s.cfg.Delivery.MessageFor != nil {
+		return s.cfg.Delivery.MessageFor(channel, code)
+	}
+	return s.cfg.Message(code)
+}
+
+func (s *SignIn) isSMS(channel string, p Phone) bool {
+	if p.IsEmail() {
+		return false
+	}
+	for _, c := range s.cfg.Delivery.SMSChannels {
+		if c == channel {
+			return true
+		}
+	}
+	return false
+}
+
+// checkSMS applies the country allow-list and the global hourly cap to a
+// code about to be sent by SMS.
+func (s *SignIn) checkSMS(tx *gorm.DB, p Phone, channel string, now time.Time) (*RefusedError, error) {
+	pol := s.cfg.Delivery
+	if !s.isSMS(channel, p) {
+		return nil, nil
+	}
+	if len(pol.SMSCountries) > 0 && !pol.SMSCountries[p.Region()] {
+		return &RefusedError{Reason: ReasonNotDeliverable,
+			Message: "Codes cannot be sent by SMS to numbers of this country."}, nil
+	}
+	if pol.SMSHourlyCap <= 0 {
+		return nil, nil
+	}
+	var times []int64
+	err := tx.Model(&OutboxMessage{}).
+		Where("channel IN ? AND kind = ? AND recipient LIKE '+%' AND created_at > ?",
+			pol.SMSChannels, OutboxKindOTP, toMillis(now.Add(-time.Hour))).
+		Order("created_at DESC").Limit(pol.SMSHourlyCap).Pluck("created_at", &times).Error
+	if err != nil || len(times) < pol.SMSHourlyCap {
+		return nil, err
+	}
+	wait := max(fromMillis(times[pol.SMSHourlyCap-1]).Add(time.Hour).Sub(now), time.Second)
+	return &RefusedError{Reason: ReasonRateLimited, RetryAfter: wait,
+		Message: fmt.Sprintf("The service is sending too many codes right now. Try again in %s.", humanDuration(wait))}, nil
+}

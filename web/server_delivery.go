@@ -1,0 +1,92 @@
+package web
+
+import (
+	"crypto/tls"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+
+	"roster/models"
+	"roster/web/delivery"
+	"roster/web/mesibo"
+)
+
+// deliverySenders builds the configured channels. Their secrets come from
+// the environment only, and a configured channel without its secret stops
+// the start: a server that cannot send codes must not look healthy.
+func deliverySenders(cfg Config, log *slog.Logger, clock models.Clock, getenv func(string) string, tlsConfig *tls.Config) ([]delivery.Sender, error) {
+	d := cfg.Delivery
+	client := &http.Client{
+		// Providers answer directly; a redirect would resend credentials elsewhere.
+		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
+	}
+	var out []delivery.Sender
+	var errs []error
+	for _, ch := range d.Channels {
+		switch ch {
+		case ChannelConsole:
+			out = append(out, delivery.Console{Log: log})
+		case ChannelTwilio:
+			token := getenv(EnvTwilioAuthToken)
+			if token == "" {
+				errs = append(errs, fmt.Errorf("the twilio channel needs $%s", EnvTwilioAuthToken))
+			}
+			out = append(out, &delivery.Twilio{BaseURL: d.TwilioBaseURL, AccountSID: d.TwilioAccountSID, AuthToken: token,
+				From: d.TwilioFrom, MessagingServiceSID: d.TwilioMessagingServiceSID, Client: client})
+		case ChannelWebhook:
+			raw := getenv(EnvWebhookSecret)
+			secret, err := delivery.ParseWebhookSecret(raw)
+			if err != nil {
+				errs = append(errs, fmt.Errorf("$%s: %w", EnvWebhookSecret, err))
+			} else if len(secret) < 16 {
+				errs = append(errs, fmt.Errorf("the webhook channel needs $%s (at least 16 bytes; whsec_<base64> or raw text)", EnvWebhookSecret))
+			}
+			out = append(out, &delivery.Webhook{URL: d.WebhookURL, Secret: secret, Client: client, Clock: clock})
+		case ChannelSMTP:
+			pw := getenv(EnvSMTPPassword)
+			if d.SMTPUsername != "" && pw == "" {
+				errs = append(errs, fmt.Errorf("--smtp-username is set but $%s is empty", EnvSMTPPassword))
+			}
+			out = append(out, &delivery.SMTP{Host: d.SMTPHost, Port: d.SMTPPort, TLSMode: d.SMTPTLS, Username: d.SMTPUsername,
+				Password: pw, From: d.SMTPFrom, Subject: d.SMTPSubject, HELO: d.SMTPHELO, TLS: tlsConfig})
+		}
+	}
+	return out, errors.Join(errs...)
+}
+
+// deliveryPolicy is the sign-in's per-address channel choice and SMS protection.
+func deliveryPolicy(cfg Config) models.DeliveryPolicy {
+	d := cfg.Delivery
+	return models.DeliveryPolicy{
+		Route:        func(p models.Phone) (string, bool) { return d.route(p.IsEmail()) },
+		SMSChannels:  smsChannels,
+		SMSCountries: d.SMSCountries,
+		SMSHourlyCap: d.SMSHourlyCap,
+		EmailSignIn:  d.has(ChannelSMTP),
+		MessageFor: func(channel, code string) string {
+			return d.render(channel, cfg.AppName, cfg.OTP.TTL, code)
+		},
+	}
+}
+
+// mesiboSetup builds, in mesibo mode, the token issuer, the key sealing the
+// kept tokens and the revocation channel.
+func mesiboSetup(cfg Config, getenv func(string) string) (models.TokenIssuer, []byte, delivery.Sender, error) {
+	if cfg.Delivery.TokenIssuer != "mesibo" {
+		return nil, nil, nil, nil
+	}
+	appToken := getenv(EnvMesiboAppToken)
+	if appToken == "" {
+		return nil, nil, nil, fmt.Errorf("--token-issuer mesibo needs $%s", EnvMesiboAppToken)
+	}
+	key, err := LoadSecret(cfg.DataDir, "mesibo-seal", getenv("ROSTER_MESIBO_SEAL_KEY"))
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	client := &mesibo.Client{URL: cfg.Delivery.MesiboAPIURL, AppToken: appToken, HTTP: &http.Client{
+		Timeout:       cfg.Delivery.MesiboTimeout,
+		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
+	}}
+	return mesibo.Issuer{Client: client}, key, mesibo.RevokeSender{Client: client, SealKey: key}, nil
+}
