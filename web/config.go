@@ -11,6 +11,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/nyaruka/phonenumbers"
+
 	"roster/models"
 )
 
@@ -45,6 +47,8 @@ type Config struct {
 
 	ShareText  string
 	InviteText string
+
+	AdminRegion string // region of national-format numbers typed into the dashboard
 }
 
 // EnvPrefix starts every environment variable of Roster.
@@ -99,6 +103,8 @@ func ParseConfig(name string, args []string, getenv func(string) string, out io.
 
 	fs.StringVar(&cfg.ShareText, "share-text", "", "text apps offer when inviting people (default mentions the app name)")
 	fs.StringVar(&cfg.InviteText, "invite-text", "", "invite text sent to apps (default mentions the app name)")
+
+	fs.StringVar(&cfg.AdminRegion, "admin-region", "US", "dashboard: region (ISO code) of phone numbers typed in national format")
 
 	fs.Usage = func() {
 		fmt.Fprintf(out, "Usage: %s [flags]\n\nEvery flag can also be set with the environment variable shown; flags win.\n"+
@@ -174,6 +180,10 @@ func (cfg *Config) finish() error {
 				errs = append(errs, fmt.Errorf("--trusted-proxies: %q is neither an IP nor a CIDR", p))
 			}
 		}
+	}
+	cfg.AdminRegion = strings.ToUpper(strings.TrimSpace(cfg.AdminRegion))
+	if phonenumbers.GetCountryCodeForRegion(cfg.AdminRegion) == 0 {
+		errs = append(errs, fmt.Errorf("--admin-region %q is not a known region code (such as US, GB, FR)", cfg.AdminRegion))
 	}
 	tn, err := parseTestNumbers(cfg.TestNumbersRaw)
 	if err != nil {
@@ -263,6 +273,6 @@ func (cfg Config) Redacted() map[string]any {
 		"otp_phone_hourly": cfg.OTP.PhonePerHour, "otp_phone_daily": cfg.OTP.PhonePerDay,
 		"otp_ip_hourly": cfg.OTP.IPPerHour, "otp_ip_daily": cfg.OTP.IPPerDay, "otp_channel": cfg.OTPChannel,
 		"token_lifetime": cfg.TokenLifetime.String(), "trusted_proxies": cfg.TrustedProxies,
-		"proxy_header": cfg.ProxyHeader, "body_limit_mb": cfg.BodyLimitMB,
+		"proxy_header": cfg.ProxyHeader, "body_limit_mb": cfg.BodyLimitMB, "admin_region": cfg.AdminRegion,
 	}
 }

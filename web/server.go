@@ -27,6 +27,8 @@ type Options struct {
 	Senders []delivery.Sender
 	Worker  delivery.WorkerConfig
 	Getenv  func(string) string // for secrets; default os.Getenv
+	// BcryptCost of admin passwords; 0 means bcrypt's default (tests lower it).
+	BcryptCost int
 }
 
 // Server is a configured Roster instance.
@@ -39,6 +41,8 @@ type Server struct {
 	api    *handlers.API
 	worker *delivery.Worker
 	outbox *models.Outbox
+	admin  *handlers.Admin
+	admins *models.Admins
 }
 
 // New opens the database (applying migrations) and builds the app.
@@ -88,6 +92,10 @@ func New(ctx context.Context, cfg Config, log *slog.Logger, opts Options) (*Serv
 		ShareTitle:   "Invite friends to " + cfg.AppName,
 		InviteText:   cfg.InviteText,
 	})
+	if err := s.setUpAdmin(ctx, opts, sessions, signIn); err != nil {
+		db.Close()
+		return nil, err
+	}
 	s.app = s.newApp()
 	if cfg.DemoCode != "" {
 		log.Warn("DEMO-CODE MODE IS ON: every phone number signs in with one fixed code; never run production like this")
