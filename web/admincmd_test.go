@@ -1,0 +1,45 @@
+package web_test
+
+import (
+	"bytes"
+	"context"
+	"strings"
+	"testing"
+
+	"roster/web"
+	"roster/web/webtest"
+)
+
+func TestAdminSubcommand(t *testing.T) {
+	e := webtest.New(t)
+	dir := e.DataDir
+	env := func(string) string { return "" }
+	var out bytes.Buffer
+	err := web.AdminCommand(context.Background(), []string{"create", "olga", "--role", "viewer", "--data-dir", dir}, env, strings.NewReader("a long enough password\n"), &out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if strings.Contains(out.String(), "password:") {
+		t.Error("a given password was printed")
+	}
+	out.Reset()
+	if err := web.AdminCommand(context.Background(), []string{"reset-password", "olga", "--data-dir", dir}, env, strings.NewReader(""), &out); err != nil {
+		t.Fatal(err)
+	}
+	_, pw, ok := strings.Cut(out.String(), "password: ")
+	if !ok {
+		t.Fatalf("no generated password printed: %q", out.String())
+	}
+	b := e.Browser()
+	if r := b.Login("olga", "a long enough password"); r.Status != 401 {
+		t.Errorf("old password still works: %d", r.Status)
+	}
+	if r := b.Login("olga", strings.TrimSpace(pw)); r.Status != 303 {
+		t.Errorf("new password refused: %d", r.Status)
+	}
+	for _, bad := range [][]string{{"create", "x y"}, {"create", "short", "--data-dir", dir}, {"reset-password", "nobody", "--data-dir", dir}, {"delete", "olga"}, {"create", "z", "--role", "god", "--data-dir", dir}} {
+		if err := web.AdminCommand(context.Background(), bad, env, strings.NewReader("tiny\n"), &out); err == nil {
+			t.Errorf("%v accepted", bad)
+		}
+	}
+}
