@@ -57,14 +57,14 @@ func ParseUserSearch(q, region string) UserSearch {
 		return UserSearch{Mode: SearchName, Prefix: truncate(q, 64)}
 	}
 	if intl {
-		if p, err := parsePossible("+"+digits, ""); err == nil {
-			return UserSearch{Mode: SearchPhone, Prefix: p.E164, Exact: true}
+		if e164, ok := wholeNumber("+"+digits, ""); ok {
+			return UserSearch{Mode: SearchPhone, Prefix: e164, Exact: true}
 		}
 		return UserSearch{Mode: SearchPhone, Prefix: "+" + digits}
 	}
 	region = strings.ToUpper(region)
-	if p, err := parsePossible(digits, region); err == nil {
-		return UserSearch{Mode: SearchPhone, Prefix: p.E164, Exact: true}
+	if e164, ok := wholeNumber(digits, region); ok {
+		return UserSearch{Mode: SearchPhone, Prefix: e164, Exact: true}
 	}
 	cc := phonenumbers.GetCountryCodeForRegion(region)
 	if cc == 0 {
@@ -90,6 +90,19 @@ func ParseDashboardPhone(raw, region string) (Phone, error) {
 		return parsePossible("+"+digits, "")
 	}
 	return parsePossible(digits, strings.ToUpper(region))
+}
+
+// wholeNumber reports whether s is a whole number with its area code
+// ("possible local only" numbers such as a US 7-digit number are prefixes).
+func wholeNumber(s, region string) (string, bool) {
+	if region == "" {
+		region = "ZZ"
+	}
+	num, err := phonenumbers.Parse(s, region)
+	if err != nil || phonenumbers.IsPossibleNumberWithReason(num) != phonenumbers.IS_POSSIBLE {
+		return "", false
+	}
+	return phonenumbers.Format(num, phonenumbers.E164), true
 }
 
 // phoneish returns the digits of text that looks like a phone number (digits
