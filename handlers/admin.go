@@ -28,6 +28,9 @@ type AdminConfig struct {
 	MaxAttempts int
 	PhotoURL    string // prefix of profile photo URLs
 	Settings    []views.SettingVM
+	// Sync is the contact-sync data; nil until the contact-sync model
+	// provides it (every sync section then says "not available yet").
+	Sync models.ContactSyncReader
 }
 
 // Admin serves the administrators' dashboard.
@@ -76,12 +79,24 @@ func (h *Admin) Overview(c *fiber.Ctx) error {
 		days[i], signUps[i], codes[i] = o.SignUps[i].Day, o.SignUps[i].Count, o.Codes[i].Count
 	}
 	t := o.Totals
-	vm := views.OverviewVM{Users: t.Users, SignedInToday: t.SignedInToday, ActiveTokens: t.ActiveTokens,
+	syncChart := views.Chart{Title: "Contact syncs", TestID: "chart-syncs", Missing: "Contact sync data not available yet."}
+	var syncsToday *int64
+	if h.cfg.Sync != nil {
+		per, err := h.cfg.Sync.SyncsPerDay(c.UserContext(), days[0], len(days))
+		if err != nil {
+			return err
+		}
+		syncChart = views.NewChart("Contact syncs", "chart-syncs", days, per)
+		if len(per) > 0 {
+			syncsToday = &per[len(per)-1]
+		}
+	}
+	vm := views.OverviewVM{SyncsToday: syncsToday, Users: t.Users, SeenToday: t.SeenToday, SignedInToday: t.SignedInToday, ActiveTokens: t.ActiveTokens,
 		CodesRequested: t.CodesRequested, CodesSent: t.CodesSent, CodesVerified: t.CodesVerified, CodesFailed: t.CodesFailed,
 		Charts: []views.Chart{
 			views.NewChart("Sign-ups", "chart-signups", days, signUps),
 			views.NewChart("Codes requested", "chart-codes", days, codes),
-			{Title: "Contact syncs", TestID: "chart-syncs", Missing: "Contact sync data not available yet."},
+			syncChart,
 		}}
 	return Render(c, fiber.StatusOK, views.AdminOverview(h.meta(c, "overview", "Overview"), vm))
 }
@@ -118,7 +133,18 @@ func (h *Admin) renderUsers(c *fiber.Ctx, status int) error {
 	if err != nil {
 		return err
 	}
-	vm := views.UsersVM{Q: q, State: f.State, InactiveDays: inactive, NeverVerified: f.NeverVerified, Sort: f.Sort}
+	vm := views.UsersVM{Q: q, State: f.State, InactiveDays: inactive, NeverVerified: f.NeverVerified, Sort: f.Sort,
+		SyncAvailable: h.cfg.Sync != nil}
+	var sums map[int64]models.SyncSummary
+	if h.cfg.Sync != nil && len(page.Rows) > 0 {
+		ids := make([]int64, len(page.Rows))
+		for i := range page.Rows {
+			ids[i] = page.Rows[i].ID
+		}
+		if sums, err = h.cfg.Sync.Summaries(c.UserContext(), ids); err != nil {
+			return err
+		}
+	}
 	switch f.Search.Mode {
 	case models.SearchPhone:
 		if f.Search.Exact {
@@ -135,8 +161,15 @@ func (h *Admin) renderUsers(c *fiber.Ctx, status int) error {
 		if r.BlockedAt(now) {
 			state = "blocked"
 		}
-		vm.Rows = append(vm.Rows, views.UserRowVM{ID: r.ID, Phone: r.Phone, Name: r.Name, State: state,
-			Devices: r.Devices, LastSeen: r.LastSeenAt, Created: r.CreatedAt})
+		row := views.UserRowVM{ID: r.ID, Phone: r.Phone, Name: r.Name, State: state,
+			Devices: r.Devices, LastSeen: r.LastSeenAt, Created: r.CreatedAt}
+		if sum, ok := sums[r.ID]; ok {
+			row.Contacts, row.LastSyncAt = &sum.Contacts, sum.LastSyncAt
+		} else if sums != nil {
+			var zero int64
+			row.Contacts = &zero
+		}
+		vm.Rows = append(vm.Rows, row)
 	}
 	base := url.Values{}
 	for k, v := range map[string]string{"q": q, "state": f.State, "inactive": inactive, "sort": f.Sort} {
@@ -219,10 +252,47 @@ func (h *Admin) renderUser(c *fiber.Ctx, status int, notice *views.Notice) error
 		vm.Sessions = append(vm.Sessions, sv)
 	}
 	vm.Codes = codeVMs(det.Codes, map[string]int64{u.Phone: u.ID})
+	if err := h.syncSections(c, &vm); err != nil {
+		return err
+	}
 	vm.Activity = auditVMs(det.Activity)
 	meta := h.meta(c, "users", u.Phone)
 	meta.Notice = notice
 	return Render(c, status, views.AdminUser(meta, vm))
+}
+
+// syncSections fills the contact-sync and events sections when the
+// contact-sync data is wired in.
+func (h *Admin) syncSections(c *fiber.Ctx, vm *views.UserVM) error {
+	if h.cfg.Sync == nil {
+		return nil
+	}
+	us, err := h.cfg.Sync.UserSync(c.UserContext(), vm.ID, 50)
+	if err != nil {
+		return err
+	}
+	vm.Sync = views.SyncVM{Available: true, LastSync: us.LastSyncAt, NumbersStored: us.NumbersStored,
+		Matched: userLinks(us.Matched), HaveThisUser: userLinks(us.HaveThisUser)}
+	for _, r := range us.Recent {
+		vm.Sync.Recent = append(vm.Sync.Recent, views.SyncRunVM{At: r.At, Sent: r.Sent, New: r.New, Matched: r.Matched, DurationMs: r.DurationMs})
+	}
+	evs, err := h.cfg.Sync.EventsAbout(c.UserContext(), vm.ID, 50)
+	if err != nil {
+		return err
+	}
+	vm.Events.Available = true
+	for _, e := range evs {
+		vm.Events.Rows = append(vm.Events.Rows, views.EventVM{At: e.At, Type: e.Type, Recipients: e.Recipients})
+	}
+	return nil
+}
+
+func userLinks(us []models.UserRef) []views.UserLinkVM {
+	out := make([]views.UserLinkVM, len(us))
+	for i, u := range us {
+		out[i] = views.UserLinkVM{ID: u.ID, Phone: u.Phone, Name: u.Name}
+	}
+	return out
 }
 
 func isBase64(s string) bool {

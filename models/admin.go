@@ -26,18 +26,19 @@ const (
 
 // Admin audit event types (actor "admin:<name>").
 const (
-	EventAdminLogin        = "admin_login"
-	EventAdminLoginFailed  = "admin_login_failed"
-	EventAdminLogout       = "admin_logout"
-	EventAdminCreated      = "admin_created"
-	EventAdminPasswordSet  = "admin_password_reset"
-	EventAdminRevokeToken  = "admin_revoke_session"
-	EventAdminRevokeAll    = "admin_revoke_all"
-	EventAdminBlock        = "admin_block"
-	EventAdminUnblock      = "admin_unblock"
-	EventAdminDeleteUser   = "admin_delete_user"
-	EventAdminResendCode   = "admin_resend_code"
-	EventAdminPasswordFail = "admin_password_recheck_failed"
+	EventAdminLogin           = "admin_login"
+	EventAdminLoginFailed     = "admin_login_failed"
+	EventAdminLogout          = "admin_logout"
+	EventAdminCreated         = "admin_created"
+	EventAdminPasswordSet     = "admin_password_reset"
+	EventAdminRevokeToken     = "admin_revoke_session"
+	EventAdminRevokeAll       = "admin_revoke_all"
+	EventAdminBlock           = "admin_block"
+	EventAdminUnblock         = "admin_unblock"
+	EventAdminDeleteUser      = "admin_delete_user"
+	EventAdminResendCode      = "admin_resend_code"
+	EventAdminPasswordFail    = "admin_password_recheck_failed"
+	EventAdminSessionsRevoked = "admin_sessions_revoked"
 )
 
 // Admin is a dashboard account.
@@ -448,6 +449,29 @@ func (s *Admins) RevokeSessions(ctx context.Context, adminID int64) error {
 	now := toMillis(s.clock.Now())
 	return s.db.Write.WithContext(ctx).Model(&AdminSession{}).Where("admin_id = ? AND revoked_at IS NULL", adminID).
 		Update("revoked_at", now).Error
+}
+
+// RevokeSessionsByName ends every session of the named admin (the CLI's
+// revoke-sessions) and returns how many were live.
+func (s *Admins) RevokeSessionsByName(ctx context.Context, name, actor string) (int64, error) {
+	now := toMillis(s.clock.Now())
+	var n int64
+	err := s.db.Write.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+		var a Admin
+		if err := tx.Where("name = ?", name).Take(&a).Error; err != nil {
+			if errors.Is(err, gorm.ErrRecordNotFound) {
+				return ErrNotFound
+			}
+			return err
+		}
+		res := tx.Model(&AdminSession{}).Where("admin_id = ? AND revoked_at IS NULL", a.ID).Update("revoked_at", now)
+		if res.Error != nil {
+			return res.Error
+		}
+		n = res.RowsAffected
+		return audit(tx, AuditEntry{At: now, Actor: actor, Type: EventAdminSessionsRevoked, Detail: fmt.Sprintf("admin %q: %d sessions", a.Name, n)})
+	})
+	return n, err
 }
 
 // CSRFValid compares a presented CSRF token with the session's in constant time.

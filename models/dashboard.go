@@ -616,7 +616,8 @@ func (d *Dashboard) AuditTypes(ctx context.Context) ([]string, error) {
 // Totals are the overview's figures.
 type Totals struct {
 	Users          int64
-	SignedInToday  int64
+	SeenToday      int64 // users whose app talked to the server today
+	SignedInToday  int64 // users who completed a sign-in today
 	ActiveTokens   int64
 	CodesSent      int64
 	CodesVerified  int64
@@ -651,7 +652,8 @@ func (d *Dashboard) Overview(ctx context.Context) (*Overview, error) {
 		args []any
 	}{
 		{&t.Users, "SELECT COUNT(*) FROM users", nil},
-		{&t.SignedInToday, "SELECT COUNT(*) FROM users WHERE coalesce(last_seen_at, 0) >= ?", []any{t0}},
+		{&t.SeenToday, "SELECT COUNT(*) FROM users WHERE coalesce(last_seen_at, 0) >= ?", []any{t0}},
+		{&t.SignedInToday, "SELECT COUNT(DISTINCT user_id) FROM audit_log WHERE type = ? AND at >= ?", []any{EventTokenIssued, t0}},
 		{&t.ActiveTokens, "SELECT COUNT(*) FROM sessions WHERE revoked_at IS NULL AND expires_at > ?", []any{nowMs}},
 		{&t.CodesRequested, "SELECT COUNT(*) FROM otp_codes WHERE created_at >= ?", []any{t0}},
 		{&t.CodesSent, "SELECT COUNT(*) FROM audit_log WHERE type = ? AND at >= ?", []any{EventCodeSent, t0}},

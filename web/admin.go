@@ -133,6 +133,7 @@ func (s *Server) setUpAdmin(ctx context.Context, opts Options, sessionsStore *mo
 		MaxAttempts: s.cfg.OTP.MaxAttempts,
 		PhotoURL:    s.cfg.BaseURL + "/files/",
 		Settings:    settingsOf(s.cfg),
+		Sync:        opts.ContactSync,
 	})
 	s.admins = admins
 	return nil

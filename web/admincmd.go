@@ -20,8 +20,9 @@ import (
 func AdminCommand(ctx context.Context, args []string, getenv func(string) string, stdin io.Reader, stdout io.Writer) error {
 	usage := "usage: roster admin create NAME [--role owner|operator|viewer] [--data-dir DIR]\n" +
 		"       roster admin reset-password NAME [--data-dir DIR]\n" +
+		"       roster admin revoke-sessions NAME [--data-dir DIR]   (signs NAME out of every browser)\n" +
 		"The password is read from stdin (first line); with empty stdin one is generated and printed."
-	if len(args) < 2 || (args[0] != "create" && args[0] != "reset-password") {
+	if len(args) < 2 || (args[0] != "create" && args[0] != "reset-password" && args[0] != "revoke-sessions") {
 		return errors.New(usage)
 	}
 	action, name := args[0], args[1]
@@ -35,14 +36,18 @@ func AdminCommand(ctx context.Context, args []string, getenv func(string) string
 	if err := fs.Parse(args[2:]); err != nil || fs.NArg() > 0 {
 		return errors.New(usage)
 	}
-	password, err := readPassword(stdin)
-	if err != nil {
-		return err
-	}
-	generated := password == ""
-	if generated {
-		if password, err = models.GeneratePassword(); err != nil {
+	var password string
+	var generated bool
+	if action != "revoke-sessions" {
+		var err error
+		if password, err = readPassword(stdin); err != nil {
 			return err
+		}
+		generated = password == ""
+		if generated {
+			if password, err = models.GeneratePassword(); err != nil {
+				return err
+			}
 		}
 	}
 	db, err := models.Open(ctx, filepath.Join(*dataDir, "roster.db"), slog.New(slog.NewTextHandler(io.Discard, nil)))
@@ -64,6 +69,14 @@ func AdminCommand(ctx context.Context, args []string, getenv func(string) string
 			return err
 		}
 		fmt.Fprintf(stdout, "new password set for %q; their sessions were ended\n", name)
+	case "revoke-sessions":
+		n, err := admins.RevokeSessionsByName(ctx, name, "cli")
+		if errors.Is(err, models.ErrNotFound) {
+			return fmt.Errorf("there is no admin named %q", name)
+		} else if err != nil {
+			return err
+		}
+		fmt.Fprintf(stdout, "%d sessions of %q revoked\n", n, name)
 	}
 	if generated {
 		fmt.Fprintf(stdout, "password: %s\n", password)

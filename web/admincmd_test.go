@@ -37,6 +37,22 @@ func TestAdminSubcommand(t *testing.T) {
 	if r := b.Login("olga", strings.TrimSpace(pw)); r.Status != 303 {
 		t.Errorf("new password refused: %d", r.Status)
 	}
+	// revoke-sessions signs the admin out of every browser.
+	c := e.Browser()
+	c.Login("olga", strings.TrimSpace(pw))
+	if r := c.Get("/admin/"); r.Status != 200 {
+		t.Fatalf("olga not signed in: %d", r.Status)
+	}
+	out.Reset()
+	if err := web.AdminCommand(context.Background(), []string{"revoke-sessions", "olga", "--data-dir", dir}, env, nil, &out); err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(out.String(), "2 sessions") {
+		t.Errorf("revoke-sessions said %q", out.String())
+	}
+	if r := c.Get("/admin/"); r.Status != 303 {
+		t.Errorf("revoked session still works: %d", r.Status)
+	}
 	for _, bad := range [][]string{{"create", "x y"}, {"create", "short", "--data-dir", dir}, {"reset-password", "nobody", "--data-dir", dir}, {"delete", "olga"}, {"create", "z", "--role", "god", "--data-dir", dir}} {
 		if err := web.AdminCommand(context.Background(), bad, env, strings.NewReader("tiny\n"), &out); err == nil {
 			t.Errorf("%v accepted", bad)

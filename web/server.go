@@ -29,6 +29,9 @@ type Options struct {
 	Getenv  func(string) string // for secrets; default os.Getenv
 	// BcryptCost of admin passwords; 0 means bcrypt's default (tests lower it).
 	BcryptCost int
+	// ContactSync is what the dashboard shows of contact sync; nil until the
+	// contact-sync model provides it (set it by default in New at merge).
+	ContactSync models.ContactSyncReader
 }
 
 // Server is a configured Roster instance.
