@@ -180,6 +180,9 @@ func (h *Admin) renderUsers(c *fiber.Ctx, status int) error {
 	if f.NeverVerified {
 		base.Set("unverified", "1")
 	}
+	if page.Scanned > 0 {
+		vm.ScanNote = fmt.Sprintf("This page looked at %s users and found %d matching; the next page looks further.", views.Num(int64(page.Scanned)), len(page.Rows))
+	}
 	if page.Next != "" {
 		next := url.Values{}
 		for k, v := range base {

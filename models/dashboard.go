@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -23,12 +24,13 @@ type Dashboard struct {
 	clock    Clock
 	sessions *Sessions
 	// photoDir is where profile photos live; a deleted user's photo goes too.
-	photoDir string
+	photoDir   string
+	scanBudget int
 }
 
 // NewDashboard returns the dashboard's data access.
 func NewDashboard(db *DB, clock Clock, sessions *Sessions, photoDir string) *Dashboard {
-	return &Dashboard{db: db, clock: clock, sessions: sessions, photoDir: photoDir}
+	return &Dashboard{db: db, clock: clock, sessions: sessions, photoDir: photoDir, scanBudget: defaultScanBudget}
 }
 
 // Search modes of the user list.
@@ -152,7 +154,14 @@ type UserRow struct {
 type UserPage struct {
 	Rows []UserRow
 	Next string // cursor of the next page; "" on the last page
+	// Scanned is set when a filtered page stopped at the scan budget before
+	// it was full: later pages may hold more matches.
+	Scanned int
 }
+
+// defaultScanBudget bounds the users one filtered page looks at (about
+// 20 ms on a million users).
+const defaultScanBudget = 20_000
 
 // ErrBadCursor is a cursor that this server did not write.
 var ErrBadCursor = errors.New("bad page cursor")
@@ -221,32 +230,63 @@ func (d *Dashboard) ListUsers(ctx context.Context, f UserFilter) (*UserPage, err
 		}
 		order = col + " DESC, id DESC"
 	}
+	// Filters the indexes serve go into the scope; the others (filters)
+	// are applied to a bounded scan, see below.
+	var filters []string
+	var fargs []any
 	switch f.State {
-	case "blocked":
+	case "blocked": // rare: the partial index users_blocked finds them
 		where = append(where, "blocked_until > ?")
 		args = append(args, now)
-	case "active":
+	case "active": // most users: a page fills at once
 		where = append(where, "(blocked_until IS NULL OR blocked_until <= ?)")
 		args = append(args, now)
 	}
 	if f.InactiveDays > 0 {
-		where = append(where, "coalesce(last_seen_at, 0) < ?")
-		args = append(args, now-int64(f.InactiveDays)*24*3600*1000)
+		cond := "coalesce(last_seen_at, 0) < ?"
+		cut := now - int64(f.InactiveDays)*24*3600*1000
+		if f.Search.Mode == SearchAll && f.Sort != "created" {
+			where = append(where, cond) // a range of users_last_seen, in page order
+			args = append(args, cut)
+		} else {
+			filters = append(filters, cond)
+			fargs = append(fargs, cut)
+		}
 	}
 	if f.NeverVerified {
-		where = append(where, "NOT EXISTS (SELECT 1 FROM otp_codes o WHERE o.phone = users.phone AND o.state = 'verified')")
+		filters = append(filters, "NOT EXISTS (SELECT 1 FROM otp_codes o WHERE o.phone = users.phone AND o.state = 'verified')")
 	}
-	q := "SELECT * FROM users"
+	scope := "SELECT * FROM users"
 	if len(where) > 0 {
-		q += " WHERE " + strings.Join(where, " AND ")
+		scope += " WHERE " + strings.Join(where, " AND ")
 	}
-	q += " ORDER BY " + order + " LIMIT ?"
-	args = append(args, limit+1)
+	scope += " ORDER BY " + order
+	db := d.db.Read.WithContext(ctx)
 	var users []User
-	if err := d.db.Read.WithContext(ctx).Raw(q, args...).Scan(&users).Error; err != nil {
-		return nil, err
-	}
 	page := &UserPage{}
+	if len(filters) == 0 {
+		if err := db.Raw(scope+" LIMIT ?", append(args, limit+1)...).Scan(&users).Error; err != nil {
+			return nil, err
+		}
+	} else {
+		// A filter that few users match would walk the whole index to fill
+		// a page. So one page looks at no more than scanBudget users in
+		// order; when it ends short, the next page goes on from there.
+		inner := "SELECT * FROM (" + scope + " LIMIT ?) AS users WHERE " + strings.Join(filters, " AND ") + " ORDER BY " + order + " LIMIT ?"
+		a := append(append(append([]any{}, args...), d.scanBudget), fargs...)
+		if err := db.Raw(inner, append(a, limit+1)...).Scan(&users).Error; err != nil {
+			return nil, err
+		}
+		if len(users) <= limit {
+			var last []User
+			if err := db.Raw(scope+" LIMIT 1 OFFSET ?", append(args, d.scanBudget-1)...).Scan(&last).Error; err != nil {
+				return nil, err
+			}
+			if len(last) == 1 {
+				page.Next, page.Scanned = cursorOf(&last[0]), d.scanBudget
+			}
+		}
+	}
 	if len(users) > limit {
 		users = users[:limit]
 		page.Next = cursorOf(&users[limit-1])
@@ -606,11 +646,19 @@ func (d *Dashboard) auditQuery(ctx context.Context, f AuditFilter) *gorm.DB {
 	return q
 }
 
-// AuditTypes lists the event types in the log, for the filter.
+// AuditTypes lists the event types for the audit filter. It is a fixed
+// list: SELECT DISTINCT over the log would read the whole type index (a
+// million entries and more) on every page.
 func (d *Dashboard) AuditTypes(ctx context.Context) ([]string, error) {
-	var ts []string
-	err := d.db.Read.WithContext(ctx).Raw("SELECT DISTINCT type FROM audit_log ORDER BY type").Scan(&ts).Error
-	return ts, err
+	ts := []string{
+		EventCodeRequested, EventCodeRateLimited, EventCodeSent, EventCodeSendFailed, EventCodeVerified, EventCodeFailed,
+		EventPhoneLocked, EventUserCreated, EventTokenIssued, EventTokenRevoked,
+		EventAdminLogin, EventAdminLoginFailed, EventAdminLogout, EventAdminCreated, EventAdminPasswordSet,
+		EventAdminRevokeToken, EventAdminRevokeAll, EventAdminBlock, EventAdminUnblock, EventAdminDeleteUser,
+		EventAdminResendCode, EventAdminPasswordFail, EventAdminSessionsRevoked,
+	}
+	slices.Sort(ts)
+	return ts, nil
 }
 
 // Totals are the overview's figures.

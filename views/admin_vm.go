@@ -72,6 +72,9 @@ func ISO(ms int64) string { return time.UnixMilli(ms).UTC().Format(time.RFC3339)
 
 func itoa(n int64) string { return strconv.FormatInt(n, 10) }
 
+// Num writes a count with thousands separators.
+func Num(n int64) string { return num(n) }
+
 func num(n int64) string {
 	s := strconv.FormatInt(n, 10)
 	if n < 0 {

@@ -81,7 +81,14 @@ func BenchmarkDashboard(b *testing.B) {
 		{"search-phone-exact", "/admin/users?q=" + url.QueryEscape("+1"+strconv.Itoa(2015000000+(n/2)*7))},
 		{"search-name", "/admin/users?q=chlo"},
 		{"user-detail", "/admin/users/" + strconv.FormatInt(mid, 10)},
-		{"overview", "/admin/"}, // not under the 50 ms target of the issue; measured to know
+		// Filters and the overview are not named by the 50 ms target; measured to know.
+		{"filter-blocked", "/admin/users?state=blocked"},
+		{"filter-inactive-30d", "/admin/users?inactive=30"},
+		{"filter-never-verified", "/admin/users?unverified=1"},
+		{"overview", "/admin/"},
+		{"codes", "/admin/codes"},
+		{"audit", "/admin/audit"},
+		{"audit-by-phone", "/admin/audit?phone=" + url.QueryEscape("+1"+strconv.Itoa(2015000000+(n/2)*7))},
 	}
 	for _, c := range cases {
 		b.Run(c.name, func(b *testing.B) {
