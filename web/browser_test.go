@@ -125,6 +125,9 @@ func TestBrowserAdminJourney(t *testing.T) {
 	// Signed out: the dashboard sends the browser to the sign-in form.
 	do(t, ctx, "open the user list", chromedp.Navigate(base+"/admin/users"), chromedp.WaitVisible(chromedp.CSS(`[data-testid="login-form"]`)))
 	screenshot(t, ctx, "login")
+	if kind, err := chromedp.Run(ctx, chromedp.Evaluate[string](`typeof htmx`)); err != nil || kind != "object" {
+		t.Fatalf("htmx did not load under the CSP: %q %v", kind, err)
+	}
 	do(t, ctx, "sign in",
 		chromedp.SendKeys(chromedp.CSS(`[data-testid="login-name"]`), "alice"),
 		chromedp.SendKeys(chromedp.CSS(`[data-testid="login-password"]`), webtest.AdminPassword),
@@ -187,9 +190,19 @@ func TestBrowserAdminJourney(t *testing.T) {
 	}
 	screenshot(t, ctx, "outbox")
 
-	// Block the user: every session goes.
-	do(t, ctx, "block",
+	// Block the user: a wrong password is refused in place (htmx swaps the
+	// 403 answer too), then the right one blocks and every session goes.
+	do(t, ctx, "block with a wrong password",
 		chromedp.Navigate(base+"/admin/users/"+uid),
+		chromedp.WaitVisible(chromedp.CSS(`[data-testid="block-password"]`)),
+		chromedp.SendKeys(chromedp.CSS(`[data-testid="block-password"]`), "not my password"),
+		chromedp.Click(chromedp.CSS(`[data-testid="block"]`)),
+		chromedp.WaitVisible(chromedp.CSS(`[data-testid="notice-error"]`)))
+	if got := text(t, ctx, `[data-testid="notice-error"]`); !strings.Contains(got, "password was wrong") {
+		t.Fatalf("error notice %q", got)
+	}
+	setNotify(e, tokB).ExpectOK(t)
+	do(t, ctx, "block",
 		chromedp.WaitVisible(chromedp.CSS(`[data-testid="block-password"]`)),
 		chromedp.SendKeys(chromedp.CSS(`[data-testid="block-password"]`), webtest.AdminPassword),
 		chromedp.Click(chromedp.CSS(`[data-testid="block"]`)),
