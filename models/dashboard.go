@@ -160,8 +160,8 @@ type UserPage struct {
 }
 
 // defaultScanBudget bounds the users one filtered page looks at (about
-// 20 ms on a million users).
-const defaultScanBudget = 20_000
+// 80 ms for the never-verified probe on a million users, on 2 slow cores).
+const defaultScanBudget = 5_000
 
 // ErrBadCursor is a cursor that this server did not write.
 var ErrBadCursor = errors.New("bad page cursor")
@@ -462,7 +462,7 @@ func (d *Dashboard) UnverifiedSignUps(ctx context.Context, limit int) ([]Unverif
 	since := toMillis(d.clock.Now().Add(-7 * 24 * time.Hour))
 	var out []Unverified
 	err := d.db.Read.WithContext(ctx).Raw(`SELECT phone, COUNT(*) AS requests, MAX(created_at) AS last_at
-		FROM otp_codes o WHERE created_at > ? AND NOT EXISTS (SELECT 1 FROM users u WHERE u.phone = o.phone)
+		FROM otp_codes o INDEXED BY otp_codes_created WHERE created_at > ? AND NOT EXISTS (SELECT 1 FROM users u WHERE u.phone = o.phone)
 		GROUP BY phone ORDER BY last_at DESC LIMIT ?`, since, limit).Scan(&out).Error
 	return out, err
 }

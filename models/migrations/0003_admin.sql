@@ -47,3 +47,6 @@ CREATE INDEX users_blocked ON users (blocked_until) WHERE blocked_until IS NOT N
 CREATE INDEX audit_actor ON audit_log (actor, at);
 CREATE INDEX audit_user ON audit_log (user_id, at);
 CREATE INDEX outbox_otp ON outbox (otp_id);
+
+-- Overview: live tokens are counted from this index alone.
+CREATE INDEX sessions_live ON sessions (expires_at) WHERE revoked_at IS NULL;
