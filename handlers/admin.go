@@ -341,13 +341,9 @@ func (h *Admin) RevokeSession(c *fiber.Ctx) error {
 	if err != nil {
 		return fiber.ErrNotFound
 	}
-	det, err := h.dash.UserDetail(c.UserContext(), uid)
+	owned, err := h.dash.SessionBelongs(c.UserContext(), uid, sid)
 	if err != nil {
-		return h.renderUser(c, fiber.StatusNotFound, nil)
-	}
-	owned := false
-	for _, s := range det.Sessions {
-		owned = owned || s.ID == sid
+		return err
 	}
 	if !owned {
 		return h.renderUser(c, fiber.StatusNotFound, fail("This session does not belong to this user."))

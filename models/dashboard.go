@@ -785,3 +785,10 @@ func (d *Dashboard) UserIDsByPhone(ctx context.Context, rows []CodeRow) (map[str
 	}
 	return out, nil
 }
+
+// SessionBelongs reports whether a session is one of the user's.
+func (d *Dashboard) SessionBelongs(ctx context.Context, userID, sessionID int64) (bool, error) {
+	var n int64
+	err := d.db.Read.WithContext(ctx).Model(&Session{}).Where("id = ? AND user_id = ?", sessionID, userID).Count(&n).Error
+	return n > 0, err
+}

@@ -475,6 +475,14 @@ func TestRevokeAll(t *testing.T) {
 		t.Errorf("%d sessions revoked by the admin", n)
 	}
 	expectStatus(t, a.Post("/admin/users/999/revoke-all", map[string]string{"password": webtest.AdminPassword}), http.StatusNotFound)
+	// A session is revoked only through its own user's page.
+	_, other := signedInUser(t, e, frPhone, "c")
+	var otherSID string
+	e.Server.DB().Read.Raw("SELECT CAST(id AS TEXT) FROM sessions WHERE device = 'c'").Scan(&otherSID)
+	r = a.Post("/admin/users/"+uid+"/sessions/"+otherSID+"/revoke", nil)
+	expectStatus(t, r, http.StatusNotFound)
+	expectIn(t, r, "does not belong")
+	setNotify(e, other).ExpectOK(t)
 	expectStatus(t, a.Get("/admin/users/abc"), http.StatusNotFound)
 }
 
