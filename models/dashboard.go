@@ -1,6 +1,7 @@
 package models
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -444,10 +445,24 @@ func (d *Dashboard) RecentCodes(ctx context.Context, phonePrefix string, limit i
 // RefusedRequests are recent code requests refused by the quotas (they
 // create no code, only an audit entry).
 func (d *Dashboard) RefusedRequests(ctx context.Context, limit int) ([]AuditEntry, error) {
-	var es []AuditEntry
-	err := d.db.Read.WithContext(ctx).Where("type IN ?", []string{EventCodeRateLimited, EventPhoneLocked}).
-		Order("at DESC, id DESC").Limit(limit).Find(&es).Error
-	return es, err
+	// One query per type, each walking audit_type (type, at) backwards: an
+	// IN over both types would let SQLite walk the time index instead and
+	// read the whole log when refusals are rare.
+	var all []AuditEntry
+	for _, typ := range []string{EventCodeRateLimited, EventPhoneLocked} {
+		var es []AuditEntry
+		if err := d.db.Read.WithContext(ctx).Where("type = ?", typ).Order("at DESC").Limit(limit).Find(&es).Error; err != nil {
+			return nil, err
+		}
+		all = append(all, es...)
+	}
+	slices.SortFunc(all, func(a, b AuditEntry) int {
+		if a.At != b.At {
+			return cmp.Compare(b.At, a.At)
+		}
+		return cmp.Compare(b.ID, a.ID)
+	})
+	return all[:min(len(all), limit)], nil
 }
 
 // Unverified is a number that asked for codes and never signed in.

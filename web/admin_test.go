@@ -511,6 +511,7 @@ func TestResendCodeAndOutbox(t *testing.T) {
 	if n := e.Count("SELECT COUNT(*) FROM audit_log WHERE type = 'code_rate_limited'"); n != 1 {
 		t.Errorf("%d refusals audited", n)
 	}
+	expectIn(t, a.Get("/admin/codes"), "<code>code_rate_limited</code>", "Please wait 30 seconds")
 	r = a.Post("/admin/codes/resend", map[string]string{"phone": "hello"})
 	expectStatus(t, r, http.StatusBadRequest)
 	expectIn(t, r, "Not a phone number")
