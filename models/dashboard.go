@@ -51,13 +51,13 @@ type UserSearch struct {
 // ParseUserSearch tells a phone number or prefix (any format; national
 // formats read in region) from a name.
 func ParseUserSearch(q, region string) UserSearch {
-	q = strings.TrimSpace(q)
+	q = CleanText(q, MaxNameLen) // names are stored cleaned the same way
 	if q == "" {
 		return UserSearch{Mode: SearchAll}
 	}
 	digits, intl, ok := phoneish(q)
 	if !ok {
-		return UserSearch{Mode: SearchName, Prefix: truncate(q, 64)}
+		return UserSearch{Mode: SearchName, Prefix: q}
 	}
 	if intl {
 		if e164, ok := wholeNumber("+"+digits, ""); ok {

@@ -9,6 +9,7 @@ import (
 	"strings"
 	"testing"
 	"time"
+	"unicode/utf8"
 )
 
 func TestParseUserSearch(t *testing.T) {
@@ -47,11 +48,11 @@ func FuzzParseUserSearch(f *testing.F) {
 				t.Fatalf("phone prefix %q from %q", s.Prefix, q)
 			}
 		case SearchName:
-			if s.Prefix == "" || len(s.Prefix) > 64 {
+			if s.Prefix == "" || utf8.RuneCountInString(s.Prefix) > MaxNameLen || !utf8.ValidString(s.Prefix) {
 				t.Fatalf("name prefix %q from %q", s.Prefix, q)
 			}
 		case SearchAll:
-			if strings.TrimSpace(q) != "" {
+			if CleanText(q, MaxNameLen) != "" {
 				t.Fatalf("%q read as no search", q)
 			}
 		}
