@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"os"
 	"path/filepath"
 	"strings"
 
@@ -49,6 +50,9 @@ func AdminCommand(ctx context.Context, args []string, getenv func(string) string
 				return err
 			}
 		}
+	}
+	if err := os.MkdirAll(*dataDir, 0o750); err != nil { // before the first start, too
+		return fmt.Errorf("create data directory: %w", err)
 	}
 	db, err := models.Open(ctx, filepath.Join(*dataDir, "roster.db"), slog.New(slog.NewTextHandler(io.Discard, nil)))
 	if err != nil {

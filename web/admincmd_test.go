@@ -53,6 +53,12 @@ func TestAdminSubcommand(t *testing.T) {
 	if r := c.Get("/admin/"); r.Status != 303 {
 		t.Errorf("revoked session still works: %d", r.Status)
 	}
+	// Before the first start: the data directory does not exist yet, and the
+	// first start then creates no generated owner.
+	fresh := t.TempDir() + "/new"
+	if err := web.AdminCommand(context.Background(), []string{"create", "first", "--role", "owner", "--data-dir", fresh}, env, strings.NewReader(""), &out); err != nil {
+		t.Fatalf("create before the first start: %v", err)
+	}
 	for _, bad := range [][]string{{"create", "x y"}, {"create", "short", "--data-dir", dir}, {"reset-password", "nobody", "--data-dir", dir}, {"delete", "olga"}, {"create", "z", "--role", "god", "--data-dir", dir}} {
 		if err := web.AdminCommand(context.Background(), bad, env, strings.NewReader("tiny\n"), &out); err == nil {
 			t.Errorf("%v accepted", bad)
