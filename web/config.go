@@ -108,7 +108,9 @@ func ParseConfig(name string, args []string, getenv func(string) string, out io.
 
 	fs.Usage = func() {
 		fmt.Fprintf(out, "Usage: %s [flags]\n\nEvery flag can also be set with the environment variable shown; flags win.\n"+
-			"Secrets are taken from the environment only: ROSTER_OTP_KEY (else generated into DATA-DIR/secrets).\n\n", name)
+			"Secrets are taken from the environment only: ROSTER_OTP_KEY (else generated into DATA-DIR/secrets).\n"+
+			"Dashboard: ROSTER_COOKIE_HASH_KEY, ROSTER_COOKIE_BLOCK_KEY (else generated likewise); ROSTER_ADMIN_PASSWORD sets\n"+
+			"the first owner's password (else one is generated and logged once). `roster admin` manages admins.\n\n", name)
 		fs.VisitAll(func(f *flag.Flag) {
 			def := ""
 			if f.DefValue != "" {
