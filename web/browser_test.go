@@ -217,4 +217,18 @@ func TestBrowserAdminJourney(t *testing.T) {
 	screenshot(t, ctx, "audit")
 	do(t, ctx, "settings", chromedp.Navigate(base+"/admin/settings"), chromedp.WaitVisible(chromedp.CSS(`[data-testid="settings-table"]`)))
 	screenshot(t, ctx, "settings")
+
+	// After the idle timeout an htmx action lands on the sign-in form
+	// (HX-Redirect), not a sign-in form swapped into the page.
+	do(t, ctx, "open the user again", chromedp.Navigate(base+"/admin/users/"+uid), chromedp.WaitVisible(chromedp.CSS(`[data-testid="resend-code"]`)))
+	e.Clock.Advance(31 * time.Minute)
+	do(t, ctx, "act after the idle timeout",
+		chromedp.Click(chromedp.CSS(`[data-testid="resend-code"]`)),
+		chromedp.WaitVisible(chromedp.CSS(`[data-testid="login-form"]`)))
+	if loc, _ := chromedp.Run(ctx, chromedp.Location()); !strings.Contains(loc, "/admin/login") {
+		t.Errorf("after the idle timeout the browser is at %s", loc)
+	}
+	if n := e.Count("SELECT COUNT(*) FROM audit_log WHERE type = 'admin_resend_code'"); n != 1 {
+		t.Errorf("an action ran on an expired session (%d resends)", n)
+	}
 }
