@@ -58,6 +58,7 @@ func (h *Admin) meta(c *fiber.Ctx, section, title string) views.AdminMeta {
 	if s := adminSessionOf(c); s != nil {
 		m.CSRF = s.CSRFToken
 	}
+	m.Notice, _ = c.Locals(localNotice).(*views.Notice)
 	return m
 }
 
@@ -123,7 +124,6 @@ func (h *Admin) renderUsers(c *fiber.Ctx, status int) error {
 		inactive = ""
 	}
 	meta := h.meta(c, "users", "Users")
-	meta.Notice, _ = c.Locals(localNotice).(*views.Notice)
 	page, err := h.dash.ListUsers(c.UserContext(), f)
 	if errors.Is(err, models.ErrBadCursor) {
 		f.After = ""
@@ -260,7 +260,9 @@ func (h *Admin) renderUser(c *fiber.Ctx, status int, notice *views.Notice) error
 	}
 	vm.Activity = auditVMs(det.Activity)
 	meta := h.meta(c, "users", u.Phone)
-	meta.Notice = notice
+	if notice != nil {
+		meta.Notice = notice
+	}
 	return Render(c, status, views.AdminUser(meta, vm))
 }
 
@@ -355,7 +357,8 @@ func (h *Admin) RevokeSession(c *fiber.Ctx) error {
 	if !revoked {
 		return h.renderUser(c, fiber.StatusConflict, fail("This session was already ended."))
 	}
-	return h.renderUser(c, fiber.StatusOK, ok("Session revoked: that device must sign in again."))
+	n := ok("Session revoked: that device must sign in again.")
+	return h.done(c, userPage(uid), n, func() error { return h.renderUser(c, fiber.StatusOK, n) })
 }
 
 // RevokeAll is POST /admin/users/:id/revoke-all (password re-check).
@@ -374,7 +377,8 @@ func (h *Admin) RevokeAll(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	return h.renderUser(c, fiber.StatusOK, ok(fmt.Sprintf("%d sessions revoked: the user is signed out everywhere.", n)))
+	done := ok(fmt.Sprintf("%d sessions revoked: the user is signed out everywhere.", n))
+	return h.done(c, userPage(uid), done, func() error { return h.renderUser(c, fiber.StatusOK, done) })
 }
 
 // Block is POST /admin/users/:id/block (password re-check). An empty
@@ -405,7 +409,8 @@ func (h *Admin) Block(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	return h.renderUser(c, fiber.StatusOK, ok(fmt.Sprintf("User blocked; %d sessions revoked.", n)))
+	done := ok(fmt.Sprintf("User blocked; %d sessions revoked.", n))
+	return h.done(c, userPage(uid), done, func() error { return h.renderUser(c, fiber.StatusOK, done) })
 }
 
 // Unblock is POST /admin/users/:id/unblock.
@@ -421,7 +426,8 @@ func (h *Admin) Unblock(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	return h.renderUser(c, fiber.StatusOK, ok("User unblocked: they can sign in again."))
+	n := ok("User unblocked: they can sign in again.")
+	return h.done(c, userPage(uid), n, func() error { return h.renderUser(c, fiber.StatusOK, n) })
 }
 
 // Delete is POST /admin/users/:id/delete: typed confirmation and password.
@@ -446,13 +452,14 @@ func (h *Admin) Delete(c *fiber.Ctx) error {
 	if _, err := h.dash.DeleteUser(c.UserContext(), uid, adminOf(c).Actor(), adminClient(c)); err != nil {
 		return err
 	}
-	return h.renderUsersNotice(c, ok("User "+u.Phone+" deleted, with their photo and address book."))
+	n := ok("User " + u.Phone + " deleted, with their photo and address book.")
+	return h.done(c, "/admin/users", n, func() error {
+		c.Locals(localNotice, n)
+		return h.renderUsers(c, fiber.StatusOK)
+	})
 }
 
-func (h *Admin) renderUsersNotice(c *fiber.Ctx, n *views.Notice) error {
-	c.Locals(localNotice, n)
-	return h.renderUsers(c, fiber.StatusOK)
-}
+func userPage(id int64) string { return "/admin/users/" + strconv.FormatInt(id, 10) }
 
 // ResendUser is POST /admin/users/:id/resend.
 func (h *Admin) ResendUser(c *fiber.Ctx) error {
@@ -471,7 +478,10 @@ func (h *Admin) ResendUser(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	return h.renderUser(c, status, notice)
+	if status != fiber.StatusOK {
+		return h.renderUser(c, status, notice)
+	}
+	return h.done(c, userPage(uid), notice, func() error { return h.renderUser(c, status, notice) })
 }
 
 // resend asks for a code through the sign-in flow (same quotas as an app),
@@ -546,7 +556,9 @@ func (h *Admin) renderCodes(c *fiber.Ctx, status int, notice *views.Notice, rese
 		vm.Unverified = append(vm.Unverified, views.UnverifiedVM{Phone: u.Phone, Requests: u.Requests, LastAt: u.LastAt})
 	}
 	meta := h.meta(c, "codes", "Codes")
-	meta.Notice = notice
+	if notice != nil {
+		meta.Notice = notice
+	}
 	return Render(c, status, views.AdminCodes(meta, vm))
 }
 
@@ -564,7 +576,10 @@ func (h *Admin) ResendCode(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	return h.renderCodes(c, status, notice, "")
+	if status != fiber.StatusOK {
+		return h.renderCodes(c, status, notice, "")
+	}
+	return h.done(c, "/admin/codes", notice, func() error { return h.renderCodes(c, status, notice, "") })
 }
 
 // Outbox is GET /admin/outbox (console channel only).

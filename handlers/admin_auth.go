@@ -15,11 +15,12 @@ import (
 // gorilla/sessions). It holds the server-side session id, or before sign-in
 // the sign-in form's CSRF token.
 type AdminCookie interface {
-	// Load returns the session id and the login-form token, "" when absent
+	// Load returns the session id, the login-form token and the flash (the
+	// notice of an action, shown once after its redirect), "" when absent
 	// or not valid.
-	Load(c *fiber.Ctx) (sessionID, loginToken string)
+	Load(c *fiber.Ctx) (sessionID, loginToken, flash string)
 	// Save writes a fresh cookie with these values.
-	Save(c *fiber.Ctx, sessionID, loginToken string) error
+	Save(c *fiber.Ctx, sessionID, loginToken, flash string) error
 	// Clear removes the cookie.
 	Clear(c *fiber.Ctx) error
 }
@@ -39,7 +40,7 @@ func isHTMX(c *fiber.Ctx) bool { return c.Get("HX-Request") == "true" }
 // request it checks the CSRF token, and refuses viewers.
 func (h *Admin) RequireAdmin() fiber.Handler {
 	return func(c *fiber.Ctx) error {
-		sid, _ := h.cookie.Load(c)
+		sid, _, flash := h.cookie.Load(c)
 		sess, admin, err := h.admins.Session(c.UserContext(), sid)
 		if errors.Is(err, models.ErrAdminSessionEnded) {
 			login := "/admin/login"
@@ -57,6 +58,12 @@ func (h *Admin) RequireAdmin() fiber.Handler {
 		}
 		c.Locals(localAdmin, admin)
 		c.Locals(localAdminSession, sess)
+		if flash != "" { // shown once
+			c.Locals(localNotice, ok(flash))
+			if err := h.cookie.Save(c, sid, "", ""); err != nil {
+				return err
+			}
+		}
 		c.Set(fiber.HeaderCacheControl, "no-store")
 		if c.Method() != fiber.MethodGet && c.Method() != fiber.MethodHead {
 			token := c.Get(csrfHeader)
@@ -72,6 +79,20 @@ func (h *Admin) RequireAdmin() fiber.Handler {
 		}
 		return c.Next()
 	}
+}
+
+// done answers a successful action. htmx gets the page with the notice in
+// place; a plain form post (no JavaScript) is redirected to the page, with
+// the notice as a flash, so that reloading does not repeat the action.
+func (h *Admin) done(c *fiber.Ctx, page string, notice *views.Notice, render func() error) error {
+	if isHTMX(c) {
+		return render()
+	}
+	sid, _, _ := h.cookie.Load(c)
+	if err := h.cookie.Save(c, sid, "", notice.Text); err != nil {
+		return err
+	}
+	return c.Redirect(page, fiber.StatusSeeOther)
 }
 
 func (h *Admin) refuse(c *fiber.Ctx, status int, msg string) error {
@@ -96,7 +117,7 @@ func adminClient(c *fiber.Ctx) models.ClientInfo {
 
 // LoginForm shows the sign-in form with a fresh login CSRF token.
 func (h *Admin) LoginForm(c *fiber.Ctx) error {
-	sid, _ := h.cookie.Load(c)
+	sid, _, _ := h.cookie.Load(c)
 	if _, _, err := h.admins.Session(c.UserContext(), sid); err == nil {
 		return c.Redirect("/admin/", fiber.StatusSeeOther)
 	}
@@ -108,7 +129,7 @@ func (h *Admin) renderLogin(c *fiber.Ctx, status int, name, msg, next string) er
 	if err != nil {
 		return err
 	}
-	if err := h.cookie.Save(c, "", token); err != nil {
+	if err := h.cookie.Save(c, "", token, ""); err != nil {
 		return err
 	}
 	c.Set(fiber.HeaderCacheControl, "no-store")
@@ -117,7 +138,7 @@ func (h *Admin) renderLogin(c *fiber.Ctx, status int, name, msg, next string) er
 
 // Login checks the name and password and starts a session with a new id.
 func (h *Admin) Login(c *fiber.Ctx) error {
-	_, want := h.cookie.Load(c)
+	_, want, _ := h.cookie.Load(c)
 	next := safeNext(c.FormValue("next"))
 	name := strings.TrimSpace(c.FormValue("name"))
 	if want == "" || !constantEqual(c.FormValue(csrfField), want) {
@@ -132,7 +153,7 @@ func (h *Admin) Login(c *fiber.Ctx) error {
 	case err != nil:
 		return err
 	}
-	if err := h.cookie.Save(c, raw, ""); err != nil {
+	if err := h.cookie.Save(c, raw, "", ""); err != nil {
 		return err
 	}
 	if next == "" {

@@ -58,17 +58,18 @@ func (w *headerWriter) Header() http.Header         { return w.h }
 func (w *headerWriter) Write(b []byte) (int, error) { return len(b), nil }
 func (w *headerWriter) WriteHeader(int)             {}
 
-func (a *adminCookie) Load(c *fiber.Ctx) (string, string) {
+func (a *adminCookie) Load(c *fiber.Ctx) (string, string, string) {
 	s, err := a.store.New(a.request(c), a.name)
 	if err != nil || s.IsNew {
-		return "", ""
+		return "", "", ""
 	}
 	sid, _ := s.Values["sid"].(string)
 	login, _ := s.Values["login"].(string)
-	return sid, login
+	flash, _ := s.Values["flash"].(string)
+	return sid, login, flash
 }
 
-func (a *adminCookie) save(c *fiber.Ctx, sid, login string, maxAge int) error {
+func (a *adminCookie) save(c *fiber.Ctx, sid, login, flash string, maxAge int) error {
 	r := a.request(c)
 	s := sessions.NewSession(a.store, a.name)
 	opts := *a.store.Options
@@ -76,6 +77,9 @@ func (a *adminCookie) save(c *fiber.Ctx, sid, login string, maxAge int) error {
 	s.Options = &opts
 	s.Values["sid"] = sid
 	s.Values["login"] = login
+	if flash != "" {
+		s.Values["flash"] = flash
+	}
 	w := &headerWriter{h: http.Header{}}
 	if err := a.store.Save(r, w, s); err != nil {
 		return fmt.Errorf("save the admin cookie: %w", err)
@@ -86,11 +90,11 @@ func (a *adminCookie) save(c *fiber.Ctx, sid, login string, maxAge int) error {
 	return nil
 }
 
-func (a *adminCookie) Save(c *fiber.Ctx, sid, login string) error {
-	return a.save(c, sid, login, a.store.Options.MaxAge)
+func (a *adminCookie) Save(c *fiber.Ctx, sid, login, flash string) error {
+	return a.save(c, sid, login, flash, a.store.Options.MaxAge)
 }
 
-func (a *adminCookie) Clear(c *fiber.Ctx) error { return a.save(c, "", "", -1) }
+func (a *adminCookie) Clear(c *fiber.Ctx) error { return a.save(c, "", "", "", -1) }
 
 // setUpAdmin builds the dashboard: cookie keys, the first owner account, handlers.
 func (s *Server) setUpAdmin(ctx context.Context, opts Options, sessionsStore *models.Sessions, signIn *models.SignIn) error {

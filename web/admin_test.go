@@ -204,7 +204,7 @@ func TestSessionTimeoutsAndRevocation(t *testing.T) {
 	// A revoked session (signed out elsewhere, or by an owner) ends at once.
 	c := e.AdminLogin("carol", "owner")
 	stolen := c.Cookies["roster_admin"]
-	expectStatus(t, c.Post("/admin/logout", nil), http.StatusSeeOther)
+	expectIn(t, c.Post("/admin/logout", nil), `data-testid="login-form"`)
 	thief := e.Browser()
 	thief.Cookies["roster_admin"] = stolen
 	expectStatus(t, thief.Get("/admin/"), http.StatusSeeOther)
@@ -267,7 +267,7 @@ func TestViewerIsRefusedEveryChange(t *testing.T) {
 		t.Error("a viewer blocked a user")
 	}
 	// A viewer may still sign out.
-	expectStatus(t, v.Post("/admin/logout", nil), http.StatusSeeOther)
+	expectIn(t, v.Post("/admin/logout", nil), `data-testid="login-form"`)
 }
 
 func TestPasswordRecheck(t *testing.T) {
@@ -673,4 +673,33 @@ func TestContactSyncSectionsWhenWired(t *testing.T) {
 	}
 	r = a.Get("/admin/")
 	expectIn(t, r, `data-testid="stat-syncs"><span class="stat-value">9<`, "9 in total")
+}
+
+// Without JavaScript a successful action redirects (so a reload does not
+// repeat it) and shows its notice once; htmx gets the answer in place.
+func TestActionsRedirectWithoutJavaScript(t *testing.T) {
+	e := webtest.New(t)
+	uid, _ := signedInUser(t, e, usPhone, "a")
+	a := e.AdminLogin("alice", "owner")
+	e.Clock.Advance(time.Minute)
+	r := a.PostForm("/admin/users/"+uid+"/resend", map[string]string{"_csrf": a.CSRF}, nil)
+	expectStatus(t, r, http.StatusSeeOther)
+	if r.Header.Get("Location") != "/admin/users/"+uid {
+		t.Errorf("redirect to %q", r.Header.Get("Location"))
+	}
+	page := a.Get("/admin/users/" + uid)
+	expectIn(t, page, `data-testid="notice"`, "sent via console")
+	if strings.Contains(body(a.Get("/admin/users/"+uid)), `data-testid="notice"`) {
+		t.Error("the notice was shown twice")
+	}
+	if n := e.Count("SELECT COUNT(*) FROM audit_log WHERE type = 'admin_resend_code'"); n != 1 {
+		t.Errorf("%d resends", n)
+	}
+	r = a.HTMX("/admin/users/"+uid+"/unblock", nil)
+	expectStatus(t, r, http.StatusOK)
+	expectIn(t, r, "User unblocked")
+	// Errors answer at once, with or without JavaScript.
+	r = a.PostForm("/admin/users/"+uid+"/block", map[string]string{"_csrf": a.CSRF, "password": "wrong"}, nil)
+	expectStatus(t, r, http.StatusForbidden)
+	expectIn(t, r, "Your password was wrong")
 }

@@ -88,14 +88,26 @@ func (a *AdminClient) Get(path string) *Response {
 	return a.Do(httptest.NewRequest(http.MethodGet, path, nil))
 }
 
-// Post submits a form with the current CSRF token.
+// Post submits a form with the current CSRF token, as a browser without
+// JavaScript does, and follows a 303 redirect to the page it names.
 func (a *AdminClient) Post(path string, form map[string]string) *Response {
 	a.E.T.Helper()
 	f := map[string]string{"_csrf": a.CSRF}
 	for k, v := range form {
 		f[k] = v
 	}
-	return a.PostForm(path, f, nil)
+	r := a.PostForm(path, f, nil)
+	if r.Status == http.StatusSeeOther {
+		return a.Get(r.Header.Get("Location"))
+	}
+	return r
+}
+
+// HTMX submits a form as htmx does: the CSRF token in a header, and the
+// answer (the page with its notice) swapped in place, never a redirect.
+func (a *AdminClient) HTMX(path string, form map[string]string) *Response {
+	a.E.T.Helper()
+	return a.PostForm(path, form, map[string]string{"HX-Request": "true", "X-CSRF-Token": a.CSRF})
 }
 
 // PostForm submits exactly these fields and headers.
