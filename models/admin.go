@@ -149,6 +149,18 @@ func validAdminName(name string) bool {
 	return true
 }
 
+// CheckAdminInput validates a new admin's name and role (the CLI checks
+// before it opens the database).
+func CheckAdminInput(name, role string) error {
+	if !validAdminName(name) {
+		return ErrBadAdminName
+	}
+	if !validRole(role) {
+		return ErrBadRole
+	}
+	return nil
+}
+
 func validRole(r string) bool { return r == RoleOwner || r == RoleOperator || r == RoleViewer }
 
 // Create adds an admin.

@@ -37,6 +37,11 @@ func AdminCommand(ctx context.Context, args []string, getenv func(string) string
 	if err := fs.Parse(args[2:]); err != nil || fs.NArg() > 0 {
 		return errors.New(usage)
 	}
+	if action == "create" {
+		if err := models.CheckAdminInput(name, *role); err != nil {
+			return err
+		}
+	}
 	var password string
 	var generated bool
 	if action != "revoke-sessions" {

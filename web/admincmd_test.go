@@ -59,7 +59,7 @@ func TestAdminSubcommand(t *testing.T) {
 	if err := web.AdminCommand(context.Background(), []string{"create", "first", "--role", "owner", "--data-dir", fresh}, env, strings.NewReader(""), &out); err != nil {
 		t.Fatalf("create before the first start: %v", err)
 	}
-	for _, bad := range [][]string{{"create", "x y"}, {"create", "short", "--data-dir", dir}, {"reset-password", "nobody", "--data-dir", dir}, {"delete", "olga"}, {"create", "z", "--role", "god", "--data-dir", dir}} {
+	for _, bad := range [][]string{{"create", "x y", "--data-dir", dir}, {"create", "short", "--data-dir", dir}, {"reset-password", "nobody", "--data-dir", dir}, {"delete", "olga", "--data-dir", dir}, {"create", "z", "--role", "god", "--data-dir", dir}} {
 		if err := web.AdminCommand(context.Background(), bad, env, strings.NewReader("tiny\n"), &out); err == nil {
 			t.Errorf("%v accepted", bad)
 		}
