@@ -20,6 +20,13 @@ import (
 
 func main() {
 	args := os.Args[1:]
+	if len(args) > 0 && args[0] == "admin" {
+		if err := web.AdminCommand(context.Background(), args[1:], os.Getenv, stdinIfPiped(), os.Stdout); err != nil {
+			fmt.Fprintln(os.Stderr, "roster admin:", err)
+			os.Exit(2)
+		}
+		return
+	}
 	if len(args) > 0 && args[0] == "serve" {
 		args = args[1:]
 	}
@@ -70,4 +77,13 @@ func newLogger(w io.Writer, format, level string) *slog.Logger {
 		return slog.New(slog.NewJSONHandler(w, opts))
 	}
 	return slog.New(slog.NewTextHandler(w, opts))
+}
+
+// stdinIfPiped returns stdin when it is not a terminal: a password is piped
+// in, never typed visibly.
+func stdinIfPiped() io.Reader {
+	if fi, err := os.Stdin.Stat(); err == nil && fi.Mode()&os.ModeCharDevice == 0 {
+		return os.Stdin
+	}
+	return nil
 }

@@ -67,6 +67,7 @@ func (s *Server) newApp() *fiber.App {
 
 	html := app.Group("", securityHeaders)
 	html.Use("/static", filesystem.New(filesystem.Config{Root: http.FS(static.Files), MaxAge: 3600}))
+	s.adminRoutes(html)
 	html.Get("/", handlers.Home(views.HomeVM{APIURL: s.cfg.BaseURL + "/api.php", DemoCodeOn: s.cfg.DemoCode != ""}))
 	app.Use(func(c *fiber.Ctx) error { return fiber.ErrNotFound })
 	return app

@@ -11,6 +11,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/nyaruka/phonenumbers"
+
 	"roster/models"
 )
 
@@ -50,6 +52,8 @@ type Config struct {
 	Metrics bool
 
 	Delivery DeliveryConfig // delivery channels and token issuer: config_delivery.go
+
+	AdminRegion string // region of national-format numbers typed into the dashboard
 }
 
 // EnvPrefix starts every environment variable of Roster.
@@ -108,10 +112,13 @@ func ParseConfig(name string, args []string, getenv func(string) string, out io.
 	fs.StringVar(&cfg.InviteText, "invite-text", "", "invite text sent to apps (default mentions the app name)")
 
 	deliveryFlags(fs, &cfg.Delivery)
+	fs.StringVar(&cfg.AdminRegion, "admin-region", "US", "dashboard: region (ISO code) of phone numbers typed in national format")
 
 	fs.Usage = func() {
 		fmt.Fprintf(out, "Usage: %s [flags]\n\nEvery flag can also be set with the environment variable shown; flags win.\n"+
-			"Secrets never come from flags: ROSTER_OTP_KEY is read from the environment, else generated\nonce into DATA-DIR/secrets/ (mode 0600; back it up with the database).\n\n", name)
+			"Secrets never come from flags: ROSTER_OTP_KEY is read from the environment, else generated\nonce into DATA-DIR/secrets/ (mode 0600; back it up with the database).\n"+
+			"Dashboard: ROSTER_COOKIE_HASH_KEY, ROSTER_COOKIE_BLOCK_KEY (else generated likewise); ROSTER_ADMIN_PASSWORD sets\n"+
+			"the first owner's password (else one is generated and logged once). `roster admin` manages admins.\n\n", name)
 		fs.VisitAll(func(f *flag.Flag) {
 			def := ""
 			if f.DefValue != "" {
@@ -184,6 +191,10 @@ func (cfg *Config) finish() error {
 				errs = append(errs, fmt.Errorf("--trusted-proxies: %q is neither an IP nor a CIDR", p))
 			}
 		}
+	}
+	cfg.AdminRegion = strings.ToUpper(strings.TrimSpace(cfg.AdminRegion))
+	if phonenumbers.GetCountryCodeForRegion(cfg.AdminRegion) == 0 {
+		errs = append(errs, fmt.Errorf("--admin-region %q is not a known region code (such as US, GB, FR)", cfg.AdminRegion))
 	}
 	tn, err := parseTestNumbers(cfg.TestNumbersRaw)
 	if err != nil {
@@ -273,7 +284,7 @@ func (cfg Config) Redacted() map[string]any {
 		"otp_phone_hourly": cfg.OTP.PhonePerHour, "otp_phone_daily": cfg.OTP.PhonePerDay,
 		"otp_ip_hourly": cfg.OTP.IPPerHour, "otp_ip_daily": cfg.OTP.IPPerDay, "otp_channel": cfg.OTPChannel,
 		"token_lifetime": cfg.TokenLifetime.String(), "retention": cfg.Retention.String(), "trusted_proxies": cfg.TrustedProxies,
-		"proxy_header": cfg.ProxyHeader, "body_limit_mb": cfg.BodyLimitMB, "metrics": cfg.Metrics,
+		"proxy_header": cfg.ProxyHeader, "body_limit_mb": cfg.BodyLimitMB, "metrics": cfg.Metrics, "admin_region": cfg.AdminRegion,
 		"delivery": cfg.Delivery.redacted(),
 	}
 }

@@ -30,6 +30,11 @@ type Options struct {
 	Getenv  func(string) string // for secrets; default os.Getenv
 	// SMTPTLS replaces the SMTP channel's TLS settings (tests trust their own CA).
 	SMTPTLS *tls.Config
+	// BcryptCost of admin passwords; 0 means bcrypt's default (tests lower it).
+	BcryptCost int
+	// ContactSync is what the dashboard shows of contact sync; nil until the
+	// contact-sync model provides it (set it by default in New at merge).
+	ContactSync models.ContactSyncReader
 }
 
 // Server is a configured Roster instance.
@@ -43,6 +48,8 @@ type Server struct {
 	worker  *delivery.Worker
 	outbox  *models.Outbox
 	metrics *metrics
+	admin   *handlers.Admin
+	admins  *models.Admins
 }
 
 // New opens the database (applying migrations) and builds the app.
@@ -107,6 +114,10 @@ func New(ctx context.Context, cfg Config, log *slog.Logger, opts Options) (*Serv
 		ShareTitle:   "Invite friends to " + cfg.AppName,
 		InviteText:   cfg.InviteText,
 	})
+	if err := s.setUpAdmin(ctx, opts, sessions, signIn); err != nil {
+		db.Close()
+		return nil, err
+	}
 	s.app = s.newApp()
 	if cfg.DemoCode != "" {
 		log.Warn("DEMO-CODE MODE IS ON: every phone number signs in with one fixed code; never run production like this")

@@ -65,7 +65,7 @@ func New(t testing.TB, opts ...Option) *Env {
 		t.Fatalf("default config: %v", err)
 	}
 	clock := models.NewFakeClock(Start)
-	o := web.Options{Clock: clock, Getenv: noEnv}
+	o := web.Options{Clock: clock, Getenv: noEnv, BcryptCost: 4} // bcrypt's minimum: tests are not about its cost
 	for _, opt := range opts {
 		opt(&cfg, &o)
 	}

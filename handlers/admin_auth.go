@@ -1,0 +1,188 @@
+package handlers
+
+import (
+	"errors"
+	"net/url"
+	"strings"
+
+	"github.com/gofiber/fiber/v2"
+
+	"roster/models"
+	"roster/views"
+)
+
+// AdminCookie keeps the dashboard's session cookie (implemented in web with
+// gorilla/sessions). It holds the server-side session id, or before sign-in
+// the sign-in form's CSRF token.
+type AdminCookie interface {
+	// Load returns the session id, the login-form token and the flash (the
+	// notice of an action, shown once after its redirect), "" when absent
+	// or not valid.
+	Load(c *fiber.Ctx) (sessionID, loginToken, flash string)
+	// Save writes a fresh cookie with these values.
+	Save(c *fiber.Ctx, sessionID, loginToken, flash string) error
+	// Clear removes the cookie.
+	Clear(c *fiber.Ctx) error
+}
+
+const (
+	localAdmin        = "roster.admin"
+	localAdminSession = "roster.admin_session"
+	csrfHeader        = "X-CSRF-Token"
+	csrfField         = "_csrf"
+)
+
+func isHTMX(c *fiber.Ctx) bool { return c.Get("HX-Request") == "true" }
+
+// RequireAdmin lets signed-in admins through. A signed-out visitor is sent
+// to the sign-in form (htmx requests get an HX-Redirect header, since a 302
+// would be followed and swapped into the page). On every state-changing
+// request it checks the CSRF token, and refuses viewers.
+func (h *Admin) RequireAdmin() fiber.Handler {
+	return func(c *fiber.Ctx) error {
+		sid, _, flash := h.cookie.Load(c)
+		sess, admin, err := h.admins.Session(c.UserContext(), sid)
+		if errors.Is(err, models.ErrAdminSessionEnded) {
+			login := "/admin/login"
+			if c.Method() == fiber.MethodGet && c.Path() != "/admin/" {
+				login += "?next=" + url.QueryEscape(string(c.Request().URI().RequestURI()))
+			}
+			if isHTMX(c) {
+				c.Set("HX-Redirect", login)
+				return c.SendStatus(fiber.StatusUnauthorized)
+			}
+			return c.Redirect(login, fiber.StatusSeeOther)
+		}
+		if err != nil {
+			return err
+		}
+		c.Locals(localAdmin, admin)
+		c.Locals(localAdminSession, sess)
+		if flash != "" { // shown once
+			c.Locals(localNotice, ok(flash))
+			if err := h.cookie.Save(c, sid, "", ""); err != nil {
+				return err
+			}
+		}
+		c.Set(fiber.HeaderCacheControl, "no-store")
+		if c.Method() != fiber.MethodGet && c.Method() != fiber.MethodHead {
+			token := c.Get(csrfHeader)
+			if token == "" {
+				token = c.FormValue(csrfField)
+			}
+			if !sess.CSRFValid(token) {
+				return h.refuse(c, fiber.StatusForbidden, "The form has expired or did not come from this dashboard (CSRF check failed). Reload the page and try again.")
+			}
+			if !admin.CanWrite() && c.Path() != "/admin/logout" {
+				return h.refuse(c, fiber.StatusForbidden, "Your role is viewer: you can read the dashboard but not change anything.")
+			}
+		}
+		return c.Next()
+	}
+}
+
+// done answers a successful action. htmx gets the page with the notice in
+// place; a plain form post (no JavaScript) is redirected to the page, with
+// the notice as a flash, so that reloading does not repeat the action.
+func (h *Admin) done(c *fiber.Ctx, page string, notice *views.Notice, render func() error) error {
+	if isHTMX(c) {
+		return render()
+	}
+	sid, _, _ := h.cookie.Load(c)
+	if err := h.cookie.Save(c, sid, "", notice.Text); err != nil {
+		return err
+	}
+	return c.Redirect(page, fiber.StatusSeeOther)
+}
+
+func (h *Admin) refuse(c *fiber.Ctx, status int, msg string) error {
+	meta := h.meta(c, "", "Not allowed")
+	meta.Notice = &views.Notice{Text: msg}
+	return Render(c, status, views.AdminMessage(meta, "Not allowed", msg))
+}
+
+func adminOf(c *fiber.Ctx) *models.Admin {
+	a, _ := c.Locals(localAdmin).(*models.Admin)
+	return a
+}
+
+func adminSessionOf(c *fiber.Ctx) *models.AdminSession {
+	s, _ := c.Locals(localAdminSession).(*models.AdminSession)
+	return s
+}
+
+func adminClient(c *fiber.Ctx) models.ClientInfo {
+	return models.ClientInfo{IP: c.IP(), UserAgent: c.Get(fiber.HeaderUserAgent), AppID: "roster-admin"}
+}
+
+// LoginForm shows the sign-in form with a fresh login CSRF token.
+func (h *Admin) LoginForm(c *fiber.Ctx) error {
+	sid, _, _ := h.cookie.Load(c)
+	if _, _, err := h.admins.Session(c.UserContext(), sid); err == nil {
+		return c.Redirect("/admin/", fiber.StatusSeeOther)
+	}
+	return h.renderLogin(c, fiber.StatusOK, "", "", safeNext(c.Query("next")))
+}
+
+func (h *Admin) renderLogin(c *fiber.Ctx, status int, name, msg, next string) error {
+	token, err := newFormToken()
+	if err != nil {
+		return err
+	}
+	if err := h.cookie.Save(c, "", token, ""); err != nil {
+		return err
+	}
+	c.Set(fiber.HeaderCacheControl, "no-store")
+	return Render(c, status, views.AdminLogin(views.LoginVM{Name: name, Error: msg, Token: token, Next: next, DemoCodeOn: h.cfg.DemoCodeOn}))
+}
+
+// Login checks the name and password and starts a session with a new id.
+func (h *Admin) Login(c *fiber.Ctx) error {
+	_, want, _ := h.cookie.Load(c)
+	next := safeNext(c.FormValue("next"))
+	name := strings.TrimSpace(c.FormValue("name"))
+	if want == "" || !constantEqual(c.FormValue(csrfField), want) {
+		return h.renderLogin(c, fiber.StatusForbidden, name, "The sign-in form has expired. Please try again.", next)
+	}
+	_, raw, _, err := h.admins.Login(c.UserContext(), name, c.FormValue("password"), adminClient(c))
+	switch {
+	case errors.Is(err, models.ErrBadCredentials):
+		return h.renderLogin(c, fiber.StatusUnauthorized, name, "The name or the password is wrong.", next)
+	case errors.Is(err, models.ErrLoginThrottled):
+		return h.renderLogin(c, fiber.StatusTooManyRequests, name, "Too many failed sign-ins. Wait 15 minutes and try again.", next)
+	case err != nil:
+		return err
+	}
+	if err := h.cookie.Save(c, raw, "", ""); err != nil {
+		return err
+	}
+	if next == "" {
+		next = "/admin/"
+	}
+	return c.Redirect(next, fiber.StatusSeeOther)
+}
+
+// Logout ends the session.
+func (h *Admin) Logout(c *fiber.Ctx) error {
+	if err := h.admins.Logout(c.UserContext(), adminSessionOf(c), adminOf(c), adminClient(c)); err != nil {
+		return err
+	}
+	if err := h.cookie.Clear(c); err != nil {
+		return err
+	}
+	if isHTMX(c) {
+		c.Set("HX-Redirect", "/admin/login")
+		return c.SendStatus(fiber.StatusNoContent)
+	}
+	return c.Redirect("/admin/login", fiber.StatusSeeOther)
+}
+
+// safeNext keeps only local dashboard paths, so the sign-in form cannot be
+// used to send an admin elsewhere.
+func safeNext(next string) string {
+	if !strings.HasPrefix(next, "/admin/") || strings.HasPrefix(next, "//") || strings.ContainsAny(next, "\\\r\n") ||
+		strings.HasPrefix(next, "/admin/login") || strings.HasPrefix(next, "/admin/logout") {
+		return ""
+	}
+	return next
+}

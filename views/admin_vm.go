@@ -1,0 +1,142 @@
+package views
+
+import (
+	"fmt"
+	"strconv"
+	"time"
+)
+
+// AdminMeta is what every dashboard page's frame needs.
+type AdminMeta struct {
+	Title      string
+	Section    string // nav item to highlight: overview, users, codes, outbox, audit, settings
+	AdminName  string
+	AdminRole  string
+	CanWrite   bool
+	CSRF       string
+	DemoCodeOn bool
+	ShowOutbox bool // the console channel is in use
+	Now        time.Time
+	Notice     *Notice
+}
+
+// Notice is the visible answer to an action.
+type Notice struct {
+	OK   bool
+	Text string
+}
+
+// HXHeaders is the hx-headers value that sends the CSRF token with every
+// htmx request.
+func (m AdminMeta) HXHeaders() string {
+	return fmt.Sprintf(`{"X-CSRF-Token": %q}`, m.CSRF)
+}
+
+// htmxConfig swaps 4xx answers too (they carry the error notice) and keeps
+// htmx from injecting an inline style (the CSP forbids it).
+const htmxConfig = `{"includeIndicatorStyles":false,"responseHandling":[{"code":"204","swap":false},{"code":"[2345]..","swap":true,"error":false}]}`
+
+// Ago writes a time relative to now: "3 min ago", "in 2 h".
+func Ago(ms int64, now time.Time) string {
+	d := now.Sub(time.UnixMilli(ms))
+	suffix := " ago"
+	if d < 0 {
+		d, suffix = -d, ""
+		return "in " + short(d)
+	}
+	if d < 45*time.Second {
+		return "just now"
+	}
+	return short(d) + suffix
+}
+
+func short(d time.Duration) string {
+	switch {
+	case d < time.Hour:
+		return strconv.Itoa(max(1, int(d.Round(time.Minute)/time.Minute))) + " min"
+	case d < 48*time.Hour:
+		return strconv.Itoa(int(d.Round(time.Hour)/time.Hour)) + " h"
+	case d < 60*24*time.Hour:
+		return strconv.Itoa(int(d/(24*time.Hour))) + " days"
+	case d < 730*24*time.Hour:
+		return strconv.Itoa(int(d/(30*24*time.Hour))) + " months"
+	}
+	return strconv.Itoa(int(d/(365*24*time.Hour))) + " years"
+}
+
+// Exact writes a time in full, UTC.
+func Exact(ms int64) string { return time.UnixMilli(ms).UTC().Format("2006-01-02 15:04:05 UTC") }
+
+// ISO is the machine-readable form for <time datetime>.
+func ISO(ms int64) string { return time.UnixMilli(ms).UTC().Format(time.RFC3339) }
+
+func itoa(n int64) string { return strconv.FormatInt(n, 10) }
+
+// Num writes a count with thousands separators.
+func Num(n int64) string { return num(n) }
+
+func num(n int64) string {
+	s := strconv.FormatInt(n, 10)
+	if n < 0 {
+		return s
+	}
+	out := make([]byte, 0, len(s)+len(s)/3)
+	for i := range len(s) {
+		if i > 0 && (len(s)-i)%3 == 0 {
+			out = append(out, ',')
+		}
+		out = append(out, s[i])
+	}
+	return string(out)
+}
+
+// Bar is one bar of an inline SVG chart.
+type Bar struct {
+	X, Y, W, H int
+	Label      string // tooltip: "2026-03-01: 12"
+}
+
+// Chart is a 30-day bar chart drawn on the server.
+type Chart struct {
+	Title   string
+	TestID  string
+	Bars    []Bar
+	Max     int64
+	Total   int64
+	First   string
+	Last    string
+	Missing string // when set, the data is not available: this says why
+}
+
+// Chart geometry, in SVG user units.
+const (
+	chartW = 600
+	chartH = 120
+)
+
+// NewChart lays out bars for per-day counts.
+func NewChart(title, testID string, days []time.Time, counts []int64) Chart {
+	c := Chart{Title: title, TestID: testID}
+	for _, n := range counts {
+		c.Max = max(c.Max, n)
+		c.Total += n
+	}
+	if len(days) == 0 {
+		return c
+	}
+	slot := chartW / len(days)
+	for i, n := range counts {
+		h := 0
+		if c.Max > 0 {
+			h = int(n * (chartH - 4) / c.Max)
+		}
+		if n > 0 && h < 2 {
+			h = 2
+		}
+		c.Bars = append(c.Bars, Bar{X: i*slot + 1, Y: chartH - h, W: max(slot-2, 1), H: h,
+			Label: days[i].Format("2006-01-02") + ": " + strconv.FormatInt(n, 10)})
+	}
+	c.First = days[0].Format("Jan 2")
+	c.Last = days[len(days)-1].Format("Jan 2")
+	return c
+}

@@ -1,0 +1,189 @@
+package web
+
+import (
+	"context"
+	"crypto/sha256"
+	"fmt"
+
+	"net/http"
+	"path/filepath"
+	"sort"
+	"strings"
+
+	"github.com/gofiber/fiber/v2"
+	"github.com/gorilla/sessions"
+
+	"roster/handlers"
+	"roster/models"
+	"roster/views"
+)
+
+// adminCookie is the dashboard's session cookie: a gorilla/sessions cookie,
+// signed and encrypted, holding only the server-side session id (so a
+// session can be revoked) or, before sign-in, the sign-in form's CSRF token.
+type adminCookie struct {
+	store *sessions.CookieStore
+	name  string
+}
+
+func newAdminCookie(hashKey, blockKey []byte, secure bool, maxAgeSeconds int) *adminCookie {
+	// Keys of any length from the environment become the sizes securecookie wants.
+	h := sha256.Sum256(hashKey)
+	b := sha256.Sum256(blockKey)
+	store := sessions.NewCookieStore(h[:], b[:])
+	// Every option is set: the store's defaults (SameSite=None, HttpOnly
+	// off, 30 days) are wrong for an admin UI.
+	store.Options = &sessions.Options{Path: "/", MaxAge: maxAgeSeconds, Secure: secure, HttpOnly: true, SameSite: http.SameSiteLaxMode}
+	store.MaxAge(maxAgeSeconds)
+	name := "roster_admin"
+	if secure {
+		name = "__Host-roster_admin" // Secure, Path=/ and no Domain: cannot be set by a sibling host
+	}
+	return &adminCookie{store: store, name: name}
+}
+
+// request builds the part of a net/http request that gorilla reads: the cookies.
+func (a *adminCookie) request(c *fiber.Ctx) *http.Request {
+	r, _ := http.NewRequestWithContext(context.Background(), http.MethodGet, "/", nil)
+	if v := c.Get(fiber.HeaderCookie); v != "" {
+		r.Header.Set("Cookie", v)
+	}
+	return r
+}
+
+// headerWriter collects the headers gorilla writes, for copying to Fiber.
+type headerWriter struct{ h http.Header }
+
+func (w *headerWriter) Header() http.Header         { return w.h }
+func (w *headerWriter) Write(b []byte) (int, error) { return len(b), nil }
+func (w *headerWriter) WriteHeader(int)             {}
+
+func (a *adminCookie) Load(c *fiber.Ctx) (string, string, string) {
+	s, err := a.store.New(a.request(c), a.name)
+	if err != nil || s.IsNew {
+		return "", "", ""
+	}
+	sid, _ := s.Values["sid"].(string)
+	login, _ := s.Values["login"].(string)
+	flash, _ := s.Values["flash"].(string)
+	return sid, login, flash
+}
+
+func (a *adminCookie) save(c *fiber.Ctx, sid, login, flash string, maxAge int) error {
+	r := a.request(c)
+	s := sessions.NewSession(a.store, a.name)
+	opts := *a.store.Options
+	opts.MaxAge = maxAge
+	s.Options = &opts
+	s.Values["sid"] = sid
+	s.Values["login"] = login
+	if flash != "" {
+		s.Values["flash"] = flash
+	}
+	w := &headerWriter{h: http.Header{}}
+	if err := a.store.Save(r, w, s); err != nil {
+		return fmt.Errorf("save the admin cookie: %w", err)
+	}
+	for _, v := range w.h.Values("Set-Cookie") {
+		c.Response().Header.Add(fiber.HeaderSetCookie, v)
+	}
+	return nil
+}
+
+func (a *adminCookie) Save(c *fiber.Ctx, sid, login, flash string) error {
+	return a.save(c, sid, login, flash, a.store.Options.MaxAge)
+}
+
+func (a *adminCookie) Clear(c *fiber.Ctx) error { return a.save(c, "", "", "", -1) }
+
+// setUpAdmin builds the dashboard: cookie keys, the first owner account, handlers.
+func (s *Server) setUpAdmin(ctx context.Context, opts Options, sessionsStore *models.Sessions, signIn *models.SignIn) error {
+	getenv := opts.Getenv
+	hashKey, err := LoadSecret(s.cfg.DataDir, "cookie-auth", getenv("ROSTER_COOKIE_HASH_KEY"))
+	if err != nil {
+		return err
+	}
+	blockKey, err := LoadSecret(s.cfg.DataDir, "cookie-enc", getenv("ROSTER_COOKIE_BLOCK_KEY"))
+	if err != nil {
+		return err
+	}
+	policy := models.DefaultAdminPolicy()
+	if opts.BcryptCost != 0 {
+		policy.BcryptCost = opts.BcryptCost
+	}
+	admins := models.NewAdmins(s.db, s.clock, policy)
+	created, generated, err := admins.EnsureOwner(ctx, getenv("ROSTER_ADMIN_PASSWORD"))
+	if err != nil {
+		return fmt.Errorf("create the first admin: %w", err)
+	}
+	switch {
+	case created && generated != "":
+		// The one deliberate exception to "never log secrets": this is how
+		// the operator learns the first password. It is printed once.
+		s.log.Warn("created the dashboard owner account; this password is shown only now: sign in and keep it safe",
+			"name", "admin", "password", generated, "url", s.cfg.BaseURL+"/admin/")
+	case created:
+		s.log.Info("created the dashboard owner account from ROSTER_ADMIN_PASSWORD", "name", "admin")
+	}
+	secure := strings.HasPrefix(s.cfg.BaseURL, "https://")
+	cookie := newAdminCookie(hashKey, blockKey, secure, int(policy.AbsoluteTimeout.Seconds()))
+	dash := models.NewDashboard(s.db, s.clock, sessionsStore, filepath.Join(s.cfg.DataDir, "files"))
+	s.admin = handlers.NewAdmin(admins, dash, sessionsStore, signIn, s.clock, cookie, handlers.AdminConfig{
+		Region:      s.cfg.AdminRegion,
+		DemoCodeOn:  s.cfg.DemoCode != "",
+		Console:     s.cfg.OTPChannel == "console",
+		Channel:     s.cfg.OTPChannel,
+		CodeTTL:     s.cfg.OTP.TTL,
+		MaxAttempts: s.cfg.OTP.MaxAttempts,
+		PhotoURL:    s.cfg.BaseURL + "/files/",
+		Settings:    settingsOf(s.cfg),
+		Sync:        opts.ContactSync,
+	})
+	s.admins = admins
+	return nil
+}
+
+func settingsOf(cfg Config) []views.SettingVM {
+	red := cfg.Redacted()
+	names := make([]string, 0, len(red))
+	for k := range red {
+		names = append(names, k)
+	}
+	sort.Strings(names)
+	out := make([]views.SettingVM, len(names))
+	for i, k := range names {
+		out[i] = views.SettingVM{Name: k, Value: fmt.Sprint(red[k])}
+	}
+	return out
+}
+
+// adminRoutes mounts the dashboard under /admin (with the security headers
+// of every HTML page). CSRF checks live in RequireAdmin and the sign-in
+// form: they never touch the mobile API.
+func (s *Server) adminRoutes(html fiber.Router) {
+	h := s.admin
+	html.Get("/admin/login", h.LoginForm)
+	html.Post("/admin/login", h.Login)
+	g := html.Group("/admin", h.RequireAdmin())
+	g.Get("/", h.Overview) // also answers /admin (routing is not strict)
+	g.Post("/logout", h.Logout)
+	g.Get("/users", h.Users)
+	g.Get("/users/:id", h.User)
+	g.Post("/users/:id/sessions/:sid/revoke", h.RevokeSession)
+	g.Post("/users/:id/revoke-all", h.RevokeAll)
+	g.Post("/users/:id/block", h.Block)
+	g.Post("/users/:id/unblock", h.Unblock)
+	g.Post("/users/:id/delete", h.Delete)
+	g.Post("/users/:id/resend", h.ResendUser)
+	g.Get("/codes", h.Codes)
+	g.Post("/codes/resend", h.ResendCode)
+	g.Get("/outbox", h.Outbox)
+	g.Get("/audit", h.Audit)
+	g.Get("/audit.csv", h.AuditCSV)
+	g.Get("/settings", h.Settings)
+}
+
+// Admins is the admin account store (tests create admins through it).
+func (s *Server) Admins() *models.Admins { return s.admins }
+
+var _ handlers.AdminCookie = (*adminCookie)(nil)

@@ -1,0 +1,105 @@
+package web
+
+import (
+	"bufio"
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"strings"
+
+	"roster/models"
+)
+
+// AdminCommand runs `roster admin create NAME [--role R]` and
+// `roster admin reset-password NAME`. The password is read from the first
+// line of stdin; when stdin is empty a random one is generated and printed.
+func AdminCommand(ctx context.Context, args []string, getenv func(string) string, stdin io.Reader, stdout io.Writer) error {
+	usage := "usage: roster admin create NAME [--role owner|operator|viewer] [--data-dir DIR]\n" +
+		"       roster admin reset-password NAME [--data-dir DIR]\n" +
+		"       roster admin revoke-sessions NAME [--data-dir DIR]   (signs NAME out of every browser)\n" +
+		"The password is read from stdin (first line); with empty stdin one is generated and printed."
+	if len(args) < 2 || (args[0] != "create" && args[0] != "reset-password" && args[0] != "revoke-sessions") {
+		return errors.New(usage)
+	}
+	action, name := args[0], args[1]
+	fs := flag.NewFlagSet("roster admin "+action, flag.ContinueOnError)
+	fs.SetOutput(io.Discard)
+	dataDir := fs.String("data-dir", "./data", "data directory [$ROSTER_DATA_DIR]")
+	role := fs.String("role", models.RoleOperator, "role: owner, operator or viewer")
+	if v := getenv(EnvName("data-dir")); v != "" {
+		*dataDir = v
+	}
+	if err := fs.Parse(args[2:]); err != nil || fs.NArg() > 0 {
+		return errors.New(usage)
+	}
+	if action == "create" {
+		if err := models.CheckAdminInput(name, *role); err != nil {
+			return err
+		}
+	}
+	var password string
+	var generated bool
+	if action != "revoke-sessions" {
+		var err error
+		if password, err = readPassword(stdin); err != nil {
+			return err
+		}
+		generated = password == ""
+		if generated {
+			if password, err = models.GeneratePassword(); err != nil {
+				return err
+			}
+		}
+	}
+	if err := os.MkdirAll(*dataDir, 0o750); err != nil { // before the first start, too
+		return fmt.Errorf("create data directory: %w", err)
+	}
+	db, err := models.Open(ctx, filepath.Join(*dataDir, "roster.db"), slog.New(slog.NewTextHandler(io.Discard, nil)))
+	if err != nil {
+		return err
+	}
+	defer db.Close()
+	admins := models.NewAdmins(db, models.SystemClock{}, models.DefaultAdminPolicy())
+	switch action {
+	case "create":
+		if _, err := admins.Create(ctx, name, *role, password, "cli"); err != nil {
+			return err
+		}
+		fmt.Fprintf(stdout, "created admin %q with role %s\n", name, *role)
+	case "reset-password":
+		if err := admins.ResetPassword(ctx, name, password, "cli"); errors.Is(err, models.ErrNotFound) {
+			return fmt.Errorf("there is no admin named %q", name)
+		} else if err != nil {
+			return err
+		}
+		fmt.Fprintf(stdout, "new password set for %q; their sessions were ended\n", name)
+	case "revoke-sessions":
+		n, err := admins.RevokeSessionsByName(ctx, name, "cli")
+		if errors.Is(err, models.ErrNotFound) {
+			return fmt.Errorf("there is no admin named %q", name)
+		} else if err != nil {
+			return err
+		}
+		fmt.Fprintf(stdout, "%d sessions of %q revoked\n", n, name)
+	}
+	if generated {
+		fmt.Fprintf(stdout, "password: %s\n", password)
+	}
+	return nil
+}
+
+func readPassword(r io.Reader) (string, error) {
+	if r == nil {
+		return "", nil
+	}
+	line, err := bufio.NewReader(r).ReadString('\n')
+	if err != nil && !errors.Is(err, io.EOF) {
+		return "", err
+	}
+	return strings.TrimRight(line, "\r\n"), nil
+}

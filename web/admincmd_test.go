@@ -1,0 +1,67 @@
+package web_test
+
+import (
+	"bytes"
+	"context"
+	"strings"
+	"testing"
+
+	"roster/web"
+	"roster/web/webtest"
+)
+
+func TestAdminSubcommand(t *testing.T) {
+	e := webtest.New(t)
+	dir := e.DataDir
+	env := func(string) string { return "" }
+	var out bytes.Buffer
+	err := web.AdminCommand(context.Background(), []string{"create", "olga", "--role", "viewer", "--data-dir", dir}, env, strings.NewReader("a long enough password\n"), &out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if strings.Contains(out.String(), "password:") {
+		t.Error("a given password was printed")
+	}
+	out.Reset()
+	if err := web.AdminCommand(context.Background(), []string{"reset-password", "olga", "--data-dir", dir}, env, strings.NewReader(""), &out); err != nil {
+		t.Fatal(err)
+	}
+	_, pw, ok := strings.Cut(out.String(), "password: ")
+	if !ok {
+		t.Fatalf("no generated password printed: %q", out.String())
+	}
+	b := e.Browser()
+	if r := b.Login("olga", "a long enough password"); r.Status != 401 {
+		t.Errorf("old password still works: %d", r.Status)
+	}
+	if r := b.Login("olga", strings.TrimSpace(pw)); r.Status != 303 {
+		t.Errorf("new password refused: %d", r.Status)
+	}
+	// revoke-sessions signs the admin out of every browser.
+	c := e.Browser()
+	c.Login("olga", strings.TrimSpace(pw))
+	if r := c.Get("/admin/"); r.Status != 200 {
+		t.Fatalf("olga not signed in: %d", r.Status)
+	}
+	out.Reset()
+	if err := web.AdminCommand(context.Background(), []string{"revoke-sessions", "olga", "--data-dir", dir}, env, nil, &out); err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(out.String(), "2 sessions") {
+		t.Errorf("revoke-sessions said %q", out.String())
+	}
+	if r := c.Get("/admin/"); r.Status != 303 {
+		t.Errorf("revoked session still works: %d", r.Status)
+	}
+	// Before the first start: the data directory does not exist yet, and the
+	// first start then creates no generated owner.
+	fresh := t.TempDir() + "/new"
+	if err := web.AdminCommand(context.Background(), []string{"create", "first", "--role", "owner", "--data-dir", fresh}, env, strings.NewReader(""), &out); err != nil {
+		t.Fatalf("create before the first start: %v", err)
+	}
+	for _, bad := range [][]string{{"create", "x y", "--data-dir", dir}, {"create", "short", "--data-dir", dir}, {"reset-password", "nobody", "--data-dir", dir}, {"delete", "olga", "--data-dir", dir}, {"create", "z", "--role", "god", "--data-dir", dir}} {
+		if err := web.AdminCommand(context.Background(), bad, env, strings.NewReader("tiny\n"), &out); err == nil {
+			t.Errorf("%v accepted", bad)
+		}
+	}
+}
