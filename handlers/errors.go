@@ -51,6 +51,7 @@ var refusalCodes = map[models.Reason]string{
 	models.ReasonLocked:      CodeLocked,
 	models.ReasonRateLimited: CodeRateLimit,
 	models.ReasonBlocked:     CodeBlocked,
+	models.ReasonTooLarge:    CodeTooLarge,
 }
 
 // ProtocolError translates any error a handler returned into the protocol's

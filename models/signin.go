@@ -103,6 +103,8 @@ type SignInConfig struct {
 	Channel     string                   // delivery channel written to the outbox
 	Message     func(code string) string // the text sent to the person
 	OnQueued    func()                   // called after a message was queued (wakes the sender)
+	Hasher      *PhoneHasher             // keyed hash stored on new users (nil: none)
+	Events      *Events                  // where a new user's "joined" notice is written (nil: none)
 }
 
 // SignIn runs phone sign-in with one-time codes.
@@ -340,6 +342,9 @@ func (s *SignIn) VerifyCode(ctx context.Context, p Phone, code, name string, cl 
 	if refused != nil {
 		return nil, refused
 	}
+	if result.NewUser && s.cfg.Events != nil {
+		s.cfg.Events.Wake() // fan-out runs in the background; this request does not wait
+	}
 	return result, nil
 }
 
@@ -437,10 +442,19 @@ func (s *SignIn) completeSignIn(tx *gorm.DB, p Phone, name string, cl ClientInfo
 	case errors.Is(err, ErrNotFound):
 		u = &User{Phone: p.E164, CountryCode: p.CountryCode, Name: CleanText(name, MaxNameLen),
 			Discoverable: "everyone", Announce: true, CreatedAt: nowMs, ProfileAt: nowMs, LastSeenAt: &nowMs}
+		if s.cfg.Hasher != nil {
+			u.PhoneHash = s.cfg.Hasher.Hash(p.E164)
+		}
 		if err := tx.Create(u).Error; err != nil {
 			return nil, err
 		}
 		created = true
+		if s.cfg.Events != nil {
+			// Only here, on creation: signing in again is not joining.
+			if err := s.cfg.Events.record(tx, u, EventJoined, now); err != nil {
+				return nil, err
+			}
+		}
 		if err := audit(tx, apiEntry(nowMs, EventUserCreated, p.E164, &u.ID, cl, "")); err != nil {
 			return nil, err
 		}

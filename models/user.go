@@ -25,6 +25,7 @@ type User struct {
 	CreatedAt    int64 `gorm:"autoCreateTime:false"`
 	ProfileAt    int64
 	LastSeenAt   *int64
+	PhoneHash    []byte // keyed hash of Phone (see PhoneHasher): how address books find the user
 }
 
 // Digits is the phone number as the protocol writes it (no '+').

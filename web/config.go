@@ -45,6 +45,8 @@ type Config struct {
 
 	ShareText  string
 	InviteText string
+
+	People PeopleConfig // contacts, photos, notices
 }
 
 // EnvPrefix starts every environment variable of Roster.
@@ -99,6 +101,8 @@ func ParseConfig(name string, args []string, getenv func(string) string, out io.
 
 	fs.StringVar(&cfg.ShareText, "share-text", "", "text apps offer when inviting people (default mentions the app name)")
 	fs.StringVar(&cfg.InviteText, "invite-text", "", "invite text sent to apps (default mentions the app name)")
+
+	registerPeopleFlags(fs, &cfg.People)
 
 	fs.Usage = func() {
 		fmt.Fprintf(out, "Usage: %s [flags]\n\nEvery flag can also be set with the environment variable shown; flags win.\n"+
@@ -183,6 +187,7 @@ func (cfg *Config) finish() error {
 	if cfg.DemoCode != "" && !isDigits(cfg.DemoCode, 4, 8) {
 		errs = append(errs, errors.New("--demo-code must be 4 to 8 digits"))
 	}
+	errs = append(errs, cfg.People.check()...)
 	if cfg.ShareText == "" {
 		cfg.ShareText = fmt.Sprintf("Let's chat on %s! Get it at %s", cfg.AppName, cfg.BaseURL)
 	}
@@ -255,7 +260,7 @@ func (cfg Config) Redacted() map[string]any {
 	if cfg.DemoCode != "" {
 		demo = "ON ([redacted])"
 	}
-	return map[string]any{
+	m := map[string]any{
 		"addr": cfg.Addr, "data_dir": cfg.DataDir, "base_url": cfg.BaseURL, "app_name": cfg.AppName,
 		"log_format": cfg.LogFormat, "log_level": cfg.LogLevel, "test_numbers": tn, "demo_code": demo,
 		"otp_ttl": cfg.OTP.TTL.String(), "otp_max_attempts": cfg.OTP.MaxAttempts, "otp_lock_after": cfg.OTP.LockAfter,
@@ -265,4 +270,8 @@ func (cfg Config) Redacted() map[string]any {
 		"token_lifetime": cfg.TokenLifetime.String(), "trusted_proxies": cfg.TrustedProxies,
 		"proxy_header": cfg.ProxyHeader, "body_limit_mb": cfg.BodyLimitMB,
 	}
+	for k, v := range cfg.People.redacted() {
+		m[k] = v
+	}
+	return m
 }

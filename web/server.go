@@ -27,6 +27,9 @@ type Options struct {
 	Senders []delivery.Sender
 	Worker  delivery.WorkerConfig
 	Getenv  func(string) string // for secrets; default os.Getenv
+	// NoticeSinks receive every join/profile notice besides the event
+	// streams (the mesibo client, when configured). None by default.
+	NoticeSinks []models.NoticeSink
 }
 
 // Server is a configured Roster instance.
@@ -39,6 +42,13 @@ type Server struct {
 	api    *handlers.API
 	worker *delivery.Worker
 	outbox *models.Outbox
+
+	events      *models.Events
+	contacts    *models.Contacts
+	people      *handlers.PeopleHandlers
+	sessions    *models.Sessions
+	streamsDone chan struct{} // closed at shutdown: live event streams end
+	stopStreams sync.Once
 }
 
 // New opens the database (applying migrations) and builds the app.
@@ -62,11 +72,18 @@ func New(ctx context.Context, cfg Config, log *slog.Logger, opts Options) (*Serv
 	if err != nil {
 		return nil, err
 	}
+	contactsKey, err := LoadSecret(cfg.DataDir, "contacts", opts.Getenv("ROSTER_CONTACTS_KEY"))
+	if err != nil {
+		return nil, err
+	}
 	db, err := models.Open(ctx, filepath.Join(cfg.DataDir, "roster.db"), log)
 	if err != nil {
 		return nil, err
 	}
-	s := &Server{cfg: cfg, log: log, clock: opts.Clock, db: db}
+	s := &Server{cfg: cfg, log: log, clock: opts.Clock, db: db, streamsDone: make(chan struct{})}
+	hasher := models.NewPhoneHasher(contactsKey)
+	s.events = models.NewEvents(db, s.clock, log, models.EventsConfig{AppName: cfg.AppName,
+		Retention: cfg.People.EventRetention, Chunk: cfg.People.FanoutChunk, Sinks: opts.NoticeSinks})
 	s.outbox = models.NewOutbox(db, s.clock, time.Minute, delivery.Console{}.Name())
 	s.worker = delivery.NewWorker(s.outbox, s.clock, log, opts.Worker, opts.Senders...)
 	signIn := models.NewSignIn(db, s.clock, models.SignInConfig{
@@ -78,8 +95,11 @@ func New(ctx context.Context, cfg Config, log *slog.Logger, opts Options) (*Serv
 		Channel:     cfg.OTPChannel,
 		Message:     codeMessage(cfg),
 		OnQueued:    s.worker.Wake,
+		Hasher:      hasher,
+		Events:      s.events,
 	})
 	sessions := models.NewSessions(db, s.clock, cfg.SessionTouch)
+	sessions.OnRevoked(s.events.Hub().RevokeSessions)
 	s.api = handlers.NewAPI(signIn, sessions, s.clock, handlers.ClientConfig{
 		UploadURL:    cfg.BaseURL + "/api.php",
 		DownloadURL:  cfg.BaseURL + "/files/",
@@ -88,6 +108,15 @@ func New(ctx context.Context, cfg Config, log *slog.Logger, opts Options) (*Serv
 		ShareTitle:   "Invite friends to " + cfg.AppName,
 		InviteText:   cfg.InviteText,
 	})
+	photos, err := models.NewPhotos(filepath.Join(cfg.DataDir, "files"), cfg.People.PhotoLimits())
+	if err != nil {
+		db.Close()
+		return nil, err
+	}
+	s.contacts = models.NewContacts(db, s.clock, hasher, cfg.People.Contacts)
+	s.people = s.api.AddPeople(handlers.People{Contacts: s.contacts, Photos: photos, Events: s.events,
+		Profiles: models.NewProfiles(db, s.clock, s.events, photos)})
+	s.sessions = sessions
 	s.app = s.newApp()
 	if cfg.DemoCode != "" {
 		log.Warn("DEMO-CODE MODE IS ON: every phone number signs in with one fixed code; never run production like this")
@@ -108,6 +137,12 @@ func (s *Server) App() *fiber.App { return s.app }
 // Worker is the delivery worker (tests run it step by step with RunOnce).
 func (s *Server) Worker() *delivery.Worker { return s.worker }
 
+// Events is the notices service (tests run its fan-out step by step with RunOnce).
+func (s *Server) Events() *models.Events { return s.events }
+
+// Contacts is the contact-sync service (the dashboard reads sync state from it).
+func (s *Server) Contacts() *models.Contacts { return s.contacts }
+
 // DB is the database.
 func (s *Server) DB() *models.DB { return s.db }
 
@@ -118,6 +153,7 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 	workCtx, stopWork := context.WithCancel(context.Background())
 	var wg sync.WaitGroup
 	wg.Go(func() { s.worker.Run(workCtx) })
+	wg.Go(func() { s.events.Run(workCtx) })
 
 	serveErr := make(chan error, 1)
 	go func() { serveErr <- s.app.Listener(ln) }()
@@ -128,6 +164,7 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 	case err = <-serveErr:
 	case <-ctx.Done():
 		s.log.Info("shutting down: finishing in-flight requests", "timeout", s.cfg.ShutdownTimeout)
+		s.stopStreams.Do(func() { close(s.streamsDone) })
 		shutdownCtx, cancel := context.WithTimeout(context.Background(), s.cfg.ShutdownTimeout)
 		err = s.app.ShutdownWithContext(shutdownCtx)
 		cancel()
