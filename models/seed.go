@@ -16,9 +16,9 @@ import (
 
 // SeedConfig shapes a generated database (for benchmarks and demos).
 type SeedConfig struct {
-	Users     int     // registered users
-	Books     int     // users who have uploaded an address book
-	BookMin   int     // numbers per address book, uniform in [BookMin, BookMax]
+	Users     int // registered users
+	Books     int // users who have uploaded an address book
+	BookMin   int // numbers per address book, uniform in [BookMin, BookMax]
 	BookMax   int
 	UserShare float64 // share of address-book numbers that are users
 	Popular   int     // address books holding SeedJoiner and user 1 (fan-out targets)
