@@ -1,7 +1,10 @@
 package models
 
 import (
+	"bytes"
 	"context"
+	"slices"
+	"encoding/hex"
 	"fmt"
 	"math"
 	"strings"
@@ -119,43 +122,45 @@ func (c *Contacts) Upload(ctx context.Context, caller *User, raw []string, reset
 		hashes[i] = c.hasher.Hash(e)
 	}
 	callerHash := c.hasher.Hash(caller.Phone)
-	var (
-		refused *RefusedError
-		users   []User
-	)
-	err := c.db.Write.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
-		known, err := knownHashes(tx, caller.ID, hashes)
+	// Sorted, the lookups walk the indexes in order: fewer distinct pages.
+	slices.SortFunc(hashes, bytes.Compare)
+	list := hashList(hashes)
+	// Matching needs nothing this upload writes, so it runs first, on the
+	// read pool, and the writer is held only for the short write below.
+	users, err := queryUsers(c.db.Read.WithContext(ctx), `SELECT `+userCols+` FROM json_each(?) j
+		JOIN users u ON u.phone_hash = unhex(j.value) WHERE `+visibleTo, list, caller.ID, callerHash)
+	if err != nil {
+		return nil, err
+	}
+	rec.Matched = len(users)
+	var refused *RefusedError
+	err = c.db.Write.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+		// New numbers are counted before a reset: resending a book is free.
+		err := tx.Raw(`SELECT COUNT(*) FROM json_each(?) j WHERE NOT EXISTS (
+			SELECT 1 FROM address_book WHERE owner_id = ? AND contact_hash = unhex(j.value))`, list, caller.ID).
+			Scan(&rec.NewNumbers).Error
 		if err != nil {
 			return err
 		}
-		fresh := make([][]byte, 0, len(hashes)-len(known))
-		for _, h := range hashes {
-			if _, ok := known[string(h)]; !ok {
-				fresh = append(fresh, h)
-			}
-		}
-		rec.NewNumbers = len(fresh)
-		if refused, err = c.spendAllowance(tx, caller.ID, len(fresh), now); err != nil || refused != nil {
+		if refused, err = c.spendAllowance(tx, caller.ID, rec.NewNumbers, now); err != nil || refused != nil {
 			if refused != nil {
-				rec.Refused = RefusedRateLimit
+				rec.Refused, rec.Matched = RefusedRateLimit, 0
 				return c.insertRecord(tx, &rec, start)
 			}
 			return err
 		}
-		toInsert := fresh
 		if reset {
 			if err := tx.Exec("DELETE FROM address_book WHERE owner_id = ?", caller.ID).Error; err != nil {
 				return err
 			}
-			toInsert = hashes
 		}
-		if err := insertBook(tx, caller.ID, toInsert); err != nil {
-			return err
+		if rec.NewNumbers > 0 || reset {
+			err := tx.Exec(`INSERT OR IGNORE INTO address_book (owner_id, contact_hash)
+				SELECT ?, unhex(value) FROM json_each(?)`, caller.ID, list).Error
+			if err != nil {
+				return err
+			}
 		}
-		if users, err = visibleUsers(tx, caller.ID, callerHash, hashes); err != nil {
-			return err
-		}
-		rec.Matched = len(users)
 		return c.insertRecord(tx, &rec, start)
 	})
 	if err != nil {
@@ -167,6 +172,45 @@ func (c *Contacts) Upload(ctx context.Context, caller *User, raw []string, reset
 	return &SyncResult{Contacts: users, Sync: rec}, nil
 }
 
+// hashList passes many hashes as one parameter: a JSON array of hex strings,
+// read in SQL with json_each and unhex. One statement, whatever the count.
+func hashList(hashes [][]byte) string {
+	b := make([]byte, 0, len(hashes)*(2*PhoneHashLen+3)+2)
+	b = append(b, '[')
+	for i, h := range hashes {
+		if i > 0 {
+			b = append(b, ',')
+		}
+		b = append(b, '"')
+		b = hex.AppendEncode(b, h)
+		b = append(b, '"')
+	}
+	return string(append(b, ']'))
+}
+
+// userCols are the columns contact replies need, read by queryUsers.
+const userCols = "u.id, u.phone, u.name, u.status, u.photo, u.thumbnail, u.profile_at"
+
+// queryUsers runs a query selecting userCols and scans the rows by hand:
+// replies carry up to thousands of users and reflection-based scanning
+// costs more than the query.
+func queryUsers(db *gorm.DB, query string, args ...any) ([]User, error) {
+	rows, err := db.Raw(query, args...).Rows()
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var us []User
+	for rows.Next() {
+		var u User
+		if err := rows.Scan(&u.ID, &u.Phone, &u.Name, &u.Status, &u.Photo, &u.Thumbnail, &u.ProfileAt); err != nil {
+			return nil, err
+		}
+		us = append(us, u)
+	}
+	return us, rows.Err()
+}
+
 // Changed returns the caller's contacts who are users visible to the caller
 // and whose profile changed in or after the second sinceSec (all of them
 // when sinceSec is 0), oldest change first. The boundary second is included:
@@ -174,14 +218,14 @@ func (c *Contacts) Upload(ctx context.Context, caller *User, raw []string, reset
 // that same second, and sending a contact twice is harmless, losing one is not.
 func (c *Contacts) Changed(ctx context.Context, caller *User, sinceSec int64) ([]User, error) {
 	start := time.Now()
-	var users []User
 	since := int64(0)
 	if sinceSec > 0 {
 		since = sinceSec * 1000
 	}
-	err := c.db.Read.WithContext(ctx).Raw(`SELECT u.* FROM address_book b JOIN users u ON u.phone_hash = b.contact_hash
+	users, err := queryUsers(c.db.Read.WithContext(ctx), `SELECT `+userCols+` FROM address_book b
+		JOIN users u ON u.phone_hash = b.contact_hash
 		WHERE b.owner_id = ? AND u.profile_at >= ? AND `+visibleTo+` ORDER BY u.profile_at, u.id`,
-		caller.ID, since, caller.ID, c.hasher.Hash(caller.Phone)).Scan(&users).Error
+		caller.ID, since, caller.ID, c.hasher.Hash(caller.Phone))
 	if err != nil {
 		return nil, err
 	}
@@ -227,55 +271,6 @@ func (c *Contacts) Delete(ctx context.Context, caller *User, raw []string) (int,
 // Removed accounts have no row, so they are never found.
 const visibleTo = `u.id <> ? AND (u.discoverable = 'everyone' OR (u.discoverable = 'contacts' AND EXISTS (
 	SELECT 1 FROM address_book mine WHERE mine.owner_id = u.id AND mine.contact_hash = ?)))`
-
-// visibleUsers returns the users whose hash is among hashes and whom the caller may see.
-func visibleUsers(tx *gorm.DB, callerID int64, callerHash []byte, hashes [][]byte) ([]User, error) {
-	var all []User
-	for _, chunk := range chunks(hashes, 500) {
-		var us []User
-		err := tx.Raw("SELECT u.* FROM users u WHERE u.phone_hash IN ? AND "+visibleTo, chunk, callerID, callerHash).Scan(&us).Error
-		if err != nil {
-			return nil, err
-		}
-		all = append(all, us...)
-	}
-	return all, nil
-}
-
-func knownHashes(tx *gorm.DB, ownerID int64, hashes [][]byte) (map[string]struct{}, error) {
-	known := map[string]struct{}{}
-	for _, chunk := range chunks(hashes, 500) {
-		var got [][]byte
-		err := tx.Raw("SELECT contact_hash FROM address_book WHERE owner_id = ? AND contact_hash IN ?", ownerID, chunk).
-			Scan(&got).Error
-		if err != nil {
-			return nil, err
-		}
-		for _, h := range got {
-			known[string(h)] = struct{}{}
-		}
-	}
-	return known, nil
-}
-
-func insertBook(tx *gorm.DB, ownerID int64, hashes [][]byte) error {
-	for _, chunk := range chunks(hashes, 400) {
-		var sb strings.Builder
-		args := make([]any, 0, 2*len(chunk))
-		sb.WriteString("INSERT OR IGNORE INTO address_book (owner_id, contact_hash) VALUES ")
-		for i, h := range chunk {
-			if i > 0 {
-				sb.WriteByte(',')
-			}
-			sb.WriteString("(?,?)")
-			args = append(args, ownerID, h)
-		}
-		if err := tx.Exec(sb.String(), args...).Error; err != nil {
-			return err
-		}
-	}
-	return nil
-}
 
 // spendAllowance takes n never-seen numbers from the user's bucket, or says
 // how long to wait for enough of them.

@@ -33,6 +33,7 @@ func dsn(path string, readOnly bool) string {
 	q.Set("_busy_timeout", "5000")
 	q.Set("_foreign_keys", "on")
 	q.Set("_synchronous", "NORMAL")
+	q.Set("_cache_size", "-32768") // 32 MiB of pages per connection (SQLite's default is 2 MiB)
 	q.Set("_txlock", "immediate")
 	if readOnly {
 		q.Set("_query_only", "true")

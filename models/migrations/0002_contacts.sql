@@ -5,8 +5,10 @@
 
 -- HMAC-SHA256(contacts key, E.164) truncated to 16 bytes; set when the user is
 -- created. NULL only for rows made before this migration (none in production).
+-- It is unique because phone is. The index carries profile_at so that an
+-- incremental sync tests "changed since" without reading the user's row.
 ALTER TABLE users ADD COLUMN phone_hash BLOB;
-CREATE UNIQUE INDEX users_phone_hash ON users (phone_hash);
+CREATE INDEX users_phone_hash ON users (phone_hash, profile_at);
 
 -- One row per number in a user's address book. The primary key serves "my
 -- contacts"; the index serves the reverse lookup "who has this number".
