@@ -3,10 +3,10 @@ package models
 import (
 	"bytes"
 	"context"
-	"slices"
 	"encoding/hex"
 	"fmt"
 	"math"
+	"slices"
 	"strings"
 	"time"
 
