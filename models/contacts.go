@@ -125,16 +125,11 @@ func (c *Contacts) Upload(ctx context.Context, caller *User, raw []string, reset
 	// Sorted, the lookups walk the indexes in order: fewer distinct pages.
 	slices.SortFunc(hashes, bytes.Compare)
 	list := hashList(hashes)
-	// Matching needs nothing this upload writes, so it runs first, on the
-	// read pool, and the writer is held only for the short write below.
-	users, err := queryUsers(c.db.Read.WithContext(ctx), `SELECT `+userCols+` FROM json_each(?) j
-		JOIN users u ON u.phone_hash = unhex(j.value) WHERE `+visibleTo, list, caller.ID, callerHash)
-	if err != nil {
-		return nil, err
-	}
-	rec.Matched = len(users)
-	var refused *RefusedError
-	err = c.db.Write.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+	var (
+		refused *RefusedError
+		users   []User
+	)
+	err := c.db.Write.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
 		// New numbers are counted before a reset: resending a book is free.
 		err := tx.Raw(`SELECT COUNT(*) FROM json_each(?) j WHERE NOT EXISTS (
 			SELECT 1 FROM address_book WHERE owner_id = ? AND contact_hash = unhex(j.value))`, list, caller.ID).
@@ -144,7 +139,7 @@ func (c *Contacts) Upload(ctx context.Context, caller *User, raw []string, reset
 		}
 		if refused, err = c.spendAllowance(tx, caller.ID, rec.NewNumbers, now); err != nil || refused != nil {
 			if refused != nil {
-				rec.Refused, rec.Matched = RefusedRateLimit, 0
+				rec.Refused = RefusedRateLimit
 				return c.insertRecord(tx, &rec, start)
 			}
 			return err
@@ -161,6 +156,14 @@ func (c *Contacts) Upload(ctx context.Context, caller *User, raw []string, reset
 				return err
 			}
 		}
+		// Matching runs here, on the writer's connection: its page cache is
+		// the one that every other commit does not empty.
+		users, err = queryUsers(tx, `SELECT `+userCols+` FROM json_each(?) j
+			JOIN users u ON u.phone_hash = unhex(j.value) WHERE `+visibleTo, list, caller.ID, callerHash)
+		if err != nil {
+			return err
+		}
+		rec.Matched = len(users)
 		return c.insertRecord(tx, &rec, start)
 	})
 	if err != nil {
@@ -222,15 +225,25 @@ func (c *Contacts) Changed(ctx context.Context, caller *User, sinceSec int64) ([
 	if sinceSec > 0 {
 		since = sinceSec * 1000
 	}
-	users, err := queryUsers(c.db.Read.WithContext(ctx), `SELECT `+userCols+` FROM address_book b
-		JOIN users u ON u.phone_hash = b.contact_hash
-		WHERE b.owner_id = ? AND u.profile_at >= ? AND `+visibleTo+` ORDER BY u.profile_at, u.id`,
-		caller.ID, since, caller.ID, c.hasher.Hash(caller.Phone))
+	rec := ContactSync{UserID: caller.ID, At: toMillis(c.clock.Now()), Kind: SyncIncremental}
+	var users []User
+	// On the writer's connection, like Upload: its cache is warm, and the
+	// sync record is written in the same transaction.
+	err := c.db.Write.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+		var err error
+		users, err = queryUsers(tx, `SELECT `+userCols+` FROM address_book b
+			JOIN users u ON u.phone_hash = b.contact_hash
+			WHERE b.owner_id = ? AND u.profile_at >= ? AND `+visibleTo+` ORDER BY u.profile_at, u.id`,
+			caller.ID, since, caller.ID, c.hasher.Hash(caller.Phone))
+		if err != nil {
+			return err
+		}
+		rec.Matched = len(users)
+		return c.insertRecord(tx, &rec, start)
+	})
 	if err != nil {
 		return nil, err
 	}
-	rec := ContactSync{UserID: caller.ID, At: toMillis(c.clock.Now()), Kind: SyncIncremental, Matched: len(users)}
-	c.record(ctx, &rec, start)
 	return users, nil
 }
 
