@@ -78,13 +78,19 @@ func parseCleanContact(s, region string) string {
 		}
 		return phonenumbers.Format(num, phonenumbers.E164)
 	}
+	var e string
 	if strings.HasPrefix(s, "+") {
-		return try(s, region)
+		e = try(s, region)
+	} else if e = try(s, region); e == "" {
+		e = try("+"+s, "ZZ")
 	}
-	if e := try(s, region); e != "" {
-		return e
+	// A few odd inputs format to an E.164 that itself reads as another
+	// number (a national prefix inside it). The stored form must be a fixed
+	// point, or one number would have two hashes: such inputs are dropped.
+	if e != "" && e != s && try(e, "ZZ") != e {
+		return ""
 	}
-	return try("+"+s, "ZZ")
+	return e
 }
 
 // normalize returns the distinct E.164 numbers among raw, in first-seen

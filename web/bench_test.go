@@ -74,6 +74,10 @@ type benchServer struct {
 	srv *web.Server
 }
 
+// benchArgs are extra server flags from ROSTER_BENCH_ARGS (e.g.
+// "--fanout-chunk 100"), to compare settings.
+func benchArgs() []string { return strings.Fields(os.Getenv("ROSTER_BENCH_ARGS")) }
+
 // lonelyPhone is a number that is in nobody's address book.
 const lonelyPhone = "+12125559876"
 
@@ -233,7 +237,7 @@ func BenchmarkIncrementalNoChanges(b *testing.B) {
 // background fan-out; lonely- the same sign-in of a number in no address book.
 // Each iteration deletes the new user again so that the next one joins anew.
 func BenchmarkJoinFanout(b *testing.B) {
-	forEachDB(b, nil, func(b *testing.B, s *benchServer) {
+	forEachDB(b, benchArgs(), func(b *testing.B, s *benchServer) {
 		ctx := context.Background()
 		ev := s.srv.Events()
 		var signin, fanout, lonely latencies
@@ -281,7 +285,7 @@ func BenchmarkJoinFanout(b *testing.B) {
 // BenchmarkSignInDuringFanout measures sign-ins of a number in no address
 // book while a 10,000-recipient fan-out runs in the background.
 func BenchmarkSignInDuringFanout(b *testing.B) {
-	forEachDB(b, nil, func(b *testing.B, s *benchServer) {
+	forEachDB(b, benchArgs(), func(b *testing.B, s *benchServer) {
 		ctx := context.Background()
 		ev := s.srv.Events()
 		var during latencies

@@ -106,7 +106,7 @@ func ParseConfig(name string, args []string, getenv func(string) string, out io.
 
 	fs.Usage = func() {
 		fmt.Fprintf(out, "Usage: %s [flags]\n\nEvery flag can also be set with the environment variable shown; flags win.\n"+
-			"Secrets are taken from the environment only: ROSTER_OTP_KEY (else generated into DATA-DIR/secrets).\n\n", name)
+			"Secrets are taken from the environment only: ROSTER_OTP_KEY, ROSTER_CONTACTS_KEY (else generated into DATA-DIR/secrets).\n\n", name)
 		fs.VisitAll(func(f *flag.Flag) {
 			def := ""
 			if f.DefValue != "" {

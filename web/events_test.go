@@ -6,9 +6,12 @@ import (
 	"encoding/json"
 	"net/http"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
+	"roster/models"
+	"roster/web"
 	"roster/web/webtest"
 )
 
@@ -263,5 +266,36 @@ func TestFanoutHonorsSettings(t *testing.T) {
 	}
 	if n := e.Count("SELECT COUNT(*) FROM event_deliveries"); n != 0 {
 		t.Errorf("deliveries after pruning %d", n)
+	}
+}
+
+// recordingSink is a NoticeSink that keeps what it was given.
+type recordingSink struct {
+	mu    sync.Mutex
+	calls []string
+}
+
+func (s *recordingSink) DeliverNotice(_ context.Context, recipient string, body []byte) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.calls = append(s.calls, recipient+" "+string(body))
+	return nil
+}
+
+func TestNoticeSinks(t *testing.T) {
+	sink := &recordingSink{}
+	e := webtest.New(t, webtest.WithArgs("--otp-ip-hourly", "0", "--otp-ip-daily", "0"),
+		webtest.WithOptions(func(o *web.Options) { o.NoticeSinks = []models.NoticeSink{sink} }))
+	alice := e.SignIn(alicePhone, "a")
+	getContacts(t, e, alice, map[string]any{"phones": "+" + bobPhone})
+	e.SignIn(bobPhone, "b")
+	for {
+		if n, err := e.Server.Events().RunOnce(context.Background()); n == 0 || err != nil {
+			break
+		}
+	}
+	if len(sink.calls) != 1 || !strings.HasPrefix(sink.calls[0], "+"+alicePhone+" {") ||
+		!strings.Contains(sink.calls[0], `"phone":"`+bobPhone+`"`) || !strings.Contains(sink.calls[0], `"subject":"%NAME% is on Roster now"`) {
+		t.Errorf("sink got %q", sink.calls)
 	}
 }
