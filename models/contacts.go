@@ -420,3 +420,25 @@ func (c *Contacts) RecentSyncs(ctx context.Context, userID int64, limit int) ([]
 
 // Hasher is the phone hasher (the dashboard looks numbers up by hash).
 func (c *Contacts) Hasher() *PhoneHasher { return c.hasher }
+
+// BackfillHashes sets the phone hash of users that have none (users created
+// before contact sync existed, or by code that does not set it). It runs at
+// start-up; HMAC cannot be computed in SQL.
+func (c *Contacts) BackfillHashes(ctx context.Context) (int, error) {
+	var rows []struct {
+		ID    int64
+		Phone string
+	}
+	if err := c.db.Read.WithContext(ctx).Raw("SELECT id, phone FROM users WHERE phone_hash IS NULL").Scan(&rows).Error; err != nil {
+		return 0, err
+	}
+	err := c.db.Write.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+		for _, r := range rows {
+			if err := tx.Exec("UPDATE users SET phone_hash = ? WHERE id = ? AND phone_hash IS NULL", c.hasher.Hash(r.Phone), r.ID).Error; err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	return len(rows), err
+}

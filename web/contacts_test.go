@@ -325,3 +325,21 @@ func TestContactLimits(t *testing.T) {
 		t.Errorf("sync state %+v %v", st, err)
 	}
 }
+
+// Users without a phone hash (made before contact sync, or by other code)
+// get one at start-up.
+func TestBackfillHashes(t *testing.T) {
+	e := peopleEnv(t)
+	alice := e.SignIn(alicePhone, "a")
+	e.SignIn(bobPhone, "b")
+	e.Server.DB().Write.Exec("UPDATE users SET phone_hash = NULL")
+	if got := getContacts(t, e, alice, map[string]any{"phones": "+" + bobPhone}); len(got.Contacts) != 0 {
+		t.Fatalf("found without a hash: %+v", got.Contacts)
+	}
+	if n, err := e.Server.Contacts().BackfillHashes(t.Context()); n != 2 || err != nil {
+		t.Fatalf("backfilled %d %v", n, err)
+	}
+	if got := getContacts(t, e, alice, map[string]any{"phones": "+" + bobPhone}); phonesOf(got.Contacts) != bobPhone {
+		t.Errorf("after backfill: %+v", got.Contacts)
+	}
+}

@@ -114,6 +114,12 @@ func New(ctx context.Context, cfg Config, log *slog.Logger, opts Options) (*Serv
 		return nil, err
 	}
 	s.contacts = models.NewContacts(db, s.clock, hasher, cfg.People.Contacts)
+	if n, err := s.contacts.BackfillHashes(ctx); err != nil {
+		db.Close()
+		return nil, err
+	} else if n > 0 {
+		log.Info("set the contact hash of existing users", "users", n)
+	}
 	s.people = s.api.AddPeople(handlers.People{Contacts: s.contacts, Photos: photos, Events: s.events,
 		Profiles: models.NewProfiles(db, s.clock, s.events, photos)})
 	s.sessions = sessions
