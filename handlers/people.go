@@ -37,13 +37,22 @@ func (a *API) AddPeople(p People) *PeopleHandlers {
 	return ops
 }
 
-// contactFields is a contact as the protocol's getcontacts reply carries it:
-// ts and gid are strings there.
-func contactFields(u *models.User) Reply {
-	r := profileFields(u)
-	r["gid"] = "0"
-	r["ts"] = strconv.FormatInt(u.ProfileTS(), 10)
-	return r
+// contactJSON is a contact as the protocol's getcontacts reply carries it:
+// ts and gid are strings there. (A struct, not a map: replies carry up to
+// thousands of contacts.)
+type contactJSON struct {
+	Name   string `json:"name"`
+	Status string `json:"status"`
+	Phone  string `json:"phone"`
+	Photo  string `json:"photo"`
+	TN     string `json:"tn"`
+	GID    string `json:"gid,omitempty"`
+	TS     string `json:"ts"`
+}
+
+func contactFields(u *models.User) contactJSON {
+	return contactJSON{Name: u.Name, Status: u.Status, Phone: u.Digits(), Photo: u.Photo, TN: u.Thumbnail,
+		GID: "0", TS: strconv.FormatInt(u.ProfileTS(), 10)}
 }
 
 func (p *PeopleHandlers) getContacts(c *fiber.Ctx, r *Request, pr *models.Principal) (Reply, error) {
@@ -65,12 +74,12 @@ func (p *PeopleHandlers) getContacts(c *fiber.Ctx, r *Request, pr *models.Princi
 			return nil, err
 		}
 	}
-	list := make([]Reply, len(users))
+	list := make([]contactJSON, len(users))
 	for i := range users {
 		list[i] = contactFields(&users[i])
 	}
-	me := contactFields(&pr.User)
-	delete(me, "gid")
+	me := contactFields(&pr.User) // u: the caller's own profile, without gid
+	me.GID = ""
 	return Reply{"contacts": list, "u": me}, nil
 }
 

@@ -49,8 +49,10 @@ func Seed(ctx context.Context, args []string, getenv func(string) string, out io
 	if err != nil {
 		return err
 	}
-	defer db.Close()
 	st, err := models.Seed(ctx, db, models.NewPhoneHasher(key), cfg, log)
+	if cerr := db.Close(); err == nil {
+		err = cerr // closing checkpoints the WAL into the database file
+	}
 	if err != nil {
 		return err
 	}
