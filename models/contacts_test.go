@@ -7,6 +7,7 @@ import (
 	"image/png"
 	"strings"
 	"testing"
+	"time"
 )
 
 func TestParseContactPhone(t *testing.T) {
@@ -97,7 +98,22 @@ func FuzzPhotoStore(f *testing.F) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		ph, err := p.Store(bytes.NewReader(data))
+		type result struct {
+			ph  *StoredPhoto
+			err error
+		}
+		done := make(chan result, 1)
+		go func() {
+			ph, err := p.Store(bytes.NewReader(data))
+			done <- result{ph, err}
+		}()
+		var r result
+		select {
+		case r = <-done:
+		case <-time.After(10 * time.Second): // a slow decode is a denial of service
+			t.Fatalf("decoding %d bytes took over 10 s", len(data))
+		}
+		ph, err := r.ph, r.err
 		if err != nil {
 			return
 		}

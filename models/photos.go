@@ -16,6 +16,7 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
+	"runtime"
 
 	"golang.org/x/image/draw"
 	_ "golang.org/x/image/webp" // decoder registration: phones send WebP
@@ -46,6 +47,9 @@ const ThumbSize = 100
 type Photos struct {
 	dir    string
 	limits PhotoLimits
+	// decoding bounds concurrent decodes: each may take a few hundred MB
+	// (40 MP at 4 bytes a pixel) and a core for a while.
+	decoding chan struct{}
 }
 
 // NewPhotos returns the photo store in dir (created if needed).
@@ -53,7 +57,7 @@ func NewPhotos(dir string, limits PhotoLimits) (*Photos, error) {
 	if err := os.MkdirAll(dir, 0o750); err != nil {
 		return nil, fmt.Errorf("create files directory: %w", err)
 	}
-	return &Photos{dir: dir, limits: limits}, nil
+	return &Photos{dir: dir, limits: limits, decoding: make(chan struct{}, runtime.GOMAXPROCS(0))}, nil
 }
 
 // Limits returns the limits.
@@ -81,6 +85,8 @@ func (p *Photos) Store(r io.Reader) (*StoredPhoto, error) {
 	if int64(len(data)) > p.limits.MaxBytes {
 		return nil, ErrImageTooLarge
 	}
+	p.decoding <- struct{}{}
+	defer func() { <-p.decoding }()
 	img, format, err := p.decode(data)
 	if err != nil {
 		return nil, err
