@@ -210,6 +210,15 @@ func TestResetAndDelContacts(t *testing.T) {
 		t.Errorf("deleted contact still synced: %+v", got.Contacts)
 	}
 	e.JSON(map[string]any{"op": "delcontacts", "token": alice}).ExpectFail(t, "MISSINGPARA")
+	// reset=1 alone empties the address book.
+	getContacts(t, e, alice, map[string]any{"phones": "+" + bobPhone})
+	if got := getContacts(t, e, alice, map[string]any{"reset": 1}); len(got.Contacts) != 0 || e.Count("SELECT COUNT(*) FROM address_book") != 0 {
+		t.Errorf("reset without phones: %+v", got.Contacts)
+	}
+	// A JSON array of numbers works as well as a comma-separated string.
+	if got := getContacts(t, e, alice, map[string]any{"phones": []string{"+" + bobPhone, "+" + carolPhone}}); len(got.Contacts) != 2 {
+		t.Errorf("phones as a JSON array: %+v", got.Contacts)
+	}
 	e.JSON(map[string]any{"op": "getcontacts", "phones": "+" + bobPhone}).ExpectFail(t, "AUTHFAIL")
 }
 
