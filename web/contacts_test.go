@@ -329,6 +329,9 @@ func TestContactLimits(t *testing.T) {
 	if n := e.Count("SELECT COUNT(*) FROM contact_syncs WHERE refused <> ''"); n != 3 {
 		t.Errorf("refused syncs recorded: %d", n)
 	}
+	if n, err := e.Server.Contacts().HoldersOf(t.Context(), "+12015550110"); n != 1 || err != nil {
+		t.Errorf("holders %d %v", n, err)
+	}
 	st, err := e.Server.Contacts().SyncState(t.Context(), 1)
 	if err != nil || st.BookSize != 6 || st.LastSync == nil {
 		t.Errorf("sync state %+v %v", st, err)
