@@ -299,3 +299,23 @@ func TestNoticeSinks(t *testing.T) {
 		t.Errorf("sink got %q", sink.calls)
 	}
 }
+
+// A stream lives longer than the server's write timeout: each write moves
+// the connection's deadline, and heartbeats keep it moving.
+func TestStreamOutlivesWriteTimeout(t *testing.T) {
+	e := peopleEnv(t, "--event-heartbeat", "200ms", "--write-timeout", "500ms")
+	alice := e.SignIn(alicePhone, "a")
+	base := e.Listen()
+	s := openStream(t, base+"/api/events", alice, "")
+	select {
+	case <-s.ended:
+		t.Fatal("the stream ended within 2 s")
+	case <-time.After(2 * time.Second):
+	}
+	// And it still delivers.
+	getContacts(t, e, alice, map[string]any{"phones": "+" + bobPhone})
+	e.SignIn(bobPhone, "b")
+	if ev, _ := s.next(t); ev.Event != "joined" {
+		t.Errorf("event %+v", ev)
+	}
+}
