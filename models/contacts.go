@@ -130,10 +130,13 @@ func (c *Contacts) Upload(ctx context.Context, caller *User, raw []string, reset
 		users   []User
 	)
 	err := c.db.Write.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
-		// New numbers are counted before a reset: resending a book is free.
+		// Never-seen numbers: in neither the address book nor what the last
+		// reset removed from it (for a day). Clients resend the whole book
+		// after reset=1, in batches: that must not cost the allowance again.
 		err := tx.Raw(`SELECT COUNT(*) FROM json_each(?) j WHERE NOT EXISTS (
-			SELECT 1 FROM address_book WHERE owner_id = ? AND contact_hash = unhex(j.value))`, list, caller.ID).
-			Scan(&rec.NewNumbers).Error
+			SELECT 1 FROM address_book WHERE owner_id = ? AND contact_hash = unhex(j.value)) AND NOT EXISTS (
+			SELECT 1 FROM address_book_reset WHERE owner_id = ? AND contact_hash = unhex(j.value) AND reset_at > ?)`,
+			list, caller.ID, caller.ID, toMillis(now.Add(-resetMemory))).Scan(&rec.NewNumbers).Error
 		if err != nil {
 			return err
 		}
@@ -145,11 +148,11 @@ func (c *Contacts) Upload(ctx context.Context, caller *User, raw []string, reset
 			return err
 		}
 		if reset {
-			if err := tx.Exec("DELETE FROM address_book WHERE owner_id = ?", caller.ID).Error; err != nil {
+			if err := c.resetBook(tx, caller.ID, now); err != nil {
 				return err
 			}
 		}
-		if rec.NewNumbers > 0 || reset {
+		if len(hashes) > 0 {
 			err := tx.Exec(`INSERT OR IGNORE INTO address_book (owner_id, contact_hash)
 				SELECT ?, unhex(value) FROM json_each(?)`, caller.ID, list).Error
 			if err != nil {
@@ -173,6 +176,28 @@ func (c *Contacts) Upload(ctx context.Context, caller *User, raw []string, reset
 		return nil, refused
 	}
 	return &SyncResult{Contacts: users, Sync: rec}, nil
+}
+
+// resetMemory is how long numbers removed by a reset still count as known.
+const resetMemory = 24 * time.Hour
+
+// resetBook empties an address book, remembering what it held (only the
+// latest reset is kept, so the memory is never larger than the book was).
+func (c *Contacts) resetBook(tx *gorm.DB, ownerID int64, now time.Time) error {
+	for _, q := range []struct {
+		sql  string
+		args []any
+	}{
+		{"DELETE FROM address_book_reset WHERE owner_id = ?", []any{ownerID}},
+		{`INSERT INTO address_book_reset (owner_id, contact_hash, reset_at)
+			SELECT owner_id, contact_hash, ? FROM address_book WHERE owner_id = ?`, []any{toMillis(now), ownerID}},
+		{"DELETE FROM address_book WHERE owner_id = ?", []any{ownerID}},
+	} {
+		if err := tx.Exec(q.sql, q.args...).Error; err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // hashList passes many hashes as one parameter: a JSON array of hex strings,

@@ -19,6 +19,16 @@ CREATE TABLE address_book (
 ) WITHOUT ROWID;
 CREATE INDEX address_book_contact ON address_book (contact_hash);
 
+-- What the latest reset=1 removed from a user's address book: those numbers
+-- stay "known" (free of the allowance) for a day, so a client resending its
+-- book after a reset does not pay for it again. Never read for matching.
+CREATE TABLE address_book_reset (
+    owner_id     INTEGER NOT NULL REFERENCES users (id) ON DELETE CASCADE,
+    contact_hash BLOB    NOT NULL,
+    reset_at     INTEGER NOT NULL,
+    PRIMARY KEY (owner_id, contact_hash)
+) WITHOUT ROWID;
+
 -- Token bucket of never-seen numbers a user may still upload.
 CREATE TABLE contact_allowance (
     user_id    INTEGER PRIMARY KEY REFERENCES users (id) ON DELETE CASCADE,
