@@ -55,6 +55,9 @@ func contactFields(u *models.User) contactJSON {
 		GID: "0", TS: strconv.FormatInt(u.ProfileTS(), 10)}
 }
 
+// getContacts is contact sync: with `phones`, an upload (reset=1 clears the
+// book first; hidden=1, a lookup of one unknown sender, is stored like any
+// other number); without, the contacts changed since `ts`.
 func (p *PeopleHandlers) getContacts(c *fiber.Ctx, r *Request, pr *models.Principal) (Reply, error) {
 	ctx := c.UserContext()
 	raw := models.SplitPhones(r.Get("phones"))

@@ -104,12 +104,11 @@ func Seed(ctx context.Context, db *DB, hasher *PhoneHasher, cfg SeedConfig, log 
 	if _, err := conn.ExecContext(ctx, "DROP INDEX IF EXISTS address_book_contact"); err != nil {
 		return st, err
 	}
-	rows, err := seedBooks(ctx, conn, cfg, hasher, userHashes, otherHashes)
-	if err != nil {
+	if err := seedBooks(ctx, conn, cfg, hasher, userHashes, otherHashes); err != nil {
 		return st, err
 	}
 	st.Books = int64(cfg.Books)
-	_ = rows // duplicates drawn at random were ignored: count what is stored
+	// Numbers drawn twice for one book were ignored: count what is stored.
 	if err := conn.QueryRowContext(ctx, "SELECT COUNT(*) FROM address_book").Scan(&st.BookRows); err != nil {
 		return st, err
 	}
@@ -230,19 +229,18 @@ func seedUsers(ctx context.Context, conn *sql.Conn, cfg SeedConfig, hashes [][]b
 
 // seedBooks gives address books to users 2..Books+1 (user 1 is the popular
 // user). The first Popular books also hold SeedJoiner and user 1.
-func seedBooks(ctx context.Context, conn *sql.Conn, cfg SeedConfig, hasher *PhoneHasher, userHashes, otherHashes [][]byte) (int64, error) {
+func seedBooks(ctx context.Context, conn *sql.Conn, cfg SeedConfig, hasher *PhoneHasher, userHashes, otherHashes [][]byte) error {
 	joiner := hasher.Hash(SeedJoiner)
-	var rows int64
 	const booksPerTx = 200
 	for lo := 0; lo < cfg.Books; lo += booksPerTx {
 		tx, err := conn.BeginTx(ctx, nil)
 		if err != nil {
-			return rows, err
+			return err
 		}
 		ins, err := newMultiInsert(ctx, tx, "INSERT OR IGNORE INTO address_book (owner_id, contact_hash) VALUES ", "(?,?)", 2, 500)
 		if err != nil {
 			tx.Rollback()
-			return rows, err
+			return err
 		}
 		for b := lo; b < min(lo+booksPerTx, cfg.Books); b++ {
 			owner := b + 2
@@ -263,18 +261,17 @@ func seedBooks(ctx context.Context, conn *sql.Conn, cfg SeedConfig, hasher *Phon
 			for _, h := range book {
 				if err := ins.add(ctx, owner, h); err != nil {
 					tx.Rollback()
-					return rows, err
+					return err
 				}
 			}
-			rows += int64(len(book))
 		}
 		if err := ins.flush(ctx); err != nil {
 			tx.Rollback()
-			return rows, err
+			return err
 		}
 		if err := tx.Commit(); err != nil {
-			return rows, err
+			return err
 		}
 	}
-	return rows, nil
+	return nil
 }
