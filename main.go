@@ -27,6 +27,10 @@ func main() {
 		}
 		return
 	}
+	if len(args) > 0 && args[0] == "seed" {
+		seed(args[1:])
+		return
+	}
 	if len(args) > 0 && args[0] == "serve" {
 		args = args[1:]
 	}
@@ -65,6 +69,21 @@ func run(ctx context.Context, cfg web.Config, log *slog.Logger) error {
 		return err
 	}
 	return srv.Serve(ctx, ln)
+}
+
+// seed runs `roster seed` (see web.Seed).
+func seed(args []string) {
+	log := newLogger(os.Stderr, "text", "info")
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	err := web.Seed(ctx, args, os.Getenv, os.Stdout, log)
+	if errors.Is(err, flag.ErrHelp) {
+		return
+	}
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "roster seed:", err)
+		os.Exit(1)
+	}
 }
 
 func newLogger(w io.Writer, format, level string) *slog.Logger {

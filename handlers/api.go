@@ -1,6 +1,7 @@
 package handlers
 
 import (
+	"errors"
 	"sort"
 	"strings"
 
@@ -217,8 +218,13 @@ func (a *API) authed(h func(c *fiber.Ctx, r *Request, p *models.Principal) (Repl
 func (a *API) RequireToken() fiber.Handler {
 	return func(c *fiber.Ctx) error {
 		p, err := a.sessions.Authenticate(c.UserContext(), tokenOf(c, nil))
+		if errors.Is(err, models.ErrUnauthenticated) {
+			// A 401: routes that answer with plain statuses (event streams)
+			// pass it on; on protocol paths it becomes AUTHFAIL.
+			return fiber.NewError(fiber.StatusUnauthorized, "invalid or missing token")
+		}
 		if err != nil {
-			return err // ErrUnauthenticated becomes AUTHFAIL in the error handler
+			return err
 		}
 		c.Locals(localPrincipal, p)
 		return c.Next()

@@ -54,6 +54,7 @@ var refusalCodes = map[models.Reason]string{
 	models.ReasonBlocked:        CodeBlocked,
 	models.ReasonNotDeliverable: CodeBadPhone,
 	models.ReasonBadApp:         CodeBadAppID,
+	models.ReasonTooLarge:       CodeTooLarge,
 }
 
 // ProtocolError translates any error a handler returned into the protocol's
@@ -84,6 +85,8 @@ func ProtocolError(err error) (e *APIError, internal bool) {
 		return apiErr(CodeBadRequest, bad.Msg), false
 	case errors.As(err, &fe):
 		switch fe.Code {
+		case http.StatusUnauthorized:
+			return apiErr(CodeAuthFail, "Your session has ended. Please sign in again."), false
 		case http.StatusRequestEntityTooLarge:
 			return apiErr(CodeTooLarge, "The request is too large."), false
 		case http.StatusBadRequest, http.StatusUnsupportedMediaType, http.StatusMethodNotAllowed, http.StatusNotFound:

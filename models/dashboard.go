@@ -498,7 +498,7 @@ func (d *Dashboard) BlockUser(ctx context.Context, userID, until int64, actor st
 	if until <= now {
 		return 0, errors.New("the block must end in the future")
 	}
-	n := 0
+	var ids []int64
 	err := d.db.Write.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
 		u, err := userByID(tx, userID)
 		if err != nil {
@@ -507,7 +507,7 @@ func (d *Dashboard) BlockUser(ctx context.Context, userID, until int64, actor st
 		if err := tx.Model(&User{}).Where("id = ?", userID).Update("blocked_until", until).Error; err != nil {
 			return err
 		}
-		if n, err = revokeAllSessions(tx, userID, now, RevokeBlocked); err != nil {
+		if ids, err = revokeAllSessions(tx, userID, now, RevokeBlocked); err != nil {
 			return err
 		}
 		detail := "blocked until unblocked"
@@ -515,9 +515,12 @@ func (d *Dashboard) BlockUser(ctx context.Context, userID, until int64, actor st
 			detail = "blocked until " + fromMillis(until).UTC().Format(time.RFC3339)
 		}
 		return audit(tx, AuditEntry{At: now, Actor: actor, Type: EventAdminBlock, Phone: u.Phone, UserID: &u.ID,
-			IP: cl.IP, UserAgent: truncate(cl.UserAgent, 512), Detail: fmt.Sprintf("%s; %d sessions revoked", detail, n)})
+			IP: cl.IP, UserAgent: truncate(cl.UserAgent, 512), Detail: fmt.Sprintf("%s; %d sessions revoked", detail, len(ids))})
 	})
-	return n, err
+	if err == nil {
+		d.sessions.notifyRevoked(ids...)
+	}
+	return len(ids), err
 }
 
 // UnblockUser lifts a block.
@@ -543,12 +546,13 @@ func (d *Dashboard) UnblockUser(ctx context.Context, userID int64, actor string,
 func (d *Dashboard) DeleteUser(ctx context.Context, userID int64, actor string, cl ClientInfo) (*User, error) {
 	now := toMillis(d.clock.Now())
 	var u *User
+	var ids []int64
 	err := d.db.Write.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
 		var err error
 		if u, err = userByID(tx, userID); err != nil {
 			return err
 		}
-		n, err := revokeAllSessions(tx, userID, now, RevokeDeleted)
+		ids, err = revokeAllSessions(tx, userID, now, RevokeDeleted)
 		if err != nil {
 			return err
 		}
@@ -559,11 +563,12 @@ func (d *Dashboard) DeleteUser(ctx context.Context, userID int64, actor string, 
 			return err
 		}
 		return audit(tx, AuditEntry{At: now, Actor: actor, Type: EventAdminDeleteUser, Phone: u.Phone, UserID: &u.ID,
-			IP: cl.IP, UserAgent: truncate(cl.UserAgent, 512), Detail: fmt.Sprintf("%d sessions revoked; profile, photo and address book removed", n)})
+			IP: cl.IP, UserAgent: truncate(cl.UserAgent, 512), Detail: fmt.Sprintf("%d sessions revoked; profile, photo and address book removed", len(ids))})
 	})
 	if err != nil {
 		return nil, err
 	}
+	d.sessions.notifyRevoked(ids...)
 	if u.Photo != "" && d.photoDir != "" {
 		// Base keeps a stored name from reaching outside the photo directory.
 		p := filepath.Join(d.photoDir, filepath.Base(u.Photo))

@@ -33,6 +33,15 @@ func dsn(path string, readOnly bool) string {
 	q.Set("_busy_timeout", "5000")
 	q.Set("_foreign_keys", "on")
 	q.Set("_synchronous", "NORMAL")
+	// Pages cached per connection. Every commit empties the caches of the
+	// other connections (SQLite's WAL rule), so the readers' caches stay
+	// small; the one writer's cache is never emptied by anyone else and
+	// holds the hot indexes of contact sync.
+	q.Set("_cache_size", "-32768")
+	if !readOnly {
+		q.Set("_cache_size", "-262144")
+	}
+	q.Set("_cache_size", "-32768") // 32 MiB of pages per connection (SQLite's default is 2 MiB)
 	q.Set("_txlock", "immediate")
 	if readOnly {
 		q.Set("_query_only", "true")

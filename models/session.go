@@ -71,6 +71,22 @@ type Sessions struct {
 	// touchEvery coalesces "last used" updates: a session's row is written at
 	// most once per interval, not on every request.
 	touchEvery time.Duration
+	// onRevoked is told, after commit, of sessions revoked through RevokeToken,
+	// the admin revocations, blocks and deletions
+	// (live event streams close at once).
+	onRevoked func(sessionIDs ...int64)
+}
+
+// OnRevoked sets the function told of revoked sessions after their
+// revocation is committed. Call it while wiring, before serving.
+func (s *Sessions) OnRevoked(f func(sessionIDs ...int64)) { s.onRevoked = f }
+
+// Live reports whether a session is still valid (not revoked, not expired).
+func (s *Sessions) Live(ctx context.Context, sessionID int64) (bool, error) {
+	var n int64
+	err := s.db.Read.WithContext(ctx).Model(&Session{}).
+		Where("id = ? AND revoked_at IS NULL AND expires_at > ?", sessionID, toMillis(s.clock.Now())).Count(&n).Error
+	return n > 0, err
 }
 
 // NewSessions returns the session store.
@@ -139,6 +155,7 @@ func (s *Sessions) RevokeToken(ctx context.Context, token, reason string, cl Cli
 	}
 	now := toMillis(s.clock.Now())
 	revoked := false
+	var revokedID int64
 	err := s.db.Write.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
 		var sess Session
 		err := tx.Where("token_hash = ? AND revoked_at IS NULL", HashToken(token)).Take(&sess).Error
@@ -156,9 +173,21 @@ func (s *Sessions) RevokeToken(ctx context.Context, token, reason string, cl Cli
 		if err := tx.Model(&User{}).Where("id = ?", sess.UserID).Pluck("phone", &phone).Error; err != nil {
 			return err
 		}
+		revokedID = sess.ID
 		return audit(tx, apiEntry(now, EventTokenRevoked, phone, &sess.UserID, cl, reason))
 	})
+	if err == nil && revoked {
+		s.notifyRevoked(revokedID)
+	}
 	return revoked, err
+}
+
+// notifyRevoked tells the OnRevoked function of sessions revoked by a
+// committed transaction (live event streams of those sessions close).
+func (s *Sessions) notifyRevoked(ids ...int64) {
+	if s.onRevoked != nil && len(ids) > 0 {
+		s.onRevoked(ids...)
+	}
 }
 
 func revokeSession(tx *gorm.DB, sess *Session, now int64, reason string) error {

@@ -20,6 +20,7 @@ const (
 func (s *Sessions) RevokeSession(ctx context.Context, sessionID int64, actor string, cl ClientInfo) (bool, error) {
 	now := toMillis(s.clock.Now())
 	revoked := false
+	var revokedID int64
 	err := s.db.Write.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
 		var sess Session
 		err := tx.Where("id = ? AND revoked_at IS NULL", sessionID).Take(&sess).Error
@@ -33,6 +34,7 @@ func (s *Sessions) RevokeSession(ctx context.Context, sessionID int64, actor str
 			return err
 		}
 		revoked = true
+		revokedID = sess.ID
 		var phone string
 		if err := tx.Model(&User{}).Where("id = ?", sess.UserID).Pluck("phone", &phone).Error; err != nil {
 			return err
@@ -40,13 +42,16 @@ func (s *Sessions) RevokeSession(ctx context.Context, sessionID int64, actor str
 		return audit(tx, AuditEntry{At: now, Actor: actor, Type: EventAdminRevokeToken, Phone: phone, UserID: &sess.UserID,
 			IP: cl.IP, UserAgent: truncate(cl.UserAgent, 512), Detail: fmt.Sprintf("session %d, device %q", sess.ID, truncate(sess.Device, 64))})
 	})
+	if err == nil && revoked {
+		s.notifyRevoked(revokedID)
+	}
 	return revoked, err
 }
 
 // RevokeAllForUser revokes every live session of a user and returns how many.
 func (s *Sessions) RevokeAllForUser(ctx context.Context, userID int64, actor string, cl ClientInfo) (int, error) {
 	now := toMillis(s.clock.Now())
-	n := 0
+	var ids []int64
 	err := s.db.Write.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
 		var phone string
 		if err := tx.Model(&User{}).Where("id = ?", userID).Pluck("phone", &phone).Error; err != nil {
@@ -56,26 +61,31 @@ func (s *Sessions) RevokeAllForUser(ctx context.Context, userID int64, actor str
 			return ErrNotFound
 		}
 		var err error
-		if n, err = revokeAllSessions(tx, userID, now, RevokeByAdmin); err != nil {
+		if ids, err = revokeAllSessions(tx, userID, now, RevokeByAdmin); err != nil {
 			return err
 		}
 		return audit(tx, AuditEntry{At: now, Actor: actor, Type: EventAdminRevokeAll, Phone: phone, UserID: &userID,
-			IP: cl.IP, UserAgent: truncate(cl.UserAgent, 512), Detail: fmt.Sprintf("%d sessions revoked", n)})
+			IP: cl.IP, UserAgent: truncate(cl.UserAgent, 512), Detail: fmt.Sprintf("%d sessions revoked", len(ids))})
 	})
-	return n, err
+	if err == nil {
+		s.notifyRevoked(ids...)
+	}
+	return len(ids), err
 }
 
 // revokeAllSessions revokes a user's live sessions one by one through
 // revokeSession, so that every hook on a revocation runs for each.
-func revokeAllSessions(tx *gorm.DB, userID, now int64, reason string) (int, error) {
+func revokeAllSessions(tx *gorm.DB, userID, now int64, reason string) ([]int64, error) {
 	var live []Session
 	if err := tx.Where("user_id = ? AND revoked_at IS NULL", userID).Find(&live).Error; err != nil {
-		return 0, err
+		return nil, err
 	}
+	ids := make([]int64, 0, len(live))
 	for i := range live {
 		if err := revokeSession(tx, &live[i], now, reason); err != nil {
-			return 0, err
+			return nil, err
 		}
+		ids = append(ids, live[i].ID)
 	}
-	return len(live), nil
+	return ids, nil
 }

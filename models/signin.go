@@ -107,6 +107,8 @@ type SignInConfig struct {
 	Issuer      TokenIssuer              // nil: Roster issues its own tokens; else e.g. mesibo
 	SealKey     []byte                   // encrypts issuer tokens kept for revocation
 	AppIDs      []string                 // app ids allowed to sign in (empty = any)
+	Hasher      *PhoneHasher             // keyed hash stored on new users (nil: none)
+	Events      *Events                  // where a new user's "joined" notice is written (nil: none)
 }
 
 // SignIn runs phone sign-in with one-time codes.
@@ -364,6 +366,9 @@ func (s *SignIn) VerifyCode(ctx context.Context, p Phone, code, name string, cl 
 	if refused != nil {
 		return nil, refused
 	}
+	if result.NewUser && s.cfg.Events != nil {
+		s.cfg.Events.Wake() // fan-out runs in the background; this request does not wait
+	}
 	return result, nil
 }
 
@@ -467,10 +472,19 @@ func (s *SignIn) completeSignInWith(tx *gorm.DB, p Phone, name string, cl Client
 	case errors.Is(err, ErrNotFound):
 		u = &User{Phone: p.E164, CountryCode: p.CountryCode, Name: CleanText(name, MaxNameLen),
 			Discoverable: "everyone", Announce: true, CreatedAt: nowMs, ProfileAt: nowMs, LastSeenAt: &nowMs}
+		if s.cfg.Hasher != nil {
+			u.PhoneHash = s.cfg.Hasher.Hash(p.E164)
+		}
 		if err := tx.Create(u).Error; err != nil {
 			return nil, err
 		}
 		created = true
+		if s.cfg.Events != nil {
+			// Only here, on creation: signing in again is not joining.
+			if err := s.cfg.Events.record(tx, u, EventJoined, now); err != nil {
+				return nil, err
+			}
+		}
 		if err := audit(tx, apiEntry(nowMs, EventUserCreated, p.E164, &u.ID, cl, "")); err != nil {
 			return nil, err
 		}

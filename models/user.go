@@ -26,6 +26,7 @@ type User struct {
 	ProfileAt    int64
 	LastSeenAt   *int64
 	MesiboUID    string // the user's uid at mesibo (mesibo mode)
+	PhoneHash    []byte // keyed hash of Phone (see PhoneHasher): how address books find the user
 }
 
 // Digits is the phone number as the protocol writes it (no '+').

@@ -64,6 +64,7 @@ func (s *Server) newApp() *fiber.App {
 	}
 	app.Post("/", s.api.Handle) // current clients post JSON to the bare host
 	app.Options("/", s.api.Handle)
+	s.peopleRoutes(app)
 
 	html := app.Group("", securityHeaders)
 	html.Use("/static", filesystem.New(filesystem.Config{Root: http.FS(static.Files), MaxAge: 3600}))

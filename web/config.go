@@ -54,6 +54,8 @@ type Config struct {
 	Delivery DeliveryConfig // delivery channels and token issuer: config_delivery.go
 
 	AdminRegion string // region of national-format numbers typed into the dashboard
+
+	People PeopleConfig // contacts, photos, notices
 }
 
 // EnvPrefix starts every environment variable of Roster.
@@ -112,11 +114,12 @@ func ParseConfig(name string, args []string, getenv func(string) string, out io.
 	fs.StringVar(&cfg.InviteText, "invite-text", "", "invite text sent to apps (default mentions the app name)")
 
 	deliveryFlags(fs, &cfg.Delivery)
+	registerPeopleFlags(fs, &cfg.People)
 	fs.StringVar(&cfg.AdminRegion, "admin-region", "US", "dashboard: region (ISO code) of phone numbers typed in national format")
 
 	fs.Usage = func() {
 		fmt.Fprintf(out, "Usage: %s [flags]\n\nEvery flag can also be set with the environment variable shown; flags win.\n"+
-			"Secrets never come from flags: ROSTER_OTP_KEY is read from the environment, else generated\nonce into DATA-DIR/secrets/ (mode 0600; back it up with the database).\n"+
+			"Secrets never come from flags: ROSTER_OTP_KEY and ROSTER_CONTACTS_KEY are read from the environment, else generated\nonce into DATA-DIR/secrets/ (mode 0600; back it up with the database).\n"+
 			"Dashboard: ROSTER_COOKIE_HASH_KEY, ROSTER_COOKIE_BLOCK_KEY (else generated likewise); ROSTER_ADMIN_PASSWORD sets\n"+
 			"the first owner's password (else one is generated and logged once). `roster admin` manages admins.\n\n", name)
 		fs.VisitAll(func(f *flag.Flag) {
@@ -204,6 +207,7 @@ func (cfg *Config) finish() error {
 	if cfg.DemoCode != "" && !isDigits(cfg.DemoCode, 4, 8) {
 		errs = append(errs, errors.New("--demo-code must be 4 to 8 digits"))
 	}
+	errs = append(errs, cfg.People.check()...)
 	if cfg.ShareText == "" {
 		cfg.ShareText = fmt.Sprintf("Let's chat on %s! Get it at %s", cfg.AppName, cfg.BaseURL)
 	}
@@ -276,7 +280,7 @@ func (cfg Config) Redacted() map[string]any {
 	if cfg.DemoCode != "" {
 		demo = "ON ([redacted])"
 	}
-	return map[string]any{
+	m := map[string]any{
 		"addr": cfg.Addr, "data_dir": cfg.DataDir, "base_url": cfg.BaseURL, "app_name": cfg.AppName,
 		"log_format": cfg.LogFormat, "log_level": cfg.LogLevel, "test_numbers": tn, "demo_code": demo,
 		"otp_ttl": cfg.OTP.TTL.String(), "otp_max_attempts": cfg.OTP.MaxAttempts, "otp_lock_after": cfg.OTP.LockAfter,
@@ -287,4 +291,8 @@ func (cfg Config) Redacted() map[string]any {
 		"proxy_header": cfg.ProxyHeader, "body_limit_mb": cfg.BodyLimitMB, "metrics": cfg.Metrics, "admin_region": cfg.AdminRegion,
 		"delivery": cfg.Delivery.redacted(),
 	}
+	for k, v := range cfg.People.redacted() {
+		m[k] = v
+	}
+	return m
 }

@@ -46,6 +46,7 @@ type DeliveryConfig struct {
 	TokenIssuer   string // "local" or "mesibo"
 	MesiboAPIURL  string
 	MesiboTimeout time.Duration
+	MesiboFrom    string // sender address of contact notices sent as mesibo messages
 	AppIDsRaw     string
 	AppIDs        []string
 }
@@ -98,6 +99,7 @@ func deliveryFlags(fs *flag.FlagSet, d *DeliveryConfig) {
 	fs.StringVar(&d.TokenIssuer, "token-issuer", "local", "who issues access tokens: local (Roster) or mesibo (mesibo's backend API; app token from $"+EnvMesiboAppToken+")")
 	fs.StringVar(&d.MesiboAPIURL, "mesibo-api-url", mesibo.DefaultAPIURL, "mesibo backend API URL (mesibo cloud, or an on-premise server)")
 	fs.DurationVar(&d.MesiboTimeout, "mesibo-timeout", 10*time.Second, "limit of one mesibo API call")
+	fs.StringVar(&d.MesiboFrom, "mesibo-notice-from", "", "mesibo mode: sender address of the contact notices sent as mesibo messages (default: the app name)")
 	fs.StringVar(&d.AppIDsRaw, "app-ids", "", "comma-separated app ids allowed to sign in (empty = any)")
 }
 

@@ -228,3 +228,48 @@ func TestMesiboSameTokenAgain(t *testing.T) {
 		t.Error("a deletion of the live token was queued")
 	}
 }
+
+// In mesibo mode a join notice also goes to each contact as a mesibo
+// message (type 1, one-hour expiry) with the protocol's JSON body.
+func TestMesiboJoinNoticeIsSentAsMessage(t *testing.T) {
+	fake := webtest.NewFakeHTTP(t,
+		userAdded("1", "mesibo-user-token-alice-abcdef"),
+		userAdded("2", "mesibo-user-token-bob-abcdef01"),
+		webtest.Reply{Status: 200, Body: `{"op":"message","result":true}`})
+	e := mesiboEnv(t, fake, "--app-name", "Chatter", "--otp-ip-hourly", "0")
+	alice := signInMesibo(t, e, usPhone, "a")
+	alice.ExpectOK(t)
+	e.JSON(map[string]any{"op": "getcontacts", "token": alice.String("token"), "phones": "+" + frPhone}).ExpectOK(t)
+	e.Clock.Advance(time.Minute)
+	signInMesibo(t, e, frPhone, "b").ExpectOK(t)
+	for {
+		n, err := e.Server.Events().RunOnce(context.Background())
+		if err != nil {
+			t.Fatal(err)
+		}
+		if n == 0 {
+			break
+		}
+	}
+	reqs := fake.Requests()
+	if len(reqs) != 3 {
+		t.Fatalf("%d mesibo calls, want useradd, useradd, message", len(reqs))
+	}
+	var msg struct {
+		Op, Token, From, To, Msg string
+		Type, Expiry             int
+	}
+	if err := json.Unmarshal(reqs[2].Body, &msg); err != nil {
+		t.Fatalf("message body %s: %v", reqs[2].Body, err)
+	}
+	if msg.Op != "message" || msg.Token != mesiboAppToken || msg.From != "Chatter" || msg.To != usPhone || msg.Type != 1 || msg.Expiry != 3600 {
+		t.Errorf("message %s", reqs[2].Body)
+	}
+	var notice map[string]any
+	if err := json.Unmarshal([]byte(msg.Msg), &notice); err != nil {
+		t.Fatalf("notice %q: %v", msg.Msg, err)
+	}
+	if notice["subject"] != "%NAME% is on Chatter now" || notice["phone"] != frPhone {
+		t.Errorf("notice %v", notice)
+	}
+}

@@ -291,3 +291,34 @@ func TestPruneOldRecords(t *testing.T) {
 		t.Error("sessions were pruned")
 	}
 }
+
+// A client that connects and never sends a request does not hold shutdown
+// past the grace period.
+func TestShutdownClosesIdleStragglers(t *testing.T) {
+	e := webtest.New(t, webtest.WithArgs("--shutdown-timeout", "300ms"))
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- e.Server.Serve(ctx, ln) }()
+	conn, err := net.Dial("tcp", ln.Addr().String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	time.Sleep(100 * time.Millisecond)
+	cancel()
+	select {
+	case err := <-done:
+		if err != nil {
+			t.Errorf("serve: %v", err)
+		}
+	case <-time.After(5 * time.Second):
+		t.Fatal("shutdown waited for a connection that never sent a request")
+	}
+	if !strings.Contains(e.Logs(), "closing connections still open") {
+		t.Error("the forced close was not logged")
+	}
+}

@@ -35,6 +35,9 @@ type Options struct {
 	// ContactSync is what the dashboard shows of contact sync; nil until the
 	// contact-sync model provides it (set it by default in New at merge).
 	ContactSync models.ContactSyncReader
+	// NoticeSinks receive every join/profile notice besides the event
+	// streams (the mesibo client, when configured). None by default.
+	NoticeSinks []models.NoticeSink
 }
 
 // Server is a configured Roster instance.
@@ -50,6 +53,13 @@ type Server struct {
 	metrics *metrics
 	admin   *handlers.Admin
 	admins  *models.Admins
+
+	events      *models.Events
+	contacts    *models.Contacts
+	people      *handlers.PeopleHandlers
+	sessions    *models.Sessions
+	streamsDone chan struct{} // closed at shutdown: live event streams end
+	stopStreams sync.Once
 }
 
 // New opens the database (applying migrations) and builds the app.
@@ -73,14 +83,21 @@ func New(ctx context.Context, cfg Config, log *slog.Logger, opts Options) (*Serv
 	if err := os.MkdirAll(cfg.DataDir, 0o750); err != nil {
 		return nil, fmt.Errorf("create data directory: %w", err)
 	}
-	issuer, sealKey, revoker, err := mesiboSetup(cfg, opts.Getenv)
+	mesiboMode, err := mesiboSetup(cfg, opts.Getenv)
 	if err != nil {
 		return nil, err
 	}
-	if revoker != nil {
-		opts.Senders = append(opts.Senders, revoker)
+	if mesiboMode.revoker != nil {
+		opts.Senders = append(opts.Senders, mesiboMode.revoker)
+	}
+	if mesiboMode.notices != nil {
+		opts.NoticeSinks = append(opts.NoticeSinks, mesiboMode.notices)
 	}
 	codeKey, err := LoadSecret(cfg.DataDir, "otp", opts.Getenv("ROSTER_OTP_KEY"))
+	if err != nil {
+		return nil, err
+	}
+	contactsKey, err := LoadSecret(cfg.DataDir, "contacts", opts.Getenv("ROSTER_CONTACTS_KEY"))
 	if err != nil {
 		return nil, err
 	}
@@ -88,7 +105,10 @@ func New(ctx context.Context, cfg Config, log *slog.Logger, opts Options) (*Serv
 	if err != nil {
 		return nil, err
 	}
-	s := &Server{cfg: cfg, log: log, clock: opts.Clock, db: db, metrics: newMetrics()}
+	s := &Server{cfg: cfg, log: log, clock: opts.Clock, db: db, streamsDone: make(chan struct{}), metrics: newMetrics()}
+	hasher := models.NewPhoneHasher(contactsKey)
+	s.events = models.NewEvents(db, s.clock, log, models.EventsConfig{AppName: cfg.AppName,
+		Retention: cfg.People.EventRetention, Chunk: cfg.People.FanoutChunk, Sinks: opts.NoticeSinks})
 	s.outbox = models.NewOutbox(db, s.clock, time.Minute, delivery.Console{}.Name())
 	s.worker = delivery.NewWorker(s.outbox, s.clock, log, opts.Worker, opts.Senders...)
 	signIn := models.NewSignIn(db, s.clock, models.SignInConfig{
@@ -101,11 +121,14 @@ func New(ctx context.Context, cfg Config, log *slog.Logger, opts Options) (*Serv
 		Message:     codeMessage(cfg),
 		OnQueued:    s.worker.Wake,
 		Delivery:    deliveryPolicy(cfg),
-		Issuer:      issuer,
-		SealKey:     sealKey,
+		Issuer:      mesiboMode.issuer,
+		SealKey:     mesiboMode.sealKey,
 		AppIDs:      cfg.Delivery.AppIDs,
+		Hasher:      hasher,
+		Events:      s.events,
 	})
 	sessions := models.NewSessions(db, s.clock, cfg.SessionTouch)
+	sessions.OnRevoked(s.events.Hub().RevokeSessions)
 	s.api = handlers.NewAPI(signIn, sessions, s.clock, handlers.ClientConfig{
 		UploadURL:    cfg.BaseURL + "/api.php",
 		DownloadURL:  cfg.BaseURL + "/files/",
@@ -114,6 +137,24 @@ func New(ctx context.Context, cfg Config, log *slog.Logger, opts Options) (*Serv
 		ShareTitle:   "Invite friends to " + cfg.AppName,
 		InviteText:   cfg.InviteText,
 	})
+	photos, err := models.NewPhotos(filepath.Join(cfg.DataDir, "files"), cfg.People.PhotoLimits())
+	if err != nil {
+		db.Close()
+		return nil, err
+	}
+	s.contacts = models.NewContacts(db, s.clock, hasher, cfg.People.Contacts)
+	if n, err := s.contacts.BackfillHashes(ctx); err != nil {
+		db.Close()
+		return nil, err
+	} else if n > 0 {
+		log.Info("set the contact hash of existing users", "users", n)
+	}
+	s.people = s.api.AddPeople(handlers.People{Contacts: s.contacts, Photos: photos, Events: s.events,
+		Profiles: models.NewProfiles(db, s.clock, s.events, photos)})
+	s.sessions = sessions
+	if opts.ContactSync == nil {
+		opts.ContactSync = models.NewContactSyncReader(db)
+	}
 	if err := s.setUpAdmin(ctx, opts, sessions, signIn); err != nil {
 		db.Close()
 		return nil, err
@@ -138,6 +179,12 @@ func (s *Server) App() *fiber.App { return s.app }
 // Worker is the delivery worker (tests run it step by step with RunOnce).
 func (s *Server) Worker() *delivery.Worker { return s.worker }
 
+// Events is the notices service (tests run its fan-out step by step with RunOnce).
+func (s *Server) Events() *models.Events { return s.events }
+
+// Contacts is the contact-sync service (the dashboard reads sync state from it).
+func (s *Server) Contacts() *models.Contacts { return s.contacts }
+
 // DB is the database.
 func (s *Server) DB() *models.DB { return s.db }
 
@@ -149,9 +196,11 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 	var wg sync.WaitGroup
 	wg.Go(func() { s.worker.Run(workCtx) })
 	wg.Go(func() { s.pruneLoop(workCtx, time.Hour) })
+	wg.Go(func() { s.events.Run(workCtx) })
 
+	tracked := trackConns(ln)
 	serveErr := make(chan error, 1)
-	go func() { serveErr <- s.app.Listener(ln) }()
+	go func() { serveErr <- s.app.Listener(tracked) }()
 	s.log.Info("roster is listening", "addr", ln.Addr().String(), "base_url", s.cfg.BaseURL)
 
 	var err error
@@ -159,12 +208,14 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 	case err = <-serveErr:
 	case <-ctx.Done():
 		s.log.Info("shutting down: finishing in-flight requests", "timeout", s.cfg.ShutdownTimeout)
+		s.stopStreams.Do(func() { close(s.streamsDone) })
 		shutdownCtx, cancel := context.WithTimeout(context.Background(), s.cfg.ShutdownTimeout)
-		err = s.app.ShutdownWithContext(shutdownCtx)
-		cancel()
-		if serr := <-serveErr; serr != nil && err == nil {
-			err = serr
+		if s.app.ShutdownWithContext(shutdownCtx) != nil {
+			// The grace period is over: cut what is still connected.
+			s.log.Warn("shutdown: closing connections still open after the grace period", "connections", tracked.closeAll())
 		}
+		cancel()
+		err = <-serveErr
 	}
 	stopWork()
 	wg.Wait()

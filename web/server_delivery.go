@@ -70,23 +70,41 @@ func deliveryPolicy(cfg Config) models.DeliveryPolicy {
 	}
 }
 
-// mesiboSetup builds, in mesibo mode, the token issuer, the key sealing the
-// kept tokens and the revocation channel.
-func mesiboSetup(cfg Config, getenv func(string) string) (models.TokenIssuer, []byte, delivery.Sender, error) {
+// mesiboParts is what mesibo mode adds: the token issuer, the key sealing
+// the tokens kept for revocation, the outbox channel that revokes them, and
+// the sink that sends contact notices as mesibo messages. All nil otherwise.
+type mesiboParts struct {
+	issuer  models.TokenIssuer
+	sealKey []byte
+	revoker delivery.Sender
+	notices models.NoticeSink
+}
+
+// mesiboSetup builds mesibo mode's parts when it is on.
+func mesiboSetup(cfg Config, getenv func(string) string) (mesiboParts, error) {
 	if cfg.Delivery.TokenIssuer != "mesibo" {
-		return nil, nil, nil, nil
+		return mesiboParts{}, nil
 	}
 	appToken := getenv(EnvMesiboAppToken)
 	if appToken == "" {
-		return nil, nil, nil, fmt.Errorf("--token-issuer mesibo needs $%s", EnvMesiboAppToken)
+		return mesiboParts{}, fmt.Errorf("--token-issuer mesibo needs $%s", EnvMesiboAppToken)
 	}
 	key, err := LoadSecret(cfg.DataDir, "mesibo-seal", getenv("ROSTER_MESIBO_SEAL_KEY"))
 	if err != nil {
-		return nil, nil, nil, err
+		return mesiboParts{}, err
 	}
 	client := &mesibo.Client{URL: cfg.Delivery.MesiboAPIURL, AppToken: appToken, HTTP: &http.Client{
 		Timeout:       cfg.Delivery.MesiboTimeout,
 		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
 	}}
-	return mesibo.Issuer{Client: client}, key, mesibo.RevokeSender{Client: client, SealKey: key}, nil
+	from := cfg.Delivery.MesiboFrom
+	if from == "" {
+		from = cfg.AppName
+	}
+	return mesiboParts{
+		issuer:  mesibo.Issuer{Client: client},
+		sealKey: key,
+		revoker: mesibo.RevokeSender{Client: client, SealKey: key},
+		notices: &mesibo.NoticeSink{Client: client, From: from},
+	}, nil
 }

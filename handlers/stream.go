@@ -1,0 +1,157 @@
+package handlers
+
+import (
+	"bufio"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"strconv"
+	"time"
+
+	"github.com/gofiber/fiber/v2"
+
+	"roster/models"
+)
+
+// StreamConfig tunes the live event streams.
+type StreamConfig struct {
+	Heartbeat time.Duration   // comment line sent this often; the session is re-checked each time
+	Done      <-chan struct{} // closed when the server shuts down: streams end
+}
+
+// EventStream serves GET /api/events: Server-Sent Events of the caller's
+// notices, resumable with Last-Event-ID (header, or `lastEventId` query
+// parameter for clients that cannot set headers). It must run behind
+// RequireToken. The stream ends when the session is revoked (at once when
+// revoked in this process, else at the next heartbeat's check) or the
+// server shuts down.
+func (p *PeopleHandlers) EventStream(cfg StreamConfig, sessions *models.Sessions) fiber.Handler {
+	return func(c *fiber.Ctx) error {
+		pr := PrincipalOf(c)
+		if pr == nil {
+			return fiber.ErrUnauthorized
+		}
+		last, err := lastEventID(c)
+		if err != nil {
+			return err
+		}
+		userID, sessionID := pr.User.ID, pr.Session.ID
+		conn := c.Context().Conn() // valid while the response is written; used only to extend deadlines
+		sub := p.Events.Hub().Subscribe(userID, sessionID)
+		c.Set(fiber.HeaderContentType, "text/event-stream; charset=utf-8")
+		c.Set(fiber.HeaderCacheControl, "no-cache, no-store")
+		c.Set("X-Accel-Buffering", "no") // nginx: do not buffer the stream
+		c.Set(fiber.HeaderConnection, "keep-alive")
+		c.Context().SetBodyStreamWriter(func(w *bufio.Writer) {
+			defer p.Events.Hub().Unsubscribe(sub)
+			// c must not be touched here: the handler has returned.
+			ctx, cancel := context.WithCancel(context.Background())
+			defer cancel()
+			s := &stream{w: w, conn: conn, events: p.Events, userID: userID, last: last, deadline: 2 * cfg.Heartbeat}
+			if s.write("retry: 3000\n\n") != nil {
+				return
+			}
+			tick := time.NewTicker(cfg.Heartbeat)
+			defer tick.Stop()
+			for {
+				if err := s.sendPending(ctx); err != nil {
+					return
+				}
+				select {
+				case <-sub.Wake:
+				case <-sub.Revoked:
+					return
+				case <-cfg.Done:
+					return
+				case <-tick.C:
+					if live, err := sessions.Live(ctx, sessionID); err == nil && !live {
+						return
+					}
+					if s.write(": ping\n\n") != nil {
+						return
+					}
+				}
+			}
+		})
+		return nil
+	}
+}
+
+func lastEventID(c *fiber.Ctx) (int64, error) {
+	v := c.Get("Last-Event-ID")
+	if v == "" {
+		v = c.Query("lastEventId")
+	}
+	if v == "" {
+		return 0, nil
+	}
+	id, err := strconv.ParseInt(v, 10, 64)
+	if err != nil || id < 0 {
+		return 0, fiber.NewError(fiber.StatusBadRequest, "Last-Event-ID must be an event id")
+	}
+	return id, nil
+}
+
+type stream struct {
+	w        *bufio.Writer
+	conn     interface{ SetWriteDeadline(time.Time) error }
+	events   *models.Events
+	userID   int64
+	last     int64
+	deadline time.Duration
+}
+
+func (s *stream) write(text string) error {
+	if s.conn != nil && s.deadline > 0 {
+		_ = s.conn.SetWriteDeadline(time.Now().Add(s.deadline))
+	}
+	if _, err := io.WriteString(s.w, text); err != nil {
+		return err
+	}
+	return s.w.Flush()
+}
+
+// sendPending sends every stored event after the last one sent.
+func (s *stream) sendPending(ctx context.Context) error {
+	for {
+		evs, err := s.events.Since(ctx, s.userID, s.last, 100)
+		if err != nil {
+			return err
+		}
+		for _, ev := range evs {
+			if err := s.write(fmt.Sprintf("id: %d\nevent: %s\ndata: %s\n\n", ev.ID, ev.Type, ev.Body)); err != nil {
+				return err
+			}
+			s.last = ev.ID
+		}
+		if len(evs) < 100 {
+			return nil
+		}
+	}
+}
+
+// Files serves stored photos at /files/NAME with their content type and
+// long caching: names are random and never reused, so a name's content
+// never changes.
+func (p *PeopleHandlers) Files(c *fiber.Ctx) error {
+	f, ct, err := p.Photos.Open(c.Params("name"))
+	if errors.Is(err, os.ErrNotExist) {
+		return fiber.ErrNotFound
+	}
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	data, err := io.ReadAll(f)
+	if err != nil {
+		return err
+	}
+	c.Set(fiber.HeaderContentType, ct)
+	c.Set(fiber.HeaderCacheControl, "public, max-age=31536000, immutable")
+	c.Set("X-Content-Type-Options", "nosniff")
+	c.Set("Content-Security-Policy", "default-src 'none'; sandbox")
+	c.Set(fiber.HeaderAccessControlAllowOrigin, "*")
+	return c.Status(fiber.StatusOK).Send(data)
+}

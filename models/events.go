@@ -1,0 +1,399 @@
+package models
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"log/slog"
+	"strings"
+	"sync"
+	"time"
+
+	"gorm.io/gorm"
+)
+
+// Event types.
+const (
+	EventJoined  = "joined"
+	EventProfile = "profile"
+)
+
+// Event is a notice to a user's contacts, written in the transaction of the
+// change it announces and fanned out in the background.
+type Event struct {
+	ID           int64
+	Type         string
+	UserID       int64
+	Body         string
+	CreatedAt    int64 `gorm:"autoCreateTime:false"`
+	FanoutCursor int64
+	Recipients   int64
+	FannedOutAt  *int64
+}
+
+// Notice is the protocol's JSON body of a notice (the old backend sent it as
+// a transient mesibo message).
+type Notice struct {
+	Subject string `json:"subject"`
+	Msg     string `json:"msg"`
+	Type    int    `json:"type"`
+	Action  int    `json:"action"`
+	Name    string `json:"name"`
+	GID     int    `json:"gid"`
+	Phone   string `json:"phone"`
+	Status  string `json:"status"`
+	Photo   string `json:"photo"`
+	TS      int64  `json:"ts"`
+	TN      string `json:"tn"`
+}
+
+// NoticeSink delivers notices through another channel (mesibo messages).
+// recipientPhone is E.164; body is the protocol's JSON notice.
+type NoticeSink interface {
+	DeliverNotice(ctx context.Context, recipientPhone string, body []byte) error
+}
+
+// EventsConfig configures notices.
+type EventsConfig struct {
+	AppName   string
+	Retention time.Duration // how long events stay readable for resuming streams
+	Chunk     int           // recipients written per fan-out transaction
+	Poll      time.Duration // how often the worker looks for work when not woken
+	Sinks     []NoticeSink
+}
+
+// DefaultEventsConfig keeps events 7 days and writes 500 recipients per
+// transaction (about a millisecond of the single writer's time).
+func DefaultEventsConfig() EventsConfig {
+	return EventsConfig{AppName: "Roster", Retention: 7 * 24 * time.Hour, Chunk: 500, Poll: 2 * time.Second}
+}
+
+// Events writes notices, fans them out to the users who have the number in
+// their address book, and wakes their live streams.
+type Events struct {
+	db    *DB
+	clock Clock
+	cfg   EventsConfig
+	log   *slog.Logger
+	hub   *Hub
+	wake  chan struct{}
+}
+
+// NewEvents returns the notices service.
+func NewEvents(db *DB, clock Clock, log *slog.Logger, cfg EventsConfig) *Events {
+	d := DefaultEventsConfig()
+	if cfg.Chunk <= 0 {
+		cfg.Chunk = d.Chunk
+	}
+	if cfg.Poll <= 0 {
+		cfg.Poll = d.Poll
+	}
+	if cfg.Retention <= 0 {
+		cfg.Retention = d.Retention
+	}
+	return &Events{db: db, clock: clock, cfg: cfg, log: log, hub: NewHub(), wake: make(chan struct{}, 1)}
+}
+
+// Hub is where live streams wait for their user's events.
+func (e *Events) Hub() *Hub { return e.hub }
+
+// Retention is how long events are kept.
+func (e *Events) Retention() time.Duration { return e.cfg.Retention }
+
+// Wake asks the fan-out worker to look for work now. It never blocks.
+func (e *Events) Wake() {
+	select {
+	case e.wake <- struct{}{}:
+	default:
+	}
+}
+
+func (e *Events) notice(u *User, typ string) Notice {
+	n := Notice{Name: u.Name, Phone: u.Digits(), Status: u.Status, Photo: u.Photo, TS: u.ProfileTS(), TN: u.Thumbnail}
+	if typ == EventJoined {
+		n.Subject = "%NAME% is on " + e.cfg.AppName + " now"
+		n.Msg = "Hey, your contact %NAME% has just joined " + e.cfg.AppName + ", you may want to say hi!"
+	}
+	return n
+}
+
+// record writes an event inside the caller's transaction.
+func (e *Events) record(tx *gorm.DB, u *User, typ string, now time.Time) error {
+	body, err := json.Marshal(e.notice(u, typ))
+	if err != nil {
+		return err
+	}
+	return tx.Create(&Event{Type: typ, UserID: u.ID, Body: string(body), CreatedAt: toMillis(now)}).Error
+}
+
+// Run fans events out until ctx is done, and drops expired ones.
+func (e *Events) Run(ctx context.Context) {
+	t := time.NewTicker(e.cfg.Poll)
+	defer t.Stop()
+	lastPrune := time.Time{}
+	for {
+		for {
+			n, err := e.RunOnce(ctx)
+			if err != nil {
+				if ctx.Err() == nil {
+					e.log.Error("events: fan-out failed", "err", err)
+				}
+				break
+			}
+			if n == 0 {
+				break
+			}
+		}
+		if time.Since(lastPrune) > time.Hour {
+			if _, err := e.Prune(ctx); err != nil && ctx.Err() == nil {
+				e.log.Error("events: pruning failed", "err", err)
+			}
+			lastPrune = time.Now()
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		case <-e.wake:
+		}
+	}
+}
+
+// RunOnce handles one chunk of the oldest event not yet fanned out. It
+// returns how many events or recipients it handled (0: nothing to do).
+func (e *Events) RunOnce(ctx context.Context) (int, error) {
+	var (
+		recipients []fanoutRecipient
+		ev         Event
+		handled    bool
+	)
+	err := e.db.Write.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+		err := tx.Where("fanned_out_at IS NULL").Order("id").Limit(1).Find(&ev).Error
+		if err != nil || ev.ID == 0 {
+			return err
+		}
+		handled = true
+		recipients, err = e.fanOutChunk(tx, &ev)
+		return err
+	})
+	if err != nil || !handled {
+		return 0, err
+	}
+	if len(recipients) > 0 {
+		ids := make([]int64, len(recipients))
+		for i, r := range recipients {
+			ids[i] = r.OwnerID
+		}
+		e.hub.Notify(ids)
+		e.deliverToSinks(ctx, &ev, recipients)
+	}
+	return max(len(recipients), 1), nil
+}
+
+type fanoutRecipient struct {
+	OwnerID int64
+	Phone   string
+}
+
+// fanOutChunk writes the next chunk of recipients of ev and advances its
+// cursor. The subject's settings are read now, not when the event was
+// written: a user who turned announcements off or hid themselves meanwhile
+// is honored.
+func (e *Events) fanOutChunk(tx *gorm.DB, ev *Event) ([]fanoutRecipient, error) {
+	nowMs := toMillis(e.clock.Now())
+	done := func(extra int) error {
+		return tx.Model(&Event{}).Where("id = ?", ev.ID).Updates(map[string]any{
+			"fanned_out_at": nowMs, "recipients": gorm.Expr("recipients + ?", extra)}).Error
+	}
+	var u User
+	err := tx.Take(&u, ev.UserID).Error
+	if errors.Is(err, gorm.ErrRecordNotFound) {
+		return nil, done(0)
+	}
+	if err != nil {
+		return nil, err
+	}
+	if u.PhoneHash == nil || u.Discoverable == "nobody" || (ev.Type == EventJoined && !u.Announce) {
+		return nil, done(0)
+	}
+	q := `SELECT b.owner_id, o.phone FROM address_book b JOIN users o ON o.id = b.owner_id
+		WHERE b.contact_hash = ? AND b.owner_id > ? AND b.owner_id <> ?`
+	args := []any{u.PhoneHash, ev.FanoutCursor, u.ID}
+	if u.Discoverable == "contacts" {
+		q += ` AND EXISTS (SELECT 1 FROM address_book mine WHERE mine.owner_id = ? AND mine.contact_hash = o.phone_hash)`
+		args = append(args, u.ID)
+	}
+	q += ` ORDER BY b.owner_id LIMIT ?`
+	args = append(args, e.cfg.Chunk)
+	var rs []fanoutRecipient
+	if err := tx.Raw(q, args...).Scan(&rs).Error; err != nil {
+		return nil, err
+	}
+	if len(rs) > 0 {
+		var sb strings.Builder
+		vals := make([]any, 0, 2*len(rs))
+		sb.WriteString("INSERT OR IGNORE INTO event_deliveries (recipient_id, event_id) VALUES ")
+		for i, r := range rs {
+			if i > 0 {
+				sb.WriteByte(',')
+			}
+			sb.WriteString("(?,?)")
+			vals = append(vals, r.OwnerID, ev.ID)
+		}
+		if err := tx.Exec(sb.String(), vals...).Error; err != nil {
+			return nil, err
+		}
+	}
+	if len(rs) < e.cfg.Chunk {
+		return rs, done(len(rs))
+	}
+	return rs, tx.Model(&Event{}).Where("id = ?", ev.ID).Updates(map[string]any{
+		"fanout_cursor": rs[len(rs)-1].OwnerID, "recipients": gorm.Expr("recipients + ?", len(rs))}).Error
+}
+
+// deliverToSinks hands the notice to the configured sinks (none by default).
+// A failed delivery is logged and not retried: notices are transient, as
+// they were in the old backend (a one-hour mesibo message).
+func (e *Events) deliverToSinks(ctx context.Context, ev *Event, rs []fanoutRecipient) {
+	for _, s := range e.cfg.Sinks {
+		for _, r := range rs {
+			if err := s.DeliverNotice(ctx, r.Phone, []byte(ev.Body)); err != nil {
+				e.log.Warn("events: a notice sink failed", "event_id", ev.ID, "recipient_id", r.OwnerID, "err", err)
+			}
+		}
+	}
+}
+
+// Prune deletes events older than the retention (their deliveries go with
+// them), a few at a time so that the writer is never held long.
+func (e *Events) Prune(ctx context.Context) (int64, error) {
+	cutoff := toMillis(e.clock.Now().Add(-e.cfg.Retention))
+	var total int64
+	for {
+		res := e.db.Write.WithContext(ctx).Exec(
+			"DELETE FROM events WHERE id IN (SELECT id FROM events WHERE created_at < ? ORDER BY id LIMIT 5)", cutoff)
+		if res.Error != nil {
+			return total, res.Error
+		}
+		total += res.RowsAffected
+		if res.RowsAffected == 0 {
+			return total, nil
+		}
+	}
+}
+
+// Since returns up to limit events for the recipient with ids above afterID,
+// oldest first (what a stream sends next).
+func (e *Events) Since(ctx context.Context, recipientID, afterID int64, limit int) ([]Event, error) {
+	var evs []Event
+	err := e.db.Read.WithContext(ctx).Raw(`SELECT e.* FROM event_deliveries d JOIN events e ON e.id = d.event_id
+		WHERE d.recipient_id = ? AND d.event_id > ? ORDER BY d.event_id LIMIT ?`, recipientID, afterID, limit).
+		Scan(&evs).Error
+	return evs, err
+}
+
+// Pending counts events not yet fully fanned out.
+func (e *Events) Pending(ctx context.Context) (int64, error) {
+	var n int64
+	err := e.db.Read.WithContext(ctx).Raw("SELECT COUNT(*) FROM events WHERE fanned_out_at IS NULL").Scan(&n).Error
+	return n, err
+}
+
+// Hub connects the fan-out worker and session revocation to the live streams
+// of this process. It holds no state that must survive a restart: a stream
+// that reconnects resumes from the stored events.
+type Hub struct {
+	mu   sync.Mutex
+	subs map[int64]map[*Subscription]struct{} // by user id
+}
+
+// NewHub returns an empty hub.
+func NewHub() *Hub { return &Hub{subs: map[int64]map[*Subscription]struct{}{}} }
+
+// Subscription is one live stream.
+type Subscription struct {
+	UserID    int64
+	SessionID int64
+	// Wake receives a value when the user may have new events.
+	Wake chan struct{}
+	// Revoked is closed when the stream's session is revoked.
+	Revoked chan struct{}
+	once    sync.Once
+}
+
+// Subscribe registers a stream.
+func (h *Hub) Subscribe(userID, sessionID int64) *Subscription {
+	s := &Subscription{UserID: userID, SessionID: sessionID, Wake: make(chan struct{}, 1), Revoked: make(chan struct{})}
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if h.subs[userID] == nil {
+		h.subs[userID] = map[*Subscription]struct{}{}
+	}
+	h.subs[userID][s] = struct{}{}
+	return s
+}
+
+// Unsubscribe removes a stream.
+func (h *Hub) Unsubscribe(s *Subscription) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	delete(h.subs[s.UserID], s)
+	if len(h.subs[s.UserID]) == 0 {
+		delete(h.subs, s.UserID)
+	}
+}
+
+// Notify wakes the streams of these users. It never blocks.
+func (h *Hub) Notify(userIDs []int64) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	for _, id := range userIDs {
+		for s := range h.subs[id] {
+			select {
+			case s.Wake <- struct{}{}:
+			default:
+			}
+		}
+	}
+}
+
+// RevokeSessions ends the streams of these sessions.
+func (h *Hub) RevokeSessions(sessionIDs ...int64) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	for _, subs := range h.subs {
+		for s := range subs {
+			for _, id := range sessionIDs {
+				if s.SessionID == id {
+					s.once.Do(func() { close(s.Revoked) })
+				}
+			}
+		}
+	}
+}
+
+// Streams counts the live streams.
+func (h *Hub) Streams() int {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	n := 0
+	for _, subs := range h.subs {
+		n += len(subs)
+	}
+	return n
+}
+
+// ForUser returns the newest events about a user (joined, profile changes),
+// newest first, for the dashboard.
+func (e *Events) ForUser(ctx context.Context, userID int64, limit int) ([]Event, error) {
+	var evs []Event
+	err := e.db.Read.WithContext(ctx).Where("user_id = ?", userID).Order("id DESC").Limit(limit).Find(&evs).Error
+	return evs, err
+}
+
+// Recent returns the newest events, newest first, for the dashboard.
+func (e *Events) Recent(ctx context.Context, limit int) ([]Event, error) {
+	var evs []Event
+	err := e.db.Read.WithContext(ctx).Order("id DESC").Limit(limit).Find(&evs).Error
+	return evs, err
+}

@@ -1,0 +1,126 @@
+package models
+
+import (
+	"context"
+	"errors"
+
+	"gorm.io/gorm"
+)
+
+// Discoverability settings: who may find a user by number.
+const (
+	DiscoverEveryone = "everyone"
+	DiscoverContacts = "contacts" // only people in the user's own address book
+	DiscoverNobody   = "nobody"
+)
+
+// ValidDiscoverable reports whether s is a discoverability setting.
+func ValidDiscoverable(s string) bool {
+	return s == DiscoverEveryone || s == DiscoverContacts || s == DiscoverNobody
+}
+
+// ProfileChange is what a `profile` or `upload` request changes; nil fields
+// stay as they are. Text is cleaned (CleanText) before it is stored.
+type ProfileChange struct {
+	Name         *string
+	Status       *string
+	Photo        *StoredPhoto // a new photo, already in the store
+	DeletePhoto  bool
+	Discoverable *string
+	Announce     *bool
+}
+
+// Profiles changes users' profiles and tells their contacts.
+type Profiles struct {
+	db     *DB
+	clock  Clock
+	events *Events
+	photos *Photos
+}
+
+// NewProfiles returns the profile service.
+func NewProfiles(db *DB, clock Clock, events *Events, photos *Photos) *Profiles {
+	return &Profiles{db: db, clock: clock, events: events, photos: photos}
+}
+
+// Update applies a change. When the visible profile (name, status, photo) or
+// who may see it changes, the user's change time moves forward, so that
+// incremental syncs pick it up; a visible change also writes a notice to the
+// user's contacts in the same transaction.
+func (p *Profiles) Update(ctx context.Context, userID int64, ch ProfileChange) (*User, error) {
+	now := p.clock.Now()
+	var (
+		u        User
+		oldPhoto string
+		notify   bool
+	)
+	err := p.db.Write.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+		if err := tx.Take(&u, userID).Error; err != nil {
+			if errors.Is(err, gorm.ErrRecordNotFound) {
+				return ErrNotFound
+			}
+			return err
+		}
+		visible, bump := applyChange(&u, ch, &oldPhoto)
+		if !bump {
+			return tx.Model(&User{}).Where("id = ?", u.ID).Update("announce", u.Announce).Error
+		}
+		u.ProfileAt = max(toMillis(now), u.ProfileAt+1) // strictly later, even if the clock went back
+		err := tx.Model(&User{}).Where("id = ?", u.ID).Updates(map[string]any{
+			"name": u.Name, "status": u.Status, "photo": u.Photo, "thumbnail": u.Thumbnail,
+			"discoverable": u.Discoverable, "announce": u.Announce, "profile_at": u.ProfileAt,
+		}).Error
+		if err != nil || !visible || p.events == nil {
+			return err
+		}
+		notify = true
+		return p.events.record(tx, &u, EventProfile, now)
+	})
+	if err != nil {
+		if ch.Photo != nil {
+			_ = p.photos.Remove(ch.Photo.Name) // not referenced by anyone
+		}
+		return nil, err
+	}
+	if oldPhoto != "" {
+		_ = p.photos.Remove(oldPhoto) // names are never reused; the old one is no longer served
+	}
+	if notify {
+		p.events.Wake()
+	}
+	return &u, nil
+}
+
+// applyChange changes u in memory. visible: name, status or photo changed;
+// bump: anything that contacts' apps must fetch again changed.
+func applyChange(u *User, ch ProfileChange, oldPhoto *string) (visible, bump bool) {
+	if ch.Name != nil {
+		if n := CleanText(*ch.Name, MaxNameLen); n != u.Name {
+			u.Name, visible = n, true
+		}
+	}
+	if ch.Status != nil {
+		if s := CleanText(*ch.Status, MaxStatusLen); s != u.Status {
+			u.Status, visible = s, true
+		}
+	}
+	switch {
+	case ch.Photo != nil:
+		*oldPhoto = u.Photo
+		u.Photo, u.Thumbnail, visible = ch.Photo.Name, ch.Photo.Thumbnail, true
+	case ch.DeletePhoto && u.Photo != "":
+		*oldPhoto = u.Photo
+		u.Photo, u.Thumbnail, visible = "", "", true
+	}
+	bump = visible
+	if ch.Discoverable != nil && ValidDiscoverable(*ch.Discoverable) && *ch.Discoverable != u.Discoverable {
+		u.Discoverable, bump = *ch.Discoverable, true
+	}
+	if ch.Announce != nil {
+		u.Announce = *ch.Announce
+	}
+	return visible, bump
+}
+
+// Photos is the photo store.
+func (p *Profiles) Photos() *Photos { return p.photos }

@@ -1,0 +1,66 @@
+package web
+
+import (
+	"errors"
+	"flag"
+	"time"
+
+	"roster/models"
+)
+
+// PeopleConfig configures contact sync, profile photos and notices.
+type PeopleConfig struct {
+	Contacts       models.ContactsConfig
+	PhotoMaxMB     int
+	PhotoMaxMP     int
+	EventRetention time.Duration
+	EventHeartbeat time.Duration
+	FanoutChunk    int
+}
+
+func registerPeopleFlags(fs *flag.FlagSet, p *PeopleConfig) {
+	c := models.DefaultContactsConfig()
+	ph := models.DefaultPhotoLimits()
+	ev := models.DefaultEventsConfig()
+	fs.IntVar(&p.Contacts.MaxPerRequest, "contacts-max-per-request", c.MaxPerRequest, "most numbers accepted in one getcontacts/delcontacts request (more: TOOLARGE)")
+	fs.IntVar(&p.Contacts.Allowance, "contacts-allowance", c.Allowance, "never-seen numbers a user may look up at once (known numbers are free; over it: RATELIMIT)")
+	fs.Float64Var(&p.Contacts.RefillPerDay, "contacts-refill-per-day", c.RefillPerDay, "never-seen numbers a user's allowance regains per day")
+	fs.IntVar(&p.Contacts.ParseCacheSize, "contacts-parse-cache", c.ParseCacheSize, "parsed numbers kept in memory to speed up repeated syncs (0 = off)")
+	fs.IntVar(&p.PhotoMaxMB, "photo-max-mb", int(ph.MaxBytes>>20), "largest accepted image file, in MiB")
+	fs.IntVar(&p.PhotoMaxMP, "photo-max-megapixels", ph.MaxPixels/1_000_000, "largest accepted image, in megapixels (checked before decoding)")
+	fs.DurationVar(&p.EventRetention, "event-retention", ev.Retention, "how long notices are kept for streams resuming with Last-Event-ID")
+	fs.DurationVar(&p.EventHeartbeat, "event-heartbeat", 25*time.Second, "interval of event-stream heartbeats (the session is re-checked at each)")
+	fs.IntVar(&p.FanoutChunk, "fanout-chunk", ev.Chunk, "recipients written per fan-out transaction (smaller: shorter holds on the database writer)")
+}
+
+func (p PeopleConfig) check() []error {
+	var errs []error
+	c := p.Contacts
+	if c.MaxPerRequest <= 0 || c.Allowance <= 0 || c.RefillPerDay < 0 || c.ParseCacheSize < 0 {
+		errs = append(errs, errors.New("the --contacts-* values must be positive"))
+	}
+	if p.PhotoMaxMB <= 0 || p.PhotoMaxMP <= 0 {
+		errs = append(errs, errors.New("--photo-max-mb and --photo-max-megapixels must be positive"))
+	}
+	if p.EventRetention < time.Minute || p.EventHeartbeat < 10*time.Millisecond || p.FanoutChunk <= 0 {
+		errs = append(errs, errors.New("--event-retention (>= 1m), --event-heartbeat and --fanout-chunk must be positive"))
+	}
+	return errs
+}
+
+// PhotoLimits are the photo limits of this configuration.
+func (p PeopleConfig) PhotoLimits() models.PhotoLimits {
+	l := models.DefaultPhotoLimits()
+	l.MaxBytes = int64(p.PhotoMaxMB) << 20
+	l.MaxPixels = p.PhotoMaxMP * 1_000_000
+	return l
+}
+
+func (p PeopleConfig) redacted() map[string]any {
+	return map[string]any{
+		"contacts_max_per_request": p.Contacts.MaxPerRequest, "contacts_allowance": p.Contacts.Allowance,
+		"contacts_refill_per_day": p.Contacts.RefillPerDay, "photo_max_mb": p.PhotoMaxMB,
+		"photo_max_megapixels": p.PhotoMaxMP, "event_retention": p.EventRetention.String(),
+		"event_heartbeat": p.EventHeartbeat.String(), "fanout_chunk": p.FanoutChunk,
+	}
+}

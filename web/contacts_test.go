@@ -1,0 +1,361 @@
+package web_test
+
+import (
+	"encoding/json"
+	"fmt"
+	"strings"
+	"testing"
+	"time"
+
+	"roster/web/webtest"
+)
+
+// Numbers of people in these tests (valid numbers, digits as apps send them).
+const (
+	alicePhone = "12015550101" // US
+	bobPhone   = "12015550102" // US
+	carolPhone = "33612345678" // France
+	davePhone  = "447911123456"
+	erinPhone  = "12015550105"
+)
+
+// peopleEnv is a Roster whose IP quota does not get in the way of signing in
+// several people from the test's one address.
+func peopleEnv(t *testing.T, args ...string) *webtest.Env {
+	return webtest.New(t, webtest.WithArgs(append([]string{"--otp-ip-hourly", "0", "--otp-ip-daily", "0"}, args...)...))
+}
+
+type contact struct {
+	Name   string `json:"name"`
+	Status string `json:"status"`
+	Phone  string `json:"phone"`
+	Photo  string `json:"photo"`
+	TN     string `json:"tn"`
+	GID    string `json:"gid"`
+	TS     string `json:"ts"`
+}
+
+type contactsReply struct {
+	Result   string    `json:"result"`
+	Contacts []contact `json:"contacts"`
+	U        contact   `json:"u"`
+	TS       int64     `json:"ts"`
+}
+
+func getContacts(t testing.TB, e *webtest.Env, token string, params map[string]any) contactsReply {
+	t.Helper()
+	p := map[string]any{"op": "getcontacts", "token": token}
+	for k, v := range params {
+		p[k] = v
+	}
+	r := e.JSON(p)
+	r.ExpectOK(t)
+	var out contactsReply
+	if err := json.Unmarshal(r.Body, &out); err != nil {
+		t.Fatalf("reply: %v: %s", err, r.Body)
+	}
+	return out
+}
+
+func phonesOf(cs []contact) string {
+	var out []string
+	for _, c := range cs {
+		out = append(out, c.Phone)
+	}
+	return strings.Join(out, ",")
+}
+
+func setProfile(t testing.TB, e *webtest.Env, token string, params map[string]any) *webtest.Response {
+	t.Helper()
+	p := map[string]any{"op": "profile", "token": token}
+	for k, v := range params {
+		p[k] = v
+	}
+	r := e.JSON(p)
+	r.ExpectOK(t)
+	return r
+}
+
+func TestContactSyncFormats(t *testing.T) {
+	e := peopleEnv(t)
+	alice := e.SignIn(alicePhone, "a")
+	for _, p := range []string{bobPhone, carolPhone, davePhone} {
+		e.SignIn(p, "d-"+p)
+	}
+	setProfile(t, e, alice, map[string]any{"name": "Alice"})
+	got := getContacts(t, e, alice, map[string]any{"phones": strings.Join([]string{
+		"(201) 555-0102",      // national, read in the uploader's country (US)
+		"+33 6 12 34 56 78",   // international with +
+		"0033612345678",       // international with 00: the same person again
+		"011 44 7911 123456",  // US international dialing prefix
+		"12015550199",         // a number that is not a user
+		"not a number", "123", // skipped
+		"+1 555",          // impossible
+		"+1 201 555 0101", // the caller: never returned
+		"",                // empty item
+	}, ",")})
+	if phones := phonesOf(got.Contacts); phones != "" {
+		for _, want := range []string{bobPhone, carolPhone, davePhone} {
+			if !strings.Contains(phones, want) {
+				t.Errorf("contacts %s lack %s", phones, want)
+			}
+		}
+	}
+	if len(got.Contacts) != 3 {
+		t.Fatalf("want 3 contacts, got %+v", got.Contacts)
+	}
+	for _, c := range got.Contacts {
+		if c.GID != "0" || c.TS == "" || c.TS == "0" {
+			t.Errorf("contact fields: %+v", c)
+		}
+	}
+	if got.U.Phone != alicePhone || got.U.Name != "Alice" || got.U.TS == "" {
+		t.Errorf("u = %+v", got.U)
+	}
+	// Raw types: per-contact ts and gid are strings, top-level ts a number.
+	r := e.JSON(map[string]any{"op": "getcontacts", "token": alice, "phones": "+12015550102"})
+	if !strings.Contains(string(r.Body), `"gid":"0"`) || !strings.Contains(string(r.Body), `"ts":"`) {
+		t.Errorf("contact types: %s", r.Body)
+	}
+	// The address book holds the distinct possible numbers, caller included.
+	if n := e.Count("SELECT COUNT(*) FROM address_book b JOIN users u ON u.id = b.owner_id WHERE u.phone = ?", "+"+alicePhone); n != 5 {
+		t.Errorf("address book has %d numbers, want 5", n)
+	}
+	var rec struct{ Received, Valid, NewNumbers, Matched int }
+	e.Server.DB().Read.Raw("SELECT received, valid, new_numbers, matched FROM contact_syncs WHERE kind = 'upload' ORDER BY id LIMIT 1").Scan(&rec)
+	if rec.Received != 9 || rec.Valid != 5 || rec.NewNumbers != 5 || rec.Matched != 3 {
+		t.Errorf("sync record %+v", rec)
+	}
+
+	// A French uploader's national numbers are French.
+	carol := e.SignIn("33612345670", "c2")
+	got = getContacts(t, e, carol, map[string]any{"phones": "06 12 34 56 78"})
+	if phonesOf(got.Contacts) != carolPhone {
+		t.Errorf("French national format: %+v", got.Contacts)
+	}
+	// Old clients: GET query string.
+	q := e.Query(map[string]string{"op": "getcontacts", "token": alice, "phones": "2015550102"})
+	q.ExpectOK(t)
+	if !strings.Contains(string(q.Body), `"phone":"`+bobPhone+`"`) {
+		t.Errorf("query-string sync: %s", q.Body)
+	}
+}
+
+func TestNoRawNonUserNumbersStored(t *testing.T) {
+	e := peopleEnv(t)
+	alice := e.SignIn(alicePhone, "a")
+	getContacts(t, e, alice, map[string]any{"phones": "+1 201 555 0177,+33 6 99 88 77 66", "hidden": 1})
+	getContacts(t, e, alice, map[string]any{"phones": "+12015550178"})
+	db := e.Server.DB().Read
+	var tables []string
+	db.Raw("SELECT name FROM sqlite_master WHERE type = 'table'").Scan(&tables)
+	for _, tbl := range tables {
+		rows, err := db.Raw("SELECT * FROM " + tbl).Rows()
+		if err != nil {
+			t.Fatal(err)
+		}
+		cols, _ := rows.Columns()
+		for rows.Next() {
+			vals := make([]any, len(cols))
+			ptrs := make([]any, len(cols))
+			for i := range vals {
+				ptrs[i] = &vals[i]
+			}
+			if err := rows.Scan(ptrs...); err != nil {
+				t.Fatal(err)
+			}
+			for i, v := range vals {
+				s := fmt.Sprintf("%s", v)
+				for _, raw := range []string{"2015550177", "699887766", "2015550178"} {
+					if strings.Contains(s, raw) {
+						t.Errorf("table %s column %s holds the raw number %s", tbl, cols[i], raw)
+					}
+				}
+			}
+		}
+		rows.Close()
+	}
+	if n := e.Count("SELECT COUNT(*) FROM address_book"); n != 3 {
+		t.Errorf("address book rows %d, want 3", n)
+	}
+}
+
+func TestResetAndDelContacts(t *testing.T) {
+	e := peopleEnv(t)
+	alice := e.SignIn(alicePhone, "a")
+	e.SignIn(bobPhone, "b")
+	e.SignIn(carolPhone, "c")
+	getContacts(t, e, alice, map[string]any{"phones": "+" + bobPhone + ",+12015550190"})
+	got := getContacts(t, e, alice, map[string]any{"phones": "+" + carolPhone, "reset": 1})
+	if phonesOf(got.Contacts) != carolPhone {
+		t.Errorf("after reset the reply is %+v", got.Contacts)
+	}
+	if n := e.Count("SELECT COUNT(*) FROM address_book"); n != 1 {
+		t.Errorf("after reset the book has %d numbers, want 1", n)
+	}
+	// Incremental sync now knows only Carol.
+	got = getContacts(t, e, alice, map[string]any{"ts": 0})
+	if phonesOf(got.Contacts) != carolPhone {
+		t.Errorf("incremental after reset: %+v", got.Contacts)
+	}
+	r := e.JSON(map[string]any{"op": "delcontacts", "token": alice, "phones": "06 12 34 56 78,+" + carolPhone})
+	r.ExpectOK(t)
+	if r.String("removed") != "1" {
+		t.Errorf("removed %s", r.Body)
+	}
+	if n := e.Count("SELECT COUNT(*) FROM address_book"); n != 0 {
+		t.Errorf("after delcontacts the book has %d numbers", n)
+	}
+	if got = getContacts(t, e, alice, nil); len(got.Contacts) != 0 {
+		t.Errorf("deleted contact still synced: %+v", got.Contacts)
+	}
+	e.JSON(map[string]any{"op": "delcontacts", "token": alice}).ExpectFail(t, "MISSINGPARA")
+	// reset=1 alone empties the address book.
+	getContacts(t, e, alice, map[string]any{"phones": "+" + bobPhone})
+	if got := getContacts(t, e, alice, map[string]any{"reset": 1}); len(got.Contacts) != 0 || e.Count("SELECT COUNT(*) FROM address_book") != 0 {
+		t.Errorf("reset without phones: %+v", got.Contacts)
+	}
+	// A JSON array of numbers works as well as a comma-separated string.
+	if got := getContacts(t, e, alice, map[string]any{"phones": []string{"+" + bobPhone, "+" + carolPhone}}); len(got.Contacts) != 2 {
+		t.Errorf("phones as a JSON array: %+v", got.Contacts)
+	}
+	e.JSON(map[string]any{"op": "getcontacts", "phones": "+" + bobPhone}).ExpectFail(t, "AUTHFAIL")
+}
+
+// Many profile changes in one second: an incremental sync that asks from
+// that second gets all of them, and never loses one made after it synced.
+func TestIncrementalSyncSameSecond(t *testing.T) {
+	e := peopleEnv(t)
+	alice := e.SignIn(alicePhone, "a")
+	var book []string
+	tokens := map[string]string{}
+	for i := 0; i < 30; i++ {
+		p := fmt.Sprintf("120155502%02d", i)
+		tokens[p] = e.SignIn(p, "d")
+		book = append(book, "+"+p)
+	}
+	getContacts(t, e, alice, map[string]any{"phones": strings.Join(book, ",")})
+	e.Clock.Advance(10 * time.Second)
+	T := e.Clock.Now().Unix()
+	for i := 0; i < 20; i++ { // 20 changes within the same second
+		setProfile(t, e, tokens[fmt.Sprintf("120155502%02d", i)], map[string]any{"status": fmt.Sprint("busy ", i)})
+	}
+	got := getContacts(t, e, alice, map[string]any{"ts": T - 1})
+	if len(got.Contacts) != 20 {
+		t.Fatalf("changes after T-1: %d, want 20", len(got.Contacts))
+	}
+	for i, c := range got.Contacts {
+		if c.TS != fmt.Sprint(T) || c.Status != fmt.Sprint("busy ", i) {
+			t.Errorf("row %d: %+v (want oldest first, ts %d)", i, c, T)
+		}
+	}
+	// The client remembers T. One more change in the same second T...
+	setProfile(t, e, tokens["12015550225"], map[string]any{"status": "late"})
+	got = getContacts(t, e, alice, map[string]any{"ts": T})
+	if len(got.Contacts) != 21 || got.Contacts[20].Status != "late" {
+		t.Fatalf("the boundary second lost a change: %d rows", len(got.Contacts))
+	}
+	e.Clock.Advance(2 * time.Second)
+	if got = getContacts(t, e, alice, map[string]any{"ts": T + 1}); len(got.Contacts) != 0 {
+		t.Errorf("nothing changed after T+1, got %d", len(got.Contacts))
+	}
+	// Full sync: ts 0 returns all 30.
+	if got = getContacts(t, e, alice, map[string]any{"ts": "0"}); len(got.Contacts) != 30 {
+		t.Errorf("full sync: %d", len(got.Contacts))
+	}
+	e.JSON(map[string]any{"op": "getcontacts", "token": alice, "ts": "yesterday"}).ExpectFail(t, "BADREQUEST")
+	if n := e.Count("SELECT COUNT(*) FROM contact_syncs WHERE kind = 'incremental'"); n != 4 {
+		t.Errorf("incremental syncs recorded: %d", n)
+	}
+}
+
+func TestContactPrivacy(t *testing.T) {
+	e := peopleEnv(t)
+	alice := e.SignIn(alicePhone, "a")
+	bob := e.SignIn(bobPhone, "b")
+	carol := e.SignIn(carolPhone, "c")
+	e.SignIn(davePhone, "d")
+	book := map[string]any{"phones": strings.Join([]string{"+" + bobPhone, "+" + carolPhone, "+" + davePhone}, ",")}
+
+	setProfile(t, e, bob, map[string]any{"discoverable": "nobody"})
+	setProfile(t, e, carol, map[string]any{"discoverable": "contacts"})
+	e.Server.DB().Write.Exec("DELETE FROM users WHERE phone = ?", "+"+davePhone) // removed account
+	got := getContacts(t, e, alice, book)
+	if len(got.Contacts) != 0 {
+		t.Errorf("hidden, contacts-only and removed users found: %+v", got.Contacts)
+	}
+	// Carol adds Alice to her own address book: now Alice may find her.
+	getContacts(t, e, carol, map[string]any{"phones": "+" + alicePhone})
+	got = getContacts(t, e, alice, book)
+	if phonesOf(got.Contacts) != carolPhone {
+		t.Errorf("contacts-only user: %+v", got.Contacts)
+	}
+	if got = getContacts(t, e, alice, map[string]any{"ts": 0}); phonesOf(got.Contacts) != carolPhone {
+		t.Errorf("incremental sync ignores privacy: %+v", got.Contacts)
+	}
+	// Bob becomes visible again; his change time moves so incremental syncs see him.
+	before := e.Clock.Now().Unix()
+	e.Clock.Advance(5 * time.Second)
+	setProfile(t, e, bob, map[string]any{"discoverable": "everyone"})
+	got = getContacts(t, e, alice, map[string]any{"ts": before + 1})
+	if phonesOf(got.Contacts) != bobPhone {
+		t.Errorf("Bob visible again: %+v", got.Contacts)
+	}
+	e.JSON(map[string]any{"op": "profile", "token": bob, "discoverable": "some"}).ExpectFail(t, "BADREQUEST")
+}
+
+func TestContactLimits(t *testing.T) {
+	e := peopleEnv(t, "--contacts-max-per-request", "5", "--contacts-allowance", "4", "--contacts-refill-per-day", "86400")
+	alice := e.SignIn(alicePhone, "a")
+	six := "+12015550110,+12015550111,+12015550112,+12015550113,+12015550114,+12015550115"
+	e.JSON(map[string]any{"op": "getcontacts", "token": alice, "phones": six}).ExpectFail(t, "TOOLARGE")
+	e.JSON(map[string]any{"op": "delcontacts", "token": alice, "phones": six}).ExpectFail(t, "TOOLARGE")
+
+	getContacts(t, e, alice, map[string]any{"phones": "+12015550110,+12015550111,+12015550112"})
+	r := e.JSON(map[string]any{"op": "getcontacts", "token": alice, "phones": "+12015550113,+12015550114"})
+	r.ExpectFail(t, "RATELIMIT")
+	if r.String("retry_after") != "1" {
+		t.Errorf("retry_after %s (one number short, refilling one a second)", r.String("retry_after"))
+	}
+	// Known numbers are free, and a refused request stored nothing.
+	getContacts(t, e, alice, map[string]any{"phones": "+12015550110,+12015550111,+12015550112,+12015550113"})
+	if n := e.Count("SELECT COUNT(*) FROM address_book"); n != 4 {
+		t.Errorf("book %d", n)
+	}
+	// reset does not make known numbers new, in this batch or the next ones.
+	getContacts(t, e, alice, map[string]any{"phones": "+12015550110,+12015550111", "reset": 1})
+	getContacts(t, e, alice, map[string]any{"phones": "+12015550112,+12015550113"})
+	if n := e.Count("SELECT COUNT(*) FROM address_book"); n != 4 {
+		t.Errorf("book after reset and resend: %d", n)
+	}
+	e.Clock.Advance(2 * time.Second)
+	getContacts(t, e, alice, map[string]any{"phones": "+12015550114,+12015550115"})
+	if n := e.Count("SELECT COUNT(*) FROM contact_syncs WHERE refused <> ''"); n != 3 {
+		t.Errorf("refused syncs recorded: %d", n)
+	}
+	if n, err := e.Server.Contacts().HoldersOf(t.Context(), "+12015550110"); n != 1 || err != nil {
+		t.Errorf("holders %d %v", n, err)
+	}
+	st, err := e.Server.Contacts().SyncState(t.Context(), 1)
+	if err != nil || st.BookSize != 6 || st.LastSync == nil {
+		t.Errorf("sync state %+v %v", st, err)
+	}
+}
+
+// Users without a phone hash (made before contact sync, or by other code)
+// get one at start-up.
+func TestBackfillHashes(t *testing.T) {
+	e := peopleEnv(t)
+	alice := e.SignIn(alicePhone, "a")
+	e.SignIn(bobPhone, "b")
+	e.Server.DB().Write.Exec("UPDATE users SET phone_hash = NULL")
+	if got := getContacts(t, e, alice, map[string]any{"phones": "+" + bobPhone}); len(got.Contacts) != 0 {
+		t.Fatalf("found without a hash: %+v", got.Contacts)
+	}
+	if n, err := e.Server.Contacts().BackfillHashes(t.Context()); n != 2 || err != nil {
+		t.Fatalf("backfilled %d %v", n, err)
+	}
+	if got := getContacts(t, e, alice, map[string]any{"phones": "+" + bobPhone}); phonesOf(got.Contacts) != bobPhone {
+		t.Errorf("after backfill: %+v", got.Contacts)
+	}
+}
