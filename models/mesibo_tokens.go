@@ -160,12 +160,7 @@ func (s *SignIn) verifyWithIssuer(ctx context.Context, p Phone, code, name strin
 	)
 	err := s.db.Write.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
 		var err error
-		if fixed, ok := s.cfg.TestNumbers[p.E164]; ok {
-			refused, err = s.checkTestCode(tx, p, code, fixed, cl, now)
-		} else {
-			refused, err = s.checkCode(tx, p, code, cl, now)
-		}
-		if err != nil || refused != nil {
+		if refused, err = s.checkAnyCode(tx, p, code, cl, now); err != nil || refused != nil {
 			return err
 		}
 		if err := tx.Model(&OTPCode{}).Where("phone = ? AND state = ? AND verified_at = ?", p.E164, CodeVerified, nowMs).

@@ -349,12 +349,7 @@ func (s *SignIn) VerifyCode(ctx context.Context, p Phone, code, name string, cl 
 	)
 	err := s.db.Write.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
 		var err error
-		if fixed, ok := s.cfg.TestNumbers[p.E164]; ok {
-			refused, err = s.checkTestCode(tx, p, code, fixed, cl, now)
-		} else {
-			refused, err = s.checkCode(tx, p, code, cl, now)
-		}
-		if err != nil || refused != nil {
+		if refused, err = s.checkAnyCode(tx, p, code, cl, now); err != nil || refused != nil {
 			return err
 		}
 		result, err = s.completeSignIn(tx, p, name, cl, now)
@@ -370,6 +365,15 @@ func (s *SignIn) VerifyCode(ctx context.Context, p Phone, code, name string, cl 
 		s.cfg.Events.Wake() // fan-out runs in the background; this request does not wait
 	}
 	return result, nil
+}
+
+// checkAnyCode checks a code against a test number's fixed code or the
+// phone's newest issued code.
+func (s *SignIn) checkAnyCode(tx *gorm.DB, p Phone, code string, cl ClientInfo, now time.Time) (*RefusedError, error) {
+	if fixed, ok := s.cfg.TestNumbers[p.E164]; ok {
+		return s.checkTestCode(tx, p, code, fixed, cl, now)
+	}
+	return s.checkCode(tx, p, code, cl, now)
 }
 
 func (s *SignIn) checkTestCode(tx *gorm.DB, p Phone, code, fixed string, cl ClientInfo, now time.Time) (*RefusedError, error) {

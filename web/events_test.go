@@ -228,15 +228,7 @@ func TestFanoutHonorsSettings(t *testing.T) {
 	setProfile(t, e, bob, map[string]any{"announce": 0}) // before the background fan-out ran
 	carol := e.SignIn(carolPhone, "c")
 	setProfile(t, e, carol, map[string]any{"discoverable": "contacts", "status": "new status"})
-	for {
-		n, err := e.Server.Events().RunOnce(context.Background())
-		if err != nil {
-			t.Fatal(err)
-		}
-		if n == 0 {
-			break
-		}
-	}
+	e.FanOut()
 	var rows []struct {
 		Type       string
 		Phone      string

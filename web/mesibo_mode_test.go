@@ -242,15 +242,7 @@ func TestMesiboJoinNoticeIsSentAsMessage(t *testing.T) {
 	e.JSON(map[string]any{"op": "getcontacts", "token": alice.String("token"), "phones": "+" + frPhone}).ExpectOK(t)
 	e.Clock.Advance(time.Minute)
 	signInMesibo(t, e, frPhone, "b").ExpectOK(t)
-	for {
-		n, err := e.Server.Events().RunOnce(context.Background())
-		if err != nil {
-			t.Fatal(err)
-		}
-		if n == 0 {
-			break
-		}
-	}
+	e.FanOut()
 	reqs := fake.Requests()
 	if len(reqs) != 3 {
 		t.Fatalf("%d mesibo calls, want useradd, useradd, message", len(reqs))

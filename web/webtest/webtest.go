@@ -261,3 +261,18 @@ func (e *Env) Listen() string {
 	})
 	return "http://" + ln.Addr().String()
 }
+
+// FanOut runs the background fan-out of notices until nothing is left, as
+// the background worker would.
+func (e *Env) FanOut() {
+	e.T.Helper()
+	for {
+		n, err := e.Server.Events().RunOnce(context.Background())
+		if err != nil {
+			e.T.Fatalf("fan-out: %v", err)
+		}
+		if n == 0 {
+			return
+		}
+	}
+}
