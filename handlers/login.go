@@ -33,6 +33,7 @@ func (a *API) login(c *fiber.Ctx, r *Request) (Reply, error) {
 	if err != nil {
 		return nil, err
 	}
+	a.sessions.NotifyRevoked(res.Replaced...) // the device's previous session: its stream closes
 	p := &models.Principal{User: res.User, Session: res.Session}
 	c.Locals(localPrincipal, p)
 	reply := profileFields(&res.User)

@@ -518,7 +518,7 @@ func (d *Dashboard) BlockUser(ctx context.Context, userID, until int64, actor st
 			IP: cl.IP, UserAgent: truncate(cl.UserAgent, 512), Detail: fmt.Sprintf("%s; %d sessions revoked", detail, len(ids))})
 	})
 	if err == nil {
-		d.sessions.notifyRevoked(ids...)
+		d.sessions.NotifyRevoked(ids...)
 	}
 	return len(ids), err
 }
@@ -568,7 +568,7 @@ func (d *Dashboard) DeleteUser(ctx context.Context, userID int64, actor string, 
 	if err != nil {
 		return nil, err
 	}
-	d.sessions.notifyRevoked(ids...)
+	d.sessions.NotifyRevoked(ids...)
 	if u.Photo != "" && d.photoDir != "" {
 		// Base keeps a stored name from reaching outside the photo directory.
 		p := filepath.Join(d.photoDir, filepath.Base(u.Photo))

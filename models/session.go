@@ -177,14 +177,14 @@ func (s *Sessions) RevokeToken(ctx context.Context, token, reason string, cl Cli
 		return audit(tx, apiEntry(now, EventTokenRevoked, phone, &sess.UserID, cl, reason))
 	})
 	if err == nil && revoked {
-		s.notifyRevoked(revokedID)
+		s.NotifyRevoked(revokedID)
 	}
 	return revoked, err
 }
 
-// notifyRevoked tells the OnRevoked function of sessions revoked by a
+// NotifyRevoked tells the OnRevoked function of sessions revoked by a
 // committed transaction (live event streams of those sessions close).
-func (s *Sessions) notifyRevoked(ids ...int64) {
+func (s *Sessions) NotifyRevoked(ids ...int64) {
 	if s.onRevoked != nil && len(ids) > 0 {
 		s.onRevoked(ids...)
 	}
@@ -218,16 +218,11 @@ func (s *Sessions) SetPush(ctx context.Context, sessionID int64, p PushSettings)
 }
 
 // createSession issues a token for a user's device inside the sign-in
-// transaction. A device keeps one session: signing in again on the same
-// device revokes the previous one.
-func createSession(tx *gorm.DB, user *User, cl ClientInfo, now time.Time, ttl time.Duration) (*Session, string, error) {
-	return createSessionWith(tx, user, cl, now, ttl, nil)
-}
-
-// createSessionWith is createSession with, optionally, the issuer's token.
-func createSessionWith(tx *gorm.DB, user *User, cl ClientInfo, now time.Time, ttl time.Duration, issued *issuedSession) (*Session, string, error) {
+// transaction: Roster's own, or the issuer's when issued is set. A device
+// keeps one session: signing in again on the same device revokes the
+// previous one, whose id is returned in replaced.
+func createSession(tx *gorm.DB, user *User, cl ClientInfo, now time.Time, ttl time.Duration, issued *issuedSession) (sess *Session, token string, replaced []int64, err error) {
 	nowMs := toMillis(now)
-	var token string
 	if issued != nil {
 		token = issued.token
 		// An issuer may hand out a token it gave before: the older session
@@ -237,30 +232,30 @@ func createSessionWith(tx *gorm.DB, user *User, cl ClientInfo, now time.Time, tt
 		if err := tx.Model(&Session{}).Where("token_hash = ?", HashToken(token)).
 			Updates(map[string]any{"token_hash": HashToken("superseded:" + token + ":" + strconv.FormatInt(nowMs, 10)),
 				"revoked_at": nowMs, "revoke_reason": RevokeReissued, "mesibo_token_sealed": nil}).Error; err != nil {
-			return nil, "", err
+			return nil, "", nil, err
 		}
 	}
 	if cl.Device != "" {
 		var old []Session
 		if err := tx.Where("user_id = ? AND device = ? AND revoked_at IS NULL", user.ID, cl.Device).Find(&old).Error; err != nil {
-			return nil, "", err
+			return nil, "", nil, err
 		}
 		for i := range old {
 			if err := revokeSession(tx, &old[i], nowMs, RevokeReplaced); err != nil {
-				return nil, "", err
+				return nil, "", nil, err
 			}
 			if err := audit(tx, apiEntry(nowMs, EventTokenRevoked, user.Phone, &user.ID, cl, RevokeReplaced)); err != nil {
-				return nil, "", err
+				return nil, "", nil, err
 			}
+			replaced = append(replaced, old[i].ID)
 		}
 	}
 	if issued == nil {
-		var err error
 		if token, err = newToken(); err != nil {
-			return nil, "", err
+			return nil, "", nil, err
 		}
 	}
-	sess := &Session{
+	sess = &Session{
 		UserID: user.ID, TokenHash: HashToken(token),
 		Device: truncate(cl.Device, 256), DeviceType: truncate(cl.DeviceType, 64), AppID: truncate(cl.AppID, 256),
 		IP: cl.IP, UserAgent: truncate(cl.UserAgent, 512),
@@ -270,7 +265,7 @@ func createSessionWith(tx *gorm.DB, user *User, cl ClientInfo, now time.Time, tt
 		sess.MesiboUID, sess.MesiboTokenSealed = issued.uid, issued.sealed
 	}
 	if err := tx.Create(sess).Error; err != nil {
-		return nil, "", err
+		return nil, "", nil, err
 	}
-	return sess, token, nil
+	return sess, token, replaced, nil
 }

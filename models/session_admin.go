@@ -43,7 +43,7 @@ func (s *Sessions) RevokeSession(ctx context.Context, sessionID int64, actor str
 			IP: cl.IP, UserAgent: truncate(cl.UserAgent, 512), Detail: fmt.Sprintf("session %d, device %q", sess.ID, truncate(sess.Device, 64))})
 	})
 	if err == nil && revoked {
-		s.notifyRevoked(revokedID)
+		s.NotifyRevoked(revokedID)
 	}
 	return revoked, err
 }
@@ -68,7 +68,7 @@ func (s *Sessions) RevokeAllForUser(ctx context.Context, userID int64, actor str
 			IP: cl.IP, UserAgent: truncate(cl.UserAgent, 512), Detail: fmt.Sprintf("%d sessions revoked", len(ids))})
 	})
 	if err == nil {
-		s.notifyRevoked(ids...)
+		s.NotifyRevoked(ids...)
 	}
 	return len(ids), err
 }

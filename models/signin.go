@@ -329,6 +329,9 @@ type SignInResult struct {
 	Session Session
 	Token   string
 	NewUser bool
+	// Replaced are the sessions this sign-in revoked (the device's previous
+	// one): tell Sessions.NotifyRevoked after commit so their streams close.
+	Replaced []int64
 }
 
 // VerifyCode checks a code and, when it is right, signs the phone in: it
@@ -501,7 +504,7 @@ func (s *SignIn) completeSignInWith(tx *gorm.DB, p Phone, name string, cl Client
 			return nil, err
 		}
 	}
-	sess, token, err := createSessionWith(tx, u, cl, now, s.cfg.TokenTTL, issued)
+	sess, token, replaced, err := createSession(tx, u, cl, now, s.cfg.TokenTTL, issued)
 	if err != nil {
 		return nil, err
 	}
@@ -512,7 +515,7 @@ func (s *SignIn) completeSignInWith(tx *gorm.DB, p Phone, name string, cl Client
 	if err := audit(tx, apiEntry(nowMs, EventTokenIssued, p.E164, &u.ID, cl, detail)); err != nil {
 		return nil, err
 	}
-	return &SignInResult{User: *u, Session: *sess, Token: token, NewUser: created}, nil
+	return &SignInResult{User: *u, Session: *sess, Token: token, NewUser: created, Replaced: replaced}, nil
 }
 
 // humanDuration writes a wait for people: "25 seconds", "4 minutes", "1 hour".

@@ -343,3 +343,16 @@ func TestDashboardRevocationsCloseStreams(t *testing.T) {
 		})
 	}
 }
+
+// Signing in again on the same device replaces its session: the old
+// session's stream closes at once.
+func TestSignInOnSameDeviceClosesOldStream(t *testing.T) {
+	e := peopleEnv(t, "--event-heartbeat", "1h")
+	base := e.Listen()
+	old := e.SignIn(alicePhone, "phone")
+	s := openStream(t, base+"/api/events", old, "")
+	waitStreams(t, e, 1)
+	e.Clock.Advance(time.Minute)
+	e.SignIn(alicePhone, "phone")
+	s.expectEnd(t, 3*time.Second)
+}
