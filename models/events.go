@@ -60,6 +60,11 @@ type EventsConfig struct {
 	Chunk     int           // recipients written per fan-out transaction
 	Poll      time.Duration // how often the worker looks for work when not woken
 	Sinks     []NoticeSink
+	// MesiboNotices queues each notice as a mesibo message in the outbox
+	// (persisted, retried, its attempts visible), in the fan-out's own
+	// transaction; OnQueued then wakes the outbox's sender.
+	MesiboNotices bool
+	OnQueued      func()
 }
 
 // DefaultEventsConfig keeps events 7 days and writes 500 recipients per
@@ -186,6 +191,9 @@ func (e *Events) RunOnce(ctx context.Context) (int, error) {
 		}
 		e.hub.Notify(ids)
 		e.deliverToSinks(ctx, &ev, recipients)
+		if e.cfg.MesiboNotices && e.cfg.OnQueued != nil {
+			e.cfg.OnQueued()
+		}
 	}
 	return max(len(recipients), 1), nil
 }
@@ -243,12 +251,32 @@ func (e *Events) fanOutChunk(tx *gorm.DB, ev *Event) ([]fanoutRecipient, error) 
 		if err := tx.Exec(sb.String(), vals...).Error; err != nil {
 			return nil, err
 		}
+		if err := e.queueMesiboNotices(tx, ev, rs, nowMs); err != nil {
+			return nil, err
+		}
 	}
 	if len(rs) < e.cfg.Chunk {
 		return rs, done(len(rs))
 	}
 	return rs, tx.Model(&Event{}).Where("id = ?", ev.ID).Updates(map[string]any{
 		"fanout_cursor": rs[len(rs)-1].OwnerID, "recipients": gorm.Expr("recipients + ?", len(rs))}).Error
+}
+
+// queueMesiboNotices writes one outbox job per recipient (mesibo mode).
+func (e *Events) queueMesiboNotices(tx *gorm.DB, ev *Event, rs []fanoutRecipient, now int64) error {
+	if !e.cfg.MesiboNotices {
+		return nil
+	}
+	msgs := make([]OutboxMessage, 0, len(rs))
+	for _, r := range rs {
+		job, err := json.Marshal(MesiboJob{Op: "message", Address: strings.TrimPrefix(r.Phone, "+"), Msg: ev.Body})
+		if err != nil {
+			return err
+		}
+		msgs = append(msgs, OutboxMessage{Channel: MesiboChannel, Kind: OutboxKindMesiboNotice, Recipient: r.Phone,
+			Body: string(job), State: OutboxPending, CreatedAt: now, NextAttemptAt: now})
+	}
+	return tx.CreateInBatches(msgs, 100).Error
 }
 
 // deliverToSinks hands the notice to the configured sinks (none by default).

@@ -51,10 +51,11 @@ const MesiboChannel = "mesibo"
 
 // MesiboJob is the body of a revocation job in the outbox.
 type MesiboJob struct {
-	Op          string `json:"op"` // "deltoken" or "deluser"
-	UID         string `json:"uid"`
-	Address     string `json:"address,omitempty"`
+	Op          string `json:"op"` // "deltoken", "deluser" or "message"
+	UID         string `json:"uid,omitempty"`
+	Address     string `json:"address,omitempty"`      // deluser: the user; message: the recipient
 	TokenSealed []byte `json:"token_sealed,omitempty"` // deltoken: the sealed user token
+	Msg         string `json:"msg,omitempty"`          // message: the contact notice's JSON
 }
 
 // sealToken encrypts a token with AES-256-GCM under the key (any length; it

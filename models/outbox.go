@@ -5,6 +5,7 @@ import (
 	"time"
 
 	"gorm.io/gorm"
+	"gorm.io/gorm/clause"
 )
 
 // OutboxMessage is a message waiting to be, or already, delivered.
@@ -70,7 +71,11 @@ func (o *Outbox) Claim(ctx context.Context, limit int) ([]OutboxMessage, error) 
 			return err
 		}
 		err := tx.Where("(state = ? AND next_attempt_at <= ?) OR (state = ? AND lease_until < ?)",
-			OutboxPending, now, OutboxSending, now).Order("next_attempt_at").Limit(limit).Find(&msgs).Error
+			OutboxPending, now, OutboxSending, now).
+			// Codes first: a person is waiting for them, while a popular
+			// user's join can queue thousands of notices.
+			Clauses(clause.OrderBy{Expression: clause.Expr{SQL: "kind = ? DESC, next_attempt_at", Vars: []any{OutboxKindOTP}}}).
+			Limit(limit).Find(&msgs).Error
 		if err != nil || len(msgs) == 0 {
 			return err
 		}
@@ -120,6 +125,9 @@ func (o *Outbox) MarkSent(ctx context.Context, m *OutboxMessage, info AttemptInf
 		if err := recordAttempt(tx, m, now, AttemptSent, "", info); err != nil {
 			return err
 		}
+		if sentEvent(m.Kind) == "" {
+			return nil
+		}
 		return audit(tx, AuditEntry{At: now, Actor: ActorSystem, Type: sentEvent(m.Kind), Phone: m.Recipient,
 			Detail: "via " + m.Channel})
 	})
@@ -151,7 +159,7 @@ func (o *Outbox) MarkFailed(ctx context.Context, m *OutboxMessage, cause string,
 		if err := recordAttempt(tx, m, now, status, cause, info); err != nil {
 			return err
 		}
-		if !final {
+		if !final || failedEvent(m.Kind) == "" {
 			return nil
 		}
 		return audit(tx, AuditEntry{At: now, Actor: ActorSystem, Type: failedEvent(m.Kind), Phone: m.Recipient,

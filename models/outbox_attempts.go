@@ -12,6 +12,9 @@ import (
 const (
 	OutboxKindOTP          = "otp"
 	OutboxKindMesiboRevoke = "mesibo_revoke"
+	// OutboxKindMesiboNotice is a contact notice sent as a mesibo message:
+	// one row per recipient, written by the fan-out.
+	OutboxKindMesiboNotice = "mesibo_notice"
 )
 
 // Attempt outcomes.
@@ -62,16 +65,24 @@ func (o *Outbox) Attempts(ctx context.Context, outboxID int64) ([]OutboxAttempt,
 	return as, err
 }
 
+// sentEvent is the audit entry of a delivery; "" for contact notices, which
+// are many (one per recipient) and visible as outbox attempts.
 func sentEvent(kind string) string {
-	if kind == OutboxKindMesiboRevoke {
+	switch kind {
+	case OutboxKindMesiboRevoke:
 		return EventMesiboRevoked
+	case OutboxKindMesiboNotice:
+		return ""
 	}
 	return EventCodeSent
 }
 
 func failedEvent(kind string) string {
-	if kind == OutboxKindMesiboRevoke {
+	switch kind {
+	case OutboxKindMesiboRevoke:
 		return EventMesiboRevokeFailed
+	case OutboxKindMesiboNotice:
+		return ""
 	}
 	return EventCodeSendFailed
 }

@@ -230,11 +230,13 @@ func TestMesiboSameTokenAgain(t *testing.T) {
 }
 
 // In mesibo mode a join notice also goes to each contact as a mesibo
-// message (type 1, one-hour expiry) with the protocol's JSON body.
+// message (type 1, one-hour expiry) with the protocol's JSON body: the
+// fan-out queues it in the outbox, whose sender retries a failure.
 func TestMesiboJoinNoticeIsSentAsMessage(t *testing.T) {
 	fake := webtest.NewFakeHTTP(t,
 		userAdded("1", "mesibo-user-token-alice-abcdef"),
 		userAdded("2", "mesibo-user-token-bob-abcdef01"),
+		webtest.Reply{Status: 503, Body: "busy"},
 		webtest.Reply{Status: 200, Body: `{"op":"message","result":true}`})
 	e := mesiboEnv(t, fake, "--app-name", "Chatter", "--otp-ip-hourly", "0")
 	alice := signInMesibo(t, e, usPhone, "a")
@@ -243,19 +245,28 @@ func TestMesiboJoinNoticeIsSentAsMessage(t *testing.T) {
 	e.Clock.Advance(time.Minute)
 	signInMesibo(t, e, frPhone, "b").ExpectOK(t)
 	e.FanOut()
+	if n := e.Count("SELECT COUNT(*) FROM outbox WHERE kind = 'mesibo_notice' AND channel = 'mesibo' AND recipient = ?", "+"+usPhone); n != 1 {
+		t.Fatalf("%d notices queued for Alice", n)
+	}
+	e.Server.Worker().RunOnce(context.Background()) // 503: retried later
+	e.Clock.Advance(time.Minute)
+	e.Server.Worker().RunOnce(context.Background())
+	if n := e.Count("SELECT COUNT(*) FROM outbox WHERE kind = 'mesibo_notice' AND state = 'sent' AND attempts = 2"); n != 1 {
+		t.Errorf("the notice was not delivered on the second attempt")
+	}
 	reqs := fake.Requests()
-	if len(reqs) != 3 {
-		t.Fatalf("%d mesibo calls, want useradd, useradd, message", len(reqs))
+	if len(reqs) != 4 {
+		t.Fatalf("%d mesibo calls, want useradd, useradd, message, message", len(reqs))
 	}
 	var msg struct {
 		Op, Token, From, To, Msg string
 		Type, Expiry             int
 	}
-	if err := json.Unmarshal(reqs[2].Body, &msg); err != nil {
-		t.Fatalf("message body %s: %v", reqs[2].Body, err)
+	if err := json.Unmarshal(reqs[3].Body, &msg); err != nil {
+		t.Fatalf("message body %s: %v", reqs[3].Body, err)
 	}
 	if msg.Op != "message" || msg.Token != mesiboAppToken || msg.From != "Chatter" || msg.To != usPhone || msg.Type != 1 || msg.Expiry != 3600 {
-		t.Errorf("message %s", reqs[2].Body)
+		t.Errorf("message %s", reqs[3].Body)
 	}
 	var notice map[string]any
 	if err := json.Unmarshal([]byte(msg.Msg), &notice); err != nil {

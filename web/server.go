@@ -87,11 +87,8 @@ func New(ctx context.Context, cfg Config, log *slog.Logger, opts Options) (*Serv
 	if err != nil {
 		return nil, err
 	}
-	if mesiboMode.revoker != nil {
-		opts.Senders = append(opts.Senders, mesiboMode.revoker)
-	}
-	if mesiboMode.notices != nil {
-		opts.NoticeSinks = append(opts.NoticeSinks, mesiboMode.notices)
+	if mesiboMode.jobs != nil {
+		opts.Senders = append(opts.Senders, mesiboMode.jobs)
 	}
 	codeKey, err := LoadSecret(cfg.DataDir, "otp", opts.Getenv("ROSTER_OTP_KEY"))
 	if err != nil {
@@ -108,7 +105,8 @@ func New(ctx context.Context, cfg Config, log *slog.Logger, opts Options) (*Serv
 	s := &Server{cfg: cfg, log: log, clock: opts.Clock, db: db, streamsDone: make(chan struct{}), metrics: newMetrics()}
 	hasher := models.NewPhoneHasher(contactsKey)
 	s.events = models.NewEvents(db, s.clock, log, models.EventsConfig{AppName: cfg.AppName,
-		Retention: cfg.People.EventRetention, Chunk: cfg.People.FanoutChunk, Sinks: opts.NoticeSinks})
+		Retention: cfg.People.EventRetention, Chunk: cfg.People.FanoutChunk, Sinks: opts.NoticeSinks,
+		MesiboNotices: mesiboMode.jobs != nil, OnQueued: func() { s.worker.Wake() }})
 	s.outbox = models.NewOutbox(db, s.clock, time.Minute, delivery.Console{}.Name())
 	s.worker = delivery.NewWorker(s.outbox, s.clock, log, opts.Worker, opts.Senders...)
 	signIn := models.NewSignIn(db, s.clock, models.SignInConfig{

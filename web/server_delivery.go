@@ -71,13 +71,12 @@ func deliveryPolicy(cfg Config) models.DeliveryPolicy {
 }
 
 // mesiboParts is what mesibo mode adds: the token issuer, the key sealing
-// the tokens kept for revocation, the outbox channel that revokes them, and
-// the sink that sends contact notices as mesibo messages. All nil otherwise.
+// the tokens kept for revocation, and the outbox channel that revokes them
+// and sends contact notices as mesibo messages. All nil otherwise.
 type mesiboParts struct {
 	issuer  models.TokenIssuer
 	sealKey []byte
-	revoker delivery.Sender
-	notices models.NoticeSink
+	jobs    delivery.Sender
 }
 
 // mesiboSetup builds mesibo mode's parts when it is on.
@@ -104,7 +103,6 @@ func mesiboSetup(cfg Config, getenv func(string) string) (mesiboParts, error) {
 	return mesiboParts{
 		issuer:  mesibo.Issuer{Client: client},
 		sealKey: key,
-		revoker: mesibo.RevokeSender{Client: client, SealKey: key},
-		notices: &mesibo.NoticeSink{Client: client, From: from},
+		jobs:    mesibo.JobSender{Client: client, SealKey: key, From: from},
 	}, nil
 }

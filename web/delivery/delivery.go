@@ -158,7 +158,7 @@ func (w *Worker) deliver(ctx context.Context, m *models.OutboxMessage) {
 	var retryAt time.Time
 	var perm *PermanentError
 	limit := w.cfg.MaxAttempts
-	if m.Kind != "" && m.Kind != models.OutboxKindOTP && w.cfg.JobMaxAttempts > 0 {
+	if m.Kind == models.OutboxKindMesiboRevoke && w.cfg.JobMaxAttempts > 0 {
 		limit = w.cfg.JobMaxAttempts
 	}
 	if !errors.As(err, &perm) && m.Attempts < limit {

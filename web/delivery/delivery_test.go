@@ -57,7 +57,7 @@ func newRig(t *testing.T, senders ...delivery.Sender) *rig {
 func (r *rig) enqueue(t *testing.T, channel, body string) int64 {
 	t.Helper()
 	now := r.clock.Now().UnixMilli()
-	m := &models.OutboxMessage{Channel: channel, Recipient: "+12015550123", Body: body, State: models.OutboxPending,
+	m := &models.OutboxMessage{Channel: channel, Kind: models.OutboxKindOTP, Recipient: "+12015550123", Body: body, State: models.OutboxPending,
 		CreatedAt: now, NextAttemptAt: now}
 	if err := r.db.Write.Create(m).Error; err != nil {
 		t.Fatal(err)
@@ -207,5 +207,25 @@ func TestExpiredCodeIsNotSent(t *testing.T) {
 	m := r.row(t, id)
 	if len(sms.sent) != 1 || m.State != models.OutboxFailed || m.Body == "111222 is your code" {
 		t.Errorf("sent %d times, row %+v", len(sms.sent), m)
+	}
+}
+
+// Codes go before background jobs: a popular user's join can queue
+// thousands of notices, and a person is waiting for their code.
+func TestCodesAreClaimedBeforeJobs(t *testing.T) {
+	r := newRig(t, &fakeSender{name: "console"}, &fakeSender{name: "mesibo"})
+	now := r.clock.Now().UnixMilli()
+	for i := 0; i < 30; i++ {
+		m := &models.OutboxMessage{Channel: "mesibo", Kind: models.OutboxKindMesiboNotice, Recipient: "+12015550123",
+			Body: "{}", State: models.OutboxPending, CreatedAt: now, NextAttemptAt: now}
+		if err := r.db.Write.Create(m).Error; err != nil {
+			t.Fatal(err)
+		}
+	}
+	r.clock.Advance(time.Second)
+	code := r.enqueue(t, "console", "123456 is your code")
+	msgs, err := r.outbox.Claim(context.Background(), 5)
+	if err != nil || len(msgs) != 5 || msgs[0].ID != code {
+		t.Fatalf("first claimed %+v, %v; want the code %d first", msgs, err, code)
 	}
 }

@@ -228,21 +228,6 @@ func notFoundIsDone(err error) error {
 	return err
 }
 
-// NoticeSink delivers contact notices (joined, profile changed) as mesibo
-// messages, as the old backend did: type 1, expiry 3600 s, the notice JSON
-// as the body. Its DeliverNotice has the shape of models.NoticeSink.
-type NoticeSink struct {
-	Client *Client
-	From   string // the sender's mesibo address (the app's system user)
-}
-
-// DeliverNotice sends body to the user with this E.164 number (mesibo
-// addresses are the protocol's digits, without '+').
-func (n *NoticeSink) DeliverNotice(ctx context.Context, recipientPhone string, body []byte) error {
-	return n.Client.Message(ctx, Message{From: n.From, To: strings.TrimPrefix(recipientPhone, "+"),
-		Type: 1, ExpirySeconds: 3600, Body: string(body)})
-}
-
 // Issuer issues access tokens with useradd (it satisfies models.TokenIssuer).
 type Issuer struct{ Client *Client }
 
@@ -256,22 +241,24 @@ func (i Issuer) IssueToken(ctx context.Context, req models.IssueRequest) (models
 	return models.IssuedToken{UID: u.UID, Token: u.Token}, nil
 }
 
-// RevokeSender is the outbox channel "mesibo": it deletes revoked tokens
-// (deltoken) and deleted users (deluser) at mesibo, with the outbox's
-// retries and attempt records.
-type RevokeSender struct {
+// JobSender is the outbox channel "mesibo": it deletes revoked tokens
+// (deltoken) and deleted users (deluser) at mesibo, and sends contact
+// notices as messages (type 1, one-hour expiry, from From), with the
+// outbox's retries and attempt records.
+type JobSender struct {
 	Client  *Client
 	SealKey []byte
+	From    string // sender address of contact notices
 }
 
-// Name returns the outbox channel of revocation jobs.
-func (RevokeSender) Name() string { return models.MesiboChannel }
+// Name returns the outbox channel of mesibo jobs.
+func (JobSender) Name() string { return models.MesiboChannel }
 
-// Send runs one revocation job.
-func (r RevokeSender) Send(ctx context.Context, m delivery.Message) (delivery.Receipt, error) {
+// Send runs one job.
+func (r JobSender) Send(ctx context.Context, m delivery.Message) (delivery.Receipt, error) {
 	var job models.MesiboJob
 	if err := json.Unmarshal([]byte(m.Body), &job); err != nil {
-		return delivery.Receipt{}, &delivery.PermanentError{Err: errors.New("mesibo: the revocation job is unreadable")}
+		return delivery.Receipt{}, &delivery.PermanentError{Err: errors.New("mesibo: the job is unreadable")}
 	}
 	var err error
 	switch job.Op {
@@ -283,6 +270,8 @@ func (r RevokeSender) Send(ctx context.Context, m delivery.Message) (delivery.Re
 		err = r.Client.DeleteToken(ctx, job.UID, token)
 	case "deluser":
 		err = r.Client.DeleteUser(ctx, job.UID, job.Address)
+	case "message":
+		err = r.Client.Message(ctx, Message{From: r.From, To: job.Address, Type: 1, ExpirySeconds: 3600, Body: job.Msg})
 	default:
 		return delivery.Receipt{}, &delivery.PermanentError{Err: fmt.Errorf("mesibo: unknown job %q", job.Op)}
 	}

@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"roster/models"
 	"roster/web/delivery"
 	"roster/web/mesibo"
 	"roster/web/webtest"
@@ -102,30 +103,33 @@ func TestDeleteTokenAndUser(t *testing.T) {
 	}
 }
 
-// The contact notice of protocol.md, sent as a transient mesibo message.
-func TestNoticeSink(t *testing.T) {
+// The contact notice of protocol.md, sent as a transient mesibo message
+// from the outbox job the fan-out wrote.
+func TestJobSenderMessage(t *testing.T) {
 	f := webtest.NewFakeHTTP(t, webtest.Reply{Status: 200, Body: `{"op":"message","result":true}`})
-	sink := &mesibo.NoticeSink{Client: client(f), From: "roster"}
-	notice := []byte(`{"subject":"%NAME% is on Chatty now","msg":"Hey","type":0,"action":0,"name":"Ann","gid":0,"phone":"12015550123","status":"","photo":"","ts":1772445600,"tn":""}`)
-	if err := sink.DeliverNotice(context.Background(), "+33612345678", notice); err != nil {
+	s := mesibo.JobSender{Client: client(f), From: "roster"}
+	notice := `{"subject":"%NAME% is on Chatty now","msg":"Hey","type":0,"action":0,"name":"Ann","gid":0,"phone":"12015550123","status":"","photo":"","ts":1772445600,"tn":""}`
+	job, _ := json.Marshal(models.MesiboJob{Op: "message", Address: "33612345678", Msg: notice})
+	if _, err := s.Send(context.Background(), delivery.Message{ID: 1, Body: string(job)}); err != nil {
 		t.Fatal(err)
 	}
 	r := f.Requests()[0]
 	checkPost(t, r)
 	got := decode(t, r.Body)
 	if len(got) != 8 || got["op"] != "message" || got["token"] != appToken || got["from"] != "roster" || got["to"] != "33612345678" ||
-		got["type"] != json.Number("1") || got["expiry"] != json.Number("3600") || got["flag"] != json.Number("0") || got["msg"] != string(notice) {
+		got["type"] != json.Number("1") || got["expiry"] != json.Number("3600") || got["flag"] != json.Number("0") || got["msg"] != notice {
 		t.Errorf("body %v", got)
 	}
 	f.Script(webtest.Reply{Status: 200, Body: `{"result":false,"error":"BADUSER","cause":"no such user"}`})
-	if err := sink.DeliverNotice(context.Background(), "+33612345678", notice); err == nil || err.Error() != "mesibo message: BADUSER (no such user)" {
+	var perm *delivery.PermanentError
+	if _, err := s.Send(context.Background(), delivery.Message{ID: 2, Body: string(job)}); !errors.As(err, &perm) || err.Error() != "mesibo message: BADUSER (no such user)" {
 		t.Errorf("failure: %v", err)
 	}
 }
 
-func TestRevokeSenderDeleteUser(t *testing.T) {
+func TestJobSenderDeleteUser(t *testing.T) {
 	f := webtest.NewFakeHTTP(t, webtest.Reply{Status: 200, Body: `{"result":true}`}, webtest.Reply{Status: 500, Body: "down"})
-	s := mesibo.RevokeSender{Client: client(f), SealKey: []byte("key")}
+	s := mesibo.JobSender{Client: client(f), SealKey: []byte("key")}
 	m := delivery.Message{ID: 1, Body: `{"op":"deluser","uid":"5302","address":"12015550123"}`}
 	if rc, err := s.Send(context.Background(), m); err != nil || rc.HTTPStatus != 200 {
 		t.Fatalf("deluser: %+v %v", rc, err)
