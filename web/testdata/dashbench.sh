@@ -1,0 +1,26 @@
+#!/usr/bin/env bash
+# Times dashboard pages on a running Roster: N requests each, median and p95 (ms).
+# Sign in first and keep the cookie in /tmp/cj, e.g. (owner password from the log):
+#   CSRF=$(curl -s -c /tmp/cj -b /tmp/cj $BASE/admin/login | grep -o 'name="_csrf" value="[^"]*"' | sed 's/.*value="//;s/"//')
+#   curl -s -c /tmp/cj -b /tmp/cj -d "_csrf=$CSRF&name=admin&password=..." $BASE/admin/login
+# The page ids assume a database filled by `roster seed`.
+set -euo pipefail
+base=${BASE:-http://127.0.0.1:18090}
+n=${N:-100}
+measure() {
+  local name=$1 path=$2
+  for i in $(seq 1 "$n"); do
+    curl -s -o /dev/null -b /tmp/cj -w '%{http_code} %{time_total}\n' "$base$path"
+  done | sort -k2 -n | awk -v name="$name" '$1 != 200 { bad++ } { t[NR] = $2 * 1000 } END {
+    printf "%-34s median %7.2f ms  p95 %7.2f ms  (n=%d, non-200: %d)\n", name, t[int(NR/2)+1], t[int(NR*0.95)], NR, bad }'
+}
+measure "user list" "/admin/users"
+measure "user list, sign-up order, filters" "/admin/users?sort=created&state=active"
+measure "search: national phone prefix" "/admin/users?q=%28202%29%20200-0"
+measure "search: exact number" "/admin/users?q=%2B12012000000"
+measure "search: name prefix" "/admin/users?q=User%20123"
+measure "user detail (in 10,000 books)" "/admin/users/1"
+measure "user detail (book of 527)" "/admin/users/443"
+measure "overview" "/admin/"
+measure "codes" "/admin/codes"
+measure "audit log" "/admin/audit"
