@@ -93,7 +93,7 @@ func ParseDashboardPhone(raw, region string) (Phone, error) {
 	if intl {
 		s, region = "+"+digits, ""
 	}
-	p, _, err := parsePossible(s, region)
+	p, _, err := parsePossible(s, region, false)
 	return p, err
 }
 

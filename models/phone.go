@@ -79,7 +79,9 @@ func ParsePhone(raw, callingCode, defaultRegion string) (Phone, error) {
 	var possible *Phone
 	firstErr := ErrPhoneFormat
 	for i, c := range candidates {
-		p, valid, err := parsePossible(c, region)
+		// Validity decides only between readings, and costs as much as the
+		// parse itself: skip it when there is one.
+		p, valid, err := parsePossible(c, region, len(candidates) > 1)
 		if err != nil {
 			if i == 0 {
 				firstErr = err
@@ -152,8 +154,9 @@ func regionFor(callingCode, defaultRegion string) string {
 	return strings.ToUpper(defaultRegion)
 }
 
-// parsePossible parses s and reports whether it is a valid number too.
-func parsePossible(s, region string) (Phone, bool, error) {
+// parsePossible parses s and, when checkValid is set, reports whether it is a
+// valid number too (else valid is false).
+func parsePossible(s, region string, checkValid bool) (Phone, bool, error) {
 	if region == "" {
 		region = "ZZ"
 	}
@@ -173,7 +176,7 @@ func parsePossible(s, region string) (Phone, bool, error) {
 		// parses to another number: no canonical form, so no number.
 		return Phone{}, false, ErrPhoneFormat
 	}
-	return Phone{E164: e164, CountryCode: int(num.GetCountryCode())}, phonenumbers.IsValidNumber(num), nil
+	return Phone{E164: e164, CountryCode: int(num.GetCountryCode())}, checkValid && phonenumbers.IsValidNumber(num), nil
 }
 
 // isFixedPoint reports whether an E.164 string parses and formats to itself:

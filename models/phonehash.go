@@ -73,24 +73,27 @@ func parseCleanContact(s, region string) string {
 	}
 	try := func(s, region string) string {
 		num, err := phonenumbers.Parse(s, region)
-		if err != nil || !phonenumbers.IsPossibleNumber(num) {
+		if err != nil || num.GetNationalNumber() == 0 || !phonenumbers.IsPossibleNumber(num) {
 			return ""
 		}
-		return phonenumbers.Format(num, phonenumbers.E164)
+		e := phonenumbers.Format(num, phonenumbers.E164)
+		// A few odd inputs (zeros after the country code) format to an
+		// E.164 that itself reads as another number. The stored form must be
+		// a fixed point, or one number would have two hashes: such inputs
+		// are dropped. Only numbers with leading zeros can do this, so the
+		// second parse is paid only for them.
+		if num.GetItalianLeadingZero() && !isFixedPoint(e) {
+			return ""
+		}
+		return e
 	}
-	var e string
 	if strings.HasPrefix(s, "+") {
-		e = try(s, region)
-	} else if e = try(s, region); e == "" {
-		e = try("+"+s, "ZZ")
+		return try(s, region)
 	}
-	// A few odd inputs format to an E.164 that itself reads as another
-	// number (a national prefix inside it). The stored form must be a fixed
-	// point, or one number would have two hashes: such inputs are dropped.
-	if e != "" && e != s && try(e, "ZZ") != e {
-		return ""
+	if e := try(s, region); e != "" {
+		return e
 	}
-	return e
+	return try("+"+s, "ZZ")
 }
 
 // normalize returns the distinct E.164 numbers among raw, in first-seen
