@@ -17,6 +17,7 @@ type People struct {
 	Profiles *models.Profiles
 	Photos   *models.Photos
 	Events   *models.Events
+	Uploads  *models.Uploads
 }
 
 // PeopleHandlers serves the people ops and the routes beside the op
@@ -212,8 +213,14 @@ func (p *PeopleHandlers) upload(c *fiber.Ctx, r *Request, pr *models.Principal) 
 	if len(r.Files) == 0 {
 		return nil, apiErr(CodeMissingFile, "No file was attached.")
 	}
+	if err := p.Uploads.Allow(c.UserContext(), pr.User.ID); err != nil {
+		return nil, err
+	}
 	ph, err := p.storePhoto(r)
 	if err != nil {
+		return nil, err
+	}
+	if err := p.Uploads.Record(c.UserContext(), pr.User.ID, ph.Name, r.Flag("profile")); err != nil {
 		return nil, err
 	}
 	if !r.Flag("profile") {

@@ -547,6 +547,7 @@ func (d *Dashboard) DeleteUser(ctx context.Context, userID int64, actor string, 
 	now := toMillis(d.clock.Now())
 	var u *User
 	var ids []int64
+	var files []string // uploads (chat files, earlier photos), removed after commit
 	err := d.db.Write.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
 		var err error
 		if u, err = userByID(tx, userID); err != nil {
@@ -554,6 +555,9 @@ func (d *Dashboard) DeleteUser(ctx context.Context, userID int64, actor string, 
 		}
 		ids, err = revokeAllSessions(tx, userID, now, RevokeDeleted)
 		if err != nil {
+			return err
+		}
+		if files, err = uploadNames(tx, userID); err != nil {
 			return err
 		}
 		if err := queueMesiboUserDelete(tx, u, now); err != nil {
@@ -569,11 +573,16 @@ func (d *Dashboard) DeleteUser(ctx context.Context, userID int64, actor string, 
 		return nil, err
 	}
 	d.sessions.NotifyRevoked(ids...)
-	if u.Photo != "" && d.photoDir != "" {
-		// Base keeps a stored name from reaching outside the photo directory.
-		p := filepath.Join(d.photoDir, filepath.Base(u.Photo))
-		if err := os.Remove(p); err != nil && !errors.Is(err, os.ErrNotExist) {
-			return u, fmt.Errorf("user deleted, but removing the photo failed: %w", err)
+	if d.photoDir != "" {
+		if u.Photo != "" {
+			files = append(files, u.Photo)
+		}
+		for _, name := range files {
+			// Base keeps a stored name from reaching outside the directory.
+			p := filepath.Join(d.photoDir, filepath.Base(name))
+			if err := os.Remove(p); err != nil && !errors.Is(err, os.ErrNotExist) {
+				return u, fmt.Errorf("user deleted, but removing the file %s failed: %w", filepath.Base(name), err)
+			}
 		}
 	}
 	return u, nil

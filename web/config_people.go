@@ -16,6 +16,7 @@ type PeopleConfig struct {
 	EventRetention time.Duration
 	EventHeartbeat time.Duration
 	FanoutChunk    int
+	UploadsPerDay  int
 }
 
 func registerPeopleFlags(fs *flag.FlagSet, p *PeopleConfig) {
@@ -30,6 +31,7 @@ func registerPeopleFlags(fs *flag.FlagSet, p *PeopleConfig) {
 	fs.IntVar(&p.PhotoMaxMP, "photo-max-megapixels", ph.MaxPixels/1_000_000, "largest accepted image, in megapixels (checked before decoding)")
 	fs.DurationVar(&p.EventRetention, "event-retention", ev.Retention, "how long notices are kept for streams resuming with Last-Event-ID")
 	fs.DurationVar(&p.EventHeartbeat, "event-heartbeat", 25*time.Second, "interval of event-stream heartbeats (the session is re-checked at each)")
+	fs.IntVar(&p.UploadsPerDay, "uploads-per-day", 100, "files (photos included) one user may upload per day (0 = no limit; over it: RATELIMIT)")
 	fs.IntVar(&p.FanoutChunk, "fanout-chunk", ev.Chunk, "recipients written per fan-out transaction (smaller: shorter holds on the database writer)")
 }
 
@@ -61,6 +63,6 @@ func (p PeopleConfig) redacted() map[string]any {
 		"contacts_max_per_request": p.Contacts.MaxPerRequest, "contacts_allowance": p.Contacts.Allowance,
 		"contacts_refill_per_day": p.Contacts.RefillPerDay, "photo_max_mb": p.PhotoMaxMB,
 		"photo_max_megapixels": p.PhotoMaxMP, "event_retention": p.EventRetention.String(),
-		"event_heartbeat": p.EventHeartbeat.String(), "fanout_chunk": p.FanoutChunk,
+		"event_heartbeat": p.EventHeartbeat.String(), "fanout_chunk": p.FanoutChunk, "uploads_per_day": p.UploadsPerDay,
 	}
 }

@@ -3,6 +3,7 @@ package web_test
 import (
 	"bytes"
 	"encoding/base64"
+	"errors"
 	"image"
 	"image/color"
 	"image/jpeg"
@@ -180,5 +181,42 @@ func TestProfileOp(t *testing.T) {
 	}
 	if n := e.Count("SELECT announce FROM users"); n != 0 {
 		t.Errorf("announce not stored")
+	}
+}
+
+// Uploads are capped per user and day; the files of a deleted user go with
+// the account.
+func TestUploadCapAndDeletion(t *testing.T) {
+	e := peopleEnv(t, "--uploads-per-day", "2")
+	alice := e.SignIn(alicePhone, "a")
+	img := testImage(t, "png", 64, 64)
+	chat := e.Multipart(map[string]string{"op": "upload", "token": alice}, "file", "x.png", img)
+	chat.ExpectOK(t)
+	e.Clock.Advance(time.Hour)
+	e.Multipart(map[string]string{"op": "upload", "token": alice, "profile": "1"}, "photo", "me.png", img).ExpectOK(t)
+	r := e.Multipart(map[string]string{"op": "upload", "token": alice}, "file", "y.png", img)
+	r.ExpectFail(t, "RATELIMIT")
+	if r.String("retry_after") != "82800" { // the first upload leaves the day's window in 23 hours
+		t.Errorf("retry_after = %s", r.String("retry_after"))
+	}
+	if n := e.Count("SELECT COUNT(*) FROM uploads"); n != 2 {
+		t.Errorf("%d uploads recorded, want 2 (a refused one is not stored)", n)
+	}
+	e.Clock.Advance(23 * time.Hour)
+	e.Multipart(map[string]string{"op": "upload", "token": alice}, "file", "z.png", img).ExpectOK(t)
+
+	var names []string
+	e.Server.DB().Read.Raw("SELECT name FROM uploads").Scan(&names)
+	var uid string
+	e.Server.DB().Read.Raw("SELECT CAST(id AS TEXT) FROM users WHERE phone = ?", "+"+alicePhone).Scan(&uid)
+	a := e.AdminLogin("root", "owner")
+	a.Post("/admin/users/"+uid+"/delete", map[string]string{"password": webtest.AdminPassword, "confirm": "+" + alicePhone})
+	if n := e.Count("SELECT COUNT(*) FROM users"); n != 0 {
+		t.Fatal("the user was not deleted")
+	}
+	for _, name := range names {
+		if _, err := os.Stat(filepath.Join(e.DataDir, "files", name)); !errors.Is(err, os.ErrNotExist) {
+			t.Errorf("file %s of the deleted user is still there (%v)", name, err)
+		}
 	}
 }

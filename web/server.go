@@ -148,6 +148,7 @@ func New(ctx context.Context, cfg Config, log *slog.Logger, opts Options) (*Serv
 		log.Info("set the contact hash of existing users", "users", n)
 	}
 	s.people = s.api.AddPeople(handlers.People{Contacts: s.contacts, Photos: photos, Events: s.events,
+		Uploads:  models.NewUploads(db, s.clock, cfg.People.UploadsPerDay),
 		Profiles: models.NewProfiles(db, s.clock, s.events, photos)})
 	s.sessions = sessions
 	if opts.ContactSync == nil {

@@ -1,0 +1,55 @@
+package models
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"gorm.io/gorm"
+)
+
+// Uploads caps how many files a user may upload a day and remembers their
+// names: a user can otherwise fill the disk (chat files are referenced by
+// nothing Roster knows) or flood their contacts with profile-photo notices.
+type Uploads struct {
+	db     *DB
+	clock  Clock
+	perDay int
+}
+
+// NewUploads returns the upload ledger; perDay <= 0 means no cap.
+func NewUploads(db *DB, clock Clock, perDay int) *Uploads {
+	return &Uploads{db: db, clock: clock, perDay: perDay}
+}
+
+// Allow refuses a user who reached the daily cap, with the wait until the
+// oldest upload of the window leaves it.
+func (u *Uploads) Allow(ctx context.Context, userID int64) error {
+	if u.perDay <= 0 {
+		return nil
+	}
+	now := u.clock.Now()
+	var times []int64
+	err := u.db.Read.WithContext(ctx).Raw(`SELECT created_at FROM uploads WHERE user_id = ? AND created_at > ?
+		ORDER BY created_at DESC LIMIT ?`, userID, toMillis(now.Add(-24*time.Hour)), u.perDay).Scan(&times).Error
+	if err != nil || len(times) < u.perDay {
+		return err
+	}
+	wait := max(fromMillis(times[u.perDay-1]).Add(24*time.Hour).Sub(now), time.Second)
+	return &RefusedError{Reason: ReasonRateLimited, RetryAfter: wait,
+		Message: fmt.Sprintf("Too many files were uploaded from this account today. Try again in %s.", humanDuration(wait))}
+}
+
+// Record remembers a stored upload.
+func (u *Uploads) Record(ctx context.Context, userID int64, name string, profile bool) error {
+	return u.db.Write.WithContext(ctx).Exec("INSERT INTO uploads (user_id, name, profile, created_at) VALUES (?, ?, ?, ?)",
+		userID, name, profile, toMillis(u.clock.Now())).Error
+}
+
+// uploadNames lists a user's stored files, inside the transaction that
+// deletes the user: the rows go with it (cascade), the files after commit.
+func uploadNames(tx *gorm.DB, userID int64) ([]string, error) {
+	var names []string
+	err := tx.Raw("SELECT name FROM uploads WHERE user_id = ?", userID).Scan(&names).Error
+	return names, err
+}
