@@ -27,6 +27,13 @@ func main() {
 		}
 		return
 	}
+	if len(args) > 0 && args[0] == "backup" {
+		if err := web.BackupCommand(context.Background(), args[1:], os.Getenv, os.Stdout); err != nil && !errors.Is(err, flag.ErrHelp) {
+			fmt.Fprintln(os.Stderr, "roster backup:", err)
+			os.Exit(1)
+		}
+		return
+	}
 	if len(args) > 0 && args[0] == "seed" {
 		seed(args[1:])
 		return
