@@ -30,5 +30,7 @@ func Backup(ctx context.Context, path, out string) error {
 	if _, err := db.ExecContext(ctx, "VACUUM INTO ?", out); err != nil {
 		return fmt.Errorf("backup: %w", err)
 	}
-	return nil
+	// The copy holds phone numbers and token hashes: owner-only, wherever
+	// it is written.
+	return os.Chmod(out, 0o600)
 }

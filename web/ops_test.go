@@ -337,6 +337,9 @@ func TestBackupCommand(t *testing.T) {
 	if !strings.Contains(out.String(), "secret files copied") {
 		t.Errorf("output %q", out.String())
 	}
+	if st, err := os.Stat(dest); err != nil || st.Mode().Perm() != 0o600 {
+		t.Errorf("backup file: %v %v", st, err)
+	}
 	st, err := os.Stat(filepath.Join(dest+".secrets", "otp.key"))
 	if err != nil || st.Mode().Perm() != 0o600 {
 		t.Errorf("otp.key copy: %v %v", st, err)
