@@ -114,20 +114,8 @@ func wholeNumber(s, region string) (string, bool) {
 // and the punctuation people write in numbers), and whether it is written
 // internationally (+ or 00).
 func phoneish(q string) (digits string, intl, ok bool) {
-	var b strings.Builder
-	for i, r := range q {
-		switch {
-		case r >= '0' && r <= '9':
-			b.WriteRune(r)
-		case r == '+' && i == 0:
-			intl = true
-		case r == ' ' || r == '-' || r == '.' || r == '(' || r == ')' || r == '/' || r == '\u00a0':
-		default:
-			return "", false, false
-		}
-	}
-	digits = b.String()
-	if digits == "" || len(digits) > 20 {
+	digits, intl, ok = phoneDigits(q)
+	if !ok || digits == "" || len(digits) > 20 {
 		return "", false, false
 	}
 	if !intl && strings.HasPrefix(digits, "00") {

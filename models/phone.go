@@ -123,24 +123,33 @@ func cleanPhone(raw string) (string, error) {
 	if len(raw) > maxPhoneInput {
 		return "", ErrPhoneFormat
 	}
+	digits, plus, ok := phoneDigits(raw)
+	if !ok || len(digits) < 3 {
+		return "", ErrPhoneFormat
+	}
+	if plus {
+		return "+" + digits, nil
+	}
+	return digits, nil
+}
+
+// phoneDigits reads text written as a phone number: digits, a leading '+',
+// and the punctuation people and address books put in numbers. It returns
+// the digits and whether a '+' led them; ok is false for anything else.
+func phoneDigits(s string) (digits string, plus, ok bool) {
 	var b strings.Builder
-	for i, r := range raw {
+	for i, r := range s {
 		switch {
 		case r >= '0' && r <= '9':
 			b.WriteRune(r)
 		case r == '+' && i == 0:
-			b.WriteRune(r)
+			plus = true
 		case r == ' ' || r == '-' || r == '.' || r == '(' || r == ')' || r == '/' || r == '\u00a0':
-			// punctuation people and address books put in numbers
 		default:
-			return "", ErrPhoneFormat
+			return "", false, false
 		}
 	}
-	s := b.String()
-	if len(strings.TrimPrefix(s, "+")) < 3 {
-		return "", ErrPhoneFormat
-	}
-	return s, nil
+	return b.String(), plus, true
 }
 
 func regionFor(callingCode, defaultRegion string) string {
