@@ -79,17 +79,25 @@ func TestPages(t *testing.T) {
 	})
 }
 
-// Shutdown lets an in-flight request finish, then Serve returns.
-func TestGracefulShutdown(t *testing.T) {
-	e := webtest.New(t)
+// serve runs the server on a loopback listener; the test stops it with
+// cancel and reads Serve's result from done.
+func serve(t *testing.T, e *webtest.Env) (addr string, cancel context.CancelFunc, done <-chan error) {
+	t.Helper()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
 	}
 	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() { done <- e.Server.Serve(ctx, ln) }()
-	base := "http://" + ln.Addr().String()
+	ch := make(chan error, 1)
+	go func() { ch <- e.Server.Serve(ctx, ln) }()
+	return ln.Addr().String(), cancel, ch
+}
+
+// Shutdown lets an in-flight request finish, then Serve returns.
+func TestGracefulShutdown(t *testing.T) {
+	e := webtest.New(t)
+	addr, cancel, done := serve(t, e)
+	base := "http://" + addr
 
 	// A slow client: headers now, the body after shutdown has begun.
 	pr, pw := io.Pipe()
@@ -297,14 +305,8 @@ func TestPruneOldRecords(t *testing.T) {
 // past the grace period.
 func TestShutdownClosesIdleStragglers(t *testing.T) {
 	e := webtest.New(t, webtest.WithArgs("--shutdown-timeout", "300ms"))
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() { done <- e.Server.Serve(ctx, ln) }()
-	conn, err := net.Dial("tcp", ln.Addr().String())
+	addr, cancel, done := serve(t, e)
+	conn, err := net.Dial("tcp", addr)
 	if err != nil {
 		t.Fatal(err)
 	}
