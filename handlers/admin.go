@@ -567,7 +567,7 @@ func (h *Admin) ResendCode(c *fiber.Ctx) error {
 	raw := c.FormValue("phone")
 	p, err := models.ParseDashboardPhone(raw, h.cfg.Region)
 	if err == nil && !h.signIn.IsTestNumber(p.E164) {
-		p, err = models.ParseValidPhone(p.E164, "", "")
+		err = p.CheckValid()
 	}
 	if err != nil {
 		return h.renderCodes(c, fiber.StatusBadRequest, fail("Not a phone number codes can be sent to: "+err.Error()+"."), raw)

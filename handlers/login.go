@@ -52,7 +52,7 @@ func (a *API) login(c *fiber.Ctx, r *Request) (Reply, error) {
 func (a *API) signInPhone(raw, cc string) (models.Phone, error) {
 	p, err := models.ParsePhone(raw, cc, "")
 	if err == nil && !a.signIn.IsTestNumber(p.E164) {
-		p, err = models.ParseValidPhone(raw, cc, "")
+		err = p.CheckValid()
 	}
 	if err != nil && a.signIn.AcceptsEmail() && strings.Contains(raw, "@") {
 		// With an email channel, `phone` may carry an email address instead.

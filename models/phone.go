@@ -108,11 +108,17 @@ func ParseValidPhone(raw, callingCode, defaultRegion string) (Phone, error) {
 	if err != nil {
 		return Phone{}, err
 	}
+	return p, p.CheckValid()
+}
+
+// CheckValid returns ErrPhoneInvalid unless the number belongs to an
+// assigned range (fictional ranges such as +1 555 01xx are possible, not valid).
+func (p Phone) CheckValid() error {
 	num, err := phonenumbers.Parse(p.E164, "")
 	if err != nil || !phonenumbers.IsValidNumber(num) {
-		return Phone{}, ErrPhoneInvalid
+		return ErrPhoneInvalid
 	}
-	return p, nil
+	return nil
 }
 
 func cleanPhone(raw string) (string, error) {
