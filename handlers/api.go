@@ -2,7 +2,6 @@ package handlers
 
 import (
 	"errors"
-	"sort"
 	"strings"
 
 	"github.com/gofiber/fiber/v2"
@@ -26,24 +25,53 @@ type Reply map[string]any
 
 type opFunc func(c *fiber.Ctx, r *Request) (Reply, error)
 
-// API serves the demo-app protocol: one endpoint, the op in a parameter.
+// Services are the models behind the protocol's ops.
+type Services struct {
+	SignIn   *models.SignIn
+	Sessions *models.Sessions
+	Contacts *models.Contacts
+	Profiles *models.Profiles
+	Photos   *models.Photos
+	Events   *models.Events
+	Uploads  *models.Uploads
+	Clock    models.Clock
+}
+
+// API serves the demo-app protocol: one endpoint, the op in a parameter,
+// and the two routes beside it (the event stream and stored files).
 type API struct {
 	signIn   *models.SignIn
 	sessions *models.Sessions
+	contacts *models.Contacts
+	profiles *models.Profiles
+	photos   *models.Photos
+	events   *models.Events
+	uploads  *models.Uploads
 	clock    models.Clock
 	client   ClientConfig
 	ops      map[string]opFunc
 }
 
 // NewAPI returns the protocol handler.
-func NewAPI(signIn *models.SignIn, sessions *models.Sessions, clock models.Clock, client ClientConfig) *API {
-	a := &API{signIn: signIn, sessions: sessions, clock: clock, client: client}
-	a.ops = map[string]opFunc{
-		"login":     a.login,
-		"logout":    a.logout,
-		"setnotify": a.authed(a.setNotify),
-	}
+func NewAPI(svc Services, client ClientConfig) *API {
+	a := &API{signIn: svc.SignIn, sessions: svc.Sessions, contacts: svc.Contacts, profiles: svc.Profiles,
+		photos: svc.Photos, events: svc.Events, uploads: svc.Uploads, clock: svc.Clock, client: client}
+	a.ops = a.opTable()
 	return a
+}
+
+// opTable is every op the protocol serves, with the file that implements
+// it: the one place to look for what a request's `op` runs.
+func (a *API) opTable() map[string]opFunc {
+	return map[string]opFunc{
+		"login":       a.login,                 // login.go
+		"logout":      a.logout,                // login.go
+		"setnotify":   a.authed(a.setNotify),   // setnotify.go
+		"getcontacts": a.authed(a.getContacts), // contacts.go
+		"delcontacts": a.authed(a.delContacts), // contacts.go
+		"profile":     a.authed(a.profile),     // profile.go
+		"upload":      a.authed(a.upload),      // profile.go
+	}
 }
 
 // HasOp reports whether op is served.
@@ -99,105 +127,6 @@ func (a *API) Handle(c *fiber.Ctx) error {
 		return err
 	}
 	return a.writeOK(c, req.Op, reply)
-}
-
-// DecodeRequest reads the parameters of a protocol request from its query
-// string and body (JSON, URL-encoded form, or multipart form). Body values
-// win over query values.
-func DecodeRequest(c *fiber.Ctx) (*Request, error) {
-	req := &Request{Params: map[string]string{}}
-	if err := DecodeQuery(c.Request().URI().QueryString(), req.Params); err != nil {
-		return req, err
-	}
-	req.Op = parseOp(req.Params["op"])
-	body := c.Body()
-	ct := strings.ToLower(c.Get(fiber.HeaderContentType))
-	switch {
-	case c.Method() != fiber.MethodPost:
-	case strings.HasPrefix(ct, fiber.MIMEMultipartForm):
-		form, err := c.MultipartForm()
-		if err != nil {
-			return req, badRequest("The multipart form could not be read.")
-		}
-		for k, vs := range form.Value {
-			if len(vs) > 0 {
-				if err := setParam(req.Params, k, vs[len(vs)-1]); err != nil {
-					return req, err
-				}
-			}
-		}
-		names := make([]string, 0, len(form.File))
-		for k := range form.File {
-			names = append(names, k)
-		}
-		sort.Strings(names)
-		for _, k := range names {
-			req.Files = append(req.Files, form.File[k]...)
-		}
-	case strings.HasPrefix(ct, fiber.MIMEApplicationJSON) || LooksLikeJSON(body):
-		if err := DecodeJSONParams(body, req.Params); err != nil {
-			return req, err
-		}
-	case len(body) > 0:
-		if err := DecodeQuery(body, req.Params); err != nil {
-			return req, err
-		}
-	}
-	req.Op = parseOp(req.Params["op"])
-	return req, nil
-}
-
-func setProtocolHeaders(c *fiber.Ctx) {
-	c.Set(fiber.HeaderCacheControl, "no-cache, no-store")
-	c.Set(fiber.HeaderAccessControlAllowOrigin, "*")
-	c.Set(fiber.HeaderAccessControlAllowMethods, "GET, POST, OPTIONS")
-	c.Set(fiber.HeaderAccessControlAllowHeaders, "Content-Type, Authorization")
-	c.Set(fiber.HeaderAccessControlMaxAge, "86400")
-}
-
-func (a *API) envelope(op, result string) fiber.Map {
-	return fiber.Map{"op": op, "ts": a.clock.Now().Unix(), "result": result}
-}
-
-func (a *API) writeOK(c *fiber.Ctx, op string, reply Reply) error {
-	env := a.envelope(op, "OK")
-	if _, authed := c.Locals(localPrincipal).(*models.Principal); authed {
-		a.addClientConfig(env)
-	}
-	for k, v := range reply {
-		env[k] = v
-	}
-	return c.Status(fiber.StatusOK).JSON(env)
-}
-
-// WriteError writes a failure envelope: always HTTP 200, as the clients expect.
-func (a *API) WriteError(c *fiber.Ctx, e *APIError) error {
-	setProtocolHeaders(c)
-	op := OpOf(c)
-	env := a.envelope(op, "FAIL")
-	env["error"] = e.Code
-	c.Locals(localErrorCode, e.Code)
-	if e.Code == CodeNoOp {
-		env["code"] = CodeNoOp
-	}
-	if e.Msg != "" {
-		env["errmsg"] = e.Msg
-	}
-	if e.RetryAfter > 0 {
-		secs := retryAfterSeconds(e.RetryAfter)
-		env["retry_after"] = secs
-		c.Set(fiber.HeaderRetryAfter, itoa(secs))
-	}
-	return c.Status(fiber.StatusOK).JSON(env)
-}
-
-func (a *API) addClientConfig(env fiber.Map) {
-	env["urls"] = fiber.Map{"upload": a.client.UploadURL, "download": a.client.DownloadURL}
-	env["uploadurl"] = a.client.UploadURL
-	env["downloadurl"] = a.client.DownloadURL
-	env["fileurl"] = a.client.DownloadURL
-	env["share"] = fiber.Map{"text": a.client.ShareText, "subject": a.client.ShareSubject, "title": a.client.ShareTitle}
-	env["invite"] = a.client.InviteText
 }
 
 // authed wraps an op that needs a signed-in caller.

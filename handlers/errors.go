@@ -64,7 +64,7 @@ func ProtocolError(err error) (e *APIError, internal bool) {
 	var (
 		ae      *APIError
 		refused *models.RefusedError
-		bad     *ErrBadRequest
+		bad     *BadRequestError
 		fe      *fiber.Error
 		issuer  *models.IssuerError
 	)

@@ -2,7 +2,6 @@ package handlers
 
 import (
 	"errors"
-	"strconv"
 	"strings"
 
 	"github.com/gofiber/fiber/v2"
@@ -71,45 +70,9 @@ func (a *API) signInPhone(raw, cc string) (models.Phone, error) {
 	return p, nil
 }
 
-// profileFields is a user's profile as the protocol's replies carry it
-// (without `ts`, which at the top level of a reply is the server's time).
-func profileFields(u *models.User) Reply {
-	return Reply{
-		"phone":  u.Digits(),
-		"name":   u.Name,
-		"status": u.Status,
-		"photo":  u.Photo,
-		"tn":     u.Thumbnail,
-	}
-}
-
 // logout revokes the presented token. It always succeeds, even for an
 // unknown token: the client is signing out either way.
 func (a *API) logout(c *fiber.Ctx, r *Request) (Reply, error) {
 	_, err := a.sessions.RevokeToken(c.UserContext(), tokenOf(c, r), models.RevokeLogout, clientInfo(c, r))
 	return Reply{}, err
-}
-
-// setNotify stores the device's push token on the caller's session.
-func (a *API) setNotify(c *fiber.Ctx, r *Request, p *models.Principal) (Reply, error) {
-	token := r.Get("notifytoken")
-	if len(token) > 4096 {
-		return nil, apiErr(CodeBadRequest, "The push token is too long.")
-	}
-	err := a.sessions.SetPush(c.UserContext(), p.Session.ID, models.PushSettings{
-		NotifyToken: token,
-		FcmID:       truncateRunes(r.Get("fcmid"), 4096),
-		Prod:        r.Flag("prod"),
-		DeviceType:  truncateRunes(r.Get("dt"), 64),
-	})
-	return Reply{}, err
-}
-
-func itoa(n int64) string { return strconv.FormatInt(n, 10) }
-
-func truncateRunes(s string, n int) string {
-	if len([]rune(s)) <= n {
-		return s
-	}
-	return string([]rune(s)[:n])
 }

@@ -6,7 +6,11 @@ import (
 	"fmt"
 	"mime/multipart"
 	"net/url"
+	"sort"
+	"strconv"
 	"strings"
+
+	"github.com/gofiber/fiber/v2"
 )
 
 // Request is one demo-app protocol request, whatever its encoding.
@@ -36,6 +40,52 @@ func (r *Request) Flag(name string) bool {
 	return false
 }
 
+// DecodeRequest reads the parameters of a protocol request from its query
+// string and body (JSON, URL-encoded form, or multipart form). Body values
+// win over query values.
+func DecodeRequest(c *fiber.Ctx) (*Request, error) {
+	req := &Request{Params: map[string]string{}}
+	if err := DecodeQuery(c.Request().URI().QueryString(), req.Params); err != nil {
+		return req, err
+	}
+	req.Op = parseOp(req.Params["op"])
+	body := c.Body()
+	ct := strings.ToLower(c.Get(fiber.HeaderContentType))
+	switch {
+	case c.Method() != fiber.MethodPost:
+	case strings.HasPrefix(ct, fiber.MIMEMultipartForm):
+		form, err := c.MultipartForm()
+		if err != nil {
+			return req, badRequest("The multipart form could not be read.")
+		}
+		for k, vs := range form.Value {
+			if len(vs) > 0 {
+				if err := setParam(req.Params, k, vs[len(vs)-1]); err != nil {
+					return req, err
+				}
+			}
+		}
+		names := make([]string, 0, len(form.File))
+		for k := range form.File {
+			names = append(names, k)
+		}
+		sort.Strings(names)
+		for _, k := range names {
+			req.Files = append(req.Files, form.File[k]...)
+		}
+	case strings.HasPrefix(ct, fiber.MIMEApplicationJSON) || LooksLikeJSON(body):
+		if err := DecodeJSONParams(body, req.Params); err != nil {
+			return req, err
+		}
+	case len(body) > 0:
+		if err := DecodeQuery(body, req.Params); err != nil {
+			return req, err
+		}
+	}
+	req.Op = parseOp(req.Params["op"])
+	return req, nil
+}
+
 // Limits on a request's parameters. Contact sync sends the largest values
 // (10,000 numbers of up to ~20 characters each).
 const (
@@ -45,12 +95,14 @@ const (
 	maxArrayItems = 20_000
 )
 
-// ErrBadRequest is a request that cannot be read. Its text is safe to show.
-type ErrBadRequest struct{ Msg string }
+// BadRequestError is a request that cannot be read. Its text is safe to show.
+type BadRequestError struct{ Msg string }
 
-func (e *ErrBadRequest) Error() string { return e.Msg }
+func (e *BadRequestError) Error() string { return e.Msg }
 
-func badRequest(format string, a ...any) error { return &ErrBadRequest{Msg: fmt.Sprintf(format, a...)} }
+func badRequest(format string, a ...any) error {
+	return &BadRequestError{Msg: fmt.Sprintf(format, a...)}
+}
 
 // DecodeJSONParams reads a JSON object body into text parameters. Numbers
 // keep their exact text, booleans become "1"/"0", arrays of scalars (a list
@@ -164,3 +216,12 @@ func LooksLikeJSON(body []byte) bool {
 
 // parseOp normalizes the op name.
 func parseOp(s string) string { return strings.ToLower(strings.TrimSpace(s)) }
+
+func itoa(n int64) string { return strconv.FormatInt(n, 10) }
+
+func truncateRunes(s string, n int) string {
+	if len([]rune(s)) <= n {
+		return s
+	}
+	return string([]rune(s)[:n])
+}

@@ -81,7 +81,7 @@ func FuzzDecodeJSONParams(f *testing.F) {
 	f.Fuzz(func(t *testing.T, body []byte) {
 		got := map[string]string{}
 		if err := DecodeJSONParams(body, got); err != nil {
-			if _, ok := err.(*ErrBadRequest); !ok {
+			if _, ok := err.(*BadRequestError); !ok {
 				t.Fatalf("error of type %T: %v", err, err)
 			}
 			return
@@ -97,7 +97,7 @@ func FuzzDecodeQuery(f *testing.F) {
 	f.Fuzz(func(t *testing.T, raw []byte) {
 		got := map[string]string{}
 		if err := DecodeQuery(raw, got); err != nil {
-			if _, ok := err.(*ErrBadRequest); !ok {
+			if _, ok := err.(*BadRequestError); !ok {
 				t.Fatalf("error of type %T: %v", err, err)
 			}
 			return

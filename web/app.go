@@ -3,7 +3,6 @@ package web
 import (
 	"crypto/rand"
 	"encoding/hex"
-	"errors"
 	"log/slog"
 	"net/http"
 	"strings"
@@ -17,9 +16,6 @@ import (
 	"roster/static"
 	"roster/views"
 )
-
-// apiPaths are where the demo apps send protocol requests.
-var apiPaths = []string{"/api.php", "/api", "/conf/api.php"}
 
 func (s *Server) newApp() *fiber.App {
 	cfg := fiber.Config{
@@ -57,14 +53,7 @@ func (s *Server) newApp() *fiber.App {
 		return c.SendString("ready")
 	})
 
-	for _, p := range apiPaths {
-		app.Get(p, s.api.Handle)
-		app.Post(p, s.api.Handle)
-		app.Options(p, s.api.Handle)
-	}
-	app.Post("/", s.api.Handle) // current clients post JSON to the bare host
-	app.Options("/", s.api.Handle)
-	s.peopleRoutes(app)
+	s.apiRoutes(app)
 
 	html := app.Group("", securityHeaders)
 	html.Use("/static", filesystem.New(filesystem.Config{Root: http.FS(static.Files), MaxAge: 3600}))
@@ -72,60 +61,6 @@ func (s *Server) newApp() *fiber.App {
 	html.Get("/", handlers.Home(views.HomeVM{APIURL: s.cfg.BaseURL + "/api.php", DemoCodeOn: s.cfg.DemoCode != ""}))
 	app.Use(func(c *fiber.Ctx) error { return fiber.ErrNotFound })
 	return app
-}
-
-// isAPIRequest tells protocol requests (answered with the JSON envelope)
-// from pages.
-func isAPIRequest(c *fiber.Ctx) bool {
-	p := c.Path()
-	if p == "/" {
-		return c.Method() == fiber.MethodPost || c.Method() == fiber.MethodOptions
-	}
-	for _, a := range apiPaths {
-		if p == a || strings.HasPrefix(p, "/api/") {
-			return true
-		}
-	}
-	return false
-}
-
-// handleError is the app's one error path: protocol requests get the
-// envelope, everything else an HTML page. Internal errors are logged with the
-// request id; their text never reaches the client.
-func (s *Server) handleError(c *fiber.Ctx, err error) error {
-	c.Response().ResetBody()
-	if isAPIRequest(c) {
-		e, internal := handlers.ProtocolError(err)
-		if internal {
-			s.log.Error("request failed", "request_id", RequestID(c), "op", handlers.OpOf(c), "err", err)
-		}
-		return s.api.WriteError(c, e)
-	}
-	vm := views.ErrorPageVM{Status: fiber.StatusInternalServerError, Title: "Something went wrong",
-		Message:   "The server could not answer this request. Try again; if it keeps happening, give the request id to the people who run this server.",
-		RequestID: RequestID(c)}
-	var fe *fiber.Error
-	if errors.As(err, &fe) && fe.Code < 500 {
-		vm.Status = fe.Code
-		vm.Title = http.StatusText(fe.Code)
-		vm.Message = pageMessage(fe)
-		vm.RequestID = ""
-	} else {
-		s.log.Error("request failed", "request_id", RequestID(c), "path", c.Path(), "err", err)
-	}
-	return handlers.Render(c, vm.Status, views.ErrorPage(vm))
-}
-
-func pageMessage(fe *fiber.Error) string {
-	switch fe.Code {
-	case fiber.StatusNotFound:
-		return "There is no page at this address."
-	case fiber.StatusRequestEntityTooLarge:
-		return "The request is too large."
-	case fiber.StatusMethodNotAllowed:
-		return "This address does not accept this kind of request."
-	}
-	return fe.Message
 }
 
 // securityHeaders protects the HTML pages: no framing, no sniffing, no

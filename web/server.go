@@ -56,7 +56,6 @@ type Server struct {
 
 	events      *models.Events
 	contacts    *models.Contacts
-	people      *handlers.PeopleHandlers
 	sessions    *models.Sessions
 	streamsDone chan struct{} // closed at shutdown: live event streams end
 	stopStreams sync.Once
@@ -127,14 +126,6 @@ func New(ctx context.Context, cfg Config, log *slog.Logger, opts Options) (*Serv
 	})
 	sessions := models.NewSessions(db, s.clock, cfg.SessionTouch)
 	sessions.OnRevoked(s.events.Hub().RevokeSessions)
-	s.api = handlers.NewAPI(signIn, sessions, s.clock, handlers.ClientConfig{
-		UploadURL:    cfg.BaseURL + "/api.php",
-		DownloadURL:  cfg.BaseURL + "/files/",
-		ShareText:    cfg.ShareText,
-		ShareSubject: "Join me on " + cfg.AppName,
-		ShareTitle:   "Invite friends to " + cfg.AppName,
-		InviteText:   cfg.InviteText,
-	})
 	photos, err := models.NewPhotos(filepath.Join(cfg.DataDir, "files"), cfg.People.PhotoLimits())
 	if err != nil {
 		db.Close()
@@ -147,9 +138,18 @@ func New(ctx context.Context, cfg Config, log *slog.Logger, opts Options) (*Serv
 	} else if n > 0 {
 		log.Info("set the contact hash of existing users", "users", n)
 	}
-	s.people = s.api.AddPeople(handlers.People{Contacts: s.contacts, Photos: photos, Events: s.events,
+	s.api = handlers.NewAPI(handlers.Services{
+		SignIn: signIn, Sessions: sessions, Contacts: s.contacts, Photos: photos, Events: s.events, Clock: s.clock,
 		Uploads:  models.NewUploads(db, s.clock, cfg.People.UploadsPerDay),
-		Profiles: models.NewProfiles(db, s.clock, s.events, photos)})
+		Profiles: models.NewProfiles(db, s.clock, s.events, photos),
+	}, handlers.ClientConfig{
+		UploadURL:    cfg.BaseURL + "/api.php",
+		DownloadURL:  cfg.BaseURL + "/files/",
+		ShareText:    cfg.ShareText,
+		ShareSubject: "Join me on " + cfg.AppName,
+		ShareTitle:   "Invite friends to " + cfg.AppName,
+		InviteText:   cfg.InviteText,
+	})
 	s.sessions = sessions
 	if opts.ContactSync == nil {
 		opts.ContactSync = models.NewContactSyncReader(db)

@@ -3,10 +3,8 @@ package handlers
 import (
 	"bufio"
 	"context"
-	"errors"
 	"fmt"
 	"io"
-	"os"
 	"strconv"
 	"time"
 
@@ -27,7 +25,7 @@ type StreamConfig struct {
 // RequireToken. The stream ends when the session is revoked (at once when
 // revoked in this process, else at the next heartbeat's check) or the
 // server shuts down.
-func (p *PeopleHandlers) EventStream(cfg StreamConfig, sessions *models.Sessions) fiber.Handler {
+func (a *API) EventStream(cfg StreamConfig) fiber.Handler {
 	return func(c *fiber.Ctx) error {
 		pr := PrincipalOf(c)
 		if pr == nil {
@@ -39,17 +37,17 @@ func (p *PeopleHandlers) EventStream(cfg StreamConfig, sessions *models.Sessions
 		}
 		userID, sessionID := pr.User.ID, pr.Session.ID
 		conn := c.Context().Conn() // valid while the response is written; used only to extend deadlines
-		sub := p.Events.Hub().Subscribe(userID, sessionID)
+		sub := a.events.Hub().Subscribe(userID, sessionID)
 		c.Set(fiber.HeaderContentType, "text/event-stream; charset=utf-8")
 		c.Set(fiber.HeaderCacheControl, "no-cache, no-store")
 		c.Set("X-Accel-Buffering", "no") // nginx: do not buffer the stream
 		c.Set(fiber.HeaderConnection, "keep-alive")
 		c.Context().SetBodyStreamWriter(func(w *bufio.Writer) {
-			defer p.Events.Hub().Unsubscribe(sub)
+			defer a.events.Hub().Unsubscribe(sub)
 			// c must not be touched here: the handler has returned.
 			ctx, cancel := context.WithCancel(context.Background())
 			defer cancel()
-			s := &stream{w: w, conn: conn, events: p.Events, userID: userID, last: last, deadline: 2 * cfg.Heartbeat}
+			s := &stream{w: w, conn: conn, events: a.events, userID: userID, last: last, deadline: 2 * cfg.Heartbeat}
 			if s.write("retry: 3000\n\n") != nil {
 				return
 			}
@@ -66,7 +64,7 @@ func (p *PeopleHandlers) EventStream(cfg StreamConfig, sessions *models.Sessions
 				case <-cfg.Done:
 					return
 				case <-tick.C:
-					if live, err := sessions.Live(ctx, sessionID); err == nil && !live {
+					if live, err := a.sessions.Live(ctx, sessionID); err == nil && !live {
 						return
 					}
 					if s.write(": ping\n\n") != nil {
@@ -130,28 +128,4 @@ func (s *stream) sendPending(ctx context.Context) error {
 			return nil
 		}
 	}
-}
-
-// Files serves stored photos at /files/NAME with their content type and
-// long caching: names are random and never reused, so a name's content
-// never changes.
-func (p *PeopleHandlers) Files(c *fiber.Ctx) error {
-	f, ct, err := p.Photos.Open(c.Params("name"))
-	if errors.Is(err, os.ErrNotExist) {
-		return fiber.ErrNotFound
-	}
-	if err != nil {
-		return err
-	}
-	defer f.Close()
-	data, err := io.ReadAll(f)
-	if err != nil {
-		return err
-	}
-	c.Set(fiber.HeaderContentType, ct)
-	c.Set(fiber.HeaderCacheControl, "public, max-age=31536000, immutable")
-	c.Set("X-Content-Type-Options", "nosniff")
-	c.Set("Content-Security-Policy", "default-src 'none'; sandbox")
-	c.Set(fiber.HeaderAccessControlAllowOrigin, "*")
-	return c.Status(fiber.StatusOK).Send(data)
 }

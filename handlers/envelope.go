@@ -1,0 +1,60 @@
+package handlers
+
+import (
+	"github.com/gofiber/fiber/v2"
+
+	"roster/models"
+)
+
+func setProtocolHeaders(c *fiber.Ctx) {
+	c.Set(fiber.HeaderCacheControl, "no-cache, no-store")
+	c.Set(fiber.HeaderAccessControlAllowOrigin, "*")
+	c.Set(fiber.HeaderAccessControlAllowMethods, "GET, POST, OPTIONS")
+	c.Set(fiber.HeaderAccessControlAllowHeaders, "Content-Type, Authorization")
+	c.Set(fiber.HeaderAccessControlMaxAge, "86400")
+}
+
+func (a *API) envelope(op, result string) fiber.Map {
+	return fiber.Map{"op": op, "ts": a.clock.Now().Unix(), "result": result}
+}
+
+func (a *API) writeOK(c *fiber.Ctx, op string, reply Reply) error {
+	env := a.envelope(op, "OK")
+	if _, authed := c.Locals(localPrincipal).(*models.Principal); authed {
+		a.addClientConfig(env)
+	}
+	for k, v := range reply {
+		env[k] = v
+	}
+	return c.Status(fiber.StatusOK).JSON(env)
+}
+
+// WriteError writes a failure envelope: always HTTP 200, as the clients expect.
+func (a *API) WriteError(c *fiber.Ctx, e *APIError) error {
+	setProtocolHeaders(c)
+	op := OpOf(c)
+	env := a.envelope(op, "FAIL")
+	env["error"] = e.Code
+	c.Locals(localErrorCode, e.Code)
+	if e.Code == CodeNoOp {
+		env["code"] = CodeNoOp
+	}
+	if e.Msg != "" {
+		env["errmsg"] = e.Msg
+	}
+	if e.RetryAfter > 0 {
+		secs := retryAfterSeconds(e.RetryAfter)
+		env["retry_after"] = secs
+		c.Set(fiber.HeaderRetryAfter, itoa(secs))
+	}
+	return c.Status(fiber.StatusOK).JSON(env)
+}
+
+func (a *API) addClientConfig(env fiber.Map) {
+	env["urls"] = fiber.Map{"upload": a.client.UploadURL, "download": a.client.DownloadURL}
+	env["uploadurl"] = a.client.UploadURL
+	env["downloadurl"] = a.client.DownloadURL
+	env["fileurl"] = a.client.DownloadURL
+	env["share"] = fiber.Map{"text": a.client.ShareText, "subject": a.client.ShareSubject, "title": a.client.ShareTitle}
+	env["invite"] = a.client.InviteText
+}

@@ -1,0 +1,146 @@
+package handlers
+
+import (
+	"errors"
+	"strconv"
+	"unicode/utf8"
+
+	"github.com/gofiber/fiber/v2"
+
+	"roster/models"
+)
+
+// textParam reads an optional profile text: absent is nil; present (even
+// empty) is a change. Invalid UTF-8 and over-long text are refused rather
+// than silently altered.
+func textParam(r *Request, name, label string, maxRunes int) (*string, error) {
+	v, ok := r.Params[name]
+	if !ok {
+		return nil, nil
+	}
+	if !utf8.ValidString(v) {
+		return nil, apiErr(CodeBadRequest, "The "+label+" is not valid UTF-8 text.")
+	}
+	if utf8.RuneCountInString(v) > maxRunes {
+		return nil, apiErr(CodeTooLarge, "The "+label+" is longer than "+strconv.Itoa(maxRunes)+" characters.")
+	}
+	return &v, nil
+}
+
+// profile changes the caller's name and status, optionally with a photo.
+// Roster adds two optional privacy parameters: `discoverable`
+// (everyone | contacts | nobody: who may find the caller by number) and
+// `announce` (1 | 0: whether contacts are told when the caller joins).
+func (a *API) profile(c *fiber.Ctx, r *Request, pr *models.Principal) (Reply, error) {
+	var ch models.ProfileChange
+	var err error
+	if ch.Name, err = textParam(r, "name", "name", models.MaxNameLen); err != nil {
+		return nil, err
+	}
+	if ch.Status, err = textParam(r, "status", "status", models.MaxStatusLen); err != nil {
+		return nil, err
+	}
+	if d := r.Get("discoverable"); d != "" {
+		if !models.ValidDiscoverable(d) {
+			return nil, apiErr(CodeBadRequest, "discoverable must be everyone, contacts or nobody.")
+		}
+		ch.Discoverable = &d
+	}
+	if r.Get("announce") != "" {
+		a := r.Flag("announce")
+		ch.Announce = &a
+	}
+	if len(r.Files) > 0 {
+		if ch.Photo, err = a.storePhoto(r); err != nil {
+			return nil, err
+		}
+	}
+	u, err := a.profiles.Update(c.UserContext(), pr.User.ID, ch)
+	if err != nil {
+		return nil, err
+	}
+	reply := profileFields(u)
+	reply["discoverable"] = u.Discoverable
+	reply["announce"] = boolInt(u.Announce)
+	return reply, nil
+}
+
+func boolInt(b bool) int {
+	if b {
+		return 1
+	}
+	return 0
+}
+
+// storePhoto stores the request's first file as an image.
+func (a *API) storePhoto(r *Request) (*models.StoredPhoto, error) {
+	fh := r.Files[0]
+	if fh.Size > a.photos.Limits().MaxBytes {
+		return nil, apiErr(CodeTooLarge, "The image is too large (at most "+strconv.FormatInt(a.photos.Limits().MaxBytes>>20, 10)+" MB).")
+	}
+	f, err := fh.Open()
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	ph, err := a.photos.Store(f)
+	switch {
+	case errors.Is(err, models.ErrBadImage):
+		return nil, apiErr(CodeBadImage, "The file is not an image Roster can read (JPEG, PNG, GIF or WebP).")
+	case errors.Is(err, models.ErrImageTooLarge):
+		return nil, apiErr(CodeTooLarge, "The image is too large (at most "+strconv.FormatInt(a.photos.Limits().MaxBytes>>20, 10)+
+			" MB and "+strconv.Itoa(a.photos.Limits().MaxPixels/1_000_000)+" megapixels).")
+	}
+	return ph, err
+}
+
+// upload stores an image: the profile photo when profile=1, or removes the
+// profile photo when delete=1.
+func (a *API) upload(c *fiber.Ctx, r *Request, pr *models.Principal) (Reply, error) {
+	if r.Flag("delete") {
+		u, err := a.profiles.Update(c.UserContext(), pr.User.ID, models.ProfileChange{DeletePhoto: true})
+		if err != nil {
+			return nil, err
+		}
+		reply := profileFields(u)
+		reply["file"] = ""
+		reply["profile"] = "1"
+		return reply, nil
+	}
+	if len(r.Files) == 0 {
+		return nil, apiErr(CodeMissingFile, "No file was attached.")
+	}
+	if err := a.uploads.Allow(c.UserContext(), pr.User.ID); err != nil {
+		return nil, err
+	}
+	ph, err := a.storePhoto(r)
+	if err != nil {
+		return nil, err
+	}
+	if err := a.uploads.Record(c.UserContext(), pr.User.ID, ph.Name, r.Flag("profile")); err != nil {
+		return nil, err
+	}
+	if !r.Flag("profile") {
+		return Reply{"file": a.client.DownloadURL + ph.Name}, nil
+	}
+	u, err := a.profiles.Update(c.UserContext(), pr.User.ID, models.ProfileChange{Photo: ph})
+	if err != nil {
+		return nil, err
+	}
+	reply := profileFields(u)
+	reply["file"] = a.client.DownloadURL + ph.Name
+	reply["profile"] = "1"
+	return reply, nil
+}
+
+// profileFields is a user's profile as the protocol's replies carry it
+// (without `ts`, which at the top level of a reply is the server's time).
+func profileFields(u *models.User) Reply {
+	return Reply{
+		"phone":  u.Digits(),
+		"name":   u.Name,
+		"status": u.Status,
+		"photo":  u.Photo,
+		"tn":     u.Thumbnail,
+	}
+}
