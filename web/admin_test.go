@@ -220,7 +220,7 @@ func TestSessionTimeoutsAndRevocation(t *testing.T) {
 
 func TestCSRF(t *testing.T) {
 	e := webtest.New(t)
-	uid, tok := signedInUser(t, e, usPhone, "phone-a")
+	uid, tok := signedInUser(t, e, webtest.USPhone, "phone-a")
 	a := e.AdminLogin("alice", "owner")
 	path := "/admin/users/" + uid + "/revoke-all"
 	r := a.PostForm(path, map[string]string{"password": webtest.AdminPassword}, nil)
@@ -232,16 +232,16 @@ func TestCSRF(t *testing.T) {
 	b := e.AdminLogin("bob", "owner")
 	r = a.PostForm(path, map[string]string{"password": webtest.AdminPassword, "_csrf": b.CSRF}, nil)
 	expectStatus(t, r, http.StatusForbidden)
-	setNotify(e, tok).ExpectOK(t)
+	e.SetNotify(tok).ExpectOK(t)
 	// The header form (htmx) works.
 	r = a.PostForm(path, map[string]string{"password": webtest.AdminPassword}, map[string]string{"X-CSRF-Token": a.CSRF, "HX-Request": "true"})
 	expectStatus(t, r, http.StatusOK)
-	setNotify(e, tok).ExpectFail(t, "AUTHFAIL")
+	e.SetNotify(tok).ExpectFail(t, "AUTHFAIL")
 }
 
 func TestViewerIsRefusedEveryChange(t *testing.T) {
 	e := webtest.New(t)
-	uid, tok := signedInUser(t, e, usPhone, "phone-a")
+	uid, tok := signedInUser(t, e, webtest.USPhone, "phone-a")
 	var sid string
 	e.Server.DB().Read.Raw("SELECT CAST(id AS TEXT) FROM sessions LIMIT 1").Scan(&sid)
 	v := e.AdminLogin("victor", "viewer")
@@ -254,12 +254,12 @@ func TestViewerIsRefusedEveryChange(t *testing.T) {
 	}
 	audits := e.Count("SELECT COUNT(*) FROM audit_log")
 	for _, p := range []string{"/sessions/" + sid + "/revoke", "/revoke-all", "/block", "/unblock", "/delete", "/resend"} {
-		r := v.Post("/admin/users/"+uid+p, map[string]string{"password": webtest.AdminPassword, "confirm": "+" + usPhone})
+		r := v.Post("/admin/users/"+uid+p, map[string]string{"password": webtest.AdminPassword, "confirm": "+" + webtest.USPhone})
 		expectStatus(t, r, http.StatusForbidden)
 		expectIn(t, r, "viewer")
 	}
-	expectStatus(t, v.Post("/admin/codes/resend", map[string]string{"phone": "+" + usPhone}), http.StatusForbidden)
-	setNotify(e, tok).ExpectOK(t)
+	expectStatus(t, v.Post("/admin/codes/resend", map[string]string{"phone": "+" + webtest.USPhone}), http.StatusForbidden)
+	e.SetNotify(tok).ExpectOK(t)
 	if n := e.Count("SELECT COUNT(*) FROM audit_log"); n != audits {
 		t.Errorf("the viewer's refused posts changed the audit log: %d -> %d", audits, n)
 	}
@@ -272,14 +272,14 @@ func TestViewerIsRefusedEveryChange(t *testing.T) {
 
 func TestPasswordRecheck(t *testing.T) {
 	e := webtest.New(t)
-	uid, tok := signedInUser(t, e, usPhone, "phone-a")
+	uid, tok := signedInUser(t, e, webtest.USPhone, "phone-a")
 	a := e.AdminLogin("alice", "operator")
 	for _, p := range []string{"/revoke-all", "/block", "/delete"} {
-		r := a.Post("/admin/users/"+uid+p, map[string]string{"password": "not my password", "confirm": "+" + usPhone})
+		r := a.Post("/admin/users/"+uid+p, map[string]string{"password": "not my password", "confirm": "+" + webtest.USPhone})
 		expectStatus(t, r, http.StatusForbidden)
 		expectIn(t, r, "Your password was wrong")
 	}
-	setNotify(e, tok).ExpectOK(t)
+	e.SetNotify(tok).ExpectOK(t)
 	if n := e.Count("SELECT COUNT(*) FROM users"); n != 1 {
 		t.Error("user deleted despite a wrong password")
 	}
@@ -294,7 +294,7 @@ func TestPasswordRecheck(t *testing.T) {
 
 func TestHostileNamesAreEscaped(t *testing.T) {
 	e := webtest.New(t)
-	uid, _ := signedInUser(t, e, usPhone, `<img src=x onerror=alert(1)>`)
+	uid, _ := signedInUser(t, e, webtest.USPhone, `<img src=x onerror=alert(1)>`)
 	hostile := `<script>alert("x")</script>&"'`
 	if err := e.Server.DB().Write.Exec("UPDATE users SET name = ?, status = ?", hostile, hostile).Error; err != nil {
 		t.Fatal(err)
@@ -320,12 +320,12 @@ func TestUserListSearchAndPages(t *testing.T) {
 	r := a.Get("/admin/users")
 	expectIn(t, r, `data-testid="empty"`, "No users yet")
 
-	id, _ := signedInUser(t, e, usPhone, "d1")
+	id, _ := signedInUser(t, e, webtest.USPhone, "d1")
 	e.Clock.Advance(time.Minute)
 	signedInUser(t, e, "12015550124", "d2")
 	e.Clock.Advance(time.Minute)
-	signedInUser(t, e, frPhone, "d3")
-	e.Server.DB().Write.Exec("UPDATE users SET name = 'Zoë Martin' WHERE phone = ?", "+"+frPhone)
+	signedInUser(t, e, webtest.FRPhone, "d3")
+	e.Server.DB().Write.Exec("UPDATE users SET name = 'Zoë Martin' WHERE phone = ?", "+"+webtest.FRPhone)
 	e.Server.DB().Write.Exec("UPDATE users SET name = 'zed' WHERE phone = ?", "+12015550124")
 
 	cases := []struct {
@@ -398,9 +398,9 @@ func pad4(i int) string {
 
 func TestRevokeBlockUnblockDelete(t *testing.T) {
 	e := webtest.New(t)
-	uid, tokA := signedInUser(t, e, usPhone, "phone-a")
+	uid, tokA := signedInUser(t, e, webtest.USPhone, "phone-a")
 	e.Clock.Advance(time.Minute)
-	tokB := e.SignIn(usPhone, "tablet-b")
+	tokB := e.SignIn(webtest.USPhone, "tablet-b")
 	e.Clock.Advance(time.Minute)
 	a := e.AdminLogin("alice", "operator")
 
@@ -411,8 +411,8 @@ func TestRevokeBlockUnblockDelete(t *testing.T) {
 	r := a.Post("/admin/users/"+uid+"/sessions/"+sidA+"/revoke", nil)
 	expectStatus(t, r, http.StatusOK)
 	expectIn(t, r, "Session revoked")
-	setNotify(e, tokA).ExpectFail(t, "AUTHFAIL")
-	setNotify(e, tokB).ExpectOK(t)
+	e.SetNotify(tokA).ExpectFail(t, "AUTHFAIL")
+	e.SetNotify(tokB).ExpectOK(t)
 	r = a.Post("/admin/users/"+uid+"/sessions/"+sidA+"/revoke", nil)
 	expectStatus(t, r, http.StatusConflict)
 	expectIn(t, r, "already ended")
@@ -421,22 +421,22 @@ func TestRevokeBlockUnblockDelete(t *testing.T) {
 	r = a.Post("/admin/users/"+uid+"/block", map[string]string{"password": webtest.AdminPassword, "until": "2026-03-10"})
 	expectStatus(t, r, http.StatusOK)
 	expectIn(t, r, "User blocked; 1 sessions revoked", "until 2026-03-11 00:00:00 UTC")
-	setNotify(e, tokB).ExpectFail(t, "AUTHFAIL")
-	e.JSON(map[string]any{"op": "login", "appid": "a", "phone": usPhone}).ExpectFail(t, "BLOCKED")
+	e.SetNotify(tokB).ExpectFail(t, "AUTHFAIL")
+	e.JSON(map[string]any{"op": "login", "appid": "a", "phone": webtest.USPhone}).ExpectFail(t, "BLOCKED")
 	r = a.Post("/admin/users/"+uid+"/unblock", nil)
 	expectIn(t, r, "User unblocked")
 	e.Clock.Advance(time.Minute)
-	tokC := e.SignIn(usPhone, "phone-c")
+	tokC := e.SignIn(webtest.USPhone, "phone-c")
 	// Block indefinitely.
 	r = a.Post("/admin/users/"+uid+"/block", map[string]string{"password": webtest.AdminPassword})
 	expectIn(t, r, "blocked until unblocked")
-	setNotify(e, tokC).ExpectFail(t, "AUTHFAIL")
+	e.SetNotify(tokC).ExpectFail(t, "AUTHFAIL")
 	expectIn(t, a.Get("/admin/users?state=blocked"), "+12015550123")
 	expectStatus(t, a.Post("/admin/users/"+uid+"/block", map[string]string{"password": webtest.AdminPassword, "until": "2020-01-01"}), http.StatusBadRequest)
 
 	// Every action is in the audit log with the admin as actor.
 	for _, typ := range []string{"admin_revoke_session", "admin_block", "admin_unblock"} {
-		if n := e.Count("SELECT COUNT(*) FROM audit_log WHERE type = ? AND actor = 'admin:alice' AND phone = ?", typ, "+"+usPhone); n == 0 {
+		if n := e.Count("SELECT COUNT(*) FROM audit_log WHERE type = ? AND actor = 'admin:alice' AND phone = ?", typ, "+"+webtest.USPhone); n == 0 {
 			t.Errorf("no %s entry", typ)
 		}
 	}
@@ -459,27 +459,27 @@ func TestRevokeBlockUnblockDelete(t *testing.T) {
 
 func TestRevokeAll(t *testing.T) {
 	e := webtest.New(t)
-	uid, tokA := signedInUser(t, e, usPhone, "a")
+	uid, tokA := signedInUser(t, e, webtest.USPhone, "a")
 	e.Clock.Advance(time.Minute)
-	tokB := e.SignIn(usPhone, "b")
+	tokB := e.SignIn(webtest.USPhone, "b")
 	a := e.AdminLogin("alice", "owner")
 	r := a.Post("/admin/users/"+uid+"/revoke-all", map[string]string{"password": webtest.AdminPassword})
 	expectStatus(t, r, http.StatusOK)
 	expectIn(t, r, "2 sessions revoked")
-	setNotify(e, tokA).ExpectFail(t, "AUTHFAIL")
-	setNotify(e, tokB).ExpectFail(t, "AUTHFAIL")
+	e.SetNotify(tokA).ExpectFail(t, "AUTHFAIL")
+	e.SetNotify(tokB).ExpectFail(t, "AUTHFAIL")
 	if n := e.Count("SELECT COUNT(*) FROM sessions WHERE revoke_reason = 'revoked by an administrator'"); n != 2 {
 		t.Errorf("%d sessions revoked by the admin", n)
 	}
 	expectStatus(t, a.Post("/admin/users/999/revoke-all", map[string]string{"password": webtest.AdminPassword}), http.StatusNotFound)
 	// A session is revoked only through its own user's page.
-	_, other := signedInUser(t, e, frPhone, "c")
+	_, other := signedInUser(t, e, webtest.FRPhone, "c")
 	var otherSID string
 	e.Server.DB().Read.Raw("SELECT CAST(id AS TEXT) FROM sessions WHERE device = 'c'").Scan(&otherSID)
 	r = a.Post("/admin/users/"+uid+"/sessions/"+otherSID+"/revoke", nil)
 	expectStatus(t, r, http.StatusNotFound)
 	expectIn(t, r, "does not belong")
-	setNotify(e, other).ExpectOK(t)
+	e.SetNotify(other).ExpectOK(t)
 	expectStatus(t, a.Get("/admin/users/abc"), http.StatusNotFound)
 }
 
@@ -514,7 +514,7 @@ func TestResendCodeAndOutbox(t *testing.T) {
 	expectIn(t, r, "Not a phone number")
 
 	// From the user's page.
-	uid, _ := signedInUser(t, e, frPhone, "d")
+	uid, _ := signedInUser(t, e, webtest.FRPhone, "d")
 	e.Clock.Advance(time.Minute)
 	r = a.Post("/admin/users/"+uid+"/resend", nil)
 	expectStatus(t, r, http.StatusOK)
@@ -542,9 +542,9 @@ func TestOverview(t *testing.T) {
 	a := e.AdminLogin("alice", "owner")
 	r := a.Get("/admin/")
 	expectIn(t, r, `data-testid="stat-users"`, `data-testid="chart-signups"`, `data-testid="stat-syncs"`)
-	signedInUser(t, e, usPhone, "a")
-	e.JSON(map[string]any{"op": "login", "appid": "a", "phone": frPhone}).ExpectOK(t)
-	e.JSON(map[string]any{"op": "login", "appid": "a", "phone": frPhone, "otp": "000000"})
+	signedInUser(t, e, webtest.USPhone, "a")
+	e.JSON(map[string]any{"op": "login", "appid": "a", "phone": webtest.FRPhone}).ExpectOK(t)
+	e.JSON(map[string]any{"op": "login", "appid": "a", "phone": webtest.FRPhone, "otp": "000000"})
 	r = a.Get("/admin/")
 	stat := func(id string) string {
 		m := regexp.MustCompile(`data-testid="` + id + `"><span class="stat-value">([^<]*)<`).FindStringSubmatch(body(r))
@@ -570,7 +570,7 @@ func TestOverview(t *testing.T) {
 
 func TestAuditPageAndCSV(t *testing.T) {
 	e := webtest.New(t)
-	uid, _ := signedInUser(t, e, usPhone, "=cmd|' /C calc'!A0")
+	uid, _ := signedInUser(t, e, webtest.USPhone, "=cmd|' /C calc'!A0")
 	a := e.AdminLogin("alice", "owner")
 	a.Post("/admin/users/"+uid+"/block", map[string]string{"password": webtest.AdminPassword})
 	r := a.Get("/admin/audit?phone=%2B1+201+555+0123&type=admin_block")
@@ -619,7 +619,7 @@ func TestMobileAPINeedsNoCSRF(t *testing.T) {
 	e := webtest.New(t)
 	e.AdminLogin("alice", "owner")
 	// A plain form post to the API (no token, no cookie) still works.
-	r := e.Form("/api.php", map[string]string{"op": "login", "appid": "a", "phone": usPhone})
+	r := e.Form("/api.php", map[string]string{"op": "login", "appid": "a", "phone": webtest.USPhone})
 	r.ExpectOK(t)
 }
 
@@ -656,7 +656,7 @@ func (s syncData) SyncsPerDay(_ context.Context, _ time.Time, days int) ([]int64
 
 func TestContactSyncSectionsWhenWired(t *testing.T) {
 	e := webtest.New(t, webtest.WithOptions(func(o *web.Options) { o.ContactSync = syncData{other: 2} }))
-	uid, _ := signedInUser(t, e, usPhone, "a")
+	uid, _ := signedInUser(t, e, webtest.USPhone, "a")
 	a := e.AdminLogin("alice", "viewer")
 	r := a.Get("/admin/users")
 	expectIn(t, r, ">1,234<")
@@ -676,7 +676,7 @@ func TestContactSyncSectionsWhenWired(t *testing.T) {
 // repeat it) and shows its notice once; htmx gets the answer in place.
 func TestActionsRedirectWithoutJavaScript(t *testing.T) {
 	e := webtest.New(t)
-	uid, _ := signedInUser(t, e, usPhone, "a")
+	uid, _ := signedInUser(t, e, webtest.USPhone, "a")
 	a := e.AdminLogin("alice", "owner")
 	e.Clock.Advance(time.Minute)
 	r := a.PostForm("/admin/users/"+uid+"/resend", map[string]string{"_csrf": a.CSRF}, nil)
@@ -704,17 +704,17 @@ func TestActionsRedirectWithoutJavaScript(t *testing.T) {
 // The dashboard shows what contact sync really stored: the address book,
 // matched users, who has this user, recent syncs and the notices sent.
 func TestDashboardShowsContactSync(t *testing.T) {
-	e := peopleEnv(t)
-	alice := e.SignIn(alicePhone, "a")
+	e := webtest.NewPeople(t)
+	alice := e.SignIn("12015550101", "a")
 	e.Clock.Advance(time.Minute)
-	bob := e.SignIn(bobPhone, "b")
-	getContacts(t, e, alice, map[string]any{"phones": "+" + bobPhone + ",+12015550177,(201) 555-0178"})
-	getContacts(t, e, bob, map[string]any{"phones": "+" + alicePhone})
+	bob := e.SignIn("12015550102", "b")
+	e.GetContacts(t, alice, map[string]any{"phones": "+" + "12015550102" + ",+12015550177,(201) 555-0178"})
+	e.GetContacts(t, bob, map[string]any{"phones": "+" + "12015550101"})
 	e.Clock.Advance(time.Minute)
-	e.SignIn(erinPhone, "e") // joins: nobody has the number, but the notice is recorded
+	e.SignIn("12015550105", "e") // joins: nobody has the number, but the notice is recorded
 	var aliceID, bobID string
-	e.Server.DB().Read.Raw("SELECT CAST(id AS TEXT) FROM users WHERE phone = ?", "+"+alicePhone).Scan(&aliceID)
-	e.Server.DB().Read.Raw("SELECT CAST(id AS TEXT) FROM users WHERE phone = ?", "+"+bobPhone).Scan(&bobID)
+	e.Server.DB().Read.Raw("SELECT CAST(id AS TEXT) FROM users WHERE phone = ?", "+"+"12015550101").Scan(&aliceID)
+	e.Server.DB().Read.Raw("SELECT CAST(id AS TEXT) FROM users WHERE phone = ?", "+"+"12015550102").Scan(&bobID)
 
 	a := e.AdminLogin("alice", "viewer")
 	list := a.Get("/admin/users")
@@ -723,7 +723,7 @@ func TestDashboardShowsContactSync(t *testing.T) {
 	}
 	page := a.Get("/admin/users/" + aliceID)
 	// Three numbers stored, Bob matched (a link to his page), and Bob has Alice's number.
-	expectIn(t, page, ">3<", `href="/admin/users/`+bobID+`"`, "+"+bobPhone, "joined")
+	expectIn(t, page, ">3<", `href="/admin/users/`+bobID+`"`, "+"+"12015550102", "joined")
 	if strings.Contains(body(page), `data-testid="sync-unavailable"`) {
 		t.Error("user page says contact sync is not available")
 	}

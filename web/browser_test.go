@@ -116,9 +116,9 @@ func TestBrowserAdminJourney(t *testing.T) {
 	ctx := browser(t)
 	e := webtest.New(t)
 	e.NewAdmin("alice", "owner")
-	uid, tokA := signedInUser(t, e, usPhone, "phone-a")
+	uid, tokA := signedInUser(t, e, webtest.USPhone, "phone-a")
 	e.Clock.Advance(time.Minute)
-	tokB := e.SignIn(usPhone, "tablet-b")
+	tokB := e.SignIn(webtest.USPhone, "tablet-b")
 	e.Clock.Advance(time.Minute)
 	base := e.Listen()
 
@@ -169,8 +169,8 @@ func TestBrowserAdminJourney(t *testing.T) {
 	if !strings.HasSuffix(loc, "/admin/users/"+uid) {
 		t.Errorf("the revoke was not answered in place by htmx: location %s", loc)
 	}
-	setNotify(e, tokA).ExpectFail(t, "AUTHFAIL")
-	setNotify(e, tokB).ExpectOK(t)
+	e.SetNotify(tokA).ExpectFail(t, "AUTHFAIL")
+	e.SetNotify(tokB).ExpectOK(t)
 
 	// Resend a code and read it in the outbox.
 	do(t, ctx, "resend",
@@ -201,7 +201,7 @@ func TestBrowserAdminJourney(t *testing.T) {
 	if got := text(t, ctx, `[data-testid="notice-error"]`); !strings.Contains(got, "password was wrong") {
 		t.Fatalf("error notice %q", got)
 	}
-	setNotify(e, tokB).ExpectOK(t)
+	e.SetNotify(tokB).ExpectOK(t)
 	do(t, ctx, "block",
 		chromedp.WaitVisible(chromedp.CSS(`[data-testid="block-password"]`)),
 		chromedp.SendKeys(chromedp.CSS(`[data-testid="block-password"]`), webtest.AdminPassword),
@@ -210,7 +210,7 @@ func TestBrowserAdminJourney(t *testing.T) {
 	if got := text(t, ctx, `[data-testid="notice"]`); !strings.Contains(got, "User blocked") {
 		t.Fatalf("block notice %q", got)
 	}
-	setNotify(e, tokB).ExpectFail(t, "AUTHFAIL")
+	e.SetNotify(tokB).ExpectFail(t, "AUTHFAIL")
 	screenshot(t, ctx, "user-blocked")
 
 	do(t, ctx, "audit", chromedp.Navigate(base+"/admin/audit"), chromedp.WaitVisible(chromedp.CSS(`[data-testid="audit-table"]`)))

@@ -77,7 +77,7 @@ func attempts(t testing.TB, e *webtest.Env) []models.OutboxAttempt {
 func TestTwilioDeliversCodeAndSignInCompletes(t *testing.T) {
 	fake := webtest.NewFakeHTTP(t, webtest.Reply{Status: http.StatusCreated, Body: twilioCreated})
 	e := twilioEnv(t, fake)
-	e.JSON(loginParams(usPhone)).ExpectOK(t)
+	e.JSON(webtest.LoginParams(webtest.USPhone)).ExpectOK(t)
 	if len(fake.Requests()) != 0 {
 		t.Fatal("the provider was called inside the request")
 	}
@@ -103,7 +103,7 @@ func TestTwilioDeliversCodeAndSignInCompletes(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(form) != 3 || form.Get("To") != "+"+usPhone || form.Get("From") != "+15005550006" {
+	if len(form) != 3 || form.Get("To") != "+"+webtest.USPhone || form.Get("From") != "+15005550006" {
 		t.Errorf("form %v", form)
 	}
 	code := codeRE.FindString(form.Get("Body"))
@@ -119,7 +119,7 @@ func TestTwilioDeliversCodeAndSignInCompletes(t *testing.T) {
 	if len(as) != 1 || as[0].Status != "sent" || as[0].HTTPStatus != 201 || as[0].ProviderRef != "SM1234567890abcdef1234567890abcdef" {
 		t.Errorf("attempts %+v", as)
 	}
-	verify(e, usPhone, code).ExpectOK(t)
+	e.Verify(webtest.USPhone, code).ExpectOK(t)
 	if strings.Contains(e.Logs(), code) || strings.Contains(e.Logs(), twilioToken) {
 		t.Error("the code or the auth token reached the log")
 	}
@@ -128,7 +128,7 @@ func TestTwilioDeliversCodeAndSignInCompletes(t *testing.T) {
 func TestTwilioMessagingService(t *testing.T) {
 	fake := webtest.NewFakeHTTP(t, webtest.Reply{Status: http.StatusCreated, Body: twilioCreated})
 	e := twilioEnv(t, fake, "--twilio-messaging-service-sid", "MG0123", "--twilio-template", "Code {code} for {app}")
-	e.JSON(loginParams(usPhone)).ExpectOK(t)
+	e.JSON(webtest.LoginParams(webtest.USPhone)).ExpectOK(t)
 	e.Server.Worker().RunOnce(context.Background())
 	form, _ := url.ParseQuery(string(fake.Requests()[0].Body))
 	if form.Get("MessagingServiceSid") != "MG0123" || form.Has("From") || !regexp.MustCompile(`^Code \d{6} for Chatty$`).MatchString(form.Get("Body")) {
@@ -142,7 +142,7 @@ func TestTwilioRetriesTransientFailures(t *testing.T) {
 		webtest.Reply{Status: 502, Body: "<html><body>Bad Gateway</body></html>"},
 		webtest.Reply{Status: http.StatusCreated, Body: twilioCreated})
 	e := twilioEnv(t, fake)
-	e.JSON(loginParams(usPhone)).ExpectOK(t)
+	e.JSON(webtest.LoginParams(webtest.USPhone)).ExpectOK(t)
 	ctx := context.Background()
 
 	e.Server.Worker().RunOnce(ctx)
@@ -180,7 +180,7 @@ func TestTwilioPermanentFailure(t *testing.T) {
 	fake := webtest.NewFakeHTTP(t, webtest.Reply{Status: 400,
 		Body: `{"code":21211,"message":"The 'To' number +12015550123 is not a valid phone number.","more_info":"https://www.twilio.com/docs/errors/21211","status":400}`})
 	e := twilioEnv(t, fake)
-	e.JSON(loginParams(usPhone)).ExpectOK(t)
+	e.JSON(webtest.LoginParams(webtest.USPhone)).ExpectOK(t)
 	e.Server.Worker().RunOnce(context.Background())
 	row := lastOutbox(t, e)
 	want := "twilio: HTTP 400, error 21211: The 'To' number +12015550123 is not a valid phone number. (https://www.twilio.com/docs/errors/21211)"
@@ -198,7 +198,7 @@ func TestTwilioPermanentFailure(t *testing.T) {
 func TestTwilioGivesUpAfterMaxAttemptsAndTimeouts(t *testing.T) {
 	fake := webtest.NewFakeHTTP(t, webtest.Reply{Status: http.StatusCreated, Body: twilioCreated, Delay: 5 * time.Second})
 	e := twilioEnv(t, fake)
-	e.JSON(loginParams(usPhone)).ExpectOK(t)
+	e.JSON(webtest.LoginParams(webtest.USPhone)).ExpectOK(t)
 	for i := 0; i < testWorker.MaxAttempts; i++ {
 		e.Server.Worker().RunOnce(context.Background())
 		e.Clock.Advance(time.Minute)
@@ -215,7 +215,7 @@ func TestTwilioGivesUpAfterMaxAttemptsAndTimeouts(t *testing.T) {
 func TestTwilioBadCredentialsArePermanent(t *testing.T) {
 	fake := webtest.NewFakeHTTP(t, webtest.Reply{Status: 401, Body: `{"code":20003,"message":"Authenticate","more_info":"https://www.twilio.com/docs/errors/20003","status":401}`})
 	e := twilioEnv(t, fake)
-	e.JSON(loginParams(usPhone)).ExpectOK(t)
+	e.JSON(webtest.LoginParams(webtest.USPhone)).ExpectOK(t)
 	e.Server.Worker().RunOnce(context.Background())
 	if row := lastOutbox(t, e); row.State != "failed" || !strings.Contains(row.LastError, "error 20003: Authenticate") {
 		t.Errorf("outbox %+v", row)
@@ -238,7 +238,7 @@ func TestWebhookDeliversSignedPayload(t *testing.T) {
 	fake := webtest.NewFakeHTTP(t, webtest.Reply{Status: 500, Body: "oops"}, webtest.Reply{Status: 204})
 	e := deliveryEnv(t, map[string]string{"ROSTER_WEBHOOK_SECRET": hookSecret},
 		"--otp-channel", "webhook", "--webhook-url", fake.URL+"/hooks/sms?tenant=7")
-	e.JSON(loginParams(frPhone)).ExpectOK(t)
+	e.JSON(webtest.LoginParams(webtest.FRPhone)).ExpectOK(t)
 	e.Server.Worker().RunOnce(context.Background())
 	e.Clock.Advance(10 * time.Second)
 	e.Server.Worker().RunOnce(context.Background())
@@ -270,7 +270,7 @@ func TestWebhookDeliversSignedPayload(t *testing.T) {
 		t.Fatal(err)
 	}
 	code, _ := p["code"].(string)
-	if len(p) != 6 || p["type"] != "otp" || p["to"] != "+"+frPhone || !codeRE.MatchString(code) ||
+	if len(p) != 6 || p["type"] != "otp" || p["to"] != "+"+webtest.FRPhone || !codeRE.MatchString(code) ||
 		p["message"] != code+" is your Roster code. It is valid for 5 minutes. Do not share it." ||
 		p["request_id"] != reqs[0].Header.Get("webhook-id") || p["ts"] != json.Number("1772445600") {
 		t.Errorf("payload %v", p)
@@ -278,14 +278,14 @@ func TestWebhookDeliversSignedPayload(t *testing.T) {
 	if as := attempts(t, e); len(as) != 2 || as[0].HTTPStatus != 500 || as[1].HTTPStatus != 204 || as[1].Status != "sent" {
 		t.Errorf("attempts %+v", as)
 	}
-	verify(e, frPhone, code).ExpectOK(t)
+	e.Verify(webtest.FRPhone, code).ExpectOK(t)
 }
 
 func TestWebhookRejectedIsPermanent(t *testing.T) {
 	fake := webtest.NewFakeHTTP(t, webtest.Reply{Status: 422, Body: `{"error":"number blocked"}`})
 	e := deliveryEnv(t, map[string]string{"ROSTER_WEBHOOK_SECRET": "a-raw-secret-of-enough-length"},
 		"--otp-channel", "webhook", "--webhook-url", fake.URL)
-	e.JSON(loginParams(frPhone)).ExpectOK(t)
+	e.JSON(webtest.LoginParams(webtest.FRPhone)).ExpectOK(t)
 	e.Server.Worker().RunOnce(context.Background())
 	row := lastOutbox(t, e)
 	if row.State != "failed" || row.LastError != `webhook: HTTP 422: the receiver refused the message: "{\"error\":\"number blocked\"}"` {
@@ -300,17 +300,17 @@ func TestWebhookRejectedIsPermanent(t *testing.T) {
 func TestSMSCountryAllowList(t *testing.T) {
 	fake := webtest.NewFakeHTTP(t, webtest.Reply{Status: http.StatusCreated, Body: twilioCreated})
 	e := twilioEnv(t, fake, "--sms-countries", "fr,DE")
-	r := e.JSON(loginParams(usPhone))
+	r := e.JSON(webtest.LoginParams(webtest.USPhone))
 	r.ExpectFail(t, "BADPHONE")
 	if r.String("errmsg") != "Codes cannot be sent by SMS to numbers of this country." {
 		t.Errorf("errmsg %q", r.String("errmsg"))
 	}
-	e.JSON(loginParams(frPhone)).ExpectOK(t)
+	e.JSON(webtest.LoginParams(webtest.FRPhone)).ExpectOK(t)
 	e.Server.Worker().RunOnce(context.Background())
 	if len(fake.Requests()) != 1 || e.Count("SELECT COUNT(*) FROM outbox") != 1 {
 		t.Error("a code was queued for a refused country")
 	}
-	if n := e.Count("SELECT COUNT(*) FROM audit_log WHERE type = 'sms_refused' AND phone = ?", "+"+usPhone); n != 1 {
+	if n := e.Count("SELECT COUNT(*) FROM audit_log WHERE type = 'sms_refused' AND phone = ?", "+"+webtest.USPhone); n != 1 {
 		t.Error("no audit entry for the refusal")
 	}
 }
@@ -318,17 +318,17 @@ func TestSMSCountryAllowList(t *testing.T) {
 func TestSMSHourlyCap(t *testing.T) {
 	fake := webtest.NewFakeHTTP(t, webtest.Reply{Status: http.StatusCreated, Body: twilioCreated})
 	e := twilioEnv(t, fake, "--sms-hourly-cap", "2")
-	e.JSON(loginParams(usPhone)).ExpectOK(t)
+	e.JSON(webtest.LoginParams(webtest.USPhone)).ExpectOK(t)
 	e.Clock.Advance(10 * time.Minute)
-	e.JSON(loginParams(frPhone)).ExpectOK(t)
+	e.JSON(webtest.LoginParams(webtest.FRPhone)).ExpectOK(t)
 	e.Clock.Advance(10 * time.Minute)
-	r := e.JSON(loginParams("4915123456789"))
+	r := e.JSON(webtest.LoginParams("4915123456789"))
 	r.ExpectFail(t, "RATELIMIT")
 	if r.String("retry_after") != "2400" { // the first code leaves the hour 40 minutes later
 		t.Errorf("retry_after %q", r.String("retry_after"))
 	}
 	e.Clock.Advance(40 * time.Minute)
-	e.JSON(loginParams("4915123456789")).ExpectOK(t)
+	e.JSON(webtest.LoginParams("4915123456789")).ExpectOK(t)
 }
 
 func TestChannelChosenPerAddress(t *testing.T) {
@@ -337,20 +337,20 @@ func TestChannelChosenPerAddress(t *testing.T) {
 	e := deliveryEnv(t, map[string]string{"ROSTER_TWILIO_AUTH_TOKEN": twilioToken},
 		"--otp-channel", "smtp,twilio", "--twilio-base-url", fake.URL, "--twilio-account-sid", twilioSID, "--twilio-from", "+15005550006",
 		"--smtp-host", "127.0.0.1", "--smtp-port", itoa(mail.Port), "--smtp-tls", "none", "--smtp-from", "codes@example.org")
-	e.JSON(loginParams(usPhone)).ExpectOK(t)
-	e.JSON(loginParams("Alice@Example.ORG")).ExpectOK(t)
+	e.JSON(webtest.LoginParams(webtest.USPhone)).ExpectOK(t)
+	e.JSON(webtest.LoginParams("Alice@Example.ORG")).ExpectOK(t)
 	e.Server.Worker().RunOnce(context.Background())
 	if len(fake.Requests()) != 1 || len(mail.Mails()) != 1 {
 		t.Fatalf("%d SMS, %d mails", len(fake.Requests()), len(mail.Mails()))
 	}
-	if n := e.Count("SELECT COUNT(*) FROM outbox WHERE (channel = 'twilio' AND recipient = ?) OR (channel = 'smtp' AND recipient = 'Alice@example.org')", "+"+usPhone); n != 2 {
+	if n := e.Count("SELECT COUNT(*) FROM outbox WHERE (channel = 'twilio' AND recipient = ?) OR (channel = 'smtp' AND recipient = 'Alice@example.org')", "+"+webtest.USPhone); n != 2 {
 		t.Error("the outbox rows do not record the chosen channels")
 	}
 }
 
 func TestEmailRefusedWithoutEmailChannel(t *testing.T) {
 	e := webtest.New(t)
-	r := e.JSON(loginParams("alice@example.org"))
+	r := e.JSON(webtest.LoginParams("alice@example.org"))
 	r.ExpectFail(t, "BADPHONE")
 }
 
@@ -402,7 +402,7 @@ func TestRedactedConfigHidesWebhookQuery(t *testing.T) {
 func TestTwilioAcceptedWithGarbageIsNotResent(t *testing.T) {
 	fake := webtest.NewFakeHTTP(t, webtest.Reply{Status: http.StatusCreated, Body: "<xml>?"})
 	e := twilioEnv(t, fake)
-	e.JSON(loginParams(usPhone)).ExpectOK(t)
+	e.JSON(webtest.LoginParams(webtest.USPhone)).ExpectOK(t)
 	e.Server.Worker().RunOnce(context.Background())
 	if row := lastOutbox(t, e); row.State != "sent" {
 		t.Errorf("outbox %+v", row)
@@ -416,7 +416,7 @@ func TestTwilioTooManyRequestsIsRetried(t *testing.T) {
 	fake := webtest.NewFakeHTTP(t, webtest.Reply{Status: 429, Body: `{"code":20429,"message":"Too Many Requests","status":429}`},
 		webtest.Reply{Status: http.StatusCreated, Body: twilioCreated})
 	e := twilioEnv(t, fake)
-	e.JSON(loginParams(usPhone)).ExpectOK(t)
+	e.JSON(webtest.LoginParams(webtest.USPhone)).ExpectOK(t)
 	e.Server.Worker().RunOnce(context.Background())
 	if row := lastOutbox(t, e); row.State != "pending" || row.LastError != "twilio: HTTP 429, error 20429: Too Many Requests" {
 		t.Errorf("outbox %+v", row)
@@ -440,7 +440,7 @@ func TestTwilioThroughRunningServer(t *testing.T) {
 		json.NewDecoder(res.Body).Decode(&m)
 		return m
 	}
-	if r := post(`{"op":"login","appid":"com.example.app","phone":"` + usPhone + `"}`); r["result"] != "OK" {
+	if r := post(`{"op":"login","appid":"com.example.app","phone":"` + webtest.USPhone + `"}`); r["result"] != "OK" {
 		t.Fatalf("request code: %v", r)
 	}
 	deadline := time.Now().Add(10 * time.Second)
@@ -453,8 +453,18 @@ func TestTwilioThroughRunningServer(t *testing.T) {
 	}
 	form, _ := url.ParseQuery(string(reqs[0].Body))
 	code := codeRE.FindString(form.Get("Body"))
-	r := post(`{"op":"login","appid":"com.example.app","phone":"` + usPhone + `","otp":"` + code + `"}`)
+	r := post(`{"op":"login","appid":"com.example.app","phone":"` + webtest.USPhone + `","otp":"` + code + `"}`)
 	if r["result"] != "OK" || r["token"] == "" {
 		t.Fatalf("verify: %v", r)
+	}
+}
+
+// The background worker delivers queued messages and records it.
+func TestWorkerMarksMessageSent(t *testing.T) {
+	e := webtest.New(t)
+	e.JSON(webtest.LoginParams(webtest.USPhone)).ExpectOK(t)
+	e.LastCode("+" + webtest.USPhone)
+	if n := e.Count("SELECT COUNT(*) FROM outbox WHERE state = 'sent' AND sent_at IS NOT NULL AND attempts = 1"); n != 1 {
+		t.Error("the worker did not mark the message sent")
 	}
 }

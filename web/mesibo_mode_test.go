@@ -27,8 +27,8 @@ func userAdded(uid, token string) webtest.Reply {
 // signInMesibo runs both login steps and returns the verify reply.
 func signInMesibo(t *testing.T, e *webtest.Env, phone, device string) *webtest.Response {
 	t.Helper()
-	e.JSON(loginParams(phone)).ExpectOK(t)
-	p := loginParams(phone)
+	e.JSON(webtest.LoginParams(phone)).ExpectOK(t)
+	p := webtest.LoginParams(phone)
 	p["otp"], p["device"], p["name"] = e.LastCode("+"+phone), device, "Ann"
 	return e.JSON(p)
 }
@@ -36,9 +36,9 @@ func signInMesibo(t *testing.T, e *webtest.Env, phone, device string) *webtest.R
 func TestMesiboSignIn(t *testing.T) {
 	fake := webtest.NewFakeHTTP(t, userAdded("5302", "mesibo-user-token-0001-abcdef"))
 	e := mesiboEnv(t, fake)
-	r := signInMesibo(t, e, usPhone, "phone-a")
+	r := signInMesibo(t, e, webtest.USPhone, "phone-a")
 	r.ExpectOK(t)
-	if r.String("token") != "mesibo-user-token-0001-abcdef" || r.String("uid") != "5302" || r.String("phone") != usPhone {
+	if r.String("token") != "mesibo-user-token-0001-abcdef" || r.String("uid") != "5302" || r.String("phone") != webtest.USPhone {
 		t.Fatalf("reply %s", r.Body)
 	}
 	reqs := fake.Requests()
@@ -48,12 +48,12 @@ func TestMesiboSignIn(t *testing.T) {
 	if reqs[0].Method != http.MethodPost || reqs[0].Path != "/api.php" || reqs[0].Query != "" {
 		t.Errorf("request %s %s?%s", reqs[0].Method, reqs[0].Path, reqs[0].Query)
 	}
-	want := `{"op":"useradd","token":"` + mesiboAppToken + `","user":{"address":"` + usPhone + `","name":"Ann","token":{"appid":"com.example.app","expiry":525600}}}`
+	want := `{"op":"useradd","token":"` + mesiboAppToken + `","user":{"address":"` + webtest.USPhone + `","name":"Ann","token":{"appid":"com.example.app","expiry":525600}}}`
 	if string(reqs[0].Body) != want {
 		t.Errorf("useradd body %s\nwant %s", reqs[0].Body, want)
 	}
 	// Roster's own ops accept the mesibo token.
-	setNotify(e, r.String("token")).ExpectOK(t)
+	e.SetNotify(r.String("token")).ExpectOK(t)
 	if n := e.Count("SELECT COUNT(*) FROM sessions s JOIN users u ON u.id = s.user_id WHERE s.mesibo_uid = '5302' AND u.mesibo_uid = '5302' AND s.mesibo_token_sealed IS NOT NULL"); n != 1 {
 		t.Error("the mesibo uid and sealed token were not stored")
 	}
@@ -71,9 +71,9 @@ func TestMesiboSignIn(t *testing.T) {
 func TestMesiboFailureKeepsCodeValid(t *testing.T) {
 	fake := webtest.NewFakeHTTP(t, webtest.Reply{Status: 200, Body: `{"op":"useradd","result":false,"error":"AUTHFAIL","cause":"invalid app token"}`})
 	e := mesiboEnv(t, fake)
-	e.JSON(loginParams(frPhone)).ExpectOK(t)
-	code := e.LastCode("+" + frPhone)
-	r := verify(e, frPhone, code)
+	e.JSON(webtest.LoginParams(webtest.FRPhone)).ExpectOK(t)
+	code := e.LastCode("+" + webtest.FRPhone)
+	r := e.Verify(webtest.FRPhone, code)
 	r.ExpectFail(t, "BADUSER")
 	if r.String("errmsg") != "Signing in with the messaging service failed. Please try again in a moment." {
 		t.Errorf("errmsg %q", r.String("errmsg"))
@@ -88,17 +88,17 @@ func TestMesiboFailureKeepsCodeValid(t *testing.T) {
 	}
 	// Garbage, then a timeout: the same code keeps working.
 	fake.Script(webtest.Reply{Status: 200, Body: "Fatal error: <b>oops</b>"})
-	verify(e, frPhone, code).ExpectFail(t, "BADUSER")
+	e.Verify(webtest.FRPhone, code).ExpectFail(t, "BADUSER")
 	fake.Script(webtest.Reply{Status: 200, Body: `{"result":true}`, Delay: 3 * time.Second})
-	verify(e, frPhone, code).ExpectFail(t, "BADUSER")
+	e.Verify(webtest.FRPhone, code).ExpectFail(t, "BADUSER")
 	fake.Script(userAdded("77", "mesibo-user-token-0077-abcdef"))
-	r = verify(e, frPhone, code)
+	r = e.Verify(webtest.FRPhone, code)
 	r.ExpectOK(t)
 	if r.String("token") != "mesibo-user-token-0077-abcdef" {
 		t.Errorf("reply %s", r.Body)
 	}
 	// Now the code is used up.
-	verify(e, frPhone, code).ExpectFail(t, "BADCODE")
+	e.Verify(webtest.FRPhone, code).ExpectFail(t, "BADCODE")
 	details := []string{}
 	e.Server.DB().Read.Raw("SELECT detail FROM audit_log WHERE type = 'mesibo_failed' ORDER BY id").Scan(&details)
 	if len(details) != 3 || !strings.Contains(details[1], "unreadable reply") || !strings.Contains(details[2], "no answer in time") {
@@ -109,10 +109,10 @@ func TestMesiboFailureKeepsCodeValid(t *testing.T) {
 func TestMesiboRevocationOnLogoutAndReplacedDevice(t *testing.T) {
 	fake := webtest.NewFakeHTTP(t, userAdded("5302", "mesibo-user-token-0001-abcdef"), userAdded("5302", "mesibo-user-token-0002-abcdef"))
 	e := mesiboEnv(t, fake)
-	first := signInMesibo(t, e, usPhone, "phone-a").String("token")
+	first := signInMesibo(t, e, webtest.USPhone, "phone-a").String("token")
 	e.Clock.Advance(time.Minute)
-	second := signInMesibo(t, e, usPhone, "phone-a").String("token") // same device: the first session is replaced
-	setNotify(e, first).ExpectFail(t, "AUTHFAIL")
+	second := signInMesibo(t, e, webtest.USPhone, "phone-a").String("token") // same device: the first session is replaced
+	e.SetNotify(first).ExpectFail(t, "AUTHFAIL")
 
 	fake.Script(webtest.Reply{Status: 502, Body: "bad gateway"}, webtest.Reply{Status: 200, Body: `{"op":"deltoken","result":true}`})
 	e.Server.Worker().RunOnce(context.Background())
@@ -152,7 +152,7 @@ func TestMesiboRevocationOnLogoutAndReplacedDevice(t *testing.T) {
 func TestMesiboRevocationGivenUp(t *testing.T) {
 	fake := webtest.NewFakeHTTP(t, userAdded("9", "mesibo-user-token-0009-abcdef"))
 	e := mesiboEnv(t, fake)
-	tok := signInMesibo(t, e, usPhone, "d").String("token")
+	tok := signInMesibo(t, e, webtest.USPhone, "d").String("token")
 	fake.Script(webtest.Reply{Status: 200, Body: `{"result":false,"error":"AUTHFAIL","cause":"app token revoked"}`})
 	e.JSON(map[string]any{"op": "logout", "token": tok}).ExpectOK(t)
 	e.Server.Worker().RunOnce(context.Background())
@@ -167,11 +167,11 @@ func TestMesiboRevocationGivenUp(t *testing.T) {
 
 func TestAppIDAllowList(t *testing.T) {
 	e := webtest.New(t, webtest.WithArgs("--app-ids", "com.example.app, com.example.beta"))
-	p := loginParams(usPhone)
+	p := webtest.LoginParams(webtest.USPhone)
 	p["appid"] = "com.other.app"
 	r := e.JSON(p)
 	r.ExpectFail(t, "BADAPPID")
-	e.JSON(loginParams(usPhone)).ExpectOK(t)
+	e.JSON(webtest.LoginParams(webtest.USPhone)).ExpectOK(t)
 }
 
 func TestMesiboNeedsAppToken(t *testing.T) {
@@ -195,7 +195,7 @@ func TestMesiboRevocationRetriedLongerThanCodes(t *testing.T) {
 			o.Getenv = func(k string) string { return map[string]string{"ROSTER_MESIBO_APP_TOKEN": mesiboAppToken}[k] }
 			o.Worker = worker
 		}))
-	tok := signInMesibo(t, e, usPhone, "d").String("token")
+	tok := signInMesibo(t, e, webtest.USPhone, "d").String("token")
 	fake.Script(webtest.Reply{Status: 503, Body: "down"})
 	e.JSON(map[string]any{"op": "logout", "token": tok}).ExpectOK(t)
 	for i := 0; i < 5; i++ {
@@ -216,11 +216,11 @@ func TestMesiboRevocationRetriedLongerThanCodes(t *testing.T) {
 func TestMesiboSameTokenAgain(t *testing.T) {
 	fake := webtest.NewFakeHTTP(t, userAdded("5302", "mesibo-user-token-same-abcdef"))
 	e := mesiboEnv(t, fake)
-	signInMesibo(t, e, usPhone, "phone-a").ExpectOK(t)
+	signInMesibo(t, e, webtest.USPhone, "phone-a").ExpectOK(t)
 	e.Clock.Advance(time.Minute)
-	r := signInMesibo(t, e, usPhone, "tablet-b")
+	r := signInMesibo(t, e, webtest.USPhone, "tablet-b")
 	r.ExpectOK(t)
-	setNotify(e, r.String("token")).ExpectOK(t)
+	e.SetNotify(r.String("token")).ExpectOK(t)
 	if n := e.Count("SELECT COUNT(*) FROM sessions WHERE revoked_at IS NULL"); n != 1 {
 		t.Errorf("%d live sessions", n)
 	}
@@ -239,13 +239,13 @@ func TestMesiboJoinNoticeIsSentAsMessage(t *testing.T) {
 		webtest.Reply{Status: 503, Body: "busy"},
 		webtest.Reply{Status: 200, Body: `{"op":"message","result":true}`})
 	e := mesiboEnv(t, fake, "--app-name", "Chatter", "--otp-ip-hourly", "0")
-	alice := signInMesibo(t, e, usPhone, "a")
+	alice := signInMesibo(t, e, webtest.USPhone, "a")
 	alice.ExpectOK(t)
-	e.JSON(map[string]any{"op": "getcontacts", "token": alice.String("token"), "phones": "+" + frPhone}).ExpectOK(t)
+	e.JSON(map[string]any{"op": "getcontacts", "token": alice.String("token"), "phones": "+" + webtest.FRPhone}).ExpectOK(t)
 	e.Clock.Advance(time.Minute)
-	signInMesibo(t, e, frPhone, "b").ExpectOK(t)
+	signInMesibo(t, e, webtest.FRPhone, "b").ExpectOK(t)
 	e.FanOut()
-	if n := e.Count("SELECT COUNT(*) FROM outbox WHERE kind = 'mesibo_notice' AND channel = 'mesibo' AND recipient = ?", "+"+usPhone); n != 1 {
+	if n := e.Count("SELECT COUNT(*) FROM outbox WHERE kind = 'mesibo_notice' AND channel = 'mesibo' AND recipient = ?", "+"+webtest.USPhone); n != 1 {
 		t.Fatalf("%d notices queued for Alice", n)
 	}
 	e.Server.Worker().RunOnce(context.Background()) // 503: retried later
@@ -265,14 +265,14 @@ func TestMesiboJoinNoticeIsSentAsMessage(t *testing.T) {
 	if err := json.Unmarshal(reqs[3].Body, &msg); err != nil {
 		t.Fatalf("message body %s: %v", reqs[3].Body, err)
 	}
-	if msg.Op != "message" || msg.Token != mesiboAppToken || msg.From != "Chatter" || msg.To != usPhone || msg.Type != 1 || msg.Expiry != 3600 {
+	if msg.Op != "message" || msg.Token != mesiboAppToken || msg.From != "Chatter" || msg.To != webtest.USPhone || msg.Type != 1 || msg.Expiry != 3600 {
 		t.Errorf("message %s", reqs[3].Body)
 	}
 	var notice map[string]any
 	if err := json.Unmarshal([]byte(msg.Msg), &notice); err != nil {
 		t.Fatalf("notice %q: %v", msg.Msg, err)
 	}
-	if notice["subject"] != "%NAME% is on Chatter now" || notice["phone"] != frPhone {
+	if notice["subject"] != "%NAME% is on Chatter now" || notice["phone"] != webtest.FRPhone {
 		t.Errorf("notice %v", notice)
 	}
 }

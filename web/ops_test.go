@@ -1,7 +1,9 @@
 package web_test
 
 import (
+	"bufio"
 	"context"
+	"fmt"
 	"io"
 	"log/slog"
 	"net"
@@ -38,7 +40,7 @@ func TestHealth(t *testing.T) {
 func TestInternalErrorIsNotLeaked(t *testing.T) {
 	e := webtest.New(t)
 	_ = e.Server.DB().Close()
-	r := e.JSON(loginParams(usPhone))
+	r := e.JSON(webtest.LoginParams(webtest.USPhone))
 	r.ExpectFail(t, "INTERNAL")
 	if strings.Contains(strings.ToLower(string(r.Body)), "sql") || strings.Contains(string(r.Body), "closed") {
 		t.Errorf("internals in the reply: %s", r.Body)
@@ -122,7 +124,7 @@ func TestGracefulShutdown(t *testing.T) {
 	time.Sleep(100 * time.Millisecond) // the request is now in flight
 	cancel()
 	time.Sleep(100 * time.Millisecond)
-	_, _ = pw.Write([]byte(`"phone":"` + usPhone + `"}`))
+	_, _ = pw.Write([]byte(`"phone":"` + webtest.USPhone + `"}`))
 	pw.Close()
 	r := <-got
 	if r.err != nil || !strings.Contains(r.body, `"result":"OK"`) {
@@ -250,9 +252,9 @@ func TestSecrets(t *testing.T) {
 
 func TestMetrics(t *testing.T) {
 	e := webtest.New(t)
-	e.JSON(loginParams(usPhone)).ExpectOK(t)
-	e.JSON(loginParams(usPhone)).ExpectFail(t, "RATELIMIT")
-	e.Query(map[string]string{"op": "invented-op-" + usPhone}).ExpectFail(t, "BADOP")
+	e.JSON(webtest.LoginParams(webtest.USPhone)).ExpectOK(t)
+	e.JSON(webtest.LoginParams(webtest.USPhone)).ExpectFail(t, "RATELIMIT")
+	e.Query(map[string]string{"op": "invented-op-" + webtest.USPhone}).ExpectFail(t, "BADOP")
 	r := e.Do(httptest.NewRequest(http.MethodGet, "/metrics", nil))
 	body := string(r.Body)
 	for _, want := range []string{
@@ -278,9 +280,9 @@ func TestMetrics(t *testing.T) {
 // Old sign-in records are pruned after the retention period; the audit log stays.
 func TestPruneOldRecords(t *testing.T) {
 	e := webtest.New(t, webtest.WithArgs("--retention", "48h"))
-	e.SignIn(usPhone, "d")
+	e.SignIn(webtest.USPhone, "d")
 	e.Clock.Advance(time.Hour)
-	e.JSON(loginParams(frPhone)).ExpectOK(t) // pending, expires in 5 minutes
+	e.JSON(webtest.LoginParams(webtest.FRPhone)).ExpectOK(t) // pending, expires in 5 minutes
 	e.Server.Prune(context.Background())
 	if n := e.Count("SELECT COUNT(*) FROM otp_codes"); n != 2 {
 		t.Fatalf("recent codes pruned: %d left", n)
@@ -330,7 +332,7 @@ func TestShutdownClosesIdleStragglers(t *testing.T) {
 // and holds the data.
 func TestBackupCommand(t *testing.T) {
 	e := webtest.New(t)
-	e.SignIn(usPhone, "d")
+	e.SignIn(webtest.USPhone, "d")
 	dest := filepath.Join(t.TempDir(), "roster-backup.db")
 	var out strings.Builder
 	if err := web.BackupCommand(context.Background(), []string{"--data-dir", e.DataDir, "--out", dest}, func(string) string { return "" }, &out); err != nil {
@@ -364,5 +366,78 @@ func TestBackupCommand(t *testing.T) {
 	// An existing file is never overwritten.
 	if err := web.BackupCommand(context.Background(), []string{"--data-dir", e.DataDir, "--out", dest}, func(string) string { return "" }, &out); err == nil {
 		t.Error("an existing backup was overwritten")
+	}
+}
+
+// A body over the limit is refused by the server before any handler runs:
+// it must still get the envelope (checked over a real connection, since the
+// limit is enforced while reading the request).
+func TestBodyOverLimit(t *testing.T) {
+	e := webtest.New(t, webtest.WithArgs("--body-limit-mb", "1"))
+	base := e.Listen()
+	// The server answers as soon as it reads the Content-Length, so send
+	// the headers alone and read the answer.
+	conn, err := net.Dial("tcp", strings.TrimPrefix(base, "http://"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	fmt.Fprintf(conn, "POST / HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: %d\r\n\r\n{", 2<<20)
+	res, err := http.ReadResponse(bufio.NewReader(conn), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer res.Body.Close()
+	b, _ := io.ReadAll(res.Body)
+	if res.StatusCode != http.StatusOK || !strings.Contains(string(b), `"error":"TOOLARGE"`) {
+		t.Errorf("got %d %s", res.StatusCode, b)
+	}
+}
+
+// Codes appear in the log only on the console delivery line; tokens never.
+func TestNoSecretsInLogs(t *testing.T) {
+	e := webtest.New(t)
+	tok := e.SignIn(webtest.USPhone, "d")
+	e.SetNotify(tok).ExpectOK(t)
+	e.Query(map[string]string{"op": "setnotify", "token": tok, "notifytoken": "p"}).ExpectOK(t)
+	var code string
+	if err := e.Server.DB().Read.Raw("SELECT body FROM outbox").Scan(&code).Error; err != nil {
+		t.Fatal(err)
+	}
+	code = code[:6]
+	logs := e.Logs()
+	if strings.Contains(logs, tok) {
+		t.Error("a token was logged")
+	}
+	for _, line := range strings.Split(logs, "\n") {
+		if strings.Contains(line, code) && !strings.Contains(line, "DEVELOPMENT DELIVERY") {
+			t.Errorf("the code was logged outside the console channel: %s", line)
+		}
+	}
+	if !strings.Contains(logs, "DEVELOPMENT DELIVERY") {
+		t.Error("the console channel did not log the message")
+	}
+	// The code is stored only as an HMAC.
+	if n := e.Count("SELECT COUNT(*) FROM otp_codes WHERE instr(code_mac, ?) > 0", code); n != 0 {
+		t.Error("the code is stored in clear")
+	}
+}
+
+// Users without a phone hash (made before contact sync, or by other code)
+// get one at start-up.
+func TestBackfillHashes(t *testing.T) {
+	e := webtest.NewPeople(t)
+	const alicePhone, bobPhone = "12015550101", "12015550102"
+	alice := e.SignIn(alicePhone, "a")
+	e.SignIn(bobPhone, "b")
+	e.Server.DB().Write.Exec("UPDATE users SET phone_hash = NULL")
+	if got := e.GetContacts(t, alice, map[string]any{"phones": "+" + bobPhone}); len(got.Contacts) != 0 {
+		t.Fatalf("found without a hash: %+v", got.Contacts)
+	}
+	if n, err := e.Server.Contacts().BackfillHashes(t.Context()); n != 2 || err != nil {
+		t.Fatalf("backfilled %d %v", n, err)
+	}
+	if got := e.GetContacts(t, alice, map[string]any{"phones": "+" + bobPhone}); len(got.Contacts) != 1 || got.Contacts[0].Phone != bobPhone {
+		t.Errorf("after backfill: %+v", got.Contacts)
 	}
 }

@@ -44,7 +44,7 @@ func TestSeed(t *testing.T) {
 	e := webtest.New(t, webtest.WithArgs("--data-dir", dir, "--test-numbers", user2+":123456"))
 	r := e.JSON(map[string]any{"op": "login", "appid": "a", "phone": user2, "otp": "123456"})
 	r.ExpectOK(t)
-	got := getContacts(t, e, r.String("token"), map[string]any{"ts": 0})
+	got := e.GetContacts(t, r.String("token"), map[string]any{"ts": 0})
 	if len(got.Contacts) < 5 {
 		t.Errorf("user 2 finds %d contacts", len(got.Contacts))
 	}

@@ -39,7 +39,7 @@ func TestEmailSignInThroughSMTP(t *testing.T) {
 	mail := webtest.NewFakeSMTP(t)
 	mail.Set(func(f *webtest.FakeSMTP) { f.User, f.Password = "roster", "mail-password" })
 	e := smtpEnv(t, mail, "none", nil, "--smtp-template", "Your code: {code} ({minutes} min)")
-	e.JSON(loginParams(" alice@Example.ORG ")).ExpectOK(t)
+	e.JSON(webtest.LoginParams(" alice@Example.ORG ")).ExpectOK(t)
 	e.Server.Worker().RunOnce(context.Background())
 
 	ms := mail.Mails()
@@ -69,7 +69,7 @@ func TestEmailSignInThroughSMTP(t *testing.T) {
 	}
 
 	// The email is the identity: the reply's phone carries it, cc is "0".
-	r := verify(e, "alice@example.org", code)
+	r := e.Verify("alice@example.org", code)
 	r.ExpectOK(t)
 	if r.String("phone") != "alice@example.org" || r.String("cc") != "0" || len(r.String("token")) < 17 {
 		t.Errorf("reply %s", r.Body)
@@ -78,10 +78,10 @@ func TestEmailSignInThroughSMTP(t *testing.T) {
 		t.Error("the user was not stored under the normalized address")
 	}
 	// A phone number cannot be reached without an SMS channel.
-	e.JSON(loginParams(usPhone)).ExpectFail(t, "BADPHONE")
+	e.JSON(webtest.LoginParams(webtest.USPhone)).ExpectFail(t, "BADPHONE")
 	// Not an address.
 	for _, bad := range []string{"alice@", "@example.org", "Alice <alice@example.org>", "alice@localhost", "a b@example.org"} {
-		e.JSON(loginParams(bad)).ExpectFail(t, "BADPHONE")
+		e.JSON(webtest.LoginParams(bad)).ExpectFail(t, "BADPHONE")
 	}
 }
 
@@ -91,7 +91,7 @@ func TestSMTPRefusedRecipientIsPermanent(t *testing.T) {
 		f.User, f.Password, f.RcptReply = "roster", "mail-password", "550 5.1.1 no such mailbox"
 	})
 	e := smtpEnv(t, mail, "none", nil)
-	e.JSON(loginParams("nobody@example.org")).ExpectOK(t)
+	e.JSON(webtest.LoginParams("nobody@example.org")).ExpectOK(t)
 	e.Server.Worker().RunOnce(context.Background())
 	row := lastOutbox(t, e)
 	if row.State != "failed" || !strings.Contains(row.LastError, "smtp:") || !strings.Contains(row.LastError, "550") ||
@@ -106,7 +106,7 @@ func TestSMTPTemporaryFailureIsRetried(t *testing.T) {
 		f.User, f.Password, f.RcptReply = "roster", "mail-password", "451 4.3.0 try later"
 	})
 	e := smtpEnv(t, mail, "none", nil)
-	e.JSON(loginParams("bob@example.org")).ExpectOK(t)
+	e.JSON(webtest.LoginParams("bob@example.org")).ExpectOK(t)
 	e.Server.Worker().RunOnce(context.Background())
 	if row := lastOutbox(t, e); row.State != "pending" || !strings.Contains(row.LastError, "451") {
 		t.Fatalf("outbox %+v", row)
@@ -123,7 +123,7 @@ func TestSMTPWrongPasswordIsPermanent(t *testing.T) {
 	mail := webtest.NewFakeSMTP(t)
 	mail.Set(func(f *webtest.FakeSMTP) { f.User, f.Password = "roster", "another-password" })
 	e := smtpEnv(t, mail, "none", nil)
-	e.JSON(loginParams("bob@example.org")).ExpectOK(t)
+	e.JSON(webtest.LoginParams("bob@example.org")).ExpectOK(t)
 	e.Server.Worker().RunOnce(context.Background())
 	row := lastOutbox(t, e)
 	if row.State != "failed" || !strings.Contains(row.LastError, "535") || strings.Contains(row.LastError, "mail-password") {
@@ -136,7 +136,7 @@ func TestSMTPStartTLS(t *testing.T) {
 	mail := webtest.NewFakeSMTP(t)
 	mail.Set(func(f *webtest.FakeSMTP) { f.User, f.Password, f.TLS = "roster", "mail-password", serverTLS })
 	e := smtpEnv(t, mail, "starttls", clientTLS)
-	e.JSON(loginParams("carol@example.org")).ExpectOK(t)
+	e.JSON(webtest.LoginParams("carol@example.org")).ExpectOK(t)
 	e.Server.Worker().RunOnce(context.Background())
 	ms := mail.Mails()
 	if len(ms) != 1 || !ms[0].TLS || ms[0].Auth != "roster:mail-password" {
@@ -148,7 +148,7 @@ func TestSMTPStartTLSRequired(t *testing.T) {
 	mail := webtest.NewFakeSMTP(t) // offers no STARTTLS
 	mail.Set(func(f *webtest.FakeSMTP) { f.User, f.Password = "roster", "mail-password" })
 	e := smtpEnv(t, mail, "starttls", nil)
-	e.JSON(loginParams("dave@example.org")).ExpectOK(t)
+	e.JSON(webtest.LoginParams("dave@example.org")).ExpectOK(t)
 	e.Server.Worker().RunOnce(context.Background())
 	if len(mail.Mails()) != 0 {
 		t.Fatal("a code was mailed over an unencrypted connection")
@@ -188,7 +188,7 @@ func TestSMTPImplicitTLS(t *testing.T) {
 		f.User, f.Password, f.TLS, f.ImplicitTLS = "roster", "mail-password", serverTLS, true
 	})
 	e := smtpEnv(t, mail, "tls", clientTLS)
-	e.JSON(loginParams("erin@example.org")).ExpectOK(t)
+	e.JSON(webtest.LoginParams("erin@example.org")).ExpectOK(t)
 	e.Server.Worker().RunOnce(context.Background())
 	ms := mail.Mails()
 	if len(ms) != 1 || !ms[0].TLS || ms[0].To[0] != "erin@example.org" {
@@ -215,7 +215,7 @@ func TestSMTPSilentServerTimesOut(t *testing.T) {
 	}()
 	mail := &webtest.FakeSMTP{Port: ln.Addr().(*net.TCPAddr).Port}
 	e := smtpEnv(t, mail, "none", nil)
-	e.JSON(loginParams("frank@example.org")).ExpectOK(t)
+	e.JSON(webtest.LoginParams("frank@example.org")).ExpectOK(t)
 	e.Server.Worker().RunOnce(context.Background())
 	row := lastOutbox(t, e)
 	if row.State != "pending" || !strings.Contains(row.LastError, "smtp:") {

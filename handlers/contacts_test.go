@@ -1,7 +1,6 @@
-package web_test
+package handlers_test
 
 import (
-	"encoding/json"
 	"fmt"
 	"strings"
 	"testing"
@@ -19,45 +18,7 @@ const (
 	erinPhone  = "12015550105"
 )
 
-// peopleEnv is a Roster whose IP quota does not get in the way of signing in
-// several people from the test's one address.
-func peopleEnv(t *testing.T, args ...string) *webtest.Env {
-	return webtest.New(t, webtest.WithArgs(append([]string{"--otp-ip-hourly", "0", "--otp-ip-daily", "0"}, args...)...))
-}
-
-type contact struct {
-	Name   string `json:"name"`
-	Status string `json:"status"`
-	Phone  string `json:"phone"`
-	Photo  string `json:"photo"`
-	TN     string `json:"tn"`
-	GID    string `json:"gid"`
-	TS     string `json:"ts"`
-}
-
-type contactsReply struct {
-	Result   string    `json:"result"`
-	Contacts []contact `json:"contacts"`
-	U        contact   `json:"u"`
-	TS       int64     `json:"ts"`
-}
-
-func getContacts(t testing.TB, e *webtest.Env, token string, params map[string]any) contactsReply {
-	t.Helper()
-	p := map[string]any{"op": "getcontacts", "token": token}
-	for k, v := range params {
-		p[k] = v
-	}
-	r := e.JSON(p)
-	r.ExpectOK(t)
-	var out contactsReply
-	if err := json.Unmarshal(r.Body, &out); err != nil {
-		t.Fatalf("reply: %v: %s", err, r.Body)
-	}
-	return out
-}
-
-func phonesOf(cs []contact) string {
+func phonesOf(cs []webtest.Contact) string {
 	var out []string
 	for _, c := range cs {
 		out = append(out, c.Phone)
@@ -65,25 +26,14 @@ func phonesOf(cs []contact) string {
 	return strings.Join(out, ",")
 }
 
-func setProfile(t testing.TB, e *webtest.Env, token string, params map[string]any) *webtest.Response {
-	t.Helper()
-	p := map[string]any{"op": "profile", "token": token}
-	for k, v := range params {
-		p[k] = v
-	}
-	r := e.JSON(p)
-	r.ExpectOK(t)
-	return r
-}
-
 func TestContactSyncFormats(t *testing.T) {
-	e := peopleEnv(t)
+	e := webtest.NewPeople(t)
 	alice := e.SignIn(alicePhone, "a")
 	for _, p := range []string{bobPhone, carolPhone, davePhone} {
 		e.SignIn(p, "d-"+p)
 	}
-	setProfile(t, e, alice, map[string]any{"name": "Alice"})
-	got := getContacts(t, e, alice, map[string]any{"phones": strings.Join([]string{
+	e.SetProfile(t, alice, map[string]any{"name": "Alice"})
+	got := e.GetContacts(t, alice, map[string]any{"phones": strings.Join([]string{
 		"(201) 555-0102",      // national, read in the uploader's country (US)
 		"+33 6 12 34 56 78",   // international with +
 		"0033612345678",       // international with 00: the same person again
@@ -129,7 +79,7 @@ func TestContactSyncFormats(t *testing.T) {
 
 	// A French uploader's national numbers are French.
 	carol := e.SignIn("33612345670", "c2")
-	got = getContacts(t, e, carol, map[string]any{"phones": "06 12 34 56 78"})
+	got = e.GetContacts(t, carol, map[string]any{"phones": "06 12 34 56 78"})
 	if phonesOf(got.Contacts) != carolPhone {
 		t.Errorf("French national format: %+v", got.Contacts)
 	}
@@ -142,10 +92,10 @@ func TestContactSyncFormats(t *testing.T) {
 }
 
 func TestNoRawNonUserNumbersStored(t *testing.T) {
-	e := peopleEnv(t)
+	e := webtest.NewPeople(t)
 	alice := e.SignIn(alicePhone, "a")
-	getContacts(t, e, alice, map[string]any{"phones": "+1 201 555 0177,+33 6 99 88 77 66", "hidden": 1})
-	getContacts(t, e, alice, map[string]any{"phones": "+12015550178"})
+	e.GetContacts(t, alice, map[string]any{"phones": "+1 201 555 0177,+33 6 99 88 77 66", "hidden": 1})
+	e.GetContacts(t, alice, map[string]any{"phones": "+12015550178"})
 	db := e.Server.DB().Read
 	var tables []string
 	db.Raw("SELECT name FROM sqlite_master WHERE type = 'table'").Scan(&tables)
@@ -181,12 +131,12 @@ func TestNoRawNonUserNumbersStored(t *testing.T) {
 }
 
 func TestResetAndDelContacts(t *testing.T) {
-	e := peopleEnv(t)
+	e := webtest.NewPeople(t)
 	alice := e.SignIn(alicePhone, "a")
 	e.SignIn(bobPhone, "b")
 	e.SignIn(carolPhone, "c")
-	getContacts(t, e, alice, map[string]any{"phones": "+" + bobPhone + ",+12015550190"})
-	got := getContacts(t, e, alice, map[string]any{"phones": "+" + carolPhone, "reset": 1})
+	e.GetContacts(t, alice, map[string]any{"phones": "+" + bobPhone + ",+12015550190"})
+	got := e.GetContacts(t, alice, map[string]any{"phones": "+" + carolPhone, "reset": 1})
 	if phonesOf(got.Contacts) != carolPhone {
 		t.Errorf("after reset the reply is %+v", got.Contacts)
 	}
@@ -194,7 +144,7 @@ func TestResetAndDelContacts(t *testing.T) {
 		t.Errorf("after reset the book has %d numbers, want 1", n)
 	}
 	// Incremental sync now knows only Carol.
-	got = getContacts(t, e, alice, map[string]any{"ts": 0})
+	got = e.GetContacts(t, alice, map[string]any{"ts": 0})
 	if phonesOf(got.Contacts) != carolPhone {
 		t.Errorf("incremental after reset: %+v", got.Contacts)
 	}
@@ -206,17 +156,17 @@ func TestResetAndDelContacts(t *testing.T) {
 	if n := e.Count("SELECT COUNT(*) FROM address_book"); n != 0 {
 		t.Errorf("after delcontacts the book has %d numbers", n)
 	}
-	if got = getContacts(t, e, alice, nil); len(got.Contacts) != 0 {
+	if got = e.GetContacts(t, alice, nil); len(got.Contacts) != 0 {
 		t.Errorf("deleted contact still synced: %+v", got.Contacts)
 	}
 	e.JSON(map[string]any{"op": "delcontacts", "token": alice}).ExpectFail(t, "MISSINGPARA")
 	// reset=1 alone empties the address book.
-	getContacts(t, e, alice, map[string]any{"phones": "+" + bobPhone})
-	if got := getContacts(t, e, alice, map[string]any{"reset": 1}); len(got.Contacts) != 0 || e.Count("SELECT COUNT(*) FROM address_book") != 0 {
+	e.GetContacts(t, alice, map[string]any{"phones": "+" + bobPhone})
+	if got := e.GetContacts(t, alice, map[string]any{"reset": 1}); len(got.Contacts) != 0 || e.Count("SELECT COUNT(*) FROM address_book") != 0 {
 		t.Errorf("reset without phones: %+v", got.Contacts)
 	}
 	// A JSON array of numbers works as well as a comma-separated string.
-	if got := getContacts(t, e, alice, map[string]any{"phones": []string{"+" + bobPhone, "+" + carolPhone}}); len(got.Contacts) != 2 {
+	if got := e.GetContacts(t, alice, map[string]any{"phones": []string{"+" + bobPhone, "+" + carolPhone}}); len(got.Contacts) != 2 {
 		t.Errorf("phones as a JSON array: %+v", got.Contacts)
 	}
 	e.JSON(map[string]any{"op": "getcontacts", "phones": "+" + bobPhone}).ExpectFail(t, "AUTHFAIL")
@@ -225,7 +175,7 @@ func TestResetAndDelContacts(t *testing.T) {
 // Many profile changes in one second: an incremental sync that asks from
 // that second gets all of them, and never loses one made after it synced.
 func TestIncrementalSyncSameSecond(t *testing.T) {
-	e := peopleEnv(t)
+	e := webtest.NewPeople(t)
 	alice := e.SignIn(alicePhone, "a")
 	var book []string
 	tokens := map[string]string{}
@@ -234,13 +184,13 @@ func TestIncrementalSyncSameSecond(t *testing.T) {
 		tokens[p] = e.SignIn(p, "d")
 		book = append(book, "+"+p)
 	}
-	getContacts(t, e, alice, map[string]any{"phones": strings.Join(book, ",")})
+	e.GetContacts(t, alice, map[string]any{"phones": strings.Join(book, ",")})
 	e.Clock.Advance(10 * time.Second)
 	T := e.Clock.Now().Unix()
 	for i := 0; i < 20; i++ { // 20 changes within the same second
-		setProfile(t, e, tokens[fmt.Sprintf("120155502%02d", i)], map[string]any{"status": fmt.Sprint("busy ", i)})
+		e.SetProfile(t, tokens[fmt.Sprintf("120155502%02d", i)], map[string]any{"status": fmt.Sprint("busy ", i)})
 	}
-	got := getContacts(t, e, alice, map[string]any{"ts": T - 1})
+	got := e.GetContacts(t, alice, map[string]any{"ts": T - 1})
 	if len(got.Contacts) != 20 {
 		t.Fatalf("changes after T-1: %d, want 20", len(got.Contacts))
 	}
@@ -250,17 +200,17 @@ func TestIncrementalSyncSameSecond(t *testing.T) {
 		}
 	}
 	// The client remembers T. One more change in the same second T...
-	setProfile(t, e, tokens["12015550225"], map[string]any{"status": "late"})
-	got = getContacts(t, e, alice, map[string]any{"ts": T})
+	e.SetProfile(t, tokens["12015550225"], map[string]any{"status": "late"})
+	got = e.GetContacts(t, alice, map[string]any{"ts": T})
 	if len(got.Contacts) != 21 || got.Contacts[20].Status != "late" {
 		t.Fatalf("the boundary second lost a change: %d rows", len(got.Contacts))
 	}
 	e.Clock.Advance(2 * time.Second)
-	if got = getContacts(t, e, alice, map[string]any{"ts": T + 1}); len(got.Contacts) != 0 {
+	if got = e.GetContacts(t, alice, map[string]any{"ts": T + 1}); len(got.Contacts) != 0 {
 		t.Errorf("nothing changed after T+1, got %d", len(got.Contacts))
 	}
 	// Full sync: ts 0 returns all 30.
-	if got = getContacts(t, e, alice, map[string]any{"ts": "0"}); len(got.Contacts) != 30 {
+	if got = e.GetContacts(t, alice, map[string]any{"ts": "0"}); len(got.Contacts) != 30 {
 		t.Errorf("full sync: %d", len(got.Contacts))
 	}
 	e.JSON(map[string]any{"op": "getcontacts", "token": alice, "ts": "yesterday"}).ExpectFail(t, "BADREQUEST")
@@ -270,34 +220,34 @@ func TestIncrementalSyncSameSecond(t *testing.T) {
 }
 
 func TestContactPrivacy(t *testing.T) {
-	e := peopleEnv(t)
+	e := webtest.NewPeople(t)
 	alice := e.SignIn(alicePhone, "a")
 	bob := e.SignIn(bobPhone, "b")
 	carol := e.SignIn(carolPhone, "c")
 	e.SignIn(davePhone, "d")
 	book := map[string]any{"phones": strings.Join([]string{"+" + bobPhone, "+" + carolPhone, "+" + davePhone}, ",")}
 
-	setProfile(t, e, bob, map[string]any{"discoverable": "nobody"})
-	setProfile(t, e, carol, map[string]any{"discoverable": "contacts"})
+	e.SetProfile(t, bob, map[string]any{"discoverable": "nobody"})
+	e.SetProfile(t, carol, map[string]any{"discoverable": "contacts"})
 	e.Server.DB().Write.Exec("DELETE FROM users WHERE phone = ?", "+"+davePhone) // removed account
-	got := getContacts(t, e, alice, book)
+	got := e.GetContacts(t, alice, book)
 	if len(got.Contacts) != 0 {
 		t.Errorf("hidden, contacts-only and removed users found: %+v", got.Contacts)
 	}
 	// Carol adds Alice to her own address book: now Alice may find her.
-	getContacts(t, e, carol, map[string]any{"phones": "+" + alicePhone})
-	got = getContacts(t, e, alice, book)
+	e.GetContacts(t, carol, map[string]any{"phones": "+" + alicePhone})
+	got = e.GetContacts(t, alice, book)
 	if phonesOf(got.Contacts) != carolPhone {
 		t.Errorf("contacts-only user: %+v", got.Contacts)
 	}
-	if got = getContacts(t, e, alice, map[string]any{"ts": 0}); phonesOf(got.Contacts) != carolPhone {
+	if got = e.GetContacts(t, alice, map[string]any{"ts": 0}); phonesOf(got.Contacts) != carolPhone {
 		t.Errorf("incremental sync ignores privacy: %+v", got.Contacts)
 	}
 	// Bob becomes visible again; his change time moves so incremental syncs see him.
 	before := e.Clock.Now().Unix()
 	e.Clock.Advance(5 * time.Second)
-	setProfile(t, e, bob, map[string]any{"discoverable": "everyone"})
-	got = getContacts(t, e, alice, map[string]any{"ts": before + 1})
+	e.SetProfile(t, bob, map[string]any{"discoverable": "everyone"})
+	got = e.GetContacts(t, alice, map[string]any{"ts": before + 1})
 	if phonesOf(got.Contacts) != bobPhone {
 		t.Errorf("Bob visible again: %+v", got.Contacts)
 	}
@@ -305,31 +255,31 @@ func TestContactPrivacy(t *testing.T) {
 }
 
 func TestContactLimits(t *testing.T) {
-	e := peopleEnv(t, "--contacts-max-per-request", "5", "--contacts-allowance", "4", "--contacts-refill-per-day", "86400")
+	e := webtest.NewPeople(t, "--contacts-max-per-request", "5", "--contacts-allowance", "4", "--contacts-refill-per-day", "86400")
 	alice := e.SignIn(alicePhone, "a")
 	six := "+12015550110,+12015550111,+12015550112,+12015550113,+12015550114,+12015550115"
 	e.JSON(map[string]any{"op": "getcontacts", "token": alice, "phones": six}).ExpectFail(t, "TOOLARGE")
 	e.JSON(map[string]any{"op": "delcontacts", "token": alice, "phones": six}).ExpectFail(t, "TOOLARGE")
 
-	getContacts(t, e, alice, map[string]any{"phones": "+12015550110,+12015550111,+12015550112"})
+	e.GetContacts(t, alice, map[string]any{"phones": "+12015550110,+12015550111,+12015550112"})
 	r := e.JSON(map[string]any{"op": "getcontacts", "token": alice, "phones": "+12015550113,+12015550114"})
 	r.ExpectFail(t, "RATELIMIT")
 	if r.String("retry_after") != "1" {
 		t.Errorf("retry_after %s (one number short, refilling one a second)", r.String("retry_after"))
 	}
 	// Known numbers are free, and a refused request stored nothing.
-	getContacts(t, e, alice, map[string]any{"phones": "+12015550110,+12015550111,+12015550112,+12015550113"})
+	e.GetContacts(t, alice, map[string]any{"phones": "+12015550110,+12015550111,+12015550112,+12015550113"})
 	if n := e.Count("SELECT COUNT(*) FROM address_book"); n != 4 {
 		t.Errorf("book %d", n)
 	}
 	// reset does not make known numbers new, in this batch or the next ones.
-	getContacts(t, e, alice, map[string]any{"phones": "+12015550110,+12015550111", "reset": 1})
-	getContacts(t, e, alice, map[string]any{"phones": "+12015550112,+12015550113"})
+	e.GetContacts(t, alice, map[string]any{"phones": "+12015550110,+12015550111", "reset": 1})
+	e.GetContacts(t, alice, map[string]any{"phones": "+12015550112,+12015550113"})
 	if n := e.Count("SELECT COUNT(*) FROM address_book"); n != 4 {
 		t.Errorf("book after reset and resend: %d", n)
 	}
 	e.Clock.Advance(2 * time.Second)
-	getContacts(t, e, alice, map[string]any{"phones": "+12015550114,+12015550115"})
+	e.GetContacts(t, alice, map[string]any{"phones": "+12015550114,+12015550115"})
 	if n := e.Count("SELECT COUNT(*) FROM contact_syncs WHERE refused <> ''"); n != 3 {
 		t.Errorf("refused syncs recorded: %d", n)
 	}
@@ -339,23 +289,5 @@ func TestContactLimits(t *testing.T) {
 	st, err := e.Server.Contacts().SyncState(t.Context(), 1)
 	if err != nil || st.BookSize != 6 || st.LastSync == nil {
 		t.Errorf("sync state %+v %v", st, err)
-	}
-}
-
-// Users without a phone hash (made before contact sync, or by other code)
-// get one at start-up.
-func TestBackfillHashes(t *testing.T) {
-	e := peopleEnv(t)
-	alice := e.SignIn(alicePhone, "a")
-	e.SignIn(bobPhone, "b")
-	e.Server.DB().Write.Exec("UPDATE users SET phone_hash = NULL")
-	if got := getContacts(t, e, alice, map[string]any{"phones": "+" + bobPhone}); len(got.Contacts) != 0 {
-		t.Fatalf("found without a hash: %+v", got.Contacts)
-	}
-	if n, err := e.Server.Contacts().BackfillHashes(t.Context()); n != 2 || err != nil {
-		t.Fatalf("backfilled %d %v", n, err)
-	}
-	if got := getContacts(t, e, alice, map[string]any{"phones": "+" + bobPhone}); phonesOf(got.Contacts) != bobPhone {
-		t.Errorf("after backfill: %+v", got.Contacts)
 	}
 }

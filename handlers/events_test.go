@@ -1,4 +1,4 @@
-package web_test
+package handlers_test
 
 import (
 	"bufio"
@@ -105,9 +105,9 @@ func (s *stream) expectEnd(t *testing.T, within time.Duration) {
 }
 
 func TestJoinNoticeStreamAndReplay(t *testing.T) {
-	e := peopleEnv(t, "--event-heartbeat", "200ms", "--app-name", "Chatty")
+	e := webtest.NewPeople(t, "--event-heartbeat", "200ms", "--app-name", "Chatty")
 	alice := e.SignIn(alicePhone, "a")
-	getContacts(t, e, alice, map[string]any{"phones": "+" + bobPhone + ",+" + carolPhone})
+	e.GetContacts(t, alice, map[string]any{"phones": "+" + bobPhone + ",+" + carolPhone})
 	base := e.Listen()
 	events := base + "/api/events"
 
@@ -132,7 +132,7 @@ func TestJoinNoticeStreamAndReplay(t *testing.T) {
 		t.Errorf("join events for Bob: %d", n)
 	}
 	// A profile change is a silent refresh.
-	setProfile(t, e, bob, map[string]any{"name": "Bobby"})
+	e.SetProfile(t, bob, map[string]any{"name": "Bobby"})
 	ev, body = s.next(t)
 	if ev.Event != "profile" || body["subject"] != "" || body["name"] != "Bobby" || body["ts"] == nil {
 		t.Fatalf("profile event %+v %v", ev, body)
@@ -187,7 +187,7 @@ func waitFannedOut(t *testing.T, e *webtest.Env) {
 }
 
 func TestStreamAuthAndRevocation(t *testing.T) {
-	e := peopleEnv(t, "--event-heartbeat", "200ms")
+	e := webtest.NewPeople(t, "--event-heartbeat", "200ms")
 	alice := e.SignIn(alicePhone, "a")
 	base := e.Listen()
 	if s := openStream(t, base+"/api/events", "", ""); s.status != http.StatusUnauthorized {
@@ -221,13 +221,13 @@ func TestStreamAuthAndRevocation(t *testing.T) {
 // The joiner's settings at fan-out time are honored: no join notice when
 // announcements are off, no notice at all to people who may not find them.
 func TestFanoutHonorsSettings(t *testing.T) {
-	e := peopleEnv(t)
+	e := webtest.NewPeople(t)
 	alice := e.SignIn(alicePhone, "a")
-	getContacts(t, e, alice, map[string]any{"phones": "+" + bobPhone + ",+" + carolPhone})
+	e.GetContacts(t, alice, map[string]any{"phones": "+" + bobPhone + ",+" + carolPhone})
 	bob := e.SignIn(bobPhone, "b")
-	setProfile(t, e, bob, map[string]any{"announce": 0}) // before the background fan-out ran
+	e.SetProfile(t, bob, map[string]any{"announce": 0}) // before the background fan-out ran
 	carol := e.SignIn(carolPhone, "c")
-	setProfile(t, e, carol, map[string]any{"discoverable": "contacts", "status": "new status"})
+	e.SetProfile(t, carol, map[string]any{"discoverable": "contacts", "status": "new status"})
 	e.FanOut()
 	var rows []struct {
 		Type       string
@@ -247,8 +247,8 @@ func TestFanoutHonorsSettings(t *testing.T) {
 		t.Errorf("deliveries %d", n)
 	}
 	// Carol adds Alice: now Carol's changes reach her.
-	getContacts(t, e, carol, map[string]any{"phones": "+" + alicePhone})
-	setProfile(t, e, carol, map[string]any{"status": "hello Alice"})
+	e.GetContacts(t, carol, map[string]any{"phones": "+" + alicePhone})
+	e.SetProfile(t, carol, map[string]any{"status": "hello Alice"})
 	if n, _ := e.Server.Events().RunOnce(context.Background()); n != 1 {
 		t.Errorf("recipients %d", n)
 	}
@@ -280,7 +280,7 @@ func TestNoticeSinks(t *testing.T) {
 	e := webtest.New(t, webtest.WithArgs("--otp-ip-hourly", "0", "--otp-ip-daily", "0"),
 		webtest.WithOptions(func(o *web.Options) { o.NoticeSinks = []models.NoticeSink{sink} }))
 	alice := e.SignIn(alicePhone, "a")
-	getContacts(t, e, alice, map[string]any{"phones": "+" + bobPhone})
+	e.GetContacts(t, alice, map[string]any{"phones": "+" + bobPhone})
 	e.SignIn(bobPhone, "b")
 	for {
 		if n, err := e.Server.Events().RunOnce(context.Background()); n == 0 || err != nil {
@@ -296,7 +296,7 @@ func TestNoticeSinks(t *testing.T) {
 // A stream lives longer than the server's write timeout: each write moves
 // the connection's deadline, and heartbeats keep it moving.
 func TestStreamOutlivesWriteTimeout(t *testing.T) {
-	e := peopleEnv(t, "--event-heartbeat", "200ms", "--write-timeout", "500ms")
+	e := webtest.NewPeople(t, "--event-heartbeat", "200ms", "--write-timeout", "500ms")
 	alice := e.SignIn(alicePhone, "a")
 	base := e.Listen()
 	s := openStream(t, base+"/api/events", alice, "")
@@ -306,7 +306,7 @@ func TestStreamOutlivesWriteTimeout(t *testing.T) {
 	case <-time.After(2 * time.Second):
 	}
 	// And it still delivers.
-	getContacts(t, e, alice, map[string]any{"phones": "+" + bobPhone})
+	e.GetContacts(t, alice, map[string]any{"phones": "+" + bobPhone})
 	e.SignIn(bobPhone, "b")
 	if ev, _ := s.next(t); ev.Event != "joined" {
 		t.Errorf("event %+v", ev)
@@ -316,7 +316,7 @@ func TestStreamOutlivesWriteTimeout(t *testing.T) {
 // Revocations made from the dashboard close the user's live streams at
 // once, not at the next heartbeat: a single session, all sessions, a block.
 func TestDashboardRevocationsCloseStreams(t *testing.T) {
-	e := peopleEnv(t, "--event-heartbeat", "1h")
+	e := webtest.NewPeople(t, "--event-heartbeat", "1h")
 	base := e.Listen()
 	for i, action := range []string{"revoke", "revoke-all", "block"} {
 		t.Run(action, func(t *testing.T) {
@@ -347,7 +347,7 @@ func TestDashboardRevocationsCloseStreams(t *testing.T) {
 // Signing in again on the same device replaces its session: the old
 // session's stream closes at once.
 func TestSignInOnSameDeviceClosesOldStream(t *testing.T) {
-	e := peopleEnv(t, "--event-heartbeat", "1h")
+	e := webtest.NewPeople(t, "--event-heartbeat", "1h")
 	base := e.Listen()
 	old := e.SignIn(alicePhone, "phone")
 	s := openStream(t, base+"/api/events", old, "")

@@ -1,4 +1,4 @@
-package web_test
+package handlers_test
 
 import (
 	"bytes"
@@ -62,7 +62,7 @@ func checkThumbnail(t testing.TB, tn string) {
 }
 
 func TestUploadProfilePhoto(t *testing.T) {
-	e := peopleEnv(t)
+	e := webtest.NewPeople(t)
 	alice := e.SignIn(alicePhone, "a")
 	before := e.Count("SELECT profile_at FROM users")
 	e.Clock.Advance(3 * time.Second)
@@ -93,7 +93,7 @@ func TestUploadProfilePhoto(t *testing.T) {
 	}
 	// The getcontacts reply of someone who has Alice carries the photo.
 	bob := e.SignIn(bobPhone, "b")
-	got := getContacts(t, e, bob, map[string]any{"phones": "+" + alicePhone})
+	got := e.GetContacts(t, bob, map[string]any{"phones": "+" + alicePhone})
 	if len(got.Contacts) != 1 || got.Contacts[0].Photo != name || got.Contacts[0].TN != r.String("tn") {
 		t.Errorf("contact photo: %+v", got.Contacts)
 	}
@@ -124,7 +124,7 @@ func TestUploadProfilePhoto(t *testing.T) {
 }
 
 func TestUploadRejects(t *testing.T) {
-	e := peopleEnv(t, "--photo-max-mb", "1", "--photo-max-megapixels", "1")
+	e := webtest.NewPeople(t, "--photo-max-mb", "1", "--photo-max-megapixels", "1")
 	alice := e.SignIn(alicePhone, "a")
 	params := map[string]string{"op": "upload", "token": alice, "profile": "1"}
 	e.Multipart(params, "photo", "photo.png", []byte("this is not an image, whatever its name says")).ExpectFail(t, "BADIMAGE")
@@ -153,7 +153,7 @@ func TestUploadRejects(t *testing.T) {
 }
 
 func TestProfileOp(t *testing.T) {
-	e := peopleEnv(t)
+	e := webtest.NewPeople(t)
 	alice := e.SignIn(alicePhone, "a")
 	r := e.Multipart(map[string]string{"op": "profile", "token": alice, "name": "  Alice\u00e9 ", "status": "At work"},
 		"image", "x.gif", testImage(t, "jpeg", 120, 160))
@@ -163,7 +163,7 @@ func TestProfileOp(t *testing.T) {
 	}
 	checkThumbnail(t, r.String("tn"))
 	// Only status: the name stays.
-	r = setProfile(t, e, alice, map[string]any{"status": "Home"})
+	r = e.SetProfile(t, alice, map[string]any{"status": "Home"})
 	if r.String("name") != "Alice\u00e9" || r.String("status") != "Home" {
 		t.Errorf("partial update: %s", r.Body)
 	}
@@ -175,7 +175,7 @@ func TestProfileOp(t *testing.T) {
 		t.Errorf("profile events %d, want 2 (photo+name+status, then status)", n)
 	}
 	// Privacy settings do not notify, and an unchanged profile writes nothing.
-	setProfile(t, e, alice, map[string]any{"announce": 0, "status": "Home"})
+	e.SetProfile(t, alice, map[string]any{"announce": 0, "status": "Home"})
 	if n := e.Count("SELECT COUNT(*) FROM events WHERE type = 'profile'"); n != 2 {
 		t.Errorf("profile events %d after a non-visible change", n)
 	}
@@ -187,7 +187,7 @@ func TestProfileOp(t *testing.T) {
 // Uploads are capped per user and day; the files of a deleted user go with
 // the account.
 func TestUploadCapAndDeletion(t *testing.T) {
-	e := peopleEnv(t, "--uploads-per-day", "2")
+	e := webtest.NewPeople(t, "--uploads-per-day", "2")
 	alice := e.SignIn(alicePhone, "a")
 	img := testImage(t, "png", 64, 64)
 	chat := e.Multipart(map[string]string{"op": "upload", "token": alice}, "file", "x.png", img)
