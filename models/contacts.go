@@ -412,26 +412,6 @@ func (c *Contacts) SyncState(ctx context.Context, userID int64) (*SyncState, err
 	return st, nil
 }
 
-// Followers returns up to limit users who have this user's number in their
-// address book, newest users first.
-func (c *Contacts) Followers(ctx context.Context, userID int64, limit int) ([]User, error) {
-	var us []User
-	err := c.db.Read.WithContext(ctx).Raw(`SELECT o.* FROM users u
-		JOIN address_book b ON b.contact_hash = u.phone_hash
-		JOIN users o ON o.id = b.owner_id
-		WHERE u.id = ? ORDER BY o.id DESC LIMIT ?`, userID, limit).Scan(&us).Error
-	return us, err
-}
-
-// Following returns up to limit users in this user's address book (whatever
-// their privacy settings: this is for administrators), by id.
-func (c *Contacts) Following(ctx context.Context, userID int64, limit int) ([]User, error) {
-	var us []User
-	err := c.db.Read.WithContext(ctx).Raw(`SELECT u.* FROM address_book b JOIN users u ON u.phone_hash = b.contact_hash
-		WHERE b.owner_id = ? ORDER BY u.id LIMIT ?`, userID, limit).Scan(&us).Error
-	return us, err
-}
-
 // RecentSyncs returns the newest sync records of a user (of everyone when
 // userID is 0), newest first.
 func (c *Contacts) RecentSyncs(ctx context.Context, userID int64, limit int) ([]ContactSync, error) {
@@ -442,9 +422,6 @@ func (c *Contacts) RecentSyncs(ctx context.Context, userID int64, limit int) ([]
 	}
 	return out, q.Find(&out).Error
 }
-
-// Hasher is the phone hasher (the dashboard looks numbers up by hash).
-func (c *Contacts) Hasher() *PhoneHasher { return c.hasher }
 
 // BackfillHashes sets the phone hash of users that have none (users created
 // before contact sync existed, or by code that does not set it). It runs at

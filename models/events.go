@@ -102,9 +102,6 @@ func NewEvents(db *DB, clock Clock, log *slog.Logger, cfg EventsConfig) *Events 
 // Hub is where live streams wait for their user's events.
 func (e *Events) Hub() *Hub { return e.hub }
 
-// Retention is how long events are kept.
-func (e *Events) Retention() time.Duration { return e.cfg.Retention }
-
 // Wake asks the fan-out worker to look for work now. It never blocks.
 func (e *Events) Wake() {
 	select {
@@ -409,19 +406,4 @@ func (h *Hub) Streams() int {
 		n += len(subs)
 	}
 	return n
-}
-
-// ForUser returns the newest events about a user (joined, profile changes),
-// newest first, for the dashboard.
-func (e *Events) ForUser(ctx context.Context, userID int64, limit int) ([]Event, error) {
-	var evs []Event
-	err := e.db.Read.WithContext(ctx).Where("user_id = ?", userID).Order("id DESC").Limit(limit).Find(&evs).Error
-	return evs, err
-}
-
-// Recent returns the newest events, newest first, for the dashboard.
-func (e *Events) Recent(ctx context.Context, limit int) ([]Event, error) {
-	var evs []Event
-	err := e.db.Read.WithContext(ctx).Order("id DESC").Limit(limit).Find(&evs).Error
-	return evs, err
 }

@@ -121,6 +121,3 @@ func applyChange(u *User, ch ProfileChange, oldPhoto *string) (visible, bump boo
 	}
 	return visible, bump
 }
-
-// Photos is the photo store.
-func (p *Profiles) Photos() *Photos { return p.photos }

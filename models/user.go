@@ -1,7 +1,6 @@
 package models
 
 import (
-	"context"
 	"errors"
 	"strconv"
 	"strings"
@@ -43,21 +42,8 @@ func (u *User) BlockedAt(now time.Time) bool {
 	return u.BlockedUntil != nil && *u.BlockedUntil > toMillis(now)
 }
 
-// Users reads and changes users.
-type Users struct {
-	db *DB
-}
-
-// NewUsers returns the user store.
-func NewUsers(db *DB) *Users { return &Users{db: db} }
-
 // ErrNotFound is returned when a looked-up row does not exist.
 var ErrNotFound = errors.New("not found")
-
-// ByPhone returns the user with this E.164 number.
-func (s *Users) ByPhone(ctx context.Context, e164 string) (*User, error) {
-	return userByPhone(s.db.Read.WithContext(ctx), e164)
-}
 
 func userByPhone(tx *gorm.DB, e164 string) (*User, error) {
 	var u User
