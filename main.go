@@ -21,7 +21,7 @@ import (
 func main() {
 	args := os.Args[1:]
 	if len(args) > 0 && args[0] == "admin" {
-		if err := web.AdminCommand(context.Background(), args[1:], os.Getenv, stdinIfPiped(), os.Stdout); err != nil {
+		if err := web.AdminCommand(context.Background(), args[1:], os.Getenv, stdinIfPiped(), os.Stdout); err != nil && !errors.Is(err, flag.ErrHelp) {
 			fmt.Fprintln(os.Stderr, "roster admin:", err)
 			os.Exit(2)
 		}

@@ -15,26 +15,43 @@ import (
 	"roster/models"
 )
 
-// AdminCommand runs `roster admin create NAME [--role R]` and
-// `roster admin reset-password NAME`. The password is read from the first
-// line of stdin; when stdin is empty a random one is generated and printed.
+// AdminCommand runs `roster admin create --name NAME [--role R]`,
+// `roster admin reset-password --name NAME` and `roster admin
+// revoke-sessions --name NAME`, with the same --flag style as the server
+// (the name may also come as the one plain argument, and flags may stand
+// before or after it). The password is read from the first line of stdin;
+// when stdin is empty a random one is generated and printed.
 func AdminCommand(ctx context.Context, args []string, getenv func(string) string, stdin io.Reader, stdout io.Writer) error {
-	usage := "usage: roster admin create NAME [--role owner|operator|viewer] [--data-dir DIR]\n" +
-		"       roster admin reset-password NAME [--data-dir DIR]\n" +
-		"       roster admin revoke-sessions NAME [--data-dir DIR]   (signs NAME out of every browser)\n" +
+	const usage = "usage: roster admin create --name NAME [--role owner|operator|viewer] [--data-dir DIR]\n" +
+		"       roster admin reset-password --name NAME [--data-dir DIR]\n" +
+		"       roster admin revoke-sessions --name NAME [--data-dir DIR]   (signs NAME out of every browser)\n" +
 		"The password is read from stdin (first line); with empty stdin one is generated and printed."
-	if len(args) < 2 || (args[0] != "create" && args[0] != "reset-password" && args[0] != "revoke-sessions") {
-		return errors.New(usage)
+	if len(args) == 0 || args[0] == "--help" || args[0] == "-h" || args[0] == "help" {
+		fmt.Fprintln(stdout, usage)
+		return flag.ErrHelp
 	}
-	action, name := args[0], args[1]
+	action := args[0]
+	if action != "create" && action != "reset-password" && action != "revoke-sessions" {
+		return fmt.Errorf("unknown action %q\n%s", action, usage)
+	}
 	fs := flag.NewFlagSet("roster admin "+action, flag.ContinueOnError)
-	fs.SetOutput(io.Discard)
-	dataDir := fs.String("data-dir", "./data", "data directory [$ROSTER_DATA_DIR]")
-	role := fs.String("role", models.RoleOperator, "role: owner, operator or viewer")
+	fs.SetOutput(stdout)
+	fs.Usage = func() { fmt.Fprintln(stdout, usage+"\n\nFlags:"); fs.PrintDefaults() }
+	dataDir := fs.String("data-dir", "./data", "data directory [$"+EnvName("data-dir")+"]")
+	nameFlag := fs.String("name", "", "the admin's name")
+	role := fs.String("role", models.RoleOperator, "role of a new admin: owner, operator or viewer")
 	if v := getenv(EnvName("data-dir")); v != "" {
 		*dataDir = v
 	}
-	if err := fs.Parse(args[2:]); err != nil || fs.NArg() > 0 {
+	plain, err := parseInterspersed(fs, args[1:])
+	if err != nil {
+		return err
+	}
+	name := *nameFlag
+	switch {
+	case len(plain) == 1 && name == "":
+		name = plain[0]
+	case len(plain) > 0 || name == "":
 		return errors.New(usage)
 	}
 	if action == "create" {
@@ -102,4 +119,21 @@ func readPassword(r io.Reader) (string, error) {
 		return "", err
 	}
 	return strings.TrimRight(line, "\r\n"), nil
+}
+
+// parseInterspersed parses flags that may stand before and after plain
+// arguments (the flag package stops at the first plain one), and returns the
+// plain arguments.
+func parseInterspersed(fs *flag.FlagSet, args []string) ([]string, error) {
+	var plain []string
+	for {
+		if err := fs.Parse(args); err != nil {
+			return nil, err
+		}
+		if fs.NArg() == 0 {
+			return plain, nil
+		}
+		plain = append(plain, fs.Arg(0))
+		args = fs.Args()[1:]
+	}
 }

@@ -3,6 +3,8 @@ package web_test
 import (
 	"bytes"
 	"context"
+	"errors"
+	"flag"
 	"strings"
 	"testing"
 
@@ -59,7 +61,21 @@ func TestAdminSubcommand(t *testing.T) {
 	if err := web.AdminCommand(context.Background(), []string{"create", "first", "--role", "owner", "--data-dir", fresh}, env, strings.NewReader(""), &out); err != nil {
 		t.Fatalf("create before the first start: %v", err)
 	}
-	for _, bad := range [][]string{{"create", "x y", "--data-dir", dir}, {"create", "short", "--data-dir", dir}, {"reset-password", "nobody", "--data-dir", dir}, {"delete", "olga", "--data-dir", dir}, {"create", "z", "--role", "god", "--data-dir", dir}} {
+	// The server's --flag style: --name, and flags before the name too.
+	for _, args := range [][]string{{"create", "--name", "pavel", "--role", "viewer", "--data-dir", dir}, {"create", "--data-dir", dir, "--role", "viewer", "quinn"}} {
+		out.Reset()
+		if err := web.AdminCommand(context.Background(), args, env, strings.NewReader("a long enough password\n"), &out); err != nil {
+			t.Errorf("%v: %v", args, err)
+		}
+	}
+	if n := e.Count("SELECT COUNT(*) FROM admins WHERE name IN ('pavel', 'quinn') AND role = 'viewer'"); n != 2 {
+		t.Errorf("%d of the two admins created with flags", n)
+	}
+	out.Reset()
+	if err := web.AdminCommand(context.Background(), []string{"create", "--help"}, env, nil, &out); !errors.Is(err, flag.ErrHelp) || !strings.Contains(out.String(), "-role") {
+		t.Errorf("--help: %v %q", err, out.String())
+	}
+	for _, bad := range [][]string{{"create", "x y", "--data-dir", dir}, {"create", "short", "--data-dir", dir}, {"reset-password", "nobody", "--data-dir", dir}, {"delete", "olga", "--data-dir", dir}, {"create", "z", "--role", "god", "--data-dir", dir}, {"create", "--name", "a1", "b2", "--data-dir", dir}, {"create", "--data-dir", dir}} {
 		if err := web.AdminCommand(context.Background(), bad, env, strings.NewReader("tiny\n"), &out); err == nil {
 			t.Errorf("%v accepted", bad)
 		}
