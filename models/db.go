@@ -33,15 +33,14 @@ func dsn(path string, readOnly bool) string {
 	q.Set("_busy_timeout", "5000")
 	q.Set("_foreign_keys", "on")
 	q.Set("_synchronous", "NORMAL")
-	// Pages cached per connection. Every commit empties the caches of the
-	// other connections (SQLite's WAL rule), so the readers' caches stay
-	// small; the one writer's cache is never emptied by anyone else and
-	// holds the hot indexes of contact sync.
+	// 32 MiB of pages per connection (SQLite's default is 2 MiB), the same
+	// for the writer and the readers. A 256 MiB cache on the writer alone
+	// (whose cache, unlike the readers', no other connection's commit
+	// empties) was measured against this on a 300,000-user database: contact
+	// sync and sign-in medians moved by less than the run-to-run noise, in
+	// both directions, for up to 224 MiB more memory. The operating system's
+	// page cache holds the hot pages either way.
 	q.Set("_cache_size", "-32768")
-	if !readOnly {
-		q.Set("_cache_size", "-262144")
-	}
-	q.Set("_cache_size", "-32768") // 32 MiB of pages per connection (SQLite's default is 2 MiB)
 	q.Set("_txlock", "immediate")
 	if readOnly {
 		q.Set("_query_only", "true")
