@@ -18,7 +18,7 @@ const (
 	EventTokenIssued     = "token_issued"
 	EventTokenRevoked    = "token_revoked"
 
-	// mesibo mode (issue 5).
+	// mesibo mode.
 	EventMesiboFailed       = "mesibo_failed"        // a mesibo API call during sign-in failed
 	EventMesiboRevoked      = "mesibo_revoked"       // a token or user was deleted at mesibo
 	EventMesiboRevokeFailed = "mesibo_revoke_failed" // deleting at mesibo was given up

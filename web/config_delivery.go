@@ -16,7 +16,7 @@ import (
 )
 
 // DeliveryConfig configures the delivery channels of one-time codes and the
-// token issuer (issue 5). Secrets are not here: they are read from the
+// token issuer (mesibo mode). Secrets are not here: they are read from the
 // environment when the server starts (see deliverySecrets).
 type DeliveryConfig struct {
 	Channels []string // --otp-channel, in order of preference
