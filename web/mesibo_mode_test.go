@@ -209,6 +209,85 @@ func TestMesiboBlockAndDelete(t *testing.T) {
 	}
 }
 
+// The app token Roster has is no longer mesibo's (rotated in mesibo's
+// console): the logout's job gets AUTHFAIL. mesibo mode is marked degraded
+// (banner on every dashboard page, metric, /readyz) and the job is kept,
+// past its attempt limit, until the token works again; then it goes out and
+// the banner goes away.
+func TestMesiboMisconfiguredAppTokenDegradesAndKeepsJobs(t *testing.T) {
+	fake := webtest.NewFakeMesibo(t, mesiboAppToken)
+	e := mesiboEnv(t, fake)
+	tok := signInMesibo(t, e, usPhone, "a").String("token")
+	fake.SetAppToken("rotated-app-token-0000000000000")
+	e.JSON(map[string]any{"op": "logout", "token": tok}).ExpectOK(t)
+	for range 8 { // testWorker gives up ordinary jobs after 3 attempts
+		runJobs(e)
+		e.Clock.Advance(time.Minute)
+	}
+	row := lastOutbox(t, e)
+	if row.State != "pending" || row.Attempts != 8 || row.LastError != "mesibo userdel: AUTHFAIL (invalid app token)" {
+		t.Fatalf("job %+v", row)
+	}
+	a := e.AdminLogin("alice", "owner")
+	for _, p := range []string{"/admin/", "/admin/users", "/admin/audit", "/admin/settings"} {
+		expectIn(t, a.Get(p), `data-testid="mesibo-degraded-banner"`, "mesibo mode is degraded", "mesibo userdel: AUTHFAIL (invalid app token)")
+	}
+	if r := e.Do(httptestGet("/readyz")); r.Status != 200 || string(r.Body) != "ready; mesibo mode degraded: mesibo userdel: AUTHFAIL (invalid app token)" {
+		t.Errorf("/readyz %d %s", r.Status, r.Body)
+	}
+	if r := e.Do(httptestGet("/metrics")); !strings.Contains(string(r.Body), "roster_mesibo_degraded 1") {
+		t.Error("no degraded metric")
+	}
+	if strings.Contains(e.Logs(), mesiboAppToken) || !strings.Contains(e.Logs(), "mesibo mode degraded") {
+		t.Error("the log has the app token, or says nothing of the degraded mode")
+	}
+
+	fake.SetAppToken(mesiboAppToken) // the operator fixed it
+	e.Clock.Advance(time.Hour)
+	runJobs(e)
+	if row := lastOutbox(t, e); row.State != "sent" || fake.TokenValid(tok) {
+		t.Errorf("after the fix: %+v", row)
+	}
+	if r := a.Get("/admin/"); strings.Contains(string(r.Body), "mesibo-degraded-banner") {
+		t.Error("the banner stayed after the fix")
+	}
+	if r := e.Do(httptestGet("/readyz")); string(r.Body) != "ready" {
+		t.Errorf("/readyz %s", r.Body)
+	}
+}
+
+func httptestGet(path string) *http.Request {
+	req, _ := http.NewRequest(http.MethodGet, path, nil)
+	return req
+}
+
+// What reports the degraded state, and the flag that makes it fail
+// readiness.
+func TestMesiboDegradedReports(t *testing.T) {
+	fake := webtest.NewFakeMesibo(t, "another-app-token-0000000000000")
+	env := webtest.WithOptions(func(o *web.Options) {
+		o.Getenv = func(k string) string { return map[string]string{"ROSTER_MESIBO_APP_TOKEN": mesiboAppToken}[k] }
+		o.Worker = testWorker
+	})
+	failedSignIn := func(t testing.TB, e *webtest.Env) {
+		e.JSON(loginParams(usPhone)).ExpectOK(t)
+		verify(e, usPhone, e.LastCode("+"+usPhone)).ExpectFail(t, "BADUSER")
+	}
+	webtest.Run(t, []webtest.Scenario{
+		{Name: "healthy: ready", URL: "/readyz", Options: []webtest.Option{webtest.WithArgs(mesiboArgs(fake)...), env},
+			ExpectedContent: []string{"ready"}, NotExpectedContent: []string{"degraded"}},
+		{Name: "degraded: reported, still ready", URL: "/readyz", Options: []webtest.Option{webtest.WithArgs(mesiboArgs(fake)...), env},
+			Before: failedSignIn, ExpectedContent: []string{"ready; mesibo mode degraded: mesibo useradd: AUTHFAIL (invalid app token)"}},
+		{Name: "degraded with --mesibo-degraded-unready: not ready", URL: "/readyz",
+			Options: []webtest.Option{webtest.WithArgs(mesiboArgs(fake, "--mesibo-degraded-unready")...), env},
+			Before:  failedSignIn, ExpectedStatus: http.StatusServiceUnavailable,
+			ExpectedContent: []string{"not ready: mesibo mode degraded: mesibo useradd: AUTHFAIL"}},
+		{Name: "degraded: metric", URL: "/metrics", Options: []webtest.Option{webtest.WithArgs(mesiboArgs(fake)...), env},
+			Before: failedSignIn, ExpectedContent: []string{"roster_mesibo_degraded 1"}},
+		{Name: "local mode: no mesibo metric", URL: "/metrics", NotExpectedContent: []string{"roster_mesibo_degraded"}},
+	})
+}
+
 // A 429 is retried after its Retry-After, not the shorter backoff.
 func TestMesiboRateLimitHonoursRetryAfter(t *testing.T) {
 	fake := webtest.NewFakeMesibo(t, mesiboAppToken)

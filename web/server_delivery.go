@@ -113,3 +113,14 @@ func mesiboSetup(cfg Config, getenv func(string) string, log *slog.Logger, clock
 		health:  health,
 	}, nil
 }
+
+// mesiboStatus is the dashboard banner's text: empty unless mesibo mode is
+// degraded.
+func (s *Server) mesiboStatus() string {
+	if !s.mesibo.Degraded() {
+		return ""
+	}
+	return "mesibo mode is degraded: mesibo refuses Roster's requests (" + s.mesibo.Summary() +
+		"). Sign-ins fail and revocations and notices wait in the outbox; fix the app token ($" + EnvMesiboAppToken +
+		") or --mesibo-api-url and restart."
+}
