@@ -60,7 +60,9 @@ const (
 	// sign in again; that sign-in's useradd creates the user again (with a
 	// new uid, which the sign-in stores). Roster cannot hand re-issued
 	// tokens to those devices (the demo protocol has no op that delivers a
-	// token outside login), so it does not re-issue them.
+	// token outside login), so it does not re-issue them. What mesibo held
+	// for the user goes with it, and a sign-in between the revocation and
+	// the job gets a token that the job kills (that device signs in again).
 	MesiboJobUserDel = "userdel"
 	// MesiboJobMessage sends a contact notice as a mesibo message.
 	MesiboJobMessage = "message"

@@ -121,6 +121,6 @@ func (s *Server) mesiboStatus() string {
 		return ""
 	}
 	return "mesibo mode is degraded: mesibo refuses Roster's requests (" + s.mesibo.Summary() +
-		"). Sign-ins fail and revocations and notices wait in the outbox; fix the app token ($" + EnvMesiboAppToken +
-		") or --mesibo-api-url and restart."
+		"). Sign-ins needing a refused op fail, and mesibo jobs wait in the outbox until it works again. Check the app token ($" +
+		EnvMesiboAppToken + ") and --mesibo-api-url, then restart."
 }
