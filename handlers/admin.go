@@ -31,6 +31,9 @@ type AdminConfig struct {
 	// Sync is the contact-sync data; nil until the contact-sync model
 	// provides it (every sync section then says "not available yet").
 	Sync models.ContactSyncReader
+	// MesiboStatus is the degraded-mesibo banner's text ("" = none); nil
+	// without mesibo mode.
+	MesiboStatus func() string
 }
 
 // Admin serves the administrators' dashboard.
@@ -52,6 +55,9 @@ func NewAdmin(admins *models.Admins, dash *models.Dashboard, sessions *models.Se
 
 func (h *Admin) meta(c *fiber.Ctx, section, title string) views.AdminMeta {
 	m := views.AdminMeta{Title: title, Section: section, DemoCodeOn: h.cfg.DemoCodeOn, ShowOutbox: h.cfg.Console, Now: h.clock.Now()}
+	if h.cfg.MesiboStatus != nil {
+		m.MesiboDegraded = h.cfg.MesiboStatus()
+	}
 	if a := adminOf(c); a != nil {
 		m.AdminName, m.AdminRole, m.CanWrite = a.Name, a.Role, a.CanWrite()
 	}

@@ -46,15 +46,36 @@ func (e *IssuerError) Unwrap() error { return e.Err }
 // ReasonBadApp: the app id is not one this server serves.
 const ReasonBadApp Reason = "bad_app"
 
-// MesiboChannel is the outbox channel of mesibo revocation jobs.
+// MesiboChannel is the outbox channel of mesibo jobs.
 const MesiboChannel = "mesibo"
 
-// MesiboJob is the body of a revocation job in the outbox.
+// Mesibo job ops.
+const (
+	// MesiboJobUserDel deletes the user at mesibo (userdel), and with it
+	// every token it has. It serves account deletion and token revocation:
+	// mesibo's documented backend API (useradd, userset, userdel, usertoken)
+	// has no op that deletes one access token, so revoking a session's token
+	// means invalidating all of the user's tokens. The user's other devices
+	// then see mesibo refuse their token (connection status AUTHFAIL) and
+	// sign in again; that sign-in's useradd creates the user again (with a
+	// new uid, which the sign-in stores). Roster cannot hand re-issued
+	// tokens to those devices (the demo protocol has no op that delivers a
+	// token outside login), so it does not re-issue them. What mesibo held
+	// for the user goes with it, and a sign-in between the revocation and
+	// the job gets a token that the job kills (that device signs in again).
+	MesiboJobUserDel = "userdel"
+	// MesiboJobMessage sends a contact notice as a mesibo message.
+	MesiboJobMessage = "message"
+)
+
+// MesiboJob is the body of a mesibo job in the outbox. Jobs queued before
+// issue 12 may carry the ops "deltoken" and "deluser" (both run as userdel)
+// and a sealed token (no longer written: the token is not needed).
 type MesiboJob struct {
-	Op          string `json:"op"` // "deltoken", "deluser" or "message"
+	Op          string `json:"op"`
 	UID         string `json:"uid,omitempty"`
-	Address     string `json:"address,omitempty"`      // deluser: the user; message: the recipient
-	TokenSealed []byte `json:"token_sealed,omitempty"` // deltoken: the sealed user token
+	Address     string `json:"address,omitempty"`      // message: the recipient
+	TokenSealed []byte `json:"token_sealed,omitempty"` // old deltoken jobs only
 	Msg         string `json:"msg,omitempty"`          // message: the contact notice's JSON
 }
 
@@ -100,28 +121,43 @@ func tokenAEAD(key []byte) (cipher.AEAD, error) {
 	return cipher.NewGCM(block)
 }
 
-// queueMesiboJob writes a revocation job into the outbox inside the caller's
+// queueMesiboJob writes a mesibo job into the outbox inside the caller's
 // transaction: the job exists exactly when the revocation does, and the
 // delivery worker sends it to mesibo with retries, outside any transaction.
+// A job identical to one still pending is not queued twice (blocking a user
+// revokes all their sessions, which all name the same mesibo user).
 func queueMesiboJob(tx *gorm.DB, recipient string, job MesiboJob, now int64) error {
 	body, err := json.Marshal(job)
 	if err != nil {
+		return err
+	}
+	var n int64
+	if err := tx.Model(&OutboxMessage{}).Where("channel = ? AND kind = ? AND state = ? AND body = ?",
+		MesiboChannel, OutboxKindMesiboRevoke, OutboxPending, string(body)).Count(&n).Error; err != nil || n > 0 {
 		return err
 	}
 	return tx.Create(&OutboxMessage{Channel: MesiboChannel, Kind: OutboxKindMesiboRevoke, Recipient: recipient,
 		Body: string(body), State: OutboxPending, CreatedAt: now, NextAttemptAt: now}).Error
 }
 
-// queueMesiboTokenDelete queues deleting a revoked session's token at mesibo.
+// queueMesiboTokenDelete queues invalidating a revoked session's token at
+// mesibo, which invalidates all of the user's tokens (see MesiboJobUserDel).
+// A session replaced by a new sign-in on the same device is the exception:
+// the device now holds the token just issued, which the job would kill too,
+// sending that device into a sign-in loop; the old token was on that same
+// device, which dropped it.
 func queueMesiboTokenDelete(tx *gorm.DB, sess *Session, now int64) error {
 	if sess.MesiboUID == "" || len(sess.MesiboTokenSealed) == 0 {
 		return nil // a Roster token: nothing to do at mesibo
+	}
+	if sess.RevokeReason == RevokeReplaced {
+		return nil
 	}
 	var phone string
 	if err := tx.Model(&User{}).Where("id = ?", sess.UserID).Pluck("phone", &phone).Error; err != nil {
 		return err
 	}
-	return queueMesiboJob(tx, phone, MesiboJob{Op: "deltoken", UID: sess.MesiboUID, TokenSealed: sess.MesiboTokenSealed}, now)
+	return queueMesiboJob(tx, phone, MesiboJob{Op: MesiboJobUserDel, UID: sess.MesiboUID}, now)
 }
 
 // queueMesiboUserDelete queues deleting the user at mesibo (account
@@ -130,7 +166,7 @@ func queueMesiboUserDelete(tx *gorm.DB, u *User, now int64) error {
 	if u.MesiboUID == "" {
 		return nil
 	}
-	return queueMesiboJob(tx, u.Phone, MesiboJob{Op: "deluser", UID: u.MesiboUID, Address: u.Digits()}, now)
+	return queueMesiboJob(tx, u.Phone, MesiboJob{Op: MesiboJobUserDel, UID: u.MesiboUID}, now)
 }
 
 // checkApp refuses app ids outside the configured allow-list.
@@ -200,7 +236,7 @@ func (s *SignIn) verifyWithIssuer(ctx context.Context, p Phone, code, name strin
 			// stay valid at mesibo.
 			refused = r
 			if err == nil {
-				err = queueMesiboJob(tx, p.E164, MesiboJob{Op: "deltoken", UID: issued.UID, TokenSealed: sealed}, nowMs)
+				err = queueMesiboJob(tx, p.E164, MesiboJob{Op: MesiboJobUserDel, UID: issued.UID}, nowMs)
 			}
 			return err
 		}

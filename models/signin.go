@@ -16,7 +16,8 @@ import (
 	"gorm.io/gorm/clause"
 )
 
-// OTPPolicy is the one-time-code policy (its defaults and their reasons: DefaultOTPPolicy, and the README's configuration table).
+// OTPPolicy is the one-time-code policy (its defaults and their reasons:
+// DefaultOTPPolicy, and the README's configuration table).
 type OTPPolicy struct {
 	TTL            time.Duration // how long a code is valid
 	MaxAttempts    int           // wrong tries per code

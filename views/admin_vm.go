@@ -18,6 +18,10 @@ type AdminMeta struct {
 	ShowOutbox bool // the console channel is in use
 	Now        time.Time
 	Notice     *Notice
+
+	// MesiboDegraded, when set, is the banner saying that mesibo refuses
+	// Roster's requests (mesibo mode misconfigured).
+	MesiboDegraded string
 }
 
 // Notice is the visible answer to an action.

@@ -138,6 +138,8 @@ func (s *Server) setUpAdmin(ctx context.Context, opts Options, sessionsStore *mo
 		PhotoURL:    s.cfg.BaseURL + "/files/",
 		Settings:    settingsOf(s.cfg),
 		Sync:        opts.ContactSync,
+
+		MesiboStatus: s.mesiboStatus, // issue 12: the degraded-mesibo banner
 	})
 	s.admins = admins
 	return nil

@@ -47,8 +47,11 @@ type DeliveryConfig struct {
 	MesiboAPIURL  string
 	MesiboTimeout time.Duration
 	MesiboFrom    string // sender address of contact notices sent as mesibo messages
-	AppIDsRaw     string
-	AppIDs        []string
+	// MesiboDegradedUnready makes /readyz fail while mesibo refuses
+	// Roster's requests for a configuration reason.
+	MesiboDegradedUnready bool
+	AppIDsRaw             string
+	AppIDs                []string
 }
 
 // Channel names.
@@ -99,7 +102,8 @@ func deliveryFlags(fs *flag.FlagSet, d *DeliveryConfig) {
 	fs.StringVar(&d.TokenIssuer, "token-issuer", "local", "who issues access tokens: local (Roster) or mesibo (mesibo's backend API; app token from $"+EnvMesiboAppToken+")")
 	fs.StringVar(&d.MesiboAPIURL, "mesibo-api-url", mesibo.DefaultAPIURL, "mesibo backend API URL (mesibo cloud, or an on-premise server)")
 	fs.DurationVar(&d.MesiboTimeout, "mesibo-timeout", 10*time.Second, "limit of one mesibo API call")
-	fs.StringVar(&d.MesiboFrom, "mesibo-notice-from", "", "mesibo mode: sender address of the contact notices sent as mesibo messages (default: the app name)")
+	fs.StringVar(&d.MesiboFrom, "mesibo-notice-from", "", "mesibo mode: address of the mesibo user that sends contact notices; Roster creates it at mesibo before the first notice (default: the app name)")
+	fs.BoolVar(&d.MesiboDegradedUnready, "mesibo-degraded-unready", false, "mesibo mode: /readyz fails (503) while mesibo refuses Roster's requests for a configuration reason (it is reported either way)")
 	fs.StringVar(&d.AppIDsRaw, "app-ids", "", "comma-separated app ids allowed to sign in (empty = any)")
 }
 
@@ -240,7 +244,8 @@ func (d DeliveryConfig) redacted() map[string]any {
 		"twilio_from": d.TwilioFrom, "twilio_messaging_service_sid": d.TwilioMessagingServiceSID,
 		"webhook_url": redactURL(d.WebhookURL), "smtp_host": d.SMTPHost, "smtp_port": d.SMTPPort, "smtp_tls": d.SMTPTLS,
 		"smtp_username": d.SMTPUsername, "smtp_from": d.SMTPFrom, "sms_countries": d.SMSCountriesRaw,
-		"sms_hourly_cap": d.SMSHourlyCap, "token_issuer": d.TokenIssuer, "mesibo_api_url": d.MesiboAPIURL,
+		"sms_hourly_cap": d.SMSHourlyCap, "token_issuer": d.TokenIssuer, "mesibo_api_url": redactURL(d.MesiboAPIURL),
+		"mesibo_notice_from": d.MesiboFrom, "mesibo_degraded_unready": d.MesiboDegradedUnready,
 		"app_ids": d.AppIDs,
 	}
 }

@@ -14,10 +14,13 @@ import (
 
 const mesiboAppToken = "mesibo-app-token-abcdef0123456789"
 
-func mesiboEnv(t *testing.T, fake *webtest.FakeHTTP, extra ...string) *webtest.Env {
+func mesiboArgs(fake *webtest.FakeMesibo, extra ...string) []string {
+	return append([]string{"--token-issuer", "mesibo", "--mesibo-api-url", fake.URL, "--mesibo-timeout", "300ms"}, extra...)
+}
+
+func mesiboEnv(t *testing.T, fake *webtest.FakeMesibo, extra ...string) *webtest.Env {
 	t.Helper()
-	args := append([]string{"--token-issuer", "mesibo", "--mesibo-api-url", fake.URL + "/api.php", "--mesibo-timeout", "300ms"}, extra...)
-	return deliveryEnv(t, map[string]string{"ROSTER_MESIBO_APP_TOKEN": mesiboAppToken}, args...)
+	return deliveryEnv(t, map[string]string{"ROSTER_MESIBO_APP_TOKEN": mesiboAppToken}, mesiboArgs(fake, extra...)...)
 }
 
 func userAdded(uid, token string) webtest.Reply {
@@ -33,19 +36,22 @@ func signInMesibo(t *testing.T, e *webtest.Env, phone, device string) *webtest.R
 	return e.JSON(p)
 }
 
+func runJobs(e *webtest.Env) { e.Server.Worker().RunOnce(context.Background()) }
+
 func TestMesiboSignIn(t *testing.T) {
-	fake := webtest.NewFakeHTTP(t, userAdded("5302", "mesibo-user-token-0001-abcdef"))
+	fake := webtest.NewFakeMesibo(t, mesiboAppToken)
 	e := mesiboEnv(t, fake)
 	r := signInMesibo(t, e, webtest.USPhone, "phone-a")
 	r.ExpectOK(t)
-	if r.String("token") != "mesibo-user-token-0001-abcdef" || r.String("uid") != "5302" || r.String("phone") != webtest.USPhone {
+	tok := r.String("token")
+	if tok != "fake-mesibo-token-5301-01-com.example.app" || r.String("uid") != "5301" || r.String("phone") != webtest.USPhone || !fake.TokenValid(tok) {
 		t.Fatalf("reply %s", r.Body)
 	}
 	reqs := fake.Requests()
 	if len(reqs) != 1 {
 		t.Fatalf("%d mesibo calls", len(reqs))
 	}
-	if reqs[0].Method != http.MethodPost || reqs[0].Path != "/api.php" || reqs[0].Query != "" {
+	if reqs[0].Method != http.MethodPost || reqs[0].Path != "/backend/" || reqs[0].Query != "" {
 		t.Errorf("request %s %s?%s", reqs[0].Method, reqs[0].Path, reqs[0].Query)
 	}
 	want := `{"op":"useradd","token":"` + mesiboAppToken + `","user":{"address":"` + webtest.USPhone + `","name":"Ann","token":{"appid":"com.example.app","expiry":525600}}}`
@@ -53,14 +59,14 @@ func TestMesiboSignIn(t *testing.T) {
 		t.Errorf("useradd body %s\nwant %s", reqs[0].Body, want)
 	}
 	// Roster's own ops accept the mesibo token.
-	e.SetNotify(r.String("token")).ExpectOK(t)
-	if n := e.Count("SELECT COUNT(*) FROM sessions s JOIN users u ON u.id = s.user_id WHERE s.mesibo_uid = '5302' AND u.mesibo_uid = '5302' AND s.mesibo_token_sealed IS NOT NULL"); n != 1 {
+	e.SetNotify(tok).ExpectOK(t)
+	if n := e.Count("SELECT COUNT(*) FROM sessions s JOIN users u ON u.id = s.user_id WHERE s.mesibo_uid = '5301' AND u.mesibo_uid = '5301' AND s.mesibo_token_sealed IS NOT NULL"); n != 1 {
 		t.Error("the mesibo uid and sealed token were not stored")
 	}
-	if n := e.Count("SELECT COUNT(*) FROM sessions WHERE CAST(mesibo_token_sealed AS TEXT) LIKE '%mesibo-user-token%'"); n != 0 {
+	if n := e.Count("SELECT COUNT(*) FROM sessions WHERE CAST(mesibo_token_sealed AS TEXT) LIKE '%fake-mesibo-token%'"); n != 0 {
 		t.Error("the mesibo token is stored in clear")
 	}
-	if strings.Contains(e.Logs(), mesiboAppToken) || strings.Contains(e.Logs(), "mesibo-user-token") {
+	if strings.Contains(e.Logs(), mesiboAppToken) || strings.Contains(e.Logs(), "fake-mesibo-token") {
 		t.Error("a token reached the log")
 	}
 	if strings.Contains(string(r.Body), mesiboAppToken) {
@@ -69,7 +75,8 @@ func TestMesiboSignIn(t *testing.T) {
 }
 
 func TestMesiboFailureKeepsCodeValid(t *testing.T) {
-	fake := webtest.NewFakeHTTP(t, webtest.Reply{Status: 200, Body: `{"op":"useradd","result":false,"error":"AUTHFAIL","cause":"invalid app token"}`})
+	fake := webtest.NewFakeMesibo(t, mesiboAppToken)
+	fake.Script(webtest.Reply{Status: 200, Body: `{"op":"useradd","result":false,"error":"AUTHFAIL","cause":"invalid app token"}`})
 	e := mesiboEnv(t, fake)
 	e.JSON(webtest.LoginParams(webtest.FRPhone)).ExpectOK(t)
 	code := e.LastCode("+" + webtest.FRPhone)
@@ -91,10 +98,9 @@ func TestMesiboFailureKeepsCodeValid(t *testing.T) {
 	e.Verify(webtest.FRPhone, code).ExpectFail(t, "BADUSER")
 	fake.Script(webtest.Reply{Status: 200, Body: `{"result":true}`, Delay: 3 * time.Second})
 	e.Verify(webtest.FRPhone, code).ExpectFail(t, "BADUSER")
-	fake.Script(userAdded("77", "mesibo-user-token-0077-abcdef"))
 	r = e.Verify(webtest.FRPhone, code)
 	r.ExpectOK(t)
-	if r.String("token") != "mesibo-user-token-0077-abcdef" {
+	if !fake.TokenValid(r.String("token")) {
 		t.Errorf("reply %s", r.Body)
 	}
 	// Now the code is used up.
@@ -106,62 +112,199 @@ func TestMesiboFailureKeepsCodeValid(t *testing.T) {
 	}
 }
 
-func TestMesiboRevocationOnLogoutAndReplacedDevice(t *testing.T) {
-	fake := webtest.NewFakeHTTP(t, userAdded("5302", "mesibo-user-token-0001-abcdef"), userAdded("5302", "mesibo-user-token-0002-abcdef"))
+// mesibo documents no op that deletes one token: a logout invalidates all
+// of the user's tokens with userdel (retried after a 502), so the other
+// device's token dies too; that device signs in again and gets a new mesibo
+// user, whose uid Roster stores.
+func TestMesiboRevocationOnLogout(t *testing.T) {
+	fake := webtest.NewFakeMesibo(t, mesiboAppToken)
 	e := mesiboEnv(t, fake)
-	first := signInMesibo(t, e, webtest.USPhone, "phone-a").String("token")
+	phone := signInMesibo(t, e, webtest.USPhone, "phone-a").String("token")
 	e.Clock.Advance(time.Minute)
-	second := signInMesibo(t, e, webtest.USPhone, "phone-a").String("token") // same device: the first session is replaced
-	e.SetNotify(first).ExpectFail(t, "AUTHFAIL")
-
-	fake.Script(webtest.Reply{Status: 502, Body: "bad gateway"}, webtest.Reply{Status: 200, Body: `{"op":"deltoken","result":true}`})
-	e.Server.Worker().RunOnce(context.Background())
-	e.Clock.Advance(10 * time.Second)
-	e.Server.Worker().RunOnce(context.Background())
-	reqs := fake.Requests()
-	if len(reqs) != 4 {
-		t.Fatalf("%d mesibo calls", len(reqs))
+	tablet := signInMesibo(t, e, webtest.USPhone, "tablet-b").String("token")
+	if !fake.TokenValid(phone) || !fake.TokenValid(tablet) {
+		t.Fatal("tokens not issued")
 	}
-	want := `{"op":"deltoken","token":"` + mesiboAppToken + `","user":{"token":"` + first + `","uid":"5302"}}`
-	if string(reqs[2].Body) != want || string(reqs[3].Body) != want {
-		t.Errorf("deltoken bodies %s / %s\nwant %s", reqs[2].Body, reqs[3].Body, want)
+
+	e.JSON(map[string]any{"op": "logout", "token": phone}).ExpectOK(t)
+	e.SetNotify(phone).ExpectFail(t, "AUTHFAIL")
+	fake.Script(webtest.Reply{Status: 502, Body: "bad gateway"})
+	runJobs(e)
+	e.Clock.Advance(10 * time.Second)
+	runJobs(e)
+	if ops := strings.Join(fake.Ops(), ","); ops != "useradd,useradd,userdel,userdel" {
+		t.Fatalf("ops %s", ops)
+	}
+	want := `{"op":"userdel","token":"` + mesiboAppToken + `","user":{"uid":5301}}`
+	if reqs := fake.Requests(); string(reqs[3].Body) != want {
+		t.Errorf("userdel body %s\nwant %s", reqs[3].Body, want)
+	}
+	if fake.TokenValid(phone) || fake.TokenValid(tablet) {
+		t.Error("a token is still valid at mesibo")
 	}
 	row := lastOutbox(t, e)
-	if row.State != "sent" || row.Channel != "mesibo" || row.Attempts != 2 || strings.Contains(row.Body, "token_sealed") {
+	if row.State != "sent" || row.Channel != "mesibo" || row.Attempts != 2 || strings.Contains(row.Body, "token") {
 		t.Errorf("job %+v", row)
 	}
 	if as := attempts(t, e); len(as) != 2 || as[0].HTTPStatus != 502 || as[0].Status != "retry" || as[1].Status != "sent" {
 		t.Errorf("attempts %+v", as)
 	}
-
-	// Logout deletes the second token at mesibo too.
-	fake.Script(webtest.Reply{Status: 200, Body: `{"op":"deltoken","result":true}`})
-	e.JSON(map[string]any{"op": "logout", "token": second}).ExpectOK(t)
-	e.Server.Worker().RunOnce(context.Background())
-	reqs = fake.Requests()
-	var body map[string]any
-	json.Unmarshal(reqs[len(reqs)-1].Body, &body)
-	if u, _ := body["user"].(map[string]any); body["op"] != "deltoken" || u["token"] != second {
-		t.Errorf("logout job %s", reqs[len(reqs)-1].Body)
-	}
-	if n := e.Count("SELECT COUNT(*) FROM audit_log WHERE type = 'mesibo_revoked'"); n != 2 {
+	if n := e.Count("SELECT COUNT(*) FROM audit_log WHERE type = 'mesibo_revoked'"); n != 1 {
 		t.Errorf("%d mesibo_revoked entries", n)
+	}
+
+	// The tablet signs in again: a new mesibo user, stored; no job (its old
+	// session was replaced on the same device).
+	e.Clock.Advance(time.Minute)
+	r := signInMesibo(t, e, webtest.USPhone, "tablet-b")
+	r.ExpectOK(t)
+	if r.String("uid") != "5302" || e.Count("SELECT COUNT(*) FROM users WHERE mesibo_uid = '5302'") != 1 || !fake.TokenValid(r.String("token")) {
+		t.Errorf("re-sign-in %s", r.Body)
+	}
+	if n := e.Count("SELECT COUNT(*) FROM outbox WHERE channel = 'mesibo' AND state = 'pending'"); n != 0 {
+		t.Errorf("%d jobs queued by the re-sign-in", n)
 	}
 }
 
-func TestMesiboRevocationGivenUp(t *testing.T) {
-	fake := webtest.NewFakeHTTP(t, userAdded("9", "mesibo-user-token-0009-abcdef"))
+// Signing in again on the same device replaces the session without
+// revoking at mesibo: that would kill the token just handed out.
+func TestMesiboReplacedDeviceKeepsNewToken(t *testing.T) {
+	fake := webtest.NewFakeMesibo(t, mesiboAppToken)
 	e := mesiboEnv(t, fake)
-	tok := signInMesibo(t, e, webtest.USPhone, "d").String("token")
-	fake.Script(webtest.Reply{Status: 200, Body: `{"result":false,"error":"AUTHFAIL","cause":"app token revoked"}`})
-	e.JSON(map[string]any{"op": "logout", "token": tok}).ExpectOK(t)
-	e.Server.Worker().RunOnce(context.Background())
-	row := lastOutbox(t, e)
-	if row.State != "failed" || row.LastError != "mesibo deltoken: AUTHFAIL (app token revoked)" {
-		t.Errorf("job %+v", row)
+	first := signInMesibo(t, e, webtest.USPhone, "phone-a").String("token")
+	e.Clock.Advance(time.Minute)
+	second := signInMesibo(t, e, webtest.USPhone, "phone-a").String("token")
+	e.SetNotify(first).ExpectFail(t, "AUTHFAIL")
+	e.SetNotify(second).ExpectOK(t)
+	runJobs(e)
+	if ops := strings.Join(fake.Ops(), ","); ops != "useradd,useradd" || !fake.TokenValid(second) {
+		t.Errorf("ops %s, second token valid %v", ops, fake.TokenValid(second))
 	}
-	if n := e.Count("SELECT COUNT(*) FROM audit_log WHERE type = 'mesibo_revoke_failed'"); n != 1 {
-		t.Error("no audit entry for the failed revocation")
+}
+
+// Blocking revokes every session: one userdel for the user. Deleting the
+// account afterwards queues userdel again; mesibo no longer knows the user,
+// which counts as done.
+func TestMesiboBlockAndDelete(t *testing.T) {
+	fake := webtest.NewFakeMesibo(t, mesiboAppToken)
+	e := mesiboEnv(t, fake)
+	signInMesibo(t, e, webtest.USPhone, "a").ExpectOK(t)
+	e.Clock.Advance(time.Minute)
+	signInMesibo(t, e, webtest.USPhone, "b").ExpectOK(t)
+	var id string
+	e.Server.DB().Read.Raw("SELECT CAST(id AS TEXT) FROM users").Scan(&id)
+	a := e.AdminLogin("alice", "owner")
+	expectIn(t, a.Post("/admin/users/"+id+"/block", map[string]string{"password": webtest.AdminPassword}), "User blocked; 2 sessions revoked.")
+	if n := e.Count("SELECT COUNT(*) FROM outbox WHERE channel = 'mesibo'"); n != 1 {
+		t.Errorf("%d jobs for one mesibo user", n)
+	}
+	runJobs(e)
+	a.Post("/admin/users/"+id+"/delete", map[string]string{"password": webtest.AdminPassword, "confirm": "+" + webtest.USPhone})
+	runJobs(e)
+	if ops := strings.Join(fake.Ops(), ","); ops != "useradd,useradd,userdel,userdel" {
+		t.Errorf("ops %s", ops)
+	}
+	if n := e.Count("SELECT COUNT(*) FROM outbox WHERE channel = 'mesibo' AND state = 'sent'"); n != 2 {
+		t.Errorf("%d jobs sent, want 2", n)
+	}
+}
+
+// The app token Roster has is no longer mesibo's (rotated in mesibo's
+// console): the logout's job gets AUTHFAIL. mesibo mode is marked degraded
+// (banner on every dashboard page, metric, /readyz) and the job is kept,
+// past its attempt limit, until the token works again; then it goes out and
+// the banner goes away.
+func TestMesiboMisconfiguredAppTokenDegradesAndKeepsJobs(t *testing.T) {
+	fake := webtest.NewFakeMesibo(t, mesiboAppToken)
+	e := mesiboEnv(t, fake)
+	tok := signInMesibo(t, e, webtest.USPhone, "a").String("token")
+	fake.SetAppToken("rotated-app-token-0000000000000")
+	e.JSON(map[string]any{"op": "logout", "token": tok}).ExpectOK(t)
+	for range 8 { // testWorker gives up ordinary jobs after 3 attempts
+		runJobs(e)
+		e.Clock.Advance(time.Minute)
+	}
+	row := lastOutbox(t, e)
+	if row.State != "pending" || row.Attempts != 8 || row.LastError != "mesibo userdel: AUTHFAIL (invalid app token)" {
+		t.Fatalf("job %+v", row)
+	}
+	a := e.AdminLogin("alice", "owner")
+	for _, p := range []string{"/admin/", "/admin/users", "/admin/audit", "/admin/settings"} {
+		expectIn(t, a.Get(p), `data-testid="mesibo-degraded-banner"`, "mesibo mode is degraded", "mesibo userdel: AUTHFAIL (invalid app token)")
+	}
+	if r := e.Do(httptestGet("/readyz")); r.Status != 200 || string(r.Body) != "ready; mesibo mode degraded: mesibo userdel: AUTHFAIL (invalid app token)" {
+		t.Errorf("/readyz %d %s", r.Status, r.Body)
+	}
+	if r := e.Do(httptestGet("/metrics")); !strings.Contains(string(r.Body), "roster_mesibo_degraded 1") {
+		t.Error("no degraded metric")
+	}
+	if strings.Contains(e.Logs(), mesiboAppToken) || !strings.Contains(e.Logs(), "mesibo mode degraded") {
+		t.Error("the log has the app token, or says nothing of the degraded mode")
+	}
+
+	fake.SetAppToken(mesiboAppToken) // the operator fixed it
+	e.Clock.Advance(time.Hour)
+	runJobs(e)
+	if row := lastOutbox(t, e); row.State != "sent" || fake.TokenValid(tok) {
+		t.Errorf("after the fix: %+v", row)
+	}
+	if r := a.Get("/admin/"); strings.Contains(string(r.Body), "mesibo-degraded-banner") {
+		t.Error("the banner stayed after the fix")
+	}
+	if r := e.Do(httptestGet("/readyz")); string(r.Body) != "ready" {
+		t.Errorf("/readyz %s", r.Body)
+	}
+}
+
+func httptestGet(path string) *http.Request {
+	req, _ := http.NewRequest(http.MethodGet, path, nil)
+	return req
+}
+
+// What reports the degraded state, and the flag that makes it fail
+// readiness.
+func TestMesiboDegradedReports(t *testing.T) {
+	fake := webtest.NewFakeMesibo(t, "another-app-token-0000000000000")
+	env := webtest.WithOptions(func(o *web.Options) {
+		o.Getenv = func(k string) string { return map[string]string{"ROSTER_MESIBO_APP_TOKEN": mesiboAppToken}[k] }
+		o.Worker = testWorker
+	})
+	failedSignIn := func(t testing.TB, e *webtest.Env) {
+		e.JSON(webtest.LoginParams(webtest.USPhone)).ExpectOK(t)
+		e.Verify(webtest.USPhone, e.LastCode("+"+webtest.USPhone)).ExpectFail(t, "BADUSER")
+	}
+	webtest.Run(t, []webtest.Scenario{
+		{Name: "healthy: ready", URL: "/readyz", Options: []webtest.Option{webtest.WithArgs(mesiboArgs(fake)...), env},
+			ExpectedContent: []string{"ready"}, NotExpectedContent: []string{"degraded"}},
+		{Name: "degraded: reported, still ready", URL: "/readyz", Options: []webtest.Option{webtest.WithArgs(mesiboArgs(fake)...), env},
+			Before: failedSignIn, ExpectedContent: []string{"ready; mesibo mode degraded: mesibo useradd: AUTHFAIL (invalid app token)"}},
+		{Name: "degraded with --mesibo-degraded-unready: not ready", URL: "/readyz",
+			Options: []webtest.Option{webtest.WithArgs(mesiboArgs(fake, "--mesibo-degraded-unready")...), env},
+			Before:  failedSignIn, ExpectedStatus: http.StatusServiceUnavailable,
+			ExpectedContent: []string{"not ready: mesibo mode degraded: mesibo useradd: AUTHFAIL"}},
+		{Name: "degraded: metric", URL: "/metrics", Options: []webtest.Option{webtest.WithArgs(mesiboArgs(fake)...), env},
+			Before: failedSignIn, ExpectedContent: []string{"roster_mesibo_degraded 1"}},
+		{Name: "local mode: no mesibo metric", URL: "/metrics", NotExpectedContent: []string{"roster_mesibo_degraded"}},
+	})
+}
+
+// A 429 is retried after its Retry-After, not the shorter backoff.
+func TestMesiboRateLimitHonoursRetryAfter(t *testing.T) {
+	fake := webtest.NewFakeMesibo(t, mesiboAppToken)
+	e := mesiboEnv(t, fake)
+	tok := signInMesibo(t, e, webtest.USPhone, "a").String("token")
+	e.JSON(map[string]any{"op": "logout", "token": tok}).ExpectOK(t)
+	fake.Script(webtest.Reply{Status: 429, Body: "slow down", Header: map[string]string{"Retry-After": "120"}})
+	runJobs(e)
+	e.Clock.Advance(100 * time.Second) // past the 2-10 s backoff, before Retry-After
+	runJobs(e)
+	if row := lastOutbox(t, e); row.State != "pending" || row.Attempts != 1 {
+		t.Fatalf("retried before Retry-After: %+v", row)
+	}
+	e.Clock.Advance(21 * time.Second)
+	runJobs(e)
+	if row := lastOutbox(t, e); row.State != "sent" || row.Attempts != 2 {
+		t.Errorf("job %+v", row)
 	}
 }
 
@@ -179,6 +322,9 @@ func TestMesiboNeedsAppToken(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	if cfg.Delivery.MesiboAPIURL != "https://api.mesibo.com/backend/" {
+		t.Errorf("default API URL %q", cfg.Delivery.MesiboAPIURL)
+	}
 	if _, err := web.New(context.Background(), cfg, discardLog(), web.Options{Getenv: func(string) string { return "" }}); err == nil ||
 		!strings.Contains(err.Error(), "ROSTER_MESIBO_APP_TOKEN") {
 		t.Errorf("start without the app token: %v", err)
@@ -187,34 +333,39 @@ func TestMesiboNeedsAppToken(t *testing.T) {
 
 // Revocations outlast a mesibo outage longer than codes are retried.
 func TestMesiboRevocationRetriedLongerThanCodes(t *testing.T) {
-	fake := webtest.NewFakeHTTP(t, userAdded("9", "mesibo-user-token-0009-abcdef"))
+	fake := webtest.NewFakeMesibo(t, mesiboAppToken)
 	worker := testWorker
 	worker.JobMaxAttempts = 6
-	e := webtest.New(t, webtest.WithArgs("--token-issuer", "mesibo", "--mesibo-api-url", fake.URL, "--mesibo-timeout", "300ms"),
+	e := webtest.New(t, webtest.WithArgs(mesiboArgs(fake)...),
 		webtest.WithOptions(func(o *web.Options) {
 			o.Getenv = func(k string) string { return map[string]string{"ROSTER_MESIBO_APP_TOKEN": mesiboAppToken}[k] }
 			o.Worker = worker
 		}))
 	tok := signInMesibo(t, e, webtest.USPhone, "d").String("token")
-	fake.Script(webtest.Reply{Status: 503, Body: "down"})
+	fake.Script(webtest.Reply{Status: 503, Body: "down"}, webtest.Reply{Status: 503, Body: "down"}, webtest.Reply{Status: 503, Body: "down"},
+		webtest.Reply{Status: 503, Body: "down"}, webtest.Reply{Status: 503, Body: "down"}, webtest.Reply{Status: 503, Body: "down"})
 	e.JSON(map[string]any{"op": "logout", "token": tok}).ExpectOK(t)
 	for i := 0; i < 5; i++ {
-		e.Server.Worker().RunOnce(context.Background())
+		runJobs(e)
 		e.Clock.Advance(time.Minute)
 	}
 	if row := lastOutbox(t, e); row.State != "pending" || row.Attempts != 5 {
 		t.Fatalf("after 5 tries: %+v", row)
 	}
-	e.Server.Worker().RunOnce(context.Background())
-	if row := lastOutbox(t, e); row.State != "failed" || row.Attempts != 6 || row.LastError != `mesibo deltoken: HTTP 503: unreadable reply "down"` {
+	runJobs(e)
+	if row := lastOutbox(t, e); row.State != "failed" || row.Attempts != 6 || row.LastError != `mesibo userdel: HTTP 503: unreadable reply "down"` {
 		t.Fatalf("after 6 tries: %+v", row)
+	}
+	if n := e.Count("SELECT COUNT(*) FROM audit_log WHERE type = 'mesibo_revoke_failed'"); n != 1 {
+		t.Error("no audit entry for the failed revocation")
 	}
 }
 
 // mesibo may hand out a token it gave before: the sign-in still works, one
 // live session holds the token, and nothing is deleted at mesibo.
 func TestMesiboSameTokenAgain(t *testing.T) {
-	fake := webtest.NewFakeHTTP(t, userAdded("5302", "mesibo-user-token-same-abcdef"))
+	fake := webtest.NewFakeMesibo(t, mesiboAppToken)
+	fake.Script(userAdded("5302", "mesibo-user-token-same-abcdef"), userAdded("5302", "mesibo-user-token-same-abcdef"))
 	e := mesiboEnv(t, fake)
 	signInMesibo(t, e, webtest.USPhone, "phone-a").ExpectOK(t)
 	e.Clock.Advance(time.Minute)
@@ -230,14 +381,11 @@ func TestMesiboSameTokenAgain(t *testing.T) {
 }
 
 // In mesibo mode a join notice also goes to each contact as a mesibo
-// message (type 1, one-hour expiry) with the protocol's JSON body: the
-// fan-out queues it in the outbox, whose sender retries a failure.
+// message with the protocol's JSON body: the fan-out queues it in the
+// outbox; the sender creates the notices' sender user at mesibo first, and
+// retries a failure.
 func TestMesiboJoinNoticeIsSentAsMessage(t *testing.T) {
-	fake := webtest.NewFakeHTTP(t,
-		userAdded("1", "mesibo-user-token-alice-abcdef"),
-		userAdded("2", "mesibo-user-token-bob-abcdef01"),
-		webtest.Reply{Status: 503, Body: "busy"},
-		webtest.Reply{Status: 200, Body: `{"op":"message","result":true}`})
+	fake := webtest.NewFakeMesibo(t, mesiboAppToken)
 	e := mesiboEnv(t, fake, "--app-name", "Chatter", "--otp-ip-hourly", "0")
 	alice := signInMesibo(t, e, webtest.USPhone, "a")
 	alice.ExpectOK(t)
@@ -248,29 +396,38 @@ func TestMesiboJoinNoticeIsSentAsMessage(t *testing.T) {
 	if n := e.Count("SELECT COUNT(*) FROM outbox WHERE kind = 'mesibo_notice' AND channel = 'mesibo' AND recipient = ?", "+"+webtest.USPhone); n != 1 {
 		t.Fatalf("%d notices queued for Alice", n)
 	}
-	e.Server.Worker().RunOnce(context.Background()) // 503: retried later
+	fake.Script(webtest.Reply{Status: 503, Body: "busy"})
+	runJobs(e) // the sender's useradd gets a 503: retried later
 	e.Clock.Advance(time.Minute)
-	e.Server.Worker().RunOnce(context.Background())
+	runJobs(e)
 	if n := e.Count("SELECT COUNT(*) FROM outbox WHERE kind = 'mesibo_notice' AND state = 'sent' AND attempts = 2"); n != 1 {
 		t.Errorf("the notice was not delivered on the second attempt")
 	}
+	if ops := strings.Join(fake.Ops(), ","); ops != "useradd,useradd,useradd,useradd,message" {
+		t.Fatalf("ops %s", ops)
+	}
 	reqs := fake.Requests()
-	if len(reqs) != 4 {
-		t.Fatalf("%d mesibo calls, want useradd, useradd, message, message", len(reqs))
+	if string(reqs[3].Body) != `{"op":"useradd","token":"`+mesiboAppToken+`","user":{"address":"Chatter","name":"Chatter"}}` || fake.User("Chatter") == nil {
+		t.Errorf("sender useradd %s", reqs[3].Body)
 	}
 	var msg struct {
-		Op, Token, From, To, Msg string
-		Type, Expiry             int
+		Op, Token string
+		Message   struct {
+			From, To, Message   string
+			Type, Expiry, Flags int
+			Forced              bool
+		}
 	}
-	if err := json.Unmarshal(reqs[3].Body, &msg); err != nil {
-		t.Fatalf("message body %s: %v", reqs[3].Body, err)
+	if err := json.Unmarshal(reqs[4].Body, &msg); err != nil {
+		t.Fatalf("message body %s: %v", reqs[4].Body, err)
 	}
-	if msg.Op != "message" || msg.Token != mesiboAppToken || msg.From != "Chatter" || msg.To != webtest.USPhone || msg.Type != 1 || msg.Expiry != 3600 {
-		t.Errorf("message %s", reqs[3].Body)
+	m := msg.Message
+	if msg.Op != "message" || msg.Token != mesiboAppToken || m.From != "Chatter" || m.To != webtest.USPhone || m.Type != 1 || m.Expiry != 3600 || m.Flags != 4 || !m.Forced {
+		t.Errorf("message %s", reqs[4].Body)
 	}
 	var notice map[string]any
-	if err := json.Unmarshal([]byte(msg.Msg), &notice); err != nil {
-		t.Fatalf("notice %q: %v", msg.Msg, err)
+	if err := json.Unmarshal([]byte(m.Message), &notice); err != nil {
+		t.Fatalf("notice %q: %v", m.Message, err)
 	}
 	if notice["subject"] != "%NAME% is on Chatter now" || notice["phone"] != webtest.FRPhone {
 		t.Errorf("notice %v", notice)

@@ -11,6 +11,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
 	"roster/handlers"
+	"roster/web/mesibo"
 )
 
 // metrics are Roster's Prometheus metrics, on a registry of their own (no
@@ -62,6 +63,24 @@ func (m *metrics) observe(c *fiber.Ctx, elapsed time.Duration, knownOp func(stri
 		}
 		m.ops.WithLabelValues(op, result).Inc()
 	}
+}
+
+// watchMesibo exports mesibo mode's degraded state (mesibo refuses
+// Roster's requests for a configuration reason), so that alerts can fire on
+// it. Without mesibo mode there is no series.
+func (m *metrics) watchMesibo(h *mesibo.Health) {
+	if h == nil {
+		return
+	}
+	m.registry.MustRegister(prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+		Name: "roster_mesibo_degraded",
+		Help: "1 while mesibo refuses Roster's requests for a configuration reason (app token, API URL), else 0.",
+	}, func() float64 {
+		if h.Degraded() {
+			return 1
+		}
+		return 0
+	}))
 }
 
 func (m *metrics) handler() fiber.Handler {

@@ -19,6 +19,7 @@ import (
 	"roster/handlers"
 	"roster/models"
 	"roster/web/delivery"
+	"roster/web/mesibo"
 )
 
 // Options are the dependencies a caller may replace; tests use them to
@@ -59,6 +60,7 @@ type Server struct {
 	sessions    *models.Sessions
 	streamsDone chan struct{} // closed at shutdown: live event streams end
 	stopStreams sync.Once
+	mesibo      *mesibo.Health // nil unless mesibo mode is on
 }
 
 // New opens the database (applying migrations) and builds the app.
@@ -82,7 +84,7 @@ func New(ctx context.Context, cfg Config, log *slog.Logger, opts Options) (*Serv
 	if err := os.MkdirAll(cfg.DataDir, 0o750); err != nil {
 		return nil, fmt.Errorf("create data directory: %w", err)
 	}
-	mesiboMode, err := mesiboSetup(cfg, opts.Getenv)
+	mesiboMode, err := mesiboSetup(cfg, opts.Getenv, log, opts.Clock)
 	if err != nil {
 		return nil, err
 	}
@@ -101,7 +103,9 @@ func New(ctx context.Context, cfg Config, log *slog.Logger, opts Options) (*Serv
 	if err != nil {
 		return nil, err
 	}
-	s := &Server{cfg: cfg, log: log, clock: opts.Clock, db: db, streamsDone: make(chan struct{}), metrics: newMetrics()}
+	s := &Server{cfg: cfg, log: log, clock: opts.Clock, db: db, streamsDone: make(chan struct{}), metrics: newMetrics(),
+		mesibo: mesiboMode.health}
+	s.metrics.watchMesibo(s.mesibo)
 	hasher := models.NewPhoneHasher(contactsKey)
 	s.events = models.NewEvents(db, s.clock, log, models.EventsConfig{AppName: cfg.AppName,
 		Retention: cfg.People.EventRetention, Chunk: cfg.People.FanoutChunk, Sinks: opts.NoticeSinks,

@@ -71,16 +71,18 @@ func deliveryPolicy(cfg Config) models.DeliveryPolicy {
 }
 
 // mesiboParts is what mesibo mode adds: the token issuer, the key sealing
-// the tokens kept for revocation, and the outbox channel that revokes them
-// and sends contact notices as mesibo messages. All nil otherwise.
+// the tokens kept with the sessions, the outbox channel that deletes users
+// at mesibo and sends contact notices as mesibo messages, and the record of
+// configuration failures (the degraded state). All nil otherwise.
 type mesiboParts struct {
 	issuer  models.TokenIssuer
 	sealKey []byte
 	jobs    delivery.Sender
+	health  *mesibo.Health
 }
 
 // mesiboSetup builds mesibo mode's parts when it is on.
-func mesiboSetup(cfg Config, getenv func(string) string) (mesiboParts, error) {
+func mesiboSetup(cfg Config, getenv func(string) string, log *slog.Logger, clock models.Clock) (mesiboParts, error) {
 	if cfg.Delivery.TokenIssuer != "mesibo" {
 		return mesiboParts{}, nil
 	}
@@ -92,8 +94,12 @@ func mesiboSetup(cfg Config, getenv func(string) string) (mesiboParts, error) {
 	if err != nil {
 		return mesiboParts{}, err
 	}
-	client := &mesibo.Client{URL: cfg.Delivery.MesiboAPIURL, AppToken: appToken, HTTP: &http.Client{
-		Timeout:       cfg.Delivery.MesiboTimeout,
+	health := mesibo.NewHealth(log, clock.Now)
+	client := &mesibo.Client{URL: cfg.Delivery.MesiboAPIURL, AppToken: appToken, Health: health, HTTP: &http.Client{
+		Timeout: cfg.Delivery.MesiboTimeout,
+		// Not followed: the body carries the app token, and a redirect
+		// means the URL is not the API's (reported as a configuration
+		// failure naming the Location).
 		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
 	}}
 	from := cfg.Delivery.MesiboFrom
@@ -103,6 +109,18 @@ func mesiboSetup(cfg Config, getenv func(string) string) (mesiboParts, error) {
 	return mesiboParts{
 		issuer:  mesibo.Issuer{Client: client},
 		sealKey: key,
-		jobs:    mesibo.JobSender{Client: client, SealKey: key, From: from},
+		jobs:    mesibo.NewJobSender(client, from, cfg.AppName),
+		health:  health,
 	}, nil
+}
+
+// mesiboStatus is the dashboard banner's text: empty unless mesibo mode is
+// degraded.
+func (s *Server) mesiboStatus() string {
+	if !s.mesibo.Degraded() {
+		return ""
+	}
+	return "mesibo mode is degraded: mesibo refuses Roster's requests (" + s.mesibo.Summary() +
+		"). Sign-ins needing a refused op fail, and mesibo jobs wait in the outbox until it works again. Check the app token ($" +
+		EnvMesiboAppToken + ") and --mesibo-api-url, then restart."
 }

@@ -44,6 +44,21 @@ type PermanentError struct{ Err error }
 func (e *PermanentError) Error() string { return e.Err.Error() }
 func (e *PermanentError) Unwrap() error { return e.Err }
 
+// RetryLaterError is a failure whose retry time the provider decided (an
+// HTTP 429 with Retry-After) or that waits for the operator: with Hold, the
+// channel is misconfigured (a refused credential, a request the provider
+// does not understand), and the message is kept, however many attempts it
+// took, so that it goes out once the configuration is fixed instead of
+// being given up.
+type RetryLaterError struct {
+	Err   error
+	After time.Duration // 0: the worker's backoff (MaxBackoff when held)
+	Hold  bool
+}
+
+func (e *RetryLaterError) Error() string { return e.Err.Error() }
+func (e *RetryLaterError) Unwrap() error { return e.Err }
+
 // Console is the development channel: it writes the message to the log.
 type Console struct {
 	Log *slog.Logger
@@ -161,7 +176,14 @@ func (w *Worker) deliver(ctx context.Context, m *models.OutboxMessage) {
 	if m.Kind == models.OutboxKindMesiboRevoke && w.cfg.JobMaxAttempts > 0 {
 		limit = w.cfg.JobMaxAttempts
 	}
-	if !errors.As(err, &perm) && m.Attempts < limit {
+	var later *RetryLaterError
+	switch {
+	case errors.As(err, &perm):
+	case errors.As(err, &later) && later.Hold:
+		retryAt = w.clock.Now().Add(max(later.After, w.cfg.MaxBackoff))
+	case errors.As(err, &later) && later.After > 0 && m.Attempts < limit:
+		retryAt = w.clock.Now().Add(later.After)
+	case m.Attempts < limit:
 		retryAt = w.clock.Now().Add(w.backoff(m.Attempts))
 	}
 	w.log.Warn("outbox: delivery failed", "outbox_id", m.ID, "channel", m.Channel, "attempt", m.Attempts,

@@ -229,3 +229,32 @@ func TestCodesAreClaimedBeforeJobs(t *testing.T) {
 		t.Fatalf("first claimed %+v, %v; want the code %d first", msgs, err, code)
 	}
 }
+
+// A provider's Retry-After sets the next attempt; a held failure (a
+// misconfigured channel) is kept past MaxAttempts and retried after
+// MaxBackoff.
+func TestRetryLaterError(t *testing.T) {
+	fails := []error{&delivery.RetryLaterError{Err: errors.New("429"), After: 90 * time.Second}}
+	for range 8 {
+		fails = append(fails, &delivery.RetryLaterError{Err: errors.New("AUTHFAIL"), Hold: true})
+	}
+	r := newRig(t, &fakeSender{name: "mesibo", fails: fails})
+	id := r.enqueue(t, "mesibo", "job")
+	r.worker.RunOnce(context.Background())
+	if m := r.row(t, id); m.State != models.OutboxPending || m.NextAttemptAt-r.clock.Now().UnixMilli() != 90_000 {
+		t.Fatalf("after a 429: %+v", m)
+	}
+	r.clock.Advance(90 * time.Second)
+	for range 8 {
+		r.worker.RunOnce(context.Background())
+		m := r.row(t, id)
+		if wait := time.Duration(m.NextAttemptAt-r.clock.Now().UnixMilli()) * time.Millisecond; m.State != models.OutboxPending || wait != delivery.DefaultWorkerConfig().MaxBackoff {
+			t.Fatalf("held: %+v, next in %v", m, wait)
+		}
+		r.clock.Advance(delivery.DefaultWorkerConfig().MaxBackoff)
+	}
+	r.worker.RunOnce(context.Background())
+	if m := r.row(t, id); m.State != models.OutboxSent || m.Attempts != 10 {
+		t.Errorf("%+v", m)
+	}
+}

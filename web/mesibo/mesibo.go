@@ -1,8 +1,28 @@
-// Package mesibo is a client of mesibo's backend API: it creates users and
-// their tokens (useradd), deletes tokens and users (deltoken, deluser) and
-// sends messages (message). Every call is a JSON POST to one URL (mesibo
-// cloud, or an on-premise server) whose body carries the app token: the app
-// token is never put in a URL, a log line or an error text.
+// Package mesibo is a client of mesibo's backend API in its documented
+// JSON form: it creates users and their tokens (useradd), deletes users
+// (userdel) and sends messages (message).
+//
+// Sources (checked for issue 12):
+//   - https://docs.mesibo.com/api/backend-api/ : every request is a JSON
+//     POST (Content-Type: application/json) to https://api.mesibo.com/backend/
+//     (or an on-premise server's URL) with "op" and the app "token"; every
+//     reply has "op", a boolean "result" and, on failure, "error".
+//   - https://docs.mesibo.com/api/backend-api/user-management : useradd with
+//     the user under "user" and the access token's parameters under
+//     "user.token" (appid; expiry in minutes); without "user.token" no access
+//     token is generated (the user is only created or updated).
+//   - https://docs.mesibo.com/api/backend-api/messaging : message with its
+//     fields under "message" (from, to, type, expiry in seconds, flags,
+//     forced, message); "from" MUST be an existing user; the reply has "mid".
+//   - github.com/mesibo/samples backend-api/php/mesiboapi.php and
+//     mesiboconfig.php: the same JSON POST to $mesibobaseurl =
+//     "https://api.mesibo.com/backend/", token expiry "in minutes".
+//   - userdel by uid: named in the backend API overview
+//     ("op=userdel&...&uid=456"); its JSON nesting under "user" follows the
+//     pattern of the other user ops and could not be read in full.
+//
+// The app token travels only in the request body: never in a URL, a log
+// line or an error text.
 package mesibo
 
 import (
@@ -12,9 +32,13 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"log/slog"
 	"net/http"
 	"net/url"
+	"sort"
+	"strconv"
 	"strings"
+	"sync"
 	"time"
 	"unicode"
 
@@ -22,15 +46,34 @@ import (
 	"roster/web/delivery"
 )
 
-// DefaultAPIURL is mesibo cloud's backend API.
-const DefaultAPIURL = "https://api.mesibo.com/api.php"
+// DefaultAPIURL is mesibo cloud's documented backend API (docs.mesibo.com
+// "Mesibo Backend API URL"; mesiboconfig.php $mesibobaseurl). The old
+// https://api.mesibo.com/api.php took form fields, not this JSON.
+const DefaultAPIURL = "https://api.mesibo.com/backend/"
 
 // Client calls mesibo's backend API.
 type Client struct {
 	URL      string
 	AppToken string
 	HTTP     *http.Client // its Timeout bounds each call
+	Health   *Health      // records configuration failures; may be nil
 }
+
+// Kind says what a failure means for the caller.
+type Kind int
+
+const (
+	// Transient: no answer, a 5xx or a 429; the same request may succeed later.
+	Transient Kind = iota
+	// Config: the request or its credentials are wrong (BADOP, a refused app
+	// token, an unknown error code, a reply that is not the API's JSON):
+	// retrying cannot help until the operator fixes the configuration, and
+	// the failure must be visible (mesibo mode is marked degraded).
+	Config
+	// Rejected: mesibo refused this one request for a reason of its own
+	// data (an unknown user), not of the configuration.
+	Rejected
+)
 
 // Error is a failure of a mesibo call. Its text is safe to log and to store
 // in the audit log.
@@ -39,7 +82,8 @@ type Error struct {
 	HTTPStatus int    // 0 when no HTTP answer arrived
 	Code       string // mesibo's `error` (e.g. AUTHFAIL)
 	Cause      string // mesibo's `cause`, or what went wrong on the way
-	Transient  bool   // a retry may succeed (timeouts, 5xx)
+	Kind       Kind
+	RetryAfter time.Duration // from a 429's Retry-After
 }
 
 func (e *Error) Error() string {
@@ -57,6 +101,44 @@ func (e *Error) Error() string {
 	return s + e.Cause
 }
 
+// configCodes are the error codes that say the request itself is wrong or
+// unauthorized (mesibo's backend API overview shows
+// {"result":false,"error":"BADOP"}; AUTHFAIL is the refused app token).
+// Codes outside both lists count as configuration failures too: an
+// unexplained refusal must be loud, not silently permanent.
+var configCodes = map[string]bool{
+	"BADOP": true, "AUTHFAIL": true, "BADTOKEN": true, "NOTOKEN": true, "TOKENBREACH": true,
+	"BADAPP": true, "NOAPP": true, "MISSINGPARA": true, "BADPARA": true, "BADREQUEST": true,
+}
+
+// rejectCodes concern the user or message of one request.
+var rejectCodes = map[string]bool{"NOUSER": true, "BADUSER": true, "NOTFOUND": true, "INVALIDUSER": true}
+
+func kindOf(code string) Kind {
+	if rejectCodes[code] && !configCodes[code] {
+		return Rejected
+	}
+	return Config
+}
+
+// flexString reads a JSON string or number (mesibo's replies have carried
+// uids as both).
+type flexString string
+
+func (f *flexString) UnmarshalJSON(b []byte) error {
+	var s string
+	if json.Unmarshal(b, &s) == nil {
+		*f = flexString(s)
+		return nil
+	}
+	var n json.Number
+	if err := json.Unmarshal(b, &n); err != nil {
+		return err
+	}
+	*f = flexString(n.String())
+	return nil
+}
+
 // reply is the common shape of mesibo's answers. result is a boolean in
 // mesibo's API (not the demo protocol's strings).
 type reply struct {
@@ -64,30 +146,72 @@ type reply struct {
 	Result *bool           `json:"result"`
 	Error  string          `json:"error"`
 	Cause  json.RawMessage `json:"cause"`
+	Mid    flexString      `json:"mid"`
 	User   *struct {
-		UID   json.Number `json:"uid"`
-		Token string      `json:"token"`
+		UID   flexString `json:"uid"`
+		Token string     `json:"token"`
 	} `json:"user"`
 }
 
-// call posts one op and returns the decoded reply when result is true.
-func (c *Client) call(ctx context.Context, op string, params map[string]any) (*reply, error) {
-	body := map[string]any{"op": op, "token": c.AppToken}
-	for k, v := range params {
-		body[k] = v
+// request is the documented envelope: op and app token first, then the
+// op's object under its own key.
+type request struct {
+	Op      string      `json:"op"`
+	Token   string      `json:"token"`
+	User    *userReq    `json:"user,omitempty"`
+	Message *messageReq `json:"message,omitempty"`
+}
+
+type userReq struct {
+	UID     any       `json:"uid,omitempty"` // userdel
+	Address string    `json:"address,omitempty"`
+	Name    string    `json:"name,omitempty"`
+	Token   *tokenReq `json:"token,omitempty"`
+}
+
+type tokenReq struct {
+	AppID  string `json:"appid"`
+	Expiry int64  `json:"expiry"` // minutes (user-management page; mesiboapi.php)
+}
+
+type messageReq struct {
+	From    string `json:"from"`
+	To      string `json:"to"`
+	Type    int    `json:"type"`
+	Expiry  int    `json:"expiry"` // seconds (messaging page)
+	Flags   int    `json:"flags"`
+	Forced  bool   `json:"forced"`
+	Message string `json:"message"`
+}
+
+// call posts one request and returns the decoded reply when result is true.
+func (c *Client) call(ctx context.Context, req request) (*reply, error) {
+	r, err := c.do(ctx, req)
+	var me *Error
+	switch {
+	case err == nil:
+		c.Health.ok(req.Op)
+	case errors.As(err, &me) && me.Kind == Config:
+		c.Health.fail(req.Op, me)
 	}
-	b, err := json.Marshal(body)
+	return r, err
+}
+
+func (c *Client) do(ctx context.Context, req request) (*reply, error) {
+	op := req.Op
+	req.Token = c.AppToken
+	b, err := json.Marshal(req)
 	if err != nil {
-		return nil, &Error{Op: op, Cause: err.Error()}
+		return nil, &Error{Op: op, Cause: err.Error(), Kind: Config}
 	}
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, c.URL, bytes.NewReader(b))
+	hreq, err := http.NewRequestWithContext(ctx, http.MethodPost, c.URL, bytes.NewReader(b))
 	if err != nil {
-		return nil, &Error{Op: op, Cause: "bad API URL"}
+		return nil, &Error{Op: op, Cause: "bad API URL", Kind: Config}
 	}
-	req.Header.Set("Content-Type", "application/json")
-	req.Header.Set("Accept", "application/json")
-	req.Header.Set("User-Agent", "Roster")
-	res, err := c.HTTP.Do(req)
+	hreq.Header.Set("Content-Type", "application/json")
+	hreq.Header.Set("Accept", "application/json")
+	hreq.Header.Set("User-Agent", "Roster")
+	res, err := c.HTTP.Do(hreq)
 	if err != nil {
 		var ue *url.Error
 		if errors.As(err, &ue) {
@@ -97,32 +221,67 @@ func (c *Client) call(ctx context.Context, op string, params map[string]any) (*r
 		if errors.Is(err, context.DeadlineExceeded) || ue != nil && ue.Timeout() {
 			cause = "no answer in time"
 		}
-		return nil, &Error{Op: op, Cause: cause, Transient: true}
+		return nil, &Error{Op: op, Cause: cause, Kind: Transient}
 	}
 	defer res.Body.Close()
 	raw, err := io.ReadAll(io.LimitReader(res.Body, 1<<20))
 	if err != nil {
-		return nil, &Error{Op: op, HTTPStatus: res.StatusCode, Cause: "the reply could not be read", Transient: true}
+		return nil, &Error{Op: op, HTTPStatus: res.StatusCode, Cause: "the reply could not be read", Kind: Transient}
+	}
+	switch st := res.StatusCode; {
+	case st == http.StatusTooManyRequests:
+		return nil, &Error{Op: op, HTTPStatus: st, Cause: "rate limited", Kind: Transient,
+			RetryAfter: retryAfter(res.Header.Get("Retry-After"), time.Now())}
+	case st >= 500:
+		return nil, &Error{Op: op, HTTPStatus: st, Cause: "unreadable reply " + c.snippet(raw), Kind: Transient}
+	case st >= 300 && st < 400:
+		// Redirects are not followed (the body carries the app token);
+		// a redirect means the configured URL is not the API's.
+		return nil, &Error{Op: op, HTTPStatus: st, Kind: Config,
+			Cause: "redirected to " + c.clean(redactedLocation(res.Header.Get("Location")), 200) + "; set --mesibo-api-url to the backend API URL"}
 	}
 	var r reply
-	dec := json.NewDecoder(bytes.NewReader(raw))
-	dec.UseNumber()
-	if err := dec.Decode(&r); err != nil || r.Result == nil {
-		return nil, &Error{Op: op, HTTPStatus: res.StatusCode, Transient: res.StatusCode >= 500 || res.StatusCode == 429,
-			Cause: "unreadable reply " + c.snippet(raw)}
+	if err := json.Unmarshal(raw, &r); err != nil || r.Result == nil {
+		return nil, &Error{Op: op, HTTPStatus: res.StatusCode, Kind: Config, Cause: "unreadable reply " + c.snippet(raw)}
 	}
 	if !*r.Result {
-		code := r.Error
+		code := c.clean(r.Error, 64)
 		if code == "" {
 			code = "FAILED"
 		}
-		return nil, &Error{Op: op, HTTPStatus: res.StatusCode, Code: c.clean(code, 64), Cause: c.clean(causeText(r.Cause), 300),
-			Transient: res.StatusCode >= 500}
+		return nil, &Error{Op: op, HTTPStatus: res.StatusCode, Code: code, Cause: c.clean(causeText(r.Cause), 300), Kind: kindOf(code)}
 	}
 	if res.StatusCode < 200 || res.StatusCode > 299 {
-		return nil, &Error{Op: op, HTTPStatus: res.StatusCode, Cause: "unexpected HTTP status", Transient: res.StatusCode >= 500}
+		return nil, &Error{Op: op, HTTPStatus: res.StatusCode, Cause: "unexpected HTTP status", Kind: Config}
 	}
 	return &r, nil
+}
+
+// retryAfter reads a Retry-After header (seconds or an HTTP date), bounded
+// to [1 s, 1 h]; 0 when absent or unreadable (the caller's backoff applies).
+func retryAfter(v string, now time.Time) time.Duration {
+	v = strings.TrimSpace(v)
+	if v == "" {
+		return 0
+	}
+	var d time.Duration
+	if n, err := strconv.Atoi(v); err == nil {
+		d = time.Duration(n) * time.Second
+	} else if t, err := http.ParseTime(v); err == nil {
+		d = t.Sub(now)
+	} else {
+		return 0
+	}
+	return min(max(d, time.Second), time.Hour)
+}
+
+func redactedLocation(loc string) string {
+	u, err := url.Parse(loc)
+	if err != nil || loc == "" {
+		return "(no Location)"
+	}
+	u.RawQuery, u.User, u.Fragment = "", nil, ""
+	return u.String()
 }
 
 func causeText(raw json.RawMessage) string {
@@ -170,45 +329,58 @@ type User struct {
 }
 
 // AddUser creates the user, or refreshes an existing one, and returns a new
-// token for the app: {"op":"useradd","token":APP_TOKEN,"user":{"address":…,
-// "name":…,"token":{"appid":…,"expiry":minutes}}}.
+// token for the app (user-management page, "Adding a User"):
+// {"op":"useradd","token":APP_TOKEN,"user":{"address":…,"name":…,
+// "token":{"appid":…,"expiry":MINUTES}}}.
 func (c *Client) AddUser(ctx context.Context, address, name, appID string, expiryMinutes int64) (User, error) {
-	r, err := c.call(ctx, "useradd", map[string]any{"user": map[string]any{
-		"address": address, "name": name,
-		"token": map[string]any{"appid": appID, "expiry": expiryMinutes},
-	}})
+	r, err := c.call(ctx, request{Op: "useradd", User: &userReq{Address: address, Name: name,
+		Token: &tokenReq{AppID: appID, Expiry: expiryMinutes}}})
 	if err != nil {
 		return User{}, err
 	}
-	if r.User == nil || r.User.UID.String() == "" || len(r.User.Token) < 16 {
-		return User{}, &Error{Op: "useradd", Cause: "the reply has no user uid and token"}
+	if r.User == nil || r.User.UID == "" || len(r.User.Token) < 16 {
+		// Not the documented reply: as loud as a refusal.
+		e := &Error{Op: "useradd", Cause: "the reply has no user uid and token", Kind: Config}
+		c.Health.fail(e.Op, e)
+		return User{}, e
 	}
-	return User{UID: r.User.UID.String(), Token: r.User.Token}, nil
+	return User{UID: string(r.User.UID), Token: r.User.Token}, nil
 }
 
-// DeleteToken deletes one user token: {"op":"deltoken","token":APP_TOKEN,
-// "user":{"uid":…,"token":USER_TOKEN}}. A token mesibo no longer knows
-// counts as deleted.
-func (c *Client) DeleteToken(ctx context.Context, uid, userToken string) error {
-	_, err := c.call(ctx, "deltoken", map[string]any{"user": map[string]any{"uid": uid, "token": userToken}})
-	return notFoundIsDone(err)
+// EnsureUser creates or updates a user without issuing a token: useradd
+// without "user.token" (the user-management page: no access token is
+// generated when that object is absent). It returns the uid when the reply
+// has one.
+func (c *Client) EnsureUser(ctx context.Context, address, name string) (string, error) {
+	r, err := c.call(ctx, request{Op: "useradd", User: &userReq{Address: address, Name: name}})
+	if err != nil {
+		return "", err
+	}
+	if r.User != nil {
+		return string(r.User.UID), nil
+	}
+	return "", nil
 }
 
-// DeleteUser deletes the user and all its tokens: {"op":"deluser",
-// "token":APP_TOKEN,"user":{"uid":…,"address":…}}.
-func (c *Client) DeleteUser(ctx context.Context, uid, address string) error {
-	_, err := c.call(ctx, "deluser", map[string]any{"user": map[string]any{"uid": uid, "address": address}})
-	return notFoundIsDone(err)
-}
-
-// Message sends a message from one address to another: {"op":"message",
-// "token":APP_TOKEN,"from":…,"to":…,"type":…,"expiry":seconds,"flag":…,
-// "msg":…}.
-func (c *Client) Message(ctx context.Context, m Message) error {
-	_, err := c.call(ctx, "message", map[string]any{
-		"from": m.From, "to": m.To, "type": m.Type, "expiry": m.ExpirySeconds, "flag": m.Flag, "msg": m.Body,
-	})
+// DeleteUser deletes the user, and with it every token it has:
+// {"op":"userdel","token":APP_TOKEN,"user":{"uid":UID}}. A user mesibo no
+// longer knows counts as deleted.
+func (c *Client) DeleteUser(ctx context.Context, uid string) error {
+	_, err := c.call(ctx, request{Op: "userdel", User: &userReq{UID: uidValue(uid)}})
+	var me *Error
+	if errors.As(err, &me) && me.Kind == Rejected {
+		return nil
+	}
 	return err
+}
+
+// uidValue sends a numeric uid as a JSON number (mesibo's uids are
+// integers: "uid=456" in the API overview) and anything else as given.
+func uidValue(uid string) any {
+	if n, err := strconv.ParseInt(uid, 10, 64); err == nil && n > 0 {
+		return n
+	}
+	return uid
 }
 
 // Message is one message sent through mesibo.
@@ -216,16 +388,21 @@ type Message struct {
 	From, To      string
 	Type          int
 	ExpirySeconds int
-	Flag          int
+	Flags         int
+	Forced        bool
 	Body          string
 }
 
-func notFoundIsDone(err error) error {
-	var me *Error
-	if errors.As(err, &me) && (me.Code == "NOUSER" || me.Code == "NOTOKEN" || me.Code == "NOTFOUND") {
-		return nil
+// Send sends a message (messaging page): {"op":"message","token":APP_TOKEN,
+// "message":{"from":…,"to":…,"type":…,"expiry":SECONDS,"flags":…,
+// "forced":…,"message":…}}, and returns mesibo's message id.
+func (c *Client) Send(ctx context.Context, m Message) (string, error) {
+	r, err := c.call(ctx, request{Op: "message", Message: &messageReq{From: m.From, To: m.To, Type: m.Type,
+		Expiry: m.ExpirySeconds, Flags: m.Flags, Forced: m.Forced, Message: m.Body}})
+	if err != nil {
+		return "", err
 	}
-	return err
+	return string(r.Mid), nil
 }
 
 // Issuer issues access tokens with useradd (it satisfies models.TokenIssuer).
@@ -241,47 +418,190 @@ func (i Issuer) IssueToken(ctx context.Context, req models.IssueRequest) (models
 	return models.IssuedToken{UID: u.UID, Token: u.Token}, nil
 }
 
-// JobSender is the outbox channel "mesibo": it deletes revoked tokens
-// (deltoken) and deleted users (deluser) at mesibo, and sends contact
-// notices as messages (type 1, one-hour expiry, from From), with the
-// outbox's retries and attempt records.
+// Contact notices are sent like the old PHP backend's (protocol.md): type 1,
+// transient (flag 4), kept for delivery for one hour, forced.
+const (
+	noticeType   = 1
+	noticeFlags  = 4
+	noticeExpiry = 3600
+)
+
+// JobSender is the outbox channel "mesibo": it deletes users at mesibo
+// (userdel: account deletion, and token revocation, see models.MesiboJob)
+// and sends contact notices as messages from a sender user it creates at
+// mesibo before the first notice, with the outbox's retries and attempt
+// records.
 type JobSender struct {
-	Client  *Client
-	SealKey []byte
-	From    string // sender address of contact notices
+	client   *Client
+	from     string // the sender's address at mesibo
+	fromName string
+
+	mu     sync.Mutex
+	ensure bool // the sender exists at mesibo (as far as Roster knows)
+}
+
+// NewJobSender returns the mesibo channel; from is the notices' sender
+// address, created at mesibo (useradd without a token) on first use.
+func NewJobSender(c *Client, from, fromName string) *JobSender {
+	return &JobSender{client: c, from: from, fromName: fromName}
 }
 
 // Name returns the outbox channel of mesibo jobs.
-func (JobSender) Name() string { return models.MesiboChannel }
+func (*JobSender) Name() string { return models.MesiboChannel }
 
 // Send runs one job.
-func (r JobSender) Send(ctx context.Context, m delivery.Message) (delivery.Receipt, error) {
+func (s *JobSender) Send(ctx context.Context, m delivery.Message) (delivery.Receipt, error) {
 	var job models.MesiboJob
 	if err := json.Unmarshal([]byte(m.Body), &job); err != nil {
 		return delivery.Receipt{}, &delivery.PermanentError{Err: errors.New("mesibo: the job is unreadable")}
 	}
 	var err error
 	switch job.Op {
-	case "deltoken":
-		token, uerr := models.UnsealToken(r.SealKey, job.TokenSealed)
-		if uerr != nil {
-			return delivery.Receipt{}, &delivery.PermanentError{Err: fmt.Errorf("mesibo deltoken: %w", uerr)}
+	case models.MesiboJobUserDel, "deltoken", "deluser": // the last two: jobs queued before issue 12
+		if job.UID == "" {
+			return delivery.Receipt{}, &delivery.PermanentError{Err: errors.New("mesibo userdel: the job has no uid")}
 		}
-		err = r.Client.DeleteToken(ctx, job.UID, token)
-	case "deluser":
-		err = r.Client.DeleteUser(ctx, job.UID, job.Address)
-	case "message":
-		err = r.Client.Message(ctx, Message{From: r.From, To: job.Address, Type: 1, ExpirySeconds: 3600, Body: job.Msg})
+		err = s.client.DeleteUser(ctx, job.UID)
+	case models.MesiboJobMessage:
+		if err = s.ensureSender(ctx); err == nil {
+			_, err = s.client.Send(ctx, Message{From: s.from, To: job.Address, Type: noticeType,
+				ExpirySeconds: noticeExpiry, Flags: noticeFlags, Forced: true, Body: job.Msg})
+			var me *Error
+			if errors.As(err, &me) && me.Kind == Rejected {
+				// The sender may be gone at mesibo: create it again before
+				// the retry rather than dropping every notice.
+				s.mu.Lock()
+				s.ensure = false
+				s.mu.Unlock()
+				return delivery.Receipt{HTTPStatus: me.HTTPStatus}, err
+			}
+		}
 	default:
 		return delivery.Receipt{}, &delivery.PermanentError{Err: fmt.Errorf("mesibo: unknown job %q", job.Op)}
 	}
+	return receipt(err)
+}
+
+// receipt maps a call's outcome to the outbox's: transient failures are
+// retried with backoff (a 429 after its Retry-After), configuration
+// failures are held for the operator, refusals are final.
+func receipt(err error) (delivery.Receipt, error) {
 	var me *Error
-	if errors.As(err, &me) {
-		rc := delivery.Receipt{HTTPStatus: me.HTTPStatus}
-		if me.Transient {
-			return rc, err
-		}
+	if !errors.As(err, &me) {
+		return delivery.Receipt{HTTPStatus: http.StatusOK}, err
+	}
+	rc := delivery.Receipt{HTTPStatus: me.HTTPStatus}
+	switch me.Kind {
+	case Config:
+		return rc, &delivery.RetryLaterError{Err: err, Hold: true}
+	case Rejected:
 		return rc, &delivery.PermanentError{Err: err}
 	}
-	return delivery.Receipt{HTTPStatus: http.StatusOK}, err
+	if me.RetryAfter > 0 {
+		return rc, &delivery.RetryLaterError{Err: err, After: me.RetryAfter}
+	}
+	return rc, err
+}
+
+// ensureSender creates the notices' sender at mesibo once ("from MUST be a
+// valid user"). A refusal of the configured address is a configuration
+// failure.
+func (s *JobSender) ensureSender(ctx context.Context) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.ensure {
+		return nil
+	}
+	_, err := s.client.EnsureUser(ctx, s.from, s.fromName)
+	var me *Error
+	if errors.As(err, &me) && me.Kind == Rejected {
+		me.Kind = Config
+		s.client.Health.fail(me.Op, me)
+	}
+	if err == nil {
+		s.ensure = true
+	}
+	return err
+}
+
+// Health is what is known of mesibo mode's configuration: the ops whose
+// last call failed for a configuration reason. A later success of the op
+// clears it. Its methods accept a nil *Health (no recording).
+type Health struct {
+	log *slog.Logger
+	now func() time.Time
+
+	mu       sync.Mutex
+	problems map[string]Problem
+}
+
+// Problem is one op's configuration failure.
+type Problem struct {
+	Op    string
+	Error string // the failure's loggable text
+	Since time.Time
+}
+
+// NewHealth returns an empty (healthy) record; log receives the changes.
+func NewHealth(log *slog.Logger, now func() time.Time) *Health {
+	return &Health{log: log, now: now, problems: map[string]Problem{}}
+}
+
+func (h *Health) fail(op string, e *Error) {
+	if h == nil {
+		return
+	}
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	p, had := h.problems[op]
+	if !had {
+		p.Since = h.now()
+	}
+	p.Op, p.Error = op, e.Error()
+	h.problems[op] = p
+	if !had && h.log != nil {
+		h.log.Error("mesibo mode degraded: mesibo refuses Roster's requests; fix the configuration (app token, --mesibo-api-url)",
+			"op", op, "err", p.Error)
+	}
+}
+
+func (h *Health) ok(op string) {
+	if h == nil {
+		return
+	}
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if _, had := h.problems[op]; had {
+		delete(h.problems, op)
+		if h.log != nil {
+			h.log.Info("mesibo: the op works again", "op", op, "degraded", len(h.problems) > 0)
+		}
+	}
+}
+
+// Problems lists the current problems by op.
+func (h *Health) Problems() []Problem {
+	if h == nil {
+		return nil
+	}
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	out := make([]Problem, 0, len(h.problems))
+	for _, p := range h.problems {
+		out = append(out, p)
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].Op < out[j].Op })
+	return out
+}
+
+// Degraded tells whether some op fails for a configuration reason.
+func (h *Health) Degraded() bool { return len(h.Problems()) > 0 }
+
+// Summary is one line naming the failing ops ("" when healthy).
+func (h *Health) Summary() string {
+	var parts []string
+	for _, p := range h.Problems() {
+		parts = append(parts, p.Error)
+	}
+	return strings.Join(parts, "; ")
 }
