@@ -87,13 +87,6 @@ func writeReply(w http.ResponseWriter, rep Reply) {
 	io.WriteString(w, rep.Body)
 }
 
-// Script replaces the replies still to come.
-func (f *FakeHTTP) Script(replies ...Reply) {
-	f.mu.Lock()
-	f.rs = replies
-	f.mu.Unlock()
-}
-
 // Requests returns what was received so far.
 func (f *FakeHTTP) Requests() []Received {
 	f.mu.Lock()
