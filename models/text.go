@@ -1,7 +1,9 @@
 package models
 
 import (
+	"fmt"
 	"strings"
+	"time"
 	"unicode"
 	"unicode/utf8"
 )
@@ -28,4 +30,22 @@ func CleanText(s string, maxRunes int) string {
 		s = strings.TrimSpace(s)
 	}
 	return s
+}
+
+// humanDuration writes a wait for people: "25 seconds", "4 minutes", "1 hour".
+func humanDuration(d time.Duration) string {
+	plural := func(n int64, unit string) string {
+		if n == 1 {
+			return "1 " + unit
+		}
+		return fmt.Sprintf("%d %ss", n, unit)
+	}
+	switch {
+	case d <= time.Minute:
+		return plural(max(int64((d+time.Second-1)/time.Second), 1), "second")
+	case d <= time.Hour:
+		return plural(int64((d+time.Minute-1)/time.Minute), "minute")
+	default:
+		return plural(int64((d+time.Hour-1)/time.Hour), "hour")
+	}
 }

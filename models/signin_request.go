@@ -1,0 +1,163 @@
+package models
+
+import (
+	"context"
+	"crypto/rand"
+	"fmt"
+	"math/big"
+	"time"
+
+	"gorm.io/gorm"
+)
+
+// Asking for a code: every quota is checked and counted in the same write
+// transaction that stores the code and queues its delivery.
+
+// codeDigits is fixed by the protocol's clients (6-digit entry fields).
+const codeDigits = 6
+
+func newCode() (string, error) {
+	n, err := rand.Int(rand.Reader, big.NewInt(1_000_000))
+	if err != nil {
+		return "", err
+	}
+	return fmt.Sprintf("%0*d", codeDigits, n.Int64()), nil
+}
+
+// RequestCode issues a code for the phone and queues its delivery. The
+// answer does not depend on whether the number belongs to a user.
+func (s *SignIn) RequestCode(ctx context.Context, p Phone, cl ClientInfo) error {
+	if r := s.checkApp(cl.AppID); r != nil {
+		return r
+	}
+	now := s.clock.Now()
+	nowMs := toMillis(now)
+	if s.IsTestNumber(p.E164) {
+		return s.db.Write.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+			return audit(tx, apiEntry(nowMs, EventCodeRequested, p.E164, nil, cl, "test number: fixed code, nothing sent"))
+		})
+	}
+	channel, refused := s.channelFor(p)
+	if refused != nil {
+		return refused
+	}
+	queued := false
+	err := s.db.Write.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+		var err error
+		if refused, err = s.checkRequest(tx, p, cl, now); err != nil || refused != nil {
+			if err == nil && refused.Reason == ReasonRateLimited {
+				err = audit(tx, apiEntry(nowMs, EventCodeRateLimited, p.E164, nil, cl, refused.Message))
+			}
+			return err
+		}
+		if s.cfg.DemoCode == "" {
+			if refused, err = s.checkSMS(tx, p, channel, now); err != nil || refused != nil {
+				if err == nil {
+					err = audit(tx, apiEntry(nowMs, EventSMSRefused, p.E164, nil, cl, "via "+channel+": "+refused.Message))
+				}
+				return err
+			}
+		}
+		code := s.cfg.DemoCode
+		if code == "" {
+			if code, err = newCode(); err != nil {
+				return err
+			}
+		}
+		if err := tx.Model(&OTPCode{}).Where("phone = ? AND state = ?", p.E164, CodePending).
+			Update("state", CodeSuperseded).Error; err != nil {
+			return err
+		}
+		otp := &OTPCode{Phone: p.E164, CodeMAC: s.mac(p.E164, code), State: CodePending,
+			IP: cl.IP, UserAgent: truncate(cl.UserAgent, 512), AppID: truncate(cl.AppID, 256),
+			CreatedAt: nowMs, ExpiresAt: toMillis(now.Add(s.cfg.Policy.TTL))}
+		detail := "sent via " + channel
+		if s.cfg.DemoCode != "" {
+			detail = "demo-code mode: nothing sent"
+		} else {
+			otp.Channel = channel
+		}
+		if err := tx.Create(otp).Error; err != nil {
+			return err
+		}
+		if s.cfg.DemoCode == "" {
+			msg := &OutboxMessage{Channel: channel, Recipient: p.E164, Body: s.message(channel, code), Code: code,
+				Kind: OutboxKindOTP, OTPID: &otp.ID, State: OutboxPending, CreatedAt: nowMs, NextAttemptAt: nowMs}
+			if err := tx.Create(msg).Error; err != nil {
+				return err
+			}
+			queued = true
+		}
+		return audit(tx, apiEntry(nowMs, EventCodeRequested, p.E164, nil, cl, detail))
+	})
+	if err != nil {
+		return err
+	}
+	if refused != nil {
+		return refused
+	}
+	if queued {
+		s.cfg.OnQueued()
+	}
+	return nil
+}
+
+// checkRequest applies the lock, the cooldown and the quotas to a code request.
+func (s *SignIn) checkRequest(tx *gorm.DB, p Phone, cl ClientInfo, now time.Time) (*RefusedError, error) {
+	if r, err := s.checkUserAndLock(tx, p.E164, now); r != nil || err != nil {
+		return r, err
+	}
+	pol := s.cfg.Policy
+	var last OTPCode
+	err := tx.Where("phone = ?", p.E164).Order("created_at DESC").Limit(1).Find(&last).Error
+	if err != nil {
+		return nil, err
+	}
+	if last.ID != 0 {
+		if wait := fromMillis(last.CreatedAt).Add(pol.ResendCooldown).Sub(now); wait > 0 {
+			return rateLimited(wait, "Please wait %s before asking for another code.", wait), nil
+		}
+	}
+	quotas := []struct {
+		column, value string
+		limit         int
+		window        time.Duration
+		message       string
+	}{
+		{"phone", p.E164, pol.PhonePerHour, time.Hour, "Too many codes were requested for this number. Try again in %s."},
+		{"phone", p.E164, pol.PhonePerDay, 24 * time.Hour, "Too many codes were requested for this number today. Try again in %s."},
+		{"ip", cl.IP, pol.IPPerHour, time.Hour, "Too many codes were requested from your network. Try again in %s."},
+		{"ip", cl.IP, pol.IPPerDay, 24 * time.Hour, "Too many codes were requested from your network today. Try again in %s."},
+	}
+	for _, q := range quotas {
+		if q.value == "" || q.limit <= 0 {
+			continue
+		}
+		wait, err := quotaWait(tx, q.column, q.value, q.limit, q.window, now)
+		if err != nil {
+			return nil, err
+		}
+		if wait > 0 {
+			return rateLimited(wait, q.message, wait), nil
+		}
+	}
+	return nil, nil
+}
+
+// quotaWait returns how long until one more code may be issued under a
+// sliding-window quota: zero while fewer than limit codes fall in the window,
+// else the time until the limit-th newest leaves it.
+func quotaWait(tx *gorm.DB, column, value string, limit int, window time.Duration, now time.Time) (time.Duration, error) {
+	var times []int64
+	// column is one of two constants above, never input.
+	err := tx.Model(&OTPCode{}).Where(column+" = ? AND created_at > ?", value, toMillis(now.Add(-window))).
+		Order("created_at DESC").Limit(limit).Pluck("created_at", &times).Error
+	if err != nil || len(times) < limit {
+		return 0, err
+	}
+	return max(fromMillis(times[limit-1]).Add(window).Sub(now), time.Second), nil
+}
+
+func rateLimited(wait time.Duration, format string, arg time.Duration) *RefusedError {
+	return &RefusedError{Reason: ReasonRateLimited, Message: fmt.Sprintf(format, humanDuration(arg)), RetryAfter: wait}
+}

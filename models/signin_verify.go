@@ -1,0 +1,211 @@
+package models
+
+import (
+	"context"
+	"crypto/hmac"
+	"crypto/subtle"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"gorm.io/gorm"
+)
+
+// Checking a code and signing in: the check, the failure count and the
+// session are written in one transaction.
+
+// SignInResult is a completed sign-in.
+type SignInResult struct {
+	User    User
+	Session Session
+	Token   string
+	NewUser bool
+	// Replaced are the sessions this sign-in revoked (the device's previous
+	// one): tell Sessions.NotifyRevoked after commit so their streams close.
+	Replaced []int64
+}
+
+// VerifyCode checks a code and, when it is right, signs the phone in: it
+// creates the user on first sign-in (with name, if given) and issues a token
+// for the device.
+func (s *SignIn) VerifyCode(ctx context.Context, p Phone, code, name string, cl ClientInfo) (*SignInResult, error) {
+	code = strings.TrimSpace(code)
+	if r := s.checkApp(cl.AppID); r != nil {
+		return nil, r
+	}
+	if s.cfg.Issuer != nil {
+		return s.verifyWithIssuer(ctx, p, code, name, cl)
+	}
+	now := s.clock.Now()
+	var (
+		refused *RefusedError
+		result  *SignInResult
+	)
+	err := s.db.Write.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+		var err error
+		if refused, err = s.checkAnyCode(tx, p, code, cl, now); err != nil || refused != nil {
+			return err
+		}
+		result, err = s.completeSignIn(tx, p, name, cl, now)
+		return err
+	})
+	if err != nil {
+		return nil, err
+	}
+	if refused != nil {
+		return nil, refused
+	}
+	if result.NewUser && s.cfg.Events != nil {
+		s.cfg.Events.Wake() // fan-out runs in the background; this request does not wait
+	}
+	return result, nil
+}
+
+// checkAnyCode checks a code against a test number's fixed code or the
+// phone's newest issued code.
+func (s *SignIn) checkAnyCode(tx *gorm.DB, p Phone, code string, cl ClientInfo, now time.Time) (*RefusedError, error) {
+	if fixed, ok := s.cfg.TestNumbers[p.E164]; ok {
+		return s.checkTestCode(tx, p, code, fixed, cl, now)
+	}
+	return s.checkCode(tx, p, code, cl, now)
+}
+
+func (s *SignIn) checkTestCode(tx *gorm.DB, p Phone, code, fixed string, cl ClientInfo, now time.Time) (*RefusedError, error) {
+	if r, err := s.checkUserAndLock(tx, p.E164, now); r != nil || err != nil {
+		return r, err
+	}
+	if subtle.ConstantTimeCompare([]byte(code), []byte(fixed)) == 1 {
+		return nil, nil
+	}
+	err := audit(tx, apiEntry(toMillis(now), EventCodeFailed, p.E164, nil, cl, "wrong code for a test number"))
+	return &RefusedError{Reason: ReasonBadCode, Message: "The code is wrong. Check it and try again."}, err
+}
+
+// checkCode verifies a code against the phone's newest one and records the
+// outcome (tries, failures, lock) whatever it is.
+func (s *SignIn) checkCode(tx *gorm.DB, p Phone, code string, cl ClientInfo, now time.Time) (*RefusedError, error) {
+	if r, err := s.checkUserAndLock(tx, p.E164, now); r != nil || err != nil {
+		return r, err
+	}
+	nowMs := toMillis(now)
+	var otp OTPCode
+	if err := tx.Where("phone = ?", p.E164).Order("id DESC").Limit(1).Find(&otp).Error; err != nil {
+		return nil, err
+	}
+	switch {
+	case otp.ID == 0 || otp.State == CodeVerified || otp.State == CodeSuperseded:
+		return &RefusedError{Reason: ReasonBadCode, Message: "No code is waiting for this number. Ask for a new code."}, nil
+	case otp.State == CodeExhausted:
+		return &RefusedError{Reason: ReasonExpired, Message: "This code was entered wrongly too many times. Ask for a new code."}, nil
+	case otp.State == CodeExpired || otp.ExpiresAt <= nowMs:
+		err := tx.Model(&otp).Update("state", CodeExpired).Error
+		return &RefusedError{Reason: ReasonExpired, Message: "This code has expired. Ask for a new code."}, err
+	}
+	if hmac.Equal(otp.CodeMAC, s.mac(p.E164, code)) {
+		if err := tx.Model(&otp).Updates(map[string]any{"state": CodeVerified, "verified_at": nowMs}).Error; err != nil {
+			return nil, err
+		}
+		return nil, tx.Model(&phoneGuard{}).Where("phone = ?", p.E164).
+			Updates(map[string]any{"failures": 0, "updated_at": nowMs}).Error
+	}
+	return s.recordFailure(tx, p, &otp, cl, now)
+}
+
+func (s *SignIn) recordFailure(tx *gorm.DB, p Phone, otp *OTPCode, cl ClientInfo, now time.Time) (*RefusedError, error) {
+	pol := s.cfg.Policy
+	nowMs := toMillis(now)
+	otp.Attempts++
+	state := otp.State
+	if otp.Attempts >= pol.MaxAttempts {
+		state = CodeExhausted
+	}
+	if err := tx.Model(otp).Updates(map[string]any{"attempts": otp.Attempts, "state": state}).Error; err != nil {
+		return nil, err
+	}
+	g, err := loadGuard(tx, p.E164, now)
+	if err != nil {
+		return nil, err
+	}
+	g.Failures++
+	g.UpdatedAt = nowMs
+	if g.Failures >= pol.LockAfter {
+		until := toMillis(now.Add(pol.LockFor))
+		g.LockedUntil, g.Failures = &until, 0 // the lock is the penalty; afterwards a fresh count starts
+		if err := saveGuard(tx, g); err != nil {
+			return nil, err
+		}
+		err := audit(tx, apiEntry(nowMs, EventPhoneLocked, p.E164, nil, cl, fmt.Sprintf("%d consecutive wrong codes", pol.LockAfter)))
+		return &RefusedError{Reason: ReasonLocked, RetryAfter: pol.LockFor,
+			Message: fmt.Sprintf("Too many wrong codes. Sign-in for this number is locked; try again in %s.", humanDuration(pol.LockFor))}, err
+	}
+	if err := saveGuard(tx, g); err != nil {
+		return nil, err
+	}
+	left := pol.MaxAttempts - otp.Attempts
+	if err := audit(tx, apiEntry(nowMs, EventCodeFailed, p.E164, nil, cl, fmt.Sprintf("try %d of %d", otp.Attempts, pol.MaxAttempts))); err != nil {
+		return nil, err
+	}
+	msg := fmt.Sprintf("The code is wrong. %d more tries with this code.", left)
+	if left == 1 {
+		msg = "The code is wrong. One more try with this code."
+	}
+	if left == 0 {
+		msg = "The code is wrong, and was tried too often. Ask for a new code."
+	}
+	return &RefusedError{Reason: ReasonBadCode, Message: msg}, nil
+}
+
+// completeSignIn finds or creates the user and issues the device's token.
+func (s *SignIn) completeSignIn(tx *gorm.DB, p Phone, name string, cl ClientInfo, now time.Time) (*SignInResult, error) {
+	return s.completeSignInWith(tx, p, name, cl, now, nil)
+}
+
+// completeSignInWith is completeSignIn with, optionally, a token from the
+// issuer instead of a new Roster token.
+func (s *SignIn) completeSignInWith(tx *gorm.DB, p Phone, name string, cl ClientInfo, now time.Time, issued *issuedSession) (*SignInResult, error) {
+	nowMs := toMillis(now)
+	u, err := userByPhone(tx, p.E164)
+	created := false
+	switch {
+	case errors.Is(err, ErrNotFound):
+		u = &User{Phone: p.E164, CountryCode: p.CountryCode, Name: CleanText(name, MaxNameLen),
+			Discoverable: "everyone", Announce: true, CreatedAt: nowMs, ProfileAt: nowMs, LastSeenAt: &nowMs}
+		if s.cfg.Hasher != nil {
+			u.PhoneHash = s.cfg.Hasher.Hash(p.E164)
+		}
+		if err := tx.Create(u).Error; err != nil {
+			return nil, err
+		}
+		created = true
+		if s.cfg.Events != nil {
+			// Only here, on creation: signing in again is not joining.
+			if err := s.cfg.Events.record(tx, u, EventJoined, now); err != nil {
+				return nil, err
+			}
+		}
+		if err := audit(tx, apiEntry(nowMs, EventUserCreated, p.E164, &u.ID, cl, "")); err != nil {
+			return nil, err
+		}
+	case err != nil:
+		return nil, err
+	}
+	if issued != nil && u.MesiboUID != issued.uid {
+		u.MesiboUID = issued.uid
+		if err := tx.Model(&User{}).Where("id = ?", u.ID).Update("mesibo_uid", issued.uid).Error; err != nil {
+			return nil, err
+		}
+	}
+	sess, token, replaced, err := createSession(tx, u, cl, now, s.cfg.TokenTTL, issued)
+	if err != nil {
+		return nil, err
+	}
+	if err := audit(tx, apiEntry(nowMs, EventCodeVerified, p.E164, &u.ID, cl, "")); err != nil {
+		return nil, err
+	}
+	detail := fmt.Sprintf("session %d, device %q", sess.ID, truncate(cl.Device, 64))
+	if err := audit(tx, apiEntry(nowMs, EventTokenIssued, p.E164, &u.ID, cl, detail)); err != nil {
+		return nil, err
+	}
+	return &SignInResult{User: *u, Session: *sess, Token: token, NewUser: created, Replaced: replaced}, nil
+}
