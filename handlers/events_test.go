@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/http"
+	"net/http/httptest"
 	"strings"
 	"sync"
 	"testing"
@@ -355,4 +356,34 @@ func TestSignInOnSameDeviceClosesOldStream(t *testing.T) {
 	e.Clock.Advance(time.Minute)
 	e.SignIn(alicePhone, "phone")
 	s.expectEnd(t, 3*time.Second)
+}
+
+// The event stream's failures are plain statuses with a line of text, never
+// the protocol's envelope (EventSource clients act on the status), and a
+// server failure shows no internals.
+func TestStreamFailuresArePlainStatuses(t *testing.T) {
+	webtest.Run(t, []webtest.Scenario{
+		{Name: "no token", URL: "/api/events", ExpectedStatus: http.StatusUnauthorized,
+			NotExpectedContent: []string{`"result"`}},
+		{Name: "bad Last-Event-ID", URL: "/api/events",
+			Request: func(t testing.TB, e *webtest.Env) *http.Request {
+				r := httptest.NewRequest(http.MethodGet, "/api/events", nil)
+				r.Header.Set("Authorization", "Bearer "+e.SignIn(webtest.USPhone, "a"))
+				r.Header.Set("Last-Event-ID", "abc")
+				return r
+			},
+			ExpectedStatus: http.StatusBadRequest, ExpectedContent: []string{"Last-Event-ID"}, NotExpectedContent: []string{`"result"`}},
+		{Name: "database gone", URL: "/api/events?token=0123456789abcdef0123456789abcdef",
+			Before:         func(t testing.TB, e *webtest.Env) { _ = e.Server.DB().Close() },
+			ExpectedStatus: http.StatusInternalServerError, ExpectedContent: []string{"request id"},
+			NotExpectedContent: []string{`"result"`, "sql", "closed"},
+			After: func(t testing.TB, e *webtest.Env, r *webtest.Response) {
+				if ct := r.Header.Get("Content-Type"); !strings.HasPrefix(ct, "text/plain") {
+					t.Errorf("content type %q", ct)
+				}
+				if id := r.Header.Get("X-Request-ID"); !strings.Contains(e.Logs(), "request_id="+id) {
+					t.Errorf("the failure is not logged under its request id %q", id)
+				}
+			}},
+	})
 }
