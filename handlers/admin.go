@@ -37,6 +37,7 @@ type AdminConfig struct {
 type Admin struct {
 	admins   *models.Admins
 	dash     *models.Dashboard
+	actions  *models.UserActions
 	sessions *models.Sessions
 	signIn   *models.SignIn
 	clock    models.Clock
@@ -45,9 +46,9 @@ type Admin struct {
 }
 
 // NewAdmin returns the dashboard handlers.
-func NewAdmin(admins *models.Admins, dash *models.Dashboard, sessions *models.Sessions, signIn *models.SignIn,
-	clock models.Clock, cookie AdminCookie, cfg AdminConfig) *Admin {
-	return &Admin{admins: admins, dash: dash, sessions: sessions, signIn: signIn, clock: clock, cookie: cookie, cfg: cfg}
+func NewAdmin(admins *models.Admins, dash *models.Dashboard, actions *models.UserActions, sessions *models.Sessions,
+	signIn *models.SignIn, clock models.Clock, cookie AdminCookie, cfg AdminConfig) *Admin {
+	return &Admin{admins: admins, dash: dash, actions: actions, sessions: sessions, signIn: signIn, clock: clock, cookie: cookie, cfg: cfg}
 }
 
 func (h *Admin) meta(c *fiber.Ctx, section, title string) views.AdminMeta {
@@ -402,7 +403,7 @@ func (h *Admin) Block(c *fiber.Ctx) error {
 	if err := h.recheck(c); err != nil {
 		return h.renderUser(c, fiber.StatusForbidden, fail(wrongPassword))
 	}
-	n, err := h.dash.BlockUser(c.UserContext(), uid, until, adminOf(c).Actor(), adminClient(c))
+	n, err := h.actions.BlockUser(c.UserContext(), uid, until, adminOf(c).Actor(), adminClient(c))
 	if errors.Is(err, models.ErrNotFound) {
 		return h.renderUser(c, fiber.StatusNotFound, nil)
 	}
@@ -419,7 +420,7 @@ func (h *Admin) Unblock(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	err = h.dash.UnblockUser(c.UserContext(), uid, adminOf(c).Actor(), adminClient(c))
+	err = h.actions.UnblockUser(c.UserContext(), uid, adminOf(c).Actor(), adminClient(c))
 	if errors.Is(err, models.ErrNotFound) {
 		return h.renderUser(c, fiber.StatusNotFound, nil)
 	}
@@ -449,7 +450,7 @@ func (h *Admin) Delete(c *fiber.Ctx) error {
 	if err := h.recheck(c); err != nil {
 		return h.renderUser(c, fiber.StatusForbidden, fail(wrongPassword))
 	}
-	if _, err := h.dash.DeleteUser(c.UserContext(), uid, adminOf(c).Actor(), adminClient(c)); err != nil {
+	if _, err := h.actions.DeleteUser(c.UserContext(), uid, adminOf(c).Actor(), adminClient(c)); err != nil {
 		return err
 	}
 	n := ok("User " + u.Phone + " deleted, with their photo and address book.")
@@ -505,7 +506,7 @@ func (h *Admin) resend(c *fiber.Ctx, p models.Phone) (int, *views.Notice, error)
 		detail = "demo-code mode: nothing sent"
 		notice = ok("No code sent: demo-code mode is on (the fixed demo code works).")
 	}
-	if err := h.dash.AuditAdmin(c.UserContext(), adminOf(c), models.EventAdminResendCode, p.E164, adminClient(c), detail); err != nil {
+	if err := h.actions.AuditAdmin(c.UserContext(), adminOf(c), models.EventAdminResendCode, p.E164, adminClient(c), detail); err != nil {
 		return 0, nil, err
 	}
 	return status, notice, nil

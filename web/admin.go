@@ -127,8 +127,9 @@ func (s *Server) setUpAdmin(ctx context.Context, opts Options, sessionsStore *mo
 	}
 	secure := strings.HasPrefix(s.cfg.BaseURL, "https://")
 	cookie := newAdminCookie(hashKey, blockKey, secure, int(policy.AbsoluteTimeout.Seconds()))
-	dash := models.NewDashboard(s.db, s.clock, sessionsStore, filepath.Join(s.cfg.DataDir, "files"))
-	s.admin = handlers.NewAdmin(admins, dash, sessionsStore, signIn, s.clock, cookie, handlers.AdminConfig{
+	dash := models.NewDashboard(s.db, s.clock)
+	actions := models.NewUserActions(s.db, s.clock, sessionsStore, filepath.Join(s.cfg.DataDir, "files"))
+	s.admin = handlers.NewAdmin(admins, dash, actions, sessionsStore, signIn, s.clock, cookie, handlers.AdminConfig{
 		Region:      s.cfg.AdminRegion,
 		DemoCodeOn:  s.cfg.DemoCode != "",
 		Console:     s.cfg.OTPChannel == "console",
