@@ -28,9 +28,6 @@ type AdminConfig struct {
 	MaxAttempts int
 	PhotoURL    string // prefix of profile photo URLs
 	Settings    []views.SettingVM
-	// Sync is the contact-sync data; nil until the contact-sync model
-	// provides it (every sync section then says "not available yet").
-	Sync models.ContactSyncReader
 }
 
 // Admin serves the administrators' dashboard.
@@ -38,6 +35,7 @@ type Admin struct {
 	admins   *models.Admins
 	dash     *models.Dashboard
 	actions  *models.UserActions
+	sync     *models.ContactSyncReader
 	sessions *models.Sessions
 	signIn   *models.SignIn
 	clock    models.Clock
@@ -46,9 +44,10 @@ type Admin struct {
 }
 
 // NewAdmin returns the dashboard handlers.
-func NewAdmin(admins *models.Admins, dash *models.Dashboard, actions *models.UserActions, sessions *models.Sessions,
-	signIn *models.SignIn, clock models.Clock, cookie AdminCookie, cfg AdminConfig) *Admin {
-	return &Admin{admins: admins, dash: dash, actions: actions, sessions: sessions, signIn: signIn, clock: clock, cookie: cookie, cfg: cfg}
+func NewAdmin(admins *models.Admins, dash *models.Dashboard, actions *models.UserActions, sync *models.ContactSyncReader,
+	sessions *models.Sessions, signIn *models.SignIn, clock models.Clock, cookie AdminCookie, cfg AdminConfig) *Admin {
+	return &Admin{admins: admins, dash: dash, actions: actions, sync: sync, sessions: sessions, signIn: signIn,
+		clock: clock, cookie: cookie, cfg: cfg}
 }
 
 func (h *Admin) meta(c *fiber.Ctx, section, title string) views.AdminMeta {
@@ -81,24 +80,16 @@ func (h *Admin) Overview(c *fiber.Ctx) error {
 		days[i], signUps[i], codes[i] = o.SignUps[i].Day, o.SignUps[i].Count, o.Codes[i].Count
 	}
 	t := o.Totals
-	syncChart := views.Chart{Title: "Contact syncs", TestID: "chart-syncs", Missing: "Contact sync data not available yet."}
-	var syncsToday *int64
-	if h.cfg.Sync != nil {
-		per, err := h.cfg.Sync.SyncsPerDay(c.UserContext(), days[0], len(days))
-		if err != nil {
-			return err
-		}
-		syncChart = views.NewChart("Contact syncs", "chart-syncs", days, per)
-		if len(per) > 0 {
-			syncsToday = &per[len(per)-1]
-		}
+	syncs, err := h.sync.SyncsPerDay(c.UserContext(), days[0], len(days))
+	if err != nil {
+		return err
 	}
-	vm := views.OverviewVM{SyncsToday: syncsToday, Users: t.Users, SeenToday: t.SeenToday, SignedInToday: t.SignedInToday, ActiveTokens: t.ActiveTokens,
+	vm := views.OverviewVM{SyncsToday: syncs[len(syncs)-1], Users: t.Users, SeenToday: t.SeenToday, SignedInToday: t.SignedInToday, ActiveTokens: t.ActiveTokens,
 		CodesRequested: t.CodesRequested, CodesSent: t.CodesSent, CodesVerified: t.CodesVerified, CodesFailed: t.CodesFailed,
 		Charts: []views.Chart{
 			views.NewChart("Sign-ups", "chart-signups", days, signUps),
 			views.NewChart("Codes requested", "chart-codes", days, codes),
-			syncChart,
+			views.NewChart("Contact syncs", "chart-syncs", days, syncs),
 		}}
 	return Render(c, fiber.StatusOK, views.AdminOverview(h.meta(c, "overview", "Overview"), vm))
 }
@@ -134,17 +125,14 @@ func (h *Admin) renderUsers(c *fiber.Ctx, status int) error {
 	if err != nil {
 		return err
 	}
-	vm := views.UsersVM{Q: q, State: f.State, InactiveDays: inactive, NeverVerified: f.NeverVerified, Sort: f.Sort,
-		SyncAvailable: h.cfg.Sync != nil}
-	var sums map[int64]models.SyncSummary
-	if h.cfg.Sync != nil && len(page.Rows) > 0 {
-		ids := make([]int64, len(page.Rows))
-		for i := range page.Rows {
-			ids[i] = page.Rows[i].ID
-		}
-		if sums, err = h.cfg.Sync.Summaries(c.UserContext(), ids); err != nil {
-			return err
-		}
+	vm := views.UsersVM{Q: q, State: f.State, InactiveDays: inactive, NeverVerified: f.NeverVerified, Sort: f.Sort}
+	ids := make([]int64, len(page.Rows))
+	for i := range page.Rows {
+		ids[i] = page.Rows[i].ID
+	}
+	sums, err := h.sync.Summaries(c.UserContext(), ids)
+	if err != nil {
+		return err
 	}
 	switch f.Search.Mode {
 	case models.SearchPhone:
@@ -164,12 +152,8 @@ func (h *Admin) renderUsers(c *fiber.Ctx, status int) error {
 		}
 		row := views.UserRowVM{ID: r.ID, Phone: r.Phone, Name: r.Name, State: state,
 			Devices: r.Devices, LastSeen: r.LastSeenAt, Created: r.CreatedAt}
-		if sum, ok := sums[r.ID]; ok {
-			row.Contacts, row.LastSyncAt = &sum.Contacts, sum.LastSyncAt
-		} else if sums != nil {
-			var zero int64
-			row.Contacts = &zero
-		}
+		sum := sums[r.ID] // a user who never synced has none: 0 contacts, never synced
+		row.Contacts, row.LastSyncAt = sum.Contacts, sum.LastSyncAt
 		vm.Rows = append(vm.Rows, row)
 	}
 	base := url.Values{}
@@ -267,26 +251,21 @@ func (h *Admin) renderUser(c *fiber.Ctx, status int, notice *views.Notice) error
 	return Render(c, status, views.AdminUser(meta, vm))
 }
 
-// syncSections fills the contact-sync and events sections when the
-// contact-sync data is wired in.
+// syncSections fills the contact-sync and events sections.
 func (h *Admin) syncSections(c *fiber.Ctx, vm *views.UserVM) error {
-	if h.cfg.Sync == nil {
-		return nil
-	}
-	us, err := h.cfg.Sync.UserSync(c.UserContext(), vm.ID, 50)
+	us, err := h.sync.UserSync(c.UserContext(), vm.ID, 50)
 	if err != nil {
 		return err
 	}
-	vm.Sync = views.SyncVM{Available: true, LastSync: us.LastSyncAt, NumbersStored: us.NumbersStored,
+	vm.Sync = views.SyncVM{LastSync: us.LastSyncAt, NumbersStored: us.NumbersStored,
 		Matched: userLinks(us.Matched), HaveThisUser: userLinks(us.HaveThisUser)}
 	for _, r := range us.Recent {
 		vm.Sync.Recent = append(vm.Sync.Recent, views.SyncRunVM{At: r.At, Sent: r.Sent, New: r.New, Matched: r.Matched, DurationMs: r.DurationMs})
 	}
-	evs, err := h.cfg.Sync.EventsAbout(c.UserContext(), vm.ID, 50)
+	evs, err := h.sync.EventsAbout(c.UserContext(), vm.ID, 50)
 	if err != nil {
 		return err
 	}
-	vm.Events.Available = true
 	for _, e := range evs {
 		vm.Events.Rows = append(vm.Events.Rows, views.EventVM{At: e.At, Type: e.Type, Recipients: e.Recipients})
 	}

@@ -98,14 +98,13 @@ type Bar struct {
 
 // Chart is a 30-day bar chart drawn on the server.
 type Chart struct {
-	Title   string
-	TestID  string
-	Bars    []Bar
-	Max     int64
-	Total   int64
-	First   string
-	Last    string
-	Missing string // when set, the data is not available: this says why
+	Title  string
+	TestID string
+	Bars   []Bar
+	Max    int64
+	Total  int64
+	First  string
+	Last   string
 }
 
 // Chart geometry, in SVG user units.

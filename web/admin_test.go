@@ -2,7 +2,6 @@ package web_test
 
 import (
 	"bytes"
-	"context"
 	"encoding/csv"
 	"net/http"
 	"net/http/httptest"
@@ -12,7 +11,6 @@ import (
 	"testing"
 	"time"
 
-	"roster/models"
 	"roster/web"
 	"roster/web/webtest"
 )
@@ -621,55 +619,6 @@ func TestMobileAPINeedsNoCSRF(t *testing.T) {
 	// A plain form post to the API (no token, no cookie) still works.
 	r := e.Form("/api.php", map[string]string{"op": "login", "appid": "a", "phone": usPhone})
 	r.ExpectOK(t)
-}
-
-// syncData stands in for the contact-sync model (built in parallel) to show
-// that the dashboard renders its data once it is wired in.
-type syncData struct{ other int64 }
-
-func (s syncData) Summaries(_ context.Context, ids []int64) (map[int64]models.SyncSummary, error) {
-	at := webtest.Start.UnixMilli()
-	out := map[int64]models.SyncSummary{}
-	for _, id := range ids {
-		out[id] = models.SyncSummary{Contacts: 1234, LastSyncAt: &at}
-	}
-	return out, nil
-}
-
-func (s syncData) UserSync(_ context.Context, id int64, _ int) (*models.UserSync, error) {
-	at := webtest.Start.UnixMilli()
-	return &models.UserSync{LastSyncAt: &at, NumbersStored: 4321,
-		Matched:      []models.UserRef{{ID: s.other, Phone: "+33612345678", Name: "<b>Zoë</b>"}},
-		HaveThisUser: nil,
-		Recent:       []models.SyncRun{{At: at, Sent: 500, New: 20, Matched: 3, DurationMs: 42}}}, nil
-}
-
-func (s syncData) EventsAbout(context.Context, int64, int) ([]models.EventSent, error) {
-	return []models.EventSent{{At: webtest.Start.UnixMilli(), Type: "joined", Recipients: 7}}, nil
-}
-
-func (s syncData) SyncsPerDay(_ context.Context, _ time.Time, days int) ([]int64, error) {
-	out := make([]int64, days)
-	out[days-1] = 9
-	return out, nil
-}
-
-func TestContactSyncSectionsWhenWired(t *testing.T) {
-	e := webtest.New(t, webtest.WithOptions(func(o *web.Options) { o.ContactSync = syncData{other: 2} }))
-	uid, _ := signedInUser(t, e, usPhone, "a")
-	a := e.AdminLogin("alice", "viewer")
-	r := a.Get("/admin/users")
-	expectIn(t, r, ">1,234<")
-	if strings.Contains(body(r), "contact sync data not available") {
-		t.Error("users list still says not available")
-	}
-	r = a.Get("/admin/users/" + uid)
-	expectIn(t, r, ">4,321<", "+33612345678", "&lt;b&gt;Zoë&lt;/b&gt;", "42 ms", "Nobody has this number", "joined")
-	if strings.Contains(body(r), `data-testid="sync-unavailable"`) || strings.Contains(body(r), `data-testid="events-unavailable"`) {
-		t.Error("user page still says not available")
-	}
-	r = a.Get("/admin/")
-	expectIn(t, r, `data-testid="stat-syncs"><span class="stat-value">9<`, "9 in total")
 }
 
 // Without JavaScript a successful action redirects (so a reload does not
