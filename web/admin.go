@@ -4,7 +4,6 @@ import (
 	"context"
 	"crypto/sha256"
 	"fmt"
-
 	"net/http"
 	"path/filepath"
 	"sort"
@@ -158,29 +157,38 @@ func settingsOf(cfg Config) []views.SettingVM {
 }
 
 // adminRoutes mounts the dashboard under /admin (with the security headers
-// of every HTML page). CSRF checks live in RequireAdmin and the sign-in
-// form: they never touch the mobile API.
+// of every HTML page), one line a page action, grouped by page. The paths
+// are views' route patterns, the ones its links are built from. CSRF checks
+// live in RequireAdmin and the sign-in form: they never touch the mobile API.
 func (s *Server) adminRoutes(html fiber.Router) {
 	h := s.admin
-	html.Get("/admin/login", h.LoginForm)
-	html.Post("/admin/login", h.Login)
-	g := html.Group("/admin", h.RequireAdmin())
-	g.Get("/", h.Overview) // also answers /admin (routing is not strict)
-	g.Post("/logout", h.Logout)
-	g.Get("/users", h.Users)
-	g.Get("/users/:id", h.User)
-	g.Post("/users/:id/sessions/:sid/revoke", h.RevokeSession)
-	g.Post("/users/:id/revoke-all", h.RevokeAll)
-	g.Post("/users/:id/block", h.Block)
-	g.Post("/users/:id/unblock", h.Unblock)
-	g.Post("/users/:id/delete", h.Delete)
-	g.Post("/users/:id/resend", h.ResendUser)
-	g.Get("/codes", h.Codes)
-	g.Post("/codes/resend", h.ResendCode)
-	g.Get("/outbox", h.Outbox)
-	g.Get("/audit", h.Audit)
-	g.Get("/audit.csv", h.AuditCSV)
-	g.Get("/settings", h.Settings)
+	html.Get(views.AdminURL(views.PathLogin), h.LoginForm)
+	html.Post(views.AdminURL(views.PathLogin), h.Login)
+	g := html.Group(views.AdminRoot, h.RequireAdmin())
+	g.Post(views.PathLogout, h.Logout)
+
+	g.Get(views.PathOverview, h.Overview) // also answers /admin (routing is not strict)
+
+	g.Get(views.PathUsers, h.Users)
+
+	g.Get(views.PathUser, h.User)
+	g.Post(views.PathUserRevokeSession, h.RevokeSession)
+	g.Post(views.PathUserRevokeAll, h.RevokeAll)
+	g.Post(views.PathUserBlock, h.Block)
+	g.Post(views.PathUserUnblock, h.Unblock)
+	g.Post(views.PathUserDelete, h.Delete)
+	g.Post(views.PathUserResend, h.ResendUser)
+
+	g.Get(views.PathCodes, h.Codes)
+	g.Post(views.PathCodesResend, h.ResendCode)
+
+	g.Get(views.PathOutbox, h.Outbox)
+
+	g.Get(views.PathAudit, h.Audit)
+	g.Get(views.PathAuditCSV, h.AuditCSV)
+
+	g.Get(views.PathSettings, h.Settings)
+
 }
 
 // Admins is the admin account store (tests create admins through it).
