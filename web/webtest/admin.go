@@ -5,7 +5,6 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"net/url"
-	"regexp"
 	"strings"
 )
 
@@ -56,8 +55,6 @@ func (a *AdminClient) Login(name, password string) *Response {
 	return a.PostForm("/admin/login", map[string]string{"name": name, "password": password}, nil)
 }
 
-var csrfRe = regexp.MustCompile(`name="_csrf" value="([^"]*)"`)
-
 // Do sends a request with the client's cookies and keeps the ones set.
 func (a *AdminClient) Do(req *http.Request) *Response {
 	a.E.T.Helper()
@@ -76,8 +73,10 @@ func (a *AdminClient) Do(req *http.Request) *Response {
 			a.Cookies[c.Name] = c.Value
 		}
 	}
-	if m := csrfRe.FindSubmatch(r.Body); m != nil {
-		a.CSRF = string(m[1])
+	if strings.HasPrefix(r.Header.Get("Content-Type"), "text/html") {
+		if token, ok := r.HTML(a.E.T).Find(`input[name="_csrf"]`).Attr("value"); ok {
+			a.CSRF = token
+		}
 	}
 	return r
 }
