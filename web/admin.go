@@ -164,7 +164,9 @@ func (s *Server) adminRoutes(html fiber.Router) {
 	h := s.admin
 	html.Get(views.AdminURL(views.PathLogin), h.LoginForm)
 	html.Post(views.AdminURL(views.PathLogin), h.Login)
-	g := html.Group(views.AdminRoot, h.RequireAdmin())
+	// RequireAdmin first: a signed-out visitor is sent to the sign-in form,
+	// whatever the address. Then every error is answered in the dashboard.
+	g := html.Group(views.AdminRoot, h.RequireAdmin(), s.adminErrors)
 	g.Post(views.PathLogout, h.Logout)
 
 	g.Get(views.PathOverview, h.Overview) // also answers /admin (routing is not strict)
@@ -189,6 +191,27 @@ func (s *Server) adminRoutes(html fiber.Router) {
 
 	g.Get(views.PathSettings, h.Settings)
 
+	// Any other address under /admin/ is a dashboard page that does not
+	// exist: a 404 in the dashboard's frame, not the public site's.
+	g.Use(func(c *fiber.Ctx) error { return fiber.ErrNotFound })
+}
+
+// adminErrors is the /admin group's one error path: an error that a
+// dashboard handler returns is answered as a message inside the dashboard's
+// frame, so the page keeps its navigation and an htmx swap keeps #content
+// for the next action. Internal errors are logged with the request id;
+// their text is never shown. (The app's handleError stays the last resort,
+// for errors before the group and for a failure to render this answer.)
+func (s *Server) adminErrors(c *fiber.Ctx) error {
+	err := c.Next()
+	if err == nil {
+		return nil
+	}
+	internal, renderErr := s.admin.RenderError(c, err, RequestID(c))
+	if internal {
+		s.log.Error("request failed", "request_id", RequestID(c), "path", c.Path(), "err", err)
+	}
+	return renderErr
 }
 
 // Admins is the admin account store (tests create admins through it).
