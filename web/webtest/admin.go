@@ -128,3 +128,14 @@ func (a *AdminClient) PostForm(path string, form, headers map[string]string) *Re
 	}
 	return a.Do(req)
 }
+
+// SignedInUser signs a number in from an app and returns its user id (as
+// text, for dashboard paths) and session token.
+func (e *Env) SignedInUser(digits, device string) (id, token string) {
+	e.T.Helper()
+	token = e.SignIn(digits, device)
+	if err := e.Server.DB().Read.Raw("SELECT CAST(id AS TEXT) FROM users WHERE phone = ?", "+"+digits).Scan(&id).Error; err != nil || id == "" {
+		e.T.Fatalf("no user for %s: %v", digits, err)
+	}
+	return id, token
+}

@@ -1,0 +1,53 @@
+package handlers_test
+
+import (
+	"strconv"
+	"strings"
+	"testing"
+
+	"roster/web/webtest"
+)
+
+// The dashboard's HTTP tests run against a real Roster (webtest), one file
+// per handler file: admin_<page>_test.go tests admin_<page>.go.
+
+const (
+	usPhone = "12015550123" // valid: +1 201 555 01xx
+	frPhone = "33612345678" // valid French mobile
+)
+
+func body(r *webtest.Response) string { return string(r.Body) }
+
+func expectStatus(t testing.TB, r *webtest.Response, want int) {
+	t.Helper()
+	if r.Status != want {
+		t.Fatalf("status %d, want %d; body %.2000s", r.Status, want, r.Body)
+	}
+}
+
+func expectIn(t testing.TB, r *webtest.Response, subs ...string) {
+	t.Helper()
+	for _, s := range subs {
+		if !strings.Contains(body(r), s) {
+			t.Errorf("page lacks %q; body %.3000s", s, r.Body)
+		}
+	}
+}
+
+// expectTestIDs fails unless each data-testid is on the page.
+func expectTestIDs(t testing.TB, r *webtest.Response, ids ...string) {
+	t.Helper()
+	for _, id := range ids {
+		if r.CountTestID(t, id) == 0 {
+			t.Errorf("page lacks data-testid=%q; body %.3000s", id, r.Body)
+		}
+	}
+}
+
+// setNotify is an app's authenticated request: it tells whether a session
+// token still works.
+func setNotify(e *webtest.Env, token string) *webtest.Response {
+	return e.JSON(map[string]any{"op": "setnotify", "token": token, "notifytoken": "push-" + token[:8], "dt": "1", "prod": 1})
+}
+
+func itoa(n int) string { return strconv.Itoa(n) }
