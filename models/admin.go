@@ -115,9 +115,6 @@ func NewAdmins(db *DB, clock Clock, policy AdminPolicy) *Admins {
 	return &Admins{db: db, clock: clock, policy: policy, dummyHash: h}
 }
 
-// Policy returns the session and throttle policy.
-func (s *Admins) Policy() AdminPolicy { return s.policy }
-
 // Admin errors.
 var (
 	ErrBadCredentials = errors.New("the name or the password is wrong")

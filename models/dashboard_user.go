@@ -7,7 +7,8 @@ import (
 	"gorm.io/gorm"
 )
 
-// UserDetail is everything the user page shows that Roster has today.
+// UserDetail is the user page's own rows; its contact-sync sections come
+// from ContactSyncReader.
 type UserDetail struct {
 	User     User
 	Sessions []Session

@@ -410,18 +410,3 @@ func (h *Hub) Streams() int {
 	}
 	return n
 }
-
-// ForUser returns the newest events about a user (joined, profile changes),
-// newest first, for the dashboard.
-func (e *Events) ForUser(ctx context.Context, userID int64, limit int) ([]Event, error) {
-	var evs []Event
-	err := e.db.Read.WithContext(ctx).Where("user_id = ?", userID).Order("id DESC").Limit(limit).Find(&evs).Error
-	return evs, err
-}
-
-// Recent returns the newest events, newest first, for the dashboard.
-func (e *Events) Recent(ctx context.Context, limit int) ([]Event, error) {
-	var evs []Event
-	err := e.db.Read.WithContext(ctx).Order("id DESC").Limit(limit).Find(&evs).Error
-	return evs, err
-}
