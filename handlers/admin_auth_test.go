@@ -159,3 +159,70 @@ func TestViewerIsRefusedEveryChange(t *testing.T) {
 	// A viewer may still sign out.
 	expectTestIDs(t, v.Post("/admin/logout", nil), "login-form")
 }
+
+// What each role may do, by form post and by htmx; every refusal is a
+// notice inside the dashboard, with #content for the next swap.
+func TestRolesAndCSRFByScenario(t *testing.T) {
+	withUser := func(t testing.TB, e *webtest.Env) {
+		if id, _ := e.SignedInUser(usPhone, "phone-a"); id != "1" {
+			t.Fatalf("user id %s, want 1", id)
+		}
+	}
+	refused := func(words string) func(testing.TB, *webtest.Env, *webtest.Response) {
+		return func(t testing.TB, e *webtest.Env, r *webtest.Response) {
+			expectContent(t, e, r)
+			if got := r.TestIDText(t, "notice-error"); !strings.Contains(got, words) {
+				t.Errorf("notice %q lacks %q", got, words)
+			}
+			if n := e.Count("SELECT COUNT(*) FROM users WHERE blocked_until IS NOT NULL"); n != 0 {
+				t.Error("a refused post blocked the user")
+			}
+		}
+	}
+	block := map[string]string{"password": webtest.AdminPassword}
+	webtest.Run(t, []webtest.Scenario{
+		{
+			Name: "a viewer reads the user page without action forms", SignedInAs: "viewer", Before: withUser,
+			URL:             "/admin/users/1",
+			ExpectedTestIDs: map[string]int{"profile": 1, "session-row": 1, "revoke-session": 0, "block-form": 0, "delete-form": 0, "resend-code": 0},
+		},
+		{
+			Name: "a viewer's form post is refused", SignedInAs: "viewer", Before: withUser,
+			Method: http.MethodPost, URL: "/admin/users/1/block", Form: block,
+			ExpectedStatus: http.StatusForbidden, After: refused("viewer"),
+		},
+		{
+			Name: "a viewer's htmx post is refused", SignedInAs: "viewer", Before: withUser, HTMX: true,
+			Method: http.MethodPost, URL: "/admin/users/1/block", Form: block,
+			ExpectedStatus: http.StatusForbidden, After: refused("viewer"),
+		},
+		{
+			Name: "an htmx post without the CSRF header is refused", SignedInAs: "owner", Before: withUser,
+			Headers: map[string]string{"HX-Request": "true"},
+			Method:  http.MethodPost, URL: "/admin/users/1/block", Form: map[string]string{"password": webtest.AdminPassword, "_csrf": ""},
+			ExpectedStatus: http.StatusForbidden, After: refused("CSRF"),
+		},
+		{
+			Name: "an operator blocks by htmx and gets the page in place", SignedInAs: "operator", Before: withUser, HTMX: true,
+			Method: http.MethodPost, URL: "/admin/users/1/block", Form: block,
+			ExpectedTestIDs:    map[string]int{"notice": 1, "unblock": 1, "block-form": 0},
+			ExpectedTestIDText: map[string]string{"notice": "User blocked; 1 sessions revoked."},
+			After: func(t testing.TB, e *webtest.Env, r *webtest.Response) {
+				expectContent(t, e, r)
+				if n := e.Count("SELECT COUNT(*) FROM users WHERE blocked_until IS NOT NULL"); n != 1 {
+					t.Error("the user was not blocked")
+				}
+			},
+		},
+		{
+			Name: "an owner's form post is redirected, the notice kept for the next page", SignedInAs: "owner", Before: withUser,
+			Method: http.MethodPost, URL: "/admin/users/1/unblock", Form: map[string]string{},
+			ExpectedStatus: http.StatusSeeOther,
+			After: func(t testing.TB, _ *webtest.Env, r *webtest.Response) {
+				if loc := r.Header.Get("Location"); loc != "/admin/users/1" {
+					t.Errorf("redirect to %q", loc)
+				}
+			},
+		},
+	})
+}

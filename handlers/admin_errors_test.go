@@ -90,10 +90,3 @@ func TestAdminErrorsStayInTheDashboard(t *testing.T) {
 		},
 	})
 }
-
-func expectContent(t testing.TB, _ *webtest.Env, r *webtest.Response) {
-	t.Helper()
-	if n := r.HTML(t).Find("#content").Length(); n != 1 {
-		t.Errorf("%d elements with id=content, want 1; body %s", n, r.Body)
-	}
-}

@@ -44,6 +44,15 @@ func expectTestIDs(t testing.TB, r *webtest.Response, ids ...string) {
 	}
 }
 
+// expectContent fails unless the page has the one #content that htmx
+// swaps (a scenario's After).
+func expectContent(t testing.TB, _ *webtest.Env, r *webtest.Response) {
+	t.Helper()
+	if n := r.HTML(t).Find("#content").Length(); n != 1 {
+		t.Errorf("%d elements with id=content, want 1; body %s", n, r.Body)
+	}
+}
+
 // setNotify is an app's authenticated request: it tells whether a session
 // token still works.
 func setNotify(e *webtest.Env, token string) *webtest.Response {
