@@ -1,8 +1,6 @@
 package models
 
 import (
-	"context"
-
 	"gorm.io/gorm"
 )
 
@@ -68,19 +66,6 @@ func audit(tx *gorm.DB, e AuditEntry) error {
 func apiEntry(at int64, typ, phone string, userID *int64, cl ClientInfo, detail string) AuditEntry {
 	return AuditEntry{At: at, Actor: ActorAPI, Type: typ, Phone: phone, UserID: userID,
 		IP: cl.IP, UserAgent: truncate(cl.UserAgent, 512), Detail: detail}
-}
-
-// AuditLog reads the audit log.
-type AuditLog struct{ db *DB }
-
-// NewAuditLog returns the audit log reader.
-func NewAuditLog(db *DB) *AuditLog { return &AuditLog{db: db} }
-
-// ForPhone returns the newest entries about a phone number, newest first.
-func (a *AuditLog) ForPhone(ctx context.Context, e164 string, limit int) ([]AuditEntry, error) {
-	var es []AuditEntry
-	err := a.db.Read.WithContext(ctx).Where("phone = ?", e164).Order("id DESC").Limit(limit).Find(&es).Error
-	return es, err
 }
 
 func truncate(s string, n int) string {
