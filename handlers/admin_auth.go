@@ -1,6 +1,9 @@
 package handlers
 
 import (
+	"crypto/rand"
+	"crypto/subtle"
+	"encoding/base64"
 	"errors"
 	"net/url"
 	"strings"
@@ -43,8 +46,8 @@ func (h *Admin) RequireAdmin() fiber.Handler {
 		sid, _, flash := h.cookie.Load(c)
 		sess, admin, err := h.admins.Session(c.UserContext(), sid)
 		if errors.Is(err, models.ErrAdminSessionEnded) {
-			login := "/admin/login"
-			if c.Method() == fiber.MethodGet && c.Path() != "/admin/" {
+			login := views.AdminURL(views.PathLogin)
+			if c.Method() == fiber.MethodGet && c.Path() != views.AdminURL(views.PathOverview) {
 				login += "?next=" + url.QueryEscape(string(c.Request().URI().RequestURI()))
 			}
 			if isHTMX(c) {
@@ -73,7 +76,7 @@ func (h *Admin) RequireAdmin() fiber.Handler {
 			if !sess.CSRFValid(token) {
 				return h.refuse(c, fiber.StatusForbidden, "The form has expired or did not come from this dashboard (CSRF check failed). Reload the page and try again.")
 			}
-			if !admin.CanWrite() && c.Path() != "/admin/logout" {
+			if !admin.CanWrite() && c.Path() != views.AdminURL(views.PathLogout) {
 				return h.refuse(c, fiber.StatusForbidden, "Your role is viewer: you can read the dashboard but not change anything.")
 			}
 		}
@@ -119,7 +122,7 @@ func adminClient(c *fiber.Ctx) models.ClientInfo {
 func (h *Admin) LoginForm(c *fiber.Ctx) error {
 	sid, _, _ := h.cookie.Load(c)
 	if _, _, err := h.admins.Session(c.UserContext(), sid); err == nil {
-		return c.Redirect("/admin/", fiber.StatusSeeOther)
+		return c.Redirect(views.AdminURL(views.PathOverview), fiber.StatusSeeOther)
 	}
 	return h.renderLogin(c, fiber.StatusOK, "", "", safeNext(c.Query("next")))
 }
@@ -157,7 +160,7 @@ func (h *Admin) Login(c *fiber.Ctx) error {
 		return err
 	}
 	if next == "" {
-		next = "/admin/"
+		next = views.AdminURL(views.PathOverview)
 	}
 	return c.Redirect(next, fiber.StatusSeeOther)
 }
@@ -171,18 +174,30 @@ func (h *Admin) Logout(c *fiber.Ctx) error {
 		return err
 	}
 	if isHTMX(c) {
-		c.Set("HX-Redirect", "/admin/login")
+		c.Set("HX-Redirect", views.AdminURL(views.PathLogin))
 		return c.SendStatus(fiber.StatusNoContent)
 	}
-	return c.Redirect("/admin/login", fiber.StatusSeeOther)
+	return c.Redirect(views.AdminURL(views.PathLogin), fiber.StatusSeeOther)
 }
 
 // safeNext keeps only local dashboard paths, so the sign-in form cannot be
 // used to send an admin elsewhere.
 func safeNext(next string) string {
-	if !strings.HasPrefix(next, "/admin/") || strings.HasPrefix(next, "//") || strings.ContainsAny(next, "\\\r\n") ||
-		strings.HasPrefix(next, "/admin/login") || strings.HasPrefix(next, "/admin/logout") {
+	if !strings.HasPrefix(next, views.AdminRoot+"/") || strings.HasPrefix(next, "//") || strings.ContainsAny(next, "\\\r\n") ||
+		strings.HasPrefix(next, views.AdminURL(views.PathLogin)) || strings.HasPrefix(next, views.AdminURL(views.PathLogout)) {
 		return ""
 	}
 	return next
+}
+
+func newFormToken() (string, error) {
+	var b [32]byte
+	if _, err := rand.Read(b[:]); err != nil {
+		return "", err
+	}
+	return base64.RawURLEncoding.EncodeToString(b[:]), nil
+}
+
+func constantEqual(a, b string) bool {
+	return a != "" && subtle.ConstantTimeCompare([]byte(a), []byte(b)) == 1
 }

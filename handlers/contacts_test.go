@@ -6,6 +6,7 @@ import (
 	"testing"
 	"time"
 
+	"roster/models"
 	"roster/web/webtest"
 )
 
@@ -286,8 +287,8 @@ func TestContactLimits(t *testing.T) {
 	if n, err := e.Server.Contacts().HoldersOf(t.Context(), "+12015550110"); n != 1 || err != nil {
 		t.Errorf("holders %d %v", n, err)
 	}
-	st, err := e.Server.Contacts().SyncState(t.Context(), 1)
-	if err != nil || st.BookSize != 6 || st.LastSync == nil {
+	st, err := models.NewContactSyncReader(e.Server.DB()).UserSync(t.Context(), 1, 50)
+	if err != nil || st.NumbersStored != 6 || st.LastSyncAt == nil {
 		t.Errorf("sync state %+v %v", st, err)
 	}
 }

@@ -233,6 +233,19 @@ func (s *Admins) ByID(ctx context.Context, id int64) (*Admin, error) {
 	return &a, err
 }
 
+// CheckPassword compares a password with the admin's, in constant time (the
+// re-check before destructive actions). A failure is audited.
+func (s *Admins) CheckPassword(ctx context.Context, a *Admin, password string, cl ClientInfo) error {
+	if bcrypt.CompareHashAndPassword([]byte(a.PasswordHash), []byte(password)) == nil {
+		return nil
+	}
+	now := toMillis(s.clock.Now())
+	_ = s.db.Write.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+		return audit(tx, adminEntry(now, a, EventAdminPasswordFail, "", nil, cl, "password re-check failed"))
+	})
+	return ErrBadCredentials
+}
+
 func adminEntry(at int64, a *Admin, typ, phone string, userID *int64, cl ClientInfo, detail string) AuditEntry {
 	return AuditEntry{At: at, Actor: a.Actor(), Type: typ, Phone: phone, UserID: userID,
 		IP: cl.IP, UserAgent: truncate(cl.UserAgent, 512), Detail: detail}

@@ -16,9 +16,8 @@ import (
 	"gorm.io/gorm/clause"
 )
 
-// Dashboard sign-in: the password check, the login throttle, and admin
-// sessions (the cookie holds a random id; the database holds its hash, so a
-// session can be revoked).
+// Signing in to the dashboard: the login throttle, the server-side admin
+// sessions and their CSRF tokens. admin.go holds the accounts.
 
 // AdminSession is a signed-in dashboard session.
 type AdminSession struct {
@@ -42,19 +41,6 @@ type adminThrottle struct {
 }
 
 func (adminThrottle) TableName() string { return "admin_login_throttle" }
-
-// CheckPassword compares a password with the admin's, in constant time (the
-// re-check before destructive actions). A failure is audited.
-func (s *Admins) CheckPassword(ctx context.Context, a *Admin, password string, cl ClientInfo) error {
-	if bcrypt.CompareHashAndPassword([]byte(a.PasswordHash), []byte(password)) == nil {
-		return nil
-	}
-	now := toMillis(s.clock.Now())
-	_ = s.db.Write.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
-		return audit(tx, adminEntry(now, a, EventAdminPasswordFail, "", nil, cl, "password re-check failed"))
-	})
-	return ErrBadCredentials
-}
 
 // Login checks a name and password under the throttle and starts a session.
 // Unknown names and wrong passwords give the same error in the same time.

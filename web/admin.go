@@ -4,7 +4,6 @@ import (
 	"context"
 	"crypto/sha256"
 	"fmt"
-
 	"net/http"
 	"path/filepath"
 	"sort"
@@ -127,8 +126,9 @@ func (s *Server) setUpAdmin(ctx context.Context, opts Options, sessionsStore *mo
 	}
 	secure := strings.HasPrefix(s.cfg.BaseURL, "https://")
 	cookie := newAdminCookie(hashKey, blockKey, secure, int(policy.AbsoluteTimeout.Seconds()))
-	dash := models.NewDashboard(s.db, s.clock, sessionsStore, filepath.Join(s.cfg.DataDir, "files"))
-	s.admin = handlers.NewAdmin(admins, dash, sessionsStore, signIn, s.clock, cookie, handlers.AdminConfig{
+	dash := models.NewDashboard(s.db, s.clock)
+	actions := models.NewUserActions(s.db, s.clock, sessionsStore, filepath.Join(s.cfg.DataDir, "files"))
+	s.admin = handlers.NewAdmin(admins, dash, actions, models.NewContactSyncReader(s.db), sessionsStore, signIn, s.clock, cookie, handlers.AdminConfig{
 		Region:      s.cfg.AdminRegion,
 		DemoCodeOn:  s.cfg.DemoCode != "",
 		Console:     s.cfg.OTPChannel == "console",
@@ -137,9 +137,8 @@ func (s *Server) setUpAdmin(ctx context.Context, opts Options, sessionsStore *mo
 		MaxAttempts: s.cfg.OTP.MaxAttempts,
 		PhotoURL:    s.cfg.BaseURL + "/files/",
 		Settings:    settingsOf(s.cfg),
-		Sync:        opts.ContactSync,
 
-		MesiboStatus: s.mesiboStatus, // issue 12: the degraded-mesibo banner
+		MesiboStatus: s.mesiboStatus, // the degraded-mesibo banner
 	})
 	s.admins = admins
 	return nil
@@ -160,29 +159,61 @@ func settingsOf(cfg Config) []views.SettingVM {
 }
 
 // adminRoutes mounts the dashboard under /admin (with the security headers
-// of every HTML page). CSRF checks live in RequireAdmin and the sign-in
-// form: they never touch the mobile API.
+// of every HTML page), one line a page action, grouped by page. The paths
+// are views' route patterns, the ones its links are built from. CSRF checks
+// live in RequireAdmin and the sign-in form: they never touch the mobile API.
 func (s *Server) adminRoutes(html fiber.Router) {
 	h := s.admin
-	html.Get("/admin/login", h.LoginForm)
-	html.Post("/admin/login", h.Login)
-	g := html.Group("/admin", h.RequireAdmin())
-	g.Get("/", h.Overview) // also answers /admin (routing is not strict)
-	g.Post("/logout", h.Logout)
-	g.Get("/users", h.Users)
-	g.Get("/users/:id", h.User)
-	g.Post("/users/:id/sessions/:sid/revoke", h.RevokeSession)
-	g.Post("/users/:id/revoke-all", h.RevokeAll)
-	g.Post("/users/:id/block", h.Block)
-	g.Post("/users/:id/unblock", h.Unblock)
-	g.Post("/users/:id/delete", h.Delete)
-	g.Post("/users/:id/resend", h.ResendUser)
-	g.Get("/codes", h.Codes)
-	g.Post("/codes/resend", h.ResendCode)
-	g.Get("/outbox", h.Outbox)
-	g.Get("/audit", h.Audit)
-	g.Get("/audit.csv", h.AuditCSV)
-	g.Get("/settings", h.Settings)
+	html.Get(views.AdminURL(views.PathLogin), h.LoginForm)
+	html.Post(views.AdminURL(views.PathLogin), h.Login)
+	// RequireAdmin first: a signed-out visitor is sent to the sign-in form,
+	// whatever the address. Then every error is answered in the dashboard.
+	g := html.Group(views.AdminRoot, h.RequireAdmin(), s.adminErrors)
+	g.Post(views.PathLogout, h.Logout)
+
+	g.Get(views.PathOverview, h.Overview) // also answers /admin (routing is not strict)
+
+	g.Get(views.PathUsers, h.Users)
+
+	g.Get(views.PathUser, h.User)
+	g.Post(views.PathUserRevokeSession, h.RevokeSession)
+	g.Post(views.PathUserRevokeAll, h.RevokeAll)
+	g.Post(views.PathUserBlock, h.Block)
+	g.Post(views.PathUserUnblock, h.Unblock)
+	g.Post(views.PathUserDelete, h.Delete)
+	g.Post(views.PathUserResend, h.ResendUser)
+
+	g.Get(views.PathCodes, h.Codes)
+	g.Post(views.PathCodesResend, h.ResendCode)
+
+	g.Get(views.PathOutbox, h.Outbox)
+
+	g.Get(views.PathAudit, h.Audit)
+	g.Get(views.PathAuditCSV, h.AuditCSV)
+
+	g.Get(views.PathSettings, h.Settings)
+
+	// Any other address under /admin/ is a dashboard page that does not
+	// exist: a 404 in the dashboard's frame, not the public site's.
+	g.Use(func(c *fiber.Ctx) error { return fiber.ErrNotFound })
+}
+
+// adminErrors is the /admin group's one error path: an error that a
+// dashboard handler returns is answered as a message inside the dashboard's
+// frame, so the page keeps its navigation and an htmx swap keeps #content
+// for the next action. Internal errors are logged with the request id;
+// their text is never shown. (The app's handleError stays the last resort,
+// for errors before the group and for a failure to render this answer.)
+func (s *Server) adminErrors(c *fiber.Ctx) error {
+	err := c.Next()
+	if err == nil {
+		return nil
+	}
+	internal, renderErr := s.admin.RenderError(c, err, RequestID(c))
+	if internal {
+		s.log.Error("request failed", "request_id", RequestID(c), "path", c.Path(), "err", err)
+	}
+	return renderErr
 }
 
 // Admins is the admin account store (tests create admins through it).

@@ -56,18 +56,17 @@ func browser(t *testing.T) context.Context {
 	return ctx
 }
 
-// screenshot saves the page (out of git: testdata/screenshots is ignored)
-// and fails when it is blank: a page that rendered nothing, or only one color.
+// screenshot saves the page and fails when it is blank: a page that
+// rendered nothing, or only one color. The pictures go to the directory
+// named by ROSTER_SCREENSHOTS (to look at them), else to the test's
+// temporary directory: never into the source tree.
 func screenshot(t *testing.T, ctx context.Context, name string) {
 	t.Helper()
 	buf, err := chromedp.Run(ctx, chromedp.FullScreenshot(100)) // 100: PNG
 	if err != nil {
 		t.Fatalf("screenshot %s: %v", name, err)
 	}
-	dir := filepath.Join("testdata", "screenshots")
-	if err := os.MkdirAll(dir, 0o755); err != nil {
-		t.Fatal(err)
-	}
+	dir := screenshotDir(t)
 	if err := os.WriteFile(filepath.Join(dir, name+".png"), buf, 0o644); err != nil {
 		t.Fatal(err)
 	}
@@ -94,6 +93,20 @@ func screenshot(t *testing.T, ctx context.Context, name string) {
 	if len(colors) < 8 || variance < 20 {
 		t.Errorf("screenshot %s looks blank: %d colors, luminance variance %.1f", name, len(colors), variance)
 	}
+}
+
+// screenshotDir is ROSTER_SCREENSHOTS (created if need be) or a temporary
+// directory removed after the test.
+func screenshotDir(t *testing.T) string {
+	t.Helper()
+	dir := os.Getenv("ROSTER_SCREENSHOTS")
+	if dir == "" {
+		return t.TempDir()
+	}
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	return dir
 }
 
 func text(t *testing.T, ctx context.Context, sel string) string {

@@ -33,9 +33,6 @@ type Options struct {
 	SMTPTLS *tls.Config
 	// BcryptCost of admin passwords; 0 means bcrypt's default (tests lower it).
 	BcryptCost int
-	// ContactSync is what the dashboard shows of contact sync; nil until the
-	// contact-sync model provides it (set it by default in New at merge).
-	ContactSync models.ContactSyncReader
 	// NoticeSinks receive every join/profile notice besides the event
 	// streams (the mesibo client, when configured). None by default.
 	NoticeSinks []models.NoticeSink
@@ -155,9 +152,6 @@ func New(ctx context.Context, cfg Config, log *slog.Logger, opts Options) (*Serv
 		InviteText:   cfg.InviteText,
 	})
 	s.sessions = sessions
-	if opts.ContactSync == nil {
-		opts.ContactSync = models.NewContactSyncReader(db)
-	}
 	if err := s.setUpAdmin(ctx, opts, sessions, signIn); err != nil {
 		db.Close()
 		return nil, err

@@ -5,7 +5,6 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"net/url"
-	"regexp"
 	"strings"
 )
 
@@ -56,8 +55,6 @@ func (a *AdminClient) Login(name, password string) *Response {
 	return a.PostForm("/admin/login", map[string]string{"name": name, "password": password}, nil)
 }
 
-var csrfRe = regexp.MustCompile(`name="_csrf" value="([^"]*)"`)
-
 // Do sends a request with the client's cookies and keeps the ones set.
 func (a *AdminClient) Do(req *http.Request) *Response {
 	a.E.T.Helper()
@@ -76,8 +73,10 @@ func (a *AdminClient) Do(req *http.Request) *Response {
 			a.Cookies[c.Name] = c.Value
 		}
 	}
-	if m := csrfRe.FindSubmatch(r.Body); m != nil {
-		a.CSRF = string(m[1])
+	if strings.HasPrefix(r.Header.Get("Content-Type"), "text/html") {
+		if token, ok := r.HTML(a.E.T).Find(`input[name="_csrf"]`).Attr("value"); ok {
+			a.CSRF = token
+		}
 	}
 	return r
 }
@@ -128,4 +127,15 @@ func (a *AdminClient) PostForm(path string, form, headers map[string]string) *Re
 		req.Header.Set(k, s)
 	}
 	return a.Do(req)
+}
+
+// SignedInUser signs a number in from an app and returns its user id (as
+// text, for dashboard paths) and session token.
+func (e *Env) SignedInUser(digits, device string) (id, token string) {
+	e.T.Helper()
+	token = e.SignIn(digits, device)
+	if err := e.Server.DB().Read.Raw("SELECT CAST(id AS TEXT) FROM users WHERE phone = ?", "+"+digits).Scan(&id).Error; err != nil || id == "" {
+		e.T.Fatalf("no user for %s: %v", digits, err)
+	}
+	return id, token
 }

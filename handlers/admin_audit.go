@@ -1,0 +1,120 @@
+package handlers
+
+import (
+	"encoding/csv"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/gofiber/fiber/v2"
+
+	"roster/models"
+	"roster/views"
+)
+
+// auditFilter reads the audit log's filter from the query string, the one
+// place it is parsed: the phone in any format (a text that is no number
+// matches nothing and says so), the actor and event type as typed, dates
+// YYYY-MM-DD (others are dropped with a notice; "to" includes its whole
+// day). It returns the filter as the page shows it and as the query runs
+// it, and the notice, if any.
+func (h *Admin) auditFilter(c *fiber.Ctx) (views.AuditFilter, models.AuditFilter, *views.Notice) {
+	v := views.AuditFilter{Phone: strings.TrimSpace(c.Query("phone")), Actor: strings.TrimSpace(c.Query("actor")),
+		Type: strings.TrimSpace(c.Query("type"))}
+	f := models.AuditFilter{Actor: v.Actor, Type: v.Type}
+	var notice *views.Notice
+	if v.Phone != "" {
+		if p, err := models.ParseDashboardPhone(v.Phone, h.cfg.Region); err == nil {
+			f.Phone = p.E164
+		} else {
+			f.Phone = v.Phone
+			notice = fail("“" + v.Phone + "” is not a phone number; it matches nothing.")
+		}
+	}
+	for _, k := range []string{"from", "to"} {
+		s := strings.TrimSpace(c.Query(k))
+		if s == "" {
+			continue
+		}
+		d, err := time.Parse("2006-01-02", s)
+		if err != nil {
+			notice = fail("Dates must be written YYYY-MM-DD; “" + s + "” was ignored.")
+			continue
+		}
+		if k == "from" {
+			v.From, f.From = s, d.UnixMilli()
+		} else {
+			v.To, f.To = s, d.AddDate(0, 0, 1).UnixMilli() // the whole "to" day
+		}
+	}
+	if before, err := strconv.ParseInt(c.Query("before"), 10, 64); err == nil && before > 0 {
+		v.Before, f.Before = before, before
+	}
+	return v, f, notice
+}
+
+// Audit is GET /admin/audit.
+func (h *Admin) Audit(c *fiber.Ctx) error {
+	filter, f, notice := h.auditFilter(c)
+	entries, next, err := h.dash.Audit(c.UserContext(), f)
+	if err != nil {
+		return err
+	}
+	types, err := h.dash.AuditTypes(c.UserContext())
+	if err != nil {
+		return err
+	}
+	vm := views.AuditPageVM{AuditFilter: filter, Types: types, Entries: auditVMs(entries)}
+	if next > 0 {
+		older := filter
+		older.Before = next
+		vm.NextURL = older.URL(views.PathAudit)
+	}
+	meta := h.meta(c, "audit", "Audit log")
+	meta.Notice = notice
+	return Render(c, fiber.StatusOK, views.AdminAudit(meta, vm))
+}
+
+// AuditCSV is GET /admin/audit.csv: the filtered log as CSV.
+func (h *Admin) AuditCSV(c *fiber.Ctx) error {
+	_, f, _ := h.auditFilter(c)
+	f.Before = 0 // the export is the whole filtered log, not one page of it
+	c.Set(fiber.HeaderContentType, "text/csv; charset=utf-8")
+	c.Set(fiber.HeaderContentDisposition, `attachment; filename="roster-audit.csv"`)
+	w := csv.NewWriter(c.Response().BodyWriter())
+	if err := w.Write([]string{"id", "time_utc", "actor", "type", "phone", "user_id", "ip", "user_agent", "detail"}); err != nil {
+		return err
+	}
+	err := h.dash.EachAudit(c.UserContext(), f, func(e models.AuditEntry) error {
+		uid := ""
+		if e.UserID != nil {
+			uid = strconv.FormatInt(*e.UserID, 10)
+		}
+		return w.Write([]string{strconv.FormatInt(e.ID, 10), time.UnixMilli(e.At).UTC().Format(time.RFC3339Nano),
+			csvCell(e.Actor), csvCell(e.Type), csvCell(e.Phone), uid, csvCell(e.IP), csvCell(e.UserAgent), csvCell(e.Detail)})
+	})
+	if err != nil {
+		return err
+	}
+	w.Flush()
+	return w.Error()
+}
+
+// csvCell defuses spreadsheet formulas (CSV injection): a cell that starts
+// with = + - @ or a control character gets a leading apostrophe. E.164
+// numbers ("+" and digits only) are left as they are.
+func csvCell(s string) string {
+	if s == "" {
+		return s
+	}
+	switch s[0] {
+	case '=', '-', '@', '\t', '\r':
+		return "'" + s
+	case '+':
+		if _, err := strconv.ParseUint(s[1:], 10, 64); err == nil {
+			return s
+		}
+		return "'" + s
+	}
+	return s
+}

@@ -1,0 +1,117 @@
+package handlers
+
+import (
+	"errors"
+	"fmt"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/gofiber/fiber/v2"
+
+	"roster/models"
+	"roster/views"
+)
+
+// Codes is GET /admin/codes.
+func (h *Admin) Codes(c *fiber.Ctx) error {
+	return h.renderCodes(c, fiber.StatusOK, nil, "")
+}
+
+// codesFilter reads the codes page's filter from the query string: a
+// number or a number prefix, in any format. It returns the filter as the
+// page shows it and the E.164 prefix the query looks for ("" for all).
+func (h *Admin) codesFilter(c *fiber.Ctx) (views.CodesFilter, string) {
+	f := views.CodesFilter{Q: strings.TrimSpace(c.Query("q"))}
+	if f.Q == "" {
+		return f, ""
+	}
+	if s := models.ParseUserSearch(f.Q, h.cfg.Region); s.Mode == models.SearchPhone {
+		return f, s.Prefix
+	}
+	return f, "-" // matches nothing: codes are only looked up by number
+}
+
+func (h *Admin) renderCodes(c *fiber.Ctx, status int, notice *views.Notice, resendPhone string) error {
+	filter, prefix := h.codesFilter(c)
+	ctx := c.UserContext()
+	codes, err := h.dash.RecentCodes(ctx, prefix, 100)
+	if err != nil {
+		return err
+	}
+	refused, err := h.dash.RefusedRequests(ctx, 20)
+	if err != nil {
+		return err
+	}
+	unv, err := h.dash.UnverifiedSignUps(ctx, 50)
+	if err != nil {
+		return err
+	}
+	users, err := h.dash.UserIDsByPhone(ctx, codes)
+	if err != nil {
+		return err
+	}
+	vm := views.CodesVM{CodesFilter: filter, Codes: codeVMs(codes, users), Refused: auditVMs(refused), ResendPhone: resendPhone}
+	for _, u := range unv {
+		vm.Unverified = append(vm.Unverified, views.UnverifiedVM{Phone: u.Phone, Requests: u.Requests, LastAt: u.LastAt})
+	}
+	meta := h.meta(c, "codes", "Codes")
+	if notice != nil {
+		meta.Notice = notice
+	}
+	return Render(c, status, views.AdminCodes(meta, vm))
+}
+
+// ResendCode is POST /admin/codes/resend with a phone number.
+func (h *Admin) ResendCode(c *fiber.Ctx) error {
+	raw := c.FormValue("phone")
+	p, err := models.ParseDashboardPhone(raw, h.cfg.Region)
+	if err == nil && !h.signIn.IsTestNumber(p.E164) {
+		err = p.CheckValid()
+	}
+	if err != nil {
+		return h.renderCodes(c, fiber.StatusBadRequest, fail("Not a phone number codes can be sent to: "+err.Error()+"."), raw)
+	}
+	status, notice, err := h.resend(c, p)
+	if err != nil {
+		return err
+	}
+	if status != fiber.StatusOK {
+		return h.renderCodes(c, status, notice, "")
+	}
+	return h.done(c, views.AdminURL(views.PathCodes), notice, func() error { return h.renderCodes(c, status, notice, "") })
+}
+
+// resend asks for a code through the sign-in flow (same quotas as an app),
+// as the admin's request, and audits it as an admin action.
+func (h *Admin) resend(c *fiber.Ctx, p models.Phone) (int, *views.Notice, error) {
+	err := h.signIn.RequestCode(c.UserContext(), p, adminClient(c))
+	var refused *models.RefusedError
+	detail := "sent via " + h.cfg.Channel
+	status, notice := fiber.StatusOK, ok(fmt.Sprintf("Code for %s sent via %s, valid %s, %d tries left.",
+		p.E164, h.cfg.Channel, shortDuration(h.cfg.CodeTTL), h.cfg.MaxAttempts))
+	switch {
+	case errors.As(err, &refused):
+		detail = "refused: " + refused.Message
+		status, notice = fiber.StatusTooManyRequests, fail("No code sent: "+refused.Message)
+	case err != nil:
+		return 0, nil, err
+	case h.signIn.IsTestNumber(p.E164):
+		detail = "test number: fixed code, nothing sent"
+		notice = ok("No code sent: " + p.E164 + " is a test number with a fixed code.")
+	case h.cfg.DemoCodeOn:
+		detail = "demo-code mode: nothing sent"
+		notice = ok("No code sent: demo-code mode is on (the fixed demo code works).")
+	}
+	if err := h.actions.AuditAdmin(c.UserContext(), adminOf(c), models.EventAdminResendCode, p.E164, adminClient(c), detail); err != nil {
+		return 0, nil, err
+	}
+	return status, notice, nil
+}
+
+func shortDuration(d time.Duration) string {
+	if d%time.Minute == 0 {
+		return strconv.Itoa(int(d/time.Minute)) + " min"
+	}
+	return d.String()
+}

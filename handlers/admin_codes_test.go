@@ -1,0 +1,48 @@
+package handlers_test
+
+import (
+	"net/http"
+	"testing"
+	"time"
+
+	"roster/web/webtest"
+)
+
+func TestResendCodeAndOutbox(t *testing.T) {
+	e := webtest.New(t)
+	a := e.AdminLogin("alice", "operator")
+	expectTestIDs(t, a.Get("/admin/outbox"), "outbox-empty")
+	expectTestIDs(t, a.Get("/admin/codes"), "codes-empty", "unverified-empty")
+
+	r := a.Post("/admin/codes/resend", map[string]string{"phone": "(201) 555-0123"})
+	expectStatus(t, r, http.StatusOK)
+	expectIn(t, r, "Code for +12015550123 sent via console, valid 5 min, 5 tries left.")
+	code := e.LastCode("+12015550123")
+	r = a.Get("/admin/outbox")
+	expectIn(t, r, code, "+12015550123")
+	r = a.Get("/admin/codes")
+	expectIn(t, r, "sent via console", "+12015550123")
+	expectTestIDs(t, r, "unverified-table")
+
+	// The quotas apply to admins too: the cooldown refuses an immediate resend.
+	r = a.Post("/admin/codes/resend", map[string]string{"phone": "+12015550123"})
+	expectStatus(t, r, http.StatusTooManyRequests)
+	expectIn(t, r, "No code sent: Please wait")
+	if n := e.Count("SELECT COUNT(*) FROM audit_log WHERE type = 'admin_resend_code' AND actor = 'admin:alice'"); n != 2 {
+		t.Errorf("%d resends audited", n)
+	}
+	if n := e.Count("SELECT COUNT(*) FROM audit_log WHERE type = 'code_rate_limited'"); n != 1 {
+		t.Errorf("%d refusals audited", n)
+	}
+	expectIn(t, a.Get("/admin/codes"), "<code>code_rate_limited</code>", "Please wait 30 seconds")
+	r = a.Post("/admin/codes/resend", map[string]string{"phone": "hello"})
+	expectStatus(t, r, http.StatusBadRequest)
+	expectIn(t, r, "Not a phone number")
+
+	// From the user's page.
+	uid, _ := e.SignedInUser(webtest.FRPhone, "d")
+	e.Clock.Advance(time.Minute)
+	r = a.Post("/admin/users/"+uid+"/resend", nil)
+	expectStatus(t, r, http.StatusOK)
+	expectIn(t, r, "Code for +33612345678 sent via console")
+}

@@ -1,0 +1,24 @@
+package handlers_test
+
+import (
+	"strings"
+	"testing"
+
+	"roster/web/webtest"
+)
+
+func TestDemoCodeBannerAndSettings(t *testing.T) {
+	e := webtest.New(t, webtest.WithArgs("--demo-code", "123456", "--test-numbers", "+15555550100:4321"))
+	a := e.AdminLogin("alice", "owner")
+	for _, p := range []string{"/admin/", "/admin/users", "/admin/codes", "/admin/audit", "/admin/settings"} {
+		expectTestIDs(t, a.Get(p), "demo-banner")
+	}
+	expectTestIDs(t, e.Browser().Get("/admin/login"), "demo-banner")
+	r := a.Get("/admin/settings")
+	expectIn(t, r, "otp_ttl", "5m0s", "ON ([redacted])", "+15555550100:[redacted]")
+	if strings.Contains(body(r), "123456") || strings.Contains(body(r), "4321") {
+		t.Error("settings show a secret")
+	}
+	r = a.Post("/admin/codes/resend", map[string]string{"phone": "+12015550123"})
+	expectIn(t, r, "demo-code mode is on")
+}

@@ -1,0 +1,110 @@
+package handlers
+
+import (
+	"encoding/base64"
+	"errors"
+	"net/url"
+
+	"github.com/gofiber/fiber/v2"
+
+	"roster/models"
+	"roster/views"
+)
+
+// User is GET /admin/users/:id.
+func (h *Admin) User(c *fiber.Ctx) error {
+	return h.renderUser(c, fiber.StatusOK, nil)
+}
+
+// renderUser renders the user's page with a notice; the actions on the
+// user answer with it too.
+func (h *Admin) renderUser(c *fiber.Ctx, status int, notice *views.Notice) error {
+	id, err := userID(c)
+	if err != nil {
+		return err
+	}
+	det, err := h.dash.UserDetail(c.UserContext(), id)
+	if errors.Is(err, models.ErrNotFound) {
+		meta := h.meta(c, "users", "No such user")
+		meta.Notice = notice
+		return Render(c, fiber.StatusNotFound, views.AdminMessage(meta, "No such user", "There is no user with this id; it may have been deleted."))
+	}
+	if err != nil {
+		return err
+	}
+	now := h.clock.Now()
+	u := det.User
+	vm := views.UserVM{ID: u.ID, Phone: u.Phone, Name: u.Name, Status: u.Status, State: "active",
+		Created: u.CreatedAt, LastSeen: u.LastSeenAt, Discoverable: u.Discoverable, Announce: u.Announce}
+	if u.BlockedAt(now) {
+		vm.State = "blocked"
+		vm.BlockedUntil = "until unblocked"
+		if *u.BlockedUntil != models.BlockedForever {
+			vm.BlockedUntil = "until " + views.Exact(*u.BlockedUntil)
+		}
+	}
+	if u.Thumbnail != "" && isBase64(u.Thumbnail) {
+		vm.ThumbnailURL = "data:image/jpeg;base64," + u.Thumbnail
+	}
+	if u.Photo != "" {
+		vm.PhotoURL = h.cfg.PhotoURL + url.PathEscape(u.Photo)
+	}
+	for _, s := range det.Sessions {
+		sv := views.SessionVM{ID: s.ID, Device: s.Device, DeviceType: s.DeviceType, IP: s.IP, UserAgent: s.UserAgent,
+			Created: s.CreatedAt, LastUsed: s.LastUsedAt, State: "active", Reason: s.RevokeReason}
+		switch {
+		case s.RevokedAt != nil:
+			sv.State = "revoked"
+		case s.ExpiresAt <= now.UnixMilli():
+			sv.State = "expired"
+		default:
+			vm.LiveSessions++
+		}
+		vm.Sessions = append(vm.Sessions, sv)
+	}
+	vm.Codes = codeVMs(det.Codes, map[string]int64{u.Phone: u.ID})
+	if err := h.syncSections(c, &vm); err != nil {
+		return err
+	}
+	vm.Activity = auditVMs(det.Activity)
+	meta := h.meta(c, "users", u.Phone)
+	if notice != nil {
+		meta.Notice = notice
+	}
+	return Render(c, status, views.AdminUser(meta, vm))
+}
+
+// syncSections fills the contact-sync and events sections.
+func (h *Admin) syncSections(c *fiber.Ctx, vm *views.UserVM) error {
+	us, err := h.sync.UserSync(c.UserContext(), vm.ID, 50)
+	if err != nil {
+		return err
+	}
+	vm.Sync = views.SyncVM{LastSync: us.LastSyncAt, NumbersStored: us.NumbersStored,
+		Matched: userLinks(us.Matched), HaveThisUser: userLinks(us.HaveThisUser)}
+	for _, r := range us.Recent {
+		vm.Sync.Recent = append(vm.Sync.Recent, views.SyncRunVM{At: r.At, Sent: r.Sent, New: r.New, Matched: r.Matched, DurationMs: r.DurationMs})
+	}
+	evs, err := h.sync.EventsAbout(c.UserContext(), vm.ID, 50)
+	if err != nil {
+		return err
+	}
+	for _, e := range evs {
+		vm.Events.Rows = append(vm.Events.Rows, views.EventVM{At: e.At, Type: e.Type, Recipients: e.Recipients})
+	}
+	return nil
+}
+
+func userLinks(us []models.UserRef) []views.UserLinkVM {
+	out := make([]views.UserLinkVM, len(us))
+	for i, u := range us {
+		out[i] = views.UserLinkVM{ID: u.ID, Phone: u.Phone, Name: u.Name}
+	}
+	return out
+}
+
+// isBase64 keeps a stored thumbnail that is not base64 out of the data: URL.
+func isBase64(s string) bool {
+	_, err := base64.StdEncoding.DecodeString(s)
+	return err == nil
+}

@@ -1,0 +1,173 @@
+package handlers
+
+import (
+	"errors"
+	"fmt"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/gofiber/fiber/v2"
+
+	"roster/models"
+	"roster/views"
+)
+
+// The actions on one user, each a POST from the user's page that answers
+// with the page and a notice (see done in admin_auth.go).
+
+// recheck asks for the admin's password again before a destructive action.
+func (h *Admin) recheck(c *fiber.Ctx) error {
+	return h.admins.CheckPassword(c.UserContext(), adminOf(c), c.FormValue("password"), adminClient(c))
+}
+
+const wrongPassword = "Your password was wrong: nothing was changed."
+
+// RevokeSession is POST /admin/users/:id/sessions/:sid/revoke.
+func (h *Admin) RevokeSession(c *fiber.Ctx) error {
+	uid, err := userID(c)
+	if err != nil {
+		return err
+	}
+	sid, err := strconv.ParseInt(c.Params("sid"), 10, 64)
+	if err != nil {
+		return fiber.ErrNotFound
+	}
+	owned, err := h.dash.SessionBelongs(c.UserContext(), uid, sid)
+	if err != nil {
+		return err
+	}
+	if !owned {
+		return h.renderUser(c, fiber.StatusNotFound, fail("This session does not belong to this user."))
+	}
+	revoked, err := h.sessions.RevokeSession(c.UserContext(), sid, adminOf(c).Actor(), adminClient(c))
+	if err != nil {
+		return err
+	}
+	if !revoked {
+		return h.renderUser(c, fiber.StatusConflict, fail("This session was already ended."))
+	}
+	n := ok("Session revoked: that device must sign in again.")
+	return h.done(c, views.UserURL(uid), n, func() error { return h.renderUser(c, fiber.StatusOK, n) })
+}
+
+// RevokeAll is POST /admin/users/:id/revoke-all (password re-check).
+func (h *Admin) RevokeAll(c *fiber.Ctx) error {
+	uid, err := userID(c)
+	if err != nil {
+		return err
+	}
+	if err := h.recheck(c); err != nil {
+		return h.renderUser(c, fiber.StatusForbidden, fail(wrongPassword))
+	}
+	n, err := h.sessions.RevokeAllForUser(c.UserContext(), uid, adminOf(c).Actor(), adminClient(c))
+	if errors.Is(err, models.ErrNotFound) {
+		return h.renderUser(c, fiber.StatusNotFound, nil)
+	}
+	if err != nil {
+		return err
+	}
+	done := ok(fmt.Sprintf("%d sessions revoked: the user is signed out everywhere.", n))
+	return h.done(c, views.UserURL(uid), done, func() error { return h.renderUser(c, fiber.StatusOK, done) })
+}
+
+// Block is POST /admin/users/:id/block (password re-check). An empty
+// "until" blocks until unblocked; a date blocks until its end (UTC).
+func (h *Admin) Block(c *fiber.Ctx) error {
+	uid, err := userID(c)
+	if err != nil {
+		return err
+	}
+	until := models.BlockedForever
+	if s := strings.TrimSpace(c.FormValue("until")); s != "" {
+		d, err := time.Parse("2006-01-02", s)
+		if err != nil {
+			return h.renderUser(c, fiber.StatusBadRequest, fail("The date must be written YYYY-MM-DD."))
+		}
+		until = d.AddDate(0, 0, 1).UnixMilli()
+		if until <= h.clock.Now().UnixMilli() {
+			return h.renderUser(c, fiber.StatusBadRequest, fail("The block must end in the future."))
+		}
+	}
+	if err := h.recheck(c); err != nil {
+		return h.renderUser(c, fiber.StatusForbidden, fail(wrongPassword))
+	}
+	n, err := h.actions.BlockUser(c.UserContext(), uid, until, adminOf(c).Actor(), adminClient(c))
+	if errors.Is(err, models.ErrNotFound) {
+		return h.renderUser(c, fiber.StatusNotFound, nil)
+	}
+	if err != nil {
+		return err
+	}
+	done := ok(fmt.Sprintf("User blocked; %d sessions revoked.", n))
+	return h.done(c, views.UserURL(uid), done, func() error { return h.renderUser(c, fiber.StatusOK, done) })
+}
+
+// Unblock is POST /admin/users/:id/unblock.
+func (h *Admin) Unblock(c *fiber.Ctx) error {
+	uid, err := userID(c)
+	if err != nil {
+		return err
+	}
+	err = h.actions.UnblockUser(c.UserContext(), uid, adminOf(c).Actor(), adminClient(c))
+	if errors.Is(err, models.ErrNotFound) {
+		return h.renderUser(c, fiber.StatusNotFound, nil)
+	}
+	if err != nil {
+		return err
+	}
+	n := ok("User unblocked: they can sign in again.")
+	return h.done(c, views.UserURL(uid), n, func() error { return h.renderUser(c, fiber.StatusOK, n) })
+}
+
+// Delete is POST /admin/users/:id/delete: typed confirmation and password.
+func (h *Admin) Delete(c *fiber.Ctx) error {
+	uid, err := userID(c)
+	if err != nil {
+		return err
+	}
+	u, err := h.dash.UserByID(c.UserContext(), uid)
+	if errors.Is(err, models.ErrNotFound) {
+		return h.renderUser(c, fiber.StatusNotFound, nil)
+	}
+	if err != nil {
+		return err
+	}
+	if strings.ReplaceAll(strings.TrimSpace(c.FormValue("confirm")), " ", "") != u.Phone {
+		return h.renderUser(c, fiber.StatusBadRequest, fail("The typed phone number does not match: nothing was deleted."))
+	}
+	if err := h.recheck(c); err != nil {
+		return h.renderUser(c, fiber.StatusForbidden, fail(wrongPassword))
+	}
+	if _, err := h.actions.DeleteUser(c.UserContext(), uid, adminOf(c).Actor(), adminClient(c)); err != nil {
+		return err
+	}
+	n := ok("User " + u.Phone + " deleted, with their photo and address book.")
+	return h.done(c, views.AdminURL(views.PathUsers), n, func() error {
+		c.Locals(localNotice, n)
+		return h.renderUsers(c, fiber.StatusOK)
+	})
+}
+
+// ResendUser is POST /admin/users/:id/resend.
+func (h *Admin) ResendUser(c *fiber.Ctx) error {
+	uid, err := userID(c)
+	if err != nil {
+		return err
+	}
+	u, err := h.dash.UserByID(c.UserContext(), uid)
+	if errors.Is(err, models.ErrNotFound) {
+		return h.renderUser(c, fiber.StatusNotFound, nil)
+	}
+	if err != nil {
+		return err
+	}
+	status, notice, err := h.resend(c, models.Phone{E164: u.Phone, CountryCode: u.CountryCode})
+	if err != nil {
+		return err
+	}
+	if status != fiber.StatusOK {
+		return h.renderUser(c, status, notice)
+	}
+	return h.done(c, views.UserURL(uid), notice, func() error { return h.renderUser(c, status, notice) })
+}

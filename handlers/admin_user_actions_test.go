@@ -1,0 +1,148 @@
+package handlers_test
+
+import (
+	"net/http"
+	"testing"
+	"time"
+
+	"roster/web/webtest"
+)
+
+func TestRevokeBlockUnblockDelete(t *testing.T) {
+	e := webtest.New(t)
+	uid, tokA := e.SignedInUser(webtest.USPhone, "phone-a")
+	e.Clock.Advance(time.Minute)
+	tokB := e.SignIn(webtest.USPhone, "tablet-b")
+	e.Clock.Advance(time.Minute)
+	a := e.AdminLogin("alice", "operator")
+
+	page := a.Get("/admin/users/" + uid)
+	expectIn(t, page, "phone-a", "tablet-b")
+	var sidA string
+	e.Server.DB().Read.Raw("SELECT CAST(id AS TEXT) FROM sessions WHERE device = 'phone-a'").Scan(&sidA)
+	r := a.Post("/admin/users/"+uid+"/sessions/"+sidA+"/revoke", nil)
+	expectStatus(t, r, http.StatusOK)
+	expectIn(t, r, "Session revoked")
+	e.SetNotify(tokA).ExpectFail(t, "AUTHFAIL")
+	e.SetNotify(tokB).ExpectOK(t)
+	r = a.Post("/admin/users/"+uid+"/sessions/"+sidA+"/revoke", nil)
+	expectStatus(t, r, http.StatusConflict)
+	expectIn(t, r, "already ended")
+
+	// Block until a date: every session goes, sign-in is refused.
+	r = a.Post("/admin/users/"+uid+"/block", map[string]string{"password": webtest.AdminPassword, "until": "2026-03-10"})
+	expectStatus(t, r, http.StatusOK)
+	expectIn(t, r, "User blocked; 1 sessions revoked", "until 2026-03-11 00:00:00 UTC")
+	e.SetNotify(tokB).ExpectFail(t, "AUTHFAIL")
+	e.JSON(map[string]any{"op": "login", "appid": "a", "phone": webtest.USPhone}).ExpectFail(t, "BLOCKED")
+	r = a.Post("/admin/users/"+uid+"/unblock", nil)
+	expectIn(t, r, "User unblocked")
+	e.Clock.Advance(time.Minute)
+	tokC := e.SignIn(webtest.USPhone, "phone-c")
+	// Block indefinitely.
+	r = a.Post("/admin/users/"+uid+"/block", map[string]string{"password": webtest.AdminPassword})
+	expectIn(t, r, "blocked until unblocked")
+	e.SetNotify(tokC).ExpectFail(t, "AUTHFAIL")
+	expectIn(t, a.Get("/admin/users?state=blocked"), "+12015550123")
+	expectStatus(t, a.Post("/admin/users/"+uid+"/block", map[string]string{"password": webtest.AdminPassword, "until": "2020-01-01"}), http.StatusBadRequest)
+
+	// Every action is in the audit log with the admin as actor.
+	for _, typ := range []string{"admin_revoke_session", "admin_block", "admin_unblock"} {
+		if n := e.Count("SELECT COUNT(*) FROM audit_log WHERE type = ? AND actor = 'admin:alice' AND phone = ?", typ, "+"+webtest.USPhone); n == 0 {
+			t.Errorf("no %s entry", typ)
+		}
+	}
+
+	// Delete with typed confirmation (any spacing).
+	r = a.Post("/admin/users/"+uid+"/delete", map[string]string{"password": webtest.AdminPassword, "confirm": "+1 2015550123"})
+	expectStatus(t, r, http.StatusOK)
+	expectIn(t, r, "deleted")
+	if n := e.Count("SELECT COUNT(*) FROM users"); n != 0 {
+		t.Error("user still there")
+	}
+	if n := e.Count("SELECT COUNT(*) FROM sessions"); n != 0 {
+		t.Error("sessions still there")
+	}
+	expectStatus(t, a.Get("/admin/users/"+uid), http.StatusNotFound)
+	if n := e.Count("SELECT COUNT(*) FROM audit_log WHERE type = 'admin_delete_user'"); n != 1 {
+		t.Error("delete not audited")
+	}
+}
+
+func TestRevokeAll(t *testing.T) {
+	e := webtest.New(t)
+	uid, tokA := e.SignedInUser(webtest.USPhone, "a")
+	e.Clock.Advance(time.Minute)
+	tokB := e.SignIn(webtest.USPhone, "b")
+	a := e.AdminLogin("alice", "owner")
+	r := a.Post("/admin/users/"+uid+"/revoke-all", map[string]string{"password": webtest.AdminPassword})
+	expectStatus(t, r, http.StatusOK)
+	expectIn(t, r, "2 sessions revoked")
+	e.SetNotify(tokA).ExpectFail(t, "AUTHFAIL")
+	e.SetNotify(tokB).ExpectFail(t, "AUTHFAIL")
+	if n := e.Count("SELECT COUNT(*) FROM sessions WHERE revoke_reason = 'revoked by an administrator'"); n != 2 {
+		t.Errorf("%d sessions revoked by the admin", n)
+	}
+	expectStatus(t, a.Post("/admin/users/999/revoke-all", map[string]string{"password": webtest.AdminPassword}), http.StatusNotFound)
+	// A session is revoked only through its own user's page.
+	_, other := e.SignedInUser(webtest.FRPhone, "c")
+	var otherSID string
+	e.Server.DB().Read.Raw("SELECT CAST(id AS TEXT) FROM sessions WHERE device = 'c'").Scan(&otherSID)
+	r = a.Post("/admin/users/"+uid+"/sessions/"+otherSID+"/revoke", nil)
+	expectStatus(t, r, http.StatusNotFound)
+	expectIn(t, r, "does not belong")
+	e.SetNotify(other).ExpectOK(t)
+	expectStatus(t, a.Get("/admin/users/abc"), http.StatusNotFound)
+}
+
+func TestPasswordRecheck(t *testing.T) {
+	e := webtest.New(t)
+	uid, tok := e.SignedInUser(webtest.USPhone, "phone-a")
+	a := e.AdminLogin("alice", "operator")
+	for _, p := range []string{"/revoke-all", "/block", "/delete"} {
+		r := a.Post("/admin/users/"+uid+p, map[string]string{"password": "not my password", "confirm": "+" + webtest.USPhone})
+		expectStatus(t, r, http.StatusForbidden)
+		expectIn(t, r, "Your password was wrong")
+	}
+	e.SetNotify(tok).ExpectOK(t)
+	if n := e.Count("SELECT COUNT(*) FROM users"); n != 1 {
+		t.Error("user deleted despite a wrong password")
+	}
+	if n := e.Count("SELECT COUNT(*) FROM audit_log WHERE type = 'admin_password_recheck_failed'"); n != 3 {
+		t.Errorf("%d failed re-checks audited", n)
+	}
+	// A wrong typed confirmation deletes nothing either.
+	r := a.Post("/admin/users/"+uid+"/delete", map[string]string{"password": webtest.AdminPassword, "confirm": "+1999"})
+	expectStatus(t, r, http.StatusBadRequest)
+	expectIn(t, r, "does not match")
+}
+
+// Without JavaScript a successful action redirects (so a reload does not
+// repeat it) and shows its notice once; htmx gets the answer in place.
+func TestActionsRedirectWithoutJavaScript(t *testing.T) {
+	e := webtest.New(t)
+	uid, _ := e.SignedInUser(webtest.USPhone, "a")
+	a := e.AdminLogin("alice", "owner")
+	e.Clock.Advance(time.Minute)
+	r := a.PostForm("/admin/users/"+uid+"/resend", map[string]string{"_csrf": a.CSRF}, nil)
+	expectStatus(t, r, http.StatusSeeOther)
+	if r.Header.Get("Location") != "/admin/users/"+uid {
+		t.Errorf("redirect to %q", r.Header.Get("Location"))
+	}
+	page := a.Get("/admin/users/" + uid)
+	expectIn(t, page, "sent via console")
+	expectTestIDs(t, page, "notice")
+	if a.Get("/admin/users/"+uid).CountTestID(t, "notice") != 0 {
+		t.Error("the notice was shown twice")
+	}
+	if n := e.Count("SELECT COUNT(*) FROM audit_log WHERE type = 'admin_resend_code'"); n != 1 {
+		t.Errorf("%d resends", n)
+	}
+	r = a.HTMX("/admin/users/"+uid+"/unblock", nil)
+	expectStatus(t, r, http.StatusOK)
+	expectIn(t, r, "User unblocked")
+	// Errors answer at once, with or without JavaScript.
+	r = a.PostForm("/admin/users/"+uid+"/block", map[string]string{"_csrf": a.CSRF, "password": "wrong"}, nil)
+	expectStatus(t, r, http.StatusForbidden)
+	expectIn(t, r, "Your password was wrong")
+}

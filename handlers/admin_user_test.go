@@ -1,0 +1,77 @@
+package handlers_test
+
+import (
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/PuerkitoBio/goquery"
+
+	"roster/web/webtest"
+)
+
+// uploadContacts sends an app's address book (getcontacts with phones).
+func uploadContacts(t testing.TB, e *webtest.Env, token, phones string) {
+	t.Helper()
+	e.JSON(map[string]any{"op": "getcontacts", "token": token, "phones": phones}).ExpectOK(t)
+}
+
+// The dashboard shows what contact sync really stored: the address book,
+// matched users, who has this user, recent syncs and the notices sent.
+func TestDashboardShowsContactSync(t *testing.T) {
+	// No IP quota: several people sign in from the test's one address.
+	e := webtest.New(t, webtest.WithArgs("--otp-ip-hourly", "0", "--otp-ip-daily", "0"))
+	alice := e.SignIn(alicePhone, "a")
+	e.Clock.Advance(time.Minute)
+	bob := e.SignIn(bobPhone, "b")
+	uploadContacts(t, e, alice, "+"+bobPhone+",+12015550177,(201) 555-0178")
+	uploadContacts(t, e, bob, "+"+alicePhone)
+	e.Clock.Advance(time.Minute)
+	e.SignIn(erinPhone, "e") // joins: nobody has the number, but the notice is recorded
+	var aliceID, bobID, erinID string
+	e.Server.DB().Read.Raw("SELECT CAST(id AS TEXT) FROM users WHERE phone = ?", "+"+alicePhone).Scan(&aliceID)
+	e.Server.DB().Read.Raw("SELECT CAST(id AS TEXT) FROM users WHERE phone = ?", "+"+bobPhone).Scan(&bobID)
+	e.Server.DB().Read.Raw("SELECT CAST(id AS TEXT) FROM users WHERE phone = ?", "+"+erinPhone).Scan(&erinID)
+	// A name is shown escaped in the links too.
+	e.Server.DB().Write.Exec("UPDATE users SET name = '<b>Bob</b>' WHERE id = ?", bobID)
+
+	a := e.AdminLogin("alice", "viewer")
+	list := a.Get("/admin/users")
+	// The list's contacts column: Alice stored three numbers, Bob one.
+	contacts := map[string]string{}
+	list.TestID(t, "user-row").Each(func(_ int, row *goquery.Selection) {
+		contacts[strings.TrimSpace(row.Find(webtest.TestIDSelector("user-link")).Text())] = strings.TrimSpace(row.Find(webtest.TestIDSelector("user-contacts")).Text())
+	})
+	if contacts["+"+alicePhone] != "3" || contacts["+"+bobPhone] != "1" || contacts["+"+erinPhone] != "0" {
+		t.Errorf("contacts column %v", contacts)
+	}
+	page := a.Get("/admin/users/" + aliceID)
+	// Three numbers stored, Bob matched (a link to his page), and Bob has Alice's number.
+	if got := page.TestIDText(t, "sync-numbers"); got != "3" {
+		t.Errorf("numbers stored %q, want 3", got)
+	}
+	bobLinks := page.HTML(t).Find(`a[href="/admin/users/` + bobID + `"]`)
+	if n := bobLinks.Length(); n < 2 {
+		t.Errorf("Bob should appear as matched and as having Alice's number; %d links", n)
+	}
+	expectIn(t, page, "+"+bobPhone, "&lt;b&gt;Bob&lt;/b&gt;", "joined")
+	if n := page.CountTestID(t, "sync-run"); n != 1 {
+		t.Errorf("%d recent syncs, want 1", n)
+	}
+	expectIn(t, page, " ms")
+
+	erin := a.Get("/admin/users/" + erinID)
+	expectIn(t, erin, "Nobody has this number", "joined")
+	if n := erin.CountTestID(t, "event-row"); n != 1 {
+		t.Errorf("%d events about Erin, want 1 (joined)", n)
+	}
+
+	over := a.Get("/admin/")
+	if got := strings.TrimSpace(over.TestID(t, "stat-syncs").Find(".stat-value").Text()); got != "2" {
+		t.Errorf("syncs today %q, want 2", got)
+	}
+	if got := over.TestID(t, "chart-syncs").Find("p.muted").First().Text(); !strings.HasPrefix(got, strconv.Itoa(2)+" in total") {
+		t.Errorf("sync chart says %q", got)
+	}
+}

@@ -1,0 +1,155 @@
+package models
+
+import (
+	"cmp"
+	"context"
+	"slices"
+	"time"
+)
+
+// CodeRow is a code request with its effective state and delivery.
+type CodeRow struct {
+	OTPCode
+	Effective string // pending, verified, expired, locked, superseded
+	Delivery  string // outbox state ("sent", "failed: ...") or a note
+	OutboxAt  *int64
+}
+
+// codes returns code requests with their delivery, newest first.
+func (d *Dashboard) codes(ctx context.Context, where string, args []any, limit int) ([]CodeRow, error) {
+	var otps []OTPCode
+	if err := d.db.Read.WithContext(ctx).Where(where, args...).Order("id DESC").Limit(limit).Find(&otps).Error; err != nil {
+		return nil, err
+	}
+	now := toMillis(d.clock.Now())
+	ids := make([]int64, len(otps))
+	phones := map[string]bool{}
+	for i := range otps {
+		ids[i] = otps[i].ID
+		phones[otps[i].Phone] = true
+	}
+	var msgs []OutboxMessage
+	if len(ids) > 0 {
+		if err := d.db.Read.WithContext(ctx).Where("otp_id IN ?", ids).Find(&msgs).Error; err != nil {
+			return nil, err
+		}
+	}
+	byOTP := map[int64]OutboxMessage{}
+	for _, m := range msgs {
+		byOTP[*m.OTPID] = m
+	}
+	locked := map[string]bool{}
+	if len(phones) > 0 {
+		var ps []string
+		for p := range phones {
+			ps = append(ps, p)
+		}
+		var lockedPhones []string
+		if err := d.db.Read.WithContext(ctx).Model(&phoneGuard{}).Where("phone IN ? AND locked_until > ?", ps, now).
+			Pluck("phone", &lockedPhones).Error; err != nil {
+			return nil, err
+		}
+		for _, p := range lockedPhones {
+			locked[p] = true
+		}
+	}
+	rows := make([]CodeRow, len(otps))
+	for i, o := range otps {
+		r := CodeRow{OTPCode: o, Effective: o.State}
+		switch {
+		case o.State == CodePending && o.ExpiresAt <= now:
+			r.Effective = CodeExpired
+		case o.State == CodeExhausted:
+			r.Effective = "locked"
+		}
+		if r.Effective == CodePending && locked[o.Phone] {
+			r.Effective = "locked"
+		}
+		switch m, ok := byOTP[o.ID]; {
+		case ok:
+			r.Delivery = m.State + " via " + m.Channel
+			if m.State == OutboxFailed || (m.State == OutboxPending && m.LastError != "") {
+				r.Delivery += ": " + truncate(m.LastError, 120)
+			}
+			r.OutboxAt = m.SentAt
+		case o.Channel == "":
+			r.Delivery = "not sent (demo-code mode or test number)"
+		default:
+			r.Delivery = "no message"
+		}
+		rows[i] = r
+	}
+	return rows, nil
+}
+
+// RecentCodes returns the newest code requests.
+func (d *Dashboard) RecentCodes(ctx context.Context, phonePrefix string, limit int) ([]CodeRow, error) {
+	if phonePrefix != "" {
+		return d.codes(ctx, "phone >= ? AND phone < ?", []any{phonePrefix, phonePrefix + ":"}, limit)
+	}
+	return d.codes(ctx, "1 = 1", nil, limit)
+}
+
+// RefusedRequests are recent code requests refused by the quotas (they
+// create no code, only an audit entry).
+func (d *Dashboard) RefusedRequests(ctx context.Context, limit int) ([]AuditEntry, error) {
+	// One query per type, each walking audit_type (type, at) backwards: an
+	// IN over both types would let SQLite walk the time index instead and
+	// read the whole log when refusals are rare.
+	var all []AuditEntry
+	for _, typ := range []string{EventCodeRateLimited, EventPhoneLocked} {
+		var es []AuditEntry
+		if err := d.db.Read.WithContext(ctx).Where("type = ?", typ).Order("at DESC").Limit(limit).Find(&es).Error; err != nil {
+			return nil, err
+		}
+		all = append(all, es...)
+	}
+	slices.SortFunc(all, func(a, b AuditEntry) int {
+		if a.At != b.At {
+			return cmp.Compare(b.At, a.At)
+		}
+		return cmp.Compare(b.ID, a.ID)
+	})
+	return all[:min(len(all), limit)], nil
+}
+
+// Unverified is a number that asked for codes and never signed in.
+type Unverified struct {
+	Phone    string
+	Requests int
+	LastAt   int64
+}
+
+// UnverifiedSignUps lists numbers with codes in the last week and no user.
+func (d *Dashboard) UnverifiedSignUps(ctx context.Context, limit int) ([]Unverified, error) {
+	since := toMillis(d.clock.Now().Add(-7 * 24 * time.Hour))
+	var out []Unverified
+	err := d.db.Read.WithContext(ctx).Raw(`SELECT phone, COUNT(*) AS requests, MAX(created_at) AS last_at
+		FROM otp_codes o INDEXED BY otp_codes_created WHERE created_at > ? AND NOT EXISTS (SELECT 1 FROM users u WHERE u.phone = o.phone)
+		GROUP BY phone ORDER BY last_at DESC LIMIT ?`, since, limit).Scan(&out).Error
+	return out, err
+}
+
+// UserIDsByPhone maps the numbers of code rows to user ids (for links).
+func (d *Dashboard) UserIDsByPhone(ctx context.Context, rows []CodeRow) (map[string]int64, error) {
+	out := map[string]int64{}
+	if len(rows) == 0 {
+		return out, nil
+	}
+	seen := map[string]bool{}
+	var phones []string
+	for _, r := range rows {
+		if !seen[r.Phone] {
+			seen[r.Phone] = true
+			phones = append(phones, r.Phone)
+		}
+	}
+	var us []User
+	if err := d.db.Read.WithContext(ctx).Select("id", "phone").Where("phone IN ?", phones).Find(&us).Error; err != nil {
+		return nil, err
+	}
+	for _, u := range us {
+		out[u.Phone] = u.ID
+	}
+	return out, nil
+}

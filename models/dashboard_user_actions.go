@@ -1,0 +1,150 @@
+package models
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"time"
+
+	"gorm.io/gorm"
+)
+
+// UserActions are the administrators' changes to users: block, unblock,
+// delete, and the audit entry of an action that has no transaction of its
+// own. Each runs in one write transaction and is audited in it.
+type UserActions struct {
+	db       *DB
+	clock    Clock
+	sessions *Sessions // revocations are announced through it
+	// photoDir is where profile photos and uploads live; a deleted user's
+	// files go too.
+	photoDir string
+}
+
+// NewUserActions returns the dashboard's user actions.
+func NewUserActions(db *DB, clock Clock, sessions *Sessions, photoDir string) *UserActions {
+	return &UserActions{db: db, clock: clock, sessions: sessions, photoDir: photoDir}
+}
+
+// BlockUser blocks a user until a time (BlockedForever: until unblocked)
+// and revokes all their sessions in the same transaction.
+func (d *UserActions) BlockUser(ctx context.Context, userID, until int64, actor string, cl ClientInfo) (int, error) {
+	now := toMillis(d.clock.Now())
+	if until <= now {
+		return 0, errors.New("the block must end in the future")
+	}
+	var ids []int64
+	err := d.db.Write.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+		u, err := userByID(tx, userID)
+		if err != nil {
+			return err
+		}
+		if err := tx.Model(&User{}).Where("id = ?", userID).Update("blocked_until", until).Error; err != nil {
+			return err
+		}
+		if ids, err = revokeAllSessions(tx, userID, now, RevokeBlocked); err != nil {
+			return err
+		}
+		detail := "blocked until unblocked"
+		if until != BlockedForever {
+			detail = "blocked until " + fromMillis(until).UTC().Format(time.RFC3339)
+		}
+		return audit(tx, AuditEntry{At: now, Actor: actor, Type: EventAdminBlock, Phone: u.Phone, UserID: &u.ID,
+			IP: cl.IP, UserAgent: truncate(cl.UserAgent, 512), Detail: fmt.Sprintf("%s; %d sessions revoked", detail, len(ids))})
+	})
+	if err == nil {
+		d.sessions.NotifyRevoked(ids...)
+	}
+	return len(ids), err
+}
+
+// UnblockUser lifts a block.
+func (d *UserActions) UnblockUser(ctx context.Context, userID int64, actor string, cl ClientInfo) error {
+	now := toMillis(d.clock.Now())
+	return d.db.Write.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+		u, err := userByID(tx, userID)
+		if err != nil {
+			return err
+		}
+		if err := tx.Model(&User{}).Where("id = ?", userID).Update("blocked_until", nil).Error; err != nil {
+			return err
+		}
+		return audit(tx, AuditEntry{At: now, Actor: actor, Type: EventAdminUnblock, Phone: u.Phone, UserID: &u.ID,
+			IP: cl.IP, UserAgent: truncate(cl.UserAgent, 512)})
+	})
+}
+
+// DeleteUser deletes a user: their sessions are revoked (through
+// revokeSession, so revocation hooks run), rows that reference the user go
+// with it (ON DELETE CASCADE: sessions, and the address book of the contact
+// sync), then the photo file is removed.
+func (d *UserActions) DeleteUser(ctx context.Context, userID int64, actor string, cl ClientInfo) (*User, error) {
+	now := toMillis(d.clock.Now())
+	var u *User
+	var ids []int64
+	var files []string // uploads (chat files, earlier photos), removed after commit
+	err := d.db.Write.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+		var err error
+		if u, err = userByID(tx, userID); err != nil {
+			return err
+		}
+		ids, err = revokeAllSessions(tx, userID, now, RevokeDeleted)
+		if err != nil {
+			return err
+		}
+		if files, err = uploadNames(tx, userID); err != nil {
+			return err
+		}
+		if err := queueMesiboUserDelete(tx, u, now); err != nil {
+			return err
+		}
+		if err := tx.Exec("DELETE FROM users WHERE id = ?", userID).Error; err != nil {
+			return err
+		}
+		return audit(tx, AuditEntry{At: now, Actor: actor, Type: EventAdminDeleteUser, Phone: u.Phone, UserID: &u.ID,
+			IP: cl.IP, UserAgent: truncate(cl.UserAgent, 512), Detail: fmt.Sprintf("%d sessions revoked; profile, photo and address book removed", len(ids))})
+	})
+	if err != nil {
+		return nil, err
+	}
+	d.sessions.NotifyRevoked(ids...)
+	if d.photoDir != "" {
+		if u.Photo != "" {
+			files = append(files, u.Photo)
+		}
+		for _, name := range files {
+			// Base keeps a stored name from reaching outside the directory.
+			p := filepath.Join(d.photoDir, filepath.Base(name))
+			if err := os.Remove(p); err != nil && !errors.Is(err, os.ErrNotExist) {
+				return u, fmt.Errorf("user deleted, but removing the file %s failed: %w", filepath.Base(name), err)
+			}
+		}
+	}
+	return u, nil
+}
+
+func userByID(tx *gorm.DB, id int64) (*User, error) {
+	var u User
+	err := tx.Take(&u, id).Error
+	if errors.Is(err, gorm.ErrRecordNotFound) {
+		return nil, ErrNotFound
+	}
+	if err != nil {
+		return nil, err
+	}
+	return &u, nil
+}
+
+// AuditAdmin records an admin action that has no transaction of its own.
+func (d *UserActions) AuditAdmin(ctx context.Context, a *Admin, typ, phone string, cl ClientInfo, detail string) error {
+	now := toMillis(d.clock.Now())
+	return d.db.Write.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+		var uid *int64
+		if u, err := userByPhone(tx, phone); err == nil {
+			uid = &u.ID
+		}
+		return audit(tx, adminEntry(now, a, typ, phone, uid, cl, detail))
+	})
+}

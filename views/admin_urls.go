@@ -1,0 +1,60 @@
+package views
+
+import (
+	"net/url"
+	"strconv"
+	"strings"
+)
+
+// The dashboard's addresses are written once, here: web/admin.go registers
+// these patterns, the handlers redirect to them and the templates link to
+// them, all through the same constants and builders.
+
+// AdminRoot is where the dashboard is mounted.
+const AdminRoot = "/admin"
+
+// Route patterns of the dashboard, relative to AdminRoot (Fiber syntax:
+// :id is a user id, :sid a session id).
+const (
+	PathOverview          = "/"
+	PathLogin             = "/login"
+	PathLogout            = "/logout"
+	PathUsers             = "/users"
+	PathUser              = "/users/:id"
+	PathUserRevokeSession = "/users/:id/sessions/:sid/revoke"
+	PathUserRevokeAll     = "/users/:id/revoke-all"
+	PathUserBlock         = "/users/:id/block"
+	PathUserUnblock       = "/users/:id/unblock"
+	PathUserDelete        = "/users/:id/delete"
+	PathUserResend        = "/users/:id/resend"
+	PathCodes             = "/codes"
+	PathCodesResend       = "/codes/resend"
+	PathOutbox            = "/outbox"
+	PathAudit             = "/audit"
+	PathAuditCSV          = "/audit.csv"
+	PathSettings          = "/settings"
+)
+
+// AdminURL is the address of a dashboard route: its pattern with the
+// parameters (:id, :sid) filled in order.
+func AdminURL(pattern string, ids ...int64) string {
+	parts := strings.Split(pattern, "/")
+	for i, p := range parts {
+		if strings.HasPrefix(p, ":") && len(ids) > 0 {
+			parts[i], ids = strconv.FormatInt(ids[0], 10), ids[1:]
+		}
+	}
+	return AdminRoot + strings.Join(parts, "/")
+}
+
+// UserURL is a user's page.
+func UserURL(id int64) string { return AdminURL(PathUser, id) }
+
+// ListURL is a list page with its filter in the query string.
+func ListURL(pattern string, query url.Values) string {
+	u := AdminURL(pattern)
+	if len(query) > 0 {
+		u += "?" + query.Encode()
+	}
+	return u
+}
