@@ -266,7 +266,7 @@ func TestPhoneQuotas(t *testing.T) {
 	r := e.JSON(webtest.LoginParams(webtest.USPhone))
 	r.ExpectFail(t, "RATELIMIT")
 	// The oldest of the five leaves the hour window at Start+1h.
-	wantWait := webtest.Start.Add(time.Hour).Sub(e.Clock.Now())
+	wantWait := webtest.Start().Add(time.Hour).Sub(e.Clock.Now())
 	if r.String("retry_after") != fmt.Sprint(int(wantWait.Seconds())) {
 		t.Errorf("retry_after = %s, want %d", r.String("retry_after"), int(wantWait.Seconds()))
 	}

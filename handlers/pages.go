@@ -1,6 +1,9 @@
 package handlers
 
 import (
+	"errors"
+	"net/http"
+
 	"github.com/gofiber/fiber/v2"
 
 	"roster/views"
@@ -11,4 +14,31 @@ func Home(vm views.HomeVM) fiber.Handler {
 	return func(c *fiber.Ctx) error {
 		return Render(c, fiber.StatusOK, views.Home(vm))
 	}
+}
+
+// ErrorPage is the error page of an HTML surface (the public site, the
+// dashboard) for err. A client error (a fiber.Error below 500: no such page,
+// wrong method) says what it is; anything else is internal: the page says
+// only that something went wrong, with the request id, and internal is true
+// so that the caller logs err.
+func ErrorPage(err error, requestID string) (vm views.ErrorPageVM, internal bool) {
+	var fe *fiber.Error
+	if errors.As(err, &fe) && fe.Code < 500 {
+		return views.ErrorPageVM{Status: fe.Code, Title: http.StatusText(fe.Code), Message: clientErrorMessage(fe)}, false
+	}
+	return views.ErrorPageVM{Status: fiber.StatusInternalServerError, Title: "Something went wrong",
+		Message:   "The server could not answer this request. Try again; if it keeps happening, give the request id to the people who run this server.",
+		RequestID: requestID}, true
+}
+
+func clientErrorMessage(fe *fiber.Error) string {
+	switch fe.Code {
+	case fiber.StatusNotFound:
+		return "There is no page at this address."
+	case fiber.StatusRequestEntityTooLarge:
+		return "The request is too large."
+	case fiber.StatusMethodNotAllowed:
+		return "This address does not accept this kind of request."
+	}
+	return fe.Message
 }

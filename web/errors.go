@@ -2,7 +2,6 @@ package web
 
 import (
 	"errors"
-	"net/http"
 
 	"github.com/gofiber/fiber/v2"
 
@@ -65,29 +64,9 @@ func (s *Server) handleError(c *fiber.Ctx, err error) error {
 		return s.writeProtocolError(c, err)
 	}
 	c.Response().ResetBody()
-	vm := views.ErrorPageVM{Status: fiber.StatusInternalServerError, Title: "Something went wrong",
-		Message:   "The server could not answer this request. Try again; if it keeps happening, give the request id to the people who run this server.",
-		RequestID: RequestID(c)}
-	var fe *fiber.Error
-	if errors.As(err, &fe) && fe.Code < 500 {
-		vm.Status = fe.Code
-		vm.Title = http.StatusText(fe.Code)
-		vm.Message = pageMessage(fe)
-		vm.RequestID = ""
-	} else {
+	vm, internal := handlers.ErrorPage(err, RequestID(c))
+	if internal {
 		s.log.Error("request failed", "request_id", RequestID(c), "path", c.Path(), "err", err)
 	}
 	return handlers.Render(c, vm.Status, views.ErrorPage(vm))
-}
-
-func pageMessage(fe *fiber.Error) string {
-	switch fe.Code {
-	case fiber.StatusNotFound:
-		return "There is no page at this address."
-	case fiber.StatusRequestEntityTooLarge:
-		return "The request is too large."
-	case fiber.StatusMethodNotAllowed:
-		return "This address does not accept this kind of request."
-	}
-	return fe.Message
 }

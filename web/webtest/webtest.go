@@ -22,8 +22,12 @@ import (
 	"roster/web"
 )
 
+// StartUnix is the fake clock's starting time in every test (2026-03-02
+// 10:00 UTC), in unix seconds.
+const StartUnix = 1772445600
+
 // Start is the fake clock's starting time in every test.
-var Start = time.Date(2026, 3, 2, 10, 0, 0, 0, time.UTC)
+func Start() time.Time { return time.Unix(StartUnix, 0).UTC() }
 
 // Env is one running Roster for one test.
 type Env struct {
@@ -64,7 +68,7 @@ func New(t testing.TB, opts ...Option) *Env {
 	if err != nil {
 		t.Fatalf("default config: %v", err)
 	}
-	clock := models.NewFakeClock(Start)
+	clock := models.NewFakeClock(Start())
 	o := web.Options{Clock: clock, Getenv: noEnv, BcryptCost: 4} // bcrypt's minimum: tests are not about its cost
 	for _, opt := range opts {
 		opt(&cfg, &o)
