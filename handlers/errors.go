@@ -46,15 +46,28 @@ func (e *APIError) Error() string { return e.Code + ": " + e.Msg }
 
 func apiErr(code, msg string) *APIError { return &APIError{Code: code, Msg: msg} }
 
-var refusalCodes = map[models.Reason]string{
-	models.ReasonBadCode:        CodeBadCode,
-	models.ReasonExpired:        CodeExpired,
-	models.ReasonLocked:         CodeLocked,
-	models.ReasonRateLimited:    CodeRateLimit,
-	models.ReasonBlocked:        CodeBlocked,
-	models.ReasonNotDeliverable: CodeBadPhone,
-	models.ReasonBadApp:         CodeBadAppID,
-	models.ReasonTooLarge:       CodeTooLarge,
+// refusalCode is the protocol's error code of a sign-in refusal ("" for a
+// reason the protocol has no code for: answered as INTERNAL).
+func refusalCode(r models.Reason) string {
+	switch r {
+	case models.ReasonBadCode:
+		return CodeBadCode
+	case models.ReasonExpired:
+		return CodeExpired
+	case models.ReasonLocked:
+		return CodeLocked
+	case models.ReasonRateLimited:
+		return CodeRateLimit
+	case models.ReasonBlocked:
+		return CodeBlocked
+	case models.ReasonNotDeliverable:
+		return CodeBadPhone
+	case models.ReasonBadApp:
+		return CodeBadAppID
+	case models.ReasonTooLarge:
+		return CodeTooLarge
+	}
+	return ""
 }
 
 // ProtocolError translates any error a handler returned into the protocol's
@@ -72,8 +85,8 @@ func ProtocolError(err error) (e *APIError, internal bool) {
 	case errors.As(err, &ae):
 		return ae, false
 	case errors.As(err, &refused):
-		code, ok := refusalCodes[refused.Reason]
-		if !ok {
+		code := refusalCode(refused.Reason)
+		if code == "" {
 			break
 		}
 		return &APIError{Code: code, Msg: refused.Message, RetryAfter: refused.RetryAfter}, false

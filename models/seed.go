@@ -36,18 +36,22 @@ func DefaultSeedConfig() SeedConfig {
 const SeedJoiner = "+12025550100"
 
 // seedAreaCodes are US area codes that phonenumbers accepts as valid.
-var seedAreaCodes = []int{201, 202, 203, 205, 206, 207, 208, 209, 210, 212, 213, 214, 215, 216, 217, 218, 219, 224, 225, 228}
+func seedAreaCodes() [20]int {
+	return [...]int{201, 202, 203, 205, 206, 207, 208, 209, 210, 212, 213, 214, 215, 216, 217, 218, 219, 224, 225, 228}
+}
 
 // SeedUserPhone is the E.164 number of the seeded user with 1-based id i.
 func SeedUserPhone(i int) string {
-	n := len(seedAreaCodes)
-	return fmt.Sprintf("+1%d%07d", seedAreaCodes[(i-1)%n], 2_000_000+(i-1)/n)
+	codes := seedAreaCodes()
+	n := len(codes)
+	return fmt.Sprintf("+1%d%07d", codes[(i-1)%n], 2_000_000+(i-1)/n)
 }
 
 // SeedOtherPhone is the j-th (0-based) number that no seeded user has.
 func SeedOtherPhone(j int) string {
-	n := len(seedAreaCodes)
-	return fmt.Sprintf("+1%d%07d", seedAreaCodes[j%n], 7_000_000+j/n)
+	codes := seedAreaCodes()
+	n := len(codes)
+	return fmt.Sprintf("+1%d%07d", codes[j%n], 7_000_000+j/n)
 }
 
 // SeedStats reports what Seed made.

@@ -201,7 +201,7 @@ func (d DeliveryConfig) render(channel, appName string, ttl time.Duration, code 
 }
 
 // smsChannels are the channels that deliver to phone numbers by paid SMS.
-var smsChannels = []string{ChannelTwilio, ChannelWebhook}
+func smsChannels() []string { return []string{ChannelTwilio, ChannelWebhook} }
 
 // route picks, for an identity, the first listed channel that can reach it:
 // phone numbers go by twilio, webhook or console; email addresses by smtp,

@@ -60,7 +60,7 @@ func deliveryPolicy(cfg Config) models.DeliveryPolicy {
 	d := cfg.Delivery
 	return models.DeliveryPolicy{
 		Route:        func(p models.Phone) (string, bool) { return d.route(p.IsEmail()) },
-		SMSChannels:  smsChannels,
+		SMSChannels:  smsChannels(),
 		SMSCountries: d.SMSCountries,
 		SMSHourlyCap: d.SMSHourlyCap,
 		EmailSignIn:  d.has(ChannelSMTP),

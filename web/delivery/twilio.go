@@ -39,17 +39,21 @@ type twilioReply struct {
 	MoreInfo string          `json:"more_info"`
 }
 
-// twilioPermanent are Twilio error codes that retrying cannot fix, even when
+// twilioPermanent tells the Twilio error codes that retrying cannot fix, even when
 // they arrive with a status that would otherwise be retried.
-var twilioPermanent = map[int]bool{
-	20003: true, // authentication failed
-	21211: true, // invalid 'To' number
-	21408: true, // permission to send to this region is not enabled
-	21606: true, // the 'From' number cannot send SMS
-	21608: true, // trial accounts send only to verified numbers
-	21610: true, // the recipient unsubscribed (STOP)
-	21612: true, // the 'To' number cannot be reached on this route
-	21614: true, // 'To' is not a mobile number
+func twilioPermanent(code int) bool {
+	switch code {
+	case 20003, // authentication failed
+		21211, // invalid 'To' number
+		21408, // permission to send to this region is not enabled
+		21606, // the 'From' number cannot send SMS
+		21608, // trial accounts send only to verified numbers
+		21610, // the recipient unsubscribed (STOP)
+		21612, // the 'To' number cannot be reached on this route
+		21614: // 'To' is not a mobile number
+		return true
+	}
+	return false
 }
 
 // Send posts the message to Twilio.
@@ -99,7 +103,7 @@ func (t *Twilio) Send(ctx context.Context, m Message) (Receipt, error) {
 	if r.MoreInfo != "" {
 		pe.Msg += " (" + r.MoreInfo + ")"
 	}
-	if twilioPermanent[r.Code] {
+	if twilioPermanent(r.Code) {
 		return rc, &PermanentError{Err: pe}
 	}
 	return rc, classify(pe)

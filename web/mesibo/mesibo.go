@@ -101,21 +101,31 @@ func (e *Error) Error() string {
 	return s + e.Cause
 }
 
-// configCodes are the error codes that say the request itself is wrong or
+// configCode tells the error codes that say the request itself is wrong or
 // unauthorized (mesibo's backend API overview shows
 // {"result":false,"error":"BADOP"}; AUTHFAIL is the refused app token).
 // Codes outside both lists count as configuration failures too: an
 // unexplained refusal must be loud, not silently permanent.
-var configCodes = map[string]bool{
-	"BADOP": true, "AUTHFAIL": true, "BADTOKEN": true, "NOTOKEN": true, "TOKENBREACH": true,
-	"BADAPP": true, "NOAPP": true, "MISSINGPARA": true, "BADPARA": true, "BADREQUEST": true,
+func configCode(code string) bool {
+	switch code {
+	case "BADOP", "AUTHFAIL", "BADTOKEN", "NOTOKEN", "TOKENBREACH",
+		"BADAPP", "NOAPP", "MISSINGPARA", "BADPARA", "BADREQUEST":
+		return true
+	}
+	return false
 }
 
-// rejectCodes concern the user or message of one request.
-var rejectCodes = map[string]bool{"NOUSER": true, "BADUSER": true, "NOTFOUND": true, "INVALIDUSER": true}
+// rejectCode tells the codes that concern the user or message of one request.
+func rejectCode(code string) bool {
+	switch code {
+	case "NOUSER", "BADUSER", "NOTFOUND", "INVALIDUSER":
+		return true
+	}
+	return false
+}
 
 func kindOf(code string) Kind {
-	if rejectCodes[code] && !configCodes[code] {
+	if rejectCode(code) && !configCode(code) {
 		return Rejected
 	}
 	return Config
