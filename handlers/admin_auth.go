@@ -71,7 +71,7 @@ func (h *Admin) RequireAdmin() fiber.Handler {
 		if c.Method() != fiber.MethodGet && c.Method() != fiber.MethodHead {
 			token := c.Get(csrfHeader)
 			if token == "" {
-				token = c.FormValue(csrfField)
+				token = bodyFormValue(c, csrfField)
 			}
 			if !sess.CSRFValid(token) {
 				return h.refuse(c, fiber.StatusForbidden, "The form has expired or did not come from this dashboard (CSRF check failed). Reload the page and try again.")
@@ -144,7 +144,7 @@ func (h *Admin) Login(c *fiber.Ctx) error {
 	_, want, _ := h.cookie.Load(c)
 	next := safeNext(c.FormValue("next"))
 	name := strings.TrimSpace(c.FormValue("name"))
-	if want == "" || !constantEqual(c.FormValue(csrfField), want) {
+	if want == "" || !constantEqual(bodyFormValue(c, csrfField), want) {
 		return h.renderLogin(c, fiber.StatusForbidden, name, "The sign-in form has expired. Please try again.", next)
 	}
 	_, raw, _, err := h.admins.Login(c.UserContext(), name, c.FormValue("password"), adminClient(c))
@@ -200,4 +200,20 @@ func newFormToken() (string, error) {
 
 func constantEqual(a, b string) bool {
 	return a != "" && subtle.ConstantTimeCompare([]byte(a), []byte(b)) == 1
+}
+
+// bodyFormValue is a field of the request's form body (URL-encoded or
+// multipart), never of its query string as Fiber's FormValue would also
+// take: a CSRF token in a URL leaks through logs, history and Referer.
+func bodyFormValue(c *fiber.Ctx, key string) string {
+	if v := c.Request().PostArgs().Peek(key); len(v) > 0 {
+		return string(v)
+	}
+	if !strings.HasPrefix(strings.ToLower(c.Get(fiber.HeaderContentType)), fiber.MIMEMultipartForm) {
+		return ""
+	}
+	if form, err := c.MultipartForm(); err == nil && len(form.Value[key]) > 0 {
+		return form.Value[key][0]
+	}
+	return ""
 }

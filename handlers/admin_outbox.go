@@ -15,10 +15,17 @@ func (h *Admin) Outbox(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	var vm views.OutboxVM
+	meta := h.meta(c, "outbox", "Outbox")
+	// A message's text holds a live sign-in code: whoever reads it can sign
+	// in as that person, so only those who may act on users see it.
+	vm := views.OutboxVM{BodiesHidden: !meta.CanWrite}
 	for _, m := range msgs {
-		vm.Messages = append(vm.Messages, views.OutboxRowVM{ID: m.ID, Channel: m.Channel, Recipient: m.Recipient, Body: m.Body,
-			State: m.State, Attempts: m.Attempts, LastError: m.LastError, Created: m.CreatedAt})
+		row := views.OutboxRowVM{ID: m.ID, Channel: m.Channel, Recipient: m.Recipient,
+			State: m.State, Attempts: m.Attempts, LastError: m.LastError, Created: m.CreatedAt}
+		if !vm.BodiesHidden {
+			row.Body = m.Body
+		}
+		vm.Messages = append(vm.Messages, row)
 	}
-	return Render(c, fiber.StatusOK, views.AdminOutbox(h.meta(c, "outbox", "Outbox"), vm))
+	return Render(c, fiber.StatusOK, views.AdminOutbox(meta, vm))
 }
