@@ -17,8 +17,31 @@ import (
 // with the page and a notice (see done in admin_auth.go).
 
 // recheck asks for the admin's password again before a destructive action.
+// After models.MaxRechecks wrong ones the session ends (ErrAdminSessionEnded:
+// see refuseRecheck).
 func (h *Admin) recheck(c *fiber.Ctx) error {
-	return h.admins.CheckPassword(c.UserContext(), adminOf(c), c.FormValue("password"), adminClient(c))
+	return h.admins.CheckPassword(c.UserContext(), adminOf(c), adminSessionOf(c), c.FormValue("password"), adminClient(c))
+}
+
+// refuseRecheck answers a failed re-check: the page with a notice, or, when
+// that failure ended the session, the way to the sign-in form. Any other
+// error is the request's.
+func (h *Admin) refuseRecheck(c *fiber.Ctx, err error, page func() error) error {
+	switch {
+	case errors.Is(err, models.ErrAdminSessionEnded):
+		if cerr := h.cookie.Clear(c); cerr != nil {
+			return cerr
+		}
+		login := views.AdminURL(views.PathLogin)
+		if isHTMX(c) {
+			c.Set("HX-Redirect", login)
+			return c.SendStatus(fiber.StatusUnauthorized)
+		}
+		return c.Redirect(login, fiber.StatusSeeOther)
+	case errors.Is(err, models.ErrBadCredentials):
+		return page()
+	}
+	return err
 }
 
 const wrongPassword = "Your password was wrong: nothing was changed."
@@ -58,7 +81,7 @@ func (h *Admin) RevokeAll(c *fiber.Ctx) error {
 		return err
 	}
 	if err := h.recheck(c); err != nil {
-		return h.renderUser(c, fiber.StatusForbidden, fail(wrongPassword))
+		return h.refuseRecheck(c, err, func() error { return h.renderUser(c, fiber.StatusForbidden, fail(wrongPassword)) })
 	}
 	n, err := h.sessions.RevokeAllForUser(c.UserContext(), uid, adminOf(c).Actor(), adminClient(c))
 	if errors.Is(err, models.ErrNotFound) {
@@ -90,7 +113,7 @@ func (h *Admin) Block(c *fiber.Ctx) error {
 		}
 	}
 	if err := h.recheck(c); err != nil {
-		return h.renderUser(c, fiber.StatusForbidden, fail(wrongPassword))
+		return h.refuseRecheck(c, err, func() error { return h.renderUser(c, fiber.StatusForbidden, fail(wrongPassword)) })
 	}
 	n, err := h.actions.BlockUser(c.UserContext(), uid, until, adminOf(c).Actor(), adminClient(c))
 	if errors.Is(err, models.ErrNotFound) {
@@ -137,7 +160,7 @@ func (h *Admin) Delete(c *fiber.Ctx) error {
 		return h.renderUser(c, fiber.StatusBadRequest, fail("The typed phone number does not match: nothing was deleted."))
 	}
 	if err := h.recheck(c); err != nil {
-		return h.renderUser(c, fiber.StatusForbidden, fail(wrongPassword))
+		return h.refuseRecheck(c, err, func() error { return h.renderUser(c, fiber.StatusForbidden, fail(wrongPassword)) })
 	}
 	if _, err := h.actions.DeleteUser(c.UserContext(), uid, adminOf(c).Actor(), adminClient(c)); err != nil {
 		return err

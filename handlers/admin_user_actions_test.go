@@ -2,6 +2,11 @@ package handlers_test
 
 import (
 	"net/http"
+	"net/http/httptest"
+	"net/url"
+	"strconv"
+	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -99,11 +104,20 @@ func TestPasswordRecheck(t *testing.T) {
 	e := webtest.New(t)
 	uid, tok := e.SignedInUser(webtest.USPhone, "phone-a")
 	a := e.AdminLogin("alice", "operator")
-	for _, p := range []string{"/revoke-all", "/block", "/delete"} {
+	// Each wrong password is refused; the models.MaxRechecks-th (3) ends
+	// the session, so a stolen session cannot guess the password.
+	for i, p := range []string{"/revoke-all", "/block", "/delete"} {
 		r := a.Post("/admin/users/"+uid+p, map[string]string{"password": "not my password", "confirm": "+" + webtest.USPhone})
-		expectStatus(t, r, http.StatusForbidden)
-		expectIn(t, r, "Your password was wrong")
+		if i < 2 {
+			expectStatus(t, r, http.StatusForbidden)
+			expectIn(t, r, "Your password was wrong")
+			continue
+		}
+		if r.CountTestID(t, "login-form") != 1 { // Post follows the redirect
+			t.Errorf("after the last wrong password: %d %.500s", r.Status, r.Body)
+		}
 	}
+	expectStatus(t, a.Get("/admin/users"), http.StatusSeeOther) // the session is over
 	e.SetNotify(tok).ExpectOK(t)
 	if n := e.Count("SELECT COUNT(*) FROM users"); n != 1 {
 		t.Error("user deleted despite a wrong password")
@@ -111,10 +125,52 @@ func TestPasswordRecheck(t *testing.T) {
 	if n := e.Count("SELECT COUNT(*) FROM audit_log WHERE type = 'admin_password_recheck_failed'"); n != 3 {
 		t.Errorf("%d failed re-checks audited", n)
 	}
-	// A wrong typed confirmation deletes nothing either.
+	// Signed in again, the count starts over; a right password clears it.
+	expectStatus(t, a.Login("alice", webtest.AdminPassword), http.StatusSeeOther)
+	a.Get("/admin/")
+	for range 2 {
+		expectStatus(t, a.Post("/admin/users/"+uid+"/block", map[string]string{"password": "not my password"}), http.StatusForbidden)
+	}
+	// A wrong typed confirmation deletes nothing either (it is checked
+	// before the password).
 	r := a.Post("/admin/users/"+uid+"/delete", map[string]string{"password": webtest.AdminPassword, "confirm": "+1999"})
 	expectStatus(t, r, http.StatusBadRequest)
 	expectIn(t, r, "does not match")
+	r = a.Post("/admin/users/"+uid+"/revoke-all", map[string]string{"password": webtest.AdminPassword})
+	expectStatus(t, r, http.StatusOK)
+	expectIn(t, r, "sessions revoked")
+	expectStatus(t, a.Post("/admin/users/"+uid+"/block", map[string]string{"password": "not my password"}), http.StatusForbidden)
+	expectStatus(t, a.Get("/admin/users"), http.StatusOK) // 2 + 1 failures, with a right password between
+}
+
+// Wrong passwords sent in parallel are counted before bcrypt runs: at most
+// models.MaxRechecks of them are compared, and the session ends.
+func TestPasswordRecheckInParallel(t *testing.T) {
+	e := webtest.New(t)
+	uid, tok := e.SignedInUser(webtest.USPhone, "phone-a")
+	a := e.AdminLogin("alice", "owner")
+	var wg sync.WaitGroup
+	statuses := make([]int, 20)
+	for i := range statuses {
+		wg.Go(func() {
+			req := httptest.NewRequest(http.MethodPost, "/admin/users/"+uid+"/revoke-all",
+				strings.NewReader(url.Values{"password": {"guess-" + strconv.Itoa(i)}, "_csrf": {a.CSRF}}.Encode()))
+			req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+			statuses[i] = a.Do(req).Status
+		})
+	}
+	wg.Wait()
+	wrong := 0
+	for _, s := range statuses {
+		if s == http.StatusForbidden {
+			wrong++
+		}
+	}
+	if n := e.Count("SELECT COUNT(*) FROM audit_log WHERE type = 'admin_password_recheck_failed'"); n != 3 || wrong != 2 {
+		t.Errorf("%d passwords compared, %d answered 'wrong' (want 3 and 2); statuses %v", n, wrong, statuses)
+	}
+	expectStatus(t, a.Get("/admin/users"), http.StatusSeeOther)
+	e.SetNotify(tok).ExpectOK(t)
 }
 
 // Without JavaScript a successful action redirects (so a reload does not

@@ -233,16 +233,46 @@ func (s *Admins) ByID(ctx context.Context, id int64) (*Admin, error) {
 	return &a, err
 }
 
-// CheckPassword compares a password with the admin's, in constant time (the
-// re-check before destructive actions). A failure is audited.
-func (s *Admins) CheckPassword(ctx context.Context, a *Admin, password string, cl ClientInfo) error {
-	if bcrypt.CompareHashAndPassword([]byte(a.PasswordHash), []byte(password)) == nil {
-		return nil
-	}
+// MaxRechecks is how many wrong passwords a session may give at the
+// re-check before destructive actions; the last one ends the session.
+const MaxRechecks = 3
+
+// CheckPassword is the re-check before a destructive action: it compares a
+// password with the admin's, in constant time. The attempt is counted on the
+// session before bcrypt runs (in one statement, so parallel guesses cannot
+// all be checked), a failure is audited, and the MaxRechecks-th failure ends
+// the session: ErrAdminSessionEnded. A right password clears the count.
+func (s *Admins) CheckPassword(ctx context.Context, a *Admin, sess *AdminSession, password string, cl ClientInfo) error {
 	now := toMillis(s.clock.Now())
-	_ = s.db.Write.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
-		return audit(tx, adminEntry(now, a, EventAdminPasswordFail, "", nil, cl, "password re-check failed"))
+	var failures []int
+	err := s.db.Write.WithContext(ctx).Raw(`UPDATE admin_sessions SET recheck_failures = recheck_failures + 1
+		WHERE id = ? AND revoked_at IS NULL RETURNING recheck_failures`, sess.ID).Scan(&failures).Error
+	if err != nil {
+		return err
+	}
+	if len(failures) == 0 || failures[0] > MaxRechecks {
+		return ErrAdminSessionEnded // revoked, or already out of tries
+	}
+	if bcrypt.CompareHashAndPassword([]byte(a.PasswordHash), []byte(password)) == nil {
+		return s.db.Write.WithContext(ctx).Exec("UPDATE admin_sessions SET recheck_failures = 0 WHERE id = ?", sess.ID).Error
+	}
+	ended := failures[0] == MaxRechecks
+	err = s.db.Write.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+		detail := fmt.Sprintf("password re-check failed (%d of %d)", failures[0], MaxRechecks)
+		if ended {
+			detail += "; session ended"
+			if err := tx.Exec("UPDATE admin_sessions SET revoked_at = ? WHERE id = ? AND revoked_at IS NULL", now, sess.ID).Error; err != nil {
+				return err
+			}
+		}
+		return audit(tx, adminEntry(now, a, EventAdminPasswordFail, "", nil, cl, detail))
 	})
+	if err != nil {
+		return err
+	}
+	if ended {
+		return ErrAdminSessionEnded
+	}
 	return ErrBadCredentials
 }
 

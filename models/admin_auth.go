@@ -31,6 +31,9 @@ type AdminSession struct {
 	LastSeenAt int64
 	ExpiresAt  int64
 	RevokedAt  *int64
+	// RecheckFailures counts wrong passwords at the re-check since the last
+	// right one.
+	RecheckFailures int
 }
 
 type adminThrottle struct {
