@@ -335,22 +335,53 @@ func TestForwardedForIgnoredWithoutTrustedProxy(t *testing.T) {
 func TestTestNumbers(t *testing.T) {
 	// +1 555 numbers are fictional: possible but not valid, which is what
 	// test numbers are for.
-	e := webtest.New(t, webtest.WithArgs("--test-numbers", "+1 555 010 0999:123456, 447700900123:654321"))
-	for i := 0; i < 12; i++ { // never throttled
+	e := webtest.New(t, webtest.WithArgs("--test-numbers", "+1 555 010 0999:12345678, 447700900123:87654321"))
+	for i := 0; i < 12; i++ { // asking for the code is never throttled
 		e.JSON(webtest.LoginParams("15550100999")).ExpectOK(t)
 	}
 	if n := e.Count("SELECT COUNT(*) FROM outbox"); n != 0 {
 		t.Errorf("%d messages queued for a test number", n)
 	}
-	e.Verify("15550100999", "111111").ExpectFail(t, "BADCODE")
-	r := e.Verify("15550100999", "123456")
+	e.Verify("15550100999", "11111111").ExpectFail(t, "BADCODE")
+	r := e.Verify("15550100999", "12345678")
 	r.ExpectOK(t)
 	if r.String("phone") != "15550100999" {
 		t.Errorf("reply %s", r.Body)
 	}
-	e.Verify("+44 7700 900123", "654321").ExpectOK(t)
+	e.Verify("+44 7700 900123", "87654321").ExpectOK(t)
 	// A number that is not a test number still has to be valid.
 	e.JSON(webtest.LoginParams("15550100998")).ExpectFail(t, "BADPHONE")
+	if strings.Contains(e.Logs(), "assigned range") {
+		t.Error("fictional test numbers drew the warning for real ones")
+	}
+}
+
+// Wrong codes for a test number count toward the per-phone lock like real
+// ones: a fixed code must not be guessable at leisure.
+func TestTestNumberWrongCodesLock(t *testing.T) {
+	e := webtest.New(t, webtest.WithArgs("--test-numbers", "+1 555 010 0999:12345678"))
+	for i := 1; i < 10; i++ {
+		e.Verify("15550100999", fmt.Sprintf("%08d", i)).ExpectFail(t, "BADCODE")
+	}
+	e.Verify("15550100999", "00000010").ExpectFail(t, "LOCKED")
+	e.Verify("15550100999", "12345678").ExpectFail(t, "LOCKED") // the right code too, while locked
+	e.JSON(webtest.LoginParams("15550100999")).ExpectOK(t)      // asking stays free
+	e.Clock.Advance(time.Hour + time.Second)
+	e.Verify("15550100999", "12345678").ExpectOK(t)
+	// A right code resets the count.
+	for i := 1; i < 10; i++ {
+		e.Verify("15550100999", fmt.Sprintf("%08d", i)).ExpectFail(t, "BADCODE")
+	}
+	e.Verify("15550100999", "12345678").ExpectOK(t)
+	e.Verify("15550100999", "00000001").ExpectFail(t, "BADCODE")
+}
+
+// A test number in an assigned range may be someone's real number: warn.
+func TestTestNumberInRealRangeWarns(t *testing.T) {
+	e := webtest.New(t, webtest.WithArgs("--test-numbers", "+1 201 555 0123:12345678"))
+	if !strings.Contains(e.Logs(), "a test number is in an assigned range") || strings.Contains(e.Logs(), "12345678") {
+		t.Errorf("no warning (or the code logged): %s", e.Logs())
+	}
 }
 
 func TestDemoCodeOffByDefault(t *testing.T) {
@@ -372,7 +403,7 @@ func TestDemoCodeOffByDefault(t *testing.T) {
 }
 
 func TestDemoCodeMode(t *testing.T) {
-	e := webtest.New(t, webtest.WithArgs("--demo-code", "424242"))
+	e := webtest.New(t, webtest.WithArgs("--demo-code", "42424242"))
 	if !strings.Contains(e.Logs(), "DEMO-CODE MODE IS ON") {
 		t.Error("no warning at start")
 	}
@@ -380,12 +411,38 @@ func TestDemoCodeMode(t *testing.T) {
 	if n := e.Count("SELECT COUNT(*) FROM outbox"); n != 0 {
 		t.Errorf("demo mode sent %d messages", n)
 	}
-	e.Verify(webtest.FRPhone, "111111").ExpectFail(t, "BADCODE")
-	e.Verify(webtest.FRPhone, "424242").ExpectOK(t)
+	e.Verify(webtest.FRPhone, "11111111").ExpectFail(t, "BADCODE")
+	e.Verify(webtest.FRPhone, "42424242").ExpectOK(t)
+	// The public page does not tell the world that one code opens every account.
 	home := e.Do(httptest.NewRequest(http.MethodGet, "/", nil))
-	if !strings.Contains(string(home.Body), "demo-banner") {
-		t.Error("no demo banner on the start page")
+	if strings.Contains(string(home.Body), "demo-banner") || strings.Contains(strings.ToLower(string(home.Body)), "demo") {
+		t.Error("the public start page announces demo-code mode")
 	}
+}
+
+// The demo code is the same for every number: wrong guesses spread over
+// many numbers are counted together and lock every number.
+func TestDemoCodeGlobalLock(t *testing.T) {
+	e := webtest.New(t, webtest.WithArgs("--demo-code", "42424242", "--otp-lock-after", "3", "--otp-max-attempts", "3", "--otp-ip-hourly", "0", "--otp-ip-daily", "0"))
+	// 3 x 10 = 30 wrong codes over all numbers lock them all; 2 per number
+	// stay under the per-number lock.
+	for i := 0; i < 15; i++ {
+		phone := fmt.Sprintf("120155501%02d", i)
+		e.JSON(webtest.LoginParams(phone)).ExpectOK(t)
+		e.Verify(phone, "11111111").ExpectFail(t, "BADCODE")
+		r := e.Verify(phone, "22222222")
+		if i < 14 {
+			r.ExpectFail(t, "BADCODE")
+		} else {
+			r.ExpectFail(t, "LOCKED")
+		}
+	}
+	fresh := "12015550199"
+	e.JSON(webtest.LoginParams(fresh)).ExpectFail(t, "LOCKED")
+	e.Verify(fresh, "42424242").ExpectFail(t, "LOCKED")
+	e.Clock.Advance(time.Hour + time.Second)
+	e.JSON(webtest.LoginParams(fresh)).ExpectOK(t)
+	e.Verify(fresh, "42424242").ExpectOK(t)
 }
 
 func TestBlockedUserCannotSignIn(t *testing.T) {

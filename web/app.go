@@ -67,7 +67,9 @@ func (s *Server) newApp() *fiber.App {
 	html := app.Group("", securityHeaders)
 	html.Use("/static", filesystem.New(filesystem.Config{Root: http.FS(static.Files), MaxAge: 3600}))
 	s.adminRoutes(html)
-	html.Get("/", handlers.Home(views.HomeVM{APIURL: s.cfg.BaseURL + "/api.php", DemoCodeOn: s.cfg.DemoCode != ""}))
+	// The public page never says demo-code mode is on: that would tell
+	// anyone that one code opens every account. The dashboard and the log do.
+	html.Get("/", handlers.Home(views.HomeVM{APIURL: s.cfg.BaseURL + "/api.php"}))
 	app.Use(func(c *fiber.Ctx) error { return fiber.ErrNotFound })
 	return app
 }

@@ -83,8 +83,8 @@ func ParseConfig(name string, args []string, getenv func(string) string, out io.
 	fs.StringVar(&cfg.LogFormat, "log-format", "text", "log format: text or json")
 	fs.StringVar(&cfg.LogLevel, "log-level", "info", "log level: debug, info, warn or error")
 
-	fs.StringVar(&cfg.TestNumbersRaw, "test-numbers", "", "comma-separated number:code pairs that sign in with a fixed code, never sent or throttled (app review, CI)")
-	fs.StringVar(&cfg.DemoCode, "demo-code", "", "DEMO ONLY: one fixed code accepted for every number, nothing sent (empty = off)")
+	fs.StringVar(&cfg.TestNumbersRaw, "test-numbers", "", "comma-separated number:code pairs (codes of 8 to 12 digits) that sign in with a fixed code, never sent; wrong codes count toward the lock (app review, CI)")
+	fs.StringVar(&cfg.DemoCode, "demo-code", "", "DEMO ONLY: one fixed code of 8 to 12 digits accepted for every number, nothing sent (empty = off)")
 
 	fs.DurationVar(&pol.TTL, "otp-ttl", pol.TTL, "how long a one-time code is valid")
 	fs.IntVar(&pol.MaxAttempts, "otp-max-attempts", pol.MaxAttempts, "wrong tries allowed per code")
@@ -204,8 +204,8 @@ func (cfg *Config) finish() error {
 		errs = append(errs, err)
 	}
 	cfg.TestNumbers = tn
-	if cfg.DemoCode != "" && !isDigits(cfg.DemoCode, 4, 8) {
-		errs = append(errs, errors.New("--demo-code must be 4 to 8 digits"))
+	if cfg.DemoCode != "" && !isDigits(cfg.DemoCode, minFixedCode, maxFixedCode) {
+		errs = append(errs, fmt.Errorf("--demo-code must be %d to %d digits", minFixedCode, maxFixedCode))
 	}
 	errs = append(errs, cfg.People.check()...)
 	if cfg.ShareText == "" {
@@ -217,6 +217,14 @@ func (cfg *Config) finish() error {
 	return errors.Join(errs...)
 }
 
+// Fixed codes (test numbers, demo-code mode) never change, so they are
+// longer than issued ones: with the per-phone lock, 8 digits take years of
+// guessing where 6 would take months.
+const (
+	minFixedCode = 8
+	maxFixedCode = 12
+)
+
 // parseTestNumbers reads "number:code,number:code". Numbers may be written in
 // any international format; they need only be possible numbers.
 func parseTestNumbers(raw string) (map[string]string, error) {
@@ -224,8 +232,9 @@ func parseTestNumbers(raw string) (map[string]string, error) {
 	for _, item := range splitList(raw) {
 		num, code, ok := strings.Cut(item, ":")
 		code = strings.TrimSpace(code)
-		if !ok || !isDigits(code, 4, 8) {
-			return nil, fmt.Errorf("--test-numbers: %q is not number:code with a 4 to 8 digit code", item)
+		if !ok || !isDigits(code, minFixedCode, maxFixedCode) {
+			// The item holds the code: name the number only.
+			return nil, fmt.Errorf("--test-numbers: %q is not number:code with a %d to %d digit code", strings.TrimSpace(num), minFixedCode, maxFixedCode)
 		}
 		p, err := models.ParsePhone(num, "", "")
 		if err != nil {

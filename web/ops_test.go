@@ -160,21 +160,21 @@ func TestConfig(t *testing.T) {
 	t.Run("environment, and flags over it", func(t *testing.T) {
 		cfg, err := web.ParseConfig("roster", []string{"--addr", "127.0.0.1:9000"}, env(map[string]string{
 			"ROSTER_ADDR": ":7000", "ROSTER_DATA_DIR": "/srv/roster", "ROSTER_LOG_FORMAT": "json",
-			"ROSTER_TEST_NUMBERS": "+1 555 010 0999:123456", "ROSTER_DEMO_CODE": "4321", "ROSTER_BASE_URL": "https://chat.example/",
+			"ROSTER_TEST_NUMBERS": "+1 555 010 0999:12345678", "ROSTER_DEMO_CODE": "43214321", "ROSTER_BASE_URL": "https://chat.example/",
 		}), io.Discard)
 		if err != nil {
 			t.Fatal(err)
 		}
-		if cfg.Addr != "127.0.0.1:9000" || cfg.DataDir != "/srv/roster" || cfg.LogFormat != "json" || cfg.DemoCode != "4321" {
+		if cfg.Addr != "127.0.0.1:9000" || cfg.DataDir != "/srv/roster" || cfg.LogFormat != "json" || cfg.DemoCode != "43214321" {
 			t.Errorf("%+v", cfg)
 		}
-		if cfg.TestNumbers["+15550100999"] != "123456" || cfg.BaseURL != "https://chat.example" {
+		if cfg.TestNumbers["+15550100999"] != "12345678" || cfg.BaseURL != "https://chat.example" {
 			t.Errorf("test numbers %v, base %q", cfg.TestNumbers, cfg.BaseURL)
 		}
 	})
 	for _, bad := range [][]string{
 		{"--log-format", "xml"}, {"--addr", "nonsense"}, {"--test-numbers", "12015550123"},
-		{"--test-numbers", "abc:123456"}, {"--demo-code", "12ab"}, {"--otp-ttl", "-1s"},
+		{"--test-numbers", "abc:12345678"}, {"--demo-code", "12ab"}, {"--demo-code", "123456"}, {"--test-numbers", "+15550100999:123456"}, {"--otp-ttl", "-1s"},
 		{"--trusted-proxies", "not-an-ip"}, {"--base-url", "ftp://x"}, {"--otp-channel", "pigeon"}, {"extra"},
 		{"--log-level", "loud"},
 	} {
@@ -204,9 +204,9 @@ func TestConfig(t *testing.T) {
 		}
 	})
 	t.Run("redacted config holds no test codes", func(t *testing.T) {
-		cfg, _ := web.ParseConfig("roster", []string{"--test-numbers", "+15550100999:987654", "--demo-code", "4321"}, env(nil), io.Discard)
+		cfg, _ := web.ParseConfig("roster", []string{"--test-numbers", "+15550100999:98765432", "--demo-code", "43214321"}, env(nil), io.Discard)
 		s := slogString(cfg.Redacted())
-		if strings.Contains(s, "987654") || strings.Contains(s, "4321") {
+		if strings.Contains(s, "98765432") || strings.Contains(s, "43214321") {
 			t.Errorf("secret in %s", s)
 		}
 	})

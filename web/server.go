@@ -163,10 +163,21 @@ func New(ctx context.Context, cfg Config, log *slog.Logger, opts Options) (*Serv
 		return nil, err
 	}
 	s.app = s.newApp()
+	warnRealTestNumbers(cfg, log)
 	if cfg.DemoCode != "" {
 		log.Warn("DEMO-CODE MODE IS ON: every phone number signs in with one fixed code; never run production like this")
 	}
 	return s, nil
+}
+
+// warnRealTestNumbers warns about test numbers in assigned ranges: someone
+// may own such a number, and it signs in with a code that is never sent.
+func warnRealTestNumbers(cfg Config, log *slog.Logger) {
+	for n := range cfg.TestNumbers {
+		if p, err := models.ParsePhone(n, "", ""); err == nil && p.CheckValid() == nil {
+			log.Warn("a test number is in an assigned range: it may belong to a real person, whose account the fixed code then opens; prefer a fictional range such as +1 555 01xx", "number", n)
+		}
+	}
 }
 
 func codeMessage(cfg Config) func(code string) string {
