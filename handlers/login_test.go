@@ -321,6 +321,52 @@ func TestIPQuotaBehindTrustedProxy(t *testing.T) {
 	}
 }
 
+// Behind a trusted proxy, the client is the rightmost address the proxy
+// appended: what the client wrote itself to the left of it changes nothing.
+func TestForwardedForSpoofingBehindTrustedProxy(t *testing.T) {
+	e := webtest.New(t, webtest.WithArgs("--trusted-proxies", "0.0.0.0,10.0.0.0/8", "--otp-ip-hourly", "3"))
+	from := func(xff, phone string) *webtest.Response {
+		req := httptest.NewRequest(http.MethodPost, "/", strings.NewReader(webtest.MustJSON(t, webtest.LoginParams(phone))))
+		if xff != "" {
+			req.Header.Set("X-Forwarded-For", xff)
+		}
+		return e.Do(req)
+	}
+	accepted := 0
+	for i := 0; i < 10; i++ {
+		// A fresh forged address every time, then the proxy chain's own entries.
+		if r := from(fmt.Sprintf("198.51.100.%d, 203.0.113.7, 10.1.2.3", i), fmt.Sprintf("120155501%02d", i)); r.String("result") == "OK" {
+			accepted++
+		}
+	}
+	if accepted != 3 {
+		t.Errorf("%d of 10 code requests accepted against a per-IP limit of 3", accepted)
+	}
+	if n := e.Count("SELECT COUNT(*) FROM otp_codes WHERE ip = '203.0.113.7'"); n != 3 {
+		t.Errorf("%d codes recorded for the client", n)
+	}
+	// No header at all: the socket's address, never an empty key.
+	from("", "12015550150").ExpectOK(t)
+	if n := e.Count("SELECT COUNT(*) FROM otp_codes WHERE ip = ''"); n != 0 {
+		t.Errorf("%d codes with an empty IP", n)
+	}
+	// Nonsense from the proxy: the proxy's own address, not the nonsense.
+	from("junk", "12015550151").ExpectOK(t)
+	if n := e.Count("SELECT COUNT(*) FROM otp_codes WHERE ip = 'junk'"); n != 0 {
+		t.Error("an invalid forwarded address was recorded")
+	}
+	// IPv6 clients are counted per /64: rotating the interface id is no escape.
+	for i := 0; i < 4; i++ {
+		r := from(fmt.Sprintf("2001:db8:1:2::%x", i+1), fmt.Sprintf("120155502%02d", i))
+		if i < 3 {
+			r.ExpectOK(t)
+		} else {
+			r.ExpectFail(t, "RATELIMIT")
+		}
+	}
+	from("2001:db8:1:3::1", "12015550299").ExpectOK(t) // the next /64 is someone else
+}
+
 // Without a trusted proxy, a client cannot choose its IP with a header.
 func TestForwardedForIgnoredWithoutTrustedProxy(t *testing.T) {
 	e := webtest.New(t)

@@ -4,7 +4,9 @@ import (
 	"crypto/rand"
 	"encoding/hex"
 	"log/slog"
+	"net"
 	"net/http"
+	"net/netip"
 	"strings"
 	"time"
 
@@ -29,13 +31,8 @@ func (s *Server) newApp() *fiber.App {
 		ErrorHandler:          s.handleError,
 		DisableStartupMessage: true,
 	}
-	if len(s.cfg.TrustedProxies) > 0 {
-		cfg.ProxyHeader = s.cfg.ProxyHeader
-		cfg.EnableTrustedProxyCheck = true
-		cfg.TrustedProxies = s.cfg.TrustedProxies
-	}
 	app := fiber.New(cfg)
-	app.Use(requestID, s.accessLog, recover.New(recover.Config{
+	app.Use(s.realClientIP, requestID, s.accessLog, recover.New(recover.Config{
 		EnableStackTrace: true,
 		StackTraceHandler: func(c *fiber.Ctx, e any) {
 			s.log.Error("panic while serving a request", "request_id", RequestID(c), "panic", e)
@@ -72,6 +69,36 @@ func (s *Server) newApp() *fiber.App {
 	html.Get("/", handlers.Home(views.HomeVM{APIURL: s.cfg.BaseURL + "/api.php"}))
 	app.Use(func(c *fiber.Ctx) error { return fiber.ErrNotFound })
 	return app
+}
+
+// realClientIP replaces the request's remote address with the client's
+// (clientip: the forwarding header read from the right, past trusted
+// proxies only), so that c.IP() everywhere after it is the client. Fiber's
+// own ProxyHeader takes the header's leftmost value, which the client writes.
+func (s *Server) realClientIP(c *fiber.Ctx) error {
+	if !s.clientIP.Trusts() {
+		return c.Next()
+	}
+	// The socket's peer, read from the connection: RemoteAddr would return
+	// what this middleware set for the previous request on a keep-alive
+	// connection (fasthttp keeps it until the connection ends).
+	var remote netip.Addr
+	if conn := c.Context().Conn(); conn != nil {
+		if ap, err := netip.ParseAddrPort(conn.RemoteAddr().String()); err == nil {
+			remote = ap.Addr()
+		}
+	}
+	if !remote.IsValid() {
+		return c.Next()
+	}
+	var values []string
+	c.Request().Header.VisitAll(func(k, v []byte) {
+		if strings.EqualFold(string(k), s.cfg.ProxyHeader) {
+			values = append(values, string(v))
+		}
+	})
+	c.Context().SetRemoteAddr(&net.TCPAddr{IP: s.clientIP.Client(remote, values).AsSlice()})
+	return c.Next()
 }
 
 // securityHeaders protects the HTML pages: no framing, no sniffing, no

@@ -14,6 +14,7 @@ import (
 	"github.com/nyaruka/phonenumbers"
 
 	"roster/models"
+	"roster/web/clientip"
 )
 
 // Config is Roster's whole configuration. Every field is a flag with a
@@ -188,12 +189,8 @@ func (cfg *Config) finish() error {
 	if cfg.BodyLimitMB <= 0 || cfg.BodyLimitMB > 1024 {
 		errs = append(errs, errors.New("--body-limit-mb must be between 1 and 1024"))
 	}
-	for _, p := range cfg.TrustedProxies {
-		if net.ParseIP(p) == nil {
-			if _, _, err := net.ParseCIDR(p); err != nil {
-				errs = append(errs, fmt.Errorf("--trusted-proxies: %q is neither an IP nor a CIDR", p))
-			}
-		}
+	if _, err := clientip.New(cfg.TrustedProxies); err != nil {
+		errs = append(errs, fmt.Errorf("--trusted-proxies: %w", err))
 	}
 	cfg.AdminRegion = strings.ToUpper(strings.TrimSpace(cfg.AdminRegion))
 	if phonenumbers.GetCountryCodeForRegion(cfg.AdminRegion) == 0 {

@@ -18,6 +18,7 @@ import (
 
 	"roster/handlers"
 	"roster/models"
+	"roster/web/clientip"
 	"roster/web/delivery"
 	"roster/web/mesibo"
 )
@@ -61,6 +62,7 @@ type Server struct {
 	streamsDone chan struct{} // closed at shutdown: live event streams end
 	stopStreams sync.Once
 	mesibo      *mesibo.Health // nil unless mesibo mode is on
+	clientIP    *clientip.Resolver
 }
 
 // New opens the database (applying migrations) and builds the app.
@@ -84,6 +86,10 @@ func New(ctx context.Context, cfg Config, log *slog.Logger, opts Options) (*Serv
 	if err := os.MkdirAll(cfg.DataDir, 0o750); err != nil {
 		return nil, fmt.Errorf("create data directory: %w", err)
 	}
+	clientIP, err := clientip.New(cfg.TrustedProxies)
+	if err != nil {
+		return nil, fmt.Errorf("--trusted-proxies: %w", err)
+	}
 	mesiboMode, err := mesiboSetup(cfg, opts.Getenv, log, opts.Clock)
 	if err != nil {
 		return nil, err
@@ -104,7 +110,7 @@ func New(ctx context.Context, cfg Config, log *slog.Logger, opts Options) (*Serv
 		return nil, err
 	}
 	s := &Server{cfg: cfg, log: log, clock: opts.Clock, db: db, streamsDone: make(chan struct{}), metrics: newMetrics(),
-		mesibo: mesiboMode.health}
+		mesibo: mesiboMode.health, clientIP: clientIP}
 	s.metrics.watchMesibo(s.mesibo)
 	hasher := models.NewPhoneHasher(contactsKey)
 	s.events = models.NewEvents(db, s.clock, log, models.EventsConfig{AppName: cfg.AppName,
