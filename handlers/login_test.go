@@ -500,9 +500,37 @@ func TestBlockedUserCannotSignIn(t *testing.T) {
 	}
 	e.JSON(map[string]any{"op": "setnotify", "token": tok, "notifytoken": "x"}).ExpectFail(t, "AUTHFAIL")
 	e.Clock.Advance(time.Minute)
-	e.JSON(webtest.LoginParams(webtest.USPhone)).ExpectFail(t, "BLOCKED")
+	// Asking for a code and a wrong code answer as for anyone else: only
+	// the right code reveals the block.
+	blocked := e.JSON(webtest.LoginParams(webtest.USPhone))
+	unknown := e.JSON(webtest.LoginParams(webtest.FRPhone))
+	blocked.ExpectOK(t)
+	if string(blocked.Body) != string(unknown.Body) {
+		t.Errorf("a blocked number answers %s, an unknown one %s", blocked.Body, unknown.Body)
+	}
+	code := e.LastCode("+" + webtest.USPhone)
+	wrongBlocked := e.Verify(webtest.USPhone, webtest.WrongCode(code))
+	wrongUnknown := e.Verify(webtest.FRPhone, webtest.WrongCode(e.LastCode("+"+webtest.FRPhone)))
+	wrongBlocked.ExpectFail(t, "BADCODE")
+	if string(wrongBlocked.Body) != string(wrongUnknown.Body) {
+		t.Errorf("a wrong code: blocked %s, unknown %s", wrongBlocked.Body, wrongUnknown.Body)
+	}
+	e.Verify(webtest.USPhone, code).ExpectFail(t, "BLOCKED")
 	e.Clock.Advance(24 * time.Hour)
 	e.JSON(webtest.LoginParams(webtest.USPhone)).ExpectOK(t)
+	e.Verify(webtest.USPhone, e.LastCode("+"+webtest.USPhone)).ExpectOK(t)
+}
+
+// A blocked test number learns it only from the right code too.
+func TestBlockedTestNumber(t *testing.T) {
+	e := webtest.New(t, webtest.WithArgs("--test-numbers", "+1 555 010 0999:12345678"))
+	e.Verify("15550100999", "12345678").ExpectOK(t)
+	if err := e.Server.DB().Write.Exec("UPDATE users SET blocked_until = ?", e.Clock.Now().Add(time.Hour).UnixMilli()).Error; err != nil {
+		t.Fatal(err)
+	}
+	e.JSON(webtest.LoginParams("15550100999")).ExpectOK(t)
+	e.Verify("15550100999", "11111111").ExpectFail(t, "BADCODE")
+	e.Verify("15550100999", "12345678").ExpectFail(t, "BLOCKED")
 }
 
 func TestLogoutRevokesOnlyThatToken(t *testing.T) {

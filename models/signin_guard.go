@@ -45,7 +45,8 @@ func checkBlocked(tx *gorm.DB, e164 string, now time.Time) (*RefusedError, error
 	return nil, nil
 }
 
-// checkUserAndLock refuses blocked users and locked phones.
+// checkUserAndLock refuses blocked users and locked phones, for steps after
+// a right code.
 func (s *SignIn) checkUserAndLock(tx *gorm.DB, e164 string, now time.Time) (*RefusedError, error) {
 	if r, err := checkBlocked(tx, e164, now); r != nil || err != nil {
 		return r, err

@@ -72,11 +72,14 @@ func (s *SignIn) checkAnyCode(tx *gorm.DB, p Phone, code string, cl ClientInfo, 
 }
 
 func (s *SignIn) checkTestCode(tx *gorm.DB, p Phone, code, fixed string, cl ClientInfo, now time.Time) (*RefusedError, error) {
-	if r, err := s.checkUserAndLock(tx, p.E164, now); r != nil || err != nil {
+	if r, err := s.checkLock(tx, p.E164, now); r != nil || err != nil {
 		return r, err
 	}
 	if subtle.ConstantTimeCompare([]byte(code), []byte(fixed)) == 1 {
-		return nil, clearFailures(tx, p.E164, now)
+		if err := clearFailures(tx, p.E164, now); err != nil {
+			return nil, err
+		}
+		return checkBlocked(tx, p.E164, now)
 	}
 	// A test number's code is fixed and never expires: without the guard's
 	// count it could be guessed at leisure. Only asking for it is free.
@@ -90,9 +93,10 @@ func (s *SignIn) checkTestCode(tx *gorm.DB, p Phone, code, fixed string, cl Clie
 }
 
 // checkCode verifies a code against the phone's newest one and records the
-// outcome (tries, failures, lock) whatever it is.
+// outcome (tries, failures, lock) whatever it is. A blocked user learns it
+// only after a right code: before, the number answers as any other.
 func (s *SignIn) checkCode(tx *gorm.DB, p Phone, code string, cl ClientInfo, now time.Time) (*RefusedError, error) {
-	if r, err := s.checkUserAndLock(tx, p.E164, now); r != nil || err != nil {
+	if r, err := s.checkLock(tx, p.E164, now); r != nil || err != nil {
 		return r, err
 	}
 	nowMs := toMillis(now)
@@ -113,7 +117,10 @@ func (s *SignIn) checkCode(tx *gorm.DB, p Phone, code string, cl ClientInfo, now
 		if err := tx.Model(&otp).Updates(map[string]any{"state": CodeVerified, "verified_at": nowMs}).Error; err != nil {
 			return nil, err
 		}
-		return nil, clearFailures(tx, p.E164, now)
+		if err := clearFailures(tx, p.E164, now); err != nil {
+			return nil, err
+		}
+		return checkBlocked(tx, p.E164, now)
 	}
 	return s.recordFailure(tx, p, &otp, cl, now)
 }
