@@ -112,18 +112,22 @@ func (s *Server) setUpAdmin(ctx context.Context, opts Options, sessionsStore *mo
 		policy.BcryptCost = opts.BcryptCost
 	}
 	admins := models.NewAdmins(s.db, s.clock, policy)
-	created, generated, err := admins.EnsureOwner(ctx, getenv("ROSTER_ADMIN_PASSWORD"))
+	ownerName := getenv("ROSTER_ADMIN_NAME")
+	if ownerName == "" {
+		ownerName = models.DefaultOwnerName
+	}
+	created, generated, err := admins.EnsureOwner(ctx, ownerName, getenv("ROSTER_ADMIN_PASSWORD"))
 	if err != nil {
-		return fmt.Errorf("create the first admin: %w", err)
+		return fmt.Errorf("create the first admin (ROSTER_ADMIN_NAME %q): %w", ownerName, err)
 	}
 	switch {
 	case created && generated != "":
 		// The one deliberate exception to "never log secrets": this is how
 		// the operator learns the first password. It is printed once.
 		s.log.Warn("created the dashboard owner account; this password is shown only now: sign in and keep it safe",
-			"name", "admin", "password", generated, "url", s.cfg.BaseURL+"/admin/")
+			"name", ownerName, "password", generated, "url", s.cfg.BaseURL+"/admin/")
 	case created:
-		s.log.Info("created the dashboard owner account from ROSTER_ADMIN_PASSWORD", "name", "admin")
+		s.log.Info("created the dashboard owner account from ROSTER_ADMIN_PASSWORD", "name", ownerName)
 	}
 	secure := strings.HasPrefix(s.cfg.BaseURL, "https://")
 	cookie := newAdminCookie(hashKey, blockKey, secure, int(policy.AbsoluteTimeout.Seconds()))
