@@ -51,7 +51,7 @@ func (a *API) profile(c *fiber.Ctx, r *Request, pr *models.Principal) (Reply, er
 		ch.Announce = &a
 	}
 	if len(r.Files) > 0 {
-		if ch.Photo, err = a.storePhoto(r); err != nil {
+		if ch.Photo, err = a.storePhoto(c, r); err != nil {
 			return nil, err
 		}
 	}
@@ -73,7 +73,7 @@ func boolInt(b bool) int {
 }
 
 // storePhoto stores the request's first file as an image.
-func (a *API) storePhoto(r *Request) (*models.StoredPhoto, error) {
+func (a *API) storePhoto(c *fiber.Ctx, r *Request) (*models.StoredPhoto, error) {
 	fh := r.Files[0]
 	if fh.Size > a.photos.Limits().MaxBytes {
 		return nil, apiErr(CodeTooLarge, "The image is too large (at most "+strconv.FormatInt(a.photos.Limits().MaxBytes>>20, 10)+" MB).")
@@ -83,7 +83,7 @@ func (a *API) storePhoto(r *Request) (*models.StoredPhoto, error) {
 		return nil, err
 	}
 	defer f.Close()
-	ph, err := a.photos.Store(f)
+	ph, err := a.photos.Store(c.UserContext(), f)
 	switch {
 	case errors.Is(err, models.ErrBadImage):
 		return nil, apiErr(CodeBadImage, "The file is not an image Roster can read (JPEG, PNG, GIF or WebP).")
@@ -113,7 +113,7 @@ func (a *API) upload(c *fiber.Ctx, r *Request, pr *models.Principal) (Reply, err
 	if err := a.uploads.Allow(c.UserContext(), pr.User.ID); err != nil {
 		return nil, err
 	}
-	ph, err := a.storePhoto(r)
+	ph, err := a.storePhoto(c, r)
 	if err != nil {
 		return nil, err
 	}
