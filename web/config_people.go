@@ -10,14 +10,16 @@ import (
 
 // PeopleConfig configures contact sync, profile photos and notices.
 type PeopleConfig struct {
-	Contacts       models.ContactsConfig
-	PhotoMaxMB     int
-	PhotoMaxMP     int
-	PhotoDecodeMB  int
-	EventRetention time.Duration
-	EventHeartbeat time.Duration
-	FanoutChunk    int
-	UploadsPerDay  int
+	Contacts          models.ContactsConfig
+	PhotoMaxMB        int
+	PhotoMaxMP        int
+	PhotoDecodeMB     int
+	EventRetention    time.Duration
+	EventHeartbeat    time.Duration
+	FanoutChunk       int
+	StreamsPerSession int
+	StreamsPerUser    int
+	UploadsPerDay     int
 }
 
 func registerPeopleFlags(fs *flag.FlagSet, p *PeopleConfig) {
@@ -33,6 +35,8 @@ func registerPeopleFlags(fs *flag.FlagSet, p *PeopleConfig) {
 	fs.IntVar(&p.PhotoDecodeMB, "photo-decode-budget-mb", int(ph.DecodeBudget>>20), "memory all image decodes in flight may take together, in MiB (decoded size: width x height x bytes per pixel); uploads wait for it")
 	fs.DurationVar(&p.EventRetention, "event-retention", ev.Retention, "how long notices are kept for streams resuming with Last-Event-ID")
 	fs.DurationVar(&p.EventHeartbeat, "event-heartbeat", 25*time.Second, "interval of event-stream heartbeats (the session is re-checked at each)")
+	fs.IntVar(&p.StreamsPerSession, "event-streams-per-session", models.DefaultStreamsPerSession, "live event streams one token may hold open (a new one closes the oldest)")
+	fs.IntVar(&p.StreamsPerUser, "event-streams-per-user", models.DefaultStreamsPerUser, "live event streams one user may hold open over all devices (a new one closes the oldest)")
 	fs.IntVar(&p.UploadsPerDay, "uploads-per-day", 100, "files (photos included) one user may upload per day (0 = no limit; over it: RATELIMIT)")
 	fs.IntVar(&p.FanoutChunk, "fanout-chunk", ev.Chunk, "recipients written per fan-out transaction (smaller: shorter holds on the database writer)")
 }
@@ -48,6 +52,9 @@ func (p PeopleConfig) check() []error {
 	}
 	if p.EventRetention < time.Minute || p.EventHeartbeat < 10*time.Millisecond || p.FanoutChunk <= 0 {
 		errs = append(errs, errors.New("--event-retention (>= 1m), --event-heartbeat and --fanout-chunk must be positive"))
+	}
+	if p.StreamsPerSession <= 0 || p.StreamsPerUser < p.StreamsPerSession {
+		errs = append(errs, errors.New("--event-streams-per-session must be positive and --event-streams-per-user at least as large"))
 	}
 	return errs
 }

@@ -115,7 +115,8 @@ func New(ctx context.Context, cfg Config, log *slog.Logger, opts Options) (*Serv
 	hasher := models.NewPhoneHasher(contactsKey)
 	s.events = models.NewEvents(db, s.clock, log, models.EventsConfig{AppName: cfg.AppName,
 		Retention: cfg.People.EventRetention, Chunk: cfg.People.FanoutChunk, Sinks: opts.NoticeSinks,
-		MesiboNotices: mesiboMode.jobs != nil, OnQueued: func() { s.worker.Wake() }})
+		MesiboNotices: mesiboMode.jobs != nil, OnQueued: func() { s.worker.Wake() },
+		StreamsPerSession: cfg.People.StreamsPerSession, StreamsPerUser: cfg.People.StreamsPerUser})
 	s.outbox = models.NewOutbox(db, s.clock, time.Minute, delivery.Console{}.Name())
 	s.worker = delivery.NewWorker(s.outbox, s.clock, log, opts.Worker, opts.Senders...)
 	signIn := models.NewSignIn(db, s.clock, models.SignInConfig{
