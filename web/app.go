@@ -30,6 +30,10 @@ func (s *Server) newApp() *fiber.App {
 		IdleTimeout:           s.cfg.IdleTimeout,
 		ErrorHandler:          s.handleError,
 		DisableStartupMessage: true,
+		// fasthttp would parse multipart bodies while reading the request
+		// and answer a malformed one itself, with the library's words; the
+		// op endpoint parses them and answers BADREQUEST in the envelope.
+		DisablePreParseMultipartForm: true,
 	}
 	app := fiber.New(cfg)
 	app.Use(s.realClientIP, requestID, s.accessLog, recover.New(recover.Config{

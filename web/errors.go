@@ -89,5 +89,8 @@ func pageMessage(fe *fiber.Error) string {
 	case fiber.StatusMethodNotAllowed:
 		return "This address does not accept this kind of request."
 	}
-	return fe.Message
+	// Errors that reach the last resort come from the HTTP server reading
+	// the request (fasthttp's words, such as a multipart parser's): never
+	// shown.
+	return "The request could not be read."
 }
