@@ -36,7 +36,7 @@ func (s *Server) newApp() *fiber.App {
 		DisablePreParseMultipartForm: true,
 	}
 	app := fiber.New(cfg)
-	app.Use(s.realClientIP, requestID, s.accessLog, recover.New(recover.Config{
+	app.Use(s.realClientIP, s.transportHeaders, requestID, s.accessLog, recover.New(recover.Config{
 		EnableStackTrace: true,
 		StackTraceHandler: func(c *fiber.Ctx, e any) {
 			s.log.Error("panic while serving a request", "request_id", RequestID(c), "panic", e)
@@ -102,6 +102,18 @@ func (s *Server) realClientIP(c *fiber.Ctx) error {
 		}
 	})
 	c.Context().SetRemoteAddr(&net.TCPAddr{IP: s.clientIP.Client(remote, values).AsSlice()})
+	return c.Next()
+}
+
+// transportHeaders go on every reply, API and files included: no content
+// sniffing (a JSON reply or a stored file is never run as a page), and when
+// the public URL is https, Strict-Transport-Security so that browsers never
+// send a dashboard cookie or a token over plain http again.
+func (s *Server) transportHeaders(c *fiber.Ctx) error {
+	c.Set("X-Content-Type-Options", "nosniff")
+	if strings.HasPrefix(s.cfg.BaseURL, "https://") {
+		c.Set("Strict-Transport-Security", "max-age=31536000")
+	}
 	return c.Next()
 }
 

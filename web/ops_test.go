@@ -441,3 +441,26 @@ func TestBackfillHashes(t *testing.T) {
 		t.Errorf("after backfill: %+v", got.Contacts)
 	}
 }
+
+// Every reply says nosniff; with an https base URL, every reply carries
+// Strict-Transport-Security, and over http none does.
+func TestTransportHeaders(t *testing.T) {
+	for _, base := range []string{"http://localhost:8080", "https://chat.example"} {
+		e := webtest.New(t, webtest.WithArgs("--base-url", base))
+		for _, r := range []*webtest.Response{
+			e.JSON(webtest.LoginParams(webtest.USPhone)),
+			e.Query(map[string]string{"op": "nothing"}),
+			e.Do(httptest.NewRequest(http.MethodGet, "/files/nothing.png", nil)),
+			e.Do(httptest.NewRequest(http.MethodGet, "/livez", nil)),
+			e.Do(httptest.NewRequest(http.MethodGet, "/admin/login", nil)),
+		} {
+			if r.Header.Get("X-Content-Type-Options") != "nosniff" {
+				t.Errorf("%s: no nosniff: %v", base, r.Header)
+			}
+			hsts := r.Header.Get("Strict-Transport-Security")
+			if strings.HasPrefix(base, "https") != strings.Contains(hsts, "max-age=") {
+				t.Errorf("%s: Strict-Transport-Security %q", base, hsts)
+			}
+		}
+	}
+}
