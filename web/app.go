@@ -2,6 +2,7 @@ package web
 
 import (
 	"crypto/rand"
+	"crypto/subtle"
 	"encoding/hex"
 	"log/slog"
 	"net"
@@ -43,8 +44,8 @@ func (s *Server) newApp() *fiber.App {
 		},
 	}))
 
-	if s.cfg.Metrics {
-		app.Get("/metrics", s.metrics.handler())
+	if s.metricsToken != "" {
+		app.Get("/metrics", s.requireMetricsToken, s.metrics.handler())
 	}
 	app.Get("/livez", func(c *fiber.Ctx) error { return c.SendString("ok") })
 	app.Get("/readyz", func(c *fiber.Ctx) error {
@@ -103,6 +104,27 @@ func (s *Server) realClientIP(c *fiber.Ctx) error {
 	})
 	c.Context().SetRemoteAddr(&net.TCPAddr{IP: s.clientIP.Client(remote, values).AsSlice()})
 	return c.Next()
+}
+
+// requireMetricsToken admits a scrape with ROSTER_METRICS_TOKEN as its
+// bearer token (compared in constant time); anyone else gets a 404, as if
+// there were no metrics.
+func (s *Server) requireMetricsToken(c *fiber.Ctx) error {
+	h := c.Get(fiber.HeaderAuthorization)
+	if len(h) > 7 && strings.EqualFold(h[:7], "bearer ") &&
+		subtle.ConstantTimeCompare([]byte(strings.TrimSpace(h[7:])), []byte(s.metricsToken)) == 1 {
+		return c.Next()
+	}
+	return fiber.ErrNotFound
+}
+
+// newMetricsApp serves /metrics alone, for --metrics-addr: a port that the
+// firewall or the loopback address keeps private.
+func (s *Server) newMetricsApp() *fiber.App {
+	app := fiber.New(fiber.Config{AppName: "Roster metrics", DisableStartupMessage: true,
+		ReadTimeout: s.cfg.ReadTimeout, WriteTimeout: s.cfg.WriteTimeout, IdleTimeout: s.cfg.IdleTimeout})
+	app.Get("/metrics", s.metrics.handler())
+	return app
 }
 
 // transportHeaders go on every reply, API and files included: no content

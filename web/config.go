@@ -50,7 +50,7 @@ type Config struct {
 	ShareText  string
 	InviteText string
 
-	Metrics bool
+	MetricsAddr string // own listener for /metrics ("" = none)
 
 	Delivery DeliveryConfig // delivery channels and token issuer: config_delivery.go
 
@@ -110,7 +110,7 @@ func ParseConfig(name string, args []string, getenv func(string) string, out io.
 	fs.DurationVar(&cfg.IdleTimeout, "idle-timeout", 2*time.Minute, "how long an idle keep-alive connection stays open")
 	fs.DurationVar(&cfg.ShutdownTimeout, "shutdown-timeout", 15*time.Second, "how long shutdown waits for in-flight requests")
 
-	fs.BoolVar(&cfg.Metrics, "metrics", true, "serve Prometheus metrics at /metrics (restrict access at your proxy)")
+	fs.StringVar(&cfg.MetricsAddr, "metrics-addr", "", "address of a separate listener for Prometheus metrics at /metrics, e.g. 127.0.0.1:9090 (empty = none; ROSTER_METRICS_TOKEN serves them on --addr behind a bearer token instead)")
 	fs.StringVar(&cfg.ShareText, "share-text", "", "text apps offer when inviting people (default mentions the app name)")
 	fs.StringVar(&cfg.InviteText, "invite-text", "", "invite text sent to apps (default mentions the app name)")
 
@@ -168,6 +168,11 @@ func (cfg *Config) finish() error {
 	errs = append(errs, cfg.finishDelivery())
 	if _, _, err := net.SplitHostPort(cfg.Addr); err != nil {
 		errs = append(errs, fmt.Errorf("--addr %q: %w", cfg.Addr, err))
+	}
+	if cfg.MetricsAddr != "" {
+		if _, _, err := net.SplitHostPort(cfg.MetricsAddr); err != nil {
+			errs = append(errs, fmt.Errorf("--metrics-addr %q: %w", cfg.MetricsAddr, err))
+		}
 	}
 	if cfg.BaseURL == "" {
 		cfg.BaseURL = defaultBaseURL(cfg.Addr)
@@ -295,7 +300,7 @@ func (cfg Config) Redacted() map[string]any {
 		"otp_phone_hourly": cfg.OTP.PhonePerHour, "otp_phone_daily": cfg.OTP.PhonePerDay,
 		"otp_ip_hourly": cfg.OTP.IPPerHour, "otp_ip_daily": cfg.OTP.IPPerDay, "otp_channel": cfg.OTPChannel,
 		"token_lifetime": cfg.TokenLifetime.String(), "retention": cfg.Retention.String(), "trusted_proxies": cfg.TrustedProxies,
-		"proxy_header": cfg.ProxyHeader, "body_limit_mb": cfg.BodyLimitMB, "metrics": cfg.Metrics, "admin_region": cfg.AdminRegion,
+		"proxy_header": cfg.ProxyHeader, "body_limit_mb": cfg.BodyLimitMB, "metrics_addr": cfg.MetricsAddr, "admin_region": cfg.AdminRegion,
 		"delivery": cfg.Delivery.redacted(),
 	}
 	for k, v := range cfg.People.redacted() {

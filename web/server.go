@@ -63,6 +63,10 @@ type Server struct {
 	stopStreams sync.Once
 	mesibo      *mesibo.Health // nil unless mesibo mode is on
 	clientIP    *clientip.Resolver
+	// metricsToken admits scrapes of /metrics on the main address
+	// (ROSTER_METRICS_TOKEN; "" = not served there).
+	metricsToken string
+	metricsApp   *fiber.App
 }
 
 // New opens the database (applying migrations) and builds the app.
@@ -97,6 +101,10 @@ func New(ctx context.Context, cfg Config, log *slog.Logger, opts Options) (*Serv
 	if mesiboMode.jobs != nil {
 		opts.Senders = append(opts.Senders, mesiboMode.jobs)
 	}
+	metricsToken := opts.Getenv("ROSTER_METRICS_TOKEN")
+	if metricsToken != "" && len(metricsToken) < 32 {
+		return nil, errors.New("ROSTER_METRICS_TOKEN must be at least 32 characters")
+	}
 	codeKey, err := LoadSecret(cfg.DataDir, "otp", opts.Getenv("ROSTER_OTP_KEY"))
 	if err != nil {
 		return nil, err
@@ -110,7 +118,7 @@ func New(ctx context.Context, cfg Config, log *slog.Logger, opts Options) (*Serv
 		return nil, err
 	}
 	s := &Server{cfg: cfg, log: log, clock: opts.Clock, db: db, streamsDone: make(chan struct{}), metrics: newMetrics(),
-		mesibo: mesiboMode.health, clientIP: clientIP}
+		mesibo: mesiboMode.health, clientIP: clientIP, metricsToken: metricsToken}
 	s.metrics.watchMesibo(s.mesibo)
 	hasher := models.NewPhoneHasher(contactsKey)
 	s.events = models.NewEvents(db, s.clock, log, models.EventsConfig{AppName: cfg.AppName,
@@ -170,6 +178,7 @@ func New(ctx context.Context, cfg Config, log *slog.Logger, opts Options) (*Serv
 		return nil, err
 	}
 	s.app = s.newApp()
+	s.metricsApp = s.newMetricsApp()
 	warnRealTestNumbers(cfg, log)
 	if cfg.DemoCode != "" {
 		log.Warn("DEMO-CODE MODE IS ON: every phone number signs in with one fixed code; never run production like this")
@@ -206,6 +215,9 @@ func (s *Server) Events() *models.Events { return s.events }
 // Contacts is the contact-sync service (the dashboard reads sync state from it).
 func (s *Server) Contacts() *models.Contacts { return s.contacts }
 
+// MetricsApp serves /metrics alone (on --metrics-addr; tests scrape it).
+func (s *Server) MetricsApp() *fiber.App { return s.metricsApp }
+
 // DB is the database.
 func (s *Server) DB() *models.DB { return s.db }
 
@@ -221,6 +233,17 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 
 	tracked := trackConns(ln)
 	serveErr := make(chan error, 1)
+	if s.cfg.MetricsAddr != "" {
+		mln, err := net.Listen("tcp", s.cfg.MetricsAddr)
+		if err != nil {
+			stopWork()
+			wg.Wait()
+			return fmt.Errorf("--metrics-addr: %w", err)
+		}
+		go func() { _ = s.metricsApp.Listener(mln) }()
+		defer func() { _ = s.metricsApp.Shutdown() }()
+		s.log.Info("metrics are served on their own address", "addr", mln.Addr().String())
+	}
 	go func() { serveErr <- s.app.Listener(tracked) }()
 	s.log.Info("roster is listening", "addr", ln.Addr().String(), "base_url", s.cfg.BaseURL)
 
