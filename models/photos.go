@@ -65,7 +65,7 @@ type Photos struct {
 
 // NewPhotos returns the photo store in dir (created if needed).
 func NewPhotos(dir string, limits PhotoLimits) (*Photos, error) {
-	if err := os.MkdirAll(dir, 0o750); err != nil {
+	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return nil, fmt.Errorf("create files directory: %w", err)
 	}
 	if limits.DecodeBudget <= 0 {
@@ -244,7 +244,7 @@ func writeFileAtomic(path string, data []byte) error {
 		tmp.Close()
 		return err
 	}
-	if err := tmp.Chmod(0o640); err != nil {
+	if err := tmp.Chmod(0o600); err != nil {
 		tmp.Close()
 		return err
 	}

@@ -21,12 +21,15 @@ import (
 // ROSTER_* environment fallback (flag name upper-cased, dashes as
 // underscores); flags win over the environment.
 type Config struct {
-	Addr      string
-	DataDir   string
-	BaseURL   string
-	AppName   string
-	LogFormat string
-	LogLevel  string
+	Addr    string
+	DataDir string
+	// NewDatabase allows creating an empty database although generated
+	// secrets show that one existed (it was lost or moved).
+	NewDatabase bool
+	BaseURL     string
+	AppName     string
+	LogFormat   string
+	LogLevel    string
 
 	TestNumbersRaw string
 	TestNumbers    map[string]string // E.164 -> code, parsed from TestNumbersRaw
@@ -79,6 +82,7 @@ func ParseConfig(name string, args []string, getenv func(string) string, out io.
 
 	fs.StringVar(&cfg.Addr, "addr", ":8080", "address to listen on, host:port")
 	fs.StringVar(&cfg.DataDir, "data-dir", "./data", "directory for roster.db, uploaded files and generated secrets")
+	fs.BoolVar(&cfg.NewDatabase, "new-database", false, "create a new, empty roster.db although DATA-DIR/secrets shows that a database existed (after its loss; without this flag the start stops)")
 	fs.StringVar(&cfg.BaseURL, "base-url", "", "public URL of this server, used in links sent to apps (default: http://localhost:PORT)")
 	fs.StringVar(&cfg.AppName, "app-name", "Roster", "app name used in messages sent to people")
 	fs.StringVar(&cfg.LogFormat, "log-format", "text", "log format: text or json")

@@ -220,7 +220,7 @@ func slogString(v any) string {
 
 func TestSecrets(t *testing.T) {
 	dir := t.TempDir()
-	k1, err := web.LoadSecret(dir, "otp", "")
+	k1, err := web.LoadSecret(dir, "otp", "", nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -231,21 +231,21 @@ func TestSecrets(t *testing.T) {
 	if st.Mode().Perm() != 0o600 {
 		t.Errorf("mode %v, want 0600", st.Mode().Perm())
 	}
-	k2, err := web.LoadSecret(dir, "otp", "")
+	k2, err := web.LoadSecret(dir, "otp", "", nil)
 	if err != nil || string(k1) != string(k2) || len(k1) != 32 {
 		t.Errorf("secret not kept: %x %x %v", k1, k2, err)
 	}
-	if _, err := web.LoadSecret(dir, "otp", "short"); err == nil {
+	if _, err := web.LoadSecret(dir, "otp", "short", nil); err == nil {
 		t.Error("a short secret from the environment was accepted")
 	}
-	k3, err := web.LoadSecret(dir, "otp", strings.Repeat("s", 40))
+	k3, err := web.LoadSecret(dir, "otp", strings.Repeat("s", 40), nil)
 	if err != nil || string(k3) != strings.Repeat("s", 40) {
 		t.Error("the environment does not win")
 	}
 	if err := os.WriteFile(filepath.Join(dir, "secrets", "bad.key"), []byte("zz"), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := web.LoadSecret(dir, "bad", ""); err == nil {
+	if _, err := web.LoadSecret(dir, "bad", "", nil); err == nil {
 		t.Error("a damaged key file was accepted")
 	}
 }

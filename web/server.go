@@ -67,6 +67,7 @@ type Server struct {
 	// (ROSTER_METRICS_TOKEN; "" = not served there).
 	metricsToken string
 	metricsApp   *fiber.App
+	dbOpened     os.FileInfo // the database file as opened: readiness notices it gone or replaced
 }
 
 // New opens the database (applying migrations) and builds the app.
@@ -87,38 +88,51 @@ func New(ctx context.Context, cfg Config, log *slog.Logger, opts Options) (*Serv
 		}
 		opts.Senders = senders
 	}
-	if err := os.MkdirAll(cfg.DataDir, 0o750); err != nil {
-		return nil, fmt.Errorf("create data directory: %w", err)
-	}
 	clientIP, err := clientip.New(cfg.TrustedProxies)
 	if err != nil {
 		return nil, fmt.Errorf("--trusted-proxies: %w", err)
 	}
-	mesiboMode, err := mesiboSetup(cfg, opts.Getenv, log, opts.Clock)
+	metricsToken := opts.Getenv("ROSTER_METRICS_TOKEN")
+	if metricsToken != "" && len(metricsToken) < 32 {
+		return nil, errors.New("ROSTER_METRICS_TOKEN must be at least 32 characters")
+	}
+	// The database first: whether a missing generated secret may be made
+	// anew depends on what the database holds.
+	db, err := openDatabase(ctx, cfg, log)
+	if err != nil {
+		return nil, err
+	}
+	s, err := build(ctx, cfg, log, opts, db, clientIP, metricsToken)
+	if err != nil {
+		db.Close()
+		return nil, err
+	}
+	return s, nil
+}
+
+// build makes the services and the app over an open database.
+func build(ctx context.Context, cfg Config, log *slog.Logger, opts Options, db *models.DB, clientIP *clientip.Resolver, metricsToken string) (*Server, error) {
+	dbOpened, err := os.Stat(pathsOf(cfg.DataDir).db)
+	if err != nil {
+		return nil, err
+	}
+	mesiboMode, err := mesiboSetup(ctx, cfg, opts.Getenv, log, opts.Clock, db)
 	if err != nil {
 		return nil, err
 	}
 	if mesiboMode.jobs != nil {
 		opts.Senders = append(opts.Senders, mesiboMode.jobs)
 	}
-	metricsToken := opts.Getenv("ROSTER_METRICS_TOKEN")
-	if metricsToken != "" && len(metricsToken) < 32 {
-		return nil, errors.New("ROSTER_METRICS_TOKEN must be at least 32 characters")
-	}
-	codeKey, err := LoadSecret(cfg.DataDir, "otp", opts.Getenv("ROSTER_OTP_KEY"))
+	codeKey, err := LoadSecret(cfg.DataDir, "otp", opts.Getenv("ROSTER_OTP_KEY"), secretGuard(ctx, db, "otp"))
 	if err != nil {
 		return nil, err
 	}
-	contactsKey, err := LoadSecret(cfg.DataDir, "contacts", opts.Getenv("ROSTER_CONTACTS_KEY"))
-	if err != nil {
-		return nil, err
-	}
-	db, err := models.Open(ctx, filepath.Join(cfg.DataDir, "roster.db"), log)
+	contactsKey, err := LoadSecret(cfg.DataDir, "contacts", opts.Getenv("ROSTER_CONTACTS_KEY"), secretGuard(ctx, db, "contacts"))
 	if err != nil {
 		return nil, err
 	}
 	s := &Server{cfg: cfg, log: log, clock: opts.Clock, db: db, streamsDone: make(chan struct{}), metrics: newMetrics(),
-		mesibo: mesiboMode.health, clientIP: clientIP, metricsToken: metricsToken}
+		mesibo: mesiboMode.health, clientIP: clientIP, metricsToken: metricsToken, dbOpened: dbOpened}
 	s.metrics.watchMesibo(s.mesibo)
 	hasher := models.NewPhoneHasher(contactsKey)
 	s.events = models.NewEvents(db, s.clock, log, models.EventsConfig{AppName: cfg.AppName,
@@ -147,12 +161,10 @@ func New(ctx context.Context, cfg Config, log *slog.Logger, opts Options) (*Serv
 	sessions.OnRevoked(s.events.Hub().RevokeSessions)
 	photos, err := models.NewPhotos(filepath.Join(cfg.DataDir, "files"), cfg.People.PhotoLimits())
 	if err != nil {
-		db.Close()
 		return nil, err
 	}
 	s.contacts = models.NewContacts(db, s.clock, hasher, cfg.People.Contacts)
 	if n, err := s.contacts.BackfillHashes(ctx); err != nil {
-		db.Close()
 		return nil, err
 	} else if n > 0 {
 		log.Info("set the contact hash of existing users", "users", n)
@@ -174,7 +186,6 @@ func New(ctx context.Context, cfg Config, log *slog.Logger, opts Options) (*Serv
 		opts.ContactSync = models.NewContactSyncReader(db)
 	}
 	if err := s.setUpAdmin(ctx, opts, sessions, signIn); err != nil {
-		db.Close()
 		return nil, err
 	}
 	s.app = s.newApp()
@@ -302,5 +313,5 @@ func (s *Server) Ready(ctx context.Context) error {
 	if err := s.db.Ping(ctx); err != nil {
 		return errors.New("database unavailable")
 	}
-	return nil
+	return databaseHealth(pathsOf(s.cfg.DataDir).db, s.dbOpened)
 }
