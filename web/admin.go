@@ -6,6 +6,7 @@ import (
 	"fmt"
 
 	"net/http"
+	"os"
 	"path/filepath"
 	"sort"
 	"strings"
@@ -122,10 +123,15 @@ func (s *Server) setUpAdmin(ctx context.Context, opts Options, sessionsStore *mo
 	}
 	switch {
 	case created && generated != "":
-		// The one deliberate exception to "never log secrets": this is how
-		// the operator learns the first password. It is printed once.
-		s.log.Warn("created the dashboard owner account; this password is shown only now: sign in and keep it safe",
-			"name", ownerName, "password", generated, "url", s.cfg.BaseURL+"/admin/")
+		// The password goes to a file only its owner can read, never to the
+		// log (logs are shipped, kept and read by more people than the
+		// server's account).
+		path, err := writeOwnerPassword(s.cfg.DataDir, generated)
+		if err != nil {
+			return fmt.Errorf("write the first owner's password: %w", err)
+		}
+		s.log.Warn("created the dashboard owner account; its password is in a file readable only by this account: sign in, change or note it, and delete the file",
+			"name", ownerName, "password_file", path, "url", s.cfg.BaseURL+"/admin/")
 	case created:
 		s.log.Info("created the dashboard owner account from ROSTER_ADMIN_PASSWORD", "name", ownerName)
 	}
@@ -147,6 +153,28 @@ func (s *Server) setUpAdmin(ctx context.Context, opts Options, sessionsStore *mo
 	})
 	s.admins = admins
 	return nil
+}
+
+// ownerPasswordFile is where the generated first password is written.
+const ownerPasswordFile = "owner-password.txt"
+
+// writeOwnerPassword writes the generated first password to a new file of
+// mode 0600 in the data directory and returns its path.
+func writeOwnerPassword(dataDir, password string) (string, error) {
+	path := filepath.Join(dataDir, ownerPasswordFile)
+	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, 0o600)
+	if err != nil {
+		return "", err
+	}
+	if err := f.Chmod(0o600); err != nil { // an older file may have had another mode
+		f.Close()
+		return "", err
+	}
+	if _, err := f.WriteString(password + "\n"); err != nil {
+		f.Close()
+		return "", err
+	}
+	return path, f.Close()
 }
 
 func settingsOf(cfg Config) []views.SettingVM {

@@ -126,7 +126,8 @@ func ParseConfig(name string, args []string, getenv func(string) string, out io.
 		fmt.Fprintf(out, "Usage: %s [flags]\n\nEvery flag can also be set with the environment variable shown; flags win.\n"+
 			"Secrets never come from flags: ROSTER_OTP_KEY and ROSTER_CONTACTS_KEY are read from the environment, else generated\nonce into DATA-DIR/secrets/ (mode 0600; back it up with the database).\n"+
 			"Dashboard: ROSTER_COOKIE_HASH_KEY, ROSTER_COOKIE_BLOCK_KEY (else generated likewise); ROSTER_ADMIN_NAME names the\n"+
-			"first owner (default admin) and ROSTER_ADMIN_PASSWORD sets its password (else one is generated and logged once).\n"+
+			"first owner (default admin) and ROSTER_ADMIN_PASSWORD sets its password (else one is generated into\n"+
+			"DATA-DIR/owner-password.txt, mode 0600).\n"+
 			"`roster admin` manages admins.\n\n", name)
 		fs.VisitAll(func(f *flag.Flag) {
 			def := ""
