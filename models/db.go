@@ -2,6 +2,7 @@ package models
 
 import (
 	"context"
+	"database/sql"
 	"errors"
 	"fmt"
 	"io/fs"
@@ -11,9 +12,9 @@ import (
 	"runtime"
 	"time"
 
+	"github.com/mattn/go-sqlite3"
 	"gorm.io/driver/sqlite"
 	"gorm.io/gorm"
-	"gorm.io/gorm/logger"
 )
 
 // DB holds the two connection pools of one SQLite database. SQLite allows one
@@ -71,16 +72,17 @@ func Open(ctx context.Context, path string, log *slog.Logger) (*DB, error) {
 			PrepareStmt:        true,
 			PrepareStmtMaxSize: 512,
 			PrepareStmtTTL:     time.Hour,
-			Logger: logger.NewSlogLogger(log.With("component", "gorm"), logger.Config{
-				SlowThreshold:             200 * time.Millisecond,
-				LogLevel:                  logger.Warn,
-				IgnoreRecordNotFoundError: true,
-				ParameterizedQueries:      true, // never put phone numbers or hashes in logs
-			}),
-			NowFunc: func() time.Time { return time.Now().UTC() },
+			Logger:             gormLog{log: log.With("component", "gorm")}, // db_log.go: failures only, no values
+			NowFunc:            func() time.Time { return time.Now().UTC() },
 		}
 	}
-	w, err := gorm.Open(sqlite.Open(dsn(path, false)), cfg())
+	// Connections come from db_log.go's connector, which times statements
+	// in the driver (not the wait for a connection) and logs slow ones.
+	open := func(readOnly bool) (*gorm.DB, error) {
+		pool := sql.OpenDB(&connector{dsn: dsn(path, readOnly), driver: &sqlite3.SQLiteDriver{}, log: log.With("component", "sqlite")})
+		return gorm.Open(sqlite.New(sqlite.Config{Conn: pool}), cfg())
+	}
+	w, err := open(false)
 	if err != nil {
 		return nil, fmt.Errorf("open database %s: %w", path, err)
 	}
@@ -94,7 +96,7 @@ func Open(ctx context.Context, path string, log *slog.Logger) (*DB, error) {
 		wsql.Close()
 		return nil, err
 	}
-	r, err := gorm.Open(sqlite.Open(dsn(path, true)), cfg())
+	r, err := open(true)
 	if err != nil {
 		wsql.Close()
 		return nil, fmt.Errorf("open database %s for reading: %w", path, err)
