@@ -9,6 +9,7 @@ import (
 	"net"
 	"net/url"
 	"strings"
+	"syscall"
 	"time"
 
 	"github.com/nyaruka/phonenumbers"
@@ -44,11 +45,16 @@ type Config struct {
 	TrustedProxies []string
 	ProxyHeader    string
 
-	BodyLimitMB     int
-	ReadTimeout     time.Duration
-	WriteTimeout    time.Duration
-	IdleTimeout     time.Duration
-	ShutdownTimeout time.Duration
+	BodyLimitMB int
+	// MaxConnections caps open client connections (0 on the command line:
+	// sized from the file-descriptor limit); MaxConnectionsPerIP caps them
+	// per client network, trusted proxies exempt (0: no cap).
+	MaxConnections      int
+	MaxConnectionsPerIP int
+	ReadTimeout         time.Duration
+	WriteTimeout        time.Duration
+	IdleTimeout         time.Duration
+	ShutdownTimeout     time.Duration
 
 	ShareText  string
 	InviteText string
@@ -108,6 +114,8 @@ func ParseConfig(name string, args []string, getenv func(string) string, out io.
 	fs.StringVar(&trusted, "trusted-proxies", "", "comma-separated IPs or CIDRs of reverse proxies whose client-IP header is believed (empty = none)")
 	fs.StringVar(&cfg.ProxyHeader, "proxy-header", "X-Forwarded-For", "header carrying the client IP, read only from trusted proxies")
 
+	fs.IntVar(&cfg.MaxConnections, "max-connections", 0, "most client connections open at once; more wait to be accepted (0 = 90% of the file-descriptor limit, leaving room for the database and outgoing calls)")
+	fs.IntVar(&cfg.MaxConnectionsPerIP, "max-connections-per-ip", 128, "most connections from one client IP (IPv6: one /64); trusted proxies are exempt (0 = no limit)")
 	fs.IntVar(&cfg.BodyLimitMB, "body-limit-mb", 16, "largest accepted request body, in MiB (photo uploads, large contact syncs)")
 	fs.DurationVar(&cfg.ReadTimeout, "read-timeout", 30*time.Second, "time allowed to read a request")
 	fs.DurationVar(&cfg.WriteTimeout, "write-timeout", 30*time.Second, "time allowed to write a response")
@@ -197,6 +205,12 @@ func (cfg *Config) finish() error {
 	if cfg.TokenLifetime <= 0 || cfg.SessionTouch < 0 {
 		errs = append(errs, errors.New("--token-lifetime must be positive"))
 	}
+	if cfg.MaxConnections < 0 || cfg.MaxConnectionsPerIP < 0 {
+		errs = append(errs, errors.New("--max-connections and --max-connections-per-ip must not be negative"))
+	}
+	if cfg.MaxConnections == 0 {
+		cfg.MaxConnections = defaultMaxConnections()
+	}
 	if cfg.BodyLimitMB <= 0 || cfg.BodyLimitMB > 1024 {
 		errs = append(errs, errors.New("--body-limit-mb must be between 1 and 1024"))
 	}
@@ -275,6 +289,17 @@ func isDigits(s string, minLen, maxLen int) bool {
 	return true
 }
 
+// defaultMaxConnections is 90% of the file-descriptor limit (Go raises the
+// soft limit to the hard one at start), less a reserve for the database,
+// its WAL, uploads being written and outgoing calls to providers.
+func defaultMaxConnections() int {
+	var rl syscall.Rlimit
+	if err := syscall.Getrlimit(syscall.RLIMIT_NOFILE, &rl); err != nil || rl.Cur <= 128 {
+		return 64
+	}
+	return int(min(rl.Cur-64, 1<<20) * 9 / 10)
+}
+
 func defaultBaseURL(addr string) string {
 	host, port, err := net.SplitHostPort(addr)
 	if err != nil {
@@ -305,7 +330,7 @@ func (cfg Config) Redacted() map[string]any {
 		"otp_phone_hourly": cfg.OTP.PhonePerHour, "otp_phone_daily": cfg.OTP.PhonePerDay,
 		"otp_ip_hourly": cfg.OTP.IPPerHour, "otp_ip_daily": cfg.OTP.IPPerDay, "otp_channel": cfg.OTPChannel,
 		"token_lifetime": cfg.TokenLifetime.String(), "retention": cfg.Retention.String(), "trusted_proxies": cfg.TrustedProxies,
-		"proxy_header": cfg.ProxyHeader, "body_limit_mb": cfg.BodyLimitMB, "metrics_addr": cfg.MetricsAddr, "admin_region": cfg.AdminRegion,
+		"proxy_header": cfg.ProxyHeader, "body_limit_mb": cfg.BodyLimitMB, "max_connections": cfg.MaxConnections, "max_connections_per_ip": cfg.MaxConnectionsPerIP, "metrics_addr": cfg.MetricsAddr, "admin_region": cfg.AdminRegion,
 		"delivery": cfg.Delivery.redacted(),
 	}
 	for k, v := range cfg.People.redacted() {

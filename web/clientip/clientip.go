@@ -43,6 +43,9 @@ func New(trusted []string) (*Resolver, error) {
 // Trusts reports whether any proxy is trusted (else headers are ignored).
 func (r *Resolver) Trusts() bool { return len(r.trusted) > 0 }
 
+// IsTrusted reports whether a is a trusted proxy.
+func (r *Resolver) IsTrusted(a netip.Addr) bool { return r.isTrusted(a.Unmap().WithZone("")) }
+
 func (r *Resolver) isTrusted(a netip.Addr) bool {
 	for _, p := range r.trusted {
 		if p.Contains(a) {
