@@ -5,6 +5,7 @@ package handlers_test
 
 import (
 	"fmt"
+	"io"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -123,4 +124,31 @@ func TestForwardedForSpoofingBehindTrustedProxy(t *testing.T) {
 		}
 	}
 	from("2001:db8:1:3::1", "12015550299").ExpectOK(t) // the next /64 is someone else
+}
+
+// Several requests on one keep-alive connection from a trusted proxy each
+// get their own client IP (fasthttp keeps a replaced remote address for the
+// whole connection: it must be derived from the socket every time).
+func TestClientIPPerRequestOnKeepAlive(t *testing.T) {
+	e := webtest.New(t, webtest.WithArgs("--trusted-proxies", "127.0.0.1", "--otp-ip-hourly", "0"))
+	base := e.Listen()
+	client := &http.Client{Transport: &http.Transport{MaxConnsPerHost: 1}}
+	for i, xff := range []string{"203.0.113.7", "203.0.113.8", ""} {
+		req, _ := http.NewRequest(http.MethodPost, base+"/", strings.NewReader(webtest.MustJSON(t, webtest.LoginParams(fmt.Sprintf("120155504%02d", i)))))
+		req.Header.Set("Content-Type", "application/json")
+		if xff != "" {
+			req.Header.Set("X-Forwarded-For", xff)
+		}
+		res, err := client.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		io.Copy(io.Discard, res.Body) // read to the end: the connection is reused
+		res.Body.Close()
+	}
+	for i, want := range []string{"203.0.113.7", "203.0.113.8", "127.0.0.1"} {
+		if n := e.Count("SELECT COUNT(*) FROM otp_codes WHERE phone = ? AND ip = ?", fmt.Sprintf("+120155504%02d", i), want); n != 1 {
+			t.Errorf("request %d: not recorded from %s", i, want)
+		}
+	}
 }
