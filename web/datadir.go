@@ -8,6 +8,9 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
+	"time"
+
+	"github.com/gofiber/fiber/v2"
 
 	"roster/models"
 )
@@ -97,4 +100,50 @@ func databaseHealth(path string, opened os.FileInfo) error {
 		return errors.New("the database file is not writable")
 	}
 	return f.Close()
+}
+
+// databaseCheckInterval is how often the running server looks at its
+// database file.
+const databaseCheckInterval = 2 * time.Second
+
+// watchDatabase checks the database file every interval until ctx ends.
+func (s *Server) watchDatabase(ctx context.Context, every time.Duration) {
+	t := time.NewTicker(every)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+			s.CheckDatabase()
+		}
+	}
+}
+
+// CheckDatabase looks at the database file now (the watcher calls it;
+// tests call it directly). While the file is gone, replaced or not
+// writable, the op endpoint refuses requests: connections still open on a
+// deleted file would acknowledge sign-ins that no restart will find.
+func (s *Server) CheckDatabase() {
+	err := databaseHealth(pathsOf(s.cfg.DataDir).db, s.dbOpened)
+	was := s.dbLost.Swap(err != nil)
+	switch {
+	case err != nil && !was:
+		s.log.Error("the database file is lost: requests are refused until it is restored and Roster restarted", "err", err)
+	case err == nil && was:
+		s.log.Info("the database file is back")
+	}
+}
+
+// errDatabaseLost is what a refused request logs.
+var errDatabaseLost = errors.New("the database file is lost; not acknowledging writes that would not survive a restart")
+
+// refuseWhileDatabaseLost guards the op endpoint (see CheckDatabase).
+func (s *Server) refuseWhileDatabaseLost(next fiber.Handler) fiber.Handler {
+	return func(c *fiber.Ctx) error {
+		if s.dbLost.Load() {
+			return errDatabaseLost
+		}
+		return next(c)
+	}
 }

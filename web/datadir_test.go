@@ -148,3 +148,21 @@ func TestReadinessNoticesALostDatabase(t *testing.T) {
 		}
 	}
 }
+
+// Once the database file is found lost, the op endpoint stops
+// acknowledging requests: a sign-in written into the deleted file would be
+// gone after the restart.
+func TestLostDatabaseStopsAcknowledging(t *testing.T) {
+	e := webtest.New(t)
+	tok := e.SignIn(webtest.USPhone, "d")
+	db := filepath.Join(e.DataDir, "roster.db")
+	for _, f := range []string{db, db + "-wal", db + "-shm"} {
+		os.Remove(f)
+	}
+	e.Server.CheckDatabase()
+	e.JSON(webtest.LoginParams(webtest.FRPhone)).ExpectFail(t, "INTERNAL")
+	e.JSON(map[string]any{"op": "setnotify", "token": tok, "notifytoken": "x"}).ExpectFail(t, "INTERNAL")
+	if !strings.Contains(e.Logs(), "the database file is lost") {
+		t.Error("the loss was not logged")
+	}
+}

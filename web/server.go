@@ -12,6 +12,7 @@ import (
 	"os"
 	"path/filepath"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/gofiber/fiber/v2"
@@ -68,6 +69,7 @@ type Server struct {
 	metricsToken string
 	metricsApp   *fiber.App
 	dbOpened     os.FileInfo // the database file as opened: readiness notices it gone or replaced
+	dbLost       atomic.Bool // the file is gone, replaced or unwritable (CheckDatabase)
 }
 
 // New opens the database (applying migrations) and builds the app.
@@ -240,6 +242,7 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 	var wg sync.WaitGroup
 	wg.Go(func() { s.worker.Run(workCtx) })
 	wg.Go(func() { s.pruneLoop(workCtx, time.Hour) })
+	wg.Go(func() { s.watchDatabase(workCtx, databaseCheckInterval) })
 	wg.Go(func() { s.events.Run(workCtx) })
 
 	tracked := trackConns(ln, s.log, connLimits{max: s.cfg.MaxConnections, perIP: s.cfg.MaxConnectionsPerIP, trusted: s.clientIP.IsTrusted})
