@@ -60,10 +60,18 @@ func main() {
 
 // run serves until ctx is cancelled (SIGINT/SIGTERM), then shuts down
 // gracefully and closes the database.
+//
+// The address is bound first: on an address in use, nothing has touched
+// the data directory (no database created or migrated, no owner made).
 func run(ctx context.Context, cfg web.Config, log *slog.Logger) error {
 	log.Info("starting roster", "config", cfg.Redacted())
+	ln, err := net.Listen("tcp", cfg.Addr)
+	if err != nil {
+		return err
+	}
 	srv, err := web.New(ctx, cfg, log, web.Options{})
 	if err != nil {
+		ln.Close()
 		return err
 	}
 	defer func() {
@@ -71,10 +79,6 @@ func run(ctx context.Context, cfg web.Config, log *slog.Logger) error {
 			log.Error("closing the database", "err", err)
 		}
 	}()
-	ln, err := net.Listen("tcp", cfg.Addr)
-	if err != nil {
-		return err
-	}
 	return srv.Serve(ctx, ln)
 }
 

@@ -335,22 +335,25 @@ func TestForwardedForIgnoredWithoutTrustedProxy(t *testing.T) {
 func TestTestNumbers(t *testing.T) {
 	// +1 555 numbers are fictional: possible but not valid, which is what
 	// test numbers are for.
-	e := webtest.New(t, webtest.WithArgs("--test-numbers", "+1 555 010 0999:123456, 447700900123:654321"))
-	for i := 0; i < 12; i++ { // never throttled
+	e := webtest.New(t, webtest.WithArgs("--test-numbers", "+1 555 010 0999:12345678, 447700900123:87654321"))
+	for i := 0; i < 12; i++ { // asking for the code is never throttled
 		e.JSON(webtest.LoginParams("15550100999")).ExpectOK(t)
 	}
 	if n := e.Count("SELECT COUNT(*) FROM outbox"); n != 0 {
 		t.Errorf("%d messages queued for a test number", n)
 	}
-	e.Verify("15550100999", "111111").ExpectFail(t, "BADCODE")
-	r := e.Verify("15550100999", "123456")
+	e.Verify("15550100999", "11111111").ExpectFail(t, "BADCODE")
+	r := e.Verify("15550100999", "12345678")
 	r.ExpectOK(t)
 	if r.String("phone") != "15550100999" {
 		t.Errorf("reply %s", r.Body)
 	}
-	e.Verify("+44 7700 900123", "654321").ExpectOK(t)
+	e.Verify("+44 7700 900123", "87654321").ExpectOK(t)
 	// A number that is not a test number still has to be valid.
 	e.JSON(webtest.LoginParams("15550100998")).ExpectFail(t, "BADPHONE")
+	if strings.Contains(e.Logs(), "assigned range") {
+		t.Error("fictional test numbers drew the warning for real ones")
+	}
 }
 
 func TestDemoCodeOffByDefault(t *testing.T) {
@@ -372,7 +375,7 @@ func TestDemoCodeOffByDefault(t *testing.T) {
 }
 
 func TestDemoCodeMode(t *testing.T) {
-	e := webtest.New(t, webtest.WithArgs("--demo-code", "424242"))
+	e := webtest.New(t, webtest.WithArgs("--demo-code", "42424242"))
 	if !strings.Contains(e.Logs(), "DEMO-CODE MODE IS ON") {
 		t.Error("no warning at start")
 	}
@@ -380,11 +383,12 @@ func TestDemoCodeMode(t *testing.T) {
 	if n := e.Count("SELECT COUNT(*) FROM outbox"); n != 0 {
 		t.Errorf("demo mode sent %d messages", n)
 	}
-	e.Verify(webtest.FRPhone, "111111").ExpectFail(t, "BADCODE")
-	e.Verify(webtest.FRPhone, "424242").ExpectOK(t)
+	e.Verify(webtest.FRPhone, "11111111").ExpectFail(t, "BADCODE")
+	e.Verify(webtest.FRPhone, "42424242").ExpectOK(t)
+	// The public page does not tell the world that one code opens every account.
 	home := e.Do(httptest.NewRequest(http.MethodGet, "/", nil))
-	if !strings.Contains(string(home.Body), "demo-banner") {
-		t.Error("no demo banner on the start page")
+	if strings.Contains(string(home.Body), "demo-banner") || strings.Contains(strings.ToLower(string(home.Body)), "demo") {
+		t.Error("the public start page announces demo-code mode")
 	}
 }
 
@@ -397,9 +401,25 @@ func TestBlockedUserCannotSignIn(t *testing.T) {
 	}
 	e.JSON(map[string]any{"op": "setnotify", "token": tok, "notifytoken": "x"}).ExpectFail(t, "AUTHFAIL")
 	e.Clock.Advance(time.Minute)
-	e.JSON(webtest.LoginParams(webtest.USPhone)).ExpectFail(t, "BLOCKED")
+	// Asking for a code and a wrong code answer as for anyone else: only
+	// the right code reveals the block.
+	blocked := e.JSON(webtest.LoginParams(webtest.USPhone))
+	unknown := e.JSON(webtest.LoginParams(webtest.FRPhone))
+	blocked.ExpectOK(t)
+	if string(blocked.Body) != string(unknown.Body) {
+		t.Errorf("a blocked number answers %s, an unknown one %s", blocked.Body, unknown.Body)
+	}
+	code := e.LastCode("+" + webtest.USPhone)
+	wrongBlocked := e.Verify(webtest.USPhone, webtest.WrongCode(code))
+	wrongUnknown := e.Verify(webtest.FRPhone, webtest.WrongCode(e.LastCode("+"+webtest.FRPhone)))
+	wrongBlocked.ExpectFail(t, "BADCODE")
+	if string(wrongBlocked.Body) != string(wrongUnknown.Body) {
+		t.Errorf("a wrong code: blocked %s, unknown %s", wrongBlocked.Body, wrongUnknown.Body)
+	}
+	e.Verify(webtest.USPhone, code).ExpectFail(t, "BLOCKED")
 	e.Clock.Advance(24 * time.Hour)
 	e.JSON(webtest.LoginParams(webtest.USPhone)).ExpectOK(t)
+	e.Verify(webtest.USPhone, e.LastCode("+"+webtest.USPhone)).ExpectOK(t)
 }
 
 func TestLogoutRevokesOnlyThatToken(t *testing.T) {

@@ -40,5 +40,7 @@ func clientErrorMessage(fe *fiber.Error) string {
 	case fiber.StatusMethodNotAllowed:
 		return "This address does not accept this kind of request."
 	}
-	return fe.Message
+	// Other client errors come from the HTTP server reading the request
+	// (fasthttp's words, such as a multipart parser's): never shown.
+	return "The request could not be read."
 }

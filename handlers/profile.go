@@ -51,7 +51,8 @@ func (a *API) profile(c *fiber.Ctx, r *Request, pr *models.Principal) (Reply, er
 		ch.Announce = &a
 	}
 	if len(r.Files) > 0 {
-		if ch.Photo, err = a.storePhoto(r); err != nil {
+		// A photo here is an upload like any other: it counts toward the cap.
+		if ch.Photo, err = a.storeUpload(c, r, pr, true); err != nil {
 			return nil, err
 		}
 	}
@@ -73,7 +74,7 @@ func boolInt(b bool) int {
 }
 
 // storePhoto stores the request's first file as an image.
-func (a *API) storePhoto(r *Request) (*models.StoredPhoto, error) {
+func (a *API) storePhoto(c *fiber.Ctx, r *Request) (*models.StoredPhoto, error) {
 	fh := r.Files[0]
 	if fh.Size > a.photos.Limits().MaxBytes {
 		return nil, apiErr(CodeTooLarge, "The image is too large (at most "+strconv.FormatInt(a.photos.Limits().MaxBytes>>20, 10)+" MB).")
@@ -83,7 +84,7 @@ func (a *API) storePhoto(r *Request) (*models.StoredPhoto, error) {
 		return nil, err
 	}
 	defer f.Close()
-	ph, err := a.photos.Store(f)
+	ph, err := a.photos.Store(c.UserContext(), f)
 	switch {
 	case errors.Is(err, models.ErrBadImage):
 		return nil, apiErr(CodeBadImage, "The file is not an image Roster can read (JPEG, PNG, GIF or WebP).")
@@ -92,6 +93,24 @@ func (a *API) storePhoto(r *Request) (*models.StoredPhoto, error) {
 			" MB and "+strconv.Itoa(a.photos.Limits().MaxPixels/1_000_000)+" megapixels).")
 	}
 	return ph, err
+}
+
+// storeUpload stores the request's image under the user's daily cap: the
+// cap is checked first to spare the decoding, and checked again and counted
+// in one transaction once the file exists (a refused file is removed).
+func (a *API) storeUpload(c *fiber.Ctx, r *Request, pr *models.Principal, profile bool) (*models.StoredPhoto, error) {
+	if err := a.uploads.Allow(c.UserContext(), pr.User.ID); err != nil {
+		return nil, err
+	}
+	ph, err := a.storePhoto(c, r)
+	if err != nil {
+		return nil, err
+	}
+	if err := a.uploads.Record(c.UserContext(), pr.User.ID, ph.Name, profile); err != nil {
+		_ = a.photos.Remove(ph.Name)
+		return nil, err
+	}
+	return ph, nil
 }
 
 // upload stores an image: the profile photo when profile=1, or removes the
@@ -110,14 +129,8 @@ func (a *API) upload(c *fiber.Ctx, r *Request, pr *models.Principal) (Reply, err
 	if len(r.Files) == 0 {
 		return nil, apiErr(CodeMissingFile, "No file was attached.")
 	}
-	if err := a.uploads.Allow(c.UserContext(), pr.User.ID); err != nil {
-		return nil, err
-	}
-	ph, err := a.storePhoto(r)
+	ph, err := a.storeUpload(c, r, pr, r.Flag("profile"))
 	if err != nil {
-		return nil, err
-	}
-	if err := a.uploads.Record(c.UserContext(), pr.User.ID, ph.Name, r.Flag("profile")); err != nil {
 		return nil, err
 	}
 	if !r.Flag("profile") {

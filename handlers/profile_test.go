@@ -15,6 +15,8 @@ import (
 	"path/filepath"
 	"regexp"
 	"strings"
+	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -218,5 +220,38 @@ func TestUploadCapAndDeletion(t *testing.T) {
 		if _, err := os.Stat(filepath.Join(e.DataDir, "files", name)); !errors.Is(err, os.ErrNotExist) {
 			t.Errorf("file %s of the deleted user is still there (%v)", name, err)
 		}
+	}
+}
+
+// Photos sent with the profile op count toward the daily cap, and parallel
+// uploads cannot overrun it: the cap is checked and counted in one
+// transaction.
+func TestUploadCapCountsProfilePhotosAndHoldsInParallel(t *testing.T) {
+	e := webtest.NewPeople(t, "--uploads-per-day", "2")
+	alice := e.SignIn(alicePhone, "a")
+	img := testImage(t, "png", 64, 64)
+	for range 2 {
+		e.Multipart(map[string]string{"op": "profile", "token": alice}, "photo", "me.png", img).ExpectOK(t)
+	}
+	e.Multipart(map[string]string{"op": "profile", "token": alice}, "photo", "me.png", img).ExpectFail(t, "RATELIMIT")
+	e.Multipart(map[string]string{"op": "upload", "token": alice}, "file", "x.png", img).ExpectFail(t, "RATELIMIT")
+
+	bob := e.SignIn(bobPhone, "b")
+	var wg sync.WaitGroup
+	var stored atomic.Int32
+	for range 10 {
+		wg.Go(func() {
+			if e.Multipart(map[string]string{"op": "upload", "token": bob}, "file", "x.png", img).String("result") == "OK" {
+				stored.Add(1)
+			}
+		})
+	}
+	wg.Wait()
+	if stored.Load() != 2 {
+		t.Errorf("%d of 10 parallel uploads stored under a cap of 2", stored.Load())
+	}
+	files, _ := os.ReadDir(filepath.Join(e.DataDir, "files"))
+	if len(files) != 3 { // alice's current photo, bob's two files
+		t.Errorf("%d files on disk, want 3", len(files))
 	}
 }

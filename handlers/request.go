@@ -18,6 +18,9 @@ type Request struct {
 	Op     string            // lower-cased
 	Params map[string]string // every parameter, as text
 	Files  []*multipart.FileHeader
+	// objects are the parameters a JSON body gave as an object (or a list
+	// of lists): kept as JSON text in Params, refused where text is read.
+	objects map[string]bool
 }
 
 // Get returns the first non-empty value among the names (aliases such as
@@ -44,7 +47,7 @@ func (r *Request) Flag(name string) bool {
 // string and body (JSON, URL-encoded form, or multipart form). Body values
 // win over query values.
 func DecodeRequest(c *fiber.Ctx) (*Request, error) {
-	req := &Request{Params: map[string]string{}}
+	req := &Request{Params: map[string]string{}, objects: map[string]bool{}}
 	if err := DecodeQuery(c.Request().URI().QueryString(), req.Params); err != nil {
 		return req, err
 	}
@@ -74,7 +77,7 @@ func DecodeRequest(c *fiber.Ctx) (*Request, error) {
 			req.Files = append(req.Files, form.File[k]...)
 		}
 	case strings.HasPrefix(ct, fiber.MIMEApplicationJSON) || LooksLikeJSON(body):
-		if err := DecodeJSONParams(body, req.Params); err != nil {
+		if err := decodeJSON(body, req.Params, req.objects); err != nil {
 			return req, err
 		}
 	case len(body) > 0:
@@ -83,7 +86,33 @@ func DecodeRequest(c *fiber.Ctx) (*Request, error) {
 		}
 	}
 	req.Op = parseOp(req.Params["op"])
-	return req, nil
+	return req, req.checkTypes()
+}
+
+// checkTypes refuses, by name, values of the wrong type for the protocol's
+// parameters instead of reading them as something else (an object as its
+// JSON text, an unknown boolean as false).
+func (r *Request) checkTypes() error {
+	// The parameters that hold text (or a number), and the booleans.
+	textParams := [...]string{"op", "appid", "phone", "phonel", "cc", "otp", "code", "name", "status", "token",
+		"device", "dt", "phones", "ts", "notifytoken", "fcmid", "discoverable"}
+	boolParams := [...]string{"reset", "hidden", "delete", "profile", "prod", "announce"}
+	for _, n := range textParams {
+		if r.objects[n] {
+			return badRequest("The parameter %q must be text, not a JSON object.", n)
+		}
+	}
+	for _, n := range boolParams {
+		if r.objects[n] {
+			return badRequest("The parameter %q must be 1 or 0, not a JSON object.", n)
+		}
+		switch strings.ToLower(strings.TrimSpace(r.Params[n])) {
+		case "", "1", "true", "yes", "on", "0", "false", "no", "off":
+		default:
+			return badRequest("The parameter %q must be 1 or 0 (or true, false, yes, no, on, off).", n)
+		}
+	}
+	return nil
 }
 
 // Limits on a request's parameters. Contact sync sends the largest values
@@ -108,6 +137,12 @@ func badRequest(format string, a ...any) error {
 // keep their exact text, booleans become "1"/"0", arrays of scalars (a list
 // of phones) are joined with commas, and nested objects keep their JSON text.
 func DecodeJSONParams(body []byte, into map[string]string) error {
+	return decodeJSON(body, into, nil)
+}
+
+// decodeJSON is DecodeJSONParams that also notes, in objects (unless nil),
+// the parameters given as objects or lists of lists.
+func decodeJSON(body []byte, into map[string]string, objects map[string]bool) error {
 	dec := json.NewDecoder(bytes.NewReader(body))
 	dec.UseNumber()
 	var obj map[string]any
@@ -128,11 +163,31 @@ func DecodeJSONParams(body []byte, into map[string]string) error {
 		if err != nil {
 			return err
 		}
+		if objects != nil && structured(v) {
+			objects[k] = true
+		}
 		if err := setParam(into, k, s); err != nil {
 			return err
 		}
 	}
 	return nil
+}
+
+// structured reports whether a JSON value is an object or holds one or a
+// list: something no protocol parameter is.
+func structured(v any) bool {
+	switch x := v.(type) {
+	case map[string]any:
+		return true
+	case []any:
+		for _, item := range x {
+			switch item.(type) {
+			case []any, map[string]any:
+				return true
+			}
+		}
+	}
+	return false
 }
 
 func jsonText(v any) (string, error) {

@@ -6,7 +6,6 @@ import (
 	"encoding/base64"
 	"errors"
 	"fmt"
-	"strings"
 	"time"
 
 	"golang.org/x/crypto/bcrypt"
@@ -58,18 +57,24 @@ func (a *Admin) Actor() string { return "admin:" + a.Name }
 type AdminPolicy struct {
 	IdleTimeout     time.Duration
 	AbsoluteTimeout time.Duration
-	FailuresPerName int // failed logins per name within Window before a lock
-	FailuresPerIP   int
-	Window          time.Duration
-	LockFor         time.Duration
-	BcryptCost      int
+	// Failed logins within Window before a lock, per (name, client
+	// network), per client network, and per name from anywhere. The last is
+	// much higher: a low one would let anyone lock the owner out by
+	// failing from elsewhere.
+	FailuresPerNameIP int
+	FailuresPerIP     int
+	FailuresPerName   int
+	Window            time.Duration
+	LockFor           time.Duration
+	BcryptCost        int
 }
 
-// DefaultAdminPolicy: 30 min idle, 12 h absolute; 5 failures per name or 20
-// per IP in 15 minutes lock that key for 15 minutes.
+// DefaultAdminPolicy: 30 min idle, 12 h absolute; 5 failures per (name,
+// network), 20 per network or 100 per name in 15 minutes lock that key for
+// 15 minutes.
 func DefaultAdminPolicy() AdminPolicy {
 	return AdminPolicy{IdleTimeout: 30 * time.Minute, AbsoluteTimeout: 12 * time.Hour,
-		FailuresPerName: 5, FailuresPerIP: 20, Window: 15 * time.Minute, LockFor: 15 * time.Minute,
+		FailuresPerNameIP: 5, FailuresPerIP: 20, FailuresPerName: 100, Window: 15 * time.Minute, LockFor: 15 * time.Minute,
 		BcryptCost: bcrypt.DefaultCost}
 }
 
@@ -191,16 +196,26 @@ func (s *Admins) ResetPassword(ctx context.Context, name, password, actor string
 			return err
 		}
 		// The throttle of this name is cleared: its owner has a new password.
-		if err := tx.Where("key = ?", "name:"+strings.ToLower(a.Name)).Delete(&adminThrottle{}).Error; err != nil {
+		if err := clearNameThrottle(tx, a.Name); err != nil {
 			return err
 		}
 		return audit(tx, AuditEntry{At: now, Actor: actor, Type: EventAdminPasswordSet, Detail: fmt.Sprintf("admin %q", a.Name)})
 	})
 }
 
-// EnsureOwner creates the owner "admin" when no admin exists. The password
-// is the given one, or a generated one returned for printing once.
-func (s *Admins) EnsureOwner(ctx context.Context, password string) (created bool, generated string, err error) {
+// DefaultOwnerName is the first owner's name when none is chosen.
+const DefaultOwnerName = "admin"
+
+// EnsureOwner creates the owner (named name, or DefaultOwnerName) when no
+// admin exists. The password is the given one, or a generated one returned
+// for printing once.
+func (s *Admins) EnsureOwner(ctx context.Context, name, password string) (created bool, generated string, err error) {
+	if name == "" {
+		name = DefaultOwnerName
+	}
+	if !validAdminName(name) {
+		return false, "", ErrBadAdminName
+	}
 	var n int64
 	if err := s.db.Read.WithContext(ctx).Model(&Admin{}).Count(&n).Error; err != nil {
 		return false, "", err
@@ -214,7 +229,7 @@ func (s *Admins) EnsureOwner(ctx context.Context, password string) (created bool
 		}
 		generated = password
 	}
-	if _, err := s.Create(ctx, "admin", RoleOwner, password, ActorSystem); err != nil {
+	if _, err := s.Create(ctx, name, RoleOwner, password, ActorSystem); err != nil {
 		if errors.Is(err, ErrAdminExists) { // another instance won the race
 			return false, "", nil
 		}

@@ -48,22 +48,31 @@ func (adminThrottle) TableName() string { return "admin_login_throttle" }
 // Login checks a name and password under the throttle and starts a session.
 // Unknown names and wrong passwords give the same error in the same time.
 // It returns the raw session id for the cookie.
+//
+// The attempt is reserved on every throttle key, in one write transaction,
+// before bcrypt runs: concurrent wrong passwords cannot all pass a check
+// that none of them has counted yet. A success gives its reservation back.
 func (s *Admins) Login(ctx context.Context, name, password string, cl ClientInfo) (*Admin, string, *AdminSession, error) {
 	now := s.clock.Now()
 	nowMs := toMillis(now)
-	keys := []string{"name:" + strings.ToLower(truncate(name, 64)), "ip:" + cl.IP}
-	if locked, err := s.throttled(ctx, keys, nowMs); err != nil || locked {
-		if err == nil {
-			err = ErrLoginThrottled
-			_ = s.db.Write.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
-				return audit(tx, AuditEntry{At: nowMs, Actor: "admin:" + truncate(name, 64), Type: EventAdminLoginFailed,
-					IP: cl.IP, UserAgent: truncate(cl.UserAgent, 512), Detail: "throttled"})
-			})
+	keys := s.throttleKeys(name, cl)
+	throttled := false
+	err := s.db.Write.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+		var err error
+		if throttled, err = s.reserve(tx, keys, nowMs); err != nil || !throttled {
+			return err
 		}
+		return audit(tx, AuditEntry{At: nowMs, Actor: "admin:" + truncate(name, 64), Type: EventAdminLoginFailed,
+			IP: cl.IP, UserAgent: truncate(cl.UserAgent, 512), Detail: "throttled"})
+	})
+	if err != nil {
 		return nil, "", nil, err
 	}
+	if throttled {
+		return nil, "", nil, ErrLoginThrottled
+	}
 	var a Admin
-	err := s.db.Read.WithContext(ctx).Where("name = ? AND disabled_at IS NULL", name).Take(&a).Error
+	err = s.db.Read.WithContext(ctx).Where("name = ? AND disabled_at IS NULL", name).Take(&a).Error
 	if err != nil && !errors.Is(err, gorm.ErrRecordNotFound) {
 		return nil, "", nil, err
 	}
@@ -73,10 +82,8 @@ func (s *Admins) Login(ctx context.Context, name, password string, cl ClientInfo
 	}
 	ok := bcrypt.CompareHashAndPassword(hash, []byte(password)) == nil && a.ID != 0
 	if !ok {
+		// The failure is already counted: only the audit entry is left.
 		err := s.db.Write.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
-			if err := s.recordFailure(tx, keys, nowMs); err != nil {
-				return err
-			}
 			return audit(tx, AuditEntry{At: nowMs, Actor: "admin:" + truncate(name, 64), Type: EventAdminLoginFailed,
 				IP: cl.IP, UserAgent: truncate(cl.UserAgent, 512), Detail: "wrong name or password"})
 		})
@@ -85,49 +92,88 @@ func (s *Admins) Login(ctx context.Context, name, password string, cl ClientInfo
 		}
 		return nil, "", nil, ErrBadCredentials
 	}
-	raw, sess, err := s.startSession(ctx, &a, keys[0], cl, now)
+	raw, sess, err := s.startSession(ctx, &a, keys, cl, now)
 	if err != nil {
 		return nil, "", nil, err
 	}
 	return &a, raw, sess, nil
 }
 
-func (s *Admins) throttled(ctx context.Context, keys []string, now int64) (bool, error) {
-	var rows []adminThrottle
-	if err := s.db.Read.WithContext(ctx).Where("key IN ?", keys).Find(&rows).Error; err != nil {
-		return false, err
+// throttleKey is one counter of failed sign-ins with its limit.
+type throttleKey struct {
+	key   string
+	limit int
+}
+
+// throttleKeys are the counters one attempt goes to: the name from this
+// client's network (the lock an attacker meets), the network (guessing many
+// names), and the name from anywhere (a distributed attack; a high limit,
+// so that failing from elsewhere does not lock the owner out).
+func (s *Admins) throttleKeys(name string, cl ClientInfo) []throttleKey {
+	n := strings.ToLower(truncate(name, 64))
+	ip := NetworkKey(cl.IP)
+	return []throttleKey{
+		{"nameip:" + n + "|" + ip, s.policy.FailuresPerNameIP},
+		{"ip:" + ip, s.policy.FailuresPerIP},
+		{"name:" + n, s.policy.FailuresPerName},
 	}
-	for _, r := range rows {
-		if r.LockedUntil != nil && *r.LockedUntil > now {
+}
+
+// reserve counts one attempt on every key, unless one of them is locked or
+// full (then nothing is counted and it reports true). The attempt that
+// fills a key sets its lock: it is still checked, the next ones are not.
+func (s *Admins) reserve(tx *gorm.DB, keys []throttleKey, now int64) (bool, error) {
+	rows := make([]adminThrottle, len(keys))
+	for i, k := range keys {
+		t := adminThrottle{Key: k.key, WindowStart: now}
+		if err := tx.Where("key = ?", k.key).Limit(1).Find(&t).Error; err != nil {
+			return false, err
+		}
+		locked := t.LockedUntil != nil && *t.LockedUntil > now
+		if locked || (t.WindowStart+s.policy.Window.Milliseconds() >= now && t.Failures >= k.limit) {
 			return true, nil
+		}
+		if t.WindowStart+s.policy.Window.Milliseconds() < now {
+			t.Failures, t.WindowStart, t.LockedUntil = 0, now, nil
+		}
+		rows[i] = t
+	}
+	for i, k := range keys {
+		t := &rows[i]
+		t.Failures++
+		if t.Failures >= k.limit {
+			until := now + s.policy.LockFor.Milliseconds()
+			t.LockedUntil = &until
+		}
+		if err := tx.Clauses(clause.OnConflict{UpdateAll: true}).Create(t).Error; err != nil {
+			return false, err
 		}
 	}
 	return false, nil
 }
 
-func (s *Admins) recordFailure(tx *gorm.DB, keys []string, now int64) error {
-	for _, k := range keys {
-		limit := s.policy.FailuresPerName
-		if strings.HasPrefix(k, "ip:") {
-			limit = s.policy.FailuresPerIP
-		}
-		t := adminThrottle{Key: k, WindowStart: now}
-		if err := tx.Where("key = ?", k).Limit(1).Find(&t).Error; err != nil {
-			return err
-		}
-		if t.WindowStart+s.policy.Window.Milliseconds() < now {
-			t.Failures, t.WindowStart = 0, now
-		}
-		t.Failures++
-		if t.Failures >= limit {
-			until := now + s.policy.LockFor.Milliseconds()
-			t.LockedUntil, t.Failures, t.WindowStart = &until, 0, now
-		}
-		if err := tx.Clauses(clause.OnConflict{UpdateAll: true}).Create(&t).Error; err != nil {
+// release gives back a successful attempt's reservation: the (name,
+// network) counter starts over, the others lose one count, and a lock this
+// attempt's count set is lifted.
+func release(tx *gorm.DB, keys []throttleKey) error {
+	if err := tx.Where("key = ?", keys[0].key).Delete(&adminThrottle{}).Error; err != nil {
+		return err
+	}
+	for _, k := range keys[1:] {
+		if err := tx.Exec(`UPDATE admin_login_throttle SET failures = MAX(failures - 1, 0),
+			locked_until = CASE WHEN failures - 1 < ? THEN NULL ELSE locked_until END WHERE key = ?`, k.limit, k.key).Error; err != nil {
 			return err
 		}
 	}
 	return nil
+}
+
+// clearNameThrottle forgets a name's failures from everywhere (its owner
+// has a new password).
+func clearNameThrottle(tx *gorm.DB, name string) error {
+	n := strings.ToLower(name)
+	prefix := "nameip:" + n + "|"
+	return tx.Where("key = ? OR substr(key, 1, ?) = ?", "name:"+n, len(prefix), prefix).Delete(&adminThrottle{}).Error
 }
 
 func hashSessionID(raw string) []byte {
@@ -144,8 +190,9 @@ func randomToken() (string, error) {
 }
 
 // startSession creates a session with a fresh id (never one the browser
-// brought along) and its CSRF token, and clears the name's throttle.
-func (s *Admins) startSession(ctx context.Context, a *Admin, nameKey string, cl ClientInfo, now time.Time) (string, *AdminSession, error) {
+// brought along) and its CSRF token, and gives back the attempt's
+// reservation on the throttle.
+func (s *Admins) startSession(ctx context.Context, a *Admin, keys []throttleKey, cl ClientInfo, now time.Time) (string, *AdminSession, error) {
 	raw, err := randomToken()
 	if err != nil {
 		return "", nil, err
@@ -162,7 +209,7 @@ func (s *Admins) startSession(ctx context.Context, a *Admin, nameKey string, cl 
 		if err := tx.Create(sess).Error; err != nil {
 			return err
 		}
-		if err := tx.Where("key = ?", nameKey).Delete(&adminThrottle{}).Error; err != nil {
+		if err := release(tx, keys); err != nil {
 			return err
 		}
 		return audit(tx, adminEntry(nowMs, a, EventAdminLogin, "", nil, cl, fmt.Sprintf("session %d", sess.ID)))

@@ -1,6 +1,8 @@
 package models
 
 import (
+	"net/netip"
+
 	"gorm.io/gorm"
 )
 
@@ -77,4 +79,21 @@ func truncate(s string, n int) string {
 		n--
 	}
 	return s[:n]
+}
+
+// NetworkKey is the key per-IP limits count a client under: an IPv4
+// address itself, the /64 of an IPv6 address (one subscriber usually holds a
+// whole /64: counting single addresses would give each client billions of
+// fresh quotas). It is never empty, so a request whose address is unknown
+// still counts, under one shared key.
+func NetworkKey(ip string) string {
+	a, err := netip.ParseAddr(ip)
+	if err != nil {
+		return "unknown"
+	}
+	a = a.Unmap().WithZone("")
+	if a.Is6() {
+		return netip.PrefixFrom(a, 64).Masked().String()
+	}
+	return a.String()
 }

@@ -2,6 +2,7 @@ package models
 
 import (
 	"bytes"
+	"context"
 	"image"
 	"image/color"
 	"image/png"
@@ -104,7 +105,7 @@ func FuzzPhotoStore(f *testing.F) {
 		}
 		done := make(chan result, 1)
 		go func() {
-			ph, err := p.Store(bytes.NewReader(data))
+			ph, err := p.Store(context.Background(), bytes.NewReader(data))
 			done <- result{ph, err}
 		}()
 		var r result

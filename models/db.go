@@ -2,16 +2,19 @@ package models
 
 import (
 	"context"
+	"database/sql"
 	"errors"
 	"fmt"
+	"io/fs"
 	"log/slog"
 	"net/url"
+	"os"
 	"runtime"
 	"time"
 
+	"github.com/mattn/go-sqlite3"
 	"gorm.io/driver/sqlite"
 	"gorm.io/gorm"
-	"gorm.io/gorm/logger"
 )
 
 // DB holds the two connection pools of one SQLite database. SQLite allows one
@@ -27,8 +30,13 @@ type DB struct {
 // statement would reach only one pooled connection. _txlock=immediate makes
 // every transaction take the write lock at BEGIN, so a transaction that reads
 // then writes cannot fail with SQLITE_BUSY halfway.
+//
+// mode=rw: no connection ever creates the file (Open creates it, 0600,
+// before any connection). A reader opened after the file was deleted fails
+// instead of quietly starting an empty database.
 func dsn(path string, readOnly bool) string {
 	q := url.Values{}
+	q.Set("mode", "rw")
 	q.Set("_journal_mode", "WAL")
 	q.Set("_busy_timeout", "5000")
 	q.Set("_foreign_keys", "on")
@@ -49,8 +57,12 @@ func dsn(path string, readOnly bool) string {
 }
 
 // Open opens (creating if needed) the database at path and applies the
-// pending migrations.
+// pending migrations. The file and its -wal and -shm companions are made
+// readable by the owner only: they hold phone numbers and address books.
 func Open(ctx context.Context, path string, log *slog.Logger) (*DB, error) {
+	if err := prepareFiles(path); err != nil {
+		return nil, err
+	}
 	cfg := func() *gorm.Config {
 		return &gorm.Config{
 			TranslateError: true,
@@ -60,16 +72,17 @@ func Open(ctx context.Context, path string, log *slog.Logger) (*DB, error) {
 			PrepareStmt:        true,
 			PrepareStmtMaxSize: 512,
 			PrepareStmtTTL:     time.Hour,
-			Logger: logger.NewSlogLogger(log.With("component", "gorm"), logger.Config{
-				SlowThreshold:             200 * time.Millisecond,
-				LogLevel:                  logger.Warn,
-				IgnoreRecordNotFoundError: true,
-				ParameterizedQueries:      true, // never put phone numbers or hashes in logs
-			}),
-			NowFunc: func() time.Time { return time.Now().UTC() },
+			Logger:             gormLog{log: log.With("component", "gorm")}, // db_log.go: failures only, no values
+			NowFunc:            func() time.Time { return time.Now().UTC() },
 		}
 	}
-	w, err := gorm.Open(sqlite.Open(dsn(path, false)), cfg())
+	// Connections come from db_log.go's connector, which times statements
+	// in the driver (not the wait for a connection) and logs slow ones.
+	open := func(readOnly bool) (*gorm.DB, error) {
+		pool := sql.OpenDB(&connector{dsn: dsn(path, readOnly), driver: &sqlite3.SQLiteDriver{}, log: log.With("component", "sqlite")})
+		return gorm.Open(sqlite.New(sqlite.Config{Conn: pool}), cfg())
+	}
+	w, err := open(false)
 	if err != nil {
 		return nil, fmt.Errorf("open database %s: %w", path, err)
 	}
@@ -83,7 +96,7 @@ func Open(ctx context.Context, path string, log *slog.Logger) (*DB, error) {
 		wsql.Close()
 		return nil, err
 	}
-	r, err := gorm.Open(sqlite.Open(dsn(path, true)), cfg())
+	r, err := open(true)
 	if err != nil {
 		wsql.Close()
 		return nil, fmt.Errorf("open database %s for reading: %w", path, err)
@@ -97,6 +110,62 @@ func Open(ctx context.Context, path string, log *slog.Logger) (*DB, error) {
 	rsql.SetMaxOpenConns(n)
 	rsql.SetMaxIdleConns(n)
 	return &DB{Write: w, Read: r}, nil
+}
+
+// prepareFiles creates the database file with mode 0600 when it is
+// missing (SQLite would create it, and later its -wal and -shm, with the
+// umask's 0644; it gives those the database file's mode) and tightens the
+// mode of existing ones.
+func prepareFiles(path string) error {
+	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE|os.O_EXCL, 0o600)
+	switch {
+	case err == nil:
+		if err := f.Close(); err != nil {
+			return err
+		}
+	case !errors.Is(err, fs.ErrExist):
+		return fmt.Errorf("create database %s: %w", path, err)
+	}
+	for _, p := range []string{path, path + "-wal", path + "-shm"} {
+		fi, err := os.Stat(p)
+		if errors.Is(err, fs.ErrNotExist) {
+			continue
+		}
+		if err != nil {
+			return err
+		}
+		if fi.Mode().Perm()&0o077 != 0 {
+			if err := os.Chmod(p, fi.Mode().Perm()&0o700); err != nil {
+				return fmt.Errorf("restrict %s to its owner: %w", p, err)
+			}
+		}
+	}
+	return nil
+}
+
+// Dependents counts the stored rows a generated secret protects and names
+// them, for refusing to replace a lost secret over data that needs it.
+// Unknown secret names protect nothing.
+func (d *DB) Dependents(ctx context.Context, secret string) (int64, string, error) {
+	var q, what string
+	switch secret {
+	case "otp":
+		q, what = "SELECT COUNT(*) FROM users", "users (codes already sent to them could not be checked)"
+	case "contacts":
+		q, what = "SELECT COUNT(*) FROM users", "users whose address books are stored as hashes under it (no contact would ever match again)"
+	case "cookie-auth", "cookie-enc":
+		// Not the admins themselves: `roster admin create` may make them
+		// before the first start, which generates the cookie keys.
+		q, what = "SELECT COUNT(*) FROM admin_sessions WHERE revoked_at IS NULL", "dashboard sessions (every one would end)"
+	case "mesibo-seal":
+		q, what = "SELECT COUNT(*) FROM sessions WHERE mesibo_token_sealed IS NOT NULL",
+			"sessions with sealed mesibo tokens (they could no longer be revoked at mesibo)"
+	default:
+		return 0, "", nil
+	}
+	var n int64
+	err := d.Read.WithContext(ctx).Raw(q).Scan(&n).Error
+	return n, what, err
 }
 
 // Ping checks that both pools answer.

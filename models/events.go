@@ -64,6 +64,9 @@ type EventsConfig struct {
 	// transaction; OnQueued then wakes the outbox's sender.
 	MesiboNotices bool
 	OnQueued      func()
+	// Live streams at once per session and per user (<= 0: the hub's defaults).
+	StreamsPerSession int
+	StreamsPerUser    int
 }
 
 // DefaultEventsConfig keeps events 7 days and writes 500 recipients per
@@ -95,7 +98,7 @@ func NewEvents(db *DB, clock Clock, log *slog.Logger, cfg EventsConfig) *Events 
 	if cfg.Retention <= 0 {
 		cfg.Retention = d.Retention
 	}
-	return &Events{db: db, clock: clock, cfg: cfg, log: log, hub: NewHub(), wake: make(chan struct{}, 1)}
+	return &Events{db: db, clock: clock, cfg: cfg, log: log, hub: NewHub(cfg.StreamsPerSession, cfg.StreamsPerUser), wake: make(chan struct{}, 1)}
 }
 
 // Wake asks the fan-out worker to look for work now. It never blocks.

@@ -13,13 +13,36 @@ func (e *Events) Hub() *Hub { return e.hub }
 // Hub connects the fan-out worker and session revocation to the live streams
 // of this process. It holds no state that must survive a restart: a stream
 // that reconnects resumes from the stored events.
+//
+// Streams are capped per session and per user: each holds a connection and
+// a goroutine, and one token could otherwise open hundreds. A new stream
+// over a cap closes the oldest one (a client that reconnects without
+// closing its old connection keeps working; only the stale one ends).
 type Hub struct {
-	mu   sync.Mutex
-	subs map[int64]map[*Subscription]struct{} // by user id
+	mu         sync.Mutex
+	subs       map[int64]map[*Subscription]struct{} // by user id
+	seq        uint64
+	perSession int
+	perUser    int
 }
 
-// NewHub returns an empty hub.
-func NewHub() *Hub { return &Hub{subs: map[int64]map[*Subscription]struct{}{}} }
+// Default caps of live streams: an app holds one per device, a few during
+// reconnects.
+const (
+	DefaultStreamsPerSession = 3
+	DefaultStreamsPerUser    = 10
+)
+
+// NewHub returns an empty hub with these caps (<= 0: the defaults).
+func NewHub(perSession, perUser int) *Hub {
+	if perSession <= 0 {
+		perSession = DefaultStreamsPerSession
+	}
+	if perUser <= 0 {
+		perUser = DefaultStreamsPerUser
+	}
+	return &Hub{subs: map[int64]map[*Subscription]struct{}{}, perSession: perSession, perUser: perUser}
+}
 
 // Subscription is one live stream.
 type Subscription struct {
@@ -27,21 +50,51 @@ type Subscription struct {
 	SessionID int64
 	// Wake receives a value when the user may have new events.
 	Wake chan struct{}
-	// Revoked is closed when the stream's session is revoked.
+	// Revoked is closed when the stream must end: its session was revoked,
+	// or newer streams displaced it over a cap.
 	Revoked chan struct{}
 	once    sync.Once
+	seq     uint64 // order of subscription: the lowest is the oldest
 }
 
-// Subscribe registers a stream.
+func (s *Subscription) end() { s.once.Do(func() { close(s.Revoked) }) }
+
+// Subscribe registers a stream, closing the oldest of the session's or
+// the user's streams when this one goes over a cap.
 func (h *Hub) Subscribe(userID, sessionID int64) *Subscription {
-	s := &Subscription{UserID: userID, SessionID: sessionID, Wake: make(chan struct{}, 1), Revoked: make(chan struct{})}
 	h.mu.Lock()
 	defer h.mu.Unlock()
+	h.seq++
+	s := &Subscription{UserID: userID, SessionID: sessionID, Wake: make(chan struct{}, 1), Revoked: make(chan struct{}), seq: h.seq}
 	if h.subs[userID] == nil {
 		h.subs[userID] = map[*Subscription]struct{}{}
 	}
-	h.subs[userID][s] = struct{}{}
+	subs := h.subs[userID]
+	subs[s] = struct{}{}
+	h.trim(subs, func(o *Subscription) bool { return o.SessionID == sessionID }, h.perSession)
+	h.trim(subs, func(*Subscription) bool { return true }, h.perUser)
 	return s
+}
+
+// trim ends and removes the oldest matching streams beyond limit.
+func (h *Hub) trim(subs map[*Subscription]struct{}, match func(*Subscription) bool, limit int) {
+	for {
+		var oldest *Subscription
+		n := 0
+		for o := range subs {
+			if match(o) {
+				n++
+				if oldest == nil || o.seq < oldest.seq {
+					oldest = o
+				}
+			}
+		}
+		if n <= limit {
+			return
+		}
+		oldest.end()
+		delete(subs, oldest)
+	}
 }
 
 // Unsubscribe removes a stream.
@@ -76,7 +129,7 @@ func (h *Hub) RevokeSessions(sessionIDs ...int64) {
 		for s := range subs {
 			for _, id := range sessionIDs {
 				if s.SessionID == id {
-					s.once.Do(func() { close(s.Revoked) })
+					s.end()
 				}
 			}
 		}

@@ -41,6 +41,10 @@ const (
 // people: the code must not stay readable at rest once it is delivered.
 const redactedBody = "[delivered; text removed]"
 
+// redactedExpired replaces the text of a code message given up because the
+// code expired undelivered.
+const redactedExpired = "[code expired before delivery; text removed]"
+
 // Outbox is the persisted queue of outgoing messages.
 type Outbox struct {
 	db    *DB
@@ -93,21 +97,18 @@ func (o *Outbox) Claim(ctx context.Context, limit int) ([]OutboxMessage, error) 
 }
 
 // dropExpiredCodes gives up messages whose code expired while they waited (a
-// provider outage, say): a dead code would only confuse the person.
+// provider outage, say): a dead code would only confuse the person. Their
+// text and code are removed on every channel, the console's too: nobody
+// will ever read them, and a code must not wait at rest in plain text. A
+// message given up earlier with its code still stored loses it as well.
 func (o *Outbox) dropExpiredCodes(tx *gorm.DB, now int64) error {
-	return tx.Exec(`UPDATE outbox SET state = ?, last_error = ?, body = CASE WHEN channel IN ? THEN body ELSE ? END
-		WHERE state IN (?, ?) AND otp_id IS NOT NULL
-		AND EXISTS (SELECT 1 FROM otp_codes c WHERE c.id = outbox.otp_id AND c.expires_at <= ?)`,
-		OutboxFailed, "the code expired before it could be delivered", o.keepBodyList(), redactedBody,
-		OutboxPending, OutboxSending, now).Error
-}
-
-func (o *Outbox) keepBodyList() []string {
-	list := []string{""} // never empty: "IN ()" is not SQL
-	for c := range o.keepBody {
-		list = append(list, c)
+	const expired = `otp_id IS NOT NULL AND EXISTS (SELECT 1 FROM otp_codes c WHERE c.id = outbox.otp_id AND c.expires_at <= ?)`
+	if err := tx.Exec(`UPDATE outbox SET state = ?, last_error = ?, body = ?, code = '' WHERE state IN (?, ?) AND `+expired,
+		OutboxFailed, "the code expired before it could be delivered", redactedExpired, OutboxPending, OutboxSending, now).Error; err != nil {
+		return err
 	}
-	return list
+	return tx.Exec(`UPDATE outbox SET body = ?, code = '' WHERE state = ? AND code <> '' AND `+expired,
+		redactedExpired, OutboxFailed, now).Error
 }
 
 // MarkSent records a delivery and its attempt.

@@ -2,6 +2,7 @@ package models
 
 import (
 	"bytes"
+	"context"
 	"crypto/rand"
 	"encoding/base64"
 	"encoding/hex"
@@ -20,6 +21,7 @@ import (
 
 	"golang.org/x/image/draw"
 	_ "golang.org/x/image/webp" // decoder registration: phones send WebP
+	"golang.org/x/sync/semaphore"
 )
 
 // PhotoLimits bounds what an uploaded photo may be.
@@ -27,11 +29,18 @@ type PhotoLimits struct {
 	MaxBytes  int64 // size of the uploaded file
 	MaxPixels int   // width x height, checked before decoding (decompression bombs)
 	MaxSide   int   // stored photos are scaled down to fit this
+	// DecodeBudget is the memory all decodes in flight may take together,
+	// in bytes (declared width x height x bytes per pixel, plus the scaled
+	// copy): a 310 KB 16-bit PNG decodes to 320 MB, so counting decodes
+	// is not enough.
+	DecodeBudget int64
 }
 
-// DefaultPhotoLimits: 10 MiB, 40 megapixels, stored at most 2048 pixels a side.
+// DefaultPhotoLimits: 10 MiB, 24 megapixels (a 24 MP camera's full
+// resolution; 48 MP phones save 12 MP unless told otherwise), stored at most
+// 2048 pixels a side, 256 MiB for all decodes at once.
 func DefaultPhotoLimits() PhotoLimits {
-	return PhotoLimits{MaxBytes: 10 << 20, MaxPixels: 40_000_000, MaxSide: 2048}
+	return PhotoLimits{MaxBytes: 10 << 20, MaxPixels: 24_000_000, MaxSide: 2048, DecodeBudget: 256 << 20}
 }
 
 // Photo errors; their text is safe to show.
@@ -47,17 +56,23 @@ const ThumbSize = 100
 type Photos struct {
 	dir    string
 	limits PhotoLimits
-	// decoding bounds concurrent decodes: each may take a few hundred MB
-	// (40 MP at 4 bytes a pixel) and a core for a while.
-	decoding chan struct{}
+	// memory holds the decoded bytes of the decodes in flight (weights
+	// from decodeCost); cores bounds how many run at once, each taking a
+	// core for a while.
+	memory *semaphore.Weighted
+	cores  chan struct{}
 }
 
 // NewPhotos returns the photo store in dir (created if needed).
 func NewPhotos(dir string, limits PhotoLimits) (*Photos, error) {
-	if err := os.MkdirAll(dir, 0o750); err != nil {
+	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return nil, fmt.Errorf("create files directory: %w", err)
 	}
-	return &Photos{dir: dir, limits: limits, decoding: make(chan struct{}, runtime.GOMAXPROCS(0))}, nil
+	if limits.DecodeBudget <= 0 {
+		limits.DecodeBudget = DefaultPhotoLimits().DecodeBudget
+	}
+	return &Photos{dir: dir, limits: limits, memory: semaphore.NewWeighted(limits.DecodeBudget),
+		cores: make(chan struct{}, runtime.GOMAXPROCS(0))}, nil
 }
 
 // Limits returns the limits.
@@ -77,7 +92,11 @@ func ValidPhotoName(name string) bool { return photoName.MatchString(name) }
 // Store decodes an uploaded image, re-encodes it (JPEG stays JPEG, the rest
 // becomes PNG) so that nothing but pixels is kept, and writes it under a new
 // random name with its thumbnail. The client's file name is never used.
-func (p *Photos) Store(r io.Reader) (*StoredPhoto, error) {
+//
+// Before decoding, the image's declared size is read and its decoded bytes
+// are taken from the memory budget, waiting (until ctx ends) while other
+// decodes hold it.
+func (p *Photos) Store(ctx context.Context, r io.Reader) (*StoredPhoto, error) {
 	data, err := io.ReadAll(io.LimitReader(r, p.limits.MaxBytes+1))
 	if err != nil {
 		return nil, err
@@ -85,8 +104,27 @@ func (p *Photos) Store(r io.Reader) (*StoredPhoto, error) {
 	if int64(len(data)) > p.limits.MaxBytes {
 		return nil, ErrImageTooLarge
 	}
-	p.decoding <- struct{}{}
-	defer func() { <-p.decoding }()
+	cfg, _, err := image.DecodeConfig(bytes.NewReader(data))
+	if err != nil || cfg.Width <= 0 || cfg.Height <= 0 {
+		return nil, ErrBadImage
+	}
+	if int64(cfg.Width)*int64(cfg.Height) > int64(p.limits.MaxPixels) {
+		return nil, ErrImageTooLarge
+	}
+	cost := decodeCost(cfg, p.limits.MaxSide)
+	if cost > p.limits.DecodeBudget {
+		return nil, ErrImageTooLarge // it would wait forever
+	}
+	if err := p.memory.Acquire(ctx, cost); err != nil {
+		return nil, err
+	}
+	defer p.memory.Release(cost)
+	select {
+	case p.cores <- struct{}{}:
+	case <-ctx.Done():
+		return nil, ctx.Err()
+	}
+	defer func() { <-p.cores }()
 	img, format, err := p.decode(data)
 	if err != nil {
 		return nil, err
@@ -118,24 +156,42 @@ func (p *Photos) Store(r io.Reader) (*StoredPhoto, error) {
 	return &StoredPhoto{Name: name, Thumbnail: tn}, nil
 }
 
-// decode checks the declared size before decoding: a small file can declare
-// a huge image, and decoding allocates for the declared size.
+// decodeCost is the memory a decode of the declared image takes: its
+// pixels at the decoder's bytes per pixel, plus the scaled copy fit makes.
+func decodeCost(cfg image.Config, maxSide int) int64 {
+	pixels := int64(cfg.Width) * int64(cfg.Height)
+	side := int64(min(maxSide, max(cfg.Width, cfg.Height)))
+	return pixels*bytesPerPixel(cfg.ColorModel) + side*side*4
+}
+
+// bytesPerPixel is what the standard decoders allocate per pixel for a
+// colour model; unknown models count as the largest (16-bit RGBA).
+func bytesPerPixel(m color.Model) int64 {
+	switch m {
+	case color.GrayModel, color.AlphaModel:
+		return 1
+	case color.Gray16Model, color.Alpha16Model:
+		return 2
+	case color.YCbCrModel:
+		return 3 // 4:4:4 at most
+	case color.RGBAModel, color.NRGBAModel, color.CMYKModel, color.NYCbCrAModel:
+		return 4
+	case color.RGBA64Model, color.NRGBA64Model:
+		return 8
+	}
+	if _, ok := m.(color.Palette); ok {
+		return 1
+	}
+	return 8
+}
+
+// decode decodes an image whose declared size Store has checked.
 func (p *Photos) decode(data []byte) (img image.Image, format string, err error) {
 	defer func() {
 		if r := recover(); r != nil { // a decoder bug must not take the server down
 			img, format, err = nil, "", ErrBadImage
 		}
 	}()
-	cfg, format, err := image.DecodeConfig(bytes.NewReader(data))
-	if err != nil {
-		return nil, "", ErrBadImage
-	}
-	if cfg.Width <= 0 || cfg.Height <= 0 {
-		return nil, "", ErrBadImage
-	}
-	if int64(cfg.Width)*int64(cfg.Height) > int64(p.limits.MaxPixels) {
-		return nil, "", ErrImageTooLarge
-	}
 	img, format, err = image.Decode(bytes.NewReader(data))
 	if err != nil {
 		return nil, "", ErrBadImage
@@ -188,7 +244,7 @@ func writeFileAtomic(path string, data []byte) error {
 		tmp.Close()
 		return err
 	}
-	if err := tmp.Chmod(0o640); err != nil {
+	if err := tmp.Chmod(0o600); err != nil {
 		tmp.Close()
 		return err
 	}

@@ -86,7 +86,7 @@ const (
 type SignInConfig struct {
 	Policy      OTPPolicy
 	CodeKey     []byte            // HMAC key for stored codes
-	TestNumbers map[string]string // E.164 -> fixed code: never sent, never throttled
+	TestNumbers map[string]string // E.164 -> fixed code: never sent; requests unthrottled, wrong codes counted
 	DemoCode    string            // when set, every issued code is this one and nothing is sent
 	TokenTTL    time.Duration
 	Channel     string                   // delivery channel written to the outbox

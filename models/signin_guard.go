@@ -10,7 +10,9 @@ import (
 )
 
 // The per-phone guard: consecutive wrong codes across resends, and the lock
-// they lead to; blocked users are refused here too.
+// they lead to; blocked users are refused here too. Demo-code mode adds one
+// guard for the whole server, since its one code is the same for every
+// number: spreading guesses over many numbers must not escape the count.
 
 type phoneGuard struct {
 	Phone       string `gorm:"primaryKey"`
@@ -21,8 +23,18 @@ type phoneGuard struct {
 
 func (phoneGuard) TableName() string { return "phone_guards" }
 
-// checkUserAndLock refuses blocked users and locked phones.
-func (s *SignIn) checkUserAndLock(tx *gorm.DB, e164 string, now time.Time) (*RefusedError, error) {
+// demoGuardKey is the guard row counting wrong codes over all numbers in
+// demo-code mode. It cannot collide with a number: those start with "+".
+const demoGuardKey = "demo-code:all"
+
+// demoLockFactor: the server-wide demo guard locks after this many times the
+// per-phone limit, so that a few people mistyping do not lock a demo out.
+const demoLockFactor = 10
+
+// checkBlocked refuses a blocked user. It runs only after a correct code:
+// before it, a blocked number answers as any other, so nobody can probe
+// which accounts are blocked.
+func checkBlocked(tx *gorm.DB, e164 string, now time.Time) (*RefusedError, error) {
 	u, err := userByPhone(tx, e164)
 	if err != nil && !errors.Is(err, ErrNotFound) {
 		return nil, err
@@ -30,16 +42,97 @@ func (s *SignIn) checkUserAndLock(tx *gorm.DB, e164 string, now time.Time) (*Ref
 	if u != nil && u.BlockedAt(now) {
 		return &RefusedError{Reason: ReasonBlocked, Message: "This account is blocked. Contact the service's support."}, nil
 	}
-	g, err := loadGuard(tx, e164, now)
+	return nil, nil
+}
+
+// checkUserAndLock refuses blocked users and locked phones, for steps after
+// a right code.
+func (s *SignIn) checkUserAndLock(tx *gorm.DB, e164 string, now time.Time) (*RefusedError, error) {
+	if r, err := checkBlocked(tx, e164, now); r != nil || err != nil {
+		return r, err
+	}
+	return s.checkLock(tx, e164, now)
+}
+
+// checkLock refuses a phone (or, in demo-code mode, the whole server) whose
+// guard is locked.
+func (s *SignIn) checkLock(tx *gorm.DB, e164 string, now time.Time) (*RefusedError, error) {
+	keys := []string{e164}
+	if s.cfg.DemoCode != "" {
+		keys = append(keys, demoGuardKey)
+	}
+	for _, key := range keys {
+		g, err := loadGuard(tx, key, now)
+		if err != nil {
+			return nil, err
+		}
+		if g.LockedUntil != nil && *g.LockedUntil > toMillis(now) {
+			return lockedRefusal(fromMillis(*g.LockedUntil).Sub(now)), nil
+		}
+	}
+	return nil, nil
+}
+
+func lockedRefusal(wait time.Duration) *RefusedError {
+	return &RefusedError{Reason: ReasonLocked, RetryAfter: wait,
+		Message: fmt.Sprintf("Too many wrong codes. Sign-in for this number is locked; try again in %s.", humanDuration(wait))}
+}
+
+// countFailure adds one wrong code to the phone's guard (and to the
+// server-wide one in demo-code mode) and locks at the limit. It returns the
+// lock's refusal when this failure set it.
+func (s *SignIn) countFailure(tx *gorm.DB, p Phone, cl ClientInfo, now time.Time) (*RefusedError, error) {
+	pol := s.cfg.Policy
+	locked, err := s.bumpGuard(tx, p.E164, pol.LockAfter, false, cl, now)
+	if err != nil || locked != nil {
+		return locked, err
+	}
+	if s.cfg.DemoCode != "" {
+		return s.bumpGuard(tx, demoGuardKey, pol.LockAfter*demoLockFactor, true, cl, now)
+	}
+	return nil, nil
+}
+
+// bumpGuard counts one failure on a guard row. A decaying guard forgets its
+// count after a lock period without failures: the server-wide demo guard is
+// never reset by a success (an attacker could cause one), so it decays instead.
+func (s *SignIn) bumpGuard(tx *gorm.DB, key string, limit int, decays bool, cl ClientInfo, now time.Time) (*RefusedError, error) {
+	pol := s.cfg.Policy
+	nowMs := toMillis(now)
+	g, err := loadGuard(tx, key, now)
 	if err != nil {
 		return nil, err
 	}
-	if g.LockedUntil != nil && *g.LockedUntil > toMillis(now) {
-		wait := fromMillis(*g.LockedUntil).Sub(now)
-		return &RefusedError{Reason: ReasonLocked, RetryAfter: wait,
-			Message: fmt.Sprintf("Too many wrong codes. Sign-in for this number is locked; try again in %s.", humanDuration(wait))}, nil
+	if decays && g.UpdatedAt < toMillis(now.Add(-pol.LockFor)) {
+		g.Failures = 0
 	}
-	return nil, nil
+	g.Failures++
+	g.UpdatedAt = nowMs
+	if g.Failures < limit {
+		return nil, saveGuard(tx, g)
+	}
+	until := toMillis(now.Add(pol.LockFor))
+	g.LockedUntil, g.Failures = &until, 0 // the lock is the penalty; afterwards a fresh count starts
+	if err := saveGuard(tx, g); err != nil {
+		return nil, err
+	}
+	phone := key
+	if key == demoGuardKey {
+		phone = ""
+	}
+	detail := fmt.Sprintf("%d consecutive wrong codes", limit)
+	if key == demoGuardKey {
+		detail = fmt.Sprintf("demo-code mode: %d wrong codes over all numbers; every number is locked", limit)
+	}
+	err = audit(tx, apiEntry(nowMs, EventPhoneLocked, phone, nil, cl, detail))
+	return lockedRefusal(pol.LockFor), err
+}
+
+// clearFailures resets a phone's count of consecutive wrong codes after a
+// right one.
+func clearFailures(tx *gorm.DB, e164 string, now time.Time) error {
+	return tx.Model(&phoneGuard{}).Where("phone = ?", e164).
+		Updates(map[string]any{"failures": 0, "updated_at": toMillis(now)}).Error
 }
 
 func saveGuard(tx *gorm.DB, g *phoneGuard) error {

@@ -69,7 +69,7 @@ func (s *SignIn) RequestCode(ctx context.Context, p Phone, cl ClientInfo) error 
 			return err
 		}
 		otp := &OTPCode{Phone: p.E164, CodeMAC: s.mac(p.E164, code), State: CodePending,
-			IP: cl.IP, UserAgent: truncate(cl.UserAgent, 512), AppID: truncate(cl.AppID, 256),
+			IP: NetworkKey(cl.IP), UserAgent: truncate(cl.UserAgent, 512), AppID: truncate(cl.AppID, 256),
 			CreatedAt: nowMs, ExpiresAt: toMillis(now.Add(s.cfg.Policy.TTL))}
 		detail := "sent via " + channel
 		if s.cfg.DemoCode != "" {
@@ -102,9 +102,11 @@ func (s *SignIn) RequestCode(ctx context.Context, p Phone, cl ClientInfo) error 
 	return nil
 }
 
-// checkRequest applies the lock, the cooldown and the quotas to a code request.
+// checkRequest applies the lock, the cooldown and the quotas to a code
+// request. A blocked user gets a code like anyone: answering BLOCKED here
+// would tell anyone which numbers are blocked accounts.
 func (s *SignIn) checkRequest(tx *gorm.DB, p Phone, cl ClientInfo, now time.Time) (*RefusedError, error) {
-	if r, err := s.checkUserAndLock(tx, p.E164, now); r != nil || err != nil {
+	if r, err := s.checkLock(tx, p.E164, now); r != nil || err != nil {
 		return r, err
 	}
 	pol := s.cfg.Policy
@@ -126,8 +128,8 @@ func (s *SignIn) checkRequest(tx *gorm.DB, p Phone, cl ClientInfo, now time.Time
 	}{
 		{"phone", p.E164, pol.PhonePerHour, time.Hour, "Too many codes were requested for this number. Try again in %s."},
 		{"phone", p.E164, pol.PhonePerDay, 24 * time.Hour, "Too many codes were requested for this number today. Try again in %s."},
-		{"ip", cl.IP, pol.IPPerHour, time.Hour, "Too many codes were requested from your network. Try again in %s."},
-		{"ip", cl.IP, pol.IPPerDay, 24 * time.Hour, "Too many codes were requested from your network today. Try again in %s."},
+		{"ip", NetworkKey(cl.IP), pol.IPPerHour, time.Hour, "Too many codes were requested from your network. Try again in %s."},
+		{"ip", NetworkKey(cl.IP), pol.IPPerDay, 24 * time.Hour, "Too many codes were requested from your network today. Try again in %s."},
 	}
 	for _, q := range quotas {
 		if q.value == "" || q.limit <= 0 {
@@ -149,7 +151,8 @@ func (s *SignIn) checkRequest(tx *gorm.DB, p Phone, cl ClientInfo, now time.Time
 // else the time until the limit-th newest leaves it.
 func quotaWait(tx *gorm.DB, column, value string, limit int, window time.Duration, now time.Time) (time.Duration, error) {
 	var times []int64
-	// column is one of two constants above, never input.
+	// column is one of two constants above, never input. The code's ip
+	// column holds the NetworkKey, so an IPv6 client counts per /64.
 	err := tx.Model(&OTPCode{}).Where(column+" = ? AND created_at > ?", value, toMillis(now.Add(-window))).
 		Order("created_at DESC").Limit(limit).Pluck("created_at", &times).Error
 	if err != nil || len(times) < limit {

@@ -72,20 +72,31 @@ func (s *SignIn) checkAnyCode(tx *gorm.DB, p Phone, code string, cl ClientInfo, 
 }
 
 func (s *SignIn) checkTestCode(tx *gorm.DB, p Phone, code, fixed string, cl ClientInfo, now time.Time) (*RefusedError, error) {
-	if r, err := s.checkUserAndLock(tx, p.E164, now); r != nil || err != nil {
+	if r, err := s.checkLock(tx, p.E164, now); r != nil || err != nil {
 		return r, err
 	}
 	if subtle.ConstantTimeCompare([]byte(code), []byte(fixed)) == 1 {
-		return nil, nil
+		if err := clearFailures(tx, p.E164, now); err != nil {
+			return nil, err
+		}
+		return checkBlocked(tx, p.E164, now)
 	}
-	err := audit(tx, apiEntry(toMillis(now), EventCodeFailed, p.E164, nil, cl, "wrong code for a test number"))
-	return &RefusedError{Reason: ReasonBadCode, Message: "The code is wrong. Check it and try again."}, err
+	// A test number's code is fixed and never expires: without the guard's
+	// count it could be guessed at leisure. Only asking for it is free.
+	if err := audit(tx, apiEntry(toMillis(now), EventCodeFailed, p.E164, nil, cl, "wrong code for a test number")); err != nil {
+		return nil, err
+	}
+	if locked, err := s.countFailure(tx, p, cl, now); err != nil || locked != nil {
+		return locked, err
+	}
+	return &RefusedError{Reason: ReasonBadCode, Message: "The code is wrong. Check it and try again."}, nil
 }
 
 // checkCode verifies a code against the phone's newest one and records the
-// outcome (tries, failures, lock) whatever it is.
+// outcome (tries, failures, lock) whatever it is. A blocked user learns it
+// only after a right code: before, the number answers as any other.
 func (s *SignIn) checkCode(tx *gorm.DB, p Phone, code string, cl ClientInfo, now time.Time) (*RefusedError, error) {
-	if r, err := s.checkUserAndLock(tx, p.E164, now); r != nil || err != nil {
+	if r, err := s.checkLock(tx, p.E164, now); r != nil || err != nil {
 		return r, err
 	}
 	nowMs := toMillis(now)
@@ -106,8 +117,10 @@ func (s *SignIn) checkCode(tx *gorm.DB, p Phone, code string, cl ClientInfo, now
 		if err := tx.Model(&otp).Updates(map[string]any{"state": CodeVerified, "verified_at": nowMs}).Error; err != nil {
 			return nil, err
 		}
-		return nil, tx.Model(&phoneGuard{}).Where("phone = ?", p.E164).
-			Updates(map[string]any{"failures": 0, "updated_at": nowMs}).Error
+		if err := clearFailures(tx, p.E164, now); err != nil {
+			return nil, err
+		}
+		return checkBlocked(tx, p.E164, now)
 	}
 	return s.recordFailure(tx, p, &otp, cl, now)
 }
@@ -123,24 +136,8 @@ func (s *SignIn) recordFailure(tx *gorm.DB, p Phone, otp *OTPCode, cl ClientInfo
 	if err := tx.Model(otp).Updates(map[string]any{"attempts": otp.Attempts, "state": state}).Error; err != nil {
 		return nil, err
 	}
-	g, err := loadGuard(tx, p.E164, now)
-	if err != nil {
-		return nil, err
-	}
-	g.Failures++
-	g.UpdatedAt = nowMs
-	if g.Failures >= pol.LockAfter {
-		until := toMillis(now.Add(pol.LockFor))
-		g.LockedUntil, g.Failures = &until, 0 // the lock is the penalty; afterwards a fresh count starts
-		if err := saveGuard(tx, g); err != nil {
-			return nil, err
-		}
-		err := audit(tx, apiEntry(nowMs, EventPhoneLocked, p.E164, nil, cl, fmt.Sprintf("%d consecutive wrong codes", pol.LockAfter)))
-		return &RefusedError{Reason: ReasonLocked, RetryAfter: pol.LockFor,
-			Message: fmt.Sprintf("Too many wrong codes. Sign-in for this number is locked; try again in %s.", humanDuration(pol.LockFor))}, err
-	}
-	if err := saveGuard(tx, g); err != nil {
-		return nil, err
+	if locked, err := s.countFailure(tx, p, cl, now); err != nil || locked != nil {
+		return locked, err
 	}
 	left := pol.MaxAttempts - otp.Attempts
 	if err := audit(tx, apiEntry(nowMs, EventCodeFailed, p.E164, nil, cl, fmt.Sprintf("try %d of %d", otp.Attempts, pol.MaxAttempts))); err != nil {

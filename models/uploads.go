@@ -23,14 +23,19 @@ func NewUploads(db *DB, clock Clock, perDay int) *Uploads {
 }
 
 // Allow refuses a user who reached the daily cap, with the wait until the
-// oldest upload of the window leaves it.
+// oldest upload of the window leaves it. It only saves the work of storing
+// a file that Record would refuse: Record is what enforces the cap.
 func (u *Uploads) Allow(ctx context.Context, userID int64) error {
+	return u.check(u.db.Read.WithContext(ctx), userID)
+}
+
+func (u *Uploads) check(tx *gorm.DB, userID int64) error {
 	if u.perDay <= 0 {
 		return nil
 	}
 	now := u.clock.Now()
 	var times []int64
-	err := u.db.Read.WithContext(ctx).Raw(`SELECT created_at FROM uploads WHERE user_id = ? AND created_at > ?
+	err := tx.Raw(`SELECT created_at FROM uploads WHERE user_id = ? AND created_at > ?
 		ORDER BY created_at DESC LIMIT ?`, userID, toMillis(now.Add(-24*time.Hour)), u.perDay).Scan(&times).Error
 	if err != nil || len(times) < u.perDay {
 		return err
@@ -40,10 +45,18 @@ func (u *Uploads) Allow(ctx context.Context, userID int64) error {
 		Message: fmt.Sprintf("Too many files were uploaded from this account today. Try again in %s.", humanDuration(wait))}
 }
 
-// Record remembers a stored upload.
+// Record counts a stored upload against the daily cap and remembers it, in
+// one write transaction: parallel uploads cannot all pass a check made
+// before any of them is counted. Over the cap it returns the refusal and
+// records nothing (the caller removes the file).
 func (u *Uploads) Record(ctx context.Context, userID int64, name string, profile bool) error {
-	return u.db.Write.WithContext(ctx).Exec("INSERT INTO uploads (user_id, name, profile, created_at) VALUES (?, ?, ?, ?)",
-		userID, name, profile, toMillis(u.clock.Now())).Error
+	return u.db.Write.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+		if err := u.check(tx, userID); err != nil {
+			return err
+		}
+		return tx.Exec("INSERT INTO uploads (user_id, name, profile, created_at) VALUES (?, ?, ?, ?)",
+			userID, name, profile, toMillis(u.clock.Now())).Error
+	})
 }
 
 // uploadNames lists a user's stored files, inside the transaction that

@@ -5,6 +5,7 @@ import (
 	"crypto/sha256"
 	"fmt"
 	"net/http"
+	"os"
 	"path/filepath"
 	"sort"
 	"strings"
@@ -98,11 +99,11 @@ func (a *adminCookie) Clear(c *fiber.Ctx) error { return a.save(c, "", "", "", -
 // setUpAdmin builds the dashboard: cookie keys, the first owner account, handlers.
 func (s *Server) setUpAdmin(ctx context.Context, opts Options, sessionsStore *models.Sessions, signIn *models.SignIn) error {
 	getenv := opts.Getenv
-	hashKey, err := LoadSecret(s.cfg.DataDir, "cookie-auth", getenv("ROSTER_COOKIE_HASH_KEY"))
+	hashKey, err := LoadSecret(s.cfg.DataDir, "cookie-auth", getenv("ROSTER_COOKIE_HASH_KEY"), secretGuard(ctx, s.db, "cookie-auth"))
 	if err != nil {
 		return err
 	}
-	blockKey, err := LoadSecret(s.cfg.DataDir, "cookie-enc", getenv("ROSTER_COOKIE_BLOCK_KEY"))
+	blockKey, err := LoadSecret(s.cfg.DataDir, "cookie-enc", getenv("ROSTER_COOKIE_BLOCK_KEY"), secretGuard(ctx, s.db, "cookie-enc"))
 	if err != nil {
 		return err
 	}
@@ -111,18 +112,27 @@ func (s *Server) setUpAdmin(ctx context.Context, opts Options, sessionsStore *mo
 		policy.BcryptCost = opts.BcryptCost
 	}
 	admins := models.NewAdmins(s.db, s.clock, policy)
-	created, generated, err := admins.EnsureOwner(ctx, getenv("ROSTER_ADMIN_PASSWORD"))
+	ownerName := getenv("ROSTER_ADMIN_NAME")
+	if ownerName == "" {
+		ownerName = models.DefaultOwnerName
+	}
+	created, generated, err := admins.EnsureOwner(ctx, ownerName, getenv("ROSTER_ADMIN_PASSWORD"))
 	if err != nil {
-		return fmt.Errorf("create the first admin: %w", err)
+		return fmt.Errorf("create the first admin (ROSTER_ADMIN_NAME %q): %w", ownerName, err)
 	}
 	switch {
 	case created && generated != "":
-		// The one deliberate exception to "never log secrets": this is how
-		// the operator learns the first password. It is printed once.
-		s.log.Warn("created the dashboard owner account; this password is shown only now: sign in and keep it safe",
-			"name", "admin", "password", generated, "url", s.cfg.BaseURL+"/admin/")
+		// The password goes to a file only its owner can read, never to the
+		// log (logs are shipped, kept and read by more people than the
+		// server's account).
+		path, err := writeOwnerPassword(s.cfg.DataDir, generated)
+		if err != nil {
+			return fmt.Errorf("write the first owner's password: %w", err)
+		}
+		s.log.Warn("created the dashboard owner account; its password is in a file readable only by this account: sign in, change or note it, and delete the file",
+			"name", ownerName, "password_file", path, "url", s.cfg.BaseURL+"/admin/")
 	case created:
-		s.log.Info("created the dashboard owner account from ROSTER_ADMIN_PASSWORD", "name", "admin")
+		s.log.Info("created the dashboard owner account from ROSTER_ADMIN_PASSWORD", "name", ownerName)
 	}
 	secure := strings.HasPrefix(s.cfg.BaseURL, "https://")
 	cookie := newAdminCookie(hashKey, blockKey, secure, int(policy.AbsoluteTimeout.Seconds()))
@@ -142,6 +152,28 @@ func (s *Server) setUpAdmin(ctx context.Context, opts Options, sessionsStore *mo
 	})
 	s.admins = admins
 	return nil
+}
+
+// ownerPasswordFile is where the generated first password is written.
+const ownerPasswordFile = "owner-password.txt"
+
+// writeOwnerPassword writes the generated first password to a new file of
+// mode 0600 in the data directory and returns its path.
+func writeOwnerPassword(dataDir, password string) (string, error) {
+	path := filepath.Join(dataDir, ownerPasswordFile)
+	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, 0o600)
+	if err != nil {
+		return "", err
+	}
+	if err := f.Chmod(0o600); err != nil { // an older file may have had another mode
+		f.Close()
+		return "", err
+	}
+	if _, err := f.WriteString(password + "\n"); err != nil {
+		f.Close()
+		return "", err
+	}
+	return path, f.Close()
 }
 
 func settingsOf(cfg Config) []views.SettingVM {

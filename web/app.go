@@ -2,9 +2,12 @@ package web
 
 import (
 	"crypto/rand"
+	"crypto/subtle"
 	"encoding/hex"
 	"log/slog"
+	"net"
 	"net/http"
+	"net/netip"
 	"strings"
 	"time"
 
@@ -28,22 +31,21 @@ func (s *Server) newApp() *fiber.App {
 		IdleTimeout:           s.cfg.IdleTimeout,
 		ErrorHandler:          s.handleError,
 		DisableStartupMessage: true,
-	}
-	if len(s.cfg.TrustedProxies) > 0 {
-		cfg.ProxyHeader = s.cfg.ProxyHeader
-		cfg.EnableTrustedProxyCheck = true
-		cfg.TrustedProxies = s.cfg.TrustedProxies
+		// fasthttp would parse multipart bodies while reading the request
+		// and answer a malformed one itself, with the library's words; the
+		// op endpoint parses them and answers BADREQUEST in the envelope.
+		DisablePreParseMultipartForm: true,
 	}
 	app := fiber.New(cfg)
-	app.Use(requestID, s.accessLog, recover.New(recover.Config{
+	app.Use(s.realClientIP, s.transportHeaders, requestID, s.accessLog, recover.New(recover.Config{
 		EnableStackTrace: true,
 		StackTraceHandler: func(c *fiber.Ctx, e any) {
 			s.log.Error("panic while serving a request", "request_id", RequestID(c), "panic", e)
 		},
 	}))
 
-	if s.cfg.Metrics {
-		app.Get("/metrics", s.metrics.handler())
+	if s.metricsToken != "" {
+		app.Get("/metrics", s.requireMetricsToken, s.metrics.handler())
 	}
 	app.Get("/livez", func(c *fiber.Ctx) error { return c.SendString("ok") })
 	app.Get("/readyz", func(c *fiber.Ctx) error {
@@ -67,9 +69,74 @@ func (s *Server) newApp() *fiber.App {
 	html := app.Group("", securityHeaders)
 	html.Use("/static", filesystem.New(filesystem.Config{Root: http.FS(static.Files), MaxAge: 3600}))
 	s.adminRoutes(html)
-	html.Get("/", handlers.Home(views.HomeVM{APIURL: s.cfg.BaseURL + "/api.php", DemoCodeOn: s.cfg.DemoCode != ""}))
+	// The public page never says demo-code mode is on: that would tell
+	// anyone that one code opens every account. The dashboard and the log do.
+	html.Get("/", handlers.Home(views.HomeVM{APIURL: s.cfg.BaseURL + "/api.php"}))
 	app.Use(func(c *fiber.Ctx) error { return fiber.ErrNotFound })
 	return app
+}
+
+// realClientIP replaces the request's remote address with the client's
+// (clientip: the forwarding header read from the right, past trusted
+// proxies only), so that c.IP() everywhere after it is the client. Fiber's
+// own ProxyHeader takes the header's leftmost value, which the client writes.
+func (s *Server) realClientIP(c *fiber.Ctx) error {
+	if !s.clientIP.Trusts() {
+		return c.Next()
+	}
+	// The socket's peer, read from the connection: RemoteAddr would return
+	// what this middleware set for the previous request on a keep-alive
+	// connection (fasthttp keeps it until the connection ends).
+	var remote netip.Addr
+	if conn := c.Context().Conn(); conn != nil {
+		if ap, err := netip.ParseAddrPort(conn.RemoteAddr().String()); err == nil {
+			remote = ap.Addr()
+		}
+	}
+	if !remote.IsValid() {
+		return c.Next()
+	}
+	var values []string
+	c.Request().Header.VisitAll(func(k, v []byte) {
+		if strings.EqualFold(string(k), s.cfg.ProxyHeader) {
+			values = append(values, string(v))
+		}
+	})
+	c.Context().SetRemoteAddr(&net.TCPAddr{IP: s.clientIP.Client(remote, values).AsSlice()})
+	return c.Next()
+}
+
+// requireMetricsToken admits a scrape with ROSTER_METRICS_TOKEN as its
+// bearer token (compared in constant time); anyone else gets a 404, as if
+// there were no metrics.
+func (s *Server) requireMetricsToken(c *fiber.Ctx) error {
+	h := c.Get(fiber.HeaderAuthorization)
+	if len(h) > 7 && strings.EqualFold(h[:7], "bearer ") &&
+		subtle.ConstantTimeCompare([]byte(strings.TrimSpace(h[7:])), []byte(s.metricsToken)) == 1 {
+		return c.Next()
+	}
+	return fiber.ErrNotFound
+}
+
+// newMetricsApp serves /metrics alone, for --metrics-addr: a port that the
+// firewall or the loopback address keeps private.
+func (s *Server) newMetricsApp() *fiber.App {
+	app := fiber.New(fiber.Config{AppName: "Roster metrics", DisableStartupMessage: true,
+		ReadTimeout: s.cfg.ReadTimeout, WriteTimeout: s.cfg.WriteTimeout, IdleTimeout: s.cfg.IdleTimeout})
+	app.Get("/metrics", s.metrics.handler())
+	return app
+}
+
+// transportHeaders go on every reply, API and files included: no content
+// sniffing (a JSON reply or a stored file is never run as a page), and when
+// the public URL is https, Strict-Transport-Security so that browsers never
+// send a dashboard cookie or a token over plain http again.
+func (s *Server) transportHeaders(c *fiber.Ctx) error {
+	c.Set("X-Content-Type-Options", "nosniff")
+	if strings.HasPrefix(s.cfg.BaseURL, "https://") {
+		c.Set("Strict-Transport-Security", "max-age=31536000")
+	}
+	return c.Next()
 }
 
 // securityHeaders protects the HTML pages: no framing, no sniffing, no

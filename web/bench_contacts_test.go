@@ -39,7 +39,7 @@ var (
 	smallErr  error
 )
 
-const benchCode = "123456"
+const benchCode = "12345678"
 
 var quietLog = slog.New(slog.NewTextHandler(io.Discard, nil))
 

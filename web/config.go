@@ -9,23 +9,28 @@ import (
 	"net"
 	"net/url"
 	"strings"
+	"syscall"
 	"time"
 
 	"github.com/nyaruka/phonenumbers"
 
 	"roster/models"
+	"roster/web/clientip"
 )
 
 // Config is Roster's whole configuration. Every field is a flag with a
 // ROSTER_* environment fallback (flag name upper-cased, dashes as
 // underscores); flags win over the environment.
 type Config struct {
-	Addr      string
-	DataDir   string
-	BaseURL   string
-	AppName   string
-	LogFormat string
-	LogLevel  string
+	Addr    string
+	DataDir string
+	// NewDatabase allows creating an empty database although generated
+	// secrets show that one existed (it was lost or moved).
+	NewDatabase bool
+	BaseURL     string
+	AppName     string
+	LogFormat   string
+	LogLevel    string
 
 	TestNumbersRaw string
 	TestNumbers    map[string]string // E.164 -> code, parsed from TestNumbersRaw
@@ -40,16 +45,21 @@ type Config struct {
 	TrustedProxies []string
 	ProxyHeader    string
 
-	BodyLimitMB     int
-	ReadTimeout     time.Duration
-	WriteTimeout    time.Duration
-	IdleTimeout     time.Duration
-	ShutdownTimeout time.Duration
+	BodyLimitMB int
+	// MaxConnections caps open client connections (0 on the command line:
+	// sized from the file-descriptor limit); MaxConnectionsPerIP caps them
+	// per client network, trusted proxies exempt (0: no cap).
+	MaxConnections      int
+	MaxConnectionsPerIP int
+	ReadTimeout         time.Duration
+	WriteTimeout        time.Duration
+	IdleTimeout         time.Duration
+	ShutdownTimeout     time.Duration
 
 	ShareText  string
 	InviteText string
 
-	Metrics bool
+	MetricsAddr string // own listener for /metrics ("" = none)
 
 	Delivery DeliveryConfig // delivery channels and token issuer: config_delivery.go
 
@@ -78,13 +88,14 @@ func ParseConfig(name string, args []string, getenv func(string) string, out io.
 
 	fs.StringVar(&cfg.Addr, "addr", ":8080", "address to listen on, host:port")
 	fs.StringVar(&cfg.DataDir, "data-dir", "./data", "directory for roster.db, uploaded files and generated secrets")
+	fs.BoolVar(&cfg.NewDatabase, "new-database", false, "create a new, empty roster.db although DATA-DIR/secrets shows that a database existed (after its loss; without this flag the start stops)")
 	fs.StringVar(&cfg.BaseURL, "base-url", "", "public URL of this server, used in links sent to apps (default: http://localhost:PORT)")
 	fs.StringVar(&cfg.AppName, "app-name", "Roster", "app name used in messages sent to people")
 	fs.StringVar(&cfg.LogFormat, "log-format", "text", "log format: text or json")
 	fs.StringVar(&cfg.LogLevel, "log-level", "info", "log level: debug, info, warn or error")
 
-	fs.StringVar(&cfg.TestNumbersRaw, "test-numbers", "", "comma-separated number:code pairs that sign in with a fixed code, never sent or throttled (app review, CI)")
-	fs.StringVar(&cfg.DemoCode, "demo-code", "", "DEMO ONLY: one fixed code accepted for every number, nothing sent (empty = off)")
+	fs.StringVar(&cfg.TestNumbersRaw, "test-numbers", "", "comma-separated number:code pairs (codes of 8 to 12 digits) that sign in with a fixed code, never sent; wrong codes count toward the lock (app review, CI)")
+	fs.StringVar(&cfg.DemoCode, "demo-code", "", "DEMO ONLY: one fixed code of 8 to 12 digits accepted for every number, nothing sent (empty = off)")
 
 	fs.DurationVar(&pol.TTL, "otp-ttl", pol.TTL, "how long a one-time code is valid")
 	fs.IntVar(&pol.MaxAttempts, "otp-max-attempts", pol.MaxAttempts, "wrong tries allowed per code")
@@ -103,13 +114,15 @@ func ParseConfig(name string, args []string, getenv func(string) string, out io.
 	fs.StringVar(&trusted, "trusted-proxies", "", "comma-separated IPs or CIDRs of reverse proxies whose client-IP header is believed (empty = none)")
 	fs.StringVar(&cfg.ProxyHeader, "proxy-header", "X-Forwarded-For", "header carrying the client IP, read only from trusted proxies")
 
+	fs.IntVar(&cfg.MaxConnections, "max-connections", 0, "most client connections open at once; more wait to be accepted (0 = 90% of the file-descriptor limit, leaving room for the database and outgoing calls)")
+	fs.IntVar(&cfg.MaxConnectionsPerIP, "max-connections-per-ip", 128, "most connections from one client IP (IPv6: one /64); trusted proxies are exempt (0 = no limit)")
 	fs.IntVar(&cfg.BodyLimitMB, "body-limit-mb", 16, "largest accepted request body, in MiB (photo uploads, large contact syncs)")
 	fs.DurationVar(&cfg.ReadTimeout, "read-timeout", 30*time.Second, "time allowed to read a request")
 	fs.DurationVar(&cfg.WriteTimeout, "write-timeout", 30*time.Second, "time allowed to write a response")
 	fs.DurationVar(&cfg.IdleTimeout, "idle-timeout", 2*time.Minute, "how long an idle keep-alive connection stays open")
 	fs.DurationVar(&cfg.ShutdownTimeout, "shutdown-timeout", 15*time.Second, "how long shutdown waits for in-flight requests")
 
-	fs.BoolVar(&cfg.Metrics, "metrics", true, "serve Prometheus metrics at /metrics (restrict access at your proxy)")
+	fs.StringVar(&cfg.MetricsAddr, "metrics-addr", "", "address of a separate listener for Prometheus metrics at /metrics, e.g. 127.0.0.1:9090 (empty = none; ROSTER_METRICS_TOKEN serves them on --addr behind a bearer token instead)")
 	fs.StringVar(&cfg.ShareText, "share-text", "", "text apps offer when inviting people (default mentions the app name)")
 	fs.StringVar(&cfg.InviteText, "invite-text", "", "invite text sent to apps (default mentions the app name)")
 
@@ -120,8 +133,10 @@ func ParseConfig(name string, args []string, getenv func(string) string, out io.
 	fs.Usage = func() {
 		fmt.Fprintf(out, "Usage: %s [flags]\n\nEvery flag can also be set with the environment variable shown; flags win.\n"+
 			"Secrets never come from flags: ROSTER_OTP_KEY and ROSTER_CONTACTS_KEY are read from the environment, else generated\nonce into DATA-DIR/secrets/ (mode 0600; back it up with the database).\n"+
-			"Dashboard: ROSTER_COOKIE_HASH_KEY, ROSTER_COOKIE_BLOCK_KEY (else generated likewise); ROSTER_ADMIN_PASSWORD sets\n"+
-			"the first owner's password (else one is generated and logged once). `roster admin` manages admins.\n\n", name)
+			"Dashboard: ROSTER_COOKIE_HASH_KEY, ROSTER_COOKIE_BLOCK_KEY (else generated likewise); ROSTER_ADMIN_NAME names the\n"+
+			"first owner (default admin) and ROSTER_ADMIN_PASSWORD sets its password (else one is generated into\n"+
+			"DATA-DIR/owner-password.txt, mode 0600).\n"+
+			"`roster admin` manages admins.\n\n", name)
 		fs.VisitAll(func(f *flag.Flag) {
 			def := ""
 			if f.DefValue != "" {
@@ -167,6 +182,11 @@ func (cfg *Config) finish() error {
 	if _, _, err := net.SplitHostPort(cfg.Addr); err != nil {
 		errs = append(errs, fmt.Errorf("--addr %q: %w", cfg.Addr, err))
 	}
+	if cfg.MetricsAddr != "" {
+		if _, _, err := net.SplitHostPort(cfg.MetricsAddr); err != nil {
+			errs = append(errs, fmt.Errorf("--metrics-addr %q: %w", cfg.MetricsAddr, err))
+		}
+	}
 	if cfg.BaseURL == "" {
 		cfg.BaseURL = defaultBaseURL(cfg.Addr)
 	}
@@ -185,15 +205,17 @@ func (cfg *Config) finish() error {
 	if cfg.TokenLifetime <= 0 || cfg.SessionTouch < 0 {
 		errs = append(errs, errors.New("--token-lifetime must be positive"))
 	}
+	if cfg.MaxConnections < 0 || cfg.MaxConnectionsPerIP < 0 {
+		errs = append(errs, errors.New("--max-connections and --max-connections-per-ip must not be negative"))
+	}
+	if cfg.MaxConnections == 0 {
+		cfg.MaxConnections = defaultMaxConnections()
+	}
 	if cfg.BodyLimitMB <= 0 || cfg.BodyLimitMB > 1024 {
 		errs = append(errs, errors.New("--body-limit-mb must be between 1 and 1024"))
 	}
-	for _, p := range cfg.TrustedProxies {
-		if net.ParseIP(p) == nil {
-			if _, _, err := net.ParseCIDR(p); err != nil {
-				errs = append(errs, fmt.Errorf("--trusted-proxies: %q is neither an IP nor a CIDR", p))
-			}
-		}
+	if _, err := clientip.New(cfg.TrustedProxies); err != nil {
+		errs = append(errs, fmt.Errorf("--trusted-proxies: %w", err))
 	}
 	cfg.AdminRegion = strings.ToUpper(strings.TrimSpace(cfg.AdminRegion))
 	if phonenumbers.GetCountryCodeForRegion(cfg.AdminRegion) == 0 {
@@ -204,8 +226,8 @@ func (cfg *Config) finish() error {
 		errs = append(errs, err)
 	}
 	cfg.TestNumbers = tn
-	if cfg.DemoCode != "" && !isDigits(cfg.DemoCode, 4, 8) {
-		errs = append(errs, errors.New("--demo-code must be 4 to 8 digits"))
+	if cfg.DemoCode != "" && !isDigits(cfg.DemoCode, minFixedCode, maxFixedCode) {
+		errs = append(errs, fmt.Errorf("--demo-code must be %d to %d digits", minFixedCode, maxFixedCode))
 	}
 	errs = append(errs, cfg.People.check()...)
 	if cfg.ShareText == "" {
@@ -217,6 +239,14 @@ func (cfg *Config) finish() error {
 	return errors.Join(errs...)
 }
 
+// Fixed codes (test numbers, demo-code mode) never change, so they are
+// longer than issued ones: with the per-phone lock, 8 digits take years of
+// guessing where 6 would take months.
+const (
+	minFixedCode = 8
+	maxFixedCode = 12
+)
+
 // parseTestNumbers reads "number:code,number:code". Numbers may be written in
 // any international format; they need only be possible numbers.
 func parseTestNumbers(raw string) (map[string]string, error) {
@@ -224,8 +254,9 @@ func parseTestNumbers(raw string) (map[string]string, error) {
 	for _, item := range splitList(raw) {
 		num, code, ok := strings.Cut(item, ":")
 		code = strings.TrimSpace(code)
-		if !ok || !isDigits(code, 4, 8) {
-			return nil, fmt.Errorf("--test-numbers: %q is not number:code with a 4 to 8 digit code", item)
+		if !ok || !isDigits(code, minFixedCode, maxFixedCode) {
+			// The item holds the code: name the number only.
+			return nil, fmt.Errorf("--test-numbers: %q is not number:code with a %d to %d digit code", strings.TrimSpace(num), minFixedCode, maxFixedCode)
 		}
 		p, err := models.ParsePhone(num, "", "")
 		if err != nil {
@@ -258,6 +289,17 @@ func isDigits(s string, minLen, maxLen int) bool {
 	return true
 }
 
+// defaultMaxConnections is 90% of the file-descriptor limit (Go raises the
+// soft limit to the hard one at start), less a reserve for the database,
+// its WAL, uploads being written and outgoing calls to providers.
+func defaultMaxConnections() int {
+	var rl syscall.Rlimit
+	if err := syscall.Getrlimit(syscall.RLIMIT_NOFILE, &rl); err != nil || rl.Cur <= 128 {
+		return 64
+	}
+	return int(min(rl.Cur-64, 1<<20) * 9 / 10)
+}
+
 func defaultBaseURL(addr string) string {
 	host, port, err := net.SplitHostPort(addr)
 	if err != nil {
@@ -288,7 +330,7 @@ func (cfg Config) Redacted() map[string]any {
 		"otp_phone_hourly": cfg.OTP.PhonePerHour, "otp_phone_daily": cfg.OTP.PhonePerDay,
 		"otp_ip_hourly": cfg.OTP.IPPerHour, "otp_ip_daily": cfg.OTP.IPPerDay, "otp_channel": cfg.OTPChannel,
 		"token_lifetime": cfg.TokenLifetime.String(), "retention": cfg.Retention.String(), "trusted_proxies": cfg.TrustedProxies,
-		"proxy_header": cfg.ProxyHeader, "body_limit_mb": cfg.BodyLimitMB, "metrics": cfg.Metrics, "admin_region": cfg.AdminRegion,
+		"proxy_header": cfg.ProxyHeader, "body_limit_mb": cfg.BodyLimitMB, "max_connections": cfg.MaxConnections, "max_connections_per_ip": cfg.MaxConnectionsPerIP, "metrics_addr": cfg.MetricsAddr, "admin_region": cfg.AdminRegion,
 		"delivery": cfg.Delivery.redacted(),
 	}
 	for k, v := range cfg.People.redacted() {

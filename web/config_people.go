@@ -10,13 +10,16 @@ import (
 
 // PeopleConfig configures contact sync, profile photos and notices.
 type PeopleConfig struct {
-	Contacts       models.ContactsConfig
-	PhotoMaxMB     int
-	PhotoMaxMP     int
-	EventRetention time.Duration
-	EventHeartbeat time.Duration
-	FanoutChunk    int
-	UploadsPerDay  int
+	Contacts          models.ContactsConfig
+	PhotoMaxMB        int
+	PhotoMaxMP        int
+	PhotoDecodeMB     int
+	EventRetention    time.Duration
+	EventHeartbeat    time.Duration
+	FanoutChunk       int
+	StreamsPerSession int
+	StreamsPerUser    int
+	UploadsPerDay     int
 }
 
 func registerPeopleFlags(fs *flag.FlagSet, p *PeopleConfig) {
@@ -29,8 +32,11 @@ func registerPeopleFlags(fs *flag.FlagSet, p *PeopleConfig) {
 	fs.IntVar(&p.Contacts.ParseCacheSize, "contacts-parse-cache", c.ParseCacheSize, "parsed numbers kept in memory to speed up repeated syncs (0 = off)")
 	fs.IntVar(&p.PhotoMaxMB, "photo-max-mb", int(ph.MaxBytes>>20), "largest accepted image file, in MiB")
 	fs.IntVar(&p.PhotoMaxMP, "photo-max-megapixels", ph.MaxPixels/1_000_000, "largest accepted image, in megapixels (checked before decoding)")
+	fs.IntVar(&p.PhotoDecodeMB, "photo-decode-budget-mb", int(ph.DecodeBudget>>20), "memory all image decodes in flight may take together, in MiB (decoded size: width x height x bytes per pixel); uploads wait for it")
 	fs.DurationVar(&p.EventRetention, "event-retention", ev.Retention, "how long notices are kept for streams resuming with Last-Event-ID")
 	fs.DurationVar(&p.EventHeartbeat, "event-heartbeat", 25*time.Second, "interval of event-stream heartbeats (the session is re-checked at each)")
+	fs.IntVar(&p.StreamsPerSession, "event-streams-per-session", models.DefaultStreamsPerSession, "live event streams one token may hold open (a new one closes the oldest)")
+	fs.IntVar(&p.StreamsPerUser, "event-streams-per-user", models.DefaultStreamsPerUser, "live event streams one user may hold open over all devices (a new one closes the oldest)")
 	fs.IntVar(&p.UploadsPerDay, "uploads-per-day", 100, "files (photos included) one user may upload per day (0 = no limit; over it: RATELIMIT)")
 	fs.IntVar(&p.FanoutChunk, "fanout-chunk", ev.Chunk, "recipients written per fan-out transaction (smaller: shorter holds on the database writer)")
 }
@@ -41,11 +47,14 @@ func (p PeopleConfig) check() []error {
 	if c.MaxPerRequest <= 0 || c.Allowance <= 0 || c.RefillPerDay < 0 || c.ParseCacheSize < 0 {
 		errs = append(errs, errors.New("the --contacts-* values must be positive"))
 	}
-	if p.PhotoMaxMB <= 0 || p.PhotoMaxMP <= 0 {
-		errs = append(errs, errors.New("--photo-max-mb and --photo-max-megapixels must be positive"))
+	if p.PhotoMaxMB <= 0 || p.PhotoMaxMP <= 0 || p.PhotoDecodeMB <= 0 {
+		errs = append(errs, errors.New("--photo-max-mb, --photo-max-megapixels and --photo-decode-budget-mb must be positive"))
 	}
 	if p.EventRetention < time.Minute || p.EventHeartbeat < 10*time.Millisecond || p.FanoutChunk <= 0 {
 		errs = append(errs, errors.New("--event-retention (>= 1m), --event-heartbeat and --fanout-chunk must be positive"))
+	}
+	if p.StreamsPerSession <= 0 || p.StreamsPerUser < p.StreamsPerSession {
+		errs = append(errs, errors.New("--event-streams-per-session must be positive and --event-streams-per-user at least as large"))
 	}
 	return errs
 }
@@ -55,6 +64,7 @@ func (p PeopleConfig) PhotoLimits() models.PhotoLimits {
 	l := models.DefaultPhotoLimits()
 	l.MaxBytes = int64(p.PhotoMaxMB) << 20
 	l.MaxPixels = p.PhotoMaxMP * 1_000_000
+	l.DecodeBudget = int64(p.PhotoDecodeMB) << 20
 	return l
 }
 
@@ -62,7 +72,7 @@ func (p PeopleConfig) redacted() map[string]any {
 	return map[string]any{
 		"contacts_max_per_request": p.Contacts.MaxPerRequest, "contacts_allowance": p.Contacts.Allowance,
 		"contacts_refill_per_day": p.Contacts.RefillPerDay, "photo_max_mb": p.PhotoMaxMB,
-		"photo_max_megapixels": p.PhotoMaxMP, "event_retention": p.EventRetention.String(),
+		"photo_max_megapixels": p.PhotoMaxMP, "photo_decode_budget_mb": p.PhotoDecodeMB, "event_retention": p.EventRetention.String(),
 		"event_heartbeat": p.EventHeartbeat.String(), "fanout_chunk": p.FanoutChunk, "uploads_per_day": p.UploadsPerDay,
 	}
 }

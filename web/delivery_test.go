@@ -28,7 +28,7 @@ const (
 // testWorker makes retries quick to reach with the fake clock and a slow
 // provider quick to give up on.
 var testWorker = delivery.WorkerConfig{Poll: time.Second, SendTimeout: 300 * time.Millisecond, MaxAttempts: 3,
-	BaseBackoff: 2 * time.Second, MaxBackoff: 10 * time.Second, Batch: 20}
+	BaseBackoff: 2 * time.Second, MaxBackoff: 10 * time.Second}
 
 // deliveryEnv starts Roster with flags and environment secrets, as an operator would.
 func deliveryEnv(t *testing.T, env map[string]string, args ...string) *webtest.Env {

@@ -235,7 +235,7 @@ func TestMesiboMisconfiguredAppTokenDegradesAndKeepsJobs(t *testing.T) {
 	if r := e.Do(httptestGet("/readyz")); r.Status != 200 || string(r.Body) != "ready; mesibo mode degraded: mesibo userdel: AUTHFAIL (invalid app token)" {
 		t.Errorf("/readyz %d %s", r.Status, r.Body)
 	}
-	if r := e.Do(httptestGet("/metrics")); !strings.Contains(string(r.Body), "roster_mesibo_degraded 1") {
+	if r := e.Metrics(); !strings.Contains(string(r.Body), "roster_mesibo_degraded 1") {
 		t.Error("no degraded metric")
 	}
 	if strings.Contains(e.Logs(), mesiboAppToken) || !strings.Contains(e.Logs(), "mesibo mode degraded") {
@@ -282,9 +282,17 @@ func TestMesiboDegradedReports(t *testing.T) {
 			Options: []webtest.Option{webtest.WithArgs(mesiboArgs(fake, "--mesibo-degraded-unready")...), env},
 			Before:  failedSignIn, ExpectedStatus: http.StatusServiceUnavailable,
 			ExpectedContent: []string{"not ready: mesibo mode degraded: mesibo useradd: AUTHFAIL"}},
-		{Name: "degraded: metric", URL: "/metrics", Options: []webtest.Option{webtest.WithArgs(mesiboArgs(fake)...), env},
-			Before: failedSignIn, ExpectedContent: []string{"roster_mesibo_degraded 1"}},
-		{Name: "local mode: no mesibo metric", URL: "/metrics", NotExpectedContent: []string{"roster_mesibo_degraded"}},
+		{Name: "degraded: metric", URL: "/livez", Options: []webtest.Option{webtest.WithArgs(mesiboArgs(fake)...), env},
+			Before: failedSignIn, After: func(t testing.TB, e *webtest.Env, _ *webtest.Response) {
+				if !strings.Contains(string(e.Metrics().Body), "roster_mesibo_degraded 1") {
+					t.Error("no degraded metric")
+				}
+			}},
+		{Name: "local mode: no mesibo metric", URL: "/livez", After: func(t testing.TB, e *webtest.Env, _ *webtest.Response) {
+			if strings.Contains(string(e.Metrics().Body), "roster_mesibo_degraded") {
+				t.Error("a mesibo metric in local mode")
+			}
+		}},
 	})
 }
 

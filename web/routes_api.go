@@ -15,7 +15,7 @@ func protocolEndpoints() []string { return []string{"/api.php", "/api", "/conf/a
 // protocol's envelope, and beside it the live event stream, whose failures
 // are plain statuses, and the stored files.
 func (s *Server) apiRoutes(app *fiber.App) {
-	endpoint := s.protocolErrors(s.api.Handle)
+	endpoint := s.protocolErrors(s.refuseWhileDatabaseLost(s.api.Handle))
 	for _, p := range protocolEndpoints() {
 		app.Get(p, endpoint)
 		app.Post(p, endpoint)

@@ -17,9 +17,11 @@ const minSecretLen = 32
 // LoadSecret returns a named secret: from the environment value when set,
 // else from DATA-DIR/secrets/NAME.key, which is created with 32 random bytes
 // (mode 0600) on first use. Losing the file invalidates what it protects
-// (pending codes now; contact hashes and cookies later), so back it up with
-// the database.
-func LoadSecret(dataDir, name, fromEnv string) ([]byte, error) {
+// (codes, contact hashes, cookies, sealed tokens), so back it up with the
+// database. Before creating the file, inUse (when not nil) says what stored
+// data depends on the secret: a new key over it would silently break it,
+// so the start stops instead.
+func LoadSecret(dataDir, name, fromEnv string, inUse func() (string, error)) ([]byte, error) {
 	if fromEnv != "" {
 		if len(fromEnv) < minSecretLen {
 			return nil, fmt.Errorf("the %s secret from the environment must be at least %d characters", name, minSecretLen)
@@ -36,6 +38,17 @@ func LoadSecret(dataDir, name, fromEnv string) ([]byte, error) {
 		return key, nil
 	} else if !errors.Is(err, fs.ErrNotExist) {
 		return nil, fmt.Errorf("read secret: %w", err)
+	}
+	if inUse != nil {
+		lost, err := inUse()
+		if err != nil {
+			return nil, err
+		}
+		if lost != "" {
+			return nil, fmt.Errorf("the %s secret is missing: %s does not exist, but the database holds %s. "+
+				"Restore the file from the backup of %s (roster backup copies it beside the database copy), or set it in "+
+				"the environment; Roster does not generate a new one over existing data", name, path, lost, dir)
+		}
 	}
 	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return nil, fmt.Errorf("create secrets directory: %w", err)
@@ -69,7 +82,7 @@ func LoadSecret(dataDir, name, fromEnv string) ([]byte, error) {
 	}
 	if err := os.Link(tmp.Name(), path); err != nil {
 		if errors.Is(err, fs.ErrExist) {
-			return LoadSecret(dataDir, name, "")
+			return LoadSecret(dataDir, name, "", nil)
 		}
 		return nil, fmt.Errorf("create secret file: %w", err)
 	}

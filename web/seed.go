@@ -37,11 +37,15 @@ func Seed(ctx context.Context, args []string, getenv func(string) string, out io
 	if fs.NArg() > 0 {
 		return fmt.Errorf("unexpected arguments: %v", fs.Args())
 	}
-	if err := os.MkdirAll(*dataDir, 0o750); err != nil {
+	if err := ownerOnlyDir(*dataDir); err != nil {
 		return err
 	}
-	key, err := LoadSecret(*dataDir, "contacts", getenv("ROSTER_CONTACTS_KEY"))
+	key, err := LoadSecret(*dataDir, "contacts", getenv("ROSTER_CONTACTS_KEY"), nil)
 	if err != nil {
+		return err
+	}
+	// The sign-in key too: the server refuses to generate it over users.
+	if _, err := LoadSecret(*dataDir, "otp", getenv("ROSTER_OTP_KEY"), nil); err != nil {
 		return err
 	}
 	path := filepath.Join(*dataDir, "roster.db")

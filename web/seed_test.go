@@ -41,8 +41,8 @@ func TestSeed(t *testing.T) {
 	}
 
 	user2 := strings.TrimPrefix(models.SeedUserPhone(2), "+")
-	e := webtest.New(t, webtest.WithArgs("--data-dir", dir, "--test-numbers", user2+":123456"))
-	r := e.JSON(map[string]any{"op": "login", "appid": "a", "phone": user2, "otp": "123456"})
+	e := webtest.New(t, webtest.WithArgs("--data-dir", dir, "--test-numbers", user2+":12345678"))
+	r := e.JSON(map[string]any{"op": "login", "appid": "a", "phone": user2, "otp": "12345678"})
 	r.ExpectOK(t)
 	got := e.GetContacts(t, r.String("token"), map[string]any{"ts": 0})
 	if len(got.Contacts) < 5 {
@@ -50,8 +50,8 @@ func TestSeed(t *testing.T) {
 	}
 	// The joiner is in 10 books: signing it in notifies 10 people.
 	joiner := strings.TrimPrefix(models.SeedJoiner, "+")
-	e2 := webtest.New(t, webtest.WithArgs("--data-dir", dir, "--test-numbers", joiner+":123456"))
-	e2.JSON(map[string]any{"op": "login", "appid": "a", "phone": joiner, "otp": "123456"}).ExpectOK(t)
+	e2 := webtest.New(t, webtest.WithArgs("--data-dir", dir, "--test-numbers", joiner+":12345678"))
+	e2.JSON(map[string]any{"op": "login", "appid": "a", "phone": joiner, "otp": "12345678"}).ExpectOK(t)
 	total := 0
 	for {
 		n, err := e2.Server.Events().RunOnce(context.Background())

@@ -12,12 +12,14 @@ import (
 	"os"
 	"path/filepath"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/gofiber/fiber/v2"
 
 	"roster/handlers"
 	"roster/models"
+	"roster/web/clientip"
 	"roster/web/delivery"
 	"roster/web/mesibo"
 )
@@ -58,6 +60,13 @@ type Server struct {
 	streamsDone chan struct{} // closed at shutdown: live event streams end
 	stopStreams sync.Once
 	mesibo      *mesibo.Health // nil unless mesibo mode is on
+	clientIP    *clientip.Resolver
+	// metricsToken admits scrapes of /metrics on the main address
+	// (ROSTER_METRICS_TOKEN; "" = not served there).
+	metricsToken string
+	metricsApp   *fiber.App
+	dbOpened     os.FileInfo // the database file as opened: readiness notices it gone or replaced
+	dbLost       atomic.Bool // the file is gone, replaced or unwritable (CheckDatabase)
 }
 
 // New opens the database (applying migrations) and builds the app.
@@ -78,35 +87,57 @@ func New(ctx context.Context, cfg Config, log *slog.Logger, opts Options) (*Serv
 		}
 		opts.Senders = senders
 	}
-	if err := os.MkdirAll(cfg.DataDir, 0o750); err != nil {
-		return nil, fmt.Errorf("create data directory: %w", err)
+	clientIP, err := clientip.New(cfg.TrustedProxies)
+	if err != nil {
+		return nil, fmt.Errorf("--trusted-proxies: %w", err)
 	}
-	mesiboMode, err := mesiboSetup(cfg, opts.Getenv, log, opts.Clock)
+	metricsToken := opts.Getenv("ROSTER_METRICS_TOKEN")
+	if metricsToken != "" && len(metricsToken) < 32 {
+		return nil, errors.New("ROSTER_METRICS_TOKEN must be at least 32 characters")
+	}
+	// The database first: whether a missing generated secret may be made
+	// anew depends on what the database holds.
+	db, err := openDatabase(ctx, cfg, log)
+	if err != nil {
+		return nil, err
+	}
+	s, err := build(ctx, cfg, log, opts, db, clientIP, metricsToken)
+	if err != nil {
+		db.Close()
+		return nil, err
+	}
+	return s, nil
+}
+
+// build makes the services and the app over an open database.
+func build(ctx context.Context, cfg Config, log *slog.Logger, opts Options, db *models.DB, clientIP *clientip.Resolver, metricsToken string) (*Server, error) {
+	dbOpened, err := os.Stat(pathsOf(cfg.DataDir).db)
+	if err != nil {
+		return nil, err
+	}
+	mesiboMode, err := mesiboSetup(ctx, cfg, opts.Getenv, log, opts.Clock, db)
 	if err != nil {
 		return nil, err
 	}
 	if mesiboMode.jobs != nil {
 		opts.Senders = append(opts.Senders, mesiboMode.jobs)
 	}
-	codeKey, err := LoadSecret(cfg.DataDir, "otp", opts.Getenv("ROSTER_OTP_KEY"))
+	codeKey, err := LoadSecret(cfg.DataDir, "otp", opts.Getenv("ROSTER_OTP_KEY"), secretGuard(ctx, db, "otp"))
 	if err != nil {
 		return nil, err
 	}
-	contactsKey, err := LoadSecret(cfg.DataDir, "contacts", opts.Getenv("ROSTER_CONTACTS_KEY"))
-	if err != nil {
-		return nil, err
-	}
-	db, err := models.Open(ctx, filepath.Join(cfg.DataDir, "roster.db"), log)
+	contactsKey, err := LoadSecret(cfg.DataDir, "contacts", opts.Getenv("ROSTER_CONTACTS_KEY"), secretGuard(ctx, db, "contacts"))
 	if err != nil {
 		return nil, err
 	}
 	s := &Server{cfg: cfg, log: log, clock: opts.Clock, db: db, streamsDone: make(chan struct{}), metrics: newMetrics(),
-		mesibo: mesiboMode.health}
+		mesibo: mesiboMode.health, clientIP: clientIP, metricsToken: metricsToken, dbOpened: dbOpened}
 	s.metrics.watchMesibo(s.mesibo)
 	hasher := models.NewPhoneHasher(contactsKey)
 	s.events = models.NewEvents(db, s.clock, log, models.EventsConfig{AppName: cfg.AppName,
 		Retention: cfg.People.EventRetention, Chunk: cfg.People.FanoutChunk, Sinks: opts.NoticeSinks,
-		MesiboNotices: mesiboMode.jobs != nil, OnQueued: func() { s.worker.Wake() }})
+		MesiboNotices: mesiboMode.jobs != nil, OnQueued: func() { s.worker.Wake() },
+		StreamsPerSession: cfg.People.StreamsPerSession, StreamsPerUser: cfg.People.StreamsPerUser})
 	s.outbox = models.NewOutbox(db, s.clock, time.Minute, delivery.Console{}.Name())
 	s.worker = delivery.NewWorker(s.outbox, s.clock, log, opts.Worker, opts.Senders...)
 	signIn := models.NewSignIn(db, s.clock, models.SignInConfig{
@@ -129,12 +160,10 @@ func New(ctx context.Context, cfg Config, log *slog.Logger, opts Options) (*Serv
 	sessions.OnRevoked(s.events.Hub().RevokeSessions)
 	photos, err := models.NewPhotos(filepath.Join(cfg.DataDir, "files"), cfg.People.PhotoLimits())
 	if err != nil {
-		db.Close()
 		return nil, err
 	}
 	s.contacts = models.NewContacts(db, s.clock, hasher, cfg.People.Contacts)
 	if n, err := s.contacts.BackfillHashes(ctx); err != nil {
-		db.Close()
 		return nil, err
 	} else if n > 0 {
 		log.Info("set the contact hash of existing users", "users", n)
@@ -153,14 +182,25 @@ func New(ctx context.Context, cfg Config, log *slog.Logger, opts Options) (*Serv
 	})
 	s.sessions = sessions
 	if err := s.setUpAdmin(ctx, opts, sessions, signIn); err != nil {
-		db.Close()
 		return nil, err
 	}
 	s.app = s.newApp()
+	s.metricsApp = s.newMetricsApp()
+	warnRealTestNumbers(cfg, log)
 	if cfg.DemoCode != "" {
 		log.Warn("DEMO-CODE MODE IS ON: every phone number signs in with one fixed code; never run production like this")
 	}
 	return s, nil
+}
+
+// warnRealTestNumbers warns about test numbers in assigned ranges: someone
+// may own such a number, and it signs in with a code that is never sent.
+func warnRealTestNumbers(cfg Config, log *slog.Logger) {
+	for n := range cfg.TestNumbers {
+		if p, err := models.ParsePhone(n, "", ""); err == nil && p.CheckValid() == nil {
+			log.Warn("a test number is in an assigned range: it may belong to a real person, whose account the fixed code then opens; prefer a fictional range such as +1 555 01xx", "number", n)
+		}
+	}
 }
 
 func codeMessage(cfg Config) func(code string) string {
@@ -182,6 +222,9 @@ func (s *Server) Events() *models.Events { return s.events }
 // Contacts is the contact-sync service (the dashboard reads sync state from it).
 func (s *Server) Contacts() *models.Contacts { return s.contacts }
 
+// MetricsApp serves /metrics alone (on --metrics-addr; tests scrape it).
+func (s *Server) MetricsApp() *fiber.App { return s.metricsApp }
+
 // DB is the database.
 func (s *Server) DB() *models.DB { return s.db }
 
@@ -193,10 +236,22 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 	var wg sync.WaitGroup
 	wg.Go(func() { s.worker.Run(workCtx) })
 	wg.Go(func() { s.pruneLoop(workCtx, time.Hour) })
+	wg.Go(func() { s.watchDatabase(workCtx, databaseCheckInterval) })
 	wg.Go(func() { s.events.Run(workCtx) })
 
-	tracked := trackConns(ln)
+	tracked := trackConns(ln, s.log, connLimits{max: s.cfg.MaxConnections, perIP: s.cfg.MaxConnectionsPerIP, trusted: s.clientIP.IsTrusted})
 	serveErr := make(chan error, 1)
+	if s.cfg.MetricsAddr != "" {
+		mln, err := net.Listen("tcp", s.cfg.MetricsAddr)
+		if err != nil {
+			stopWork()
+			wg.Wait()
+			return fmt.Errorf("--metrics-addr: %w", err)
+		}
+		go func() { _ = s.metricsApp.Listener(mln) }()
+		defer func() { _ = s.metricsApp.Shutdown() }()
+		s.log.Info("metrics are served on their own address", "addr", mln.Addr().String())
+	}
 	go func() { serveErr <- s.app.Listener(tracked) }()
 	s.log.Info("roster is listening", "addr", ln.Addr().String(), "base_url", s.cfg.BaseURL)
 
@@ -255,5 +310,5 @@ func (s *Server) Ready(ctx context.Context) error {
 	if err := s.db.Ping(ctx); err != nil {
 		return errors.New("database unavailable")
 	}
-	return nil
+	return databaseHealth(pathsOf(s.cfg.DataDir).db, s.dbOpened)
 }

@@ -1,6 +1,7 @@
 package web
 
 import (
+	"context"
 	"crypto/tls"
 	"errors"
 	"fmt"
@@ -82,7 +83,7 @@ type mesiboParts struct {
 }
 
 // mesiboSetup builds mesibo mode's parts when it is on.
-func mesiboSetup(cfg Config, getenv func(string) string, log *slog.Logger, clock models.Clock) (mesiboParts, error) {
+func mesiboSetup(ctx context.Context, cfg Config, getenv func(string) string, log *slog.Logger, clock models.Clock, db *models.DB) (mesiboParts, error) {
 	if cfg.Delivery.TokenIssuer != "mesibo" {
 		return mesiboParts{}, nil
 	}
@@ -90,7 +91,7 @@ func mesiboSetup(cfg Config, getenv func(string) string, log *slog.Logger, clock
 	if appToken == "" {
 		return mesiboParts{}, fmt.Errorf("--token-issuer mesibo needs $%s", EnvMesiboAppToken)
 	}
-	key, err := LoadSecret(cfg.DataDir, "mesibo-seal", getenv("ROSTER_MESIBO_SEAL_KEY"))
+	key, err := LoadSecret(cfg.DataDir, "mesibo-seal", getenv("ROSTER_MESIBO_SEAL_KEY"), secretGuard(ctx, db, "mesibo-seal"))
 	if err != nil {
 		return mesiboParts{}, err
 	}

@@ -22,6 +22,11 @@ type Message struct {
 	Code      string // the bare one-time code (the webhook sends it as a field)
 	Kind      string // models.OutboxKind*
 	CreatedAt time.Time
+	// IdempotencyKey is the same on every attempt of one message: channels
+	// whose provider takes one pass it (the webhook's webhook-id, the
+	// email's Message-ID), so a retry after a lost answer is dropped
+	// there. Twilio's Messages API takes none.
+	IdempotencyKey string
 }
 
 // Sender is a delivery channel.
@@ -94,15 +99,19 @@ type WorkerConfig struct {
 	JobMaxAttempts int
 	BaseBackoff    time.Duration // wait after the first failure; doubles each time
 	MaxBackoff     time.Duration
-	Batch          int
 }
 
 // DefaultWorkerConfig is used for unset fields.
 func DefaultWorkerConfig() WorkerConfig {
 	return WorkerConfig{Poll: 2 * time.Second, SendTimeout: 15 * time.Second, MaxAttempts: 5,
 		JobMaxAttempts: 300, // about a day at the 5-minute backoff cap
-		BaseBackoff:    2 * time.Second, MaxBackoff: 5 * time.Minute, Batch: 20}
+		BaseBackoff:    2 * time.Second, MaxBackoff: 5 * time.Minute}
 }
+
+// markTimeout bounds recording an outcome after the worker was told to
+// stop: the message was handed to the provider, and not recording it would
+// send it again after the lease.
+const markTimeout = 5 * time.Second
 
 // Worker delivers outbox messages through their channels.
 type Worker struct {
@@ -147,29 +156,45 @@ func (w *Worker) Run(ctx context.Context) {
 	}
 }
 
-// RunOnce sends one batch of due messages and returns how many it handled.
+// RunOnce sends the due messages, one claim at a time, and returns how
+// many it handled. One at a time: a crash can then leave at most the one
+// message in flight sent but not marked (it goes out again after its
+// lease), where a claimed batch left every message of it waiting a lease.
 func (w *Worker) RunOnce(ctx context.Context) int {
-	msgs, err := w.outbox.Claim(ctx, w.cfg.Batch)
-	if err != nil {
-		if ctx.Err() == nil {
-			w.log.Error("outbox: claim failed", "err", err)
+	n := 0
+	for ctx.Err() == nil {
+		msgs, err := w.outbox.Claim(ctx, 1)
+		if err != nil {
+			if ctx.Err() == nil {
+				w.log.Error("outbox: claim failed", "err", err)
+			}
+			return n
 		}
-		return 0
+		if len(msgs) == 0 {
+			return n
+		}
+		w.deliver(ctx, &msgs[0])
+		n++
 	}
-	for i := range msgs {
-		w.deliver(ctx, &msgs[i])
-	}
-	return len(msgs)
+	return n
 }
 
 func (w *Worker) deliver(ctx context.Context, m *models.OutboxMessage) {
-	info, err := w.send(ctx, m)
+	// A send that started finishes (up to SendTimeout) and its outcome is
+	// recorded even when the worker is told to stop meanwhile: an aborted
+	// send may have reached the provider, and an unrecorded one keeps its
+	// lease and is sent again.
+	sendCtx := context.WithoutCancel(ctx)
+	info, err := w.send(sendCtx, m)
+	markCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), markTimeout)
+	defer cancel()
 	if err == nil {
-		if err := w.outbox.MarkSent(ctx, m, info); err != nil {
+		if err := w.outbox.MarkSent(markCtx, m, info); err != nil {
 			w.log.Error("outbox: recording a delivery failed", "outbox_id", m.ID, "err", err)
 		}
 		return
 	}
+	ctx = markCtx
 	var retryAt time.Time
 	var perm *PermanentError
 	limit := w.cfg.MaxAttempts
@@ -202,8 +227,9 @@ func (w *Worker) send(ctx context.Context, m *models.OutboxMessage) (Receipt, er
 	defer cancel()
 	// The duration is wall time, not the injected clock: it measures the provider.
 	start := time.Now()
-	info, err := s.Send(ctx, Message{ID: m.ID, Recipient: m.Recipient, Body: m.Body, Code: m.Code, Kind: m.Kind,
-		CreatedAt: time.UnixMilli(m.CreatedAt)})
+	msg := Message{ID: m.ID, Recipient: m.Recipient, Body: m.Body, Code: m.Code, Kind: m.Kind, CreatedAt: time.UnixMilli(m.CreatedAt)}
+	msg.IdempotencyKey = fmt.Sprintf("msg_%d_%d", m.ID, m.CreatedAt)
+	info, err := s.Send(ctx, msg)
 	info.Duration = time.Since(start)
 	return info, err
 }

@@ -74,7 +74,13 @@ func (s *SMTP) Send(ctx context.Context, m Message) (Receipt, error) {
 	}
 	msg.Subject(s.Subject)
 	msg.SetDate()
-	msg.SetMessageID()
+	// The same Message-ID on every attempt (mail systems drop a repeated
+	// one); the domain is the sender's.
+	domain := "roster.invalid"
+	if _, d, ok := strings.Cut(s.From, "@"); ok {
+		domain = strings.Trim(d, "<> ")
+	}
+	msg.SetMessageIDWithValue(m.IdempotencyKey + "@" + domain)
 	msg.SetBodyString(mail.TypeTextPlain, m.Body)
 	timeout := 30 * time.Second
 	if dl, ok := ctx.Deadline(); ok {

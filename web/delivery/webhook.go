@@ -63,15 +63,11 @@ func SignWebhook(secret []byte, id string, ts int64, body []byte) string {
 	return "v1," + base64.StdEncoding.EncodeToString(m.Sum(nil))
 }
 
-// WebhookID is the webhook-id and request_id of an outbox message: the same
-// on every retry, so a receiver can drop duplicates.
-func WebhookID(m Message) string {
-	return fmt.Sprintf("msg_%d_%d", m.ID, m.CreatedAt.UnixMilli())
-}
-
-// Send posts the message.
+// Send posts the message. Its webhook-id and request_id are the message's
+// idempotency key, the same on every retry, so a receiver can drop
+// duplicates.
 func (w *Webhook) Send(ctx context.Context, m Message) (Receipt, error) {
-	id := WebhookID(m)
+	id := m.IdempotencyKey
 	typ := m.Kind
 	if typ == "" {
 		typ = models.OutboxKindOTP

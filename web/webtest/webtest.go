@@ -105,6 +105,18 @@ func (e *Env) Do(req *http.Request) *Response {
 	return &Response{Status: res.StatusCode, Header: res.Header, Body: body}
 }
 
+// Metrics scrapes /metrics as Prometheus would on --metrics-addr.
+func (e *Env) Metrics() *Response {
+	e.T.Helper()
+	res, err := e.Server.MetricsApp().Test(httptest.NewRequest(http.MethodGet, "/metrics", nil), -1)
+	if err != nil {
+		e.T.Fatalf("scrape metrics: %v", err)
+	}
+	defer res.Body.Close()
+	body, _ := io.ReadAll(res.Body)
+	return &Response{Status: res.StatusCode, Header: res.Header, Body: body}
+}
+
 // JSON posts params as a JSON object to the bare host, as current clients do.
 func (e *Env) JSON(params map[string]any) *Response {
 	e.T.Helper()

@@ -1,0 +1,128 @@
+package handlers_test
+
+import (
+	"bytes"
+	"compress/zlib"
+	"encoding/binary"
+	"fmt"
+	"hash/crc32"
+	"runtime"
+	"runtime/debug"
+	"runtime/metrics"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"roster/web/webtest"
+)
+
+// pngBomb is a 16-bit RGBA PNG of w x h black pixels: a few hundred KB
+// that decode to w*h*8 bytes.
+func pngBomb(t testing.TB, w, h int) []byte {
+	t.Helper()
+	var out bytes.Buffer
+	out.WriteString("\x89PNG\r\n\x1a\n")
+	chunk := func(typ string, data []byte) {
+		var n [4]byte
+		binary.BigEndian.PutUint32(n[:], uint32(len(data)))
+		out.Write(n[:])
+		crc := crc32.NewIEEE()
+		crc.Write([]byte(typ))
+		crc.Write(data)
+		out.WriteString(typ)
+		out.Write(data)
+		binary.BigEndian.PutUint32(n[:], crc.Sum32())
+		out.Write(n[:])
+	}
+	ihdr := make([]byte, 13)
+	binary.BigEndian.PutUint32(ihdr[0:], uint32(w))
+	binary.BigEndian.PutUint32(ihdr[4:], uint32(h))
+	ihdr[8], ihdr[9] = 16, 6 // 16 bits per sample, RGBA
+	chunk("IHDR", ihdr)
+	var idat bytes.Buffer
+	z, _ := zlib.NewWriterLevel(&idat, zlib.BestSpeed)
+	row := make([]byte, 1+w*8) // filter byte 0, then zeros
+	for range h {
+		if _, err := z.Write(row); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := z.Close(); err != nil {
+		t.Fatal(err)
+	}
+	chunk("IDAT", idat.Bytes())
+	chunk("IEND", nil)
+	return out.Bytes()
+}
+
+// A 40-megapixel 16-bit PNG (320 MB decoded from a 310 KB file) is over
+// the default pixel limit: refused before anything is decoded.
+func TestPhotoBombOverPixelLimit(t *testing.T) {
+	e := webtest.NewPeople(t)
+	alice := e.SignIn(alicePhone, "a")
+	bomb := pngBomb(t, 6320, 6320)
+	e.Multipart(map[string]string{"op": "upload", "token": alice, "profile": "1"}, "photo", "bomb.png", bomb).ExpectFail(t, "TOOLARGE")
+}
+
+// Decodes in flight share one memory budget (256 MiB by default), however
+// many cores there are: eight parallel 9-megapixel 16-bit PNGs (72 MB
+// decoded each) never hold more than the budget at once.
+func TestPhotoDecodesShareAMemoryBudget(t *testing.T) {
+	if testing.Short() {
+		t.Skip("decodes eight large images")
+	}
+	defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(8))  // a bigger machine: more decodes would run at once
+	defer debug.SetGCPercent(debug.SetGCPercent(10)) // the heap follows what is live
+	e := webtest.NewPeople(t)
+	const users = 8
+	tokens := make([]string, users)
+	for i := range tokens {
+		tokens[i] = e.SignIn(fmt.Sprintf("120155503%02d", i), "d")
+	}
+	bomb := pngBomb(t, 3000, 3000)
+	runtime.GC()
+	sample := []metrics.Sample{{Name: "/memory/classes/heap/objects:bytes"}}
+	metrics.Read(sample)
+	base := sample[0].Value.Uint64()
+	var peak atomic.Uint64
+	stop := make(chan struct{})
+	var sampler sync.WaitGroup
+	sampler.Go(func() {
+		s := []metrics.Sample{{Name: "/memory/classes/heap/objects:bytes"}}
+		for {
+			metrics.Read(s)
+			if v := s[0].Value.Uint64(); v > peak.Load() {
+				peak.Store(v)
+			}
+			select {
+			case <-stop:
+				return
+			case <-time.After(2 * time.Millisecond):
+			}
+		}
+	})
+	var wg sync.WaitGroup
+	var ok atomic.Int32
+	for _, tok := range tokens {
+		wg.Go(func() {
+			r := e.Multipart(map[string]string{"op": "upload", "token": tok}, "file", "b.png", bomb)
+			if r.String("result") == "OK" {
+				ok.Add(1)
+			}
+		})
+	}
+	wg.Wait()
+	close(stop)
+	sampler.Wait()
+	grew := (peak.Load() - min(base, peak.Load())) >> 20
+	t.Logf("%d parallel 3000x3000 16-bit PNGs: %d stored, heap grew by at most %d MiB", users, ok.Load(), grew)
+	if ok.Load() != users {
+		t.Errorf("%d of %d uploads stored", ok.Load(), users)
+	}
+	// The heap holds what is live plus garbage the collector has not
+	// reached yet (up to about one finished decode): hence the slack.
+	if grew > 256+128 {
+		t.Errorf("the heap grew by %d MiB during the decodes: over the 256 MiB budget", grew)
+	}
+}

@@ -1,0 +1,82 @@
+package web_test
+
+import (
+	"fmt"
+	"net/http"
+	"strings"
+	"sync"
+	"testing"
+
+	"roster/web"
+	"roster/web/webtest"
+)
+
+// loginFrom signs in as a browser behind the trusted proxy, from ip.
+func loginFrom(e *webtest.Env, ip, name, password string) *webtest.Response {
+	a := e.Browser()
+	a.Get("/admin/login")
+	return a.PostForm("/admin/login", map[string]string{"name": name, "password": password}, map[string]string{"X-Forwarded-For": ip})
+}
+
+// Concurrent wrong passwords are counted before bcrypt runs: of 50 at
+// once, only the limit's worth are checked at all.
+func TestAdminLoginThrottleIsAtomic(t *testing.T) {
+	e := webtest.New(t, webtest.WithOptions(func(o *web.Options) { o.BcryptCost = 8 }))
+	e.NewAdmin("alice", "owner")
+	var wg sync.WaitGroup
+	for range 50 {
+		wg.Go(func() { e.Browser().Login("alice", "wrong password!") })
+	}
+	wg.Wait()
+	if n := e.Count("SELECT COUNT(*) FROM audit_log WHERE type = 'admin_login_failed' AND detail = 'wrong name or password'"); n != 5 {
+		t.Errorf("%d of 50 parallel wrong passwords were checked, want 5", n)
+	}
+	if n := e.Count("SELECT COUNT(*) FROM audit_log WHERE type = 'admin_login_failed' AND detail = 'throttled'"); n != 45 {
+		t.Errorf("%d throttled", n)
+	}
+}
+
+// Failing from one network locks that network out, not the owner
+// signing in from elsewhere.
+func TestAdminLoginLocksPerNameAndNetwork(t *testing.T) {
+	e := webtest.New(t, webtest.WithArgs("--trusted-proxies", "0.0.0.0"))
+	e.NewAdmin("alice", "owner")
+	for range 5 {
+		expectStatus(t, loginFrom(e, "203.0.113.7", "alice", "wrong password!"), http.StatusUnauthorized)
+	}
+	expectStatus(t, loginFrom(e, "203.0.113.7", "alice", webtest.AdminPassword), http.StatusTooManyRequests)
+	expectStatus(t, loginFrom(e, "198.51.100.1", "alice", webtest.AdminPassword), http.StatusSeeOther)
+
+	// Many names from one network: the network is locked for every name.
+	for i := range 20 {
+		loginFrom(e, "203.0.113.50", fmt.Sprintf("guess%d", i), "wrong password!")
+	}
+	expectStatus(t, loginFrom(e, "203.0.113.50", "alice", webtest.AdminPassword), http.StatusTooManyRequests)
+	expectStatus(t, loginFrom(e, "198.51.100.1", "alice", webtest.AdminPassword), http.StatusSeeOther)
+
+	// A success gives its count back: a lock is never set by good sign-ins.
+	for range 30 {
+		expectStatus(t, loginFrom(e, "198.51.100.2", "alice", webtest.AdminPassword), http.StatusSeeOther)
+	}
+}
+
+// The first owner's name can be chosen, and the sign-in page names nobody.
+func TestOwnerNameFromEnvironment(t *testing.T) {
+	e := webtest.New(t, webtest.WithOptions(func(o *web.Options) {
+		o.Getenv = func(k string) string {
+			switch k {
+			case "ROSTER_ADMIN_NAME":
+				return "chief"
+			case "ROSTER_ADMIN_PASSWORD":
+				return "from the environment 123"
+			}
+			return ""
+		}
+	}))
+	expectStatus(t, e.Browser().Login("chief", "from the environment 123"), http.StatusSeeOther)
+	expectStatus(t, e.Browser().Login("admin", "from the environment 123"), http.StatusUnauthorized)
+	page := body(e.Browser().Get("/admin/login"))
+	if strings.Contains(page, "chief") || strings.Contains(page, "<code>admin</code>") {
+		t.Errorf("the sign-in page names the owner: %s", page)
+	}
+}
