@@ -2,6 +2,8 @@ package models
 
 import (
 	"context"
+	"database/sql"
+	"database/sql/driver"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -9,6 +11,7 @@ import (
 	"runtime"
 	"time"
 
+	"github.com/mattn/go-sqlite3"
 	"gorm.io/driver/sqlite"
 	"gorm.io/gorm"
 	"gorm.io/gorm/logger"
@@ -44,8 +47,55 @@ func dsn(path string, readOnly bool) string {
 	q.Set("_txlock", "immediate")
 	if readOnly {
 		q.Set("_query_only", "true")
+		// A reader never writes: BEGIN IMMEDIATE there would queue it
+		// behind the writer for nothing.
+		q.Set("_txlock", "deferred")
 	}
 	return "file:" + path + "?" + q.Encode()
+}
+
+// mmapSize lets every connection read the database file through one shared
+// memory map: pages come from the operating system's cache instead of each
+// reader copying them into its own page cache. 1 GiB of address space, not
+// of memory; a larger file is read the usual way past that point.
+const mmapSize = 1 << 30
+
+// connector opens SQLite connections with the pragmas the DSN cannot carry
+// (mattn's DSN has no mmap_size), without registering a driver name
+// globally.
+type connector struct {
+	dsn string
+	drv *sqlite3.SQLiteDriver
+}
+
+func newConnector(dsn string, pragmas ...string) *connector {
+	return &connector{dsn: dsn, drv: &sqlite3.SQLiteDriver{ConnectHook: func(c *sqlite3.SQLiteConn) error {
+		for _, p := range pragmas {
+			if _, err := c.Exec(p, nil); err != nil {
+				return fmt.Errorf("%s: %w", p, err)
+			}
+		}
+		return nil
+	}}}
+}
+
+func (c *connector) Connect(context.Context) (driver.Conn, error) { return c.drv.Open(c.dsn) }
+func (c *connector) Driver() driver.Driver                        { return c.drv }
+
+func openPool(path string, readOnly bool, cfg *gorm.Config) (*gorm.DB, error) {
+	pragmas := []string{fmt.Sprintf("PRAGMA mmap_size = %d", mmapSize)}
+	if !readOnly {
+		// ANALYZE reads at most this many rows of each index: start-up and
+		// periodic statistics cost milliseconds, whatever the table sizes.
+		pragmas = append(pragmas, "PRAGMA analysis_limit = 1000")
+	}
+	pool := sql.OpenDB(newConnector(dsn(path, readOnly), pragmas...))
+	g, err := gorm.Open(sqlite.Dialector{Conn: pool}, cfg)
+	if err != nil {
+		pool.Close()
+		return nil, err
+	}
+	return g, nil
 }
 
 // Open opens (creating if needed) the database at path and applies the
@@ -69,7 +119,7 @@ func Open(ctx context.Context, path string, log *slog.Logger) (*DB, error) {
 			NowFunc: func() time.Time { return time.Now().UTC() },
 		}
 	}
-	w, err := gorm.Open(sqlite.Open(dsn(path, false)), cfg())
+	w, err := openPool(path, false, cfg())
 	if err != nil {
 		return nil, fmt.Errorf("open database %s: %w", path, err)
 	}
@@ -83,7 +133,7 @@ func Open(ctx context.Context, path string, log *slog.Logger) (*DB, error) {
 		wsql.Close()
 		return nil, err
 	}
-	r, err := gorm.Open(sqlite.Open(dsn(path, true)), cfg())
+	r, err := openPool(path, true, cfg())
 	if err != nil {
 		wsql.Close()
 		return nil, fmt.Errorf("open database %s for reading: %w", path, err)
@@ -96,7 +146,69 @@ func Open(ctx context.Context, path string, log *slog.Logger) (*DB, error) {
 	n := max(4, 2*runtime.NumCPU())
 	rsql.SetMaxOpenConns(n)
 	rsql.SetMaxIdleConns(n)
-	return &DB{Write: w, Read: r}, nil
+	d := &DB{Write: w, Read: r}
+	if err := d.analyzeIfNeeded(ctx, log); err != nil {
+		d.Close()
+		return nil, err
+	}
+	return d, nil
+}
+
+// analyzeIfNeeded gathers the query planner's statistics when the database
+// has none (a new or migrated database, or one restored without them):
+// without them SQLite may pick a full scan for a join that an index answers.
+func (d *DB) analyzeIfNeeded(ctx context.Context, log *slog.Logger) error {
+	var n int64
+	err := d.Write.WithContext(ctx).Raw(`SELECT COUNT(*) FROM sqlite_schema WHERE name = 'sqlite_stat1'`).Scan(&n).Error
+	if err != nil {
+		return err
+	}
+	if n > 0 {
+		if err := d.Write.WithContext(ctx).Raw(`SELECT COUNT(*) FROM sqlite_stat1 WHERE tbl IN ('users', 'address_book')`).Scan(&n).Error; err != nil {
+			return err
+		}
+	}
+	if n >= 2 {
+		return nil
+	}
+	log.Info("database: gathering query statistics (ANALYZE)")
+	return d.Analyze(ctx)
+}
+
+// Analyze refreshes the query planner's statistics, reading a bounded sample
+// of each index (analysis_limit), so plans follow the tables as they grow.
+func (d *DB) Analyze(ctx context.Context) error {
+	return d.Write.WithContext(ctx).Exec("ANALYZE").Error
+}
+
+// RunAnalyze refreshes the statistics every interval until ctx is done.
+func (d *DB) RunAnalyze(ctx context.Context, every time.Duration, log *slog.Logger) {
+	t := time.NewTicker(every)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+			if err := d.Analyze(ctx); err != nil && ctx.Err() == nil {
+				log.Warn("database: ANALYZE failed", "err", err)
+			}
+		}
+	}
+}
+
+// IsBusy reports whether err means that the request ran out of time waiting
+// for the database (its deadline passed, SQLite's busy timeout expired, or
+// a statement was interrupted by the deadline).
+func IsBusy(err error) bool {
+	if errors.Is(err, context.DeadlineExceeded) {
+		return true
+	}
+	var se sqlite3.Error
+	if errors.As(err, &se) {
+		return se.Code == sqlite3.ErrBusy || se.Code == sqlite3.ErrLocked || se.Code == sqlite3.ErrInterrupt
+	}
+	return false
 }
 
 // Ping checks that both pools answer.

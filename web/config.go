@@ -44,6 +44,7 @@ type Config struct {
 	ReadTimeout     time.Duration
 	WriteTimeout    time.Duration
 	IdleTimeout     time.Duration
+	RequestTimeout  time.Duration
 	ShutdownTimeout time.Duration
 
 	ShareText  string
@@ -107,6 +108,7 @@ func ParseConfig(name string, args []string, getenv func(string) string, out io.
 	fs.DurationVar(&cfg.ReadTimeout, "read-timeout", 30*time.Second, "time allowed to read a request")
 	fs.DurationVar(&cfg.WriteTimeout, "write-timeout", 30*time.Second, "time allowed to write a response")
 	fs.DurationVar(&cfg.IdleTimeout, "idle-timeout", 2*time.Minute, "how long an idle keep-alive connection stays open")
+	fs.DurationVar(&cfg.RequestTimeout, "request-timeout", 5*time.Second, "how long a protocol request may wait for the database; past it the app is told BUSY with retry_after")
 	fs.DurationVar(&cfg.ShutdownTimeout, "shutdown-timeout", 15*time.Second, "how long shutdown waits for in-flight requests")
 
 	fs.BoolVar(&cfg.Metrics, "metrics", true, "serve Prometheus metrics at /metrics (restrict access at your proxy)")
