@@ -7,17 +7,31 @@ import (
 
 // contactSyncReader serves the dashboard's contact-sync sections from the
 // contact-sync tables (address_book, contact_syncs, events). Every query is
-// an index lookup: the user list calls Summaries for each page.
-type contactSyncReader struct{ db *DB }
+// an index lookup: the user list calls Summaries for each page. Sections
+// reading contact_syncs first write the records still queued by contacts.
+type contactSyncReader struct {
+	db       *DB
+	contacts *Contacts
+}
 
 // NewContactSyncReader returns the dashboard's view of contact sync.
-func NewContactSyncReader(db *DB) ContactSyncReader { return contactSyncReader{db: db} }
+func NewContactSyncReader(db *DB, contacts *Contacts) ContactSyncReader {
+	return contactSyncReader{db: db, contacts: contacts}
+}
+
+func (r contactSyncReader) flush(ctx context.Context) error {
+	_, err := r.contacts.FlushSyncs(ctx)
+	return err
+}
 
 // Summaries returns the address-book size and last sync of each user.
 func (r contactSyncReader) Summaries(ctx context.Context, userIDs []int64) (map[int64]SyncSummary, error) {
 	out := make(map[int64]SyncSummary, len(userIDs))
 	if len(userIDs) == 0 {
 		return out, nil
+	}
+	if err := r.flush(ctx); err != nil {
+		return nil, err
 	}
 	db := r.db.Read.WithContext(ctx)
 	var counts []struct {
@@ -50,6 +64,9 @@ func (r contactSyncReader) Summaries(ctx context.Context, userIDs []int64) (map[
 
 // UserSync returns one user's contact-sync section.
 func (r contactSyncReader) UserSync(ctx context.Context, userID int64, limit int) (*UserSync, error) {
+	if err := r.flush(ctx); err != nil {
+		return nil, err
+	}
 	db := r.db.Read.WithContext(ctx)
 	us := &UserSync{}
 	if err := db.Raw("SELECT COUNT(*) FROM address_book WHERE owner_id = ?", userID).Scan(&us.NumbersStored).Error; err != nil {
@@ -88,6 +105,9 @@ func (r contactSyncReader) EventsAbout(ctx context.Context, userID int64, limit 
 func (r contactSyncReader) SyncsPerDay(ctx context.Context, start time.Time, days int) ([]int64, error) {
 	const day = int64(24 * time.Hour / time.Millisecond)
 	from := toMillis(start)
+	if err := r.flush(ctx); err != nil {
+		return nil, err
+	}
 	var rows []struct {
 		D int64
 		N int64

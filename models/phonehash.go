@@ -90,6 +90,14 @@ func parseCleanContact(s, region string) string {
 	if strings.HasPrefix(s, "+") {
 		return try(s, region)
 	}
+	if rest, ok := strings.CutPrefix(s, "00"); ok {
+		// The international prefix most of the world dials, accepted by
+		// login everywhere (ParsePhone): the same reading here, or a US
+		// uploader's "0012015550123" would match nobody.
+		if e := try("+"+rest, "ZZ"); e != "" {
+			return e
+		}
+	}
 	if e := try(s, region); e != "" {
 		return e
 	}

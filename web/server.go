@@ -156,7 +156,7 @@ func New(ctx context.Context, cfg Config, log *slog.Logger, opts Options) (*Serv
 	})
 	s.sessions = sessions
 	if opts.ContactSync == nil {
-		opts.ContactSync = models.NewContactSyncReader(db)
+		opts.ContactSync = models.NewContactSyncReader(db, s.contacts)
 	}
 	if err := s.setUpAdmin(ctx, opts, sessions, signIn); err != nil {
 		db.Close()
@@ -200,6 +200,8 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 	wg.Go(func() { s.worker.Run(workCtx) })
 	wg.Go(func() { s.pruneLoop(workCtx, time.Hour) })
 	wg.Go(func() { s.events.Run(workCtx) })
+	wg.Go(func() { s.contacts.RunSyncLog(workCtx, time.Second, s.log) })
+	wg.Go(func() { s.db.RunAnalyze(workCtx, 6*time.Hour, s.log) })
 
 	tracked := trackConns(ln)
 	serveErr := make(chan error, 1)
@@ -251,8 +253,13 @@ func (s *Server) Prune(ctx context.Context) {
 	}
 }
 
-// Close releases the database.
-func (s *Server) Close() error { return s.db.Close() }
+// Close writes the sync records still queued and releases the database.
+func (s *Server) Close() error {
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	_, err := s.contacts.FlushSyncs(ctx)
+	return errors.Join(err, s.db.Close())
+}
 
 // Ready reports whether the server can answer requests (the database answers).
 func (s *Server) Ready(ctx context.Context) error {
