@@ -1,7 +1,6 @@
 package handlers
 
 import (
-	"encoding/json"
 	"strconv"
 
 	"github.com/gofiber/fiber/v2"
@@ -55,7 +54,7 @@ func (a *API) getContacts(c *fiber.Ctx, r *Request, pr *models.Principal) (Reply
 }
 
 // entryList joins the pre-rendered contact entries into one JSON array.
-func entryList(entries []models.ContactEntry) json.RawMessage {
+func entryList(entries []models.ContactEntry) preEncoded {
 	n := 2
 	for _, e := range entries {
 		n += len(e) + 1

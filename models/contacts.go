@@ -129,7 +129,7 @@ func (c *Contacts) Upload(ctx context.Context, caller *User, raw []string, reset
 		// Who is visible does not depend on the caller's own book, so the
 		// match can run before (and outside) the write.
 		var err error
-		users, err = queryEntries(read, `SELECT u.contact_json FROM json_each(?) j
+		users, err = queryEntries(ctx, c.db.Read, `SELECT u.contact_json FROM json_each(?) j
 			JOIN users u ON u.phone_hash = unhex(j.value) WHERE `+visibleTo, list, caller.ID, callerHash)
 		if err != nil {
 			return nil, err
@@ -231,20 +231,43 @@ func hashList(hashes [][]byte) string {
 	return string(append(b, ']'))
 }
 
-// queryEntries runs a query selecting one column, users.contact_json.
-func queryEntries(db *gorm.DB, query string, args ...any) ([]ContactEntry, error) {
-	rows, err := db.Raw(query, args...).Rows()
+// queryEntries runs a query selecting one column, users.contact_json, on a
+// connection of the pool taken within ctx's deadline. The query itself runs
+// without the deadline: with a cancellable context the driver hands every
+// row to a new goroutine (to watch for cancellation), which costs more than
+// reading a row, and a query of a few thousand index lookups is short.
+func queryEntries(ctx context.Context, pool *gorm.DB, query string, args ...any) ([]ContactEntry, error) {
+	sqlDB, err := pool.DB()
+	if err != nil {
+		return nil, err
+	}
+	conn, err := sqlDB.Conn(ctx)
+	if err != nil {
+		return nil, err
+	}
+	defer conn.Close()
+	rows, err := conn.QueryContext(context.WithoutCancel(ctx), query, args...)
 	if err != nil {
 		return nil, err
 	}
 	defer rows.Close()
-	var out []ContactEntry
+	var (
+		arena []byte // every entry, one after the other: one allocation, not one a row
+		ends  []int
+	)
 	for rows.Next() {
 		var e sql.RawBytes // valid until the next Next: copied below
 		if err := rows.Scan(&e); err != nil {
 			return nil, err
 		}
-		out = append(out, ContactEntry(bytes.Clone(e)))
+		arena = append(arena, e...)
+		ends = append(ends, len(arena))
+	}
+	out := make([]ContactEntry, len(ends))
+	start := 0
+	for i, end := range ends {
+		out[i] = ContactEntry(arena[start:end:end])
+		start = end
 	}
 	return out, rows.Err()
 }
@@ -262,7 +285,7 @@ func (c *Contacts) Changed(ctx context.Context, caller *User, sinceSec int64) ([
 		since = sinceSec * 1000
 	}
 	rec := ContactSync{UserID: caller.ID, At: toMillis(c.clock.Now()), Kind: SyncIncremental}
-	users, err := queryEntries(c.db.Read.WithContext(ctx), `SELECT u.contact_json FROM address_book b
+	users, err := queryEntries(ctx, c.db.Read, `SELECT u.contact_json FROM address_book b
 		JOIN users u ON u.phone_hash = b.contact_hash
 		WHERE b.owner_id = ? AND u.profile_at >= ? AND `+visibleTo+` ORDER BY u.profile_at, u.id`,
 		caller.ID, since, caller.ID, c.hasher.Hash(caller.Phone))
