@@ -117,7 +117,7 @@ func (c *Contacts) Upload(ctx context.Context, caller *User, raw []string, reset
 	rec.Valid = len(numbers)
 	hashes := make([][]byte, len(numbers))
 	for i, e := range numbers {
-		hashes[i] = c.hasher.Hash(e)
+		hashes[i] = c.norm.hash(c.hasher, e)
 	}
 	callerHash := c.hasher.Hash(caller.Phone)
 	// Sorted, the lookups walk the indexes in order: fewer distinct pages.
@@ -314,7 +314,7 @@ func (c *Contacts) Delete(ctx context.Context, caller *User, raw []string) (int,
 		for _, chunk := range chunks(numbers, 500) {
 			hs := make([][]byte, len(chunk))
 			for i, e := range chunk {
-				hs[i] = c.hasher.Hash(e)
+				hs[i] = c.norm.hash(c.hasher, e)
 			}
 			res := tx.Exec("DELETE FROM address_book WHERE owner_id = ? AND contact_hash IN ?", caller.ID, hs)
 			if res.Error != nil {

@@ -87,14 +87,7 @@ func openPool(path string, readOnly bool, cfg *gorm.Config) (*gorm.DB, error) {
 	if !readOnly {
 		// ANALYZE reads at most this many rows of each index: start-up and
 		// periodic statistics cost milliseconds, whatever the table sizes.
-		pragmas = append(pragmas, "PRAGMA analysis_limit = 1000",
-			// Checkpoint every 10,000 pages (40 MiB) of WAL instead of 1,000:
-			// an upload of 1,000 new numbers dirties about 1,000 pages of
-			// the reverse index, so the default checkpointed after every such
-			// commit, writing each page twice; pages changed again before the
-			// next checkpoint are now copied once. The WAL file is truncated
-			// back to 64 MiB after a checkpoint.
-			"PRAGMA wal_autocheckpoint = 10000", "PRAGMA journal_size_limit = 67108864")
+		pragmas = append(pragmas, "PRAGMA analysis_limit = 1000")
 	}
 	pool := sql.OpenDB(newConnector(dsn(path, readOnly), pragmas...))
 	g, err := gorm.Open(sqlite.Dialector{Conn: pool}, cfg)

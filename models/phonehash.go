@@ -46,13 +46,36 @@ func (h *PhoneHasher) Hash(e164 string) []byte {
 // phonenumbers' parser costs about 10 µs a number (regular expressions), and
 // clients send the same address book again on every full sync.
 type normalizer struct {
-	mu    sync.RWMutex
-	cache map[string]string // region "|" cleaned number -> E.164, "" when not a possible number
-	max   int
+	mu     sync.RWMutex
+	cache  map[string]string // region "|" cleaned number -> E.164, "" when not a possible number
+	hashes map[string][]byte // E.164 -> keyed hash: HMAC-SHA256 is the next largest cost of a re-sync
+	max    int
 }
 
 func newNormalizer(max int) *normalizer {
-	return &normalizer{cache: map[string]string{}, max: max}
+	return &normalizer{cache: map[string]string{}, hashes: map[string][]byte{}, max: max}
+}
+
+// hash returns the keyed hash of e164, from the cache when it is there. The
+// returned slice is shared: callers must not change it.
+func (n *normalizer) hash(h *PhoneHasher, e164 string) []byte {
+	if n.max <= 0 {
+		return h.Hash(e164)
+	}
+	n.mu.RLock()
+	v, ok := n.hashes[e164]
+	n.mu.RUnlock()
+	if ok {
+		return v
+	}
+	v = h.Hash(e164)
+	n.mu.Lock()
+	if len(n.hashes) >= n.max {
+		clear(n.hashes)
+	}
+	n.hashes[e164] = v
+	n.mu.Unlock()
+	return v
 }
 
 // ParseContactPhone reads a number from an uploaded address book. National
