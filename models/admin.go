@@ -151,7 +151,7 @@ func (s *Admins) Create(ctx context.Context, name, role, password, actor string)
 	}
 	now := toMillis(s.clock.Now())
 	a := &Admin{Name: name, PasswordHash: string(hash), Role: role, CreatedAt: now}
-	err = s.db.Write.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+	err = s.db.WriteTx(ctx, func(tx *gorm.DB) error {
 		if err := tx.Create(a).Error; err != nil {
 			if errors.Is(err, gorm.ErrDuplicatedKey) {
 				return ErrAdminExists
@@ -176,7 +176,7 @@ func (s *Admins) ResetPassword(ctx context.Context, name, password, actor string
 		return err
 	}
 	now := toMillis(s.clock.Now())
-	return s.db.Write.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+	return s.db.WriteTx(ctx, func(tx *gorm.DB) error {
 		var a Admin
 		if err := tx.Where("name = ?", name).Take(&a).Error; err != nil {
 			if errors.Is(err, gorm.ErrRecordNotFound) {

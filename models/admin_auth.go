@@ -50,7 +50,7 @@ func (s *Admins) CheckPassword(ctx context.Context, a *Admin, password string, c
 		return nil
 	}
 	now := toMillis(s.clock.Now())
-	_ = s.db.Write.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+	_ = s.db.WriteTx(ctx, func(tx *gorm.DB) error {
 		return audit(tx, adminEntry(now, a, EventAdminPasswordFail, "", nil, cl, "password re-check failed"))
 	})
 	return ErrBadCredentials
@@ -66,7 +66,7 @@ func (s *Admins) Login(ctx context.Context, name, password string, cl ClientInfo
 	if locked, err := s.throttled(ctx, keys, nowMs); err != nil || locked {
 		if err == nil {
 			err = ErrLoginThrottled
-			_ = s.db.Write.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+			_ = s.db.WriteTx(ctx, func(tx *gorm.DB) error {
 				return audit(tx, AuditEntry{At: nowMs, Actor: "admin:" + truncate(name, 64), Type: EventAdminLoginFailed,
 					IP: cl.IP, UserAgent: truncate(cl.UserAgent, 512), Detail: "throttled"})
 			})
@@ -84,7 +84,7 @@ func (s *Admins) Login(ctx context.Context, name, password string, cl ClientInfo
 	}
 	ok := bcrypt.CompareHashAndPassword(hash, []byte(password)) == nil && a.ID != 0
 	if !ok {
-		err := s.db.Write.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+		err := s.db.WriteTx(ctx, func(tx *gorm.DB) error {
 			if err := s.recordFailure(tx, keys, nowMs); err != nil {
 				return err
 			}
@@ -169,7 +169,7 @@ func (s *Admins) startSession(ctx context.Context, a *Admin, nameKey string, cl 
 	sess := &AdminSession{IDHash: hashSessionID(raw), AdminID: a.ID, CSRFToken: csrf, IP: cl.IP,
 		UserAgent: truncate(cl.UserAgent, 512), CreatedAt: nowMs, LastSeenAt: nowMs,
 		ExpiresAt: toMillis(now.Add(s.policy.AbsoluteTimeout))}
-	err = s.db.Write.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+	err = s.db.WriteTx(ctx, func(tx *gorm.DB) error {
 		if err := tx.Create(sess).Error; err != nil {
 			return err
 		}
@@ -223,7 +223,7 @@ func (s *Admins) Session(ctx context.Context, raw string) (*AdminSession, *Admin
 // Logout revokes a session.
 func (s *Admins) Logout(ctx context.Context, sess *AdminSession, a *Admin, cl ClientInfo) error {
 	now := toMillis(s.clock.Now())
-	return s.db.Write.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+	return s.db.WriteTx(ctx, func(tx *gorm.DB) error {
 		if err := tx.Model(&AdminSession{}).Where("id = ? AND revoked_at IS NULL", sess.ID).Update("revoked_at", now).Error; err != nil {
 			return err
 		}
@@ -244,7 +244,7 @@ func (s *Admins) RevokeSessions(ctx context.Context, adminID int64) error {
 func (s *Admins) RevokeSessionsByName(ctx context.Context, name, actor string) (int64, error) {
 	now := toMillis(s.clock.Now())
 	var n int64
-	err := s.db.Write.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+	err := s.db.WriteTx(ctx, func(tx *gorm.DB) error {
 		var a Admin
 		if err := tx.Where("name = ?", name).Take(&a).Error; err != nil {
 			if errors.Is(err, gorm.ErrRecordNotFound) {

@@ -151,7 +151,7 @@ func (c *Contacts) Upload(ctx context.Context, caller *User, raw []string, reset
 		}
 	}
 	var refused *RefusedError
-	err := c.db.Write.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+	err := c.db.WriteTx(ctx, func(tx *gorm.DB) error {
 		// Never-seen numbers: in neither the address book nor what the last
 		// reset removed from it (for a day). Clients resend the whole book
 		// after reset=1, in batches: that must not cost the allowance again.
@@ -310,7 +310,7 @@ func (c *Contacts) Delete(ctx context.Context, caller *User, raw []string) (int,
 	numbers := c.norm.normalize(raw, Phone{E164: caller.Phone}.ContactRegion())
 	rec.Valid = len(numbers)
 	removed := 0
-	err := c.db.Write.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+	err := c.db.WriteTx(ctx, func(tx *gorm.DB) error {
 		for _, chunk := range chunks(numbers, 500) {
 			hs := make([][]byte, len(chunk))
 			for i, e := range chunk {
@@ -358,7 +358,7 @@ func (c *Contacts) BackfillHashes(ctx context.Context) (int, error) {
 	if err := c.db.Read.WithContext(ctx).Raw("SELECT id, phone FROM users WHERE phone_hash IS NULL").Scan(&rows).Error; err != nil {
 		return 0, err
 	}
-	err := c.db.Write.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+	err := c.db.WriteTx(ctx, func(tx *gorm.DB) error {
 		for _, r := range rows {
 			if err := tx.Exec("UPDATE users SET phone_hash = ? WHERE id = ? AND phone_hash IS NULL", c.hasher.Hash(r.Phone), r.ID).Error; err != nil {
 				return err

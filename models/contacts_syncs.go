@@ -75,7 +75,7 @@ func (c *Contacts) FlushSyncs(ctx context.Context) (dropped int, err error) {
 	if len(batch) == 0 {
 		return dropped, nil
 	}
-	err = c.db.Write.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+	err = c.db.WriteTx(ctx, func(tx *gorm.DB) error {
 		return tx.CreateInBatches(batch, 500).Error
 	})
 	if err != nil {

@@ -487,7 +487,7 @@ func (d *Dashboard) BlockUser(ctx context.Context, userID, until int64, actor st
 		return 0, errors.New("the block must end in the future")
 	}
 	var ids []int64
-	err := d.db.Write.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+	err := d.db.WriteTx(ctx, func(tx *gorm.DB) error {
 		u, err := userByID(tx, userID)
 		if err != nil {
 			return err
@@ -514,7 +514,7 @@ func (d *Dashboard) BlockUser(ctx context.Context, userID, until int64, actor st
 // UnblockUser lifts a block.
 func (d *Dashboard) UnblockUser(ctx context.Context, userID int64, actor string, cl ClientInfo) error {
 	now := toMillis(d.clock.Now())
-	return d.db.Write.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+	return d.db.WriteTx(ctx, func(tx *gorm.DB) error {
 		u, err := userByID(tx, userID)
 		if err != nil {
 			return err
@@ -536,7 +536,7 @@ func (d *Dashboard) DeleteUser(ctx context.Context, userID int64, actor string, 
 	var u *User
 	var ids []int64
 	var files []string // uploads (chat files, earlier photos), removed after commit
-	err := d.db.Write.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+	err := d.db.WriteTx(ctx, func(tx *gorm.DB) error {
 		var err error
 		if u, err = userByID(tx, userID); err != nil {
 			return err
@@ -775,7 +775,7 @@ func (d *Dashboard) perDay(ctx context.Context, table, col string, start time.Ti
 // AuditAdmin records an admin action that has no transaction of its own.
 func (d *Dashboard) AuditAdmin(ctx context.Context, a *Admin, typ, phone string, cl ClientInfo, detail string) error {
 	now := toMillis(d.clock.Now())
-	return d.db.Write.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+	return d.db.WriteTx(ctx, func(tx *gorm.DB) error {
 		var uid *int64
 		if u, err := userByPhone(tx, phone); err == nil {
 			uid = &u.ID

@@ -24,6 +24,25 @@ import (
 type DB struct {
 	Write *gorm.DB
 	Read  *gorm.DB
+	// writeGate queues write transactions in arrival order. database/sql
+	// hands a freed connection to a random waiter: with one writer
+	// connection and a queue of hundreds, some requests were passed over
+	// again and again (seconds at p99 while the median was half a second).
+	// Waiters on a channel are served first come, first served.
+	writeGate chan struct{}
+}
+
+// WriteTx runs fn in a transaction on the writer, after the write
+// transactions that asked before it. Waiting ends with ctx (its deadline is
+// the request's): the error is then ctx's, and nothing was run.
+func (d *DB) WriteTx(ctx context.Context, fn func(tx *gorm.DB) error) error {
+	select {
+	case d.writeGate <- struct{}{}:
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+	defer func() { <-d.writeGate }()
+	return d.Write.WithContext(ctx).Transaction(fn)
 }
 
 // dsn builds the connection string. Pragmas must be in the DSN: a PRAGMA
@@ -146,7 +165,7 @@ func Open(ctx context.Context, path string, log *slog.Logger) (*DB, error) {
 	n := max(4, 2*runtime.NumCPU())
 	rsql.SetMaxOpenConns(n)
 	rsql.SetMaxIdleConns(n)
-	d := &DB{Write: w, Read: r}
+	d := &DB{Write: w, Read: r, writeGate: make(chan struct{}, 1)}
 	if err := d.analyzeIfNeeded(ctx, log); err != nil {
 		d.Close()
 		return nil, err

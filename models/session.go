@@ -136,7 +136,7 @@ func (s *Sessions) touch(ctx context.Context, sess *Session, now time.Time) erro
 	if nowMs-sess.LastUsedAt < s.touchEvery.Milliseconds() {
 		return nil
 	}
-	return s.db.Write.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+	return s.db.WriteTx(ctx, func(tx *gorm.DB) error {
 		res := tx.Model(&Session{}).Where("id = ? AND last_used_at < ?", sess.ID, nowMs-s.touchEvery.Milliseconds()).
 			Update("last_used_at", nowMs)
 		if res.Error != nil || res.RowsAffected == 0 {
@@ -156,7 +156,7 @@ func (s *Sessions) RevokeToken(ctx context.Context, token, reason string, cl Cli
 	now := toMillis(s.clock.Now())
 	revoked := false
 	var revokedID int64
-	err := s.db.Write.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+	err := s.db.WriteTx(ctx, func(tx *gorm.DB) error {
 		var sess Session
 		err := tx.Where("token_hash = ? AND revoked_at IS NULL", HashToken(token)).Take(&sess).Error
 		if errors.Is(err, gorm.ErrRecordNotFound) {
