@@ -119,36 +119,35 @@ func (c *Contacts) Upload(ctx context.Context, caller *User, raw []string, reset
 	for i, e := range numbers {
 		hashes[i] = c.norm.hash(c.hasher, e)
 	}
-	callerHash := c.hasher.Hash(caller.Phone)
+	callerHash := c.norm.hash(c.hasher, caller.Phone)
 	// Sorted, the lookups walk the indexes in order: fewer distinct pages.
 	slices.SortFunc(hashes, bytes.Compare)
 	list := hashList(hashes)
-	read := c.db.Read.WithContext(ctx)
-	var users []ContactEntry
+	var (
+		users   []ContactEntry
+		missing int
+	)
 	if len(hashes) > 0 {
 		// Who is visible does not depend on the caller's own book, so the
-		// match can run before (and outside) the write.
-		var err error
-		users, err = queryEntries(ctx, c.db.Read, `SELECT u.contact_json FROM json_each(?) j
-			JOIN users u ON u.phone_hash = unhex(j.value) WHERE `+visibleTo, list, caller.ID, callerHash)
+		// match can run before (and outside) any write.
+		err := c.onReader(ctx, func(conn *sql.Conn, qctx context.Context) error {
+			var err error
+			users, err = queryEntries(qctx, conn, `SELECT u.contact_json FROM json_each(?) j
+				JOIN users u ON u.phone_hash = unhex(j.value) WHERE `+visibleTo, list, caller.ID, callerHash)
+			if err != nil || reset {
+				return err
+			}
+			return conn.QueryRowContext(qctx, `SELECT COUNT(*) FROM json_each(?) j WHERE NOT EXISTS (
+				SELECT 1 FROM address_book WHERE owner_id = ? AND contact_hash = unhex(j.value))`, list, caller.ID).Scan(&missing)
+		})
 		if err != nil {
 			return nil, err
 		}
 	}
 	rec.Matched = len(users)
-	if !reset {
-		var missing int
-		if len(hashes) > 0 {
-			err := read.Raw(`SELECT COUNT(*) FROM json_each(?) j WHERE NOT EXISTS (
-				SELECT 1 FROM address_book WHERE owner_id = ? AND contact_hash = unhex(j.value))`, list, caller.ID).Scan(&missing).Error
-			if err != nil {
-				return nil, err
-			}
-		}
-		if missing == 0 {
-			c.later(&rec, start)
-			return &SyncResult{Contacts: users, Sync: rec}, nil
-		}
+	if !reset && missing == 0 {
+		c.later(&rec, start)
+		return &SyncResult{Contacts: users, Sync: rec}, nil
 	}
 	var refused *RefusedError
 	err := c.db.WriteTx(ctx, func(tx *gorm.DB) error {
@@ -231,22 +230,27 @@ func hashList(hashes [][]byte) string {
 	return string(append(b, ']'))
 }
 
-// queryEntries runs a query selecting one column, users.contact_json, on a
-// connection of the pool taken within ctx's deadline. The query itself runs
-// without the deadline: with a cancellable context the driver hands every
-// row to a new goroutine (to watch for cancellation), which costs more than
-// reading a row, and a query of a few thousand index lookups is short.
-func queryEntries(ctx context.Context, pool *gorm.DB, query string, args ...any) ([]ContactEntry, error) {
-	sqlDB, err := pool.DB()
+// onReader runs f on one connection of the read pool, taken within ctx's
+// deadline. f's queries get qctx, which has no deadline: with a cancellable
+// context the driver hands every row to a new goroutine (to watch for
+// cancellation), which costs more than reading a row, and these queries are
+// a few thousand index lookups at most.
+func (c *Contacts) onReader(ctx context.Context, f func(conn *sql.Conn, qctx context.Context) error) error {
+	sqlDB, err := c.db.Read.DB()
 	if err != nil {
-		return nil, err
+		return err
 	}
 	conn, err := sqlDB.Conn(ctx)
 	if err != nil {
-		return nil, err
+		return err
 	}
 	defer conn.Close()
-	rows, err := conn.QueryContext(context.WithoutCancel(ctx), query, args...)
+	return f(conn, context.WithoutCancel(ctx))
+}
+
+// queryEntries runs a query selecting one column, users.contact_json.
+func queryEntries(ctx context.Context, conn *sql.Conn, query string, args ...any) ([]ContactEntry, error) {
+	rows, err := conn.QueryContext(ctx, query, args...)
 	if err != nil {
 		return nil, err
 	}
@@ -285,10 +289,15 @@ func (c *Contacts) Changed(ctx context.Context, caller *User, sinceSec int64) ([
 		since = sinceSec * 1000
 	}
 	rec := ContactSync{UserID: caller.ID, At: toMillis(c.clock.Now()), Kind: SyncIncremental}
-	users, err := queryEntries(ctx, c.db.Read, `SELECT u.contact_json FROM address_book b
-		JOIN users u ON u.phone_hash = b.contact_hash
-		WHERE b.owner_id = ? AND u.profile_at >= ? AND `+visibleTo+` ORDER BY u.profile_at, u.id`,
-		caller.ID, since, caller.ID, c.hasher.Hash(caller.Phone))
+	var users []ContactEntry
+	err := c.onReader(ctx, func(conn *sql.Conn, qctx context.Context) error {
+		var err error
+		users, err = queryEntries(qctx, conn, `SELECT u.contact_json FROM address_book b
+			JOIN users u ON u.phone_hash = b.contact_hash
+			WHERE b.owner_id = ? AND u.profile_at >= ? AND `+visibleTo+` ORDER BY u.profile_at, u.id`,
+			caller.ID, since, caller.ID, c.norm.hash(c.hasher, caller.Phone))
+		return err
+	})
 	if err != nil {
 		return nil, err
 	}

@@ -47,7 +47,7 @@ func (h *PhoneHasher) Hash(e164 string) []byte {
 // clients send the same address book again on every full sync.
 type normalizer struct {
 	mu     sync.RWMutex
-	cache  map[string]string // region "|" cleaned number -> E.164, "" when not a possible number
+	cache  map[string]string // region "|" number as sent -> E.164, "" when not a possible number
 	hashes map[string][]byte // E.164 -> keyed hash: HMAC-SHA256 is the next largest cost of a re-sync
 	max    int
 }
@@ -163,26 +163,25 @@ func (n *normalizer) normalize(raw []string, region string) []string {
 }
 
 func (n *normalizer) one(raw, region string) string {
-	s, err := cleanPhone(raw)
-	if err != nil {
-		return ""
+	if n.max <= 0 || len(raw) > maxPhoneInput+16 {
+		return ParseContactPhone(raw, region)
 	}
-	if n.max <= 0 {
-		return parseCleanContact(s, region)
-	}
-	key := region + "|" + s
+	// Keyed by the text as sent (clients resend the same text), built on
+	// the stack: a hit costs neither the cleaning nor an allocation.
+	var buf [96]byte
+	key := append(append(append(buf[:0], region...), '|'), raw...)
 	n.mu.RLock()
-	e, ok := n.cache[key]
+	e, ok := n.cache[string(key)]
 	n.mu.RUnlock()
 	if ok {
 		return e
 	}
-	e = parseCleanContact(s, region)
+	e = ParseContactPhone(raw, region)
 	n.mu.Lock()
 	if len(n.cache) >= n.max {
 		clear(n.cache) // crude but bounded; a full cache refills from the next syncs
 	}
-	n.cache[key] = e
+	n.cache[string(key)] = e
 	n.mu.Unlock()
 	return e
 }
