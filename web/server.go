@@ -202,6 +202,7 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 	wg.Go(func() { s.events.Run(workCtx) })
 	wg.Go(func() { s.contacts.RunSyncLog(workCtx, time.Second, s.log) })
 	wg.Go(func() { s.db.RunAnalyze(workCtx, 6*time.Hour, s.log) })
+	wg.Go(func() { s.db.RunCheckpoints(workCtx, 100*time.Millisecond, s.log) })
 
 	tracked := trackConns(ln)
 	serveErr := make(chan error, 1)
