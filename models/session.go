@@ -123,11 +123,20 @@ func (s *Sessions) Authenticate(ctx context.Context, token string) (*Principal, 
 	if res.RowsAffected == 0 || sess.RevokedAt != nil || sess.ExpiresAt <= toMillis(now) || u.BlockedAt(now) {
 		return nil, ErrUnauthenticated
 	}
-	if err := s.touch(ctx, &sess, now); err != nil {
+	// The "last used" time is worth a short wait for the writer, not the
+	// request: when the writer is busy the token check stays a read and the
+	// time is written by a later request.
+	tctx, cancel := context.WithTimeout(ctx, touchWait)
+	err := s.touch(tctx, &sess, now)
+	cancel()
+	if err != nil && !IsBusy(err) {
 		return nil, err
 	}
 	return &Principal{Session: sess, User: u}, nil
 }
+
+// touchWait is how long a token check waits for the writer to record use.
+const touchWait = 100 * time.Millisecond
 
 // touch records use of the session when the stored time is older than
 // touchEvery. The condition is in the UPDATE so concurrent requests write once.
