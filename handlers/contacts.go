@@ -32,7 +32,7 @@ func contactFields(u *models.User) contactJSON {
 func (a *API) getContacts(c *fiber.Ctx, r *Request, pr *models.Principal) (Reply, error) {
 	ctx := c.UserContext()
 	raw := models.SplitPhones(r.Get("phones"))
-	var users []models.User
+	var users []models.ContactEntry
 	if len(raw) > 0 || r.Flag("reset") {
 		res, err := a.contacts.Upload(ctx, &pr.User, raw, r.Flag("reset"))
 		if err != nil {
@@ -48,13 +48,26 @@ func (a *API) getContacts(c *fiber.Ctx, r *Request, pr *models.Principal) (Reply
 			return nil, err
 		}
 	}
-	list := make([]contactJSON, len(users))
-	for i := range users {
-		list[i] = contactFields(&users[i])
-	}
 	me := contactFields(&pr.User) // u: the caller's own profile, without gid
 	me.GID = ""
-	return Reply{"contacts": list, "u": me}, nil
+	return Reply{"contacts": entryList(users), "u": me}, nil
+}
+
+// entryList joins the pre-rendered contact entries into one JSON array.
+func entryList(entries []models.ContactEntry) preEncoded {
+	n := 2
+	for _, e := range entries {
+		n += len(e) + 1
+	}
+	b := make([]byte, 0, n)
+	b = append(b, '[')
+	for i, e := range entries {
+		if i > 0 {
+			b = append(b, ',')
+		}
+		b = append(b, e...)
+	}
+	return append(b, ']')
 }
 
 func parseTS(s string) (int64, error) {

@@ -33,7 +33,12 @@ const (
 	CodeTooLarge   = "TOOLARGE"
 	CodeInternal   = "INTERNAL"
 	CodeBadAppID   = "BADAPPID"
+	CodeBusy       = "BUSY"
 )
+
+// busyRetry is the wait suggested with BUSY: long enough for a queue of
+// writes to drain, short enough that a person does not notice a retry.
+const busyRetry = time.Second
 
 // APIError is a protocol failure: it becomes {"result":"FAIL","error":Code,"errmsg":Msg}.
 type APIError struct {
@@ -92,6 +97,8 @@ func ProtocolError(err error) (e *APIError, internal bool) {
 		return &APIError{Code: code, Msg: refused.Message, RetryAfter: refused.RetryAfter}, false
 	case errors.As(err, &issuer):
 		return apiErr(CodeBadUser, issuer.Message), false
+	case models.IsBusy(err):
+		return &APIError{Code: CodeBusy, Msg: "The server is busy. Please try again in a moment.", RetryAfter: busyRetry}, false
 	case errors.Is(err, models.ErrUnauthenticated):
 		return apiErr(CodeAuthFail, "Your session has ended. Please sign in again."), false
 	case errors.As(err, &bad):

@@ -156,7 +156,7 @@ func (s *Admins) Create(ctx context.Context, name, role, password, actor string)
 	}
 	now := toMillis(s.clock.Now())
 	a := &Admin{Name: name, PasswordHash: string(hash), Role: role, CreatedAt: now}
-	err = s.db.Write.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+	err = s.db.WriteTx(ctx, func(tx *gorm.DB) error {
 		if err := tx.Create(a).Error; err != nil {
 			if errors.Is(err, gorm.ErrDuplicatedKey) {
 				return ErrAdminExists
@@ -181,7 +181,7 @@ func (s *Admins) ResetPassword(ctx context.Context, name, password, actor string
 		return err
 	}
 	now := toMillis(s.clock.Now())
-	return s.db.Write.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+	return s.db.WriteTx(ctx, func(tx *gorm.DB) error {
 		var a Admin
 		if err := tx.Where("name = ?", name).Take(&a).Error; err != nil {
 			if errors.Is(err, gorm.ErrRecordNotFound) {
@@ -272,7 +272,7 @@ func (s *Admins) CheckPassword(ctx context.Context, a *Admin, sess *AdminSession
 		return s.db.Write.WithContext(ctx).Exec("UPDATE admin_sessions SET recheck_failures = 0 WHERE id = ?", sess.ID).Error
 	}
 	ended := failures[0] == MaxRechecks
-	err = s.db.Write.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+	err = s.db.WriteTx(ctx, func(tx *gorm.DB) error {
 		detail := fmt.Sprintf("password re-check failed (%d of %d)", failures[0], MaxRechecks)
 		if ended {
 			detail += "; session ended"

@@ -57,7 +57,7 @@ func (s *Admins) Login(ctx context.Context, name, password string, cl ClientInfo
 	nowMs := toMillis(now)
 	keys := s.throttleKeys(name, cl)
 	throttled := false
-	err := s.db.Write.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+	err := s.db.WriteTx(ctx, func(tx *gorm.DB) error {
 		var err error
 		if throttled, err = s.reserve(tx, keys, nowMs); err != nil || !throttled {
 			return err
@@ -83,7 +83,7 @@ func (s *Admins) Login(ctx context.Context, name, password string, cl ClientInfo
 	ok := bcrypt.CompareHashAndPassword(hash, []byte(password)) == nil && a.ID != 0
 	if !ok {
 		// The failure is already counted: only the audit entry is left.
-		err := s.db.Write.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+		err := s.db.WriteTx(ctx, func(tx *gorm.DB) error {
 			return audit(tx, AuditEntry{At: nowMs, Actor: "admin:" + truncate(name, 64), Type: EventAdminLoginFailed,
 				IP: cl.IP, UserAgent: truncate(cl.UserAgent, 512), Detail: "wrong name or password"})
 		})
@@ -205,7 +205,7 @@ func (s *Admins) startSession(ctx context.Context, a *Admin, keys []throttleKey,
 	sess := &AdminSession{IDHash: hashSessionID(raw), AdminID: a.ID, CSRFToken: csrf, IP: cl.IP,
 		UserAgent: truncate(cl.UserAgent, 512), CreatedAt: nowMs, LastSeenAt: nowMs,
 		ExpiresAt: toMillis(now.Add(s.policy.AbsoluteTimeout))}
-	err = s.db.Write.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+	err = s.db.WriteTx(ctx, func(tx *gorm.DB) error {
 		if err := tx.Create(sess).Error; err != nil {
 			return err
 		}
@@ -259,7 +259,7 @@ func (s *Admins) Session(ctx context.Context, raw string) (*AdminSession, *Admin
 // Logout revokes a session.
 func (s *Admins) Logout(ctx context.Context, sess *AdminSession, a *Admin, cl ClientInfo) error {
 	now := toMillis(s.clock.Now())
-	return s.db.Write.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+	return s.db.WriteTx(ctx, func(tx *gorm.DB) error {
 		if err := tx.Model(&AdminSession{}).Where("id = ? AND revoked_at IS NULL", sess.ID).Update("revoked_at", now).Error; err != nil {
 			return err
 		}
@@ -280,7 +280,7 @@ func (s *Admins) RevokeSessions(ctx context.Context, adminID int64) error {
 func (s *Admins) RevokeSessionsByName(ctx context.Context, name, actor string) (int64, error) {
 	now := toMillis(s.clock.Now())
 	var n int64
-	err := s.db.Write.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+	err := s.db.WriteTx(ctx, func(tx *gorm.DB) error {
 		var a Admin
 		if err := tx.Where("name = ?", name).Take(&a).Error; err != nil {
 			if errors.Is(err, gorm.ErrRecordNotFound) {

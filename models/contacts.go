@@ -3,6 +3,7 @@ package models
 import (
 	"bytes"
 	"context"
+	"database/sql"
 	"encoding/hex"
 	"fmt"
 	"slices"
@@ -39,11 +40,12 @@ type Contacts struct {
 	cfg    ContactsConfig
 	hasher *PhoneHasher
 	norm   *normalizer
+	log    *syncLog
 }
 
 // NewContacts returns the contacts service.
 func NewContacts(db *DB, clock Clock, hasher *PhoneHasher, cfg ContactsConfig) *Contacts {
-	return &Contacts{db: db, clock: clock, cfg: cfg, hasher: hasher, norm: newNormalizer(cfg.ParseCacheSize)}
+	return &Contacts{db: db, clock: clock, cfg: cfg, hasher: hasher, norm: newNormalizer(cfg.ParseCacheSize), log: newSyncLog()}
 }
 
 // TableName tells GORM the table.
@@ -61,9 +63,15 @@ const (
 
 // SyncResult is the answer to an address-book upload.
 type SyncResult struct {
-	Contacts []User // the registered users among the numbers, visible to the caller
+	Contacts []ContactEntry // the registered users among the numbers, visible to the caller
 	Sync     ContactSync
 }
+
+// ContactEntry is a user as other people's contact lists show them: the
+// protocol's contact object, already encoded as JSON (kept in
+// users.contact_json by triggers, so a reply of thousands of contacts costs
+// one column a row and no encoding).
+type ContactEntry []byte
 
 // SplitPhones splits the protocol's comma-separated list of numbers.
 func SplitPhones(s string) []string {
@@ -89,31 +97,60 @@ func (c *Contacts) tooLarge(n int) *RefusedError {
 // reset) and returns the users among them that the caller may see. Numbers
 // that are not possible numbers are skipped. Never-seen numbers draw on the
 // caller's allowance.
+//
+// Only a change takes the writer: the match and the check "is every number
+// already in the book" run on the read pool, so a re-sync that changes
+// nothing runs in parallel with others. When something is new (or reset is
+// set) the allowance is checked and spent in the write transaction that
+// stores the numbers, as before: the read-pool check only ever decides that
+// there is nothing to spend.
 func (c *Contacts) Upload(ctx context.Context, caller *User, raw []string, reset bool) (*SyncResult, error) {
 	start := time.Now()
 	now := c.clock.Now()
 	rec := ContactSync{UserID: caller.ID, At: toMillis(now), Kind: SyncUpload, Reset: reset, Received: len(raw)}
 	if len(raw) > c.cfg.MaxPerRequest {
 		rec.Refused = RefusedTooLarge
-		c.record(ctx, &rec, start)
+		c.later(&rec, start)
 		return nil, c.tooLarge(len(raw))
 	}
-	region := Phone{E164: caller.Phone}.Region()
-	numbers := c.norm.normalize(raw, region)
+	numbers := c.norm.normalize(raw, Phone{E164: caller.Phone}.ContactRegion())
 	rec.Valid = len(numbers)
 	hashes := make([][]byte, len(numbers))
 	for i, e := range numbers {
-		hashes[i] = c.hasher.Hash(e)
+		hashes[i] = c.norm.hash(c.hasher, e)
 	}
-	callerHash := c.hasher.Hash(caller.Phone)
+	callerHash := c.norm.hash(c.hasher, caller.Phone)
 	// Sorted, the lookups walk the indexes in order: fewer distinct pages.
 	slices.SortFunc(hashes, bytes.Compare)
 	list := hashList(hashes)
 	var (
-		refused *RefusedError
-		users   []User
+		users   []ContactEntry
+		missing int
 	)
-	err := c.db.Write.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+	if len(hashes) > 0 {
+		// Who is visible does not depend on the caller's own book, so the
+		// match can run before (and outside) any write.
+		err := c.onReader(ctx, func(conn *sql.Conn, qctx context.Context) error {
+			var err error
+			users, err = queryEntries(qctx, conn, `SELECT u.contact_json FROM json_each(?) j
+				JOIN users u ON u.phone_hash = unhex(j.value) WHERE `+visibleTo, list, caller.ID, callerHash)
+			if err != nil || reset {
+				return err
+			}
+			return conn.QueryRowContext(qctx, `SELECT COUNT(*) FROM json_each(?) j WHERE NOT EXISTS (
+				SELECT 1 FROM address_book WHERE owner_id = ? AND contact_hash = unhex(j.value))`, list, caller.ID).Scan(&missing)
+		})
+		if err != nil {
+			return nil, err
+		}
+	}
+	rec.Matched = len(users)
+	if !reset && missing == 0 {
+		c.later(&rec, start)
+		return &SyncResult{Contacts: users, Sync: rec}, nil
+	}
+	var refused *RefusedError
+	err := c.db.WriteTx(ctx, func(tx *gorm.DB) error {
 		// Never-seen numbers: in neither the address book nor what the last
 		// reset removed from it (for a day). Clients resend the whole book
 		// after reset=1, in batches: that must not cost the allowance again.
@@ -127,6 +164,7 @@ func (c *Contacts) Upload(ctx context.Context, caller *User, raw []string, reset
 		if refused, err = c.spendAllowance(tx, caller.ID, rec.NewNumbers, now); err != nil || refused != nil {
 			if refused != nil {
 				rec.Refused = RefusedRateLimit
+				rec.Matched = 0
 				return c.insertRecord(tx, &rec, start)
 			}
 			return err
@@ -143,14 +181,6 @@ func (c *Contacts) Upload(ctx context.Context, caller *User, raw []string, reset
 				return err
 			}
 		}
-		// Matching runs here, on the writer's connection: its page cache is
-		// the one that every other commit does not empty.
-		users, err = queryUsers(tx, `SELECT `+userCols+` FROM json_each(?) j
-			JOIN users u ON u.phone_hash = unhex(j.value) WHERE `+visibleTo, list, caller.ID, callerHash)
-		if err != nil {
-			return err
-		}
-		rec.Matched = len(users)
 		return c.insertRecord(tx, &rec, start)
 	})
 	if err != nil {
@@ -200,27 +230,50 @@ func hashList(hashes [][]byte) string {
 	return string(append(b, ']'))
 }
 
-// userCols are the columns contact replies need, read by queryUsers.
-const userCols = "u.id, u.phone, u.name, u.status, u.photo, u.thumbnail, u.profile_at"
+// onReader runs f on one connection of the read pool, taken within ctx's
+// deadline. f's queries get qctx, which has no deadline: with a cancellable
+// context the driver hands every row to a new goroutine (to watch for
+// cancellation), which costs more than reading a row, and these queries are
+// a few thousand index lookups at most.
+func (c *Contacts) onReader(ctx context.Context, f func(conn *sql.Conn, qctx context.Context) error) error {
+	sqlDB, err := c.db.Read.DB()
+	if err != nil {
+		return err
+	}
+	conn, err := sqlDB.Conn(ctx)
+	if err != nil {
+		return err
+	}
+	defer conn.Close()
+	return f(conn, context.WithoutCancel(ctx))
+}
 
-// queryUsers runs a query selecting userCols and scans the rows by hand:
-// replies carry up to thousands of users and reflection-based scanning
-// costs more than the query.
-func queryUsers(db *gorm.DB, query string, args ...any) ([]User, error) {
-	rows, err := db.Raw(query, args...).Rows()
+// queryEntries runs a query selecting one column, users.contact_json.
+func queryEntries(ctx context.Context, conn *sql.Conn, query string, args ...any) ([]ContactEntry, error) {
+	rows, err := conn.QueryContext(ctx, query, args...)
 	if err != nil {
 		return nil, err
 	}
 	defer rows.Close()
-	var us []User
+	var (
+		arena []byte // every entry, one after the other: one allocation, not one a row
+		ends  []int
+	)
 	for rows.Next() {
-		var u User
-		if err := rows.Scan(&u.ID, &u.Phone, &u.Name, &u.Status, &u.Photo, &u.Thumbnail, &u.ProfileAt); err != nil {
+		var e sql.RawBytes // valid until the next Next: copied below
+		if err := rows.Scan(&e); err != nil {
 			return nil, err
 		}
-		us = append(us, u)
+		arena = append(arena, e...)
+		ends = append(ends, len(arena))
 	}
-	return us, rows.Err()
+	out := make([]ContactEntry, len(ends))
+	start := 0
+	for i, end := range ends {
+		out[i] = ContactEntry(arena[start:end:end])
+		start = end
+	}
+	return out, rows.Err()
 }
 
 // Changed returns the caller's contacts who are users visible to the caller
@@ -228,31 +281,28 @@ func queryUsers(db *gorm.DB, query string, args ...any) ([]User, error) {
 // when sinceSec is 0), oldest change first. The boundary second is included:
 // a client that saw a change at second T may not have seen another change in
 // that same second, and sending a contact twice is harmless, losing one is not.
-func (c *Contacts) Changed(ctx context.Context, caller *User, sinceSec int64) ([]User, error) {
+// It only reads: it runs on the read pool and its record is written later.
+func (c *Contacts) Changed(ctx context.Context, caller *User, sinceSec int64) ([]ContactEntry, error) {
 	start := time.Now()
 	since := int64(0)
 	if sinceSec > 0 {
 		since = sinceSec * 1000
 	}
 	rec := ContactSync{UserID: caller.ID, At: toMillis(c.clock.Now()), Kind: SyncIncremental}
-	var users []User
-	// On the writer's connection, like Upload: its cache is warm, and the
-	// sync record is written in the same transaction.
-	err := c.db.Write.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+	var users []ContactEntry
+	err := c.onReader(ctx, func(conn *sql.Conn, qctx context.Context) error {
 		var err error
-		users, err = queryUsers(tx, `SELECT `+userCols+` FROM address_book b
+		users, err = queryEntries(qctx, conn, `SELECT u.contact_json FROM address_book b
 			JOIN users u ON u.phone_hash = b.contact_hash
 			WHERE b.owner_id = ? AND u.profile_at >= ? AND `+visibleTo+` ORDER BY u.profile_at, u.id`,
-			caller.ID, since, caller.ID, c.hasher.Hash(caller.Phone))
-		if err != nil {
-			return err
-		}
-		rec.Matched = len(users)
-		return c.insertRecord(tx, &rec, start)
+			caller.ID, since, caller.ID, c.norm.hash(c.hasher, caller.Phone))
+		return err
 	})
 	if err != nil {
 		return nil, err
 	}
+	rec.Matched = len(users)
+	c.later(&rec, start)
 	return users, nil
 }
 
@@ -263,17 +313,17 @@ func (c *Contacts) Delete(ctx context.Context, caller *User, raw []string) (int,
 	rec := ContactSync{UserID: caller.ID, At: toMillis(c.clock.Now()), Kind: SyncDelete, Received: len(raw)}
 	if len(raw) > c.cfg.MaxPerRequest {
 		rec.Refused = RefusedTooLarge
-		c.record(ctx, &rec, start)
+		c.later(&rec, start)
 		return 0, c.tooLarge(len(raw))
 	}
-	numbers := c.norm.normalize(raw, Phone{E164: caller.Phone}.Region())
+	numbers := c.norm.normalize(raw, Phone{E164: caller.Phone}.ContactRegion())
 	rec.Valid = len(numbers)
 	removed := 0
-	err := c.db.Write.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+	err := c.db.WriteTx(ctx, func(tx *gorm.DB) error {
 		for _, chunk := range chunks(numbers, 500) {
 			hs := make([][]byte, len(chunk))
 			for i, e := range chunk {
-				hs[i] = c.hasher.Hash(e)
+				hs[i] = c.norm.hash(c.hasher, e)
 			}
 			res := tx.Exec("DELETE FROM address_book WHERE owner_id = ? AND contact_hash IN ?", caller.ID, hs)
 			if res.Error != nil {
@@ -317,7 +367,7 @@ func (c *Contacts) BackfillHashes(ctx context.Context) (int, error) {
 	if err := c.db.Read.WithContext(ctx).Raw("SELECT id, phone FROM users WHERE phone_hash IS NULL").Scan(&rows).Error; err != nil {
 		return 0, err
 	}
-	err := c.db.Write.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+	err := c.db.WriteTx(ctx, func(tx *gorm.DB) error {
 		for _, r := range rows {
 			if err := tx.Exec("UPDATE users SET phone_hash = ? WHERE id = ? AND phone_hash IS NULL", c.hasher.Hash(r.Phone), r.ID).Error; err != nil {
 				return err

@@ -2,6 +2,8 @@ package models
 
 import (
 	"context"
+	"log/slog"
+	"sync"
 	"time"
 
 	"gorm.io/gorm"
@@ -30,8 +32,85 @@ func (c *Contacts) insertRecord(tx *gorm.DB, rec *ContactSync, start time.Time) 
 	return tx.Create(rec).Error
 }
 
-// record writes a sync record outside any other transaction. Losing one is
-// not worth failing the request for, so errors are ignored.
-func (c *Contacts) record(ctx context.Context, rec *ContactSync, start time.Time) {
-	_ = c.db.Write.WithContext(ctx).Transaction(func(tx *gorm.DB) error { return c.insertRecord(tx, rec, start) })
+// syncLog holds the records of syncs that changed nothing (re-syncs, delta
+// syncs, refusals before any work) until they are written in one batch:
+// writing each in its own transaction would make every read-only sync wait
+// for the writer, and fail when the disk is full. Records of changes are
+// written with the change instead.
+type syncLog struct {
+	mu      sync.Mutex
+	pending []ContactSync
+	dropped int
+}
+
+// maxPendingSyncs bounds the memory held while the writer is slow: past it,
+// records are dropped (and counted). They are history for the dashboard,
+// not state anything depends on.
+const maxPendingSyncs = 50_000
+
+func newSyncLog() *syncLog { return &syncLog{} }
+
+// later queues the record of a sync that wrote nothing.
+func (c *Contacts) later(rec *ContactSync, start time.Time) {
+	rec.DurationUs = time.Since(start).Microseconds()
+	c.log.mu.Lock()
+	defer c.log.mu.Unlock()
+	if len(c.log.pending) >= maxPendingSyncs {
+		c.log.dropped++
+		return
+	}
+	c.log.pending = append(c.log.pending, *rec)
+}
+
+// FlushSyncs writes the queued sync records in one transaction. Readers of
+// contact_syncs call it first, so the dashboard shows every sync made
+// before the page was asked for. It returns how many records were dropped
+// since the last flush because the queue was full.
+func (c *Contacts) FlushSyncs(ctx context.Context) (dropped int, err error) {
+	c.log.mu.Lock()
+	batch, dropped := c.log.pending, c.log.dropped
+	c.log.pending, c.log.dropped = nil, 0
+	c.log.mu.Unlock()
+	if len(batch) == 0 {
+		return dropped, nil
+	}
+	err = c.db.WriteTx(ctx, func(tx *gorm.DB) error {
+		return tx.CreateInBatches(batch, 500).Error
+	})
+	if err != nil {
+		// Put them back for the next try, within the bound.
+		c.log.mu.Lock()
+		keep := max(0, min(len(batch), maxPendingSyncs-len(c.log.pending)))
+		c.log.dropped += len(batch) - keep
+		c.log.pending = append(batch[:keep:keep], c.log.pending...)
+		c.log.mu.Unlock()
+	}
+	return dropped, err
+}
+
+// RunSyncLog writes the queued records every interval until ctx is done,
+// then once more.
+func (c *Contacts) RunSyncLog(ctx context.Context, every time.Duration, log *slog.Logger) {
+	t := time.NewTicker(every)
+	defer t.Stop()
+	flush := func(ctx context.Context) {
+		dropped, err := c.FlushSyncs(ctx)
+		if err != nil && ctx.Err() == nil {
+			log.Warn("contact sync records: writing failed; kept for the next try", "err", err)
+		}
+		if dropped > 0 {
+			log.Warn("contact sync records dropped: the queue was full", "records", dropped)
+		}
+	}
+	for {
+		select {
+		case <-ctx.Done():
+			final, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+			flush(final)
+			cancel()
+			return
+		case <-t.C:
+			flush(ctx)
+		}
+	}
 }

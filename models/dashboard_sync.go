@@ -50,17 +50,31 @@ type EventSent struct {
 // ContactSyncReader serves the dashboard's contact-sync sections from the
 // contact-sync tables (address_book, contact_syncs, events). Every query is
 // an index lookup, fast on a million users: the user list calls Summaries
-// for each page of ids.
-type ContactSyncReader struct{ db *DB }
+// for each page of ids. Sections reading contact_syncs first write the
+// records that contact sync still holds in its queue (Contacts.FlushSyncs).
+type ContactSyncReader struct {
+	db       *DB
+	contacts *Contacts
+}
 
 // NewContactSyncReader returns the dashboard's view of contact sync.
-func NewContactSyncReader(db *DB) *ContactSyncReader { return &ContactSyncReader{db: db} }
+func NewContactSyncReader(db *DB, contacts *Contacts) *ContactSyncReader {
+	return &ContactSyncReader{db: db, contacts: contacts}
+}
+
+func (r *ContactSyncReader) flush(ctx context.Context) error {
+	_, err := r.contacts.FlushSyncs(ctx)
+	return err
+}
 
 // Summaries returns the address-book size and last sync of each user.
 func (r *ContactSyncReader) Summaries(ctx context.Context, userIDs []int64) (map[int64]SyncSummary, error) {
 	out := make(map[int64]SyncSummary, len(userIDs))
 	if len(userIDs) == 0 {
 		return out, nil
+	}
+	if err := r.flush(ctx); err != nil {
+		return nil, err
 	}
 	db := r.db.Read.WithContext(ctx)
 	var counts []struct {
@@ -93,6 +107,9 @@ func (r *ContactSyncReader) Summaries(ctx context.Context, userIDs []int64) (map
 
 // UserSync returns one user's contact-sync section.
 func (r *ContactSyncReader) UserSync(ctx context.Context, userID int64, limit int) (*UserSync, error) {
+	if err := r.flush(ctx); err != nil {
+		return nil, err
+	}
 	db := r.db.Read.WithContext(ctx)
 	us := &UserSync{}
 	if err := db.Raw("SELECT COUNT(*) FROM address_book WHERE owner_id = ?", userID).Scan(&us.NumbersStored).Error; err != nil {
@@ -131,6 +148,9 @@ func (r *ContactSyncReader) EventsAbout(ctx context.Context, userID int64, limit
 func (r *ContactSyncReader) SyncsPerDay(ctx context.Context, start time.Time, days int) ([]int64, error) {
 	const day = int64(24 * time.Hour / time.Millisecond)
 	from := toMillis(start)
+	if err := r.flush(ctx); err != nil {
+		return nil, err
+	}
 	var rows []struct {
 		D int64
 		N int64

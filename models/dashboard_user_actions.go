@@ -36,7 +36,7 @@ func (d *UserActions) BlockUser(ctx context.Context, userID, until int64, actor 
 		return 0, errors.New("the block must end in the future")
 	}
 	var ids []int64
-	err := d.db.Write.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+	err := d.db.WriteTx(ctx, func(tx *gorm.DB) error {
 		u, err := userByID(tx, userID)
 		if err != nil {
 			return err
@@ -63,7 +63,7 @@ func (d *UserActions) BlockUser(ctx context.Context, userID, until int64, actor 
 // UnblockUser lifts a block.
 func (d *UserActions) UnblockUser(ctx context.Context, userID int64, actor string, cl ClientInfo) error {
 	now := toMillis(d.clock.Now())
-	return d.db.Write.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+	return d.db.WriteTx(ctx, func(tx *gorm.DB) error {
 		u, err := userByID(tx, userID)
 		if err != nil {
 			return err
@@ -85,7 +85,7 @@ func (d *UserActions) DeleteUser(ctx context.Context, userID int64, actor string
 	var u *User
 	var ids []int64
 	var files []string // uploads (chat files, earlier photos), removed after commit
-	err := d.db.Write.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+	err := d.db.WriteTx(ctx, func(tx *gorm.DB) error {
 		var err error
 		if u, err = userByID(tx, userID); err != nil {
 			return err
@@ -140,7 +140,7 @@ func userByID(tx *gorm.DB, id int64) (*User, error) {
 // AuditAdmin records an admin action that has no transaction of its own.
 func (d *UserActions) AuditAdmin(ctx context.Context, a *Admin, typ, phone string, cl ClientInfo, detail string) error {
 	now := toMillis(d.clock.Now())
-	return d.db.Write.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+	return d.db.WriteTx(ctx, func(tx *gorm.DB) error {
 		var uid *int64
 		if u, err := userByPhone(tx, phone); err == nil {
 			uid = &u.ID

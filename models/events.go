@@ -168,7 +168,7 @@ func (e *Events) RunOnce(ctx context.Context) (int, error) {
 		ev         Event
 		handled    bool
 	)
-	err := e.db.Write.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+	err := e.db.WriteTx(ctx, func(tx *gorm.DB) error {
 		err := tx.Where("fanned_out_at IS NULL").Order("id").Limit(1).Find(&ev).Error
 		if err != nil || ev.ID == 0 {
 			return err

@@ -70,7 +70,7 @@ func NewOutbox(db *DB, clock Clock, lease time.Duration, keepBodyChannels ...str
 func (o *Outbox) Claim(ctx context.Context, limit int) ([]OutboxMessage, error) {
 	now := toMillis(o.clock.Now())
 	var msgs []OutboxMessage
-	err := o.db.Write.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+	err := o.db.WriteTx(ctx, func(tx *gorm.DB) error {
 		if err := o.dropExpiredCodes(tx, now); err != nil {
 			return err
 		}
@@ -119,7 +119,7 @@ func (o *Outbox) MarkSent(ctx context.Context, m *OutboxMessage, info AttemptInf
 		updates["body"] = redactedBody
 		updates["code"] = ""
 	}
-	return o.db.Write.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+	return o.db.WriteTx(ctx, func(tx *gorm.DB) error {
 		if err := tx.Model(&OutboxMessage{}).Where("id = ?", m.ID).Updates(updates).Error; err != nil {
 			return err
 		}
@@ -153,7 +153,7 @@ func (o *Outbox) MarkFailed(ctx context.Context, m *OutboxMessage, cause string,
 		updates["state"] = OutboxPending
 		updates["next_attempt_at"] = toMillis(retryAt)
 	}
-	return o.db.Write.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+	return o.db.WriteTx(ctx, func(tx *gorm.DB) error {
 		if err := tx.Model(&OutboxMessage{}).Where("id = ?", m.ID).Updates(updates).Error; err != nil {
 			return err
 		}

@@ -30,6 +30,25 @@ func (p Phone) Region() string {
 	return phonenumbers.GetRegionCodeForNumber(num)
 }
 
+// ContactRegion is the region in which national-format numbers of this
+// user's address book are read: the number's own region, or, for a number
+// in no assigned range (test numbers such as +1 555 01xx), the main region
+// of its country code, so that "(555) 010-0003" in a test account's book is
+// read as the US number it is.
+func (p Phone) ContactRegion() string {
+	num, err := phonenumbers.Parse(p.E164, "")
+	if err != nil {
+		return ""
+	}
+	if r := phonenumbers.GetRegionCodeForNumber(num); r != "" && r != "ZZ" {
+		return r
+	}
+	if r := phonenumbers.GetRegionCodeForCountryCode(int(num.GetCountryCode())); r != "ZZ" && r != "001" {
+		return r
+	}
+	return ""
+}
+
 // Errors of phone parsing. They are safe to show to the person who typed the number.
 var (
 	ErrPhoneEmpty      = errors.New("no phone number was given")

@@ -46,13 +46,36 @@ func (h *PhoneHasher) Hash(e164 string) []byte {
 // phonenumbers' parser costs about 10 µs a number (regular expressions), and
 // clients send the same address book again on every full sync.
 type normalizer struct {
-	mu    sync.RWMutex
-	cache map[string]string // region "|" cleaned number -> E.164, "" when not a possible number
-	max   int
+	mu     sync.RWMutex
+	cache  map[string]string // region "|" number as sent -> E.164, "" when not a possible number
+	hashes map[string][]byte // E.164 -> keyed hash: HMAC-SHA256 is the next largest cost of a re-sync
+	max    int
 }
 
 func newNormalizer(max int) *normalizer {
-	return &normalizer{cache: map[string]string{}, max: max}
+	return &normalizer{cache: map[string]string{}, hashes: map[string][]byte{}, max: max}
+}
+
+// hash returns the keyed hash of e164, from the cache when it is there. The
+// returned slice is shared: callers must not change it.
+func (n *normalizer) hash(h *PhoneHasher, e164 string) []byte {
+	if n.max <= 0 {
+		return h.Hash(e164)
+	}
+	n.mu.RLock()
+	v, ok := n.hashes[e164]
+	n.mu.RUnlock()
+	if ok {
+		return v
+	}
+	v = h.Hash(e164)
+	n.mu.Lock()
+	if len(n.hashes) >= n.max {
+		clear(n.hashes)
+	}
+	n.hashes[e164] = v
+	n.mu.Unlock()
+	return v
 }
 
 // ParseContactPhone reads a number from an uploaded address book. National
@@ -89,6 +112,14 @@ func parseCleanContact(s, region string) string {
 	}
 	if strings.HasPrefix(s, "+") {
 		return try(s, region)
+	}
+	if rest, ok := strings.CutPrefix(s, "00"); ok {
+		// The international prefix most of the world dials, accepted by
+		// login everywhere (ParsePhone): the same reading here, or a US
+		// uploader's "0012015550123" would match nobody.
+		if e := try("+"+rest, "ZZ"); e != "" {
+			return e
+		}
 	}
 	if e := try(s, region); e != "" {
 		return e
@@ -132,26 +163,25 @@ func (n *normalizer) normalize(raw []string, region string) []string {
 }
 
 func (n *normalizer) one(raw, region string) string {
-	s, err := cleanPhone(raw)
-	if err != nil {
-		return ""
+	if n.max <= 0 || len(raw) > maxPhoneInput+16 {
+		return ParseContactPhone(raw, region)
 	}
-	if n.max <= 0 {
-		return parseCleanContact(s, region)
-	}
-	key := region + "|" + s
+	// Keyed by the text as sent (clients resend the same text), built on
+	// the stack: a hit costs neither the cleaning nor an allocation.
+	var buf [96]byte
+	key := append(append(append(buf[:0], region...), '|'), raw...)
 	n.mu.RLock()
-	e, ok := n.cache[key]
+	e, ok := n.cache[string(key)]
 	n.mu.RUnlock()
 	if ok {
 		return e
 	}
-	e = parseCleanContact(s, region)
+	e = ParseContactPhone(raw, region)
 	n.mu.Lock()
 	if len(n.cache) >= n.max {
 		clear(n.cache) // crude but bounded; a full cache refills from the next syncs
 	}
-	n.cache[key] = e
+	n.cache[string(key)] = e
 	n.mu.Unlock()
 	return e
 }

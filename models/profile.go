@@ -54,7 +54,7 @@ func (p *Profiles) Update(ctx context.Context, userID int64, ch ProfileChange) (
 		oldPhoto string
 		notify   bool
 	)
-	err := p.db.Write.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+	err := p.db.WriteTx(ctx, func(tx *gorm.DB) error {
 		if err := tx.Take(&u, userID).Error; err != nil {
 			if errors.Is(err, gorm.ErrRecordNotFound) {
 				return ErrNotFound

@@ -123,11 +123,20 @@ func (s *Sessions) Authenticate(ctx context.Context, token string) (*Principal, 
 	if res.RowsAffected == 0 || sess.RevokedAt != nil || sess.ExpiresAt <= toMillis(now) || u.BlockedAt(now) {
 		return nil, ErrUnauthenticated
 	}
-	if err := s.touch(ctx, &sess, now); err != nil {
+	// The "last used" time is worth a short wait for the writer, not the
+	// request: when the writer is busy the token check stays a read and the
+	// time is written by a later request.
+	tctx, cancel := context.WithTimeout(ctx, touchWait)
+	err := s.touch(tctx, &sess, now)
+	cancel()
+	if err != nil && !IsBusy(err) {
 		return nil, err
 	}
 	return &Principal{Session: sess, User: u}, nil
 }
+
+// touchWait is how long a token check waits for the writer to record use.
+const touchWait = 100 * time.Millisecond
 
 // touch records use of the session when the stored time is older than
 // touchEvery. The condition is in the UPDATE so concurrent requests write once.
@@ -136,7 +145,7 @@ func (s *Sessions) touch(ctx context.Context, sess *Session, now time.Time) erro
 	if nowMs-sess.LastUsedAt < s.touchEvery.Milliseconds() {
 		return nil
 	}
-	return s.db.Write.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+	return s.db.WriteTx(ctx, func(tx *gorm.DB) error {
 		res := tx.Model(&Session{}).Where("id = ? AND last_used_at < ?", sess.ID, nowMs-s.touchEvery.Milliseconds()).
 			Update("last_used_at", nowMs)
 		if res.Error != nil || res.RowsAffected == 0 {
@@ -156,7 +165,7 @@ func (s *Sessions) RevokeToken(ctx context.Context, token, reason string, cl Cli
 	now := toMillis(s.clock.Now())
 	revoked := false
 	var revokedID int64
-	err := s.db.Write.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+	err := s.db.WriteTx(ctx, func(tx *gorm.DB) error {
 		var sess Session
 		err := tx.Where("token_hash = ? AND revoked_at IS NULL", HashToken(token)).Take(&sess).Error
 		if errors.Is(err, gorm.ErrRecordNotFound) {

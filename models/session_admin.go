@@ -21,7 +21,7 @@ func (s *Sessions) RevokeSession(ctx context.Context, sessionID int64, actor str
 	now := toMillis(s.clock.Now())
 	revoked := false
 	var revokedID int64
-	err := s.db.Write.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+	err := s.db.WriteTx(ctx, func(tx *gorm.DB) error {
 		var sess Session
 		err := tx.Where("id = ? AND revoked_at IS NULL", sessionID).Take(&sess).Error
 		if errors.Is(err, gorm.ErrRecordNotFound) {
@@ -52,7 +52,7 @@ func (s *Sessions) RevokeSession(ctx context.Context, sessionID int64, actor str
 func (s *Sessions) RevokeAllForUser(ctx context.Context, userID int64, actor string, cl ClientInfo) (int, error) {
 	now := toMillis(s.clock.Now())
 	var ids []int64
-	err := s.db.Write.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+	err := s.db.WriteTx(ctx, func(tx *gorm.DB) error {
 		var phone string
 		if err := tx.Model(&User{}).Where("id = ?", userID).Pluck("phone", &phone).Error; err != nil {
 			return err

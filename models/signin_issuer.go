@@ -56,7 +56,7 @@ func (s *SignIn) verifyWithIssuer(ctx context.Context, p Phone, code, name strin
 		existing *User
 		otpID    int64
 	)
-	err := s.db.Write.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+	err := s.db.WriteTx(ctx, func(tx *gorm.DB) error {
 		var err error
 		if refused, err = s.checkAnyCode(tx, p, code, cl, now); err != nil || refused != nil {
 			return err
@@ -87,7 +87,7 @@ func (s *SignIn) verifyWithIssuer(ctx context.Context, p Phone, code, name strin
 		return nil, s.issuerFailed(ctx, p, otpID, cl, ierr)
 	}
 	var result *SignInResult
-	err = s.db.Write.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+	err = s.db.WriteTx(ctx, func(tx *gorm.DB) error {
 		sealed, err := sealToken(s.cfg.SealKey, issued.Token)
 		if err != nil {
 			return err
@@ -117,7 +117,7 @@ func (s *SignIn) verifyWithIssuer(ctx context.Context, p Phone, code, name strin
 // protocol error.
 func (s *SignIn) issuerFailed(ctx context.Context, p Phone, otpID int64, cl ClientInfo, cause error) error {
 	nowMs := toMillis(s.clock.Now())
-	err := s.db.Write.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+	err := s.db.WriteTx(ctx, func(tx *gorm.DB) error {
 		if otpID != 0 {
 			// Only while it is still the newest code and not expired.
 			err := tx.Model(&OTPCode{}).Where("id = ? AND state = ? AND expires_at > ? AND id = (SELECT MAX(id) FROM otp_codes WHERE phone = ?)",

@@ -33,7 +33,7 @@ func (s *SignIn) RequestCode(ctx context.Context, p Phone, cl ClientInfo) error 
 	now := s.clock.Now()
 	nowMs := toMillis(now)
 	if s.IsTestNumber(p.E164) {
-		return s.db.Write.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+		return s.db.WriteTx(ctx, func(tx *gorm.DB) error {
 			return audit(tx, apiEntry(nowMs, EventCodeRequested, p.E164, nil, cl, "test number: fixed code, nothing sent"))
 		})
 	}
@@ -42,7 +42,7 @@ func (s *SignIn) RequestCode(ctx context.Context, p Phone, cl ClientInfo) error 
 		return refused
 	}
 	queued := false
-	err := s.db.Write.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+	err := s.db.WriteTx(ctx, func(tx *gorm.DB) error {
 		var err error
 		if refused, err = s.checkRequest(tx, p, cl, now); err != nil || refused != nil {
 			if err == nil && refused.Reason == ReasonRateLimited {

@@ -42,7 +42,7 @@ func (s *SignIn) VerifyCode(ctx context.Context, p Phone, code, name string, cl 
 		refused *RefusedError
 		result  *SignInResult
 	)
-	err := s.db.Write.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+	err := s.db.WriteTx(ctx, func(tx *gorm.DB) error {
 		var err error
 		if refused, err = s.checkAnyCode(tx, p, code, cl, now); err != nil || refused != nil {
 			return err

@@ -50,7 +50,7 @@ func (u *Uploads) check(tx *gorm.DB, userID int64) error {
 // before any of them is counted. Over the cap it returns the refusal and
 // records nothing (the caller removes the file).
 func (u *Uploads) Record(ctx context.Context, userID int64, name string, profile bool) error {
-	return u.db.Write.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+	return u.db.WriteTx(ctx, func(tx *gorm.DB) error {
 		if err := u.check(tx, userID); err != nil {
 			return err
 		}

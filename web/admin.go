@@ -138,7 +138,7 @@ func (s *Server) setUpAdmin(ctx context.Context, opts Options, sessionsStore *mo
 	cookie := newAdminCookie(hashKey, blockKey, secure, int(policy.AbsoluteTimeout.Seconds()))
 	dash := models.NewDashboard(s.db, s.clock)
 	actions := models.NewUserActions(s.db, s.clock, sessionsStore, filepath.Join(s.cfg.DataDir, "files"))
-	s.admin = handlers.NewAdmin(admins, dash, actions, models.NewContactSyncReader(s.db), sessionsStore, signIn, s.clock, cookie, handlers.AdminConfig{
+	s.admin = handlers.NewAdmin(admins, dash, actions, models.NewContactSyncReader(s.db, s.contacts), sessionsStore, signIn, s.clock, cookie, handlers.AdminConfig{
 		Region:      s.cfg.AdminRegion,
 		DemoCodeOn:  s.cfg.DemoCode != "",
 		Console:     s.cfg.OTPChannel == "console",

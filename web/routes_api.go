@@ -1,6 +1,8 @@
 package web
 
 import (
+	"context"
+
 	"github.com/gofiber/fiber/v2"
 
 	"roster/handlers"
@@ -15,7 +17,7 @@ func protocolEndpoints() []string { return []string{"/api.php", "/api", "/conf/a
 // protocol's envelope, and beside it the live event stream, whose failures
 // are plain statuses, and the stored files.
 func (s *Server) apiRoutes(app *fiber.App) {
-	endpoint := s.protocolErrors(s.refuseWhileDatabaseLost(s.api.Handle))
+	endpoint := s.protocolErrors(s.refuseWhileDatabaseLost(s.withDeadline(s.api.Handle)))
 	for _, p := range protocolEndpoints() {
 		app.Get(p, endpoint)
 		app.Post(p, endpoint)
@@ -42,4 +44,23 @@ func isProtocolEndpoint(c *fiber.Ctx) bool {
 		}
 	}
 	return false
+}
+
+// withDeadline gives each protocol request --request-timeout to do its
+// work: the context reaches every database call, so a request queued
+// behind the writer gives up at the deadline (and answers BUSY) instead of
+// running long after its client stopped waiting. Event streams are
+// long-lived and do not get one.
+func (s *Server) withDeadline(h fiber.Handler) fiber.Handler {
+	return func(c *fiber.Ctx) error {
+		if s.cfg.RequestTimeout <= 0 {
+			return h(c)
+		}
+		parent := c.UserContext()
+		ctx, cancel := context.WithTimeout(parent, s.cfg.RequestTimeout)
+		defer cancel()
+		c.SetUserContext(ctx)
+		defer c.SetUserContext(parent) // the error handler and the access log run after the deadline's cancel
+		return h(c)
+	}
 }

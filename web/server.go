@@ -238,6 +238,9 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 	wg.Go(func() { s.pruneLoop(workCtx, time.Hour) })
 	wg.Go(func() { s.watchDatabase(workCtx, databaseCheckInterval) })
 	wg.Go(func() { s.events.Run(workCtx) })
+	wg.Go(func() { s.contacts.RunSyncLog(workCtx, time.Second, s.log) })
+	wg.Go(func() { s.db.RunAnalyze(workCtx, 6*time.Hour, s.log) })
+	wg.Go(func() { s.db.RunCheckpoints(workCtx, 100*time.Millisecond, s.log) })
 
 	tracked := trackConns(ln, s.log, connLimits{max: s.cfg.MaxConnections, perIP: s.cfg.MaxConnectionsPerIP, trusted: s.clientIP.IsTrusted})
 	serveErr := make(chan error, 1)
@@ -300,8 +303,13 @@ func (s *Server) Prune(ctx context.Context) {
 	}
 }
 
-// Close releases the database.
-func (s *Server) Close() error { return s.db.Close() }
+// Close writes the sync records still queued and releases the database.
+func (s *Server) Close() error {
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	_, err := s.contacts.FlushSyncs(ctx)
+	return errors.Join(err, s.db.Close())
+}
 
 // Ready reports whether the server can answer requests (the database answers).
 func (s *Server) Ready(ctx context.Context) error {
