@@ -136,7 +136,7 @@ func (h *Admin) renderLogin(c *fiber.Ctx, status int, name, msg, next string) er
 		return err
 	}
 	c.Set(fiber.HeaderCacheControl, "no-store")
-	return Render(c, status, views.AdminLogin(views.LoginVM{Name: name, Error: msg, Token: token, Next: next, DemoCodeOn: h.cfg.DemoCodeOn}))
+	return Render(c, status, views.AdminLogin(views.LoginVM{Name: name, Error: msg, Token: token, Next: next}))
 }
 
 // Login checks the name and password and starts a session with a new id.
