@@ -210,7 +210,7 @@ func TestRolesAndCSRFByScenario(t *testing.T) {
 			Name: "an operator blocks by htmx and gets the page in place", SignedInAs: "operator", Before: withUser, HTMX: true,
 			Method: http.MethodPost, URL: "/admin/users/1/block", Form: block,
 			ExpectedTestIDs:    map[string]int{"notice": 1, "unblock": 1, "block-form": 0},
-			ExpectedTestIDText: map[string]string{"notice": "User blocked; 1 sessions revoked."},
+			ExpectedTestIDText: map[string]string{"notice": "User blocked; 1 session revoked."},
 			After: func(t testing.TB, e *webtest.Env, r *webtest.Response) {
 				expectContent(t, e, r)
 				if n := e.Count("SELECT COUNT(*) FROM users WHERE blocked_until IS NOT NULL"); n != 1 {

@@ -39,11 +39,11 @@ func (h *Admin) renderCodes(c *fiber.Ctx, status int, notice *views.Notice, rese
 	if err != nil {
 		return err
 	}
-	refused, err := h.dash.RefusedRequests(ctx, 20)
+	refused, err := h.dash.RefusedRequests(ctx, prefix, 20)
 	if err != nil {
 		return err
 	}
-	unv, err := h.dash.UnverifiedSignUps(ctx, 50)
+	unv, err := h.dash.UnverifiedSignUps(ctx, prefix, 50)
 	if err != nil {
 		return err
 	}

@@ -2,7 +2,6 @@ package handlers
 
 import (
 	"errors"
-	"fmt"
 	"strconv"
 	"strings"
 	"time"
@@ -90,7 +89,7 @@ func (h *Admin) RevokeAll(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	done := ok(fmt.Sprintf("%d sessions revoked: the user is signed out everywhere.", n))
+	done := ok(models.Plural(n, "session", "sessions") + " revoked: the user is signed out everywhere.")
 	return h.done(c, views.UserURL(uid), done, func() error { return h.renderUser(c, fiber.StatusOK, done) })
 }
 
@@ -122,7 +121,7 @@ func (h *Admin) Block(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	done := ok(fmt.Sprintf("User blocked; %d sessions revoked.", n))
+	done := ok("User blocked; " + models.Plural(n, "session", "sessions") + " revoked.")
 	return h.done(c, views.UserURL(uid), done, func() error { return h.renderUser(c, fiber.StatusOK, done) })
 }
 

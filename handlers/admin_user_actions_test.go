@@ -37,7 +37,7 @@ func TestRevokeBlockUnblockDelete(t *testing.T) {
 	// Block until a date: every session goes, sign-in is refused.
 	r = a.Post("/admin/users/"+uid+"/block", map[string]string{"password": webtest.AdminPassword, "until": "2026-03-10"})
 	expectStatus(t, r, http.StatusOK)
-	expectIn(t, r, "User blocked; 1 sessions revoked", "until 2026-03-11 00:00:00 UTC")
+	expectIn(t, r, "User blocked; 1 session revoked", "until the end of 2026-03-10 (UTC)")
 	e.SetNotify(tokB).ExpectFail(t, "AUTHFAIL")
 	e.JSON(map[string]any{"op": "login", "appid": "a", "phone": webtest.USPhone}).ExpectFail(t, "BLOCKED")
 	r = a.Post("/admin/users/"+uid+"/unblock", nil)

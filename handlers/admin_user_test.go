@@ -1,6 +1,10 @@
 package handlers_test
 
 import (
+	"bytes"
+	"encoding/base64"
+	"image"
+	"image/jpeg"
 	"strconv"
 	"strings"
 	"testing"
@@ -73,5 +77,41 @@ func TestDashboardShowsContactSync(t *testing.T) {
 	}
 	if got := over.TestID(t, "chart-syncs").Find("p.muted").First().Text(); !strings.HasPrefix(got, strconv.Itoa(2)+" in total") {
 		t.Errorf("sync chart says %q", got)
+	}
+}
+
+// User text is isolated and its invisible characters are shown: a name
+// with a right-to-left override cannot pass for another. A thumbnail that
+// the server made is shown (templ's sanitizer refuses data: URLs unless
+// marked); anything else stored there is not put in the page.
+func TestUserTextAndThumbnail(t *testing.T) {
+	e := webtest.New(t)
+	uid, _ := e.SignedInUser(webtest.USPhone, "phone-a")
+	var jpg bytes.Buffer
+	if err := jpeg.Encode(&jpg, image.NewRGBA(image.Rect(0, 0, 4, 4)), nil); err != nil {
+		t.Fatal(err)
+	}
+	e.Server.DB().Write.Exec("UPDATE users SET name = ?, status = ?, thumbnail = ? WHERE id = ?",
+		"Admin\u202etroppus", strings.Repeat("x", 256), base64.StdEncoding.EncodeToString(jpg.Bytes()), uid)
+	a := e.AdminLogin("alice", "viewer")
+	page := a.Get("/admin/users/" + uid)
+	if got := page.TestIDText(t, "profile-name"); got != "Admin[U+202E]troppus" {
+		t.Errorf("name shown as %q", got)
+	}
+	if strings.Contains(body(page), "\u202e") {
+		t.Error("the override character is in the page")
+	}
+	if dir, _ := page.TestID(t, "profile-status").Attr("dir"); dir != "auto" {
+		t.Errorf("status not isolated: dir=%q", dir)
+	}
+	src, _ := page.TestID(t, "avatar").Attr("src")
+	if !strings.HasPrefix(src, "data:image/jpeg;base64,/9j/") {
+		t.Errorf("thumbnail src %.60q", src)
+	}
+	expectIn(t, a.Get("/admin/users?q=Admin"), "Admin<span")
+
+	e.Server.DB().Write.Exec("UPDATE users SET thumbnail = ? WHERE id = ?", base64.StdEncoding.EncodeToString([]byte("<svg onload=alert(1)>")), uid)
+	if n := a.Get("/admin/users/"+uid).CountTestID(t, "avatar"); n != 0 {
+		t.Error("a thumbnail that is not a JPEG is shown")
 	}
 }

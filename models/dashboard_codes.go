@@ -91,15 +91,20 @@ func (d *Dashboard) RecentCodes(ctx context.Context, phonePrefix string, limit i
 }
 
 // RefusedRequests are recent code requests refused by the quotas (they
-// create no code, only an audit entry).
-func (d *Dashboard) RefusedRequests(ctx context.Context, limit int) ([]AuditEntry, error) {
+// create no code, only an audit entry), of numbers starting with
+// phonePrefix ("" for all): the codes page's filter holds for all its tables.
+func (d *Dashboard) RefusedRequests(ctx context.Context, phonePrefix string, limit int) ([]AuditEntry, error) {
 	// One query per type, each walking audit_type (type, at) backwards: an
 	// IN over both types would let SQLite walk the time index instead and
 	// read the whole log when refusals are rare.
 	var all []AuditEntry
 	for _, typ := range []string{EventCodeRateLimited, EventPhoneLocked} {
 		var es []AuditEntry
-		if err := d.db.Read.WithContext(ctx).Where("type = ?", typ).Order("at DESC").Limit(limit).Find(&es).Error; err != nil {
+		q := d.db.Read.WithContext(ctx).Where("type = ?", typ)
+		if phonePrefix != "" {
+			q = q.Where("phone >= ? AND phone < ?", phonePrefix, phonePrefix+":")
+		}
+		if err := q.Order("at DESC").Limit(limit).Find(&es).Error; err != nil {
 			return nil, err
 		}
 		all = append(all, es...)
@@ -120,10 +125,18 @@ type Unverified struct {
 	LastAt   int64
 }
 
-// UnverifiedSignUps lists numbers with codes in the last week and no user.
-func (d *Dashboard) UnverifiedSignUps(ctx context.Context, limit int) ([]Unverified, error) {
+// UnverifiedSignUps lists numbers (starting with phonePrefix, "" for all)
+// with codes in the last week and no user.
+func (d *Dashboard) UnverifiedSignUps(ctx context.Context, phonePrefix string, limit int) ([]Unverified, error) {
 	since := toMillis(d.clock.Now().Add(-7 * 24 * time.Hour))
 	var out []Unverified
+	if phonePrefix != "" { // a range of otp_codes_phone
+		err := d.db.Read.WithContext(ctx).Raw(`SELECT phone, COUNT(*) AS requests, MAX(created_at) AS last_at
+			FROM otp_codes o INDEXED BY otp_codes_phone WHERE phone >= ? AND phone < ? AND created_at > ?
+			AND NOT EXISTS (SELECT 1 FROM users u WHERE u.phone = o.phone)
+			GROUP BY phone ORDER BY last_at DESC LIMIT ?`, phonePrefix, phonePrefix+":", since, limit).Scan(&out).Error
+		return out, err
+	}
 	err := d.db.Read.WithContext(ctx).Raw(`SELECT phone, COUNT(*) AS requests, MAX(created_at) AS last_at
 		FROM otp_codes o INDEXED BY otp_codes_created WHERE created_at > ? AND NOT EXISTS (SELECT 1 FROM users u WHERE u.phone = o.phone)
 		GROUP BY phone ORDER BY last_at DESC LIMIT ?`, since, limit).Scan(&out).Error

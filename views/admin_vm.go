@@ -93,3 +93,11 @@ func num(n int64) string {
 	}
 	return string(out)
 }
+
+// pluralSessions is the revoke-all button's count: "the 1 session", "all 3 sessions".
+func pluralSessions(n int) string {
+	if n == 1 {
+		return "the 1 session"
+	}
+	return "all " + strconv.Itoa(n) + " sessions"
+}
