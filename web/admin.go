@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"net/http"
 	"path/filepath"
-	"sort"
 	"strings"
 
 	"github.com/gofiber/fiber/v2"
@@ -136,26 +135,12 @@ func (s *Server) setUpAdmin(ctx context.Context, opts Options, sessionsStore *mo
 		CodeTTL:     s.cfg.OTP.TTL,
 		MaxAttempts: s.cfg.OTP.MaxAttempts,
 		PhotoURL:    s.cfg.BaseURL + "/files/",
-		Settings:    settingsOf(s.cfg),
+		Settings:    settingsOf(s.cfg, getenv),
 
 		MesiboStatus: s.mesiboStatus, // the degraded-mesibo banner
 	})
 	s.admins = admins
 	return nil
-}
-
-func settingsOf(cfg Config) []views.SettingVM {
-	red := cfg.Redacted()
-	names := make([]string, 0, len(red))
-	for k := range red {
-		names = append(names, k)
-	}
-	sort.Strings(names)
-	out := make([]views.SettingVM, len(names))
-	for i, k := range names {
-		out[i] = views.SettingVM{Name: k, Value: fmt.Sprint(red[k])}
-	}
-	return out
 }
 
 // adminRoutes mounts the dashboard under /admin (with the security headers
