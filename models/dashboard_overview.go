@@ -44,7 +44,7 @@ func (d *Dashboard) Overview(ctx context.Context) (*Overview, error) {
 		args []any
 	}{
 		{&t.Users, "SELECT COUNT(*) FROM users", nil},
-		{&t.SeenToday, "SELECT COUNT(*) FROM users WHERE coalesce(last_seen_at, 0) >= ?", []any{t0}},
+		{&t.SeenToday, "SELECT COUNT(*) FROM users WHERE seen_key >= ?", []any{t0}},
 		{&t.SignedInToday, "SELECT COUNT(DISTINCT user_id) FROM audit_log WHERE type = ? AND at >= ?", []any{EventTokenIssued, t0}},
 		{&t.ActiveTokens, "SELECT COUNT(*) FROM sessions WHERE revoked_at IS NULL AND expires_at > ?", []any{nowMs}},
 		{&t.CodesRequested, "SELECT COUNT(*) FROM otp_codes WHERE created_at >= ?", []any{t0}},

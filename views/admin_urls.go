@@ -20,6 +20,7 @@ const (
 	PathLogin             = "/login"
 	PathLogout            = "/logout"
 	PathUsers             = "/users"
+	PathUsersCSV          = "/users.csv"
 	PathUser              = "/users/:id"
 	PathUserRevokeSession = "/users/:id/sessions/:sid/revoke"
 	PathUserRevokeAll     = "/users/:id/revoke-all"

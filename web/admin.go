@@ -159,6 +159,7 @@ func (s *Server) adminRoutes(html fiber.Router) {
 	g.Get(views.PathOverview, h.Overview) // also answers /admin (routing is not strict)
 
 	g.Get(views.PathUsers, h.Users)
+	g.Get(views.PathUsersCSV, h.UsersCSV)
 
 	g.Get(views.PathUser, h.User)
 	g.Post(views.PathUserRevokeSession, h.RevokeSession)

@@ -1,0 +1,128 @@
+package models
+
+import (
+	"context"
+	"strconv"
+	"strings"
+)
+
+// The user list's name search: substring, ignoring case and accents,
+// through the trigram table of migration 0007 (see name_search.go).
+
+// gramCountCap bounds the count that picks a search's rarest trigram.
+const gramCountCap = 2_000
+
+// nameQuery is a name search as SQL: the rarest trigram's rows are walked
+// in user-id order; the other trigrams (cheap primary-key probes) and the
+// whole folded name are checked on each.
+type nameQuery struct {
+	gram   string
+	checks []string
+	args   []any
+}
+
+func (d *Dashboard) nameQuery(ctx context.Context, text string, f UserFilter) (nameQuery, error) {
+	folded := FoldName(text)
+	grams := nameGrams(folded)
+	// At most six grams are weighed (spread over the text): enough to find
+	// a rare one, and a 64-character search costs no more than a short one.
+	if len(grams) > 6 {
+		pick := make([]string, 0, 6)
+		for i := range 6 {
+			pick = append(pick, grams[i*(len(grams)-1)/5])
+		}
+		grams = pick
+	}
+	best, bestN := grams[0], int64(-1)
+	for _, g := range grams {
+		var n int64
+		if err := d.db.Read.WithContext(ctx).Raw("SELECT count(*) FROM (SELECT 1 FROM user_name_grams WHERE gram = ? LIMIT ?)", g, gramCountCap).Scan(&n).Error; err != nil {
+			return nameQuery{}, err
+		}
+		if bestN < 0 || n < bestN {
+			best, bestN = g, n
+		}
+	}
+	q := nameQuery{gram: best}
+	for _, g := range grams {
+		if g != best {
+			q.checks = append(q.checks, "EXISTS (SELECT 1 FROM user_name_grams o WHERE o.gram = ? AND o.user_id = users.id)")
+			q.args = append(q.args, g)
+		}
+	}
+	q.checks = append(q.checks, sqlFoldName("users.name")+` LIKE ? ESCAPE '\'`)
+	q.args = append(q.args, "%"+likeEscape(folded)+"%")
+	where, wargs, filters, fargs := appendUserFilters(f, toMillis(d.clock.Now()), nil, nil)
+	q.checks = append(append(q.checks, where...), filters...)
+	q.args = append(append(q.args, wargs...), fargs...)
+	return q, nil
+}
+
+// candidates is the walk over the rarest trigram's rows from a cursor,
+// scanBudget of them at most, joined to users and checked.
+func (q nameQuery) sql(cursorCond string, desc bool) string {
+	order := "user_id"
+	if desc {
+		order = "user_id DESC"
+	}
+	return "SELECT users.* FROM (SELECT user_id FROM user_name_grams WHERE gram = ?" + cursorCond + " ORDER BY " + order +
+		" LIMIT ?) AS c JOIN users ON users.id = c.user_id WHERE " + strings.Join(q.checks, " AND ") + " ORDER BY users.id"
+}
+
+func (d *Dashboard) listByName(ctx context.Context, f UserFilter) (*UserPage, error) {
+	q, err := d.nameQuery(ctx, f.Search.Prefix, f)
+	if err != nil {
+		return nil, err
+	}
+	cursor, back := f.After, false
+	if cursor == "" && f.Before != "" {
+		cursor, back = f.Before, true
+	}
+	var cursorCond string
+	args := []any{q.gram}
+	if cursor != "" {
+		id, err := strconv.ParseInt(strings.TrimSuffix(cursor, "."), 10, 64)
+		if err != nil {
+			return nil, ErrBadCursor
+		}
+		cursorCond = " AND user_id > ?"
+		if back {
+			cursorCond = " AND user_id < ?"
+		}
+		args = append(args, id)
+	}
+	sql := q.sql(cursorCond, back)
+	if back {
+		sql += " DESC"
+	}
+	args = append(append(args, d.scanBudget), q.args...)
+	var users []User
+	if err := d.db.Read.WithContext(ctx).Raw(sql+" LIMIT ?", append(args, f.Limit+1)...).Scan(&users).Error; err != nil {
+		return nil, err
+	}
+	page := &UserPage{}
+	more := len(users) > f.Limit
+	if more {
+		users = users[:f.Limit]
+	}
+	budget := ""
+	if !more {
+		// Did the walk stop at its budget? Then the next page goes on from there.
+		var last []int64
+		order := "user_id"
+		if back {
+			order = "user_id DESC"
+		}
+		probe := "SELECT user_id FROM user_name_grams WHERE gram = ?" + cursorCond + " ORDER BY " + order + " LIMIT 1 OFFSET ?"
+		pargs := append([]any{}, args[:len(args)-len(q.args)-1]...)
+		if err := d.db.Read.WithContext(ctx).Raw(probe, append(pargs, d.scanBudget-1)...).Scan(&last).Error; err != nil {
+			return nil, err
+		}
+		if len(last) == 1 {
+			budget, page.Scanned = strconv.FormatInt(last[0], 10)+".", d.scanBudget
+		}
+	}
+	idCursor := func(u *User) string { return strconv.FormatInt(u.ID, 10) + "." }
+	page.pageLinks(users, idCursor, cursor != "", back, more, budget)
+	return d.withDevices(ctx, page, users)
+}
