@@ -73,7 +73,8 @@ func (h *Admin) RequireAdmin() fiber.Handler {
 			if !sess.CSRFValid(token) {
 				return h.refuse(c, fiber.StatusForbidden, "The form has expired or did not come from this dashboard (CSRF check failed). Reload the page and try again.")
 			}
-			if !admin.CanWrite() && c.Path() != views.AdminURL(views.PathLogout) {
+			// A viewer changes nothing but signs out and changes their own password.
+			if !admin.CanWrite() && c.Path() != views.AdminURL(views.PathLogout) && c.Path() != views.AdminURL(views.PathAccountPassword) {
 				return h.refuse(c, fiber.StatusForbidden, "Your role is viewer: you can read the dashboard but not change anything.")
 			}
 		}

@@ -34,6 +34,15 @@ const (
 	PathAudit             = "/audit"
 	PathAuditCSV          = "/audit.csv"
 	PathSettings          = "/settings"
+	PathAdmins            = "/admins"
+	PathAdmin             = "/admins/:id"
+	PathAdminRole         = "/admins/:id/role"
+	PathAdminDisable      = "/admins/:id/disable"
+	PathAdminEnable       = "/admins/:id/enable"
+	PathAdminReset        = "/admins/:id/reset"
+	PathAdminEndSession   = "/admins/:id/sessions/:sid/end"
+	PathAccount           = "/account"
+	PathAccountPassword   = "/account/password"
 )
 
 // AdminURL is the address of a dashboard route: its pattern with the

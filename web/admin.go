@@ -179,6 +179,18 @@ func (s *Server) adminRoutes(html fiber.Router) {
 
 	g.Get(views.PathSettings, h.Settings)
 
+	g.Get(views.PathAdmins, h.OwnerOnly, h.Admins)
+	g.Post(views.PathAdmins, h.OwnerOnly, h.CreateAdmin)
+	g.Get(views.PathAdmin, h.OwnerOnly, h.AdminDetail)
+	g.Post(views.PathAdminRole, h.OwnerOnly, h.SetAdminRole)
+	g.Post(views.PathAdminDisable, h.OwnerOnly, h.DisableAdmin)
+	g.Post(views.PathAdminEnable, h.OwnerOnly, h.EnableAdmin)
+	g.Post(views.PathAdminReset, h.OwnerOnly, h.ResetAdminPassword)
+	g.Post(views.PathAdminEndSession, h.OwnerOnly, h.EndAdminSession)
+
+	g.Get(views.PathAccount, h.Account)
+	g.Post(views.PathAccountPassword, h.ChangePassword)
+
 	// Any other address under /admin/ is a dashboard page that does not
 	// exist: a 404 in the dashboard's frame, not the public site's.
 	g.Use(func(c *fiber.Ctx) error { return fiber.ErrNotFound })
