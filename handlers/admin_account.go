@@ -33,7 +33,9 @@ func (h *Admin) ChangePassword(c *fiber.Ctx) error {
 	case errors.Is(err, models.ErrWeakPassword):
 		return h.renderAccount(c, fiber.StatusBadRequest, fail("The new password must be at least 12 characters: nothing was changed."))
 	case err != nil:
-		return h.refuseRecheck(c, err, func() error { return h.renderAccount(c, fiber.StatusForbidden, fail("Your current password was wrong: nothing was changed.")) })
+		return h.refuseRecheck(c, err, func() error {
+			return h.renderAccount(c, fiber.StatusForbidden, fail("Your current password was wrong: nothing was changed."))
+		})
 	}
 	n := ok("Password changed; your other sessions ended.")
 	return h.done(c, views.AdminURL(views.PathAccount), n, func() error { return h.renderAccount(c, fiber.StatusOK, n) })

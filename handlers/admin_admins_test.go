@@ -2,7 +2,7 @@ package handlers_test
 
 import (
 	"net/http"
-		"testing"
+	"testing"
 
 	"roster/web/webtest"
 )
@@ -30,10 +30,10 @@ func TestAdminAccountsRefusals(t *testing.T) {
 		{Name: "an operator cannot change a role", SignedInAs: "operator", Method: http.MethodPost, URL: "/admin/admins/1/role",
 			Form: map[string]string{"role": "viewer", "password": webtest.AdminPassword}, ExpectedStatus: http.StatusForbidden},
 		{Name: "no CSRF token, no admin", SignedInAs: "owner", Method: http.MethodPost, URL: "/admin/admins",
-			Form: map[string]string{"name": "mallory", "role": "owner", "password": webtest.AdminPassword, "_csrf": ""},
+			Form:           map[string]string{"name": "mallory", "role": "owner", "password": webtest.AdminPassword, "_csrf": ""},
 			ExpectedStatus: http.StatusForbidden, After: noAdmin},
 		{Name: "a wrong password, no admin", SignedInAs: "owner", Method: http.MethodPost, URL: "/admin/admins", HTMX: true,
-			Form: map[string]string{"name": "mallory", "role": "owner", "password": "not my password"},
+			Form:           map[string]string{"name": "mallory", "role": "owner", "password": "not my password"},
 			ExpectedStatus: http.StatusForbidden, ExpectedContent: []string{"Your password was wrong"}, After: noAdmin},
 		{Name: "an owner creates an admin, the password shown once", SignedInAs: "owner", Method: http.MethodPost, URL: "/admin/admins", HTMX: true,
 			Form:            map[string]string{"name": "mallory", "role": "operator", "password": webtest.AdminPassword},
