@@ -21,11 +21,12 @@ type UserActions struct {
 	// photoDir is where profile photos and uploads live; a deleted user's
 	// files go too.
 	photoDir string
+	profiles *Profiles // moderation changes a profile as the user would
 }
 
 // NewUserActions returns the dashboard's user actions.
-func NewUserActions(db *DB, clock Clock, sessions *Sessions, photoDir string) *UserActions {
-	return &UserActions{db: db, clock: clock, sessions: sessions, photoDir: photoDir}
+func NewUserActions(db *DB, clock Clock, sessions *Sessions, photoDir string, profiles *Profiles) *UserActions {
+	return &UserActions{db: db, clock: clock, sessions: sessions, photoDir: photoDir, profiles: profiles}
 }
 
 // BlockEnd writes when a block ends as the administrator chose it: a block

@@ -28,6 +28,7 @@ const (
 	PathUserUnblock       = "/users/:id/unblock"
 	PathUserDelete        = "/users/:id/delete"
 	PathUserResend        = "/users/:id/resend"
+	PathUserModerate      = "/users/:id/moderate"
 	PathCodes             = "/codes"
 	PathCodesResend       = "/codes/resend"
 	PathOutbox            = "/outbox"

@@ -95,7 +95,7 @@ func (a *adminCookie) Save(c *fiber.Ctx, sid, login, flash string) error {
 func (a *adminCookie) Clear(c *fiber.Ctx) error { return a.save(c, "", "", "", -1) }
 
 // setUpAdmin builds the dashboard: cookie keys, the first owner account, handlers.
-func (s *Server) setUpAdmin(ctx context.Context, opts Options, sessionsStore *models.Sessions, signIn *models.SignIn) error {
+func (s *Server) setUpAdmin(ctx context.Context, opts Options, sessionsStore *models.Sessions, signIn *models.SignIn, profiles *models.Profiles) error {
 	getenv := opts.Getenv
 	hashKey, err := LoadSecret(s.cfg.DataDir, "cookie-auth", getenv("ROSTER_COOKIE_HASH_KEY"))
 	if err != nil {
@@ -126,7 +126,7 @@ func (s *Server) setUpAdmin(ctx context.Context, opts Options, sessionsStore *mo
 	secure := strings.HasPrefix(s.cfg.BaseURL, "https://")
 	cookie := newAdminCookie(hashKey, blockKey, secure, int(policy.AbsoluteTimeout.Seconds()))
 	dash := models.NewDashboard(s.db, s.clock)
-	actions := models.NewUserActions(s.db, s.clock, sessionsStore, filepath.Join(s.cfg.DataDir, "files"))
+	actions := models.NewUserActions(s.db, s.clock, sessionsStore, filepath.Join(s.cfg.DataDir, "files"), profiles)
 	s.admin = handlers.NewAdmin(admins, dash, actions, models.NewContactSyncReader(s.db), sessionsStore, signIn, s.clock, cookie, handlers.AdminConfig{
 		Region:      s.cfg.AdminRegion,
 		DemoCodeOn:  s.cfg.DemoCode != "",
@@ -168,6 +168,7 @@ func (s *Server) adminRoutes(html fiber.Router) {
 	g.Post(views.PathUserUnblock, h.Unblock)
 	g.Post(views.PathUserDelete, h.Delete)
 	g.Post(views.PathUserResend, h.ResendUser)
+	g.Post(views.PathUserModerate, h.Moderate)
 
 	g.Get(views.PathCodes, h.Codes)
 	g.Post(views.PathCodesResend, h.ResendCode)

@@ -139,10 +139,11 @@ func New(ctx context.Context, cfg Config, log *slog.Logger, opts Options) (*Serv
 	} else if n > 0 {
 		log.Info("set the contact hash of existing users", "users", n)
 	}
+	profiles := models.NewProfiles(db, s.clock, s.events, photos) // the app's and the dashboard's moderation
 	s.api = handlers.NewAPI(handlers.Services{
 		SignIn: signIn, Sessions: sessions, Contacts: s.contacts, Photos: photos, Events: s.events, Clock: s.clock,
 		Uploads:  models.NewUploads(db, s.clock, cfg.People.UploadsPerDay),
-		Profiles: models.NewProfiles(db, s.clock, s.events, photos),
+		Profiles: profiles,
 	}, handlers.ClientConfig{
 		UploadURL:    cfg.BaseURL + "/api.php",
 		DownloadURL:  cfg.BaseURL + "/files/",
@@ -152,7 +153,7 @@ func New(ctx context.Context, cfg Config, log *slog.Logger, opts Options) (*Serv
 		InviteText:   cfg.InviteText,
 	})
 	s.sessions = sessions
-	if err := s.setUpAdmin(ctx, opts, sessions, signIn); err != nil {
+	if err := s.setUpAdmin(ctx, opts, sessions, signIn, profiles); err != nil {
 		db.Close()
 		return nil, err
 	}
