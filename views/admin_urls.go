@@ -21,6 +21,7 @@ const (
 	PathLogout            = "/logout"
 	PathUsers             = "/users"
 	PathUsersCSV          = "/users.csv"
+	PathUsersBulk         = "/users/bulk"
 	PathUser              = "/users/:id"
 	PathUserRevokeSession = "/users/:id/sessions/:sid/revoke"
 	PathUserRevokeAll     = "/users/:id/revoke-all"

@@ -160,6 +160,7 @@ func (s *Server) adminRoutes(html fiber.Router) {
 
 	g.Get(views.PathUsers, h.Users)
 	g.Get(views.PathUsersCSV, h.UsersCSV)
+	g.Post(views.PathUsersBulk, h.BulkUsers)
 
 	g.Get(views.PathUser, h.User)
 	g.Post(views.PathUserRevokeSession, h.RevokeSession)
