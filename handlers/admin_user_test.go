@@ -45,7 +45,7 @@ func TestDashboardShowsContactSync(t *testing.T) {
 	// The list's contacts column: Alice stored three numbers, Bob one.
 	contacts := map[string]string{}
 	list.TestID(t, "user-row").Each(func(_ int, row *goquery.Selection) {
-		contacts[strings.TrimSpace(row.Find(webtest.TestIDSelector("user-link")).Text())] = strings.TrimSpace(row.Find(webtest.TestIDSelector("user-contacts")).Text())
+		contacts[row.Find(webtest.TestIDSelector("user-link")).Find(".phone").AttrOr("data-e164", "")] = strings.TrimSpace(row.Find(webtest.TestIDSelector("user-contacts")).Text())
 	})
 	if contacts["+"+alicePhone] != "3" || contacts["+"+bobPhone] != "1" || contacts["+"+erinPhone] != "0" {
 		t.Errorf("contacts column %v", contacts)

@@ -69,9 +69,13 @@ func TestUserListTotalPagesSortSearchCSV(t *testing.T) {
 	if got := rowNames(t, a.Get(flip))[0]; got != "Chloé Dubois" {
 		t.Errorf("Z to A starts with %q", got)
 	}
-	byPhone := rowPhones(t, a.Get("/admin/users?sort=phone&order=desc"))
-	if byPhone[0] != "+12025550119" {
-		t.Errorf("phone Z to A starts with %q", byPhone[0])
+	byPhone := a.Get("/admin/users?sort=phone&order=desc")
+	if got := rowPhones(t, byPhone); got[0] != "+12025550119" {
+		t.Errorf("phone Z to A starts with %q", got[0])
+	}
+	// Numbers are shown as people write them, E.164 on hover.
+	if got := strings.TrimSpace(byPhone.TestID(t, "user-link").First().Text()); got != "+1 202-555-0119" {
+		t.Errorf("phone shown as %q", got)
 	}
 
 	// Substring, any case, any accent.
@@ -122,7 +126,7 @@ func rowNames(t *testing.T, r *webtest.Response) []string {
 func rowPhones(t *testing.T, r *webtest.Response) []string {
 	t.Helper()
 	var out []string
-	r.HTML(t).Find(webtest.TestIDSelector("user-link")).Each(func(_ int, s *goquery.Selection) { out = append(out, strings.TrimSpace(s.Text())) })
+	r.HTML(t).Find(webtest.TestIDSelector("user-link")).Each(func(_ int, s *goquery.Selection) { out = append(out, s.Find(".phone").AttrOr("data-e164", "")) })
 	return out
 }
 
