@@ -2,9 +2,11 @@ package handlers_test
 
 import (
 	"bytes"
+	"context"
 	"encoding/base64"
 	"image"
 	"image/jpeg"
+	"net/http"
 	"strconv"
 	"strings"
 	"testing"
@@ -114,4 +116,44 @@ func TestUserTextAndThumbnail(t *testing.T) {
 	if n := a.Get("/admin/users/"+uid).CountTestID(t, "avatar"); n != 0 {
 		t.Error("a thumbnail that is not a JPEG is shown")
 	}
+}
+
+// Matched users and who has this user: counts, the first rows on the user
+// page, every row through "show all" in keyset pages.
+func TestUserContactGraphPages(t *testing.T) {
+	e := webtest.New(t, webtest.WithArgs("--otp-ip-hourly", "0", "--otp-ip-daily", "0"))
+	alice := e.SignIn(alicePhone, "a")
+	var phones []string
+	for i := range 60 {
+		p := "1202555" + pad4(i)
+		e.Server.DB().Write.Exec("INSERT INTO users (phone, country_code, name, created_at, profile_at) VALUES (?, 1, ?, 1, 1)", "+"+p, "Friend "+itoa(i))
+		phones = append(phones, "+"+p)
+	}
+	if _, err := e.Server.Contacts().BackfillHashes(context.Background()); err != nil { // as at start-up, for users inserted by hand
+		t.Fatal(err)
+	}
+	uploadContacts(t, e, alice, strings.Join(phones, ","))
+	var aliceID string
+	e.Server.DB().Read.Raw("SELECT CAST(id AS TEXT) FROM users WHERE phone = ?", "+"+alicePhone).Scan(&aliceID)
+	a := e.AdminLogin("alice", "viewer")
+	page := a.Get("/admin/users/" + aliceID)
+	matched := page.TestIDText(t, "matched-count")
+	if matched != "60" {
+		t.Errorf("matched count %q, want 60", matched)
+	}
+	if n := page.CountTestID(t, "matched-row"); n != 10 {
+		t.Errorf("%d matched rows on the user page, want 10", n)
+	}
+	all, _ := page.TestID(t, "matched-all").Attr("href")
+	p1 := a.Get(all)
+	expectStatus(t, p1, http.StatusOK)
+	if got := p1.TestIDText(t, "contacts-count"); got != "60" {
+		t.Errorf("count %q", got)
+	}
+	next, _ := p1.TestID(t, "next-page").Attr("href")
+	p2 := a.Get(next)
+	if n1, n2 := p1.CountTestID(t, "matched-row"), p2.CountTestID(t, "matched-row"); n1 != 50 || n2 != 10 || p2.CountTestID(t, "next-page") != 0 {
+		t.Errorf("pages of %d and %d", n1, n2)
+	}
+	expectStatus(t, a.Get("/admin/users/999/have"), http.StatusNotFound)
 }

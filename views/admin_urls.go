@@ -30,6 +30,8 @@ const (
 	PathUserDelete        = "/users/:id/delete"
 	PathUserResend        = "/users/:id/resend"
 	PathUserModerate      = "/users/:id/moderate"
+	PathUserMatched       = "/users/:id/matched"
+	PathUserHave          = "/users/:id/have"
 	PathCodes             = "/codes"
 	PathCodesResend       = "/codes/resend"
 	PathOutbox            = "/outbox"

@@ -101,3 +101,11 @@ func pluralSessions(n int) string {
 	}
 	return "all " + strconv.Itoa(n) + " sessions"
 }
+
+// countText is a bounded count: "1,234", or "100,000+" at the bound.
+func countText(n, bound int64) string {
+	if bound > 0 && n >= bound {
+		return num(bound) + "+"
+	}
+	return num(n)
+}
