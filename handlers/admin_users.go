@@ -20,7 +20,7 @@ import (
 // as a number, a number prefix or a name. It returns the filter as the page
 // shows it and as the query runs it.
 func (h *Admin) usersFilter(c *fiber.Ctx) (views.UsersFilter, models.UserFilter) {
-	v := views.UsersFilter{Q: strings.TrimSpace(c.Query("q")), State: c.Query("state"), InactiveDays: c.Query("inactive"),
+	v := views.UsersFilter{Q: strings.TrimSpace(c.Query("q")), State: c.Query("state"), InactiveDays: c.Query("inactive"), ActiveDays: c.Query("active"),
 		NeverVerified: c.Query("unverified") == "1", Sort: c.Query("sort"), Order: c.Query("order"),
 		After: c.Query("after"), Before: c.Query("before")}
 	if v.State != "active" && v.State != "blocked" {
@@ -43,6 +43,11 @@ func (h *Admin) usersFilter(c *fiber.Ctx) (views.UsersFilter, models.UserFilter)
 		f.InactiveDays = n
 	} else {
 		v.InactiveDays = ""
+	}
+	if n, err := strconv.Atoi(v.ActiveDays); err == nil && n > 0 && n <= 3650 {
+		f.ActiveDays = n
+	} else {
+		v.ActiveDays = ""
 	}
 	return v, f
 }

@@ -13,6 +13,7 @@ type UserFilter struct {
 	Search        UserSearch
 	State         string // "", "active", "blocked"
 	InactiveDays  int    // > 0: not seen for this many days
+	ActiveDays    int    // > 0: seen in the last this many days
 	NeverVerified bool   // no verified code on record (users created by import or seed)
 	// Sort is the column the list is in order of: "seen" (default),
 	// "created", "phone" or "name". A phone search is in phone order, a
@@ -282,6 +283,17 @@ func appendUserFilters(f UserFilter, now int64, where []string, args []any) ([]s
 		cut := now - int64(f.InactiveDays)*24*3600*1000
 		if f.Search.Mode == SearchAll && (f.Sort == "" || f.Sort == "seen") {
 			where = append(where, cond) // a range of users_seen_key, in page order
+			args = append(args, cut)
+		} else {
+			filters = append(filters, cond)
+			fargs = append(fargs, cut)
+		}
+	}
+	if f.ActiveDays > 0 {
+		cond := "seen_key >= ?"
+		cut := now - int64(f.ActiveDays)*24*3600*1000
+		if f.Search.Mode == SearchAll && (f.Sort == "" || f.Sort == "seen") {
+			where = append(where, cond)
 			args = append(args, cut)
 		} else {
 			filters = append(filters, cond)
