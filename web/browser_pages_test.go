@@ -1,11 +1,11 @@
 package web_test
 
 import (
-	"context"
 	"bytes"
+	"context"
 	"crypto/sha256"
-	"encoding/base64"
 	_ "embed"
+	"encoding/base64"
 	"encoding/hex"
 	"encoding/json"
 	"image"
