@@ -149,8 +149,13 @@ const csvExportCap = 1_000_000
 // UsersCSV is GET /admin/users.csv: the current filter, every page of it,
 // as CSV (the list's own keyset walk, page after page).
 func (h *Admin) UsersCSV(c *fiber.Ctx) error {
-	_, f := h.usersFilter(c)
+	v, f := h.usersFilter(c)
 	f.After, f.Before, f.Limit = "", "", 200
+	// Audited first: an export that fails halfway has still sent numbers.
+	if err := h.actions.AuditAdmin(c.UserContext(), adminOf(c), models.EventAdminExportUsers, "", adminClient(c),
+		"users CSV, filter "+strings.TrimPrefix(v.CSVURL(), views.AdminURL(views.PathUsersCSV))); err != nil {
+		return err
+	}
 	c.Set(fiber.HeaderContentType, "text/csv; charset=utf-8")
 	c.Set(fiber.HeaderContentDisposition, `attachment; filename="roster-users.csv"`)
 	w := csv.NewWriter(c.Response().BodyWriter())

@@ -114,6 +114,9 @@ func TestUserListTotalPagesSortSearchCSV(t *testing.T) {
 	if len(all) != 121 || !found {
 		t.Errorf("%d CSV rows for everyone", len(all))
 	}
+	if n := e.Count("SELECT COUNT(*) FROM audit_log WHERE type = 'admin_export_users' AND actor = 'admin:alice'"); n != 2 {
+		t.Errorf("%d exports audited, want 2", n)
+	}
 }
 
 func rowNames(t *testing.T, r *webtest.Response) []string {

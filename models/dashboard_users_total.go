@@ -13,6 +13,10 @@ const (
 	totalScan  = 20_000
 )
 
+// EventAdminExportUsers is an administrator downloading the user list as
+// CSV: the export holds every matching user's number and name.
+const EventAdminExportUsers = "admin_export_users"
+
 // UserTotal is how many users the filter matches.
 type UserTotal struct {
 	N    int64
