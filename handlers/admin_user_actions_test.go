@@ -138,7 +138,7 @@ func TestPasswordRecheck(t *testing.T) {
 	expectIn(t, r, "does not match")
 	r = a.Post("/admin/users/"+uid+"/revoke-all", map[string]string{"password": webtest.AdminPassword})
 	expectStatus(t, r, http.StatusOK)
-	expectIn(t, r, "sessions revoked")
+	expectIn(t, r, "1 session revoked")
 	expectStatus(t, a.Post("/admin/users/"+uid+"/block", map[string]string{"password": "not my password"}), http.StatusForbidden)
 	expectStatus(t, a.Get("/admin/users"), http.StatusOK) // 2 + 1 failures, with a right password between
 }

@@ -124,7 +124,7 @@ func (d *UserActions) DeleteUser(ctx context.Context, userID int64, actor string
 			return err
 		}
 		return audit(tx, AuditEntry{At: now, Actor: actor, Type: EventAdminDeleteUser, Phone: u.Phone, UserID: &u.ID,
-			IP: cl.IP, UserAgent: truncate(cl.UserAgent, 512), Detail: fmt.Sprintf("%d sessions revoked; profile, photo and address book removed", len(ids))})
+			IP: cl.IP, UserAgent: truncate(cl.UserAgent, 512), Detail: Plural(len(ids), "session", "sessions") + " revoked; profile, photo and address book removed"})
 	})
 	if err != nil {
 		return nil, err
