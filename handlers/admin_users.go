@@ -127,20 +127,21 @@ func (h *Admin) renderUsers(c *fiber.Ctx, status int) error {
 	return Render(c, status, views.AdminUsers(meta, vm))
 }
 
-// totalText is the list's total as the page writes it.
+// totalText is the list's total as the page writes it: exact, "more than
+// 10,000", or, for a filter counted on a bounded scan, "at least".
 func totalText(t models.UserTotal) string {
 	n := views.Num(t.N)
-	s := n + " users"
 	switch {
-	case t.N == 1 && !t.More:
-		s = "1 user"
 	case t.More:
-		s = "more than " + n + " users"
+		return "more than " + n + " users"
+	case t.Scanned > 0 && t.N == int64(t.Scanned):
+		return "at least " + n + " users"
+	case t.Scanned > 0:
+		return "at least " + n + " users (counted among the first " + views.Num(int64(t.Scanned)) + ")"
+	case t.N == 1:
+		return "1 user"
 	}
-	if t.Scanned > 0 {
-		s += " among the first " + views.Num(int64(t.Scanned)) + " looked at"
-	}
-	return s
+	return n + " users"
 }
 
 // csvExportCap bounds one export: the whole filter up to this many users.
