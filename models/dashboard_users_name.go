@@ -58,15 +58,34 @@ func (d *Dashboard) nameQuery(ctx context.Context, text string, f UserFilter) (n
 	return q, nil
 }
 
-// candidates is the walk over the rarest trigram's rows from a cursor,
-// scanBudget of them at most, joined to users and checked.
-func (q nameQuery) sql(cursorCond string, desc bool) string {
+// walk is the SQL of the walk over the rarest trigram's rows past a cursor
+// (cursorCond) and up to the budget's bound (boundCond), in id order,
+// joined to users and checked. The walk's order is the trigram index's:
+// no sort, so a page stops after its rows, folding only the names it
+// looked at (a walk with LIMIT in a subquery then sorted folds them all).
+func (q nameQuery) walk(cursorCond, boundCond string, desc bool) string {
+	order := "g.user_id"
+	if desc {
+		order = "g.user_id DESC"
+	}
+	return "SELECT users.* FROM user_name_grams g JOIN users ON users.id = g.user_id WHERE g.gram = ?" + cursorCond + boundCond +
+		" AND " + strings.Join(q.checks, " AND ") + " ORDER BY " + order
+}
+
+// bound is the id where a walk of budget rows from the cursor ends, 0 when
+// fewer rows are left.
+func (d *Dashboard) gramBound(ctx context.Context, gram, cursorCond string, cargs []any, desc bool, budget int) (int64, error) {
 	order := "user_id"
 	if desc {
 		order = "user_id DESC"
 	}
-	return "SELECT users.* FROM (SELECT user_id FROM user_name_grams WHERE gram = ?" + cursorCond + " ORDER BY " + order +
-		" LIMIT ?) AS c JOIN users ON users.id = c.user_id WHERE " + strings.Join(q.checks, " AND ") + " ORDER BY users.id"
+	var last []int64
+	err := d.db.Read.WithContext(ctx).Raw("SELECT user_id FROM user_name_grams g WHERE gram = ?"+cursorCond+" ORDER BY "+order+" LIMIT 1 OFFSET ?",
+		append(append([]any{gram}, cargs...), budget-1)...).Scan(&last).Error
+	if err != nil || len(last) == 0 {
+		return 0, err
+	}
+	return last[0], nil
 }
 
 func (d *Dashboard) listByName(ctx context.Context, f UserFilter) (*UserPage, error) {
@@ -79,25 +98,34 @@ func (d *Dashboard) listByName(ctx context.Context, f UserFilter) (*UserPage, er
 		cursor, back = f.Before, true
 	}
 	var cursorCond string
-	args := []any{q.gram}
+	var cargs []any
 	if cursor != "" {
 		id, err := strconv.ParseInt(strings.TrimSuffix(cursor, "."), 10, 64)
 		if err != nil {
 			return nil, ErrBadCursor
 		}
-		cursorCond = " AND user_id > ?"
+		cursorCond = " AND g.user_id > ?"
 		if back {
-			cursorCond = " AND user_id < ?"
+			cursorCond = " AND g.user_id < ?"
 		}
-		args = append(args, id)
+		cargs = append(cargs, id)
 	}
-	sql := q.sql(cursorCond, back)
-	if back {
-		sql += " DESC"
+	bound, err := d.gramBound(ctx, q.gram, cursorCond, cargs, back, d.scanBudget)
+	if err != nil {
+		return nil, err
 	}
-	args = append(append(args, d.scanBudget), q.args...)
+	var boundCond string
+	args := append([]any{q.gram}, cargs...)
+	if bound != 0 {
+		boundCond = " AND g.user_id <= ?"
+		if back {
+			boundCond = " AND g.user_id >= ?"
+		}
+		args = append(args, bound)
+	}
+	args = append(args, q.args...)
 	var users []User
-	if err := d.db.Read.WithContext(ctx).Raw(sql+" LIMIT ?", append(args, f.Limit+1)...).Scan(&users).Error; err != nil {
+	if err := d.db.Read.WithContext(ctx).Raw(q.walk(cursorCond, boundCond, back)+" LIMIT ?", append(args, f.Limit+1)...).Scan(&users).Error; err != nil {
 		return nil, err
 	}
 	page := &UserPage{}
@@ -106,21 +134,8 @@ func (d *Dashboard) listByName(ctx context.Context, f UserFilter) (*UserPage, er
 		users = users[:f.Limit]
 	}
 	budget := ""
-	if !more {
-		// Did the walk stop at its budget? Then the next page goes on from there.
-		var last []int64
-		order := "user_id"
-		if back {
-			order = "user_id DESC"
-		}
-		probe := "SELECT user_id FROM user_name_grams WHERE gram = ?" + cursorCond + " ORDER BY " + order + " LIMIT 1 OFFSET ?"
-		pargs := append([]any{}, args[:len(args)-len(q.args)-1]...)
-		if err := d.db.Read.WithContext(ctx).Raw(probe, append(pargs, d.scanBudget-1)...).Scan(&last).Error; err != nil {
-			return nil, err
-		}
-		if len(last) == 1 {
-			budget, page.Scanned = strconv.FormatInt(last[0], 10)+".", d.scanBudget
-		}
+	if !more && bound != 0 { // the walk stopped at its budget: the next page goes on from there
+		budget, page.Scanned = strconv.FormatInt(bound, 10)+".", d.scanBudget
 	}
 	idCursor := func(u *User) string { return strconv.FormatInt(u.ID, 10) + "." }
 	page.pageLinks(users, idCursor, cursor != "", back, more, budget)

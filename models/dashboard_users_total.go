@@ -42,13 +42,15 @@ func (d *Dashboard) CountUsers(ctx context.Context, f UserFilter) (UserTotal, er
 			return t, err
 		}
 		scan := min(nameTotalScan, d.scanBudget)
-		inner = q.sql("", false)
-		args = append([]any{q.gram, scan}, q.args...)
-		var walked int64
-		if err := db.Raw("SELECT count(*) FROM (SELECT 1 FROM user_name_grams WHERE gram = ? LIMIT ?)", q.gram, scan).Scan(&walked).Error; err != nil {
+		bound, err := d.gramBound(ctx, q.gram, "", nil, false, scan)
+		if err != nil {
 			return t, err
 		}
-		if walked == int64(scan) {
+		inner = q.walk("", "", false)
+		args = append([]any{q.gram}, q.args...)
+		if bound != 0 {
+			inner = q.walk("", " AND g.user_id <= ?", false)
+			args = append([]any{q.gram, bound}, q.args...)
 			t.Scanned = scan
 		}
 	} else {
