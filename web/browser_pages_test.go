@@ -161,6 +161,7 @@ func journeyMore(t *testing.T, ctx context.Context, e *webtest.Env, base, uid, f
 	for _, p := range []struct{ name, path, wait string }{
 		{"matched", "/admin/users/" + frID + "/have", `[data-testid="contacts-count"]`},
 		{"account", "/admin/account", `[data-testid="password-form"]`},
+		{"admin-detail", "/admin/admins/2", `[data-testid="admin-sessions"]`}, // alice (1 is the first owner)
 		{"admins", "/admin/admins", `[data-testid="admins-table"]`},
 	} {
 		do(t, ctx, p.name, chromedp.Navigate(base+p.path), chromedp.WaitVisible(chromedp.CSS(p.wait)))
