@@ -37,6 +37,11 @@ func TestOverview(t *testing.T) {
 	} else if n := a.Get(href).CountTestID(t, "audit-row"); n != 1 {
 		t.Errorf("the audit list behind wrong codes has %d rows", n)
 	}
+	if href, _ := r.TestID(t, "stat-verified").Attr("href"); href != "/admin/codes?state=verified" {
+		t.Errorf("codes verified link to %q", href)
+	} else if n := a.Get(href).CountTestID(t, "code-row"); n != 1 {
+		t.Errorf("the list behind codes verified has %d rows", n)
+	}
 	if n := r.HTML(t).Find("figure.chart svg rect").Length(); n != 90 {
 		t.Errorf("%d bars, want 90 (three 30-day charts)", n)
 	}

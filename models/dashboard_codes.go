@@ -4,6 +4,7 @@ import (
 	"cmp"
 	"context"
 	"slices"
+	"strings"
 	"time"
 )
 
@@ -82,12 +83,27 @@ func (d *Dashboard) codes(ctx context.Context, where string, args []any, limit i
 	return rows, nil
 }
 
-// RecentCodes returns the newest code requests.
-func (d *Dashboard) RecentCodes(ctx context.Context, phonePrefix string, limit int) ([]CodeRow, error) {
-	if phonePrefix != "" {
-		return d.codes(ctx, "phone >= ? AND phone < ?", []any{phonePrefix, phonePrefix + ":"}, limit)
+// CodeFilter narrows the codes page: a number prefix ("" for all), only
+// verified codes, only codes whose message failed for good.
+type CodeFilter struct {
+	PhonePrefix    string
+	Verified       bool
+	DeliveryFailed bool
+}
+
+// RecentCodes returns the newest code requests of the filter.
+func (d *Dashboard) RecentCodes(ctx context.Context, f CodeFilter, limit int) ([]CodeRow, error) {
+	where, args := []string{"1 = 1"}, []any{}
+	if f.PhonePrefix != "" {
+		where, args = append(where, "phone >= ? AND phone < ?"), append(args, f.PhonePrefix, f.PhonePrefix+":")
 	}
-	return d.codes(ctx, "1 = 1", nil, limit)
+	if f.Verified {
+		where, args = append(where, "state = ?"), append(args, CodeVerified)
+	}
+	if f.DeliveryFailed { // failed messages are few: outbox_due (state, ...) finds them
+		where, args = append(where, "id IN (SELECT otp_id FROM outbox WHERE state = ? AND otp_id IS NOT NULL)"), append(args, OutboxFailed)
+	}
+	return d.codes(ctx, strings.Join(where, " AND "), args, limit)
 }
 
 // RefusedRequests are recent code requests refused by the quotas (they

@@ -249,7 +249,7 @@ func AdminOverview(meta AdminMeta, vm OverviewVM) templ.Component {
 			if templ_7745c5c3_Err != nil {
 				return templ_7745c5c3_Err
 			}
-			templ_7745c5c3_Err = stat("codes verified today", "stat-verified", vm.CodesVerified, AdminURL(PathCodes)).Render(ctx, templ_7745c5c3_Buffer)
+			templ_7745c5c3_Err = stat("codes verified today", "stat-verified", vm.CodesVerified, AdminURL(PathCodes)+"?state=verified").Render(ctx, templ_7745c5c3_Buffer)
 			if templ_7745c5c3_Err != nil {
 				return templ_7745c5c3_Err
 			}
@@ -261,7 +261,7 @@ func AdminOverview(meta AdminMeta, vm OverviewVM) templ.Component {
 			if templ_7745c5c3_Err != nil {
 				return templ_7745c5c3_Err
 			}
-			templ_7745c5c3_Err = stat("delivery failures today", "stat-delivery-failed", vm.DeliveryFailed, AdminURL(PathCodes)).Render(ctx, templ_7745c5c3_Buffer)
+			templ_7745c5c3_Err = stat("delivery failures today", "stat-delivery-failed", vm.DeliveryFailed, AdminURL(PathCodes)+"?delivery=failed").Render(ctx, templ_7745c5c3_Buffer)
 			if templ_7745c5c3_Err != nil {
 				return templ_7745c5c3_Err
 			}
