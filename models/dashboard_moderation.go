@@ -33,23 +33,21 @@ var ErrNothingToClear = errors.New("choose the name, the status or the photo to 
 
 // Moderate clears a user's name, status or photo through Profiles.Update,
 // the path of the user's own change: their contacts get the usual profile
-// notice and fetch the cleared profile. The audit entry follows the change
-// (Update has its own transaction).
+// notice and fetch the cleared profile. The audit entry is written in the
+// same transaction.
 func (d *UserActions) Moderate(ctx context.Context, userID int64, m Moderation, a *Admin, cl ClientInfo) error {
 	if !m.Name && !m.Status && !m.Photo {
 		return ErrNothingToClear
 	}
 	empty := ""
-	ch := ProfileChange{DeletePhoto: m.Photo}
+	e := adminEntry(0, a, EventAdminModerate, "", nil, cl, "cleared "+m.Cleared())
+	ch := ProfileChange{DeletePhoto: m.Photo, Audit: &e}
 	if m.Name {
 		ch.Name = &empty
 	}
 	if m.Status {
 		ch.Status = &empty
 	}
-	u, err := d.profiles.Update(ctx, userID, ch)
-	if err != nil {
-		return err
-	}
-	return d.AuditAdmin(ctx, a, EventAdminModerate, u.Phone, cl, "cleared "+m.Cleared())
+	_, err := d.profiles.Update(ctx, userID, ch)
+	return err
 }
