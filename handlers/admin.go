@@ -26,7 +26,7 @@ type AdminConfig struct {
 	CodeTTL     time.Duration
 	MaxAttempts int
 	PhotoURL    string // prefix of profile photo URLs
-	Settings    []views.SettingVM
+	Settings    []views.SettingGroupVM
 	// MesiboStatus is the degraded-mesibo banner's text ("" = none); nil
 	// without mesibo mode.
 	MesiboStatus func() string

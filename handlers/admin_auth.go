@@ -46,10 +46,7 @@ func (h *Admin) RequireAdmin() fiber.Handler {
 		sid, _, flash := h.cookie.Load(c)
 		sess, admin, err := h.admins.Session(c.UserContext(), sid)
 		if errors.Is(err, models.ErrAdminSessionEnded) {
-			login := views.AdminURL(views.PathLogin)
-			if c.Method() == fiber.MethodGet && c.Path() != views.AdminURL(views.PathOverview) {
-				login += "?next=" + url.QueryEscape(string(c.Request().URI().RequestURI()))
-			}
+			login := loginURL(c, sid != "")
 			if isHTMX(c) {
 				c.Set("HX-Redirect", login)
 				return c.SendStatus(fiber.StatusUnauthorized)
@@ -76,12 +73,38 @@ func (h *Admin) RequireAdmin() fiber.Handler {
 			if !sess.CSRFValid(token) {
 				return h.refuse(c, fiber.StatusForbidden, "The form has expired or did not come from this dashboard (CSRF check failed). Reload the page and try again.")
 			}
-			if !admin.CanWrite() && c.Path() != views.AdminURL(views.PathLogout) {
+			// A viewer changes nothing but signs out and changes their own password.
+			if !admin.CanWrite() && c.Path() != views.AdminURL(views.PathLogout) && c.Path() != views.AdminURL(views.PathAccountPassword) {
 				return h.refuse(c, fiber.StatusForbidden, "Your role is viewer: you can read the dashboard but not change anything.")
 			}
 		}
 		return c.Next()
 	}
+}
+
+// loginURL is where a request without a live session is sent: the sign-in
+// form, with the page to come back to (next) and, when the cookie held a
+// session that ended, the reason (expired=1). An htmx click (a POST, or a
+// GET of a fragment) comes back to the page it was made on, which htmx
+// names in HX-Current-URL; a plain GET to the page asked for.
+func loginURL(c *fiber.Ctx, hadSession bool) string {
+	q := url.Values{}
+	next := ""
+	switch {
+	case isHTMX(c):
+		if u, err := url.Parse(c.Get("HX-Current-URL")); err == nil {
+			next = u.RequestURI()
+		}
+	case c.Method() == fiber.MethodGet:
+		next = string(c.Request().URI().RequestURI())
+	}
+	if next = safeNext(next); next != "" && next != views.AdminURL(views.PathOverview) {
+		q.Set("next", next)
+	}
+	if hadSession {
+		q.Set("expired", "1")
+	}
+	return views.ListURL(views.PathLogin, q)
 }
 
 // done answers a successful action. htmx gets the page with the notice in
@@ -127,6 +150,14 @@ func (h *Admin) LoginForm(c *fiber.Ctx) error {
 	return h.renderLogin(c, fiber.StatusOK, "", "", safeNext(c.Query("next")))
 }
 
+// expiredNote is the sign-in form's word on why it is shown (see loginURL).
+func expiredNote(c *fiber.Ctx) string {
+	if c.Query("expired") == "1" {
+		return "Your session expired: sign in again to go back to the page you were on."
+	}
+	return ""
+}
+
 func (h *Admin) renderLogin(c *fiber.Ctx, status int, name, msg, next string) error {
 	token, err := newFormToken()
 	if err != nil {
@@ -136,7 +167,7 @@ func (h *Admin) renderLogin(c *fiber.Ctx, status int, name, msg, next string) er
 		return err
 	}
 	c.Set(fiber.HeaderCacheControl, "no-store")
-	return Render(c, status, views.AdminLogin(views.LoginVM{Name: name, Error: msg, Token: token, Next: next}))
+	return Render(c, status, views.AdminLogin(views.LoginVM{Name: name, Error: msg, Info: expiredNote(c), Token: token, Next: next}))
 }
 
 // Login checks the name and password and starts a session with a new id.

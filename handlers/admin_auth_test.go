@@ -210,7 +210,7 @@ func TestRolesAndCSRFByScenario(t *testing.T) {
 			Name: "an operator blocks by htmx and gets the page in place", SignedInAs: "operator", Before: withUser, HTMX: true,
 			Method: http.MethodPost, URL: "/admin/users/1/block", Form: block,
 			ExpectedTestIDs:    map[string]int{"notice": 1, "unblock": 1, "block-form": 0},
-			ExpectedTestIDText: map[string]string{"notice": "User blocked; 1 sessions revoked."},
+			ExpectedTestIDText: map[string]string{"notice": "User blocked; 1 session revoked."},
 			After: func(t testing.TB, e *webtest.Env, r *webtest.Response) {
 				expectContent(t, e, r)
 				if n := e.Count("SELECT COUNT(*) FROM users WHERE blocked_until IS NOT NULL"); n != 1 {
@@ -229,4 +229,44 @@ func TestRolesAndCSRFByScenario(t *testing.T) {
 			},
 		},
 	})
+}
+
+// A session that ends during an htmx click sends the admin to the sign-in
+// form saying why, and back to the page the click was made on.
+func TestExpiredSessionKeepsThePage(t *testing.T) {
+	e := webtest.New(t)
+	uid, _ := e.SignedInUser(webtest.USPhone, "a")
+	a := e.AdminLogin("alice", "owner")
+	e.Clock.Advance(31 * time.Minute) // idle timeout
+	req := httptest.NewRequest(http.MethodPost, "/admin/users/"+uid+"/unblock", nil)
+	req.Header.Set("HX-Request", "true")
+	req.Header.Set("HX-Current-URL", "http://localhost/admin/users/"+uid+"?tab=codes")
+	req.Header.Set("X-CSRF-Token", a.CSRF)
+	r := a.Do(req)
+	expectStatus(t, r, http.StatusUnauthorized)
+	want := "/admin/login?expired=1&next=%2Fadmin%2Fusers%2F" + uid + "%3Ftab%3Dcodes"
+	if got := r.Header.Get("HX-Redirect"); got != want {
+		t.Fatalf("HX-Redirect = %q, want %q", got, want)
+	}
+	form := a.Get(want)
+	expectIn(t, form, "Your session expired")
+	if v, _ := form.HTML(t).Find(`input[name="next"]`).Attr("value"); v != "/admin/users/"+uid+"?tab=codes" {
+		t.Errorf("next = %q", v)
+	}
+	// A plain GET keeps its own address; a foreign HX-Current-URL is dropped.
+	b := e.AdminLogin("bob", "viewer")
+	e.Clock.Advance(31 * time.Minute)
+	if loc := b.Get("/admin/codes?q=1").Header.Get("Location"); loc != "/admin/login?expired=1&next=%2Fadmin%2Fcodes%3Fq%3D1" {
+		t.Errorf("GET redirect %q", loc)
+	}
+	req = httptest.NewRequest(http.MethodGet, "/admin/users", nil)
+	req.Header.Set("HX-Request", "true")
+	req.Header.Set("HX-Current-URL", "http://evil.example//evil.example/")
+	if got := b.Do(req).Header.Get("HX-Redirect"); got != "/admin/login?expired=1" {
+		t.Errorf("foreign page kept: %q", got)
+	}
+	// Never signed in: no "expired".
+	if loc := e.Browser().Get("/admin/codes").Header.Get("Location"); loc != "/admin/login?next=%2Fadmin%2Fcodes" {
+		t.Errorf("signed-out redirect %q", loc)
+	}
 }

@@ -19,33 +19,41 @@ func (h *Admin) Codes(c *fiber.Ctx) error {
 }
 
 // codesFilter reads the codes page's filter from the query string: a
-// number or a number prefix, in any format. It returns the filter as the
-// page shows it and the E.164 prefix the query looks for ("" for all).
-func (h *Admin) codesFilter(c *fiber.Ctx) (views.CodesFilter, string) {
-	f := views.CodesFilter{Q: strings.TrimSpace(c.Query("q"))}
-	if f.Q == "" {
-		return f, ""
+// number or a number prefix, in any format, and the verified and
+// failed-delivery switches (the overview's links). It returns the filter
+// as the page shows it and as the queries run it; a prefix of "-" matches
+// nothing (codes are only looked up by number).
+func (h *Admin) codesFilter(c *fiber.Ctx) (views.CodesFilter, models.CodeFilter) {
+	v := views.CodesFilter{Q: strings.TrimSpace(c.Query("q")), Verified: c.Query("state") == "verified", DeliveryFailed: c.Query("delivery") == "failed"}
+	f := models.CodeFilter{Verified: v.Verified, DeliveryFailed: v.DeliveryFailed}
+	if v.Q == "" {
+		return v, f
 	}
-	if s := models.ParseUserSearch(f.Q, h.cfg.Region); s.Mode == models.SearchPhone {
-		return f, s.Prefix
+	f.PhonePrefix = "-"
+	if s := models.ParseUserSearch(v.Q, h.cfg.Region); s.Mode == models.SearchPhone {
+		f.PhonePrefix = s.Prefix
 	}
-	return f, "-" // matches nothing: codes are only looked up by number
+	return v, f
 }
 
 func (h *Admin) renderCodes(c *fiber.Ctx, status int, notice *views.Notice, resendPhone string) error {
-	filter, prefix := h.codesFilter(c)
+	filter, f := h.codesFilter(c)
 	ctx := c.UserContext()
-	codes, err := h.dash.RecentCodes(ctx, prefix, 100)
+	codes, err := h.dash.RecentCodes(ctx, f, 100)
 	if err != nil {
 		return err
 	}
-	refused, err := h.dash.RefusedRequests(ctx, 20)
-	if err != nil {
-		return err
-	}
-	unv, err := h.dash.UnverifiedSignUps(ctx, 50)
-	if err != nil {
-		return err
+	// Refused requests made no code and unverified numbers have none
+	// verified: under the verified or failed-delivery filter they are empty.
+	var refused []models.AuditEntry
+	var unv []models.Unverified
+	if !f.Verified && !f.DeliveryFailed {
+		if refused, err = h.dash.RefusedRequests(ctx, f.PhonePrefix, 20); err != nil {
+			return err
+		}
+		if unv, err = h.dash.UnverifiedSignUps(ctx, f.PhonePrefix, 50); err != nil {
+			return err
+		}
 	}
 	users, err := h.dash.UserIDsByPhone(ctx, codes)
 	if err != nil {

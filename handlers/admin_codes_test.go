@@ -35,6 +35,24 @@ func TestResendCodeAndOutbox(t *testing.T) {
 		t.Errorf("%d refusals audited", n)
 	}
 	expectIn(t, a.Get("/admin/codes"), "<code>code_rate_limited</code>", "Please wait 30 seconds")
+	// The filter holds for every table of the page, not only the first.
+	r = a.Get("/admin/codes?q=%2B33")
+	if r.CountTestID(t, "code-row") != 0 || r.CountTestID(t, "audit-row") != 0 || r.CountTestID(t, "unverified-table") != 0 {
+		t.Errorf("a filter on +33 shows +1 rows: %s", r.Body)
+	}
+	r = a.Get("/admin/codes?q=%2B1201")
+	if r.CountTestID(t, "code-row") != 1 || r.CountTestID(t, "audit-row") != 1 || r.CountTestID(t, "unverified-table") != 1 {
+		t.Errorf("a filter on +1201 hides its rows: %s", r.Body)
+	}
+	// The overview's links: only verified codes, only failed deliveries.
+	e.SignIn("12015550177", "other")
+	r = a.Get("/admin/codes?state=verified")
+	if n := r.CountTestID(t, "code-row"); n != 1 || r.CountTestID(t, "status-note") != 1 || r.CountTestID(t, "audit-row") != 0 {
+		t.Errorf("verified filter: %d code rows", n)
+	}
+	if n := a.Get("/admin/codes?delivery=failed").CountTestID(t, "code-row"); n != 0 {
+		t.Errorf("%d codes with a failed delivery, want 0", n)
+	}
 	r = a.Post("/admin/codes/resend", map[string]string{"phone": "hello"})
 	expectStatus(t, r, http.StatusBadRequest)
 	expectIn(t, r, "Not a phone number")

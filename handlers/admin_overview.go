@@ -25,7 +25,8 @@ func (h *Admin) Overview(c *fiber.Ctx) error {
 		return err
 	}
 	t := o.Totals
-	vm := views.OverviewVM{SyncsToday: syncs[len(syncs)-1], Users: t.Users, SeenToday: t.SeenToday, SignedInToday: t.SignedInToday,
+	vm := views.OverviewVM{SyncsToday: syncs[len(syncs)-1], Users: t.Users, SeenToday: t.SeenToday, SeenMonth: t.SeenMonth,
+		DeliveryFailed: t.DeliveryFailed, SignedInToday: t.SignedInToday,
 		ActiveTokens: t.ActiveTokens, CodesRequested: t.CodesRequested, CodesSent: t.CodesSent, CodesVerified: t.CodesVerified,
 		CodesFailed: t.CodesFailed,
 		Charts: []views.Chart{

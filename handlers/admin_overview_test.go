@@ -19,11 +19,28 @@ func TestOverview(t *testing.T) {
 	stat := func(id string) string {
 		return strings.TrimSpace(r.TestID(t, id).Find(".stat-value").Text())
 	}
-	want := map[string]string{"stat-users": "1", "stat-today": "1", "stat-seen": "1", "stat-tokens": "1", "stat-codes": "2", "stat-verified": "1", "stat-failed": "1", "stat-sent": "1"}
+	want := map[string]string{"stat-users": "1", "stat-today": "1", "stat-seen": "1", "stat-tokens": "1", "stat-codes": "2", "stat-verified": "1", "stat-failed": "1", "stat-sent": "1",
+		"stat-month": "1", "stat-conversion": "50%", "stat-delivery-failed": "0"}
 	for id, v := range want {
 		if got := stat(id); got != v {
 			t.Errorf("%s = %q, want %q", id, got, v)
 		}
+	}
+	// Each figure links to the list behind it, and that list agrees.
+	if href, _ := r.TestID(t, "stat-seen").Attr("href"); href != "/admin/users?active=1" {
+		t.Errorf("active today links to %q", href)
+	} else if got := a.Get(href).TestIDText(t, "users-total"); got != "1 user" {
+		t.Errorf("the list behind active today says %q", got)
+	}
+	if href, _ := r.TestID(t, "stat-failed").Attr("href"); href != "/admin/audit?type=code_failed" {
+		t.Errorf("wrong codes link to %q", href)
+	} else if n := a.Get(href).CountTestID(t, "audit-row"); n != 1 {
+		t.Errorf("the audit list behind wrong codes has %d rows", n)
+	}
+	if href, _ := r.TestID(t, "stat-verified").Attr("href"); href != "/admin/codes?state=verified" {
+		t.Errorf("codes verified link to %q", href)
+	} else if n := a.Get(href).CountTestID(t, "code-row"); n != 1 {
+		t.Errorf("the list behind codes verified has %d rows", n)
 	}
 	if n := r.HTML(t).Find("figure.chart svg rect").Length(); n != 90 {
 		t.Errorf("%d bars, want 90 (three 30-day charts)", n)

@@ -2,7 +2,6 @@ package handlers
 
 import (
 	"errors"
-	"fmt"
 	"strconv"
 	"strings"
 	"time"
@@ -90,7 +89,7 @@ func (h *Admin) RevokeAll(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	done := ok(fmt.Sprintf("%d sessions revoked: the user is signed out everywhere.", n))
+	done := ok(models.Plural(n, "session", "sessions") + " revoked: the user is signed out everywhere.")
 	return h.done(c, views.UserURL(uid), done, func() error { return h.renderUser(c, fiber.StatusOK, done) })
 }
 
@@ -122,7 +121,7 @@ func (h *Admin) Block(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	done := ok(fmt.Sprintf("User blocked; %d sessions revoked.", n))
+	done := ok("User blocked; " + models.Plural(n, "session", "sessions") + " revoked.")
 	return h.done(c, views.UserURL(uid), done, func() error { return h.renderUser(c, fiber.StatusOK, done) })
 }
 
@@ -193,4 +192,30 @@ func (h *Admin) ResendUser(c *fiber.Ctx) error {
 		return h.renderUser(c, status, notice)
 	}
 	return h.done(c, views.UserURL(uid), notice, func() error { return h.renderUser(c, status, notice) })
+}
+
+// Moderate is POST /admin/users/:id/moderate (password re-check): clears
+// the chosen parts of the profile (name, status, photo); the user's
+// contacts get the usual profile notice.
+func (h *Admin) Moderate(c *fiber.Ctx) error {
+	uid, err := userID(c)
+	if err != nil {
+		return err
+	}
+	m := models.Moderation{Name: c.FormValue("name") == "1", Status: c.FormValue("status") == "1", Photo: c.FormValue("photo") == "1"}
+	if m.Cleared() == "" {
+		return h.renderUser(c, fiber.StatusBadRequest, fail("Choose the name, the status or the photo to clear: nothing was changed."))
+	}
+	if err := h.recheck(c); err != nil {
+		return h.refuseRecheck(c, err, func() error { return h.renderUser(c, fiber.StatusForbidden, fail(wrongPassword)) })
+	}
+	err = h.actions.Moderate(c.UserContext(), uid, m, adminOf(c), adminClient(c))
+	if errors.Is(err, models.ErrNotFound) {
+		return h.renderUser(c, fiber.StatusNotFound, nil)
+	}
+	if err != nil {
+		return err
+	}
+	n := ok("Cleared the " + m.Cleared() + "; the user's contacts are told of the new profile.")
+	return h.done(c, views.UserURL(uid), n, func() error { return h.renderUser(c, fiber.StatusOK, n) })
 }

@@ -37,7 +37,7 @@ func TestRevokeBlockUnblockDelete(t *testing.T) {
 	// Block until a date: every session goes, sign-in is refused.
 	r = a.Post("/admin/users/"+uid+"/block", map[string]string{"password": webtest.AdminPassword, "until": "2026-03-10"})
 	expectStatus(t, r, http.StatusOK)
-	expectIn(t, r, "User blocked; 1 sessions revoked", "until 2026-03-11 00:00:00 UTC")
+	expectIn(t, r, "User blocked; 1 session revoked", "until the end of 2026-03-10 (UTC)")
 	e.SetNotify(tokB).ExpectFail(t, "AUTHFAIL")
 	e.JSON(map[string]any{"op": "login", "appid": "a", "phone": webtest.USPhone}).ExpectOK(t) // as for anyone
 	e.Verify(webtest.USPhone, e.LastCode("+"+webtest.USPhone)).ExpectFail(t, "BLOCKED")
@@ -139,7 +139,7 @@ func TestPasswordRecheck(t *testing.T) {
 	expectIn(t, r, "does not match")
 	r = a.Post("/admin/users/"+uid+"/revoke-all", map[string]string{"password": webtest.AdminPassword})
 	expectStatus(t, r, http.StatusOK)
-	expectIn(t, r, "sessions revoked")
+	expectIn(t, r, "1 session revoked")
 	expectStatus(t, a.Post("/admin/users/"+uid+"/block", map[string]string{"password": "not my password"}), http.StatusForbidden)
 	expectStatus(t, a.Get("/admin/users"), http.StatusOK) // 2 + 1 failures, with a right password between
 }

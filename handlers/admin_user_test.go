@@ -1,6 +1,12 @@
 package handlers_test
 
 import (
+	"bytes"
+	"context"
+	"encoding/base64"
+	"image"
+	"image/jpeg"
+	"net/http"
 	"strconv"
 	"strings"
 	"testing"
@@ -41,7 +47,7 @@ func TestDashboardShowsContactSync(t *testing.T) {
 	// The list's contacts column: Alice stored three numbers, Bob one.
 	contacts := map[string]string{}
 	list.TestID(t, "user-row").Each(func(_ int, row *goquery.Selection) {
-		contacts[strings.TrimSpace(row.Find(webtest.TestIDSelector("user-link")).Text())] = strings.TrimSpace(row.Find(webtest.TestIDSelector("user-contacts")).Text())
+		contacts[row.Find(webtest.TestIDSelector("user-link")).Find(".phone").AttrOr("data-e164", "")] = strings.TrimSpace(row.Find(webtest.TestIDSelector("user-contacts")).Text())
 	})
 	if contacts["+"+alicePhone] != "3" || contacts["+"+bobPhone] != "1" || contacts["+"+erinPhone] != "0" {
 		t.Errorf("contacts column %v", contacts)
@@ -74,4 +80,80 @@ func TestDashboardShowsContactSync(t *testing.T) {
 	if got := over.TestID(t, "chart-syncs").Find("p.muted").First().Text(); !strings.HasPrefix(got, strconv.Itoa(2)+" in total") {
 		t.Errorf("sync chart says %q", got)
 	}
+}
+
+// User text is isolated and its invisible characters are shown: a name
+// with a right-to-left override cannot pass for another. A thumbnail that
+// the server made is shown (templ's sanitizer refuses data: URLs unless
+// marked); anything else stored there is not put in the page.
+func TestUserTextAndThumbnail(t *testing.T) {
+	e := webtest.New(t)
+	uid, _ := e.SignedInUser(webtest.USPhone, "phone-a")
+	var jpg bytes.Buffer
+	if err := jpeg.Encode(&jpg, image.NewRGBA(image.Rect(0, 0, 4, 4)), nil); err != nil {
+		t.Fatal(err)
+	}
+	e.Server.DB().Write.Exec("UPDATE users SET name = ?, status = ?, thumbnail = ? WHERE id = ?",
+		"Admin\u202etroppus", strings.Repeat("x", 256), base64.StdEncoding.EncodeToString(jpg.Bytes()), uid)
+	a := e.AdminLogin("alice", "viewer")
+	page := a.Get("/admin/users/" + uid)
+	if got := page.TestIDText(t, "profile-name"); got != "Admin[U+202E]troppus" {
+		t.Errorf("name shown as %q", got)
+	}
+	if strings.Contains(body(page), "\u202e") {
+		t.Error("the override character is in the page")
+	}
+	if dir, _ := page.TestID(t, "profile-status").Attr("dir"); dir != "auto" {
+		t.Errorf("status not isolated: dir=%q", dir)
+	}
+	src, _ := page.TestID(t, "avatar").Attr("src")
+	if !strings.HasPrefix(src, "data:image/jpeg;base64,/9j/") {
+		t.Errorf("thumbnail src %.60q", src)
+	}
+	expectIn(t, a.Get("/admin/users?q=Admin"), "Admin<span")
+
+	e.Server.DB().Write.Exec("UPDATE users SET thumbnail = ? WHERE id = ?", base64.StdEncoding.EncodeToString([]byte("<svg onload=alert(1)>")), uid)
+	if n := a.Get("/admin/users/"+uid).CountTestID(t, "avatar"); n != 0 {
+		t.Error("a thumbnail that is not a JPEG is shown")
+	}
+}
+
+// Matched users and who has this user: counts, the first rows on the user
+// page, every row through "show all" in keyset pages.
+func TestUserContactGraphPages(t *testing.T) {
+	e := webtest.New(t, webtest.WithArgs("--otp-ip-hourly", "0", "--otp-ip-daily", "0"))
+	alice := e.SignIn(alicePhone, "a")
+	var phones []string
+	for i := range 60 {
+		p := "1202555" + pad4(i)
+		e.Server.DB().Write.Exec("INSERT INTO users (phone, country_code, name, created_at, profile_at) VALUES (?, 1, ?, 1, 1)", "+"+p, "Friend "+itoa(i))
+		phones = append(phones, "+"+p)
+	}
+	if _, err := e.Server.Contacts().BackfillHashes(context.Background()); err != nil { // as at start-up, for users inserted by hand
+		t.Fatal(err)
+	}
+	uploadContacts(t, e, alice, strings.Join(phones, ","))
+	var aliceID string
+	e.Server.DB().Read.Raw("SELECT CAST(id AS TEXT) FROM users WHERE phone = ?", "+"+alicePhone).Scan(&aliceID)
+	a := e.AdminLogin("alice", "viewer")
+	page := a.Get("/admin/users/" + aliceID)
+	matched := page.TestIDText(t, "matched-count")
+	if matched != "60" {
+		t.Errorf("matched count %q, want 60", matched)
+	}
+	if n := page.CountTestID(t, "matched-row"); n != 10 {
+		t.Errorf("%d matched rows on the user page, want 10", n)
+	}
+	all, _ := page.TestID(t, "matched-all").Attr("href")
+	p1 := a.Get(all)
+	expectStatus(t, p1, http.StatusOK)
+	if got := p1.TestIDText(t, "contacts-count"); got != "60" {
+		t.Errorf("count %q", got)
+	}
+	next, _ := p1.TestID(t, "next-page").Attr("href")
+	p2 := a.Get(next)
+	if n1, n2 := p1.CountTestID(t, "matched-row"), p2.CountTestID(t, "matched-row"); n1 != 50 || n2 != 10 || p2.CountTestID(t, "next-page") != 0 {
+		t.Errorf("pages of %d and %d", n1, n2)
+	}
+	expectStatus(t, a.Get("/admin/users/999/have"), http.StatusNotFound)
 }

@@ -1,10 +1,12 @@
 package handlers
 
 import (
+	"encoding/csv"
 	"errors"
 	"fmt"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/gofiber/fiber/v2"
 
@@ -18,20 +20,34 @@ import (
 // as a number, a number prefix or a name. It returns the filter as the page
 // shows it and as the query runs it.
 func (h *Admin) usersFilter(c *fiber.Ctx) (views.UsersFilter, models.UserFilter) {
-	v := views.UsersFilter{Q: strings.TrimSpace(c.Query("q")), State: c.Query("state"), InactiveDays: c.Query("inactive"),
-		NeverVerified: c.Query("unverified") == "1", Sort: c.Query("sort"), After: c.Query("after")}
+	v := views.UsersFilter{Q: strings.TrimSpace(c.Query("q")), State: c.Query("state"), InactiveDays: c.Query("inactive"), ActiveDays: c.Query("active"),
+		NeverVerified: c.Query("unverified") == "1", Sort: c.Query("sort"), Order: c.Query("order"),
+		After: c.Query("after"), Before: c.Query("before")}
 	if v.State != "active" && v.State != "blocked" {
 		v.State = ""
 	}
-	if v.Sort != "created" {
+	switch v.Sort {
+	case "created", "phone", "name":
+	default:
 		v.Sort = "seen"
 	}
+	if v.Order != "asc" && v.Order != "desc" {
+		v.Order = ""
+	}
+	if v.After != "" {
+		v.Before = ""
+	}
 	f := models.UserFilter{Search: models.ParseUserSearch(v.Q, h.cfg.Region), State: v.State,
-		NeverVerified: v.NeverVerified, Sort: v.Sort, After: v.After}
+		NeverVerified: v.NeverVerified, Sort: v.Sort, Desc: v.Descending(), After: v.After, Before: v.Before}
 	if n, err := strconv.Atoi(v.InactiveDays); err == nil && n > 0 && n <= 3650 {
 		f.InactiveDays = n
 	} else {
 		v.InactiveDays = ""
+	}
+	if n, err := strconv.Atoi(v.ActiveDays); err == nil && n > 0 && n <= 3650 {
+		f.ActiveDays = n
+	} else {
+		v.ActiveDays = ""
 	}
 	return v, f
 }
@@ -46,10 +62,14 @@ func (h *Admin) renderUsers(c *fiber.Ctx, status int) error {
 	meta := h.meta(c, "users", "Users")
 	page, err := h.dash.ListUsers(c.UserContext(), f)
 	if errors.Is(err, models.ErrBadCursor) {
-		filter.After, f.After = "", ""
+		filter.After, f.After, filter.Before, f.Before = "", "", "", ""
 		meta.Notice = fail("The page link was not valid; showing the first page.")
 		page, err = h.dash.ListUsers(c.UserContext(), f)
 	}
+	if err != nil {
+		return err
+	}
+	total, err := h.dash.CountUsers(c.UserContext(), f)
 	if err != nil {
 		return err
 	}
@@ -61,7 +81,7 @@ func (h *Admin) renderUsers(c *fiber.Ctx, status int) error {
 	if err != nil {
 		return err
 	}
-	vm := views.UsersVM{UsersFilter: filter}
+	vm := views.UsersVM{UsersFilter: filter, Total: totalText(total), Sortable: f.Search.Mode == models.SearchAll}
 	switch f.Search.Mode {
 	case models.SearchPhone:
 		if f.Search.Exact {
@@ -70,7 +90,11 @@ func (h *Admin) renderUsers(c *fiber.Ctx, status int) error {
 			vm.SearchNote = "Phone numbers starting " + f.Search.Prefix
 		}
 	case models.SearchName:
-		vm.SearchNote = "Names starting “" + f.Search.Prefix + "”, in name order"
+		if len([]rune(models.FoldName(f.Search.Prefix))) < 3 {
+			vm.SearchNote = "Names starting “" + f.Search.Prefix + "”, in name order (type three letters or more to search inside names)"
+		} else {
+			vm.SearchNote = "Names containing “" + f.Search.Prefix + "” (any case and accents), in sign-up order"
+		}
 	}
 	now := h.clock.Now()
 	for _, r := range page.Rows {
@@ -87,13 +111,86 @@ func (h *Admin) renderUsers(c *fiber.Ctx, status int) error {
 	}
 	if page.Next != "" {
 		next := filter
-		next.After = page.Next
+		next.After, next.Before = page.Next, ""
 		vm.NextURL = next.URL()
 	}
-	if filter.After != "" {
+	if page.Prev != "" {
+		prev := filter
+		prev.After, prev.Before = "", page.Prev
+		vm.PrevURL = prev.URL()
+	}
+	if filter.After != "" || filter.Before != "" {
 		first := filter
-		first.After = ""
+		first.After, first.Before = "", ""
 		vm.FirstURL = first.URL()
 	}
 	return Render(c, status, views.AdminUsers(meta, vm))
+}
+
+// totalText is the list's total as the page writes it: exact, "more than
+// 10,000", or, for a filter counted on a bounded scan, "at least".
+func totalText(t models.UserTotal) string {
+	n := views.Num(t.N)
+	switch {
+	case t.More:
+		return "more than " + n + " users"
+	case t.Scanned > 0 && t.N == int64(t.Scanned):
+		return "at least " + n + " users"
+	case t.Scanned > 0:
+		return "at least " + n + " users (counted among the first " + views.Num(int64(t.Scanned)) + ")"
+	case t.N == 1:
+		return "1 user"
+	}
+	return n + " users"
+}
+
+// csvExportCap bounds one export: the whole filter up to this many users.
+const csvExportCap = 1_000_000
+
+// UsersCSV is GET /admin/users.csv: the current filter, every page of it,
+// as CSV (the list's own keyset walk, page after page).
+func (h *Admin) UsersCSV(c *fiber.Ctx) error {
+	v, f := h.usersFilter(c)
+	f.After, f.Before, f.Limit = "", "", 200
+	// Audited first: an export that fails halfway has still sent numbers.
+	if err := h.actions.AuditAdmin(c.UserContext(), adminOf(c), models.EventAdminExportUsers, "", adminClient(c),
+		"users CSV, filter "+strings.TrimPrefix(v.CSVURL(), views.AdminURL(views.PathUsersCSV))); err != nil {
+		return err
+	}
+	c.Set(fiber.HeaderContentType, "text/csv; charset=utf-8")
+	c.Set(fiber.HeaderContentDisposition, `attachment; filename="roster-users.csv"`)
+	w := csv.NewWriter(c.Response().BodyWriter())
+	if err := w.Write([]string{"id", "phone", "name", "status", "state", "created_utc", "last_seen_utc", "live_devices"}); err != nil {
+		return err
+	}
+	now := h.clock.Now()
+	stamp := func(ms *int64) string {
+		if ms == nil || *ms == 0 {
+			return ""
+		}
+		return time.UnixMilli(*ms).UTC().Format(time.RFC3339)
+	}
+	for n := 0; n < csvExportCap; {
+		page, err := h.dash.ListUsers(c.UserContext(), f)
+		if err != nil {
+			return err
+		}
+		for _, r := range page.Rows {
+			state := "active"
+			if r.BlockedAt(now) {
+				state = "blocked"
+			}
+			if err := w.Write([]string{strconv.FormatInt(r.ID, 10), csvCell(r.Phone), csvCell(r.Name), csvCell(r.Status), state,
+				stamp(&r.CreatedAt), stamp(r.LastSeenAt), strconv.Itoa(r.Devices)}); err != nil {
+				return err
+			}
+		}
+		n += len(page.Rows)
+		if page.Next == "" {
+			break
+		}
+		f.After = page.Next
+	}
+	w.Flush()
+	return w.Error()
 }

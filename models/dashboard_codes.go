@@ -4,6 +4,7 @@ import (
 	"cmp"
 	"context"
 	"slices"
+	"strings"
 	"time"
 )
 
@@ -82,24 +83,44 @@ func (d *Dashboard) codes(ctx context.Context, where string, args []any, limit i
 	return rows, nil
 }
 
-// RecentCodes returns the newest code requests.
-func (d *Dashboard) RecentCodes(ctx context.Context, phonePrefix string, limit int) ([]CodeRow, error) {
-	if phonePrefix != "" {
-		return d.codes(ctx, "phone >= ? AND phone < ?", []any{phonePrefix, phonePrefix + ":"}, limit)
+// CodeFilter narrows the codes page: a number prefix ("" for all), only
+// verified codes, only codes whose message failed for good.
+type CodeFilter struct {
+	PhonePrefix    string
+	Verified       bool
+	DeliveryFailed bool
+}
+
+// RecentCodes returns the newest code requests of the filter.
+func (d *Dashboard) RecentCodes(ctx context.Context, f CodeFilter, limit int) ([]CodeRow, error) {
+	where, args := []string{"1 = 1"}, []any{}
+	if f.PhonePrefix != "" {
+		where, args = append(where, "phone >= ? AND phone < ?"), append(args, f.PhonePrefix, f.PhonePrefix+":")
 	}
-	return d.codes(ctx, "1 = 1", nil, limit)
+	if f.Verified {
+		where, args = append(where, "state = ?"), append(args, CodeVerified)
+	}
+	if f.DeliveryFailed { // failed messages are few: outbox_due (state, ...) finds them
+		where, args = append(where, "id IN (SELECT otp_id FROM outbox WHERE state = ? AND otp_id IS NOT NULL)"), append(args, OutboxFailed)
+	}
+	return d.codes(ctx, strings.Join(where, " AND "), args, limit)
 }
 
 // RefusedRequests are recent code requests refused by the quotas (they
-// create no code, only an audit entry).
-func (d *Dashboard) RefusedRequests(ctx context.Context, limit int) ([]AuditEntry, error) {
+// create no code, only an audit entry), of numbers starting with
+// phonePrefix ("" for all): the codes page's filter holds for all its tables.
+func (d *Dashboard) RefusedRequests(ctx context.Context, phonePrefix string, limit int) ([]AuditEntry, error) {
 	// One query per type, each walking audit_type (type, at) backwards: an
 	// IN over both types would let SQLite walk the time index instead and
 	// read the whole log when refusals are rare.
 	var all []AuditEntry
 	for _, typ := range []string{EventCodeRateLimited, EventPhoneLocked} {
 		var es []AuditEntry
-		if err := d.db.Read.WithContext(ctx).Where("type = ?", typ).Order("at DESC").Limit(limit).Find(&es).Error; err != nil {
+		q := d.db.Read.WithContext(ctx).Where("type = ?", typ)
+		if phonePrefix != "" {
+			q = q.Where("phone >= ? AND phone < ?", phonePrefix, phonePrefix+":")
+		}
+		if err := q.Order("at DESC").Limit(limit).Find(&es).Error; err != nil {
 			return nil, err
 		}
 		all = append(all, es...)
@@ -120,10 +141,18 @@ type Unverified struct {
 	LastAt   int64
 }
 
-// UnverifiedSignUps lists numbers with codes in the last week and no user.
-func (d *Dashboard) UnverifiedSignUps(ctx context.Context, limit int) ([]Unverified, error) {
+// UnverifiedSignUps lists numbers (starting with phonePrefix, "" for all)
+// with codes in the last week and no user.
+func (d *Dashboard) UnverifiedSignUps(ctx context.Context, phonePrefix string, limit int) ([]Unverified, error) {
 	since := toMillis(d.clock.Now().Add(-7 * 24 * time.Hour))
 	var out []Unverified
+	if phonePrefix != "" { // a range of otp_codes_phone
+		err := d.db.Read.WithContext(ctx).Raw(`SELECT phone, COUNT(*) AS requests, MAX(created_at) AS last_at
+			FROM otp_codes o INDEXED BY otp_codes_phone WHERE phone >= ? AND phone < ? AND created_at > ?
+			AND NOT EXISTS (SELECT 1 FROM users u WHERE u.phone = o.phone)
+			GROUP BY phone ORDER BY last_at DESC LIMIT ?`, phonePrefix, phonePrefix+":", since, limit).Scan(&out).Error
+		return out, err
+	}
 	err := d.db.Read.WithContext(ctx).Raw(`SELECT phone, COUNT(*) AS requests, MAX(created_at) AS last_at
 		FROM otp_codes o INDEXED BY otp_codes_created WHERE created_at > ? AND NOT EXISTS (SELECT 1 FROM users u WHERE u.phone = o.phone)
 		GROUP BY phone ORDER BY last_at DESC LIMIT ?`, since, limit).Scan(&out).Error

@@ -8,7 +8,9 @@ import (
 // Totals are the overview's figures.
 type Totals struct {
 	Users          int64
-	SeenToday      int64 // users whose app talked to the server today
+	SeenToday      int64 // users whose app talked to the server today (daily active)
+	SeenMonth      int64 // ... in the last 30 days (monthly active)
+	DeliveryFailed int64 // messages (codes) whose delivery failed for good today
 	SignedInToday  int64 // users who completed a sign-in today
 	ActiveTokens   int64
 	CodesSent      int64
@@ -44,7 +46,9 @@ func (d *Dashboard) Overview(ctx context.Context) (*Overview, error) {
 		args []any
 	}{
 		{&t.Users, "SELECT COUNT(*) FROM users", nil},
-		{&t.SeenToday, "SELECT COUNT(*) FROM users WHERE coalesce(last_seen_at, 0) >= ?", []any{t0}},
+		{&t.SeenToday, "SELECT COUNT(*) FROM users WHERE seen_key >= ?", []any{t0}},
+		{&t.SeenMonth, "SELECT COUNT(*) FROM users WHERE seen_key >= ?", []any{nowMs - 30*24*3600*1000}},
+		{&t.DeliveryFailed, "SELECT COUNT(*) FROM outbox INDEXED BY outbox_created WHERE created_at >= ? AND state = 'failed'", []any{t0}},
 		{&t.SignedInToday, "SELECT COUNT(DISTINCT user_id) FROM audit_log WHERE type = ? AND at >= ?", []any{EventTokenIssued, t0}},
 		{&t.ActiveTokens, "SELECT COUNT(*) FROM sessions WHERE revoked_at IS NULL AND expires_at > ?", []any{nowMs}},
 		{&t.CodesRequested, "SELECT COUNT(*) FROM otp_codes WHERE created_at >= ?", []any{t0}},

@@ -37,6 +37,8 @@ type UserSync struct {
 	NumbersStored int64
 	Matched       []UserRef // users in this user's address book (first N)
 	HaveThisUser  []UserRef // users who have this user's number (first N; the reverse index)
+	MatchedCount  int64     // all of them, up to linkCountCap
+	HaveCount     int64
 	Recent        []SyncRun // newest first
 }
 
@@ -115,14 +117,17 @@ func (r *ContactSyncReader) UserSync(ctx context.Context, userID int64, limit in
 	if err := db.Raw("SELECT COUNT(*) FROM address_book WHERE owner_id = ?", userID).Scan(&us.NumbersStored).Error; err != nil {
 		return nil, err
 	}
-	if err := db.Raw(`SELECT u.id, u.phone, u.name FROM address_book b JOIN users u ON u.phone_hash = b.contact_hash
-		WHERE b.owner_id = ? ORDER BY u.id LIMIT ?`, userID, limit).Scan(&us.Matched).Error; err != nil {
+	var err error
+	if us.Matched, _, err = r.UserLinks(ctx, userID, LinksMatched, 0, limit); err != nil {
 		return nil, err
 	}
-	if err := db.Raw(`SELECT o.id, o.phone, o.name FROM users u
-		JOIN address_book b ON b.contact_hash = u.phone_hash
-		JOIN users o ON o.id = b.owner_id
-		WHERE u.id = ? ORDER BY o.id DESC LIMIT ?`, userID, limit).Scan(&us.HaveThisUser).Error; err != nil {
+	if us.HaveThisUser, _, err = r.UserLinks(ctx, userID, LinksHaveThisUser, 0, limit); err != nil {
+		return nil, err
+	}
+	if us.MatchedCount, err = r.LinkCount(ctx, userID, LinksMatched); err != nil {
+		return nil, err
+	}
+	if us.HaveCount, err = r.LinkCount(ctx, userID, LinksHaveThisUser); err != nil {
 		return nil, err
 	}
 	if err := db.Raw(`SELECT at, received AS sent, new_numbers AS new, matched, duration_us / 1000 AS duration_ms
@@ -134,6 +139,55 @@ func (r *ContactSyncReader) UserSync(ctx context.Context, userID int64, limit in
 		us.LastSyncAt = &at
 	}
 	return us, nil
+}
+
+// The two lists of a user's contact graph.
+const (
+	LinksMatched      = "matched" // users in this user's address book
+	LinksHaveThisUser = "have"    // users who have this user's number
+)
+
+// LinkCountCap bounds the counts of a user's contact graph (a number can be
+// in every address book).
+const LinkCountCap = 100_000
+
+// LinkCount counts a user's matched users or holders, up to LinkCountCap.
+func (r *ContactSyncReader) LinkCount(ctx context.Context, userID int64, which string) (int64, error) {
+	q := `SELECT count(*) FROM (SELECT 1 FROM address_book b JOIN users u ON u.phone_hash = b.contact_hash
+		WHERE b.owner_id = ? LIMIT ?)`
+	if which == LinksHaveThisUser {
+		q = `SELECT count(*) FROM (SELECT 1 FROM users u JOIN address_book b ON b.contact_hash = u.phone_hash
+			WHERE u.id = ? LIMIT ?)`
+	}
+	var n int64
+	err := r.db.Read.WithContext(ctx).Raw(q, userID, LinkCountCap).Scan(&n).Error
+	return n, err
+}
+
+// UserLinks is one keyset page of a user's matched users (in id order) or
+// of who has the user (newest users first), after the id after (0: from
+// the start). next is the cursor of the next page, 0 on the last.
+func (r *ContactSyncReader) UserLinks(ctx context.Context, userID int64, which string, after int64, limit int) ([]UserRef, int64, error) {
+	limit = max(limit, 1)
+	db := r.db.Read.WithContext(ctx)
+	var out []UserRef
+	var err error
+	if which == LinksMatched {
+		err = db.Raw(`SELECT u.id, u.phone, u.name FROM address_book b JOIN users u ON u.phone_hash = b.contact_hash
+			WHERE b.owner_id = ? AND u.id > ? ORDER BY u.id LIMIT ?`, userID, after, limit+1).Scan(&out).Error
+	} else {
+		if after == 0 {
+			after = 1 << 62
+		}
+		err = db.Raw(`SELECT o.id, o.phone, o.name FROM users u
+			JOIN address_book b ON b.contact_hash = u.phone_hash
+			JOIN users o ON o.id = b.owner_id
+			WHERE u.id = ? AND o.id < ? ORDER BY o.id DESC LIMIT ?`, userID, after, limit+1).Scan(&out).Error
+	}
+	if err != nil || len(out) <= limit {
+		return out, 0, err
+	}
+	return out[:limit], out[limit-1].ID, nil
 }
 
 // EventsAbout lists the notices about a user (joined, profile changes).

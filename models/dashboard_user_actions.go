@@ -6,7 +6,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
-	"time"
+	"strconv"
 
 	"gorm.io/gorm"
 )
@@ -21,11 +21,31 @@ type UserActions struct {
 	// photoDir is where profile photos and uploads live; a deleted user's
 	// files go too.
 	photoDir string
+	profiles *Profiles // moderation changes a profile as the user would
 }
 
 // NewUserActions returns the dashboard's user actions.
-func NewUserActions(db *DB, clock Clock, sessions *Sessions, photoDir string) *UserActions {
-	return &UserActions{db: db, clock: clock, sessions: sessions, photoDir: photoDir}
+func NewUserActions(db *DB, clock Clock, sessions *Sessions, photoDir string, profiles *Profiles) *UserActions {
+	return &UserActions{db: db, clock: clock, sessions: sessions, photoDir: photoDir, profiles: profiles}
+}
+
+// BlockEnd writes when a block ends as the administrator chose it: a block
+// "until 2027-01-15" is stored as the next midnight (UTC), the end of that
+// day, and shown as "the end of 2027-01-15 (UTC)", not as the 16th.
+func BlockEnd(until int64) string {
+	t := fromMillis(until).UTC()
+	if t.Hour() == 0 && t.Minute() == 0 && t.Second() == 0 && t.Nanosecond() == 0 {
+		return "the end of " + t.AddDate(0, 0, -1).Format("2006-01-02") + " (UTC)"
+	}
+	return t.Format("2006-01-02 15:04:05 UTC")
+}
+
+// Plural is "1 session", "2 sessions".
+func Plural(n int, one, many string) string {
+	if n == 1 {
+		return "1 " + one
+	}
+	return strconv.Itoa(n) + " " + many
 }
 
 // BlockUser blocks a user until a time (BlockedForever: until unblocked)
@@ -49,10 +69,10 @@ func (d *UserActions) BlockUser(ctx context.Context, userID, until int64, actor 
 		}
 		detail := "blocked until unblocked"
 		if until != BlockedForever {
-			detail = "blocked until " + fromMillis(until).UTC().Format(time.RFC3339)
+			detail = "blocked until " + BlockEnd(until)
 		}
 		return audit(tx, AuditEntry{At: now, Actor: actor, Type: EventAdminBlock, Phone: u.Phone, UserID: &u.ID,
-			IP: cl.IP, UserAgent: truncate(cl.UserAgent, 512), Detail: fmt.Sprintf("%s; %d sessions revoked", detail, len(ids))})
+			IP: cl.IP, UserAgent: truncate(cl.UserAgent, 512), Detail: fmt.Sprintf("%s; %s revoked", detail, Plural(len(ids), "session", "sessions"))})
 	})
 	if err == nil {
 		d.sessions.NotifyRevoked(ids...)
@@ -104,7 +124,7 @@ func (d *UserActions) DeleteUser(ctx context.Context, userID int64, actor string
 			return err
 		}
 		return audit(tx, AuditEntry{At: now, Actor: actor, Type: EventAdminDeleteUser, Phone: u.Phone, UserID: &u.ID,
-			IP: cl.IP, UserAgent: truncate(cl.UserAgent, 512), Detail: fmt.Sprintf("%d sessions revoked; profile, photo and address book removed", len(ids))})
+			IP: cl.IP, UserAgent: truncate(cl.UserAgent, 512), Detail: Plural(len(ids), "session", "sessions") + " revoked; profile, photo and address book removed"})
 	})
 	if err != nil {
 		return nil, err

@@ -3,6 +3,7 @@ package models
 import (
 	"context"
 	"errors"
+	"slices"
 	"strconv"
 	"strings"
 )
@@ -12,10 +13,16 @@ type UserFilter struct {
 	Search        UserSearch
 	State         string // "", "active", "blocked"
 	InactiveDays  int    // > 0: not seen for this many days
+	ActiveDays    int    // > 0: seen in the last this many days
 	NeverVerified bool   // no verified code on record (users created by import or seed)
-	Sort          string // "seen" (default) or "created"; searches sort by the matched key
-	After         string // keyset cursor from the previous page
-	Limit         int
+	// Sort is the column the list is in order of: "seen" (default),
+	// "created", "phone" or "name". A phone search is in phone order, a
+	// name search in sign-up order (the order of its index).
+	Sort   string
+	Desc   bool   // descending (the default of seen and created)
+	After  string // keyset cursor: the page after this row
+	Before string // keyset cursor: the page before this row (After wins)
+	Limit  int
 }
 
 // UserRow is one line of the user list.
@@ -28,6 +35,7 @@ type UserRow struct {
 type UserPage struct {
 	Rows []UserRow
 	Next string // cursor of the next page; "" on the last page
+	Prev string // cursor of the previous page; "" on the first page
 	// Scanned is set when a filtered page stopped at the scan budget before
 	// it was full: later pages may hold more matches.
 	Scanned int
@@ -40,72 +48,226 @@ const defaultScanBudget = 5_000
 // ErrBadCursor is a cursor that this server did not write.
 var ErrBadCursor = errors.New("bad page cursor")
 
-// ListUsers returns one keyset page of users. Every query walks an index in
-// order (phone, name, last seen or sign-up) so a page costs the same on the
-// first page and the ten-thousandth, on a million users.
-func (d *Dashboard) ListUsers(ctx context.Context, f UserFilter) (*UserPage, error) {
-	now := toMillis(d.clock.Now())
-	limit := f.Limit
-	if limit <= 0 || limit > 200 {
-		limit = 50
+// userKey is the order of a list: a sort expression (with the user id as
+// the tie-break) and how a row's cursor is written ("id.value").
+type userKey struct {
+	expr  string // "" for the id alone
+	index string // the index of (expr, id): the walk of a cursor's ties is forced onto it
+	value func(u *User) string
+	text  bool // the cursor's value is text, not a number
+}
+
+func keyOf(sort string) userKey {
+	millis := func(v *int64) string {
+		if v == nil {
+			return "0"
+		}
+		return strconv.FormatInt(*v, 10)
 	}
-	var where []string
-	var args []any
-	var order string
-	var cursorOf func(u *User) string
+	switch sort {
+	case "created":
+		return userKey{expr: "created_at", index: "users_created", value: func(u *User) string { return strconv.FormatInt(u.CreatedAt, 10) }}
+	case "phone":
+		return userKey{expr: "phone", value: func(u *User) string { return u.Phone }, text: true}
+	case "name":
+		return userKey{expr: "name COLLATE NOCASE", index: "users_name_nocase", value: func(u *User) string { return u.Name }, text: true}
+	}
+	return userKey{expr: "seen_key", index: "users_seen_key", value: func(u *User) string { return millis(u.LastSeenAt) }}
+}
+
+func (k userKey) cursor(u *User) string {
+	return strconv.FormatInt(u.ID, 10) + "." + k.value(u)
+}
+
+// after is "past the cursor" in the walk's direction, as two conditions
+// each an index range: the rest of the cursor's key value (ties, by id),
+// then the key values beyond it. (One condition "k > v OR (k = v AND id >
+// n)" makes SQLite scan the index from its start: a deep page, or a million
+// users sharing "never seen", would cost a scan of everything before it.)
+func (k userKey) after(cursor string, desc bool) (ties, beyond string, tieArgs, beyondArgs []any, err error) {
+	idText, v, ok := strings.Cut(cursor, ".")
+	id, err := strconv.ParseInt(idText, 10, 64)
+	if !ok || err != nil {
+		return "", "", nil, nil, ErrBadCursor
+	}
+	var val any = v
+	if !k.text {
+		n, err := strconv.ParseInt(v, 10, 64)
+		if err != nil {
+			return "", "", nil, nil, ErrBadCursor
+		}
+		val = n
+	}
+	op := ">"
+	if desc {
+		op = "<"
+	}
+	return k.expr + " = ? AND id " + op + " ?", k.expr + " " + op + " ?", []any{val, id}, []any{val}, nil
+}
+
+func (k userKey) order(desc bool) string {
+	if desc {
+		return k.expr + " DESC, id DESC"
+	}
+	return k.expr + ", id"
+}
+
+// ListUsers returns one keyset page of users. Every query walks an index in
+// order (phone, name, last seen, sign-up, or the name trigrams) so a page
+// costs the same on the first page and the ten-thousandth, on a million
+// users. A page "before" a cursor walks the same index backwards.
+func (d *Dashboard) ListUsers(ctx context.Context, f UserFilter) (*UserPage, error) {
+	if f.Limit <= 0 || f.Limit > 200 {
+		f.Limit = 50
+	}
+	if f.Search.Mode == SearchName && runeLen(FoldName(f.Search.Prefix)) >= 3 {
+		return d.listByName(ctx, f)
+	}
+	s, err := d.userScope(f)
+	if err != nil {
+		return nil, err
+	}
+	cursor, back := f.After, false
+	if cursor == "" && f.Before != "" {
+		cursor, back = f.Before, true
+	}
+	desc := s.desc != back // walking back reverses the order
+	order := s.key.order(desc)
+	where := func(extra string) string {
+		w := s.where
+		if extra != "" {
+			w = append(slices.Clip(w), extra)
+		}
+		if len(w) == 0 {
+			return ""
+		}
+		return " WHERE " + strings.Join(w, " AND ")
+	}
+	// scope is the list from the cursor on, in order; limit bounds each
+	// half of a cursor's walk.
+	scope := func(limit int) (string, []any) {
+		return "SELECT * FROM users" + where("") + " ORDER BY " + order, slices.Clone(s.args)
+	}
+	if cursor != "" {
+		ties, beyond, targs, bargs, err := s.key.after(cursor, desc)
+		if err != nil {
+			return nil, err
+		}
+		tieOrder, tieFrom := "id", "users"
+		if desc {
+			tieOrder = "id DESC"
+		}
+		if s.key.index != "" { // else SQLite may walk the primary key and check the value
+			tieFrom = "users INDEXED BY " + s.key.index
+		}
+		scope = func(limit int) (string, []any) {
+			q := "SELECT * FROM (SELECT * FROM (SELECT * FROM " + tieFrom + where(ties) + " ORDER BY " + tieOrder + " LIMIT ?)" +
+				" UNION ALL SELECT * FROM (SELECT * FROM users" + where(beyond) + " ORDER BY " + order + " LIMIT ?)) AS users ORDER BY " + order
+			a := append(append(slices.Clone(s.args), targs...), limit)
+			return q, append(append(append(a, s.args...), bargs...), limit)
+		}
+	}
+	db := d.db.Read.WithContext(ctx)
+	var users []User
+	page := &UserPage{}
+	budgetCursor := ""
+	if len(s.filters) == 0 {
+		q, args := scope(f.Limit + 1)
+		if err := db.Raw(q+" LIMIT ?", append(args, f.Limit+1)...).Scan(&users).Error; err != nil {
+			return nil, err
+		}
+	} else {
+		// A filter that few users match would walk the whole index to fill
+		// a page. So one page looks at no more than scanBudget users in
+		// order; when it ends short, the next page goes on from there.
+		q, args := scope(d.scanBudget)
+		inner := "SELECT * FROM (" + q + " LIMIT ?) AS users WHERE " + strings.Join(s.filters, " AND ") + " ORDER BY " + order + " LIMIT ?"
+		a := append(append(append([]any{}, args...), d.scanBudget), s.fargs...)
+		if err := db.Raw(inner, append(a, f.Limit+1)...).Scan(&users).Error; err != nil {
+			return nil, err
+		}
+		if len(users) <= f.Limit {
+			var last []User
+			if err := db.Raw(q+" LIMIT 1 OFFSET ?", append(args, d.scanBudget-1)...).Scan(&last).Error; err != nil {
+				return nil, err
+			}
+			if len(last) == 1 {
+				budgetCursor, page.Scanned = s.key.cursor(&last[0]), d.scanBudget
+			}
+		}
+	}
+	more := len(users) > f.Limit
+	if more {
+		users = users[:f.Limit]
+	}
+	page.pageLinks(users, s.key.cursor, cursor != "", back, more, budgetCursor)
+	return d.withDevices(ctx, page, users)
+}
+
+// pageLinks sets Next and Prev of a page walked forward or back (back: the
+// rows came in reverse order and are put back in the list's order). more
+// says rows lie beyond the page in the walk's direction; budget is where a
+// scan that ran out of budget stopped.
+func (p *UserPage) pageLinks(users []User, cursor func(*User) string, fromCursor, back, more bool, budget string) {
+	if back {
+		slices.Reverse(users)
+	}
+	first, last := "", ""
+	if len(users) > 0 {
+		first, last = cursor(&users[0]), cursor(&users[len(users)-1])
+	}
+	ahead, behind := last, first // the cursors on the walk's side and on the other
+	if back {
+		ahead, behind = first, last
+	}
+	if !more {
+		ahead = budget // "" on the last page
+	}
+	if !fromCursor {
+		behind = ""
+	} else if behind == "" {
+		behind = budget // an empty page of a budgeted scan: back from where it stopped
+	}
+	if back {
+		p.Prev, p.Next = ahead, behind
+	} else {
+		p.Next, p.Prev = ahead, behind
+	}
+}
+
+// userScope is a filter as SQL: the conditions its index serves (where),
+// the ones checked on a bounded scan (filters), and the order.
+type userScope struct {
+	key     userKey
+	desc    bool
+	where   []string
+	args    []any
+	filters []string
+	fargs   []any
+}
+
+func (d *Dashboard) userScope(f UserFilter) (userScope, error) {
+	now := toMillis(d.clock.Now())
+	var s userScope
 	switch f.Search.Mode {
 	case SearchPhone:
-		where = append(where, "phone >= ? AND phone < ?")
-		args = append(args, f.Search.Prefix, f.Search.Prefix+":") // ':' sorts right after '9'
-		if f.After != "" {
-			where = append(where, "phone > ?")
-			args = append(args, f.After)
-		}
-		order = "phone"
-		cursorOf = func(u *User) string { return u.Phone }
-	case SearchName:
-		where = append(where, "name COLLATE NOCASE >= ? AND name COLLATE NOCASE < ?")
-		args = append(args, f.Search.Prefix, f.Search.Prefix+"\U0010FFFF")
-		if f.After != "" {
-			id, name, ok := strings.Cut(f.After, ".")
-			n, err := strconv.ParseInt(id, 10, 64)
-			if !ok || err != nil {
-				return nil, ErrBadCursor
-			}
-			where = append(where, "(name COLLATE NOCASE > ? OR (name COLLATE NOCASE = ? AND id > ?))")
-			args = append(args, name, name, n)
-		}
-		order = "name COLLATE NOCASE, id"
-		cursorOf = func(u *User) string { return strconv.FormatInt(u.ID, 10) + "." + u.Name }
+		s.key, s.desc = keyOf("phone"), f.Desc
+		s.where = append(s.where, "phone >= ? AND phone < ?")
+		s.args = append(s.args, f.Search.Prefix, f.Search.Prefix+":") // ':' sorts right after '9'
+	case SearchName: // shorter than a trigram: names starting with it
+		s.key, s.desc = keyOf("name"), f.Desc
+		s.where = append(s.where, "name COLLATE NOCASE >= ? AND name COLLATE NOCASE < ?")
+		s.args = append(s.args, f.Search.Prefix, f.Search.Prefix+"\U0010FFFF")
 	default:
-		col := "coalesce(last_seen_at, 0)"
-		cursorOf = func(u *User) string {
-			v := int64(0)
-			if u.LastSeenAt != nil {
-				v = *u.LastSeenAt
-			}
-			return strconv.FormatInt(v, 10) + "." + strconv.FormatInt(u.ID, 10)
-		}
-		if f.Sort == "created" {
-			col = "created_at"
-			cursorOf = func(u *User) string {
-				return strconv.FormatInt(u.CreatedAt, 10) + "." + strconv.FormatInt(u.ID, 10)
-			}
-		}
-		if f.After != "" {
-			a, b, ok := strings.Cut(f.After, ".")
-			v, err1 := strconv.ParseInt(a, 10, 64)
-			id, err2 := strconv.ParseInt(b, 10, 64)
-			if !ok || err1 != nil || err2 != nil {
-				return nil, ErrBadCursor
-			}
-			where = append(where, "("+col+" < ? OR ("+col+" = ? AND id < ?))")
-			args = append(args, v, v, id)
-		}
-		order = col + " DESC, id DESC"
+		s.key, s.desc = keyOf(f.Sort), f.Desc
 	}
-	// Filters the indexes serve go into the scope; the others (filters)
-	// are applied to a bounded scan, see below.
+	s.where, s.args, s.filters, s.fargs = appendUserFilters(f, now, s.where, s.args)
+	return s, nil
+}
+
+// appendUserFilters adds the state, inactivity and never-verified filters:
+// to where when an index serves them in the list's order, else to filters.
+func appendUserFilters(f UserFilter, now int64, where []string, args []any) ([]string, []any, []string, []any) {
 	var filters []string
 	var fargs []any
 	switch f.State {
@@ -117,10 +279,21 @@ func (d *Dashboard) ListUsers(ctx context.Context, f UserFilter) (*UserPage, err
 		args = append(args, now)
 	}
 	if f.InactiveDays > 0 {
-		cond := "coalesce(last_seen_at, 0) < ?"
+		cond := "seen_key < ?"
 		cut := now - int64(f.InactiveDays)*24*3600*1000
-		if f.Search.Mode == SearchAll && f.Sort != "created" {
-			where = append(where, cond) // a range of users_last_seen, in page order
+		if f.Search.Mode == SearchAll && (f.Sort == "" || f.Sort == "seen") {
+			where = append(where, cond) // a range of users_seen_key, in page order
+			args = append(args, cut)
+		} else {
+			filters = append(filters, cond)
+			fargs = append(fargs, cut)
+		}
+	}
+	if f.ActiveDays > 0 {
+		cond := "seen_key >= ?"
+		cut := now - int64(f.ActiveDays)*24*3600*1000
+		if f.Search.Mode == SearchAll && (f.Sort == "" || f.Sort == "seen") {
+			where = append(where, cond)
 			args = append(args, cut)
 		} else {
 			filters = append(filters, cond)
@@ -130,42 +303,11 @@ func (d *Dashboard) ListUsers(ctx context.Context, f UserFilter) (*UserPage, err
 	if f.NeverVerified {
 		filters = append(filters, "NOT EXISTS (SELECT 1 FROM otp_codes o WHERE o.phone = users.phone AND o.state = 'verified')")
 	}
-	scope := "SELECT * FROM users"
-	if len(where) > 0 {
-		scope += " WHERE " + strings.Join(where, " AND ")
-	}
-	scope += " ORDER BY " + order
-	db := d.db.Read.WithContext(ctx)
-	var users []User
-	page := &UserPage{}
-	if len(filters) == 0 {
-		if err := db.Raw(scope+" LIMIT ?", append(args, limit+1)...).Scan(&users).Error; err != nil {
-			return nil, err
-		}
-	} else {
-		// A filter that few users match would walk the whole index to fill
-		// a page. So one page looks at no more than scanBudget users in
-		// order; when it ends short, the next page goes on from there.
-		inner := "SELECT * FROM (" + scope + " LIMIT ?) AS users WHERE " + strings.Join(filters, " AND ") + " ORDER BY " + order + " LIMIT ?"
-		a := append(append(append([]any{}, args...), d.scanBudget), fargs...)
-		if err := db.Raw(inner, append(a, limit+1)...).Scan(&users).Error; err != nil {
-			return nil, err
-		}
-		if len(users) <= limit {
-			var last []User
-			if err := db.Raw(scope+" LIMIT 1 OFFSET ?", append(args, d.scanBudget-1)...).Scan(&last).Error; err != nil {
-				return nil, err
-			}
-			if len(last) == 1 {
-				page.Next, page.Scanned = cursorOf(&last[0]), d.scanBudget
-			}
-		}
-	}
-	if len(users) > limit {
-		users = users[:limit]
-		page.Next = cursorOf(&users[limit-1])
-	}
-	devices, err := d.liveDevices(ctx, users, now)
+	return where, args, filters, fargs
+}
+
+func (d *Dashboard) withDevices(ctx context.Context, page *UserPage, users []User) (*UserPage, error) {
+	devices, err := d.liveDevices(ctx, users, toMillis(d.clock.Now()))
 	if err != nil {
 		return nil, err
 	}

@@ -66,6 +66,26 @@ func TestListUsersKeysetWithTies(t *testing.T) {
 		if len(seen) != 23 {
 			t.Errorf("%+v sort %q: %d users over all pages, want 23", f.Search, f.Sort, len(seen))
 		}
+		// And back: the page before the second is the first, and has no previous.
+		f.After, f.Before = "", ""
+		p1, err := d.ListUsers(context.Background(), f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		f.After = p1.Next
+		p2, err := d.ListUsers(context.Background(), f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		f.After, f.Before = "", p2.Prev
+		b, err := d.ListUsers(context.Background(), f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if fmt.Sprint(ids(b.Rows)) != fmt.Sprint(ids(p1.Rows)) || b.Prev != "" || b.Next != p1.Next {
+			t.Errorf("%+v sort %q: back %v (prev %q next %q), first page %v (next %q)", f.Search, f.Sort, ids(b.Rows), b.Prev, b.Next, ids(p1.Rows), p1.Next)
+		}
+		f.Before = ""
 	}
 	if _, err := d.ListUsers(context.Background(), UserFilter{After: "x.y"}); err != ErrBadCursor {
 		t.Errorf("bad cursor: %v", err)
@@ -116,4 +136,12 @@ func TestListUsersScanBudget(t *testing.T) {
 	if partial == 0 {
 		t.Error("no page stopped at the scan budget")
 	}
+}
+
+func ids(rows []UserRow) []int64 {
+	out := make([]int64, len(rows))
+	for i, r := range rows {
+		out[i] = r.ID
+	}
+	return out
 }

@@ -28,6 +28,9 @@ type ProfileChange struct {
 	DeletePhoto  bool
 	Discoverable *string
 	Announce     *bool
+	// Audit, when set, is written in the change's transaction (at its
+	// time, with the user's id and number): a moderator's change.
+	Audit *AuditEntry
 }
 
 // Profiles changes users' profiles and tells their contacts.
@@ -62,6 +65,13 @@ func (p *Profiles) Update(ctx context.Context, userID int64, ch ProfileChange) (
 			return err
 		}
 		visible, bump := applyChange(&u, ch, &oldPhoto)
+		if ch.Audit != nil {
+			e := *ch.Audit
+			e.At, e.Phone, e.UserID = toMillis(now), u.Phone, &u.ID
+			if err := audit(tx, e); err != nil {
+				return err
+			}
+		}
 		if !bump {
 			return tx.Model(&User{}).Where("id = ?", u.ID).Update("announce", u.Announce).Error
 		}

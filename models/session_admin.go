@@ -65,7 +65,7 @@ func (s *Sessions) RevokeAllForUser(ctx context.Context, userID int64, actor str
 			return err
 		}
 		return audit(tx, AuditEntry{At: now, Actor: actor, Type: EventAdminRevokeAll, Phone: phone, UserID: &userID,
-			IP: cl.IP, UserAgent: truncate(cl.UserAgent, 512), Detail: fmt.Sprintf("%d sessions revoked", len(ids))})
+			IP: cl.IP, UserAgent: truncate(cl.UserAgent, 512), Detail: Plural(len(ids), "session", "sessions") + " revoked"})
 	})
 	if err == nil {
 		s.NotifyRevoked(ids...)

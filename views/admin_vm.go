@@ -93,3 +93,19 @@ func num(n int64) string {
 	}
 	return string(out)
 }
+
+// pluralSessions is the revoke-all button's count: "the 1 session", "all 3 sessions".
+func pluralSessions(n int) string {
+	if n == 1 {
+		return "the 1 session"
+	}
+	return "all " + strconv.Itoa(n) + " sessions"
+}
+
+// countText is a bounded count: "1,234", or "100,000+" at the bound.
+func countText(n, bound int64) string {
+	if bound > 0 && n >= bound {
+		return num(bound) + "+"
+	}
+	return num(n)
+}

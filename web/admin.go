@@ -7,7 +7,6 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
-	"sort"
 	"strings"
 
 	"github.com/gofiber/fiber/v2"
@@ -97,7 +96,7 @@ func (a *adminCookie) Save(c *fiber.Ctx, sid, login, flash string) error {
 func (a *adminCookie) Clear(c *fiber.Ctx) error { return a.save(c, "", "", "", -1) }
 
 // setUpAdmin builds the dashboard: cookie keys, the first owner account, handlers.
-func (s *Server) setUpAdmin(ctx context.Context, opts Options, sessionsStore *models.Sessions, signIn *models.SignIn) error {
+func (s *Server) setUpAdmin(ctx context.Context, opts Options, sessionsStore *models.Sessions, signIn *models.SignIn, profiles *models.Profiles) error {
 	getenv := opts.Getenv
 	hashKey, err := LoadSecret(s.cfg.DataDir, "cookie-auth", getenv("ROSTER_COOKIE_HASH_KEY"), secretGuard(ctx, s.db, "cookie-auth"))
 	if err != nil {
@@ -137,7 +136,7 @@ func (s *Server) setUpAdmin(ctx context.Context, opts Options, sessionsStore *mo
 	secure := strings.HasPrefix(s.cfg.BaseURL, "https://")
 	cookie := newAdminCookie(hashKey, blockKey, secure, int(policy.AbsoluteTimeout.Seconds()))
 	dash := models.NewDashboard(s.db, s.clock)
-	actions := models.NewUserActions(s.db, s.clock, sessionsStore, filepath.Join(s.cfg.DataDir, "files"))
+	actions := models.NewUserActions(s.db, s.clock, sessionsStore, filepath.Join(s.cfg.DataDir, "files"), profiles)
 	s.admin = handlers.NewAdmin(admins, dash, actions, models.NewContactSyncReader(s.db, s.contacts), sessionsStore, signIn, s.clock, cookie, handlers.AdminConfig{
 		Region:      s.cfg.AdminRegion,
 		DemoCodeOn:  s.cfg.DemoCode != "",
@@ -146,7 +145,7 @@ func (s *Server) setUpAdmin(ctx context.Context, opts Options, sessionsStore *mo
 		CodeTTL:     s.cfg.OTP.TTL,
 		MaxAttempts: s.cfg.OTP.MaxAttempts,
 		PhotoURL:    s.cfg.BaseURL + "/files/",
-		Settings:    settingsOf(s.cfg),
+		Settings:    settingsOf(s.cfg, getenv),
 
 		MesiboStatus: s.mesiboStatus, // the degraded-mesibo banner
 	})
@@ -176,20 +175,6 @@ func writeOwnerPassword(dataDir, password string) (string, error) {
 	return path, f.Close()
 }
 
-func settingsOf(cfg Config) []views.SettingVM {
-	red := cfg.Redacted()
-	names := make([]string, 0, len(red))
-	for k := range red {
-		names = append(names, k)
-	}
-	sort.Strings(names)
-	out := make([]views.SettingVM, len(names))
-	for i, k := range names {
-		out[i] = views.SettingVM{Name: k, Value: fmt.Sprint(red[k])}
-	}
-	return out
-}
-
 // adminRoutes mounts the dashboard under /admin (with the security headers
 // of every HTML page), one line a page action, grouped by page. The paths
 // are views' route patterns, the ones its links are built from. CSRF checks
@@ -206,6 +191,8 @@ func (s *Server) adminRoutes(html fiber.Router) {
 	g.Get(views.PathOverview, h.Overview) // also answers /admin (routing is not strict)
 
 	g.Get(views.PathUsers, h.Users)
+	g.Get(views.PathUsersCSV, h.UsersCSV)
+	g.Post(views.PathUsersBulk, h.BulkUsers)
 
 	g.Get(views.PathUser, h.User)
 	g.Post(views.PathUserRevokeSession, h.RevokeSession)
@@ -214,6 +201,9 @@ func (s *Server) adminRoutes(html fiber.Router) {
 	g.Post(views.PathUserUnblock, h.Unblock)
 	g.Post(views.PathUserDelete, h.Delete)
 	g.Post(views.PathUserResend, h.ResendUser)
+	g.Post(views.PathUserModerate, h.Moderate)
+	g.Get(views.PathUserMatched, h.UserContacts(models.LinksMatched))
+	g.Get(views.PathUserHave, h.UserContacts(models.LinksHaveThisUser))
 
 	g.Get(views.PathCodes, h.Codes)
 	g.Post(views.PathCodesResend, h.ResendCode)
@@ -224,6 +214,18 @@ func (s *Server) adminRoutes(html fiber.Router) {
 	g.Get(views.PathAuditCSV, h.AuditCSV)
 
 	g.Get(views.PathSettings, h.Settings)
+
+	g.Get(views.PathAdmins, h.OwnerOnly, h.Admins)
+	g.Post(views.PathAdmins, h.OwnerOnly, h.CreateAdmin)
+	g.Get(views.PathAdmin, h.OwnerOnly, h.AdminDetail)
+	g.Post(views.PathAdminRole, h.OwnerOnly, h.SetAdminRole)
+	g.Post(views.PathAdminDisable, h.OwnerOnly, h.DisableAdmin)
+	g.Post(views.PathAdminEnable, h.OwnerOnly, h.EnableAdmin)
+	g.Post(views.PathAdminReset, h.OwnerOnly, h.ResetAdminPassword)
+	g.Post(views.PathAdminEndSession, h.OwnerOnly, h.EndAdminSession)
+
+	g.Get(views.PathAccount, h.Account)
+	g.Post(views.PathAccountPassword, h.ChangePassword)
 
 	// Any other address under /admin/ is a dashboard page that does not
 	// exist: a 404 in the dashboard's frame, not the public site's.

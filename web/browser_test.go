@@ -133,11 +133,18 @@ func TestBrowserAdminJourney(t *testing.T) {
 	e.Clock.Advance(time.Minute)
 	tokB := e.SignIn(webtest.USPhone, "tablet-b")
 	e.Clock.Advance(time.Minute)
+	// A French user with a photo and a name to moderate, whom Bob has in
+	// his address book (journeyMore).
+	frID, frTok := signedInUser(t, e, webtest.FRPhone, "fr-phone")
+	e.SetProfile(t, frTok, map[string]any{"name": "Rude name", "status": strings.Repeat("x", 256)}) // a long word must wrap
+	e.Server.DB().Write.Exec("UPDATE users SET thumbnail = ? WHERE id = ?", testJPEG(t), frID)
+	bobTok := e.SignIn("12015550177", "bob-phone")
+	e.GetContacts(t, bobTok, map[string]any{"phones": "+" + webtest.FRPhone})
 	base := e.Listen()
 
 	// Signed out: the dashboard sends the browser to the sign-in form.
 	do(t, ctx, "open the user list", chromedp.Navigate(base+"/admin/users"), chromedp.WaitVisible(chromedp.CSS(`[data-testid="login-form"]`)))
-	screenshot(t, ctx, "login")
+	checkPage(t, ctx, "login")
 	if kind, err := chromedp.Run(ctx, chromedp.Evaluate[string](`typeof htmx`)); err != nil || kind != "object" {
 		t.Fatalf("htmx did not load under the CSP: %q %v", kind, err)
 	}
@@ -148,7 +155,7 @@ func TestBrowserAdminJourney(t *testing.T) {
 		chromedp.WaitVisible(chromedp.CSS(`[data-testid="user-search"]`)))
 
 	do(t, ctx, "overview", chromedp.Navigate(base+"/admin/"), chromedp.WaitVisible(chromedp.CSS(`[data-testid="chart-signups"]`)))
-	screenshot(t, ctx, "overview")
+	checkPage(t, ctx, "overview")
 
 	// Find the user by a national-format number.
 	do(t, ctx, "search",
@@ -162,18 +169,18 @@ func TestBrowserAdminJourney(t *testing.T) {
 	if err != nil || len(rows) != 1 {
 		t.Fatalf("search found %d rows (%v)", len(rows), err)
 	}
-	if got := text(t, ctx, `[data-testid="user-link"]`); got != "+12015550123" {
+	if got := text(t, ctx, `[data-testid="user-link"]`); got != "+1 201-555-0123" {
 		t.Fatalf("found %q", got)
 	}
-	screenshot(t, ctx, "users")
+	checkPage(t, ctx, "users")
 
 	// Revoke one session: htmx swaps the answer in place.
 	do(t, ctx, "open the user",
 		chromedp.Click(chromedp.CSS(`[data-testid="user-link"]`)),
 		chromedp.WaitVisible(chromedp.CSS(`[data-testid="sessions"]`)))
-	screenshot(t, ctx, "user")
+	checkPage(t, ctx, "user")
 	do(t, ctx, "revoke phone-a",
-		chromedp.Click(`//tr[td[@data-testid="session-device"][text()="phone-a"]]//button[@data-testid="revoke-session"]`),
+		chromedp.Click(`//tr[td/bdi[@data-testid="session-device"][text()="phone-a"]]//button[@data-testid="revoke-session"]`),
 		chromedp.WaitVisible(chromedp.CSS(`[data-testid="notice"]`)))
 	if got := text(t, ctx, `[data-testid="notice"]`); !strings.Contains(got, "Session revoked") {
 		t.Fatalf("notice %q", got)
@@ -195,13 +202,13 @@ func TestBrowserAdminJourney(t *testing.T) {
 	if got := text(t, ctx, `[data-testid="notice"]`); !strings.Contains(got, "sent via console, valid 5 min, 5 tries left") {
 		t.Fatalf("resend notice %q", got)
 	}
-	screenshot(t, ctx, "codes")
+	checkPage(t, ctx, "codes")
 	code := e.LastCode("+12015550123")
 	do(t, ctx, "outbox", chromedp.Navigate(base+"/admin/outbox"), chromedp.WaitVisible(chromedp.CSS(`[data-testid="outbox-row"]`)))
 	if got := text(t, ctx, `[data-testid="outbox-body"]`); !strings.HasPrefix(got, code+" ") {
 		t.Errorf("newest outbox message %q lacks the resent code", got)
 	}
-	screenshot(t, ctx, "outbox")
+	checkPage(t, ctx, "outbox")
 
 	// Block the user: a wrong password is refused in place (htmx swaps the
 	// 403 answer too), then the right one blocks and every session goes.
@@ -224,12 +231,14 @@ func TestBrowserAdminJourney(t *testing.T) {
 		t.Fatalf("block notice %q", got)
 	}
 	e.SetNotify(tokB).ExpectFail(t, "AUTHFAIL")
-	screenshot(t, ctx, "user-blocked")
+	checkPage(t, ctx, "user-blocked")
 
 	do(t, ctx, "audit", chromedp.Navigate(base+"/admin/audit"), chromedp.WaitVisible(chromedp.CSS(`[data-testid="audit-table"]`)))
-	screenshot(t, ctx, "audit")
-	do(t, ctx, "settings", chromedp.Navigate(base+"/admin/settings"), chromedp.WaitVisible(chromedp.CSS(`[data-testid="settings-table"]`)))
-	screenshot(t, ctx, "settings")
+	checkPage(t, ctx, "audit")
+	do(t, ctx, "settings", chromedp.Navigate(base+"/admin/settings"), chromedp.WaitVisible(chromedp.CSS(`[data-testid="settings-server"]`)))
+	checkPage(t, ctx, "settings")
+
+	journeyMore(t, ctx, e, base, uid, frID, bobTok)
 
 	// After the idle timeout an htmx action lands on the sign-in form
 	// (HX-Redirect), not a sign-in form swapped into the page.
@@ -238,8 +247,11 @@ func TestBrowserAdminJourney(t *testing.T) {
 	do(t, ctx, "act after the idle timeout",
 		chromedp.Click(chromedp.CSS(`[data-testid="resend-code"]`)),
 		chromedp.WaitVisible(chromedp.CSS(`[data-testid="login-form"]`)))
-	if loc, _ := chromedp.Run(ctx, chromedp.Location()); !strings.Contains(loc, "/admin/login") {
+	if loc, _ := chromedp.Run(ctx, chromedp.Location()); !strings.Contains(loc, "/admin/login") || !strings.Contains(loc, "expired=1") {
 		t.Errorf("after the idle timeout the browser is at %s", loc)
+	}
+	if got := text(t, ctx, `[data-testid="login-info"]`); !strings.Contains(got, "session expired") {
+		t.Errorf("the sign-in form says %q", got)
 	}
 	if n := e.Count("SELECT COUNT(*) FROM audit_log WHERE type = 'admin_resend_code'"); n != 1 {
 		t.Errorf("an action ran on an expired session (%d resends)", n)

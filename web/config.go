@@ -67,6 +67,10 @@ type Config struct {
 	AdminRegion string // region of national-format numbers typed into the dashboard
 
 	People PeopleConfig // contacts, photos, notices
+
+	// Flags are every flag's effective value and source (default, flag,
+	// environment), for the dashboard's settings page.
+	Flags []FlagSetting
 }
 
 // EnvPrefix starts every environment variable of Roster.
@@ -149,8 +153,10 @@ func ParseConfig(name string, args []string, getenv func(string) string, out io.
 	}
 
 	var envErrs []error
+	fromEnv := map[string]bool{}
 	fs.VisitAll(func(f *flag.Flag) {
 		if v := getenv(EnvName(f.Name)); v != "" {
+			fromEnv[f.Name] = true
 			if err := fs.Set(f.Name, v); err != nil {
 				envErrs = append(envErrs, fmt.Errorf("%s: %w", EnvName(f.Name), err))
 			}
@@ -159,9 +165,11 @@ func ParseConfig(name string, args []string, getenv func(string) string, out io.
 	if err := errors.Join(envErrs...); err != nil {
 		return cfg, err
 	}
+	sources := trackSources(fs, fromEnv)
 	if err := fs.Parse(args); err != nil {
 		return cfg, err
 	}
+	cfg.Flags = sources()
 	if fs.NArg() > 0 {
 		return cfg, fmt.Errorf("unexpected arguments: %v", fs.Args())
 	}

@@ -168,10 +168,11 @@ func build(ctx context.Context, cfg Config, log *slog.Logger, opts Options, db *
 	} else if n > 0 {
 		log.Info("set the contact hash of existing users", "users", n)
 	}
+	profiles := models.NewProfiles(db, s.clock, s.events, photos) // the app's and the dashboard's moderation
 	s.api = handlers.NewAPI(handlers.Services{
 		SignIn: signIn, Sessions: sessions, Contacts: s.contacts, Photos: photos, Events: s.events, Clock: s.clock,
 		Uploads:  models.NewUploads(db, s.clock, cfg.People.UploadsPerDay),
-		Profiles: models.NewProfiles(db, s.clock, s.events, photos),
+		Profiles: profiles,
 	}, handlers.ClientConfig{
 		UploadURL:    cfg.BaseURL + "/api.php",
 		DownloadURL:  cfg.BaseURL + "/files/",
@@ -181,7 +182,7 @@ func build(ctx context.Context, cfg Config, log *slog.Logger, opts Options, db *
 		InviteText:   cfg.InviteText,
 	})
 	s.sessions = sessions
-	if err := s.setUpAdmin(ctx, opts, sessions, signIn); err != nil {
+	if err := s.setUpAdmin(ctx, opts, sessions, signIn, profiles); err != nil {
 		return nil, err
 	}
 	s.app = s.newApp()

@@ -1,0 +1,170 @@
+package handlers_test
+
+import (
+	"net/http"
+	"testing"
+
+	"roster/web/webtest"
+)
+
+// Only owners reach the admin accounts pages; every change there needs the
+// owner's password again and the CSRF token.
+func TestAdminAccountsRefusals(t *testing.T) {
+	create := map[string]string{"name": "mallory", "role": "owner", "password": webtest.AdminPassword}
+	noAdmin := func(t testing.TB, e *webtest.Env, _ *webtest.Response) {
+		if n := e.Count("SELECT COUNT(*) FROM admins WHERE name = 'mallory'"); n != 0 {
+			t.Error("a refused request created an admin")
+		}
+	}
+	webtest.Run(t, []webtest.Scenario{
+		{Name: "a viewer cannot see the admins", SignedInAs: "viewer", URL: "/admin/admins", ExpectedStatus: http.StatusForbidden,
+			ExpectedTestIDs: map[string]int{"admins-table": 0, "nav-admins": 0}},
+		{Name: "an operator cannot see the admins", SignedInAs: "operator", URL: "/admin/admins", ExpectedStatus: http.StatusForbidden,
+			ExpectedContent: []string{"Only owners manage admin accounts"}},
+		{Name: "an owner sees the admins", SignedInAs: "owner", URL: "/admin/admins",
+			ExpectedTestIDs: map[string]int{"admins-table": 1, "admin-row": 2, "create-admin-form": 1, "nav-admins": 1}},
+		{Name: "a viewer cannot create an admin", SignedInAs: "viewer", Method: http.MethodPost, URL: "/admin/admins", Form: create,
+			ExpectedStatus: http.StatusForbidden, After: noAdmin},
+		{Name: "an operator cannot create an admin", SignedInAs: "operator", Method: http.MethodPost, URL: "/admin/admins", Form: create,
+			ExpectedStatus: http.StatusForbidden, After: noAdmin},
+		{Name: "an operator cannot change a role", SignedInAs: "operator", Method: http.MethodPost, URL: "/admin/admins/1/role",
+			Form: map[string]string{"role": "viewer", "password": webtest.AdminPassword}, ExpectedStatus: http.StatusForbidden},
+		{Name: "no CSRF token, no admin", SignedInAs: "owner", Method: http.MethodPost, URL: "/admin/admins",
+			Form:           map[string]string{"name": "mallory", "role": "owner", "password": webtest.AdminPassword, "_csrf": ""},
+			ExpectedStatus: http.StatusForbidden, After: noAdmin},
+		{Name: "a wrong password, no admin", SignedInAs: "owner", Method: http.MethodPost, URL: "/admin/admins", HTMX: true,
+			Form:           map[string]string{"name": "mallory", "role": "owner", "password": "not my password"},
+			ExpectedStatus: http.StatusForbidden, ExpectedContent: []string{"Your password was wrong"}, After: noAdmin},
+		{Name: "an owner creates an admin, the password shown once", SignedInAs: "owner", Method: http.MethodPost, URL: "/admin/admins", HTMX: true,
+			Form:            map[string]string{"name": "mallory", "role": "operator", "password": webtest.AdminPassword},
+			ExpectedTestIDs: map[string]int{"one-time-password": 1, "admin-row": 3},
+			After: func(t testing.TB, e *webtest.Env, r *webtest.Response) {
+				pw := r.TestIDText(t, "new-password")
+				b := e.Browser()
+				if got := b.Login("mallory", pw); got.Status != http.StatusSeeOther {
+					t.Errorf("the new admin cannot sign in: %d", got.Status)
+				}
+				if n := e.Count("SELECT COUNT(*) FROM audit_log WHERE type = 'admin_created' AND actor = 'admin:scenario-owner'"); n != 1 {
+					t.Error("creation not audited with the owner")
+				}
+				if n := e.Count("SELECT COUNT(*) FROM audit_log WHERE detail LIKE ?", "%"+pw+"%"); n != 0 {
+					t.Error("the password is in the audit log")
+				}
+			}},
+		{Name: "a viewer can open their account page", SignedInAs: "viewer", URL: "/admin/account",
+			ExpectedTestIDs: map[string]int{"password-form": 1}},
+	})
+}
+
+// An owner changes roles, disables, enables, resets and ends sessions; the
+// last owner cannot be demoted or disabled, nor can an owner act on themself.
+func TestAdminAccountsChanges(t *testing.T) {
+	e := webtest.New(t)
+	owner := e.AdminLogin("olivia", "owner")
+	bob := e.AdminLogin("bob", "operator")
+	var oliviaID, bobID string
+	e.Server.DB().Read.Raw("SELECT CAST(id AS TEXT) FROM admins WHERE name = 'olivia'").Scan(&oliviaID)
+	e.Server.DB().Read.Raw("SELECT CAST(id AS TEXT) FROM admins WHERE name = 'bob'").Scan(&bobID)
+	pw := map[string]string{"password": webtest.AdminPassword}
+	with := func(extra map[string]string) map[string]string {
+		m := map[string]string{"password": webtest.AdminPassword}
+		for k, v := range extra {
+			m[k] = v
+		}
+		return m
+	}
+
+	r := owner.HTMX("/admin/admins/"+oliviaID+"/role", with(map[string]string{"role": "viewer", "_csrf": ""}))
+	expectStatus(t, r, http.StatusConflict)
+	expectIn(t, r, "You cannot do this to your own account")
+	r = owner.HTMX("/admin/admins/"+bobID+"/role", with(map[string]string{"role": "viewer"}))
+	expectStatus(t, r, http.StatusOK)
+	expectIn(t, r, "Role changed to viewer")
+	if n := e.Count("SELECT COUNT(*) FROM admins WHERE name = 'bob' AND role = 'viewer'"); n != 1 {
+		t.Error("role not changed")
+	}
+	// Bob's sessions: listed; one ended by the owner.
+	page := owner.Get("/admin/admins/" + bobID)
+	if n := page.CountTestID(t, "admin-session-row"); n != 1 {
+		t.Errorf("%d sessions of bob", n)
+	}
+	var bobSession string
+	e.Server.DB().Read.Raw("SELECT CAST(id AS TEXT) FROM admin_sessions WHERE admin_id = ?", bobID).Scan(&bobSession)
+	r = owner.Post("/admin/admins/"+bobID+"/sessions/"+bobSession+"/end", nil)
+	expectIn(t, r, "Session ended")
+	expectStatus(t, bob.Get("/admin/users"), http.StatusSeeOther)
+	expectStatus(t, owner.Post("/admin/admins/"+bobID+"/sessions/"+bobSession+"/end", nil), http.StatusNotFound)
+
+	// Disable ends every session and refuses sign-in; enable lets bob back.
+	bob = e.Browser()
+	bob.Login("bob", webtest.AdminPassword)
+	expectStatus(t, bob.Get("/admin/users"), http.StatusOK)
+	r = owner.Post("/admin/admins/"+bobID+"/disable", pw)
+	expectIn(t, r, "Admin disabled")
+	expectStatus(t, bob.Get("/admin/users"), http.StatusSeeOther)
+	if got := e.Browser().Login("bob", webtest.AdminPassword); got.Status == http.StatusSeeOther {
+		t.Error("a disabled admin signed in")
+	}
+	expectIn(t, owner.Post("/admin/admins/"+bobID+"/enable", pw), "Admin enabled")
+
+	// Reset: a new password shown once, the old one no longer works.
+	r = owner.Post("/admin/admins/"+bobID+"/reset", pw)
+	newPW := r.TestIDText(t, "new-password")
+	if len(newPW) < 12 {
+		t.Fatalf("no new password shown: %q", newPW)
+	}
+	if got := e.Browser().Login("bob", webtest.AdminPassword); got.Status == http.StatusSeeOther {
+		t.Error("the old password still works")
+	}
+	if got := e.Browser().Login("bob", newPW); got.Status != http.StatusSeeOther {
+		t.Error("the new password does not work")
+	}
+
+	// Another owner changes olivia's role: her next page knows it.
+	e.NewAdmin("carol", "owner")
+	carol := e.Browser()
+	carol.Login("carol", webtest.AdminPassword)
+	carol.Get("/admin/")
+	var carolID string
+	e.Server.DB().Read.Raw("SELECT CAST(id AS TEXT) FROM admins WHERE name = 'carol'").Scan(&carolID)
+	expectIn(t, carol.Post("/admin/admins/"+oliviaID+"/role", with(map[string]string{"role": "operator"})), "Role changed")
+	expectStatus(t, owner.Get("/admin/admins"), http.StatusForbidden)
+	expectIn(t, carol.Post("/admin/admins/"+carolID+"/disable", pw), "You cannot do this to your own account")
+	for _, typ := range []string{"admin_role_changed", "admin_disabled", "admin_enabled", "admin_password_reset", "admin_session_ended"} {
+		if n := e.Count("SELECT COUNT(*) FROM audit_log WHERE type = ?", typ); n == 0 {
+			t.Errorf("no %s in the audit log", typ)
+		}
+	}
+}
+
+// Any admin changes their own password with the old one; a wrong old one
+// counts as a failed re-check; their other sessions end, this one stays.
+func TestChangeOwnPassword(t *testing.T) {
+	e := webtest.New(t)
+	a := e.AdminLogin("vic", "viewer")
+	other := e.Browser()
+	other.Login("vic", webtest.AdminPassword)
+	expectStatus(t, other.Get("/admin/"), http.StatusOK)
+	const next = "a brand new long passphrase"
+	r := a.HTMX("/admin/account/password", map[string]string{"password": "wrong password!", "new_password": next, "new_password2": next})
+	expectStatus(t, r, http.StatusForbidden)
+	expectIn(t, r, "Your current password was wrong")
+	r = a.HTMX("/admin/account/password", map[string]string{"password": webtest.AdminPassword, "new_password": next, "new_password2": next + "x"})
+	expectStatus(t, r, http.StatusBadRequest)
+	r = a.HTMX("/admin/account/password", map[string]string{"password": webtest.AdminPassword, "new_password": "short", "new_password2": "short"})
+	expectStatus(t, r, http.StatusBadRequest)
+	r = a.HTMX("/admin/account/password", map[string]string{"password": webtest.AdminPassword, "new_password": next, "new_password2": next})
+	expectStatus(t, r, http.StatusOK)
+	expectIn(t, r, "Password changed")
+	expectStatus(t, a.Get("/admin/"), http.StatusOK)
+	expectStatus(t, other.Get("/admin/"), http.StatusSeeOther)
+	if got := e.Browser().Login("vic", next); got.Status != http.StatusSeeOther {
+		t.Error("the new password does not work")
+	}
+	if n := e.Count("SELECT COUNT(*) FROM audit_log WHERE type = 'admin_password_changed' AND actor = 'admin:vic'"); n != 1 {
+		t.Error("not audited")
+	}
+	// Without the CSRF token, nothing changes.
+	req := a.PostForm("/admin/account/password", map[string]string{"password": next, "new_password": next + "2", "new_password2": next + "2"}, nil)
+	expectStatus(t, req, http.StatusForbidden)
+}

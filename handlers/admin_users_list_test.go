@@ -1,0 +1,144 @@
+package handlers_test
+
+import (
+	"encoding/csv"
+	"net/http"
+	"net/url"
+	"strings"
+	"testing"
+
+	"github.com/PuerkitoBio/goquery"
+
+	"roster/web/webtest"
+)
+
+// The list says how many users its filter matches, pages both ways, sorts
+// by a click on a column, searches inside names (any case, any accents) and
+// exports the filter as CSV.
+func TestUserListTotalPagesSortSearchCSV(t *testing.T) {
+	e := webtest.New(t)
+	for i := range 120 {
+		name := "Bulk " + itoa(i)
+		switch i {
+		case 7:
+			name = "Alice Martin"
+		case 8:
+			name = "Chloé Dubois"
+		case 9:
+			name = "=HYPERLINK(\"x\")"
+		}
+		e.Server.DB().Write.Exec("INSERT INTO users (phone, country_code, name, created_at, profile_at, last_seen_at) VALUES (?, 1, ?, ?, ?, ?)",
+			"+1202555"+pad4(i), name, 1000+i, 1000+i, 5000+(i*37)%120)
+	}
+	a := e.AdminLogin("alice", "viewer")
+
+	r := a.Get("/admin/users")
+	if got := r.TestIDText(t, "users-total"); got != "120 users" {
+		t.Errorf("total %q", got)
+	}
+	if r.CountTestID(t, "prev-page") != 0 {
+		t.Error("the first page has a previous link")
+	}
+	next, _ := r.TestID(t, "next-page").Attr("href")
+	p2 := a.Get(next)
+	prev, _ := p2.TestID(t, "prev-page").Attr("href")
+	if !strings.Contains(prev, "before=") {
+		t.Fatalf("second page: no previous link (%q)", prev)
+	}
+	back := a.Get(prev)
+	if first, again := rowNames(t, r), rowNames(t, back); strings.Join(first, ",") != strings.Join(again, ",") {
+		t.Errorf("previous page of the second is not the first:\n%v\n%v", first, again)
+	}
+	if back.CountTestID(t, "prev-page") != 0 {
+		t.Error("back on the first page, a previous link remains")
+	}
+
+	// A click on Name sorts A to Z, a second click Z to A.
+	byName := a.Get("/admin/users?sort=name&order=asc")
+	names := rowNames(t, byName)
+	if names[0] != "=HYPERLINK(\"x\")" && names[0] != "Alice Martin" {
+		t.Errorf("A to Z starts with %q", names[0])
+	}
+	if aria, _ := byName.TestID(t, "sort-name").Parent().Attr("aria-sort"); aria != "ascending" {
+		t.Errorf("aria-sort %q", aria)
+	}
+	flip, _ := byName.TestID(t, "sort-name").Attr("href")
+	if !strings.Contains(flip, "order=desc") {
+		t.Errorf("second click: %q", flip)
+	}
+	if got := rowNames(t, a.Get(flip))[0]; got != "Chloé Dubois" {
+		t.Errorf("Z to A starts with %q", got)
+	}
+	byPhone := a.Get("/admin/users?sort=phone&order=desc")
+	if got := rowPhones(t, byPhone); got[0] != "+12025550119" {
+		t.Errorf("phone Z to A starts with %q", got[0])
+	}
+	// Numbers are shown as people write them, E.164 on hover.
+	if got := strings.TrimSpace(byPhone.TestID(t, "user-link").First().Text()); got != "+1 202-555-0119" {
+		t.Errorf("phone shown as %q", got)
+	}
+
+	// Substring, any case, any accent.
+	for q, want := range map[string]string{"martin": "Alice Martin", "CHLOE": "Chloé Dubois", "oé dub": "Chloé Dubois"} {
+		r := a.Get("/admin/users?q=" + url.QueryEscape(q))
+		if got := rowNames(t, r); len(got) != 1 || got[0] != want {
+			t.Errorf("%q finds %v", q, got)
+		}
+		if got := r.TestIDText(t, "users-total"); got != "1 user" {
+			t.Errorf("%q total %q", q, got)
+		}
+	}
+	if got := a.Get("/admin/users?q=bulk").TestIDText(t, "users-total"); got != "117 users" {
+		t.Errorf("bulk total %q", got)
+	}
+
+	// CSV of the filter: every page, formulas defused.
+	csvLink, _ := a.Get("/admin/users?q=bulk").TestID(t, "users-csv").Attr("href")
+	if !strings.HasPrefix(csvLink, "/admin/users.csv?") || !strings.Contains(csvLink, "q=bulk") {
+		t.Errorf("csv link %q", csvLink)
+	}
+	rows := readCSV(t, a.Get(csvLink))
+	if len(rows) != 118 || rows[0][1] != "phone" {
+		t.Errorf("%d CSV rows (with the header), want 118", len(rows))
+	}
+	all := readCSV(t, a.Get("/admin/users.csv"))
+	found := false
+	for _, row := range all {
+		if strings.Contains(row[2], "HYPERLINK") {
+			found = true
+			if !strings.HasPrefix(row[2], "'") {
+				t.Errorf("formula not defused: %q", row[2])
+			}
+		}
+	}
+	if len(all) != 121 || !found {
+		t.Errorf("%d CSV rows for everyone", len(all))
+	}
+	if n := e.Count("SELECT COUNT(*) FROM audit_log WHERE type = 'admin_export_users' AND actor = 'admin:alice'"); n != 2 {
+		t.Errorf("%d exports audited, want 2", n)
+	}
+}
+
+func rowNames(t *testing.T, r *webtest.Response) []string {
+	t.Helper()
+	var out []string
+	r.HTML(t).Find(webtest.TestIDSelector("user-name")).Each(func(_ int, s *goquery.Selection) { out = append(out, strings.TrimSpace(s.Text())) })
+	return out
+}
+
+func rowPhones(t *testing.T, r *webtest.Response) []string {
+	t.Helper()
+	var out []string
+	r.HTML(t).Find(webtest.TestIDSelector("user-link")).Each(func(_ int, s *goquery.Selection) { out = append(out, s.Find(".phone").AttrOr("data-e164", "")) })
+	return out
+}
+
+func readCSV(t *testing.T, r *webtest.Response) [][]string {
+	t.Helper()
+	expectStatus(t, r, http.StatusOK)
+	rows, err := csv.NewReader(strings.NewReader(string(r.Body))).ReadAll()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return rows
+}

@@ -1,0 +1,213 @@
+package web_test
+
+import (
+	"bytes"
+	"context"
+	"crypto/sha256"
+	_ "embed"
+	"encoding/base64"
+	"encoding/hex"
+	"encoding/json"
+	"image"
+	"image/jpeg"
+	"strings"
+	"testing"
+
+	"github.com/chromedp/cdproto/emulation"
+	"github.com/chromedp/chromedp"
+
+	"roster/web/webtest"
+)
+
+// Every dashboard page the journey visits is checked the same way: axe-core
+// finds no accessibility violation, and the page is photographed at 1280
+// and 390 pixels wide, where it must not scroll sideways.
+
+//go:embed testdata/axe/axe.min.js
+var axeSource string
+
+// axeSHA256 is the vendored axe.min.js (testdata/axe/VENDORED.md).
+const axeSHA256 = "29348999450cdf2849a8e70b7912fc2da85a849da39c0d0d5394f51d4a9ed95c"
+
+type axeViolation struct {
+	ID     string `json:"id"`
+	Impact string `json:"impact"`
+	Help   string `json:"help"`
+	Nodes  []struct {
+		Target []any  `json:"target"`
+		HTML   string `json:"html"`
+	} `json:"nodes"`
+}
+
+// checkA11y runs axe-core on the page and fails on any violation.
+func checkA11y(t *testing.T, ctx context.Context, name string) {
+	t.Helper()
+	if sum := sha256.Sum256([]byte(axeSource)); hex.EncodeToString(sum[:]) != axeSHA256 {
+		t.Fatal("testdata/axe/axe.min.js is not the vendored file: see VENDORED.md")
+	}
+	if _, err := chromedp.Run(ctx, chromedp.Evaluate[bool](`typeof axe === "undefined" ? (0, eval)(`+jsString(axeSource)+`) && true : true`)); err != nil {
+		t.Fatalf("%s: load axe-core: %v", name, err)
+	}
+	out, err := chromedp.Run(ctx, chromedp.Evaluate[string](`axe.run(document, {resultTypes: ["violations"]}).then(r => JSON.stringify(r.violations))`, chromedp.EvalAwaitPromise))
+	if err != nil {
+		t.Fatalf("%s: axe: %v", name, err)
+	}
+	var vs []axeViolation
+	if err := json.Unmarshal([]byte(out), &vs); err != nil {
+		t.Fatalf("%s: axe result: %v", name, err)
+	}
+	for _, v := range vs {
+		var where []string
+		for i, n := range v.Nodes {
+			if i == 3 {
+				where = append(where, "…")
+				break
+			}
+			where = append(where, n.HTML)
+		}
+		t.Errorf("%s: axe %s (%s): %s, %d nodes: %s", name, v.ID, v.Impact, v.Help, len(v.Nodes), strings.Join(where, " | "))
+	}
+}
+
+func jsString(s string) string {
+	b, _ := json.Marshal(s)
+	return string(b)
+}
+
+// checkPage checks the page shown: axe, then screenshots at 1280 and 390
+// pixels wide, without sideways scrolling at either.
+func checkPage(t *testing.T, ctx context.Context, name string) {
+	t.Helper()
+	checkA11y(t, ctx, name)
+	for _, w := range []int64{1280, 390} {
+		do(t, ctx, "resize", chromedp.EmulateViewport(w, 900))
+		wide, err := chromedp.Run(ctx, chromedp.Evaluate[bool](`document.documentElement.scrollWidth > window.innerWidth + 1`))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if wide {
+			t.Errorf("%s scrolls sideways at %d px", name, w)
+		}
+		suffix := ""
+		if w == 390 {
+			suffix = "-390"
+		}
+		screenshot(t, ctx, name+suffix)
+	}
+	do(t, ctx, "resize", chromedp.EmulateViewport(1280, 900))
+}
+
+// journeyMore is the second half of the admin journey (signed in as owner
+// alice): the photo shown, '/' to search, a bulk revoke, a moderation edit
+// that the API then serves, dark mode, and an admin created who signs in.
+// It ends signed in as that new operator.
+func journeyMore(t *testing.T, ctx context.Context, e *webtest.Env, base, uid, frID, bobToken string) {
+	t.Helper()
+	do(t, ctx, "user page with a photo", chromedp.Navigate(base+"/admin/users/"+frID), chromedp.WaitVisible(chromedp.CSS(`[data-testid="avatar"]`)))
+	loaded, err := chromedp.Run(ctx, chromedp.Evaluate[bool](`(() => { const i = document.querySelector('[data-testid="avatar"]'); return i.complete && i.naturalWidth > 0 })()`))
+	if err != nil || !loaded {
+		t.Errorf("the profile photo did not load (%v)", err)
+	}
+	checkPage(t, ctx, "user-photo")
+
+	// "/" focuses the search box.
+	do(t, ctx, "users", chromedp.Navigate(base+"/admin/users"), chromedp.WaitVisible(chromedp.CSS(`[data-testid="users-table"]`)),
+		chromedp.KeyEvent("/"))
+	if focused, _ := chromedp.Run(ctx, chromedp.Evaluate[bool](`document.activeElement === document.querySelector('[data-testid="search-q"]')`)); !focused {
+		t.Error(`"/" did not focus the search box`)
+	}
+
+	// Bulk: sign the French user out everywhere.
+	do(t, ctx, "bulk revoke",
+		chromedp.Click(chromedp.CSS(`input[data-testid="select-user"][value="`+frID+`"]`)),
+		chromedp.Click(chromedp.CSS(`[data-testid="bulk"] summary`)),
+		chromedp.SendKeys(chromedp.CSS(`[data-testid="bulk-password"]`), webtest.AdminPassword),
+		chromedp.Click(chromedp.CSS(`[data-testid="bulk-submit"]`)),
+		chromedp.WaitVisible(chromedp.CSS(`[data-testid="notice"]`)))
+	if got := text(t, ctx, `[data-testid="notice"]`); !strings.Contains(got, "Signed out 1 user everywhere") {
+		t.Errorf("bulk notice %q", got)
+	}
+	if n := e.Count("SELECT COUNT(*) FROM sessions WHERE user_id = ? AND revoked_at IS NULL", frID); n != 0 {
+		t.Errorf("%d live sessions left after the bulk revoke", n)
+	}
+	checkPage(t, ctx, "users-bulk")
+
+	// Moderation: clear the name; Bob's app then gets the cleared name.
+	do(t, ctx, "moderate",
+		chromedp.Navigate(base+"/admin/users/"+frID),
+		chromedp.WaitVisible(chromedp.CSS(`[data-testid="moderate-form"]`)),
+		chromedp.Click(chromedp.CSS(`[data-testid="clear-name"]`)),
+		chromedp.SendKeys(chromedp.CSS(`[data-testid="moderate-password"]`), webtest.AdminPassword),
+		chromedp.Click(chromedp.CSS(`[data-testid="moderate"]`)),
+		chromedp.WaitVisible(chromedp.CSS(`[data-testid="notice"]`)))
+	got := e.GetContacts(t, bobToken, map[string]any{"phones": "+" + webtest.FRPhone})
+	if len(got.Contacts) != 1 || got.Contacts[0].Name != "" {
+		t.Errorf("after moderation getcontacts returns %+v", got.Contacts)
+	}
+
+	// Dark mode: the same pages, checked for contrast too.
+	colorScheme(t, ctx, "dark")
+	for _, p := range []struct{ name, path, wait string }{
+		{"dark-overview", "/admin/", `[data-testid="chart-signups"]`},
+		{"dark-users", "/admin/users", `[data-testid="users-table"]`},
+		{"dark-user", "/admin/users/" + uid, `[data-testid="sessions"]`},
+	} {
+		do(t, ctx, p.name, chromedp.Navigate(base+p.path), chromedp.WaitVisible(chromedp.CSS(p.wait)))
+		checkPage(t, ctx, p.name)
+	}
+	colorScheme(t, ctx, "light")
+
+	// Pages not visited so far.
+	for _, p := range []struct{ name, path, wait string }{
+		{"matched", "/admin/users/" + frID + "/have", `[data-testid="contacts-count"]`},
+		{"account", "/admin/account", `[data-testid="password-form"]`},
+		{"admin-detail", "/admin/admins/2", `[data-testid="admin-sessions"]`}, // alice (1 is the first owner)
+		{"admins", "/admin/admins", `[data-testid="admins-table"]`},
+	} {
+		do(t, ctx, p.name, chromedp.Navigate(base+p.path), chromedp.WaitVisible(chromedp.CSS(p.wait)))
+		checkPage(t, ctx, p.name)
+	}
+
+	// An owner creates an operator, who signs in with the password shown once.
+	do(t, ctx, "create an admin",
+		chromedp.SendKeys(chromedp.CSS(`[data-testid="new-admin-name"]`), "carol"),
+		chromedp.SetValue(chromedp.CSS(`[data-testid="new-admin-role"]`), "operator"),
+		chromedp.SendKeys(chromedp.CSS(`[data-testid="create-admin-password"]`), webtest.AdminPassword),
+		chromedp.Click(chromedp.CSS(`[data-testid="create-admin"]`)),
+		chromedp.WaitVisible(chromedp.CSS(`[data-testid="new-password"]`)))
+	checkPage(t, ctx, "admins-created")
+	password := text(t, ctx, `[data-testid="new-password"]`)
+	do(t, ctx, "sign out and in as carol",
+		chromedp.Click(chromedp.CSS(`[data-testid="logout"]`)),
+		chromedp.WaitVisible(chromedp.CSS(`[data-testid="login-form"]`)),
+		chromedp.SendKeys(chromedp.CSS(`[data-testid="login-name"]`), "carol"),
+		chromedp.SendKeys(chromedp.CSS(`[data-testid="login-password"]`), password),
+		chromedp.Click(chromedp.CSS(`[data-testid="login-submit"]`)),
+		chromedp.WaitVisible(chromedp.CSS(`[data-testid="admin-name"]`)))
+	if got := text(t, ctx, `[data-testid="admin-name"]`); got != "carol" {
+		t.Errorf("signed in as %q", got)
+	}
+}
+
+// testJPEG is a small JPEG thumbnail, base64 as the users table keeps it.
+func testJPEG(t *testing.T) string {
+	t.Helper()
+	img := image.NewRGBA(image.Rect(0, 0, 8, 8))
+	for i := range img.Pix {
+		img.Pix[i] = byte(i * 7)
+	}
+	var b bytes.Buffer
+	if err := jpeg.Encode(&b, img, nil); err != nil {
+		t.Fatal(err)
+	}
+	return base64.StdEncoding.EncodeToString(b.Bytes())
+}
+
+// colorScheme makes the page see the system's colour scheme as dark or light.
+func colorScheme(t *testing.T, ctx context.Context, scheme string) {
+	t.Helper()
+	if _, err := chromedp.Call(ctx, emulation.SetEmulatedMedia, emulation.SetEmulatedMediaParams{
+		Features: []*emulation.MediaFeature{{Name: "prefers-color-scheme", Value: scheme}}}); err != nil {
+		t.Fatalf("prefers-color-scheme %s: %v", scheme, err)
+	}
+}
