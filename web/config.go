@@ -125,7 +125,7 @@ func ParseConfig(name string, args []string, getenv func(string) string, out io.
 	fs.DurationVar(&cfg.ReadTimeout, "read-timeout", 30*time.Second, "time allowed to read a request")
 	fs.DurationVar(&cfg.WriteTimeout, "write-timeout", 30*time.Second, "time allowed to write a response")
 	fs.DurationVar(&cfg.IdleTimeout, "idle-timeout", 2*time.Minute, "how long an idle keep-alive connection stays open")
-	fs.DurationVar(&cfg.RequestTimeout, "request-timeout", 5*time.Second, "how long a protocol request may wait for the database; past it the app is told BUSY with retry_after")
+	fs.DurationVar(&cfg.RequestTimeout, "request-timeout", 5*time.Second, "how long a protocol request may wait (for the database, for the photo decode budget); past it the app is told BUSY with retry_after")
 	fs.DurationVar(&cfg.ShutdownTimeout, "shutdown-timeout", 15*time.Second, "how long shutdown waits for in-flight requests")
 
 	fs.StringVar(&cfg.MetricsAddr, "metrics-addr", "", "address of a separate listener for Prometheus metrics at /metrics, e.g. 127.0.0.1:9090 (empty = none; ROSTER_METRICS_TOKEN serves them on --addr behind a bearer token instead)")

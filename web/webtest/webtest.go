@@ -45,7 +45,7 @@ type Option func(*web.Config, *web.Options)
 // WithArgs passes command-line flags, as an operator would.
 func WithArgs(args ...string) Option {
 	return func(c *web.Config, _ *web.Options) {
-		cfg, err := web.ParseConfig("roster", append([]string{"--data-dir", c.DataDir}, args...), noEnv, io.Discard)
+		cfg, err := web.ParseConfig("roster", append(append([]string{"--data-dir", c.DataDir}, defaultArgs()...), args...), noEnv, io.Discard)
 		if err != nil {
 			panic("webtest.WithArgs: " + err.Error())
 		}
@@ -60,11 +60,17 @@ func WithOptions(f func(*web.Options)) Option {
 
 func noEnv(string) string { return "" }
 
+// defaultArgs are the flags every test server starts with; a test's own
+// WithArgs come after them and win. A minute of request deadline: the 5 s
+// default is a production choice that a busy shared test machine can
+// exceed, and the tests of the deadline set a short one themselves.
+func defaultArgs() []string { return []string{"--request-timeout", "1m"} }
+
 // New starts a Roster with default configuration in a temporary directory.
 func New(t testing.TB, opts ...Option) *Env {
 	t.Helper()
 	dir := t.TempDir()
-	cfg, err := web.ParseConfig("roster", []string{"--data-dir", dir, "--addr", "127.0.0.1:0"}, noEnv, io.Discard)
+	cfg, err := web.ParseConfig("roster", append([]string{"--data-dir", dir, "--addr", "127.0.0.1:0"}, defaultArgs()...), noEnv, io.Discard)
 	if err != nil {
 		t.Fatalf("default config: %v", err)
 	}
