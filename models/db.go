@@ -214,6 +214,15 @@ func (d *DB) Analyze(ctx context.Context) error {
 
 // RunAnalyze refreshes the statistics every interval until ctx is done.
 func (d *DB) RunAnalyze(ctx context.Context, every time.Duration, log *slog.Logger) {
+	repeat(ctx, every, func() {
+		if err := d.Analyze(ctx); err != nil && ctx.Err() == nil {
+			log.Warn("database: ANALYZE failed", "err", err)
+		}
+	})
+}
+
+// repeat calls fn every interval until ctx is done (the database's chores).
+func repeat(ctx context.Context, every time.Duration, fn func()) {
 	t := time.NewTicker(every)
 	defer t.Stop()
 	for {
@@ -221,9 +230,7 @@ func (d *DB) RunAnalyze(ctx context.Context, every time.Duration, log *slog.Logg
 		case <-ctx.Done():
 			return
 		case <-t.C:
-			if err := d.Analyze(ctx); err != nil && ctx.Err() == nil {
-				log.Warn("database: ANALYZE failed", "err", err)
-			}
+			fn()
 		}
 	}
 }
@@ -314,18 +321,11 @@ func (d *DB) Ping(ctx context.Context) error {
 // it copies what no reader still needs, and the WAL is reused from its start
 // once everything has been copied.
 func (d *DB) RunCheckpoints(ctx context.Context, every time.Duration, log *slog.Logger) {
-	t := time.NewTicker(every)
-	defer t.Stop()
-	for {
-		select {
-		case <-ctx.Done():
-			return
-		case <-t.C:
-			if _, err := d.ckpt.ExecContext(ctx, "PRAGMA wal_checkpoint(PASSIVE)"); err != nil && ctx.Err() == nil && !IsBusy(err) {
-				log.Warn("database: checkpoint failed", "err", err)
-			}
+	repeat(ctx, every, func() {
+		if _, err := d.ckpt.ExecContext(ctx, "PRAGMA wal_checkpoint(PASSIVE)"); err != nil && ctx.Err() == nil && !IsBusy(err) {
+			log.Warn("database: checkpoint failed", "err", err)
 		}
-	}
+	})
 }
 
 // Close closes both pools.
