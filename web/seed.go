@@ -2,6 +2,7 @@ package web
 
 import (
 	"context"
+	"errors"
 	"flag"
 	"fmt"
 	"io"
@@ -13,20 +14,26 @@ import (
 )
 
 // Seed is the `roster seed` command: it fills an empty data directory with
-// generated users and address books (for benchmarks and demos). It uses the
-// data directory's contacts key (created if missing), so a server started on
-// the directory afterwards finds the generated contacts.
+// a generated deployment (for benchmarks and demos). It uses the data
+// directory's contacts key (created if missing), so a server started on the
+// directory afterwards finds the generated contacts.
+//
+// The database and the photos are built beside their final names
+// (roster.db.partial, files.partial) and moved into place only when
+// complete: an interrupted seed leaves nothing a server would open, and
+// the next run starts again from a clean slate.
 func Seed(ctx context.Context, args []string, getenv func(string) string, out io.Writer, log *slog.Logger) error {
 	cfg := models.DefaultSeedConfig()
 	fs := flag.NewFlagSet("roster seed", flag.ContinueOnError)
 	fs.SetOutput(out)
-	dataDir := fs.String("data-dir", "./data", "data directory to fill (its database must have no users) [$"+EnvName("data-dir")+"]")
+	dataDir := fs.String("data-dir", "./data", "data directory to fill (it must have no database yet) [$"+EnvName("data-dir")+"]")
 	fs.IntVar(&cfg.Users, "users", cfg.Users, "registered users")
 	fs.IntVar(&cfg.Books, "books", cfg.Books, "users with an address book (each book: --book-min to --book-max numbers)")
 	fs.IntVar(&cfg.BookMin, "book-min", cfg.BookMin, "fewest numbers in an address book")
 	fs.IntVar(&cfg.BookMax, "book-max", cfg.BookMax, "most numbers in an address book")
 	fs.Float64Var(&cfg.UserShare, "user-share", cfg.UserShare, "share of address-book numbers that are users")
 	fs.IntVar(&cfg.Popular, "popular", cfg.Popular, "address books holding the joiner number "+models.SeedJoiner+" and user 1 (fan-out size)")
+	fs.Float64Var(&cfg.PhotoShare, "photo-share", cfg.PhotoShare, "share of users with a profile photo")
 	fs.Uint64Var(&cfg.RandSeed, "random-seed", cfg.RandSeed, "seed of the generator (same seed, same data)")
 	if v := getenv(EnvName("data-dir")); v != "" {
 		*dataDir = v
@@ -40,6 +47,10 @@ func Seed(ctx context.Context, args []string, getenv func(string) string, out io
 	if err := ownerOnlyDir(*dataDir); err != nil {
 		return err
 	}
+	path, files := filepath.Join(*dataDir, "roster.db"), filepath.Join(*dataDir, "files")
+	if err := seedTargetsFree(path, files); err != nil {
+		return err
+	}
 	key, err := LoadSecret(*dataDir, "contacts", getenv("ROSTER_CONTACTS_KEY"), nil)
 	if err != nil {
 		return err
@@ -48,27 +59,101 @@ func Seed(ctx context.Context, args []string, getenv func(string) string, out io
 	if _, err := LoadSecret(*dataDir, "otp", getenv("ROSTER_OTP_KEY"), nil); err != nil {
 		return err
 	}
-	path := filepath.Join(*dataDir, "roster.db")
-	db, err := models.Open(ctx, path, log)
-	if err != nil {
+	partial, partialFiles := path+".partial", files+".partial"
+	if err := removeSeedLeftovers(partial, partialFiles, log); err != nil {
 		return err
 	}
-	st, err := models.Seed(ctx, db, models.NewPhoneHasher(key), cfg, log)
-	if cerr := db.Close(); err == nil {
-		err = cerr // closing checkpoints the WAL into the database file
+	if err := os.Mkdir(partialFiles, 0o700); err != nil {
+		return err
 	}
+	cfg.FilesDir = partialFiles
+	st, err := seedInto(ctx, partial, models.NewPhoneHasher(key), cfg, log)
 	if err != nil {
+		return errors.Join(err, removeSeedLeftovers(partial, partialFiles, log))
+	}
+	if fi, err := os.Stat(partial + "-wal"); err == nil && fi.Size() > 0 {
+		return fmt.Errorf("seed: %s-wal was not checkpointed into the database; run the seed again", partial)
+	}
+	if err := os.RemoveAll(files); err != nil { // empty: seedTargetsFree checked
+		return err
+	}
+	if err := os.Rename(partialFiles, files); err != nil {
+		return err
+	}
+	if err := os.Rename(partial, path); err != nil {
 		return err
 	}
 	size := int64(0)
-	for _, suffix := range []string{"", "-wal", "-shm"} {
-		if fi, err := os.Stat(path + suffix); err == nil {
-			size += fi.Size()
-		}
+	if fi, err := os.Stat(path); err == nil {
+		size = fi.Size()
 	}
 	fmt.Fprintf(out, "seeded %s: %d users, %d address books, %d address-book rows in %s; database %.1f MiB\n"+
+		"  %d sessions, %d codes of the last 30 days, %d audit entries, %d contact syncs, %d photos, %d blocked users\n"+
 		"user N has the number models.SeedUserPhone(N) (user 1: %s); %s is in %d address books and not a user\n",
 		*dataDir, st.Users, st.Books, st.BookRows, st.Took.Round(100_000_000), float64(size)/(1<<20),
+		st.Sessions, st.Codes, st.Audit, st.Syncs, st.Photos, st.Blocked,
 		models.SeedUserPhone(1), models.SeedJoiner, cfg.Popular)
 	return nil
+}
+
+// seedTargetsFree refuses a data directory that already has a database or
+// files: seeding never mixes generated data with real data.
+func seedTargetsFree(db, files string) error {
+	if _, err := os.Stat(db); err == nil {
+		return fmt.Errorf("%s exists: seed makes a new database; choose an empty data directory or remove it", db)
+	} else if !errors.Is(err, os.ErrNotExist) {
+		return err
+	}
+	entries, err := os.ReadDir(files)
+	if err != nil && !errors.Is(err, os.ErrNotExist) {
+		return err
+	}
+	if len(entries) > 0 {
+		return fmt.Errorf("%s is not empty: seed makes new files; choose an empty data directory", files)
+	}
+	return nil
+}
+
+// removeSeedLeftovers removes what an interrupted seed left.
+func removeSeedLeftovers(partial, partialFiles string, log *slog.Logger) error {
+	var errs []error
+	for _, p := range []string{partial, partial + "-wal", partial + "-shm", partialFiles} {
+		if _, err := os.Stat(p); err == nil {
+			log.Info("seed: removing an unfinished seed", "path", p)
+		}
+		errs = append(errs, os.RemoveAll(p))
+	}
+	return errors.Join(errs...)
+}
+
+// seedInto seeds the database at path and closes it, which checkpoints the
+// WAL into the database file.
+func seedInto(ctx context.Context, path string, hasher *models.PhoneHasher, cfg models.SeedConfig, log *slog.Logger) (models.SeedStats, error) {
+	// The seed's statements are big by design (an index over 11 million
+	// rows takes 20 s): its own progress lines say where it is, so the
+	// database's slow-statement warnings are left out; failures still log.
+	db, err := models.Open(ctx, path, slog.New(minLevel{log.Handler(), slog.LevelError}))
+	if err != nil {
+		return models.SeedStats{}, err
+	}
+	st, err := models.Seed(ctx, db, hasher, cfg, log)
+	return st, errors.Join(err, db.Close())
+}
+
+// minLevel passes on the records of at least its level.
+type minLevel struct {
+	slog.Handler
+	level slog.Level
+}
+
+func (h minLevel) Enabled(ctx context.Context, l slog.Level) bool {
+	return l >= h.level && h.Handler.Enabled(ctx, l)
+}
+
+func (h minLevel) WithAttrs(as []slog.Attr) slog.Handler {
+	return minLevel{h.Handler.WithAttrs(as), h.level}
+}
+
+func (h minLevel) WithGroup(name string) slog.Handler {
+	return minLevel{h.Handler.WithGroup(name), h.level}
 }
