@@ -1,3 +1,9 @@
+// Code delivery through each channel against local fakes that check the
+// exact request (Twilio, the signed webhook), the channel choice per
+// address, the SMS caps and the worker's retry and give-up rules. One room
+// because the channels share the outbox helpers below and are read together
+// when a delivery rule changes.
+
 package web_test
 
 import (

@@ -1,3 +1,8 @@
+// mesibo mode against the fake mesibo (webtest.FakeMesibo, which checks each
+// request's documented JSON form): sign-in, revocation, block and delete,
+// the degraded state and its reports, 429, and join notices. One room
+// because every test shares the fake's setup and the job runner below.
+
 package web_test
 
 import (

@@ -1,3 +1,9 @@
+// What an operator runs into, end to end through the binary's own entry
+// points: health and readiness, config and secrets, metrics, pruning,
+// shutdown, backup, the body limit and what the logs never hold. One room
+// because the tests are short and share serve(), which runs the real
+// listener rather than app.Test.
+
 package web_test
 
 import (
