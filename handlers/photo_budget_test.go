@@ -72,8 +72,8 @@ func TestPhotoDecodesShareAMemoryBudget(t *testing.T) {
 	if testing.Short() {
 		t.Skip("decodes eight large images")
 	}
-	defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(8))  // a bigger machine: more decodes would run at once
-	defer debug.SetGCPercent(debug.SetGCPercent(10)) // the heap follows what is live
+	defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(8))   // a bigger machine: more decodes would run at once
+	defer debug.SetGCPercent(debug.SetGCPercent(200)) // the server's setting (main.go): garbage may be twice what is live
 	// Uploads queue for the budget under the request deadline; webtest's
 	// deadline is long enough for a busy machine (with a short one the last
 	// uploads get BUSY, which is right, but not what this test is about).
@@ -125,9 +125,11 @@ func TestPhotoDecodesShareAMemoryBudget(t *testing.T) {
 	if ok.Load() != users {
 		t.Errorf("%d of %d uploads stored", ok.Load(), users)
 	}
-	// The heap holds what is live plus garbage the collector has not
-	// reached yet (up to about one finished decode): hence the slack.
-	if grew > 256+128 {
+	// Store collects a large decode's garbage before giving its weight
+	// back, so the heap holds the budget plus the small allocations of the
+	// requests around it (without that collection, at GOGC 200, it grew by
+	// 620-690 MiB here; with it 274-281 MiB).
+	if grew > 256+64 {
 		t.Errorf("the heap grew by %d MiB during the decodes: over the 256 MiB budget", grew)
 	}
 }
