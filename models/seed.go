@@ -26,6 +26,10 @@ type SeedConfig struct {
 	PhotoShare float64
 	FilesDir   string
 	Now        time.Time // the end of the generated history; zero: now
+	// Uniform leaves out the users who differ in what others see of them
+	// (blocked, moderated, not findable by everyone), so that a benchmark's
+	// contact lists are the same size every time (web/testdata/loadbench).
+	Uniform bool
 }
 
 // DefaultSeedConfig: 1,000,000 users, 10,000 of them with address books of

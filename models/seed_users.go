@@ -150,7 +150,7 @@ func (w *seedWorld) user(ctx context.Context, rng *rand.Rand, id int, hash []byt
 	profile := between(rng, created, max(created, seen))
 	disc := DiscoverEveryone
 	switch r := rng.IntN(100); {
-	case id == 1:
+	case id == 1, w.cfg.Uniform:
 	case r < 3:
 		disc = DiscoverContacts
 	case r < 4:
@@ -166,7 +166,7 @@ func (w *seedWorld) user(ctx context.Context, rng *rand.Rand, id int, hash []byt
 	}
 	var blocked any // NULL
 	var block *seedEvent
-	if id > 1 && rng.IntN(1000) < 3 { // user 1 is the benchmarks' popular user
+	if id > 1 && rng.IntN(1000) < 3 && !w.cfg.Uniform { // user 1 is the benchmarks' popular user
 		at := between(rng, max(created, w.window), w.now)
 		block = &seedEvent{at: at, user: int32(id), kind: seedBlock, until: BlockedForever}
 		if rng.IntN(2) == 0 { // until the end of a day 1 to 90 days later
@@ -178,7 +178,7 @@ func (w *seedWorld) user(ctx context.Context, rng *rand.Rand, id int, hash []byt
 		w.seen[id-1] = seen
 		st.Blocked++
 	}
-	if id > 1 && status != "" && rng.IntN(1000) < 2 {
+	if id > 1 && status != "" && rng.IntN(1000) < 2 && !w.cfg.Uniform {
 		at := between(rng, max(profile, w.window), w.now)
 		if w.inWindow(at) && (block == nil || at < block.at) {
 			w.events = append(w.events, seedEvent{at: at, user: int32(id), kind: seedModerate})

@@ -33,6 +33,7 @@ func Seed(ctx context.Context, args []string, getenv func(string) string, out io
 	fs.IntVar(&cfg.BookMax, "book-max", cfg.BookMax, "most numbers in an address book")
 	fs.Float64Var(&cfg.UserShare, "user-share", cfg.UserShare, "share of address-book numbers that are users")
 	fs.IntVar(&cfg.Popular, "popular", cfg.Popular, "address books holding the joiner number "+models.SeedJoiner+" and user 1 (fan-out size)")
+	fs.BoolVar(&cfg.Uniform, "uniform", false, "no blocked or moderated users, everyone findable by everyone (for benchmarks)")
 	fs.Float64Var(&cfg.PhotoShare, "photo-share", cfg.PhotoShare, "share of users with a profile photo")
 	fs.Uint64Var(&cfg.RandSeed, "random-seed", cfg.RandSeed, "seed of the generator (same seed, same data)")
 	if v := getenv(EnvName("data-dir")); v != "" {

@@ -193,3 +193,29 @@ func TestSeedAfterAnInterruptedSeed(t *testing.T) {
 		t.Errorf("users after the rerun: %d", n)
 	}
 }
+
+// --uniform leaves out what would make a benchmark's lists vary in size:
+// no blocked or moderated users, everyone findable by everyone.
+func TestSeedUniform(t *testing.T) {
+	dir := t.TempDir()
+	err := web.Seed(context.Background(), []string{"--data-dir", dir, "--users", "3000", "--books", "30",
+		"--book-min", "20", "--book-max", "40", "--popular", "10", "--uniform"}, func(string) string { return "" }, io.Discard, quietLog)
+	if err != nil {
+		t.Fatal(err)
+	}
+	e := webtest.New(t, webtest.WithArgs("--data-dir", dir))
+	for _, c := range []struct {
+		query string
+		args  []any
+		want  int64
+	}{
+		{"SELECT COUNT(*) FROM users", nil, 3000},
+		{"SELECT COUNT(*) FROM users WHERE blocked_until IS NOT NULL", nil, 0},
+		{"SELECT COUNT(*) FROM users WHERE discoverable <> ?", []any{models.DiscoverEveryone}, 0},
+		{"SELECT COUNT(*) FROM audit_log WHERE type IN (?, ?)", []any{models.EventAdminBlock, models.EventAdminModerate}, 0},
+	} {
+		if n := e.Count(c.query, c.args...); n != c.want {
+			t.Errorf("%s: %d, want %d", c.query, n, c.want)
+		}
+	}
+}

@@ -176,7 +176,7 @@ func (b *bench) run(only string, scaling, mixed, overload bool, extra []string) 
 	} else {
 		fmt.Println("seeding 100,000 users")
 		cmd := exec.Command(b.bin, "seed", "--data-dir", data, "--users", strconv.Itoa(users), "--books", strconv.Itoa(books),
-			"--book-min", "200", "--book-max", "2000", "--popular", strconv.Itoa(books))
+			"--book-min", "200", "--book-max", "2000", "--popular", strconv.Itoa(books), "--uniform")
 		if out, err := cmd.CombinedOutput(); err != nil {
 			return fmt.Errorf("seed: %v\n%s", err, out)
 		}
