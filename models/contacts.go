@@ -123,9 +123,11 @@ func (c *Contacts) Upload(ctx context.Context, caller *User, raw []string, reset
 	// Sorted, the lookups walk the indexes in order: fewer distinct pages.
 	slices.SortFunc(hashes, bytes.Compare)
 	list := hashList(hashes)
+	digest := listDigest(hashes)
 	var (
 		users   []ContactEntry
 		missing int
+		known   bool // the list's digest is stored: all of it is in the book
 	)
 	if len(hashes) > 0 {
 		// Who is visible does not depend on the caller's own book, so the
@@ -137,6 +139,10 @@ func (c *Contacts) Upload(ctx context.Context, caller *User, raw []string, reset
 			if err != nil || reset {
 				return err
 			}
+			// A list known to be all in the book needs no lookup of each number.
+			if known, err = knownList(qctx, conn, caller.ID, digest); err != nil || known {
+				return err
+			}
 			return conn.QueryRowContext(qctx, `SELECT COUNT(*) FROM json_each(?) j WHERE NOT EXISTS (
 				SELECT 1 FROM address_book WHERE owner_id = ? AND contact_hash = unhex(j.value))`, list, caller.ID).Scan(&missing)
 		})
@@ -146,6 +152,9 @@ func (c *Contacts) Upload(ctx context.Context, caller *User, raw []string, reset
 	}
 	rec.Matched = len(users)
 	if !reset && missing == 0 {
+		if !known && len(hashes) > 0 {
+			c.laterDigest(caller.ID, digest, list, now)
+		}
 		c.later(&rec, start)
 		return &SyncResult{Contacts: users, Sync: rec}, nil
 	}
@@ -180,6 +189,9 @@ func (c *Contacts) Upload(ctx context.Context, caller *User, raw []string, reset
 			if err != nil {
 				return err
 			}
+			if err := storeDigest(tx, caller.ID, digest, toMillis(now), ""); err != nil {
+				return err
+			}
 		}
 		return c.insertRecord(tx, &rec, start)
 	})
@@ -211,7 +223,7 @@ func (c *Contacts) resetBook(tx *gorm.DB, ownerID int64, now time.Time) error {
 			return err
 		}
 	}
-	return nil
+	return forgetLists(tx, ownerID)
 }
 
 // hashList passes many hashes as one parameter: a JSON array of hex strings,
@@ -330,6 +342,11 @@ func (c *Contacts) Delete(ctx context.Context, caller *User, raw []string) (int,
 				return res.Error
 			}
 			removed += int(res.RowsAffected)
+		}
+		if removed > 0 { // a stored list may no longer be all there
+			if err := forgetLists(tx, caller.ID); err != nil {
+				return err
+			}
 		}
 		rec.Matched = removed
 		return c.insertRecord(tx, &rec, start)

@@ -41,6 +41,10 @@ type syncLog struct {
 	mu      sync.Mutex
 	pending []ContactSync
 	dropped int
+	// digests of lists re-syncs found all in the book (contacts_digest.go),
+	// written with the records.
+	digests     map[int64]pendingDigest
+	digestBytes int
 }
 
 // maxPendingSyncs bounds the memory held while the writer is slow: past it,
@@ -68,14 +72,21 @@ func (c *Contacts) later(rec *ContactSync, start time.Time) {
 // since the last flush because the queue was full.
 func (c *Contacts) FlushSyncs(ctx context.Context) (dropped int, err error) {
 	c.log.mu.Lock()
-	batch, dropped := c.log.pending, c.log.dropped
-	c.log.pending, c.log.dropped = nil, 0
+	batch, dropped, digests := c.log.pending, c.log.dropped, c.log.digests
+	c.log.pending, c.log.dropped, c.log.digests, c.log.digestBytes = nil, 0, nil, 0
 	c.log.mu.Unlock()
-	if len(batch) == 0 {
+	if len(batch) == 0 && len(digests) == 0 {
 		return dropped, nil
 	}
+	// Digests that fail to be written are not kept: the next re-sync of
+	// their list finds it all there and queues it again.
 	err = c.db.WriteTx(ctx, func(tx *gorm.DB) error {
-		return tx.CreateInBatches(batch, 500).Error
+		if len(batch) > 0 {
+			if err := tx.CreateInBatches(batch, 500).Error; err != nil {
+				return err
+			}
+		}
+		return writeDigests(tx, digests)
 	})
 	if err != nil {
 		// Put them back for the next try, within the bound.
