@@ -125,8 +125,10 @@ func (c *Contacts) Upload(ctx context.Context, caller *User, raw []string, reset
 	list := hashList(hashes)
 	digest := listDigest(hashes)
 	var (
-		users   []ContactEntry
-		missing int
+		users []ContactEntry
+		// missing holds the numbers (hex hashes) the read found not in the
+		// book: all the write has to look at, unless the book is reset.
+		missing []string
 		known   bool // the list's digest is stored: all of it is in the book
 	)
 	if len(hashes) > 0 {
@@ -143,20 +145,30 @@ func (c *Contacts) Upload(ctx context.Context, caller *User, raw []string, reset
 			if known, err = knownList(qctx, conn, caller.ID, digest); err != nil || known {
 				return err
 			}
-			return conn.QueryRowContext(qctx, `SELECT COUNT(*) FROM json_each(?) j WHERE NOT EXISTS (
-				SELECT 1 FROM address_book WHERE owner_id = ? AND contact_hash = unhex(j.value))`, list, caller.ID).Scan(&missing)
+			missing, err = queryStrings(qctx, conn, `SELECT j.value FROM json_each(?) j WHERE NOT EXISTS (
+				SELECT 1 FROM address_book WHERE owner_id = ? AND contact_hash = unhex(j.value))`, list, caller.ID)
+			return err
 		})
 		if err != nil {
 			return nil, err
 		}
 	}
 	rec.Matched = len(users)
-	if !reset && missing == 0 {
+	if !reset && len(missing) == 0 {
 		if !known && len(hashes) > 0 {
 			c.laterDigest(caller.ID, digest, list, now)
 		}
 		c.later(&rec, start)
 		return &SyncResult{Contacts: users, Sync: rec}, nil
+	}
+	// The write looks only at what the read found missing: a re-sync with
+	// one new number holds the writer for one number, not for the book. A
+	// number added meanwhile is skipped by the checks below; one deleted
+	// meanwhile stays deleted (as if the deletion came after this upload).
+	// Only a write of the whole list makes the whole list known (its digest).
+	toStore, whole := list, reset || len(missing) == len(hashes)
+	if !whole {
+		toStore = stringList(missing)
 	}
 	var refused *RefusedError
 	err := c.db.WriteTx(ctx, func(tx *gorm.DB) error {
@@ -166,7 +178,7 @@ func (c *Contacts) Upload(ctx context.Context, caller *User, raw []string, reset
 		err := tx.Raw(`SELECT COUNT(*) FROM json_each(?) j WHERE NOT EXISTS (
 			SELECT 1 FROM address_book WHERE owner_id = ? AND contact_hash = unhex(j.value)) AND NOT EXISTS (
 			SELECT 1 FROM address_book_reset WHERE owner_id = ? AND contact_hash = unhex(j.value) AND reset_at > ?)`,
-			list, caller.ID, caller.ID, toMillis(now.Add(-resetMemory))).Scan(&rec.NewNumbers).Error
+			toStore, caller.ID, caller.ID, toMillis(now.Add(-resetMemory))).Scan(&rec.NewNumbers).Error
 		if err != nil {
 			return err
 		}
@@ -185,12 +197,14 @@ func (c *Contacts) Upload(ctx context.Context, caller *User, raw []string, reset
 		}
 		if len(hashes) > 0 {
 			err := tx.Exec(`INSERT OR IGNORE INTO address_book (owner_id, contact_hash)
-				SELECT ?, unhex(value) FROM json_each(?)`, caller.ID, list).Error
+				SELECT ?, unhex(value) FROM json_each(?)`, caller.ID, toStore).Error
 			if err != nil {
 				return err
 			}
-			if err := storeDigest(tx, caller.ID, digest, toMillis(now), ""); err != nil {
-				return err
+			if whole {
+				if err := storeDigest(tx, caller.ID, digest, toMillis(now), ""); err != nil {
+					return err
+				}
 			}
 		}
 		return c.insertRecord(tx, &rec, start)
@@ -224,6 +238,29 @@ func (c *Contacts) resetBook(tx *gorm.DB, ownerID int64, now time.Time) error {
 		}
 	}
 	return forgetLists(tx, ownerID)
+}
+
+// stringList is hex hashes (from json_each) as a list for json_each again.
+func stringList(hexHashes []string) string {
+	return `["` + strings.Join(hexHashes, `","`) + `"]`
+}
+
+// queryStrings runs a query selecting one text column.
+func queryStrings(ctx context.Context, conn *sql.Conn, query string, args ...any) ([]string, error) {
+	rows, err := conn.QueryContext(ctx, query, args...)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []string
+	for rows.Next() {
+		var v string
+		if err := rows.Scan(&v); err != nil {
+			return nil, err
+		}
+		out = append(out, v)
+	}
+	return out, rows.Err()
 }
 
 // hashList passes many hashes as one parameter: a JSON array of hex strings,
