@@ -1,11 +1,7 @@
 package handlers_test
 
 import (
-	"bytes"
-	"compress/zlib"
-	"encoding/binary"
 	"fmt"
-	"hash/crc32"
 	"runtime"
 	"runtime/debug"
 	"runtime/metrics"
@@ -17,51 +13,12 @@ import (
 	"roster/web/webtest"
 )
 
-// pngBomb is a 16-bit RGBA PNG of w x h black pixels: a few hundred KB
-// that decode to w*h*8 bytes.
-func pngBomb(t testing.TB, w, h int) []byte {
-	t.Helper()
-	var out bytes.Buffer
-	out.WriteString("\x89PNG\r\n\x1a\n")
-	chunk := func(typ string, data []byte) {
-		var n [4]byte
-		binary.BigEndian.PutUint32(n[:], uint32(len(data)))
-		out.Write(n[:])
-		crc := crc32.NewIEEE()
-		crc.Write([]byte(typ))
-		crc.Write(data)
-		out.WriteString(typ)
-		out.Write(data)
-		binary.BigEndian.PutUint32(n[:], crc.Sum32())
-		out.Write(n[:])
-	}
-	ihdr := make([]byte, 13)
-	binary.BigEndian.PutUint32(ihdr[0:], uint32(w))
-	binary.BigEndian.PutUint32(ihdr[4:], uint32(h))
-	ihdr[8], ihdr[9] = 16, 6 // 16 bits per sample, RGBA
-	chunk("IHDR", ihdr)
-	var idat bytes.Buffer
-	z, _ := zlib.NewWriterLevel(&idat, zlib.BestSpeed)
-	row := make([]byte, 1+w*8) // filter byte 0, then zeros
-	for range h {
-		if _, err := z.Write(row); err != nil {
-			t.Fatal(err)
-		}
-	}
-	if err := z.Close(); err != nil {
-		t.Fatal(err)
-	}
-	chunk("IDAT", idat.Bytes())
-	chunk("IEND", nil)
-	return out.Bytes()
-}
-
 // A 40-megapixel 16-bit PNG (320 MB decoded from a 310 KB file) is over
 // the default pixel limit: refused before anything is decoded.
 func TestPhotoBombOverPixelLimit(t *testing.T) {
 	e := webtest.NewPeople(t)
 	alice := e.SignIn(alicePhone, "a")
-	bomb := pngBomb(t, 6320, 6320)
+	bomb := webtest.PNGBomb(6320, 6320)
 	e.Multipart(map[string]string{"op": "upload", "token": alice, "profile": "1"}, "photo", "bomb.png", bomb).ExpectFail(t, "TOOLARGE")
 }
 
@@ -83,7 +40,7 @@ func TestPhotoDecodesShareAMemoryBudget(t *testing.T) {
 	for i := range tokens {
 		tokens[i] = e.SignIn(fmt.Sprintf("120155503%02d", i), "d")
 	}
-	bomb := pngBomb(t, 3000, 3000)
+	bomb := webtest.PNGBomb(3000, 3000)
 	runtime.GC()
 	sample := []metrics.Sample{{Name: "/memory/classes/heap/objects:bytes"}}
 	metrics.Read(sample)

@@ -1,0 +1,145 @@
+// Command photobomb measures what decoding hostile photos costs the running
+// server: it starts the built binary on an empty data directory, signs a
+// test number in, uploads N small PNGs that decode to huge 16-bit images in
+// parallel, and prints the server's peak RSS (VmHWM) before and after.
+// From the repository root:
+//
+//	go run ./web/testdata/photobomb [--side 4800] [--n 6] [--server-args "--photo-decode-budget-mb 256"]
+//
+// Linux only (it reads /proc). It lives in testdata so that builds and vet
+// of the module leave it out.
+package main
+
+import (
+	"bytes"
+	"encoding/json"
+	"flag"
+	"fmt"
+	"mime/multipart"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync"
+	"time"
+
+	"roster/web/webtest"
+)
+
+const (
+	phone = "15550100999" // fictional: test numbers belong in such ranges
+	code  = "12345678"
+)
+
+func main() {
+	bin := flag.String("bin", "", "roster binary (default: build this checkout)")
+	side := flag.Int("side", 4800, "width and height of each image (the default pixel limit is 24 MP)")
+	n := flag.Int("n", 6, "uploads in parallel")
+	serverArgs := flag.String("server-args", "", "extra server flags")
+	flag.Parse()
+	if err := run(*bin, *side, *n, strings.Fields(*serverArgs)); err != nil {
+		fmt.Fprintln(os.Stderr, "photobomb:", err)
+		os.Exit(1)
+	}
+}
+
+func run(bin string, side, n int, extra []string) error {
+	work, err := os.MkdirTemp("", "photobomb-")
+	if err != nil {
+		return err
+	}
+	defer os.RemoveAll(work)
+	if bin == "" {
+		bin = filepath.Join(work, "roster")
+		if out, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput(); err != nil {
+			return fmt.Errorf("go build (run from the repository root): %v\n%s", err, out)
+		}
+	}
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return err
+	}
+	addr := l.Addr().String()
+	l.Close()
+	cmd := exec.Command(bin, append([]string{"--data-dir", filepath.Join(work, "data"), "--addr", addr, "--log-level", "warn"}, extra...)...)
+	cmd.Env = append(os.Environ(), "ROSTER_TEST_NUMBERS="+phone+":"+code)
+	cmd.Stderr = os.Stderr
+	if err := cmd.Start(); err != nil {
+		return err
+	}
+	defer func() { _ = cmd.Process.Kill(); _ = cmd.Wait() }()
+	base := "http://" + addr
+	for i := 0; ; i++ {
+		if res, err := http.Get(base + "/readyz"); err == nil {
+			res.Body.Close()
+			if res.StatusCode == 200 {
+				break
+			}
+		}
+		if i > 300 {
+			return fmt.Errorf("server not ready")
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	res, err := http.Post(base+"/", "application/json", strings.NewReader(
+		`{"op":"login","appid":"photobomb","phone":"`+phone+`","otp":"`+code+`","device":"d"}`))
+	if err != nil {
+		return err
+	}
+	var login struct{ Token string }
+	err = json.NewDecoder(res.Body).Decode(&login)
+	res.Body.Close()
+	if err != nil || login.Token == "" {
+		return fmt.Errorf("sign-in failed: %v", err)
+	}
+	bomb := webtest.PNGBomb(side, side)
+	before := peakRSS(cmd.Process.Pid)
+	start := time.Now()
+	results := make([]string, n)
+	var wg sync.WaitGroup
+	for i := range n {
+		wg.Go(func() { results[i] = upload(base+"/api.php", login.Token, bomb) })
+	}
+	wg.Wait()
+	fmt.Printf("%d parallel uploads of a %d KB %dx%d 16-bit PNG (%d MB decoded each) in %.1f s\n",
+		n, len(bomb)>>10, side, side, side*side*8>>20, time.Since(start).Seconds())
+	fmt.Printf("server peak RSS: %d MiB before, %d MiB after\n", before>>10, peakRSS(cmd.Process.Pid)>>10)
+	for i, r := range results {
+		fmt.Printf("  upload %d: %s\n", i+1, r)
+	}
+	return nil
+}
+
+func upload(url, token string, file []byte) string {
+	var body bytes.Buffer
+	w := multipart.NewWriter(&body)
+	for k, v := range map[string]string{"op": "upload", "token": token, "profile": "1"} {
+		_ = w.WriteField(k, v)
+	}
+	fw, _ := w.CreateFormFile("photo", "bomb.png")
+	_, _ = fw.Write(file)
+	_ = w.Close()
+	res, err := http.Post(url, w.FormDataContentType(), &body)
+	if err != nil {
+		return err.Error()
+	}
+	defer res.Body.Close()
+	var r struct{ Result, Error string }
+	_ = json.NewDecoder(res.Body).Decode(&r)
+	return strings.TrimSpace(r.Result + " " + r.Error)
+}
+
+// peakRSS is VmHWM of the process, in KiB.
+func peakRSS(pid int) int {
+	b, _ := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
+	for _, line := range strings.Split(string(b), "\n") {
+		if v, ok := strings.CutPrefix(line, "VmHWM:"); ok {
+			var kb int
+			fmt.Sscan(strings.TrimSuffix(strings.TrimSpace(v), " kB"), &kb)
+			return kb
+		}
+	}
+	return 0
+}
