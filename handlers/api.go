@@ -5,6 +5,7 @@ import (
 	"strings"
 
 	"github.com/gofiber/fiber/v2"
+	"github.com/valyala/bytebufferpool"
 
 	"roster/models"
 )
@@ -50,6 +51,9 @@ type API struct {
 	clock    models.Clock
 	client   ClientConfig
 	ops      map[string]opFunc
+	// listBufs recycles the buffers of contact lists (a reply of 1,000
+	// contacts is about 350 KB): the pool sizes itself to the replies seen.
+	listBufs bytebufferpool.Pool
 }
 
 // NewAPI returns the protocol handler.

@@ -1,6 +1,7 @@
 package handlers
 
 import (
+	"context"
 	"strconv"
 
 	"github.com/gofiber/fiber/v2"
@@ -28,46 +29,36 @@ func contactFields(u *models.User) contactJSON {
 
 // getContacts is contact sync: with `phones`, an upload (reset=1 clears the
 // book first; hidden=1, a lookup of one unknown sender, is stored like any
-// other number); without, the contacts changed since `ts`.
+// other number); without, the contacts changed since `ts`. The contacts'
+// array (up to megabytes) is built in a pooled buffer, handed back once the
+// reply is written.
 func (a *API) getContacts(c *fiber.Ctx, r *Request, pr *models.Principal) (Reply, error) {
-	ctx := c.UserContext()
-	raw := models.SplitPhones(r.Get("phones"))
-	var users []models.ContactEntry
-	if len(raw) > 0 || r.Flag("reset") {
-		res, err := a.contacts.Upload(ctx, &pr.User, raw, r.Flag("reset"))
-		if err != nil {
-			return nil, err
-		}
-		users = res.Contacts
-	} else {
-		since, err := parseTS(r.Get("ts"))
-		if err != nil {
-			return nil, err
-		}
-		if users, err = a.contacts.Changed(ctx, &pr.User, since); err != nil {
-			return nil, err
-		}
+	buf := a.listBufs.Get()
+	list, err := a.syncContacts(c.UserContext(), r, pr, buf.B[:0])
+	if err != nil {
+		a.listBufs.Put(buf)
+		return nil, err
 	}
+	buf.B = list.JSON
 	me := contactFields(&pr.User) // u: the caller's own profile, without gid
 	me.GID = ""
-	return Reply{"contacts": entryList(users), "u": me}, nil
+	return Reply{"contacts": preEncoded{json: list.JSON, release: func() { a.listBufs.Put(buf) }}, "u": me}, nil
 }
 
-// entryList joins the pre-rendered contact entries into one JSON array.
-func entryList(entries []models.ContactEntry) preEncoded {
-	n := 2
-	for _, e := range entries {
-		n += len(e) + 1
-	}
-	b := make([]byte, 0, n)
-	b = append(b, '[')
-	for i, e := range entries {
-		if i > 0 {
-			b = append(b, ',')
+func (a *API) syncContacts(ctx context.Context, r *Request, pr *models.Principal, dst []byte) (models.ContactList, error) {
+	raw := models.SplitPhones(r.Get("phones"))
+	if len(raw) > 0 || r.Flag("reset") {
+		res, err := a.contacts.Upload(ctx, &pr.User, raw, r.Flag("reset"), dst)
+		if err != nil {
+			return models.ContactList{}, err
 		}
-		b = append(b, e...)
+		return res.Contacts, nil
 	}
-	return append(b, ']')
+	since, err := parseTS(r.Get("ts"))
+	if err != nil {
+		return models.ContactList{}, err
+	}
+	return a.contacts.Changed(ctx, &pr.User, since, dst)
 }
 
 func parseTS(s string) (int64, error) {
