@@ -57,7 +57,7 @@ type Server struct {
 	contacts    *models.Contacts
 	sessions    *models.Sessions
 	files       models.FileStore // profile photos and uploads
-	streamsDone chan struct{} // closed at shutdown: live event streams end
+	streamsDone chan struct{}    // closed at shutdown: live event streams end
 	stopStreams sync.Once
 	mesibo      *mesibo.Health // nil unless mesibo mode is on
 	clientIP    *clientip.Resolver
@@ -163,6 +163,7 @@ func build(ctx context.Context, cfg Config, log *slog.Logger, opts Options, db *
 		return nil, err
 	}
 	s.files = files
+	log.Info("uploaded files are stored in " + files.Describe())
 	photos := models.NewPhotos(files, cfg.People.PhotoLimits())
 	s.contacts = models.NewContacts(db, s.clock, hasher, cfg.People.Contacts)
 	if n, err := s.contacts.BackfillHashes(ctx); err != nil {

@@ -7,7 +7,6 @@ import (
 	"net/http/httptest"
 	"net/url"
 	"sort"
-	"strings"
 	"sync"
 	"testing"
 
@@ -90,18 +89,4 @@ func (s *Server) Keys() []string {
 	}
 	sort.Strings(keys)
 	return keys
-}
-
-// Metadata is a stored object's header ("" if the object is missing).
-func (s *Server) Metadata(key, header string) string {
-	obj, err := s.mem.HeadObject(s.Bucket, key)
-	if err != nil {
-		return ""
-	}
-	for k, v := range obj.Metadata {
-		if strings.EqualFold(k, header) {
-			return v
-		}
-	}
-	return ""
 }

@@ -37,7 +37,13 @@ func (f *FakeS3) Credentials() Option {
 	})
 }
 
+// PeopleOptions are the options of NewPeople with the files in this
+// store under prefix (for scenarios).
+func (f *FakeS3) PeopleOptions(prefix string, args ...string) []Option {
+	return []Option{WithArgs(append(append(peopleArgs(), f.Args(prefix)...), args...)...), f.Credentials()}
+}
+
 // NewPeople is webtest.NewPeople with its files in this store under prefix.
 func (f *FakeS3) NewPeople(t testing.TB, prefix string, args ...string) *Env {
-	return New(t, WithArgs(append(append(peopleArgs(), f.Args(prefix)...), args...)...), f.Credentials())
+	return New(t, f.PeopleOptions(prefix, args...)...)
 }
