@@ -1,7 +1,6 @@
 package handlers_test
 
 import (
-	"io"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
@@ -124,13 +123,7 @@ func TestFilesInBothStores(t *testing.T) {
 			}
 
 			// Deleting the account deletes its files.
-			var uid string
-			e.Server.DB().Read.Raw("SELECT CAST(id AS TEXT) FROM users WHERE phone = ?", "+"+alicePhone).Scan(&uid)
-			a := e.AdminLogin("root", "owner")
-			a.Post("/admin/users/"+uid+"/delete", map[string]string{"password": webtest.AdminPassword, "confirm": "+" + alicePhone})
-			if n := e.Count("SELECT COUNT(*) FROM users"); n != 0 {
-				t.Fatal("the user was not deleted")
-			}
+			e.DeleteUser("+" + alicePhone)
 			if held := b.held(e); len(held) != 0 {
 				t.Errorf("files of the deleted user left: %v", held)
 			}
@@ -175,12 +168,7 @@ func TestFilesRedirect(t *testing.T) {
 				if cc := r.Header.Get("Cache-Control"); cc != "private, max-age=120" {
 					t.Errorf("Cache-Control %q", cc)
 				}
-				res, err := http.Get(loc)
-				if err != nil {
-					t.Fatal(err)
-				}
-				body, _ := io.ReadAll(res.Body)
-				res.Body.Close()
+				res, body := s3test.Get(t, loc)
 				if res.StatusCode != http.StatusOK || res.Header.Get("Content-Type") != "image/png" || len(body) == 0 {
 					t.Errorf("the presigned URL: %d %v", res.StatusCode, res.Header)
 				}

@@ -163,12 +163,7 @@ func TestS3FilesSignedURL(t *testing.T) {
 	if !strings.HasPrefix(link, srv.URL+"/"+srv.Bucket+"/"+name+"?") || q.Get("X-Amz-Signature") == "" || q.Get("X-Amz-Expires") != "600" {
 		t.Fatalf("presigned URL %s", link)
 	}
-	res, err := http.Get(link)
-	if err != nil {
-		t.Fatal(err)
-	}
-	body, _ := io.ReadAll(res.Body)
-	res.Body.Close()
+	res, body := s3test.Get(t, link)
 	if res.StatusCode != 200 || string(body) != "jpeg bytes" || res.Header.Get("Content-Type") != "image/jpeg" {
 		t.Errorf("download: %d %q %v", res.StatusCode, body, res.Header)
 	}

@@ -3,6 +3,7 @@
 package s3test
 
 import (
+	"io"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
@@ -89,4 +90,20 @@ func (s *Server) Keys() []string {
 	}
 	sort.Strings(keys)
 	return keys
+}
+
+// Get downloads a URL of the store (a presigned one) and returns the
+// answer with its body read.
+func Get(t testing.TB, link string) (*http.Response, []byte) {
+	t.Helper()
+	res, err := http.Get(link)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer res.Body.Close()
+	body, err := io.ReadAll(res.Body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return res, body
 }
