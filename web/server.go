@@ -163,7 +163,7 @@ func build(ctx context.Context, cfg Config, log *slog.Logger, opts Options, db *
 		return nil, err
 	}
 	s.files = files
-	log.Info("uploaded files are stored in " + files.Describe())
+	log.Info("uploaded files", "store", files.Describe())
 	photos := models.NewPhotos(files, cfg.People.PhotoLimits())
 	s.contacts = models.NewContacts(db, s.clock, hasher, cfg.People.Contacts)
 	if n, err := s.contacts.BackfillHashes(ctx); err != nil {
