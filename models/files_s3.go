@@ -76,6 +76,9 @@ func NewS3Files(cfg S3Config) (*S3Files, error) {
 // first upload.
 func (s *S3Files) Check(ctx context.Context) error {
 	ok, err := s.client.BucketExists(ctx, s.bucket)
+	if minio.ToErrorResponse(err).Code != "" { // an answer: wrong credentials, region, permissions
+		return fmt.Errorf("the store refused access to the bucket %q: %s", s.bucket, s3Reason(err))
+	}
 	if err != nil {
 		return fmt.Errorf("the bucket %q cannot be reached: %s", s.bucket, s3Reason(err))
 	}

@@ -169,8 +169,9 @@ func TestS3FilesSignedURL(t *testing.T) {
 	}
 }
 
-// The start's check names what is wrong: a bucket that does not exist, an
-// endpoint that does not answer (quickly, not after ten retries).
+// The start's check names what is wrong: a bucket that does not exist,
+// access refused, an endpoint that does not answer (quickly, not after ten
+// retries).
 func TestS3FilesCheck(t *testing.T) {
 	srv := s3test.Start(t)
 	cfg := srv.Config("")
@@ -181,6 +182,17 @@ func TestS3FilesCheck(t *testing.T) {
 	}
 	if err := st.Check(t.Context()); err == nil || !strings.Contains(err.Error(), `"no-such-bucket" does not exist`) {
 		t.Errorf("missing bucket: %v", err)
+	}
+
+	denying := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) { w.WriteHeader(http.StatusForbidden) }))
+	defer denying.Close()
+	cfg = srv.Config("")
+	cfg.Endpoint = strings.TrimPrefix(denying.URL, "http://")
+	if st, err = models.NewS3Files(cfg); err != nil {
+		t.Fatal(err)
+	}
+	if err := st.Check(t.Context()); err == nil || !strings.Contains(err.Error(), `refused access to the bucket "roster-files"`) {
+		t.Errorf("wrong credentials: %v", err)
 	}
 
 	closed := httptest.NewServer(http.NotFoundHandler())
