@@ -3,6 +3,7 @@ package handlers
 import (
 	"errors"
 	"strings"
+	"time"
 
 	"github.com/gofiber/fiber/v2"
 	"github.com/valyala/bytebufferpool"
@@ -36,6 +37,9 @@ type Services struct {
 	Events   *models.Events
 	Uploads  *models.Uploads
 	Clock    models.Clock
+	// FilesRedirect, when positive, answers /files/NAME with a redirect to
+	// a URL of the object store valid this long, instead of the file.
+	FilesRedirect time.Duration
 }
 
 // API serves the demo-app protocol: one endpoint, the op in a parameter,
@@ -54,12 +58,14 @@ type API struct {
 	// listBufs recycles the buffers of contact lists (a reply of 1,000
 	// contacts is about 350 KB): the pool sizes itself to the replies seen.
 	listBufs bytebufferpool.Pool
+	redirect time.Duration // Services.FilesRedirect
 }
 
 // NewAPI returns the protocol handler.
 func NewAPI(svc Services, client ClientConfig) *API {
 	a := &API{signIn: svc.SignIn, sessions: svc.Sessions, contacts: svc.Contacts, profiles: svc.Profiles,
-		photos: svc.Photos, events: svc.Events, uploads: svc.Uploads, clock: svc.Clock, client: client}
+		photos: svc.Photos, events: svc.Events, uploads: svc.Uploads, clock: svc.Clock, client: client,
+		redirect: svc.FilesRedirect}
 	a.ops = a.opTable()
 	return a
 }

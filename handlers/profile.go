@@ -107,7 +107,7 @@ func (a *API) storeUpload(c *fiber.Ctx, r *Request, pr *models.Principal, profil
 		return nil, err
 	}
 	if err := a.uploads.Record(c.UserContext(), pr.User.ID, ph.Name, profile); err != nil {
-		_ = a.photos.Remove(ph.Name)
+		_ = a.photos.Remove(c.UserContext(), ph.Name)
 		return nil, err
 	}
 	return ph, nil

@@ -209,13 +209,7 @@ func TestUploadCapAndDeletion(t *testing.T) {
 
 	var names []string
 	e.Server.DB().Read.Raw("SELECT name FROM uploads").Scan(&names)
-	var uid string
-	e.Server.DB().Read.Raw("SELECT CAST(id AS TEXT) FROM users WHERE phone = ?", "+"+alicePhone).Scan(&uid)
-	a := e.AdminLogin("root", "owner")
-	a.Post("/admin/users/"+uid+"/delete", map[string]string{"password": webtest.AdminPassword, "confirm": "+" + alicePhone})
-	if n := e.Count("SELECT COUNT(*) FROM users"); n != 0 {
-		t.Fatal("the user was not deleted")
-	}
+	e.DeleteUser("+" + alicePhone)
 	for _, name := range names {
 		if _, err := os.Stat(filepath.Join(e.DataDir, "files", name)); !errors.Is(err, os.ErrNotExist) {
 			t.Errorf("file %s of the deleted user is still there (%v)", name, err)

@@ -4,8 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"os"
-	"path/filepath"
 	"strconv"
 
 	"gorm.io/gorm"
@@ -18,15 +16,14 @@ type UserActions struct {
 	db       *DB
 	clock    Clock
 	sessions *Sessions // revocations are announced through it
-	// photoDir is where profile photos and uploads live; a deleted user's
-	// files go too.
-	photoDir string
+	// files holds profile photos and uploads; a deleted user's files go too.
+	files    FileStore
 	profiles *Profiles // moderation changes a profile as the user would
 }
 
 // NewUserActions returns the dashboard's user actions.
-func NewUserActions(db *DB, clock Clock, sessions *Sessions, photoDir string, profiles *Profiles) *UserActions {
-	return &UserActions{db: db, clock: clock, sessions: sessions, photoDir: photoDir, profiles: profiles}
+func NewUserActions(db *DB, clock Clock, sessions *Sessions, files FileStore, profiles *Profiles) *UserActions {
+	return &UserActions{db: db, clock: clock, sessions: sessions, files: files, profiles: profiles}
 }
 
 // BlockEnd writes when a block ends as the administrator chose it: a block
@@ -130,19 +127,26 @@ func (d *UserActions) DeleteUser(ctx context.Context, userID int64, actor string
 		return nil, err
 	}
 	d.sessions.NotifyRevoked(ids...)
-	if d.photoDir != "" {
-		if u.Photo != "" {
-			files = append(files, u.Photo)
-		}
-		for _, name := range files {
-			// Base keeps a stored name from reaching outside the directory.
-			p := filepath.Join(d.photoDir, filepath.Base(name))
-			if err := os.Remove(p); err != nil && !errors.Is(err, os.ErrNotExist) {
-				return u, fmt.Errorf("user deleted, but removing the file %s failed: %w", filepath.Base(name), err)
-			}
+	if u.Photo != "" {
+		files = append(files, u.Photo)
+	}
+	return u, d.removeFiles(ctx, files)
+}
+
+// removeFiles deletes a deleted user's files, to the end even if the
+// request ends meanwhile (the rows naming them are gone: a file left now
+// would stay for good).
+func (d *UserActions) removeFiles(ctx context.Context, names []string) error {
+	ctx, cancel := cleanupContext(ctx)
+	defer cancel()
+	for _, name := range names {
+		// The store refuses names with a path: a stored name cannot reach
+		// outside it.
+		if err := d.files.Delete(ctx, name); err != nil {
+			return fmt.Errorf("user deleted, but removing the file %s failed: %w", name, err)
 		}
 	}
-	return u, nil
+	return nil
 }
 
 func userByID(tx *gorm.DB, id int64) (*User, error) {

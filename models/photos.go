@@ -7,17 +7,15 @@ import (
 	"encoding/base64"
 	"encoding/hex"
 	"errors"
-	"fmt"
 	"image"
 	"image/color"
 	_ "image/gif" // decoder registration
 	"image/jpeg"
 	"image/png"
 	"io"
-	"os"
-	"path/filepath"
 	"regexp"
 	"runtime"
+	"time"
 
 	"golang.org/x/image/draw"
 	_ "golang.org/x/image/webp" // decoder registration: phones send WebP
@@ -52,9 +50,9 @@ var (
 // ThumbSize is the side of the protocol's `tn` thumbnail.
 const ThumbSize = 100
 
-// Photos stores uploaded images under random names in a directory.
+// Photos stores uploaded images under random names in a file store.
 type Photos struct {
-	dir    string
+	files  FileStore
 	limits PhotoLimits
 	// memory holds the decoded bytes of the decodes in flight (weights
 	// from decodeCost); cores bounds how many run at once, each taking a
@@ -63,16 +61,13 @@ type Photos struct {
 	cores  chan struct{}
 }
 
-// NewPhotos returns the photo store in dir (created if needed).
-func NewPhotos(dir string, limits PhotoLimits) (*Photos, error) {
-	if err := os.MkdirAll(dir, 0o700); err != nil {
-		return nil, fmt.Errorf("create files directory: %w", err)
-	}
+// NewPhotos returns the photo service over a file store.
+func NewPhotos(files FileStore, limits PhotoLimits) *Photos {
 	if limits.DecodeBudget <= 0 {
 		limits.DecodeBudget = DefaultPhotoLimits().DecodeBudget
 	}
-	return &Photos{dir: dir, limits: limits, memory: semaphore.NewWeighted(limits.DecodeBudget),
-		cores: make(chan struct{}, runtime.GOMAXPROCS(0))}, nil
+	return &Photos{files: files, limits: limits, memory: semaphore.NewWeighted(limits.DecodeBudget),
+		cores: make(chan struct{}, runtime.GOMAXPROCS(0))}
 }
 
 // Limits returns the limits.
@@ -143,7 +138,7 @@ func (p *Photos) Store(ctx context.Context, r io.Reader) (*StoredPhoto, error) {
 		return nil, err
 	}
 	name := hex.EncodeToString(rnd[:]) + "." + ext
-	if err := writeFileAtomic(filepath.Join(p.dir, name), encoded); err != nil {
+	if err := p.files.Put(ctx, name, encoded, contentTypeByName(name)); err != nil {
 		return nil, err
 	}
 	return &StoredPhoto{Name: name, Thumbnail: tn}, nil
@@ -258,50 +253,35 @@ func thumbnail(img image.Image) (string, error) {
 	return base64.StdEncoding.EncodeToString(out.Bytes()), nil
 }
 
-func writeFileAtomic(path string, data []byte) error {
-	tmp, err := os.CreateTemp(filepath.Dir(path), ".upload-*")
-	if err != nil {
-		return err
-	}
-	defer os.Remove(tmp.Name())
-	if _, err := tmp.Write(data); err != nil {
-		tmp.Close()
-		return err
-	}
-	if err := tmp.Chmod(0o600); err != nil {
-		tmp.Close()
-		return err
-	}
-	if err := tmp.Close(); err != nil {
-		return err
-	}
-	return os.Rename(tmp.Name(), path)
-}
-
-// Remove deletes a stored photo; unknown names are ignored.
-func (p *Photos) Remove(name string) error {
+// Remove deletes a stored photo; unknown names are ignored. It finishes
+// even when ctx has ended: the photo is no longer referenced, and a
+// removal cut short would leave it stored for good.
+func (p *Photos) Remove(ctx context.Context, name string) error {
 	if !ValidPhotoName(name) {
 		return nil
 	}
-	err := os.Remove(filepath.Join(p.dir, name))
-	if errors.Is(err, os.ErrNotExist) {
-		return nil
-	}
-	return err
+	ctx, cancel := cleanupContext(ctx)
+	defer cancel()
+	return p.files.Delete(ctx, name)
 }
 
-// Open opens a stored photo and returns its content type.
-func (p *Photos) Open(name string) (*os.File, string, error) {
+// Open opens a stored photo; unknown names match fs.ErrNotExist.
+func (p *Photos) Open(ctx context.Context, name string) (*StoredFile, error) {
 	if !ValidPhotoName(name) {
-		return nil, "", os.ErrNotExist
+		return nil, notFound(name)
 	}
-	f, err := os.Open(filepath.Join(p.dir, name))
-	if err != nil {
-		return nil, "", err
+	return p.files.Open(ctx, name)
+}
+
+// SignedURL is a short-lived URL of the photo at the store itself, for
+// stores that make them (the configuration allows redirects only then).
+func (p *Photos) SignedURL(ctx context.Context, name string, ttl time.Duration) (string, error) {
+	linker, ok := p.files.(FileLinker)
+	if !ok {
+		return "", errors.New("this file store cannot make download links")
 	}
-	ct := "image/png"
-	if filepath.Ext(name) == ".jpg" {
-		ct = "image/jpeg"
+	if !ValidPhotoName(name) {
+		return "", notFound(name)
 	}
-	return f, ct, nil
+	return linker.SignedURL(ctx, name, ttl)
 }

@@ -22,10 +22,11 @@ func FuzzPhotoStore(f *testing.F) {
 	f.Add([]byte("RIFF\x00\x00\x00\x00WEBPVP8 "))
 	dir := f.TempDir()
 	f.Fuzz(func(t *testing.T, data []byte) {
-		p, err := NewPhotos(dir, PhotoLimits{MaxBytes: 1 << 20, MaxPixels: 1 << 20, MaxSide: 256})
+		files, err := NewDirFiles(dir)
 		if err != nil {
 			t.Fatal(err)
 		}
+		p := NewPhotos(files, PhotoLimits{MaxBytes: 1 << 20, MaxPixels: 1 << 20, MaxSide: 256})
 		type result struct {
 			ph  *StoredPhoto
 			err error
@@ -48,6 +49,6 @@ func FuzzPhotoStore(f *testing.F) {
 		if !ValidPhotoName(ph.Name) || ph.Thumbnail == "" {
 			t.Fatalf("stored %+v", ph)
 		}
-		_ = p.Remove(ph.Name)
+		_ = p.Remove(context.Background(), ph.Name)
 	})
 }

@@ -88,12 +88,12 @@ func (p *Profiles) Update(ctx context.Context, userID int64, ch ProfileChange) (
 	})
 	if err != nil {
 		if ch.Photo != nil {
-			_ = p.photos.Remove(ch.Photo.Name) // not referenced by anyone
+			_ = p.photos.Remove(ctx, ch.Photo.Name) // not referenced by anyone
 		}
 		return nil, err
 	}
 	if oldPhoto != "" {
-		_ = p.photos.Remove(oldPhoto) // names are never reused; the old one is no longer served
+		_ = p.photos.Remove(ctx, oldPhoto) // names are never reused; the old one is no longer served
 	}
 	if notify {
 		p.events.Wake()

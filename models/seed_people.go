@@ -144,10 +144,11 @@ type seedAvatars struct {
 const seedAvatarCount = 12
 
 func newSeedAvatars(ctx context.Context, dir string) (*seedAvatars, error) {
-	store, err := NewPhotos(dir, DefaultPhotoLimits())
+	files, err := NewDirFiles(dir)
 	if err != nil {
 		return nil, err
 	}
+	store := NewPhotos(files, DefaultPhotoLimits())
 	a := &seedAvatars{dir: dir, used: make([]bool, seedAvatarCount)}
 	for i := range seedAvatarCount {
 		var buf bytes.Buffer

@@ -136,7 +136,7 @@ func (s *Server) setUpAdmin(ctx context.Context, opts Options, sessionsStore *mo
 	secure := strings.HasPrefix(s.cfg.BaseURL, "https://")
 	cookie := newAdminCookie(hashKey, blockKey, secure, int(policy.AbsoluteTimeout.Seconds()))
 	dash := models.NewDashboard(s.db, s.clock)
-	actions := models.NewUserActions(s.db, s.clock, sessionsStore, filepath.Join(s.cfg.DataDir, "files"), profiles)
+	actions := models.NewUserActions(s.db, s.clock, sessionsStore, s.files, profiles)
 	s.admin = handlers.NewAdmin(admins, dash, actions, models.NewContactSyncReader(s.db, s.contacts), sessionsStore, signIn, s.clock, cookie, handlers.AdminConfig{
 		Region:      s.cfg.AdminRegion,
 		DemoCodeOn:  s.cfg.DemoCode != "",

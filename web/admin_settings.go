@@ -25,7 +25,7 @@ func settingGroups() []struct {
 		{"Sign-in policy", "sign-in", []string{"otp-ttl", "otp-max", "otp-lock", "otp-resend", "otp-phone", "otp-ip", "test-numbers", "demo-code", "token-lifetime", "session-touch", "retention", "app-ids"}},
 		{"Delivery of codes", "delivery", []string{"otp-channel", "console-", "twilio-", "webhook-", "smtp-", "sms-", "mesibo-", "token-issuer"}},
 		{"Contacts", "contacts", []string{"contacts-"}},
-		{"Files", "files", []string{"photo-", "uploads-"}},
+		{"Files", "files", []string{"photo-", "uploads-", "files-", "s3-"}},
 		{"Events", "events", []string{"event-", "fanout-"}},
 		{"Server", "server", nil},
 	}
@@ -45,6 +45,7 @@ func secretEnv() []struct {
 		{"ROSTER_COOKIE_BLOCK_KEY", true}, {"ROSTER_ADMIN_PASSWORD", false}, {EnvTwilioAuthToken, false},
 		{EnvWebhookSecret, false}, {EnvSMTPPassword, false}, {EnvMesiboAppToken, false},
 		{"ROSTER_MESIBO_SEAL_KEY", true}, {"ROSTER_METRICS_TOKEN", false},
+		{EnvAWSAccessKeyID, false}, {EnvAWSSecretAccessKey, false}, {EnvAWSSessionToken, false},
 	}
 }
 
@@ -97,7 +98,7 @@ func settingValue(f FlagSetting) string {
 			nums = append(nums, strings.TrimSpace(n)+" (code hidden)")
 		}
 		return noneIfEmpty(strings.Join(nums, ", "))
-	case "webhook-url", "mesibo-api-url", "twilio-base-url":
+	case "webhook-url", "mesibo-api-url", "twilio-base-url", "files-url", "s3-endpoint":
 		return noneIfEmpty(redactURL(f.Value))
 	}
 	if _, err := time.ParseDuration(f.Default); err == nil {

@@ -68,6 +68,8 @@ type Config struct {
 
 	People PeopleConfig // contacts, photos, notices
 
+	Files FilesConfig // where uploaded files are stored: config_files.go
+
 	// Flags are every flag's effective value and source (default, flag,
 	// environment), for the dashboard's settings page.
 	Flags []FlagSetting
@@ -134,6 +136,7 @@ func ParseConfig(name string, args []string, getenv func(string) string, out io.
 
 	deliveryFlags(fs, &cfg.Delivery)
 	registerPeopleFlags(fs, &cfg.People)
+	registerFilesFlags(fs, &cfg.Files)
 	fs.StringVar(&cfg.AdminRegion, "admin-region", "US", "dashboard: region (ISO code) of phone numbers typed in national format")
 
 	fs.Usage = func() {
@@ -240,6 +243,7 @@ func (cfg *Config) finish() error {
 		errs = append(errs, fmt.Errorf("--demo-code must be %d to %d digits", minFixedCode, maxFixedCode))
 	}
 	errs = append(errs, cfg.People.check()...)
+	errs = append(errs, cfg.Files.check()...)
 	if cfg.ShareText == "" {
 		cfg.ShareText = fmt.Sprintf("Let's chat on %s! Get it at %s", cfg.AppName, cfg.BaseURL)
 	}
@@ -344,6 +348,9 @@ func (cfg Config) Redacted() map[string]any {
 		"delivery": cfg.Delivery.redacted(),
 	}
 	for k, v := range cfg.People.redacted() {
+		m[k] = v
+	}
+	for k, v := range cfg.Files.redacted() {
 		m[k] = v
 	}
 	return m

@@ -260,5 +260,8 @@ func redactURL(raw string) string {
 	if u.RawQuery != "" {
 		u.RawQuery = "[redacted]"
 	}
+	if u.User != nil {
+		u.User = url.User("redacted")
+	}
 	return u.String()
 }

@@ -10,7 +10,6 @@ import (
 	"log/slog"
 	"net"
 	"os"
-	"path/filepath"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -57,7 +56,8 @@ type Server struct {
 	events      *models.Events
 	contacts    *models.Contacts
 	sessions    *models.Sessions
-	streamsDone chan struct{} // closed at shutdown: live event streams end
+	files       models.FileStore // profile photos and uploads
+	streamsDone chan struct{}    // closed at shutdown: live event streams end
 	stopStreams sync.Once
 	mesibo      *mesibo.Health // nil unless mesibo mode is on
 	clientIP    *clientip.Resolver
@@ -158,10 +158,13 @@ func build(ctx context.Context, cfg Config, log *slog.Logger, opts Options, db *
 	})
 	sessions := models.NewSessions(db, s.clock, cfg.SessionTouch)
 	sessions.OnRevoked(s.events.Hub().RevokeSessions)
-	photos, err := models.NewPhotos(filepath.Join(cfg.DataDir, "files"), cfg.People.PhotoLimits())
+	files, err := openFiles(ctx, cfg, opts.Getenv)
 	if err != nil {
 		return nil, err
 	}
+	s.files = files
+	log.Info("uploaded files", "store", files.Describe())
+	photos := models.NewPhotos(files, cfg.People.PhotoLimits())
 	s.contacts = models.NewContacts(db, s.clock, hasher, cfg.People.Contacts)
 	if n, err := s.contacts.BackfillHashes(ctx); err != nil {
 		return nil, err
@@ -171,8 +174,9 @@ func build(ctx context.Context, cfg Config, log *slog.Logger, opts Options, db *
 	profiles := models.NewProfiles(db, s.clock, s.events, photos) // the app's and the dashboard's moderation
 	s.api = handlers.NewAPI(handlers.Services{
 		SignIn: signIn, Sessions: sessions, Contacts: s.contacts, Photos: photos, Events: s.events, Clock: s.clock,
-		Uploads:  models.NewUploads(db, s.clock, cfg.People.UploadsPerDay),
-		Profiles: profiles,
+		Uploads:       models.NewUploads(db, s.clock, cfg.People.UploadsPerDay),
+		Profiles:      profiles,
+		FilesRedirect: filesRedirect(cfg.Files),
 	}, handlers.ClientConfig{
 		UploadURL:    cfg.BaseURL + "/api.php",
 		DownloadURL:  cfg.BaseURL + "/files/",

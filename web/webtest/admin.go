@@ -139,3 +139,16 @@ func (e *Env) SignedInUser(digits, device string) (id, token string) {
 	}
 	return id, token
 }
+
+// DeleteUser deletes the user with the E.164 number as an owner does on
+// the dashboard, and fails the test unless the user is gone.
+func (e *Env) DeleteUser(e164 string) {
+	e.T.Helper()
+	var uid string
+	e.Server.DB().Read.Raw("SELECT CAST(id AS TEXT) FROM users WHERE phone = ?", e164).Scan(&uid)
+	a := e.AdminLogin("deleter", "owner")
+	a.Post("/admin/users/"+uid+"/delete", map[string]string{"password": AdminPassword, "confirm": e164})
+	if n := e.Count("SELECT COUNT(*) FROM users WHERE phone = ?", e164); n != 0 {
+		e.T.Fatalf("the user %s was not deleted", e164)
+	}
+}
