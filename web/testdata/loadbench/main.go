@@ -101,6 +101,7 @@ type result struct {
 	single        time.Duration
 	cpuMs         float64 // CPU-ms per request
 	cores         float64
+	wrkCores      float64 // the load generator's share of the same machine
 	requests      int64
 	bad, errs     int64
 	timeouts      int64
@@ -584,6 +585,7 @@ func (b *bench) wrk(r *result, pid int, script string, threads, conns int, d tim
 		return fmt.Errorf("wrk: %v\n%s", err, out.String())
 	}
 	wall := time.Since(start).Seconds()
+	r.wrkCores = (cmd.ProcessState.UserTime() + cmd.ProcessState.SystemTime()).Seconds() / wall
 	cpu1, err := cpuTicks(pid)
 	if err != nil {
 		return err
@@ -663,7 +665,7 @@ func peakRSS(pid int) float64 {
 
 func printTable(title string, rows []result) {
 	fmt.Printf("\n%s\n", title)
-	fmt.Println("| case | req/s | p50 | p99 | single median | CPU-ms/req | cores | peak RSS MiB | failed body checks (BUSY, INTERNAL) | socket errors (timeouts) | load avg |")
+	fmt.Println("| case | req/s | p50 | p99 | single median | CPU-ms/req | cores: server + wrk | peak RSS MiB | failed body checks (BUSY, INTERNAL) | socket errors (timeouts) | load avg |")
 	fmt.Println("|---|---|---|---|---|---|---|---|---|---|---|")
 	var hello float64
 	for _, r := range rows {
@@ -680,8 +682,8 @@ func printTable(title string, rows []result) {
 		if r.single > 0 {
 			single = fmt.Sprintf("%.2f ms", float64(r.single.Microseconds())/1000)
 		}
-		fmt.Printf("| %s | %.0f | %s | %s | %s | %.2f | %.2f | %.0f | %d (%d, %d) | %d (%d) | %s |\n", name, r.rps, r.p50, r.p99, single,
-			r.cpuMs, r.cores, r.rssMiB, r.bad, r.busy, r.interna, r.errs, r.timeouts, r.load)
+		fmt.Printf("| %s | %.0f | %s | %s | %s | %.2f | %.2f + %.2f | %.0f | %d (%d, %d) | %d (%d) | %s |\n", name, r.rps, r.p50, r.p99, single,
+			r.cpuMs, r.cores, r.wrkCores, r.rssMiB, r.bad, r.busy, r.interna, r.errs, r.timeouts, r.load)
 	}
 }
 
