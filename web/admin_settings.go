@@ -51,7 +51,7 @@ func settingsOf(cfg Config, getenv func(string) string) []views.SettingGroupVM {
 		out[i].Rows = append(out[i].Rows, views.SettingVM{Name: f.Name, Env: EnvName(f.Name), Value: settingValue(f),
 			Source: f.Source, Help: f.Usage})
 	}
-	secrets := views.SettingGroupVM{Title: "Secrets (environment only)", ID: "secrets"}
+	secrets := views.SettingGroupVM{Title: "Secrets (environment, or a file named by NAME_FILE)", ID: "secrets"}
 	for _, s := range secretVars() {
 		v, src := "not set", SourceDefault
 		switch {
