@@ -143,21 +143,7 @@ func TestSecretFileErrors(t *testing.T) {
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
-			data := t.TempDir()
-			cfg, err := web.ParseConfig("roster", []string{"--data-dir", data}, func(string) string { return "" }, io.Discard)
-			if err != nil {
-				t.Fatal(err)
-			}
-			srv, err := web.New(context.Background(), cfg, discardLog(), web.Options{Getenv: func(k string) string { return tc.env[k] }, BcryptCost: 4})
-			if err == nil {
-				srv.Close()
-				t.Fatal("started")
-			}
-			for _, w := range tc.want {
-				if !strings.Contains(err.Error(), w) {
-					t.Errorf("error %q lacks %q", err, w)
-				}
-			}
+			err := expectStartFailure(t, nil, func(k string) string { return tc.env[k] }, tc.want...)
 			if strings.Contains(err.Error(), "0123456789abcdef") {
 				t.Errorf("the error shows the secret: %v", err)
 			}
