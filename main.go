@@ -35,6 +35,13 @@ func main() {
 		}
 		return
 	}
+	if len(args) > 0 && args[0] == "keys" {
+		if err := web.KeysCommand(args[1:], os.Stdout); err != nil && !errors.Is(err, flag.ErrHelp) {
+			fmt.Fprintln(os.Stderr, "roster keys:", err)
+			os.Exit(2)
+		}
+		return
+	}
 	if len(args) > 0 && args[0] == "seed" {
 		seed(args[1:])
 		return

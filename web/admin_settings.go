@@ -31,24 +31,6 @@ func settingGroups() []struct {
 	}
 }
 
-// secretEnv lists the secrets, read only from the environment; generated
-// ones are created in the data directory when absent.
-func secretEnv() []struct {
-	name      string
-	generated bool
-} {
-	return []struct {
-		name      string
-		generated bool
-	}{
-		{"ROSTER_OTP_KEY", true}, {"ROSTER_CONTACTS_KEY", true}, {"ROSTER_COOKIE_HASH_KEY", true},
-		{"ROSTER_COOKIE_BLOCK_KEY", true}, {"ROSTER_ADMIN_PASSWORD", false}, {EnvTwilioAuthToken, false},
-		{EnvWebhookSecret, false}, {EnvSMTPPassword, false}, {EnvMesiboAppToken, false},
-		{"ROSTER_MESIBO_SEAL_KEY", true}, {"ROSTER_METRICS_TOKEN", false},
-		{EnvAWSAccessKeyID, false}, {EnvAWSSecretAccessKey, false}, {EnvAWSSessionToken, false},
-	}
-}
-
 func settingsOf(cfg Config, getenv func(string) string) []views.SettingGroupVM {
 	groups := settingGroups()
 	out := make([]views.SettingGroupVM, len(groups))
@@ -69,16 +51,18 @@ func settingsOf(cfg Config, getenv func(string) string) []views.SettingGroupVM {
 		out[i].Rows = append(out[i].Rows, views.SettingVM{Name: f.Name, Env: EnvName(f.Name), Value: settingValue(f),
 			Source: f.Source, Help: f.Usage})
 	}
-	secrets := views.SettingGroupVM{Title: "Secrets (environment only)", ID: "secrets"}
-	for _, s := range secretEnv() {
+	secrets := views.SettingGroupVM{Title: "Secrets (environment, or a file named by NAME_FILE)", ID: "secrets"}
+	for _, s := range secretVars() {
 		v, src := "not set", SourceDefault
 		switch {
-		case getenv(s.name) != "":
+		case getenv(s.env+secretFileSuffix) != "":
+			v, src = "set from the file in $"+s.env+secretFileSuffix, SourceEnv
+		case getenv(s.env) != "":
 			v, src = "set", SourceEnv
-		case s.generated:
+		case s.key != "":
 			v = "not set: generated once into the data directory's secrets/"
 		}
-		secrets.Rows = append(secrets.Rows, views.SettingVM{Name: s.name, Value: v, Source: src, Secret: true})
+		secrets.Rows = append(secrets.Rows, views.SettingVM{Name: s.env, Value: v, Source: src, Secret: true})
 	}
 	return append(out, secrets)
 }

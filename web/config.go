@@ -145,7 +145,9 @@ func ParseConfig(name string, args []string, getenv func(string) string, out io.
 			"Dashboard: ROSTER_COOKIE_HASH_KEY, ROSTER_COOKIE_BLOCK_KEY (else generated likewise); ROSTER_ADMIN_NAME names the\n"+
 			"first owner (default admin) and ROSTER_ADMIN_PASSWORD sets its password (else one is generated into\n"+
 			"DATA-DIR/owner-password.txt, mode 0600).\n"+
-			"`roster admin` manages admins.\n\n", name)
+			"Every secret variable NAME can instead be NAME_FILE, the path of a file holding it (Docker and Kubernetes secrets).\n"+
+			"`roster admin` manages admins; `roster keys` prints a fresh set of the generated secrets for the environment\n"+
+			"(instances sharing a database need the same ones).\n\n", name)
 		fs.VisitAll(func(f *flag.Flag) {
 			def := ""
 			if f.DefValue != "" {

@@ -1,9 +1,7 @@
 package web_test
 
 import (
-	"context"
 	"io"
-	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -80,21 +78,8 @@ func TestFilesStoreAtStart(t *testing.T) {
 			[]string{"--files-url", "AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY"}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			cfg, err := web.ParseConfig("roster", append([]string{"--data-dir", t.TempDir()}, tc.args...), func(string) string { return "" }, io.Discard)
-			if err != nil {
-				t.Fatal(err)
-			}
 			began := time.Now()
-			srv, err := web.New(context.Background(), cfg, slog.New(slog.DiscardHandler), web.Options{Getenv: tc.getenv})
-			if err == nil {
-				srv.Close()
-				t.Fatal("started")
-			}
-			for _, want := range tc.want {
-				if !strings.Contains(err.Error(), want) {
-					t.Errorf("error %q lacks %q", err, want)
-				}
-			}
+			err := expectStartFailure(t, tc.args, tc.getenv, tc.want...)
 			if strings.Contains(err.Error(), s3test.Secret) {
 				t.Errorf("error shows the secret: %v", err)
 			}

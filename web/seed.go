@@ -52,6 +52,10 @@ func Seed(ctx context.Context, args []string, getenv func(string) string, out io
 	if err := seedTargetsFree(path, files); err != nil {
 		return err
 	}
+	getenv, err := withSecretFiles(getenv, log)
+	if err != nil {
+		return err
+	}
 	key, err := LoadSecret(*dataDir, "contacts", getenv("ROSTER_CONTACTS_KEY"), nil)
 	if err != nil {
 		return err

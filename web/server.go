@@ -77,6 +77,11 @@ func New(ctx context.Context, cfg Config, log *slog.Logger, opts Options) (*Serv
 	if opts.Getenv == nil {
 		opts.Getenv = os.Getenv
 	}
+	getenv, err := withSecretFiles(opts.Getenv, log)
+	if err != nil {
+		return nil, err
+	}
+	opts.Getenv = getenv
 	if opts.Worker == (delivery.WorkerConfig{}) {
 		opts.Worker = delivery.DefaultWorkerConfig()
 	}
