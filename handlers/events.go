@@ -35,7 +35,7 @@ func (a *API) EventStream(cfg StreamConfig) fiber.Handler {
 		if err != nil {
 			return err
 		}
-		userID, sessionID := pr.User.ID, pr.Session.ID
+		userID, sessionID := pr.User.ID, pr.SessionID
 		conn := c.Context().Conn() // valid while the response is written; used only to extend deadlines
 		sub := a.events.Hub().Subscribe(userID, sessionID)
 		c.Set(fiber.HeaderContentType, "text/event-stream; charset=utf-8")

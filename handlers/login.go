@@ -33,7 +33,7 @@ func (a *API) login(c *fiber.Ctx, r *Request) (Reply, error) {
 		return nil, err
 	}
 	a.sessions.NotifyRevoked(res.Replaced...) // the device's previous session: its stream closes
-	p := &models.Principal{User: res.User, Session: res.Session}
+	p := &models.Principal{User: res.User, SessionID: res.Session.ID}
 	c.Locals(localPrincipal, p)
 	reply := profileFields(&res.User)
 	reply["token"] = res.Token

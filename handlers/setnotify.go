@@ -12,7 +12,7 @@ func (a *API) setNotify(c *fiber.Ctx, r *Request, p *models.Principal) (Reply, e
 	if len(token) > 4096 {
 		return nil, apiErr(CodeBadRequest, "The push token is too long.")
 	}
-	err := a.sessions.SetPush(c.UserContext(), p.Session.ID, models.PushSettings{
+	err := a.sessions.SetPush(c.UserContext(), p.SessionID, models.PushSettings{
 		NotifyToken: token,
 		FcmID:       truncateRunes(r.Get("fcmid"), 4096),
 		Prod:        r.Flag("prod"),

@@ -100,10 +100,11 @@ func NewSessions(db *DB, clock Clock, touchEvery time.Duration) *Sessions {
 	return &Sessions{db: db, clock: clock, touchEvery: touchEvery}
 }
 
-// Principal is an authenticated caller.
+// Principal is an authenticated caller: the session (device) the token
+// belongs to, and its user.
 type Principal struct {
-	Session Session
-	User    User
+	SessionID int64
+	User      User
 }
 
 // Authenticate returns the session and user of a token, or ErrUnauthenticated.
@@ -131,16 +132,23 @@ func (s *Sessions) Authenticate(ctx context.Context, token string) (*Principal, 
 	if err != nil && !IsBusy(err) {
 		return nil, err
 	}
-	return &Principal{Session: sess, User: u}, nil
+	return &Principal{SessionID: sess.ID, User: u}, nil
 }
 
-// authQuery reads a token's session and its user in one statement.
-const authQuery = `SELECT s.id, s.user_id, s.device, s.device_type, s.app_id, s.ip, s.user_agent,
-	s.notify_token, s.fcm_id, s.notify_prod, s.created_at, s.last_used_at, s.expires_at, s.revoked_at,
-	s.revoke_reason, s.mesibo_uid, s.mesibo_token_sealed,
+// authQuery reads a token's session and its user in one statement: of the
+// session, only what the token check needs (the rest is the devices page's).
+// Every column costs the driver a call into SQLite per query, found or not.
+const authQuery = `SELECT s.id, s.user_id, s.last_used_at, s.expires_at, s.revoked_at,
 	u.id, u.phone, u.country_code, u.name, u.status, u.photo, u.thumbnail, u.discoverable, u.announce,
 	u.blocked_until, u.created_at, u.profile_at, u.last_seen_at
 	FROM sessions s JOIN users u ON u.id = s.user_id WHERE s.token_hash = ?`
+
+// tokenSession is what the token check reads of a session.
+type tokenSession struct {
+	ID, UserID            int64
+	LastUsedAt, ExpiresAt int64
+	RevokedAt             *int64
+}
 
 // lookup runs authQuery. Every authenticated request and every unknown
 // token comes here, so it is a statement of database/sql prepared once per
@@ -153,20 +161,17 @@ const authQuery = `SELECT s.id, s.user_id, s.device, s.device_type, s.app_id, s.
 // token's cost, for a lookup of microseconds. (The wait for a reader
 // connection has no deadline either then; readers are held for
 // milliseconds.)
-func (s *Sessions) lookup(ctx context.Context, tokenHash []byte) (Session, User, error) {
-	var sess Session
+func (s *Sessions) lookup(ctx context.Context, tokenHash []byte) (tokenSession, User, error) {
+	var sess tokenSession
 	var u User
 	stmt, err := s.authStmt(ctx)
 	if err != nil {
 		return sess, u, err
 	}
-	err = stmt.QueryRowContext(context.WithoutCancel(ctx), tokenHash).Scan(&sess.ID, &sess.UserID, &sess.Device, &sess.DeviceType,
-		&sess.AppID, &sess.IP, &sess.UserAgent, &sess.NotifyToken, &sess.FcmID, &sess.NotifyProd,
-		&sess.CreatedAt, &sess.LastUsedAt, &sess.ExpiresAt, &sess.RevokedAt, &sess.RevokeReason,
-		&sess.MesiboUID, &sess.MesiboTokenSealed,
+	err = stmt.QueryRowContext(context.WithoutCancel(ctx), tokenHash).Scan(&sess.ID, &sess.UserID,
+		&sess.LastUsedAt, &sess.ExpiresAt, &sess.RevokedAt,
 		&u.ID, &u.Phone, &u.CountryCode, &u.Name, &u.Status, &u.Photo, &u.Thumbnail, &u.Discoverable,
 		&u.Announce, &u.BlockedUntil, &u.CreatedAt, &u.ProfileAt, &u.LastSeenAt)
-	sess.TokenHash = tokenHash
 	return sess, u, err
 }
 
@@ -198,7 +203,7 @@ const touchWait = 100 * time.Millisecond
 
 // touch records use of the session when the stored time is older than
 // touchEvery. The condition is in the UPDATE so concurrent requests write once.
-func (s *Sessions) touch(ctx context.Context, sess *Session, now time.Time) error {
+func (s *Sessions) touch(ctx context.Context, sess *tokenSession, now time.Time) error {
 	nowMs := toMillis(now)
 	if nowMs-sess.LastUsedAt < s.touchEvery.Milliseconds() {
 		return nil
