@@ -7,14 +7,31 @@ import (
 	"fmt"
 	"io/fs"
 	"log/slog"
+	"path"
 	"sort"
 	"strconv"
 	"strings"
 	"time"
 )
 
-//go:embed migrations/*.sql
+//go:embed migrations/sqlite/*.sql migrations/postgres/*.sql
 var migrationFiles embed.FS
+
+// dialect names a database engine that has a migrations folder of its own.
+// Both folders hold the same versions expressing the same schema: a
+// database records only versions, so version N means the same tables on
+// either engine.
+type dialect string
+
+const (
+	dialectSQLite   dialect = "sqlite"
+	dialectPostgres dialect = "postgres"
+)
+
+// migrationLockKey is the PostgreSQL advisory lock that migrations are
+// applied under ("Roster" in ASCII): ten instances starting at once apply
+// each migration once, one after the other, instead of racing.
+const migrationLockKey = 0x526f73746572
 
 type migration struct {
 	version int
@@ -22,9 +39,11 @@ type migration struct {
 	sql     string
 }
 
-// migrations lists the embedded files NNNN_name.sql in version order.
-func migrations() ([]migration, error) {
-	entries, err := fs.ReadDir(migrationFiles, "migrations")
+// migrations lists the dialect's embedded files NNNN_name.sql in version
+// order.
+func (d dialect) migrations() ([]migration, error) {
+	dir := path.Join("migrations", string(d))
+	entries, err := fs.ReadDir(migrationFiles, dir)
 	if err != nil {
 		return nil, err
 	}
@@ -36,7 +55,7 @@ func migrations() ([]migration, error) {
 		if !ok || err != nil {
 			return nil, fmt.Errorf("migration file %q is not named NNNN_name.sql", e.Name())
 		}
-		body, err := migrationFiles.ReadFile("migrations/" + e.Name())
+		body, err := migrationFiles.ReadFile(path.Join(dir, e.Name()))
 		if err != nil {
 			return nil, err
 		}
@@ -51,20 +70,33 @@ func migrations() ([]migration, error) {
 	return ms, nil
 }
 
-// migrate applies, each in its own transaction, the migrations not yet
-// recorded in schema_migrations. Migrations are append-only: a released file
-// is never edited, a change is a new file. It runs on database/sql directly:
-// a migration file holds many statements, and GORM's prepared-statement
-// mode would run only the first.
+// migrate applies SQLite's pending migrations (Open's entry point).
 func migrate(ctx context.Context, db *sql.DB, log *slog.Logger) error {
-	ms, err := migrations()
+	return migrateDialect(ctx, db, dialectSQLite, log)
+}
+
+// migrateDialect applies, each in its own transaction, the dialect's
+// migrations not yet recorded in schema_migrations. Migrations are
+// append-only: a released file is never edited, a change is a new file. It
+// runs on database/sql directly: a migration file holds many statements, and
+// GORM's prepared-statement mode would run only the first.
+//
+// Several processes may run it at once on one PostgreSQL database: every
+// transaction first takes migrationLockKey, and a migration is applied only
+// if, holding the lock, it is still unrecorded.
+func migrateDialect(ctx context.Context, db *sql.DB, d dialect, log *slog.Logger) error {
+	ms, err := d.migrations()
 	if err != nil {
 		return err
 	}
-	if _, err := db.ExecContext(ctx, `CREATE TABLE IF NOT EXISTS schema_migrations (
-		version INTEGER PRIMARY KEY,
-		name TEXT NOT NULL,
-		applied_at INTEGER NOT NULL)`); err != nil {
+	err = d.inLockedTx(ctx, db, func(tx *sql.Tx) error {
+		_, err := tx.ExecContext(ctx, `CREATE TABLE IF NOT EXISTS schema_migrations (
+			version INTEGER PRIMARY KEY,
+			name TEXT NOT NULL,
+			applied_at BIGINT NOT NULL)`)
+		return err
+	})
+	if err != nil {
 		return fmt.Errorf("create schema_migrations: %w", err)
 	}
 	done, err := appliedVersions(ctx, db)
@@ -81,10 +113,13 @@ func migrate(ctx context.Context, db *sql.DB, log *slog.Logger) error {
 		if done[m.version] {
 			continue
 		}
-		if err := applyMigration(ctx, db, m); err != nil {
+		applied, err := d.applyMigration(ctx, db, m)
+		if err != nil {
 			return fmt.Errorf("migration %04d_%s: %w", m.version, m.name, err)
 		}
-		log.Info("applied migration", "version", m.version, "name", m.name)
+		if applied {
+			log.Info("applied migration", "version", m.version, "name", m.name)
+		}
 	}
 	return nil
 }
@@ -106,17 +141,45 @@ func appliedVersions(ctx context.Context, db *sql.DB) (map[int]bool, error) {
 	return done, rows.Err()
 }
 
-func applyMigration(ctx context.Context, db *sql.DB, m migration) error {
+// applyMigration runs m and records it, unless another process recorded it
+// while this one waited for the lock. The statements use $N placeholders:
+// PostgreSQL requires them, and SQLite numbers $N parameters in order of
+// appearance, which is the same here.
+func (d dialect) applyMigration(ctx context.Context, db *sql.DB, m migration) (applied bool, err error) {
+	err = d.inLockedTx(ctx, db, func(tx *sql.Tx) error {
+		var n int
+		if err := tx.QueryRowContext(ctx, "SELECT COUNT(*) FROM schema_migrations WHERE version = $1", m.version).Scan(&n); err != nil {
+			return err
+		}
+		if n > 0 {
+			return nil
+		}
+		if _, err := tx.ExecContext(ctx, m.sql); err != nil {
+			return err
+		}
+		applied = true
+		_, err := tx.ExecContext(ctx, "INSERT INTO schema_migrations (version, name, applied_at) VALUES ($1, $2, $3)",
+			m.version, m.name, time.Now().UnixMilli())
+		return err
+	})
+	return applied && err == nil, err
+}
+
+// inLockedTx runs fn in a transaction that, on PostgreSQL, first takes the
+// migration lock; it is released at commit or rollback. SQLite needs no
+// lock: its write transactions already run one at a time.
+func (d dialect) inLockedTx(ctx context.Context, db *sql.DB, fn func(tx *sql.Tx) error) error {
 	tx, err := db.BeginTx(ctx, nil)
 	if err != nil {
 		return err
 	}
 	defer tx.Rollback()
-	if _, err := tx.ExecContext(ctx, m.sql); err != nil {
-		return err
+	if d == dialectPostgres {
+		if _, err := tx.ExecContext(ctx, "SELECT pg_advisory_xact_lock($1)", int64(migrationLockKey)); err != nil {
+			return fmt.Errorf("take the migration lock: %w", err)
+		}
 	}
-	if _, err := tx.ExecContext(ctx, "INSERT INTO schema_migrations (version, name, applied_at) VALUES (?, ?, ?)",
-		m.version, m.name, time.Now().UnixMilli()); err != nil {
+	if err := fn(tx); err != nil {
 		return err
 	}
 	return tx.Commit()
