@@ -25,6 +25,9 @@ import (
 type DB struct {
 	Write *gorm.DB
 	Read  *gorm.DB
+	// dialect is SQLite (the default) or PostgreSQL (db_postgres.go): the
+	// few statements that differ ask it.
+	dialect dialect
 	// writes hands write transactions to the writer goroutine
 	// (db_writer.go), which runs them in arrival order and commits those
 	// that wait together as one SQLite transaction.
@@ -166,7 +169,7 @@ func Open(ctx context.Context, path string, log *slog.Logger) (*DB, error) {
 	rsql.SetMaxIdleConns(n)
 	ckpt := sql.OpenDB(&connector{dsn: dsn(path, false), driver: sqliteDriver(), log: sqlLog})
 	ckpt.SetMaxOpenConns(1)
-	d := &DB{Write: w, Read: r, ckpt: ckpt, writes: make(chan *writeJob), closed: make(chan struct{})}
+	d := &DB{Write: w, Read: r, dialect: dialectSQLite, ckpt: ckpt, writes: make(chan *writeJob), closed: make(chan struct{})}
 	d.writer.Go(d.runWriter)
 	if err := d.analyzeIfNeeded(ctx, log); err != nil {
 		d.Close()
@@ -199,6 +202,9 @@ func (d *DB) analyzeIfNeeded(ctx context.Context, log *slog.Logger) error {
 // Analyze refreshes the query planner's statistics, reading a bounded sample
 // of each index (analysis_limit), so plans follow the tables as they grow.
 func (d *DB) Analyze(ctx context.Context) error {
+	if d.dialect == dialectPostgres {
+		return nil // autovacuum analyzes
+	}
 	return d.Write.WithContext(ctx).Exec("ANALYZE").Error
 }
 
@@ -236,7 +242,7 @@ func IsBusy(err error) bool {
 	if errors.As(err, &se) {
 		return se.Code == sqlite3.ErrBusy || se.Code == sqlite3.ErrLocked || se.Code == sqlite3.ErrInterrupt
 	}
-	return false
+	return postgresBusy(err)
 }
 
 // prepareFiles creates the database file with mode 0600 when it is
@@ -295,6 +301,9 @@ func (d *DB) Dependents(ctx context.Context, secret string) (int64, string, erro
 	return n, what, err
 }
 
+// Postgres reports whether the database is PostgreSQL (not a SQLite file).
+func (d *DB) Postgres() bool { return d.dialect == dialectPostgres }
+
 // Ping checks that both pools answer.
 func (d *DB) Ping(ctx context.Context) error {
 	for _, g := range []*gorm.DB{d.Write, d.Read} {
@@ -311,6 +320,9 @@ func (d *DB) Ping(ctx context.Context) error {
 // it copies what no reader still needs, and the WAL is reused from its start
 // once everything has been copied.
 func (d *DB) RunCheckpoints(ctx context.Context, every time.Duration, log *slog.Logger) {
+	if d.ckpt == nil {
+		return // PostgreSQL: its own checkpointer
+	}
 	repeat(ctx, every, func() {
 		if _, err := d.ckpt.ExecContext(ctx, "PRAGMA wal_checkpoint(PASSIVE)"); err != nil && ctx.Err() == nil && !IsBusy(err) {
 			log.Warn("database: checkpoint failed", "err", err)
@@ -322,8 +334,15 @@ func (d *DB) RunCheckpoints(ctx context.Context, every time.Duration, log *slog.
 func (d *DB) Close() error {
 	d.closeOnce.Do(func() { close(d.closed) })
 	d.writer.Wait() // the batch under way commits first
-	errs := []error{d.ckpt.Close()}
-	for _, g := range []*gorm.DB{d.Read, d.Write} {
+	var errs []error
+	if d.ckpt != nil {
+		errs = append(errs, d.ckpt.Close())
+	}
+	pools := []*gorm.DB{d.Read, d.Write}
+	if d.Read == d.Write {
+		pools = pools[1:]
+	}
+	for _, g := range pools {
 		if s, err := g.DB(); err == nil {
 			errs = append(errs, s.Close())
 		}

@@ -2,10 +2,12 @@ package models
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
 	"time"
 
+	"github.com/jackc/pgx/v5/pgconn"
 	"gorm.io/driver/postgres"
 	"gorm.io/gorm"
 )
@@ -21,13 +23,31 @@ type PostgresPool struct {
 }
 
 // OpenPostgres opens the PostgreSQL database at url (postgres://…) through
-// pgx, applies the pending migrations under the migration lock, and returns
-// the pool. PostgreSQL has no single-writer rule, so unlike SQLite's DB there
-// is one pool for reads and writes.
+// pgx and applies the pending migrations under the migration lock. Reads
+// and writes share one pool. Write transactions still go through this
+// instance's writer (db_writer.go), and each takes a lock held by one
+// instance at a time (writeLockKey): the rules that SQLite's single writer
+// keeps (exactly N tries per code, quotas, the allowance, the outbox) hold
+// the same with several instances.
 //
 // Nothing user-visible opens it yet: --database-url is wired once the
 // models' SQLite-specific statements are ported (models/POSTGRES.md).
-func OpenPostgres(ctx context.Context, url string, pool PostgresPool, log *slog.Logger) (*gorm.DB, error) {
+func OpenPostgres(ctx context.Context, url string, pool PostgresPool, log *slog.Logger) (*DB, error) {
+	g, err := openPostgresPool(ctx, url, pool, log)
+	if err != nil {
+		return nil, err
+	}
+	d := &DB{Write: g, Read: g, dialect: dialectPostgres, writes: make(chan *writeJob), closed: make(chan struct{})}
+	d.writer.Go(d.runWriter)
+	return d, nil
+}
+
+// writeLockKey is the transaction-level advisory lock every write
+// transaction takes on PostgreSQL (migrations use migrationLockKey).
+const writeLockKey = 7_001_000_001
+
+// openPostgresPool opens and migrates the pool.
+func openPostgresPool(ctx context.Context, url string, pool PostgresPool, log *slog.Logger) (*gorm.DB, error) {
 	g, err := gorm.Open(postgres.Open(url), &gorm.Config{
 		TranslateError: true,
 		Logger:         gormLog{log: log.With("component", "gorm")}, // db_log.go: failures only, no values
@@ -53,4 +73,19 @@ func OpenPostgres(ctx context.Context, url string, pool PostgresPool, log *slog.
 		return nil, err
 	}
 	return g, nil
+}
+
+// postgresBusy reports PostgreSQL's errors of a request that ran out of
+// time or lost a race it may retry: a cancelled statement, a lock not
+// available, a serialization failure or a deadlock.
+func postgresBusy(err error) bool {
+	var pe *pgconn.PgError
+	if !errors.As(err, &pe) {
+		return false
+	}
+	switch pe.Code {
+	case "57014", "55P03", "40001", "40P01":
+		return true
+	}
+	return false
 }

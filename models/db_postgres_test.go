@@ -2,72 +2,27 @@ package models
 
 import (
 	"context"
-	"crypto/rand"
 	"database/sql"
-	"encoding/hex"
 	"io"
 	"log/slog"
-	"net/url"
-	"os"
 	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
 
 	_ "github.com/jackc/pgx/v5/stdlib" // the "pgx" database/sql driver
+
 	"gorm.io/gorm"
+	"roster/models/pgtest"
 )
 
-// freshPostgres returns the URL of a new, empty database on the server of
-// ROSTER_TEST_DATABASE_URL (.ci/postgres starts one), dropped when the test
-// ends: each test has a database of its own, so they run in parallel and
-// never see each other's rows. Without the variable the test is skipped,
-// except in CI (CI=true), where PostgreSQL was asked for and its absence is a
-// failure.
-func freshPostgres(t *testing.T) string {
-	t.Helper()
-	base := os.Getenv("ROSTER_TEST_DATABASE_URL")
-	if base == "" {
-		if os.Getenv("CI") == "true" {
-			t.Fatal("CI=true but ROSTER_TEST_DATABASE_URL is not set: start PostgreSQL with .ci/postgres")
-		}
-		t.Skip("PostgreSQL tests need ROSTER_TEST_DATABASE_URL (eval \"$(bash .ci/postgres)\" starts a server)")
-	}
-	u, err := url.Parse(base)
-	if err != nil {
-		t.Fatalf("ROSTER_TEST_DATABASE_URL: %v", err)
-	}
-	admin, err := sql.Open("pgx", base)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { admin.Close() })
-	name := "roster_test_" + hex.EncodeToString(randomBytes(t, 8))
-	if _, err := admin.Exec("CREATE DATABASE " + name); err != nil {
-		t.Fatalf("create a database for the test: %v", err)
-	}
-	t.Cleanup(func() {
-		if _, err := admin.Exec("DROP DATABASE " + name + " WITH (FORCE)"); err != nil {
-			t.Errorf("drop the test's database: %v", err)
-		}
-	})
-	u.Path = "/" + name
-	return u.String()
-}
-
-func randomBytes(t *testing.T, n int) []byte {
-	t.Helper()
-	b := make([]byte, n)
-	if _, err := rand.Read(b); err != nil {
-		t.Fatal(err)
-	}
-	return b
-}
+// freshPostgres returns a new, empty database for one test (pgtest.Fresh).
+func freshPostgres(t *testing.T) string { return pgtest.Fresh(t) }
 
 // testPostgres opens a migrated, empty PostgreSQL database for one test.
 func testPostgres(t *testing.T) *gorm.DB {
 	t.Helper()
-	g, err := OpenPostgres(context.Background(), freshPostgres(t), PostgresPool{MaxOpen: 4, MaxIdle: 4}, slog.New(slog.NewTextHandler(io.Discard, nil)))
+	g, err := openPostgresPool(context.Background(), freshPostgres(t), PostgresPool{MaxOpen: 4, MaxIdle: 4}, slog.New(slog.NewTextHandler(io.Discard, nil)))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -151,7 +106,7 @@ func TestPostgresMigrationsFromEmptyThenNoOp(t *testing.T) {
 	ctx := context.Background()
 	applied := &atomic.Int64{}
 	log := slog.New(appliedCounter{n: applied})
-	g, err := OpenPostgres(ctx, freshPostgres(t), PostgresPool{MaxOpen: 2, MaxIdle: 2}, log)
+	g, err := openPostgresPool(ctx, freshPostgres(t), PostgresPool{MaxOpen: 2, MaxIdle: 2}, log)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -230,4 +185,19 @@ func TestPostgresAuditLogIsAppendOnly(t *testing.T) {
 			t.Errorf("%s succeeded on the append-only audit log", stmt)
 		}
 	}
+}
+
+// onEachDatabase runs f on a fresh SQLite database and on a fresh
+// PostgreSQL one (skipped without ROSTER_TEST_DATABASE_URL outside CI).
+func onEachDatabase(t *testing.T, f func(t *testing.T, db *DB)) {
+	t.Run("sqlite", func(t *testing.T) { f(t, openTestDB(t)) })
+	t.Run("postgres", func(t *testing.T) {
+		db, err := OpenPostgres(context.Background(), freshPostgres(t), PostgresPool{MaxOpen: 4, MaxIdle: 4},
+			slog.New(slog.NewTextHandler(io.Discard, nil)))
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { db.Close() })
+		f(t, db)
+	})
 }

@@ -119,6 +119,17 @@ func (d *DB) runBatch(batch []*writeJob) {
 		tx.Rollback()
 		return
 	}
+	if d.dialect == dialectPostgres {
+		// One writer across instances, as SQLite has one across connections.
+		if err := tx.Exec("SELECT pg_advisory_xact_lock(?)", writeLockKey).Error; err != nil {
+			tx.Rollback()
+			for i := range errs {
+				errs[i] = err
+			}
+			answer()
+			return
+		}
+	}
 	shared := len(jobs) > 1
 	for i, j := range jobs {
 		if errs[i] = j.ctx.Err(); errs[i] != nil {

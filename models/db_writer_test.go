@@ -16,7 +16,10 @@ import (
 // undone without touching the others, and one whose caller gave up while it
 // waited never runs.
 func TestWritesThatWaitTogetherKeepTheirOwnOutcome(t *testing.T) {
-	db := openTestDB(t)
+	onEachDatabase(t, writesThatWaitTogether)
+}
+
+func writesThatWaitTogether(t *testing.T, db *DB) {
 	ctx := context.Background()
 	insert := func(tx *gorm.DB, phone string) error {
 		return tx.Exec("INSERT INTO phone_guards (phone, failures, updated_at) VALUES (?, 0, 0)", phone).Error
@@ -90,9 +93,10 @@ func TestWritesThatWaitTogetherKeepTheirOwnOutcome(t *testing.T) {
 
 // After Close, a write is refused instead of waiting for a writer that is gone.
 func TestWriteAfterClose(t *testing.T) {
-	db := openTestDB(t)
-	db.Close()
-	if err := db.WriteTx(context.Background(), func(tx *gorm.DB) error { return nil }); !errors.Is(err, errClosed) {
-		t.Errorf("write after close: %v", err)
-	}
+	onEachDatabase(t, func(t *testing.T, db *DB) {
+		db.Close()
+		if err := db.WriteTx(context.Background(), func(tx *gorm.DB) error { return nil }); !errors.Is(err, errClosed) {
+			t.Errorf("write after close: %v", err)
+		}
+	})
 }

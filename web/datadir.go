@@ -125,6 +125,9 @@ func (s *Server) watchDatabase(ctx context.Context, every time.Duration) {
 // writable, the op endpoint refuses requests: connections still open on a
 // deleted file would acknowledge sign-ins that no restart will find.
 func (s *Server) CheckDatabase() {
+	if s.dbOpened == nil {
+		return // not a file (PostgreSQL)
+	}
 	err := databaseHealth(pathsOf(s.cfg.DataDir).db, s.dbOpened)
 	was := s.dbLost.Swap(err != nil)
 	switch {

@@ -37,6 +37,9 @@ type Options struct {
 	// NoticeSinks receive every join/profile notice besides the event
 	// streams (the mesibo client, when configured). None by default.
 	NoticeSinks []models.NoticeSink
+	// Database, when set, is used instead of the data directory's SQLite
+	// file (the tests' PostgreSQL databases); the server closes it.
+	Database *models.DB
 }
 
 // Server is a configured Roster instance.
@@ -102,9 +105,11 @@ func New(ctx context.Context, cfg Config, log *slog.Logger, opts Options) (*Serv
 	}
 	// The database first: whether a missing generated secret may be made
 	// anew depends on what the database holds.
-	db, err := openDatabase(ctx, cfg, log)
-	if err != nil {
-		return nil, err
+	db := opts.Database
+	if db == nil {
+		if db, err = openDatabase(ctx, cfg, log); err != nil {
+			return nil, err
+		}
 	}
 	s, err := build(ctx, cfg, log, opts, db, clientIP, metricsToken)
 	if err != nil {
@@ -116,9 +121,12 @@ func New(ctx context.Context, cfg Config, log *slog.Logger, opts Options) (*Serv
 
 // build makes the services and the app over an open database.
 func build(ctx context.Context, cfg Config, log *slog.Logger, opts Options, db *models.DB, clientIP *clientip.Resolver, metricsToken string) (*Server, error) {
-	dbOpened, err := os.Stat(pathsOf(cfg.DataDir).db)
-	if err != nil {
-		return nil, err
+	var dbOpened os.FileInfo // nil: the database is no file of the data directory
+	if !db.Postgres() {
+		var err error
+		if dbOpened, err = os.Stat(pathsOf(cfg.DataDir).db); err != nil {
+			return nil, err
+		}
 	}
 	mesiboMode, err := mesiboSetup(ctx, cfg, opts.Getenv, log, opts.Clock, db)
 	if err != nil {
@@ -327,6 +335,9 @@ func (s *Server) Ready(ctx context.Context) error {
 	defer cancel()
 	if err := s.db.Ping(ctx); err != nil {
 		return errors.New("database unavailable")
+	}
+	if s.dbOpened == nil {
+		return nil
 	}
 	return databaseHealth(pathsOf(s.cfg.DataDir).db, s.dbOpened)
 }

@@ -19,6 +19,7 @@ import (
 	"time"
 
 	"roster/models"
+	"roster/models/pgtest"
 	"roster/web"
 )
 
@@ -81,6 +82,13 @@ func New(t testing.TB, opts ...Option) *Env {
 	}
 	logs := &syncBuffer{}
 	log := slog.New(slog.NewTextHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
+	if pgtest.Selected() && o.Database == nil {
+		db, err := models.OpenPostgres(context.Background(), pgtest.Fresh(t), models.PostgresPool{MaxOpen: 8, MaxIdle: 8}, log)
+		if err != nil {
+			t.Fatalf("open PostgreSQL: %v", err)
+		}
+		o.Database = db
+	}
 	srv, err := web.New(context.Background(), cfg, log, o)
 	if err != nil {
 		t.Fatalf("start roster: %v", err)
