@@ -304,6 +304,15 @@ func (d *DB) Dependents(ctx context.Context, secret string) (int64, string, erro
 // Postgres reports whether the database is PostgreSQL (not a SQLite file).
 func (d *DB) Postgres() bool { return d.dialect == dialectPostgres }
 
+// SQL picks the statement written for this database's dialect, where one
+// text cannot serve both (models/POSTGRES.md lists them).
+func (d *DB) SQL(sqlite, postgres string) string {
+	if d.dialect == dialectPostgres {
+		return postgres
+	}
+	return sqlite
+}
+
 // Ping checks that both pools answer.
 func (d *DB) Ping(ctx context.Context) error {
 	for _, g := range []*gorm.DB{d.Write, d.Read} {

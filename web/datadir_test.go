@@ -42,6 +42,7 @@ func mode(t *testing.T, path string) os.FileMode {
 // An existing, world-readable data directory: the database and its WAL
 // files are the owner's alone, and so is the directory.
 func TestDataFileModes(t *testing.T) {
+	webtest.SQLiteOnly(t, "the modes of the database file and its WAL")
 	dir := filepath.Join(t.TempDir(), "data")
 	if err := os.Mkdir(dir, 0o755); err != nil {
 		t.Fatal(err)
@@ -123,6 +124,7 @@ func TestMissingSecretStopsTheStart(t *testing.T) {
 // Readiness fails when the database file is deleted or replaced under the
 // running server, and reads do not create a new, empty file.
 func TestReadinessNoticesALostDatabase(t *testing.T) {
+	webtest.SQLiteOnly(t, "a database file deleted under the server")
 	for _, replace := range []bool{false, true} {
 		e := webtest.New(t)
 		ready := func() *webtest.Response { return e.Do(httptest.NewRequest(http.MethodGet, "/readyz", nil)) }
@@ -153,6 +155,7 @@ func TestReadinessNoticesALostDatabase(t *testing.T) {
 // acknowledging requests: a sign-in written into the deleted file would be
 // gone after the restart.
 func TestLostDatabaseStopsAcknowledging(t *testing.T) {
+	webtest.SQLiteOnly(t, "a database file deleted under the server")
 	e := webtest.New(t)
 	tok := e.SignIn(webtest.USPhone, "d")
 	db := filepath.Join(e.DataDir, "roster.db")

@@ -9,6 +9,7 @@ import (
 // A new database has the query planner's statistics from the start, and
 // the readers map the file.
 func TestDatabaseMaintenanceAtStart(t *testing.T) {
+	webtest.SQLiteOnly(t, "SQLite's statistics and WAL checkpoints")
 	e := webtest.New(t)
 	if n := e.Count("SELECT COUNT(*) FROM sqlite_schema WHERE name = 'sqlite_stat1'"); n != 1 {
 		t.Errorf("no statistics after start-up")

@@ -14,6 +14,7 @@ import (
 // A slow statement is logged with its placeholders, never its values; a
 // statement that only waited for the writer connection is not slow.
 func TestSlowSQLLogsNoValuesAndTimesTheQuery(t *testing.T) {
+	webtest.SQLiteOnly(t, "the SQLite driver's statement timer (db_log.go)")
 	e := webtest.New(t)
 	const secret = "hash-of-someones-number-0123456789"
 	var n int64

@@ -13,6 +13,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"net/url"
+	"os"
 	"strings"
 	"sync"
 	"testing"
@@ -96,6 +97,9 @@ func New(t testing.TB, opts ...Option) *Env {
 	t.Cleanup(func() {
 		if err := srv.Close(); err != nil {
 			t.Errorf("close: %v", err)
+		}
+		if t.Failed() && os.Getenv("ROSTER_TEST_LOGS") != "" {
+			t.Logf("the server's log:\n%s", logs.String())
 		}
 	})
 	return &Env{T: t, Server: srv, Clock: clock, Config: cfg, DataDir: dir, logs: logs}
@@ -309,5 +313,15 @@ func (e *Env) FanOut() {
 		if n == 0 {
 			return
 		}
+	}
+}
+
+// SQLiteOnly skips a test of something only a SQLite deployment has (its
+// file, its data directory's generated keys, VACUUM INTO) when the suite
+// runs on PostgreSQL.
+func SQLiteOnly(t testing.TB, why string) {
+	t.Helper()
+	if pgtest.Selected() {
+		t.Skip("SQLite only: " + why)
 	}
 }
