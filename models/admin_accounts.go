@@ -44,7 +44,7 @@ func (s *Admins) ListAdmins(ctx context.Context) ([]AdminRow, error) {
 	err := s.db.Read.WithContext(ctx).Raw(`SELECT a.*,
 		(SELECT count(*) FROM admin_sessions s WHERE s.admin_id = a.id AND s.revoked_at IS NULL AND s.expires_at > ? AND s.last_seen_at + ? > ?) AS live_sessions,
 		(SELECT max(last_seen_at) FROM admin_sessions s WHERE s.admin_id = a.id) AS last_seen_at
-		FROM admins a ORDER BY a.name COLLATE NOCASE`, now, idle, now).Scan(&rows).Error
+		FROM admins a ORDER BY `+s.db.SQL("a.name COLLATE NOCASE", "lower(a.name)"), now, idle, now).Scan(&rows).Error
 	return rows, err
 }
 
