@@ -72,7 +72,7 @@ func (s *Admins) Login(ctx context.Context, name, password string, cl ClientInfo
 		return nil, "", nil, ErrLoginThrottled
 	}
 	var a Admin
-	err = s.db.Read.WithContext(ctx).Where(s.nameIs()+" AND disabled_at IS NULL", name).Take(&a).Error
+	err = s.db.Read.WithContext(ctx).Where(s.nameIs()+" AND disabled_at IS NULL", lowerASCII(name)).Take(&a).Error
 	if err != nil && !errors.Is(err, gorm.ErrRecordNotFound) {
 		return nil, "", nil, err
 	}
@@ -282,7 +282,7 @@ func (s *Admins) RevokeSessionsByName(ctx context.Context, name, actor string) (
 	var n int64
 	err := s.db.WriteTx(ctx, func(tx *gorm.DB) error {
 		var a Admin
-		if err := tx.Where(s.nameIs(), name).Take(&a).Error; err != nil {
+		if err := tx.Where(s.nameIs(), lowerASCII(name)).Take(&a).Error; err != nil {
 			if errors.Is(err, gorm.ErrRecordNotFound) {
 				return ErrNotFound
 			}

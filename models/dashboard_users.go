@@ -120,18 +120,6 @@ func (k userKey) arg(v string) string {
 	return v
 }
 
-// lowerASCII is PostgreSQL's lower() under COLLATE "C" (and SQLite's
-// NOCASE): ASCII letters only.
-func lowerASCII(s string) string {
-	b := []byte(s)
-	for i, c := range b {
-		if c >= 'A' && c <= 'Z' {
-			b[i] = c + 'a' - 'A'
-		}
-	}
-	return string(b)
-}
-
 func (k userKey) order(desc bool) string {
 	if desc {
 		return k.expr + " DESC, id DESC"

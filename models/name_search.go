@@ -63,17 +63,23 @@ func nameFoldPairs() [][2]string {
 
 // FoldName is a name as the trigram index stores it.
 func FoldName(s string) string {
-	b := []byte(s)
-	for i, c := range b { // SQLite's lower(): ASCII only
-		if c >= 'A' && c <= 'Z' {
-			b[i] = c + 'a' - 'A'
-		}
-	}
-	s = string(b)
+	s = lowerASCII(s)
 	for _, p := range nameFoldPairs() {
 		s = strings.ReplaceAll(s, p[0], p[1])
 	}
 	return s
+}
+
+// lowerASCII is SQLite's lower() and NOCASE, and PostgreSQL's lower()
+// under COLLATE "C": ASCII letters only.
+func lowerASCII(s string) string {
+	b := []byte(s)
+	for i, c := range b {
+		if c >= 'A' && c <= 'Z' {
+			b[i] = c + 'a' - 'A'
+		}
+	}
+	return string(b)
 }
 
 // foldNameSQL is FoldName in SQL, of the expression expr: each character
