@@ -141,7 +141,7 @@ func (s *Sessions) Authenticate(ctx context.Context, token string) (*Principal, 
 const authQuery = `SELECT s.id, s.user_id, s.last_used_at, s.expires_at, s.revoked_at,
 	u.id, u.phone, u.country_code, u.name, u.status, u.photo, u.thumbnail, u.discoverable, u.announce,
 	u.blocked_until, u.created_at, u.profile_at, u.last_seen_at
-	FROM sessions s JOIN users u ON u.id = s.user_id WHERE s.token_hash = ?`
+	FROM sessions s JOIN users u ON u.id = s.user_id WHERE s.token_hash = $1`
 
 // tokenSession is what the token check reads of a session.
 type tokenSession struct {
