@@ -40,12 +40,25 @@ func TestSealToken(t *testing.T) {
 	}
 }
 
+// outboxAfter runs queue in a transaction and returns the outbox it leaves.
+func outboxAfter(t *testing.T, db *DB, queue func(tx *gorm.DB) error) []OutboxMessage {
+	t.Helper()
+	if err := db.Write.Transaction(queue); err != nil {
+		t.Fatal(err)
+	}
+	var rows []OutboxMessage
+	if err := db.Read.Find(&rows).Error; err != nil {
+		t.Fatal(err)
+	}
+	return rows
+}
+
 // Deleting an account queues userdel for its mesibo user in the same
 // transaction; a user without a mesibo uid queues nothing.
 func TestQueueMesiboUserDelete(t *testing.T) {
 	onEachDatabase(t, func(t *testing.T, db *DB) {
 		now := time.Date(2026, 3, 2, 10, 0, 0, 0, time.UTC).UnixMilli()
-		err := db.Write.Transaction(func(tx *gorm.DB) error {
+		rows := outboxAfter(t, db, func(tx *gorm.DB) error {
 			for _, u := range []*User{
 				{Phone: "+12015550123", CountryCode: 1, MesiboUID: "5302", Discoverable: "everyone", CreatedAt: now, ProfileAt: now},
 				{Phone: "+33612345678", CountryCode: 33, Discoverable: "everyone", CreatedAt: now, ProfileAt: now},
@@ -59,13 +72,6 @@ func TestQueueMesiboUserDelete(t *testing.T) {
 			}
 			return nil
 		})
-		if err != nil {
-			t.Fatal(err)
-		}
-		var rows []OutboxMessage
-		if err := db.Read.Find(&rows).Error; err != nil {
-			t.Fatal(err)
-		}
 		if len(rows) != 1 || rows[0].Channel != MesiboChannel || rows[0].Kind != OutboxKindMesiboRevoke || rows[0].Recipient != "+12015550123" {
 			t.Fatalf("rows %+v", rows)
 		}
@@ -83,7 +89,7 @@ func TestQueueMesiboUserDelete(t *testing.T) {
 func TestQueueMesiboTokenDelete(t *testing.T) {
 	onEachDatabase(t, func(t *testing.T, db *DB) {
 		now := time.Date(2026, 3, 2, 10, 0, 0, 0, time.UTC).UnixMilli()
-		err := db.Write.Transaction(func(tx *gorm.DB) error {
+		rows := outboxAfter(t, db, func(tx *gorm.DB) error {
 			u := &User{Phone: "+12015550123", CountryCode: 1, MesiboUID: "5302", Discoverable: "everyone", CreatedAt: now, ProfileAt: now}
 			if err := tx.Create(u).Error; err != nil {
 				return err
@@ -100,13 +106,6 @@ func TestQueueMesiboTokenDelete(t *testing.T) {
 			}
 			return nil
 		})
-		if err != nil {
-			t.Fatal(err)
-		}
-		var rows []OutboxMessage
-		if err := db.Read.Find(&rows).Error; err != nil {
-			t.Fatal(err)
-		}
 		if len(rows) != 1 || rows[0].Body != `{"op":"userdel","uid":"5302"}` || rows[0].Recipient != "+12015550123" || rows[0].Kind != OutboxKindMesiboRevoke {
 			t.Fatalf("rows %+v", rows)
 		}
