@@ -53,7 +53,7 @@ func TestPhoneQuotas(t *testing.T) {
 func TestQuotaSurvivesRestart(t *testing.T) {
 	e := webtest.New(t)
 	e.JSON(webtest.LoginParams(webtest.USPhone)).ExpectOK(t)
-	e2 := webtest.New(t, func(c *web.Config, o *web.Options) { c.DataDir = e.DataDir; o.Clock = e.Clock })
+	e2 := webtest.New(t, webtest.SameDatabase(e), func(_ *web.Config, o *web.Options) { o.Clock = e.Clock })
 	e2.JSON(webtest.LoginParams(webtest.USPhone)).ExpectFail(t, "RATELIMIT")
 }
 

@@ -1,6 +1,7 @@
 package handlers_test
 
 import (
+	"encoding/hex"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -96,7 +97,11 @@ func TestSignInIssuesToken(t *testing.T) {
 		t.Errorf("client configuration: %s", r.Body)
 	}
 	// Only the token's hash is stored.
-	if n := e.Count("SELECT COUNT(*) FROM sessions WHERE hex(token_hash) = upper(?)", tok); n != 0 {
+	raw, err := hex.DecodeString(tok)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n := e.Count("SELECT COUNT(*) FROM sessions WHERE token_hash = ?", raw); n != 0 {
 		t.Error("the raw token is stored")
 	}
 	if n := e.Count("SELECT COUNT(*) FROM sessions WHERE device = 'device-1' AND device_type = '1' AND app_id = 'com.example.app'"); n != 1 {

@@ -181,7 +181,7 @@ func TestProfileOp(t *testing.T) {
 	if n := e.Count("SELECT COUNT(*) FROM events WHERE type = 'profile'"); n != 2 {
 		t.Errorf("profile events %d after a non-visible change", n)
 	}
-	if n := e.Count("SELECT announce FROM users"); n != 0 {
+	if n := e.Count("SELECT COUNT(*) FROM users WHERE phone = ? AND announce", "+"+alicePhone); n != 0 {
 		t.Errorf("announce not stored")
 	}
 }

@@ -141,8 +141,12 @@ func (c *Contacts) Upload(ctx context.Context, caller *User, raw []string, reset
 		// match can run before (and outside) any write.
 		err := c.onReader(ctx, func(conn *sql.Conn, qctx context.Context) error {
 			var err error
-			users, err = queryList(qctx, conn, dst, `SELECT COUNT(*), group_concat(u.contact_json, ',') FROM json_each(?) j
-				JOIN users u ON u.phone_hash = unhex(j.value) WHERE `+visibleTo, list, caller.ID, callerHash)
+			users, err = queryList(qctx, conn, dst, c.db.SQL(`SELECT COUNT(*), group_concat(u.contact_json, ',') FROM json_each(?) j
+				JOIN users u ON u.phone_hash = unhex(j.value) WHERE `+visibleTo,
+				// SQLite joins in the list's order (sorted hashes); PostgreSQL
+				// is told that order.
+				`SELECT COUNT(*), string_agg(u.contact_json, ',' ORDER BY u.phone_hash) FROM json_array_elements_text($1::json) j
+				JOIN users u ON u.phone_hash = decode(j.value, 'hex') WHERE `+visibleToPostgres), list, caller.ID, callerHash)
 			if err != nil || reset {
 				return err
 			}
@@ -150,8 +154,10 @@ func (c *Contacts) Upload(ctx context.Context, caller *User, raw []string, reset
 			if known, err = knownList(qctx, conn, caller.ID, digest); err != nil || known {
 				return err
 			}
-			missing, err = queryStrings(qctx, conn, `SELECT j.value FROM json_each(?) j WHERE NOT EXISTS (
-				SELECT 1 FROM address_book WHERE owner_id = ? AND contact_hash = unhex(j.value))`, list, caller.ID)
+			missing, err = queryStrings(qctx, conn, c.db.SQL(`SELECT j.value FROM json_each(?) j WHERE NOT EXISTS (
+				SELECT 1 FROM address_book WHERE owner_id = ? AND contact_hash = unhex(j.value))`,
+				`SELECT j.value FROM json_array_elements_text($1::json) j WHERE NOT EXISTS (
+				SELECT 1 FROM address_book WHERE owner_id = $2 AND contact_hash = decode(j.value, 'hex'))`), list, caller.ID)
 			return err
 		})
 		if err != nil {
@@ -180,9 +186,12 @@ func (c *Contacts) Upload(ctx context.Context, caller *User, raw []string, reset
 		// Never-seen numbers: in neither the address book nor what the last
 		// reset removed from it (for a day). Clients resend the whole book
 		// after reset=1, in batches: that must not cost the allowance again.
-		err := tx.Raw(`SELECT COUNT(*) FROM json_each(?) j WHERE NOT EXISTS (
+		err := tx.Raw(c.db.SQL(`SELECT COUNT(*) FROM json_each(?) j WHERE NOT EXISTS (
 			SELECT 1 FROM address_book WHERE owner_id = ? AND contact_hash = unhex(j.value)) AND NOT EXISTS (
 			SELECT 1 FROM address_book_reset WHERE owner_id = ? AND contact_hash = unhex(j.value) AND reset_at > ?)`,
+			`SELECT COUNT(*) FROM json_array_elements_text(?::json) j WHERE NOT EXISTS (
+			SELECT 1 FROM address_book WHERE owner_id = ? AND contact_hash = decode(j.value, 'hex')) AND NOT EXISTS (
+			SELECT 1 FROM address_book_reset WHERE owner_id = ? AND contact_hash = decode(j.value, 'hex') AND reset_at > ?)`),
 			toStore, caller.ID, caller.ID, toMillis(now.Add(-resetMemory))).Scan(&rec.NewNumbers).Error
 		if err != nil {
 			return err
@@ -201,13 +210,15 @@ func (c *Contacts) Upload(ctx context.Context, caller *User, raw []string, reset
 			}
 		}
 		if len(hashes) > 0 {
-			err := tx.Exec(`INSERT OR IGNORE INTO address_book (owner_id, contact_hash)
-				SELECT ?, unhex(value) FROM json_each(?)`, caller.ID, toStore).Error
+			err := tx.Exec(c.db.SQL(`INSERT OR IGNORE INTO address_book (owner_id, contact_hash)
+				SELECT ?, unhex(value) FROM json_each(?)`,
+				`INSERT INTO address_book (owner_id, contact_hash)
+				SELECT ?, decode(value, 'hex') FROM json_array_elements_text(?::json) ON CONFLICT DO NOTHING`), caller.ID, toStore).Error
 			if err != nil {
 				return err
 			}
 			if whole {
-				if err := storeDigest(tx, caller.ID, digest, toMillis(now), ""); err != nil {
+				if err := storeDigest(c.db, tx, caller.ID, digest, toMillis(now), ""); err != nil {
 					return err
 				}
 			}
@@ -269,7 +280,8 @@ func queryStrings(ctx context.Context, conn *sql.Conn, query string, args ...any
 }
 
 // hashList passes many hashes as one parameter: a JSON array of hex strings,
-// read in SQL with json_each and unhex. One statement, whatever the count.
+// read in SQL with json_each and unhex (PostgreSQL: json_array_elements_text
+// and decode). One statement, whatever the count.
 func hashList(hashes [][]byte) string {
 	b := make([]byte, 0, len(hashes)*(2*PhoneHashLen+3)+2)
 	b = append(b, '[')
@@ -343,13 +355,23 @@ func (c *Contacts) Changed(ctx context.Context, caller *User, sinceSec int64, ds
 	// reads the subquery's rows in that order. (group_concat's own ORDER BY
 	// argument sorts through an ephemeral index instead: 40 % slower for
 	// 1,000 contacts.) TestIncrementalSyncSameSecond checks the order.
+	// PostgreSQL does not promise a subquery's order to an aggregate: the
+	// aggregate sorts (and its numbered parameters need fewer arguments).
+	callerHash := c.norm.hash(c.hasher, caller.Phone)
+	query, args := `SELECT COUNT(*), group_concat(entry, ',') FROM (
+			SELECT u.contact_json AS entry FROM address_book b JOIN users u ON u.phone_hash = b.contact_hash
+			WHERE b.owner_id = ? AND u.profile_at >= ? AND `+visibleTo+` ORDER BY u.profile_at, u.id)`,
+		[]any{caller.ID, since, caller.ID, callerHash}
+	if c.db.Postgres() {
+		query = `SELECT COUNT(*), string_agg(u.contact_json, ',' ORDER BY u.profile_at, u.id)
+			FROM address_book b JOIN users u ON u.phone_hash = b.contact_hash
+			WHERE b.owner_id = $2 AND u.profile_at >= $1 AND ` + visibleToPostgres
+		args = []any{since, caller.ID, callerHash}
+	}
 	var users ContactList
 	err := c.onReader(ctx, func(conn *sql.Conn, qctx context.Context) error {
 		var err error
-		users, err = queryList(qctx, conn, dst, `SELECT COUNT(*), group_concat(entry, ',') FROM (
-			SELECT u.contact_json AS entry FROM address_book b JOIN users u ON u.phone_hash = b.contact_hash
-			WHERE b.owner_id = ? AND u.profile_at >= ? AND `+visibleTo+` ORDER BY u.profile_at, u.id)`,
-			caller.ID, since, caller.ID, c.norm.hash(c.hasher, caller.Phone))
+		users, err = queryList(qctx, conn, dst, query, args...)
 		return err
 	})
 	if err != nil {
@@ -402,6 +424,12 @@ func (c *Contacts) Delete(ctx context.Context, caller *User, raw []string) (int,
 // Removed accounts have no row, so they are never found.
 const visibleTo = `u.id <> ? AND (u.discoverable = 'everyone' OR (u.discoverable = 'contacts' AND EXISTS (
 	SELECT 1 FROM address_book mine WHERE mine.owner_id = u.id AND mine.contact_hash = ?)))`
+
+// visibleToPostgres is visibleTo for statements run on database/sql on
+// PostgreSQL, which reads numbered parameters only: the caller's id is $2,
+// the caller's phone hash $3.
+const visibleToPostgres = `u.id <> $2 AND (u.discoverable = 'everyone' OR (u.discoverable = 'contacts' AND EXISTS (
+	SELECT 1 FROM address_book mine WHERE mine.owner_id = u.id AND mine.contact_hash = $3)))`
 
 func chunks[T any](s []T, n int) [][]T {
 	var out [][]T

@@ -29,7 +29,7 @@ const digestsPerOwner = 16
 // knownList reports whether digest is one of the owner's stored lists.
 func knownList(ctx context.Context, conn *sql.Conn, ownerID int64, digest []byte) (bool, error) {
 	var one int
-	err := conn.QueryRowContext(ctx, `SELECT 1 FROM address_book_digest WHERE owner_id = ? AND digest = ?`,
+	err := conn.QueryRowContext(ctx, `SELECT 1 FROM address_book_digest WHERE owner_id = $1 AND digest = $2`,
 		ownerID, digest).Scan(&one)
 	if errors.Is(err, sql.ErrNoRows) {
 		return false, nil
@@ -41,15 +41,19 @@ func knownList(ctx context.Context, conn *sql.Conn, ownerID int64, digest []byte
 // keeping the owner's latest digestsPerOwner. stillThere, when not empty,
 // is the list itself (hashList): the digest is then stored only if every
 // number is still in the book, for a list seen all there outside tx.
-func storeDigest(tx *gorm.DB, ownerID int64, digest []byte, at int64, stillThere string) error {
+func storeDigest(db *DB, tx *gorm.DB, ownerID int64, digest []byte, at int64, stillThere string) error {
 	q := `INSERT INTO address_book_digest (owner_id, digest, at) VALUES (?, ?, ?)
 		ON CONFLICT (owner_id, digest) DO UPDATE SET at = excluded.at`
 	args := []any{ownerID, digest, at}
 	if stillThere != "" {
-		q = `INSERT INTO address_book_digest (owner_id, digest, at) SELECT ?, ?, ?
+		q = db.SQL(`INSERT INTO address_book_digest (owner_id, digest, at) SELECT ?, ?, ?
 			WHERE NOT EXISTS (SELECT 1 FROM json_each(?) j WHERE NOT EXISTS (
 				SELECT 1 FROM address_book WHERE owner_id = ? AND contact_hash = unhex(j.value)))
-			ON CONFLICT (owner_id, digest) DO UPDATE SET at = excluded.at`
+			ON CONFLICT (owner_id, digest) DO UPDATE SET at = excluded.at`,
+			`INSERT INTO address_book_digest (owner_id, digest, at) SELECT ?, ?, ?
+			WHERE NOT EXISTS (SELECT 1 FROM json_array_elements_text(?::json) j WHERE NOT EXISTS (
+				SELECT 1 FROM address_book WHERE owner_id = ? AND contact_hash = decode(j.value, 'hex')))
+			ON CONFLICT (owner_id, digest) DO UPDATE SET at = excluded.at`)
 		args = append(args, stillThere, ownerID)
 	}
 	if err := tx.Exec(q, args...).Error; err != nil {
@@ -93,9 +97,9 @@ func (c *Contacts) laterDigest(ownerID int64, digest []byte, list string, now ti
 
 // writeDigests records queued digests in tx, each only if its list is still
 // all in the book.
-func writeDigests(tx *gorm.DB, digests map[int64]pendingDigest) error {
+func writeDigests(db *DB, tx *gorm.DB, digests map[int64]pendingDigest) error {
 	for owner, d := range digests {
-		if err := storeDigest(tx, owner, d.digest, d.at, d.list); err != nil {
+		if err := storeDigest(db, tx, owner, d.digest, d.at, d.list); err != nil {
 			return err
 		}
 	}

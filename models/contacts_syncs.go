@@ -86,7 +86,7 @@ func (c *Contacts) FlushSyncs(ctx context.Context) (dropped int, err error) {
 				return err
 			}
 		}
-		return writeDigests(tx, digests)
+		return writeDigests(c.db, tx, digests)
 	})
 	if err != nil {
 		// Put them back for the next try, within the bound.

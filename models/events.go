@@ -236,7 +236,7 @@ func (e *Events) fanOutChunk(tx *gorm.DB, ev *Event) ([]fanoutRecipient, error) 
 	if len(rs) > 0 {
 		var sb strings.Builder
 		vals := make([]any, 0, 2*len(rs))
-		sb.WriteString("INSERT OR IGNORE INTO event_deliveries (recipient_id, event_id) VALUES ")
+		sb.WriteString("INSERT INTO event_deliveries (recipient_id, event_id) VALUES ")
 		for i, r := range rs {
 			if i > 0 {
 				sb.WriteByte(',')
@@ -244,6 +244,8 @@ func (e *Events) fanOutChunk(tx *gorm.DB, ev *Event) ([]fanoutRecipient, error) 
 			sb.WriteString("(?,?)")
 			vals = append(vals, r.OwnerID, ev.ID)
 		}
+		// A delivery already written (a chunk run again) stays as it is.
+		sb.WriteString(" ON CONFLICT DO NOTHING")
 		if err := tx.Exec(sb.String(), vals...).Error; err != nil {
 			return nil, err
 		}

@@ -40,39 +40,46 @@ func TestSealToken(t *testing.T) {
 	}
 }
 
-// Deleting an account queues userdel for its mesibo user in the same
-// transaction; a user without a mesibo uid queues nothing.
-func TestQueueMesiboUserDelete(t *testing.T) {
-	db := openTestDB(t)
-	now := time.Date(2026, 3, 2, 10, 0, 0, 0, time.UTC).UnixMilli()
-	err := db.Write.Transaction(func(tx *gorm.DB) error {
-		for _, u := range []*User{
-			{Phone: "+12015550123", CountryCode: 1, MesiboUID: "5302", Discoverable: "everyone", CreatedAt: now, ProfileAt: now},
-			{Phone: "+33612345678", CountryCode: 33, Discoverable: "everyone", CreatedAt: now, ProfileAt: now},
-		} {
-			if err := tx.Create(u).Error; err != nil {
-				return err
-			}
-			if err := queueMesiboUserDelete(tx, u, now); err != nil {
-				return err
-			}
-		}
-		return nil
-	})
-	if err != nil {
+// outboxAfter runs queue in a transaction and returns the outbox it leaves.
+func outboxAfter(t *testing.T, db *DB, queue func(tx *gorm.DB) error) []OutboxMessage {
+	t.Helper()
+	if err := db.Write.Transaction(queue); err != nil {
 		t.Fatal(err)
 	}
 	var rows []OutboxMessage
 	if err := db.Read.Find(&rows).Error; err != nil {
 		t.Fatal(err)
 	}
-	if len(rows) != 1 || rows[0].Channel != MesiboChannel || rows[0].Kind != OutboxKindMesiboRevoke || rows[0].Recipient != "+12015550123" {
-		t.Fatalf("rows %+v", rows)
-	}
-	var job MesiboJob
-	if err := json.Unmarshal([]byte(rows[0].Body), &job); err != nil || job.Op != MesiboJobUserDel || job.UID != "5302" || job.Address != "" || job.TokenSealed != nil {
-		t.Errorf("job %+v %v", job, err)
-	}
+	return rows
+}
+
+// Deleting an account queues userdel for its mesibo user in the same
+// transaction; a user without a mesibo uid queues nothing.
+func TestQueueMesiboUserDelete(t *testing.T) {
+	onEachDatabase(t, func(t *testing.T, db *DB) {
+		now := time.Date(2026, 3, 2, 10, 0, 0, 0, time.UTC).UnixMilli()
+		rows := outboxAfter(t, db, func(tx *gorm.DB) error {
+			for _, u := range []*User{
+				{Phone: "+12015550123", CountryCode: 1, MesiboUID: "5302", Discoverable: "everyone", CreatedAt: now, ProfileAt: now},
+				{Phone: "+33612345678", CountryCode: 33, Discoverable: "everyone", CreatedAt: now, ProfileAt: now},
+			} {
+				if err := tx.Create(u).Error; err != nil {
+					return err
+				}
+				if err := queueMesiboUserDelete(tx, u, now); err != nil {
+					return err
+				}
+			}
+			return nil
+		})
+		if len(rows) != 1 || rows[0].Channel != MesiboChannel || rows[0].Kind != OutboxKindMesiboRevoke || rows[0].Recipient != "+12015550123" {
+			t.Fatalf("rows %+v", rows)
+		}
+		var job MesiboJob
+		if err := json.Unmarshal([]byte(rows[0].Body), &job); err != nil || job.Op != MesiboJobUserDel || job.UID != "5302" || job.Address != "" || job.TokenSealed != nil {
+			t.Errorf("job %+v %v", job, err)
+		}
+	})
 }
 
 // Revoking a mesibo session queues one userdel for its mesibo user (mesibo
@@ -80,33 +87,27 @@ func TestQueueMesiboUserDelete(t *testing.T) {
 // while it is pending queues nothing more, and a session replaced on the
 // same device queues nothing (the job would kill the token just issued).
 func TestQueueMesiboTokenDelete(t *testing.T) {
-	db := openTestDB(t)
-	now := time.Date(2026, 3, 2, 10, 0, 0, 0, time.UTC).UnixMilli()
-	err := db.Write.Transaction(func(tx *gorm.DB) error {
-		u := &User{Phone: "+12015550123", CountryCode: 1, MesiboUID: "5302", Discoverable: "everyone", CreatedAt: now, ProfileAt: now}
-		if err := tx.Create(u).Error; err != nil {
-			return err
-		}
-		for i, reason := range []string{RevokeReplaced, RevokeLogout, RevokeLogout, ""} {
-			sess := &Session{UserID: u.ID, TokenHash: HashToken("t" + string(rune('a'+i))), CreatedAt: now, LastUsedAt: now, ExpiresAt: now + 1,
-				MesiboUID: "5302", MesiboTokenSealed: []byte("sealed"), RevokeReason: reason}
-			if reason == "" {
-				sess.MesiboUID, sess.MesiboTokenSealed = "", nil // a Roster token
-			}
-			if err := queueMesiboTokenDelete(tx, sess, now); err != nil {
+	onEachDatabase(t, func(t *testing.T, db *DB) {
+		now := time.Date(2026, 3, 2, 10, 0, 0, 0, time.UTC).UnixMilli()
+		rows := outboxAfter(t, db, func(tx *gorm.DB) error {
+			u := &User{Phone: "+12015550123", CountryCode: 1, MesiboUID: "5302", Discoverable: "everyone", CreatedAt: now, ProfileAt: now}
+			if err := tx.Create(u).Error; err != nil {
 				return err
 			}
+			for i, reason := range []string{RevokeReplaced, RevokeLogout, RevokeLogout, ""} {
+				sess := &Session{UserID: u.ID, TokenHash: HashToken("t" + string(rune('a'+i))), CreatedAt: now, LastUsedAt: now, ExpiresAt: now + 1,
+					MesiboUID: "5302", MesiboTokenSealed: []byte("sealed"), RevokeReason: reason}
+				if reason == "" {
+					sess.MesiboUID, sess.MesiboTokenSealed = "", nil // a Roster token
+				}
+				if err := queueMesiboTokenDelete(tx, sess, now); err != nil {
+					return err
+				}
+			}
+			return nil
+		})
+		if len(rows) != 1 || rows[0].Body != `{"op":"userdel","uid":"5302"}` || rows[0].Recipient != "+12015550123" || rows[0].Kind != OutboxKindMesiboRevoke {
+			t.Fatalf("rows %+v", rows)
 		}
-		return nil
 	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	var rows []OutboxMessage
-	if err := db.Read.Find(&rows).Error; err != nil {
-		t.Fatal(err)
-	}
-	if len(rows) != 1 || rows[0].Body != `{"op":"userdel","uid":"5302"}` || rows[0].Recipient != "+12015550123" || rows[0].Kind != OutboxKindMesiboRevoke {
-		t.Fatalf("rows %+v", rows)
-	}
 }

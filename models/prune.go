@@ -15,20 +15,24 @@ const pruneBatch = 5000
 // how many rows were deleted.
 func PruneSignIn(ctx context.Context, db *DB, before time.Time) (int64, error) {
 	cut := toMillis(before)
+	// A batch is picked by its rows' keys: SQLite's rowid, which every one
+	// of these tables has; PostgreSQL has no rowid, so there each table's
+	// primary key.
 	steps := []struct {
-		table, where string
-		args         []any
+		table, key, where string
+		args              []any
 	}{
-		{"outbox", "state IN ('sent', 'failed') AND created_at < ?", []any{cut}},
-		{"otp_codes", "created_at < ? AND state != 'pending'", []any{cut}},
-		{"otp_codes", "expires_at < ?", []any{cut}},
-		{"phone_guards", "updated_at < ? AND (locked_until IS NULL OR locked_until < ?)", []any{cut, cut}},
+		{"outbox", "id", "state IN ('sent', 'failed') AND created_at < ?", []any{cut}},
+		{"otp_codes", "id", "created_at < ? AND state != 'pending'", []any{cut}},
+		{"otp_codes", "id", "expires_at < ?", []any{cut}},
+		{"phone_guards", "phone", "updated_at < ? AND (locked_until IS NULL OR locked_until < ?)", []any{cut, cut}},
 	}
 	var total int64
 	for _, s := range steps {
+		key := db.SQL("rowid", s.key)
 		for {
-			// table and where are constants above; values are parameters.
-			res := db.Write.WithContext(ctx).Exec("DELETE FROM "+s.table+" WHERE rowid IN (SELECT rowid FROM "+s.table+
+			// table, key and where are constants above; values are parameters.
+			res := db.Write.WithContext(ctx).Exec("DELETE FROM "+s.table+" WHERE "+key+" IN (SELECT "+key+" FROM "+s.table+
 				" WHERE "+s.where+" LIMIT ?)", append(s.args, pruneBatch)...)
 			if res.Error != nil {
 				return total, res.Error

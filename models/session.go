@@ -138,10 +138,12 @@ func (s *Sessions) Authenticate(ctx context.Context, token string) (*Principal, 
 // authQuery reads a token's session and its user in one statement: of the
 // session, only what the token check needs (the rest is the devices page's).
 // Every column costs the driver a call into SQLite per query, found or not.
+// It runs on database/sql directly, so its placeholder is $1 (both
+// dialects read it; PostgreSQL does not read ?).
 const authQuery = `SELECT s.id, s.user_id, s.last_used_at, s.expires_at, s.revoked_at,
 	u.id, u.phone, u.country_code, u.name, u.status, u.photo, u.thumbnail, u.discoverable, u.announce,
 	u.blocked_until, u.created_at, u.profile_at, u.last_seen_at
-	FROM sessions s JOIN users u ON u.id = s.user_id WHERE s.token_hash = ?`
+	FROM sessions s JOIN users u ON u.id = s.user_id WHERE s.token_hash = $1`
 
 // tokenSession is what the token check reads of a session.
 type tokenSession struct {

@@ -13,6 +13,7 @@ import (
 )
 
 func TestAdminSubcommand(t *testing.T) {
+	webtest.SQLiteOnly(t, "roster admin opens the data directory's SQLite file: it has no way to a PostgreSQL database until --database-url is wired")
 	e := webtest.New(t)
 	dir := e.DataDir
 	env := func(string) string { return "" }

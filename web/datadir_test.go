@@ -18,12 +18,22 @@ import (
 // start runs web.New on dir as the binary would, returning the error.
 func start(t *testing.T, dir string, args ...string) (*web.Server, error) {
 	t.Helper()
+	return startWith(t, dir, nil, args...)
+}
+
+// startWith is start whose options are changed by opt first (nil: none),
+// such as webtest.SameDatabase for a server on an earlier one's database.
+func startWith(t *testing.T, dir string, opt webtest.Option, args ...string) (*web.Server, error) {
+	t.Helper()
 	cfg, err := web.ParseConfig("roster", append([]string{"--data-dir", dir}, args...), func(string) string { return "" }, io.Discard)
 	if err != nil {
 		t.Fatal(err)
 	}
-	srv, err := web.New(context.Background(), cfg, slog.New(slog.NewTextHandler(io.Discard, nil)),
-		web.Options{Getenv: func(string) string { return "" }, BcryptCost: 4})
+	opts := web.Options{Getenv: func(string) string { return "" }, BcryptCost: 4}
+	if opt != nil {
+		opt(&cfg, &opts)
+	}
+	srv, err := web.New(context.Background(), cfg, slog.New(slog.NewTextHandler(io.Discard, nil)), opts)
 	if err == nil {
 		t.Cleanup(func() { srv.Close() })
 	}
@@ -99,6 +109,7 @@ func TestMissingSecretStopsTheStart(t *testing.T) {
 			e.SignIn(webtest.USPhone, "d")
 			e.AdminLogin("alice", "owner")
 			dir := e.DataDir
+			sameDatabase := webtest.SameDatabase(e)
 			e.Server.Close()
 			key := filepath.Join(dir, "secrets", c.file)
 			saved, err := os.ReadFile(key)
@@ -106,7 +117,7 @@ func TestMissingSecretStopsTheStart(t *testing.T) {
 				t.Fatal(err)
 			}
 			os.Remove(key)
-			_, err = start(t, dir)
+			_, err = startWith(t, dir, sameDatabase)
 			if err == nil || !strings.Contains(err.Error(), c.want) || !strings.Contains(err.Error(), "Restore") {
 				t.Fatalf("started without %s: %v", c.file, err)
 			}
@@ -114,7 +125,7 @@ func TestMissingSecretStopsTheStart(t *testing.T) {
 				t.Errorf("%s was generated anew", c.file)
 			}
 			os.WriteFile(key, saved, 0o600)
-			if _, err := start(t, dir); err != nil {
+			if _, err := startWith(t, dir, sameDatabase); err != nil {
 				t.Errorf("with the key restored: %v", err)
 			}
 		})

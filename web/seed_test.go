@@ -21,6 +21,7 @@ import (
 // A seeded data directory serves: the generated numbers are valid, and the
 // server finds the generated contacts with the directory's own key.
 func TestSeed(t *testing.T) {
+	webtest.SQLiteOnly(t, "roster seed writes a SQLite file")
 	dir := t.TempDir()
 	seededAt := time.Now().UnixMilli() // the seed's history ends at its own now, a little later
 	var out bytes.Buffer
@@ -164,6 +165,7 @@ func checkSeededVariety(t *testing.T, e *webtest.Env, dir string, now int64) {
 // An unfinished seed leaves nothing a server would open, and the next run
 // starts again from scratch.
 func TestSeedAfterAnInterruptedSeed(t *testing.T) {
+	webtest.SQLiteOnly(t, "roster seed writes a SQLite file")
 	dir := t.TempDir()
 	if err := os.WriteFile(filepath.Join(dir, "roster.db.partial"), []byte("half a database"), 0o600); err != nil {
 		t.Fatal(err)
@@ -197,6 +199,7 @@ func TestSeedAfterAnInterruptedSeed(t *testing.T) {
 // --uniform leaves out what would make a benchmark's lists vary in size:
 // no blocked or moderated users, everyone findable by everyone.
 func TestSeedUniform(t *testing.T) {
+	webtest.SQLiteOnly(t, "roster seed writes a SQLite file")
 	dir := t.TempDir()
 	err := web.Seed(context.Background(), []string{"--data-dir", dir, "--users", "3000", "--books", "30",
 		"--book-min", "20", "--book-max", "40", "--popular", "10", "--uniform"}, func(string) string { return "" }, io.Discard, quietLog)
