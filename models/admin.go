@@ -183,7 +183,7 @@ func (s *Admins) ResetPassword(ctx context.Context, name, password, actor string
 	now := toMillis(s.clock.Now())
 	return s.db.WriteTx(ctx, func(tx *gorm.DB) error {
 		var a Admin
-		if err := tx.Where("name = ?", name).Take(&a).Error; err != nil {
+		if err := tx.Where(s.nameIs(), lowerASCII(name)).Take(&a).Error; err != nil {
 			if errors.Is(err, gorm.ErrRecordNotFound) {
 				return ErrNotFound
 			}
@@ -236,6 +236,15 @@ func (s *Admins) EnsureOwner(ctx context.Context, name, password string) (create
 		return false, "", err
 	}
 	return true, generated, nil
+}
+
+// nameIs is the condition that finds an admin by name whatever its case,
+// for the argument lowerASCII(name): SQLite's column is NOCASE (its unique
+// index serves "="); PostgreSQL's is "C", with the unique index
+// admins_name_nocase on lower(name). The name is folded in Go, not by
+// lower(?), whose parameter would fold by the database's own locale.
+func (s *Admins) nameIs() string {
+	return s.db.SQL("name = ?", "lower(name) = ?")
 }
 
 // ByID returns an admin.

@@ -44,7 +44,7 @@ func (s *Admins) ListAdmins(ctx context.Context) ([]AdminRow, error) {
 	err := s.db.Read.WithContext(ctx).Raw(`SELECT a.*,
 		(SELECT count(*) FROM admin_sessions s WHERE s.admin_id = a.id AND s.revoked_at IS NULL AND s.expires_at > ? AND s.last_seen_at + ? > ?) AS live_sessions,
 		(SELECT max(last_seen_at) FROM admin_sessions s WHERE s.admin_id = a.id) AS last_seen_at
-		FROM admins a ORDER BY a.name COLLATE NOCASE`, now, idle, now).Scan(&rows).Error
+		FROM admins a ORDER BY `+s.db.SQL("a.name COLLATE NOCASE", "lower(a.name)"), now, idle, now).Scan(&rows).Error
 	return rows, err
 }
 
@@ -62,10 +62,13 @@ func (s *Admins) SessionLive(sess *AdminSession) bool {
 	return sess.RevokedAt == nil && sess.ExpiresAt > now && sess.LastSeenAt+s.policy.IdleTimeout.Milliseconds() > now
 }
 
-// adminTx runs f on the target admin inside a transaction and audits it.
+// adminTx runs f on the target admin inside a write transaction and
+// audits it. The writer (WriteTx) runs it alone, also on PostgreSQL where
+// the pool has many connections: two changes at once cannot both count
+// the other as the remaining owner.
 func (s *Admins) adminTx(ctx context.Context, id int64, actor *Admin, cl ClientInfo, typ string, f func(tx *gorm.DB, a *Admin, now int64) (string, error)) error {
 	now := toMillis(s.clock.Now())
-	return s.db.Write.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+	return s.db.WriteTx(ctx, func(tx *gorm.DB) error {
 		var a Admin
 		if err := tx.Take(&a, id).Error; err != nil {
 			if errors.Is(err, gorm.ErrRecordNotFound) {

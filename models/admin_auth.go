@@ -72,7 +72,7 @@ func (s *Admins) Login(ctx context.Context, name, password string, cl ClientInfo
 		return nil, "", nil, ErrLoginThrottled
 	}
 	var a Admin
-	err = s.db.Read.WithContext(ctx).Where("name = ? AND disabled_at IS NULL", name).Take(&a).Error
+	err = s.db.Read.WithContext(ctx).Where(s.nameIs()+" AND disabled_at IS NULL", lowerASCII(name)).Take(&a).Error
 	if err != nil && !errors.Is(err, gorm.ErrRecordNotFound) {
 		return nil, "", nil, err
 	}
@@ -160,7 +160,7 @@ func release(tx *gorm.DB, keys []throttleKey) error {
 		return err
 	}
 	for _, k := range keys[1:] {
-		if err := tx.Exec(`UPDATE admin_login_throttle SET failures = MAX(failures - 1, 0),
+		if err := tx.Exec(`UPDATE admin_login_throttle SET failures = CASE WHEN failures > 0 THEN failures - 1 ELSE 0 END,
 			locked_until = CASE WHEN failures - 1 < ? THEN NULL ELSE locked_until END WHERE key = ?`, k.limit, k.key).Error; err != nil {
 			return err
 		}
@@ -282,7 +282,7 @@ func (s *Admins) RevokeSessionsByName(ctx context.Context, name, actor string) (
 	var n int64
 	err := s.db.WriteTx(ctx, func(tx *gorm.DB) error {
 		var a Admin
-		if err := tx.Where("name = ?", name).Take(&a).Error; err != nil {
+		if err := tx.Where(s.nameIs(), lowerASCII(name)).Take(&a).Error; err != nil {
 			if errors.Is(err, gorm.ErrRecordNotFound) {
 				return ErrNotFound
 			}

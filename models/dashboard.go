@@ -19,3 +19,11 @@ type Dashboard struct {
 func NewDashboard(db *DB, clock Clock) *Dashboard {
 	return &Dashboard{db: db, clock: clock, scanBudget: defaultScanBudget}
 }
+
+// indexedBy is a table ("table" or "table alias") with SQLite's index
+// hint, for the walks where SQLite could pick another index and scan.
+// PostgreSQL has no hints; its planner picks the (key, id) indexes for
+// these walks.
+func (d *DB) indexedBy(table, index string) string {
+	return d.SQL(table+" INDEXED BY "+index, table)
+}

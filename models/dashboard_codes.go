@@ -148,13 +148,13 @@ func (d *Dashboard) UnverifiedSignUps(ctx context.Context, phonePrefix string, l
 	var out []Unverified
 	if phonePrefix != "" { // a range of otp_codes_phone
 		err := d.db.Read.WithContext(ctx).Raw(`SELECT phone, COUNT(*) AS requests, MAX(created_at) AS last_at
-			FROM otp_codes o INDEXED BY otp_codes_phone WHERE phone >= ? AND phone < ? AND created_at > ?
+			FROM `+d.db.indexedBy("otp_codes o", "otp_codes_phone")+` WHERE phone >= ? AND phone < ? AND created_at > ?
 			AND NOT EXISTS (SELECT 1 FROM users u WHERE u.phone = o.phone)
 			GROUP BY phone ORDER BY last_at DESC LIMIT ?`, phonePrefix, phonePrefix+":", since, limit).Scan(&out).Error
 		return out, err
 	}
 	err := d.db.Read.WithContext(ctx).Raw(`SELECT phone, COUNT(*) AS requests, MAX(created_at) AS last_at
-		FROM otp_codes o INDEXED BY otp_codes_created WHERE created_at > ? AND NOT EXISTS (SELECT 1 FROM users u WHERE u.phone = o.phone)
+		FROM `+d.db.indexedBy("otp_codes o", "otp_codes_created")+` WHERE created_at > ? AND NOT EXISTS (SELECT 1 FROM users u WHERE u.phone = o.phone)
 		GROUP BY phone ORDER BY last_at DESC LIMIT ?`, since, limit).Scan(&out).Error
 	return out, err
 }

@@ -48,7 +48,7 @@ func (d *Dashboard) Overview(ctx context.Context) (*Overview, error) {
 		{&t.Users, "SELECT COUNT(*) FROM users", nil},
 		{&t.SeenToday, "SELECT COUNT(*) FROM users WHERE seen_key >= ?", []any{t0}},
 		{&t.SeenMonth, "SELECT COUNT(*) FROM users WHERE seen_key >= ?", []any{nowMs - 30*24*3600*1000}},
-		{&t.DeliveryFailed, "SELECT COUNT(*) FROM outbox INDEXED BY outbox_created WHERE created_at >= ? AND state = 'failed'", []any{t0}},
+		{&t.DeliveryFailed, "SELECT COUNT(*) FROM " + d.db.indexedBy("outbox", "outbox_created") + " WHERE created_at >= ? AND state = 'failed'", []any{t0}},
 		{&t.SignedInToday, "SELECT COUNT(DISTINCT user_id) FROM audit_log WHERE type = ? AND at >= ?", []any{EventTokenIssued, t0}},
 		{&t.ActiveTokens, "SELECT COUNT(*) FROM sessions WHERE revoked_at IS NULL AND expires_at > ?", []any{nowMs}},
 		{&t.CodesRequested, "SELECT COUNT(*) FROM otp_codes WHERE created_at >= ?", []any{t0}},

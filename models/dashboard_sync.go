@@ -154,10 +154,10 @@ const LinkCountCap = 100_000
 // LinkCount counts a user's matched users or holders, up to LinkCountCap.
 func (r *ContactSyncReader) LinkCount(ctx context.Context, userID int64, which string) (int64, error) {
 	q := `SELECT count(*) FROM (SELECT 1 FROM address_book b JOIN users u ON u.phone_hash = b.contact_hash
-		WHERE b.owner_id = ? LIMIT ?)`
+		WHERE b.owner_id = ? LIMIT ?) AS linked`
 	if which == LinksHaveThisUser {
 		q = `SELECT count(*) FROM (SELECT 1 FROM users u JOIN address_book b ON b.contact_hash = u.phone_hash
-			WHERE u.id = ? LIMIT ?)`
+			WHERE u.id = ? LIMIT ?) AS linked`
 	}
 	var n int64
 	err := r.db.Read.WithContext(ctx).Raw(q, userID, LinkCountCap).Scan(&n).Error

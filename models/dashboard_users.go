@@ -55,9 +55,12 @@ type userKey struct {
 	index string // the index of (expr, id): the walk of a cursor's ties is forced onto it
 	value func(u *User) string
 	text  bool // the cursor's value is text, not a number
+	// lower: expr is lower(column) (PostgreSQL's form of NOCASE), so the
+	// values compared with it are folded the same way in Go.
+	lower bool
 }
 
-func keyOf(sort string) userKey {
+func (d *Dashboard) keyOf(sort string) userKey {
 	millis := func(v *int64) string {
 		if v == nil {
 			return "0"
@@ -70,7 +73,11 @@ func keyOf(sort string) userKey {
 	case "phone":
 		return userKey{expr: "phone", value: func(u *User) string { return u.Phone }, text: true}
 	case "name":
-		return userKey{expr: "name COLLATE NOCASE", index: "users_name_nocase", value: func(u *User) string { return u.Name }, text: true}
+		// SQLite compares the name with NOCASE; PostgreSQL's column is "C",
+		// folded by lower() (ASCII only there, as NOCASE), which its index
+		// users_name_nocase (lower(name), id) serves.
+		return userKey{expr: d.db.SQL("name COLLATE NOCASE", "lower(name)"), index: "users_name_nocase",
+			value: func(u *User) string { return u.Name }, text: true, lower: d.db.Postgres()}
 	}
 	return userKey{expr: "seen_key", index: "users_seen_key", value: func(u *User) string { return millis(u.LastSeenAt) }}
 }
@@ -90,7 +97,7 @@ func (k userKey) after(cursor string, desc bool) (ties, beyond string, tieArgs, 
 	if !ok || err != nil {
 		return "", "", nil, nil, ErrBadCursor
 	}
-	var val any = v
+	var val any = k.arg(v)
 	if !k.text {
 		n, err := strconv.ParseInt(v, 10, 64)
 		if err != nil {
@@ -103,6 +110,14 @@ func (k userKey) after(cursor string, desc bool) (ties, beyond string, tieArgs, 
 		op = "<"
 	}
 	return k.expr + " = ? AND id " + op + " ?", k.expr + " " + op + " ?", []any{val, id}, []any{val}, nil
+}
+
+// arg is a text value as the SQL compares it with expr.
+func (k userKey) arg(v string) string {
+	if k.lower {
+		return lowerASCII(v)
+	}
+	return v
 }
 
 func (k userKey) order(desc bool) string {
@@ -158,11 +173,11 @@ func (d *Dashboard) ListUsers(ctx context.Context, f UserFilter) (*UserPage, err
 			tieOrder = "id DESC"
 		}
 		if s.key.index != "" { // else SQLite may walk the primary key and check the value
-			tieFrom = "users INDEXED BY " + s.key.index
+			tieFrom = d.db.indexedBy("users", s.key.index)
 		}
 		scope = func(limit int) (string, []any) {
-			q := "SELECT * FROM (SELECT * FROM (SELECT * FROM " + tieFrom + where(ties) + " ORDER BY " + tieOrder + " LIMIT ?)" +
-				" UNION ALL SELECT * FROM (SELECT * FROM users" + where(beyond) + " ORDER BY " + order + " LIMIT ?)) AS users ORDER BY " + order
+			q := "SELECT * FROM (SELECT * FROM (SELECT * FROM " + tieFrom + where(ties) + " ORDER BY " + tieOrder + " LIMIT ?) AS ties" +
+				" UNION ALL SELECT * FROM (SELECT * FROM users" + where(beyond) + " ORDER BY " + order + " LIMIT ?) AS beyond) AS users ORDER BY " + order
 			a := append(append(slices.Clone(s.args), targs...), limit)
 			return q, append(append(append(a, s.args...), bargs...), limit)
 		}
@@ -251,15 +266,15 @@ func (d *Dashboard) userScope(f UserFilter) (userScope, error) {
 	var s userScope
 	switch f.Search.Mode {
 	case SearchPhone:
-		s.key, s.desc = keyOf("phone"), f.Desc
+		s.key, s.desc = d.keyOf("phone"), f.Desc
 		s.where = append(s.where, "phone >= ? AND phone < ?")
 		s.args = append(s.args, f.Search.Prefix, f.Search.Prefix+":") // ':' sorts right after '9'
 	case SearchName: // shorter than a trigram: names starting with it
-		s.key, s.desc = keyOf("name"), f.Desc
-		s.where = append(s.where, "name COLLATE NOCASE >= ? AND name COLLATE NOCASE < ?")
-		s.args = append(s.args, f.Search.Prefix, f.Search.Prefix+"\U0010FFFF")
+		s.key, s.desc = d.keyOf("name"), f.Desc
+		s.where = append(s.where, s.key.expr+" >= ? AND "+s.key.expr+" < ?")
+		s.args = append(s.args, s.key.arg(f.Search.Prefix), s.key.arg(f.Search.Prefix+"\U0010FFFF"))
 	default:
-		s.key, s.desc = keyOf(f.Sort), f.Desc
+		s.key, s.desc = d.keyOf(f.Sort), f.Desc
 	}
 	s.where, s.args, s.filters, s.fargs = appendUserFilters(f, now, s.where, s.args)
 	return s, nil

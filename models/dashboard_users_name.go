@@ -36,7 +36,7 @@ func (d *Dashboard) nameQuery(ctx context.Context, text string, f UserFilter) (n
 	best, bestN := grams[0], int64(-1)
 	for _, g := range grams {
 		var n int64
-		if err := d.db.Read.WithContext(ctx).Raw("SELECT count(*) FROM (SELECT 1 FROM user_name_grams WHERE gram = ? LIMIT ?)", g, gramCountCap).Scan(&n).Error; err != nil {
+		if err := d.db.Read.WithContext(ctx).Raw("SELECT count(*) FROM (SELECT 1 FROM user_name_grams WHERE gram = ? LIMIT ?) AS found", g, gramCountCap).Scan(&n).Error; err != nil {
 			return nameQuery{}, err
 		}
 		if bestN < 0 || n < bestN {
@@ -50,7 +50,7 @@ func (d *Dashboard) nameQuery(ctx context.Context, text string, f UserFilter) (n
 			q.args = append(q.args, g)
 		}
 	}
-	q.checks = append(q.checks, sqlFoldName("users.name")+` LIKE ? ESCAPE '\'`)
+	q.checks = append(q.checks, d.db.foldNameSQL("users.name")+` LIKE ? ESCAPE '\'`)
 	q.args = append(q.args, "%"+likeEscape(folded)+"%")
 	where, wargs, filters, fargs := appendUserFilters(f, toMillis(d.clock.Now()), nil, nil)
 	q.checks = append(append(q.checks, where...), filters...)

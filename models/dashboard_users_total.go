@@ -65,7 +65,7 @@ func (d *Dashboard) CountUsers(ctx context.Context, f UserFilter) (UserTotal, er
 		inner, args = scope, s.args
 		if len(s.filters) > 0 {
 			var walked int64
-			if err := db.Raw("SELECT count(*) FROM ("+scope+" LIMIT ?)", append(append([]any{}, s.args...), totalScan)...).Scan(&walked).Error; err != nil {
+			if err := db.Raw("SELECT count(*) FROM ("+scope+" LIMIT ?) AS walked", append(append([]any{}, s.args...), totalScan)...).Scan(&walked).Error; err != nil {
 				return t, err
 			}
 			if walked == totalScan {
@@ -75,7 +75,7 @@ func (d *Dashboard) CountUsers(ctx context.Context, f UserFilter) (UserTotal, er
 			args = append(append(append([]any{}, s.args...), totalScan), s.fargs...)
 		}
 	}
-	if err := db.Raw("SELECT count(*) FROM ("+inner+" LIMIT ?)", append(args, totalBound+1)...).Scan(&t.N).Error; err != nil {
+	if err := db.Raw("SELECT count(*) FROM ("+inner+" LIMIT ?) AS matched", append(args, totalBound+1)...).Scan(&t.N).Error; err != nil {
 		return t, err
 	}
 	if t.N > totalBound {

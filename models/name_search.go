@@ -63,27 +63,36 @@ func nameFoldPairs() [][2]string {
 
 // FoldName is a name as the trigram index stores it.
 func FoldName(s string) string {
-	b := []byte(s)
-	for i, c := range b { // SQLite's lower(): ASCII only
-		if c >= 'A' && c <= 'Z' {
-			b[i] = c + 'a' - 'A'
-		}
-	}
-	s = string(b)
+	s = lowerASCII(s)
 	for _, p := range nameFoldPairs() {
 		s = strings.ReplaceAll(s, p[0], p[1])
 	}
 	return s
 }
 
-// sqlFoldName is FoldName in SQL, of the expression expr: each character
+// lowerASCII is SQLite's lower() and NOCASE, and PostgreSQL's lower()
+// under COLLATE "C": ASCII letters only.
+func lowerASCII(s string) string {
+	b := []byte(s)
+	for i, c := range b {
+		if c >= 'A' && c <= 'Z' {
+			b[i] = c + 'a' - 'A'
+		}
+	}
+	return string(b)
+}
+
+// foldNameSQL is FoldName in SQL, of the expression expr: each character
 // through the table name_fold_map (nameFoldPairs, written by migration
 // 0007), else lower(). A table rather than nested replace() calls: SQLite's
-// parser refuses expressions nested a few hundred deep.
-func sqlFoldName(expr string) string {
+// parser refuses expressions nested a few hundred deep. PostgreSQL has the
+// same fold as the function name_fold (its migration 0008), which its
+// triggers call.
+func (d *DB) foldNameSQL(expr string) string {
 	ch := "substr(" + expr + ", p.i, 1)"
-	return "(SELECT coalesce(group_concat(coalesce(m.folded, lower(" + ch + ")), '' ORDER BY p.i), '')" +
-		" FROM name_gram_positions p LEFT JOIN name_fold_map m ON m.ch = " + ch + " WHERE p.i <= length(" + expr + "))"
+	return d.SQL("(SELECT coalesce(group_concat(coalesce(m.folded, lower("+ch+")), '' ORDER BY p.i), '')"+
+		" FROM name_gram_positions p LEFT JOIN name_fold_map m ON m.ch = "+ch+" WHERE p.i <= length("+expr+"))",
+		"name_fold("+expr+")")
 }
 
 // nameGrams are the distinct three-character pieces of a folded text.
