@@ -9,6 +9,7 @@ import (
 	"net/url"
 	"os"
 	"testing"
+	"time"
 
 	_ "github.com/jackc/pgx/v5/stdlib" // the "pgx" database/sql driver
 )
@@ -51,9 +52,16 @@ func Fresh(t testing.TB) string {
 		t.Fatalf("create a database for the test: %v", err)
 	}
 	t.Cleanup(func() {
-		if _, err := admin.Exec("DROP DATABASE " + name + " WITH (FORCE)"); err != nil {
-			t.Errorf("drop the test's database: %v", err)
+		// FORCE ends the test's leftover connections; a background worker
+		// of the server's own in that database can refuse it for a moment.
+		var err error
+		for try := 0; try < 5; try++ {
+			if _, err = admin.Exec("DROP DATABASE " + name + " WITH (FORCE)"); err == nil {
+				return
+			}
+			time.Sleep(200 * time.Millisecond)
 		}
+		t.Errorf("drop the test's database: %v", err)
 	})
 	u.Path = "/" + name
 	return u.String()
