@@ -162,7 +162,10 @@ func (l gormLog) Error(ctx context.Context, msg string, _ ...any) {
 }
 
 func (l gormLog) Trace(ctx context.Context, _ time.Time, _ func() (string, int64), err error) {
-	if err == nil || errors.Is(err, gorm.ErrRecordNotFound) || errors.Is(err, context.Canceled) {
+	// A duplicate key is an answer the caller handles (an admin name taken,
+	// another instance creating the first owner at the same moment), not a
+	// failure to report.
+	if err == nil || errors.Is(err, gorm.ErrRecordNotFound) || errors.Is(err, context.Canceled) || errors.Is(err, gorm.ErrDuplicatedKey) {
 		return
 	}
 	l.log.ErrorContext(ctx, "SQL statement failed", "err", err, "at", utils.FileWithLineNum())
