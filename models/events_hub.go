@@ -24,6 +24,9 @@ type Hub struct {
 	seq        uint64
 	perSession int
 	perUser    int
+	// publish, when set (NewBus, on PostgreSQL), sends this process's
+	// wake-ups and revocations to the other instances.
+	publish func(channel string, ids []int64)
 }
 
 // Default caps of live streams: an app holds one per device, a few during
@@ -58,6 +61,14 @@ type Subscription struct {
 }
 
 func (s *Subscription) end() { s.once.Do(func() { close(s.Revoked) }) }
+
+// wake tells the stream to read its events; it never blocks.
+func (s *Subscription) wake() {
+	select {
+	case s.Wake <- struct{}{}:
+	default:
+	}
+}
 
 // Subscribe registers a stream, closing the oldest of the session's or
 // the user's streams when this one goes over a cap.
@@ -107,22 +118,47 @@ func (h *Hub) Unsubscribe(s *Subscription) {
 	}
 }
 
-// Notify wakes the streams of these users. It never blocks.
+// Notify wakes the streams of these users, here and (with a Bus) on the
+// other instances. It never blocks on a stream.
 func (h *Hub) Notify(userIDs []int64) {
+	h.notifyLocal(userIDs)
+	if h.publish != nil && len(userIDs) > 0 {
+		h.publish(busWakeChannel, userIDs)
+	}
+}
+
+// RevokeSessions ends the streams of these sessions, here and (with a Bus)
+// on the other instances.
+func (h *Hub) RevokeSessions(sessionIDs ...int64) {
+	h.revokeLocal(sessionIDs)
+	if h.publish != nil && len(sessionIDs) > 0 {
+		h.publish(busRevokedChannel, sessionIDs)
+	}
+}
+
+func (h *Hub) notifyLocal(userIDs []int64) {
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	for _, id := range userIDs {
 		for s := range h.subs[id] {
-			select {
-			case s.Wake <- struct{}{}:
-			default:
-			}
+			s.wake()
 		}
 	}
 }
 
-// RevokeSessions ends the streams of these sessions.
-func (h *Hub) RevokeSessions(sessionIDs ...int64) {
+// notifyAll wakes every stream of this process (after notifications may
+// have been lost): each re-reads its events from the table.
+func (h *Hub) notifyAll() {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	for _, subs := range h.subs {
+		for s := range subs {
+			s.wake()
+		}
+	}
+}
+
+func (h *Hub) revokeLocal(sessionIDs []int64) {
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	for _, subs := range h.subs {

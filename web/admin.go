@@ -98,11 +98,11 @@ func (a *adminCookie) Clear(c *fiber.Ctx) error { return a.save(c, "", "", "", -
 // setUpAdmin builds the dashboard: cookie keys, the first owner account, handlers.
 func (s *Server) setUpAdmin(ctx context.Context, opts Options, sessionsStore *models.Sessions, signIn *models.SignIn, profiles *models.Profiles) error {
 	getenv := opts.Getenv
-	hashKey, err := LoadSecret(s.cfg.DataDir, "cookie-auth", getenv("ROSTER_COOKIE_HASH_KEY"), secretGuard(ctx, s.db, "cookie-auth"))
+	hashKey, err := LoadSecret(secretsDir(s.cfg), "cookie-auth", getenv("ROSTER_COOKIE_HASH_KEY"), secretGuard(ctx, s.db, "cookie-auth"))
 	if err != nil {
 		return err
 	}
-	blockKey, err := LoadSecret(s.cfg.DataDir, "cookie-enc", getenv("ROSTER_COOKIE_BLOCK_KEY"), secretGuard(ctx, s.db, "cookie-enc"))
+	blockKey, err := LoadSecret(secretsDir(s.cfg), "cookie-enc", getenv("ROSTER_COOKIE_BLOCK_KEY"), secretGuard(ctx, s.db, "cookie-enc"))
 	if err != nil {
 		return err
 	}

@@ -59,6 +59,8 @@ func settingsOf(cfg Config, getenv func(string) string) []views.SettingGroupVM {
 			v, src = "set from the file in $"+s.env+secretFileSuffix, SourceEnv
 		case getenv(s.env) != "":
 			v, src = "set", SourceEnv
+		case s.key != "" && cfg.DatabaseURL != "":
+			v = "not set (required on PostgreSQL)"
 		case s.key != "":
 			v = "not set: generated once into the data directory's secrets/"
 		}
@@ -82,7 +84,7 @@ func settingValue(f FlagSetting) string {
 			nums = append(nums, strings.TrimSpace(n)+" (code hidden)")
 		}
 		return noneIfEmpty(strings.Join(nums, ", "))
-	case "webhook-url", "mesibo-api-url", "twilio-base-url", "files-url", "s3-endpoint":
+	case "webhook-url", "mesibo-api-url", "twilio-base-url", "files-url", "s3-endpoint", "database-url":
 		return noneIfEmpty(redactURL(f.Value))
 	}
 	if _, err := time.ParseDuration(f.Default); err == nil {

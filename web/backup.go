@@ -26,6 +26,11 @@ func BackupCommand(ctx context.Context, args []string, getenv func(string) strin
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
+	if url := getenv(EnvName("database-url")); url != "" {
+		return fmt.Errorf("the database is PostgreSQL (%s is set): roster backup copies SQLite files only. "+
+			"Back PostgreSQL up with its own tools, e.g. pg_dump --format=custom --file roster.dump %s, "+
+			"or continuous archiving; keep the ROSTER_*_KEY secrets and the object store's files with it", EnvName("database-url"), redactURL(url))
+	}
 	if *dest == "" || fs.NArg() > 0 {
 		return fmt.Errorf("usage: roster backup --out FILE [--data-dir DIR]")
 	}

@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"net"
 	"net/url"
+	"path/filepath"
 	"strings"
 	"syscall"
 	"time"
@@ -24,6 +25,11 @@ import (
 type Config struct {
 	Addr    string
 	DataDir string
+	// DatabaseURL is empty for SQLite in the data directory, or a
+	// postgres:// URL for several instances sharing one PostgreSQL.
+	DatabaseURL string
+	// DatabaseConns bounds the PostgreSQL pool of this instance.
+	DatabaseConns int
 	// NewDatabase allows creating an empty database although generated
 	// secrets show that one existed (it was lost or moved).
 	NewDatabase bool
@@ -95,6 +101,8 @@ func ParseConfig(name string, args []string, getenv func(string) string, out io.
 
 	fs.StringVar(&cfg.Addr, "addr", ":8080", "address to listen on, host:port")
 	fs.StringVar(&cfg.DataDir, "data-dir", "./data", "directory for roster.db, uploaded files and generated secrets")
+	fs.StringVar(&cfg.DatabaseURL, "database-url", "", "empty: SQLite in DATA-DIR/roster.db; postgres://USER:PASSWORD@HOST:PORT/DB: PostgreSQL 15+, shared by several instances (secrets then come from the environment only)")
+	fs.IntVar(&cfg.DatabaseConns, "database-conns", 16, "PostgreSQL connections this instance may open (the server's max_connections is shared by every instance)")
 	fs.BoolVar(&cfg.NewDatabase, "new-database", false, "create a new, empty roster.db although DATA-DIR/secrets shows that a database existed (after its loss; without this flag the start stops)")
 	fs.StringVar(&cfg.BaseURL, "base-url", "", "public URL of this server, used in links sent to apps (default: http://localhost:PORT)")
 	fs.StringVar(&cfg.AppName, "app-name", "Roster", "app name used in messages sent to people")
@@ -194,6 +202,12 @@ func (cfg *Config) finish() error {
 		errs = append(errs, fmt.Errorf("--log-level must be debug, info, warn or error, not %q", cfg.LogLevel))
 	}
 	errs = append(errs, cfg.finishDelivery())
+	if u := cfg.DatabaseURL; u != "" && !strings.HasPrefix(u, "postgres://") && !strings.HasPrefix(u, "postgresql://") {
+		errs = append(errs, fmt.Errorf("--database-url must be a postgres:// URL (or empty for SQLite), not %q", redactURL(u)))
+	}
+	if cfg.DatabaseConns < 2 {
+		errs = append(errs, fmt.Errorf("--database-conns must be at least 2 (one listens for the other instances)"))
+	}
 	if _, _, err := net.SplitHostPort(cfg.Addr); err != nil {
 		errs = append(errs, fmt.Errorf("--addr %q: %w", cfg.Addr, err))
 	}
@@ -339,7 +353,7 @@ func (cfg Config) Redacted() map[string]any {
 		demo = "ON ([redacted])"
 	}
 	m := map[string]any{
-		"addr": cfg.Addr, "data_dir": cfg.DataDir, "base_url": cfg.BaseURL, "app_name": cfg.AppName,
+		"addr": cfg.Addr, "data_dir": cfg.DataDir, "database": cfg.databaseName(), "base_url": cfg.BaseURL, "app_name": cfg.AppName,
 		"log_format": cfg.LogFormat, "log_level": cfg.LogLevel, "test_numbers": tn, "demo_code": demo,
 		"otp_ttl": cfg.OTP.TTL.String(), "otp_max_attempts": cfg.OTP.MaxAttempts, "otp_lock_after": cfg.OTP.LockAfter,
 		"otp_lock_duration": cfg.OTP.LockFor.String(), "otp_resend_cooldown": cfg.OTP.ResendCooldown.String(),
@@ -356,4 +370,13 @@ func (cfg Config) Redacted() map[string]any {
 		m[k] = v
 	}
 	return m
+}
+
+// databaseName names the database for logs and the settings page, without
+// the password.
+func (cfg Config) databaseName() string {
+	if cfg.DatabaseURL == "" {
+		return "SQLite " + filepath.Join(cfg.DataDir, "roster.db")
+	}
+	return redactURL(cfg.DatabaseURL)
 }

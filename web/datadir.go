@@ -33,6 +33,13 @@ func pathsOf(dataDir string) dataPaths {
 // missing database when generated secrets show that one existed (unless
 // --new-database), and opens the database.
 func openDatabase(ctx context.Context, cfg Config, log *slog.Logger) (*models.DB, error) {
+	if cfg.DatabaseURL != "" {
+		db, err := models.OpenPostgres(ctx, cfg.DatabaseURL, models.PostgresPool{MaxOpen: cfg.DatabaseConns, MaxIdle: cfg.DatabaseConns}, log)
+		if err != nil {
+			return nil, fmt.Errorf("--database-url %s: %w", redactURL(cfg.DatabaseURL), err)
+		}
+		return db, nil
+	}
 	p := pathsOf(cfg.DataDir)
 	if err := ownerOnlyDir(p.dir); err != nil {
 		return nil, err

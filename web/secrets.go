@@ -11,8 +11,31 @@ import (
 	"strings"
 )
 
+// secretEnvOf names the environment variable of a generated secret.
+func secretEnvOf(name string) string {
+	for _, v := range secretVars() {
+		if v.key == name {
+			return v.env
+		}
+	}
+	return name
+}
+
+// secretsDir is where generated secrets live: the data directory's, or
+// none on PostgreSQL, where instances share the database and must share
+// the keys (LoadSecret then never generates one).
+func secretsDir(cfg Config) string {
+	if cfg.DatabaseURL != "" {
+		return ""
+	}
+	return cfg.DataDir
+}
+
 // minSecretLen is the shortest secret accepted from the environment.
 const minSecretLen = 32
+
+// hexSecretPrefix marks an environment secret given as hex bytes.
+const hexSecretPrefix = "hex:"
 
 // LoadSecret returns a named secret: from the environment value when set,
 // else from DATA-DIR/secrets/NAME.key, which is created with 32 random bytes
@@ -20,8 +43,25 @@ const minSecretLen = 32
 // (codes, contact hashes, cookies, sealed tokens), so back it up with the
 // database. Before creating the file, inUse (when not nil) says what stored
 // data depends on the secret: a new key over it would silently break it,
-// so the start stops instead.
+// so the start stops instead. With no data directory (PostgreSQL) the
+// secret must come from the environment.
+//
+// An environment value "hex:HEX" is the key's bytes in hex, as the key
+// files hold them: the form `roster copy` prints, so that a deployment
+// moved to PostgreSQL keeps the keys its data was made with.
 func LoadSecret(dataDir, name, fromEnv string, inUse func() (string, error)) ([]byte, error) {
+	if h, ok := strings.CutPrefix(fromEnv, hexSecretPrefix); ok {
+		key, err := hex.DecodeString(strings.TrimSpace(h))
+		if err != nil || len(key) < 16 {
+			return nil, fmt.Errorf("the %s secret from the environment starts with %q but is not at least 16 hex-encoded bytes", name, hexSecretPrefix)
+		}
+		return key, nil
+	}
+	if fromEnv == "" && dataDir == "" {
+		return nil, fmt.Errorf("the %s secret must come from the environment (%s or %s_FILE) when the database is PostgreSQL: "+
+			"every instance must use the same one. `roster keys` prints a new set; `roster copy` prints the keys of a moved deployment",
+			name, secretEnvOf(name), secretEnvOf(name))
+	}
 	if fromEnv != "" {
 		if len(fromEnv) < minSecretLen {
 			return nil, fmt.Errorf("the %s secret from the environment must be at least %d characters", name, minSecretLen)

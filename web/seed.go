@@ -45,6 +45,9 @@ func Seed(ctx context.Context, args []string, getenv func(string) string, out io
 	if fs.NArg() > 0 {
 		return fmt.Errorf("unexpected arguments: %v", fs.Args())
 	}
+	if getenv(EnvName("database-url")) != "" {
+		return fmt.Errorf("%s is set, but roster seed fills a SQLite data directory only: seed one, then move it with roster copy", EnvName("database-url"))
+	}
 	if err := ownerOnlyDir(*dataDir); err != nil {
 		return err
 	}

@@ -57,6 +57,7 @@ type Server struct {
 	admins  *models.Admins
 
 	events      *models.Events
+	bus         *models.Bus // PostgreSQL: live events across instances
 	contacts    *models.Contacts
 	sessions    *models.Sessions
 	files       models.FileStore // profile photos and uploads
@@ -135,11 +136,11 @@ func build(ctx context.Context, cfg Config, log *slog.Logger, opts Options, db *
 	if mesiboMode.jobs != nil {
 		opts.Senders = append(opts.Senders, mesiboMode.jobs)
 	}
-	codeKey, err := LoadSecret(cfg.DataDir, "otp", opts.Getenv("ROSTER_OTP_KEY"), secretGuard(ctx, db, "otp"))
+	codeKey, err := LoadSecret(secretsDir(cfg), "otp", opts.Getenv("ROSTER_OTP_KEY"), secretGuard(ctx, db, "otp"))
 	if err != nil {
 		return nil, err
 	}
-	contactsKey, err := LoadSecret(cfg.DataDir, "contacts", opts.Getenv("ROSTER_CONTACTS_KEY"), secretGuard(ctx, db, "contacts"))
+	contactsKey, err := LoadSecret(secretsDir(cfg), "contacts", opts.Getenv("ROSTER_CONTACTS_KEY"), secretGuard(ctx, db, "contacts"))
 	if err != nil {
 		return nil, err
 	}
@@ -151,6 +152,11 @@ func build(ctx context.Context, cfg Config, log *slog.Logger, opts Options, db *
 		Retention: cfg.People.EventRetention, Chunk: cfg.People.FanoutChunk, Sinks: opts.NoticeSinks,
 		MesiboNotices: mesiboMode.jobs != nil, OnQueued: func() { s.worker.Wake() },
 		StreamsPerSession: cfg.People.StreamsPerSession, StreamsPerUser: cfg.People.StreamsPerUser})
+	if db.Postgres() {
+		// Several instances may share the database: their streams hear of
+		// each other's events and revocations.
+		s.bus = models.NewBus(db, s.events.Hub(), log, busPoll)
+	}
 	s.outbox = models.NewOutbox(db, s.clock, time.Minute, delivery.Console{}.Name())
 	s.worker = delivery.NewWorker(s.outbox, s.clock, log, opts.Worker, opts.Senders...)
 	signIn := models.NewSignIn(db, s.clock, models.SignInConfig{
@@ -237,6 +243,10 @@ func (s *Server) Worker() *delivery.Worker { return s.worker }
 // Events is the notices service (tests run its fan-out step by step with RunOnce).
 func (s *Server) Events() *models.Events { return s.events }
 
+// busPoll is how often an instance on PostgreSQL looks for deliveries that
+// no notification announced (a pooler that breaks LISTEN, a reconnect).
+const busPoll = 2 * time.Second
+
 // Contacts is the contact-sync service (the dashboard reads sync state from it).
 func (s *Server) Contacts() *models.Contacts { return s.contacts }
 
@@ -259,6 +269,9 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 	wg.Go(func() { s.contacts.RunSyncLog(workCtx, time.Second, s.log) })
 	wg.Go(func() { s.db.RunAnalyze(workCtx, 6*time.Hour, s.log) })
 	wg.Go(func() { s.db.RunCheckpoints(workCtx, 100*time.Millisecond, s.log) })
+	if s.bus != nil {
+		wg.Go(func() { s.bus.Run(workCtx) })
+	}
 
 	tracked := trackConns(ln, s.log, connLimits{max: s.cfg.MaxConnections, perIP: s.cfg.MaxConnectionsPerIP, trusted: s.clientIP.IsTrusted})
 	serveErr := make(chan error, 1)

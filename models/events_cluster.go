@@ -1,0 +1,193 @@
+package models
+
+import (
+	"context"
+	"database/sql"
+	"log/slog"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/jackc/pgx/v5/stdlib"
+)
+
+// Live events across instances (PostgreSQL). The events table stays the
+// source of truth: a stream always reads its events from it. What crosses
+// between instances is only "these users may have new events" and "these
+// sessions were revoked", as NOTIFY payloads of ids (PostgreSQL caps a
+// payload at 8,000 bytes and drops notifications while a listener is
+// disconnected). Each instance keeps one listening connection; after a
+// reconnect it wakes all its streams, which re-read the table; and it also
+// polls the deliveries every few seconds, so that a pooler in transaction
+// mode (which breaks LISTEN) only adds latency.
+
+// Channels of the notifications.
+const (
+	busWakeChannel    = "roster_wake"
+	busRevokedChannel = "roster_revoked"
+	busPayloadMax     = 7900 // bytes of ids in one NOTIFY
+)
+
+// Bus connects the hubs of the instances sharing a PostgreSQL database.
+type Bus struct {
+	db   *DB
+	hub  *Hub
+	log  *slog.Logger
+	poll time.Duration
+}
+
+// NewBus returns the bus of this instance's hub: from now on the hub's
+// wake-ups and revocations are also sent to the other instances.
+func NewBus(db *DB, hub *Hub, log *slog.Logger, poll time.Duration) *Bus {
+	b := &Bus{db: db, hub: hub, log: log, poll: poll}
+	hub.publish = b.publish
+	return b
+}
+
+// publish sends ids on a channel, in payloads under PostgreSQL's cap. It
+// runs after the commit that made them true; a failure is logged (streams
+// elsewhere then learn at the next poll or heartbeat).
+func (b *Bus) publish(channel string, ids []int64) {
+	sqlDB, err := b.db.Write.DB()
+	if err != nil {
+		return
+	}
+	for _, payload := range idPayloads(ids) {
+		if _, err := sqlDB.Exec("SELECT pg_notify($1, $2)", channel, payload); err != nil {
+			b.log.Warn("events: telling the other instances failed", "channel", channel, "err", err)
+			return
+		}
+	}
+}
+
+// idPayloads joins ids with commas into payloads of at most busPayloadMax bytes.
+func idPayloads(ids []int64) []string {
+	var out []string
+	var sb strings.Builder
+	for _, id := range ids {
+		s := strconv.FormatInt(id, 10)
+		if sb.Len() > 0 && sb.Len()+1+len(s) > busPayloadMax {
+			out = append(out, sb.String())
+			sb.Reset()
+		}
+		if sb.Len() > 0 {
+			sb.WriteByte(',')
+		}
+		sb.WriteString(s)
+	}
+	if sb.Len() > 0 {
+		out = append(out, sb.String())
+	}
+	return out
+}
+
+// parseIDs reads a payload of publish; malformed ids are skipped.
+func parseIDs(payload string) []int64 {
+	var ids []int64
+	for _, f := range strings.Split(payload, ",") {
+		if id, err := strconv.ParseInt(f, 10, 64); err == nil {
+			ids = append(ids, id)
+		}
+	}
+	return ids
+}
+
+// Run listens for the other instances' notifications, reconnecting after
+// a failure, and polls the deliveries, until ctx is done.
+func (b *Bus) Run(ctx context.Context) {
+	go b.runPoll(ctx)
+	backoff := 100 * time.Millisecond
+	for ctx.Err() == nil {
+		err := b.listen(ctx)
+		if ctx.Err() != nil {
+			return
+		}
+		b.log.Warn("events: the listening connection failed; reconnecting", "err", err, "in", backoff)
+		select {
+		case <-ctx.Done():
+			return
+		case <-time.After(backoff):
+		}
+		backoff = min(2*backoff, 5*time.Second)
+	}
+}
+
+// listen holds one connection listening on both channels. Notifications
+// sent while it was not listening are lost: once listening, it wakes every
+// local stream to re-read the table.
+func (b *Bus) listen(ctx context.Context) error {
+	sqlDB, err := b.db.Write.DB()
+	if err != nil {
+		return err
+	}
+	conn, err := sqlDB.Conn(ctx)
+	if err != nil {
+		return err
+	}
+	defer conn.Close()
+	return conn.Raw(func(dc any) error {
+		pc := dc.(*stdlib.Conn).Conn()
+		for _, ch := range []string{busWakeChannel, busRevokedChannel} {
+			if _, err := pc.Exec(ctx, "LISTEN "+ch); err != nil {
+				return err
+			}
+		}
+		b.hub.notifyAll()
+		for {
+			n, err := pc.WaitForNotification(ctx)
+			if err != nil {
+				return err
+			}
+			switch n.Channel {
+			case busWakeChannel:
+				b.hub.notifyLocal(parseIDs(n.Payload))
+			case busRevokedChannel:
+				b.hub.revokeLocal(parseIDs(n.Payload))
+			}
+		}
+	})
+}
+
+// runPoll wakes the local streams of users who got events since the last
+// poll, whatever the notifications did.
+func (b *Bus) runPoll(ctx context.Context) {
+	sqlDB, err := b.db.Read.DB()
+	if err != nil {
+		return
+	}
+	var last int64
+	if err := sqlDB.QueryRowContext(ctx, "SELECT COALESCE(MAX(event_id), 0) FROM event_deliveries").Scan(&last); err != nil && ctx.Err() == nil {
+		b.log.Warn("events: polling the deliveries failed", "err", err)
+	}
+	repeat(ctx, b.poll, func() {
+		next, err := b.pollOnce(ctx, sqlDB, last)
+		if err != nil && ctx.Err() == nil {
+			b.log.Warn("events: polling the deliveries failed", "err", err)
+			return
+		}
+		last = next
+	})
+}
+
+func (b *Bus) pollOnce(ctx context.Context, db *sql.DB, after int64) (int64, error) {
+	rows, err := db.QueryContext(ctx, `SELECT recipient_id, event_id FROM event_deliveries
+		WHERE event_id > $1 ORDER BY event_id LIMIT 10000`, after)
+	if err != nil {
+		return after, err
+	}
+	defer rows.Close()
+	var users []int64
+	last := after
+	for rows.Next() {
+		var user int64
+		if err := rows.Scan(&user, &last); err != nil {
+			return after, err
+		}
+		users = append(users, user)
+	}
+	if err := rows.Err(); err != nil {
+		return after, err
+	}
+	b.hub.notifyLocal(users)
+	return last, nil
+}

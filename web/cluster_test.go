@@ -1,0 +1,142 @@
+package web_test
+
+import (
+	"bufio"
+	"context"
+	"io"
+	"log/slog"
+	"net/http"
+	"strings"
+	"testing"
+	"time"
+
+	"roster/models"
+	"roster/models/pgtest"
+	"roster/web"
+	"roster/web/webtest"
+)
+
+// clusterKeys are the keys every instance of one deployment shares (from
+// the environment on PostgreSQL).
+func clusterKeys(k string) string {
+	return map[string]string{
+		"ROSTER_OTP_KEY":          "hex:" + strings.Repeat("11", 32),
+		"ROSTER_CONTACTS_KEY":     "hex:" + strings.Repeat("22", 32),
+		"ROSTER_COOKIE_HASH_KEY":  "hex:" + strings.Repeat("33", 32),
+		"ROSTER_COOKIE_BLOCK_KEY": "hex:" + strings.Repeat("44", 32),
+		"ROSTER_ADMIN_PASSWORD":   "cluster-admin-password",
+	}[k]
+}
+
+// twoInstances starts two servers on one PostgreSQL database, each with a
+// pool of its own, serving on loopback listeners.
+func twoInstances(t *testing.T, args ...string) (a, b *webtest.Env, urlA, urlB string) {
+	t.Helper()
+	url := pgtest.Fresh(t)
+	start := func() *webtest.Env {
+		db, err := models.OpenPostgres(t.Context(), url, models.PostgresPool{MaxOpen: 8, MaxIdle: 8}, slog.New(slog.NewTextHandler(io.Discard, nil)))
+		if err != nil {
+			t.Fatal(err)
+		}
+		return webtest.New(t, webtest.WithArgs(append([]string{"--otp-ip-hourly", "0", "--otp-ip-daily", "0"}, args...)...),
+			func(_ *web.Config, o *web.Options) { o.Database, o.Getenv = db, clusterKeys })
+	}
+	a, b = start(), start()
+	return a, b, a.Listen(), b.Listen()
+}
+
+// A join and a revocation on instance A reach a stream held on instance B
+// (NOTIFY, and the poll every 2 s for the join). The heartbeat, which would
+// also notice the revocation, is a minute here: the stream closing at all
+// within the test's wait shows the notification did it. (The waits are
+// generous for a loaded machine; they take milliseconds.)
+func TestLiveEventsCrossInstances(t *testing.T) {
+	a, b, _, urlB := twoInstances(t, "--event-heartbeat", "1m")
+	alice := a.SignIn("12015550101", "a")
+	a.GetContacts(t, alice, map[string]any{"phones": "+12015550102"})
+
+	events, ended := openEventStream(t, urlB+"/api/events", alice)
+	for i := 0; i < 300 && b.Server.Events().Hub().Streams() != 1; i++ {
+		time.Sleep(10 * time.Millisecond) // until the stream is subscribed on B
+	}
+	a.SignIn("12015550102", "b") // Bob joins, on A
+	select {
+	case line := <-events:
+		if !strings.Contains(line, "12015550102") {
+			t.Errorf("B's stream got %q", line)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("the join on A did not reach the stream on B")
+	}
+	a.JSON(map[string]any{"op": "logout", "token": alice}).ExpectOK(t)
+	select {
+	case <-ended:
+	case <-time.After(10 * time.Second):
+		t.Fatal("the logout on A did not close the stream on B")
+	}
+}
+
+// openEventStream reads an event stream's data lines until it ends.
+func openEventStream(t *testing.T, url, token string) (<-chan string, <-chan struct{}) {
+	t.Helper()
+	ctx, cancel := context.WithCancel(context.Background())
+	t.Cleanup(cancel)
+	req, _ := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
+	req.Header.Set("Authorization", "Bearer "+token)
+	res, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.StatusCode != http.StatusOK {
+		t.Fatalf("event stream: %d", res.StatusCode)
+	}
+	lines, ended := make(chan string, 16), make(chan struct{})
+	go func() {
+		defer close(ended)
+		defer res.Body.Close()
+		sc := bufio.NewScanner(res.Body)
+		for sc.Scan() {
+			if data, ok := strings.CutPrefix(sc.Text(), "data: "); ok {
+				lines <- data
+			}
+		}
+	}()
+	return lines, ended
+}
+
+// --database-url: on PostgreSQL every generated key comes from the
+// environment (an instance never makes one of its own), the password of
+// the URL is never shown, and the SQLite-only commands say what to use
+// instead.
+func TestDatabaseURL(t *testing.T) {
+	url := pgtest.Fresh(t)
+	expectStartFailure(t, []string{"--database-url", url}, func(string) string { return "" },
+		"ROSTER_OTP_KEY", "must come from the environment", "roster keys")
+	if _, err := web.ParseConfig("roster", []string{"--database-url", "mysql://u:secret@h/db"}, func(string) string { return "" }, io.Discard); err == nil ||
+		!strings.Contains(err.Error(), "postgres://") || strings.Contains(err.Error(), "secret") {
+		t.Errorf("a mysql URL: %v", err)
+	}
+	e := webtest.New(t, webtest.WithArgs("--database-url", url), func(_ *web.Config, o *web.Options) { o.Getenv = clusterKeys })
+	if !e.Server.DB().Postgres() {
+		t.Fatal("the server is not on PostgreSQL")
+	}
+	tok := e.SignIn(webtest.USPhone, "d")
+	e.GetContacts(t, tok, map[string]any{"ts": 0})
+	password := strings.SplitN(strings.TrimPrefix(url, "postgres://roster:"), "@", 2)[0]
+	settings := body(e.AdminLogin("settings-reader", "owner").Get("/admin/settings"))
+	if strings.Contains(e.Logs(), password) || strings.Contains(settings, password) {
+		t.Error("the database password is in the log or on the settings page")
+	}
+	if !strings.Contains(settings, "postgres://redacted@") || !strings.Contains(settings, "set") {
+		t.Error("the settings page does not show the database")
+	}
+	env := func(k string) string {
+		if k == "ROSTER_DATABASE_URL" {
+			return url
+		}
+		return ""
+	}
+	if err := web.BackupCommand(t.Context(), []string{"--out", t.TempDir() + "/b.db"}, env, io.Discard); err == nil || !strings.Contains(err.Error(), "pg_dump") {
+		t.Errorf("backup on PostgreSQL: %v", err)
+	}
+}
