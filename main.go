@@ -46,6 +46,10 @@ func main() {
 		seed(args[1:])
 		return
 	}
+	if len(args) > 0 && args[0] == "copy" {
+		copyCommand(args[1:])
+		return
+	}
 	if len(args) > 0 && args[0] == "serve" {
 		args = args[1:]
 	}
@@ -110,6 +114,22 @@ func seed(args []string) {
 	}
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "roster seed:", err)
+		os.Exit(1)
+	}
+}
+
+// copyCommand runs `roster copy` (see web.CopyCommand); Ctrl-C stops it
+// between batches, and running it again resumes.
+func copyCommand(args []string) {
+	log := newLogger(os.Stderr, "text", "warn")
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	err := web.CopyCommand(ctx, args, os.Getenv, os.Stdout, log)
+	if errors.Is(err, flag.ErrHelp) {
+		return
+	}
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "roster copy:", err)
 		os.Exit(1)
 	}
 }

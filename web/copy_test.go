@@ -1,0 +1,103 @@
+package web_test
+
+import (
+	"bytes"
+	"context"
+	"io"
+	"log/slog"
+	"strings"
+	"testing"
+
+	"roster/models"
+	"roster/models/pgtest"
+	"roster/web"
+	"roster/web/webtest"
+)
+
+// A SQLite deployment copied into PostgreSQL: interrupted, resumed, every
+// row compared; then a server on the copy, given the printed keys, knows
+// the old tokens and matches the stored address books.
+func TestCopyToPostgres(t *testing.T) {
+	webtest.SQLiteOnly(t, "copies a SQLite deployment (the destination is PostgreSQL)")
+	src := webtest.NewPeople(t)
+	alice := src.SignIn(webtest.USPhone, "a")
+	bob := "12015550124"
+	src.SignIn(bob, "b")
+	src.SetProfile(t, alice, map[string]any{"name": "Alice", "status": "copying"})
+	src.GetContacts(t, alice, map[string]any{"phones": "+" + bob + ",+12015550199"})
+	if _, err := src.Server.Contacts().FlushSyncs(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	to := pgtest.Fresh(t)
+	log := slog.New(slog.NewTextHandler(io.Discard, nil))
+
+	// Interrupted after the first table, as Ctrl-C would.
+	ctx, cancel := context.WithCancel(t.Context())
+	sqlite, err := models.Open(t.Context(), src.DataDir+"/roster.db", log)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer sqlite.Close()
+	pg, err := models.OpenPostgres(t.Context(), to, models.PostgresPool{MaxOpen: 2, MaxIdle: 2}, log)
+	if err != nil {
+		t.Fatal(err)
+	}
+	err = models.CopyToPostgres(ctx, sqlite, pg, "interrupted", func(models.CopyProgress) { cancel() })
+	pg.Close()
+	if err == nil {
+		t.Fatal("the interrupted copy reported success")
+	}
+	// Another source is refused while that copy is unfinished.
+	var out bytes.Buffer
+	if err := web.CopyCommand(t.Context(), []string{"--data-dir", src.DataDir, "--to", to}, noEnv, &out, log); err == nil ||
+		!strings.Contains(err.Error(), "unfinished copy of interrupted") {
+		t.Fatalf("a copy from another source over an unfinished one: %v", err)
+	}
+	// The command itself resumes a copy it started.
+	to2 := pgtest.Fresh(t)
+	ctx2, cancel2 := context.WithCancel(t.Context())
+	cancel2()
+	if err := web.CopyCommand(ctx2, []string{"--data-dir", src.DataDir, "--to", to2}, noEnv, &out, log); err == nil {
+		t.Fatal("a cancelled copy reported success")
+	}
+	out.Reset()
+	if err := web.CopyCommand(t.Context(), []string{"--data-dir", src.DataDir, "--to", to2}, noEnv, &out, log); err != nil {
+		t.Fatalf("resumed copy: %v\n%s", err, out.String())
+	}
+	if !strings.Contains(out.String(), "compared row by row") || !strings.Contains(out.String(), "copy users: 2 of 2") {
+		t.Errorf("copy output:\n%s", out.String())
+	}
+	// Copying again into the finished copy is refused: it is not empty.
+	if err := web.CopyCommand(t.Context(), []string{"--data-dir", src.DataDir, "--to", to2}, noEnv, io.Discard, log); err == nil ||
+		!strings.Contains(err.Error(), "not empty") {
+		t.Errorf("copy into a finished copy: %v", err)
+	}
+
+	// A server on the copy, with the keys the command printed.
+	env := map[string]string{}
+	for _, line := range strings.Split(out.String(), "\n") {
+		if k, v, ok := strings.Cut(line, "="); ok && strings.HasPrefix(k, "ROSTER_") {
+			env[k] = v
+		}
+	}
+	if !strings.HasPrefix(env["ROSTER_CONTACTS_KEY"], "hex:") || !strings.HasPrefix(env["ROSTER_OTP_KEY"], "hex:") {
+		t.Fatalf("keys printed: %v", env)
+	}
+	copied, err := models.OpenPostgres(t.Context(), to2, models.PostgresPool{MaxOpen: 4, MaxIdle: 4}, log)
+	if err != nil {
+		t.Fatal(err)
+	}
+	dst := webtest.New(t, func(_ *web.Config, o *web.Options) {
+		o.Database = copied
+		o.Getenv = func(k string) string { return env[k] }
+	})
+	got := dst.GetContacts(t, alice, map[string]any{"ts": 0})
+	if len(got.Contacts) != 1 || got.Contacts[0].Phone != bob {
+		t.Errorf("the copy's delta sync for the old token: %+v", got.Contacts)
+	}
+	if got := dst.GetContacts(t, alice, map[string]any{"phones": "+" + bob}); len(got.Contacts) != 1 {
+		t.Errorf("the copy's re-sync: %+v", got.Contacts)
+	}
+}
+
+func noEnv(string) string { return "" }
