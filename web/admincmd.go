@@ -73,10 +73,7 @@ func AdminCommand(ctx context.Context, args []string, getenv func(string) string
 			}
 		}
 	}
-	if err := os.MkdirAll(*dataDir, 0o750); err != nil { // before the first start, too
-		return fmt.Errorf("create data directory: %w", err)
-	}
-	db, err := models.Open(ctx, filepath.Join(*dataDir, "roster.db"), slog.New(slog.NewTextHandler(io.Discard, nil)))
+	db, err := adminCommandDB(ctx, *dataDir, getenv(EnvName("database-url")))
 	if err != nil {
 		return err
 	}
@@ -136,4 +133,22 @@ func parseInterspersed(fs *flag.FlagSet, args []string) ([]string, error) {
 		plain = append(plain, fs.Arg(0))
 		args = fs.Args()[1:]
 	}
+}
+
+// adminCommandDB opens the deployment's database: PostgreSQL when
+// ROSTER_DATABASE_URL is set, else the data directory's SQLite file
+// (created before the first start, too).
+func adminCommandDB(ctx context.Context, dataDir, databaseURL string) (*models.DB, error) {
+	log := slog.New(slog.NewTextHandler(io.Discard, nil))
+	if databaseURL != "" {
+		db, err := models.OpenPostgres(ctx, databaseURL, models.PostgresPool{MaxOpen: 2, MaxIdle: 2}, log)
+		if err != nil {
+			return nil, fmt.Errorf("%s %s: %w", EnvName("database-url"), redactURL(databaseURL), err)
+		}
+		return db, nil
+	}
+	if err := os.MkdirAll(dataDir, 0o750); err != nil {
+		return nil, fmt.Errorf("create data directory: %w", err)
+	}
+	return models.Open(ctx, filepath.Join(dataDir, "roster.db"), log)
 }

@@ -13,7 +13,7 @@ import (
 )
 
 func TestAdminSubcommand(t *testing.T) {
-	webtest.SQLiteOnly(t, "roster admin opens the data directory's SQLite file: it has no way to a PostgreSQL database until --database-url is wired")
+	webtest.SQLiteOnly(t, "roster admin on the data directory's file; on PostgreSQL see TestDatabaseURL")
 	e := webtest.New(t)
 	dir := e.DataDir
 	env := func(string) string { return "" }

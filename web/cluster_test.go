@@ -136,6 +136,14 @@ func TestDatabaseURL(t *testing.T) {
 		}
 		return ""
 	}
+	// roster admin reaches the same database.
+	if err := web.AdminCommand(t.Context(), []string{"create", "olga", "--role", "viewer"}, env,
+		strings.NewReader("a long enough password\n"), io.Discard); err != nil {
+		t.Fatalf("roster admin on PostgreSQL: %v", err)
+	}
+	if r := e.Browser().Login("olga", "a long enough password"); r.Status != http.StatusSeeOther {
+		t.Errorf("olga signs in: %d", r.Status)
+	}
 	if err := web.BackupCommand(t.Context(), []string{"--out", t.TempDir() + "/b.db"}, env, io.Discard); err == nil || !strings.Contains(err.Error(), "pg_dump") {
 		t.Errorf("backup on PostgreSQL: %v", err)
 	}
