@@ -3,6 +3,9 @@ package web_test
 import (
 	"bufio"
 	"context"
+	"encoding/json"
+	"fmt"
+	"sync"
 	"io"
 	"log/slog"
 	"net/http"
@@ -25,6 +28,7 @@ func clusterKeys(k string) string {
 		"ROSTER_COOKIE_HASH_KEY":  "hex:" + strings.Repeat("33", 32),
 		"ROSTER_COOKIE_BLOCK_KEY": "hex:" + strings.Repeat("44", 32),
 		"ROSTER_ADMIN_PASSWORD":   "cluster-admin-password",
+		"ROSTER_WEBHOOK_SECRET":   hookSecret,
 	}[k]
 }
 
@@ -146,5 +150,71 @@ func TestDatabaseURL(t *testing.T) {
 	}
 	if err := web.BackupCommand(t.Context(), []string{"--out", t.TempDir() + "/b.db"}, env, io.Discard); err == nil || !strings.Contains(err.Error(), "pg_dump") {
 		t.Errorf("backup on PostgreSQL: %v", err)
+	}
+}
+
+// The rules SQLite's single writer keeps hold across two instances: 50
+// wrong codes sent at once, half to each, are exactly 5 tries of the code;
+// a per-IP quota counts the requests of both; 200 codes queued while both
+// instances' senders run are each sent exactly once.
+func TestRulesHoldAcrossInstances(t *testing.T) {
+	a, b, _, _ := twoInstances(t, "--otp-ip-hourly", "3")
+	envs := []*webtest.Env{a, b}
+	a.JSON(webtest.LoginParams(webtest.USPhone)).ExpectOK(t)
+	bad := webtest.WrongCode(a.LastCode("+" + webtest.USPhone))
+	var mu sync.Mutex
+	answers := map[string]int{}
+	var wg sync.WaitGroup
+	for i := range 50 {
+		wg.Go(func() {
+			r := envs[i%2].Verify(webtest.USPhone, bad)
+			mu.Lock()
+			answers[r.String("error")]++
+			mu.Unlock()
+		})
+	}
+	wg.Wait()
+	if n := a.Count("SELECT COUNT(*) FROM audit_log WHERE type = 'code_failed'"); answers["BADCODE"] != 5 || n != 5 {
+		t.Errorf("50 wrong codes over two instances: %v, %d code_failed entries; want exactly 5 tries", answers, n)
+	}
+	// The quota of 3 code requests an hour from one address: 1 above, 2 more.
+	ok := 0
+	for i := range 10 {
+		if r := envs[i%2].JSON(webtest.LoginParams(fmt.Sprintf("120155502%02d", i))); r.String("result") == "OK" {
+			ok++
+		}
+	}
+	if ok != 2 {
+		t.Errorf("%d of 10 code requests over two instances passed the rest of a per-IP quota of 3, want 2", ok)
+	}
+
+	// 200 codes, each sent once by one of the two senders.
+	hook := webtest.NewFakeHTTP(t, webtest.Reply{Status: 204})
+	c, d, _, _ := twoInstances(t, "--otp-channel", "webhook", "--webhook-url", hook.URL)
+	var phones []string
+	for i := range 100 {
+		phones = append(phones, fmt.Sprintf("120155501%02d", i), fmt.Sprintf("336123456%02d", i))
+	}
+	for i, p := range phones {
+		[]*webtest.Env{c, d}[i%2].JSON(webtest.LoginParams(p)).ExpectOK(t)
+	}
+	deadline := time.Now().Add(30 * time.Second)
+	for c.Count("SELECT COUNT(*) FROM outbox WHERE state <> 'sent'") > 0 && time.Now().Before(deadline) {
+		time.Sleep(50 * time.Millisecond)
+	}
+	sent := map[string]int{}
+	for _, r := range hook.Requests() {
+		var msg struct {
+			To string `json:"to"`
+		}
+		if err := json.Unmarshal(r.Body, &msg); err != nil {
+			t.Fatalf("webhook body: %v", err)
+		}
+		sent[msg.To]++
+	}
+	for _, p := range phones {
+		if sent["+"+p] != 1 {
+			t.Errorf("+%s: sent %d times", p, sent["+"+p])
+		}
 	}
 }
