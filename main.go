@@ -121,7 +121,9 @@ func seed(args []string) {
 // copyCommand runs `roster copy` (see web.CopyCommand); Ctrl-C stops it
 // between batches, and running it again resumes.
 func copyCommand(args []string) {
-	log := newLogger(os.Stderr, "text", "warn")
+	// Errors only: the copy's full-table reads would each be logged as slow
+	// statements.
+	log := newLogger(os.Stderr, "text", "error")
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	err := web.CopyCommand(ctx, args, os.Getenv, os.Stdout, log)
