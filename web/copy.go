@@ -2,6 +2,8 @@ package web
 
 import (
 	"context"
+	"crypto/rand"
+	"encoding/hex"
 	"errors"
 	"flag"
 	"fmt"
@@ -72,7 +74,7 @@ func CopyCommand(ctx context.Context, args []string, getenv func(string) string,
 			return fmt.Errorf("files: %w (run the same command again to resume)", err)
 		}
 	}
-	return printCopiedKeys(*dataDir, out)
+	return printCopiedKeys(*dataDir, getenv, out)
 }
 
 // copyProgressPrinter prints a line per table at most every two seconds,
@@ -159,18 +161,27 @@ func copyFile(ctx context.Context, from, to models.FileStore, name string) (bool
 
 // printCopiedKeys prints the data directory's generated keys as the
 // environment takes them.
-func printCopiedKeys(dataDir string, out io.Writer) error {
+func printCopiedKeys(dataDir string, getenv func(string) string, out io.Writer) error {
 	fmt.Fprintln(out, "\n# Give every instance on PostgreSQL these keys (the copied data was made with them);")
-	fmt.Fprintln(out, "# keep them as secret as the database. A key set in the environment before is not shown.")
+	fmt.Fprintln(out, "# keep them as secret as the database.")
 	for _, v := range secretVars() {
 		if v.key == "" {
 			continue
 		}
-		b, err := os.ReadFile(filepath.Join(dataDir, "secrets", v.key+".key"))
-		if errors.Is(err, fs.ErrNotExist) {
+		if getenv(v.env) != "" || getenv(v.env+secretFileSuffix) != "" {
+			fmt.Fprintf(out, "# %s: give the instances the value this deployment has in its environment.\n", v.env)
 			continue
 		}
-		if err != nil {
+		b, err := os.ReadFile(filepath.Join(dataDir, "secrets", v.key+".key"))
+		if errors.Is(err, fs.ErrNotExist) {
+			// Nothing was made with it yet: a new one completes the set.
+			fresh := make([]byte, 32)
+			if _, err := rand.Read(fresh); err != nil {
+				return err
+			}
+			fmt.Fprintf(out, "# %s is new: the copied deployment never made one.\n", v.env)
+			b = []byte(hex.EncodeToString(fresh))
+		} else if err != nil {
 			return err
 		}
 		fmt.Fprintf(out, "%s=%s%s\n", v.env, hexSecretPrefix, strings.TrimSpace(string(b)))
