@@ -73,6 +73,13 @@ func TestCopyToPostgres(t *testing.T) {
 		t.Errorf("copy into a finished copy: %v", err)
 	}
 
+	// The name-search grams, made in bulk on the destination, are those
+	// SQLite's triggers made.
+	var grams [2]int64
+	if err := sqlite.Read.Raw("SELECT COUNT(*) FROM user_name_grams").Scan(&grams[0]).Error; err != nil {
+		t.Fatal(err)
+	}
+
 	// A server on the copy, with the keys the command printed.
 	env := map[string]string{}
 	for _, line := range strings.Split(out.String(), "\n") {
@@ -91,6 +98,9 @@ func TestCopyToPostgres(t *testing.T) {
 		o.Database = copied
 		o.Getenv = func(k string) string { return env[k] }
 	})
+	if err := copied.Read.Raw("SELECT COUNT(*) FROM user_name_grams").Scan(&grams[1]).Error; err != nil || grams[0] == 0 || grams[0] != grams[1] {
+		t.Errorf("name-search grams: SQLite %d, the copy %d (%v)", grams[0], grams[1], err)
+	}
 	got := dst.GetContacts(t, alice, map[string]any{"ts": 0})
 	if len(got.Contacts) != 1 || got.Contacts[0].Phone != bob {
 		t.Errorf("the copy's delta sync for the old token: %+v", got.Contacts)
