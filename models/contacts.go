@@ -261,24 +261,6 @@ func stringList(hexHashes []string) string {
 	return `["` + strings.Join(hexHashes, `","`) + `"]`
 }
 
-// queryStrings runs a query selecting one text column.
-func queryStrings(ctx context.Context, conn *sql.Conn, query string, args ...any) ([]string, error) {
-	rows, err := conn.QueryContext(ctx, query, args...)
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	var out []string
-	for rows.Next() {
-		var v string
-		if err := rows.Scan(&v); err != nil {
-			return nil, err
-		}
-		out = append(out, v)
-	}
-	return out, rows.Err()
-}
-
 // hashList passes many hashes as one parameter: a JSON array of hex strings,
 // read in SQL with json_each and unhex (PostgreSQL: json_array_elements_text
 // and decode). One statement, whatever the count.

@@ -95,7 +95,7 @@ type copyTable struct {
 // copyTables lists the source's tables in foreign-key order, with the
 // destination's columns.
 func copyTables(ctx context.Context, src, dst *sql.DB) ([]*copyTable, error) {
-	names, err := queryColumn(ctx, src, `SELECT name FROM sqlite_schema WHERE type = 'table' AND name NOT LIKE 'sqlite_%' ORDER BY name`)
+	names, err := queryStrings(ctx, src, `SELECT name FROM sqlite_schema WHERE type = 'table' AND name NOT LIKE 'sqlite_%' ORDER BY name`)
 	if err != nil {
 		return nil, err
 	}
@@ -122,13 +122,13 @@ func copyTables(ctx context.Context, src, dst *sql.DB) ([]*copyTable, error) {
 		if len(t.columns) == 0 {
 			return nil, fmt.Errorf("the destination has no table %s: is it migrated by this version of Roster?", name)
 		}
-		if t.key, err = queryColumn(ctx, src, `SELECT name FROM pragma_table_info(?) WHERE pk > 0 ORDER BY pk`, name); err != nil {
+		if t.key, err = queryStrings(ctx, src, `SELECT name FROM pragma_table_info(?) WHERE pk > 0 ORDER BY pk`, name); err != nil {
 			return nil, err
 		}
 		if len(t.key) == 0 {
 			return nil, fmt.Errorf("table %s has no primary key to copy it by", name)
 		}
-		if t.refs, err = queryColumn(ctx, src, `SELECT DISTINCT "table" FROM pragma_foreign_key_list(?)`, name); err != nil {
+		if t.refs, err = queryStrings(ctx, src, `SELECT DISTINCT "table" FROM pragma_foreign_key_list(?)`, name); err != nil {
 			return nil, err
 		}
 		tables = append(tables, t)
@@ -161,23 +161,6 @@ func foreignKeyOrder(tables []*copyTable) ([]*copyTable, error) {
 		}
 	}
 	return out, nil
-}
-
-func queryColumn(ctx context.Context, db *sql.DB, query string, args ...any) ([]string, error) {
-	rows, err := db.QueryContext(ctx, query, args...)
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	var out []string
-	for rows.Next() {
-		var s string
-		if err := rows.Scan(&s); err != nil {
-			return nil, err
-		}
-		out = append(out, s)
-	}
-	return out, rows.Err()
 }
 
 // claimDestination checks that the destination is empty, or holds an
