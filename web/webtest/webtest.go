@@ -83,7 +83,7 @@ func New(t testing.TB, opts ...Option) *Env {
 	}
 	logs := &syncBuffer{}
 	log := slog.New(slog.NewTextHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
-	if pgtest.Selected() && o.Database == nil {
+	if pgtest.Selected() && o.Database == nil && cfg.DatabaseURL == "" { // a test that names its database keeps it
 		db, err := models.OpenPostgres(context.Background(), pgtest.Fresh(t), models.PostgresPool{MaxOpen: 8, MaxIdle: 8}, log)
 		if err != nil {
 			t.Fatalf("open PostgreSQL: %v", err)
