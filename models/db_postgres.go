@@ -89,3 +89,34 @@ func postgresBusy(err error) bool {
 	}
 	return false
 }
+
+// Chores that one instance at a time does for all (lock keys, beside
+// writeLockKey and migrationLockKey).
+const (
+	ChorePrune int64 = 7_001_000_002 // deleting codes, messages and events past their retention
+)
+
+// OnOneInstance runs fn unless another instance sharing the database is
+// already doing the same chore: on PostgreSQL a session-level
+// pg_try_advisory_lock(chore) is held while fn runs, and a chore another
+// instance holds is skipped this round. SQLite has one instance: fn runs.
+func (d *DB) OnOneInstance(ctx context.Context, chore int64, fn func() error) (ran bool, err error) {
+	if d.dialect != dialectPostgres {
+		return true, fn()
+	}
+	sqlDB, err := d.Write.DB()
+	if err != nil {
+		return false, err
+	}
+	conn, err := sqlDB.Conn(ctx)
+	if err != nil {
+		return false, err
+	}
+	defer conn.Close()
+	var got bool
+	if err := conn.QueryRowContext(ctx, "SELECT pg_try_advisory_lock($1)", chore).Scan(&got); err != nil || !got {
+		return false, err
+	}
+	defer conn.ExecContext(context.WithoutCancel(ctx), "SELECT pg_advisory_unlock($1)", chore)
+	return true, fn()
+}

@@ -323,8 +323,14 @@ func (s *Server) pruneLoop(ctx context.Context, every time.Duration) {
 }
 
 // Prune deletes records older than the retention period.
+// With several instances on one PostgreSQL, one of them prunes each round.
 func (s *Server) Prune(ctx context.Context) {
-	n, err := models.PruneSignIn(ctx, s.db, s.clock.Now().Add(-s.cfg.Retention))
+	var n int64
+	_, err := s.db.OnOneInstance(ctx, models.ChorePrune, func() error {
+		var err error
+		n, err = models.PruneSignIn(ctx, s.db, s.clock.Now().Add(-s.cfg.Retention))
+		return err
+	})
 	if err != nil && ctx.Err() == nil {
 		s.log.Error("pruning old records failed", "err", err)
 		return

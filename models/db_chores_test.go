@@ -1,0 +1,40 @@
+package models
+
+import (
+	"context"
+	"io"
+	"log/slog"
+	"testing"
+)
+
+// A chore runs on one instance at a time: while one instance holds it,
+// another sharing the database skips its round; once it is done, the next
+// round runs. SQLite has one instance: the chore always runs.
+func TestChoreOnOneInstance(t *testing.T) {
+	ctx := context.Background()
+	if ran, err := openTestDB(t).OnOneInstance(ctx, ChorePrune, func() error { return nil }); !ran || err != nil {
+		t.Errorf("SQLite: ran %v, %v", ran, err)
+	}
+	url := freshPostgres(t)
+	open := func() *DB {
+		db, err := OpenPostgres(ctx, url, PostgresPool{MaxOpen: 4, MaxIdle: 4}, slog.New(slog.NewTextHandler(io.Discard, nil)))
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { db.Close() })
+		return db
+	}
+	a, b := open(), open()
+	var inner bool
+	ran, err := a.OnOneInstance(ctx, ChorePrune, func() error {
+		var err error
+		inner, err = b.OnOneInstance(ctx, ChorePrune, func() error { return nil })
+		return err
+	})
+	if !ran || err != nil || inner {
+		t.Errorf("a ran %v (%v); b ran %v while a held the chore", ran, err, inner)
+	}
+	if ran, err := b.OnOneInstance(ctx, ChorePrune, func() error { return nil }); !ran || err != nil {
+		t.Errorf("b after a: ran %v, %v", ran, err)
+	}
+}
