@@ -28,10 +28,8 @@ type PostgresPool struct {
 // instance's writer (db_writer.go), and each takes a lock held by one
 // instance at a time (writeLockKey): the rules that SQLite's single writer
 // keeps (exactly N tries per code, quotas, the allowance, the outbox) hold
-// the same with several instances.
-//
-// Nothing user-visible opens it yet: --database-url is wired once the
-// models' SQLite-specific statements are ported (models/POSTGRES.md).
+// the same with several instances. --database-url opens it (web);
+// models/POSTGRES.md says how the statements differ.
 func OpenPostgres(ctx context.Context, url string, pool PostgresPool, log *slog.Logger) (*DB, error) {
 	g, err := openPostgresPool(ctx, url, pool, log)
 	if err != nil {
