@@ -317,89 +317,6 @@ func queryList(ctx context.Context, conn *sql.Conn, dst []byte, query string, ar
 	return list, rows.Err()
 }
 
-// Changed returns the caller's contacts who are users visible to the caller
-// and whose profile changed in or after the second sinceSec (all of them
-// when sinceSec is 0), oldest change first. The boundary second is included:
-// a client that saw a change at second T may not have seen another change in
-// that same second, and sending a contact twice is harmless, losing one is not.
-// It only reads: it runs on the read pool and its record is written later.
-// The reply's array is appended to dst, as in Upload.
-func (c *Contacts) Changed(ctx context.Context, caller *User, sinceSec int64, dst []byte) (ContactList, error) {
-	start := time.Now()
-	since := int64(0)
-	if sinceSec > 0 {
-		since = sinceSec * 1000
-	}
-	rec := ContactSync{UserID: caller.ID, At: toMillis(c.clock.Now()), Kind: SyncIncremental}
-	// The subquery's ORDER BY decides the order of group_concat: SQLite
-	// keeps a FROM-clause subquery's ORDER BY when the outer query uses an
-	// aggregate other than count, min or max (select.c), and the aggregate
-	// reads the subquery's rows in that order. (group_concat's own ORDER BY
-	// argument sorts through an ephemeral index instead: 40 % slower for
-	// 1,000 contacts.) TestIncrementalSyncSameSecond checks the order.
-	// PostgreSQL does not promise a subquery's order to an aggregate: the
-	// aggregate sorts (and its numbered parameters need fewer arguments).
-	callerHash := c.norm.hash(c.hasher, caller.Phone)
-	query, args := `SELECT COUNT(*), group_concat(entry, ',') FROM (
-			SELECT u.contact_json AS entry FROM address_book b JOIN users u ON u.phone_hash = b.contact_hash
-			WHERE b.owner_id = ? AND u.profile_at >= ? AND `+visibleTo+` ORDER BY u.profile_at, u.id)`,
-		[]any{caller.ID, since, caller.ID, callerHash}
-	if c.db.Postgres() {
-		query = `SELECT COUNT(*), string_agg(u.contact_json, ',' ORDER BY u.profile_at, u.id)
-			FROM address_book b JOIN users u ON u.phone_hash = b.contact_hash
-			WHERE b.owner_id = $2 AND u.profile_at >= $1 AND ` + visibleToPostgres
-		args = []any{since, caller.ID, callerHash}
-	}
-	var users ContactList
-	err := c.onReader(ctx, func(conn *sql.Conn, qctx context.Context) error {
-		var err error
-		users, err = queryList(qctx, conn, dst, query, args...)
-		return err
-	})
-	if err != nil {
-		return ContactList{}, err
-	}
-	rec.Matched = users.N
-	c.later(&rec, start)
-	return users, nil
-}
-
-// Delete removes numbers from the caller's address book and returns how many
-// were there.
-func (c *Contacts) Delete(ctx context.Context, caller *User, raw []string) (int, error) {
-	start := time.Now()
-	rec := ContactSync{UserID: caller.ID, At: toMillis(c.clock.Now()), Kind: SyncDelete, Received: len(raw)}
-	if len(raw) > c.cfg.MaxPerRequest {
-		rec.Refused = RefusedTooLarge
-		c.later(&rec, start)
-		return 0, c.tooLarge(len(raw))
-	}
-	numbers := c.norm.normalize(raw, Phone{E164: caller.Phone}.ContactRegion())
-	rec.Valid = len(numbers)
-	removed := 0
-	err := c.db.WriteTx(ctx, func(tx *gorm.DB) error {
-		for _, chunk := range chunks(numbers, 500) {
-			hs := make([][]byte, len(chunk))
-			for i, e := range chunk {
-				hs[i] = c.norm.hash(c.hasher, e)
-			}
-			res := tx.Exec("DELETE FROM address_book WHERE owner_id = ? AND contact_hash IN ?", caller.ID, hs)
-			if res.Error != nil {
-				return res.Error
-			}
-			removed += int(res.RowsAffected)
-		}
-		if removed > 0 { // a stored list may no longer be all there
-			if err := forgetLists(tx, caller.ID); err != nil {
-				return err
-			}
-		}
-		rec.Matched = removed
-		return c.insertRecord(tx, &rec, start)
-	})
-	return removed, err
-}
-
 // visibleTo is the privacy rule, with two parameters (caller id, caller's
 // phone hash): never the caller; people who chose "nobody" never; people who
 // chose "contacts" only when the caller is in their own address book.
@@ -413,19 +330,6 @@ const visibleTo = `u.id <> ? AND (u.discoverable = 'everyone' OR (u.discoverable
 const visibleToPostgres = `u.id <> $2 AND (u.discoverable = 'everyone' OR (u.discoverable = 'contacts' AND EXISTS (
 	SELECT 1 FROM address_book mine WHERE mine.owner_id = u.id AND mine.contact_hash = $3)))`
 
-func chunks[T any](s []T, n int) [][]T {
-	var out [][]T
-	for len(s) > n {
-		out = append(out, s[:n])
-		s = s[n:]
-	}
-	if len(s) > 0 {
-		out = append(out, s)
-	}
-	return out
-}
-
-// BackfillHashes sets the phone hash of users that have none (users created
 // before contact sync existed, or by code that does not set it). It runs at
 // start-up; HMAC cannot be computed in SQL.
 func (c *Contacts) BackfillHashes(ctx context.Context) (int, error) {

@@ -1,0 +1,60 @@
+package models
+
+import (
+	"context"
+	"time"
+
+	"gorm.io/gorm"
+)
+
+// delcontacts: numbers taken out of an address book.
+
+// Delete removes numbers from the caller's address book and returns how many
+// were there.
+func (c *Contacts) Delete(ctx context.Context, caller *User, raw []string) (int, error) {
+	start := time.Now()
+	rec := ContactSync{UserID: caller.ID, At: toMillis(c.clock.Now()), Kind: SyncDelete, Received: len(raw)}
+	if len(raw) > c.cfg.MaxPerRequest {
+		rec.Refused = RefusedTooLarge
+		c.later(&rec, start)
+		return 0, c.tooLarge(len(raw))
+	}
+	numbers := c.norm.normalize(raw, Phone{E164: caller.Phone}.ContactRegion())
+	rec.Valid = len(numbers)
+	removed := 0
+	err := c.db.WriteTx(ctx, func(tx *gorm.DB) error {
+		for _, chunk := range chunks(numbers, 500) {
+			hs := make([][]byte, len(chunk))
+			for i, e := range chunk {
+				hs[i] = c.norm.hash(c.hasher, e)
+			}
+			res := tx.Exec("DELETE FROM address_book WHERE owner_id = ? AND contact_hash IN ?", caller.ID, hs)
+			if res.Error != nil {
+				return res.Error
+			}
+			removed += int(res.RowsAffected)
+		}
+		if removed > 0 { // a stored list may no longer be all there
+			if err := forgetLists(tx, caller.ID); err != nil {
+				return err
+			}
+		}
+		rec.Matched = removed
+		return c.insertRecord(tx, &rec, start)
+	})
+	return removed, err
+}
+
+func chunks[T any](s []T, n int) [][]T {
+	var out [][]T
+	for len(s) > n {
+		out = append(out, s[:n])
+		s = s[n:]
+	}
+	if len(s) > 0 {
+		out = append(out, s)
+	}
+	return out
+}
+
+// BackfillHashes sets the phone hash of users that have none (users created

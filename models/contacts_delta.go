@@ -1,0 +1,57 @@
+package models
+
+import (
+	"context"
+	"database/sql"
+	"time"
+)
+
+// The delta sync: getcontacts without numbers, the contacts whose profile
+// changed since the client's last sync.
+
+// Changed returns the caller's contacts who are users visible to the caller
+// and whose profile changed in or after the second sinceSec (all of them
+// when sinceSec is 0), oldest change first. The boundary second is included:
+// a client that saw a change at second T may not have seen another change in
+// that same second, and sending a contact twice is harmless, losing one is not.
+// It only reads: it runs on the read pool and its record is written later.
+// The reply's array is appended to dst, as in Upload.
+func (c *Contacts) Changed(ctx context.Context, caller *User, sinceSec int64, dst []byte) (ContactList, error) {
+	start := time.Now()
+	since := int64(0)
+	if sinceSec > 0 {
+		since = sinceSec * 1000
+	}
+	rec := ContactSync{UserID: caller.ID, At: toMillis(c.clock.Now()), Kind: SyncIncremental}
+	// The subquery's ORDER BY decides the order of group_concat: SQLite
+	// keeps a FROM-clause subquery's ORDER BY when the outer query uses an
+	// aggregate other than count, min or max (select.c), and the aggregate
+	// reads the subquery's rows in that order. (group_concat's own ORDER BY
+	// argument sorts through an ephemeral index instead: 40 % slower for
+	// 1,000 contacts.) TestIncrementalSyncSameSecond checks the order.
+	// PostgreSQL does not promise a subquery's order to an aggregate: the
+	// aggregate sorts (and its numbered parameters need fewer arguments).
+	callerHash := c.norm.hash(c.hasher, caller.Phone)
+	query, args := `SELECT COUNT(*), group_concat(entry, ',') FROM (
+			SELECT u.contact_json AS entry FROM address_book b JOIN users u ON u.phone_hash = b.contact_hash
+			WHERE b.owner_id = ? AND u.profile_at >= ? AND `+visibleTo+` ORDER BY u.profile_at, u.id)`,
+		[]any{caller.ID, since, caller.ID, callerHash}
+	if c.db.Postgres() {
+		query = `SELECT COUNT(*), string_agg(u.contact_json, ',' ORDER BY u.profile_at, u.id)
+			FROM address_book b JOIN users u ON u.phone_hash = b.contact_hash
+			WHERE b.owner_id = $2 AND u.profile_at >= $1 AND ` + visibleToPostgres
+		args = []any{since, caller.ID, callerHash}
+	}
+	var users ContactList
+	err := c.onReader(ctx, func(conn *sql.Conn, qctx context.Context) error {
+		var err error
+		users, err = queryList(qctx, conn, dst, query, args...)
+		return err
+	})
+	if err != nil {
+		return ContactList{}, err
+	}
+	rec.Matched = users.N
+	c.later(&rec, start)
+	return users, nil
+}
