@@ -330,6 +330,7 @@ const visibleTo = `u.id <> ? AND (u.discoverable = 'everyone' OR (u.discoverable
 const visibleToPostgres = `u.id <> $2 AND (u.discoverable = 'everyone' OR (u.discoverable = 'contacts' AND EXISTS (
 	SELECT 1 FROM address_book mine WHERE mine.owner_id = u.id AND mine.contact_hash = $3)))`
 
+// BackfillHashes sets the phone hash of users that have none (users created
 // before contact sync existed, or by code that does not set it). It runs at
 // start-up; HMAC cannot be computed in SQL.
 func (c *Contacts) BackfillHashes(ctx context.Context) (int, error) {

@@ -137,7 +137,6 @@ func (s *Sessions) Authenticate(ctx context.Context, token string) (*Principal, 
 
 // authQuery reads a token's session and its user in one statement: of the
 // session, only what the token check needs (the rest is the devices page's).
-// Every column costs the driver a call into SQLite per query, found or not.
 // It runs on database/sql directly, so its placeholder is $1 (both
 // dialects read it; PostgreSQL does not read ?).
 const authQuery = `SELECT s.id, s.user_id, s.last_used_at, s.expires_at, s.revoked_at,
