@@ -141,12 +141,12 @@ func (c *Contacts) Upload(ctx context.Context, caller *User, raw []string, reset
 		// match can run before (and outside) any write.
 		err := c.onReader(ctx, func(conn *sql.Conn, qctx context.Context) error {
 			var err error
-			users, err = queryList(qctx, conn, dst, c.db.SQL(`SELECT COUNT(*), group_concat(u.contact_json, ',') FROM json_each(?) j
-				JOIN users u ON u.phone_hash = unhex(j.value) WHERE `+visibleTo,
-				// SQLite joins in the list's order (sorted hashes); PostgreSQL
-				// is told that order.
-				`SELECT COUNT(*), string_agg(u.contact_json, ',' ORDER BY u.phone_hash) FROM json_array_elements_text($1::json) j
-				JOIN users u ON u.phone_hash = decode(j.value, 'hex') WHERE `+visibleToPostgres), list, caller.ID, callerHash)
+			// SQLite joins in the list's order (sorted hashes); PostgreSQL
+			// is told that order.
+			joined := c.db.SQL("group_concat(u.contact_json, ',')", "string_agg(u.contact_json, ',' ORDER BY u.phone_hash)")
+			l := c.db.hashList("$1")
+			users, err = queryList(qctx, conn, dst, `SELECT COUNT(*), `+joined+` FROM `+l.rows+`
+				JOIN users u ON u.phone_hash = `+l.hash+` WHERE `+visibleTo("$2", "$3"), list, caller.ID, callerHash)
 			if err != nil || reset {
 				return err
 			}
@@ -154,10 +154,8 @@ func (c *Contacts) Upload(ctx context.Context, caller *User, raw []string, reset
 			if known, err = knownList(qctx, conn, caller.ID, digest); err != nil || known {
 				return err
 			}
-			missing, err = queryStrings(qctx, conn, c.db.SQL(`SELECT j.value FROM json_each(?) j WHERE NOT EXISTS (
-				SELECT 1 FROM address_book WHERE owner_id = ? AND contact_hash = unhex(j.value))`,
-				`SELECT j.value FROM json_array_elements_text($1::json) j WHERE NOT EXISTS (
-				SELECT 1 FROM address_book WHERE owner_id = $2 AND contact_hash = decode(j.value, 'hex'))`), list, caller.ID)
+			missing, err = queryStrings(qctx, conn, `SELECT j.value FROM `+l.rows+` WHERE NOT EXISTS (
+				SELECT 1 FROM address_book WHERE owner_id = $2 AND contact_hash = `+l.hash+`)`, list, caller.ID)
 			return err
 		})
 		if err != nil {
@@ -186,12 +184,10 @@ func (c *Contacts) Upload(ctx context.Context, caller *User, raw []string, reset
 		// Never-seen numbers: in neither the address book nor what the last
 		// reset removed from it (for a day). Clients resend the whole book
 		// after reset=1, in batches: that must not cost the allowance again.
-		err := tx.Raw(c.db.SQL(`SELECT COUNT(*) FROM json_each(?) j WHERE NOT EXISTS (
-			SELECT 1 FROM address_book WHERE owner_id = ? AND contact_hash = unhex(j.value)) AND NOT EXISTS (
-			SELECT 1 FROM address_book_reset WHERE owner_id = ? AND contact_hash = unhex(j.value) AND reset_at > ?)`,
-			`SELECT COUNT(*) FROM json_array_elements_text(?::json) j WHERE NOT EXISTS (
-			SELECT 1 FROM address_book WHERE owner_id = ? AND contact_hash = decode(j.value, 'hex')) AND NOT EXISTS (
-			SELECT 1 FROM address_book_reset WHERE owner_id = ? AND contact_hash = decode(j.value, 'hex') AND reset_at > ?)`),
+		l := c.db.hashList("?")
+		err := tx.Raw(`SELECT COUNT(*) FROM `+l.rows+` WHERE NOT EXISTS (
+			SELECT 1 FROM address_book WHERE owner_id = ? AND contact_hash = `+l.hash+`) AND NOT EXISTS (
+			SELECT 1 FROM address_book_reset WHERE owner_id = ? AND contact_hash = `+l.hash+` AND reset_at > ?)`,
 			toStore, caller.ID, caller.ID, toMillis(now.Add(-resetMemory))).Scan(&rec.NewNumbers).Error
 		if err != nil {
 			return err
@@ -210,10 +206,9 @@ func (c *Contacts) Upload(ctx context.Context, caller *User, raw []string, reset
 			}
 		}
 		if len(hashes) > 0 {
-			err := tx.Exec(c.db.SQL(`INSERT OR IGNORE INTO address_book (owner_id, contact_hash)
-				SELECT ?, unhex(value) FROM json_each(?)`,
-				`INSERT INTO address_book (owner_id, contact_hash)
-				SELECT ?, decode(value, 'hex') FROM json_array_elements_text(?::json) ON CONFLICT DO NOTHING`), caller.ID, toStore).Error
+			into := `address_book (owner_id, contact_hash) SELECT ?, ` + l.hash + ` FROM ` + l.rows
+			err := tx.Exec(c.db.SQL("INSERT OR IGNORE INTO "+into, "INSERT INTO "+into+" ON CONFLICT DO NOTHING"),
+				caller.ID, toStore).Error
 			if err != nil {
 				return err
 			}
@@ -317,18 +312,28 @@ func queryList(ctx context.Context, conn *sql.Conn, dst []byte, query string, ar
 	return list, rows.Err()
 }
 
-// visibleTo is the privacy rule, with two parameters (caller id, caller's
-// phone hash): never the caller; people who chose "nobody" never; people who
-// chose "contacts" only when the caller is in their own address book.
-// Removed accounts have no row, so they are never found.
-const visibleTo = `u.id <> ? AND (u.discoverable = 'everyone' OR (u.discoverable = 'contacts' AND EXISTS (
-	SELECT 1 FROM address_book mine WHERE mine.owner_id = u.id AND mine.contact_hash = ?)))`
+// visibleTo is the privacy rule, given the placeholders of the caller's id
+// and of the caller's phone hash: never the caller; people who chose
+// "nobody" never; people who chose "contacts" only when the caller is in
+// their own address book. Removed accounts have no row, so they are never
+// found.
+func visibleTo(callerID, callerHash string) string {
+	return `u.id <> ` + callerID + ` AND (u.discoverable = 'everyone' OR (u.discoverable = 'contacts' AND EXISTS (
+	SELECT 1 FROM address_book mine WHERE mine.owner_id = u.id AND mine.contact_hash = ` + callerHash + `)))`
+}
 
-// visibleToPostgres is visibleTo for statements run on database/sql on
-// PostgreSQL, which reads numbered parameters only: the caller's id is $2,
-// the caller's phone hash $3.
-const visibleToPostgres = `u.id <> $2 AND (u.discoverable = 'everyone' OR (u.discoverable = 'contacts' AND EXISTS (
-	SELECT 1 FROM address_book mine WHERE mine.owner_id = u.id AND mine.contact_hash = $3)))`
+// hashListSQL is how a statement reads a hashList parameter: as rows j
+// whose hash is the expression hash.
+type hashListSQL struct{ rows, hash string }
+
+// hashList reads the hashList parameter at placeholder param (SQLite:
+// json_each and unhex; PostgreSQL: json_array_elements_text and decode).
+func (d *DB) hashList(param string) hashListSQL {
+	if d.dialect == dialectPostgres {
+		return hashListSQL{rows: "json_array_elements_text(" + param + "::json) j", hash: "decode(j.value, 'hex')"}
+	}
+	return hashListSQL{rows: "json_each(" + param + ") j", hash: "unhex(j.value)"}
+}
 
 // BackfillHashes sets the phone hash of users that have none (users created
 // before contact sync existed, or by code that does not set it). It runs at

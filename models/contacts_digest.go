@@ -46,14 +46,11 @@ func storeDigest(db *DB, tx *gorm.DB, ownerID int64, digest []byte, at int64, st
 		ON CONFLICT (owner_id, digest) DO UPDATE SET at = excluded.at`
 	args := []any{ownerID, digest, at}
 	if stillThere != "" {
-		q = db.SQL(`INSERT INTO address_book_digest (owner_id, digest, at) SELECT ?, ?, ?
-			WHERE NOT EXISTS (SELECT 1 FROM json_each(?) j WHERE NOT EXISTS (
-				SELECT 1 FROM address_book WHERE owner_id = ? AND contact_hash = unhex(j.value)))
-			ON CONFLICT (owner_id, digest) DO UPDATE SET at = excluded.at`,
-			`INSERT INTO address_book_digest (owner_id, digest, at) SELECT ?, ?, ?
-			WHERE NOT EXISTS (SELECT 1 FROM json_array_elements_text(?::json) j WHERE NOT EXISTS (
-				SELECT 1 FROM address_book WHERE owner_id = ? AND contact_hash = decode(j.value, 'hex')))
-			ON CONFLICT (owner_id, digest) DO UPDATE SET at = excluded.at`)
+		l := db.hashList("?")
+		q = `INSERT INTO address_book_digest (owner_id, digest, at) SELECT ?, ?, ?
+			WHERE NOT EXISTS (SELECT 1 FROM ` + l.rows + ` WHERE NOT EXISTS (
+				SELECT 1 FROM address_book WHERE owner_id = ? AND contact_hash = ` + l.hash + `))
+			ON CONFLICT (owner_id, digest) DO UPDATE SET at = excluded.at`
 		args = append(args, stillThere, ownerID)
 	}
 	if err := tx.Exec(q, args...).Error; err != nil {
