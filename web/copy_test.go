@@ -3,13 +3,18 @@ package web_test
 import (
 	"bytes"
 	"context"
+	"image"
+	"image/png"
 	"io"
+	"net/http"
+	"net/http/httptest"
 	"log/slog"
 	"strings"
 	"testing"
 
 	"roster/models"
 	"roster/models/pgtest"
+	"roster/models/s3test"
 	"roster/web"
 	"roster/web/webtest"
 )
@@ -25,6 +30,10 @@ func TestCopyToPostgres(t *testing.T) {
 	src.SignIn(bob, "b")
 	src.SetProfile(t, alice, map[string]any{"name": "Alice", "status": "copying"})
 	src.GetContacts(t, alice, map[string]any{"phones": "+" + bob + ",+12015550199"})
+	photo := src.Multipart(map[string]string{"op": "upload", "token": alice, "profile": "1"}, "photo", "me.png", smallPNG(t))
+	photo.ExpectOK(t)
+	photoName := photo.String("photo")
+	stored := src.Do(httptest.NewRequest(http.MethodGet, "/files/"+photoName, nil))
 	if _, err := src.Server.Contacts().FlushSyncs(t.Context()); err != nil {
 		t.Fatal(err)
 	}
@@ -61,8 +70,14 @@ func TestCopyToPostgres(t *testing.T) {
 		t.Fatal("a cancelled copy reported success")
 	}
 	out.Reset()
-	if err := web.CopyCommand(t.Context(), []string{"--data-dir", src.DataDir, "--to", to2}, noEnv, &out, log); err != nil {
+	// The resumed copy also moves the files into a bucket.
+	bucket := webtest.NewFakeS3(t)
+	toBucket := []string{"--files-to", "s3://" + bucket.Bucket + "/moved", "--s3-endpoint", bucket.URL, "--s3-region", "us-east-1", "--s3-path-style"}
+	if err := web.CopyCommand(t.Context(), append([]string{"--data-dir", src.DataDir, "--to", to2}, toBucket...), s3Keys, &out, log); err != nil {
 		t.Fatalf("resumed copy: %v\n%s", err, out.String())
+	}
+	if !strings.Contains(out.String(), "files: 1 copied") {
+		t.Errorf("files copied:\n%s", out.String())
 	}
 	if !strings.Contains(out.String(), "compared row by row") || !strings.Contains(out.String(), "copy users: 2 of 2") {
 		t.Errorf("copy output:\n%s", out.String())
@@ -94,10 +109,20 @@ func TestCopyToPostgres(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	dst := webtest.New(t, func(_ *web.Config, o *web.Options) {
+	dst := webtest.New(t, webtest.WithArgs(bucket.Args("moved")...), func(_ *web.Config, o *web.Options) {
 		o.Database = copied
-		o.Getenv = func(k string) string { return env[k] }
+		o.Getenv = func(k string) string {
+			if v := s3Keys(k); v != "" {
+				return v
+			}
+			return env[k]
+		}
 	})
+	if got := dst.Do(httptest.NewRequest(http.MethodGet, "/files/"+photoName, nil)); got.Status != http.StatusOK ||
+		!bytes.Equal(got.Body, stored.Body) || stored.Status != http.StatusOK {
+		t.Errorf("the photo from the bucket: %d (%d bytes), from the data directory: %d (%d bytes)",
+			got.Status, len(got.Body), stored.Status, len(stored.Body))
+	}
 	if err := copied.Read.Raw("SELECT COUNT(*) FROM user_name_grams").Scan(&grams[1]).Error; err != nil || grams[0] == 0 || grams[0] != grams[1] {
 		t.Errorf("name-search grams: SQLite %d, the copy %d (%v)", grams[0], grams[1], err)
 	}
@@ -111,3 +136,22 @@ func TestCopyToPostgres(t *testing.T) {
 }
 
 func noEnv(string) string { return "" }
+
+// s3Keys gives the fake store's keys as AWS_* variables.
+func s3Keys(k string) string {
+	return map[string]string{web.EnvAWSAccessKeyID: s3test.KeyID, web.EnvAWSSecretAccessKey: s3test.Secret}[k]
+}
+
+// smallPNG is a photo to upload.
+func smallPNG(t *testing.T) []byte {
+	t.Helper()
+	img := image.NewRGBA(image.Rect(0, 0, 32, 32))
+	for i := range img.Pix {
+		img.Pix[i] = byte(i)
+	}
+	var b bytes.Buffer
+	if err := png.Encode(&b, img); err != nil {
+		t.Fatal(err)
+	}
+	return b.Bytes()
+}
