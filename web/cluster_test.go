@@ -50,12 +50,12 @@ func twoInstances(t *testing.T, args ...string) (a, b *webtest.Env, urlA, urlB s
 }
 
 // A join and a revocation on instance A reach a stream held on instance B
-// (NOTIFY, and the poll every 2 s for the join). The heartbeat, which would
-// also notice the revocation, is a minute here: the stream closing at all
-// within the test's wait shows the notification did it. (The waits are
-// generous for a loaded machine; they take milliseconds.)
+// through NOTIFY: B's poll of the deliveries and its heartbeat (which would
+// also notice the revocation) are an hour and a minute here, so the event
+// arriving and the stream closing within the test's waits show the
+// notifications did it. (The waits are generous for a loaded machine.)
 func TestLiveEventsCrossInstances(t *testing.T) {
-	a, b, _, urlB := twoInstances(t, "--event-heartbeat", "1m")
+	a, b, _, urlB := twoInstances(t, "--event-heartbeat", "1m", "--event-poll", "1h")
 	alice := a.SignIn("12015550101", "a")
 	a.GetContacts(t, alice, map[string]any{"phones": "+12015550102"})
 
@@ -72,9 +72,11 @@ func TestLiveEventsCrossInstances(t *testing.T) {
 	case <-time.After(10 * time.Second):
 		t.Fatal("the join on A did not reach the stream on B")
 	}
+	logout := time.Now()
 	a.JSON(map[string]any{"op": "logout", "token": alice}).ExpectOK(t)
 	select {
 	case <-ended:
+		t.Logf("B's stream closed %s after the logout on A", time.Since(logout).Round(time.Millisecond))
 	case <-time.After(10 * time.Second):
 		t.Fatal("the logout on A did not close the stream on B")
 	}
@@ -216,5 +218,35 @@ func TestRulesHoldAcrossInstances(t *testing.T) {
 		if sent["+"+p] != 1 {
 			t.Errorf("+%s: sent %d times", p, sent["+"+p])
 		}
+	}
+}
+
+// A notice no notification announced (a pooler that breaks LISTEN, a
+// listener reconnecting) still reaches the stream on B at its next poll:
+// here a delivery is written straight into the shared tables.
+func TestLiveEventsPollWithoutNotification(t *testing.T) {
+	a, b, _, urlB := twoInstances(t, "--event-heartbeat", "1m", "--event-poll", "100ms")
+	alice := a.SignIn("12015550101", "a")
+	events, _ := openEventStream(t, urlB+"/api/events", alice)
+	for i := 0; i < 300 && b.Server.Events().Hub().Streams() != 1; i++ {
+		time.Sleep(10 * time.Millisecond)
+	}
+	db := a.Server.DB().Write
+	var eventID int64
+	if err := db.Raw(`INSERT INTO events (type, user_id, body, created_at, fanned_out_at)
+		SELECT 'profile', id, '{"unannounced":true}', 0, 0 FROM users WHERE phone = '+12015550101' RETURNING id`).Scan(&eventID).Error; err != nil {
+		t.Fatal(err)
+	}
+	if err := db.Exec(`INSERT INTO event_deliveries (recipient_id, event_id)
+		SELECT id, ? FROM users WHERE phone = '+12015550101'`, eventID).Error; err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case line := <-events:
+		if !strings.Contains(line, "unannounced") {
+			t.Errorf("B's stream got %q", line)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("the poll did not bring the unannounced delivery to the stream on B")
 	}
 }

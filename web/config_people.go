@@ -16,6 +16,7 @@ type PeopleConfig struct {
 	PhotoDecodeMB     int
 	EventRetention    time.Duration
 	EventHeartbeat    time.Duration
+	EventPoll         time.Duration // PostgreSQL: deliveries looked for without a notification
 	FanoutChunk       int
 	StreamsPerSession int
 	StreamsPerUser    int
@@ -35,6 +36,7 @@ func registerPeopleFlags(fs *flag.FlagSet, p *PeopleConfig) {
 	fs.IntVar(&p.PhotoDecodeMB, "photo-decode-budget-mb", int(ph.DecodeBudget>>20), "memory all image decodes in flight may take together, in MiB (decoded size: width x height x bytes per pixel); uploads wait for it")
 	fs.DurationVar(&p.EventRetention, "event-retention", ev.Retention, "how long notices are kept for streams resuming with Last-Event-ID")
 	fs.DurationVar(&p.EventHeartbeat, "event-heartbeat", 25*time.Second, "interval of event-stream heartbeats (the session is re-checked at each)")
+	fs.DurationVar(&p.EventPoll, "event-poll", 2*time.Second, "on PostgreSQL, how often an instance also looks for notices that no notification announced (a pooler that breaks LISTEN, a reconnect)")
 	fs.IntVar(&p.StreamsPerSession, "event-streams-per-session", models.DefaultStreamsPerSession, "live event streams one token may hold open (a new one closes the oldest)")
 	fs.IntVar(&p.StreamsPerUser, "event-streams-per-user", models.DefaultStreamsPerUser, "live event streams one user may hold open over all devices (a new one closes the oldest)")
 	fs.IntVar(&p.UploadsPerDay, "uploads-per-day", 100, "files (photos included) one user may upload per day (0 = no limit; over it: RATELIMIT)")
@@ -50,8 +52,8 @@ func (p PeopleConfig) check() []error {
 	if p.PhotoMaxMB <= 0 || p.PhotoMaxMP <= 0 || p.PhotoDecodeMB <= 0 {
 		errs = append(errs, errors.New("--photo-max-mb, --photo-max-megapixels and --photo-decode-budget-mb must be positive"))
 	}
-	if p.EventRetention < time.Minute || p.EventHeartbeat < 10*time.Millisecond || p.FanoutChunk <= 0 {
-		errs = append(errs, errors.New("--event-retention (>= 1m), --event-heartbeat and --fanout-chunk must be positive"))
+	if p.EventRetention < time.Minute || p.EventHeartbeat < 10*time.Millisecond || p.EventPoll < 10*time.Millisecond || p.FanoutChunk <= 0 {
+		errs = append(errs, errors.New("--event-retention (>= 1m), --event-heartbeat, --event-poll (>= 10ms) and --fanout-chunk must be positive"))
 	}
 	if p.StreamsPerSession <= 0 || p.StreamsPerUser < p.StreamsPerSession {
 		errs = append(errs, errors.New("--event-streams-per-session must be positive and --event-streams-per-user at least as large"))
@@ -73,6 +75,6 @@ func (p PeopleConfig) redacted() map[string]any {
 		"contacts_max_per_request": p.Contacts.MaxPerRequest, "contacts_allowance": p.Contacts.Allowance,
 		"contacts_refill_per_day": p.Contacts.RefillPerDay, "photo_max_mb": p.PhotoMaxMB,
 		"photo_max_megapixels": p.PhotoMaxMP, "photo_decode_budget_mb": p.PhotoDecodeMB, "event_retention": p.EventRetention.String(),
-		"event_heartbeat": p.EventHeartbeat.String(), "fanout_chunk": p.FanoutChunk, "uploads_per_day": p.UploadsPerDay,
+		"event_heartbeat": p.EventHeartbeat.String(), "event_poll": p.EventPoll.String(), "fanout_chunk": p.FanoutChunk, "uploads_per_day": p.UploadsPerDay,
 	}
 }

@@ -155,7 +155,7 @@ func build(ctx context.Context, cfg Config, log *slog.Logger, opts Options, db *
 	if db.Postgres() {
 		// Several instances may share the database: their streams hear of
 		// each other's events and revocations.
-		s.bus = models.NewBus(db, s.events.Hub(), log, busPoll)
+		s.bus = models.NewBus(db, s.events.Hub(), log, cfg.People.EventPoll)
 	}
 	s.outbox = models.NewOutbox(db, s.clock, time.Minute, delivery.Console{}.Name())
 	s.worker = delivery.NewWorker(s.outbox, s.clock, log, opts.Worker, opts.Senders...)
@@ -242,10 +242,6 @@ func (s *Server) Worker() *delivery.Worker { return s.worker }
 
 // Events is the notices service (tests run its fan-out step by step with RunOnce).
 func (s *Server) Events() *models.Events { return s.events }
-
-// busPoll is how often an instance on PostgreSQL looks for deliveries that
-// no notification announced (a pooler that breaks LISTEN, a reconnect).
-const busPoll = 2 * time.Second
 
 // Contacts is the contact-sync service (the dashboard reads sync state from it).
 func (s *Server) Contacts() *models.Contacts { return s.contacts }
