@@ -2,6 +2,7 @@ package web_test
 
 import (
 	"bufio"
+	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -248,5 +249,47 @@ func TestLiveEventsPollWithoutNotification(t *testing.T) {
 		}
 	case <-time.After(10 * time.Second):
 		t.Fatal("the poll did not bring the unannounced delivery to the stream on B")
+	}
+}
+
+// A join held in 10,000 address books is fanned out by both instances'
+// workers, chunk by chunk, and delivered once to each book's owner: the
+// deliveries and the event's recipient count are exactly 10,000 (a chunk
+// done twice would count its recipients twice).
+func TestFanoutAcrossInstancesOnce(t *testing.T) {
+	a, b, _, _ := twoInstances(t, "--fanout-chunk", "100")
+	const books = 10_000
+	bobHash := models.NewPhoneHasher(bytes.Repeat([]byte{0x22}, 32)).Hash("+12015550102") // clusterKeys' contacts key
+	db := a.Server.DB().Write
+	if err := db.Exec(`INSERT INTO users (phone, country_code, created_at, profile_at)
+		SELECT '+1999' || lpad(i::text, 7, '0'), 1, 0, 0 FROM generate_series(1, ?) AS i`, books).Error; err != nil {
+		t.Fatal(err)
+	}
+	if err := db.Exec(`INSERT INTO address_book (owner_id, contact_hash)
+		SELECT id, ? FROM users WHERE phone LIKE '+1999%'`, bobHash).Error; err != nil {
+		t.Fatal(err)
+	}
+	a.SignIn("12015550102", "b") // Bob joins
+	// Both instances' fan-out work at once, besides their background workers.
+	var wg sync.WaitGroup
+	for _, e := range []*webtest.Env{a, b} {
+		wg.Go(func() {
+			for range 1000 {
+				if n, err := e.Server.Events().RunOnce(t.Context()); err != nil || n == 0 {
+					return
+				}
+			}
+		})
+	}
+	wg.Wait()
+	deadline := time.Now().Add(60 * time.Second)
+	for a.Count("SELECT COUNT(*) FROM events WHERE fanned_out_at IS NULL") > 0 && time.Now().Before(deadline) {
+		time.Sleep(50 * time.Millisecond)
+	}
+	if n := a.Count("SELECT COUNT(*) FROM event_deliveries"); n != books {
+		t.Errorf("%d deliveries, want %d", n, books)
+	}
+	if n := a.Count("SELECT recipients FROM events WHERE type = 'joined'"); n != books {
+		t.Errorf("the join counts %d recipients, want %d", n, books)
 	}
 }
