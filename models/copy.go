@@ -10,7 +10,6 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5"
-	"github.com/jackc/pgx/v5/stdlib"
 )
 
 // Copying a SQLite deployment into an empty PostgreSQL database (roster
@@ -330,13 +329,7 @@ func toPostgres(v any, pgType string) (any, error) {
 
 // writeBatch writes rows with one COPY in a transaction of its own.
 func (t *copyTable) writeBatch(ctx context.Context, dst *sql.DB, batch [][]any) error {
-	conn, err := dst.Conn(ctx)
-	if err != nil {
-		return err
-	}
-	defer conn.Close()
-	return conn.Raw(func(dc any) error {
-		pc := dc.(*stdlib.Conn).Conn()
+	return onPgxConn(ctx, dst, func(pc *pgx.Conn) error {
 		tx, err := pc.Begin(ctx)
 		if err != nil {
 			return err

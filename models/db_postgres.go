@@ -2,12 +2,15 @@ package models
 
 import (
 	"context"
+	"database/sql"
 	"errors"
 	"fmt"
 	"log/slog"
 	"time"
 
+	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
+	"github.com/jackc/pgx/v5/stdlib"
 	"gorm.io/driver/postgres"
 	"gorm.io/gorm"
 )
@@ -117,4 +120,15 @@ func (d *DB) OnOneInstance(ctx context.Context, chore int64, fn func() error) (r
 	}
 	defer conn.ExecContext(context.WithoutCancel(ctx), "SELECT pg_advisory_unlock($1)", chore)
 	return true, fn()
+}
+
+// onPgxConn runs f on one connection of the pool as pgx sees it, for what
+// database/sql does not offer (COPY, LISTEN).
+func onPgxConn(ctx context.Context, pool *sql.DB, f func(*pgx.Conn) error) error {
+	conn, err := pool.Conn(ctx)
+	if err != nil {
+		return err
+	}
+	defer conn.Close()
+	return conn.Raw(func(dc any) error { return f(dc.(*stdlib.Conn).Conn()) })
 }

@@ -8,7 +8,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/jackc/pgx/v5/stdlib"
+	"github.com/jackc/pgx/v5"
 )
 
 // Live events across instances (PostgreSQL). The events table stays the
@@ -120,13 +120,7 @@ func (b *Bus) listen(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	conn, err := sqlDB.Conn(ctx)
-	if err != nil {
-		return err
-	}
-	defer conn.Close()
-	return conn.Raw(func(dc any) error {
-		pc := dc.(*stdlib.Conn).Conn()
+	return onPgxConn(ctx, sqlDB, func(pc *pgx.Conn) error {
 		for _, ch := range []string{busWakeChannel, busRevokedChannel} {
 			if _, err := pc.Exec(ctx, "LISTEN "+ch); err != nil {
 				return err

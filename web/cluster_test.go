@@ -61,9 +61,7 @@ func TestLiveEventsCrossInstances(t *testing.T) {
 	a.GetContacts(t, alice, map[string]any{"phones": "+12015550102"})
 
 	events, ended := openEventStream(t, urlB+"/api/events", alice)
-	for i := 0; i < 300 && b.Server.Events().Hub().Streams() != 1; i++ {
-		time.Sleep(10 * time.Millisecond) // until the stream is subscribed on B
-	}
+	waitForStream(b)
 	a.SignIn("12015550102", "b") // Bob joins, on A
 	select {
 	case line := <-events:
@@ -229,9 +227,7 @@ func TestLiveEventsPollWithoutNotification(t *testing.T) {
 	a, b, _, urlB := twoInstances(t, "--event-heartbeat", "1m", "--event-poll", "100ms")
 	alice := a.SignIn("12015550101", "a")
 	events, _ := openEventStream(t, urlB+"/api/events", alice)
-	for i := 0; i < 300 && b.Server.Events().Hub().Streams() != 1; i++ {
-		time.Sleep(10 * time.Millisecond)
-	}
+	waitForStream(b)
 	db := a.Server.DB().Write
 	var eventID int64
 	if err := db.Raw(`INSERT INTO events (type, user_id, body, created_at, fanned_out_at)
@@ -291,5 +287,12 @@ func TestFanoutAcrossInstancesOnce(t *testing.T) {
 	}
 	if n := a.Count("SELECT recipients FROM events WHERE type = 'joined'"); n != books {
 		t.Errorf("the join counts %d recipients, want %d", n, books)
+	}
+}
+
+// waitForStream waits until the instance holds a live stream.
+func waitForStream(e *webtest.Env) {
+	for i := 0; i < 300 && e.Server.Events().Hub().Streams() != 1; i++ {
+		time.Sleep(10 * time.Millisecond)
 	}
 }
