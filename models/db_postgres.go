@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"math/rand/v2"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -27,25 +28,70 @@ type PostgresPool struct {
 
 // OpenPostgres opens the PostgreSQL database at url (postgres://…) through
 // pgx and applies the pending migrations under the migration lock. Reads
-// and writes share one pool. Write transactions still go through this
-// instance's writer (db_writer.go), and each takes a lock held by one
-// instance at a time (writeLockKey): the rules that SQLite's single writer
-// keeps (exactly N tries per code, quotas, the allowance, the outbox) hold
-// the same with several instances. --database-url opens it (web);
-// models/POSTGRES.md says how the statements differ.
+// and writes share one pool, and write transactions run side by side, on
+// this instance and on the others (writePostgres): each rule that SQLite's
+// single writer kept by itself (exactly N tries per code, quotas, the
+// allowance, the outbox) is kept by its statements, with a condition in one
+// statement or a row lock. --database-url opens it (web); models/POSTGRES.md
+// says how the statements differ.
 func OpenPostgres(ctx context.Context, url string, pool PostgresPool, log *slog.Logger) (*DB, error) {
 	g, err := openPostgresPool(ctx, url, pool, log)
 	if err != nil {
 		return nil, err
 	}
-	d := &DB{Write: g, Read: g, dialect: dialectPostgres, writes: make(chan *writeJob), closed: make(chan struct{})}
-	d.writer.Go(d.runWriter)
-	return d, nil
+	return &DB{Write: g, Read: g, dialect: dialectPostgres, closed: make(chan struct{})}, nil
 }
 
-// writeLockKey is the transaction-level advisory lock every write
-// transaction takes on PostgreSQL (migrations use migrationLockKey).
-const writeLockKey = 7_001_000_001
+// maxWriteAttempts bounds how often writePostgres runs a transaction that
+// lost a race (a deadlock, or a row another transaction inserted first).
+const maxWriteAttempts = 4
+
+// writePostgres runs fn in a transaction of its own, beside other
+// instances' and this one's. A transaction that PostgreSQL ended as a
+// deadlock victim, or that inserted a key another transaction committed
+// after fn looked for it, is run again from the start: the rollback undid
+// it, and the second run sees the other's row. Like the SQLite writer, it
+// checks ctx before starting and then runs to the end: a commit interrupted
+// halfway would leave the caller unsure what was stored.
+func (d *DB) writePostgres(ctx context.Context, fn func(tx *gorm.DB) error) error {
+	var err error
+	for attempt := 1; ; attempt++ {
+		select {
+		case <-d.closed:
+			return errClosed
+		default:
+		}
+		if err := ctx.Err(); err != nil {
+			return err
+		}
+		err = d.Write.WithContext(context.WithoutCancel(ctx)).Transaction(func(tx *gorm.DB) error {
+			return callJob(tx, fn)
+		})
+		if attempt == maxWriteAttempts || !lostRace(err) {
+			return err
+		}
+		// Deadlock victims collide again if they retry in step.
+		t := time.NewTimer(time.Duration(attempt) * time.Duration(1+rand.N(4)) * time.Millisecond)
+		select {
+		case <-t.C:
+		case <-ctx.Done():
+			t.Stop()
+			return err
+		}
+	}
+}
+
+// lostRace reports an error that running the transaction again can cure:
+// a serialization failure or a deadlock (which PostgreSQL asks to retry),
+// or a unique key that another transaction took between fn's look and its
+// insert (the next run finds that row).
+func lostRace(err error) bool {
+	var pe *pgconn.PgError
+	if errors.As(err, &pe) {
+		return pe.Code == "40001" || pe.Code == "40P01"
+	}
+	return errors.Is(err, gorm.ErrDuplicatedKey)
+}
 
 // openPostgresPool opens and migrates the pool.
 func openPostgresPool(ctx context.Context, url string, pool PostgresPool, log *slog.Logger) (*gorm.DB, error) {
@@ -92,7 +138,7 @@ func postgresBusy(err error) bool {
 }
 
 // Chores that one instance at a time does for all (lock keys, beside
-// writeLockKey and migrationLockKey).
+// migrationLockKey).
 const (
 	ChorePrune int64 = 7_001_000_002 // deleting codes, messages and events past their retention
 )

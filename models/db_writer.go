@@ -48,7 +48,13 @@ type writeJob struct {
 // is then ctx's, and nothing was run. Once started, fn's statements are not
 // interrupted by ctx: an interrupted statement makes SQLite roll back the
 // whole transaction, which fn may share with others.
+//
+// On PostgreSQL there is no writer goroutine: fn runs in a transaction of
+// its own at once (writePostgres).
 func (d *DB) WriteTx(ctx context.Context, fn func(tx *gorm.DB) error) error {
+	if d.dialect == dialectPostgres {
+		return d.writePostgres(ctx, fn)
+	}
 	job := &writeJob{ctx: ctx, fn: fn, done: make(chan error, 1)}
 	select {
 	case d.writes <- job:
@@ -118,17 +124,6 @@ func (d *DB) runBatch(batch []*writeJob) {
 	if len(jobs) == 0 {
 		tx.Rollback()
 		return
-	}
-	if d.dialect == dialectPostgres {
-		// One writer across instances, as SQLite has one across connections.
-		if err := tx.Exec("SELECT pg_advisory_xact_lock(?)", writeLockKey).Error; err != nil {
-			tx.Rollback()
-			for i := range errs {
-				errs[i] = err
-			}
-			answer()
-			return
-		}
 	}
 	shared := len(jobs) > 1
 	for i, j := range jobs {
