@@ -66,7 +66,9 @@ func NewOutbox(db *DB, clock Clock, lease time.Duration, keepBodyChannels ...str
 	return &Outbox{db: db, clock: clock, lease: lease, keepBody: keep}
 }
 
-// Claim takes up to limit due messages for sending.
+// Claim takes up to limit due messages for sending. On PostgreSQL the
+// senders of several instances claim at once: each skips the messages
+// another is claiming (FOR UPDATE SKIP LOCKED), so a message is sent once.
 func (o *Outbox) Claim(ctx context.Context, limit int) ([]OutboxMessage, error) {
 	now := toMillis(o.clock.Now())
 	var msgs []OutboxMessage
@@ -79,6 +81,7 @@ func (o *Outbox) Claim(ctx context.Context, limit int) ([]OutboxMessage, error) 
 			// Codes first: a person is waiting for them, while a popular
 			// user's join can queue thousands of notices.
 			Clauses(clause.OrderBy{Expression: clause.Expr{SQL: "kind = ? DESC, next_attempt_at", Vars: []any{OutboxKindOTP}}}).
+			Clauses(o.db.skipLocked()...).
 			Limit(limit).Find(&msgs).Error
 		if err != nil || len(msgs) == 0 {
 			return err

@@ -31,6 +31,18 @@ const demoGuardKey = "demo-code:all"
 // per-phone limit, so that a few people mistyping do not lock a demo out.
 const demoLockFactor = 10
 
+// lockPhone takes the locks of a phone's sign-in rules (locks.go): its own,
+// and in demo-code mode the server-wide guard's, in that order.
+func (s *SignIn) lockPhone(tx *gorm.DB, e164 string) error {
+	if err := lockKey(tx, lockPhone, e164); err != nil {
+		return err
+	}
+	if s.cfg.DemoCode != "" {
+		return lockKey(tx, lockDemoGuard, demoGuardKey)
+	}
+	return nil
+}
+
 // checkBlocked refuses a blocked user. It runs only after a correct code:
 // before it, a blocked number answers as any other, so nobody can probe
 // which accounts are blocked.

@@ -92,6 +92,11 @@ func (s *SignIn) verifyWithIssuer(ctx context.Context, p Phone, code, name strin
 		if err != nil {
 			return err
 		}
+		// The phone's lock, as the code check took it: a first sign-in
+		// creates the user, once.
+		if err := s.lockPhone(tx, p.E164); err != nil {
+			return err
+		}
 		if r, err := s.checkUserAndLock(tx, p.E164, now); r != nil || err != nil {
 			// Blocked while the issuer was asked: the new token must not
 			// stay valid at mesibo.

@@ -43,6 +43,9 @@ func (s *SignIn) RequestCode(ctx context.Context, p Phone, cl ClientInfo) error 
 	}
 	queued := false
 	err := s.db.WriteTx(ctx, func(tx *gorm.DB) error {
+		if err := s.lockRequest(tx, p, channel, cl); err != nil {
+			return err
+		}
 		var err error
 		if refused, err = s.checkRequest(tx, p, cl, now); err != nil || refused != nil {
 			if err == nil && refused.Reason == ReasonRateLimited {
@@ -98,6 +101,28 @@ func (s *SignIn) RequestCode(ctx context.Context, p Phone, cl ClientInfo) error 
 	}
 	if queued {
 		s.cfg.OnQueued()
+	}
+	return nil
+}
+
+// lockRequest takes the locks of the counts a code request reads and then
+// adds to (locks.go): the phone's codes, the network's quotas, the
+// service's SMS cap. Without them two requests on two instances could both
+// see a quota one short of full and both pass.
+func (s *SignIn) lockRequest(tx *gorm.DB, p Phone, channel string, cl ClientInfo) error {
+	// Only the phone's own lock: a request reads the demo-code guard but
+	// never counts on it.
+	if err := lockKey(tx, lockPhone, p.E164); err != nil {
+		return err
+	}
+	pol := s.cfg.Policy
+	if network := NetworkKey(cl.IP); network != "" && (pol.IPPerHour > 0 || pol.IPPerDay > 0) {
+		if err := lockKey(tx, lockNetwork, network); err != nil {
+			return err
+		}
+	}
+	if s.cfg.DemoCode == "" && s.cfg.Delivery.SMSHourlyCap > 0 && s.isSMS(channel, p) {
+		return lockKey(tx, lockSMSCap, "")
 	}
 	return nil
 }

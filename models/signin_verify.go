@@ -63,8 +63,14 @@ func (s *SignIn) VerifyCode(ctx context.Context, p Phone, code, name string, cl 
 }
 
 // checkAnyCode checks a code against a test number's fixed code or the
-// phone's newest issued code.
+// phone's newest issued code. It first takes the phone's lock (and in
+// demo-code mode the server-wide guard's): a code's tries and the guard
+// are read, then counted, and two checks at once on two instances must
+// not both see the same count.
 func (s *SignIn) checkAnyCode(tx *gorm.DB, p Phone, code string, cl ClientInfo, now time.Time) (*RefusedError, error) {
+	if err := s.lockPhone(tx, p.E164); err != nil {
+		return nil, err
+	}
 	if fixed, ok := s.cfg.TestNumbers[p.E164]; ok {
 		return s.checkTestCode(tx, p, code, fixed, cl, now)
 	}

@@ -24,12 +24,13 @@ import (
 // the environment on PostgreSQL).
 func clusterKeys(k string) string {
 	return map[string]string{
-		"ROSTER_OTP_KEY":          "hex:" + strings.Repeat("11", 32),
-		"ROSTER_CONTACTS_KEY":     "hex:" + strings.Repeat("22", 32),
-		"ROSTER_COOKIE_HASH_KEY":  "hex:" + strings.Repeat("33", 32),
-		"ROSTER_COOKIE_BLOCK_KEY": "hex:" + strings.Repeat("44", 32),
-		"ROSTER_ADMIN_PASSWORD":   "cluster-admin-password",
-		"ROSTER_WEBHOOK_SECRET":   hookSecret,
+		"ROSTER_OTP_KEY":           "hex:" + strings.Repeat("11", 32),
+		"ROSTER_CONTACTS_KEY":      "hex:" + strings.Repeat("22", 32),
+		"ROSTER_COOKIE_HASH_KEY":   "hex:" + strings.Repeat("33", 32),
+		"ROSTER_COOKIE_BLOCK_KEY":  "hex:" + strings.Repeat("44", 32),
+		"ROSTER_ADMIN_PASSWORD":    "cluster-admin-password",
+		"ROSTER_WEBHOOK_SECRET":    hookSecret,
+		"ROSTER_TWILIO_AUTH_TOKEN": twilioToken,
 	}[k]
 }
 
@@ -156,8 +157,8 @@ func TestDatabaseURL(t *testing.T) {
 
 // The rules SQLite's single writer keeps hold across two instances: 50
 // wrong codes sent at once, half to each, are exactly 5 tries of the code;
-// a per-IP quota counts the requests of both; 200 codes queued while both
-// instances' senders run are each sent exactly once.
+// a per-IP quota counts the requests of both, sent at once; 200 codes
+// queued while both instances' senders run are each sent exactly once.
 func TestRulesHoldAcrossInstances(t *testing.T) {
 	a, b, _, _ := twoInstances(t, "--otp-ip-hourly", "3")
 	envs := []*webtest.Env{a, b}
@@ -178,13 +179,19 @@ func TestRulesHoldAcrossInstances(t *testing.T) {
 	if n := a.Count("SELECT COUNT(*) FROM audit_log WHERE type = 'code_failed'"); answers["BADCODE"] != 5 || n != 5 {
 		t.Errorf("50 wrong codes over two instances: %v, %d code_failed entries; want exactly 5 tries", answers, n)
 	}
-	// The quota of 3 code requests an hour from one address: 1 above, 2 more.
+	// The quota of 3 code requests an hour from one address: 1 above, 2
+	// more, out of 10 asked for at once on both instances.
 	ok := 0
 	for i := range 10 {
-		if r := envs[i%2].JSON(webtest.LoginParams(fmt.Sprintf("120155502%02d", i))); r.String("result") == "OK" {
-			ok++
-		}
+		wg.Go(func() {
+			if r := envs[i%2].JSON(webtest.LoginParams(fmt.Sprintf("120155502%02d", i))); r.String("result") == "OK" {
+				mu.Lock()
+				ok++
+				mu.Unlock()
+			}
+		})
 	}
+	wg.Wait()
 	if ok != 2 {
 		t.Errorf("%d of 10 code requests over two instances passed the rest of a per-IP quota of 3, want 2", ok)
 	}
@@ -217,6 +224,69 @@ func TestRulesHoldAcrossInstances(t *testing.T) {
 		if sent["+"+p] != 1 {
 			t.Errorf("+%s: sent %d times", p, sent["+"+p])
 		}
+	}
+}
+
+// atOnce sends one request per item, all at once, spread over the
+// instances, and counts the answers by their error (or "OK").
+func atOnce[T any](envs []*webtest.Env, items []T, send func(*webtest.Env, T) *webtest.Response) map[string]int {
+	var mu sync.Mutex
+	answers := map[string]int{}
+	var wg sync.WaitGroup
+	for i, item := range items {
+		wg.Go(func() {
+			r := send(envs[i%len(envs)], item)
+			key := r.String("error")
+			if r.String("result") == "OK" {
+				key = "OK"
+			}
+			mu.Lock()
+			answers[key]++
+			mu.Unlock()
+		})
+	}
+	wg.Wait()
+	return answers
+}
+
+// The limits a code request counts hold when the requests arrive at once
+// on two instances: the resend cooldown of one number, the service's
+// hourly SMS cap, and in demo-code mode the guard over all numbers.
+func TestCodeLimitsAcrossInstances(t *testing.T) {
+	login := func(e *webtest.Env, phone string) *webtest.Response { return e.JSON(webtest.LoginParams(phone)) }
+	a, b, _, _ := twoInstances(t)
+	same := make([]string, 10)
+	for i := range same {
+		same[i] = webtest.USPhone
+	}
+	if got := atOnce([]*webtest.Env{a, b}, same, login); got["OK"] != 1 {
+		t.Errorf("10 code requests for one number at once: %v, want 1 OK (the resend cooldown)", got)
+	}
+
+	fake := webtest.NewFakeHTTP(t, webtest.Reply{Status: http.StatusCreated, Body: twilioCreated})
+	c, d, _, _ := twoInstances(t, "--otp-channel", "twilio", "--twilio-base-url", fake.URL, "--twilio-account-sid", twilioSID,
+		"--twilio-from", "+15005550006", "--sms-hourly-cap", "3")
+	var phones []string
+	for i := range 10 {
+		phones = append(phones, fmt.Sprintf("120155503%02d", i))
+	}
+	if got := atOnce([]*webtest.Env{c, d}, phones, login); got["OK"] != 3 {
+		t.Errorf("10 SMS code requests at once under an hourly cap of 3: %v, want 3 OK", got)
+	}
+
+	// Demo-code mode locks every number after 10 × 5 wrong codes over all
+	// numbers: the 50th wrong code locks, those after it find the lock.
+	e, f, _, _ := twoInstances(t, "--demo-code", "24682468", "--otp-lock-after", "5")
+	phones = phones[:0]
+	for i := range 60 {
+		phones = append(phones, fmt.Sprintf("336123457%02d", i))
+	}
+	if got := atOnce([]*webtest.Env{e, f}, phones, login); got["OK"] != len(phones) {
+		t.Fatalf("demo-code requests: %v", got)
+	}
+	verify := func(e *webtest.Env, phone string) *webtest.Response { return e.Verify(phone, "13571357") }
+	if got := atOnce([]*webtest.Env{e, f}, phones, verify); got["BADCODE"] != 49 || got["LOCKED"] != 11 {
+		t.Errorf("60 wrong demo codes at once over two instances: %v, want 49 BADCODE and 11 LOCKED", got)
 	}
 }
 
