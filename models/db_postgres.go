@@ -87,10 +87,11 @@ func (d *DB) writePostgres(ctx context.Context, fn func(tx *gorm.DB) error) erro
 // insert (the next run finds that row).
 func lostRace(err error) bool {
 	var pe *pgconn.PgError
-	if errors.As(err, &pe) {
-		return pe.Code == "40001" || pe.Code == "40P01"
+	if errors.As(err, &pe) && (pe.Code == "40001" || pe.Code == "40P01") {
+		return true
 	}
-	return errors.Is(err, gorm.ErrDuplicatedKey)
+	return errors.Is(err, gorm.ErrDuplicatedKey) // gorm's translation keeps the PgError too
+
 }
 
 // openPostgresPool opens and migrates the pool.

@@ -11,15 +11,13 @@ import (
 	"gorm.io/gorm"
 )
 
-// Write transactions that wait together share one commit, yet each keeps
-// the outcome it would have alone: a failing one, or one that panics, is
-// undone without touching the others, and one whose caller gave up while it
-// waited never runs.
+// Write transactions that wait together for SQLite's writer share one
+// commit, yet each keeps the outcome it would have alone: a failing one, or
+// one that panics, is undone without touching the others, and one whose
+// caller gave up while it waited never runs. (PostgreSQL has no writer to
+// wait for: db_writer_postgres_test.go.)
 func TestWritesThatWaitTogetherKeepTheirOwnOutcome(t *testing.T) {
-	onEachDatabase(t, writesThatWaitTogether)
-}
-
-func writesThatWaitTogether(t *testing.T, db *DB) {
+	db := openTestDB(t)
 	ctx := context.Background()
 	insert := func(tx *gorm.DB, phone string) error {
 		return tx.Exec("INSERT INTO phone_guards (phone, failures, updated_at) VALUES (?, 0, 0)", phone).Error
