@@ -4,7 +4,8 @@
 -- through name_fold_map, else lower() of the character under COLLATE "C",
 -- which like SQLite's lower() changes ASCII letters only.
 -- name_gram_positions numbers the characters 1..130, as in SQLite, where
--- triggers cannot count with a recursive CTE.
+-- triggers cannot count with a recursive CTE (here it only keeps the two
+-- schemas alike: the functions below use generate_series).
 
 CREATE TABLE name_gram_positions (i INTEGER PRIMARY KEY);
 INSERT INTO name_gram_positions (i) SELECT generate_series(1, 130);
@@ -42,18 +43,35 @@ CREATE TABLE user_name_grams (
     PRIMARY KEY (gram, user_id)
 );
 
--- The folded name; STABLE because it reads name_fold_map.
-CREATE FUNCTION name_fold(name TEXT) RETURNS TEXT LANGUAGE sql STABLE PARALLEL SAFE AS $$
-    SELECT coalesce(string_agg(coalesce(m.folded, lower(substr(name, p.i, 1) COLLATE "C")), '' ORDER BY p.i), '')
-    FROM name_gram_positions p LEFT JOIN name_fold_map m ON m.ch = substr(name, p.i, 1)
-    WHERE p.i <= length(name)
-$$;
+-- The folded name: the folds to two letters (æ, œ, ß) by replace(), ASCII
+-- letters by lower() under COLLATE "C" (which leaves other characters as
+-- they are), the rest of name_fold_map by one translate(). The function is
+-- built here from name_fold_map, so it reads no table when called: it is
+-- IMMUTABLE and PostgreSQL inlines it. (Folding character by character
+-- through the map, as SQLite's trigger does, cost 1.8 ms a name here and
+-- made the users of `roster copy` 2,000 rows a second.)
+DO $do$
+DECLARE
+    expr TEXT := 'lower(left(name, 130) COLLATE "C")';
+    r RECORD;
+    src TEXT;
+    dst TEXT;
+BEGIN
+    FOR r IN SELECT ch, folded FROM name_fold_map WHERE length(folded) <> 1 ORDER BY ch LOOP
+        expr := format('replace(%s, %L, %L)', expr, r.ch, r.folded);
+    END LOOP;
+    SELECT string_agg(ch, '' ORDER BY ch), string_agg(folded, '' ORDER BY ch) INTO src, dst
+    FROM name_fold_map WHERE length(folded) = 1;
+    EXECUTE format('CREATE FUNCTION name_fold(name TEXT) RETURNS TEXT LANGUAGE sql IMMUTABLE PARALLEL SAFE AS %L',
+        format('SELECT translate(%s, %L, %L)', expr, src, dst));
+END
+$do$;
 
--- The distinct grams of a name.
-CREATE FUNCTION name_grams(name TEXT) RETURNS SETOF TEXT LANGUAGE sql STABLE PARALLEL SAFE AS $$
+-- The distinct grams of a name. OFFSET 0 keeps the folded name computed
+-- once, not once per gram.
+CREATE FUNCTION name_grams(name TEXT) RETURNS SETOF TEXT LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$
     SELECT DISTINCT substr(f.k, p.i, 3)
-    FROM (SELECT name_fold(name) AS k) AS f
-    JOIN name_gram_positions p ON p.i <= length(f.k) - 2
+    FROM (SELECT name_fold(name) AS k OFFSET 0) AS f, generate_series(1, length(f.k) - 2) AS p(i)
 $$;
 
 CREATE FUNCTION users_name_grams() RETURNS trigger LANGUAGE plpgsql AS $$
