@@ -256,3 +256,21 @@ func TestDeleteRacingUserWritesAcrossInstances(t *testing.T) {
 		t.Errorf("%d files of deleted users left on the disk", n)
 	}
 }
+
+// One token logged out on both instances at once is revoked once: one
+// audit entry (and, in mesibo mode, one deletion queued), not two.
+func TestLogoutTwiceAcrossInstances(t *testing.T) {
+	a, b, _, _ := twoInstances(t)
+	const users = 10
+	for u := range users {
+		tok := a.SignIn(fmt.Sprintf("120155505%02d", u), "a")
+		var wg sync.WaitGroup
+		for _, e := range []*webtest.Env{a, b} {
+			wg.Go(func() { e.JSON(map[string]any{"op": "logout", "token": tok}) })
+		}
+		wg.Wait()
+	}
+	if n := a.Count("SELECT COUNT(*) FROM audit_log WHERE type = 'token_revoked'"); n != users {
+		t.Errorf("%d revocations audited for %d tokens each logged out twice at once", n, users)
+	}
+}
