@@ -63,12 +63,24 @@ func (s *Admins) SessionLive(sess *AdminSession) bool {
 }
 
 // adminTx runs f on the target admin inside a write transaction and
-// audits it. The writer (WriteTx) runs it alone, also on PostgreSQL where
-// the pool has many connections: two changes at once cannot both count
-// the other as the remaining owner.
+// audits it. SQLite's single writer runs it alone. On PostgreSQL, where
+// write transactions run side by side, the target's row and every enabled
+// owner's are locked first, in id order (owners are few): two demotions or
+// disables at once cannot both count the other as the remaining owner, the
+// second waits and then counts again; and a sign-in with the target's old
+// password or while it is disabled (startSession share-locks the row)
+// either commits before the change ends its sessions or waits and is
+// refused.
 func (s *Admins) adminTx(ctx context.Context, id int64, actor *Admin, cl ClientInfo, typ string, f func(tx *gorm.DB, a *Admin, now int64) (string, error)) error {
 	now := toMillis(s.clock.Now())
 	return s.db.WriteTx(ctx, func(tx *gorm.DB) error {
+		if s.db.Postgres() {
+			var locked []int64
+			if err := tx.Raw(`SELECT id FROM admins WHERE id = ? OR (role = ? AND disabled_at IS NULL) ORDER BY id FOR UPDATE`,
+				id, RoleOwner).Scan(&locked).Error; err != nil {
+				return err
+			}
+		}
 		var a Admin
 		if err := tx.Take(&a, id).Error; err != nil {
 			if errors.Is(err, gorm.ErrRecordNotFound) {

@@ -8,6 +8,7 @@ import (
 	"encoding/base64"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 
@@ -123,6 +124,9 @@ func (s *Admins) throttleKeys(name string, cl ClientInfo) []throttleKey {
 // full (then nothing is counted and it reports true). The attempt that
 // fills a key sets its lock: it is still checked, the next ones are not.
 func (s *Admins) reserve(tx *gorm.DB, keys []throttleKey, now int64) (bool, error) {
+	if err := s.lockThrottle(tx, keys, now); err != nil {
+		return false, err
+	}
 	rows := make([]adminThrottle, len(keys))
 	for i, k := range keys {
 		t := adminThrottle{Key: k.key, WindowStart: now}
@@ -152,20 +156,53 @@ func (s *Admins) reserve(tx *gorm.DB, keys []throttleKey, now int64) (bool, erro
 	return false, nil
 }
 
+// lockThrottle locks the attempt's counters on PostgreSQL, where write
+// transactions run side by side: reserve reads them, then writes counts
+// that follow from what it read, so two attempts at once (on two
+// instances) must not both read the same count. Missing counters are made
+// first (empty, ON CONFLICT DO NOTHING waits for one another transaction
+// is making) so that there is a row to lock; the rows are locked in key
+// order, as release writes them, so attempts cannot deadlock. SQLite's
+// single writer runs reserve alone and needs none of this.
+func (s *Admins) lockThrottle(tx *gorm.DB, keys []throttleKey, now int64) error {
+	if !s.db.Postgres() {
+		return nil
+	}
+	sorted := make([]string, len(keys))
+	for i, k := range keys {
+		sorted[i] = k.key
+	}
+	slices.Sort(sorted)
+	values := make([]string, len(sorted))
+	args := make([]any, 0, 2*len(sorted))
+	for i, k := range sorted {
+		values[i] = "(?, 0, ?)"
+		args = append(args, k, now)
+	}
+	if err := tx.Exec("INSERT INTO admin_login_throttle (key, failures, window_start) VALUES "+strings.Join(values, ", ")+
+		" ON CONFLICT (key) DO NOTHING", args...).Error; err != nil {
+		return err
+	}
+	var locked []string
+	return tx.Raw("SELECT key FROM admin_login_throttle WHERE key IN ? ORDER BY key FOR UPDATE", sorted).Scan(&locked).Error
+}
+
 // release gives back a successful attempt's reservation: the (name,
 // network) counter starts over, the others lose one count, and a lock this
 // attempt's count set is lifted.
+//
+// Each statement is atomic on its own. The network's and the name's
+// counters ("ip:…", "name:…") are written before the (name, network) one
+// ("nameip:…"): key order, the order lockThrottle locks them in, so a
+// release and a reservation at once cannot deadlock.
 func release(tx *gorm.DB, keys []throttleKey) error {
-	if err := tx.Where("key = ?", keys[0].key).Delete(&adminThrottle{}).Error; err != nil {
-		return err
-	}
 	for _, k := range keys[1:] {
 		if err := tx.Exec(`UPDATE admin_login_throttle SET failures = CASE WHEN failures > 0 THEN failures - 1 ELSE 0 END,
 			locked_until = CASE WHEN failures - 1 < ? THEN NULL ELSE locked_until END WHERE key = ?`, k.limit, k.key).Error; err != nil {
 			return err
 		}
 	}
-	return nil
+	return tx.Where("key = ?", keys[0].key).Delete(&adminThrottle{}).Error
 }
 
 // clearNameThrottle forgets a name's failures from everywhere (its owner
@@ -205,7 +242,22 @@ func (s *Admins) startSession(ctx context.Context, a *Admin, keys []throttleKey,
 	sess := &AdminSession{IDHash: hashSessionID(raw), AdminID: a.ID, CSRFToken: csrf, IP: cl.IP,
 		UserAgent: truncate(cl.UserAgent, 512), CreatedAt: nowMs, LastSeenAt: nowMs,
 		ExpiresAt: toMillis(now.Add(s.policy.AbsoluteTimeout))}
+	stale := false
 	err = s.db.WriteTx(ctx, func(tx *gorm.DB) error {
+		// The password was checked against a hash read before this
+		// transaction: a reset, a change or a disable committed since
+		// then (whose revocation this session would escape) refuses the
+		// sign-in. On PostgreSQL the row is share-locked, so such a change
+		// that comes later waits for this session and then ends it.
+		var still []int64
+		if err := tx.Raw(s.db.SQL("SELECT id FROM admins WHERE id = ? AND password_hash = ? AND disabled_at IS NULL",
+			"SELECT id FROM admins WHERE id = ? AND password_hash = ? AND disabled_at IS NULL FOR SHARE"),
+			a.ID, a.PasswordHash).Scan(&still).Error; err != nil {
+			return err
+		}
+		if stale = len(still) == 0; stale {
+			return audit(tx, adminEntry(nowMs, a, EventAdminLoginFailed, "", nil, cl, "the password or the account changed during the sign-in"))
+		}
 		if err := tx.Create(sess).Error; err != nil {
 			return err
 		}
@@ -214,6 +266,9 @@ func (s *Admins) startSession(ctx context.Context, a *Admin, keys []throttleKey,
 		}
 		return audit(tx, adminEntry(nowMs, a, EventAdminLogin, "", nil, cl, fmt.Sprintf("session %d", sess.ID)))
 	})
+	if err == nil && stale {
+		err = ErrBadCredentials
+	}
 	return raw, sess, err
 }
 

@@ -7,6 +7,7 @@ import (
 	"strconv"
 
 	"gorm.io/gorm"
+	"gorm.io/gorm/clause"
 )
 
 // UserActions are the administrators' changes to users: block, unblock,
@@ -54,7 +55,9 @@ func (d *UserActions) BlockUser(ctx context.Context, userID, until int64, actor 
 	}
 	var ids []int64
 	err := d.db.WriteTx(ctx, func(tx *gorm.DB) error {
-		u, err := userByID(tx, userID)
+		// Locked: a sign-in of this user waits for the block (and is
+		// then refused), or commits first and its session is revoked here.
+		u, err := lockedUserByID(tx, userID, lockUserRow)
 		if err != nil {
 			return err
 		}
@@ -81,7 +84,7 @@ func (d *UserActions) BlockUser(ctx context.Context, userID, until int64, actor 
 func (d *UserActions) UnblockUser(ctx context.Context, userID int64, actor string, cl ClientInfo) error {
 	now := toMillis(d.clock.Now())
 	return d.db.WriteTx(ctx, func(tx *gorm.DB) error {
-		u, err := userByID(tx, userID)
+		u, err := lockedUserByID(tx, userID, lockUserRow) // after a block that is committing, not before it
 		if err != nil {
 			return err
 		}
@@ -104,7 +107,10 @@ func (d *UserActions) DeleteUser(ctx context.Context, userID int64, actor string
 	var files []string // uploads (chat files, earlier photos), removed after commit
 	err := d.db.WriteTx(ctx, func(tx *gorm.DB) error {
 		var err error
-		if u, err = userByID(tx, userID); err != nil {
+		// Locked before anything is read: a sign-in, upload or profile
+		// change of this user either commits first (its session is revoked
+		// and its file listed below) or waits and then finds no user.
+		if u, err = lockedUserByID(tx, userID, lockUserDelete); err != nil {
 			return err
 		}
 		ids, err = revokeAllSessions(tx, userID, now, RevokeDeleted)
@@ -147,6 +153,51 @@ func (d *UserActions) removeFiles(ctx context.Context, names []string) error {
 		}
 	}
 	return nil
+}
+
+// Row locks of a user, on PostgreSQL, where write transactions run side by
+// side (SQLite's single writer runs them one at a time and needs none).
+// Every change that reads a user and writes what follows from it (a block,
+// a deletion, the uploads cap, a profile, a new session) locks the user's
+// row first, so that changes of one user take turns; the user's row is
+// always locked before its sessions' rows, so they cannot deadlock.
+const (
+	// lockUserRow: the user is changed, not deleted. It does not wait for
+	// (nor hold up) inserts of rows that only reference the user.
+	lockUserRow = "NO KEY UPDATE"
+	// lockUserDelete: the user is deleted. It also waits for transactions
+	// that insert rows referencing the user (sessions, uploads), and makes
+	// those that come after fail: nothing is left behind, nothing revives.
+	lockUserDelete = "UPDATE"
+)
+
+// onPostgres reports whether tx is a PostgreSQL transaction.
+func onPostgres(tx *gorm.DB) bool { return tx.Dialector.Name() == "postgres" }
+
+// lockedUserByID is userByID with the user's row locked (strength
+// lockUserRow or lockUserDelete) on PostgreSQL; on SQLite it is userByID.
+func lockedUserByID(tx *gorm.DB, id int64, strength string) (*User, error) {
+	if onPostgres(tx) {
+		tx = tx.Clauses(clause.Locking{Strength: strength})
+	}
+	return userByID(tx, id)
+}
+
+// lockUser locks the user's row on PostgreSQL (ErrNotFound if the user is
+// gone) and does nothing on SQLite, where the caller's statements run as
+// they always did. It returns the user's block (nil: none, or SQLite).
+func lockUser(tx *gorm.DB, id int64, strength string) (blockedUntil *int64, err error) {
+	if !onPostgres(tx) {
+		return nil, nil
+	}
+	var rows []struct{ BlockedUntil *int64 }
+	if err := tx.Raw("SELECT blocked_until FROM users WHERE id = ? FOR "+strength, id).Scan(&rows).Error; err != nil {
+		return nil, err
+	}
+	if len(rows) == 0 {
+		return nil, ErrNotFound
+	}
+	return rows[0].BlockedUntil, nil
 }
 
 func userByID(tx *gorm.DB, id int64) (*User, error) {

@@ -2,7 +2,6 @@ package models
 
 import (
 	"context"
-	"errors"
 
 	"gorm.io/gorm"
 )
@@ -58,12 +57,18 @@ func (p *Profiles) Update(ctx context.Context, userID int64, ch ProfileChange) (
 		notify   bool
 	)
 	err := p.db.WriteTx(ctx, func(tx *gorm.DB) error {
-		if err := tx.Take(&u, userID).Error; err != nil {
-			if errors.Is(err, gorm.ErrRecordNotFound) {
-				return ErrNotFound
-			}
+		// The whole row is written back from what is read here, and the
+		// notice and the change time follow from it: on PostgreSQL the
+		// row is locked first, so a concurrent change of another field is
+		// not overwritten with its old value, and each change moves the
+		// time forward from the one before (SQLite's single writer
+		// serializes them by itself).
+		oldPhoto, notify = "", false // a run again after a lost race starts afresh
+		r, err := lockedUserByID(tx, userID, lockUserRow)
+		if err != nil {
 			return err
 		}
+		u = *r
 		visible, bump := applyChange(&u, ch, &oldPhoto)
 		if ch.Audit != nil {
 			e := *ch.Audit
@@ -76,7 +81,7 @@ func (p *Profiles) Update(ctx context.Context, userID int64, ch ProfileChange) (
 			return tx.Model(&User{}).Where("id = ?", u.ID).Update("announce", u.Announce).Error
 		}
 		u.ProfileAt = max(toMillis(now), u.ProfileAt+1) // strictly later, even if the clock went back
-		err := tx.Model(&User{}).Where("id = ?", u.ID).Updates(map[string]any{
+		err = tx.Model(&User{}).Where("id = ?", u.ID).Updates(map[string]any{
 			"name": u.Name, "status": u.Status, "photo": u.Photo, "thumbnail": u.Thumbnail,
 			"discoverable": u.Discoverable, "announce": u.Announce, "profile_at": u.ProfileAt,
 		}).Error

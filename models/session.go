@@ -7,6 +7,7 @@ import (
 	"database/sql"
 	"encoding/hex"
 	"errors"
+	"fmt"
 	"strconv"
 	"sync"
 	"sync/atomic"
@@ -209,8 +210,12 @@ func (s *Sessions) touch(ctx context.Context, sess *tokenSession, now time.Time)
 	if nowMs-sess.LastUsedAt < s.touchEvery.Milliseconds() {
 		return nil
 	}
+	before := nowMs - s.touchEvery.Milliseconds()
+	if s.db.Postgres() {
+		return s.db.WriteTx(ctx, func(tx *gorm.DB) error { return touchPostgres(tx, sess, nowMs, before) })
+	}
 	return s.db.WriteTx(ctx, func(tx *gorm.DB) error {
-		res := tx.Model(&Session{}).Where("id = ? AND last_used_at < ?", sess.ID, nowMs-s.touchEvery.Milliseconds()).
+		res := tx.Model(&Session{}).Where("id = ? AND last_used_at < ?", sess.ID, before).
 			Update("last_used_at", nowMs)
 		if res.Error != nil || res.RowsAffected == 0 {
 			return res.Error
@@ -218,6 +223,25 @@ func (s *Sessions) touch(ctx context.Context, sess *tokenSession, now time.Time)
 		sess.LastUsedAt = nowMs
 		return tx.Model(&User{}).Where("id = ?", sess.UserID).Update("last_seen_at", nowMs).Error
 	})
+}
+
+// touchPostgres is touch where write transactions run side by side: the
+// user's row is written before the session's, the order of every other
+// transaction that locks both (a block, a deletion, a sign-in lock the user
+// and then revoke sessions), so a touch never deadlocks with them. The
+// session's condition goes into the user's statement; two touches at once
+// may both write the user's time (the same value), only one the session's.
+func touchPostgres(tx *gorm.DB, sess *tokenSession, nowMs, before int64) error {
+	res := tx.Exec(`UPDATE users SET last_seen_at = ? WHERE id = ?
+		AND EXISTS (SELECT 1 FROM sessions WHERE id = ? AND last_used_at < ?)`, nowMs, sess.UserID, sess.ID, before)
+	if res.Error != nil || res.RowsAffected == 0 {
+		return res.Error
+	}
+	res = tx.Model(&Session{}).Where("id = ? AND last_used_at < ?", sess.ID, before).Update("last_used_at", nowMs)
+	if res.Error == nil && res.RowsAffected == 1 {
+		sess.LastUsedAt = nowMs
+	}
+	return res.Error
 }
 
 // RevokeToken revokes the session of this token, if it is live. It reports
@@ -230,6 +254,7 @@ func (s *Sessions) RevokeToken(ctx context.Context, token, reason string, cl Cli
 	revoked := false
 	var revokedID int64
 	err := s.db.WriteTx(ctx, func(tx *gorm.DB) error {
+		revoked = false
 		var sess Session
 		err := tx.Where("token_hash = ? AND revoked_at IS NULL", HashToken(token)).Take(&sess).Error
 		if errors.Is(err, gorm.ErrRecordNotFound) {
@@ -238,7 +263,10 @@ func (s *Sessions) RevokeToken(ctx context.Context, token, reason string, cl Cli
 		if err != nil {
 			return err
 		}
-		if err := revokeSession(tx, &sess, now, reason); err != nil {
+		// Another revocation may have come first since the read (two
+		// logouts of one token on two instances): only one audits it and
+		// queues its deletion at mesibo.
+		if ok, err := revokeSession(tx, &sess, now, reason); err != nil || !ok {
 			return err
 		}
 		revoked = true
@@ -263,14 +291,19 @@ func (s *Sessions) NotifyRevoked(ids ...int64) {
 	}
 }
 
-func revokeSession(tx *gorm.DB, sess *Session, now int64, reason string) error {
+// revokeSession revokes a session read as live, if it still is: the
+// condition is in the UPDATE, so of two revocations at once (on PostgreSQL
+// the second waits for the first's row lock, then finds it revoked) only
+// one reports it, and the hooks (mesibo's deletion) run once.
+func revokeSession(tx *gorm.DB, sess *Session, now int64, reason string) (bool, error) {
+	res := tx.Model(&Session{}).Where("id = ? AND revoked_at IS NULL", sess.ID).
+		Updates(map[string]any{"revoked_at": now, "revoke_reason": reason})
+	if res.Error != nil || res.RowsAffected == 0 {
+		return false, res.Error
+	}
 	sess.RevokedAt = &now
 	sess.RevokeReason = reason
-	if err := tx.Model(&Session{}).Where("id = ?", sess.ID).
-		Updates(map[string]any{"revoked_at": now, "revoke_reason": reason}).Error; err != nil {
-		return err
-	}
-	return queueMesiboTokenDelete(tx, sess, now)
+	return true, queueMesiboTokenDelete(tx, sess, now)
 }
 
 // PushSettings is what `setnotify` stores for a device.
@@ -290,12 +323,34 @@ func (s *Sessions) SetPush(ctx context.Context, sessionID int64, p PushSettings)
 	return s.db.Write.WithContext(ctx).Model(&Session{}).Where("id = ?", sessionID).Updates(updates).Error
 }
 
+// errUserDeletedMeanwhile: the user a sign-in found was deleted before its
+// session was made. It wraps gorm.ErrDuplicatedKey, the error writePostgres
+// runs a transaction again for: the next run finds no user and creates one.
+var errUserDeletedMeanwhile = fmt.Errorf("the user was deleted during the sign-in: %w", gorm.ErrDuplicatedKey)
+
 // createSession issues a token for a user's device inside the sign-in
 // transaction: Roster's own, or the issuer's when issued is set. A device
 // keeps one session: signing in again on the same device revokes the
 // previous one, whose id is returned in replaced.
 func createSession(tx *gorm.DB, user *User, cl ClientInfo, now time.Time, ttl time.Duration, issued *issuedSession) (sess *Session, token string, replaced []int64, err error) {
 	nowMs := toMillis(now)
+	// On PostgreSQL the user's row is locked before any session row (the
+	// order of blocks and deletions): a block or deletion committed since
+	// the sign-in looked is seen here, and one that comes later waits and
+	// then revokes this session. SQLite's single writer needs no lock.
+	blocked, err := lockUser(tx, user.ID, lockUserRow)
+	if errors.Is(err, ErrNotFound) {
+		// Deleted since the sign-in found it: the transaction runs again
+		// (writePostgres, as for a row another transaction inserted first)
+		// and signs the number in as a new user.
+		return nil, "", nil, errUserDeletedMeanwhile
+	}
+	if err != nil {
+		return nil, "", nil, err
+	}
+	if blocked != nil && *blocked > nowMs {
+		return nil, "", nil, &RefusedError{Reason: ReasonBlocked, Message: "This account is blocked. Contact the service's support."}
+	}
 	if issued != nil {
 		token = issued.token
 		// An issuer may hand out a token it gave before: the older session
@@ -314,8 +369,11 @@ func createSession(tx *gorm.DB, user *User, cl ClientInfo, now time.Time, ttl ti
 			return nil, "", nil, err
 		}
 		for i := range old {
-			if err := revokeSession(tx, &old[i], nowMs, RevokeReplaced); err != nil {
-				return nil, "", nil, err
+			if ok, err := revokeSession(tx, &old[i], nowMs, RevokeReplaced); err != nil || !ok {
+				if err != nil {
+					return nil, "", nil, err
+				}
+				continue // revoked meanwhile (a logout of that token)
 			}
 			if err := audit(tx, apiEntry(nowMs, EventTokenRevoked, user.Phone, &user.ID, cl, RevokeReplaced)); err != nil {
 				return nil, "", nil, err

@@ -22,6 +22,7 @@ func (s *Sessions) RevokeSession(ctx context.Context, sessionID int64, actor str
 	revoked := false
 	var revokedID int64
 	err := s.db.WriteTx(ctx, func(tx *gorm.DB) error {
+		revoked = false
 		var sess Session
 		err := tx.Where("id = ? AND revoked_at IS NULL", sessionID).Take(&sess).Error
 		if errors.Is(err, gorm.ErrRecordNotFound) {
@@ -30,8 +31,8 @@ func (s *Sessions) RevokeSession(ctx context.Context, sessionID int64, actor str
 		if err != nil {
 			return err
 		}
-		if err := revokeSession(tx, &sess, now, RevokeByAdmin); err != nil {
-			return err
+		if ok, err := revokeSession(tx, &sess, now, RevokeByAdmin); err != nil || !ok {
+			return err // !ok: revoked meanwhile, by a logout or another admin
 		}
 		revoked = true
 		revokedID = sess.ID
@@ -53,6 +54,11 @@ func (s *Sessions) RevokeAllForUser(ctx context.Context, userID int64, actor str
 	now := toMillis(s.clock.Now())
 	var ids []int64
 	err := s.db.WriteTx(ctx, func(tx *gorm.DB) error {
+		// The user's row first, as blocks, deletions and sign-ins lock it:
+		// a sign-in committing now is waited for and its session revoked.
+		if _, err := lockUser(tx, userID, lockUserRow); err != nil {
+			return err
+		}
 		var phone string
 		if err := tx.Model(&User{}).Where("id = ?", userID).Pluck("phone", &phone).Error; err != nil {
 			return err
@@ -74,7 +80,11 @@ func (s *Sessions) RevokeAllForUser(ctx context.Context, userID int64, actor str
 }
 
 // revokeAllSessions revokes a user's live sessions one by one through
-// revokeSession, so that every hook on a revocation runs for each.
+// revokeSession, so that every hook on a revocation runs for each, and
+// returns those it revoked (not those a logout revoked meanwhile). The
+// caller has locked the user's row (lockUser): no session of the user is
+// being made meanwhile, and every transaction that locks several of the
+// user's sessions holds that lock first, so their order cannot deadlock.
 func revokeAllSessions(tx *gorm.DB, userID, now int64, reason string) ([]int64, error) {
 	var live []Session
 	if err := tx.Where("user_id = ? AND revoked_at IS NULL", userID).Find(&live).Error; err != nil {
@@ -82,10 +92,13 @@ func revokeAllSessions(tx *gorm.DB, userID, now int64, reason string) ([]int64, 
 	}
 	ids := make([]int64, 0, len(live))
 	for i := range live {
-		if err := revokeSession(tx, &live[i], now, reason); err != nil {
+		ok, err := revokeSession(tx, &live[i], now, reason)
+		if err != nil {
 			return nil, err
 		}
-		ids = append(ids, live[i].ID)
+		if ok {
+			ids = append(ids, live[i].ID)
+		}
 	}
 	return ids, nil
 }

@@ -47,10 +47,17 @@ func (u *Uploads) check(tx *gorm.DB, userID int64) error {
 
 // Record counts a stored upload against the daily cap and remembers it, in
 // one write transaction: parallel uploads cannot all pass a check made
-// before any of them is counted. Over the cap it returns the refusal and
-// records nothing (the caller removes the file).
+// before any of them is counted. On PostgreSQL, where transactions run side
+// by side, the user's row is locked first, so the uploads of one user are
+// checked and counted one at a time (SQLite's single writer does that by
+// itself); a user deleted meanwhile is ErrNotFound, not a file the deletion
+// missed. Over the cap it returns the refusal and records nothing (the
+// caller removes the file).
 func (u *Uploads) Record(ctx context.Context, userID int64, name string, profile bool) error {
 	return u.db.WriteTx(ctx, func(tx *gorm.DB) error {
+		if _, err := lockUser(tx, userID, lockUserRow); err != nil {
+			return err
+		}
 		if err := u.check(tx, userID); err != nil {
 			return err
 		}
