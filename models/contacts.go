@@ -181,6 +181,15 @@ func (c *Contacts) Upload(ctx context.Context, caller *User, raw []string, reset
 	}
 	var refused *RefusedError
 	err := c.db.WriteTx(ctx, func(tx *gorm.DB) error {
+		// Run again (writePostgres, after a deadlock), fn starts afresh.
+		rec.Refused, rec.Matched, refused = "", users.N, nil
+		// The count of never-seen numbers, the allowance spent on them, the
+		// reset and the digest all read what they then change: with the
+		// book locked, another instance's upload, reset or deletion of this
+		// book waits until this one is committed, and then sees it.
+		if err := lockAddressBooks(c.db, tx, caller.ID); err != nil {
+			return err
+		}
 		// Never-seen numbers: in neither the address book nor what the last
 		// reset removed from it (for a day). Clients resend the whole book
 		// after reset=1, in batches: that must not cost the allowance again.
@@ -227,6 +236,31 @@ func (c *Contacts) Upload(ctx context.Context, caller *User, raw []string, reset
 		return nil, refused
 	}
 	return &SyncResult{Contacts: users, Sync: rec}, nil
+}
+
+// lockAddressBooks locks, on PostgreSQL, the users rows of these owners,
+// in the order of their ids (so that two transactions locking several never
+// wait for each other in a cycle), until the transaction ends. Every write
+// of an address book and of what is kept about it (the allowance, the
+// reset memory, the digests of lists, the sync records' digests) takes it
+// first: writes of one book take turns across instances, as they do behind
+// SQLite's single writer, which needs no lock. FOR NO KEY UPDATE, not FOR
+// UPDATE: rows that refer to the user (sessions, events, the book itself)
+// take KEY SHARE, which it does not hold up.
+func lockAddressBooks(db *DB, tx *gorm.DB, ownerIDs ...int64) error {
+	if !db.Postgres() || len(ownerIDs) == 0 {
+		return nil
+	}
+	ids := slices.Clone(ownerIDs)
+	slices.Sort(ids)
+	// In ascending slices, each under PostgreSQL's cap on parameters.
+	for _, part := range chunks(ids, 10_000) {
+		var locked []int64
+		if err := tx.Raw("SELECT id FROM users WHERE id IN ? ORDER BY id FOR NO KEY UPDATE", part).Scan(&locked).Error; err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // resetMemory is how long numbers removed by a reset still count as known.

@@ -23,6 +23,14 @@ func (c *Contacts) Delete(ctx context.Context, caller *User, raw []string) (int,
 	rec.Valid = len(numbers)
 	removed := 0
 	err := c.db.WriteTx(ctx, func(tx *gorm.DB) error {
+		removed = 0 // run again (writePostgres), fn counts afresh
+		// Locked, the book cannot be written by an upload on another
+		// instance between the deletion and the forgetting of its lists:
+		// such an upload's digest, committed after this transaction's
+		// forgetLists, would claim a list whose number was just deleted.
+		if err := lockAddressBooks(c.db, tx, caller.ID); err != nil {
+			return err
+		}
 		for _, chunk := range chunks(numbers, 500) {
 			hs := make([][]byte, len(chunk))
 			for i, e := range chunk {
@@ -56,5 +64,3 @@ func chunks[T any](s []T, n int) [][]T {
 	}
 	return out
 }
-
-// BackfillHashes sets the phone hash of users that have none (users created

@@ -3,6 +3,7 @@ package models
 import (
 	"context"
 	"log/slog"
+	"slices"
 	"sync"
 	"time"
 
@@ -29,6 +30,9 @@ type ContactSync struct {
 
 func (c *Contacts) insertRecord(tx *gorm.DB, rec *ContactSync, start time.Time) error {
 	rec.DurationUs = time.Since(start).Microseconds()
+	// Create sets the id: a transaction run again (writePostgres) must not
+	// insert the id its rolled-back run was given.
+	rec.ID = 0
 	return tx.Create(rec).Error
 }
 
@@ -80,9 +84,24 @@ func (c *Contacts) FlushSyncs(ctx context.Context) (dropped int, err error) {
 	}
 	// Digests that fail to be written are not kept: the next re-sync of
 	// their list finds it all there and queues it again.
+	owners := make([]int64, 0, len(digests))
+	for id := range digests {
+		owners = append(owners, id)
+	}
 	err = c.db.WriteTx(ctx, func(tx *gorm.DB) error {
+		// A digest is stored only if its whole list is still in the book,
+		// which a deletion or a reset on another instance may be changing:
+		// the books are locked first (in id order: another instance's flush
+		// locks its owners in the same order).
+		if err := lockAddressBooks(c.db, tx, owners...); err != nil {
+			return err
+		}
 		if len(batch) > 0 {
-			if err := tx.CreateInBatches(batch, 500).Error; err != nil {
+			// Create sets the ids: on a copy, so that neither a run again
+			// (writePostgres) nor the records put back after a failure
+			// carry the id of an insert that was rolled back (SQLite gives
+			// that id to the next row; inserted again, it would collide).
+			if err := tx.CreateInBatches(slices.Clone(batch), 500).Error; err != nil {
 				return err
 			}
 		}

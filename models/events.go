@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"gorm.io/gorm"
+	"gorm.io/gorm/clause"
 )
 
 // Event types.
@@ -169,7 +170,21 @@ func (e *Events) RunOnce(ctx context.Context) (int, error) {
 		handled    bool
 	)
 	err := e.db.WriteTx(ctx, func(tx *gorm.DB) error {
-		err := tx.Where("fanned_out_at IS NULL").Order("id").Limit(1).Find(&ev).Error
+		// A run again (writePostgres, after a deadlock) starts afresh: Find
+		// leaves ev as it was when no row is found.
+		ev, recipients, handled = Event{}, nil, false
+		q := tx.Where("fanned_out_at IS NULL").Order("id").Limit(1)
+		if e.db.Postgres() {
+			// The claim: this transaction holds the event's row until the
+			// chunk and the cursor after it are committed together, and
+			// every other worker (here or on another instance) skips the
+			// row meanwhile and takes the next event, or finds nothing to
+			// do. The row it reads is the latest committed one, so its
+			// cursor is past every chunk already written. (SQLite has one
+			// writer: the row cannot change under it.)
+			q = q.Clauses(clause.Locking{Strength: "NO KEY UPDATE", Options: "SKIP LOCKED"})
+		}
+		err := q.Find(&ev).Error
 		if err != nil || ev.ID == 0 {
 			return err
 		}
@@ -295,9 +310,14 @@ func (e *Events) deliverToSinks(ctx context.Context, ev *Event, rs []fanoutRecip
 func (e *Events) Prune(ctx context.Context) (int64, error) {
 	cutoff := toMillis(e.clock.Now().Add(-e.cfg.Retention))
 	var total int64
+	// On PostgreSQL every instance prunes: SKIP LOCKED gives each its own
+	// batch instead of both waiting on the same five rows (the second would
+	// then delete nothing and stop early), and passes over an event whose
+	// chunk a fan-out is writing rather than waiting for it.
+	q := e.db.SQL("DELETE FROM events WHERE id IN (SELECT id FROM events WHERE created_at < ? ORDER BY id LIMIT 5)",
+		"DELETE FROM events WHERE id IN (SELECT id FROM events WHERE created_at < ? ORDER BY id LIMIT 5 FOR UPDATE SKIP LOCKED)")
 	for {
-		res := e.db.Write.WithContext(ctx).Exec(
-			"DELETE FROM events WHERE id IN (SELECT id FROM events WHERE created_at < ? ORDER BY id LIMIT 5)", cutoff)
+		res := e.db.Write.WithContext(ctx).Exec(q, cutoff)
 		if res.Error != nil {
 			return total, res.Error
 		}
