@@ -238,31 +238,6 @@ func (c *Contacts) Upload(ctx context.Context, caller *User, raw []string, reset
 	return &SyncResult{Contacts: users, Sync: rec}, nil
 }
 
-// lockAddressBooks locks, on PostgreSQL, the users rows of these owners,
-// in the order of their ids (so that two transactions locking several never
-// wait for each other in a cycle), until the transaction ends. Every write
-// of an address book and of what is kept about it (the allowance, the
-// reset memory, the digests of lists, the sync records' digests) takes it
-// first: writes of one book take turns across instances, as they do behind
-// SQLite's single writer, which needs no lock. FOR NO KEY UPDATE, not FOR
-// UPDATE: rows that refer to the user (sessions, events, the book itself)
-// take KEY SHARE, which it does not hold up.
-func lockAddressBooks(db *DB, tx *gorm.DB, ownerIDs ...int64) error {
-	if !db.Postgres() || len(ownerIDs) == 0 {
-		return nil
-	}
-	ids := slices.Clone(ownerIDs)
-	slices.Sort(ids)
-	// In ascending slices, each under PostgreSQL's cap on parameters.
-	for _, part := range chunks(ids, 10_000) {
-		var locked []int64
-		if err := tx.Raw("SELECT id FROM users WHERE id IN ? ORDER BY id FOR NO KEY UPDATE", part).Scan(&locked).Error; err != nil {
-			return err
-		}
-	}
-	return nil
-}
-
 // resetMemory is how long numbers removed by a reset still count as known.
 const resetMemory = 24 * time.Hour
 

@@ -7,7 +7,6 @@ import (
 	"strconv"
 
 	"gorm.io/gorm"
-	"gorm.io/gorm/clause"
 )
 
 // UserActions are the administrators' changes to users: block, unblock,
@@ -153,51 +152,6 @@ func (d *UserActions) removeFiles(ctx context.Context, names []string) error {
 		}
 	}
 	return nil
-}
-
-// Row locks of a user, on PostgreSQL, where write transactions run side by
-// side (SQLite's single writer runs them one at a time and needs none).
-// Every change that reads a user and writes what follows from it (a block,
-// a deletion, the uploads cap, a profile, a new session) locks the user's
-// row first, so that changes of one user take turns; the user's row is
-// always locked before its sessions' rows, so they cannot deadlock.
-const (
-	// lockUserRow: the user is changed, not deleted. It does not wait for
-	// (nor hold up) inserts of rows that only reference the user.
-	lockUserRow = "NO KEY UPDATE"
-	// lockUserDelete: the user is deleted. It also waits for transactions
-	// that insert rows referencing the user (sessions, uploads), and makes
-	// those that come after fail: nothing is left behind, nothing revives.
-	lockUserDelete = "UPDATE"
-)
-
-// onPostgres reports whether tx is a PostgreSQL transaction.
-func onPostgres(tx *gorm.DB) bool { return tx.Dialector.Name() == "postgres" }
-
-// lockedUserByID is userByID with the user's row locked (strength
-// lockUserRow or lockUserDelete) on PostgreSQL; on SQLite it is userByID.
-func lockedUserByID(tx *gorm.DB, id int64, strength string) (*User, error) {
-	if onPostgres(tx) {
-		tx = tx.Clauses(clause.Locking{Strength: strength})
-	}
-	return userByID(tx, id)
-}
-
-// lockUser locks the user's row on PostgreSQL (ErrNotFound if the user is
-// gone) and does nothing on SQLite, where the caller's statements run as
-// they always did. It returns the user's block (nil: none, or SQLite).
-func lockUser(tx *gorm.DB, id int64, strength string) (blockedUntil *int64, err error) {
-	if !onPostgres(tx) {
-		return nil, nil
-	}
-	var rows []struct{ BlockedUntil *int64 }
-	if err := tx.Raw("SELECT blocked_until FROM users WHERE id = ? FOR "+strength, id).Scan(&rows).Error; err != nil {
-		return nil, err
-	}
-	if len(rows) == 0 {
-		return nil, ErrNotFound
-	}
-	return rows[0].BlockedUntil, nil
 }
 
 func userByID(tx *gorm.DB, id int64) (*User, error) {

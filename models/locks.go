@@ -1,22 +1,32 @@
 package models
 
 import (
+	"slices"
+
 	"gorm.io/gorm"
 	"gorm.io/gorm/clause"
 )
 
-// Keyed locks for the rules that look at rows and then write: the tries of
-// a phone's code, its quotas, the quota of a network, the service's SMS
-// cap. SQLite has one writer, which keeps them by itself; on PostgreSQL
-// write transactions run side by side, on this instance and on others, and
-// each such rule first takes a transaction-level advisory lock on its key
-// (released at commit or rollback). An advisory lock needs no row to exist:
-// the first code request of a number has nothing yet to lock with FOR
-// UPDATE, and a count over a sliding window has no row to hold at all.
+// Locks for the rules that look at rows and then write. SQLite has one
+// writer, which keeps every such rule by itself; on PostgreSQL write
+// transactions run side by side, on this instance and on others
+// (writePostgres), and each rule takes a lock first, held until commit or
+// rollback:
+//
+//   - a keyed advisory lock for what has no row to lock: the tries of a
+//     phone's code and its first sign-in (the first code request of a
+//     number has nothing yet to lock with FOR UPDATE), the quota of a
+//     network, the service's SMS cap (a count over a sliding window);
+//   - the user's row (lockUser, lockedUserByID) for a user's own changes: a
+//     block, a deletion, the uploads cap, a profile, a new session;
+//   - the owners' rows for address books (lockAddressBooks).
+//
+// Order, so that no two transactions wait for each other in a circle: keyed
+// locks before rows, keyed locks in the order of their classes, users' rows
+// in the order of their ids, a user's row before its sessions' rows.
 //
 // Keys are hashed to 32 bits (hashtext): two keys that collide only wait
-// for each other. Transactions take them in the order of the classes
-// below, so two of them never wait for each other in a circle.
+// for each other.
 
 // lockClass is the first half of an advisory lock's key: what kind of key
 // the second half hashes. PostgreSQL keeps two-part keys apart from the
@@ -34,7 +44,7 @@ const (
 // tx. On SQLite it does nothing: the writer already runs one transaction at
 // a time.
 func lockKey(tx *gorm.DB, class lockClass, key string) error {
-	if tx.Dialector.Name() != "postgres" {
+	if !onPostgres(tx) {
 		return nil
 	}
 	return tx.Exec("SELECT pg_advisory_xact_lock(?, hashtext(?))", int32(class), key).Error
@@ -49,4 +59,74 @@ func (d *DB) skipLocked() []clause.Expression {
 		return nil
 	}
 	return []clause.Expression{clause.Locking{Strength: clause.LockingStrengthUpdate, Options: clause.LockingOptionsSkipLocked}}
+}
+
+// Row locks of a user, on PostgreSQL, where write transactions run side by
+// side (SQLite's single writer runs them one at a time and needs none).
+// Every change that reads a user and writes what follows from it (a block,
+// a deletion, the uploads cap, a profile, a new session) locks the user's
+// row first, so that changes of one user take turns; the user's row is
+// always locked before its sessions' rows, so they cannot deadlock.
+const (
+	// lockUserRow: the user is changed, not deleted. It does not wait for
+	// (nor hold up) inserts of rows that only reference the user.
+	lockUserRow = "NO KEY UPDATE"
+	// lockUserDelete: the user is deleted. It also waits for transactions
+	// that insert rows referencing the user (sessions, uploads), and makes
+	// those that come after fail: nothing is left behind, nothing revives.
+	lockUserDelete = "UPDATE"
+)
+
+// onPostgres reports whether tx is a PostgreSQL transaction.
+func onPostgres(tx *gorm.DB) bool { return tx.Dialector.Name() == "postgres" }
+
+// lockedUserByID is userByID with the user's row locked (strength
+// lockUserRow or lockUserDelete) on PostgreSQL; on SQLite it is userByID.
+func lockedUserByID(tx *gorm.DB, id int64, strength string) (*User, error) {
+	if onPostgres(tx) {
+		tx = tx.Clauses(clause.Locking{Strength: strength})
+	}
+	return userByID(tx, id)
+}
+
+// lockUser locks the user's row on PostgreSQL (ErrNotFound if the user is
+// gone) and does nothing on SQLite, where the caller's statements run as
+// they always did. It returns the user's block (nil: none, or SQLite).
+func lockUser(tx *gorm.DB, id int64, strength string) (blockedUntil *int64, err error) {
+	if !onPostgres(tx) {
+		return nil, nil
+	}
+	var rows []struct{ BlockedUntil *int64 }
+	if err := tx.Raw("SELECT blocked_until FROM users WHERE id = ? FOR "+strength, id).Scan(&rows).Error; err != nil {
+		return nil, err
+	}
+	if len(rows) == 0 {
+		return nil, ErrNotFound
+	}
+	return rows[0].BlockedUntil, nil
+}
+
+// lockAddressBooks locks, on PostgreSQL, the users rows of these owners,
+// in the order of their ids (so that two transactions locking several never
+// wait for each other in a cycle), until the transaction ends. Every write
+// of an address book and of what is kept about it (the allowance, the
+// reset memory, the digests of lists, the sync records' digests) takes it
+// first: writes of one book take turns across instances, as they do behind
+// SQLite's single writer, which needs no lock. FOR NO KEY UPDATE, not FOR
+// UPDATE: rows that refer to the user (sessions, events, the book itself)
+// take KEY SHARE, which it does not hold up.
+func lockAddressBooks(db *DB, tx *gorm.DB, ownerIDs ...int64) error {
+	if !db.Postgres() || len(ownerIDs) == 0 {
+		return nil
+	}
+	ids := slices.Clone(ownerIDs)
+	slices.Sort(ids)
+	// In ascending slices, each under PostgreSQL's cap on parameters.
+	for _, part := range chunks(ids, 10_000) {
+		var locked []int64
+		if err := tx.Raw("SELECT id FROM users WHERE id IN ? ORDER BY id FOR NO KEY UPDATE", part).Scan(&locked).Error; err != nil {
+			return err
+		}
+	}
+	return nil
 }

@@ -7,7 +7,6 @@ import (
 	"database/sql"
 	"encoding/hex"
 	"errors"
-	"fmt"
 	"strconv"
 	"sync"
 	"sync/atomic"
@@ -324,9 +323,9 @@ func (s *Sessions) SetPush(ctx context.Context, sessionID int64, p PushSettings)
 }
 
 // errUserDeletedMeanwhile: the user a sign-in found was deleted before its
-// session was made. It wraps gorm.ErrDuplicatedKey, the error writePostgres
-// runs a transaction again for: the next run finds no user and creates one.
-var errUserDeletedMeanwhile = fmt.Errorf("the user was deleted during the sign-in: %w", gorm.ErrDuplicatedKey)
+// session was made. writePostgres runs the transaction again, and the next
+// run finds no user and creates one.
+var errUserDeletedMeanwhile = errRunAgain("the user was deleted during the sign-in")
 
 // createSession issues a token for a user's device inside the sign-in
 // transaction: Roster's own, or the issuer's when issued is set. A device
