@@ -191,10 +191,7 @@ func TestBlockRacingSignInAcrossInstances(t *testing.T) {
 	for u := range users {
 		phone := fmt.Sprintf("120155503%02d", u)
 		id, _ := a.SignedInUser(phone, "first")
-		a.Clock.Advance(time.Minute) // past the wait between two codes
-		b.Clock.Advance(time.Minute)
-		b.JSON(webtest.LoginParams(phone)).ExpectOK(t)
-		code := b.LastCode("+" + phone)
+		code := newCodeOn(t, a, b, phone)
 		var wg sync.WaitGroup
 		wg.Go(func() {
 			expectStatus(t, admin.HTMX("/admin/users/"+id+"/block", map[string]string{"password": webtest.AdminPassword}), http.StatusOK)
@@ -223,10 +220,7 @@ func TestDeleteRacingUserWritesAcrossInstances(t *testing.T) {
 		phone := fmt.Sprintf("120155504%02d", u)
 		id, tok := a.SignedInUser(phone, "first")
 		old = append(old, id)
-		a.Clock.Advance(time.Minute) // past the wait between two codes
-		b.Clock.Advance(time.Minute)
-		b.JSON(webtest.LoginParams(phone)).ExpectOK(t)
-		code := b.LastCode("+" + phone)
+		code := newCodeOn(t, a, b, phone)
 		var wg sync.WaitGroup
 		wg.Go(func() {
 			admin.Post("/admin/users/"+id+"/delete", map[string]string{"password": webtest.AdminPassword, "confirm": "+" + phone})
@@ -273,4 +267,13 @@ func TestLogoutTwiceAcrossInstances(t *testing.T) {
 	if n := a.Count("SELECT COUNT(*) FROM audit_log WHERE type = 'token_revoked'"); n != users {
 		t.Errorf("%d revocations audited for %d tokens each logged out twice at once", n, users)
 	}
+}
+
+// newCodeOn asks instance b for a new code for a phone that signed in a
+// minute ago (both clocks move past the wait between two codes).
+func newCodeOn(t *testing.T, a, b *webtest.Env, phone string) string {
+	a.Clock.Advance(time.Minute)
+	b.Clock.Advance(time.Minute)
+	b.JSON(webtest.LoginParams(phone)).ExpectOK(t)
+	return b.LastCode("+" + phone)
 }

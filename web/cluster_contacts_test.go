@@ -9,7 +9,6 @@ import (
 	"strings"
 	"sync"
 	"testing"
-	"time"
 
 	"roster/models"
 	"roster/models/pgtest"
@@ -227,21 +226,7 @@ func TestJoinNoticesOnceAcrossInstances(t *testing.T) {
 	if r := signInMesibo(t, a, "12015550102", "b"); r.String("result") != "OK" { // Bob joins
 		t.Fatalf("Bob signs in: %s", r.Body)
 	}
-	var wg sync.WaitGroup
-	for _, e := range []*webtest.Env{a, b, a, b} {
-		wg.Go(func() {
-			for range 1000 {
-				if n, err := e.Server.Events().RunOnce(t.Context()); err != nil || n == 0 {
-					return
-				}
-			}
-		})
-	}
-	wg.Wait()
-	deadline := time.Now().Add(60 * time.Second)
-	for a.Count("SELECT COUNT(*) FROM events WHERE fanned_out_at IS NULL") > 0 && time.Now().Before(deadline) {
-		time.Sleep(50 * time.Millisecond)
-	}
+	fanOutAtOnce(t, a, b, a, b)
 	if n := a.Count("SELECT COUNT(*) FROM outbox WHERE kind = ?", models.OutboxKindMesiboNotice); n != books {
 		t.Errorf("%d join notices queued, want one for each of the %d books", n, books)
 	}
