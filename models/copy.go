@@ -72,6 +72,17 @@ func CopyToPostgres(ctx context.Context, src, dst *DB, sourceName string, progre
 			return fmt.Errorf("copy %s: %w", t.name, err)
 		}
 	}
+	// Statistics for the planner now, not when autovacuum gets to the
+	// tables: without them the first hour of the new deployment runs
+	// contact syncs on plans for empty tables (a delta sync took 140 ms
+	// instead of 5).
+	names := []string{pgx.Identifier{"user_name_grams"}.Sanitize()} // filled by the trigger
+	for _, t := range tables {
+		names = append(names, pgx.Identifier{t.name}.Sanitize())
+	}
+	if _, err := dstSQL.ExecContext(ctx, "ANALYZE "+strings.Join(names, ", ")); err != nil {
+		return fmt.Errorf("analyze: %w", err)
+	}
 	for _, t := range tables {
 		if err := t.verify(ctx, srcSQL, dstSQL, progress); err != nil {
 			return fmt.Errorf("verify %s: %w", t.name, err)
