@@ -61,8 +61,11 @@ type ClientInfo struct {
 
 // audit appends an entry inside the caller's transaction, so the entry exists
 // exactly when the change it describes does.
-func audit(tx *gorm.DB, e AuditEntry) error {
-	return tx.Create(&e).Error
+func audit(tx *gorm.DB, entries ...AuditEntry) error {
+	if len(entries) == 1 {
+		return tx.Create(&entries[0]).Error
+	}
+	return tx.Create(&entries).Error // one INSERT of all
 }
 
 func apiEntry(at int64, typ, phone string, userID *int64, cl ClientInfo, detail string) AuditEntry {

@@ -154,18 +154,6 @@ func (d *UserActions) removeFiles(ctx context.Context, names []string) error {
 	return nil
 }
 
-func userByID(tx *gorm.DB, id int64) (*User, error) {
-	var u User
-	err := tx.Take(&u, id).Error
-	if errors.Is(err, gorm.ErrRecordNotFound) {
-		return nil, ErrNotFound
-	}
-	if err != nil {
-		return nil, err
-	}
-	return &u, nil
-}
-
 // AuditAdmin records an admin action that has no transaction of its own.
 func (d *UserActions) AuditAdmin(ctx context.Context, a *Admin, typ, phone string, cl ClientInfo, detail string) error {
 	now := toMillis(d.clock.Now())

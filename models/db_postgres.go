@@ -81,25 +81,17 @@ func (d *DB) writePostgres(ctx context.Context, fn func(tx *gorm.DB) error) erro
 	}
 }
 
-// errRunAgain is what a transaction returns when a row it read changed
-// before it locked it, so that a run from the start would see the change:
-// writePostgres runs it again, as after a deadlock.
-type errRunAgain string
-
-func (e errRunAgain) Error() string { return string(e) }
-
 // lostRace reports an error that running the transaction again can cure:
 // a serialization failure or a deadlock (which PostgreSQL asks to retry), a
 // unique key that another transaction took between fn's look and its
-// insert (the next run finds that row), or an errRunAgain.
+// insert (the next run finds that row).
 func lostRace(err error) bool {
 	var pe *pgconn.PgError
 	if errors.As(err, &pe) && (pe.Code == "40001" || pe.Code == "40P01") {
 		return true
 	}
-	var again errRunAgain
 	// gorm's translation to ErrDuplicatedKey keeps the PgError too.
-	return errors.Is(err, gorm.ErrDuplicatedKey) || errors.As(err, &again)
+	return errors.Is(err, gorm.ErrDuplicatedKey)
 }
 
 // openPostgresPool opens and migrates the pool.

@@ -1,6 +1,7 @@
 package models
 
 import (
+	"errors"
 	"slices"
 
 	"gorm.io/gorm"
@@ -80,30 +81,45 @@ const (
 // onPostgres reports whether tx is a PostgreSQL transaction.
 func onPostgres(tx *gorm.DB) bool { return tx.Dialector.Name() == "postgres" }
 
-// lockedUserByID is userByID with the user's row locked (strength
-// lockUserRow or lockUserDelete) on PostgreSQL; on SQLite it is userByID.
+// lockedUserByID reads the user with this id, its row locked (strength
+// lockUserRow or lockUserDelete) on PostgreSQL (ErrNotFound: none).
 func lockedUserByID(tx *gorm.DB, id int64, strength string) (*User, error) {
+	return lockedUser(tx, strength, "id = ?", id)
+}
+
+// lockedUser reads the user that where matches, locking the row on
+// PostgreSQL (ErrNotFound: none).
+func lockedUser(tx *gorm.DB, strength string, where string, args ...any) (*User, error) {
 	if onPostgres(tx) {
 		tx = tx.Clauses(clause.Locking{Strength: strength})
 	}
-	return userByID(tx, id)
+	var u User
+	err := tx.Where(where, args...).Take(&u).Error
+	if errors.Is(err, gorm.ErrRecordNotFound) {
+		return nil, ErrNotFound
+	}
+	if err != nil {
+		return nil, err
+	}
+	return &u, nil
 }
 
 // lockUser locks the user's row on PostgreSQL (ErrNotFound if the user is
 // gone) and does nothing on SQLite, where the caller's statements run as
-// they always did. It returns the user's block (nil: none, or SQLite).
-func lockUser(tx *gorm.DB, id int64, strength string) (blockedUntil *int64, err error) {
+// they always did. Every strength is lockUserRow here; deletions read the
+// user with lockedUserByID.
+func lockUser(tx *gorm.DB, id int64) error {
 	if !onPostgres(tx) {
-		return nil, nil
+		return nil
 	}
-	var rows []struct{ BlockedUntil *int64 }
-	if err := tx.Raw("SELECT blocked_until FROM users WHERE id = ? FOR "+strength, id).Scan(&rows).Error; err != nil {
-		return nil, err
+	var ids []int64
+	if err := tx.Raw("SELECT id FROM users WHERE id = ? FOR "+lockUserRow, id).Scan(&ids).Error; err != nil {
+		return err
 	}
-	if len(rows) == 0 {
-		return nil, ErrNotFound
+	if len(ids) == 0 {
+		return ErrNotFound
 	}
-	return rows[0].BlockedUntil, nil
+	return nil
 }
 
 // lockAddressBooks locks, on PostgreSQL, the users rows of these owners,

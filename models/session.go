@@ -322,34 +322,13 @@ func (s *Sessions) SetPush(ctx context.Context, sessionID int64, p PushSettings)
 	return s.db.Write.WithContext(ctx).Model(&Session{}).Where("id = ?", sessionID).Updates(updates).Error
 }
 
-// errUserDeletedMeanwhile: the user a sign-in found was deleted before its
-// session was made. writePostgres runs the transaction again, and the next
-// run finds no user and creates one.
-var errUserDeletedMeanwhile = errRunAgain("the user was deleted during the sign-in")
-
 // createSession issues a token for a user's device inside the sign-in
 // transaction: Roster's own, or the issuer's when issued is set. A device
 // keeps one session: signing in again on the same device revokes the
-// previous one, whose id is returned in replaced.
+// previous one, whose id is returned in replaced. The caller holds the
+// user's row lock (completeSignInWith), or made the user in tx.
 func createSession(tx *gorm.DB, user *User, cl ClientInfo, now time.Time, ttl time.Duration, issued *issuedSession) (sess *Session, token string, replaced []int64, err error) {
 	nowMs := toMillis(now)
-	// On PostgreSQL the user's row is locked before any session row (the
-	// order of blocks and deletions): a block or deletion committed since
-	// the sign-in looked is seen here, and one that comes later waits and
-	// then revokes this session. SQLite's single writer needs no lock.
-	blocked, err := lockUser(tx, user.ID, lockUserRow)
-	if errors.Is(err, ErrNotFound) {
-		// Deleted since the sign-in found it: the transaction runs again
-		// (writePostgres, as for a row another transaction inserted first)
-		// and signs the number in as a new user.
-		return nil, "", nil, errUserDeletedMeanwhile
-	}
-	if err != nil {
-		return nil, "", nil, err
-	}
-	if blocked != nil && *blocked > nowMs {
-		return nil, "", nil, &RefusedError{Reason: ReasonBlocked, Message: "This account is blocked. Contact the service's support."}
-	}
 	if issued != nil {
 		token = issued.token
 		// An issuer may hand out a token it gave before: the older session

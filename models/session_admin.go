@@ -56,7 +56,7 @@ func (s *Sessions) RevokeAllForUser(ctx context.Context, userID int64, actor str
 	err := s.db.WriteTx(ctx, func(tx *gorm.DB) error {
 		// The user's row first, as blocks, deletions and sign-ins lock it:
 		// a sign-in committing now is waited for and its session revoked.
-		if _, err := lockUser(tx, userID, lockUserRow); err != nil {
+		if err := lockUser(tx, userID); err != nil {
 			return err
 		}
 		var phone string

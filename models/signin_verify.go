@@ -168,8 +168,13 @@ func (s *SignIn) completeSignIn(tx *gorm.DB, p Phone, name string, cl ClientInfo
 // issuer instead of a new Roster token.
 func (s *SignIn) completeSignInWith(tx *gorm.DB, p Phone, name string, cl ClientInfo, now time.Time, issued *issuedSession) (*SignInResult, error) {
 	nowMs := toMillis(now)
-	u, err := userByPhone(tx, p.E164)
+	// The user's row locked (PostgreSQL) before its sessions' rows, the
+	// order of blocks and deletions: one committed since the code check is
+	// seen here (a deleted user is signed in as a new one, a blocked one is
+	// refused), and one that comes later waits, then revokes this session.
+	u, err := lockedUser(tx, lockUserRow, "phone = ?", p.E164)
 	created := false
+	var entries []AuditEntry
 	switch {
 	case errors.Is(err, ErrNotFound):
 		u = &User{Phone: p.E164, CountryCode: p.CountryCode, Name: CleanText(name, MaxNameLen),
@@ -187,11 +192,11 @@ func (s *SignIn) completeSignInWith(tx *gorm.DB, p Phone, name string, cl Client
 				return nil, err
 			}
 		}
-		if err := audit(tx, apiEntry(nowMs, EventUserCreated, p.E164, &u.ID, cl, "")); err != nil {
-			return nil, err
-		}
+		entries = append(entries, apiEntry(nowMs, EventUserCreated, p.E164, &u.ID, cl, ""))
 	case err != nil:
 		return nil, err
+	case u.BlockedAt(now):
+		return nil, &RefusedError{Reason: ReasonBlocked, Message: "This account is blocked. Contact the service's support."}
 	}
 	if issued != nil && u.MesiboUID != issued.uid {
 		u.MesiboUID = issued.uid
@@ -203,11 +208,10 @@ func (s *SignIn) completeSignInWith(tx *gorm.DB, p Phone, name string, cl Client
 	if err != nil {
 		return nil, err
 	}
-	if err := audit(tx, apiEntry(nowMs, EventCodeVerified, p.E164, &u.ID, cl, "")); err != nil {
-		return nil, err
-	}
 	detail := fmt.Sprintf("session %d, device %q", sess.ID, truncate(cl.Device, 64))
-	if err := audit(tx, apiEntry(nowMs, EventTokenIssued, p.E164, &u.ID, cl, detail)); err != nil {
+	entries = append(entries, apiEntry(nowMs, EventCodeVerified, p.E164, &u.ID, cl, ""),
+		apiEntry(nowMs, EventTokenIssued, p.E164, &u.ID, cl, detail))
+	if err := audit(tx, entries...); err != nil {
 		return nil, err
 	}
 	return &SignInResult{User: *u, Session: *sess, Token: token, NewUser: created, Replaced: replaced}, nil

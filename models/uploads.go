@@ -55,7 +55,7 @@ func (u *Uploads) check(tx *gorm.DB, userID int64) error {
 // caller removes the file).
 func (u *Uploads) Record(ctx context.Context, userID int64, name string, profile bool) error {
 	return u.db.WriteTx(ctx, func(tx *gorm.DB) error {
-		if _, err := lockUser(tx, userID, lockUserRow); err != nil {
+		if err := lockUser(tx, userID); err != nil {
 			return err
 		}
 		if err := u.check(tx, userID); err != nil {
