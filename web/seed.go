@@ -22,6 +22,9 @@ import (
 // (roster.db.partial, files.partial) and moved into place only when
 // complete: an interrupted seed leaves nothing a server would open, and
 // the next run starts again from a clean slate.
+//
+// With ROSTER_DATABASE_URL set, the deployment is generated in SQLite first
+// and then copied into PostgreSQL with COPY (seed_postgres.go).
 func Seed(ctx context.Context, args []string, getenv func(string) string, out io.Writer, log *slog.Logger) error {
 	cfg := models.DefaultSeedConfig()
 	fs := flag.NewFlagSet("roster seed", flag.ContinueOnError)
@@ -45,63 +48,75 @@ func Seed(ctx context.Context, args []string, getenv func(string) string, out io
 	if fs.NArg() > 0 {
 		return fmt.Errorf("unexpected arguments: %v", fs.Args())
 	}
-	if getenv(EnvName("database-url")) != "" {
-		return fmt.Errorf("%s is set, but roster seed fills a SQLite data directory only: seed one, then move it with roster copy", EnvName("database-url"))
-	}
-	if err := ownerOnlyDir(*dataDir); err != nil {
-		return err
-	}
-	path, files := filepath.Join(*dataDir, "roster.db"), filepath.Join(*dataDir, "files")
-	if err := seedTargetsFree(path, files); err != nil {
-		return err
-	}
 	getenv, err := withSecretFiles(getenv, log)
 	if err != nil {
 		return err
 	}
-	key, err := LoadSecret(*dataDir, "contacts", getenv("ROSTER_CONTACTS_KEY"), nil)
+	if dbURL := getenv(EnvName("database-url")); dbURL != "" {
+		return seedPostgres(ctx, dbURL, *dataDir, cfg, getenv, out, log)
+	}
+	st, err := seedSQLite(ctx, *dataDir, cfg, getenv, log)
 	if err != nil {
-		return err
-	}
-	// The sign-in key too: the server refuses to generate it over users.
-	if _, err := LoadSecret(*dataDir, "otp", getenv("ROSTER_OTP_KEY"), nil); err != nil {
-		return err
-	}
-	partial, partialFiles := path+".partial", files+".partial"
-	if err := removeSeedLeftovers(partial, partialFiles, log); err != nil {
-		return err
-	}
-	if err := os.Mkdir(partialFiles, 0o700); err != nil {
-		return err
-	}
-	cfg.FilesDir = partialFiles
-	st, err := seedInto(ctx, partial, models.NewPhoneHasher(key), cfg, log)
-	if err != nil {
-		return errors.Join(err, removeSeedLeftovers(partial, partialFiles, log))
-	}
-	if fi, err := os.Stat(partial + "-wal"); err == nil && fi.Size() > 0 {
-		return fmt.Errorf("seed: %s-wal was not checkpointed into the database; run the seed again", partial)
-	}
-	if err := os.RemoveAll(files); err != nil { // empty: seedTargetsFree checked
-		return err
-	}
-	if err := os.Rename(partialFiles, files); err != nil {
-		return err
-	}
-	if err := os.Rename(partial, path); err != nil {
 		return err
 	}
 	size := int64(0)
-	if fi, err := os.Stat(path); err == nil {
+	if fi, err := os.Stat(filepath.Join(*dataDir, "roster.db")); err == nil {
 		size = fi.Size()
 	}
-	fmt.Fprintf(out, "seeded %s: %d users, %d address books, %d address-book rows in %s; database %.1f MiB\n"+
-		"  %d sessions, %d codes of the last 30 days, %d audit entries, %d contact syncs, %d photos, %d blocked users\n"+
+	fmt.Fprintf(out, "seeded %s: %d users, %d address books, %d address-book rows in %s; database %.1f MiB\n",
+		*dataDir, st.Users, st.Books, st.BookRows, st.Took.Round(100_000_000), float64(size)/(1<<20))
+	printSeedStats(out, st, cfg)
+	return nil
+}
+
+// printSeedStats prints the rest of what a seed made, and how to use it.
+func printSeedStats(out io.Writer, st models.SeedStats, cfg models.SeedConfig) {
+	fmt.Fprintf(out, "  %d sessions, %d codes of the last 30 days, %d audit entries, %d contact syncs, %d photos, %d blocked users\n"+
 		"user N has the number models.SeedUserPhone(N) (user 1: %s); %s is in %d address books and not a user\n",
-		*dataDir, st.Users, st.Books, st.BookRows, st.Took.Round(100_000_000), float64(size)/(1<<20),
 		st.Sessions, st.Codes, st.Audit, st.Syncs, st.Photos, st.Blocked,
 		models.SeedUserPhone(1), models.SeedJoiner, cfg.Popular)
-	return nil
+}
+
+// seedSQLite seeds the data directory's database and files.
+func seedSQLite(ctx context.Context, dataDir string, cfg models.SeedConfig, getenv func(string) string, log *slog.Logger) (models.SeedStats, error) {
+	var st models.SeedStats
+	if err := ownerOnlyDir(dataDir); err != nil {
+		return st, err
+	}
+	path, files := filepath.Join(dataDir, "roster.db"), filepath.Join(dataDir, "files")
+	if err := seedTargetsFree(path, files); err != nil {
+		return st, err
+	}
+	key, err := LoadSecret(dataDir, "contacts", getenv("ROSTER_CONTACTS_KEY"), nil)
+	if err != nil {
+		return st, err
+	}
+	// The sign-in key too: the server refuses to generate it over users.
+	if _, err := LoadSecret(dataDir, "otp", getenv("ROSTER_OTP_KEY"), nil); err != nil {
+		return st, err
+	}
+	partial, partialFiles := path+".partial", files+".partial"
+	if err := removeSeedLeftovers(partial, partialFiles, log); err != nil {
+		return st, err
+	}
+	if err := os.Mkdir(partialFiles, 0o700); err != nil {
+		return st, err
+	}
+	cfg.FilesDir = partialFiles
+	st, err = seedInto(ctx, partial, models.NewPhoneHasher(key), cfg, log)
+	if err != nil {
+		return st, errors.Join(err, removeSeedLeftovers(partial, partialFiles, log))
+	}
+	if fi, err := os.Stat(partial + "-wal"); err == nil && fi.Size() > 0 {
+		return st, fmt.Errorf("seed: %s-wal was not checkpointed into the database; run the seed again", partial)
+	}
+	if err := os.RemoveAll(files); err != nil { // empty: seedTargetsFree checked
+		return st, err
+	}
+	if err := os.Rename(partialFiles, files); err != nil {
+		return st, err
+	}
+	return st, os.Rename(partial, path)
 }
 
 // seedTargetsFree refuses a data directory that already has a database or
