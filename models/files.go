@@ -24,6 +24,9 @@ type FileStore interface {
 	Open(ctx context.Context, name string) (*StoredFile, error)
 	// Delete removes a file; an unknown name is not an error.
 	Delete(ctx context.Context, name string) error
+	// Exists reports whether the store holds a file (without reading it:
+	// a resumed copy asks it of every file).
+	Exists(ctx context.Context, name string) (bool, error)
 	// Describe names the store for logs, without credentials.
 	Describe() string
 }

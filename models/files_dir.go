@@ -50,6 +50,18 @@ func (d *DirFiles) Open(_ context.Context, name string) (*StoredFile, error) {
 	return &StoredFile{Body: f, ContentType: contentTypeByName(name), Size: st.Size()}, nil
 }
 
+// Exists reports whether the directory holds the file.
+func (d *DirFiles) Exists(_ context.Context, name string) (bool, error) {
+	if checkFileName(name) != nil {
+		return false, nil
+	}
+	_, err := os.Stat(filepath.Join(d.dir, name))
+	if errors.Is(err, fs.ErrNotExist) {
+		return false, nil
+	}
+	return err == nil, err
+}
+
 // Delete removes a file; a missing one is already deleted.
 func (d *DirFiles) Delete(_ context.Context, name string) error {
 	if checkFileName(name) != nil {

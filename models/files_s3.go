@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io/fs"
 	"net/http"
 	"net/url"
 	"strings"
@@ -130,6 +131,21 @@ func (s *S3Files) readError(name string, err error) error {
 		return notFound(name)
 	}
 	return fmt.Errorf("read %s from %s: %s", name, s.where, s3Reason(err))
+}
+
+// Exists asks for the object's metadata (HEAD), not its bytes.
+func (s *S3Files) Exists(ctx context.Context, name string) (bool, error) {
+	if checkFileName(name) != nil {
+		return false, nil
+	}
+	_, err := s.client.StatObject(ctx, s.bucket, s.prefix+name, minio.StatObjectOptions{})
+	if err == nil {
+		return true, nil
+	}
+	if err := s.readError(name, err); !errors.Is(err, fs.ErrNotExist) {
+		return false, err
+	}
+	return false, nil
 }
 
 // Delete removes an object; S3 answers a missing one as deleted.

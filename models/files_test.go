@@ -82,6 +82,12 @@ func TestFileStores(t *testing.T) {
 			if names := held(); len(names) != 1 || !strings.HasSuffix(names[0], name) {
 				t.Errorf("the store holds %v", names)
 			}
+			if ok, err := st.Exists(ctx, name); !ok || err != nil {
+				t.Errorf("exists: %v, %v", ok, err)
+			}
+			if ok, err := st.Exists(ctx, "fedcba9876543210fedcba9876543210.jpg"); ok || err != nil {
+				t.Errorf("exists of an unknown name: %v, %v", ok, err)
+			}
 
 			for _, bad := range []string{"../" + name, "a/" + name, ".hidden", ""} {
 				if err := st.Put(ctx, bad, data, "image/png"); err == nil {

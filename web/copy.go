@@ -141,10 +141,7 @@ func copyFiles(ctx context.Context, dataDir string, cfg Config, getenv func(stri
 
 // copyFile copies one file unless the destination has it (a resumed copy).
 func copyFile(ctx context.Context, from, to models.FileStore, name string) (bool, error) {
-	if f, err := to.Open(ctx, name); err == nil {
-		f.Body.Close()
-		return false, nil
-	} else if !errors.Is(err, fs.ErrNotExist) {
+	if held, err := to.Exists(ctx, name); err != nil || held {
 		return false, err
 	}
 	f, err := from.Open(ctx, name)
