@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"log/slog"
 	"math/rand/v2"
+	"strconv"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -24,6 +25,13 @@ type PostgresPool struct {
 	MaxIdle     int           // connections kept open while idle
 	MaxLifetime time.Duration // a connection is replaced after this long (0: never)
 	MaxIdleTime time.Duration // an idle connection is closed after this long (0: never)
+	// LockTimeout bounds every wait for a lock (PostgreSQL's lock_timeout,
+	// unless the URL sets one): write transactions run to their end once
+	// started (writePostgres), so without it a request waiting for a row
+	// another transaction holds would outlive its deadline. Past it the
+	// statement fails with 55P03, which IsBusy reports (the app is told
+	// BUSY). 0: wait as long as it takes.
+	LockTimeout time.Duration
 }
 
 // OpenPostgres opens the PostgreSQL database at url (postgres://…) through
@@ -96,7 +104,14 @@ func lostRace(err error) bool {
 
 // openPostgresPool opens and migrates the pool.
 func openPostgresPool(ctx context.Context, url string, pool PostgresPool, log *slog.Logger) (*gorm.DB, error) {
-	g, err := gorm.Open(postgres.Open(url), &gorm.Config{
+	pcfg, err := pgx.ParseConfig(url)
+	if err != nil {
+		return nil, fmt.Errorf("the database URL: %w", err)
+	}
+	if _, set := pcfg.RuntimeParams["lock_timeout"]; !set && pool.LockTimeout > 0 {
+		pcfg.RuntimeParams["lock_timeout"] = strconv.FormatInt(pool.LockTimeout.Milliseconds(), 10)
+	}
+	g, err := gorm.Open(postgres.New(postgres.Config{Conn: stdlib.OpenDB(*pcfg)}), &gorm.Config{
 		TranslateError: true,
 		Logger:         gormLog{log: log.With("component", "gorm")}, // db_log.go: failures only, no values
 		NowFunc:        func() time.Time { return time.Now().UTC() },

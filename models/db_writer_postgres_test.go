@@ -9,6 +9,7 @@ import (
 	"sync"
 	"sync/atomic"
 	"testing"
+	"time"
 
 	"gorm.io/gorm"
 )
@@ -146,5 +147,32 @@ func TestPostgresWritesRetryLostRaces(t *testing.T) {
 	wg.Wait()
 	if errs[0] != nil || errs[1] != nil || found[0] == found[1] {
 		t.Errorf("insert race: %v, found %v (want both done, one finding the other's row)", errs, found)
+	}
+}
+
+// A write that waits for a row another transaction holds gives up after
+// the pool's lock timeout with an error IsBusy reports (the app's BUSY),
+// instead of outliving its request.
+func TestPostgresLockWaitIsBounded(t *testing.T) {
+	db, err := OpenPostgres(context.Background(), freshPostgres(t), PostgresPool{MaxOpen: 4, MaxIdle: 4, LockTimeout: 200 * time.Millisecond},
+		slog.New(slog.NewTextHandler(io.Discard, nil)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	ctx := context.Background()
+	if err := db.Write.Exec("INSERT INTO phone_guards (phone, failures, updated_at) VALUES ('+held', 0, 0)").Error; err != nil {
+		t.Fatal(err)
+	}
+	holder := db.Write.Begin()
+	defer holder.Rollback()
+	if err := holder.Exec("UPDATE phone_guards SET failures = 1 WHERE phone = '+held'").Error; err != nil {
+		t.Fatal(err)
+	}
+	err = db.WriteTx(ctx, func(tx *gorm.DB) error {
+		return tx.Exec("UPDATE phone_guards SET failures = 2 WHERE phone = '+held'").Error
+	})
+	if !IsBusy(err) {
+		t.Errorf("a write waiting for a held row: %v, want a busy error", err)
 	}
 }

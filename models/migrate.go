@@ -175,6 +175,12 @@ func (d dialect) inLockedTx(ctx context.Context, db *sql.DB, fn func(tx *sql.Tx)
 	}
 	defer tx.Rollback()
 	if d == dialectPostgres {
+		// Migrations wait as long as they must, for another instance's
+		// migrations and for running transactions (the pool's lock_timeout
+		// is for requests).
+		if _, err := tx.ExecContext(ctx, "SET LOCAL lock_timeout = 0"); err != nil {
+			return err
+		}
 		if _, err := tx.ExecContext(ctx, "SELECT pg_advisory_xact_lock($1)", int64(migrationLockKey)); err != nil {
 			return fmt.Errorf("take the migration lock: %w", err)
 		}

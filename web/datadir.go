@@ -34,7 +34,8 @@ func pathsOf(dataDir string) dataPaths {
 // --new-database), and opens the database.
 func openDatabase(ctx context.Context, cfg Config, log *slog.Logger) (*models.DB, error) {
 	if cfg.DatabaseURL != "" {
-		db, err := models.OpenPostgres(ctx, cfg.DatabaseURL, models.PostgresPool{MaxOpen: cfg.DatabaseConns, MaxIdle: cfg.DatabaseConns}, log)
+		db, err := models.OpenPostgres(ctx, cfg.DatabaseURL, models.PostgresPool{MaxOpen: cfg.DatabaseConns, MaxIdle: cfg.DatabaseConns,
+			LockTimeout: cfg.RequestTimeout}, log)
 		if err != nil {
 			return nil, fmt.Errorf("--database-url %s: %w", redactURL(cfg.DatabaseURL), err)
 		}
