@@ -88,10 +88,18 @@ type bench struct {
 	bin, dir, work string
 	addr           string
 	pid            int
+	instances      int
+	others         []instance // further servers on the same database (--instances)
 	duration       time.Duration
 	pool           int
 	tokens         map[int]string
 	client         *http.Client
+}
+
+// instance is one running server.
+type instance struct {
+	addr string
+	pid  int
 }
 
 type result struct {
@@ -127,6 +135,7 @@ func main() {
 	mixed := flag.Bool("mixed", false, "also a mixed load at 256 connections for 30 s")
 	overload := flag.Bool("overload", false, "also the 1,000-number re-sync and sign-ins at 1,024 connections")
 	serverArgs := flag.String("server-args", "", "extra server flags")
+	flag.IntVar(&b.instances, "instances", 1, "servers on the same database (PostgreSQL: --database-url in -server-args); the mixed load is spread over them")
 	flag.Parse()
 	if err := b.run(*only, *scaling, *mixed, *overload, strings.Fields(*serverArgs)); err != nil {
 		fmt.Fprintln(os.Stderr, "loadbench:", err)
@@ -182,11 +191,29 @@ func (b *bench) run(only string, scaling, mixed, overload bool, extra []string) 
 			return fmt.Errorf("seed: %v\n%s", err, out)
 		}
 	}
-	stop, err := b.startServer(data, extra)
+	if b.instances > 1 && !slices.ContainsFunc(extra, func(a string) bool { return strings.HasPrefix(a, "--database-url") }) {
+		return errors.New("-instances above 1 needs one shared database: -server-args \"--database-url postgres://…\"")
+	}
+	first, stop, err := b.startServer(data, extra)
 	if err != nil {
 		return err
 	}
 	defer stop()
+	b.addr, b.pid = first.addr, first.pid
+	for i := 1; i < b.instances; i++ {
+		// A data directory each (the files of a PostgreSQL deployment
+		// without --files-url); the database is the shared one.
+		dir := fmt.Sprintf("%s-%d", data, i)
+		if out, err := exec.Command("cp", "-r", data, dir).CombinedOutput(); err != nil {
+			return fmt.Errorf("copy %s: %v %s", data, err, out)
+		}
+		other, stop, err := b.startServer(dir, extra)
+		if err != nil {
+			return err
+		}
+		defer stop()
+		b.others = append(b.others, other)
+	}
 	if err := b.prepare(); err != nil {
 		return err
 	}
@@ -250,12 +277,13 @@ func (b *bench) run(only string, scaling, mixed, overload bool, extra []string) 
 	return nil
 }
 
-func (b *bench) startServer(data string, extra []string) (func(), error) {
+func (b *bench) startServer(data string, extra []string) (instance, func(), error) {
+	var in instance
 	port, err := freePort()
 	if err != nil {
-		return nil, err
+		return in, nil, err
 	}
-	b.addr = "127.0.0.1:" + strconv.Itoa(port)
+	in.addr = "127.0.0.1:" + strconv.Itoa(port)
 	var tn []string
 	for _, id := range b.testUsers() {
 		tn = append(tn, userPhone(id)+":"+code)
@@ -263,35 +291,36 @@ func (b *bench) startServer(data string, extra []string) (func(), error) {
 	// wrk's connections all come from 127.0.0.1: without lifting the
 	// per-IP cap (128) the 256- and 1,024-connection loads would measure
 	// 128 connections and a storm of refused ones.
-	args := append([]string{"--data-dir", data, "--addr", b.addr, "--log-level", "warn", "--max-connections-per-ip", "0"}, extra...)
+	args := append([]string{"--data-dir", data, "--addr", in.addr, "--log-level", "warn", "--max-connections-per-ip", "0"}, extra...)
 	cmd := exec.Command(b.bin, args...)
 	cmd.Env = append(os.Environ(), "ROSTER_TEST_NUMBERS="+strings.Join(tn, ","), "ROSTER_ADMIN_PASSWORD=loadbench-admin-password")
-	logf, err := os.Create(filepath.Join(b.work, "server.log"))
+	logName := filepath.Join(b.work, "server-"+in.addr+".log")
+	logf, err := os.Create(logName)
 	if err != nil {
-		return nil, err
+		return in, nil, err
 	}
 	cmd.Stdout, cmd.Stderr = logf, logf
 	if err := cmd.Start(); err != nil {
-		return nil, err
+		return in, nil, err
 	}
-	b.pid = cmd.Process.Pid
+	in.pid = cmd.Process.Pid
 	stop := func() {
 		_ = cmd.Process.Signal(syscall.SIGTERM)
 		_ = cmd.Wait()
 		logf.Close()
 	}
 	for i := 0; ; i++ {
-		res, err := b.client.Get("http://" + b.addr + "/readyz")
+		res, err := b.client.Get("http://" + in.addr + "/readyz")
 		if err == nil {
 			res.Body.Close()
 			if res.StatusCode == 200 {
-				return stop, nil
+				return in, stop, nil
 			}
 		}
 		if i > 600 {
 			stop()
-			log, _ := os.ReadFile(filepath.Join(b.work, "server.log"))
-			return nil, fmt.Errorf("server not ready: %v\n%s", err, log)
+			log, _ := os.ReadFile(logName)
+			return in, nil, fmt.Errorf("server not ready: %v\n%s", err, log)
 		}
 		time.Sleep(100 * time.Millisecond)
 	}
@@ -695,10 +724,15 @@ func (b *bench) mixed(conns int, d time.Duration) (result, error) {
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	var streams sync.WaitGroup
+	servers := append([]instance{{b.addr, b.pid}}, b.others...)
+	if len(servers) > 1 {
+		r.name += fmt.Sprintf(", %d instances", len(servers))
+	}
 	for i := range conns {
 		tok := b.tokens[poolFirst+i]
+		addr := servers[i%len(servers)].addr
 		streams.Go(func() {
-			req, _ := http.NewRequestWithContext(ctx, http.MethodGet, "http://"+b.addr+"/api/events?token="+tok, nil)
+			req, _ := http.NewRequestWithContext(ctx, http.MethodGet, "http://"+addr+"/api/events?token="+tok, nil)
 			if res, err := http.DefaultClient.Do(req); err == nil {
 				_, _ = io.Copy(io.Discard, res.Body)
 				res.Body.Close()
@@ -769,8 +803,56 @@ end
 	if err := os.WriteFile(path, []byte(script), 0o600); err != nil {
 		return r, err
 	}
-	err := b.wrk(&r, b.pid, path, 2, conns, d, "http://"+b.addr+"/api.php")
+	var err error
+	if len(servers) == 1 {
+		err = b.wrk(&r, b.pid, path, 2, conns, d, "http://"+b.addr+"/api.php")
+	} else {
+		err = b.wrkSpread(&r, servers, path, conns, d)
+	}
 	cancel()
 	streams.Wait()
 	return r, err
+}
+
+// wrkSpread runs one wrk per server at once, each with its share of the
+// connections (the same users on every server: their writes meet in the
+// shared database), and adds up what they measured; latencies are the
+// slowest server's, cores and RSS the servers' together.
+func (b *bench) wrkSpread(r *result, servers []instance, script string, conns int, d time.Duration) error {
+	parts := make([]result, len(servers))
+	errs := make([]error, len(servers))
+	var wg sync.WaitGroup
+	for i, in := range servers {
+		wg.Go(func() {
+			errs[i] = b.wrk(&parts[i], in.pid, script, 1, conns/len(servers), d, "http://"+in.addr+"/api.php")
+		})
+	}
+	wg.Wait()
+	if err := errors.Join(errs...); err != nil {
+		return err
+	}
+	slowest := func(a, b string) string {
+		da, _ := time.ParseDuration(a)
+		db, _ := time.ParseDuration(b)
+		if db > da {
+			return b
+		}
+		return a
+	}
+	var cpuS float64
+	for _, p := range parts {
+		r.rps += p.rps
+		r.requests += p.requests
+		r.p50, r.p99 = slowest(r.p50, p.p50), slowest(r.p99, p.p99)
+		r.cores += p.cores
+		r.wrkCores += p.wrkCores
+		r.rssMiB += p.rssMiB
+		r.bad, r.busy, r.interna, r.errs, r.timeouts = r.bad+p.bad, r.busy+p.busy, r.interna+p.interna, r.errs+p.errs, r.timeouts+p.timeouts
+		cpuS += p.cpuMs * float64(p.requests) / 1000
+		r.load = p.load
+	}
+	if r.requests > 0 {
+		r.cpuMs = cpuS * 1000 / float64(r.requests)
+	}
+	return nil
 }
