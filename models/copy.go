@@ -5,14 +5,11 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
-	"runtime"
 	"slices"
 	"strings"
-	"sync"
 	"time"
 
 	"github.com/jackc/pgx/v5"
-	"golang.org/x/sync/errgroup"
 )
 
 // Copying a SQLite deployment into an empty PostgreSQL database (roster
@@ -70,15 +67,10 @@ func CopyToPostgres(ctx context.Context, src, dst *DB, sourceName string, progre
 	if err := claimDestination(ctx, dstSQL, tables, sourceName); err != nil {
 		return err
 	}
-	progress = serialized(progress)
-	err = inLevels(ctx, tables, func(t *copyTable) error {
+	for _, t := range tables {
 		if err := t.copy(ctx, srcSQL, dstSQL, progress); err != nil {
 			return fmt.Errorf("copy %s: %w", t.name, err)
 		}
-		return nil
-	})
-	if err != nil {
-		return err
 	}
 	// Statistics for the planner now, not when autovacuum gets to the
 	// tables: without them the first hour of the new deployment runs
@@ -91,89 +83,13 @@ func CopyToPostgres(ctx context.Context, src, dst *DB, sourceName string, progre
 	if _, err := dstSQL.ExecContext(ctx, "ANALYZE "+strings.Join(names, ", ")); err != nil {
 		return fmt.Errorf("analyze: %w", err)
 	}
-	// The comparison has no order to keep: one level.
-	err = inLevels(ctx, flat(tables), func(t *copyTable) error {
+	for _, t := range tables {
 		if err := t.verify(ctx, srcSQL, dstSQL, progress); err != nil {
 			return fmt.Errorf("verify %s: %w", t.name, err)
 		}
-		return nil
-	})
-	if err != nil {
-		return err
 	}
 	_, err = dstSQL.ExecContext(ctx, "DROP TABLE "+copyMarker)
 	return err
-}
-
-// copyWorkers is how many tables are copied (or compared) at once: each is
-// one stream, a SQLite reader and a COPY into one PostgreSQL backend, and
-// one stream keeps about one core busy (the users' triggers make their
-// backend the bottleneck). The destination pools of `roster copy` and
-// `roster seed` have four connections.
-func copyWorkers() int { return min(runtime.GOMAXPROCS(0), 4) }
-
-// inLevels calls do for every table, a level at a time, up to copyWorkers
-// tables of a level at once: a table's level comes after the levels of the
-// tables its foreign keys point to (tables is in foreign-key order), so no
-// row is written before the row it references. The first error stops the
-// tables not yet started.
-func inLevels(ctx context.Context, tables []*copyTable, do func(*copyTable) error) error {
-	level := map[string]int{}
-	var levels [][]*copyTable
-	for _, t := range tables {
-		l := 0
-		for _, r := range t.refs {
-			if r != t.name {
-				l = max(l, level[r]+1)
-			}
-		}
-		level[t.name] = l
-		for len(levels) <= l {
-			levels = append(levels, nil)
-		}
-		levels[l] = append(levels[l], t)
-	}
-	for _, lv := range levels {
-		g, gctx := errgroup.WithContext(ctx)
-		g.SetLimit(copyWorkers())
-		for _, t := range lv {
-			g.Go(func() error {
-				if err := gctx.Err(); err != nil {
-					return err
-				}
-				return do(t)
-			})
-		}
-		if err := g.Wait(); err != nil {
-			return err
-		}
-	}
-	return nil
-}
-
-// flat is tables with no references between them: inLevels then runs them
-// all as one level.
-func flat(tables []*copyTable) []*copyTable {
-	out := make([]*copyTable, len(tables))
-	for i, t := range tables {
-		c := *t
-		c.refs = nil
-		out[i] = &c
-	}
-	return out
-}
-
-// serialized makes a progress callback safe for the tables copied at once.
-func serialized(progress func(CopyProgress)) func(CopyProgress) {
-	if progress == nil {
-		return func(CopyProgress) {}
-	}
-	var mu sync.Mutex
-	return func(p CopyProgress) {
-		mu.Lock()
-		defer mu.Unlock()
-		progress(p)
-	}
 }
 
 // copyTable is one table: its columns as the destination has them (without

@@ -77,18 +77,17 @@ func CopyCommand(ctx context.Context, args []string, getenv func(string) string,
 	return printCopiedKeys(*dataDir, getenv, out)
 }
 
-// copyProgressPrinter prints a line per table at most every two seconds
-// (tables are copied a few at a time), with the rate and an estimate of the
-// time left. The copy calls it from one goroutine at a time.
+// copyProgressPrinter prints a line per table at most every two seconds,
+// with the rate and an estimate of the time left.
 func copyProgressPrinter(out io.Writer) func(models.CopyProgress) {
-	last := map[string]time.Time{} // stage and table → last line
+	var last time.Time
+	var lastTable string
 	return func(p models.CopyProgress) {
 		finished := p.Total > 0 && p.Done >= p.Total
-		key := p.Stage + " " + p.Table
-		if t, ok := last[key]; ok && !finished && time.Since(t) < 2*time.Second {
+		if p.Table == lastTable && !finished && time.Since(last) < 2*time.Second {
 			return
 		}
-		last[key] = time.Now()
+		last, lastTable = time.Now(), p.Table
 		rate := float64(p.Done) / max(p.TableElapsed.Seconds(), 0.001)
 		line := fmt.Sprintf("%s %s: %d", p.Stage, p.Table, p.Done)
 		if p.Total > 0 {
