@@ -187,7 +187,7 @@ func (c *Contacts) Upload(ctx context.Context, caller *User, raw []string, reset
 		// reset and the digest all read what they then change: with the
 		// book locked, another instance's upload, reset or deletion of this
 		// book waits until this one is committed, and then sees it.
-		if err := lockAddressBooks(c.db, tx, caller.ID); err != nil {
+		if _, err := lockUsers(tx, caller.ID); err != nil {
 			return err
 		}
 		// Never-seen numbers: in neither the address book nor what the last

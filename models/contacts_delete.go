@@ -28,7 +28,7 @@ func (c *Contacts) Delete(ctx context.Context, caller *User, raw []string) (int,
 		// instance between the deletion and the forgetting of its lists:
 		// such an upload's digest, committed after this transaction's
 		// forgetLists, would claim a list whose number was just deleted.
-		if err := lockAddressBooks(c.db, tx, caller.ID); err != nil {
+		if _, err := lockUsers(tx, caller.ID); err != nil {
 			return err
 		}
 		for _, chunk := range chunks(numbers, 500) {

@@ -93,7 +93,7 @@ func (c *Contacts) FlushSyncs(ctx context.Context) (dropped int, err error) {
 		// which a deletion or a reset on another instance may be changing:
 		// the books are locked first (in id order: another instance's flush
 		// locks its owners in the same order).
-		if err := lockAddressBooks(c.db, tx, owners...); err != nil {
+		if _, err := lockUsers(tx, owners...); err != nil {
 			return err
 		}
 		if len(batch) > 0 {

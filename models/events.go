@@ -9,7 +9,6 @@ import (
 	"time"
 
 	"gorm.io/gorm"
-	"gorm.io/gorm/clause"
 )
 
 // Event types.
@@ -173,18 +172,13 @@ func (e *Events) RunOnce(ctx context.Context) (int, error) {
 		// A run again (writePostgres, after a deadlock) starts afresh: Find
 		// leaves ev as it was when no row is found.
 		ev, recipients, handled = Event{}, nil, false
-		q := tx.Where("fanned_out_at IS NULL").Order("id").Limit(1)
-		if e.db.Postgres() {
-			// The claim: this transaction holds the event's row until the
-			// chunk and the cursor after it are committed together, and
-			// every other worker (here or on another instance) skips the
-			// row meanwhile and takes the next event, or finds nothing to
-			// do. The row it reads is the latest committed one, so its
-			// cursor is past every chunk already written. (SQLite has one
-			// writer: the row cannot change under it.)
-			q = q.Clauses(clause.Locking{Strength: "NO KEY UPDATE", Options: "SKIP LOCKED"})
-		}
-		err := q.Find(&ev).Error
+		// The claim: this transaction holds the event's row until the chunk
+		// and the cursor after it are committed together, and every other
+		// worker (here or on another instance) skips the row meanwhile and
+		// takes the next event, or finds nothing to do. The row it reads is
+		// the latest committed one, so its cursor is past every chunk
+		// already written.
+		err := claiming(tx).Where("fanned_out_at IS NULL").Order("id").Limit(1).Find(&ev).Error
 		if err != nil || ev.ID == 0 {
 			return err
 		}

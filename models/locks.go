@@ -1,7 +1,6 @@
 package models
 
 import (
-	"errors"
 	"slices"
 
 	"gorm.io/gorm"
@@ -20,7 +19,7 @@ import (
 //     network, the service's SMS cap (a count over a sliding window);
 //   - the user's row (lockUser, lockedUserByID) for a user's own changes: a
 //     block, a deletion, the uploads cap, a profile, a new session;
-//   - the owners' rows for address books (lockAddressBooks).
+//   - the owners' rows for address books (lockUsers of their owners).
 //
 // Order, so that no two transactions wait for each other in a circle: keyed
 // locks before rows, keyed locks in the order of their classes, users' rows
@@ -51,15 +50,18 @@ func lockKey(tx *gorm.DB, class lockClass, key string) error {
 	return tx.Exec("SELECT pg_advisory_xact_lock(?, hashtext(?))", int32(class), key).Error
 }
 
-// skipLocked is the clause that claims jobs on PostgreSQL: the rows selected
-// are locked until commit, and rows another transaction has locked are
-// passed over rather than waited for (then claimed twice). SQLite's single
-// writer claims one batch at a time and needs none.
-func (d *DB) skipLocked() []clause.Expression {
-	if d.dialect != dialectPostgres {
-		return nil
+// claiming adds to the query q the clause that claims jobs on PostgreSQL
+// (queued messages, a join's fan-out): the rows it selects stay locked until
+// commit, and rows another transaction holds are skipped, not waited for,
+// so two workers never take the same job. NO KEY UPDATE: a claim changes a
+// job's state, not its key, so rows referring to the job (a delivery
+// attempt) are not held up. SQLite's single writer claims one batch at a
+// time and needs none.
+func claiming(q *gorm.DB) *gorm.DB {
+	if !onPostgres(q) {
+		return q
 	}
-	return []clause.Expression{clause.Locking{Strength: clause.LockingStrengthUpdate, Options: clause.LockingOptionsSkipLocked}}
+	return q.Clauses(clause.Locking{Strength: "NO KEY UPDATE", Options: clause.LockingOptionsSkipLocked})
 }
 
 // Row locks of a user, on PostgreSQL, where write transactions run side by
@@ -93,56 +95,45 @@ func lockedUser(tx *gorm.DB, strength string, where string, args ...any) (*User,
 	if onPostgres(tx) {
 		tx = tx.Clauses(clause.Locking{Strength: strength})
 	}
-	var u User
-	err := tx.Where(where, args...).Take(&u).Error
-	if errors.Is(err, gorm.ErrRecordNotFound) {
-		return nil, ErrNotFound
-	}
-	if err != nil {
-		return nil, err
-	}
-	return &u, nil
+	return userWhere(tx, where, args...)
 }
 
 // lockUser locks the user's row on PostgreSQL (ErrNotFound if the user is
 // gone) and does nothing on SQLite, where the caller's statements run as
-// they always did. Every strength is lockUserRow here; deletions read the
-// user with lockedUserByID.
+// they always did. Deletions read the user with lockedUserByID instead.
 func lockUser(tx *gorm.DB, id int64) error {
-	if !onPostgres(tx) {
-		return nil
-	}
-	var ids []int64
-	if err := tx.Raw("SELECT id FROM users WHERE id = ? FOR "+lockUserRow, id).Scan(&ids).Error; err != nil {
-		return err
-	}
-	if len(ids) == 0 {
+	n, err := lockUsers(tx, id)
+	if err == nil && n == 0 {
 		return ErrNotFound
 	}
-	return nil
+	return err
 }
 
-// lockAddressBooks locks, on PostgreSQL, the users rows of these owners,
-// in the order of their ids (so that two transactions locking several never
-// wait for each other in a cycle), until the transaction ends. Every write
-// of an address book and of what is kept about it (the allowance, the
-// reset memory, the digests of lists, the sync records' digests) takes it
-// first: writes of one book take turns across instances, as they do behind
-// SQLite's single writer, which needs no lock. FOR NO KEY UPDATE, not FOR
-// UPDATE: rows that refer to the user (sessions, events, the book itself)
-// take KEY SHARE, which it does not hold up.
-func lockAddressBooks(db *DB, tx *gorm.DB, ownerIDs ...int64) error {
-	if !db.Postgres() || len(ownerIDs) == 0 {
-		return nil
+// lockUsers locks, on PostgreSQL, the rows of these users in the order of
+// their ids (so that two transactions locking several never wait for each
+// other in a circle) until the transaction ends, and returns how many
+// exist; SQLite's single writer needs no lock, and all are reported there.
+//
+// Every write of an address book and of what is kept about it (the
+// allowance, the reset memory, the digests of lists, the sync records'
+// digests) locks its owner first: writes of one book take turns across
+// instances. FOR NO KEY UPDATE, not FOR UPDATE: rows that refer to the
+// user (sessions, events, the book itself) take KEY SHARE, which it does
+// not hold up.
+func lockUsers(tx *gorm.DB, ids ...int64) (int, error) {
+	if !onPostgres(tx) {
+		return len(ids), nil
 	}
-	ids := slices.Clone(ownerIDs)
-	slices.Sort(ids)
+	sorted := slices.Clone(ids)
+	slices.Sort(sorted)
+	n := 0
 	// In ascending slices, each under PostgreSQL's cap on parameters.
-	for _, part := range chunks(ids, 10_000) {
+	for _, part := range chunks(sorted, 10_000) {
 		var locked []int64
-		if err := tx.Raw("SELECT id FROM users WHERE id IN ? ORDER BY id FOR NO KEY UPDATE", part).Scan(&locked).Error; err != nil {
-			return err
+		if err := tx.Raw("SELECT id FROM users WHERE id IN ? ORDER BY id FOR "+lockUserRow, part).Scan(&locked).Error; err != nil {
+			return n, err
 		}
+		n += len(locked)
 	}
-	return nil
+	return n, nil
 }

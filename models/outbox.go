@@ -76,12 +76,11 @@ func (o *Outbox) Claim(ctx context.Context, limit int) ([]OutboxMessage, error) 
 		if err := o.dropExpiredCodes(tx, now); err != nil {
 			return err
 		}
-		err := tx.Where("(state = ? AND next_attempt_at <= ?) OR (state = ? AND lease_until < ?)",
+		err := claiming(tx).Where("(state = ? AND next_attempt_at <= ?) OR (state = ? AND lease_until < ?)",
 			OutboxPending, now, OutboxSending, now).
 			// Codes first: a person is waiting for them, while a popular
 			// user's join can queue thousands of notices.
 			Clauses(clause.OrderBy{Expression: clause.Expr{SQL: "kind = ? DESC, next_attempt_at", Vars: []any{OutboxKindOTP}}}).
-			Clauses(o.db.skipLocked()...).
 			Limit(limit).Find(&msgs).Error
 		if err != nil || len(msgs) == 0 {
 			return err

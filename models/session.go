@@ -203,44 +203,31 @@ func (s *Sessions) authStmt(ctx context.Context) (*sql.Stmt, error) {
 const touchWait = 100 * time.Millisecond
 
 // touch records use of the session when the stored time is older than
-// touchEvery. The condition is in the UPDATE so concurrent requests write once.
+// touchEvery. The conditions are in the UPDATEs so concurrent requests write
+// once. The user's row is written before the session's: the order of every
+// transaction that locks both (a block, a deletion, a sign-in lock the user
+// and then write sessions), so on PostgreSQL, where transactions run side
+// by side, a touch never deadlocks with them. The session's condition goes
+// into the user's statement too; two touches at once on PostgreSQL may both
+// write the user's time (the same value), only one the session's.
 func (s *Sessions) touch(ctx context.Context, sess *tokenSession, now time.Time) error {
 	nowMs := toMillis(now)
 	if nowMs-sess.LastUsedAt < s.touchEvery.Milliseconds() {
 		return nil
 	}
 	before := nowMs - s.touchEvery.Milliseconds()
-	if s.db.Postgres() {
-		return s.db.WriteTx(ctx, func(tx *gorm.DB) error { return touchPostgres(tx, sess, nowMs, before) })
-	}
 	return s.db.WriteTx(ctx, func(tx *gorm.DB) error {
-		res := tx.Model(&Session{}).Where("id = ? AND last_used_at < ?", sess.ID, before).
-			Update("last_used_at", nowMs)
+		res := tx.Exec(`UPDATE users SET last_seen_at = ? WHERE id = ?
+			AND EXISTS (SELECT 1 FROM sessions WHERE id = ? AND last_used_at < ?)`, nowMs, sess.UserID, sess.ID, before)
 		if res.Error != nil || res.RowsAffected == 0 {
 			return res.Error
 		}
-		sess.LastUsedAt = nowMs
-		return tx.Model(&User{}).Where("id = ?", sess.UserID).Update("last_seen_at", nowMs).Error
-	})
-}
-
-// touchPostgres is touch where write transactions run side by side: the
-// user's row is written before the session's, the order of every other
-// transaction that locks both (a block, a deletion, a sign-in lock the user
-// and then revoke sessions), so a touch never deadlocks with them. The
-// session's condition goes into the user's statement; two touches at once
-// may both write the user's time (the same value), only one the session's.
-func touchPostgres(tx *gorm.DB, sess *tokenSession, nowMs, before int64) error {
-	res := tx.Exec(`UPDATE users SET last_seen_at = ? WHERE id = ?
-		AND EXISTS (SELECT 1 FROM sessions WHERE id = ? AND last_used_at < ?)`, nowMs, sess.UserID, sess.ID, before)
-	if res.Error != nil || res.RowsAffected == 0 {
+		res = tx.Model(&Session{}).Where("id = ? AND last_used_at < ?", sess.ID, before).Update("last_used_at", nowMs)
+		if res.Error == nil && res.RowsAffected == 1 {
+			sess.LastUsedAt = nowMs
+		}
 		return res.Error
-	}
-	res = tx.Model(&Session{}).Where("id = ? AND last_used_at < ?", sess.ID, before).Update("last_used_at", nowMs)
-	if res.Error == nil && res.RowsAffected == 1 {
-		sess.LastUsedAt = nowMs
-	}
-	return res.Error
+	})
 }
 
 // RevokeToken revokes the session of this token, if it is live. It reports

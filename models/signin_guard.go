@@ -43,27 +43,37 @@ func (s *SignIn) lockPhone(tx *gorm.DB, e164 string) error {
 	return nil
 }
 
-// checkBlocked refuses a blocked user. It runs only after a correct code:
-// before it, a blocked number answers as any other, so nobody can probe
-// which accounts are blocked.
-func checkBlocked(tx *gorm.DB, e164 string, now time.Time) (*RefusedError, error) {
-	u, err := userByPhone(tx, e164)
-	if err != nil && !errors.Is(err, ErrNotFound) {
-		return nil, err
+// checkBlocked reads the phone's user (nil: none yet) and refuses a blocked
+// one. It runs only after a correct code: before it, a blocked number
+// answers as any other, so nobody can probe which accounts are blocked.
+//
+// The user's row is locked (PostgreSQL) until the sign-in commits, before
+// any of its sessions' rows, the order of blocks and deletions: one that
+// comes later waits and then revokes the new session; one committed before
+// is seen here.
+func checkBlocked(tx *gorm.DB, e164 string, now time.Time) (*User, *RefusedError, error) {
+	u, err := lockedUser(tx, lockUserRow, "phone = ?", e164)
+	if errors.Is(err, ErrNotFound) {
+		return nil, nil, nil
 	}
-	if u != nil && u.BlockedAt(now) {
-		return &RefusedError{Reason: ReasonBlocked, Message: "This account is blocked. Contact the service's support."}, nil
+	if err != nil {
+		return nil, nil, err
 	}
-	return nil, nil
+	if u.BlockedAt(now) {
+		return u, &RefusedError{Reason: ReasonBlocked, Message: "This account is blocked. Contact the service's support."}, nil
+	}
+	return u, nil, nil
 }
 
-// checkUserAndLock refuses blocked users and locked phones, for steps after
-// a right code.
-func (s *SignIn) checkUserAndLock(tx *gorm.DB, e164 string, now time.Time) (*RefusedError, error) {
-	if r, err := checkBlocked(tx, e164, now); r != nil || err != nil {
-		return r, err
+// checkUserAndLock is checkBlocked, then refuses a locked phone, for steps
+// after a right code.
+func (s *SignIn) checkUserAndLock(tx *gorm.DB, e164 string, now time.Time) (*User, *RefusedError, error) {
+	u, r, err := checkBlocked(tx, e164, now)
+	if r != nil || err != nil {
+		return u, r, err
 	}
-	return s.checkLock(tx, e164, now)
+	r, err = s.checkLock(tx, e164, now)
+	return u, r, err
 }
 
 // checkLock refuses a phone (or, in demo-code mode, the whole server) whose

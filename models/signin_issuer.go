@@ -2,7 +2,6 @@ package models
 
 import (
 	"context"
-	"errors"
 	"time"
 
 	"gorm.io/gorm"
@@ -61,15 +60,11 @@ func (s *SignIn) verifyWithIssuer(ctx context.Context, p Phone, code, name strin
 		if refused, err = s.checkAnyCode(tx, p, code, cl, now); err != nil || refused != nil {
 			return err
 		}
-		if err := tx.Model(&OTPCode{}).Where("phone = ? AND state = ? AND verified_at = ?", p.E164, CodeVerified, nowMs).
-			Order("id DESC").Limit(1).Pluck("id", &otpID).Error; err != nil {
+		if existing, refused, err = checkBlocked(tx, p.E164, now); err != nil || refused != nil {
 			return err
 		}
-		existing, err = userByPhone(tx, p.E164)
-		if errors.Is(err, ErrNotFound) {
-			existing, err = nil, nil
-		}
-		return err
+		return tx.Model(&OTPCode{}).Where("phone = ? AND state = ? AND verified_at = ?", p.E164, CodeVerified, nowMs).
+			Order("id DESC").Limit(1).Pluck("id", &otpID).Error
 	})
 	if err != nil {
 		return nil, err
@@ -97,7 +92,8 @@ func (s *SignIn) verifyWithIssuer(ctx context.Context, p Phone, code, name strin
 		if err := s.lockPhone(tx, p.E164); err != nil {
 			return err
 		}
-		if r, err := s.checkUserAndLock(tx, p.E164, now); r != nil || err != nil {
+		u, r, err := s.checkUserAndLock(tx, p.E164, now)
+		if r != nil || err != nil {
 			// Blocked while the issuer was asked: the new token must not
 			// stay valid at mesibo.
 			refused = r
@@ -106,7 +102,7 @@ func (s *SignIn) verifyWithIssuer(ctx context.Context, p Phone, code, name strin
 			}
 			return err
 		}
-		result, err = s.completeSignInWith(tx, p, name, cl, now, &issuedSession{token: issued.Token, uid: issued.UID, sealed: sealed})
+		result, err = s.completeSignInWith(tx, p, u, name, cl, now, &issuedSession{token: issued.Token, uid: issued.UID, sealed: sealed})
 		return err
 	})
 	if err != nil {

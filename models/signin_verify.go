@@ -4,7 +4,6 @@ import (
 	"context"
 	"crypto/hmac"
 	"crypto/subtle"
-	"errors"
 	"fmt"
 	"strings"
 	"time"
@@ -47,7 +46,11 @@ func (s *SignIn) VerifyCode(ctx context.Context, p Phone, code, name string, cl 
 		if refused, err = s.checkAnyCode(tx, p, code, cl, now); err != nil || refused != nil {
 			return err
 		}
-		result, err = s.completeSignIn(tx, p, name, cl, now)
+		var u *User
+		if u, refused, err = checkBlocked(tx, p.E164, now); err != nil || refused != nil {
+			return err
+		}
+		result, err = s.completeSignIn(tx, p, u, name, cl, now)
 		return err
 	})
 	if err != nil {
@@ -63,7 +66,8 @@ func (s *SignIn) VerifyCode(ctx context.Context, p Phone, code, name string, cl 
 }
 
 // checkAnyCode checks a code against a test number's fixed code or the
-// phone's newest issued code. It first takes the phone's lock (and in
+// phone's newest issued code; a right code is answered nil, and the caller
+// then checks the user (checkBlocked). It first takes the phone's lock (and in
 // demo-code mode the server-wide guard's): a code's tries and the guard
 // are read, then counted, and two checks at once on two instances must
 // not both see the same count.
@@ -85,7 +89,7 @@ func (s *SignIn) checkTestCode(tx *gorm.DB, p Phone, code, fixed string, cl Clie
 		if err := clearFailures(tx, p.E164, now); err != nil {
 			return nil, err
 		}
-		return checkBlocked(tx, p.E164, now)
+		return nil, nil
 	}
 	// A test number's code is fixed and never expires: without the guard's
 	// count it could be guessed at leisure. Only asking for it is free.
@@ -126,7 +130,7 @@ func (s *SignIn) checkCode(tx *gorm.DB, p Phone, code string, cl ClientInfo, now
 		if err := clearFailures(tx, p.E164, now); err != nil {
 			return nil, err
 		}
-		return checkBlocked(tx, p.E164, now)
+		return nil, nil
 	}
 	return s.recordFailure(tx, p, &otp, cl, now)
 }
@@ -159,24 +163,20 @@ func (s *SignIn) recordFailure(tx *gorm.DB, p Phone, otp *OTPCode, cl ClientInfo
 	return &RefusedError{Reason: ReasonBadCode, Message: msg}, nil
 }
 
-// completeSignIn finds or creates the user and issues the device's token.
-func (s *SignIn) completeSignIn(tx *gorm.DB, p Phone, name string, cl ClientInfo, now time.Time) (*SignInResult, error) {
-	return s.completeSignInWith(tx, p, name, cl, now, nil)
+// completeSignIn signs the phone in as u, the user checkBlocked found
+// (and locked), or as a new user when u is nil, and issues the device's
+// token.
+func (s *SignIn) completeSignIn(tx *gorm.DB, p Phone, u *User, name string, cl ClientInfo, now time.Time) (*SignInResult, error) {
+	return s.completeSignInWith(tx, p, u, name, cl, now, nil)
 }
 
 // completeSignInWith is completeSignIn with, optionally, a token from the
 // issuer instead of a new Roster token.
-func (s *SignIn) completeSignInWith(tx *gorm.DB, p Phone, name string, cl ClientInfo, now time.Time, issued *issuedSession) (*SignInResult, error) {
+func (s *SignIn) completeSignInWith(tx *gorm.DB, p Phone, u *User, name string, cl ClientInfo, now time.Time, issued *issuedSession) (*SignInResult, error) {
 	nowMs := toMillis(now)
-	// The user's row locked (PostgreSQL) before its sessions' rows, the
-	// order of blocks and deletions: one committed since the code check is
-	// seen here (a deleted user is signed in as a new one, a blocked one is
-	// refused), and one that comes later waits, then revokes this session.
-	u, err := lockedUser(tx, lockUserRow, "phone = ?", p.E164)
 	created := false
 	var entries []AuditEntry
-	switch {
-	case errors.Is(err, ErrNotFound):
+	if u == nil {
 		u = &User{Phone: p.E164, CountryCode: p.CountryCode, Name: CleanText(name, MaxNameLen),
 			Discoverable: "everyone", Announce: true, CreatedAt: nowMs, ProfileAt: nowMs, LastSeenAt: &nowMs}
 		if s.cfg.Hasher != nil {
@@ -193,10 +193,6 @@ func (s *SignIn) completeSignInWith(tx *gorm.DB, p Phone, name string, cl Client
 			}
 		}
 		entries = append(entries, apiEntry(nowMs, EventUserCreated, p.E164, &u.ID, cl, ""))
-	case err != nil:
-		return nil, err
-	case u.BlockedAt(now):
-		return nil, &RefusedError{Reason: ReasonBlocked, Message: "This account is blocked. Contact the service's support."}
 	}
 	if issued != nil && u.MesiboUID != issued.uid {
 		u.MesiboUID = issued.uid

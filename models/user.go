@@ -46,8 +46,13 @@ func (u *User) BlockedAt(now time.Time) bool {
 var ErrNotFound = errors.New("not found")
 
 func userByPhone(tx *gorm.DB, e164 string) (*User, error) {
+	return userWhere(tx, "phone = ?", e164)
+}
+
+// userWhere reads the user that where matches (ErrNotFound: none).
+func userWhere(tx *gorm.DB, where string, args ...any) (*User, error) {
 	var u User
-	err := tx.Where("phone = ?", e164).Take(&u).Error
+	err := tx.Where(where, args...).Take(&u).Error
 	if errors.Is(err, gorm.ErrRecordNotFound) {
 		return nil, ErrNotFound
 	}
