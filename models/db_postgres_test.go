@@ -191,13 +191,5 @@ func TestPostgresAuditLogIsAppendOnly(t *testing.T) {
 // PostgreSQL one (skipped without ROSTER_TEST_DATABASE_URL outside CI).
 func onEachDatabase(t *testing.T, f func(t *testing.T, db *DB)) {
 	t.Run("sqlite", func(t *testing.T) { f(t, openTestDB(t)) })
-	t.Run("postgres", func(t *testing.T) {
-		db, err := OpenPostgres(context.Background(), freshPostgres(t), PostgresPool{MaxOpen: 4, MaxIdle: 4},
-			slog.New(slog.NewTextHandler(io.Discard, nil)))
-		if err != nil {
-			t.Fatal(err)
-		}
-		t.Cleanup(func() { db.Close() })
-		f(t, db)
-	})
+	t.Run("postgres", func(t *testing.T) { f(t, openTestPostgres(t, PostgresPool{MaxOpen: 4, MaxIdle: 4})) })
 }

@@ -15,10 +15,9 @@ import (
 )
 
 // openTestPostgres opens a fresh PostgreSQL database as Roster does.
-func openTestPostgres(t *testing.T) *DB {
+func openTestPostgres(t *testing.T, pool PostgresPool) *DB {
 	t.Helper()
-	db, err := OpenPostgres(context.Background(), freshPostgres(t), PostgresPool{MaxOpen: 4, MaxIdle: 4},
-		slog.New(slog.NewTextHandler(io.Discard, nil)))
+	db, err := OpenPostgres(context.Background(), freshPostgres(t), pool, slog.New(slog.NewTextHandler(io.Discard, nil)))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -31,7 +30,7 @@ func openTestPostgres(t *testing.T) *DB {
 // an error once the retries find it again, one whose caller gave up before
 // it started never runs.
 func TestPostgresWritesKeepTheirOwnOutcome(t *testing.T) {
-	db := openTestPostgres(t)
+	db := openTestPostgres(t, PostgresPool{MaxOpen: 4, MaxIdle: 4})
 	ctx := context.Background()
 	insert := func(tx *gorm.DB, phone string) error {
 		return tx.Exec("INSERT INTO phone_guards (phone, failures, updated_at) VALUES (?, 0, 0)", phone).Error
@@ -80,7 +79,7 @@ func TestPostgresWritesKeepTheirOwnOutcome(t *testing.T) {
 // look for a row, find none and insert it both succeed too: the one whose
 // insert lost runs again and finds the other's row.
 func TestPostgresWritesRetryLostRaces(t *testing.T) {
-	db := openTestPostgres(t)
+	db := openTestPostgres(t, PostgresPool{MaxOpen: 4, MaxIdle: 4})
 	ctx := context.Background()
 	for _, p := range []string{"+x", "+y"} {
 		if err := db.Write.Exec("INSERT INTO phone_guards (phone, failures, updated_at) VALUES (?, 0, 0)", p).Error; err != nil {
@@ -154,24 +153,23 @@ func TestPostgresWritesRetryLostRaces(t *testing.T) {
 // the pool's lock timeout with an error IsBusy reports (the app's BUSY),
 // instead of outliving its request.
 func TestPostgresLockWaitIsBounded(t *testing.T) {
-	db, err := OpenPostgres(context.Background(), freshPostgres(t), PostgresPool{MaxOpen: 4, MaxIdle: 4, LockTimeout: 200 * time.Millisecond},
-		slog.New(slog.NewTextHandler(io.Discard, nil)))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer db.Close()
+	db := openTestPostgres(t, PostgresPool{MaxOpen: 4, MaxIdle: 4, LockTimeout: 200 * time.Millisecond})
 	ctx := context.Background()
 	if err := db.Write.Exec("INSERT INTO phone_guards (phone, failures, updated_at) VALUES ('+held', 0, 0)").Error; err != nil {
 		t.Fatal(err)
 	}
 	holder := db.Write.Begin()
-	defer holder.Rollback()
 	if err := holder.Exec("UPDATE phone_guards SET failures = 1 WHERE phone = '+held'").Error; err != nil {
 		t.Fatal(err)
 	}
-	err = db.WriteTx(ctx, func(tx *gorm.DB) error {
+	// The holder lets go after 3 s: a write that waited for it (no lock
+	// timeout) would then succeed, and the test fail, rather than hang.
+	var release sync.Once
+	go func() { time.Sleep(3 * time.Second); release.Do(func() { holder.Rollback() }) }()
+	err := db.WriteTx(ctx, func(tx *gorm.DB) error {
 		return tx.Exec("UPDATE phone_guards SET failures = 2 WHERE phone = '+held'").Error
 	})
+	release.Do(func() { holder.Rollback() })
 	if !IsBusy(err) {
 		t.Errorf("a write waiting for a held row: %v, want a busy error", err)
 	}
