@@ -14,7 +14,7 @@ import (
 // answers BUSY (nothing stored, nothing spent), and a sync record is kept
 // for every request.
 func TestReadsDoNotWaitForTheWriter(t *testing.T) {
-	webtest.SQLiteOnly(t, "holds SQLite's one writer connection; on PostgreSQL the writer lock is an advisory lock")
+	webtest.SQLiteOnly(t, "holds SQLite's one writer connection; PostgreSQL has none: its writes run side by side")
 	e := webtest.NewPeople(t, "--request-timeout", "300ms")
 	alice := e.SignIn(alicePhone, "a")
 	e.SignIn(bobPhone, "b")

@@ -118,10 +118,17 @@ func (e *Events) notice(u *User, typ string) Notice {
 	return n
 }
 
-// record writes an event inside the caller's transaction.
+// record writes an event inside the caller's transaction. Streams read a
+// user's deliveries by event id, and the fan-out takes events by id: on
+// PostgreSQL, where transactions commit in any order, the event is
+// numbered under lockEventOrder, held to commit, so that no event commits
+// after one with a larger id (SQLite's single writer gives that order).
 func (e *Events) record(tx *gorm.DB, u *User, typ string, now time.Time) error {
 	body, err := json.Marshal(e.notice(u, typ))
 	if err != nil {
+		return err
+	}
+	if err := lockKey(tx, lockEventOrder, ""); err != nil {
 		return err
 	}
 	return tx.Create(&Event{Type: typ, UserID: u.ID, Body: string(body), CreatedAt: toMillis(now)}).Error
@@ -172,13 +179,15 @@ func (e *Events) RunOnce(ctx context.Context) (int, error) {
 		// A run again (writePostgres, after a deadlock) starts afresh: Find
 		// leaves ev as it was when no row is found.
 		ev, recipients, handled = Event{}, nil, false
-		// The claim: this transaction holds the event's row until the chunk
-		// and the cursor after it are committed together, and every other
-		// worker (here or on another instance) skips the row meanwhile and
-		// takes the next event, or finds nothing to do. The row it reads is
-		// the latest committed one, so its cursor is past every chunk
-		// already written.
-		err := claiming(tx).Where("fanned_out_at IS NULL").Order("id").Limit(1).Find(&ev).Error
+		// One worker at a time across instances, oldest event first, as
+		// SQLite's writer runs it: a user's deliveries then come in event
+		// order, which their streams read by. Another instance fanning out
+		// now leaves nothing to do here; a chunk and the cursor after it
+		// are committed together, so the next worker starts past it.
+		if free, err := tryLockKey(tx, lockFanout, ""); err != nil || !free {
+			return err
+		}
+		err := tx.Where("fanned_out_at IS NULL").Order("id").Limit(1).Find(&ev).Error
 		if err != nil || ev.ID == 0 {
 			return err
 		}

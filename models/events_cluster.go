@@ -3,6 +3,7 @@ package models
 import (
 	"context"
 	"database/sql"
+	"errors"
 	"log/slog"
 	"strconv"
 	"strings"
@@ -149,8 +150,13 @@ func (b *Bus) runPoll(ctx context.Context) {
 	if err != nil {
 		return
 	}
-	var last int64
-	if err := sqlDB.QueryRowContext(ctx, "SELECT COALESCE(MAX(event_id), 0) FROM event_deliveries").Scan(&last); err != nil && ctx.Err() == nil {
+	// The position is (event, recipient): deliveries are written in that
+	// order (events one at a time, oldest first; an event's chunks by
+	// recipient), and an event's later chunks come after its first ones.
+	var last delivery
+	if err := sqlDB.QueryRowContext(ctx, `SELECT event_id, recipient_id FROM event_deliveries
+		ORDER BY event_id DESC, recipient_id DESC LIMIT 1`).Scan(&last.event, &last.recipient); err != nil &&
+		!errors.Is(err, sql.ErrNoRows) && ctx.Err() == nil {
 		b.log.Warn("events: polling the deliveries failed", "err", err)
 	}
 	repeat(ctx, b.poll, func() {
@@ -163,9 +169,12 @@ func (b *Bus) runPoll(ctx context.Context) {
 	})
 }
 
-func (b *Bus) pollOnce(ctx context.Context, db *sql.DB, after int64) (int64, error) {
+// delivery is a position in event_deliveries.
+type delivery struct{ event, recipient int64 }
+
+func (b *Bus) pollOnce(ctx context.Context, db *sql.DB, after delivery) (delivery, error) {
 	rows, err := db.QueryContext(ctx, `SELECT recipient_id, event_id FROM event_deliveries
-		WHERE event_id > $1 ORDER BY event_id LIMIT 10000`, after)
+		WHERE (event_id, recipient_id) > ($1, $2) ORDER BY event_id, recipient_id LIMIT 10000`, after.event, after.recipient)
 	if err != nil {
 		return after, err
 	}
@@ -173,11 +182,10 @@ func (b *Bus) pollOnce(ctx context.Context, db *sql.DB, after int64) (int64, err
 	var users []int64
 	last := after
 	for rows.Next() {
-		var user int64
-		if err := rows.Scan(&user, &last); err != nil {
+		if err := rows.Scan(&last.recipient, &last.event); err != nil {
 			return after, err
 		}
-		users = append(users, user)
+		users = append(users, last.recipient)
 	}
 	if err := rows.Err(); err != nil {
 		return after, err

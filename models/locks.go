@@ -22,7 +22,7 @@ import (
 //   - the owners' rows for address books (lockUsers of their owners).
 //
 // Order, so that no two transactions wait for each other in a circle: keyed
-// locks before rows, keyed locks in the order of their classes, users' rows
+// locks before rows (but lockEventOrder, see there), keyed locks in the order of their classes, users' rows
 // in the order of their ids, a user's row before its sessions' rows.
 //
 // Keys are hashed to 32 bits (hashtext): two keys that collide only wait
@@ -38,6 +38,15 @@ const (
 	lockDemoGuard lockClass = 2 // the server-wide guard of demo-code mode
 	lockNetwork   lockClass = 3 // a network's code-request quotas (NetworkKey)
 	lockSMSCap    lockClass = 4 // the hourly SMS cap of the whole service
+	// lockEventOrder numbers events in commit order (Events.record): a
+	// stream reads its deliveries by event id, so an id must never commit
+	// after a larger one. It is the one keyed lock taken after rows (the
+	// event's subject is written first), held to commit by transactions
+	// that then lock no other user's row.
+	lockEventOrder lockClass = 5
+	// lockFanout: one fan-out worker at a time, oldest event first, so a
+	// user's deliveries come in event order (Events.RunOnce).
+	lockFanout lockClass = 6
 )
 
 // lockKey waits for and takes the lock on class and key until the end of
@@ -50,8 +59,19 @@ func lockKey(tx *gorm.DB, class lockClass, key string) error {
 	return tx.Exec("SELECT pg_advisory_xact_lock(?, hashtext(?))", int32(class), key).Error
 }
 
+// tryLockKey is lockKey without waiting: it reports whether the lock was
+// free (and is now held until the end of tx). SQLite: always true.
+func tryLockKey(tx *gorm.DB, class lockClass, key string) (bool, error) {
+	if !onPostgres(tx) {
+		return true, nil
+	}
+	var got bool
+	err := tx.Raw("SELECT pg_try_advisory_xact_lock(?, hashtext(?))", int32(class), key).Scan(&got).Error
+	return got, err
+}
+
 // claiming adds to the query q the clause that claims jobs on PostgreSQL
-// (queued messages, a join's fan-out): the rows it selects stay locked until
+// (queued messages): the rows it selects stay locked until
 // commit, and rows another transaction holds are skipped, not waited for,
 // so two workers never take the same job. NO KEY UPDATE: a claim changes a
 // job's state, not its key, so rows referring to the job (a delivery

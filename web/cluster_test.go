@@ -82,6 +82,42 @@ func TestLiveEventsCrossInstances(t *testing.T) {
 	}
 }
 
+// Joins recorded at once on two instances, fanned out by both, all reach
+// one live stream: a stream reads its deliveries after the last event id it
+// sent, so an event that committed (or was fanned out) after one with a
+// larger id would be skipped. Alice's book holds 30 numbers that join at
+// once, half on each instance.
+func TestLiveEventsInOrderAcrossInstances(t *testing.T) {
+	a, b, _, urlB := twoInstances(t, "--event-heartbeat", "1m", "--fanout-chunk", "1")
+	alice := a.SignIn("12015550101", "a")
+	var joiners []string
+	for i := range 30 {
+		joiners = append(joiners, fmt.Sprintf("120155504%02d", i))
+	}
+	a.GetContacts(t, alice, map[string]any{"phones": "+" + strings.Join(joiners, ",+")})
+	events, _ := openEventStream(t, urlB+"/api/events", alice)
+	waitForStream(b)
+	var wg sync.WaitGroup
+	for i, p := range joiners {
+		wg.Go(func() { []*webtest.Env{a, b}[i%2].SignIn(p, "j") })
+	}
+	wg.Wait()
+	seen := map[string]bool{}
+	deadline := time.After(30 * time.Second)
+	for len(seen) < len(joiners) {
+		select {
+		case line := <-events:
+			for _, p := range joiners {
+				if strings.Contains(line, p) {
+					seen[p] = true
+				}
+			}
+		case <-deadline:
+			t.Fatalf("the stream got %d of %d joins", len(seen), len(joiners))
+		}
+	}
+}
+
 // openEventStream reads an event stream's data lines until it ends.
 func openEventStream(t *testing.T, url, token string) (<-chan string, <-chan struct{}) {
 	t.Helper()
