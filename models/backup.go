@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"io/fs"
 	"os"
 )
 
@@ -17,20 +18,28 @@ func Backup(ctx context.Context, path, out string) error {
 	if _, err := os.Stat(path); err != nil {
 		return fmt.Errorf("no database at %s: %w", path, err)
 	}
-	if _, err := os.Stat(out); err == nil {
+	// The copy holds phone numbers and token hashes: it is created
+	// owner-only before VACUUM INTO fills it (an empty file is allowed
+	// there), never readable by others while it is being written.
+	f, err := os.OpenFile(out, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
+	if errors.Is(err, fs.ErrExist) {
 		return fmt.Errorf("%s already exists: choose a new file", out)
-	} else if !errors.Is(err, os.ErrNotExist) {
+	}
+	if err != nil {
+		return err
+	}
+	if err := f.Close(); err != nil {
 		return err
 	}
 	db, err := sql.Open("sqlite3", dsn(path, false))
 	if err != nil {
+		os.Remove(out)
 		return err
 	}
 	defer db.Close()
 	if _, err := db.ExecContext(ctx, "VACUUM INTO ?", out); err != nil {
+		os.Remove(out)
 		return fmt.Errorf("backup: %w", err)
 	}
-	// The copy holds phone numbers and token hashes: owner-only, wherever
-	// it is written.
-	return os.Chmod(out, 0o600)
+	return nil
 }
