@@ -6,6 +6,7 @@ import (
 
 	"github.com/gofiber/fiber/v2"
 
+	"roster/models"
 	"roster/views"
 )
 
@@ -25,6 +26,13 @@ func ErrorPage(err error, requestID string) (vm views.ErrorPageVM, internal bool
 	var fe *fiber.Error
 	if errors.As(err, &fe) && fe.Code < 500 {
 		return views.ErrorPageVM{Status: fe.Code, Title: http.StatusText(fe.Code), Message: clientErrorMessage(fe)}, false
+	}
+	if errors.Is(err, models.ErrDatabaseLost) {
+		// The people who see this page are the ones who can act on it.
+		return views.ErrorPageVM{Status: fiber.StatusServiceUnavailable, Title: "The database file is lost",
+			Message: "roster.db was deleted or replaced under the running server: nothing done now could be saved. " +
+				"Restore it from a backup (roster backup) and restart Roster.",
+			RequestID: requestID}, true
 	}
 	return views.ErrorPageVM{Status: fiber.StatusInternalServerError, Title: "Something went wrong",
 		Message:   "The server could not answer this request. Try again; if it keeps happening, give the request id to the people who run this server.",

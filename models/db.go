@@ -38,6 +38,9 @@ type DB struct {
 	// ckpt is a connection of its own that copies the WAL back into the
 	// database (RunCheckpoints), so that no request pays for a checkpoint.
 	ckpt *sql.DB
+	// file is the SQLite file as opened (db_file.go): a commit into a file
+	// deleted or replaced since then is not acknowledged.
+	file dbFile
 }
 
 // dsn builds the connection string. Pragmas must be in the DSN: a PRAGMA
@@ -126,6 +129,10 @@ func Open(ctx context.Context, path string, log *slog.Logger) (*DB, error) {
 	if err := prepareFiles(path); err != nil {
 		return nil, err
 	}
+	opened, err := os.Stat(path)
+	if err != nil {
+		return nil, err
+	}
 	cfg := func() *gorm.Config {
 		return &gorm.Config{
 			TranslateError: true,
@@ -169,7 +176,8 @@ func Open(ctx context.Context, path string, log *slog.Logger) (*DB, error) {
 	rsql.SetMaxIdleConns(n)
 	ckpt := sql.OpenDB(&connector{dsn: dsn(path, false), driver: sqliteDriver(), log: sqlLog})
 	ckpt.SetMaxOpenConns(1)
-	d := &DB{Write: w, Read: r, dialect: dialectSQLite, ckpt: ckpt, writes: make(chan *writeJob), closed: make(chan struct{})}
+	d := &DB{Write: w, Read: r, dialect: dialectSQLite, ckpt: ckpt, writes: make(chan *writeJob), closed: make(chan struct{}),
+		file: dbFile{path: path, opened: opened}}
 	d.writer.Go(d.runWriter)
 	if err := d.analyzeIfNeeded(ctx, log); err != nil {
 		d.Close()

@@ -151,7 +151,13 @@ func (d *DB) runBatch(batch []*writeJob) {
 		answer()
 		return
 	}
-	if err := tx.Commit().Error; err != nil {
+	err := tx.Commit().Error
+	if err == nil {
+		// One stat a commit: a file deleted or replaced under the server
+		// took this commit with it, and its callers must not be told OK.
+		err = d.file.lost()
+	}
+	if err != nil {
 		for i := range errs {
 			if errs[i] == nil {
 				errs[i] = err

@@ -185,7 +185,7 @@ func (s *Server) adminRoutes(html fiber.Router) {
 	html.Post(views.AdminURL(views.PathLogin), h.Login)
 	// RequireAdmin first: a signed-out visitor is sent to the sign-in form,
 	// whatever the address. Then every error is answered in the dashboard.
-	g := html.Group(views.AdminRoot, h.RequireAdmin(), s.adminErrors)
+	g := html.Group(views.AdminRoot, h.RequireAdmin(), s.adminErrors, s.dashboardWhileDatabaseLost)
 	g.Post(views.PathLogout, h.Logout)
 
 	g.Get(views.PathOverview, h.Overview) // also answers /admin (routing is not strict)

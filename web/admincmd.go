@@ -8,8 +8,6 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
-	"os"
-	"path/filepath"
 	"strings"
 
 	"roster/models"
@@ -136,8 +134,8 @@ func parseInterspersed(fs *flag.FlagSet, args []string) ([]string, error) {
 }
 
 // adminCommandDB opens the deployment's database: PostgreSQL when
-// ROSTER_DATABASE_URL is set, else the data directory's SQLite file
-// (created before the first start, too).
+// ROSTER_DATABASE_URL is set, else the data directory's existing SQLite
+// file, beside the running server or not.
 func adminCommandDB(ctx context.Context, dataDir, databaseURL string) (*models.DB, error) {
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
 	if databaseURL != "" {
@@ -147,8 +145,9 @@ func adminCommandDB(ctx context.Context, dataDir, databaseURL string) (*models.D
 		}
 		return db, nil
 	}
-	if err := os.MkdirAll(dataDir, 0o750); err != nil {
-		return nil, fmt.Errorf("create data directory: %w", err)
+	path, err := existingDatabase(dataDir)
+	if err != nil {
+		return nil, err
 	}
-	return models.Open(ctx, filepath.Join(dataDir, "roster.db"), log)
+	return models.Open(ctx, path, log)
 }

@@ -56,12 +56,6 @@ func TestAdminSubcommand(t *testing.T) {
 	if r := c.Get("/admin/"); r.Status != 303 {
 		t.Errorf("revoked session still works: %d", r.Status)
 	}
-	// Before the first start: the data directory does not exist yet, and the
-	// first start then creates no generated owner.
-	fresh := t.TempDir() + "/new"
-	if err := web.AdminCommand(context.Background(), []string{"create", "first", "--role", "owner", "--data-dir", fresh}, env, strings.NewReader(""), &out); err != nil {
-		t.Fatalf("create before the first start: %v", err)
-	}
 	// The server's --flag style: --name, and flags before the name too.
 	for _, args := range [][]string{{"create", "--name", "pavel", "--role", "viewer", "--data-dir", dir}, {"create", "--data-dir", dir, "--role", "viewer", "quinn"}} {
 		out.Reset()

@@ -34,7 +34,11 @@ func BackupCommand(ctx context.Context, args []string, getenv func(string) strin
 	if *dest == "" || fs.NArg() > 0 {
 		return fmt.Errorf("usage: roster backup --out FILE [--data-dir DIR]")
 	}
-	if err := models.Backup(ctx, filepath.Join(*dataDir, "roster.db"), *dest); err != nil {
+	path, err := existingDatabase(*dataDir)
+	if err != nil {
+		return err
+	}
+	if err := models.Backup(ctx, path, *dest); err != nil {
 		return err
 	}
 	n, err := copySecrets(filepath.Join(*dataDir, "secrets"), *dest+".secrets")

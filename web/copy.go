@@ -54,6 +54,12 @@ func CopyCommand(ctx context.Context, args []string, getenv func(string) string,
 	if _, err := os.Stat(dbPath); err != nil {
 		return fmt.Errorf("no SQLite database to copy at %s", dbPath)
 	}
+	// A server writing during the copy would write rows the copy misses.
+	lock, err := lockDataDir(*dataDir, "copy")
+	if err != nil {
+		return err
+	}
+	defer lock.release()
 	src, err := models.Open(ctx, dbPath, log)
 	if err != nil {
 		return err

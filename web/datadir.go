@@ -29,9 +29,8 @@ func pathsOf(dataDir string) dataPaths {
 	return dataPaths{dir: dataDir, db: filepath.Join(dataDir, "roster.db"), secrets: filepath.Join(dataDir, "secrets")}
 }
 
-// openDatabase makes the data directory the owner's alone (0700), refuses a
-// missing database when generated secrets show that one existed (unless
-// --new-database), and opens the database.
+// openDatabase refuses a missing database when generated secrets show that
+// one existed (unless --new-database), and opens the database.
 func openDatabase(ctx context.Context, cfg Config, log *slog.Logger) (*models.DB, error) {
 	if cfg.DatabaseURL != "" {
 		db, err := models.OpenPostgres(ctx, cfg.DatabaseURL, models.PostgresPool{MaxOpen: cfg.DatabaseConns, MaxIdle: cfg.DatabaseConns,
@@ -42,9 +41,6 @@ func openDatabase(ctx context.Context, cfg Config, log *slog.Logger) (*models.DB
 		return db, nil
 	}
 	p := pathsOf(cfg.DataDir)
-	if err := ownerOnlyDir(p.dir); err != nil {
-		return nil, err
-	}
 	if _, err := os.Stat(p.db); errors.Is(err, fs.ErrNotExist) {
 		if keys, _ := filepath.Glob(filepath.Join(p.secrets, "*.key")); len(keys) > 0 && !cfg.NewDatabase {
 			return nil, fmt.Errorf("the database %s is missing, but %s holds the keys of an existing one: restore roster.db "+
@@ -57,6 +53,42 @@ func openDatabase(ctx context.Context, cfg Config, log *slog.Logger) (*models.DB
 		return nil, fmt.Errorf("database %s: %w", p.db, err)
 	}
 	return models.Open(ctx, p.db, log)
+}
+
+// existingDatabase is the path of the data directory's database, for the
+// commands that work on a deployment: a mistyped --data-dir must not
+// quietly become a new, empty database beside the real one. Only the
+// server's first start (and roster seed) creates a database.
+func existingDatabase(dataDir string) (string, error) {
+	p := pathsOf(dataDir)
+	fi, err := os.Stat(p.dir)
+	switch {
+	case errors.Is(err, fs.ErrNotExist):
+		return "", fmt.Errorf("there is no data directory %s: check --data-dir (or %s); the server creates it at its first start", p.dir, EnvName("data-dir"))
+	case err != nil:
+		return "", fmt.Errorf("data directory %s: %w", p.dir, err)
+	case !fi.IsDir():
+		return "", fmt.Errorf("%s is not a directory: check --data-dir", p.dir)
+	}
+	if _, err := os.Stat(p.db); errors.Is(err, fs.ErrNotExist) {
+		return "", fmt.Errorf("%s holds no Roster database (roster.db): check --data-dir (or %s); the server creates it at its first start", p.dir, EnvName("data-dir"))
+	} else if err != nil {
+		return "", fmt.Errorf("database %s: %w", p.db, err)
+	}
+	return p.db, nil
+}
+
+// lockServedDataDir makes the data directory the owner's alone and takes
+// its lock for the server; on PostgreSQL there is no file to guard (several
+// instances may share one directory of uploaded files).
+func lockServedDataDir(cfg Config) (*dataDirLock, error) {
+	if cfg.DatabaseURL != "" {
+		return nil, nil
+	}
+	if err := ownerOnlyDir(cfg.DataDir); err != nil {
+		return nil, err
+	}
+	return lockDataDir(cfg.DataDir, "server")
 }
 
 // ownerOnlyDir creates dir with mode 0700, or takes group and other
@@ -89,27 +121,6 @@ func secretGuard(ctx context.Context, db *models.DB, name string) func() (string
 	}
 }
 
-// databaseHealth reports a database file that is gone, replaced or no longer
-// writable since it was opened: the open connections would keep working on
-// the deleted file while nothing they write survives a restart.
-func databaseHealth(path string, opened os.FileInfo) error {
-	fi, err := os.Stat(path)
-	if errors.Is(err, fs.ErrNotExist) {
-		return errors.New("the database file is gone")
-	}
-	if err != nil {
-		return errors.New("the database file cannot be read")
-	}
-	if opened != nil && !os.SameFile(opened, fi) {
-		return errors.New("the database file was replaced since it was opened")
-	}
-	f, err := os.OpenFile(path, os.O_WRONLY, 0)
-	if err != nil {
-		return errors.New("the database file is not writable")
-	}
-	return f.Close()
-}
-
 // databaseCheckInterval is how often the running server looks at its
 // database file.
 const databaseCheckInterval = 2 * time.Second
@@ -133,10 +144,7 @@ func (s *Server) watchDatabase(ctx context.Context, every time.Duration) {
 // writable, the op endpoint refuses requests: connections still open on a
 // deleted file would acknowledge sign-ins that no restart will find.
 func (s *Server) CheckDatabase() {
-	if s.dbOpened == nil {
-		return // not a file (PostgreSQL)
-	}
-	err := databaseHealth(pathsOf(s.cfg.DataDir).db, s.dbOpened)
+	err := s.db.FileHealth()
 	was := s.dbLost.Swap(err != nil)
 	switch {
 	case err != nil && !was:
@@ -146,15 +154,18 @@ func (s *Server) CheckDatabase() {
 	}
 }
 
-// errDatabaseLost is what a refused request logs.
-var errDatabaseLost = errors.New("the database file is lost; not acknowledging writes that would not survive a restart")
-
 // refuseWhileDatabaseLost guards the op endpoint (see CheckDatabase).
 func (s *Server) refuseWhileDatabaseLost(next fiber.Handler) fiber.Handler {
 	return func(c *fiber.Ctx) error {
 		if s.dbLost.Load() {
-			return errDatabaseLost
+			return models.ErrDatabaseLost
 		}
 		return next(c)
 	}
+}
+
+// dashboardWhileDatabaseLost guards the dashboard likewise: its pages say
+// what was lost instead of showing actions that could not be saved.
+func (s *Server) dashboardWhileDatabaseLost(c *fiber.Ctx) error {
+	return s.refuseWhileDatabaseLost(func(c *fiber.Ctx) error { return c.Next() })(c)
 }

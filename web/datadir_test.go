@@ -180,3 +180,25 @@ func TestLostDatabaseStopsAcknowledging(t *testing.T) {
 		t.Error("the loss was not logged")
 	}
 }
+
+// A write committed into a database file deleted since it was opened is
+// not acknowledged, even before the watcher's next look: it would be gone
+// after the restart. The dashboard then says what was lost.
+func TestWriteIntoALostDatabaseIsNotAcknowledged(t *testing.T) {
+	webtest.SQLiteOnly(t, "a database file deleted under the server")
+	e := webtest.New(t)
+	tok := e.SignIn(webtest.USPhone, "d")
+	admin := e.AdminLogin("olga", "owner")
+	db := filepath.Join(e.DataDir, "roster.db")
+	for _, f := range []string{db, db + "-wal", db + "-shm"} {
+		os.Remove(f)
+	}
+	// No CheckDatabase: the commit itself notices.
+	e.JSON(webtest.LoginParams(webtest.FRPhone)).ExpectFail(t, "INTERNAL")
+	e.JSON(map[string]any{"op": "logout", "token": tok}).ExpectFail(t, "INTERNAL")
+	e.Server.CheckDatabase()
+	r := admin.Get("/admin/users")
+	if r.Status != http.StatusServiceUnavailable || !strings.Contains(string(r.Body), "The database file is lost") {
+		t.Errorf("dashboard with a lost database: %d %s", r.Status, r.Body)
+	}
+}

@@ -83,6 +83,11 @@ func seedSQLite(ctx context.Context, dataDir string, cfg models.SeedConfig, gete
 	if err := ownerOnlyDir(dataDir); err != nil {
 		return st, err
 	}
+	lock, err := lockDataDir(dataDir, "seed")
+	if err != nil {
+		return st, err
+	}
+	defer lock.release()
 	path, files := filepath.Join(dataDir, "roster.db"), filepath.Join(dataDir, "files")
 	if err := seedTargetsFree(path, files); err != nil {
 		return st, err

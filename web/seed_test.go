@@ -58,6 +58,9 @@ func TestSeed(t *testing.T) {
 		t.Errorf("user 2 finds %d contacts", len(got.Contacts))
 	}
 	// The joiner is in 10 books: signing it in notifies 10 people.
+	if err := e.Server.Close(); err != nil { // one server on a data directory
+		t.Fatal(err)
+	}
 	joiner := strings.TrimPrefix(models.SeedJoiner, "+")
 	e2 := webtest.New(t, webtest.WithArgs("--data-dir", dir, "--test-numbers", joiner+":12345678"))
 	e2.JSON(map[string]any{"op": "login", "appid": "a", "phone": joiner, "otp": "12345678"}).ExpectOK(t)

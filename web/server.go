@@ -69,8 +69,10 @@ type Server struct {
 	// (ROSTER_METRICS_TOKEN; "" = not served there).
 	metricsToken string
 	metricsApp   *fiber.App
-	dbOpened     os.FileInfo // the database file as opened: readiness notices it gone or replaced
-	dbLost       atomic.Bool // the file is gone, replaced or unwritable (CheckDatabase)
+	dbLost       atomic.Bool  // the SQLite file is gone, replaced or unwritable (CheckDatabase)
+	dirLock      *dataDirLock // held while a SQLite data directory is served (datadir_lock.go)
+	closeOnce    sync.Once
+	closeErr     error
 }
 
 // New opens the database (applying migrations) and builds the app.
@@ -107,28 +109,28 @@ func New(ctx context.Context, cfg Config, log *slog.Logger, opts Options) (*Serv
 	// The database first: whether a missing generated secret may be made
 	// anew depends on what the database holds.
 	db := opts.Database
+	var dirLock *dataDirLock
 	if db == nil {
+		if dirLock, err = lockServedDataDir(cfg); err != nil {
+			return nil, err
+		}
 		if db, err = openDatabase(ctx, cfg, log); err != nil {
+			dirLock.release()
 			return nil, err
 		}
 	}
 	s, err := build(ctx, cfg, log, opts, db, clientIP, metricsToken)
 	if err != nil {
 		db.Close()
+		dirLock.release()
 		return nil, err
 	}
+	s.dirLock = dirLock
 	return s, nil
 }
 
 // build makes the services and the app over an open database.
 func build(ctx context.Context, cfg Config, log *slog.Logger, opts Options, db *models.DB, clientIP *clientip.Resolver, metricsToken string) (*Server, error) {
-	var dbOpened os.FileInfo // nil: the database is no file of the data directory
-	if !db.Postgres() {
-		var err error
-		if dbOpened, err = os.Stat(pathsOf(cfg.DataDir).db); err != nil {
-			return nil, err
-		}
-	}
 	mesiboMode, err := mesiboSetup(ctx, cfg, opts.Getenv, log, opts.Clock, db)
 	if err != nil {
 		return nil, err
@@ -145,7 +147,7 @@ func build(ctx context.Context, cfg Config, log *slog.Logger, opts Options, db *
 		return nil, err
 	}
 	s := &Server{cfg: cfg, log: log, clock: opts.Clock, db: db, streamsDone: make(chan struct{}), metrics: newMetrics(),
-		mesibo: mesiboMode.health, clientIP: clientIP, metricsToken: metricsToken, dbOpened: dbOpened}
+		mesibo: mesiboMode.health, clientIP: clientIP, metricsToken: metricsToken}
 	s.metrics.watchMesibo(s.mesibo)
 	hasher := models.NewPhoneHasher(contactsKey)
 	s.events = models.NewEvents(db, s.clock, log, models.EventsConfig{AppName: cfg.AppName,
@@ -336,12 +338,16 @@ func (s *Server) Prune(ctx context.Context) {
 	}
 }
 
-// Close writes the sync records still queued and releases the database.
+// Close writes the sync records still queued and releases the database
+// and the data directory; closing again returns the first answer.
 func (s *Server) Close() error {
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-	defer cancel()
-	_, err := s.contacts.FlushSyncs(ctx)
-	return errors.Join(err, s.db.Close())
+	s.closeOnce.Do(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		_, err := s.contacts.FlushSyncs(ctx)
+		s.closeErr = errors.Join(err, s.db.Close(), s.dirLock.release())
+	})
+	return s.closeErr
 }
 
 // Ready reports whether the server can answer requests (the database answers).
@@ -351,8 +357,5 @@ func (s *Server) Ready(ctx context.Context) error {
 	if err := s.db.Ping(ctx); err != nil {
 		return errors.New("database unavailable")
 	}
-	if s.dbOpened == nil {
-		return nil
-	}
-	return databaseHealth(pathsOf(s.cfg.DataDir).db, s.dbOpened)
+	return s.db.FileHealth()
 }

@@ -13,15 +13,22 @@ import (
 )
 
 // SameDatabase starts a server on e's data directory and database, as a
-// restarted or second instance would: on SQLite both open the same file; on
-// PostgreSQL the new server opens a pool of its own on e's database (New
-// would otherwise give it a fresh, empty one). Call it while e runs; the
-// option may then be used after e is closed, and each use opens a pool.
+// restarted or second instance would: on SQLite, where one server serves a
+// data directory at a time, e's server is closed first (a restart; closing
+// is idempotent); on PostgreSQL the new server opens a pool of its own on
+// e's database (New would otherwise give it a fresh, empty one) while e
+// keeps running. Call it while e runs; the option may then be used after e
+// is closed, and each use opens a pool.
 func SameDatabase(e *Env) Option {
 	e.T.Helper()
 	dir := e.DataDir
 	if !pgtest.Selected() {
-		return func(c *web.Config, _ *web.Options) { c.DataDir = dir }
+		return func(c *web.Config, _ *web.Options) {
+			if err := e.Server.Close(); err != nil {
+				e.T.Errorf("close the server before its restart: %v", err)
+			}
+			c.DataDir = dir
+		}
 	}
 	var name string
 	if err := e.Server.DB().Read.Raw("SELECT current_database()").Scan(&name).Error; err != nil {
