@@ -88,3 +88,22 @@ func TestAuditShowsClientTextVisibly(t *testing.T) {
 		}
 	}
 }
+
+// A name or user agent that is not UTF-8 at the sign-in is a wrong name,
+// audited with U+FFFD for the bytes, on both databases (PostgreSQL refuses
+// text that is not UTF-8).
+func TestAuditOfSignInTextThatIsNotUTF8(t *testing.T) {
+	e := webtest.New(t)
+	m := e.Browser()
+	m.Get("/admin/login")
+	r := m.PostForm("/admin/login", map[string]string{"name": "root\xff", "password": "whatever password"},
+		map[string]string{"User-Agent": "Evil/1.0 \xfe"})
+	expectStatus(t, r, http.StatusUnauthorized)
+	page := e.AdminLogin("alice", "viewer").Get("/admin/audit?type=admin_login_failed")
+	if got := page.TestIDText(t, "audit-actor"); got != "admin:root[U+FFFD]" {
+		t.Errorf("actor shown as %q", got)
+	}
+	if got, _ := page.TestID(t, "audit-ip").Attr("title"); got != "Evil/1.0 [U+FFFD]" {
+		t.Errorf("user agent tooltip %q", got)
+	}
+}
