@@ -217,9 +217,8 @@ func TestMesiboBlockAndDelete(t *testing.T) {
 // The app token Roster has is no longer mesibo's (rotated in mesibo's
 // console): the logout's job gets AUTHFAIL. mesibo mode is marked degraded
 // (banner on every dashboard page, the overview's health panel, metric) and
-// the job is kept,
-// past its attempt limit, until the token works again; then it goes out and
-// the banner goes away.
+// the job is kept, past its attempt limit, until the token works again;
+// then it goes out and the banner goes away.
 func TestMesiboMisconfiguredAppTokenDegradesAndKeepsJobs(t *testing.T) {
 	fake := webtest.NewFakeMesibo(t, mesiboAppToken)
 	e := mesiboEnv(t, fake)
