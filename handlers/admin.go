@@ -8,6 +8,7 @@ package handlers
 // templates (views/admin_<page>.templ) and its tests (admin_<page>_test.go).
 
 import (
+	"context"
 	"strconv"
 	"time"
 
@@ -30,6 +31,9 @@ type AdminConfig struct {
 	// MesiboStatus is the degraded-mesibo banner's text ("" = none); nil
 	// without mesibo mode.
 	MesiboStatus func() string
+	// Health is this instance's readiness with its reasons, for the
+	// overview; nil: not shown.
+	Health func(ctx context.Context) views.HealthVM
 }
 
 // Admin serves the administrators' dashboard.

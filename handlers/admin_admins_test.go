@@ -2,6 +2,7 @@ package handlers_test
 
 import (
 	"net/http"
+	"strings"
 	"testing"
 
 	"roster/web/webtest"
@@ -167,4 +168,29 @@ func TestChangeOwnPassword(t *testing.T) {
 	// Without the CSRF token, nothing changes.
 	req := a.PostForm("/admin/account/password", map[string]string{"password": next, "new_password": next + "2", "new_password2": next + "2"}, nil)
 	expectStatus(t, req, http.StatusForbidden)
+}
+
+// A dashboard session's user agent is the browser's word: its bidi controls
+// and invisible characters are marked, in the cell and in the tooltip.
+func TestAdminSessionUserAgentShownVisibly(t *testing.T) {
+	e := webtest.New(t)
+	owner := e.AdminLogin("olivia", "owner")
+	e.NewAdmin("bob", "operator")
+	bob := e.Browser()
+	bob.Get("/admin/login")
+	bob.PostForm("/admin/login", map[string]string{"name": "bob", "password": webtest.AdminPassword},
+		map[string]string{"User-Agent": "Firefox/140.0 \u202eexe.\u3164"})
+	var bobID string
+	e.Server.DB().Read.Raw("SELECT CAST(id AS TEXT) FROM admins WHERE name = 'bob'").Scan(&bobID)
+	page := owner.Get("/admin/admins/" + bobID)
+	const ua = "Firefox/140.0 [U+202E]exe.[U+3164]"
+	if got := page.TestIDText(t, "admin-session-user-agent"); got != ua {
+		t.Errorf("user agent shown as %q", got)
+	}
+	if got, _ := page.HTML(t).Find("td.ua").Attr("title"); got != ua {
+		t.Errorf("user agent tooltip %q", got)
+	}
+	if strings.Contains(body(page), "\u202e") || strings.Contains(body(page), "\u3164") {
+		t.Error("an invisible character is in the page")
+	}
 }

@@ -60,3 +60,50 @@ func TestAuditPageAndCSV(t *testing.T) {
 		t.Error("audit_log rows could be deleted")
 	}
 }
+
+// Anyone can type a name at the dashboard's sign-in; a failed attempt is
+// audited with that name as its actor and the browser's user agent. Their
+// bidi controls and invisible characters are shown as markers, in the row
+// and in the user agent's tooltip, and never reach the page.
+func TestAuditShowsClientTextVisibly(t *testing.T) {
+	e := webtest.New(t)
+	m := e.Browser()
+	m.Get("/admin/login")
+	m.PostForm("/admin/login", map[string]string{"name": "root\u202etoor\u3164", "password": "whatever password"},
+		map[string]string{"User-Agent": "Evil/1.0 \u202eoknat\u2800"})
+	a := e.AdminLogin("alice", "viewer")
+	r := a.Get("/admin/audit?type=admin_login_failed")
+	if n := r.CountTestID(t, "audit-row"); n != 1 {
+		t.Fatalf("%d failed sign-ins audited", n)
+	}
+	if got := r.TestIDText(t, "audit-actor"); got != "admin:root[U+202E]toor[U+3164]" {
+		t.Errorf("actor shown as %q", got)
+	}
+	if got, _ := r.TestID(t, "audit-ip").Attr("title"); got != "Evil/1.0 [U+202E]oknat[U+2800]" {
+		t.Errorf("user agent tooltip %q", got)
+	}
+	for _, hidden := range []string{"\u202e", "\u3164", "\u2800"} {
+		if strings.Contains(body(r), hidden) {
+			t.Errorf("%+q is in the page", hidden)
+		}
+	}
+}
+
+// A name or user agent that is not UTF-8 at the sign-in is a wrong name,
+// audited with U+FFFD for the bytes, on both databases (PostgreSQL refuses
+// text that is not UTF-8).
+func TestAuditOfSignInTextThatIsNotUTF8(t *testing.T) {
+	e := webtest.New(t)
+	m := e.Browser()
+	m.Get("/admin/login")
+	r := m.PostForm("/admin/login", map[string]string{"name": "root\xff", "password": "whatever password"},
+		map[string]string{"User-Agent": "Evil/1.0 \xfe"})
+	expectStatus(t, r, http.StatusUnauthorized)
+	page := e.AdminLogin("alice", "viewer").Get("/admin/audit?type=admin_login_failed")
+	if got := page.TestIDText(t, "audit-actor"); got != "admin:root[U+FFFD]" {
+		t.Errorf("actor shown as %q", got)
+	}
+	if got, _ := page.TestID(t, "audit-ip").Attr("title"); got != "Evil/1.0 [U+FFFD]" {
+		t.Errorf("user agent tooltip %q", got)
+	}
+}

@@ -138,7 +138,7 @@ func adminSessionOf(c *fiber.Ctx) *models.AdminSession {
 }
 
 func adminClient(c *fiber.Ctx) models.ClientInfo {
-	return models.ClientInfo{IP: c.IP(), UserAgent: c.Get(fiber.HeaderUserAgent), AppID: "roster-admin"}
+	return models.ClientInfo{IP: c.IP(), UserAgent: validUTF8(c.Get(fiber.HeaderUserAgent)), AppID: "roster-admin"}
 }
 
 // LoginForm shows the sign-in form with a fresh login CSRF token.
@@ -174,7 +174,7 @@ func (h *Admin) renderLogin(c *fiber.Ctx, status int, name, msg, next string) er
 func (h *Admin) Login(c *fiber.Ctx) error {
 	_, want, _ := h.cookie.Load(c)
 	next := safeNext(c.FormValue("next"))
-	name := strings.TrimSpace(c.FormValue("name"))
+	name := validUTF8(strings.TrimSpace(c.FormValue("name"))) // a failed attempt stores it
 	if want == "" || !constantEqual(bodyFormValue(c, csrfField), want) {
 		return h.renderLogin(c, fiber.StatusForbidden, name, "The sign-in form has expired. Please try again.", next)
 	}

@@ -34,5 +34,9 @@ func (h *Admin) Overview(c *fiber.Ctx) error {
 			views.NewChart("Codes requested", "chart-codes", days, codes),
 			views.NewChart("Contact syncs", "chart-syncs", days, syncs),
 		}}
+	if h.cfg.Health != nil {
+		health := h.cfg.Health(c.UserContext())
+		vm.Health = &health
+	}
 	return Render(c, fiber.StatusOK, views.AdminOverview(h.meta(c, "overview", "Overview"), vm))
 }

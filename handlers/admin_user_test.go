@@ -4,9 +4,11 @@ import (
 	"bytes"
 	"context"
 	"encoding/base64"
+	"encoding/json"
 	"image"
 	"image/jpeg"
 	"net/http"
+	"net/http/httptest"
 	"strconv"
 	"strings"
 	"testing"
@@ -115,6 +117,70 @@ func TestUserTextAndThumbnail(t *testing.T) {
 	e.Server.DB().Write.Exec("UPDATE users SET thumbnail = ? WHERE id = ?", base64.StdEncoding.EncodeToString([]byte("<svg onload=alert(1)>")), uid)
 	if n := a.Get("/admin/users/"+uid).CountTestID(t, "avatar"); n != 0 {
 		t.Error("a thumbnail that is not a JPEG is shown")
+	}
+}
+
+// Characters that draw nothing make a name look empty, or like another
+// name: each is marked. Emoji sequences keep their joiners and selectors;
+// the same characters elsewhere are marked.
+func TestBlankLookingNameCharactersAreMarked(t *testing.T) {
+	e := webtest.New(t)
+	uid, _ := e.SignedInUser(webtest.USPhone, "phone-a")
+	a := e.AdminLogin("alice", "viewer")
+	for _, c := range []struct{ name, shown string }{
+		{"\u3164", "[U+3164]"},                               // HANGUL FILLER
+		{"\u115f\u1160", "[U+115F][U+1160]"},                 // HANGUL CHOSEONG and JUNGSEONG FILLER
+		{"\uffa0", "[U+FFA0]"},                               // HALFWIDTH HANGUL FILLER
+		{"\u2800\u2800", "[U+2800][U+2800]"},                 // BRAILLE PATTERN BLANK
+		{"Ad\u034fmin", "Ad[U+034F]min"},                     // COMBINING GRAPHEME JOINER
+		{"Bob\u3000Smith\u00a0", "Bob[U+3000]Smith[U+00A0]"}, // spaces other than U+0020
+		{"Ann\ufe00\u180e", "Ann[U+FE00][U+180E]"},           // a variation selector, MONGOLIAN VOWEL SEPARATOR
+		{"ad\u200dmin\ufe0f", "ad[U+200D]min[U+FE0F]"},       // emoji glue between letters
+		{"\u200d\u200d", "[U+200D][U+200D]"},                 // joiners alone
+		{"Mum 👩\u200d👩\u200d👧 ❤\ufe0f\u200d🔥", "Mum 👩\u200d👩\u200d👧 ❤\ufe0f\u200d🔥"}, // emoji sequences
+		{"Zoë Martín", "Zoë Martín"},
+	} {
+		e.Server.DB().Write.Exec("UPDATE users SET name = ? WHERE id = ?", c.name, uid)
+		page := a.Get("/admin/users/" + uid)
+		if got := page.TestIDText(t, "profile-name"); got != c.shown {
+			t.Errorf("%+q shown as %+q, want %+q", c.name, got, c.shown)
+		}
+	}
+}
+
+// The device type (the protocol's dt) and the user agent are the client's
+// words: their bidi controls and invisible characters are marked, in the
+// cell and in the tooltip, and never reach the page.
+func TestSessionDeviceTypeAndUserAgentShownVisibly(t *testing.T) {
+	e := webtest.New(t)
+	e.JSON(webtest.LoginParams(webtest.USPhone)).ExpectOK(t)
+	p := webtest.LoginParams(webtest.USPhone)
+	p["otp"], p["device"], p["dt"] = e.LastCode("+"+webtest.USPhone), "phone-a", "android\u202eSOI\u3164"
+	b, err := json.Marshal(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	req := httptest.NewRequest(http.MethodPost, "/", bytes.NewReader(b))
+	req.Header.Set("Content-Type", "application/json")
+	req.Header.Set("User-Agent", "Messenger/2.0 \u2067kcilc\u2069\u2800")
+	e.Do(req).ExpectOK(t)
+	var uid string
+	e.Server.DB().Read.Raw("SELECT CAST(id AS TEXT) FROM users WHERE phone = ?", "+"+webtest.USPhone).Scan(&uid)
+	page := e.AdminLogin("alice", "viewer").Get("/admin/users/" + uid)
+	if got := page.TestIDText(t, "session-device-type"); got != "android[U+202E]SOI[U+3164]" {
+		t.Errorf("device type shown as %q", got)
+	}
+	const ua = "Messenger/2.0 [U+2067]kcilc[U+2069][U+2800]"
+	if got := page.TestIDText(t, "session-user-agent"); got != ua {
+		t.Errorf("user agent shown as %q", got)
+	}
+	if got, _ := page.HTML(t).Find("td.ua").Attr("title"); got != ua {
+		t.Errorf("user agent tooltip %q", got)
+	}
+	for _, hidden := range []string{"\u202e", "\u3164", "\u2067", "\u2069", "\u2800"} {
+		if strings.Contains(body(page), hidden) {
+			t.Errorf("%+q is in the page", hidden)
+		}
 	}
 }
 

@@ -186,12 +186,19 @@ func tokenOf(c *fiber.Ctx, r *Request) string {
 	return c.Query("token")
 }
 
+// clientInfo is who sent the request, in the client's own words. Those are
+// stored (sessions, audit log), and PostgreSQL refuses text that is not
+// UTF-8: a byte that is not becomes U+FFFD.
 func clientInfo(c *fiber.Ctx, r *Request) models.ClientInfo {
 	return models.ClientInfo{
 		IP:         c.IP(),
-		UserAgent:  c.Get(fiber.HeaderUserAgent),
-		AppID:      r.Get("appid"),
-		Device:     r.Get("device"),
-		DeviceType: r.Get("dt"),
+		UserAgent:  validUTF8(c.Get(fiber.HeaderUserAgent)),
+		AppID:      validUTF8(r.Get("appid")),
+		Device:     validUTF8(r.Get("device")),
+		DeviceType: validUTF8(r.Get("dt")),
 	}
 }
+
+// validUTF8 is s with each run of bytes that are not UTF-8 replaced by
+// U+FFFD.
+func validUTF8(s string) string { return strings.ToValidUTF8(s, "\uFFFD") }

@@ -66,6 +66,22 @@ func TestLoginPhoneFormats(t *testing.T) {
 	}
 }
 
+// The client's device name, device type and user agent are stored with the
+// session: bytes that are not UTF-8 (which PostgreSQL refuses) are stored
+// as U+FFFD, and the sign-in succeeds on both databases.
+func TestSignInWithClientTextThatIsNotUTF8(t *testing.T) {
+	e := webtest.New(t)
+	e.JSON(webtest.LoginParams(webtest.USPhone)).ExpectOK(t)
+	req := httptest.NewRequest(http.MethodGet, "/api.php?op=login&appid=a&phone="+webtest.USPhone+
+		"&otp="+e.LastCode("+"+webtest.USPhone)+"&device=pixel%ff&dt=%fe%ff1", nil)
+	req.Header.Set("User-Agent", "Messenger/2.0 \xff")
+	e.Do(req).ExpectOK(t)
+	if n := e.Count("SELECT COUNT(*) FROM sessions WHERE device = ? AND device_type = ? AND user_agent = ?",
+		"pixel\uFFFD", "\uFFFD1", "Messenger/2.0 \uFFFD"); n != 1 {
+		t.Errorf("%d sessions stored with U+FFFD for the bytes", n)
+	}
+}
+
 func TestSignInIssuesToken(t *testing.T) {
 	e := webtest.New(t)
 	e.JSON(webtest.LoginParams(webtest.USPhone)).ExpectOK(t)

@@ -148,6 +148,7 @@ func (s *Server) setUpAdmin(ctx context.Context, opts Options, sessionsStore *mo
 		Settings:    settingsOf(s.cfg, getenv),
 
 		MesiboStatus: s.mesiboStatus, // the degraded-mesibo banner
+		Health:       s.health,
 	})
 	s.admins = admins
 	return nil

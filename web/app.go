@@ -49,17 +49,8 @@ func (s *Server) newApp() *fiber.App {
 	}
 	app.Get("/livez", func(c *fiber.Ctx) error { return c.SendString("ok") })
 	app.Get("/readyz", func(c *fiber.Ctx) error {
-		if err := s.Ready(c.UserContext()); err != nil {
-			return c.Status(fiber.StatusServiceUnavailable).SendString("not ready: " + err.Error())
-		}
-		// A degraded mesibo mode is always reported; whether it makes the
-		// instance unready is the operator's choice (restarting or moving
-		// traffic does not fix a wrong app token).
-		if s.mesibo.Degraded() {
-			if s.cfg.Delivery.MesiboDegradedUnready {
-				return c.Status(fiber.StatusServiceUnavailable).SendString("not ready: mesibo mode degraded: " + s.mesibo.Summary())
-			}
-			return c.SendString("ready; mesibo mode degraded: " + s.mesibo.Summary())
+		if !s.health(c.UserContext()).Ready() {
+			return c.Status(fiber.StatusServiceUnavailable).SendString("not ready")
 		}
 		return c.SendString("ready")
 	})

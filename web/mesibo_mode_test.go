@@ -216,9 +216,9 @@ func TestMesiboBlockAndDelete(t *testing.T) {
 
 // The app token Roster has is no longer mesibo's (rotated in mesibo's
 // console): the logout's job gets AUTHFAIL. mesibo mode is marked degraded
-// (banner on every dashboard page, metric, /readyz) and the job is kept,
-// past its attempt limit, until the token works again; then it goes out and
-// the banner goes away.
+// (banner on every dashboard page, the overview's health panel, metric) and
+// the job is kept, past its attempt limit, until the token works again;
+// then it goes out and the banner goes away.
 func TestMesiboMisconfiguredAppTokenDegradesAndKeepsJobs(t *testing.T) {
 	fake := webtest.NewFakeMesibo(t, mesiboAppToken)
 	e := mesiboEnv(t, fake)
@@ -237,8 +237,11 @@ func TestMesiboMisconfiguredAppTokenDegradesAndKeepsJobs(t *testing.T) {
 	for _, p := range []string{"/admin/", "/admin/users", "/admin/audit", "/admin/settings"} {
 		expectIn(t, a.Get(p), `data-testid="mesibo-degraded-banner"`, "mesibo mode is degraded", "mesibo userdel: AUTHFAIL (invalid app token)")
 	}
-	if r := e.Do(httptestGet("/readyz")); r.Status != 200 || string(r.Body) != "ready; mesibo mode degraded: mesibo userdel: AUTHFAIL (invalid app token)" {
+	if r := e.Do(httptestGet("/readyz")); r.Status != 200 || string(r.Body) != "ready" {
 		t.Errorf("/readyz %d %s", r.Status, r.Body)
+	}
+	if got := a.Get("/admin/").TestIDText(t, "health-note"); !strings.Contains(got, "mesibo userdel: AUTHFAIL (invalid app token)") {
+		t.Errorf("the overview's health note says %q", got)
 	}
 	if r := e.Metrics(); !strings.Contains(string(r.Body), "roster_mesibo_degraded 1") {
 		t.Error("no degraded metric")
@@ -281,12 +284,36 @@ func TestMesiboDegradedReports(t *testing.T) {
 	webtest.Run(t, []webtest.Scenario{
 		{Name: "healthy: ready", URL: "/readyz", Options: []webtest.Option{webtest.WithArgs(mesiboArgs(fake)...), env},
 			ExpectedContent: []string{"ready"}, NotExpectedContent: []string{"degraded"}},
-		{Name: "degraded: reported, still ready", URL: "/readyz", Options: []webtest.Option{webtest.WithArgs(mesiboArgs(fake)...), env},
-			Before: failedSignIn, ExpectedContent: []string{"ready; mesibo mode degraded: mesibo useradd: AUTHFAIL (invalid app token)"}},
-		{Name: "degraded with --mesibo-degraded-unready: not ready", URL: "/readyz",
+		// /readyz is public: its body is the status alone, the reason is
+		// on the dashboard.
+		{Name: "degraded: still ready, the reason only on the dashboard", URL: "/readyz", Options: []webtest.Option{webtest.WithArgs(mesiboArgs(fake)...), env},
+			Before: failedSignIn, After: func(t testing.TB, e *webtest.Env, r *webtest.Response) {
+				if string(r.Body) != "ready" {
+					t.Errorf("/readyz says %q", r.Body)
+				}
+				page := e.AdminLogin("alice", "viewer").Get("/admin/")
+				if got := page.TestIDText(t, "health-note"); !strings.Contains(got, "mesibo useradd: AUTHFAIL (invalid app token)") {
+					t.Errorf("health note %q", got)
+				}
+				if n := page.CountTestID(t, "health-problem"); n != 0 {
+					t.Errorf("%d health problems, want none", n)
+				}
+			}},
+		{Name: "degraded with --mesibo-degraded-unready: not ready, the reason only on the dashboard", URL: "/readyz",
 			Options: []webtest.Option{webtest.WithArgs(mesiboArgs(fake, "--mesibo-degraded-unready")...), env},
 			Before:  failedSignIn, ExpectedStatus: http.StatusServiceUnavailable,
-			ExpectedContent: []string{"not ready: mesibo mode degraded: mesibo useradd: AUTHFAIL"}},
+			After: func(t testing.TB, e *webtest.Env, r *webtest.Response) {
+				if string(r.Body) != "not ready" {
+					t.Errorf("/readyz says %q", r.Body)
+				}
+				page := e.AdminLogin("alice", "viewer").Get("/admin/")
+				if got := page.TestIDText(t, "health-problem"); !strings.Contains(got, "mesibo useradd: AUTHFAIL (invalid app token)") {
+					t.Errorf("health problem %q", got)
+				}
+				if got := page.TestIDText(t, "health-status"); !strings.Contains(got, "not ready") {
+					t.Errorf("health status %q", got)
+				}
+			}},
 		{Name: "degraded: metric", URL: "/livez", Options: []webtest.Option{webtest.WithArgs(mesiboArgs(fake)...), env},
 			Before: failedSignIn, After: func(t testing.TB, e *webtest.Env, _ *webtest.Response) {
 				if !strings.Contains(string(e.Metrics().Body), "roster_mesibo_degraded 1") {

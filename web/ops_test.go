@@ -42,6 +42,27 @@ func TestHealth(t *testing.T) {
 	})
 }
 
+// /readyz, which anyone can reach, answers its status alone; why the
+// instance is not ready is on the dashboard's overview.
+func TestReadyzSaysOnlyItsStatus(t *testing.T) {
+	webtest.SQLiteOnly(t, "a database file deleted under the server")
+	e := webtest.New(t)
+	a := e.AdminLogin("alice", "viewer")
+	page := a.Get("/admin/")
+	if got := page.TestIDText(t, "health-status"); !strings.HasPrefix(got, "ready") || page.CountTestID(t, "health-problem") != 0 {
+		t.Errorf("healthy: health %q with %d problems", got, page.CountTestID(t, "health-problem"))
+	}
+	os.Remove(filepath.Join(e.DataDir, "roster.db"))
+	r := e.Do(httptest.NewRequest(http.MethodGet, "/readyz", nil))
+	if r.Status != http.StatusServiceUnavailable || string(r.Body) != "not ready" {
+		t.Errorf("/readyz %d %q", r.Status, r.Body)
+	}
+	page = a.Get("/admin/")
+	if got := page.TestIDText(t, "health-problem"); !strings.Contains(got, "database file") {
+		t.Errorf("the overview says %q", got)
+	}
+}
+
 // An internal failure answers with the envelope and a generic message; the
 // details go to the log with the request id.
 func TestInternalErrorIsNotLeaked(t *testing.T) {
