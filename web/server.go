@@ -71,6 +71,7 @@ type Server struct {
 	metricsApp   *fiber.App
 	dbOpened     os.FileInfo // the database file as opened: readiness notices it gone or replaced
 	dbLost       atomic.Bool // the file is gone, replaced or unwritable (CheckDatabase)
+	writeRefused atomic.Bool // the last readiness check found the database refusing writes
 }
 
 // New opens the database (applying migrations) and builds the app.
@@ -344,15 +345,18 @@ func (s *Server) Close() error {
 	return errors.Join(err, s.db.Close())
 }
 
-// Ready reports whether the server can answer requests (the database answers).
+// Ready reports whether the server can answer requests: the database
+// answers, its file is the one opened, and it takes writes (readiness.go).
 func (s *Server) Ready(ctx context.Context) error {
 	ctx, cancel := context.WithTimeout(ctx, 2*time.Second)
 	defer cancel()
 	if err := s.db.Ping(ctx); err != nil {
-		return errors.New("database unavailable")
+		return databaseUnavailable(err)
 	}
-	if s.dbOpened == nil {
-		return nil
+	if s.dbOpened != nil {
+		if err := databaseHealth(pathsOf(s.cfg.DataDir).db, s.dbOpened); err != nil {
+			return err
+		}
 	}
-	return databaseHealth(pathsOf(s.cfg.DataDir).db, s.dbOpened)
+	return s.checkWritable(ctx)
 }
