@@ -137,11 +137,11 @@ func build(ctx context.Context, cfg Config, log *slog.Logger, opts Options, db *
 	if mesiboMode.jobs != nil {
 		opts.Senders = append(opts.Senders, mesiboMode.jobs)
 	}
-	codeKey, err := LoadSecret(secretsDir(cfg), "otp", opts.Getenv("ROSTER_OTP_KEY"), secretGuard(ctx, db, "otp"))
+	codeKey, err := loadCheckedSecret(ctx, cfg, db, opts.Clock, log, "otp", opts.Getenv("ROSTER_OTP_KEY"))
 	if err != nil {
 		return nil, err
 	}
-	contactsKey, err := LoadSecret(secretsDir(cfg), "contacts", opts.Getenv("ROSTER_CONTACTS_KEY"), secretGuard(ctx, db, "contacts"))
+	contactsKey, err := loadCheckedSecret(ctx, cfg, db, opts.Clock, log, "contacts", opts.Getenv("ROSTER_CONTACTS_KEY"))
 	if err != nil {
 		return nil, err
 	}
