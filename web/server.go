@@ -158,8 +158,9 @@ func build(ctx context.Context, cfg Config, log *slog.Logger, opts Options, db *
 		// each other's events and revocations.
 		s.bus = models.NewBus(db, s.events.Hub(), log, cfg.People.EventPoll)
 	}
-	s.outbox = models.NewOutbox(db, s.clock, time.Minute, delivery.Console{}.Name())
-	s.worker = delivery.NewWorker(s.outbox, s.clock, log, opts.Worker, opts.Senders...)
+	delays := models.NewSteadyClock(s.clock) // retry delays and leases: a clock stepped back does not lengthen them
+	s.outbox = models.NewOutbox(db, s.clock, delays, time.Minute, delivery.Console{}.Name())
+	s.worker = delivery.NewWorker(s.outbox, delays, log, opts.Worker, opts.Senders...)
 	signIn := models.NewSignIn(db, s.clock, models.SignInConfig{
 		Policy:      cfg.OTP,
 		CodeKey:     codeKey,
