@@ -77,3 +77,27 @@ func OutOfFiles(err error) bool {
 	var se sqlite3.Error
 	return errors.As(err, &se) && (se.SystemErrno == syscall.EMFILE || se.SystemErrno == syscall.ENFILE)
 }
+
+// MaxDescriptors is how many file descriptors the database's connections
+// may hold open at most: on SQLite the database file and its WAL for each
+// connection of every pool, and the shared-memory file once; on PostgreSQL
+// a socket per connection.
+func (d *DB) MaxDescriptors() int {
+	pools := []*gorm.DB{d.Write}
+	if d.Read != d.Write {
+		pools = append(pools, d.Read)
+	}
+	n := 0
+	for _, g := range pools {
+		if s, err := g.DB(); err == nil {
+			n += s.Stats().MaxOpenConnections
+		}
+	}
+	if d.dialect == dialectPostgres {
+		return n
+	}
+	if d.ckpt != nil {
+		n += d.ckpt.Stats().MaxOpenConnections
+	}
+	return 2*n + 1
+}

@@ -213,6 +213,7 @@ func build(ctx context.Context, cfg Config, log *slog.Logger, opts Options, db *
 	s.app = s.newApp()
 	s.metricsApp = s.newMetricsApp()
 	warnRealTestNumbers(cfg, log)
+	warnDescriptorLimit(cfg, db, log)
 	if cfg.DemoCode != "" {
 		log.Warn("DEMO-CODE MODE IS ON: every phone number signs in with one fixed code; never run production like this")
 	}
