@@ -1,7 +1,9 @@
 package web_test
 
 import (
+	"context"
 	"encoding/hex"
+	"io"
 	"os"
 	"path/filepath"
 	"strings"
@@ -118,5 +120,24 @@ func TestChangedKeyOverNoDataIsRecorded(t *testing.T) {
 	e2.Server.Close()
 	if _, err := startWith(t, dir, same); err == nil || !strings.Contains(err.Error(), "is not the key") {
 		t.Fatalf("the first key again, over data made with the new one: %v", err)
+	}
+}
+
+// A seeded database holds the check values of the keys it was seeded with:
+// a first start with another contacts key is refused.
+func TestSeededDatabaseRefusesAnotherKey(t *testing.T) {
+	webtest.SQLiteOnly(t, "roster seed writes a SQLite file")
+	dir := t.TempDir()
+	noEnv := func(string) string { return "" }
+	if err := web.Seed(context.Background(), []string{"--data-dir", dir, "--users", "10", "--books", "1", "--popular", "0"},
+		noEnv, io.Discard, quietLog); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := startWith(t, dir, withEnv("ROSTER_CONTACTS_KEY", strings.Repeat("k", 40))); err == nil ||
+		!strings.Contains(err.Error(), "is not the key") {
+		t.Fatalf("first start on a seeded database with another key: %v", err)
+	}
+	if _, err := startWith(t, dir, nil); err != nil {
+		t.Fatalf("with the seed's keys: %v", err)
 	}
 }
