@@ -104,6 +104,9 @@ func databaseHealth(path string, opened os.FileInfo) error {
 		return errors.New("the database file was replaced since it was opened")
 	}
 	f, err := os.OpenFile(path, os.O_WRONLY, 0)
+	if models.OutOfFiles(err) {
+		return nil // no descriptor to look with says nothing of the file (readiness reports the exhaustion)
+	}
 	if err != nil {
 		return errors.New("the database file is not writable")
 	}

@@ -44,35 +44,8 @@ func TestOutOfDescriptorsReportedAsSuch(t *testing.T) {
 	for _, g := range []interface{ SetMaxIdleConns(int) }{mustPool(t, e, false), mustPool(t, e, true)} {
 		g.SetMaxIdleConns(0)
 	}
-	var saved syscall.Rlimit
-	if err := syscall.Getrlimit(syscall.RLIMIT_NOFILE, &saved); err != nil {
-		t.Fatal(err)
-	}
-	open, err := os.ReadDir("/proc/self/fd")
-	if err != nil {
-		t.Skipf("cannot count open descriptors: %v", err)
-	}
-	low := saved
-	low.Cur = uint64(len(open)) + 16
-	if err := syscall.Setrlimit(syscall.RLIMIT_NOFILE, &low); err != nil {
-		t.Skipf("cannot lower the descriptor limit: %v", err)
-	}
-	// Take every descriptor left, so that the check finds none.
-	var held []*os.File
-	for {
-		f, err := os.Open(os.DevNull)
-		if err != nil {
-			break
-		}
-		held = append(held, f)
-	}
-	r := ready()
-	for _, f := range held {
-		f.Close()
-	}
-	if err := syscall.Setrlimit(syscall.RLIMIT_NOFILE, &saved); err != nil {
-		t.Fatal(err)
-	}
+	var r *webtest.Response
+	withoutDescriptors(t, func() { r = ready() })
 	if r.Status != http.StatusServiceUnavailable || !strings.Contains(string(r.Body), "too many open files") {
 		t.Errorf("/readyz without descriptors: %d %s", r.Status, r.Body)
 	}
@@ -93,4 +66,51 @@ func mustPool(t *testing.T, e *webtest.Env, read bool) *sql.DB {
 		t.Fatal(err)
 	}
 	return pool
+}
+
+// Out of descriptors, the database file check does not find the database
+// lost: the op endpoint keeps answering once descriptors are free.
+func TestOutOfDescriptorsIsNotALostDatabase(t *testing.T) {
+	webtest.SQLiteOnly(t, "the check of the database file")
+	e := webtest.New(t)
+	tok := e.SignIn(webtest.USPhone, "a")
+	withoutDescriptors(t, e.Server.CheckDatabase)
+	e.SetNotify(tok).ExpectOK(t)
+	if strings.Contains(e.Logs(), "the database file is lost") {
+		t.Error("descriptor exhaustion was logged as a lost database")
+	}
+}
+
+// withoutDescriptors runs fn with no file descriptor left to open: the test
+// process's limit lowered to what is open, and what is left taken.
+func withoutDescriptors(t *testing.T, fn func()) {
+	t.Helper()
+	var saved syscall.Rlimit
+	if err := syscall.Getrlimit(syscall.RLIMIT_NOFILE, &saved); err != nil {
+		t.Fatal(err)
+	}
+	open, err := os.ReadDir("/proc/self/fd")
+	if err != nil {
+		t.Skipf("cannot count open descriptors: %v", err)
+	}
+	low := saved
+	low.Cur = uint64(len(open)) + 16
+	if err := syscall.Setrlimit(syscall.RLIMIT_NOFILE, &low); err != nil {
+		t.Skipf("cannot lower the descriptor limit: %v", err)
+	}
+	var held []*os.File
+	for {
+		f, err := os.Open(os.DevNull)
+		if err != nil {
+			break
+		}
+		held = append(held, f)
+	}
+	fn()
+	for _, f := range held {
+		f.Close()
+	}
+	if err := syscall.Setrlimit(syscall.RLIMIT_NOFILE, &saved); err != nil {
+		t.Fatal(err)
+	}
 }
