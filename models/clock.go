@@ -2,6 +2,7 @@ package models
 
 import (
 	"sync"
+	"sync/atomic"
 	"time"
 )
 
@@ -57,6 +58,33 @@ func (f *FakeClock) Monotonic() time.Duration {
 	defer f.mu.Unlock()
 	return f.mono
 }
+
+// HighWaterClock is a clock's time, as it is, remembering the latest time
+// it gave: every reply's `ts` comes from it, so a change stored at no
+// earlier a time (changeTime) is never older than a ts a client was given,
+// even with the system clock stepped back since.
+type HighWaterClock struct {
+	clock  Clock
+	latest atomic.Int64 // unix nanoseconds
+}
+
+// NewHighWaterClock returns clock remembering its latest time.
+func NewHighWaterClock(clock Clock) *HighWaterClock { return &HighWaterClock{clock: clock} }
+
+// Now returns the clock's time.
+func (h *HighWaterClock) Now() time.Time {
+	t := h.clock.Now()
+	ns := t.UnixNano()
+	for {
+		old := h.latest.Load()
+		if ns <= old || h.latest.CompareAndSwap(old, ns) {
+			return t
+		}
+	}
+}
+
+// Latest is the latest time Now gave.
+func (h *HighWaterClock) Latest() time.Time { return time.Unix(0, h.latest.Load()) }
 
 // SteadyClock is a clock for measuring delays: it never goes back, and
 // while the wall clock has been stepped back it runs ahead of it by the

@@ -30,3 +30,19 @@ func TestSteadyClockAcrossSteps(t *testing.T) {
 	fake.Step(time.Hour) // past the steady time: followed
 	at(31*time.Minute + 10*time.Second)
 }
+
+// A high-water clock gives its clock's time as it is, and remembers the
+// latest it gave across a step back.
+func TestHighWaterClockRemembersTheLatest(t *testing.T) {
+	start := time.Unix(1772445600, 0)
+	fake := NewFakeClock(start)
+	h := NewHighWaterClock(fake)
+	h.Now()
+	fake.Step(-time.Hour)
+	if got := h.Now(); !got.Equal(start.Add(-time.Hour)) {
+		t.Errorf("Now %v, want the clock's %v", got, start.Add(-time.Hour))
+	}
+	if got := h.Latest(); !got.Equal(start) {
+		t.Errorf("Latest %v, want %v", got, start)
+	}
+}

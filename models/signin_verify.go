@@ -177,7 +177,7 @@ func (s *SignIn) completeSignInWith(tx *gorm.DB, p Phone, u *User, name string, 
 	created := false
 	var entries []AuditEntry
 	if u == nil {
-		joinedAt, err := changeTime(tx, nowMs) // a join is a change incremental syncs must not miss
+		joinedAt, err := changeTime(tx, s.clock, nowMs) // a join is a change incremental syncs must not miss
 		if err != nil {
 			return nil, err
 		}

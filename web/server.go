@@ -145,7 +145,9 @@ func build(ctx context.Context, cfg Config, log *slog.Logger, opts Options, db *
 	if err != nil {
 		return nil, err
 	}
-	s := &Server{cfg: cfg, log: log, clock: opts.Clock, db: db, streamsDone: make(chan struct{}), metrics: newMetrics(),
+	// The high-water mark of the clock keeps stored change times from going
+	// below a reply's ts (models.HighWaterClock).
+	s := &Server{cfg: cfg, log: log, clock: models.NewHighWaterClock(opts.Clock), db: db, streamsDone: make(chan struct{}), metrics: newMetrics(),
 		mesibo: mesiboMode.health, clientIP: clientIP, metricsToken: metricsToken, dbOpened: dbOpened}
 	s.metrics.watchMesibo(s.mesibo)
 	hasher := models.NewPhoneHasher(contactsKey)
@@ -158,7 +160,7 @@ func build(ctx context.Context, cfg Config, log *slog.Logger, opts Options, db *
 		// each other's events and revocations.
 		s.bus = models.NewBus(db, s.events.Hub(), log, cfg.People.EventPoll)
 	}
-	delays := models.NewSteadyClock(s.clock) // retry delays and leases: a clock stepped back does not lengthen them
+	delays := models.NewSteadyClock(opts.Clock) // retry delays and leases: a clock stepped back does not lengthen them
 	s.outbox = models.NewOutbox(db, s.clock, delays, time.Minute, delivery.Console{}.Name())
 	s.worker = delivery.NewWorker(s.outbox, delays, log, opts.Worker, opts.Senders...)
 	signIn := models.NewSignIn(db, s.clock, models.SignInConfig{
