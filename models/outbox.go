@@ -61,9 +61,8 @@ type Outbox struct {
 	keepBody map[string]bool
 }
 
-// NewOutbox returns the outbox.
-// delays is the clock the worker computes retry times on (a SteadyClock
-// over clock).
+// NewOutbox returns the outbox. delays is the clock the worker computes
+// retry times on (a SteadyClock over clock).
 func NewOutbox(db *DB, clock, delays Clock, lease time.Duration, keepBodyChannels ...string) *Outbox {
 	keep := map[string]bool{}
 	for _, c := range keepBodyChannels {

@@ -1,6 +1,7 @@
--- A check value of each generated secret (an HMAC of a fixed label under
--- the key, never the key): a start with a different key than the data was
--- made with is refused instead of silently matching nothing.
+-- A check value of each generated secret that protects stored data (an
+-- HMAC of a fixed label under the key, never the key): a start with a
+-- different key than the data was made with is refused instead of silently
+-- matching nothing.
 CREATE TABLE secret_checks (
     name        TEXT    PRIMARY KEY,
     check_value BLOB    NOT NULL,
