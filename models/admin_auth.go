@@ -300,13 +300,15 @@ func (s *Admins) Session(ctx context.Context, raw string) (*AdminSession, *Admin
 	if err != nil {
 		return nil, nil, err
 	}
-	// Write "last seen" at most every 30 seconds: enough for a 30-minute idle timeout.
+	// Write "last seen" at most every 30 seconds: enough for a 30-minute
+	// idle timeout. Reading a page never depends on that write: while the
+	// database refuses writes (a full disk) the dashboard still shows what
+	// it holds.
 	if now-sess.LastSeenAt >= 30_000 {
 		if err := s.db.Write.WithContext(ctx).Model(&AdminSession{}).Where("id = ?", sess.ID).
-			Update("last_seen_at", now).Error; err != nil {
-			return nil, nil, err
+			Update("last_seen_at", now).Error; err == nil {
+			sess.LastSeenAt = now
 		}
-		sess.LastSeenAt = now
 	}
 	return &sess, a, nil
 }

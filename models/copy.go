@@ -25,7 +25,7 @@ import (
 // copySkipped are the tables a migration or a trigger fills on the
 // destination.
 func copySkipped() []string {
-	return []string{"schema_migrations", "name_gram_positions", "name_fold_map", "user_name_grams"}
+	return []string{"schema_migrations", "name_gram_positions", "name_fold_map", "user_name_grams", "write_probe"}
 }
 
 // copyBatch is the rows one COPY carries.

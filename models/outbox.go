@@ -49,6 +49,10 @@ const redactedExpired = "[code expired before delivery; text removed]"
 type Outbox struct {
 	db    *DB
 	clock Clock
+	// delays measures retry delays and leases (SteadyClock): they do not
+	// grow when the system clock is stepped back. Code expiry is on clock,
+	// where the codes' times were written.
+	delays Clock
 	// lease is how long a claimed message stays claimed: a sender that died
 	// mid-send gives its messages back after it.
 	lease time.Duration
@@ -57,27 +61,28 @@ type Outbox struct {
 	keepBody map[string]bool
 }
 
-// NewOutbox returns the outbox.
-func NewOutbox(db *DB, clock Clock, lease time.Duration, keepBodyChannels ...string) *Outbox {
+// NewOutbox returns the outbox. delays is the clock the worker computes
+// retry times on (a SteadyClock over clock).
+func NewOutbox(db *DB, clock, delays Clock, lease time.Duration, keepBodyChannels ...string) *Outbox {
 	keep := map[string]bool{}
 	for _, c := range keepBodyChannels {
 		keep[c] = true
 	}
-	return &Outbox{db: db, clock: clock, lease: lease, keepBody: keep}
+	return &Outbox{db: db, clock: clock, delays: delays, lease: lease, keepBody: keep}
 }
 
 // Claim takes up to limit due messages for sending. On PostgreSQL the
 // senders of several instances claim at once: each skips the messages
 // another is claiming (FOR UPDATE SKIP LOCKED), so a message is sent once.
 func (o *Outbox) Claim(ctx context.Context, limit int) ([]OutboxMessage, error) {
-	now := toMillis(o.clock.Now())
+	now, due := toMillis(o.clock.Now()), toMillis(o.delays.Now())
 	var msgs []OutboxMessage
 	err := o.db.WriteTx(ctx, func(tx *gorm.DB) error {
 		if err := o.dropExpiredCodes(tx, now); err != nil {
 			return err
 		}
 		err := claiming(tx).Where("(state = ? AND next_attempt_at <= ?) OR (state = ? AND lease_until < ?)",
-			OutboxPending, now, OutboxSending, now).
+			OutboxPending, due, OutboxSending, due).
 			// Codes first: a person is waiting for them, while a popular
 			// user's join can queue thousands of notices.
 			Clauses(clause.OrderBy{Expression: clause.Expr{SQL: "kind = ? DESC, next_attempt_at", Vars: []any{OutboxKindOTP}}}).
@@ -92,7 +97,7 @@ func (o *Outbox) Claim(ctx context.Context, limit int) ([]OutboxMessage, error) 
 			msgs[i].State = OutboxSending
 		}
 		return tx.Model(&OutboxMessage{}).Where("id IN ?", ids).Updates(map[string]any{
-			"state": OutboxSending, "attempts": gorm.Expr("attempts + 1"), "lease_until": now + o.lease.Milliseconds(),
+			"state": OutboxSending, "attempts": gorm.Expr("attempts + 1"), "lease_until": due + o.lease.Milliseconds(),
 		}).Error
 	})
 	return msgs, err

@@ -12,7 +12,7 @@ import (
 func TestOutboxAttempts(t *testing.T) {
 	onEachDatabase(t, func(t *testing.T, db *DB) {
 		clock := NewFakeClock(time.Date(2026, 3, 2, 10, 0, 0, 0, time.UTC))
-		ob := NewOutbox(db, clock, time.Minute, "console")
+		ob := NewOutbox(db, clock, clock, time.Minute, "console")
 		ctx := context.Background()
 		now := toMillis(clock.Now())
 		for _, m := range []*OutboxMessage{

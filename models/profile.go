@@ -2,6 +2,7 @@ package models
 
 import (
 	"context"
+	"database/sql"
 
 	"gorm.io/gorm"
 )
@@ -80,7 +81,11 @@ func (p *Profiles) Update(ctx context.Context, userID int64, ch ProfileChange) (
 		if !bump {
 			return tx.Model(&User{}).Where("id = ?", u.ID).Update("announce", u.Announce).Error
 		}
-		u.ProfileAt = max(toMillis(now), u.ProfileAt+1) // strictly later, even if the clock went back
+		changedAt, err := changeTime(tx, p.clock, toMillis(now))
+		if err != nil {
+			return err
+		}
+		u.ProfileAt = max(changedAt, u.ProfileAt+1) // strictly later than the user's last change
 		err = tx.Model(&User{}).Where("id = ?", u.ID).Updates(map[string]any{
 			"name": u.Name, "status": u.Status, "photo": u.Photo, "thumbnail": u.Thumbnail,
 			"discoverable": u.Discoverable, "announce": u.Announce, "profile_at": u.ProfileAt,
@@ -135,4 +140,22 @@ func applyChange(u *User, ch ProfileChange, oldPhoto *string) (visible, bump boo
 		u.Announce = *ch.Announce
 	}
 	return visible, bump
+}
+
+// changeTime is the profile change time to store at now (unix ms): never
+// before the latest one stored, for any user, nor before the latest time
+// the clock gave (a HighWaterClock's: replies' ts). Incremental syncs ask
+// for the changes since the newest change or the reply time they saw; with
+// the system clock stepped back, a change stored at the clock's time would
+// sort before it and never be sent. users_profile_at makes the lookup one
+// index probe.
+func changeTime(tx *gorm.DB, clock Clock, now int64) (int64, error) {
+	var latest sql.NullInt64
+	if err := tx.Raw("SELECT MAX(profile_at) FROM users").Row().Scan(&latest); err != nil {
+		return 0, err
+	}
+	if hw, ok := clock.(*HighWaterClock); ok {
+		now = max(now, toMillis(hw.Latest()))
+	}
+	return max(now, latest.Int64), nil
 }

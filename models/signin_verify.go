@@ -177,8 +177,12 @@ func (s *SignIn) completeSignInWith(tx *gorm.DB, p Phone, u *User, name string, 
 	created := false
 	var entries []AuditEntry
 	if u == nil {
+		joinedAt, err := changeTime(tx, s.clock, nowMs) // a join is a change incremental syncs must not miss
+		if err != nil {
+			return nil, err
+		}
 		u = &User{Phone: p.E164, CountryCode: p.CountryCode, Name: CleanText(name, MaxNameLen),
-			Discoverable: "everyone", Announce: true, CreatedAt: nowMs, ProfileAt: nowMs, LastSeenAt: &nowMs}
+			Discoverable: "everyone", Announce: true, CreatedAt: nowMs, ProfileAt: joinedAt, LastSeenAt: &nowMs}
 		if s.cfg.Hasher != nil {
 			u.PhoneHash = s.cfg.Hasher.Hash(p.E164)
 		}

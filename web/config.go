@@ -327,7 +327,7 @@ func defaultMaxConnections() int {
 	if err := syscall.Getrlimit(syscall.RLIMIT_NOFILE, &rl); err != nil || rl.Cur <= 128 {
 		return 64
 	}
-	return int(min(rl.Cur-64, 1<<20) * 9 / 10)
+	return int(min(rl.Cur-descriptorReserve, 1<<20) * 9 / 10)
 }
 
 func defaultBaseURL(addr string) string {

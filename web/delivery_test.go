@@ -73,7 +73,7 @@ func attempts(t testing.TB, e *webtest.Env) []models.OutboxAttempt {
 	t.Helper()
 	var id int64
 	e.Server.DB().Read.Raw("SELECT id FROM outbox ORDER BY id DESC LIMIT 1").Scan(&id)
-	as, err := models.NewOutbox(e.Server.DB(), e.Clock, time.Minute).Attempts(context.Background(), id)
+	as, err := models.NewOutbox(e.Server.DB(), e.Clock, e.Clock, time.Minute).Attempts(context.Background(), id)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -9,6 +9,7 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
+	"time"
 
 	"roster/models"
 )
@@ -97,7 +98,8 @@ func seedSQLite(ctx context.Context, dataDir string, cfg models.SeedConfig, gete
 		return st, err
 	}
 	// The sign-in key too: the server refuses to generate it over users.
-	if _, err := LoadSecret(dataDir, "otp", getenv("ROSTER_OTP_KEY"), nil); err != nil {
+	codeKey, err := LoadSecret(dataDir, "otp", getenv("ROSTER_OTP_KEY"), nil)
+	if err != nil {
 		return st, err
 	}
 	partial, partialFiles := path+".partial", files+".partial"
@@ -108,7 +110,7 @@ func seedSQLite(ctx context.Context, dataDir string, cfg models.SeedConfig, gete
 		return st, err
 	}
 	cfg.FilesDir = partialFiles
-	st, err = seedInto(ctx, partial, models.NewPhoneHasher(key), cfg, log)
+	st, err = seedInto(ctx, partial, map[string][]byte{"contacts": key, "otp": codeKey}, cfg, log)
 	if err != nil {
 		return st, errors.Join(err, removeSeedLeftovers(partial, partialFiles, log))
 	}
@@ -155,8 +157,10 @@ func removeSeedLeftovers(partial, partialFiles string, log *slog.Logger) error {
 }
 
 // seedInto seeds the database at path and closes it, which checkpoints the
-// WAL into the database file.
-func seedInto(ctx context.Context, path string, hasher *models.PhoneHasher, cfg models.SeedConfig, log *slog.Logger) (models.SeedStats, error) {
+// WAL into the database file. The keys' check values are recorded with the
+// data (models.CheckSecret): a server started on it with other keys is
+// refused.
+func seedInto(ctx context.Context, path string, keys map[string][]byte, cfg models.SeedConfig, log *slog.Logger) (models.SeedStats, error) {
 	// The seed's statements are big by design (an index over 11 million
 	// rows takes 20 s): its own progress lines say where it is, so the
 	// database's slow-statement warnings are left out; failures still log.
@@ -164,7 +168,12 @@ func seedInto(ctx context.Context, path string, hasher *models.PhoneHasher, cfg 
 	if err != nil {
 		return models.SeedStats{}, err
 	}
-	st, err := models.Seed(ctx, db, hasher, cfg, log)
+	st, err := models.Seed(ctx, db, models.NewPhoneHasher(keys["contacts"]), cfg, log)
+	for name, key := range keys {
+		if err == nil {
+			_, err = db.CheckSecret(ctx, name, key, time.Now())
+		}
+	}
 	return st, errors.Join(err, db.Close())
 }
 

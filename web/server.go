@@ -67,12 +67,14 @@ type Server struct {
 	clientIP    *clientip.Resolver
 	// metricsToken admits scrapes of /metrics on the main address
 	// (ROSTER_METRICS_TOKEN; "" = not served there).
-	metricsToken string
-	metricsApp   *fiber.App
-	dbLost       atomic.Bool  // the SQLite file is gone, replaced or unwritable (CheckDatabase)
-	dirLock      *dataDirLock // held while a SQLite data directory is served (datadir_lock.go)
-	closeOnce    sync.Once
-	closeErr     error
+	metricsToken  string
+	metricsApp    *fiber.App
+	dbLost        atomic.Bool  // the SQLite file is gone, replaced or unwritable (CheckDatabase)
+	writeRefused  atomic.Bool  // the last readiness check found the database refusing writes
+	writeProbedOK atomic.Int64 // when a readiness write last went through, unix ms (0: not lately)
+	dirLock       *dataDirLock // held while a SQLite data directory is served (datadir_lock.go)
+	closeOnce     sync.Once
+	closeErr      error
 }
 
 // New opens the database (applying migrations) and builds the app.
@@ -138,15 +140,17 @@ func build(ctx context.Context, cfg Config, log *slog.Logger, opts Options, db *
 	if mesiboMode.jobs != nil {
 		opts.Senders = append(opts.Senders, mesiboMode.jobs)
 	}
-	codeKey, err := LoadSecret(secretsDir(cfg), "otp", opts.Getenv("ROSTER_OTP_KEY"), secretGuard(ctx, db, "otp"))
+	codeKey, err := loadCheckedSecret(ctx, cfg, db, opts.Clock, log, "otp", opts.Getenv("ROSTER_OTP_KEY"))
 	if err != nil {
 		return nil, err
 	}
-	contactsKey, err := LoadSecret(secretsDir(cfg), "contacts", opts.Getenv("ROSTER_CONTACTS_KEY"), secretGuard(ctx, db, "contacts"))
+	contactsKey, err := loadCheckedSecret(ctx, cfg, db, opts.Clock, log, "contacts", opts.Getenv("ROSTER_CONTACTS_KEY"))
 	if err != nil {
 		return nil, err
 	}
-	s := &Server{cfg: cfg, log: log, clock: opts.Clock, db: db, streamsDone: make(chan struct{}), metrics: newMetrics(),
+	// The high-water mark of the clock keeps stored change times from going
+	// below a reply's ts (models.HighWaterClock).
+	s := &Server{cfg: cfg, log: log, clock: models.NewHighWaterClock(opts.Clock), db: db, streamsDone: make(chan struct{}), metrics: newMetrics(),
 		mesibo: mesiboMode.health, clientIP: clientIP, metricsToken: metricsToken}
 	s.metrics.watchMesibo(s.mesibo)
 	hasher := models.NewPhoneHasher(contactsKey)
@@ -159,8 +163,9 @@ func build(ctx context.Context, cfg Config, log *slog.Logger, opts Options, db *
 		// each other's events and revocations.
 		s.bus = models.NewBus(db, s.events.Hub(), log, cfg.People.EventPoll)
 	}
-	s.outbox = models.NewOutbox(db, s.clock, time.Minute, delivery.Console{}.Name())
-	s.worker = delivery.NewWorker(s.outbox, s.clock, log, opts.Worker, opts.Senders...)
+	delays := models.NewSteadyClock(opts.Clock) // retry delays and leases: a clock stepped back does not lengthen them
+	s.outbox = models.NewOutbox(db, s.clock, delays, time.Minute, delivery.Console{}.Name())
+	s.worker = delivery.NewWorker(s.outbox, delays, log, opts.Worker, opts.Senders...)
 	signIn := models.NewSignIn(db, s.clock, models.SignInConfig{
 		Policy:      cfg.OTP,
 		CodeKey:     codeKey,
@@ -213,6 +218,7 @@ func build(ctx context.Context, cfg Config, log *slog.Logger, opts Options, db *
 	s.app = s.newApp()
 	s.metricsApp = s.newMetricsApp()
 	warnRealTestNumbers(cfg, log)
+	warnDescriptorLimit(cfg, db, log)
 	if cfg.DemoCode != "" {
 		log.Warn("DEMO-CODE MODE IS ON: every phone number signs in with one fixed code; never run production like this")
 	}
@@ -350,12 +356,16 @@ func (s *Server) Close() error {
 	return s.closeErr
 }
 
-// Ready reports whether the server can answer requests (the database answers).
+// Ready reports whether the server can answer requests: the database
+// answers, its file is the one opened, and it takes writes (readiness.go).
 func (s *Server) Ready(ctx context.Context) error {
 	ctx, cancel := context.WithTimeout(ctx, 2*time.Second)
 	defer cancel()
 	if err := s.db.Ping(ctx); err != nil {
-		return errors.New("database unavailable")
+		return databaseUnavailable(err)
 	}
-	return s.db.FileHealth()
+	if err := s.db.FileHealth(); err != nil {
+		return err
+	}
+	return s.checkWritable(ctx)
 }

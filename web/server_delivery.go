@@ -91,7 +91,7 @@ func mesiboSetup(ctx context.Context, cfg Config, getenv func(string) string, lo
 	if appToken == "" {
 		return mesiboParts{}, fmt.Errorf("--token-issuer mesibo needs $%s", EnvMesiboAppToken)
 	}
-	key, err := LoadSecret(secretsDir(cfg), "mesibo-seal", getenv("ROSTER_MESIBO_SEAL_KEY"), secretGuard(ctx, db, "mesibo-seal"))
+	key, err := loadCheckedSecret(ctx, cfg, db, clock, log, "mesibo-seal", getenv("ROSTER_MESIBO_SEAL_KEY"))
 	if err != nil {
 		return mesiboParts{}, err
 	}

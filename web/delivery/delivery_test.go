@@ -49,7 +49,7 @@ func newRig(t *testing.T, senders ...delivery.Sender) *rig {
 	}
 	t.Cleanup(func() { db.Close() })
 	clock := models.NewFakeClock(time.Date(2026, 3, 2, 10, 0, 0, 0, time.UTC))
-	ob := models.NewOutbox(db, clock, time.Minute, "console")
+	ob := models.NewOutbox(db, clock, clock, time.Minute, "console")
 	cfg := delivery.DefaultWorkerConfig()
 	return &rig{db: db, clock: clock, outbox: ob, worker: delivery.NewWorker(ob, clock, log, cfg, senders...)}
 }
