@@ -138,7 +138,7 @@ func adminSessionOf(c *fiber.Ctx) *models.AdminSession {
 }
 
 func adminClient(c *fiber.Ctx) models.ClientInfo {
-	return models.ClientInfo{IP: c.IP(), UserAgent: c.Get(fiber.HeaderUserAgent), AppID: "roster-admin"}
+	return models.ClientInfo{IP: c.IP(), UserAgent: c.Get(fiber.HeaderUserAgent), AppID: "roster-admin"}.Clean()
 }
 
 // LoginForm shows the sign-in form with a fresh login CSRF token.

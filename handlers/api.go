@@ -193,5 +193,5 @@ func clientInfo(c *fiber.Ctx, r *Request) models.ClientInfo {
 		AppID:      r.Get("appid"),
 		Device:     r.Get("device"),
 		DeviceType: r.Get("dt"),
-	}
+	}.Clean()
 }

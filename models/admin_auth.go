@@ -54,6 +54,7 @@ func (adminThrottle) TableName() string { return "admin_login_throttle" }
 // before bcrypt runs: concurrent wrong passwords cannot all pass a check
 // that none of them has counted yet. A success gives its reservation back.
 func (s *Admins) Login(ctx context.Context, name, password string, cl ClientInfo) (*Admin, string, *AdminSession, error) {
+	name, cl = truncate(name, 128), cl.Clean() // client text: no name is longer than 64 bytes
 	now := s.clock.Now()
 	nowMs := toMillis(now)
 	keys := s.throttleKeys(name, cl)

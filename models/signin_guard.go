@@ -102,28 +102,29 @@ func lockedRefusal(wait time.Duration) *RefusedError {
 
 // countFailure adds one wrong code to the phone's guard (and to the
 // server-wide one in demo-code mode) and locks at the limit. It returns the
-// lock's refusal when this failure set it.
-func (s *SignIn) countFailure(tx *gorm.DB, p Phone, cl ClientInfo, now time.Time) (*RefusedError, error) {
+// lock's refusal when this failure set it, with the audit entry that
+// records the lock (for the caller to write after the count is committed).
+func (s *SignIn) countFailure(tx *gorm.DB, p Phone, cl ClientInfo, now time.Time) (*RefusedError, *AuditEntry, error) {
 	pol := s.cfg.Policy
-	locked, err := s.bumpGuard(tx, p.E164, pol.LockAfter, false, cl, now)
+	locked, entry, err := s.bumpGuard(tx, p.E164, pol.LockAfter, false, cl, now)
 	if err != nil || locked != nil {
-		return locked, err
+		return locked, entry, err
 	}
 	if s.cfg.DemoCode != "" {
 		return s.bumpGuard(tx, demoGuardKey, pol.LockAfter*demoLockFactor, true, cl, now)
 	}
-	return nil, nil
+	return nil, nil, nil
 }
 
 // bumpGuard counts one failure on a guard row. A decaying guard forgets its
 // count after a lock period without failures: the server-wide demo guard is
 // never reset by a success (an attacker could cause one), so it decays instead.
-func (s *SignIn) bumpGuard(tx *gorm.DB, key string, limit int, decays bool, cl ClientInfo, now time.Time) (*RefusedError, error) {
+func (s *SignIn) bumpGuard(tx *gorm.DB, key string, limit int, decays bool, cl ClientInfo, now time.Time) (*RefusedError, *AuditEntry, error) {
 	pol := s.cfg.Policy
 	nowMs := toMillis(now)
 	g, err := loadGuard(tx, key, now)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	if decays && g.UpdatedAt < toMillis(now.Add(-pol.LockFor)) {
 		g.Failures = 0
@@ -131,12 +132,12 @@ func (s *SignIn) bumpGuard(tx *gorm.DB, key string, limit int, decays bool, cl C
 	g.Failures++
 	g.UpdatedAt = nowMs
 	if g.Failures < limit {
-		return nil, saveGuard(tx, g)
+		return nil, nil, saveGuard(tx, g)
 	}
 	until := toMillis(now.Add(pol.LockFor))
 	g.LockedUntil, g.Failures = &until, 0 // the lock is the penalty; afterwards a fresh count starts
 	if err := saveGuard(tx, g); err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	phone := key
 	if key == demoGuardKey {
@@ -146,8 +147,8 @@ func (s *SignIn) bumpGuard(tx *gorm.DB, key string, limit int, decays bool, cl C
 	if key == demoGuardKey {
 		detail = fmt.Sprintf("demo-code mode: %d wrong codes over all numbers; every number is locked", limit)
 	}
-	err = audit(tx, apiEntry(nowMs, EventPhoneLocked, phone, nil, cl, detail))
-	return lockedRefusal(pol.LockFor), err
+	entry := apiEntry(nowMs, EventPhoneLocked, phone, nil, cl, detail)
+	return lockedRefusal(pol.LockFor), &entry, nil
 }
 
 // clearFailures resets a phone's count of consecutive wrong codes after a

@@ -27,6 +27,7 @@ func newCode() (string, error) {
 // RequestCode issues a code for the phone and queues its delivery. The
 // answer does not depend on whether the number belongs to a user.
 func (s *SignIn) RequestCode(ctx context.Context, p Phone, cl ClientInfo) error {
+	cl = cl.Clean()
 	if r := s.checkApp(cl.AppID); r != nil {
 		return r
 	}
