@@ -157,3 +157,15 @@ func FuzzSignInHeaders(f *testing.F) {
 		}
 	})
 }
+
+// The push settings a signed-in app sends are client text too: bytes that
+// are not UTF-8 are stored as U+FFFD, not refused by the database.
+func TestPushSettingsWithInvalidBytes(t *testing.T) {
+	e := webtest.New(t)
+	token := e.SignIn(webtest.USPhone, "phone")
+	e.Query(map[string]string{"op": "setnotify", "token": token, "notifytoken": "push\xff\x00", "fcmid": "f\xfe", "dt": "1\xc3"}).ExpectOK(t)
+	if n := e.Count("SELECT COUNT(*) FROM sessions WHERE notify_token = ? AND fcm_id = ? AND device_type = ?",
+		"push\uFFFD\uFFFD", "f\uFFFD", "1\uFFFD"); n != 1 {
+		t.Error("the push settings were not stored as valid text")
+	}
+}

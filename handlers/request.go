@@ -9,7 +9,6 @@ import (
 	"sort"
 	"strconv"
 	"strings"
-	"unicode/utf8"
 
 	"github.com/gofiber/fiber/v2"
 )
@@ -260,18 +259,8 @@ func setParam(into map[string]string, k, v string) error {
 			return badRequest("The request has too many parameters.")
 		}
 	}
-	into[k] = validText(v)
+	into[k] = v
 	return nil
-}
-
-// validText is a parameter's value as every op may store or query with it:
-// valid UTF-8, no NUL (PostgreSQL refuses both in text, failing the whole
-// transaction). Invalid bytes and NUL become U+FFFD.
-func validText(v string) string {
-	if utf8.ValidString(v) && !strings.Contains(v, "\x00") {
-		return v
-	}
-	return strings.ReplaceAll(strings.ToValidUTF8(v, "\uFFFD"), "\x00", "\uFFFD")
 }
 
 // LooksLikeJSON reports whether a body is a JSON object even without a JSON
