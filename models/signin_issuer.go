@@ -96,7 +96,7 @@ func (s *SignIn) verifyWithIssuer(ctx context.Context, p Phone, code, name strin
 		if err := s.lockPhone(tx, p.E164); err != nil {
 			return err
 		}
-		u, r, err := s.checkUserAndLock(tx, p.E164, now)
+		u, r, err := s.checkUserAndLock(tx, p, cl, now)
 		if r != nil || err != nil {
 			// Blocked while the issuer was asked: the new token must not
 			// stay valid at mesibo.

@@ -107,11 +107,11 @@ func (s *SignIn) auditWrongCode(ctx context.Context, entries []AuditEntry) error
 }
 
 func (s *SignIn) checkTestCode(tx *gorm.DB, p Phone, code, fixed string, cl ClientInfo, now time.Time) (*RefusedError, []AuditEntry, error) {
-	if r, err := s.checkLock(tx, p.E164, now); r != nil || err != nil {
+	if r, err := s.checkLock(tx, p, cl, now); r != nil || err != nil {
 		return r, nil, err
 	}
 	if subtle.ConstantTimeCompare([]byte(code), []byte(fixed)) == 1 {
-		return nil, nil, clearFailures(tx, p.E164, now)
+		return nil, nil, s.clearFailures(tx, p, cl, now)
 	}
 	// A test number's code is fixed and never expires: without the guard's
 	// count it could be guessed at leisure. Only asking for it is free.
@@ -130,7 +130,7 @@ func (s *SignIn) checkTestCode(tx *gorm.DB, p Phone, code, fixed string, cl Clie
 // outcome (tries, failures, lock) whatever it is. A blocked user learns it
 // only after a right code: before, the number answers as any other.
 func (s *SignIn) checkCode(tx *gorm.DB, p Phone, code string, cl ClientInfo, now time.Time) (*RefusedError, []AuditEntry, error) {
-	if r, err := s.checkLock(tx, p.E164, now); r != nil || err != nil {
+	if r, err := s.checkLock(tx, p, cl, now); r != nil || err != nil {
 		return r, nil, err
 	}
 	nowMs := toMillis(now)
@@ -151,7 +151,7 @@ func (s *SignIn) checkCode(tx *gorm.DB, p Phone, code string, cl ClientInfo, now
 		if err := tx.Model(&otp).Updates(map[string]any{"state": CodeVerified, "verified_at": nowMs}).Error; err != nil {
 			return nil, nil, err
 		}
-		return nil, nil, clearFailures(tx, p.E164, now)
+		return nil, nil, s.clearFailures(tx, p, cl, now)
 	}
 	return s.recordFailure(tx, p, &otp, cl, now)
 }
