@@ -6,7 +6,9 @@ import (
 	"encoding/base64"
 	"errors"
 	"net/url"
+	"strconv"
 	"strings"
+	"time"
 
 	"github.com/gofiber/fiber/v2"
 
@@ -179,11 +181,13 @@ func (h *Admin) Login(c *fiber.Ctx) error {
 		return h.renderLogin(c, fiber.StatusForbidden, name, "The sign-in form has expired. Please try again.", next)
 	}
 	_, raw, _, err := h.admins.Login(c.UserContext(), name, c.FormValue("password"), adminClient(c))
+	var throttled *models.ThrottledError
 	switch {
 	case errors.Is(err, models.ErrBadCredentials):
 		return h.renderLogin(c, fiber.StatusUnauthorized, name, "The name or the password is wrong.", next)
-	case errors.Is(err, models.ErrLoginThrottled):
-		return h.renderLogin(c, fiber.StatusTooManyRequests, name, "Too many failed sign-ins. Wait 15 minutes and try again.", next)
+	case errors.As(err, &throttled):
+		c.Set(fiber.HeaderRetryAfter, strconv.Itoa(int((throttled.Wait+time.Second-1)/time.Second)))
+		return h.renderLogin(c, fiber.StatusTooManyRequests, name, throttled.Message(), next)
 	case err != nil:
 		return err
 	}
