@@ -28,6 +28,11 @@ type AdminCookie interface {
 	Save(c *fiber.Ctx, sessionID, loginToken, flash string) error
 	// Clear removes the cookie.
 	Clear(c *fiber.Ctx) error
+	// KnownAdmin is the admin this browser signed in as before (a cookie
+	// of its own, kept after sign-out), 0 when none.
+	KnownAdmin(c *fiber.Ctx) int64
+	// RememberAdmin marks this browser as having signed in as the admin.
+	RememberAdmin(c *fiber.Ctx, adminID int64) error
 }
 
 const (
@@ -180,7 +185,7 @@ func (h *Admin) Login(c *fiber.Ctx) error {
 	if want == "" || !constantEqual(bodyFormValue(c, csrfField), want) {
 		return h.renderLogin(c, fiber.StatusForbidden, name, "The sign-in form has expired. Please try again.", next)
 	}
-	_, raw, _, err := h.admins.Login(c.UserContext(), name, c.FormValue("password"), adminClient(c))
+	admin, raw, _, err := h.admins.Login(c.UserContext(), name, c.FormValue("password"), adminClient(c), h.cookie.KnownAdmin(c))
 	var throttled *models.ThrottledError
 	switch {
 	case errors.Is(err, models.ErrBadCredentials):
@@ -192,6 +197,9 @@ func (h *Admin) Login(c *fiber.Ctx) error {
 		return err
 	}
 	if err := h.cookie.Save(c, raw, "", ""); err != nil {
+		return err
+	}
+	if err := h.cookie.RememberAdmin(c, admin.ID); err != nil {
 		return err
 	}
 	if next == "" {

@@ -53,14 +53,17 @@ func (adminThrottle) TableName() string { return "admin_login_throttle" }
 // The attempt is reserved on every throttle key, in one write transaction,
 // before bcrypt runs: concurrent wrong passwords cannot all pass a check
 // that none of them has counted yet. A success gives its reservation back.
-func (s *Admins) Login(ctx context.Context, name, password string, cl ClientInfo) (*Admin, string, *AdminSession, error) {
+//
+// knownBrowser is the admin the browser signed in as before (0: none): like
+// a network the admin signed in from, it does not wait for the name's turn.
+func (s *Admins) Login(ctx context.Context, name, password string, cl ClientInfo, knownBrowser int64) (*Admin, string, *AdminSession, error) {
 	name, cl = truncate(name, 128), cl.Clean() // client text: no name is longer than 64 bytes
 	now := s.clock.Now()
 	nowMs := toMillis(now)
 	keys := s.throttleKeys(name, cl)
 	var wait time.Duration
 	err := s.db.WriteTx(ctx, func(tx *gorm.DB) error {
-		known, err := s.signedInFrom(tx, name, cl)
+		known, err := s.signedInFrom(tx, name, cl, knownBrowser)
 		if err != nil {
 			return err
 		}
@@ -146,15 +149,19 @@ func (s *Admins) throttleKeys(name string, cl ClientInfo) []throttleKey {
 }
 
 // signedInFrom reports whether the named admin signed in before from the
-// client's network: a dashboard session, live or ended, was started from
-// it. Only the newest sessions are looked at.
-func (s *Admins) signedInFrom(tx *gorm.DB, name string, cl ClientInfo) (bool, error) {
-	var ips []string
-	err := tx.Raw("SELECT s.ip FROM admin_sessions s JOIN admins a ON a.id = s.admin_id WHERE "+s.nameIs()+
-		" ORDER BY s.id DESC LIMIT 100", lowerASCII(name)).Scan(&ips).Error
+// client's network (a dashboard session, live or ended, was started from
+// it; only the newest are looked at) or from this browser (knownBrowser is
+// the admin's id).
+func (s *Admins) signedInFrom(tx *gorm.DB, name string, cl ClientInfo, knownBrowser int64) (bool, error) {
+	var rows []struct {
+		ID int64
+		IP string
+	}
+	err := tx.Raw("SELECT a.id, COALESCE(s.ip, '') AS ip FROM admins a LEFT JOIN admin_sessions s ON s.admin_id = a.id WHERE "+
+		s.nameIs()+" ORDER BY s.id DESC LIMIT 100", lowerASCII(name)).Scan(&rows).Error
 	network := NetworkKey(cl.IP)
-	for _, ip := range ips {
-		if NetworkKey(ip) == network {
+	for _, r := range rows {
+		if r.ID == knownBrowser || (r.IP != "" && NetworkKey(r.IP) == network) {
 			return true, err
 		}
 	}
