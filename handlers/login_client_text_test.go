@@ -100,11 +100,11 @@ func TestWrongCodeCountedWhenItsAuditFails(t *testing.T) {
 	e.Verify(webtest.USPhone, code).ExpectFail(t, "EXPIRED")
 }
 
-// Sign-in with arbitrary bytes in the User-Agent and the device name, on
-// SQLite and (with ROSTER_TEST_DATABASE_URL) on PostgreSQL: a wrong code is
-// answered BADCODE and counted, the right one signs in, nothing stored is
-// invalid text, and a refused verify leaves no gap in the ids a client sees
-// (users' ids, event ids).
+// Sign-in with arbitrary bytes in the User-Agent and the device (and user)
+// name, on SQLite and (with ROSTER_TEST_DATABASE_URL) on PostgreSQL: a
+// wrong code is answered BADCODE and counted, the right one signs in,
+// nothing stored is invalid text, and a refused verify leaves no gap in
+// the ids a client sees (users' ids, event ids).
 func FuzzSignInHeaders(f *testing.F) {
 	f.Add([]byte("okhttp/4.12.0"), "Pixel 8")
 	f.Add([]byte("\xff\xfe\x00\x1b[2J"), "\x00")
@@ -138,7 +138,7 @@ func FuzzSignInHeaders(f *testing.F) {
 			if n := e.Count("SELECT attempts FROM otp_codes WHERE phone = ?", "+"+phone); n != 1 {
 				t.Fatalf("%d tries counted, want 1", n)
 			}
-			r := verifyWithUA(&e, phone, code, ua, map[string]any{"device": device, "dt": device})
+			r := verifyWithUA(&e, phone, code, ua, map[string]any{"device": device, "dt": device, "name": device})
 			r.ExpectOK(t)
 			if users, events := e.Count("SELECT COUNT(*) FROM users"), e.Count("SELECT COUNT(*) FROM events"); r.String("uid") != fmt.Sprint(users) ||
 				e.Count("SELECT MAX(id) FROM events") != events {
