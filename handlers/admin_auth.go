@@ -6,7 +6,9 @@ import (
 	"encoding/base64"
 	"errors"
 	"net/url"
+	"strconv"
 	"strings"
+	"time"
 
 	"github.com/gofiber/fiber/v2"
 
@@ -26,6 +28,11 @@ type AdminCookie interface {
 	Save(c *fiber.Ctx, sessionID, loginToken, flash string) error
 	// Clear removes the cookie.
 	Clear(c *fiber.Ctx) error
+	// KnownAdmin is the admin this browser signed in as before (a cookie
+	// of its own, kept after sign-out), 0 when none.
+	KnownAdmin(c *fiber.Ctx) int64
+	// RememberAdmin marks this browser as having signed in as the admin.
+	RememberAdmin(c *fiber.Ctx, adminID int64) error
 }
 
 const (
@@ -138,7 +145,7 @@ func adminSessionOf(c *fiber.Ctx) *models.AdminSession {
 }
 
 func adminClient(c *fiber.Ctx) models.ClientInfo {
-	return models.ClientInfo{IP: c.IP(), UserAgent: validUTF8(c.Get(fiber.HeaderUserAgent)), AppID: "roster-admin"}
+	return models.ClientInfo{IP: c.IP(), UserAgent: c.Get(fiber.HeaderUserAgent), AppID: "roster-admin"}.Clean()
 }
 
 // LoginForm shows the sign-in form with a fresh login CSRF token.
@@ -174,20 +181,25 @@ func (h *Admin) renderLogin(c *fiber.Ctx, status int, name, msg, next string) er
 func (h *Admin) Login(c *fiber.Ctx) error {
 	_, want, _ := h.cookie.Load(c)
 	next := safeNext(c.FormValue("next"))
-	name := validUTF8(strings.TrimSpace(c.FormValue("name"))) // a failed attempt stores it
+	name := strings.TrimSpace(c.FormValue("name")) // made storable by the model (a failed attempt stores it)
 	if want == "" || !constantEqual(bodyFormValue(c, csrfField), want) {
 		return h.renderLogin(c, fiber.StatusForbidden, name, "The sign-in form has expired. Please try again.", next)
 	}
-	_, raw, _, err := h.admins.Login(c.UserContext(), name, c.FormValue("password"), adminClient(c))
+	admin, raw, _, err := h.admins.Login(c.UserContext(), name, c.FormValue("password"), adminClient(c), h.cookie.KnownAdmin(c))
+	var throttled *models.ThrottledError
 	switch {
 	case errors.Is(err, models.ErrBadCredentials):
 		return h.renderLogin(c, fiber.StatusUnauthorized, name, "The name or the password is wrong.", next)
-	case errors.Is(err, models.ErrLoginThrottled):
-		return h.renderLogin(c, fiber.StatusTooManyRequests, name, "Too many failed sign-ins. Wait 15 minutes and try again.", next)
+	case errors.As(err, &throttled):
+		c.Set(fiber.HeaderRetryAfter, strconv.Itoa(int((throttled.Wait+time.Second-1)/time.Second)))
+		return h.renderLogin(c, fiber.StatusTooManyRequests, name, throttled.Message(), next)
 	case err != nil:
 		return err
 	}
 	if err := h.cookie.Save(c, raw, "", ""); err != nil {
+		return err
+	}
+	if err := h.cookie.RememberAdmin(c, admin.ID); err != nil {
 		return err
 	}
 	if next == "" {

@@ -192,13 +192,9 @@ func tokenOf(c *fiber.Ctx, r *Request) string {
 func clientInfo(c *fiber.Ctx, r *Request) models.ClientInfo {
 	return models.ClientInfo{
 		IP:         c.IP(),
-		UserAgent:  validUTF8(c.Get(fiber.HeaderUserAgent)),
-		AppID:      validUTF8(r.Get("appid")),
-		Device:     validUTF8(r.Get("device")),
-		DeviceType: validUTF8(r.Get("dt")),
-	}
+		UserAgent:  c.Get(fiber.HeaderUserAgent),
+		AppID:      r.Get("appid"),
+		Device:     r.Get("device"),
+		DeviceType: r.Get("dt"),
+	}.Clean()
 }
-
-// validUTF8 is s with each run of bytes that are not UTF-8 replaced by
-// U+FFFD.
-func validUTF8(s string) string { return strings.ToValidUTF8(s, "\uFFFD") }

@@ -35,6 +35,17 @@ func TestTestNumberWrongCodesLock(t *testing.T) {
 	e.Verify("15550100999", "00000001").ExpectFail(t, "BADCODE")
 }
 
+// A test number's fixed code has no other bound on guesses: its lock counts
+// wrong codes from every network together.
+func TestTestNumberLockSpansNetworks(t *testing.T) {
+	e := webtest.New(t, webtest.WithArgs("--test-numbers", "+1 555 010 0999:12345678", "--trusted-proxies", "0.0.0.0"))
+	for i := 1; i < 10; i++ {
+		loginFrom(e, fmt.Sprintf("198.51.100.%d", i), "15550100999", fmt.Sprintf("%08d", i)).ExpectFail(t, "BADCODE")
+	}
+	loginFrom(e, "198.51.100.10", "15550100999", "00000010").ExpectFail(t, "LOCKED")
+	loginFrom(e, "203.0.113.9", "15550100999", "12345678").ExpectFail(t, "LOCKED")
+}
+
 // A test number in an assigned range may be someone's real number: warn.
 func TestTestNumberInRealRangeWarns(t *testing.T) {
 	e := webtest.New(t, webtest.WithArgs("--test-numbers", "+1 201 555 0123:12345678"))
@@ -151,4 +162,76 @@ func TestClientIPPerRequestOnKeepAlive(t *testing.T) {
 			t.Errorf("request %d: not recorded from %s", i, want)
 		}
 	}
+}
+
+// loginFrom sends a sign-in step from a client network (behind the test's
+// trusted proxy): a code request, or a verify when code is set.
+func loginFrom(e *webtest.Env, ip, phone, code string) *webtest.Response {
+	e.T.Helper()
+	p := webtest.LoginParams(phone)
+	if code != "" {
+		p["otp"] = code
+	}
+	req := httptest.NewRequest(http.MethodPost, "/", strings.NewReader(webtest.MustJSON(e.T, p)))
+	req.Header.Set("Content-Type", "application/json")
+	req.Header.Set("X-Forwarded-For", ip)
+	return e.Do(req)
+}
+
+// Wrong codes lock the number for the network that guessed, not for its
+// owner elsewhere.
+func TestStrangerCannotLockNumberForOwner(t *testing.T) {
+	e := webtest.New(t, webtest.WithArgs("--trusted-proxies", "0.0.0.0"))
+	const stranger, owner = "198.51.100.7", "203.0.113.9"
+	for round := 0; round < 2; round++ {
+		loginFrom(e, stranger, webtest.USPhone, "").ExpectOK(t)
+		code := e.LastCode("+" + webtest.USPhone)
+		for i := 0; i < 5; i++ {
+			r := loginFrom(e, stranger, webtest.USPhone, webtest.WrongCode(code))
+			if round == 1 && i == 4 {
+				r.ExpectFail(t, "LOCKED")
+			} else {
+				r.ExpectFail(t, "BADCODE")
+			}
+		}
+		e.Clock.Advance(31 * time.Second)
+	}
+	loginFrom(e, stranger, webtest.USPhone, "").ExpectFail(t, "LOCKED")
+	// The owner asks for a code from home and signs in.
+	loginFrom(e, owner, webtest.USPhone, "").ExpectOK(t)
+	loginFrom(e, owner, webtest.USPhone, e.LastCode("+"+webtest.USPhone)).ExpectOK(t)
+	// The owner's success gives the stranger no fresh tries.
+	loginFrom(e, stranger, webtest.USPhone, "").ExpectFail(t, "LOCKED")
+	if n := e.Count("SELECT COUNT(*) FROM audit_log WHERE type = 'phone_locked' AND phone = ? AND ip = ?", "+"+webtest.USPhone, stranger); n != 1 {
+		t.Errorf("%d phone_locked entries for the stranger", n)
+	}
+}
+
+// Strangers asking for codes they never see use up the number's codes for
+// networks that never signed it in, but not for a network its owner signed
+// in from before.
+func TestStrangersCannotUseUpOwnersCodes(t *testing.T) {
+	e := webtest.New(t, webtest.WithArgs("--trusted-proxies", "0.0.0.0"))
+	const home, elsewhere = "203.0.113.9", "192.0.2.44"
+	loginFrom(e, home, webtest.USPhone, "").ExpectOK(t)
+	loginFrom(e, home, webtest.USPhone, e.LastCode("+"+webtest.USPhone)).ExpectOK(t)
+	e.Clock.Advance(25 * time.Hour)
+	// Ten strangers, each from a network of its own, 13 minutes apart (under
+	// the hourly limit of 5), use up the day's 10 codes.
+	for i := 0; i < 10; i++ {
+		loginFrom(e, fmt.Sprintf("198.51.100.%d", i+1), webtest.USPhone, "").ExpectOK(t)
+		e.Clock.Advance(13 * time.Minute)
+	}
+	loginFrom(e, "198.51.100.77", webtest.USPhone, "").ExpectFail(t, "RATELIMIT")
+	loginFrom(e, elsewhere, webtest.USPhone, "").ExpectFail(t, "RATELIMIT")
+	// From home the owner still gets a code, and signs in with it.
+	loginFrom(e, home, webtest.USPhone, "").ExpectOK(t)
+	loginFrom(e, home, webtest.USPhone, e.LastCode("+"+webtest.USPhone)).ExpectOK(t)
+	// Home's own codes are still limited.
+	for i := 0; i < 4; i++ {
+		e.Clock.Advance(31 * time.Second)
+		loginFrom(e, home, webtest.USPhone, "").ExpectOK(t)
+	}
+	e.Clock.Advance(31 * time.Second)
+	loginFrom(e, home, webtest.USPhone, "").ExpectFail(t, "RATELIMIT")
 }

@@ -22,6 +22,15 @@ func TestSetNotifyTextThatIsNotUTF8(t *testing.T) {
 			ExpectedFields: map[string]any{"result": "FAIL", "error": "BADREQUEST"}},
 		{Name: "FCM id", Request: setNotify("notifytoken=abc&fcmid=%fe"),
 			ExpectedFields: map[string]any{"result": "FAIL", "error": "BADREQUEST"}},
+		{Name: "push token with a NUL", Request: setNotify("notifytoken=push%00"),
+			ExpectedFields: map[string]any{"result": "FAIL", "error": "BADREQUEST"}},
+		{Name: "device type with a NUL", Request: setNotify("notifytoken=abc&dt=1%00"),
+			ExpectedFields: map[string]any{"result": "OK"},
+			After: func(t testing.TB, e *webtest.Env, _ *webtest.Response) {
+				if n := e.Count("SELECT COUNT(*) FROM sessions WHERE notify_token = 'abc' AND device_type = ?", "1\uFFFD"); n != 1 {
+					t.Error("the device type is not stored with U+FFFD for its control character")
+				}
+			}},
 		{Name: "device type", Request: setNotify("notifytoken=abc&dt=%ff1"),
 			ExpectedFields: map[string]any{"result": "OK"},
 			After: func(t testing.TB, e *webtest.Env, _ *webtest.Response) {

@@ -58,23 +58,31 @@ type AdminPolicy struct {
 	IdleTimeout     time.Duration
 	AbsoluteTimeout time.Duration
 	// Failed logins within Window before a lock, per (name, client
-	// network), per client network, and per name from anywhere. The last is
-	// much higher: a low one would let anyone lock the owner out by
-	// failing from elsewhere.
+	// network) and per client network.
 	FailuresPerNameIP int
 	FailuresPerIP     int
-	FailuresPerName   int
 	Window            time.Duration
 	LockFor           time.Duration
-	BcryptCost        int
+	// A name is never locked from everywhere (anyone could lock the owner
+	// out): it is slowed down. After NameFreeTries attempts at it from any
+	// network with no quiet Window between them and no success to give
+	// them back, each further attempt waits NameDelay, doubled with every
+	// attempt up to NameMaxDelay, after the one before it. A network or a
+	// browser that signed in as the admin before does not wait.
+	NameFreeTries int
+	NameDelay     time.Duration
+	NameMaxDelay  time.Duration
+	BcryptCost    int
 }
 
 // DefaultAdminPolicy: 30 min idle, 12 h absolute; 5 failures per (name,
-// network), 20 per network or 100 per name in 15 minutes lock that key for
-// 15 minutes.
+// network) or 20 per network in 15 minutes lock that key for 15 minutes;
+// a name from everywhere gets 5 free tries, then waits of 1 s doubling up
+// to 1 minute (README: the arithmetic).
 func DefaultAdminPolicy() AdminPolicy {
 	return AdminPolicy{IdleTimeout: 30 * time.Minute, AbsoluteTimeout: 12 * time.Hour,
-		FailuresPerNameIP: 5, FailuresPerIP: 20, FailuresPerName: 100, Window: 15 * time.Minute, LockFor: 15 * time.Minute,
+		FailuresPerNameIP: 5, FailuresPerIP: 20, Window: 15 * time.Minute, LockFor: 15 * time.Minute,
+		NameFreeTries: 5, NameDelay: time.Second, NameMaxDelay: time.Minute,
 		BcryptCost: bcrypt.DefaultCost}
 }
 

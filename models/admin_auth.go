@@ -53,14 +53,21 @@ func (adminThrottle) TableName() string { return "admin_login_throttle" }
 // The attempt is reserved on every throttle key, in one write transaction,
 // before bcrypt runs: concurrent wrong passwords cannot all pass a check
 // that none of them has counted yet. A success gives its reservation back.
-func (s *Admins) Login(ctx context.Context, name, password string, cl ClientInfo) (*Admin, string, *AdminSession, error) {
+//
+// knownBrowser is the admin the browser signed in as before (0: none): like
+// a network the admin signed in from, it does not wait for the name's turn.
+func (s *Admins) Login(ctx context.Context, name, password string, cl ClientInfo, knownBrowser int64) (*Admin, string, *AdminSession, error) {
+	name, cl = truncate(name, 128), cl.Clean() // client text: no name is longer than 64 bytes
 	now := s.clock.Now()
 	nowMs := toMillis(now)
 	keys := s.throttleKeys(name, cl)
-	throttled := false
+	var wait time.Duration
 	err := s.db.WriteTx(ctx, func(tx *gorm.DB) error {
-		var err error
-		if throttled, err = s.reserve(tx, keys, nowMs); err != nil || !throttled {
+		known, err := s.signedInFrom(tx, name, cl, knownBrowser)
+		if err != nil {
+			return err
+		}
+		if wait, err = s.reserve(tx, keys, known, nowMs); err != nil || wait == 0 {
 			return err
 		}
 		return audit(tx, AuditEntry{At: nowMs, Actor: "admin:" + truncate(name, 64), Type: EventAdminLoginFailed,
@@ -69,8 +76,8 @@ func (s *Admins) Login(ctx context.Context, name, password string, cl ClientInfo
 	if err != nil {
 		return nil, "", nil, err
 	}
-	if throttled {
-		return nil, "", nil, ErrLoginThrottled
+	if wait > 0 {
+		return nil, "", nil, &ThrottledError{Wait: wait}
 	}
 	var a Admin
 	err = s.db.Read.WithContext(ctx).Where(s.nameIs()+" AND disabled_at IS NULL", lowerASCII(name)).Take(&a).Error
@@ -100,60 +107,141 @@ func (s *Admins) Login(ctx context.Context, name, password string, cl ClientInfo
 	return &a, raw, sess, nil
 }
 
-// throttleKey is one counter of failed sign-ins with its limit.
+// ThrottledError is a sign-in refused before its password was checked.
+// errors.Is(err, ErrLoginThrottled) holds for it.
+type ThrottledError struct {
+	Wait time.Duration // until an attempt from this client is checked again
+}
+
+func (e *ThrottledError) Error() string { return ErrLoginThrottled.Error() }
+
+func (e *ThrottledError) Is(target error) bool { return target == ErrLoginThrottled }
+
+// Message says how long to wait, for the person signing in.
+func (e *ThrottledError) Message() string {
+	return "Too many failed sign-ins. Wait " + humanDuration(e.Wait) + " and try again."
+}
+
+// throttleKey is one counter of failed sign-ins with its limit; a slowing
+// counter has none and spaces the attempts instead.
 type throttleKey struct {
 	key   string
 	limit int
+	slows bool
+	// The wait this attempt set on a slowing key (0: none) and the one it
+	// replaced: a success puts that back (release).
+	waitSet    int64
+	waitBefore *int64
 }
 
 // throttleKeys are the counters one attempt goes to: the name from this
 // client's network (the lock an attacker meets), the network (guessing many
-// names), and the name from anywhere (a distributed attack; a high limit,
-// so that failing from elsewhere does not lock the owner out).
+// names), and the name from anywhere (a distributed attack: slowed, never
+// locked, so that failing from elsewhere does not lock the owner out).
 func (s *Admins) throttleKeys(name string, cl ClientInfo) []throttleKey {
 	n := strings.ToLower(truncate(name, 64))
 	ip := NetworkKey(cl.IP)
 	return []throttleKey{
-		{"nameip:" + n + "|" + ip, s.policy.FailuresPerNameIP},
-		{"ip:" + ip, s.policy.FailuresPerIP},
-		{"name:" + n, s.policy.FailuresPerName},
+		{key: "nameip:" + n + "|" + ip, limit: s.policy.FailuresPerNameIP},
+		{key: "ip:" + ip, limit: s.policy.FailuresPerIP},
+		{key: "name:" + n, slows: true},
 	}
 }
 
-// reserve counts one attempt on every key, unless one of them is locked or
-// full (then nothing is counted and it reports true). The attempt that
-// fills a key sets its lock: it is still checked, the next ones are not.
-func (s *Admins) reserve(tx *gorm.DB, keys []throttleKey, now int64) (bool, error) {
-	if err := s.lockThrottle(tx, keys, now); err != nil {
-		return false, err
+// signedInFrom reports whether the named admin signed in before from the
+// client's network (a dashboard session, live or ended, was started from
+// it; only the newest are looked at) or from this browser (knownBrowser is
+// the admin's id).
+func (s *Admins) signedInFrom(tx *gorm.DB, name string, cl ClientInfo, knownBrowser int64) (bool, error) {
+	var rows []struct {
+		ID int64
+		IP string
 	}
+	err := tx.Raw("SELECT a.id, COALESCE(s.ip, '') AS ip FROM admins a LEFT JOIN admin_sessions s ON s.admin_id = a.id WHERE "+
+		s.nameIs()+" ORDER BY s.id DESC LIMIT 100", lowerASCII(name)).Scan(&rows).Error
+	network := NetworkKey(cl.IP)
+	for _, r := range rows {
+		if r.ID == knownBrowser || (r.IP != "" && NetworkKey(r.IP) == network) {
+			return true, err
+		}
+	}
+	return false, err
+}
+
+// nameDelay is how long the attempt after the tries-th one at a name
+// waits: nothing for the free tries, then NameDelay doubling up to
+// NameMaxDelay.
+func (s *Admins) nameDelay(tries int) time.Duration {
+	over := tries - s.policy.NameFreeTries
+	if over <= 0 {
+		return 0
+	}
+	d := s.policy.NameDelay
+	for i := 1; i < over && d < s.policy.NameMaxDelay; i++ {
+		d *= 2
+	}
+	return min(d, s.policy.NameMaxDelay)
+}
+
+// reserve counts one attempt on every key, unless one of them is locked or
+// full, or a slowing key's wait has not passed and the client is not known
+// (then nothing is counted and it reports how long to wait). The attempt that fills a
+// key sets its lock: it is still checked, the next ones are not. An
+// attempt on a slowing key sets the time before which the next one waits.
+func (s *Admins) reserve(tx *gorm.DB, keys []throttleKey, known bool, now int64) (time.Duration, error) {
+	if err := s.lockThrottle(tx, keys, now); err != nil {
+		return 0, err
+	}
+	window := s.policy.Window.Milliseconds()
 	rows := make([]adminThrottle, len(keys))
 	for i, k := range keys {
 		t := adminThrottle{Key: k.key, WindowStart: now}
 		if err := tx.Where("key = ?", k.key).Limit(1).Find(&t).Error; err != nil {
-			return false, err
+			return 0, err
 		}
 		locked := t.LockedUntil != nil && *t.LockedUntil > now
-		if locked || (t.WindowStart+s.policy.Window.Milliseconds() >= now && t.Failures >= k.limit) {
-			return true, nil
+		if k.slows {
+			// WindowStart is the last attempt: the count is forgotten after
+			// a quiet Window.
+			if t.WindowStart+window < now {
+				t.Failures, t.LockedUntil = 0, nil
+			} else if locked && !known {
+				return time.Duration(*t.LockedUntil-now) * time.Millisecond, nil
+			}
+			rows[i] = t
+			continue
 		}
-		if t.WindowStart+s.policy.Window.Milliseconds() < now {
+		if locked {
+			return time.Duration(*t.LockedUntil-now) * time.Millisecond, nil
+		}
+		if t.WindowStart+window >= now && t.Failures >= k.limit {
+			return time.Duration(t.WindowStart+window-now+1) * time.Millisecond, nil
+		}
+		if t.WindowStart+window < now {
 			t.Failures, t.WindowStart, t.LockedUntil = 0, now, nil
 		}
 		rows[i] = t
 	}
-	for i, k := range keys {
-		t := &rows[i]
+	for i := range keys {
+		k, t := &keys[i], &rows[i]
 		t.Failures++
-		if t.Failures >= k.limit {
+		switch {
+		case k.slows:
+			t.WindowStart = now
+			k.waitSet, k.waitBefore = 0, t.LockedUntil
+			if d := s.nameDelay(t.Failures); d > 0 {
+				until := now + d.Milliseconds()
+				t.LockedUntil, k.waitSet = &until, until
+			}
+		case t.Failures >= k.limit:
 			until := now + s.policy.LockFor.Milliseconds()
 			t.LockedUntil = &until
 		}
 		if err := tx.Clauses(clause.OnConflict{UpdateAll: true}).Create(t).Error; err != nil {
-			return false, err
+			return 0, err
 		}
 	}
-	return false, nil
+	return 0, nil
 }
 
 // lockThrottle locks the attempt's counters on PostgreSQL, where write
@@ -189,7 +277,8 @@ func (s *Admins) lockThrottle(tx *gorm.DB, keys []throttleKey, now int64) error 
 
 // release gives back a successful attempt's reservation: the (name,
 // network) counter starts over, the others lose one count, and a lock this
-// attempt's count set is lifted.
+// attempt's count set is lifted. A name's wait goes back to what it was
+// before this attempt, unless a later attempt has set another since.
 //
 // Each statement is atomic on its own. The network's and the name's
 // counters ("ip:…", "name:…") are written before the (name, network) one
@@ -197,8 +286,13 @@ func (s *Admins) lockThrottle(tx *gorm.DB, keys []throttleKey, now int64) error 
 // release and a reservation at once cannot deadlock.
 func release(tx *gorm.DB, keys []throttleKey) error {
 	for _, k := range keys[1:] {
+		lifted := "CASE WHEN failures - 1 < ? THEN NULL ELSE locked_until END"
+		args := []any{k.limit, k.key}
+		if k.slows {
+			lifted, args = "CASE WHEN locked_until = ? THEN ? ELSE locked_until END", []any{k.waitSet, k.waitBefore, k.key}
+		}
 		if err := tx.Exec(`UPDATE admin_login_throttle SET failures = CASE WHEN failures > 0 THEN failures - 1 ELSE 0 END,
-			locked_until = CASE WHEN failures - 1 < ? THEN NULL ELSE locked_until END WHERE key = ?`, k.limit, k.key).Error; err != nil {
+			locked_until = `+lifted+` WHERE key = ?`, args...).Error; err != nil {
 			return err
 		}
 	}

@@ -2,6 +2,9 @@ package models
 
 import (
 	"net/netip"
+	"strings"
+	"unicode"
+	"unicode/utf8"
 
 	"gorm.io/gorm"
 )
@@ -73,7 +76,29 @@ func apiEntry(at int64, typ, phone string, userID *int64, cl ClientInfo, detail 
 		IP: cl.IP, UserAgent: truncate(cl.UserAgent, 512), Detail: detail}
 }
 
+// Clean returns the client's description made fit to store and to query
+// with: every text valid UTF-8, without control characters, and bounded
+// (truncate). Headers and parameters are client bytes: PostgreSQL refuses a
+// text that is not UTF-8 or holds NUL, and a statement that fails undoes
+// its whole transaction.
+func (cl ClientInfo) Clean() ClientInfo {
+	return ClientInfo{IP: truncate(cl.IP, 64), UserAgent: truncate(cl.UserAgent, 512), AppID: truncate(cl.AppID, 256),
+		Device: truncate(cl.Device, 256), DeviceType: truncate(cl.DeviceType, 64)}
+}
+
+// truncate makes text fit to store: valid UTF-8 (an invalid byte becomes
+// U+FFFD), control characters replaced by U+FFFD (PostgreSQL refuses NUL;
+// the others garble logs and pages), at most n bytes cut at a character
+// boundary.
 func truncate(s string, n int) string {
+	if !storable(s) {
+		s = strings.Map(func(r rune) rune {
+			if unicode.IsControl(r) {
+				return utf8.RuneError
+			}
+			return r
+		}, strings.ToValidUTF8(s, string(utf8.RuneError)))
+	}
 	if len(s) <= n {
 		return s
 	}
@@ -82,6 +107,16 @@ func truncate(s string, n int) string {
 		n--
 	}
 	return s[:n]
+}
+
+// storable reports whether s is valid UTF-8 without control characters.
+func storable(s string) bool {
+	for _, r := range s {
+		if r == utf8.RuneError || unicode.IsControl(r) {
+			return false
+		}
+	}
+	return true
 }
 
 // NetworkKey is the key per-IP limits count a client under: an IPv4

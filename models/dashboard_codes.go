@@ -24,10 +24,10 @@ func (d *Dashboard) codes(ctx context.Context, where string, args []any, limit i
 	}
 	now := toMillis(d.clock.Now())
 	ids := make([]int64, len(otps))
-	phones := map[string]bool{}
+	guards := map[string]bool{}
 	for i := range otps {
 		ids[i] = otps[i].ID
-		phones[otps[i].Phone] = true
+		guards[guardKey(otps[i].Phone, otps[i].IP)] = true // otp_codes.ip holds the NetworkKey
 	}
 	var msgs []OutboxMessage
 	if len(ids) > 0 {
@@ -40,9 +40,9 @@ func (d *Dashboard) codes(ctx context.Context, where string, args []any, limit i
 		byOTP[*m.OTPID] = m
 	}
 	locked := map[string]bool{}
-	if len(phones) > 0 {
+	if len(guards) > 0 {
 		var ps []string
-		for p := range phones {
+		for p := range guards {
 			ps = append(ps, p)
 		}
 		var lockedPhones []string
@@ -63,7 +63,7 @@ func (d *Dashboard) codes(ctx context.Context, where string, args []any, limit i
 		case o.State == CodeExhausted:
 			r.Effective = "locked"
 		}
-		if r.Effective == CodePending && locked[o.Phone] {
+		if r.Effective == CodePending && locked[guardKey(o.Phone, o.IP)] {
 			r.Effective = "locked"
 		}
 		switch m, ok := byOTP[o.ID]; {

@@ -16,11 +16,16 @@ const maxEmailLen = 254
 var ErrEmailFormat = errors.New("this is not an email address")
 
 // ParseEmail reads an email address used as a sign-in identity. The result
-// is a Phone whose E164 holds the normalized address (domain lower-cased)
-// and whose CountryCode is 0: the identity column holds E.164 numbers, which
-// always start with '+', or addresses, which always contain '@', so the two
-// never collide and every per-identity rule (quotas, locks, audit) applies
-// unchanged.
+// is a Phone whose E164 holds the normalized address and whose CountryCode
+// is 0. The address is lower-cased, the local part too: mail providers
+// treat it without case, and "Victim@x" must not be a second account (or
+// escape a block) on the same mailbox. The local part's letters outside
+// ASCII keep their case, as SQL's lower() does on both databases
+// (migration 0011 folds stored addresses the same way).
+//
+// The identity column holds E.164 numbers, which always start with '+', or
+// addresses, which always contain '@', so the two never collide and every
+// per-identity rule (quotas, locks, audit) applies unchanged.
 func ParseEmail(raw string) (Phone, error) {
 	raw = strings.TrimSpace(raw)
 	if raw == "" || len(raw) > maxEmailLen || strings.ContainsAny(raw, "<>\" \t\r\n") {
@@ -31,7 +36,7 @@ func ParseEmail(raw string) (Phone, error) {
 		return Phone{}, ErrEmailFormat
 	}
 	at := strings.LastIndexByte(a.Address, '@')
-	local, domain := a.Address[:at], strings.ToLower(a.Address[at+1:])
+	local, domain := lowerASCII(a.Address[:at]), strings.ToLower(a.Address[at+1:])
 	// A leading '+' is legal but would read as an E.164 number here.
 	if local == "" || local[0] == '+' || !strings.Contains(domain, ".") || strings.HasPrefix(domain, ".") || strings.HasSuffix(domain, ".") {
 		return Phone{}, ErrEmailFormat

@@ -9,7 +9,8 @@ import (
 func TestParseEmail(t *testing.T) {
 	for in, want := range map[string]string{
 		"alice@example.org":                       "alice@example.org",
-		"  Alice@Example.ORG ":                    "Alice@example.org",
+		"  Alice@Example.ORG ":                    "alice@example.org",
+		"Élodie.MARTIN@Example.org":               "Élodie.martin@example.org",
 		"a.b+tag@sub.example.co.uk":               "a.b+tag@sub.example.co.uk",
 		"alice@":                                  "",
 		"@example.org":                            "",

@@ -301,9 +301,10 @@ type PushSettings struct {
 
 // SetPush stores the device's push token on its session.
 func (s *Sessions) SetPush(ctx context.Context, sessionID int64, p PushSettings) error {
-	updates := map[string]any{"notify_token": p.NotifyToken, "fcm_id": p.FcmID, "notify_prod": p.Prod}
+	// Client text: made storable, as a bad byte would fail the update on PostgreSQL.
+	updates := map[string]any{"notify_token": truncate(p.NotifyToken, 4096), "fcm_id": truncate(p.FcmID, 4096), "notify_prod": p.Prod}
 	if p.DeviceType != "" {
-		updates["device_type"] = p.DeviceType
+		updates["device_type"] = truncate(p.DeviceType, 64)
 	}
 	return s.db.Write.WithContext(ctx).Model(&Session{}).Where("id = ?", sessionID).Updates(updates).Error
 }

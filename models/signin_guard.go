@@ -9,10 +9,15 @@ import (
 	"gorm.io/gorm/clause"
 )
 
-// The per-phone guard: consecutive wrong codes across resends, and the lock
-// they lead to; blocked users are refused here too. Demo-code mode adds one
-// guard for the whole server, since its one code is the same for every
-// number: spreading guesses over many numbers must not escape the count.
+// The guard of a phone and a network: consecutive wrong codes for the
+// number from one network (NetworkKey), across resends, and the lock they
+// lead to, for that network only: someone who never sees the code cannot
+// lock its owner out from elsewhere. What bounds the guesses at a number
+// from all networks together is the tries per code and the codes per
+// number (signin_request.go; the README has the arithmetic). Blocked users
+// are refused here too. Demo-code mode adds one guard for the whole
+// server, since its one code is the same for every number: spreading
+// guesses over many numbers must not escape the count.
 
 type phoneGuard struct {
 	Phone       string `gorm:"primaryKey"`
@@ -22,6 +27,22 @@ type phoneGuard struct {
 }
 
 func (phoneGuard) TableName() string { return "phone_guards" }
+
+// guardKey is the guard row of a phone (E.164 or email address) and a
+// client's network (NetworkKey). Neither holds a space, so keys of two
+// pairs never collide.
+func guardKey(e164, network string) string { return e164 + " " + network }
+
+// guardKeyOf is the guard row the client's wrong codes for p count on. A
+// test number has one guard for all networks, keyed by the number alone:
+// its code is fixed and never expires, so a lock over all networks is the
+// only bound on the guesses at it.
+func (s *SignIn) guardKeyOf(p Phone, cl ClientInfo) string {
+	if s.IsTestNumber(p.E164) {
+		return p.E164
+	}
+	return guardKey(p.E164, NetworkKey(cl.IP))
+}
 
 // demoGuardKey is the guard row counting wrong codes over all numbers in
 // demo-code mode. It cannot collide with a number: those start with "+".
@@ -67,19 +88,19 @@ func checkBlocked(tx *gorm.DB, e164 string, now time.Time) (*User, *RefusedError
 
 // checkUserAndLock is checkBlocked, then refuses a locked phone, for steps
 // after a right code.
-func (s *SignIn) checkUserAndLock(tx *gorm.DB, e164 string, now time.Time) (*User, *RefusedError, error) {
-	u, r, err := checkBlocked(tx, e164, now)
+func (s *SignIn) checkUserAndLock(tx *gorm.DB, p Phone, cl ClientInfo, now time.Time) (*User, *RefusedError, error) {
+	u, r, err := checkBlocked(tx, p.E164, now)
 	if r != nil || err != nil {
 		return u, r, err
 	}
-	r, err = s.checkLock(tx, e164, now)
+	r, err = s.checkLock(tx, p, cl, now)
 	return u, r, err
 }
 
-// checkLock refuses a phone (or, in demo-code mode, the whole server) whose
-// guard is locked.
-func (s *SignIn) checkLock(tx *gorm.DB, e164 string, now time.Time) (*RefusedError, error) {
-	keys := []string{e164}
+// checkLock refuses a phone from the client's network (or, in demo-code
+// mode, the whole server) whose guard is locked.
+func (s *SignIn) checkLock(tx *gorm.DB, p Phone, cl ClientInfo, now time.Time) (*RefusedError, error) {
+	keys := []string{s.guardKeyOf(p, cl)}
 	if s.cfg.DemoCode != "" {
 		keys = append(keys, demoGuardKey)
 	}
@@ -97,33 +118,35 @@ func (s *SignIn) checkLock(tx *gorm.DB, e164 string, now time.Time) (*RefusedErr
 
 func lockedRefusal(wait time.Duration) *RefusedError {
 	return &RefusedError{Reason: ReasonLocked, RetryAfter: wait,
-		Message: fmt.Sprintf("Too many wrong codes. Sign-in for this number is locked; try again in %s.", humanDuration(wait))}
+		Message: fmt.Sprintf("Too many wrong codes. Sign-in for this number from your network is locked; try again in %s.", humanDuration(wait))}
 }
 
 // countFailure adds one wrong code to the phone's guard (and to the
 // server-wide one in demo-code mode) and locks at the limit. It returns the
-// lock's refusal when this failure set it.
-func (s *SignIn) countFailure(tx *gorm.DB, p Phone, cl ClientInfo, now time.Time) (*RefusedError, error) {
+// lock's refusal when this failure set it, with the audit entry that
+// records the lock (for the caller to write after the count is committed).
+func (s *SignIn) countFailure(tx *gorm.DB, p Phone, cl ClientInfo, now time.Time) (*RefusedError, *AuditEntry, error) {
 	pol := s.cfg.Policy
-	locked, err := s.bumpGuard(tx, p.E164, pol.LockAfter, false, cl, now)
+	locked, entry, err := s.bumpGuard(tx, s.guardKeyOf(p, cl), p.E164, pol.LockAfter, false, cl, now)
 	if err != nil || locked != nil {
-		return locked, err
+		return locked, entry, err
 	}
 	if s.cfg.DemoCode != "" {
-		return s.bumpGuard(tx, demoGuardKey, pol.LockAfter*demoLockFactor, true, cl, now)
+		return s.bumpGuard(tx, demoGuardKey, "", pol.LockAfter*demoLockFactor, true, cl, now)
 	}
-	return nil, nil
+	return nil, nil, nil
 }
 
-// bumpGuard counts one failure on a guard row. A decaying guard forgets its
-// count after a lock period without failures: the server-wide demo guard is
-// never reset by a success (an attacker could cause one), so it decays instead.
-func (s *SignIn) bumpGuard(tx *gorm.DB, key string, limit int, decays bool, cl ClientInfo, now time.Time) (*RefusedError, error) {
+// bumpGuard counts one failure on a guard row (of the phone, "" for the
+// demo guard). A decaying guard forgets its count after a lock period
+// without failures: the server-wide demo guard is never reset by a success
+// (an attacker could cause one), so it decays instead.
+func (s *SignIn) bumpGuard(tx *gorm.DB, key, phone string, limit int, decays bool, cl ClientInfo, now time.Time) (*RefusedError, *AuditEntry, error) {
 	pol := s.cfg.Policy
 	nowMs := toMillis(now)
 	g, err := loadGuard(tx, key, now)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	if decays && g.UpdatedAt < toMillis(now.Add(-pol.LockFor)) {
 		g.Failures = 0
@@ -131,29 +154,26 @@ func (s *SignIn) bumpGuard(tx *gorm.DB, key string, limit int, decays bool, cl C
 	g.Failures++
 	g.UpdatedAt = nowMs
 	if g.Failures < limit {
-		return nil, saveGuard(tx, g)
+		return nil, nil, saveGuard(tx, g)
 	}
 	until := toMillis(now.Add(pol.LockFor))
 	g.LockedUntil, g.Failures = &until, 0 // the lock is the penalty; afterwards a fresh count starts
 	if err := saveGuard(tx, g); err != nil {
-		return nil, err
+		return nil, nil, err
 	}
-	phone := key
-	if key == demoGuardKey {
-		phone = ""
-	}
-	detail := fmt.Sprintf("%d consecutive wrong codes", limit)
+	detail := fmt.Sprintf("%d consecutive wrong codes from network %s", limit, NetworkKey(cl.IP))
 	if key == demoGuardKey {
 		detail = fmt.Sprintf("demo-code mode: %d wrong codes over all numbers; every number is locked", limit)
 	}
-	err = audit(tx, apiEntry(nowMs, EventPhoneLocked, phone, nil, cl, detail))
-	return lockedRefusal(pol.LockFor), err
+	entry := apiEntry(nowMs, EventPhoneLocked, phone, nil, cl, detail)
+	return lockedRefusal(pol.LockFor), &entry, nil
 }
 
-// clearFailures resets a phone's count of consecutive wrong codes after a
-// right one.
-func clearFailures(tx *gorm.DB, e164 string, now time.Time) error {
-	return tx.Model(&phoneGuard{}).Where("phone = ?", e164).
+// clearFailures resets the count of consecutive wrong codes of a phone
+// from the client's network after a right one. Other networks' counts
+// stay: the owner signing in must not give a guesser elsewhere fresh tries.
+func (s *SignIn) clearFailures(tx *gorm.DB, p Phone, cl ClientInfo, now time.Time) error {
+	return tx.Model(&phoneGuard{}).Where("phone = ?", s.guardKeyOf(p, cl)).
 		Updates(map[string]any{"failures": 0, "updated_at": toMillis(now)}).Error
 }
 
@@ -161,9 +181,9 @@ func saveGuard(tx *gorm.DB, g *phoneGuard) error {
 	return tx.Clauses(clause.OnConflict{UpdateAll: true}).Create(g).Error
 }
 
-func loadGuard(tx *gorm.DB, e164 string, now time.Time) (*phoneGuard, error) {
-	g := phoneGuard{Phone: e164}
-	err := tx.Where("phone = ?", e164).Limit(1).Find(&g).Error
+func loadGuard(tx *gorm.DB, key string, now time.Time) (*phoneGuard, error) {
+	g := phoneGuard{Phone: key}
+	err := tx.Where("phone = ?", key).Limit(1).Find(&g).Error
 	if g.UpdatedAt == 0 {
 		g.UpdatedAt = toMillis(now)
 	}

@@ -52,12 +52,13 @@ func (s *SignIn) verifyWithIssuer(ctx context.Context, p Phone, code, name strin
 	nowMs := toMillis(now)
 	var (
 		refused  *RefusedError
+		wrong    []AuditEntry
 		existing *User
 		otpID    int64
 	)
 	err := s.db.WriteTx(ctx, func(tx *gorm.DB) error {
 		var err error
-		if refused, err = s.checkAnyCode(tx, p, code, cl, now); err != nil || refused != nil {
+		if refused, wrong, err = s.checkAnyCode(tx, p, code, cl, now); err != nil || refused != nil {
 			return err
 		}
 		if existing, refused, err = checkBlocked(tx, p.E164, now); err != nil || refused != nil {
@@ -66,6 +67,9 @@ func (s *SignIn) verifyWithIssuer(ctx context.Context, p Phone, code, name strin
 		return tx.Model(&OTPCode{}).Where("phone = ? AND state = ? AND verified_at = ?", p.E164, CodeVerified, nowMs).
 			Order("id DESC").Limit(1).Pluck("id", &otpID).Error
 	})
+	if err == nil {
+		err = s.auditWrongCode(ctx, wrong)
+	}
 	if err != nil {
 		return nil, err
 	}
@@ -92,7 +96,7 @@ func (s *SignIn) verifyWithIssuer(ctx context.Context, p Phone, code, name strin
 		if err := s.lockPhone(tx, p.E164); err != nil {
 			return err
 		}
-		u, r, err := s.checkUserAndLock(tx, p.E164, now)
+		u, r, err := s.checkUserAndLock(tx, p, cl, now)
 		if r != nil || err != nil {
 			// Blocked while the issuer was asked: the new token must not
 			// stay valid at mesibo.

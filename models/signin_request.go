@@ -27,6 +27,7 @@ func newCode() (string, error) {
 // RequestCode issues a code for the phone and queues its delivery. The
 // answer does not depend on whether the number belongs to a user.
 func (s *SignIn) RequestCode(ctx context.Context, p Phone, cl ClientInfo) error {
+	cl = cl.Clean()
 	if r := s.checkApp(cl.AppID); r != nil {
 		return r
 	}
@@ -131,7 +132,7 @@ func (s *SignIn) lockRequest(tx *gorm.DB, p Phone, channel string, cl ClientInfo
 // request. A blocked user gets a code like anyone: answering BLOCKED here
 // would tell anyone which numbers are blocked accounts.
 func (s *SignIn) checkRequest(tx *gorm.DB, p Phone, cl ClientInfo, now time.Time) (*RefusedError, error) {
-	if r, err := s.checkLock(tx, p.E164, now); r != nil || err != nil {
+	if r, err := s.checkLock(tx, p, cl, now); r != nil || err != nil {
 		return r, err
 	}
 	pol := s.cfg.Policy
@@ -145,22 +146,36 @@ func (s *SignIn) checkRequest(tx *gorm.DB, p Phone, cl ClientInfo, now time.Time
 			return rateLimited(wait, "Please wait %s before asking for another code.", wait), nil
 		}
 	}
+	// The number's codes bound the guesses at it: every network that never
+	// signed it in shares them. A network it signed in from before (its
+	// owner's, most likely) counts only its own codes, so strangers asking
+	// for codes they never see cannot use up the owner's.
+	network := NetworkKey(cl.IP)
+	phoneCodes, phoneArgs := "phone = ?", []any{p.E164}
+	known, err := signedInFrom(tx, p.E164, network)
+	if err != nil {
+		return nil, err
+	}
+	if known {
+		phoneCodes, phoneArgs = "phone = ? AND ip = ?", []any{p.E164, network}
+	}
 	quotas := []struct {
-		column, value string
-		limit         int
-		window        time.Duration
-		message       string
+		where   string
+		args    []any
+		limit   int
+		window  time.Duration
+		message string
 	}{
-		{"phone", p.E164, pol.PhonePerHour, time.Hour, "Too many codes were requested for this number. Try again in %s."},
-		{"phone", p.E164, pol.PhonePerDay, 24 * time.Hour, "Too many codes were requested for this number today. Try again in %s."},
-		{"ip", NetworkKey(cl.IP), pol.IPPerHour, time.Hour, "Too many codes were requested from your network. Try again in %s."},
-		{"ip", NetworkKey(cl.IP), pol.IPPerDay, 24 * time.Hour, "Too many codes were requested from your network today. Try again in %s."},
+		{phoneCodes, phoneArgs, pol.PhonePerHour, time.Hour, "Too many codes were requested for this number. Try again in %s."},
+		{phoneCodes, phoneArgs, pol.PhonePerDay, 24 * time.Hour, "Too many codes were requested for this number today. Try again in %s."},
+		{"ip = ?", []any{network}, pol.IPPerHour, time.Hour, "Too many codes were requested from your network. Try again in %s."},
+		{"ip = ?", []any{network}, pol.IPPerDay, 24 * time.Hour, "Too many codes were requested from your network today. Try again in %s."},
 	}
 	for _, q := range quotas {
-		if q.value == "" || q.limit <= 0 {
+		if q.limit <= 0 {
 			continue
 		}
-		wait, err := quotaWait(tx, q.column, q.value, q.limit, q.window, now)
+		wait, err := quotaWait(tx, q.where, q.args, q.limit, q.window, now)
 		if err != nil {
 			return nil, err
 		}
@@ -174,11 +189,11 @@ func (s *SignIn) checkRequest(tx *gorm.DB, p Phone, cl ClientInfo, now time.Time
 // quotaWait returns how long until one more code may be issued under a
 // sliding-window quota: zero while fewer than limit codes fall in the window,
 // else the time until the limit-th newest leaves it.
-func quotaWait(tx *gorm.DB, column, value string, limit int, window time.Duration, now time.Time) (time.Duration, error) {
+func quotaWait(tx *gorm.DB, where string, args []any, limit int, window time.Duration, now time.Time) (time.Duration, error) {
 	var times []int64
-	// column is one of two constants above, never input. The code's ip
+	// where is one of the constants above, never input. The code's ip
 	// column holds the NetworkKey, so an IPv6 client counts per /64.
-	err := tx.Model(&OTPCode{}).Where(column+" = ? AND created_at > ?", value, toMillis(now.Add(-window))).
+	err := tx.Model(&OTPCode{}).Where(where+" AND created_at > ?", append(args, toMillis(now.Add(-window)))...).
 		Order("created_at DESC").Limit(limit).Pluck("created_at", &times).Error
 	if err != nil || len(times) < limit {
 		return 0, err
@@ -188,4 +203,19 @@ func quotaWait(tx *gorm.DB, column, value string, limit int, window time.Duratio
 
 func rateLimited(wait time.Duration, format string, arg time.Duration) *RefusedError {
 	return &RefusedError{Reason: ReasonRateLimited, Message: fmt.Sprintf(format, humanDuration(arg)), RetryAfter: wait}
+}
+
+// signedInFrom reports whether the phone has signed in from the network
+// (NetworkKey) before: a session of its user, live or ended, was created
+// from it. Only the newest sessions are looked at.
+func signedInFrom(tx *gorm.DB, e164, network string) (bool, error) {
+	var ips []string
+	err := tx.Raw("SELECT s.ip FROM sessions s JOIN users u ON u.id = s.user_id WHERE u.phone = ? ORDER BY s.id DESC LIMIT 100", e164).
+		Scan(&ips).Error
+	for _, ip := range ips {
+		if NetworkKey(ip) == network {
+			return true, err
+		}
+	}
+	return false, err
 }

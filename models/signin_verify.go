@@ -30,6 +30,7 @@ type SignInResult struct {
 // for the device.
 func (s *SignIn) VerifyCode(ctx context.Context, p Phone, code, name string, cl ClientInfo) (*SignInResult, error) {
 	code = strings.TrimSpace(code)
+	cl = cl.Clean()
 	if r := s.checkApp(cl.AppID); r != nil {
 		return nil, r
 	}
@@ -39,11 +40,12 @@ func (s *SignIn) VerifyCode(ctx context.Context, p Phone, code, name string, cl 
 	now := s.clock.Now()
 	var (
 		refused *RefusedError
+		wrong   []AuditEntry
 		result  *SignInResult
 	)
 	err := s.db.WriteTx(ctx, func(tx *gorm.DB) error {
 		var err error
-		if refused, err = s.checkAnyCode(tx, p, code, cl, now); err != nil || refused != nil {
+		if refused, wrong, err = s.checkAnyCode(tx, p, code, cl, now); err != nil || refused != nil {
 			return err
 		}
 		var u *User
@@ -53,6 +55,9 @@ func (s *SignIn) VerifyCode(ctx context.Context, p Phone, code, name string, cl 
 		result, err = s.completeSignIn(tx, p, u, name, cl, now)
 		return err
 	})
+	if err == nil {
+		err = s.auditWrongCode(ctx, wrong)
+	}
 	if err != nil {
 		return nil, err
 	}
@@ -71,9 +76,16 @@ func (s *SignIn) VerifyCode(ctx context.Context, p Phone, code, name string, cl 
 // demo-code mode the server-wide guard's): a code's tries and the guard
 // are read, then counted, and two checks at once on two instances must
 // not both see the same count.
-func (s *SignIn) checkAnyCode(tx *gorm.DB, p Phone, code string, cl ClientInfo, now time.Time) (*RefusedError, error) {
+//
+// A wrong code is answered with its refusal and the audit entries that
+// describe it (wrong): its count is then the last write of tx, which the
+// caller commits as it is, and the entries are written afterwards by
+// auditWrongCode. Nothing written after a count can undo it: a failed
+// audit insert would roll back the count with it, and a guess that fails
+// the request is a free guess.
+func (s *SignIn) checkAnyCode(tx *gorm.DB, p Phone, code string, cl ClientInfo, now time.Time) (*RefusedError, []AuditEntry, error) {
 	if err := s.lockPhone(tx, p.E164); err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	if fixed, ok := s.cfg.TestNumbers[p.E164]; ok {
 		return s.checkTestCode(tx, p, code, fixed, cl, now)
@@ -81,61 +93,70 @@ func (s *SignIn) checkAnyCode(tx *gorm.DB, p Phone, code string, cl ClientInfo, 
 	return s.checkCode(tx, p, code, cl, now)
 }
 
-func (s *SignIn) checkTestCode(tx *gorm.DB, p Phone, code, fixed string, cl ClientInfo, now time.Time) (*RefusedError, error) {
-	if r, err := s.checkLock(tx, p.E164, now); r != nil || err != nil {
-		return r, err
+// auditWrongCode writes the audit entries of a wrong code, in a
+// transaction after the one that counted it. It runs even when the
+// request's deadline has passed: the count is committed, and its entries
+// should follow.
+func (s *SignIn) auditWrongCode(ctx context.Context, entries []AuditEntry) error {
+	if len(entries) == 0 {
+		return nil
+	}
+	return s.db.WriteTx(context.WithoutCancel(ctx), func(tx *gorm.DB) error {
+		return audit(tx, entries...)
+	})
+}
+
+func (s *SignIn) checkTestCode(tx *gorm.DB, p Phone, code, fixed string, cl ClientInfo, now time.Time) (*RefusedError, []AuditEntry, error) {
+	if r, err := s.checkLock(tx, p, cl, now); r != nil || err != nil {
+		return r, nil, err
 	}
 	if subtle.ConstantTimeCompare([]byte(code), []byte(fixed)) == 1 {
-		if err := clearFailures(tx, p.E164, now); err != nil {
-			return nil, err
-		}
-		return nil, nil
+		return nil, nil, s.clearFailures(tx, p, cl, now)
 	}
 	// A test number's code is fixed and never expires: without the guard's
 	// count it could be guessed at leisure. Only asking for it is free.
-	if err := audit(tx, apiEntry(toMillis(now), EventCodeFailed, p.E164, nil, cl, "wrong code for a test number")); err != nil {
-		return nil, err
+	wrong := []AuditEntry{apiEntry(toMillis(now), EventCodeFailed, p.E164, nil, cl, "wrong code for a test number")}
+	locked, lockEntry, err := s.countFailure(tx, p, cl, now)
+	if err != nil {
+		return nil, nil, err
 	}
-	if locked, err := s.countFailure(tx, p, cl, now); err != nil || locked != nil {
-		return locked, err
+	if locked != nil {
+		return locked, append(wrong, *lockEntry), nil
 	}
-	return &RefusedError{Reason: ReasonBadCode, Message: "The code is wrong. Check it and try again."}, nil
+	return &RefusedError{Reason: ReasonBadCode, Message: "The code is wrong. Check it and try again."}, wrong, nil
 }
 
 // checkCode verifies a code against the phone's newest one and records the
 // outcome (tries, failures, lock) whatever it is. A blocked user learns it
 // only after a right code: before, the number answers as any other.
-func (s *SignIn) checkCode(tx *gorm.DB, p Phone, code string, cl ClientInfo, now time.Time) (*RefusedError, error) {
-	if r, err := s.checkLock(tx, p.E164, now); r != nil || err != nil {
-		return r, err
+func (s *SignIn) checkCode(tx *gorm.DB, p Phone, code string, cl ClientInfo, now time.Time) (*RefusedError, []AuditEntry, error) {
+	if r, err := s.checkLock(tx, p, cl, now); r != nil || err != nil {
+		return r, nil, err
 	}
 	nowMs := toMillis(now)
 	var otp OTPCode
 	if err := tx.Where("phone = ?", p.E164).Order("id DESC").Limit(1).Find(&otp).Error; err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	switch {
 	case otp.ID == 0 || otp.State == CodeVerified || otp.State == CodeSuperseded:
-		return &RefusedError{Reason: ReasonBadCode, Message: "No code is waiting for this number. Ask for a new code."}, nil
+		return &RefusedError{Reason: ReasonBadCode, Message: "No code is waiting for this number. Ask for a new code."}, nil, nil
 	case otp.State == CodeExhausted:
-		return &RefusedError{Reason: ReasonExpired, Message: "This code was entered wrongly too many times. Ask for a new code."}, nil
+		return &RefusedError{Reason: ReasonExpired, Message: "This code was entered wrongly too many times. Ask for a new code."}, nil, nil
 	case otp.State == CodeExpired || otp.ExpiresAt <= nowMs:
 		err := tx.Model(&otp).Update("state", CodeExpired).Error
-		return &RefusedError{Reason: ReasonExpired, Message: "This code has expired. Ask for a new code."}, err
+		return &RefusedError{Reason: ReasonExpired, Message: "This code has expired. Ask for a new code."}, nil, err
 	}
 	if hmac.Equal(otp.CodeMAC, s.mac(p.E164, code)) {
 		if err := tx.Model(&otp).Updates(map[string]any{"state": CodeVerified, "verified_at": nowMs}).Error; err != nil {
-			return nil, err
+			return nil, nil, err
 		}
-		if err := clearFailures(tx, p.E164, now); err != nil {
-			return nil, err
-		}
-		return nil, nil
+		return nil, nil, s.clearFailures(tx, p, cl, now)
 	}
 	return s.recordFailure(tx, p, &otp, cl, now)
 }
 
-func (s *SignIn) recordFailure(tx *gorm.DB, p Phone, otp *OTPCode, cl ClientInfo, now time.Time) (*RefusedError, error) {
+func (s *SignIn) recordFailure(tx *gorm.DB, p Phone, otp *OTPCode, cl ClientInfo, now time.Time) (*RefusedError, []AuditEntry, error) {
 	pol := s.cfg.Policy
 	nowMs := toMillis(now)
 	otp.Attempts++
@@ -144,15 +165,17 @@ func (s *SignIn) recordFailure(tx *gorm.DB, p Phone, otp *OTPCode, cl ClientInfo
 		state = CodeExhausted
 	}
 	if err := tx.Model(otp).Updates(map[string]any{"attempts": otp.Attempts, "state": state}).Error; err != nil {
-		return nil, err
+		return nil, nil, err
 	}
-	if locked, err := s.countFailure(tx, p, cl, now); err != nil || locked != nil {
-		return locked, err
+	locked, lockEntry, err := s.countFailure(tx, p, cl, now)
+	if err != nil {
+		return nil, nil, err
+	}
+	if locked != nil {
+		return locked, []AuditEntry{*lockEntry}, nil
 	}
 	left := pol.MaxAttempts - otp.Attempts
-	if err := audit(tx, apiEntry(nowMs, EventCodeFailed, p.E164, nil, cl, fmt.Sprintf("try %d of %d", otp.Attempts, pol.MaxAttempts))); err != nil {
-		return nil, err
-	}
+	wrong := []AuditEntry{apiEntry(nowMs, EventCodeFailed, p.E164, nil, cl, fmt.Sprintf("try %d of %d", otp.Attempts, pol.MaxAttempts))}
 	msg := fmt.Sprintf("The code is wrong. %d more tries with this code.", left)
 	if left == 1 {
 		msg = "The code is wrong. One more try with this code."
@@ -160,7 +183,7 @@ func (s *SignIn) recordFailure(tx *gorm.DB, p Phone, otp *OTPCode, cl ClientInfo
 	if left == 0 {
 		msg = "The code is wrong, and was tried too often. Ask for a new code."
 	}
-	return &RefusedError{Reason: ReasonBadCode, Message: msg}, nil
+	return &RefusedError{Reason: ReasonBadCode, Message: msg}, wrong, nil
 }
 
 // completeSignIn signs the phone in as u, the user checkBlocked found

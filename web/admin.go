@@ -8,6 +8,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"time"
 
 	"github.com/gofiber/fiber/v2"
 	"github.com/gorilla/sessions"
@@ -23,7 +24,15 @@ import (
 type adminCookie struct {
 	store *sessions.CookieStore
 	name  string
+	// known is a second cookie, kept for knownBrowserFor: the admin this
+	// browser signed in as, which lets its sign-ins skip the name's wait.
+	known     *sessions.CookieStore
+	knownName string
 }
+
+// knownBrowserFor is how long a browser that signed in stays known to the
+// login throttle.
+const knownBrowserFor = 90 * 24 * time.Hour
 
 func newAdminCookie(hashKey, blockKey []byte, secure bool, maxAgeSeconds int) *adminCookie {
 	// Keys of any length from the environment become the sizes securecookie wants.
@@ -34,11 +43,15 @@ func newAdminCookie(hashKey, blockKey []byte, secure bool, maxAgeSeconds int) *a
 	// off, 30 days) are wrong for an admin UI.
 	store.Options = &sessions.Options{Path: "/", MaxAge: maxAgeSeconds, Secure: secure, HttpOnly: true, SameSite: http.SameSiteLaxMode}
 	store.MaxAge(maxAgeSeconds)
+	known := sessions.NewCookieStore(h[:], b[:])
+	knownAge := int(knownBrowserFor.Seconds())
+	known.Options = &sessions.Options{Path: "/", MaxAge: knownAge, Secure: secure, HttpOnly: true, SameSite: http.SameSiteLaxMode}
+	known.MaxAge(knownAge)
 	name := "roster_admin"
 	if secure {
 		name = "__Host-roster_admin" // Secure, Path=/ and no Domain: cannot be set by a sibling host
 	}
-	return &adminCookie{store: store, name: name}
+	return &adminCookie{store: store, name: name, known: known, knownName: name + "_known"}
 }
 
 // request builds the part of a net/http request that gorilla reads: the cookies.
@@ -94,6 +107,30 @@ func (a *adminCookie) Save(c *fiber.Ctx, sid, login, flash string) error {
 }
 
 func (a *adminCookie) Clear(c *fiber.Ctx) error { return a.save(c, "", "", "", -1) }
+
+func (a *adminCookie) KnownAdmin(c *fiber.Ctx) int64 {
+	s, err := a.known.New(a.request(c), a.knownName)
+	if err != nil || s.IsNew {
+		return 0
+	}
+	id, _ := s.Values["admin"].(int64)
+	return id
+}
+
+func (a *adminCookie) RememberAdmin(c *fiber.Ctx, adminID int64) error {
+	s := sessions.NewSession(a.known, a.knownName)
+	opts := *a.known.Options
+	s.Options = &opts
+	s.Values["admin"] = adminID
+	w := &headerWriter{h: http.Header{}}
+	if err := a.known.Save(a.request(c), w, s); err != nil {
+		return fmt.Errorf("save the known-browser cookie: %w", err)
+	}
+	for _, v := range w.h.Values("Set-Cookie") {
+		c.Response().Header.Add(fiber.HeaderSetCookie, v)
+	}
+	return nil
+}
 
 // setUpAdmin builds the dashboard: cookie keys, the first owner account, handlers.
 func (s *Server) setUpAdmin(ctx context.Context, opts Options, sessionsStore *models.Sessions, signIn *models.SignIn, profiles *models.Profiles) error {

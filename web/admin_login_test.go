@@ -6,6 +6,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"roster/web"
 	"roster/web/webtest"
@@ -57,6 +58,53 @@ func TestAdminLoginLocksPerNameAndNetwork(t *testing.T) {
 	// A success gives its count back: a lock is never set by good sign-ins.
 	for range 30 {
 		expectStatus(t, loginFrom(e, "198.51.100.2", "alice", webtest.AdminPassword), http.StatusSeeOther)
+	}
+}
+
+// Wrong passwords for the owner's name from many networks slow the name
+// down but never lock it: the owner's right password passes from a network
+// it signed in from before at once, and from a new one after the wait.
+func TestOwnerNotLockedOutFromManyNetworks(t *testing.T) {
+	e := webtest.New(t, webtest.WithArgs("--trusted-proxies", "0.0.0.0"))
+	e.NewAdmin("alice", "owner")
+	const home = "192.0.2.10"
+	expectStatus(t, loginFrom(e, home, "alice", webtest.AdminPassword), http.StatusSeeOther)
+	laptop := e.Browser()
+	laptop.Get("/admin/login")
+	expectStatus(t, laptop.PostForm("/admin/login", map[string]string{"name": "alice", "password": webtest.AdminPassword},
+		map[string]string{"X-Forwarded-For": "192.0.2.77"}), http.StatusSeeOther)
+	e.Clock.Advance(time.Hour) // both sessions have ended
+	checked := func() int64 {
+		return e.Count("SELECT COUNT(*) FROM audit_log WHERE type = 'admin_login_failed' AND detail = 'wrong name or password'")
+	}
+	// 21 networks, 5 wrong passwords each, one a second.
+	for n := range 21 {
+		for range 5 {
+			loginFrom(e, fmt.Sprintf("198.51.100.%d", n+1), "alice", "wrong password!")
+			e.Clock.Advance(time.Second)
+		}
+	}
+	// Slowed: five free tries, then waits of 1, 2, 4, 8, 16, 32 and 60 s
+	// between checked ones: in those 105 s, the tries at 0-4, 5, 6, 8, 12,
+	// 20, 36 and 68 s were checked, 12 of the 105.
+	if n := checked(); n != 12 {
+		t.Errorf("%d of 105 wrong passwords from 21 networks were checked", n)
+	}
+	expectStatus(t, loginFrom(e, home, "alice", webtest.AdminPassword), http.StatusSeeOther)
+	// The laptop signed in before: from a network it never used, it does
+	// not wait either.
+	laptop.Get("/admin/login")
+	expectStatus(t, laptop.PostForm("/admin/login", map[string]string{"name": "alice", "password": webtest.AdminPassword},
+		map[string]string{"X-Forwarded-For": "203.0.113.150"}), http.StatusSeeOther)
+	r := loginFrom(e, "203.0.113.99", "alice", webtest.AdminPassword)
+	expectStatus(t, r, http.StatusTooManyRequests)
+	e.Clock.Advance(time.Minute)
+	expectStatus(t, loginFrom(e, "203.0.113.99", "alice", webtest.AdminPassword), http.StatusSeeOther)
+	// A network that signed in before still needs the right password.
+	before := checked()
+	expectStatus(t, loginFrom(e, home, "alice", "wrong password!"), http.StatusUnauthorized)
+	if checked() != before+1 {
+		t.Error("a wrong password from a known network was not checked and audited")
 	}
 }
 

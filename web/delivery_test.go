@@ -349,7 +349,7 @@ func TestChannelChosenPerAddress(t *testing.T) {
 	if len(fake.Requests()) != 1 || len(mail.Mails()) != 1 {
 		t.Fatalf("%d SMS, %d mails", len(fake.Requests()), len(mail.Mails()))
 	}
-	if n := e.Count("SELECT COUNT(*) FROM outbox WHERE (channel = 'twilio' AND recipient = ?) OR (channel = 'smtp' AND recipient = 'Alice@example.org')", "+"+webtest.USPhone); n != 2 {
+	if n := e.Count("SELECT COUNT(*) FROM outbox WHERE (channel = 'twilio' AND recipient = ?) OR (channel = 'smtp' AND recipient = 'alice@example.org')", "+"+webtest.USPhone); n != 2 {
 		t.Error("the outbox rows do not record the chosen channels")
 	}
 }
