@@ -110,9 +110,8 @@ func TestPostgresWritesRetryLostRaces(t *testing.T) {
 	wg.Go(func() { errs[0] = db.WriteTx(ctx, lockBoth("+x", "+y")) })
 	wg.Go(func() { errs[1] = db.WriteTx(ctx, lockBoth("+y", "+x")) })
 	wg.Wait()
-	// At least one run again: on a loaded machine the deadlock detector
-	// (deadlock_timeout) may end the retried one too before the winner
-	// commits, and it runs once more.
+	// At least one run again: on a loaded machine (the whole suite on 2
+	// cores) a fourth attempt was seen, both writes still done once.
 	if errs[0] != nil || errs[1] != nil || attempts.Load() < 3 {
 		t.Errorf("deadlocked pair: %v, %d attempts (want both done, one run again)", errs, attempts.Load())
 	}
