@@ -3,6 +3,7 @@ package models
 import (
 	"bytes"
 	"context"
+	"errors"
 	"image"
 	"image/color"
 	"image/png"
@@ -50,5 +51,49 @@ func FuzzPhotoStore(f *testing.F) {
 			t.Fatalf("stored %+v", ph)
 		}
 		_ = p.Remove(context.Background(), ph.Name)
+	})
+}
+
+// endedContext has ended, but its Done channel never closes: waits on it
+// (the budget, a core) go through, and only what reads Err sees the end.
+type endedContext struct{ context.Context }
+
+func (endedContext) Done() <-chan struct{} { return nil }
+func (endedContext) Err() error            { return context.DeadlineExceeded }
+
+// A decode runs under its request's deadline: once the context has ended,
+// the decoder's next read fails and the upload ends with the context's
+// error (the server's BUSY), not with a stored photo nor a bad image.
+func TestPhotoDecodeStopsWhenTheContextEnds(t *testing.T) {
+	files, err := NewDirFiles(t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := NewPhotos(files, DefaultPhotoLimits())
+	var buf bytes.Buffer
+	if err := png.Encode(&buf, image.NewGray(image.Rect(0, 0, 64, 64))); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := p.Store(endedContext{context.Background()}, bytes.NewReader(buf.Bytes())); !errors.Is(err, context.DeadlineExceeded) {
+		t.Fatalf("Store under an ended context: %v", err)
+	}
+	if _, err := p.Store(context.Background(), bytes.NewReader(buf.Bytes())); err != nil {
+		t.Fatalf("the budget and the core were not given back: %v", err)
+	}
+}
+
+// FuzzReadJPEGLayout walks arbitrary bytes as JPEG markers: nothing may
+// panic, and every scan counted is an SOS marker in the data.
+func FuzzReadJPEGLayout(f *testing.F) {
+	f.Add([]byte("\xff\xd8\xff\xc2\x00\x0b\x08\x00\x10\x00\x10\x01\x01\x22\x00\xff\xda\x00\x08\x01\x01\x00\x00\x00\x00\x12\xff\x00\xff\xd0\xff\xd9"))
+	f.Add([]byte("\xff\xd8\xff\xff\xda\x00\x02\xff\xda\x00\x02"))
+	f.Fuzz(func(t *testing.T, data []byte) {
+		l, _ := readJPEGLayout(data)
+		if l.scans > bytes.Count(data, []byte{0xFF, 0xDA}) {
+			t.Fatalf("%d scans counted in data with %d SOS markers", l.scans, bytes.Count(data, []byte{0xFF, 0xDA}))
+		}
+		if l.coefficientBytes() < 0 {
+			t.Fatalf("negative coefficient bytes for %+v", l)
+		}
 	})
 }

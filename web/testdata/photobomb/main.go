@@ -1,10 +1,13 @@
 // Command photobomb measures what decoding hostile photos costs the running
 // server: it starts the built binary on an empty data directory, signs a
-// test number in, uploads N small PNGs that decode to huge 16-bit images in
+// test number in, uploads N small files that decode to huge images in
 // parallel, and prints the server's peak RSS (VmHWM) before and after.
+// The files are 16-bit PNGs (--kind png), grey progressive JPEGs whose
+// decoder keeps 4 bytes of coefficients per pixel (--kind progressive), or
+// such JPEGs of --scans scans, each a walk over every block (--kind scans).
 // From the repository root:
 //
-//	go run ./web/testdata/photobomb [--side 4800] [--n 6] [--server-args "--photo-decode-budget-mb 256"]
+//	go run ./web/testdata/photobomb [--kind png] [--side 4800] [--n 6] [--server-args "--photo-decode-budget-mb 256"]
 //
 // Linux only (it reads /proc). It lives in testdata so that builds and vet
 // of the module leave it out.
@@ -38,14 +41,32 @@ func main() {
 	side := flag.Int("side", 4800, "width and height of each image (the default pixel limit is 24 MP)")
 	n := flag.Int("n", 6, "uploads in parallel")
 	serverArgs := flag.String("server-args", "", "extra server flags")
+	kind := flag.String("kind", "png", "png, progressive (a 10-scan progressive JPEG) or scans (a progressive JPEG of --scans scans)")
+	scans := flag.Int("scans", 3000, "scans of --kind scans")
 	flag.Parse()
-	if err := run(*bin, *side, *n, strings.Fields(*serverArgs)); err != nil {
+	var bomb []byte
+	var what string
+	switch *kind {
+	case "png":
+		bomb = webtest.PNGBomb(*side, *side)
+		what = fmt.Sprintf("16-bit PNG (%d MB decoded each)", *side**side*8>>20)
+	case "progressive":
+		bomb = webtest.ProgressiveJPEG(*side, *side, 10)
+		what = fmt.Sprintf("progressive grey JPEG (%d MB decoded and %d MB of coefficients each)", *side**side>>20, *side**side*4>>20)
+	case "scans":
+		bomb = webtest.ProgressiveJPEG(*side, *side, *scans)
+		what = fmt.Sprintf("progressive grey JPEG of %d scans", *scans)
+	default:
+		fmt.Fprintln(os.Stderr, "photobomb: --kind is png, progressive or scans")
+		os.Exit(2)
+	}
+	if err := run(*bin, *side, *n, bomb, what, strings.Fields(*serverArgs)); err != nil {
 		fmt.Fprintln(os.Stderr, "photobomb:", err)
 		os.Exit(1)
 	}
 }
 
-func run(bin string, side, n int, extra []string) error {
+func run(bin string, side, n int, bomb []byte, what string, extra []string) error {
 	work, err := os.MkdirTemp("", "photobomb-")
 	if err != nil {
 		return err
@@ -94,17 +115,19 @@ func run(bin string, side, n int, extra []string) error {
 	if err != nil || login.Token == "" {
 		return fmt.Errorf("sign-in failed: %v", err)
 	}
-	bomb := webtest.PNGBomb(side, side)
 	before := peakRSS(cmd.Process.Pid)
 	start := time.Now()
 	results := make([]string, n)
 	var wg sync.WaitGroup
 	for i := range n {
-		wg.Go(func() { results[i] = upload(base+"/api.php", login.Token, bomb) })
+		wg.Go(func() {
+			t := time.Now()
+			results[i] = fmt.Sprintf("%s (%.1f s)", upload(base+"/api.php", login.Token, bomb), time.Since(t).Seconds())
+		})
 	}
 	wg.Wait()
-	fmt.Printf("%d parallel uploads of a %d KB %dx%d 16-bit PNG (%d MB decoded each) in %.1f s\n",
-		n, len(bomb)>>10, side, side, side*side*8>>20, time.Since(start).Seconds())
+	fmt.Printf("%d parallel uploads of a %d KB %dx%d %s in %.1f s\n",
+		n, len(bomb)>>10, side, side, what, time.Since(start).Seconds())
 	fmt.Printf("server peak RSS: %d MiB before, %d MiB after\n", before>>10, peakRSS(cmd.Process.Pid)>>10)
 	for i, r := range results {
 		fmt.Printf("  upload %d: %s\n", i+1, r)
@@ -118,7 +141,7 @@ func upload(url, token string, file []byte) string {
 	for k, v := range map[string]string{"op": "upload", "token": token, "profile": "1"} {
 		_ = w.WriteField(k, v)
 	}
-	fw, _ := w.CreateFormFile("photo", "bomb.png")
+	fw, _ := w.CreateFormFile("photo", "bomb")
 	_, _ = fw.Write(file)
 	_ = w.Close()
 	res, err := http.Post(url, w.FormDataContentType(), &body)
