@@ -5,6 +5,8 @@
 // The files are 16-bit PNGs (--kind png), grey progressive JPEGs whose
 // decoder keeps 4 bytes of coefficients per pixel (--kind progressive), or
 // such JPEGs of --scans scans, each a walk over every block (--kind scans).
+// --kind json posts, without a session, N JSON bodies of --json-mb MiB
+// holding one list of numbers (what decoding whole multiplied by 40).
 // From the repository root:
 //
 //	go run ./web/testdata/photobomb [--kind png] [--side 4800] [--n 6] [--server-args "--photo-decode-budget-mb 256"]
@@ -43,30 +45,42 @@ func main() {
 	serverArgs := flag.String("server-args", "", "extra server flags")
 	kind := flag.String("kind", "png", "png, progressive (a 10-scan progressive JPEG) or scans (a progressive JPEG of --scans scans)")
 	scans := flag.Int("scans", 3000, "scans of --kind scans")
+	jsonMB := flag.Int("json-mb", 16, "size of each body of --kind json, in MiB (the default body limit is 16)")
 	flag.Parse()
 	var bomb []byte
 	var what string
+	send := upload
 	switch *kind {
+	case "json":
+		var b bytes.Buffer
+		b.WriteString(`{"op":"getcontacts","phones":[`)
+		for b.Len() < *jsonMB<<20-1024 {
+			b.WriteString("1,")
+		}
+		b.WriteString("1]}")
+		bomb = b.Bytes()
+		what = "JSON object (one list of numbers), without a session"
+		send = postJSON
 	case "png":
 		bomb = webtest.PNGBomb(*side, *side)
-		what = fmt.Sprintf("16-bit PNG (%d MB decoded each)", *side**side*8>>20)
+		what = fmt.Sprintf("%dx%d 16-bit PNG (%d MB decoded each)", *side, *side, *side**side*8>>20)
 	case "progressive":
 		bomb = webtest.ProgressiveJPEG(*side, *side, 10)
-		what = fmt.Sprintf("progressive grey JPEG (%d MB decoded and %d MB of coefficients each)", *side**side>>20, *side**side*4>>20)
+		what = fmt.Sprintf("%dx%d progressive grey JPEG (%d MB decoded and %d MB of coefficients each)", *side, *side, *side**side>>20, *side**side*4>>20)
 	case "scans":
 		bomb = webtest.ProgressiveJPEG(*side, *side, *scans)
-		what = fmt.Sprintf("progressive grey JPEG of %d scans", *scans)
+		what = fmt.Sprintf("%dx%d progressive grey JPEG of %d scans", *side, *side, *scans)
 	default:
 		fmt.Fprintln(os.Stderr, "photobomb: --kind is png, progressive or scans")
 		os.Exit(2)
 	}
-	if err := run(*bin, *side, *n, bomb, what, strings.Fields(*serverArgs)); err != nil {
+	if err := run(*bin, *n, bomb, what, send, strings.Fields(*serverArgs)); err != nil {
 		fmt.Fprintln(os.Stderr, "photobomb:", err)
 		os.Exit(1)
 	}
 }
 
-func run(bin string, side, n int, bomb []byte, what string, extra []string) error {
+func run(bin string, n int, bomb []byte, what string, send func(url, token string, body []byte) string, extra []string) error {
 	work, err := os.MkdirTemp("", "photobomb-")
 	if err != nil {
 		return err
@@ -122,15 +136,14 @@ func run(bin string, side, n int, bomb []byte, what string, extra []string) erro
 	for i := range n {
 		wg.Go(func() {
 			t := time.Now()
-			results[i] = fmt.Sprintf("%s (%.1f s)", upload(base+"/api.php", login.Token, bomb), time.Since(t).Seconds())
+			results[i] = fmt.Sprintf("%s (%.1f s)", send(base+"/api.php", login.Token, bomb), time.Since(t).Seconds())
 		})
 	}
 	wg.Wait()
-	fmt.Printf("%d parallel uploads of a %d KB %dx%d %s in %.1f s\n",
-		n, len(bomb)>>10, side, side, what, time.Since(start).Seconds())
+	fmt.Printf("%d parallel requests of a %d KB %s in %.1f s\n", n, len(bomb)>>10, what, time.Since(start).Seconds())
 	fmt.Printf("server peak RSS: %d MiB before, %d MiB after\n", before>>10, peakRSS(cmd.Process.Pid)>>10)
 	for i, r := range results {
-		fmt.Printf("  upload %d: %s\n", i+1, r)
+		fmt.Printf("  request %d: %s\n", i+1, r)
 	}
 	return nil
 }
@@ -152,6 +165,18 @@ func upload(url, token string, file []byte) string {
 	var r struct{ Result, Error string }
 	_ = json.NewDecoder(res.Body).Decode(&r)
 	return strings.TrimSpace(r.Result + " " + r.Error)
+}
+
+// postJSON posts body as JSON, without the token.
+func postJSON(url, _ string, body []byte) string {
+	res, err := http.Post(url, "application/json", bytes.NewReader(body))
+	if err != nil {
+		return err.Error()
+	}
+	defer res.Body.Close()
+	var r struct{ Result, Error, Errmsg string }
+	_ = json.NewDecoder(res.Body).Decode(&r)
+	return strings.TrimSpace(r.Result + " " + r.Error + " " + r.Errmsg)
 }
 
 // peakRSS is VmHWM of the process, in KiB.
