@@ -292,3 +292,39 @@ func TestContactLimits(t *testing.T) {
 		t.Errorf("sync state %+v %v", st, err)
 	}
 }
+
+// A reset to the book the user already has (clients reset and resend their
+// whole book often) writes nothing: no rows deleted and inserted again, no
+// reset remembered. A reset to another list still replaces the book.
+func TestResetToTheSameBookWritesNothing(t *testing.T) {
+	e := webtest.NewPeople(t)
+	alice := e.SignIn(alicePhone, "a")
+	bob := e.SignIn(bobPhone, "b")
+	e.GetContacts(t, alice, map[string]any{"phones": "+" + bobPhone + ",+12015550198,+12015550199", "reset": 1})
+	remembered := func() int64 { return e.Count("SELECT COUNT(*) FROM address_book_reset") }
+	if n := remembered(); n != 0 {
+		t.Fatalf("a reset of an empty book remembered %d numbers", n)
+	}
+	// The same numbers, in another order and format.
+	for range 3 {
+		if got := e.GetContacts(t, alice, map[string]any{"phones": "(201) 555-0199,+1 201 555 0198," + bobPhone, "reset": 1}); phonesOf(got.Contacts) != bobPhone {
+			t.Errorf("reset to the same book: %+v", got.Contacts)
+		}
+	}
+	if n := remembered(); n != 0 {
+		t.Errorf("resets to the same book rewrote it (%d numbers remembered as reset)", n)
+	}
+	if n := e.Count("SELECT COUNT(*) FROM contact_syncs WHERE reset"); n != 4 {
+		t.Errorf("%d reset syncs recorded, want 4", n)
+	}
+	// Fewer numbers: the book is replaced.
+	e.GetContacts(t, alice, map[string]any{"phones": "+12015550198,+12015550199", "reset": 1})
+	if n := e.Count("SELECT COUNT(*) FROM address_book"); n != 2 || remembered() != 3 {
+		t.Errorf("after a reset to fewer numbers: %d in the book, %d remembered", n, remembered())
+	}
+	// An empty reset of an empty book writes nothing either.
+	e.GetContacts(t, bob, map[string]any{"reset": 1})
+	if n := e.Count("SELECT COUNT(*) FROM address_book_reset WHERE owner_id = (SELECT id FROM users WHERE phone = ?)", "+"+bobPhone); n != 0 {
+		t.Errorf("an empty reset of an empty book remembered %d numbers", n)
+	}
+}

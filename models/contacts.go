@@ -135,7 +135,19 @@ func (c *Contacts) Upload(ctx context.Context, caller *User, raw []string, reset
 		// book: all the write has to look at, unless the book is reset.
 		missing []string
 		known   bool // the list's digest is stored: all of it is in the book
+		// unchanged: the book is reset to exactly what it holds.
+		unchanged bool
 	)
+	if len(hashes) == 0 && reset {
+		err := c.onReader(ctx, func(conn *sql.Conn, qctx context.Context) error {
+			var err error
+			unchanged, err = bookIsList(qctx, conn, c.db, caller.ID, list, 0)
+			return err
+		})
+		if err != nil {
+			return nil, err
+		}
+	}
 	if len(hashes) > 0 {
 		// Who is visible does not depend on the caller's own book, so the
 		// match can run before (and outside) any write.
@@ -147,7 +159,11 @@ func (c *Contacts) Upload(ctx context.Context, caller *User, raw []string, reset
 			l := c.db.hashList("$1")
 			users, err = queryList(qctx, conn, dst, `SELECT COUNT(*), `+joined+` FROM `+l.rows+`
 				JOIN users u ON u.phone_hash = `+l.hash+` WHERE `+visibleTo("$2", "$3"), list, caller.ID, callerHash)
-			if err != nil || reset {
+			if err != nil {
+				return err
+			}
+			if reset {
+				unchanged, err = bookIsList(qctx, conn, c.db, caller.ID, list, len(hashes))
 				return err
 			}
 			// A list known to be all in the book needs no lookup of each number.
@@ -163,7 +179,10 @@ func (c *Contacts) Upload(ctx context.Context, caller *User, raw []string, reset
 		}
 	}
 	rec.Matched = users.N
-	if !reset && len(missing) == 0 {
+	// A re-sync that adds nothing, or a reset to the same book, writes
+	// nothing: clients reset and resend their whole book often, and each
+	// such write would take the writer for the whole book.
+	if (!reset || unchanged) && len(missing) == 0 {
 		if !known && len(hashes) > 0 {
 			c.laterDigest(caller.ID, digest, list, now)
 		}
@@ -236,6 +255,22 @@ func (c *Contacts) Upload(ctx context.Context, caller *User, raw []string, reset
 		return nil, refused
 	}
 	return &SyncResult{Contacts: users, Sync: rec}, nil
+}
+
+// bookIsList reports whether the owner's address book holds exactly the n
+// numbers of list (a hashList without duplicates): as many rows, none of
+// the list missing.
+func bookIsList(ctx context.Context, conn *sql.Conn, db *DB, ownerID int64, list string, n int) (bool, error) {
+	var held int
+	err := conn.QueryRowContext(ctx, `SELECT COUNT(*) FROM address_book WHERE owner_id = $1`, ownerID).Scan(&held)
+	if err != nil || held != n || n == 0 {
+		return err == nil && held == n, err
+	}
+	l := db.hashList("$1")
+	var missing int
+	err = conn.QueryRowContext(ctx, `SELECT COUNT(*) FROM `+l.rows+` WHERE NOT EXISTS (
+		SELECT 1 FROM address_book WHERE owner_id = $2 AND contact_hash = `+l.hash+`)`, list, ownerID).Scan(&missing)
+	return err == nil && missing == 0, err
 }
 
 // resetMemory is how long numbers removed by a reset still count as known.
