@@ -328,3 +328,31 @@ func TestResetToTheSameBookWritesNothing(t *testing.T) {
 		t.Errorf("an empty reset of an empty book remembered %d numbers", n)
 	}
 }
+
+// A user's uploads may write or delete so many address-book rows a day
+// (--contacts-writes-per-day): a reset costs the book it clears and the
+// list it stores, an upload the numbers new to the book; one that changes
+// nothing is free. Past the budget: RATELIMIT, nothing changed.
+func TestAddressBookWritesPerUserAreBounded(t *testing.T) {
+	e := webtest.NewPeople(t, "--contacts-writes-per-day", "12")
+	alice := e.SignIn(alicePhone, "a")
+	bookA := map[string]any{"phones": "+12015550191,+12015550192,+12015550193", "reset": 1}
+	bookB := map[string]any{"phones": "+12015550194,+12015550195,+12015550196", "reset": 1}
+	e.GetContacts(t, alice, bookA)                                                                          // 0 cleared + 3 stored: 3
+	e.GetContacts(t, alice, bookA)                                                                          // unchanged: free
+	e.GetContacts(t, alice, bookB)                                                                          // 3 cleared + 3 stored: 9
+	r := e.JSON(map[string]any{"op": "getcontacts", "token": alice, "phones": bookA["phones"], "reset": 1}) // 6 more: over 12
+	r.ExpectFail(t, "RATELIMIT")
+	if r.String("retry_after") == "" || !strings.Contains(r.String("errmsg"), "changed too much") {
+		t.Errorf("refusal without its wait or reason: %s", r.Body)
+	}
+	if n := e.Count("SELECT COUNT(*) FROM address_book WHERE contact_hash IS NOT NULL"); n != 3 {
+		t.Errorf("the refused reset changed the book: %d numbers", n)
+	}
+	e.GetContacts(t, alice, map[string]any{"phones": "+12015550197"}) // 1 new number: 10
+	e.Clock.Advance(12 * time.Hour)                                   // 6 regained
+	e.GetContacts(t, alice, bookA)
+	if n := e.Count("SELECT COUNT(*) FROM address_book"); n != 3 {
+		t.Errorf("after the wait the reset did not go through: %d numbers", n)
+	}
+}

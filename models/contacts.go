@@ -20,14 +20,21 @@ type ContactsConfig struct {
 	RefillPerDay  float64 // never-seen numbers the allowance regains per day
 	// ParseCacheSize bounds the cache of parsed numbers (0 disables it).
 	ParseCacheSize int
+	// WritesPerDay is the address-book rows a user's uploads may write or
+	// delete at once (bucket size), regained over a day: a reset costs the
+	// book it clears and the numbers it stores, an upload the numbers new
+	// to the book. Uploads that change nothing cost nothing.
+	WritesPerDay int
 }
 
 // DefaultContactsConfig: 10,000 numbers a request; 50,000 never-seen numbers
 // at once, regaining 10,000 a day. A phone's address book rarely holds more
 // than a few thousand numbers, so people never meet the allowance; a script
-// walking number ranges meets it within minutes.
+// walking number ranges meets it within minutes. 100,000 rows of writes a
+// day: five resets a day of the largest book a request may carry.
 func DefaultContactsConfig() ContactsConfig {
-	return ContactsConfig{MaxPerRequest: 10_000, Allowance: 50_000, RefillPerDay: 10_000, ParseCacheSize: 200_000}
+	return ContactsConfig{MaxPerRequest: 10_000, Allowance: 50_000, RefillPerDay: 10_000, ParseCacheSize: 200_000,
+		WritesPerDay: 100_000}
 }
 
 // Reasons of refused contact syncs.
@@ -221,6 +228,28 @@ func (c *Contacts) Upload(ctx context.Context, caller *User, raw []string, reset
 			return err
 		}
 		if refused, err = c.spendAllowance(tx, caller.ID, rec.NewNumbers, now); err != nil || refused != nil {
+			if refused != nil {
+				rec.Refused = RefusedRateLimit
+				rec.Matched = 0
+				return c.insertRecord(tx, &rec, start)
+			}
+			return err
+		}
+		// The rows this write changes: the numbers the read found missing
+		// (all of them when the whole list is) and, for a reset, the book
+		// it clears and the whole list.
+		writes := len(missing)
+		if whole {
+			writes = len(hashes)
+		}
+		if reset {
+			var held int
+			if err := tx.Raw("SELECT COUNT(*) FROM address_book WHERE owner_id = ?", caller.ID).Scan(&held).Error; err != nil {
+				return err
+			}
+			writes = held + len(hashes)
+		}
+		if refused, err = c.spendBookWrites(tx, caller.ID, writes, now); err != nil || refused != nil {
 			if refused != nil {
 				rec.Refused = RefusedRateLimit
 				rec.Matched = 0

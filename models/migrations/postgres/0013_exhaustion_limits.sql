@@ -1,5 +1,6 @@
 -- Repeated refused events counted on one row, the log pruned after its
--- retention, sign-in forms good for one try: as sqlite/0013_audit_retention.sql.
+-- retention, sign-in forms good for one try, the budget of address-book
+-- writes: as sqlite/0013_exhaustion_limits.sql.
 ALTER TABLE audit_log ADD COLUMN repeats BIGINT;
 ALTER TABLE audit_log ADD COLUMN last_at BIGINT;
 CREATE INDEX audit_repeats ON audit_log (type, ip, at) WHERE repeats IS NOT NULL;
@@ -23,3 +24,9 @@ CREATE TABLE admin_login_forms (
     used_at    BIGINT NOT NULL
 );
 CREATE INDEX admin_login_forms_used ON admin_login_forms (used_at);
+
+CREATE TABLE contact_write_budget (
+    user_id    BIGINT           PRIMARY KEY REFERENCES users (id) ON DELETE CASCADE,
+    tokens     DOUBLE PRECISION NOT NULL,
+    updated_at BIGINT           NOT NULL
+);

@@ -25,3 +25,11 @@ CREATE TABLE admin_login_forms (
     used_at    INTEGER NOT NULL
 );
 CREATE INDEX admin_login_forms_used ON admin_login_forms (used_at);
+
+-- Token bucket of address-book rows a user's uploads may still write or
+-- delete (--contacts-writes-per-day).
+CREATE TABLE contact_write_budget (
+    user_id    INTEGER PRIMARY KEY REFERENCES users (id) ON DELETE CASCADE,
+    tokens     REAL    NOT NULL,
+    updated_at INTEGER NOT NULL
+);
