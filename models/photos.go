@@ -228,27 +228,55 @@ func (p *Photos) decode(ctx context.Context, data []byte) (img image.Image, form
 			img, format, err = nil, "", ErrBadImage
 		}
 	}()
-	img, format, err = image.Decode(&contextReader{ctx: ctx, r: bytes.NewReader(data)})
+	// Other formats' work per byte read is bounded (by zlib's ratio, for
+	// PNG); a JPEG's is not.
+	chunk := 4096
+	if bytes.HasPrefix(data, []byte{0xFF, 0xD8}) {
+		chunk = jpegReadSize
+	}
+	img, format, err = image.Decode(&contextReader{ctx: ctx, data: data, chunk: chunk})
 	if err != nil {
 		return nil, "", ErrBadImage
 	}
 	return img, format, nil
 }
 
-// contextReader fails its reads once ctx has ended. The decoders read
-// their input a few kilobytes at a time as they go, so a decode whose
-// request's deadline passed stops within one buffer's worth of work
-// instead of running to the end for nobody.
+// contextReader reads data to a decoder at most chunk bytes at a time and
+// fails once ctx has ended, so that a decode whose request's deadline
+// passed stops within a chunk's worth of work instead of running to the
+// end for nobody. It has Peek, so image.Decode reads it as it is instead
+// of through a 4 KB buffer.
 type contextReader struct {
-	ctx context.Context
-	r   io.Reader
+	ctx   context.Context
+	data  []byte
+	chunk int
 }
+
+// jpegReadSize is a JPEG decoder's chunk: small, because a JPEG's work and
+// its size are not proportional (the 63 refining scans of a 23 MP
+// progressive JPEG can fit in 1 KB and take seconds). Other decoders read
+// 4 KB at a time: 16-byte reads made PNG decodes a third slower.
+const jpegReadSize = 16
 
 func (c *contextReader) Read(b []byte) (int, error) {
 	if err := c.ctx.Err(); err != nil {
 		return 0, err
 	}
-	return c.r.Read(b)
+	if len(c.data) == 0 {
+		return 0, io.EOF
+	}
+	n := copy(b[:min(len(b), c.chunk)], c.data)
+	c.data = c.data[n:]
+	return n, nil
+}
+
+// Peek returns the next n bytes without consuming them (image.Decode reads
+// the format's magic number with it).
+func (c *contextReader) Peek(n int) ([]byte, error) {
+	if n > len(c.data) {
+		return c.data, io.EOF
+	}
+	return c.data[:n], nil
 }
 
 // fit scales img down to at most side pixels on its longer side.

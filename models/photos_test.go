@@ -7,6 +7,7 @@ import (
 	"image"
 	"image/color"
 	"image/png"
+	"os"
 	"testing"
 	"time"
 )
@@ -96,4 +97,44 @@ func FuzzReadJPEGLayout(f *testing.F) {
 			t.Fatalf("negative coefficient bytes for %+v", l)
 		}
 	})
+}
+
+// endingContext ends after its Err has been asked `left` times.
+type endingContext struct {
+	context.Context
+	left int
+}
+
+func (c *endingContext) Done() <-chan struct{} { return nil }
+func (c *endingContext) Err() error {
+	if c.left <= 0 {
+		return context.DeadlineExceeded
+	}
+	c.left--
+	return nil
+}
+
+// The decoder is asked about the deadline every few bytes of input, not
+// every few kilobytes: the refining scans of a progressive JPEG are a few
+// bytes each and take a walk over the whole image each, so a deadline
+// looked at per 4 KB read would let a 3 KB file of 64 scans run all of
+// them. (testdata/progressive-64-scans.jpg is webtest.ProgressiveJPEG(1000,
+// 1000, 64): a grey 1000x1000 image.)
+func TestPhotoDecodeLooksAtTheDeadlineOften(t *testing.T) {
+	files, err := NewDirFiles(t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := NewPhotos(files, DefaultPhotoLimits())
+	jpg, err := os.ReadFile("testdata/progressive-64-scans.jpg")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := p.Store(context.Background(), bytes.NewReader(jpg)); err != nil {
+		t.Fatalf("the test image does not decode: %v", err)
+	}
+	ctx := &endingContext{Context: context.Background(), left: 100}
+	if _, err := p.Store(ctx, bytes.NewReader(jpg)); !errors.Is(err, context.DeadlineExceeded) {
+		t.Fatalf("a %d-byte JPEG decoded with 100 looks at the deadline: %v", len(jpg), err)
+	}
 }
