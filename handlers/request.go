@@ -196,19 +196,19 @@ func DecodeJSONParams(body []byte, into map[string]string) error {
 // its text passes maxValueLen, without building the whole document first
 // (decoded into Go values, a 16 MB list of numbers took 40 times its size).
 func decodeJSON(body []byte, into map[string]string, objects map[string]bool) error {
-	dec := json.NewDecoder(bytes.NewReader(body))
+	dec := &jsonTokens{Decoder: json.NewDecoder(bytes.NewReader(body)), body: body}
 	dec.UseNumber()
-	tok, err := dec.Token()
+	tok, err := dec.next("")
 	if err != nil {
-		return badRequest("The request body is not a valid JSON object.")
+		return err
 	}
 	if d, ok := tok.(json.Delim); !ok || d != '{' {
 		return badRequest("The request body must be a JSON object.")
 	}
 	for dec.More() {
-		tok, err := dec.Token()
+		tok, err := dec.next("")
 		if err != nil {
-			return badRequest("The request body is not a valid JSON object.")
+			return err
 		}
 		k, _ := tok.(string) // the decoder gives object keys as strings
 		if err := checkNewParam(into, k); err != nil {
@@ -241,10 +241,10 @@ func decodeJSON(body []byte, into map[string]string, objects map[string]bool) er
 // jsonParam reads the value of parameter k as text: a scalar as itself, a
 // list of scalars joined with commas, anything holding an object or a list
 // of lists as its JSON text (structured).
-func jsonParam(dec *json.Decoder, k string) (text string, isStructured bool, err error) {
-	tok, err := dec.Token()
+func jsonParam(dec *jsonTokens, k string) (text string, isStructured bool, err error) {
+	tok, err := dec.next(k)
 	if err != nil {
-		return "", false, badRequest("The request body is not a valid JSON object.")
+		return "", false, err
 	}
 	switch t := tok.(type) {
 	case json.Delim:
@@ -267,9 +267,9 @@ func jsonParam(dec *json.Decoder, k string) (text string, isStructured bool, err
 		if items == maxArrayItems {
 			return "", false, badRequest("A list in the request has too many items.")
 		}
-		tok, err := dec.Token()
+		tok, err := dec.next(k)
 		if err != nil {
-			return "", false, badRequest("The request body is not a valid JSON object.")
+			return "", false, err
 		}
 		if items > 0 {
 			joined.WriteByte(',')
@@ -302,7 +302,7 @@ func jsonParam(dec *json.Decoder, k string) (text string, isStructured bool, err
 // copyJSON writes, as compact JSON, the rest of the object or list whose
 // opening the caller wrote, up to its closing; past maxValueLen bytes it
 // stops with the parameter k's "too long".
-func copyJSON(dec *json.Decoder, js *strings.Builder, k string) error {
+func copyJSON(dec *jsonTokens, js *strings.Builder, k string) error {
 	// For each open object or list: whether it is an object, and how many
 	// tokens (keys and values) it has had.
 	type level struct {
@@ -312,9 +312,9 @@ func copyJSON(dec *json.Decoder, js *strings.Builder, k string) error {
 	last := js.String()[js.Len()-1]
 	stack := []level{{object: last == '{'}}
 	for len(stack) > 0 {
-		tok, err := dec.Token()
+		tok, err := dec.next(k)
 		if err != nil {
-			return badRequest("The request body is not a valid JSON object.")
+			return err
 		}
 		top := &stack[len(stack)-1]
 		if d, ok := tok.(json.Delim); ok && (d == '}' || d == ']') {
@@ -340,6 +340,67 @@ func copyJSON(dec *json.Decoder, js *strings.Builder, k string) error {
 		}
 	}
 	return nil
+}
+
+// jsonTokens reads a body's JSON tokens, refusing one too long for any
+// parameter before the decoder reads it: the decoder holds a token whole,
+// in a buffer that doubles as it grows, and then copies it (a 16 MB string
+// took three times its size).
+type jsonTokens struct {
+	*json.Decoder
+	body []byte
+}
+
+// maxTokenBytes is the longest a token may be as sent: a value of
+// maxValueLen bytes written with \u escapes (6 bytes for 1), in quotes.
+const maxTokenBytes = 6*maxValueLen + 2
+
+// next returns the next token of parameter k ("" for a parameter's name).
+func (d *jsonTokens) next(k string) (json.Token, error) {
+	if tokenLonger(d.body[min(d.InputOffset(), int64(len(d.body))):], maxTokenBytes) {
+		if k == "" {
+			return nil, badRequest("The request has a parameter name that is too long.")
+		}
+		return nil, badRequest("The parameter %q is too long.", k)
+	}
+	tok, err := d.Token()
+	if err != nil {
+		return nil, badRequest("The request body is not a valid JSON object.")
+	}
+	return tok, nil
+}
+
+// tokenLonger reports whether the JSON token rest starts with (after
+// whitespace and a separator) is longer than limit bytes as sent, looking
+// at limit bytes at most.
+func tokenLonger(rest []byte, limit int) bool {
+	i := 0
+	for i < len(rest) && strings.IndexByte(" \t\r\n:,", rest[i]) >= 0 {
+		i++
+	}
+	rest = rest[i:]
+	if len(rest) == 0 {
+		return false
+	}
+	if rest[0] != '"' {
+		n := 0
+		for n < len(rest) && n <= limit && strings.IndexByte(" \t\r\n:,[]{}\"", rest[n]) < 0 {
+			n++
+		}
+		return n > limit
+	}
+	for n := 1; n < len(rest); n++ {
+		if n >= limit {
+			return true
+		}
+		switch rest[n] {
+		case '\\':
+			n++ // the escaped byte, a quote included
+		case '"':
+			return false
+		}
+	}
+	return false // unterminated: the decoder refuses it
 }
 
 // scalarText is a JSON scalar as a parameter's text: strings and numbers

@@ -6,7 +6,8 @@
 // decoder keeps 4 bytes of coefficients per pixel (--kind progressive), or
 // such JPEGs of --scans scans, each a walk over every block (--kind scans).
 // --kind json posts, without a session, N JSON bodies of --json-mb MiB
-// holding one list of numbers (what decoding whole multiplied by 40).
+// holding one list of numbers (what decoding whole multiplied by 40),
+// --kind jsonstring one string.
 // From the repository root:
 //
 //	go run ./web/testdata/photobomb [--kind png] [--side 4800] [--n 6] [--server-args "--photo-decode-budget-mb 256"]
@@ -43,7 +44,7 @@ func main() {
 	side := flag.Int("side", 4800, "width and height of each image (the default pixel limit is 24 MP)")
 	n := flag.Int("n", 6, "uploads in parallel")
 	serverArgs := flag.String("server-args", "", "extra server flags")
-	kind := flag.String("kind", "png", "png, progressive (a 10-scan progressive JPEG) or scans (a progressive JPEG of --scans scans)")
+	kind := flag.String("kind", "png", "png, progressive (a 10-scan progressive JPEG), scans (a progressive JPEG of --scans scans), json or jsonstring")
 	scans := flag.Int("scans", 3000, "scans of --kind scans")
 	jsonMB := flag.Int("json-mb", 16, "size of each body of --kind json, in MiB (the default body limit is 16)")
 	flag.Parse()
@@ -61,6 +62,10 @@ func main() {
 		bomb = b.Bytes()
 		what = "JSON object (one list of numbers), without a session"
 		send = postJSON
+	case "jsonstring":
+		bomb = []byte(`{"op":"getcontacts","phones":"` + strings.Repeat("1", *jsonMB<<20-1024) + `"}`)
+		what = "JSON object (one string), without a session"
+		send = postJSON
 	case "png":
 		bomb = webtest.PNGBomb(*side, *side)
 		what = fmt.Sprintf("%dx%d 16-bit PNG (%d MB decoded each)", *side, *side, *side**side*8>>20)
@@ -71,7 +76,7 @@ func main() {
 		bomb = webtest.ProgressiveJPEG(*side, *side, *scans)
 		what = fmt.Sprintf("%dx%d progressive grey JPEG of %d scans", *side, *side, *scans)
 	default:
-		fmt.Fprintln(os.Stderr, "photobomb: --kind is png, progressive or scans")
+		fmt.Fprintln(os.Stderr, "photobomb: --kind is png, progressive, scans, json or jsonstring")
 		os.Exit(2)
 	}
 	if err := run(*bin, *n, bomb, what, send, strings.Fields(*serverArgs)); err != nil {
