@@ -142,13 +142,30 @@ func (c *Contacts) Upload(ctx context.Context, caller *User, raw []string, reset
 		// book: all the write has to look at, unless the book is reset.
 		missing []string
 		known   bool // the list's digest is stored: all of it is in the book
-		// unchanged: the book is reset to exactly what it holds.
+		// unchanged: the book is reset to exactly what it holds (held
+		// numbers).
 		unchanged bool
+		held      int
+		// overBudget: the user's budget of writes is short of this upload.
+		overBudget *RefusedError
 	)
+	// The rows a write would change: the numbers the read finds missing
+	// (all of them when the whole list is) and, for a reset, the book it
+	// clears and the whole list. Read before the write, so that an upload
+	// over the budget is refused without taking the writer.
+	writes := func() int {
+		if reset {
+			return held + len(hashes)
+		}
+		return len(missing)
+	}
 	if len(hashes) == 0 && reset {
 		err := c.onReader(ctx, func(conn *sql.Conn, qctx context.Context) error {
 			var err error
-			unchanged, err = bookIsList(qctx, conn, c.db, caller.ID, list, 0)
+			if held, unchanged, err = bookIsList(qctx, conn, c.db, caller.ID, list, 0); err != nil || unchanged {
+				return err
+			}
+			overBudget, err = c.bookWritesRefused(qctx, conn, caller.ID, writes(), now)
 			return err
 		})
 		if err != nil {
@@ -170,15 +187,21 @@ func (c *Contacts) Upload(ctx context.Context, caller *User, raw []string, reset
 				return err
 			}
 			if reset {
-				unchanged, err = bookIsList(qctx, conn, c.db, caller.ID, list, len(hashes))
-				return err
+				if held, unchanged, err = bookIsList(qctx, conn, c.db, caller.ID, list, len(hashes)); err != nil || unchanged {
+					return err
+				}
+			} else {
+				// A list known to be all in the book needs no lookup of each number.
+				if known, err = knownList(qctx, conn, caller.ID, digest); err != nil || known {
+					return err
+				}
+				missing, err = queryStrings(qctx, conn, `SELECT j.value FROM `+l.rows+` WHERE NOT EXISTS (
+					SELECT 1 FROM address_book WHERE owner_id = $2 AND contact_hash = `+l.hash+`)`, list, caller.ID)
+				if err != nil || len(missing) == 0 {
+					return err
+				}
 			}
-			// A list known to be all in the book needs no lookup of each number.
-			if known, err = knownList(qctx, conn, caller.ID, digest); err != nil || known {
-				return err
-			}
-			missing, err = queryStrings(qctx, conn, `SELECT j.value FROM `+l.rows+` WHERE NOT EXISTS (
-				SELECT 1 FROM address_book WHERE owner_id = $2 AND contact_hash = `+l.hash+`)`, list, caller.ID)
+			overBudget, err = c.bookWritesRefused(qctx, conn, caller.ID, writes(), now)
 			return err
 		})
 		if err != nil {
@@ -195,6 +218,11 @@ func (c *Contacts) Upload(ctx context.Context, caller *User, raw []string, reset
 		}
 		c.later(&rec, start)
 		return &SyncResult{Contacts: users, Sync: rec}, nil
+	}
+	if overBudget != nil {
+		rec.Refused, rec.Matched = RefusedRateLimit, 0
+		c.later(&rec, start)
+		return nil, overBudget
 	}
 	// The write looks only at what the read found missing: a re-sync with
 	// one new number holds the writer for one number, not for the book. A
@@ -235,21 +263,13 @@ func (c *Contacts) Upload(ctx context.Context, caller *User, raw []string, reset
 			}
 			return err
 		}
-		// The rows this write changes: the numbers the read found missing
-		// (all of them when the whole list is) and, for a reset, the book
-		// it clears and the whole list.
-		writes := len(missing)
-		if whole {
-			writes = len(hashes)
-		}
+		// The book's size as the write finds it, for a reset.
 		if reset {
-			var held int
 			if err := tx.Raw("SELECT COUNT(*) FROM address_book WHERE owner_id = ?", caller.ID).Scan(&held).Error; err != nil {
 				return err
 			}
-			writes = held + len(hashes)
 		}
-		if refused, err = c.spendBookWrites(tx, caller.ID, writes, now); err != nil || refused != nil {
+		if refused, err = c.spendBookWrites(tx, caller.ID, writes(), now); err != nil || refused != nil {
 			if refused != nil {
 				rec.Refused = RefusedRateLimit
 				rec.Matched = 0
@@ -286,20 +306,19 @@ func (c *Contacts) Upload(ctx context.Context, caller *User, raw []string, reset
 	return &SyncResult{Contacts: users, Sync: rec}, nil
 }
 
-// bookIsList reports whether the owner's address book holds exactly the n
-// numbers of list (a hashList without duplicates): as many rows, none of
-// the list missing.
-func bookIsList(ctx context.Context, conn *sql.Conn, db *DB, ownerID int64, list string, n int) (bool, error) {
-	var held int
-	err := conn.QueryRowContext(ctx, `SELECT COUNT(*) FROM address_book WHERE owner_id = $1`, ownerID).Scan(&held)
+// bookIsList counts the numbers in the owner's address book and reports
+// whether it holds exactly the n numbers of list (a hashList without
+// duplicates): as many rows, none of the list missing.
+func bookIsList(ctx context.Context, conn *sql.Conn, db *DB, ownerID int64, list string, n int) (held int, same bool, err error) {
+	err = conn.QueryRowContext(ctx, `SELECT COUNT(*) FROM address_book WHERE owner_id = $1`, ownerID).Scan(&held)
 	if err != nil || held != n || n == 0 {
-		return err == nil && held == n, err
+		return held, err == nil && held == n, err
 	}
 	l := db.hashList("$1")
 	var missing int
 	err = conn.QueryRowContext(ctx, `SELECT COUNT(*) FROM `+l.rows+` WHERE NOT EXISTS (
 		SELECT 1 FROM address_book WHERE owner_id = $2 AND contact_hash = `+l.hash+`)`, list, ownerID).Scan(&missing)
-	return err == nil && missing == 0, err
+	return held, err == nil && missing == 0, err
 }
 
 // resetMemory is how long numbers removed by a reset still count as known.
