@@ -9,6 +9,7 @@ package handlers
 
 import (
 	"context"
+	"fmt"
 	"strconv"
 	"time"
 
@@ -98,11 +99,22 @@ func codeVMs(rows []models.CodeRow, users map[string]int64) []views.CodeVM {
 
 // auditVMs are audit entries for the audit tables of the audit, codes and
 // user pages.
+// auditDetail is an entry's detail, with the count of the repeats it
+// stands for (from the same network within the hour; the phone, name and
+// detail are the first one's).
+func auditDetail(e models.AuditEntry) string {
+	if e.Repeats == nil || *e.Repeats == 0 || e.LastAt == nil {
+		return e.Detail
+	}
+	return fmt.Sprintf("%s (and %d more like it from this network until %s UTC)", e.Detail, *e.Repeats,
+		time.UnixMilli(*e.LastAt).UTC().Format("2006-01-02 15:04:05"))
+}
+
 func auditVMs(es []models.AuditEntry) []views.AuditVM {
 	out := make([]views.AuditVM, len(es))
 	for i, e := range es {
 		out[i] = views.AuditVM{ID: e.ID, At: e.At, Actor: e.Actor, Type: e.Type, Phone: e.Phone, IP: e.IP,
-			UserAgent: e.UserAgent, Detail: e.Detail}
+			UserAgent: e.UserAgent, Detail: auditDetail(e)}
 		if e.UserID != nil {
 			out[i].UserID = *e.UserID
 		}

@@ -91,7 +91,7 @@ func (h *Admin) AuditCSV(c *fiber.Ctx) error {
 			uid = strconv.FormatInt(*e.UserID, 10)
 		}
 		return w.Write([]string{strconv.FormatInt(e.ID, 10), time.UnixMilli(e.At).UTC().Format(time.RFC3339Nano),
-			csvCell(e.Actor), csvCell(e.Type), csvCell(e.Phone), uid, csvCell(e.IP), csvCell(e.UserAgent), csvCell(e.Detail)})
+			csvCell(e.Actor), csvCell(e.Type), csvCell(e.Phone), uid, csvCell(e.IP), csvCell(e.UserAgent), csvCell(auditDetail(e))})
 	})
 	if err != nil {
 		return err

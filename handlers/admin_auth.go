@@ -1,9 +1,7 @@
 package handlers
 
 import (
-	"crypto/rand"
 	"crypto/subtle"
-	"encoding/base64"
 	"errors"
 	"net/url"
 	"strconv"
@@ -166,7 +164,7 @@ func expiredNote(c *fiber.Ctx) string {
 }
 
 func (h *Admin) renderLogin(c *fiber.Ctx, status int, name, msg, next string) error {
-	token, err := newFormToken()
+	token, err := h.admins.NewLoginForm()
 	if err != nil {
 		return err
 	}
@@ -185,9 +183,11 @@ func (h *Admin) Login(c *fiber.Ctx) error {
 	if want == "" || !constantEqual(bodyFormValue(c, csrfField), want) {
 		return h.renderLogin(c, fiber.StatusForbidden, name, "The sign-in form has expired. Please try again.", next)
 	}
-	admin, raw, _, err := h.admins.Login(c.UserContext(), name, c.FormValue("password"), adminClient(c), h.cookie.KnownAdmin(c))
+	admin, raw, _, err := h.admins.Login(c.UserContext(), want, name, c.FormValue("password"), adminClient(c), h.cookie.KnownAdmin(c))
 	var throttled *models.ThrottledError
 	switch {
+	case errors.Is(err, models.ErrLoginFormUsed):
+		return h.renderLogin(c, fiber.StatusForbidden, name, "The sign-in form has expired. Please try again.", next)
 	case errors.Is(err, models.ErrBadCredentials):
 		return h.renderLogin(c, fiber.StatusUnauthorized, name, "The name or the password is wrong.", next)
 	case errors.As(err, &throttled):
@@ -231,14 +231,6 @@ func safeNext(next string) string {
 		return ""
 	}
 	return next
-}
-
-func newFormToken() (string, error) {
-	var b [32]byte
-	if _, err := rand.Read(b[:]); err != nil {
-		return "", err
-	}
-	return base64.RawURLEncoding.EncodeToString(b[:]), nil
 }
 
 func constantEqual(a, b string) bool {

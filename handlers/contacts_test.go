@@ -292,3 +292,67 @@ func TestContactLimits(t *testing.T) {
 		t.Errorf("sync state %+v %v", st, err)
 	}
 }
+
+// A reset to the book the user already has (clients reset and resend their
+// whole book often) writes nothing: no rows deleted and inserted again, no
+// reset remembered. A reset to another list still replaces the book.
+func TestResetToTheSameBookWritesNothing(t *testing.T) {
+	e := webtest.NewPeople(t)
+	alice := e.SignIn(alicePhone, "a")
+	bob := e.SignIn(bobPhone, "b")
+	e.GetContacts(t, alice, map[string]any{"phones": "+" + bobPhone + ",+12015550198,+12015550199", "reset": 1})
+	remembered := func() int64 { return e.Count("SELECT COUNT(*) FROM address_book_reset") }
+	if n := remembered(); n != 0 {
+		t.Fatalf("a reset of an empty book remembered %d numbers", n)
+	}
+	// The same numbers, in another order and format.
+	for range 3 {
+		if got := e.GetContacts(t, alice, map[string]any{"phones": "(201) 555-0199,+1 201 555 0198," + bobPhone, "reset": 1}); phonesOf(got.Contacts) != bobPhone {
+			t.Errorf("reset to the same book: %+v", got.Contacts)
+		}
+	}
+	if n := remembered(); n != 0 {
+		t.Errorf("resets to the same book rewrote it (%d numbers remembered as reset)", n)
+	}
+	if n := e.Count("SELECT COUNT(*) FROM contact_syncs WHERE reset"); n != 4 {
+		t.Errorf("%d reset syncs recorded, want 4", n)
+	}
+	// Fewer numbers: the book is replaced.
+	e.GetContacts(t, alice, map[string]any{"phones": "+12015550198,+12015550199", "reset": 1})
+	if n := e.Count("SELECT COUNT(*) FROM address_book"); n != 2 || remembered() != 3 {
+		t.Errorf("after a reset to fewer numbers: %d in the book, %d remembered", n, remembered())
+	}
+	// An empty reset of an empty book writes nothing either.
+	e.GetContacts(t, bob, map[string]any{"reset": 1})
+	if n := e.Count("SELECT COUNT(*) FROM address_book_reset WHERE owner_id = (SELECT id FROM users WHERE phone = ?)", "+"+bobPhone); n != 0 {
+		t.Errorf("an empty reset of an empty book remembered %d numbers", n)
+	}
+}
+
+// A user's uploads may write or delete so many address-book rows a day
+// (--contacts-writes-per-day): a reset costs the book it clears and the
+// list it stores, an upload the numbers new to the book; one that changes
+// nothing is free. Past the budget: RATELIMIT, nothing changed.
+func TestAddressBookWritesPerUserAreBounded(t *testing.T) {
+	e := webtest.NewPeople(t, "--contacts-writes-per-day", "12")
+	alice := e.SignIn(alicePhone, "a")
+	bookA := map[string]any{"phones": "+12015550191,+12015550192,+12015550193", "reset": 1}
+	bookB := map[string]any{"phones": "+12015550194,+12015550195,+12015550196", "reset": 1}
+	e.GetContacts(t, alice, bookA)                                                                          // 0 cleared + 3 stored: 3
+	e.GetContacts(t, alice, bookA)                                                                          // unchanged: free
+	e.GetContacts(t, alice, bookB)                                                                          // 3 cleared + 3 stored: 9
+	r := e.JSON(map[string]any{"op": "getcontacts", "token": alice, "phones": bookA["phones"], "reset": 1}) // 6 more: over 12
+	r.ExpectFail(t, "RATELIMIT")
+	if r.String("retry_after") == "" || !strings.Contains(r.String("errmsg"), "changed too much") {
+		t.Errorf("refusal without its wait or reason: %s", r.Body)
+	}
+	if n := e.Count("SELECT COUNT(*) FROM address_book WHERE contact_hash IS NOT NULL"); n != 3 {
+		t.Errorf("the refused reset changed the book: %d numbers", n)
+	}
+	e.GetContacts(t, alice, map[string]any{"phones": "+12015550197"}) // 1 new number: 10
+	e.Clock.Advance(12 * time.Hour)                                   // 6 regained
+	e.GetContacts(t, alice, bookA)
+	if n := e.Count("SELECT COUNT(*) FROM address_book"); n != 3 {
+		t.Errorf("after the wait the reset did not go through: %d numbers", n)
+	}
+}

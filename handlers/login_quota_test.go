@@ -89,3 +89,36 @@ func TestForwardedForIgnoredWithoutTrustedProxy(t *testing.T) {
 		t.Error("an untrusted X-Forwarded-For was believed")
 	}
 }
+
+// Refused code requests and test-number code requests are counted, not
+// written one row each: all from one network within an hour are one row
+// of the audit log with the count of its repeats; the next hour starts a
+// new row.
+func TestRepeatedCodeRequestsAuditedOnOneRow(t *testing.T) {
+	e := webtest.New(t, webtest.WithArgs("--test-numbers", "+1 555 010 0999:12345678"))
+	e.JSON(webtest.LoginParams(webtest.USPhone)).ExpectOK(t)
+	for range 20 {
+		e.JSON(webtest.LoginParams(webtest.USPhone)).ExpectFail(t, "RATELIMIT") // the resend cooldown
+		e.JSON(webtest.LoginParams("15550100999")).ExpectOK(t)
+	}
+	for _, typ := range []string{"code_rate_limited", "code_requested"} {
+		q := "FROM audit_log WHERE type = ? AND repeats IS NOT NULL"
+		if rows, events := e.Count("SELECT COUNT(*) "+q, typ), e.Count("SELECT SUM(1 + repeats) "+q, typ); rows != 1 || events != 20 {
+			t.Errorf("%s: %d rows for %d events, want 1 for 20", typ, rows, events)
+		}
+	}
+	if n := e.Count("SELECT COUNT(*) FROM audit_log WHERE type = 'code_requested' AND repeats IS NULL"); n != 1 {
+		t.Errorf("%d rows for the one code sent, want 1 of its own", n)
+	}
+	e.Clock.Advance(61 * time.Minute)
+	e.JSON(webtest.LoginParams("15550100999")).ExpectOK(t)
+	if n := e.Count("SELECT COUNT(*) FROM audit_log WHERE type = 'code_requested' AND repeats IS NOT NULL"); n != 2 {
+		t.Errorf("%d test-number rows after an hour, want 2", n)
+	}
+	// The dashboard shows the count.
+	a := e.AdminLogin("root", "owner")
+	page := a.Get("/admin/audit?type=code_rate_limited")
+	if !strings.Contains(string(page.Body), "and 19 more like it from this network") {
+		t.Errorf("the audit page does not show the repeats")
+	}
+}

@@ -2,14 +2,18 @@ package handlers_test
 
 import (
 	"fmt"
+	"os"
+	"path/filepath"
 	"runtime"
 	"runtime/debug"
 	"runtime/metrics"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
 
+	"roster/models"
 	"roster/web/webtest"
 )
 
@@ -89,4 +93,47 @@ func TestPhotoDecodesShareAMemoryBudget(t *testing.T) {
 	if grew > 256+64 {
 		t.Errorf("the heap grew by %d MiB during the decodes: over the 256 MiB budget", grew)
 	}
+}
+
+// A JPEG's decode costs a walk over its blocks per scan: a file of more
+// scans than any encoder writes is refused before it is decoded, however
+// small it is; one at the limit is stored.
+func TestJPEGScanBombRefusedBeforeDecoding(t *testing.T) {
+	e := webtest.NewPeople(t)
+	alice := e.SignIn(alicePhone, "a")
+	at := webtest.ProgressiveJPEG(64, 64, models.MaxJPEGScans)
+	e.Multipart(map[string]string{"op": "upload", "token": alice}, "file", "ok.jpg", at).ExpectOK(t)
+	bomb := webtest.ProgressiveJPEG(64, 64, models.MaxJPEGScans+1)
+	r := e.Multipart(map[string]string{"op": "upload", "token": alice}, "file", "bomb.jpg", bomb)
+	r.ExpectFail(t, "BADIMAGE")
+	if !strings.Contains(r.String("errmsg"), "scans") {
+		t.Errorf("errmsg %q does not say why", r.String("errmsg"))
+	}
+}
+
+// An upload counts toward the daily cap before its file is decoded: files
+// that fail to decode are no free way to make the server work.
+func TestFailedUploadsCountTowardTheCap(t *testing.T) {
+	e := webtest.NewPeople(t, "--uploads-per-day", "2")
+	alice := e.SignIn(alicePhone, "a")
+	e.Multipart(map[string]string{"op": "upload", "token": alice}, "file", "x.jpg", []byte("\xff\xd8 not a JPEG")).ExpectFail(t, "BADIMAGE")
+	e.Multipart(map[string]string{"op": "upload", "token": alice, "profile": "1"}, "photo", "x.png", []byte("not an image")).ExpectFail(t, "BADIMAGE")
+	e.Multipart(map[string]string{"op": "upload", "token": alice}, "file", "ok.png", testImage(t, "png", 32, 32)).ExpectFail(t, "RATELIMIT")
+	files, _ := os.ReadDir(filepath.Join(e.DataDir, "files"))
+	if len(files) != 0 {
+		t.Errorf("%d files stored by refused uploads", len(files))
+	}
+}
+
+// The decoder keeps a progressive JPEG's coefficients (4 bytes for each
+// pixel of each component) between scans: they are charged to the decode
+// budget with the pixels. A 2000x2000 grey progressive JPEG takes 4 MB of
+// pixels, 16 MB for the scaled copy and 16 MB of coefficients: over a
+// 32 MiB budget, refused instead of overrunning it.
+func TestProgressiveJPEGChargesItsCoefficients(t *testing.T) {
+	e := webtest.NewPeople(t, "--photo-decode-budget-mb", "32")
+	alice := e.SignIn(alicePhone, "a")
+	progressive := webtest.ProgressiveJPEG(2000, 2000, 2)
+	e.Multipart(map[string]string{"op": "upload", "token": alice}, "file", "p.jpg", progressive).ExpectFail(t, "TOOLARGE")
+	e.Multipart(map[string]string{"op": "upload", "token": alice}, "file", "p.jpg", webtest.ProgressiveJPEG(1000, 1000, 2)).ExpectOK(t)
 }

@@ -88,6 +88,9 @@ func (a *API) storePhoto(c *fiber.Ctx, r *Request) (*models.StoredPhoto, error) 
 	switch {
 	case errors.Is(err, models.ErrBadImage):
 		return nil, apiErr(CodeBadImage, "The file is not an image Roster can read (JPEG, PNG, GIF or WebP).")
+	case errors.Is(err, models.ErrTooManyScans):
+		return nil, apiErr(CodeBadImage, "The JPEG is encoded in more than "+strconv.Itoa(models.MaxJPEGScans)+
+			" scans. Save it again as an ordinary JPEG.")
 	case errors.Is(err, models.ErrImageTooLarge):
 		return nil, apiErr(CodeTooLarge, "The image is too large (at most "+strconv.FormatInt(a.photos.Limits().MaxBytes>>20, 10)+
 			" MB and "+strconv.Itoa(a.photos.Limits().MaxPixels/1_000_000)+" megapixels).")
@@ -96,17 +99,23 @@ func (a *API) storePhoto(c *fiber.Ctx, r *Request) (*models.StoredPhoto, error) 
 }
 
 // storeUpload stores the request's image under the user's daily cap: the
-// cap is checked first to spare the decoding, and checked again and counted
-// in one transaction once the file exists (a refused file is removed).
+// cap is read first to spare a refused upload the write, then checked again
+// and the upload counted in one transaction before the file is decoded (a
+// file that fails still counts), and the stored file named in the ledger
+// (removed if the user is gone).
 func (a *API) storeUpload(c *fiber.Ctx, r *Request, pr *models.Principal, profile bool) (*models.StoredPhoto, error) {
 	if err := a.uploads.Allow(c.UserContext(), pr.User.ID); err != nil {
+		return nil, err
+	}
+	id, err := a.uploads.Begin(c.UserContext(), pr.User.ID, profile)
+	if err != nil {
 		return nil, err
 	}
 	ph, err := a.storePhoto(c, r)
 	if err != nil {
 		return nil, err
 	}
-	if err := a.uploads.Record(c.UserContext(), pr.User.ID, ph.Name, profile); err != nil {
+	if err := a.uploads.Finish(c.UserContext(), pr.User.ID, id, ph.Name); err != nil {
 		_ = a.photos.Remove(c.UserContext(), ph.Name)
 		return nil, err
 	}

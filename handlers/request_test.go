@@ -116,3 +116,27 @@ func checkLimits(t *testing.T, got map[string]string) {
 		}
 	}
 }
+
+// Tokens too long for any parameter are refused before the decoder reads
+// them; the longest a value may be sent as (maxValueLen bytes, each as a
+// \u escape) still reads.
+func TestDecodeJSONTokenLengths(t *testing.T) {
+	escaped := `{"status":"` + strings.Repeat(`\u0061`, maxValueLen) + `"}`
+	got := map[string]string{}
+	if err := DecodeJSONParams([]byte(escaped), got); err != nil || len(got["status"]) != maxValueLen {
+		t.Errorf("%d escaped bytes: %v (%d read)", maxValueLen, err, len(got["status"]))
+	}
+	for body, want := range map[string]string{
+		`{"status":"` + strings.Repeat("a", maxTokenBytes) + `"}`:     `"status" is too long`,
+		`{"status":` + strings.Repeat("1", maxTokenBytes+1) + `}`:     `"status" is too long`,
+		`{"status":["` + strings.Repeat("a", maxTokenBytes) + `"]}`:   `"status" is too long`,
+		`{"` + strings.Repeat("k", maxTokenBytes) + `":1}`:            "name that is too long",
+		`{"x":{"y":"` + strings.Repeat(`\"`, maxTokenBytes/2) + `"}}`: `"x" is too long`,
+		`{"status":"` + strings.Repeat("a", maxValueLen+1) + `"}`:     `"status" is too long`,
+	} {
+		err := DecodeJSONParams([]byte(body), map[string]string{})
+		if err == nil || !strings.Contains(err.Error(), want) {
+			t.Errorf("%.40s…: %v, want %q", body, err, want)
+		}
+	}
+}

@@ -106,6 +106,7 @@ func NewAdmins(db *DB, clock Clock, policy AdminPolicy) *Admins {
 var (
 	ErrBadCredentials = errors.New("the name or the password is wrong")
 	ErrLoginThrottled = errors.New("too many failed sign-ins; try again later")
+	ErrLoginFormUsed  = errors.New("the sign-in form was posted before or has expired")
 	ErrAdminExists    = errors.New("an admin with this name already exists")
 	ErrWeakPassword   = errors.New("the password must be at least 12 characters")
 	ErrBadRole        = errors.New("the role must be owner, operator or viewer")

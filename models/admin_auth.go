@@ -9,6 +9,7 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 
@@ -46,9 +47,53 @@ type adminThrottle struct {
 
 func (adminThrottle) TableName() string { return "admin_login_throttle" }
 
-// Login checks a name and password under the throttle and starts a session.
-// Unknown names and wrong passwords give the same error in the same time.
-// It returns the raw session id for the cookie.
+// LoginFormLifetime is how long a sign-in form may be posted after it was
+// shown.
+const LoginFormLifetime = time.Hour
+
+// NewLoginForm returns the token of a new sign-in form: its time of issue
+// and 32 random bytes. The caller keeps it where the client cannot change
+// it (the signed cookie) and compares the posted copy with it.
+func (s *Admins) NewLoginForm() (string, error) {
+	var b [32]byte
+	if _, err := rand.Read(b[:]); err != nil {
+		return "", err
+	}
+	return strconv.FormatInt(toMillis(s.clock.Now()), 10) + "." + base64.RawURLEncoding.EncodeToString(b[:]), nil
+}
+
+// loginFormIssued is when a NewLoginForm token was made (0 when the token
+// is not one).
+func loginFormIssued(form string) int64 {
+	at, _, ok := strings.Cut(form, ".")
+	ms, err := strconv.ParseInt(at, 10, 64)
+	if !ok || err != nil {
+		return 0
+	}
+	return ms
+}
+
+// useLoginForm marks a sign-in form as posted, in the transaction that
+// counts the attempt: a form is good for one try, so that each try costs
+// its client a fresh form. Its tokens are remembered (hashed) until pruned
+// (--retention, longer than a form lives).
+func useLoginForm(tx *gorm.DB, form string, now int64) error {
+	h := sha256.Sum256([]byte(form))
+	// The hash is not the first value after a parenthesis: there gorm would
+	// expand a []byte as a list.
+	res := tx.Exec("INSERT INTO admin_login_forms (used_at, token_hash) VALUES (?, ?) ON CONFLICT (token_hash) DO NOTHING", now, h[:])
+	if res.Error == nil && res.RowsAffected == 0 {
+		return ErrLoginFormUsed
+	}
+	return res.Error
+}
+
+// Login checks a name and password, posted with the sign-in form form (a
+// NewLoginForm token the caller has checked is the client's), under the
+// throttle and starts a session. Unknown names and wrong passwords give the
+// same error in the same time. It returns the raw session id for the
+// cookie. A form older than LoginFormLifetime, or posted before, is refused
+// (ErrLoginFormUsed) without counting or writing anything else.
 //
 // The attempt is reserved on every throttle key, in one write transaction,
 // before bcrypt runs: concurrent wrong passwords cannot all pass a check
@@ -56,13 +101,19 @@ func (adminThrottle) TableName() string { return "admin_login_throttle" }
 //
 // knownBrowser is the admin the browser signed in as before (0: none): like
 // a network the admin signed in from, it does not wait for the name's turn.
-func (s *Admins) Login(ctx context.Context, name, password string, cl ClientInfo, knownBrowser int64) (*Admin, string, *AdminSession, error) {
+func (s *Admins) Login(ctx context.Context, form, name, password string, cl ClientInfo, knownBrowser int64) (*Admin, string, *AdminSession, error) {
 	name, cl = truncate(name, 128), cl.Clean() // client text: no name is longer than 64 bytes
 	now := s.clock.Now()
 	nowMs := toMillis(now)
+	if issued := loginFormIssued(form); issued <= 0 || nowMs-issued > LoginFormLifetime.Milliseconds() || issued > nowMs+time.Minute.Milliseconds() {
+		return nil, "", nil, ErrLoginFormUsed
+	}
 	keys := s.throttleKeys(name, cl)
 	var wait time.Duration
 	err := s.db.WriteTx(ctx, func(tx *gorm.DB) error {
+		if err := useLoginForm(tx, form, nowMs); err != nil {
+			return err
+		}
 		known, err := s.signedInFrom(tx, name, cl, knownBrowser)
 		if err != nil {
 			return err
@@ -70,7 +121,7 @@ func (s *Admins) Login(ctx context.Context, name, password string, cl ClientInfo
 		if wait, err = s.reserve(tx, keys, known, nowMs); err != nil || wait == 0 {
 			return err
 		}
-		return audit(tx, AuditEntry{At: nowMs, Actor: "admin:" + truncate(name, 64), Type: EventAdminLoginFailed,
+		return auditRepeatable(tx, AuditEntry{At: nowMs, Actor: "admin:" + truncate(name, 64), Type: EventAdminLoginFailed,
 			IP: cl.IP, UserAgent: truncate(cl.UserAgent, 512), Detail: "throttled"})
 	})
 	if err != nil {

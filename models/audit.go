@@ -5,6 +5,7 @@ import (
 	"strings"
 	"unicode"
 	"unicode/utf8"
+	"time"
 
 	"gorm.io/gorm"
 )
@@ -47,6 +48,11 @@ type AuditEntry struct {
 	IP        string
 	UserAgent string
 	Detail    string
+	// Repeats, when not nil, is how many more events like this one (same
+	// type, same network) came within repeatWindow of it, the last at
+	// LastAt: floods of refusals are counted, not written row by row.
+	Repeats *int64
+	LastAt  *int64
 }
 
 // TableName tells GORM the table.
@@ -69,6 +75,29 @@ func audit(tx *gorm.DB, entries ...AuditEntry) error {
 		return tx.Create(&entries[0]).Error
 	}
 	return tx.Create(&entries).Error // one INSERT of all
+}
+
+// repeatWindow is how long after a counted event its repeats from the
+// same network are counted on its row.
+const repeatWindow = time.Hour
+
+// auditRepeatable appends an entry for an event that an unauthenticated
+// client can cause at will (a refused code request, a throttled dashboard
+// sign-in, a test number's code), counting it instead on the row of the
+// same type from the same network (the IP kept is the network's key)
+// written within the last repeatWindow, if there is one. A client repeating
+// such a request adds one row an hour, not one per request.
+func auditRepeatable(tx *gorm.DB, e AuditEntry) error {
+	e.IP = NetworkKey(e.IP)
+	res := tx.Exec(`UPDATE audit_log SET repeats = repeats + 1, last_at = ? WHERE id = (
+		SELECT id FROM audit_log WHERE type = ? AND ip = ? AND at >= ? AND repeats IS NOT NULL
+		ORDER BY at DESC, id DESC LIMIT 1)`, e.At, e.Type, e.IP, e.At-repeatWindow.Milliseconds())
+	if res.Error != nil || res.RowsAffected > 0 {
+		return res.Error
+	}
+	none := int64(0)
+	e.Repeats = &none
+	return audit(tx, e)
 }
 
 func apiEntry(at int64, typ, phone string, userID *int64, cl ClientInfo, detail string) AuditEntry {

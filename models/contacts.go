@@ -20,14 +20,21 @@ type ContactsConfig struct {
 	RefillPerDay  float64 // never-seen numbers the allowance regains per day
 	// ParseCacheSize bounds the cache of parsed numbers (0 disables it).
 	ParseCacheSize int
+	// WritesPerDay is the address-book rows a user's uploads may write or
+	// delete at once (bucket size), regained over a day: a reset costs the
+	// book it clears and the numbers it stores, an upload the numbers new
+	// to the book. Uploads that change nothing cost nothing.
+	WritesPerDay int
 }
 
 // DefaultContactsConfig: 10,000 numbers a request; 50,000 never-seen numbers
 // at once, regaining 10,000 a day. A phone's address book rarely holds more
 // than a few thousand numbers, so people never meet the allowance; a script
-// walking number ranges meets it within minutes.
+// walking number ranges meets it within minutes. 100,000 rows of writes a
+// day: five resets a day of the largest book a request may carry.
 func DefaultContactsConfig() ContactsConfig {
-	return ContactsConfig{MaxPerRequest: 10_000, Allowance: 50_000, RefillPerDay: 10_000, ParseCacheSize: 200_000}
+	return ContactsConfig{MaxPerRequest: 10_000, Allowance: 50_000, RefillPerDay: 10_000, ParseCacheSize: 200_000,
+		WritesPerDay: 100_000}
 }
 
 // Reasons of refused contact syncs.
@@ -135,7 +142,36 @@ func (c *Contacts) Upload(ctx context.Context, caller *User, raw []string, reset
 		// book: all the write has to look at, unless the book is reset.
 		missing []string
 		known   bool // the list's digest is stored: all of it is in the book
+		// unchanged: the book is reset to exactly what it holds (held
+		// numbers).
+		unchanged bool
+		held      int
+		// overBudget: the user's budget of writes is short of this upload.
+		overBudget *RefusedError
 	)
+	// The rows a write would change: the numbers the read finds missing
+	// (all of them when the whole list is) and, for a reset, the book it
+	// clears and the whole list. Read before the write, so that an upload
+	// over the budget is refused without taking the writer.
+	writes := func() int {
+		if reset {
+			return held + len(hashes)
+		}
+		return len(missing)
+	}
+	if len(hashes) == 0 && reset {
+		err := c.onReader(ctx, func(conn *sql.Conn, qctx context.Context) error {
+			var err error
+			if held, unchanged, err = bookIsList(qctx, conn, c.db, caller.ID, list, 0); err != nil || unchanged {
+				return err
+			}
+			overBudget, err = c.bookWritesRefused(qctx, conn, caller.ID, writes(), now)
+			return err
+		})
+		if err != nil {
+			return nil, err
+		}
+	}
 	if len(hashes) > 0 {
 		// Who is visible does not depend on the caller's own book, so the
 		// match can run before (and outside) any write.
@@ -147,15 +183,25 @@ func (c *Contacts) Upload(ctx context.Context, caller *User, raw []string, reset
 			l := c.db.hashList("$1")
 			users, err = queryList(qctx, conn, dst, `SELECT COUNT(*), `+joined+` FROM `+l.rows+`
 				JOIN users u ON u.phone_hash = `+l.hash+` WHERE `+visibleTo("$2", "$3"), list, caller.ID, callerHash)
-			if err != nil || reset {
+			if err != nil {
 				return err
 			}
-			// A list known to be all in the book needs no lookup of each number.
-			if known, err = knownList(qctx, conn, caller.ID, digest); err != nil || known {
-				return err
+			if reset {
+				if held, unchanged, err = bookIsList(qctx, conn, c.db, caller.ID, list, len(hashes)); err != nil || unchanged {
+					return err
+				}
+			} else {
+				// A list known to be all in the book needs no lookup of each number.
+				if known, err = knownList(qctx, conn, caller.ID, digest); err != nil || known {
+					return err
+				}
+				missing, err = queryStrings(qctx, conn, `SELECT j.value FROM `+l.rows+` WHERE NOT EXISTS (
+					SELECT 1 FROM address_book WHERE owner_id = $2 AND contact_hash = `+l.hash+`)`, list, caller.ID)
+				if err != nil || len(missing) == 0 {
+					return err
+				}
 			}
-			missing, err = queryStrings(qctx, conn, `SELECT j.value FROM `+l.rows+` WHERE NOT EXISTS (
-				SELECT 1 FROM address_book WHERE owner_id = $2 AND contact_hash = `+l.hash+`)`, list, caller.ID)
+			overBudget, err = c.bookWritesRefused(qctx, conn, caller.ID, writes(), now)
 			return err
 		})
 		if err != nil {
@@ -163,12 +209,20 @@ func (c *Contacts) Upload(ctx context.Context, caller *User, raw []string, reset
 		}
 	}
 	rec.Matched = users.N
-	if !reset && len(missing) == 0 {
+	// A re-sync that adds nothing, or a reset to the same book, writes
+	// nothing: clients reset and resend their whole book often, and each
+	// such write would take the writer for the whole book.
+	if (!reset || unchanged) && len(missing) == 0 {
 		if !known && len(hashes) > 0 {
 			c.laterDigest(caller.ID, digest, list, now)
 		}
 		c.later(&rec, start)
 		return &SyncResult{Contacts: users, Sync: rec}, nil
+	}
+	if overBudget != nil {
+		rec.Refused, rec.Matched = RefusedRateLimit, 0
+		c.later(&rec, start)
+		return nil, overBudget
 	}
 	// The write looks only at what the read found missing: a re-sync with
 	// one new number holds the writer for one number, not for the book. A
@@ -209,6 +263,20 @@ func (c *Contacts) Upload(ctx context.Context, caller *User, raw []string, reset
 			}
 			return err
 		}
+		// The book's size as the write finds it, for a reset.
+		if reset {
+			if err := tx.Raw("SELECT COUNT(*) FROM address_book WHERE owner_id = ?", caller.ID).Scan(&held).Error; err != nil {
+				return err
+			}
+		}
+		if refused, err = c.spendBookWrites(tx, caller.ID, writes(), now); err != nil || refused != nil {
+			if refused != nil {
+				rec.Refused = RefusedRateLimit
+				rec.Matched = 0
+				return c.insertRecord(tx, &rec, start)
+			}
+			return err
+		}
 		if reset {
 			if err := c.resetBook(tx, caller.ID, now); err != nil {
 				return err
@@ -236,6 +304,21 @@ func (c *Contacts) Upload(ctx context.Context, caller *User, raw []string, reset
 		return nil, refused
 	}
 	return &SyncResult{Contacts: users, Sync: rec}, nil
+}
+
+// bookIsList counts the numbers in the owner's address book and reports
+// whether it holds exactly the n numbers of list (a hashList without
+// duplicates): as many rows, none of the list missing.
+func bookIsList(ctx context.Context, conn *sql.Conn, db *DB, ownerID int64, list string, n int) (held int, same bool, err error) {
+	err = conn.QueryRowContext(ctx, `SELECT COUNT(*) FROM address_book WHERE owner_id = $1`, ownerID).Scan(&held)
+	if err != nil || held != n || n == 0 {
+		return held, err == nil && held == n, err
+	}
+	l := db.hashList("$1")
+	var missing int
+	err = conn.QueryRowContext(ctx, `SELECT COUNT(*) FROM `+l.rows+` WHERE NOT EXISTS (
+		SELECT 1 FROM address_book WHERE owner_id = $2 AND contact_hash = `+l.hash+`)`, list, ownerID).Scan(&missing)
+	return held, err == nil && missing == 0, err
 }
 
 // resetMemory is how long numbers removed by a reset still count as known.

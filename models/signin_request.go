@@ -35,7 +35,7 @@ func (s *SignIn) RequestCode(ctx context.Context, p Phone, cl ClientInfo) error 
 	nowMs := toMillis(now)
 	if s.IsTestNumber(p.E164) {
 		return s.db.WriteTx(ctx, func(tx *gorm.DB) error {
-			return audit(tx, apiEntry(nowMs, EventCodeRequested, p.E164, nil, cl, "test number: fixed code, nothing sent"))
+			return auditRepeatable(tx, apiEntry(nowMs, EventCodeRequested, p.E164, nil, cl, "test number: fixed code, nothing sent"))
 		})
 	}
 	channel, refused := s.channelFor(p)
@@ -50,14 +50,14 @@ func (s *SignIn) RequestCode(ctx context.Context, p Phone, cl ClientInfo) error 
 		var err error
 		if refused, err = s.checkRequest(tx, p, cl, now); err != nil || refused != nil {
 			if err == nil && refused.Reason == ReasonRateLimited {
-				err = audit(tx, apiEntry(nowMs, EventCodeRateLimited, p.E164, nil, cl, refused.Message))
+				err = auditRepeatable(tx, apiEntry(nowMs, EventCodeRateLimited, p.E164, nil, cl, refused.Message))
 			}
 			return err
 		}
 		if s.cfg.DemoCode == "" {
 			if refused, err = s.checkSMS(tx, p, channel, now); err != nil || refused != nil {
 				if err == nil {
-					err = audit(tx, apiEntry(nowMs, EventSMSRefused, p.E164, nil, cl, "via "+channel+": "+refused.Message))
+					err = auditRepeatable(tx, apiEntry(nowMs, EventSMSRefused, p.E164, nil, cl, "via "+channel+": "+refused.Message))
 				}
 				return err
 			}

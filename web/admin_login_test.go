@@ -2,6 +2,7 @@ package web_test
 
 import (
 	"fmt"
+	"maps"
 	"net/http"
 	"strings"
 	"sync"
@@ -32,9 +33,44 @@ func TestAdminLoginThrottleIsAtomic(t *testing.T) {
 	if n := e.Count("SELECT COUNT(*) FROM audit_log WHERE type = 'admin_login_failed' AND detail = 'wrong name or password'"); n != 5 {
 		t.Errorf("%d of 50 parallel wrong passwords were checked, want 5", n)
 	}
-	if n := e.Count("SELECT COUNT(*) FROM audit_log WHERE type = 'admin_login_failed' AND detail = 'throttled'"); n != 45 {
+	// The throttled ones, all from one network, are counted on one row.
+	if n := e.Count("SELECT SUM(1 + repeats) FROM audit_log WHERE type = 'admin_login_failed' AND detail = 'throttled'"); n != 45 {
 		t.Errorf("%d throttled", n)
 	}
+	if n := e.Count("SELECT COUNT(*) FROM audit_log WHERE type = 'admin_login_failed' AND detail = 'throttled'"); n != 1 {
+		t.Errorf("%d rows for 45 throttled sign-ins from one network", n)
+	}
+}
+
+// A sign-in form is good for one try: posting it again (its cookie and
+// token kept) is refused before the password is checked or anything is
+// counted, as is a form older than an hour.
+func TestAdminLoginFormIsSingleUse(t *testing.T) {
+	e := webtest.New(t)
+	e.NewAdmin("alice", "owner")
+	a := e.Browser()
+	a.Get("/admin/login")
+	cookies, token := maps.Clone(a.Cookies), a.CSRF
+	expectStatus(t, a.PostForm("/admin/login", map[string]string{"name": "alice", "password": "wrong password!"}, nil), http.StatusUnauthorized)
+	for range 3 {
+		a.Cookies = maps.Clone(cookies)
+		r := a.PostForm("/admin/login", map[string]string{"name": "alice", "password": webtest.AdminPassword, "_csrf": token}, nil)
+		expectStatus(t, r, http.StatusForbidden)
+		if !strings.Contains(string(r.Body), "expired") {
+			t.Errorf("a replayed form: %s", r.Body)
+		}
+	}
+	if n := e.Count("SELECT COUNT(*) FROM audit_log WHERE type LIKE 'admin_login%'"); n != 1 {
+		t.Errorf("%d audit entries for one try and three replays, want 1", n)
+	}
+	if n := e.Count("SELECT failures FROM admin_login_throttle WHERE key LIKE 'nameip:alice|%'"); n != 1 {
+		t.Errorf("the throttle counted %d tries, want 1", n)
+	}
+	a.Get("/admin/login")
+	e.Clock.Advance(61 * time.Minute)
+	expectStatus(t, a.PostForm("/admin/login", map[string]string{"name": "alice", "password": webtest.AdminPassword}, nil), http.StatusForbidden)
+	// A fresh form signs in.
+	expectStatus(t, a.Login("alice", webtest.AdminPassword), http.StatusSeeOther)
 }
 
 // Failing from one network locks that network out, not the owner

@@ -42,11 +42,12 @@ type Config struct {
 	TestNumbers    map[string]string // E.164 -> code, parsed from TestNumbersRaw
 	DemoCode       string
 
-	OTP           models.OTPPolicy
-	OTPChannel    string
-	TokenLifetime time.Duration
-	SessionTouch  time.Duration
-	Retention     time.Duration
+	OTP            models.OTPPolicy
+	OTPChannel     string
+	TokenLifetime  time.Duration
+	SessionTouch   time.Duration
+	Retention      time.Duration
+	AuditRetention time.Duration
 
 	TrustedProxies []string
 	ProxyHeader    string
@@ -124,6 +125,7 @@ func ParseConfig(name string, args []string, getenv func(string) string, out io.
 	fs.StringVar(&cfg.OTPChannel, "otp-channel", "console", "how codes are delivered, comma-separated in order of preference: console (writes them to the log; development only), twilio, webhook, smtp")
 	fs.DurationVar(&cfg.TokenLifetime, "token-lifetime", 365*24*time.Hour, "lifetime of an access token")
 	fs.DurationVar(&cfg.Retention, "retention", 30*24*time.Hour, "how long codes and sent messages are kept for the dashboard's history (at least 24h: quotas look back a day)")
+	fs.DurationVar(&cfg.AuditRetention, "audit-retention", models.DefaultAuditRetention, "how long audit log entries are kept (at least 720h: younger entries cannot be deleted)")
 	fs.DurationVar(&cfg.SessionTouch, "session-touch-interval", time.Minute, "how often a session's last-used time is written at most")
 
 	fs.StringVar(&trusted, "trusted-proxies", "", "comma-separated IPs or CIDRs of reverse proxies whose client-IP header is believed (empty = none)")
@@ -230,6 +232,9 @@ func (cfg *Config) finish() error {
 	}
 	if cfg.Retention < 24*time.Hour {
 		errs = append(errs, errors.New("--retention must be at least 24h: the daily quotas read a day of codes"))
+	}
+	if cfg.AuditRetention < models.MinAuditRetention {
+		errs = append(errs, errors.New("--audit-retention must be at least 720h: the audit log keeps 30 days at least"))
 	}
 	if cfg.TokenLifetime <= 0 || cfg.SessionTouch < 0 {
 		errs = append(errs, errors.New("--token-lifetime must be positive"))
@@ -359,7 +364,7 @@ func (cfg Config) Redacted() map[string]any {
 		"otp_lock_duration": cfg.OTP.LockFor.String(), "otp_resend_cooldown": cfg.OTP.ResendCooldown.String(),
 		"otp_phone_hourly": cfg.OTP.PhonePerHour, "otp_phone_daily": cfg.OTP.PhonePerDay,
 		"otp_ip_hourly": cfg.OTP.IPPerHour, "otp_ip_daily": cfg.OTP.IPPerDay, "otp_channel": cfg.OTPChannel,
-		"token_lifetime": cfg.TokenLifetime.String(), "retention": cfg.Retention.String(), "trusted_proxies": cfg.TrustedProxies,
+		"token_lifetime": cfg.TokenLifetime.String(), "retention": cfg.Retention.String(), "audit_retention": cfg.AuditRetention.String(), "trusted_proxies": cfg.TrustedProxies,
 		"proxy_header": cfg.ProxyHeader, "body_limit_mb": cfg.BodyLimitMB, "max_connections": cfg.MaxConnections, "max_connections_per_ip": cfg.MaxConnectionsPerIP, "metrics_addr": cfg.MetricsAddr, "admin_region": cfg.AdminRegion,
 		"delivery": cfg.Delivery.redacted(),
 	}

@@ -30,6 +30,7 @@ func registerPeopleFlags(fs *flag.FlagSet, p *PeopleConfig) {
 	fs.IntVar(&p.Contacts.MaxPerRequest, "contacts-max-per-request", c.MaxPerRequest, "most numbers accepted in one getcontacts/delcontacts request (more: TOOLARGE)")
 	fs.IntVar(&p.Contacts.Allowance, "contacts-allowance", c.Allowance, "never-seen numbers a user may look up at once (known numbers are free; over it: RATELIMIT)")
 	fs.Float64Var(&p.Contacts.RefillPerDay, "contacts-refill-per-day", c.RefillPerDay, "never-seen numbers a user's allowance regains per day")
+	fs.IntVar(&p.Contacts.WritesPerDay, "contacts-writes-per-day", c.WritesPerDay, "address-book rows a user's uploads may write or delete a day (a reset costs the book it clears and the list it stores; over it: RATELIMIT)")
 	fs.IntVar(&p.Contacts.ParseCacheSize, "contacts-parse-cache", c.ParseCacheSize, "parsed numbers kept in memory to speed up repeated syncs (0 = off)")
 	fs.IntVar(&p.PhotoMaxMB, "photo-max-mb", int(ph.MaxBytes>>20), "largest accepted image file, in MiB")
 	fs.IntVar(&p.PhotoMaxMP, "photo-max-megapixels", ph.MaxPixels/1_000_000, "largest accepted image, in megapixels (checked before decoding)")
@@ -46,7 +47,7 @@ func registerPeopleFlags(fs *flag.FlagSet, p *PeopleConfig) {
 func (p PeopleConfig) check() []error {
 	var errs []error
 	c := p.Contacts
-	if c.MaxPerRequest <= 0 || c.Allowance <= 0 || c.RefillPerDay < 0 || c.ParseCacheSize < 0 {
+	if c.MaxPerRequest <= 0 || c.Allowance <= 0 || c.RefillPerDay < 0 || c.ParseCacheSize < 0 || c.WritesPerDay <= 0 {
 		errs = append(errs, errors.New("the --contacts-* values must be positive"))
 	}
 	if p.PhotoMaxMB <= 0 || p.PhotoMaxMP <= 0 || p.PhotoDecodeMB <= 0 {
@@ -73,7 +74,7 @@ func (p PeopleConfig) PhotoLimits() models.PhotoLimits {
 func (p PeopleConfig) redacted() map[string]any {
 	return map[string]any{
 		"contacts_max_per_request": p.Contacts.MaxPerRequest, "contacts_allowance": p.Contacts.Allowance,
-		"contacts_refill_per_day": p.Contacts.RefillPerDay, "photo_max_mb": p.PhotoMaxMB,
+		"contacts_refill_per_day": p.Contacts.RefillPerDay, "contacts_writes_per_day": p.Contacts.WritesPerDay, "photo_max_mb": p.PhotoMaxMB,
 		"photo_max_megapixels": p.PhotoMaxMP, "photo_decode_budget_mb": p.PhotoDecodeMB, "event_retention": p.EventRetention.String(),
 		"event_heartbeat": p.EventHeartbeat.String(), "event_poll": p.EventPoll.String(), "fanout_chunk": p.FanoutChunk, "uploads_per_day": p.UploadsPerDay,
 	}

@@ -327,6 +327,34 @@ func TestPruneOldRecords(t *testing.T) {
 	}
 }
 
+// The audit log is pruned after --audit-retention (by its entries' last
+// repeat), not --retention; younger entries stay.
+func TestAuditLogPrunedAfterItsRetention(t *testing.T) {
+	e := webtest.New(t, webtest.WithArgs("--retention", "48h", "--audit-retention", "720h"))
+	first := e.Clock.Now().UnixMilli()
+	e.SignIn(webtest.USPhone, "d")
+	old := e.Count("SELECT COUNT(*) FROM audit_log WHERE at <= ?", first)
+	e.Clock.Advance(700 * time.Hour)
+	e.SignIn(webtest.FRPhone, "d")
+	e.Server.Prune(context.Background())
+	if n := e.Count("SELECT COUNT(*) FROM audit_log WHERE at <= ?", first); old == 0 || n != old {
+		t.Fatalf("%d of %d entries left, none older than the retention", n, old)
+	}
+	e.Clock.Advance(21 * time.Hour)
+	e.JSON(webtest.LoginParams(webtest.FRPhone)).ExpectOK(t)
+	e.Server.Prune(context.Background())
+	if n := e.Count("SELECT COUNT(*) FROM audit_log WHERE at <= ?", first); n != 0 {
+		t.Errorf("%d entries older than 720h left", n)
+	}
+	if n := e.Count("SELECT COUNT(*) FROM audit_log WHERE at > ?", first); n == 0 {
+		t.Error("entries younger than 720h were pruned")
+	}
+	// Entries within 30 days of the latest cannot be deleted at all.
+	if err := e.Server.DB().Write.Exec("DELETE FROM audit_log").Error; err == nil {
+		t.Error("recent audit entries could be deleted")
+	}
+}
+
 // A client that connects and never sends a request does not hold shutdown
 // past the grace period.
 func TestShutdownClosesIdleStragglers(t *testing.T) {

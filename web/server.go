@@ -333,6 +333,11 @@ func (s *Server) Prune(ctx context.Context) {
 	_, err := s.db.OnOneInstance(ctx, models.ChorePrune, func() error {
 		var err error
 		n, err = models.PruneSignIn(ctx, s.db, s.clock.Now().Add(-s.cfg.Retention))
+		if err != nil {
+			return err
+		}
+		audit, err := models.PruneAudit(ctx, s.db, s.clock.Now().Add(-s.cfg.AuditRetention))
+		n += audit
 		return err
 	})
 	if err != nil && ctx.Err() == nil {
