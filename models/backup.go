@@ -31,7 +31,7 @@ func Backup(ctx context.Context, path, out string) error {
 	if err := f.Close(); err != nil {
 		return err
 	}
-	db, err := sql.Open("sqlite3", dsn(path, false))
+	db, err := sql.Open("sqlite3", dsn(path, false, commandBusyTimeout))
 	if err != nil {
 		os.Remove(out)
 		return err

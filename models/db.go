@@ -10,6 +10,7 @@ import (
 	"net/url"
 	"os"
 	"runtime"
+	"strconv"
 	"sync"
 	"time"
 
@@ -51,11 +52,11 @@ type DB struct {
 // mode=rw: no connection ever creates the file (Open creates it, 0600,
 // before any connection). A reader opened after the file was deleted fails
 // instead of quietly starting an empty database.
-func dsn(path string, readOnly bool) string {
+func dsn(path string, readOnly bool, busy time.Duration) string {
 	q := url.Values{}
 	q.Set("mode", "rw")
 	q.Set("_journal_mode", "WAL")
-	q.Set("_busy_timeout", "5000")
+	q.Set("_busy_timeout", strconv.FormatInt(busy.Milliseconds(), 10))
 	q.Set("_foreign_keys", "on")
 	q.Set("_synchronous", "NORMAL")
 	// 32 MiB of pages per connection (SQLite's default is 2 MiB), the same
@@ -99,7 +100,7 @@ func sqliteDriver(pragmas ...string) *sqlite3.SQLiteDriver {
 // openPool opens one of the two pools. Its connections come from db_log.go's
 // connector, which times statements in the driver (not the wait for a
 // connection) and logs slow ones.
-func openPool(path string, readOnly bool, cfg *gorm.Config, log *slog.Logger) (*gorm.DB, error) {
+func openPool(path string, readOnly bool, busy time.Duration, cfg *gorm.Config, log *slog.Logger) (*gorm.DB, error) {
 	pragmas := []string{fmt.Sprintf("PRAGMA mmap_size = %d", mmapSize)}
 	if !readOnly {
 		// ANALYZE reads at most this many rows of each index: start-up and
@@ -113,7 +114,7 @@ func openPool(path string, readOnly bool, cfg *gorm.Config, log *slog.Logger) (*
 			// checkpointer does not run (tools, tests) or falls behind.
 			"PRAGMA wal_autocheckpoint = 20000")
 	}
-	pool := sql.OpenDB(&connector{dsn: dsn(path, readOnly), driver: sqliteDriver(pragmas...), log: log})
+	pool := sql.OpenDB(&connector{dsn: dsn(path, readOnly, busy), driver: sqliteDriver(pragmas...), log: log})
 	g, err := gorm.Open(sqlite.Dialector{Conn: pool}, cfg)
 	if err != nil {
 		pool.Close()
@@ -122,10 +123,32 @@ func openPool(path string, readOnly bool, cfg *gorm.Config, log *slog.Logger) (*
 	return g, nil
 }
 
-// Open opens (creating if needed) the database at path and applies the
-// pending migrations. The file and its -wal and -shm companions are made
-// readable by the owner only: they hold phone numbers and address books.
+// Busy timeouts: how long a connection waits for SQLite's write lock while
+// another process holds it. The server's own writes queue in Go (one
+// writer), so it waits only for a command beside it, whose transactions
+// are short: a request's worth. A command (roster admin) beside a busy
+// server waits longer: SQLite's lock is not fair, and on a loaded machine
+// the server's back-to-back commits kept one from its turn for 5 s.
+const (
+	serverBusyTimeout  = 5 * time.Second
+	commandBusyTimeout = time.Minute
+)
+
+// Open opens (creating if needed) the database at path for the server and
+// applies the pending migrations. The file and its -wal and -shm companions
+// are made readable by the owner only: they hold phone numbers and address
+// books.
 func Open(ctx context.Context, path string, log *slog.Logger) (*DB, error) {
+	return open(ctx, path, serverBusyTimeout, log)
+}
+
+// OpenForCommand is Open for a command that may run beside the server
+// (roster admin): it waits longer for its turn at the write lock.
+func OpenForCommand(ctx context.Context, path string, log *slog.Logger) (*DB, error) {
+	return open(ctx, path, commandBusyTimeout, log)
+}
+
+func open(ctx context.Context, path string, busy time.Duration, log *slog.Logger) (*DB, error) {
 	if err := prepareFiles(path); err != nil {
 		return nil, err
 	}
@@ -147,7 +170,7 @@ func Open(ctx context.Context, path string, log *slog.Logger) (*DB, error) {
 		}
 	}
 	sqlLog := log.With("component", "sqlite")
-	w, err := openPool(path, false, cfg(), sqlLog)
+	w, err := openPool(path, false, busy, cfg(), sqlLog)
 	if err != nil {
 		return nil, fmt.Errorf("open database %s: %w", path, err)
 	}
@@ -161,7 +184,7 @@ func Open(ctx context.Context, path string, log *slog.Logger) (*DB, error) {
 		wsql.Close()
 		return nil, err
 	}
-	r, err := openPool(path, true, cfg(), sqlLog)
+	r, err := openPool(path, true, busy, cfg(), sqlLog)
 	if err != nil {
 		wsql.Close()
 		return nil, fmt.Errorf("open database %s for reading: %w", path, err)
@@ -174,7 +197,7 @@ func Open(ctx context.Context, path string, log *slog.Logger) (*DB, error) {
 	n := max(4, 2*runtime.NumCPU())
 	rsql.SetMaxOpenConns(n)
 	rsql.SetMaxIdleConns(n)
-	ckpt := sql.OpenDB(&connector{dsn: dsn(path, false), driver: sqliteDriver(), log: sqlLog})
+	ckpt := sql.OpenDB(&connector{dsn: dsn(path, false, busy), driver: sqliteDriver(), log: sqlLog})
 	ckpt.SetMaxOpenConns(1)
 	d := &DB{Write: w, Read: r, dialect: dialectSQLite, ckpt: ckpt, writes: make(chan *writeJob), closed: make(chan struct{}),
 		file: dbFile{path: path, opened: opened}}

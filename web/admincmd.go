@@ -149,5 +149,5 @@ func adminCommandDB(ctx context.Context, dataDir, databaseURL string) (*models.D
 	if err != nil {
 		return nil, err
 	}
-	return models.Open(ctx, path, log)
+	return models.OpenForCommand(ctx, path, log)
 }
