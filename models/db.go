@@ -301,6 +301,18 @@ func (d *DB) Dependents(ctx context.Context, secret string) (int64, string, erro
 	return n, what, err
 }
 
+// statementContext is the context for statements that run on SQLite
+// without ctx's deadline, where watching it costs more than the statement
+// (a goroutine per query or row in the driver; the wait for the
+// connection keeps the deadline). On PostgreSQL the deadline stays: its
+// statements wait on the network, which may stop answering.
+func (d *DB) statementContext(ctx context.Context) context.Context {
+	if d.dialect == dialectPostgres {
+		return ctx
+	}
+	return context.WithoutCancel(ctx)
+}
+
 // Postgres reports whether the database is PostgreSQL (not a SQLite file).
 func (d *DB) Postgres() bool { return d.dialect == dialectPostgres }
 

@@ -7,7 +7,9 @@ import (
 	"fmt"
 	"log/slog"
 	"math/rand/v2"
+	"net"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -25,14 +27,28 @@ type PostgresPool struct {
 	MaxIdle     int           // connections kept open while idle
 	MaxLifetime time.Duration // a connection is replaced after this long (0: never)
 	MaxIdleTime time.Duration // an idle connection is closed after this long (0: never)
-	// LockTimeout bounds every wait for a lock (PostgreSQL's lock_timeout,
-	// unless the URL sets one): write transactions run to their end once
-	// started (writePostgres), so without it a request waiting for a row
-	// another transaction holds would outlive its deadline. Past it the
-	// statement fails with 55P03, which IsBusy reports (the app is told
-	// BUSY). 0: wait as long as it takes.
+	// LockTimeout bounds every wait for a lock on the server's side
+	// (PostgreSQL's lock_timeout, unless the URL sets one), beside the
+	// request's context on the client's: a statement the client gave up
+	// on would otherwise go on waiting there, holding the locks its
+	// transaction took, and statements without a deadline (chores) would
+	// wait without end. Past it the statement fails with 55P03, which
+	// IsBusy reports (the app is told BUSY). 0: wait as long as it takes.
 	LockTimeout time.Duration
 }
+
+// Waits on the network, unless the URL sets its own (connect_timeout,
+// tcp_keepalives_*). A server that accepts connections and never answers
+// (frozen, or behind a stalled network) would otherwise hold a new
+// connection, and so the start, without end; keepalives find a server or
+// client that is gone while a connection idles (a LISTEN, a pooled
+// connection), from each side.
+const (
+	connectTimeout    = 10 * time.Second
+	keepaliveIdle     = 15 * time.Second
+	keepaliveInterval = 5 * time.Second
+	keepaliveCount    = 3
+)
 
 // OpenPostgres opens the PostgreSQL database at url (postgres://…) through
 // pgx and applies the pending migrations under the migration lock. Reads
@@ -58,9 +74,16 @@ const maxWriteAttempts = 4
 // instances' and this one's. A transaction that PostgreSQL ended as a
 // deadlock victim, or that inserted a key another transaction committed
 // after fn looked for it, is run again from the start: the rollback undid
-// it, and the second run sees the other's row. Like the SQLite writer, it
-// checks ctx before starting and then runs to the end: a commit interrupted
-// halfway would leave the caller unsure what was stored.
+// it, and the second run sees the other's row.
+//
+// Unlike the SQLite writer's, the transaction ends with ctx: a server that
+// stopped answering (frozen, or behind a stalled network) would otherwise
+// hold the request past its deadline. Ended before its COMMIT, the
+// transaction is rolled back; a COMMIT whose answer did not come in time
+// may or may not have been stored, and either way the caller is told an
+// error (BUSY), never that it was stored. The server ends the transaction's
+// statements at the deadline too (statement_timeout), so one the client
+// gave up on does not hold its row locks past it.
 func (d *DB) writePostgres(ctx context.Context, fn func(tx *gorm.DB) error) error {
 	var err error
 	for attempt := 1; ; attempt++ {
@@ -72,7 +95,10 @@ func (d *DB) writePostgres(ctx context.Context, fn func(tx *gorm.DB) error) erro
 		if err := ctx.Err(); err != nil {
 			return err
 		}
-		err = d.Write.WithContext(context.WithoutCancel(ctx)).Transaction(func(tx *gorm.DB) error {
+		err = d.Write.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+			if err := limitStatements(tx, ctx); err != nil {
+				return err
+			}
 			return callJob(tx, fn)
 		})
 		if attempt == maxWriteAttempts || !lostRace(err) {
@@ -87,6 +113,17 @@ func (d *DB) writePostgres(ctx context.Context, fn func(tx *gorm.DB) error) erro
 			return err
 		}
 	}
+}
+
+// limitStatements sets the transaction's statement_timeout to the time
+// left before ctx's deadline (none: the server's setting stands).
+func limitStatements(tx *gorm.DB, ctx context.Context) error {
+	deadline, ok := ctx.Deadline()
+	if !ok {
+		return nil
+	}
+	ms := max(time.Until(deadline).Milliseconds(), 1)
+	return tx.Exec("SELECT set_config('statement_timeout', ?, true)", strconv.FormatInt(ms, 10)).Error
 }
 
 // lostRace reports an error that running the transaction again can cure:
@@ -111,6 +148,7 @@ func openPostgresPool(ctx context.Context, url string, pool PostgresPool, log *s
 	if _, set := pcfg.RuntimeParams["lock_timeout"]; !set && pool.LockTimeout > 0 {
 		pcfg.RuntimeParams["lock_timeout"] = strconv.FormatInt(pool.LockTimeout.Milliseconds(), 10)
 	}
+	boundNetworkWaits(pcfg)
 	g, err := gorm.Open(postgres.New(postgres.Config{Conn: stdlib.OpenDB(*pcfg)}), &gorm.Config{
 		TranslateError: true,
 		Logger:         gormLog{log: log.With("component", "gorm")}, // db_log.go: failures only, no values
@@ -138,19 +176,46 @@ func openPostgresPool(ctx context.Context, url string, pool PostgresPool, log *s
 	return g, nil
 }
 
+// boundNetworkWaits sets the connect timeout and the keepalives of both
+// ends where the URL leaves them unset.
+func boundNetworkWaits(pcfg *pgx.ConnConfig) {
+	if pcfg.ConnectTimeout == 0 {
+		pcfg.ConnectTimeout = connectTimeout
+	}
+	dialer := &net.Dialer{Timeout: pcfg.ConnectTimeout, KeepAliveConfig: net.KeepAliveConfig{
+		Enable: true, Idle: keepaliveIdle, Interval: keepaliveInterval, Count: keepaliveCount}}
+	pcfg.DialFunc = dialer.DialContext
+	for name, v := range map[string]string{
+		"tcp_keepalives_idle":     strconv.Itoa(int(keepaliveIdle.Seconds())),
+		"tcp_keepalives_interval": strconv.Itoa(int(keepaliveInterval.Seconds())),
+		"tcp_keepalives_count":    strconv.Itoa(keepaliveCount),
+	} {
+		if _, set := pcfg.RuntimeParams[name]; !set {
+			pcfg.RuntimeParams[name] = v
+		}
+	}
+}
+
 // postgresBusy reports PostgreSQL's errors of a request that ran out of
-// time or lost a race it may retry: a cancelled statement, a lock not
-// available, a serialization failure or a deadlock.
+// time, lost a race it may retry, or met an outage that retrying later can
+// outlast: a cancelled statement, a lock not available, a serialization
+// failure or a deadlock; a server shutting down, starting, or out of
+// connections; a connection that could not be made or was lost.
 func postgresBusy(err error) bool {
 	var pe *pgconn.PgError
-	if !errors.As(err, &pe) {
-		return false
+	if errors.As(err, &pe) {
+		switch pe.Code {
+		case "57014", "55P03", "40001", "40P01", "57P01", "57P02", "57P03", "53300":
+			return true
+		}
+		return strings.HasPrefix(pe.Code, "08") // connection exceptions
 	}
-	switch pe.Code {
-	case "57014", "55P03", "40001", "40P01":
-		return true
-	}
-	return false
+	var ce *pgconn.ConnectError
+	// pgconn's errors of the connection itself (a timeout, a lost or
+	// closed connection) tell whether the statement may be sent again;
+	// the server's answers (PgError) never do.
+	var connErr interface{ SafeToRetry() bool }
+	return errors.As(err, &ce) || errors.As(err, &connErr)
 }
 
 // Chores that one instance at a time does for all (lock keys, beside
