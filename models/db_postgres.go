@@ -153,6 +153,9 @@ func openPostgresPool(ctx context.Context, url string, pool PostgresPool, log *s
 		TranslateError: true,
 		Logger:         gormLog{log: log.With("component", "gorm")}, // db_log.go: failures only, no values
 		NowFunc:        func() time.Time { return time.Now().UTC() },
+		// Its ping has no context: a start that a signal cannot end. The
+		// pool is pinged below, within ctx.
+		DisableAutomaticPing: true,
 	})
 	if err != nil {
 		return nil, fmt.Errorf("open PostgreSQL: %w", err)
@@ -167,6 +170,10 @@ func openPostgresPool(ctx context.Context, url string, pool PostgresPool, log *s
 	db.SetConnMaxIdleTime(pool.MaxIdleTime)
 	if err := db.PingContext(ctx); err != nil {
 		db.Close()
+		if ctx.Err() == nil && errors.Is(err, context.DeadlineExceeded) {
+			return nil, fmt.Errorf("connect to PostgreSQL: no answer within %s (the URL's connect_timeout sets another limit): %w",
+				pcfg.ConnectTimeout, err)
+		}
 		return nil, fmt.Errorf("connect to PostgreSQL: %w", err)
 	}
 	if err := migrateDialect(ctx, db, dialectPostgres, log); err != nil {

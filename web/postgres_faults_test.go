@@ -1,6 +1,9 @@
 package web_test
 
 import (
+	"context"
+	"io"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -52,4 +55,49 @@ func TestFrozenPostgresAnswersBusy(t *testing.T) {
 		}
 	}
 	wg.Wait()
+}
+
+// startFrozen starts Roster against a PostgreSQL that accepts connections
+// and never answers, and returns the start's error and how long it took.
+func startFrozen(t *testing.T, ctx context.Context) (error, time.Duration) {
+	proxy := pgtest.NewProxy(t, pgtest.Fresh(t))
+	proxy.Freeze()
+	thaw := time.AfterFunc(freezeLength, proxy.Thaw)
+	defer thaw.Stop()
+	cfg, err := web.ParseConfig("roster", []string{"--data-dir", t.TempDir(), "--database-url", proxy.URL()},
+		func(string) string { return "" }, io.Discard)
+	if err != nil {
+		t.Fatal(err)
+	}
+	start := time.Now()
+	srv, err := web.New(ctx, cfg, discardLog(), web.Options{Getenv: clusterKeys, BcryptCost: 4})
+	if err == nil {
+		srv.Close()
+		t.Fatal("started on a database that never answered")
+	}
+	return err, time.Since(start)
+}
+
+// TestStartOnFrozenPostgresEndsWithItsContext: a start waiting for a
+// PostgreSQL that never answers ends when its context does, as SIGTERM
+// ends main's.
+func TestStartOnFrozenPostgresEndsWithItsContext(t *testing.T) {
+	ctx, cancel := context.WithCancel(t.Context())
+	time.AfterFunc(time.Second, cancel)
+	err, took := startFrozen(t, ctx)
+	if took > freezeLength/2 {
+		t.Errorf("the start ended after %s, when the database came back: %v", took, err)
+	}
+}
+
+// TestStartOnFrozenPostgresTimesOut: without a signal, the start gives up
+// after its connect timeout and says the database did not answer.
+func TestStartOnFrozenPostgresTimesOut(t *testing.T) {
+	err, took := startFrozen(t, t.Context())
+	if took > freezeLength/2 {
+		t.Errorf("the start ended after %s, when the database came back: %v", took, err)
+	}
+	if !strings.Contains(err.Error(), "no answer within") {
+		t.Errorf("the error does not say what failed: %v", err)
+	}
 }
