@@ -233,7 +233,8 @@ func repeat(ctx context.Context, every time.Duration, fn func()) {
 
 // IsBusy reports whether err means that the request ran out of time waiting
 // for the database (its deadline passed, SQLite's busy timeout expired, or
-// a statement was interrupted by the deadline).
+// a statement was interrupted by the deadline), or that the database could
+// not be reached (IsOutage): either way the app is to try again shortly.
 func IsBusy(err error) bool {
 	if errors.Is(err, context.DeadlineExceeded) {
 		return true
@@ -242,7 +243,7 @@ func IsBusy(err error) bool {
 	if errors.As(err, &se) {
 		return se.Code == sqlite3.ErrBusy || se.Code == sqlite3.ErrLocked || se.Code == sqlite3.ErrInterrupt
 	}
-	return postgresBusy(err)
+	return postgresBusy(err) || IsOutage(err)
 }
 
 // prepareFiles creates the database file with mode 0600 when it is

@@ -3,13 +3,16 @@ package models
 import (
 	"context"
 	"database/sql"
+	"database/sql/driver"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"math/rand/v2"
 	"net"
 	"strconv"
 	"strings"
+	"syscall"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -204,25 +207,53 @@ func boundNetworkWaits(pcfg *pgx.ConnConfig) {
 }
 
 // postgresBusy reports PostgreSQL's errors of a request that ran out of
-// time, lost a race it may retry, or met an outage that retrying later can
-// outlast: a cancelled statement, a lock not available, a serialization
-// failure or a deadlock; a server shutting down, starting, or out of
-// connections; a connection that could not be made or was lost.
+// time or lost a race it may retry: a cancelled statement, a lock not
+// available, a serialization failure or a deadlock.
 func postgresBusy(err error) bool {
+	var pe *pgconn.PgError
+	if !errors.As(err, &pe) {
+		return false
+	}
+	switch pe.Code {
+	case "57014", "55P03", "40001", "40P01":
+		return true
+	}
+	return false
+}
+
+// IsOutage reports a server that could not be reached, or a connection to
+// it that was lost: PostgreSQL restarting, shutting down or out of
+// connections, a network failing. Retrying later may succeed (the app is
+// told BUSY), and the operator needs to hear of it. A deadline that
+// passed is not one: that is IsBusy's.
+func IsOutage(err error) bool {
+	if err == nil || errors.Is(err, context.DeadlineExceeded) {
+		return false
+	}
 	var pe *pgconn.PgError
 	if errors.As(err, &pe) {
 		switch pe.Code {
-		case "57014", "55P03", "40001", "40P01", "57P01", "57P02", "57P03", "53300":
+		case "57P01", "57P02", "57P03", "53300":
 			return true
 		}
 		return strings.HasPrefix(pe.Code, "08") // connection exceptions
 	}
 	var ce *pgconn.ConnectError
-	// pgconn's errors of the connection itself (a timeout, a lost or
-	// closed connection) tell whether the statement may be sent again;
-	// the server's answers (PgError) never do.
+	// pgconn's errors of the connection itself (a lost or closed
+	// connection) tell whether the statement may be sent again; the
+	// server's answers (PgError) never do.
 	var connErr interface{ SafeToRetry() bool }
-	return errors.As(err, &ce) || errors.As(err, &connErr)
+	if errors.As(err, &ce) || errors.As(err, &connErr) {
+		return true
+	}
+	// database/sql found only lost connections; a read cut short, a
+	// connection reset, refused or closed (pgx returns these bare).
+	for _, lost := range []error{driver.ErrBadConn, io.ErrUnexpectedEOF, syscall.ECONNRESET, syscall.ECONNREFUSED, syscall.EPIPE, net.ErrClosed} {
+		if errors.Is(err, lost) {
+			return true
+		}
+	}
+	return false
 }
 
 // Chores that one instance at a time does for all (lock keys, beside

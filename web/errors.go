@@ -6,6 +6,7 @@ import (
 	"github.com/gofiber/fiber/v2"
 
 	"roster/handlers"
+	"roster/models"
 	"roster/views"
 )
 
@@ -30,8 +31,13 @@ func (s *Server) protocolErrors(next fiber.Handler) fiber.Handler {
 func (s *Server) writeProtocolError(c *fiber.Ctx, err error) error {
 	c.Response().ResetBody()
 	e, internal := handlers.ProtocolError(err)
-	if internal {
+	switch {
+	case internal:
 		s.log.Error("request failed", "request_id", RequestID(c), "op", handlers.OpOf(c), "err", err)
+	case models.IsOutage(err):
+		// The app is told BUSY; the operator is told why.
+		s.log.Warn("request answered BUSY: a server it needs could not be reached", "request_id", RequestID(c),
+			"op", handlers.OpOf(c), "err", err)
 	}
 	return s.api.WriteError(c, e)
 }

@@ -55,6 +55,14 @@ func TestFrozenPostgresAnswersBusy(t *testing.T) {
 		}
 	}
 	wg.Wait()
+
+	// Back, the database serves the same requests: no connection the
+	// freeze broke is handed out again.
+	proxy.Thaw()
+	for range 3 {
+		e.GetContacts(t, token, map[string]any{})
+		e.SetProfile(t, token, map[string]any{"name": "Thawed"})
+	}
 }
 
 // startFrozen starts Roster against a PostgreSQL that accepts connections
@@ -100,4 +108,34 @@ func TestStartOnFrozenPostgresTimesOut(t *testing.T) {
 	if !strings.Contains(err.Error(), "no answer within") {
 		t.Errorf("the error does not say what failed: %v", err)
 	}
+}
+
+// TestRestartingPostgresAnswersBusy: while PostgreSQL restarts (every
+// connection lost, new ones refused), requests answer BUSY with
+// retry_after, not INTERNAL; once it is back they are served.
+func TestRestartingPostgresAnswersBusy(t *testing.T) {
+	proxy := pgtest.NewProxy(t, pgtest.Fresh(t))
+	e := webtest.New(t, webtest.WithArgs("--otp-ip-hourly", "0", "--database-url", proxy.URL()),
+		func(_ *web.Config, o *web.Options) { o.Getenv = clusterKeys })
+	token := e.SignIn("12015550133", "phone")
+	e.GetContacts(t, token, map[string]any{}) // connections are open and idle
+
+	proxy.Stop()
+	for name, params := range map[string]map[string]any{
+		"read":  {"op": "getcontacts", "token": token},
+		"write": {"op": "profile", "token": token, "name": "Restarting"},
+		"code":  {"op": "login", "appid": "test.app", "phone": "12015550134"},
+	} {
+		for i := range 3 {
+			if r := e.JSON(params); r.String("error") != "BUSY" || r.String("retry_after") == "" {
+				t.Errorf("%s %d: want BUSY with retry_after, got %s", name, i, r.Body)
+			}
+		}
+	}
+	if !strings.Contains(e.Logs(), "could not be reached") {
+		t.Error("the operator is not told why requests answer BUSY")
+	}
+	proxy.Start()
+	e.GetContacts(t, token, map[string]any{})
+	e.SetProfile(t, token, map[string]any{"name": "Restarted"})
 }

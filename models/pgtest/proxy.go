@@ -18,6 +18,7 @@ type Proxy struct {
 
 	mu     sync.Mutex
 	thawed chan struct{} // closed while forwarding; replaced by Freeze
+	down   bool          // connections are closed as they come (Stop)
 	conns  []net.Conn
 }
 
@@ -69,6 +70,25 @@ func (p *Proxy) Thaw() {
 	}
 }
 
+// Stop closes every connection and, until Start, each new one at once:
+// to Roster, a server restarting.
+func (p *Proxy) Stop() {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.down = true
+	for _, c := range p.conns {
+		c.Close()
+	}
+	p.conns = nil
+}
+
+// Start forwards new connections again after Stop.
+func (p *Proxy) Start() {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.down = false
+}
+
 // wait returns once the proxy forwards.
 func (p *Proxy) wait() {
 	p.mu.Lock()
@@ -83,15 +103,23 @@ func (p *Proxy) accept() {
 		if err != nil {
 			return
 		}
-		p.track(c)
+		if !p.track(c) {
+			c.Close()
+			continue
+		}
 		go p.forward(c)
 	}
 }
 
-func (p *Proxy) track(c net.Conn) {
+// track keeps c to close later; false while stopped.
+func (p *Proxy) track(c net.Conn) bool {
 	p.mu.Lock()
 	defer p.mu.Unlock()
+	if p.down {
+		return false
+	}
 	p.conns = append(p.conns, c)
+	return true
 }
 
 func (p *Proxy) forward(client net.Conn) {
@@ -101,7 +129,11 @@ func (p *Proxy) forward(client net.Conn) {
 		client.Close()
 		return
 	}
-	p.track(server)
+	if !p.track(server) {
+		server.Close()
+		client.Close()
+		return
+	}
 	go p.copy(server, client)
 	p.copy(client, server)
 }
