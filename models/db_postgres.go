@@ -262,6 +262,9 @@ const (
 	ChorePrune int64 = 7_001_000_002 // deleting codes, messages and events past their retention
 )
 
+// unlockTimeout bounds the release of a chore's lock.
+const unlockTimeout = 5 * time.Second
+
 // OnOneInstance runs fn unless another instance sharing the database is
 // already doing the same chore: on PostgreSQL a session-level
 // pg_try_advisory_lock(chore) is held while fn runs, and a chore another
@@ -283,7 +286,15 @@ func (d *DB) OnOneInstance(ctx context.Context, chore int64, fn func() error) (r
 	if err := conn.QueryRowContext(ctx, "SELECT pg_try_advisory_lock($1)", chore).Scan(&got); err != nil || !got {
 		return false, err
 	}
-	defer conn.ExecContext(context.WithoutCancel(ctx), "SELECT pg_advisory_unlock($1)", chore)
+	defer func() {
+		// Even once ctx is done, within a bound: a server that stopped
+		// answering must not hold the shutdown. An unlock that does not
+		// get through closes the connection, and the server lets go of
+		// the lock with the session.
+		uctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), unlockTimeout)
+		defer cancel()
+		conn.ExecContext(uctx, "SELECT pg_advisory_unlock($1)", chore)
+	}()
 	return true, fn()
 }
 

@@ -3,6 +3,7 @@ package web_test
 import (
 	"context"
 	"io"
+	"net"
 	"strings"
 	"sync"
 	"testing"
@@ -138,4 +139,32 @@ func TestRestartingPostgresAnswersBusy(t *testing.T) {
 	proxy.Start()
 	e.GetContacts(t, token, map[string]any{})
 	e.SetProfile(t, token, map[string]any{"name": "Restarted"})
+}
+
+// TestStopOnFrozenPostgres: a server whose PostgreSQL stopped answering
+// still stops when told to (SIGTERM cancels Serve's context): its
+// background workers' waits for the database end with them.
+func TestStopOnFrozenPostgres(t *testing.T) {
+	proxy := pgtest.NewProxy(t, pgtest.Fresh(t))
+	e := webtest.New(t, webtest.WithArgs("--otp-ip-hourly", "0", "--database-url", proxy.URL(), "--shutdown-timeout", "1s"),
+		func(_ *web.Config, o *web.Options) { o.Getenv = clusterKeys })
+	e.JSON(webtest.LoginParams("12015550135")).ExpectOK(t) // a code for the worker to send
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	proxy.Freeze()
+	thaw := time.AfterFunc(freezeLength, proxy.Thaw)
+	defer thaw.Stop()
+	ctx, cancel := context.WithCancel(t.Context())
+	done := make(chan error, 1)
+	go func() { done <- e.Server.Serve(ctx, ln) }()
+	e.Server.Worker().Wake()
+	time.Sleep(500 * time.Millisecond) // the workers are waiting for the database
+	start := time.Now()
+	cancel()
+	<-done
+	if took := time.Since(start); took > freezeLength/2 {
+		t.Errorf("Serve returned %s after it was told to stop, when the database came back", took)
+	}
 }
