@@ -79,14 +79,16 @@ const maxWriteAttempts = 4
 // after fn looked for it, is run again from the start: the rollback undid
 // it, and the second run sees the other's row.
 //
-// Unlike the SQLite writer's, the transaction ends with ctx: a server that
+// Unlike the SQLite writer's, fn's statements end with ctx: a server that
 // stopped answering (frozen, or behind a stalled network) would otherwise
 // hold the request past its deadline. Ended before its COMMIT, the
-// transaction is rolled back; a COMMIT whose answer did not come in time
-// may or may not have been stored, and either way the caller is told an
-// error (BUSY), never that it was stored. The server ends the transaction's
-// statements at the deadline too (statement_timeout), so one the client
-// gave up on does not hold its row locks past it.
+// transaction is rolled back. The COMMIT gets commitGrace past ctx's end,
+// so that a deadline passing while it is under way does not leave a
+// stored change unreported; a COMMIT unanswered even then may or may not
+// have been stored, and the caller is told an error (BUSY), never that it
+// was stored. The server ends the transaction's statements at the
+// deadline too (statement_timeout), so one the client gave up on does not
+// hold its row locks past it.
 func (d *DB) writePostgres(ctx context.Context, fn func(tx *gorm.DB) error) error {
 	var err error
 	for attempt := 1; ; attempt++ {
@@ -98,12 +100,15 @@ func (d *DB) writePostgres(ctx context.Context, fn func(tx *gorm.DB) error) erro
 		if err := ctx.Err(); err != nil {
 			return err
 		}
-		err = d.Write.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+		txCtx, cancel := commitContext(ctx)
+		err = d.Write.WithContext(txCtx).Transaction(func(tx *gorm.DB) error {
+			tx = tx.WithContext(ctx)
 			if err := limitStatements(tx, ctx); err != nil {
 				return err
 			}
 			return callJob(tx, fn)
 		})
+		cancel()
 		if attempt == maxWriteAttempts || !lostRace(err) {
 			return err
 		}
@@ -116,6 +121,20 @@ func (d *DB) writePostgres(ctx context.Context, fn func(tx *gorm.DB) error) erro
 			return err
 		}
 	}
+}
+
+// commitGrace is how long a write transaction's COMMIT may outlast the
+// caller's deadline.
+const commitGrace = time.Second
+
+// commitContext is the context of a write transaction (its BEGIN and
+// COMMIT): ctx's values, and its deadline (when it has one) plus
+// commitGrace; cancelled with ctx otherwise.
+func commitContext(ctx context.Context) (context.Context, context.CancelFunc) {
+	if deadline, ok := ctx.Deadline(); ok {
+		return context.WithDeadline(context.WithoutCancel(ctx), deadline.Add(commitGrace))
+	}
+	return context.WithCancel(ctx)
 }
 
 // limitStatements sets the transaction's statement_timeout to the time
