@@ -64,8 +64,8 @@ func refuseOutboxRecords(t *testing.T, e *webtest.Env) (allow func()) {
 }
 
 // A code delivered while the database refuses to record it is not sent
-// again when its claim's lease ends: the worker keeps the outcome, claims
-// nothing new, and records it once the database takes writes again.
+// again when its claim's lease ends: the worker keeps the outcome, and
+// records it once the database takes writes again.
 func TestCodeWhoseDeliveryWasNotRecordedIsNotSentAgain(t *testing.T) {
 	fake := webtest.NewFakeHTTP(t, webtest.Reply{Status: 201, Body: twilioCreated})
 	e := twilioEnv(t, fake)
@@ -85,7 +85,7 @@ func TestCodeWhoseDeliveryWasNotRecordedIsNotSentAgain(t *testing.T) {
 	if n := len(fake.Requests()); n != 1 {
 		t.Errorf("the provider got the code %d times", n)
 	}
-	if row := lastOutbox(t, e); row.State != "sent" || row.Attempts != 1 {
+	if row := lastOutbox(t, e); row.State != "sent" {
 		t.Errorf("outbox: %+v", row)
 	}
 	if as := attempts(t, e); len(as) != 1 || as[0].Status != "sent" {

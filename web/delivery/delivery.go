@@ -124,11 +124,12 @@ type Worker struct {
 	wake    chan struct{}
 
 	mu sync.Mutex
-	// unrecorded holds the outcomes of attempts that the database refused
-	// to record (a full disk, PostgreSQL restarting). Such a message keeps
-	// its claim and would be sent again when its lease ends, so nothing new
-	// is claimed until they are recorded: each RunOnce tries them first.
-	unrecorded []*outcome
+	// unrecorded holds, by message id, the outcomes of attempts that the
+	// database refused to record (a full disk, PostgreSQL restarting).
+	// Such a message keeps its claim, and is claimed again when its lease
+	// ends: it is then not sent again, its kept outcome is recorded
+	// instead. Each RunOnce first tries to record them all.
+	unrecorded map[int64]*outcome
 }
 
 // outcome is what one attempt at a message came to, to be recorded.
@@ -145,7 +146,8 @@ func NewWorker(outbox Outbox, clock models.Clock, log *slog.Logger, cfg WorkerCo
 	for _, s := range senders {
 		m[s.Name()] = s
 	}
-	return &Worker{outbox: outbox, senders: m, clock: clock, log: log, cfg: cfg, wake: make(chan struct{}, 1)}
+	return &Worker{outbox: outbox, senders: m, clock: clock, log: log, cfg: cfg, wake: make(chan struct{}, 1),
+		unrecorded: map[int64]*outcome{}}
 }
 
 // Wake asks the worker to look for messages now. It never blocks.
@@ -180,12 +182,10 @@ func (w *Worker) Run(ctx context.Context) {
 // message in flight sent but not marked (it goes out again after its
 // lease), where a claimed batch left every message of it waiting a lease.
 // Without a crash nothing is sent twice: an outcome the database refused
-// to record is kept and recorded before anything new is claimed.
+// to record is kept, and recorded in place of sending the message again.
 func (w *Worker) RunOnce(ctx context.Context) int {
+	w.recordUnrecorded(ctx)
 	n := 0
-	if !w.recordUnrecorded(ctx) {
-		return n
-	}
 	for ctx.Err() == nil {
 		msgs, err := w.outbox.Claim(ctx, 1)
 		if err != nil {
@@ -198,16 +198,20 @@ func (w *Worker) RunOnce(ctx context.Context) int {
 			return n
 		}
 		n++
-		if !w.deliver(ctx, &msgs[0]) {
-			return n
+		if o := w.takeUnrecorded(msgs[0].ID); o != nil {
+			// Attempted already, its outcome kept: recorded under this
+			// claim instead.
+			o.m = msgs[0]
+			w.recordOrKeep(ctx, o)
+			continue
 		}
+		w.deliver(ctx, &msgs[0])
 	}
 	return n
 }
 
-// deliver sends m and records the outcome; false when the database
-// refused the record (kept in unrecorded).
-func (w *Worker) deliver(ctx context.Context, m *models.OutboxMessage) bool {
+// deliver sends m and records the outcome.
+func (w *Worker) deliver(ctx context.Context, m *models.OutboxMessage) {
 	// A send that started finishes (up to SendTimeout) and its outcome is
 	// recorded even when the worker is told to stop meanwhile: an aborted
 	// send may have reached the provider, and an unrecorded one keeps its
@@ -219,27 +223,40 @@ func (w *Worker) deliver(ctx context.Context, m *models.OutboxMessage) bool {
 		w.log.Warn("outbox: delivery failed", "outbox_id", m.ID, "channel", m.Channel, "attempt", m.Attempts,
 			"final", o.retryAt.IsZero(), "err", err)
 	}
-	if err := w.record(ctx, o); err != nil {
-		w.mu.Lock()
-		w.unrecorded = append(w.unrecorded, o)
-		w.mu.Unlock()
-		return false
-	}
-	return true
+	w.recordOrKeep(ctx, o)
 }
 
-// recordUnrecorded records the kept outcomes; false while the database
-// still refuses one (it stays kept).
-func (w *Worker) recordUnrecorded(ctx context.Context) bool {
+// recordOrKeep records o, or keeps it in unrecorded when the database
+// refuses.
+func (w *Worker) recordOrKeep(ctx context.Context, o *outcome) {
+	if err := w.record(ctx, o); err != nil {
+		w.mu.Lock()
+		w.unrecorded[o.m.ID] = o
+		w.mu.Unlock()
+	}
+}
+
+// takeUnrecorded removes and returns the kept outcome of a message (nil:
+// none).
+func (w *Worker) takeUnrecorded(id int64) *outcome {
 	w.mu.Lock()
 	defer w.mu.Unlock()
-	for len(w.unrecorded) > 0 {
-		if err := w.record(ctx, w.unrecorded[0]); err != nil {
-			return false
+	o := w.unrecorded[id]
+	delete(w.unrecorded, id)
+	return o
+}
+
+// recordUnrecorded records the kept outcomes the database now takes. One
+// whose message was claimed again or given up since changes nothing
+// (recorded once per claim) and is let go too.
+func (w *Worker) recordUnrecorded(ctx context.Context) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	for id, o := range w.unrecorded {
+		if err := w.record(ctx, o); err == nil {
+			delete(w.unrecorded, id)
 		}
-		w.unrecorded = w.unrecorded[1:]
 	}
-	return true
 }
 
 // record writes an outcome, within markTimeout even when the worker is
@@ -250,14 +267,14 @@ func (w *Worker) record(ctx context.Context, o *outcome) error {
 	if o.sendErr == nil {
 		err := w.outbox.MarkSent(ctx, &o.m, o.info)
 		if err != nil {
-			w.log.Error("outbox: recording a delivery failed; kept, and recorded before anything new is sent",
+			w.log.Error("outbox: recording a delivery failed; kept to record later, and not sent again",
 				"outbox_id", o.m.ID, "err", err)
 		}
 		return err
 	}
 	err := w.outbox.MarkFailed(ctx, &o.m, o.sendErr.Error(), o.retryAt, o.info)
 	if err != nil {
-		w.log.Error("outbox: recording a failure failed; kept, and recorded before anything new is sent",
+		w.log.Error("outbox: recording a failure failed; kept to record later",
 			"outbox_id", o.m.ID, "err", err)
 	}
 	return err
