@@ -302,11 +302,11 @@ func (d *DB) Dependents(ctx context.Context, secret string) (int64, string, erro
 	return n, what, err
 }
 
-// statementContext is the context for statements that run on SQLite
-// without ctx's deadline, where watching it costs more than the statement
-// (a goroutine per query or row in the driver; the wait for the
-// connection keeps the deadline). On PostgreSQL the deadline stays: its
-// statements wait on the network, which may stop answering.
+// statementContext is ctx for the statements of hot read paths whose
+// connection was taken within ctx's deadline. On SQLite it drops the
+// deadline: watching it costs the driver a goroutine per query or row,
+// more than the statement. On PostgreSQL it keeps it: the statement waits
+// on the network, which may stop answering.
 func (d *DB) statementContext(ctx context.Context) context.Context {
 	if d.dialect == dialectPostgres {
 		return ctx
