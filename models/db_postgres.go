@@ -12,6 +12,7 @@ import (
 	"net"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"syscall"
 	"time"
 
@@ -100,15 +101,22 @@ func (d *DB) writePostgres(ctx context.Context, fn func(tx *gorm.DB) error) erro
 		if err := ctx.Err(); err != nil {
 			return err
 		}
-		txCtx, cancel := commitContext(ctx)
+		txCtx, committing, cancel := commitContext(ctx)
 		err = d.Write.WithContext(txCtx).Transaction(func(tx *gorm.DB) error {
 			tx = tx.WithContext(ctx)
 			if err := limitStatements(tx, ctx); err != nil {
 				return err
 			}
-			return callJob(tx, fn)
+			if err := callJob(tx, fn); err != nil {
+				return err
+			}
+			committing.Store(true)
+			return nil
 		})
 		cancel()
+		if errors.Is(err, context.Canceled) && ctx.Err() != nil {
+			err = ctx.Err() // txCtx ended because ctx did: say why
+		}
 		if attempt == maxWriteAttempts || !lostRace(err) {
 			return err
 		}
@@ -127,14 +135,20 @@ func (d *DB) writePostgres(ctx context.Context, fn func(tx *gorm.DB) error) erro
 // caller's deadline.
 const commitGrace = time.Second
 
-// commitContext is the context of a write transaction (its BEGIN and
-// COMMIT): ctx's values, and its deadline (when it has one) plus
-// commitGrace; cancelled with ctx otherwise.
-func commitContext(ctx context.Context) (context.Context, context.CancelFunc) {
-	if deadline, ok := ctx.Deadline(); ok {
-		return context.WithDeadline(context.WithoutCancel(ctx), deadline.Add(commitGrace))
-	}
-	return context.WithCancel(ctx)
+// commitContext is the context of a write transaction (its connection,
+// BEGIN and COMMIT): ctx's values, ended with ctx, except once committing
+// is set (fn is done, the COMMIT is next): then commitGrace later.
+func commitContext(ctx context.Context) (context.Context, *atomic.Bool, context.CancelFunc) {
+	txCtx, cancelTx := context.WithCancel(context.WithoutCancel(ctx))
+	committing := new(atomic.Bool)
+	stop := context.AfterFunc(ctx, func() {
+		if committing.Load() {
+			time.AfterFunc(commitGrace, cancelTx)
+			return
+		}
+		cancelTx()
+	})
+	return txCtx, committing, func() { stop(); cancelTx() }
 }
 
 // limitStatements sets the transaction's statement_timeout to the time

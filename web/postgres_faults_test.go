@@ -25,7 +25,8 @@ const freezeLength = 30 * time.Second
 // BUSY and retry_after, instead of waiting for the server to come back.
 func TestFrozenPostgresAnswersBusy(t *testing.T) {
 	proxy := pgtest.NewProxy(t, pgtest.Fresh(t))
-	e := webtest.New(t, webtest.WithArgs("--otp-ip-hourly", "0", "--database-url", proxy.URL(), "--request-timeout", "1s"),
+	e := webtest.New(t, webtest.WithArgs("--otp-ip-hourly", "0", "--database-url", proxy.URL(), "--request-timeout", "1s",
+		"--database-conns", "2"), // fewer connections than requests: some wait for one
 		func(_ *web.Config, o *web.Options) { o.Getenv = clusterKeys })
 	token := e.SignIn("12015550131", "phone")
 	e.GetContacts(t, token, map[string]any{}) // connections are open and idle
