@@ -57,6 +57,14 @@ func (s *Server) plainStatus(next fiber.Handler) fiber.Handler {
 		if errors.As(err, &fe) && fe.Code < 500 {
 			return c.Status(fe.Code).SendString(fe.Message)
 		}
+		if models.IsBusy(err) {
+			if models.IsOutage(err) {
+				s.log.Warn("request answered 503: a server it needs could not be reached", "request_id", RequestID(c),
+					"path", c.Path(), "err", err)
+			}
+			c.Set(fiber.HeaderRetryAfter, "1")
+			return c.Status(fiber.StatusServiceUnavailable).SendString("busy, try again shortly")
+		}
 		s.log.Error("request failed", "request_id", RequestID(c), "path", c.Path(), "err", err)
 		return c.Status(fiber.StatusInternalServerError).SendString("internal error, request id " + RequestID(c))
 	}

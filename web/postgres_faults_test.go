@@ -4,6 +4,7 @@ import (
 	"context"
 	"io"
 	"net"
+	"net/http"
 	"strings"
 	"sync"
 	"testing"
@@ -167,5 +168,34 @@ func TestStopOnFrozenPostgres(t *testing.T) {
 	<-done
 	if took := time.Since(start); took > freezeLength/2 {
 		t.Errorf("Serve returned %s after it was told to stop, when the database came back", took)
+	}
+}
+
+// TestEventStreamOnFrozenPostgres: opening an event stream while
+// PostgreSQL does not answer ends at --request-timeout with 503 and
+// Retry-After, instead of waiting for the database to check the token.
+func TestEventStreamOnFrozenPostgres(t *testing.T) {
+	proxy := pgtest.NewProxy(t, pgtest.Fresh(t))
+	e := webtest.New(t, webtest.WithArgs("--otp-ip-hourly", "0", "--database-url", proxy.URL(), "--request-timeout", "1s"),
+		func(_ *web.Config, o *web.Options) { o.Getenv = clusterKeys })
+	token := e.SignIn("12015550136", "phone")
+	base := e.Listen()
+
+	proxy.Freeze()
+	thaw := time.AfterFunc(freezeLength, proxy.Thaw)
+	defer thaw.Stop()
+	defer proxy.Thaw()
+	req, err := http.NewRequestWithContext(t.Context(), http.MethodGet, base+"/api/events", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	req.Header.Set("Authorization", "Bearer "+token)
+	res, err := (&http.Client{Timeout: freezeLength / 2}).Do(req)
+	if err != nil {
+		t.Fatalf("no answer while the database is frozen: %v", err)
+	}
+	res.Body.Close()
+	if res.StatusCode != http.StatusServiceUnavailable || res.Header.Get("Retry-After") == "" {
+		t.Errorf("status %d, Retry-After %q; want 503 with Retry-After", res.StatusCode, res.Header.Get("Retry-After"))
 	}
 }
