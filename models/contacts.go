@@ -366,10 +366,11 @@ func hashList(hashes [][]byte) string {
 }
 
 // onReader runs f on one connection of the read pool, taken within ctx's
-// deadline. f's queries get qctx, which has no deadline: with a cancellable
-// context the driver hands every row to a new goroutine (to watch for
-// cancellation), which costs more than reading a row, and these queries are
-// a few thousand index lookups at most.
+// deadline. On SQLite f's queries get qctx, which has no deadline: with a
+// cancellable context the driver hands every row to a new goroutine (to
+// watch for cancellation), which costs more than reading a row, and these
+// queries are a few thousand index lookups at most. On PostgreSQL qctx
+// keeps the deadline (statementContext).
 func (c *Contacts) onReader(ctx context.Context, f func(conn *sql.Conn, qctx context.Context) error) error {
 	sqlDB, err := c.db.Read.DB()
 	if err != nil {
@@ -380,7 +381,7 @@ func (c *Contacts) onReader(ctx context.Context, f func(conn *sql.Conn, qctx con
 		return err
 	}
 	defer conn.Close()
-	return f(conn, context.WithoutCancel(ctx))
+	return f(conn, c.db.statementContext(ctx))
 }
 
 // queryList runs a query selecting one row: the count of contacts and their

@@ -264,7 +264,8 @@ func repeat(ctx context.Context, every time.Duration, fn func()) {
 
 // IsBusy reports whether err means that the request ran out of time waiting
 // for the database (its deadline passed, SQLite's busy timeout expired, or
-// a statement was interrupted by the deadline).
+// a statement was interrupted by the deadline), or that the database could
+// not be reached (IsOutage): either way the app is to try again shortly.
 func IsBusy(err error) bool {
 	if errors.Is(err, context.DeadlineExceeded) {
 		return true
@@ -273,7 +274,7 @@ func IsBusy(err error) bool {
 	if errors.As(err, &se) {
 		return se.Code == sqlite3.ErrBusy || se.Code == sqlite3.ErrLocked || se.Code == sqlite3.ErrInterrupt
 	}
-	return postgresBusy(err)
+	return postgresBusy(err) || IsOutage(err)
 }
 
 // prepareFiles creates the database file with mode 0600 when it is
@@ -330,6 +331,18 @@ func (d *DB) Dependents(ctx context.Context, secret string) (int64, string, erro
 	var n int64
 	err := d.Read.WithContext(ctx).Raw(q).Scan(&n).Error
 	return n, what, err
+}
+
+// statementContext is ctx for the statements of hot read paths whose
+// connection was taken within ctx's deadline. On SQLite it drops the
+// deadline: watching it costs the driver a goroutine per query or row,
+// more than the statement. On PostgreSQL it keeps it: the statement waits
+// on the network, which may stop answering.
+func (d *DB) statementContext(ctx context.Context) context.Context {
+	if d.dialect == dialectPostgres {
+		return ctx
+	}
+	return context.WithoutCancel(ctx)
 }
 
 // Postgres reports whether the database is PostgreSQL (not a SQLite file).

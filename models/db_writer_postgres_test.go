@@ -12,6 +12,8 @@ import (
 	"time"
 
 	"gorm.io/gorm"
+
+	"roster/models/pgtest"
 )
 
 // openTestPostgres opens a fresh PostgreSQL database as Roster does.
@@ -174,5 +176,36 @@ func TestPostgresLockWaitIsBounded(t *testing.T) {
 	release.Do(func() { holder.Rollback() })
 	if !IsBusy(err) {
 		t.Errorf("a write waiting for a held row: %v, want a busy error", err)
+	}
+}
+
+// A write whose deadline passes while its COMMIT is on the way still learns
+// that it was stored (the COMMIT has commitGrace past the deadline): a
+// stored change is not reported as a failure.
+func TestPostgresCommitUnderWayAtTheDeadline(t *testing.T) {
+	proxy := pgtest.NewProxy(t, freshPostgres(t))
+	db, err := OpenPostgres(context.Background(), proxy.URL(), PostgresPool{MaxOpen: 2, MaxIdle: 2}, slog.New(slog.NewTextHandler(io.Discard, nil)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { db.Close() })
+	ctx, cancel := context.WithTimeout(context.Background(), 500*time.Millisecond)
+	defer cancel()
+	deadline, _ := ctx.Deadline()
+	err = db.WriteTx(ctx, func(tx *gorm.DB) error {
+		if err := tx.Exec("INSERT INTO phone_guards (phone, failures, updated_at) VALUES ('+commit', 0, 0)").Error; err != nil {
+			return err
+		}
+		// The COMMIT is held until after the deadline, well within the grace.
+		proxy.Freeze()
+		time.AfterFunc(time.Until(deadline)+commitGrace/4, proxy.Thaw)
+		return nil
+	})
+	var n int64
+	if qerr := db.Read.Raw("SELECT COUNT(*) FROM phone_guards WHERE phone = '+commit'").Scan(&n).Error; qerr != nil {
+		t.Fatal(qerr)
+	}
+	if err != nil || n != 1 {
+		t.Errorf("WriteTx: %v, rows stored: %d; want stored and told so", err, n)
 	}
 }

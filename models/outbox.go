@@ -118,7 +118,10 @@ func (o *Outbox) dropExpiredCodes(tx *gorm.DB, now int64) error {
 		redactedExpired, OutboxFailed, now).Error
 }
 
-// MarkSent records a delivery and its attempt.
+// MarkSent records a delivery and its attempt. Recording is once per
+// claim: the outcome of an attempt already recorded (a retried record
+// whose first COMMIT went through unanswered), or of a message claimed
+// again since, changes nothing.
 func (o *Outbox) MarkSent(ctx context.Context, m *OutboxMessage, info AttemptInfo) error {
 	now := toMillis(o.clock.Now())
 	updates := map[string]any{"state": OutboxSent, "sent_at": now, "lease_until": nil, "last_error": ""}
@@ -127,7 +130,7 @@ func (o *Outbox) MarkSent(ctx context.Context, m *OutboxMessage, info AttemptInf
 		updates["code"] = ""
 	}
 	return o.db.WriteTx(ctx, func(tx *gorm.DB) error {
-		if err := tx.Model(&OutboxMessage{}).Where("id = ?", m.ID).Updates(updates).Error; err != nil {
+		if recorded, err := recordOutcome(tx, m, updates); err != nil || !recorded {
 			return err
 		}
 		if err := recordAttempt(tx, m, now, AttemptSent, "", info); err != nil {
@@ -142,7 +145,7 @@ func (o *Outbox) MarkSent(ctx context.Context, m *OutboxMessage, info AttemptInf
 }
 
 // MarkFailed records a failed attempt: the message is retried at retryAt, or
-// given up when retryAt is zero.
+// given up when retryAt is zero. Like MarkSent, once per claim.
 func (o *Outbox) MarkFailed(ctx context.Context, m *OutboxMessage, cause string, retryAt time.Time, info AttemptInfo) error {
 	now := toMillis(o.clock.Now())
 	cause = truncate(cause, 1000)
@@ -161,7 +164,7 @@ func (o *Outbox) MarkFailed(ctx context.Context, m *OutboxMessage, cause string,
 		updates["next_attempt_at"] = toMillis(retryAt)
 	}
 	return o.db.WriteTx(ctx, func(tx *gorm.DB) error {
-		if err := tx.Model(&OutboxMessage{}).Where("id = ?", m.ID).Updates(updates).Error; err != nil {
+		if recorded, err := recordOutcome(tx, m, updates); err != nil || !recorded {
 			return err
 		}
 		if err := recordAttempt(tx, m, now, status, cause, info); err != nil {
@@ -173,6 +176,13 @@ func (o *Outbox) MarkFailed(ctx context.Context, m *OutboxMessage, cause string,
 		return audit(tx, AuditEntry{At: now, Actor: ActorSystem, Type: failedEvent(m.Kind), Phone: m.Recipient,
 			Detail: "via " + m.Channel + ": " + cause})
 	})
+}
+
+// recordOutcome applies updates to m while it is still under the claim
+// that m was read with (sending, this attempt); false when it no longer is.
+func recordOutcome(tx *gorm.DB, m *OutboxMessage, updates map[string]any) (bool, error) {
+	res := tx.Model(&OutboxMessage{}).Where("id = ? AND state = ? AND attempts = ?", m.ID, OutboxSending, m.Attempts).Updates(updates)
+	return res.RowsAffected > 0, res.Error
 }
 
 // Recent returns the newest messages, newest first.

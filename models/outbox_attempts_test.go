@@ -70,3 +70,54 @@ func TestOutboxAttempts(t *testing.T) {
 		}
 	})
 }
+
+// An outcome is recorded once per claim: recorded again (a retried record
+// whose first COMMIT went through unanswered) it adds nothing, and the
+// outcome of a claim whose lease ended and was claimed again since changes
+// nothing either.
+func TestOutboxRecordsOnceAClaim(t *testing.T) {
+	onEachDatabase(t, func(t *testing.T, db *DB) {
+		clock := NewFakeClock(time.Date(2026, 3, 2, 10, 0, 0, 0, time.UTC))
+		ob := NewOutbox(db, clock, time.Minute)
+		ctx := context.Background()
+		now := toMillis(clock.Now())
+		for range 2 {
+			if err := db.Write.Create(&OutboxMessage{Channel: "twilio", Kind: OutboxKindOTP, Recipient: "+12015550123",
+				Body: "111111 is your code", State: OutboxPending, CreatedAt: now, NextAttemptAt: now}).Error; err != nil {
+				t.Fatal(err)
+			}
+		}
+		first, err := ob.Claim(ctx, 1)
+		if err != nil || len(first) != 1 {
+			t.Fatalf("claim: %v %v", first, err)
+		}
+		for range 2 {
+			if err := ob.MarkSent(ctx, &first[0], AttemptInfo{HTTPStatus: 201}); err != nil {
+				t.Fatal(err)
+			}
+		}
+		stale, err := ob.Claim(ctx, 1)
+		if err != nil || len(stale) != 1 {
+			t.Fatalf("claim: %v %v", stale, err)
+		}
+		clock.Advance(2 * time.Minute) // its lease ends; claimed again
+		again, err := ob.Claim(ctx, 1)
+		if err != nil || len(again) != 1 || again[0].ID != stale[0].ID {
+			t.Fatalf("claim after the lease: %v %v", again, err)
+		}
+		if err := ob.MarkFailed(ctx, &stale[0], "late", time.Time{}, AttemptInfo{}); err != nil {
+			t.Fatal(err)
+		}
+		var n int64
+		if err := db.Read.Raw("SELECT COUNT(*) FROM outbox_attempts").Scan(&n).Error; err != nil || n != 1 {
+			t.Errorf("%d attempts recorded, want 1 (%v)", n, err)
+		}
+		if err := db.Read.Raw("SELECT COUNT(*) FROM audit_log").Scan(&n).Error; err != nil || n != 1 {
+			t.Errorf("%d audit entries, want 1 (%v)", n, err)
+		}
+		var state string
+		if err := db.Read.Raw("SELECT state FROM outbox WHERE id = ?", again[0].ID).Scan(&state).Error; err != nil || state != OutboxSending {
+			t.Errorf("the message claimed again is %q, want still sending (%v)", state, err)
+		}
+	})
+}

@@ -156,11 +156,11 @@ type tokenSession struct {
 // scan and the SQL text GORM renders with its values for its logger were a
 // sixth of an unknown token's CPU. sql.ErrNoRows: no such token.
 //
-// The query runs without ctx's deadline: with a cancellable context the
-// driver starts a goroutine per query to watch it, a fifth of an unknown
-// token's cost, for a lookup of microseconds. (The wait for a reader
-// connection has no deadline either then; readers are held for
-// milliseconds.)
+// On SQLite the query runs without ctx's deadline: with a cancellable
+// context the driver starts a goroutine per query to watch it, a fifth of
+// an unknown token's cost, for a lookup of microseconds. (The wait for a
+// reader connection has no deadline either then; readers are held for
+// milliseconds.) On PostgreSQL it keeps the deadline (statementContext).
 func (s *Sessions) lookup(ctx context.Context, tokenHash []byte) (tokenSession, User, error) {
 	var sess tokenSession
 	var u User
@@ -168,7 +168,7 @@ func (s *Sessions) lookup(ctx context.Context, tokenHash []byte) (tokenSession, 
 	if err != nil {
 		return sess, u, err
 	}
-	err = stmt.QueryRowContext(context.WithoutCancel(ctx), tokenHash).Scan(&sess.ID, &sess.UserID,
+	err = stmt.QueryRowContext(s.db.statementContext(ctx), tokenHash).Scan(&sess.ID, &sess.UserID,
 		&sess.LastUsedAt, &sess.ExpiresAt, &sess.RevokedAt,
 		&u.ID, &u.Phone, &u.CountryCode, &u.Name, &u.Status, &u.Photo, &u.Thumbnail, &u.Discoverable,
 		&u.Announce, &u.BlockedUntil, &u.CreatedAt, &u.ProfileAt, &u.LastSeenAt)

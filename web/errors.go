@@ -6,6 +6,7 @@ import (
 	"github.com/gofiber/fiber/v2"
 
 	"roster/handlers"
+	"roster/models"
 	"roster/views"
 )
 
@@ -30,8 +31,13 @@ func (s *Server) protocolErrors(next fiber.Handler) fiber.Handler {
 func (s *Server) writeProtocolError(c *fiber.Ctx, err error) error {
 	c.Response().ResetBody()
 	e, internal := handlers.ProtocolError(err)
-	if internal {
+	switch {
+	case internal:
 		s.log.Error("request failed", "request_id", RequestID(c), "op", handlers.OpOf(c), "err", err)
+	case models.IsOutage(err):
+		// The app is told BUSY; the operator is told why.
+		s.log.Warn("request answered BUSY: a server it needs could not be reached", "request_id", RequestID(c),
+			"op", handlers.OpOf(c), "err", err)
 	}
 	return s.api.WriteError(c, e)
 }
@@ -50,6 +56,14 @@ func (s *Server) plainStatus(next fiber.Handler) fiber.Handler {
 		var fe *fiber.Error
 		if errors.As(err, &fe) && fe.Code < 500 {
 			return c.Status(fe.Code).SendString(fe.Message)
+		}
+		if models.IsBusy(err) {
+			if models.IsOutage(err) {
+				s.log.Warn("request answered 503: a server it needs could not be reached", "request_id", RequestID(c),
+					"path", c.Path(), "err", err)
+			}
+			c.Set(fiber.HeaderRetryAfter, "1")
+			return c.Status(fiber.StatusServiceUnavailable).SendString("busy, try again shortly")
 		}
 		s.log.Error("request failed", "request_id", RequestID(c), "path", c.Path(), "err", err)
 		return c.Status(fiber.StatusInternalServerError).SendString("internal error, request id " + RequestID(c))

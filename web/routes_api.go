@@ -27,7 +27,9 @@ func (s *Server) apiRoutes(app *fiber.App) {
 	app.Options("/", endpoint)
 
 	stream := s.api.EventStream(handlers.StreamConfig{Heartbeat: s.cfg.People.EventHeartbeat, Done: s.streamsDone})
-	app.Get("/api/events", s.plainStatus(s.api.RequireToken()), stream)
+	// The token check has the request's deadline; the stream, written
+	// after the handler returns, does not.
+	app.Get("/api/events", s.plainStatus(s.withDeadline(s.api.RequireToken())), stream)
 	app.Get("/files/:name", s.api.Files)
 }
 
@@ -49,8 +51,8 @@ func isProtocolEndpoint(c *fiber.Ctx) bool {
 // withDeadline gives each protocol request --request-timeout to do its
 // work: the context reaches every database call, so a request queued
 // behind the writer gives up at the deadline (and answers BUSY) instead of
-// running long after its client stopped waiting. Event streams are
-// long-lived and do not get one.
+// running long after its client stopped waiting. An event stream gets one
+// for its token check only: the stream itself is long-lived.
 func (s *Server) withDeadline(h fiber.Handler) fiber.Handler {
 	return func(c *fiber.Ctx) error {
 		if s.cfg.RequestTimeout <= 0 {

@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"log/slog"
 	"math/rand/v2"
+	"sync"
 	"time"
 
 	"roster/models"
@@ -121,6 +122,22 @@ type Worker struct {
 	log     *slog.Logger
 	cfg     WorkerConfig
 	wake    chan struct{}
+
+	mu sync.Mutex
+	// unrecorded holds, by message id, the outcomes of attempts that the
+	// database refused to record (a full disk, PostgreSQL restarting).
+	// Such a message keeps its claim, and is claimed again when its lease
+	// ends: it is then not sent again, its kept outcome is recorded
+	// instead. Each RunOnce first tries to record them all.
+	unrecorded map[int64]*outcome
+}
+
+// outcome is what one attempt at a message came to, to be recorded.
+type outcome struct {
+	m       models.OutboxMessage
+	info    Receipt
+	sendErr error     // nil: delivered
+	retryAt time.Time // for a failure: when to try again (zero: give up)
 }
 
 // NewWorker returns a worker for the given channels.
@@ -129,7 +146,8 @@ func NewWorker(outbox Outbox, clock models.Clock, log *slog.Logger, cfg WorkerCo
 	for _, s := range senders {
 		m[s.Name()] = s
 	}
-	return &Worker{outbox: outbox, senders: m, clock: clock, log: log, cfg: cfg, wake: make(chan struct{}, 1)}
+	return &Worker{outbox: outbox, senders: m, clock: clock, log: log, cfg: cfg, wake: make(chan struct{}, 1),
+		unrecorded: map[int64]*outcome{}}
 }
 
 // Wake asks the worker to look for messages now. It never blocks.
@@ -140,7 +158,9 @@ func (w *Worker) Wake() {
 	}
 }
 
-// Run delivers messages until ctx is done.
+// Run delivers messages until ctx is done. An outcome still unrecorded
+// then gets one more try: lost, its message would go out again after its
+// lease.
 func (w *Worker) Run(ctx context.Context) {
 	t := time.NewTicker(w.cfg.Poll)
 	defer t.Stop()
@@ -149,6 +169,7 @@ func (w *Worker) Run(ctx context.Context) {
 		}
 		select {
 		case <-ctx.Done():
+			w.recordUnrecorded(ctx)
 			return
 		case <-t.C:
 		case <-w.wake:
@@ -160,7 +181,10 @@ func (w *Worker) Run(ctx context.Context) {
 // many it handled. One at a time: a crash can then leave at most the one
 // message in flight sent but not marked (it goes out again after its
 // lease), where a claimed batch left every message of it waiting a lease.
+// Without a crash nothing is sent twice: an outcome the database refused
+// to record is kept, and recorded in place of sending the message again.
 func (w *Worker) RunOnce(ctx context.Context) int {
+	w.recordUnrecorded(ctx)
 	n := 0
 	for ctx.Err() == nil {
 		msgs, err := w.outbox.Claim(ctx, 1)
@@ -173,28 +197,91 @@ func (w *Worker) RunOnce(ctx context.Context) int {
 		if len(msgs) == 0 {
 			return n
 		}
-		w.deliver(ctx, &msgs[0])
 		n++
+		if o := w.takeUnrecorded(msgs[0].ID); o != nil {
+			// Attempted already, its outcome kept: recorded under this
+			// claim instead.
+			o.m = msgs[0]
+			w.recordOrKeep(ctx, o)
+			continue
+		}
+		w.deliver(ctx, &msgs[0])
 	}
 	return n
 }
 
+// deliver sends m and records the outcome.
 func (w *Worker) deliver(ctx context.Context, m *models.OutboxMessage) {
 	// A send that started finishes (up to SendTimeout) and its outcome is
 	// recorded even when the worker is told to stop meanwhile: an aborted
 	// send may have reached the provider, and an unrecorded one keeps its
 	// lease and is sent again.
-	sendCtx := context.WithoutCancel(ctx)
-	info, err := w.send(sendCtx, m)
-	markCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), markTimeout)
-	defer cancel()
-	if err == nil {
-		if err := w.outbox.MarkSent(markCtx, m, info); err != nil {
-			w.log.Error("outbox: recording a delivery failed", "outbox_id", m.ID, "err", err)
-		}
-		return
+	info, err := w.send(context.WithoutCancel(ctx), m)
+	o := &outcome{m: *m, info: info, sendErr: err}
+	if err != nil {
+		o.retryAt = w.retryAt(m, err)
+		w.log.Warn("outbox: delivery failed", "outbox_id", m.ID, "channel", m.Channel, "attempt", m.Attempts,
+			"final", o.retryAt.IsZero(), "err", err)
 	}
-	ctx = markCtx
+	w.recordOrKeep(ctx, o)
+}
+
+// recordOrKeep records o, or keeps it in unrecorded when the database
+// refuses.
+func (w *Worker) recordOrKeep(ctx context.Context, o *outcome) {
+	if err := w.record(ctx, o); err != nil {
+		w.mu.Lock()
+		w.unrecorded[o.m.ID] = o
+		w.mu.Unlock()
+	}
+}
+
+// takeUnrecorded removes and returns the kept outcome of a message (nil:
+// none).
+func (w *Worker) takeUnrecorded(id int64) *outcome {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	o := w.unrecorded[id]
+	delete(w.unrecorded, id)
+	return o
+}
+
+// recordUnrecorded records the kept outcomes the database now takes. One
+// whose message was claimed again or given up since changes nothing
+// (recorded once per claim) and is let go too.
+func (w *Worker) recordUnrecorded(ctx context.Context) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	for id, o := range w.unrecorded {
+		if err := w.record(ctx, o); err == nil {
+			delete(w.unrecorded, id)
+		}
+	}
+}
+
+// record writes an outcome, within markTimeout even when the worker is
+// told to stop meanwhile.
+func (w *Worker) record(ctx context.Context, o *outcome) error {
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), markTimeout)
+	defer cancel()
+	if o.sendErr == nil {
+		err := w.outbox.MarkSent(ctx, &o.m, o.info)
+		if err != nil {
+			w.log.Error("outbox: recording a delivery failed; kept to record later, and not sent again",
+				"outbox_id", o.m.ID, "err", err)
+		}
+		return err
+	}
+	err := w.outbox.MarkFailed(ctx, &o.m, o.sendErr.Error(), o.retryAt, o.info)
+	if err != nil {
+		w.log.Error("outbox: recording a failure failed; kept to record later",
+			"outbox_id", o.m.ID, "err", err)
+	}
+	return err
+}
+
+// retryAt is when a failed message is tried again (zero: given up).
+func (w *Worker) retryAt(m *models.OutboxMessage, err error) time.Time {
 	var retryAt time.Time
 	var perm *PermanentError
 	limit := w.cfg.MaxAttempts
@@ -211,11 +298,7 @@ func (w *Worker) deliver(ctx context.Context, m *models.OutboxMessage) {
 	case m.Attempts < limit:
 		retryAt = w.clock.Now().Add(w.backoff(m.Attempts))
 	}
-	w.log.Warn("outbox: delivery failed", "outbox_id", m.ID, "channel", m.Channel, "attempt", m.Attempts,
-		"final", retryAt.IsZero(), "err", err)
-	if err := w.outbox.MarkFailed(ctx, m, err.Error(), retryAt, info); err != nil {
-		w.log.Error("outbox: recording a failure failed", "outbox_id", m.ID, "err", err)
-	}
+	return retryAt
 }
 
 func (w *Worker) send(ctx context.Context, m *models.OutboxMessage) (Receipt, error) {

@@ -6,6 +6,8 @@ import (
 	"io"
 	"log/slog"
 	"path/filepath"
+	"slices"
+	"strconv"
 	"testing"
 	"time"
 
@@ -256,5 +258,31 @@ func TestRetryLaterError(t *testing.T) {
 	r.worker.RunOnce(context.Background())
 	if m := r.row(t, id); m.State != models.OutboxSent || m.Attempts != 10 {
 		t.Errorf("%+v", m)
+	}
+}
+
+// A message whose outcome the database keeps refusing to record does not
+// hold up the others, and is not sent again when it is claimed again after
+// its lease.
+func TestUnrecordedOutcomeHoldsUpNothing(t *testing.T) {
+	console := &fakeSender{name: "console"}
+	r := newRig(t, console)
+	first := r.enqueue(t, "console", "first")
+	r.clock.Advance(time.Millisecond)
+	r.enqueue(t, "console", "second")
+	if err := r.db.Write.Exec(`CREATE TRIGGER refuse_record BEFORE UPDATE OF state ON outbox
+		WHEN NEW.state = 'sent' AND NEW.id = ` + strconv.FormatInt(first, 10) + `
+		BEGIN SELECT RAISE(ABORT, 'database or disk is full'); END`).Error; err != nil {
+		t.Fatal(err)
+	}
+	r.worker.RunOnce(context.Background()) // the first's record refused; the second sent
+	r.clock.Advance(2 * time.Minute)       // past the first's lease
+	r.worker.RunOnce(context.Background())
+	var bodies []string
+	for _, m := range console.sent {
+		bodies = append(bodies, m.Body)
+	}
+	if !slices.Equal(bodies, []string{"first", "second"}) {
+		t.Errorf("sent %v, want each once", bodies)
 	}
 }
