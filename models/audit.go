@@ -3,9 +3,9 @@ package models
 import (
 	"net/netip"
 	"strings"
+	"time"
 	"unicode"
 	"unicode/utf8"
-	"time"
 
 	"gorm.io/gorm"
 )

@@ -78,7 +78,7 @@ func TestOutboxAttempts(t *testing.T) {
 func TestOutboxRecordsOnceAClaim(t *testing.T) {
 	onEachDatabase(t, func(t *testing.T, db *DB) {
 		clock := NewFakeClock(time.Date(2026, 3, 2, 10, 0, 0, 0, time.UTC))
-		ob := NewOutbox(db, clock, time.Minute)
+		ob := NewOutbox(db, clock, clock, time.Minute)
 		ctx := context.Background()
 		now := toMillis(clock.Now())
 		for range 2 {
