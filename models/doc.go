@@ -1,0 +1,43 @@
+// Package models owns Roster's data and its domain rules: every table, every
+// statement and every rule about who may do what when. It knows nothing of
+// HTTP; handlers translate requests into calls of its services, and web
+// assembles those services over one DB.
+//
+// The package is flat on purpose: its services share transaction helpers
+// (locks, audit entries, change times) that would have to be exported, and
+// would import each other, if each were a package. Files are grouped by the
+// prefix of their name, the same stem as the handlers, views and tests of
+// the page or op group they serve:
+//
+//	db_*        the store: the two SQLite pools and the writer goroutine
+//	            (db_writer.go), PostgreSQL (db_postgres.go), the file and
+//	            write health, statement logging; migrate.go and migrations/
+//	            for the schema, locks.go for the lock order of rules that
+//	            read and then write
+//	signin_*    one-time codes: requests, the guards and quotas, verifying,
+//	            issuing sessions (signin_issuer.go), app ids
+//	session*    access tokens, their checks, revocation (by the app and by
+//	            an administrator), push settings
+//	user        the users table's row and its lookups
+//	contacts_*  address books: uploads, the delta sync, deletions, the
+//	            per-user allowance and the sync records the dashboard shows
+//	profile, photos*, uploads, files*
+//	            profiles, profile photos (decoding under a budget) and the
+//	            file store (a directory or S3)
+//	events_*    "your contact joined" and "profile changed" notices: the
+//	            fan-out, the in-process hub of live streams, and the bus
+//	            between instances on PostgreSQL
+//	outbox*, delivery_policy, mesibo_jobs
+//	            messages to send (codes, mesibo calls) and their attempts
+//	admin*      dashboard accounts, their sign-in and sessions
+//	dashboard_* the dashboard's read model (one file per page) and its user
+//	            actions
+//	audit       the append-only audit log's entries
+//	phone*, email, text, name_search
+//	            parsing and normalizing what people type; phonehash keys
+//	            the address books' stored numbers
+//	seed_*, copy*, backup
+//	            tools: test data, the SQLite to PostgreSQL copy, backups
+//	clock, prune, secret_check
+//	            time (a fake clock in tests), retention, key check values
+package models
