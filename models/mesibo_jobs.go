@@ -37,9 +37,9 @@ const (
 	MesiboJobMessage = "message"
 )
 
-// MesiboJob is the body of a mesibo job in the outbox. Jobs queued before
-// issue 12 may carry the ops "deltoken" and "deluser" (both run as userdel)
-// and a sealed token (no longer written: the token is not needed).
+// MesiboJob is the body of a mesibo job in the outbox. Jobs queued by
+// older versions of Roster may still carry the ops "deltoken" and "deluser"
+// (both run as userdel) and a sealed token, which is ignored.
 type MesiboJob struct {
 	Op          string `json:"op"`
 	UID         string `json:"uid,omitempty"`

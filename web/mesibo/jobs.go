@@ -54,7 +54,7 @@ func (s *JobSender) Send(ctx context.Context, m delivery.Message) (delivery.Rece
 	}
 	var err error
 	switch job.Op {
-	case models.MesiboJobUserDel, "deltoken", "deluser": // the last two: jobs queued before issue 12
+	case models.MesiboJobUserDel, "deltoken", "deluser": // the last two: jobs an older version queued
 		if job.UID == "" {
 			return delivery.Receipt{}, &delivery.PermanentError{Err: errors.New("mesibo userdel: the job has no uid")}
 		}

@@ -239,7 +239,8 @@ func TestJobSenderFailures(t *testing.T) {
 			}
 		})
 	}
-	// Jobs queued before issue 12 run as userdel; an unreadable job is final.
+	// Jobs an older version queued (deltoken, deluser) run as userdel; an
+	// unreadable job is final.
 	f := webtest.NewFakeMesibo(t, appToken)
 	s := mesibo.NewJobSender(client(f), "n", "n")
 	for _, b := range []string{`{"op":"deltoken","uid":"5302","token_sealed":"c2VhbGVk"}`, `{"op":"deluser","uid":"5302","address":"12015550123"}`} {
