@@ -33,10 +33,9 @@ type Session struct {
 	ExpiresAt    int64
 	RevokedAt    *int64
 	RevokeReason string
-	// mesibo mode: the user's mesibo uid and the sealed mesibo token, kept
-	// so that revoking this session also deletes its token at mesibo.
-	MesiboUID         string
-	MesiboTokenSealed []byte
+	// mesibo mode: the user's mesibo uid, kept so that revoking this
+	// session also invalidates its token at mesibo.
+	MesiboUID string
 }
 
 // Revoke reasons recorded on sessions and in the audit log.
@@ -324,7 +323,7 @@ func createSession(tx *gorm.DB, user *User, cl ClientInfo, now time.Time, ttl ti
 		// kill the token being handed out.
 		if err := tx.Model(&Session{}).Where("token_hash = ?", HashToken(token)).
 			Updates(map[string]any{"token_hash": HashToken("superseded:" + token + ":" + strconv.FormatInt(nowMs, 10)),
-				"revoked_at": nowMs, "revoke_reason": RevokeReissued, "mesibo_token_sealed": nil}).Error; err != nil {
+				"revoked_at": nowMs, "revoke_reason": RevokeReissued}).Error; err != nil {
 			return nil, "", nil, err
 		}
 	}
@@ -358,7 +357,7 @@ func createSession(tx *gorm.DB, user *User, cl ClientInfo, now time.Time, ttl ti
 		CreatedAt: nowMs, LastUsedAt: nowMs, ExpiresAt: toMillis(now.Add(ttl)),
 	}
 	if issued != nil {
-		sess.MesiboUID, sess.MesiboTokenSealed = issued.uid, issued.sealed
+		sess.MesiboUID = issued.uid
 	}
 	if err := tx.Create(sess).Error; err != nil {
 		return nil, "", nil, err
