@@ -39,13 +39,13 @@ func CopyCommand(ctx context.Context, args []string, getenv func(string) string,
 		*dataDir = v
 	}
 	if err := fs.Parse(args); err != nil {
-		return err
+		return MarkUsage(err)
 	}
 	if *to == "" || fs.NArg() > 0 {
-		return errors.New("usage: roster copy --to postgres://… [--data-dir DIR] [--files-to s3://BUCKET/PREFIX]")
+		return MarkUsage(errors.New("usage: roster copy --to postgres://… [--data-dir DIR] [--files-to s3://BUCKET/PREFIX]"))
 	}
 	if errs := files.check(); len(errs) > 0 {
-		return errors.Join(errs...)
+		return MarkUsage(errors.Join(errs...))
 	}
 	dbPath, err := filepath.Abs(filepath.Join(*dataDir, "roster.db"))
 	if err != nil {

@@ -23,10 +23,10 @@ func KeysCommand(args []string, out io.Writer) error {
 		fs.PrintDefaults()
 	}
 	if err := fs.Parse(args); err != nil {
-		return err
+		return MarkUsage(err)
 	}
 	if fs.NArg() > 0 {
-		return fmt.Errorf("unexpected arguments: %v", fs.Args())
+		return MarkUsage(fmt.Errorf("unexpected arguments: %v", fs.Args()))
 	}
 	var keys []secretVar
 	for _, s := range secretVars() {
@@ -48,7 +48,7 @@ func KeysCommand(args []string, out io.Writer) error {
 	case "yaml":
 		writeKeysYAML(out, keys, values)
 	default:
-		return fmt.Errorf("--format must be env or yaml, not %q", *format)
+		return MarkUsage(fmt.Errorf("--format must be env or yaml, not %q", *format))
 	}
 	return nil
 }
