@@ -5,6 +5,7 @@ import (
 	"strings"
 	"time"
 
+	"roster/models"
 	"roster/views"
 )
 
@@ -79,7 +80,7 @@ func settingValue(f FlagSetting) string {
 		return "ON (the code is not shown)"
 	case "test-numbers": // numbers with their fixed codes: the codes stay hidden
 		var nums []string
-		for _, item := range splitList(f.Value) {
+		for _, item := range models.SplitList(f.Value) {
 			n, _, _ := strings.Cut(item, ":")
 			nums = append(nums, strings.TrimSpace(n)+" (code hidden)")
 		}

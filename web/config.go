@@ -189,7 +189,7 @@ func ParseConfig(name string, args []string, getenv func(string) string, out io.
 		return cfg, fmt.Errorf("unexpected arguments: %v", fs.Args())
 	}
 	cfg.OTP = pol
-	cfg.TrustedProxies = splitList(trusted)
+	cfg.TrustedProxies = models.SplitList(trusted)
 	return cfg, cfg.finish()
 }
 
@@ -286,7 +286,7 @@ const (
 // any international format; they need only be possible numbers.
 func parseTestNumbers(raw string) (map[string]string, error) {
 	out := map[string]string{}
-	for _, item := range splitList(raw) {
+	for _, item := range models.SplitList(raw) {
 		num, code, ok := strings.Cut(item, ":")
 		code = strings.TrimSpace(code)
 		if !ok || !isDigits(code, minFixedCode, maxFixedCode) {
@@ -300,16 +300,6 @@ func parseTestNumbers(raw string) (map[string]string, error) {
 		out[p.E164] = code
 	}
 	return out, nil
-}
-
-func splitList(s string) []string {
-	var out []string
-	for _, part := range strings.Split(s, ",") {
-		if part = strings.TrimSpace(part); part != "" {
-			out = append(out, part)
-		}
-	}
-	return out
 }
 
 func isDigits(s string, minLen, maxLen int) bool {
