@@ -57,13 +57,14 @@ func HashToken(token string) []byte {
 	return h[:]
 }
 
-// newToken returns an opaque 256-bit token, hex-encoded.
-func newToken() (string, error) {
+// NewToken returns 256 random bits, hex-encoded (64 characters): the apps'
+// access tokens, and the keys `roster keys` and `roster copy` print (past
+// the 32 characters a secret from the environment needs, and safe
+// unquoted in an environment file).
+func NewToken() string {
 	var b [32]byte
-	if _, err := rand.Read(b[:]); err != nil {
-		return "", err
-	}
-	return hex.EncodeToString(b[:]), nil
+	rand.Read(b[:]) // never fails: crypto/rand crashes the program instead
+	return hex.EncodeToString(b[:])
 }
 
 // Sessions authenticates tokens and revokes them.
@@ -346,9 +347,7 @@ func createSession(tx *gorm.DB, user *User, cl ClientInfo, now time.Time, ttl ti
 		}
 	}
 	if issued == nil {
-		if token, err = newToken(); err != nil {
-			return nil, "", nil, err
-		}
+		token = NewToken()
 	}
 	sess = &Session{
 		UserID: user.ID, TokenHash: HashToken(token),

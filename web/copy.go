@@ -2,8 +2,6 @@ package web
 
 import (
 	"context"
-	"crypto/rand"
-	"encoding/hex"
 	"errors"
 	"flag"
 	"fmt"
@@ -178,12 +176,8 @@ func printCopiedKeys(dataDir string, getenv func(string) string, out io.Writer) 
 		b, err := os.ReadFile(filepath.Join(dataDir, "secrets", v.key+".key"))
 		if errors.Is(err, fs.ErrNotExist) {
 			// Nothing was made with it yet: a new one completes the set.
-			fresh := make([]byte, 32)
-			if _, err := rand.Read(fresh); err != nil {
-				return err
-			}
 			fmt.Fprintf(out, "# %s is new: the copied deployment never made one.\n", v.env)
-			b = []byte(hex.EncodeToString(fresh))
+			b = []byte(models.NewToken())
 		} else if err != nil {
 			return err
 		}

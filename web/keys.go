@@ -1,12 +1,12 @@
 package web
 
 import (
-	"crypto/rand"
-	"encoding/hex"
 	"flag"
 	"fmt"
 	"io"
 	"strconv"
+
+	"roster/models"
 )
 
 // KeysCommand is `roster keys`: a fresh set of the secrets Roster would
@@ -36,11 +36,7 @@ func KeysCommand(args []string, out io.Writer) error {
 	}
 	values := make([]string, len(keys))
 	for i := range keys {
-		v, err := freshKey()
-		if err != nil {
-			return err
-		}
-		values[i] = v
+		values[i] = models.NewToken()
 	}
 	switch *format {
 	case "env":
@@ -51,17 +47,6 @@ func KeysCommand(args []string, out io.Writer) error {
 		return MarkUsage(fmt.Errorf("--format must be env or yaml, not %q", *format))
 	}
 	return nil
-}
-
-// freshKey is 32 random bytes in hex: 64 characters, past LoadSecret's
-// minimum for a secret from the environment, and safe unquoted in an
-// environment file.
-func freshKey() (string, error) {
-	b := make([]byte, 32)
-	if _, err := rand.Read(b); err != nil {
-		return "", err
-	}
-	return hex.EncodeToString(b), nil
 }
 
 // keysWarning heads the output: what an operator must know before pasting it.
