@@ -169,7 +169,7 @@ func serve(ctx context.Context, c console, args []string) error {
 // The address is bound first: on an address in use, nothing has touched
 // the data directory (no database created or migrated, no owner made).
 func run(ctx context.Context, cfg web.Config, log *slog.Logger) error {
-	log.Info("starting roster", "config", cfg.Redacted())
+	log.Info("starting roster", "config", cfg)
 	ln, err := net.Listen("tcp", cfg.Addr)
 	if err != nil {
 		return err

@@ -238,19 +238,6 @@ func (d DeliveryConfig) has(channel string) bool {
 	return false
 }
 
-// redacted lists the delivery settings for the start-up log (no secrets).
-func (d DeliveryConfig) redacted() map[string]any {
-	return map[string]any{
-		"channels": d.Channels, "twilio_base_url": d.TwilioBaseURL, "twilio_account_sid": d.TwilioAccountSID,
-		"twilio_from": d.TwilioFrom, "twilio_messaging_service_sid": d.TwilioMessagingServiceSID,
-		"webhook_url": redactURL(d.WebhookURL), "smtp_host": d.SMTPHost, "smtp_port": d.SMTPPort, "smtp_tls": d.SMTPTLS,
-		"smtp_username": d.SMTPUsername, "smtp_from": d.SMTPFrom, "sms_countries": d.SMSCountriesRaw,
-		"sms_hourly_cap": d.SMSHourlyCap, "token_issuer": d.TokenIssuer, "mesibo_api_url": redactURL(d.MesiboAPIURL),
-		"mesibo_notice_from": d.MesiboFrom, "mesibo_degraded_unready": d.MesiboDegradedUnready,
-		"app_ids": d.AppIDs,
-	}
-}
-
 // redactURL drops the query of a URL for logs: receivers often take a key
 // there.
 func redactURL(raw string) string {
