@@ -66,9 +66,7 @@ func AdminCommand(ctx context.Context, args []string, getenv func(string) string
 		}
 		generated = password == ""
 		if generated {
-			if password, err = models.GeneratePassword(); err != nil {
-				return err
-			}
+			password = models.GeneratePassword()
 		}
 	}
 	db, err := adminCommandDB(ctx, *dataDir, getenv(EnvName("database-url")))
