@@ -68,10 +68,7 @@ func (h *Admin) CreateAdmin(c *fiber.Ctx) error {
 	if err := h.recheck(c); err != nil {
 		return h.refuseRecheck(c, err, func() error { return h.renderAdmins(c, fiber.StatusForbidden, fail(wrongPassword), nil) })
 	}
-	password, err := models.GeneratePassword()
-	if err != nil {
-		return err
-	}
+	password := models.GeneratePassword()
 	if _, err := h.admins.Create(c.UserContext(), name, role, password, adminOf(c).Actor()); err != nil {
 		if n, ok := adminAccountError(err); ok {
 			return h.renderAdmins(c, fiber.StatusConflict, n, nil)
@@ -156,10 +153,7 @@ func (h *Admin) ResetAdminPassword(c *fiber.Ctx) error {
 	if err := h.recheck(c); err != nil {
 		return h.refuseRecheck(c, err, func() error { return h.renderAdmins(c, fiber.StatusForbidden, fail(wrongPassword), nil) })
 	}
-	password, err := models.GeneratePassword()
-	if err != nil {
-		return err
-	}
+	password := models.GeneratePassword()
 	if err := h.admins.ResetPassword(c.UserContext(), target.Name, password, adminOf(c).Actor()); err != nil {
 		return err
 	}

@@ -164,10 +164,7 @@ func expiredNote(c *fiber.Ctx) string {
 }
 
 func (h *Admin) renderLogin(c *fiber.Ctx, status int, name, msg, next string) error {
-	token, err := h.admins.NewLoginForm()
-	if err != nil {
-		return err
-	}
+	token := h.admins.NewLoginForm()
 	if err := h.cookie.Save(c, "", token, ""); err != nil {
 		return err
 	}

@@ -93,23 +93,34 @@ func (h *Admin) RevokeAll(c *fiber.Ctx) error {
 	return h.done(c, views.UserURL(uid), done, func() error { return h.renderUser(c, fiber.StatusOK, done) })
 }
 
-// Block is POST /admin/users/:id/block (password re-check). An empty
-// "until" blocks until unblocked; a date blocks until its end (UTC).
+// blockUntil reads a block form's "until": empty blocks until unblocked, a
+// date YYYY-MM-DD until its end (UTC), which must be in the future. A
+// refusal is the text to show instead.
+func (h *Admin) blockUntil(c *fiber.Ctx) (until int64, refusal string) {
+	s := strings.TrimSpace(c.FormValue("until"))
+	if s == "" {
+		return models.BlockedForever, ""
+	}
+	d, err := time.Parse("2006-01-02", s)
+	if err != nil {
+		return 0, "The date must be written YYYY-MM-DD."
+	}
+	if until = d.AddDate(0, 0, 1).UnixMilli(); until <= h.clock.Now().UnixMilli() {
+		return 0, "The block must end in the future."
+	}
+	return until, ""
+}
+
+// Block is POST /admin/users/:id/block (password re-check), until the
+// form's "until" (blockUntil).
 func (h *Admin) Block(c *fiber.Ctx) error {
 	uid, err := userID(c)
 	if err != nil {
 		return err
 	}
-	until := models.BlockedForever
-	if s := strings.TrimSpace(c.FormValue("until")); s != "" {
-		d, err := time.Parse("2006-01-02", s)
-		if err != nil {
-			return h.renderUser(c, fiber.StatusBadRequest, fail("The date must be written YYYY-MM-DD."))
-		}
-		until = d.AddDate(0, 0, 1).UnixMilli()
-		if until <= h.clock.Now().UnixMilli() {
-			return h.renderUser(c, fiber.StatusBadRequest, fail("The block must end in the future."))
-		}
+	until, refusal := h.blockUntil(c)
+	if refusal != "" {
+		return h.renderUser(c, fiber.StatusBadRequest, fail(refusal))
 	}
 	if err := h.recheck(c); err != nil {
 		return h.refuseRecheck(c, err, func() error { return h.renderUser(c, fiber.StatusForbidden, fail(wrongPassword)) })

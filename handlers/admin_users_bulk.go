@@ -4,7 +4,6 @@ import (
 	"errors"
 	"strconv"
 	"strings"
-	"time"
 
 	"github.com/gofiber/fiber/v2"
 
@@ -53,14 +52,11 @@ func (h *Admin) BulkUsers(c *fiber.Ctx) error {
 	case action == "delete" && strings.TrimSpace(c.FormValue("confirm")) != strconv.Itoa(len(ids)):
 		return page(fiber.StatusBadRequest, fail("Type the number of selected users ("+strconv.Itoa(len(ids))+") to confirm deleting them: nothing was deleted."))
 	}
-	until := models.BlockedForever
-	if s := strings.TrimSpace(c.FormValue("until")); action == "block" && s != "" {
-		d, err := time.Parse("2006-01-02", s)
-		if err != nil {
-			return page(fiber.StatusBadRequest, fail("The date must be written YYYY-MM-DD."))
-		}
-		if until = d.AddDate(0, 0, 1).UnixMilli(); until <= h.clock.Now().UnixMilli() {
-			return page(fiber.StatusBadRequest, fail("The block must end in the future."))
+	var until int64
+	if action == "block" {
+		var refusal string
+		if until, refusal = h.blockUntil(c); refusal != "" {
+			return page(fiber.StatusBadRequest, fail(refusal))
 		}
 	}
 	if err := h.recheck(c); err != nil {

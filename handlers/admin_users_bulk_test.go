@@ -5,6 +5,7 @@ import (
 	"net/url"
 	"strings"
 	"testing"
+	"time"
 
 	"roster/web/webtest"
 )
@@ -67,6 +68,24 @@ func TestBulkUserActions(t *testing.T) {
 			After: func(t testing.TB, e *webtest.Env, _ *webtest.Response) {
 				if n := e.Count("SELECT COUNT(*) FROM users"); n != 2 {
 					t.Error("users deleted without the confirmation")
+				}
+			}},
+		// The block date reads as on one user's page; other actions ignore it.
+		{Name: "a block date not YYYY-MM-DD", SignedInAs: "operator", Before: twoUsers, Method: http.MethodPost, URL: "/admin/users/bulk", HTMX: true,
+			Body: form(map[string]string{"action": "block", "until": "10/03/2026", "password": webtest.AdminPassword}), Headers: map[string]string{"Content-Type": "application/x-www-form-urlencoded"},
+			ExpectedStatus: http.StatusBadRequest, ExpectedTestIDText: map[string]string{"notice-error": "The date must be written YYYY-MM-DD."}, After: live(2)},
+		{Name: "a block ending in the past", SignedInAs: "operator", Before: twoUsers, Method: http.MethodPost, URL: "/admin/users/bulk", HTMX: true,
+			Body: form(map[string]string{"action": "block", "until": "2020-01-01", "password": webtest.AdminPassword}), Headers: map[string]string{"Content-Type": "application/x-www-form-urlencoded"},
+			ExpectedStatus: http.StatusBadRequest, ExpectedTestIDText: map[string]string{"notice-error": "The block must end in the future."}, After: live(2)},
+		{Name: "revoke ignores the block date", SignedInAs: "operator", Before: twoUsers, Method: http.MethodPost, URL: "/admin/users/bulk", HTMX: true,
+			Body: form(map[string]string{"action": "revoke", "until": "not a date", "password": webtest.AdminPassword}), Headers: map[string]string{"Content-Type": "application/x-www-form-urlencoded"},
+			ExpectedTestIDText: map[string]string{"notice": "Signed out 2 users everywhere; 2 sessions revoked."}, After: live(0)},
+		{Name: "block until a date", SignedInAs: "operator", Before: twoUsers, Method: http.MethodPost, URL: "/admin/users/bulk", HTMX: true,
+			Body: form(map[string]string{"action": "block", "until": "2026-03-10", "password": webtest.AdminPassword}), Headers: map[string]string{"Content-Type": "application/x-www-form-urlencoded"},
+			ExpectedTestIDText: map[string]string{"notice": "Blocked 2 users; 2 sessions revoked."},
+			After: func(t testing.TB, e *webtest.Env, _ *webtest.Response) {
+				if n := e.Count("SELECT COUNT(*) FROM users WHERE blocked_until = ?", time.Date(2026, 3, 11, 0, 0, 0, 0, time.UTC).UnixMilli()); n != 2 {
+					t.Errorf("%d users blocked until the end of 2026-03-10", n)
 				}
 			}},
 		{Name: "block and delete", SignedInAs: "owner", Before: twoUsers, Method: http.MethodPost, URL: "/admin/users/bulk", HTMX: true,

@@ -46,7 +46,7 @@ func (a *API) getContacts(c *fiber.Ctx, r *Request, pr *models.Principal) (Reply
 }
 
 func (a *API) syncContacts(ctx context.Context, r *Request, pr *models.Principal, dst []byte) (models.ContactList, error) {
-	raw := models.SplitPhones(r.Get("phones"))
+	raw := models.SplitList(r.Get("phones"))
 	if len(raw) > 0 || r.Flag("reset") {
 		res, err := a.contacts.Upload(ctx, &pr.User, raw, r.Flag("reset"), dst)
 		if err != nil {
@@ -76,7 +76,7 @@ func parseTS(s string) (int64, error) {
 }
 
 func (a *API) delContacts(c *fiber.Ctx, r *Request, pr *models.Principal) (Reply, error) {
-	raw := models.SplitPhones(r.Get("phones"))
+	raw := models.SplitList(r.Get("phones"))
 	if len(raw) == 0 {
 		return nil, apiErr(CodeMissingPara, "The numbers to remove (phones) are missing.")
 	}

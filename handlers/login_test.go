@@ -4,6 +4,7 @@ import (
 	"encoding/hex"
 	"net/http"
 	"net/http/httptest"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -430,5 +431,18 @@ func TestAuthEventsAreAudited(t *testing.T) {
 	}
 	if err := e.Server.DB().Write.Exec("UPDATE audit_log SET phone = ''").Error; err == nil {
 		t.Error("audit entries can be changed")
+	}
+}
+
+// The random tokens keep the formats that apps and browsers hold: an app's
+// access token is 64 hex characters, the dashboard's CSRF token 43 base64url
+// ones.
+func TestTokenFormats(t *testing.T) {
+	e := webtest.New(t)
+	if tok := e.SignIn(webtest.USPhone, "phone"); !regexp.MustCompile(`^[0-9a-f]{64}$`).MatchString(tok) {
+		t.Errorf("app token %q", tok)
+	}
+	if a := e.AdminLogin("alice", "owner"); !regexp.MustCompile(`^[A-Za-z0-9_-]{43}$`).MatchString(a.CSRF) {
+		t.Errorf("CSRF token %q", a.CSRF)
 	}
 }

@@ -3,7 +3,6 @@ package models
 import (
 	"context"
 	"crypto/rand"
-	"encoding/base64"
 	"errors"
 	"fmt"
 	"time"
@@ -113,14 +112,9 @@ var (
 	ErrBadAdminName   = errors.New("the name must be 1 to 64 letters, digits, dots, dashes or underscores")
 )
 
-// GeneratePassword returns a random password of 20 URL-safe characters (120 bits).
-func GeneratePassword() (string, error) {
-	var b [15]byte
-	if _, err := rand.Read(b[:]); err != nil {
-		return "", err
-	}
-	return base64.RawURLEncoding.EncodeToString(b[:]), nil
-}
+// GeneratePassword returns a random password: crypto/rand's Text, 26
+// letters and digits (130 bits). Only its bcrypt hash is kept.
+func GeneratePassword() string { return rand.Text() }
 
 func validAdminName(name string) bool {
 	if name == "" || len(name) > 64 {
@@ -233,9 +227,7 @@ func (s *Admins) EnsureOwner(ctx context.Context, name, password string) (create
 		return false, "", nil
 	}
 	if password == "" {
-		if password, err = GeneratePassword(); err != nil {
-			return false, "", err
-		}
+		password = GeneratePassword()
 		generated = password
 	}
 	if _, err := s.Create(ctx, name, RoleOwner, password, ActorSystem); err != nil {

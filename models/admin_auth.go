@@ -54,12 +54,8 @@ const LoginFormLifetime = time.Hour
 // NewLoginForm returns the token of a new sign-in form: its time of issue
 // and 32 random bytes. The caller keeps it where the client cannot change
 // it (the signed cookie) and compares the posted copy with it.
-func (s *Admins) NewLoginForm() (string, error) {
-	var b [32]byte
-	if _, err := rand.Read(b[:]); err != nil {
-		return "", err
-	}
-	return strconv.FormatInt(toMillis(s.clock.Now()), 10) + "." + base64.RawURLEncoding.EncodeToString(b[:]), nil
+func (s *Admins) NewLoginForm() string {
+	return strconv.FormatInt(toMillis(s.clock.Now()), 10) + "." + randomToken()
 }
 
 // loginFormIssued is when a NewLoginForm token was made (0 when the token
@@ -363,26 +359,21 @@ func hashSessionID(raw string) []byte {
 	return h[:]
 }
 
-func randomToken() (string, error) {
+// randomToken returns 32 random bytes, base64url-encoded (43 characters):
+// the dashboard's session ids, CSRF tokens and sign-in forms. (App tokens
+// are NewToken's hex, a format apps already hold.)
+func randomToken() string {
 	var b [32]byte
-	if _, err := rand.Read(b[:]); err != nil {
-		return "", err
-	}
-	return base64.RawURLEncoding.EncodeToString(b[:]), nil
+	rand.Read(b[:]) // never fails: crypto/rand crashes the program instead
+	return base64.RawURLEncoding.EncodeToString(b[:])
 }
 
 // startSession creates a session with a fresh id (never one the browser
 // brought along) and its CSRF token, and gives back the attempt's
 // reservation on the throttle.
 func (s *Admins) startSession(ctx context.Context, a *Admin, keys []throttleKey, cl ClientInfo, now time.Time) (string, *AdminSession, error) {
-	raw, err := randomToken()
-	if err != nil {
-		return "", nil, err
-	}
-	csrf, err := randomToken()
-	if err != nil {
-		return "", nil, err
-	}
+	raw, csrf := randomToken(), randomToken()
+	var err error
 	nowMs := toMillis(now)
 	sess := &AdminSession{IDHash: hashSessionID(raw), AdminID: a.ID, CSRFToken: csrf, IP: cl.IP,
 		UserAgent: truncate(cl.UserAgent, 512), CreatedAt: nowMs, LastSeenAt: nowMs,

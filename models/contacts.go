@@ -84,21 +84,6 @@ type ContactList struct {
 	N    int    // the contacts in it
 }
 
-// SplitPhones splits the protocol's comma-separated list of numbers.
-func SplitPhones(s string) []string {
-	if strings.TrimSpace(s) == "" {
-		return nil
-	}
-	parts := strings.Split(s, ",")
-	out := parts[:0]
-	for _, p := range parts {
-		if p = strings.TrimSpace(p); p != "" {
-			out = append(out, p)
-		}
-	}
-	return out
-}
-
 func (c *Contacts) tooLarge(n int) *RefusedError {
 	return &RefusedError{Reason: ReasonTooLarge,
 		Message: fmt.Sprintf("Too many numbers in one request (%d); send at most %d at a time.", n, c.cfg.MaxPerRequest)}

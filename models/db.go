@@ -322,9 +322,6 @@ func (d *DB) Dependents(ctx context.Context, secret string) (int64, string, erro
 		// Not the admins themselves: `roster admin create` may make them
 		// before the first start, which generates the cookie keys.
 		q, what = "SELECT COUNT(*) FROM admin_sessions WHERE revoked_at IS NULL", "dashboard sessions (every one would end)"
-	case "mesibo-seal":
-		q, what = "SELECT COUNT(*) FROM sessions WHERE mesibo_token_sealed IS NOT NULL",
-			"sessions with sealed mesibo tokens (they could no longer be revoked at mesibo)"
 	default:
 		return 0, "", nil
 	}

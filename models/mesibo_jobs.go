@@ -1,19 +1,14 @@
 package models
 
 import (
-	"crypto/aes"
-	"crypto/cipher"
-	"crypto/rand"
-	"crypto/sha256"
 	"encoding/json"
-	"errors"
 
 	"gorm.io/gorm"
 )
 
 // mesibo jobs in the outbox: the calls to mesibo that revocation, account
 // deletion and notices queue in their own transactions (sent by
-// web/mesibo's job sender), and the sealing of mesibo tokens at rest.
+// web/mesibo's job sender).
 
 // MesiboChannel is the outbox channel of mesibo jobs.
 const MesiboChannel = "mesibo"
@@ -48,48 +43,6 @@ type MesiboJob struct {
 	Msg         string `json:"msg,omitempty"`          // message: the contact notice's JSON
 }
 
-// sealToken encrypts a token with AES-256-GCM under the key (any length; it
-// is hashed to 32 bytes). The result is nonce || ciphertext.
-func sealToken(key []byte, token string) ([]byte, error) {
-	gcm, err := tokenAEAD(key)
-	if err != nil {
-		return nil, err
-	}
-	nonce := make([]byte, gcm.NonceSize())
-	if _, err := rand.Read(nonce); err != nil {
-		return nil, err
-	}
-	return gcm.Seal(nonce, nonce, []byte(token), []byte("roster mesibo token")), nil
-}
-
-// UnsealToken decrypts a token sealed by the sign-in (for the revocation sender).
-func UnsealToken(key, sealed []byte) (string, error) {
-	gcm, err := tokenAEAD(key)
-	if err != nil {
-		return "", err
-	}
-	if len(sealed) < gcm.NonceSize() {
-		return "", errors.New("sealed token too short")
-	}
-	plain, err := gcm.Open(nil, sealed[:gcm.NonceSize()], sealed[gcm.NonceSize():], []byte("roster mesibo token"))
-	if err != nil {
-		return "", errors.New("the sealed token does not open with this key")
-	}
-	return string(plain), nil
-}
-
-func tokenAEAD(key []byte) (cipher.AEAD, error) {
-	if len(key) == 0 {
-		return nil, errors.New("no sealing key")
-	}
-	k := sha256.Sum256(key)
-	block, err := aes.NewCipher(k[:])
-	if err != nil {
-		return nil, err
-	}
-	return cipher.NewGCM(block)
-}
-
 // queueMesiboJob writes a mesibo job into the outbox inside the caller's
 // transaction: the job exists exactly when the revocation does, and the
 // delivery worker sends it to mesibo with retries, outside any transaction.
@@ -116,7 +69,7 @@ func queueMesiboJob(tx *gorm.DB, recipient string, job MesiboJob, now int64) err
 // sending that device into a sign-in loop; the old token was on that same
 // device, which dropped it.
 func queueMesiboTokenDelete(tx *gorm.DB, sess *Session, now int64) error {
-	if sess.MesiboUID == "" || len(sess.MesiboTokenSealed) == 0 {
+	if sess.MesiboUID == "" {
 		return nil // a Roster token: nothing to do at mesibo
 	}
 	if sess.RevokeReason == RevokeReplaced {

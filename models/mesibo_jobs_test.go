@@ -22,24 +22,6 @@ func openTestDB(t *testing.T) *DB {
 	return db
 }
 
-func TestSealToken(t *testing.T) {
-	key := []byte("0123456789abcdef0123456789abcdef")
-	sealed, err := sealToken(key, "mesibo-user-token")
-	if err != nil {
-		t.Fatal(err)
-	}
-	if got, err := UnsealToken(key, sealed); err != nil || got != "mesibo-user-token" {
-		t.Fatalf("unseal: %q %v", got, err)
-	}
-	if _, err := UnsealToken([]byte("another key entirely, 32 bytes.."), sealed); err == nil {
-		t.Error("opened with the wrong key")
-	}
-	sealed[len(sealed)-1] ^= 1
-	if _, err := UnsealToken(key, sealed); err == nil {
-		t.Error("opened a tampered token")
-	}
-}
-
 // outboxAfter runs queue in a transaction and returns the outbox it leaves.
 func outboxAfter(t *testing.T, db *DB, queue func(tx *gorm.DB) error) []OutboxMessage {
 	t.Helper()
@@ -96,9 +78,9 @@ func TestQueueMesiboTokenDelete(t *testing.T) {
 			}
 			for i, reason := range []string{RevokeReplaced, RevokeLogout, RevokeLogout, ""} {
 				sess := &Session{UserID: u.ID, TokenHash: HashToken("t" + string(rune('a'+i))), CreatedAt: now, LastUsedAt: now, ExpiresAt: now + 1,
-					MesiboUID: "5302", MesiboTokenSealed: []byte("sealed"), RevokeReason: reason}
+					MesiboUID: "5302", RevokeReason: reason}
 				if reason == "" {
-					sess.MesiboUID, sess.MesiboTokenSealed = "", nil // a Roster token
+					sess.MesiboUID = "" // a Roster token
 				}
 				if err := queueMesiboTokenDelete(tx, sess, now); err != nil {
 					return err

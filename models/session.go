@@ -33,10 +33,9 @@ type Session struct {
 	ExpiresAt    int64
 	RevokedAt    *int64
 	RevokeReason string
-	// mesibo mode: the user's mesibo uid and the sealed mesibo token, kept
-	// so that revoking this session also deletes its token at mesibo.
-	MesiboUID         string
-	MesiboTokenSealed []byte
+	// mesibo mode: the user's mesibo uid, kept so that revoking this
+	// session also invalidates its token at mesibo.
+	MesiboUID string
 }
 
 // Revoke reasons recorded on sessions and in the audit log.
@@ -58,13 +57,14 @@ func HashToken(token string) []byte {
 	return h[:]
 }
 
-// newToken returns an opaque 256-bit token, hex-encoded.
-func newToken() (string, error) {
+// NewToken returns 256 random bits, hex-encoded (64 characters): the apps'
+// access tokens, and the keys `roster keys` and `roster copy` print (past
+// the 32 characters a secret from the environment needs, and safe
+// unquoted in an environment file).
+func NewToken() string {
 	var b [32]byte
-	if _, err := rand.Read(b[:]); err != nil {
-		return "", err
-	}
-	return hex.EncodeToString(b[:]), nil
+	rand.Read(b[:]) // never fails: crypto/rand crashes the program instead
+	return hex.EncodeToString(b[:])
 }
 
 // Sessions authenticates tokens and revokes them.
@@ -324,7 +324,7 @@ func createSession(tx *gorm.DB, user *User, cl ClientInfo, now time.Time, ttl ti
 		// kill the token being handed out.
 		if err := tx.Model(&Session{}).Where("token_hash = ?", HashToken(token)).
 			Updates(map[string]any{"token_hash": HashToken("superseded:" + token + ":" + strconv.FormatInt(nowMs, 10)),
-				"revoked_at": nowMs, "revoke_reason": RevokeReissued, "mesibo_token_sealed": nil}).Error; err != nil {
+				"revoked_at": nowMs, "revoke_reason": RevokeReissued}).Error; err != nil {
 			return nil, "", nil, err
 		}
 	}
@@ -347,9 +347,7 @@ func createSession(tx *gorm.DB, user *User, cl ClientInfo, now time.Time, ttl ti
 		}
 	}
 	if issued == nil {
-		if token, err = newToken(); err != nil {
-			return nil, "", nil, err
-		}
+		token = NewToken()
 	}
 	sess = &Session{
 		UserID: user.ID, TokenHash: HashToken(token),
@@ -358,7 +356,7 @@ func createSession(tx *gorm.DB, user *User, cl ClientInfo, now time.Time, ttl ti
 		CreatedAt: nowMs, LastUsedAt: nowMs, ExpiresAt: toMillis(now.Add(ttl)),
 	}
 	if issued != nil {
-		sess.MesiboUID, sess.MesiboTokenSealed = issued.uid, issued.sealed
+		sess.MesiboUID = issued.uid
 	}
 	if err := tx.Create(sess).Error; err != nil {
 		return nil, "", nil, err

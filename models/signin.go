@@ -94,7 +94,6 @@ type SignInConfig struct {
 	OnQueued    func()                   // called after a message was queued (wakes the sender)
 	Delivery    DeliveryPolicy           // per-address channel choice and SMS protection
 	Issuer      TokenIssuer              // nil: Roster issues its own tokens; else e.g. mesibo
-	SealKey     []byte                   // encrypts issuer tokens kept for revocation
 	AppIDs      []string                 // app ids allowed to sign in (empty = any)
 	Hasher      *PhoneHasher             // keyed hash stored on new users (nil: none)
 	Events      *Events                  // where a new user's "joined" notice is written (nil: none)

@@ -87,10 +87,6 @@ func (s *SignIn) verifyWithIssuer(ctx context.Context, p Phone, code, name strin
 	}
 	var result *SignInResult
 	err = s.db.WriteTx(ctx, func(tx *gorm.DB) error {
-		sealed, err := sealToken(s.cfg.SealKey, issued.Token)
-		if err != nil {
-			return err
-		}
 		// The phone's lock, as the code check took it: a first sign-in
 		// creates the user, once.
 		if err := s.lockPhone(tx, p.E164); err != nil {
@@ -106,7 +102,7 @@ func (s *SignIn) verifyWithIssuer(ctx context.Context, p Phone, code, name strin
 			}
 			return err
 		}
-		result, err = s.completeSignInWith(tx, p, u, name, cl, now, &issuedSession{token: issued.Token, uid: issued.UID, sealed: sealed})
+		result, err = s.completeSignInWith(tx, p, u, name, cl, now, &issuedSession{token: issued.Token, uid: issued.UID})
 		return err
 	})
 	if err != nil {
@@ -141,5 +137,4 @@ func (s *SignIn) issuerFailed(ctx context.Context, p Phone, otpID int64, cl Clie
 
 type issuedSession struct {
 	token, uid string
-	sealed     []byte
 }

@@ -49,3 +49,22 @@ func humanDuration(d time.Duration) string {
 		return plural(int64((d+time.Hour-1)/time.Hour), "hour")
 	}
 }
+
+// SplitList splits a comma-separated list (the protocol's phone numbers, a
+// flag's values) into its items, trimmed, without empty ones.
+func SplitList(s string) []string {
+	if strings.TrimSpace(s) == "" {
+		return nil
+	}
+	parts := strings.Split(s, ",")
+	out := parts[:0]
+	for _, p := range parts {
+		if p = strings.TrimSpace(p); p != "" {
+			out = append(out, p)
+		}
+	}
+	if len(out) == 0 {
+		return nil
+	}
+	return out
+}

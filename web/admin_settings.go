@@ -1,16 +1,15 @@
 package web
 
 import (
-	"fmt"
 	"strings"
-	"time"
 
 	"roster/views"
 )
 
 // The settings page: every flag, grouped as an administrator looks for it,
-// with readable values (durations as "7 days", not "168h0m0s"), secrets
-// only as set or not set, and where each value came from.
+// with its value as FlagSetting.shown writes it (readable, redacted; the
+// start-up log shows the same), secrets only as set or not set, and where
+// each value came from.
 
 // settingGroups names the page's groups in order; a flag goes to the first
 // group one of whose prefixes it starts with, the rest to "Server".
@@ -48,7 +47,7 @@ func settingsOf(cfg Config, getenv func(string) string) []views.SettingGroupVM {
 				}
 			}
 		}
-		out[i].Rows = append(out[i].Rows, views.SettingVM{Name: f.Name, Env: EnvName(f.Name), Value: settingValue(f),
+		out[i].Rows = append(out[i].Rows, views.SettingVM{Name: f.Name, Env: EnvName(f.Name), Value: f.shown(),
 			Source: f.Source, Help: f.Usage})
 	}
 	secrets := views.SettingGroupVM{Title: "Secrets (environment, or a file named by NAME_FILE)", ID: "secrets"}
@@ -67,66 +66,4 @@ func settingsOf(cfg Config, getenv func(string) string) []views.SettingGroupVM {
 		secrets.Rows = append(secrets.Rows, views.SettingVM{Name: s.env, Value: v, Source: src, Secret: true})
 	}
 	return append(out, secrets)
-}
-
-// settingValue is a flag's value as the page shows it.
-func settingValue(f FlagSetting) string {
-	switch f.Name {
-	case "demo-code": // a code that signs in any number
-		if f.Value == "" {
-			return "off"
-		}
-		return "ON (the code is not shown)"
-	case "test-numbers": // numbers with their fixed codes: the codes stay hidden
-		var nums []string
-		for _, item := range splitList(f.Value) {
-			n, _, _ := strings.Cut(item, ":")
-			nums = append(nums, strings.TrimSpace(n)+" (code hidden)")
-		}
-		return noneIfEmpty(strings.Join(nums, ", "))
-	case "webhook-url", "mesibo-api-url", "twilio-base-url", "files-url", "s3-endpoint", "database-url":
-		return noneIfEmpty(redactURL(f.Value))
-	}
-	if _, err := time.ParseDuration(f.Default); err == nil {
-		if d, err := time.ParseDuration(f.Value); err == nil {
-			return readableDuration(d)
-		}
-	}
-	switch f.Value {
-	case "true":
-		return "yes"
-	case "false":
-		return "no"
-	}
-	return noneIfEmpty(strings.ReplaceAll(f.Value, ",", ", "))
-}
-
-func noneIfEmpty(s string) string {
-	if s == "" {
-		return "(none)"
-	}
-	return s
-}
-
-// readableDuration writes 168h as "7 days", 5m as "5 min", 90s as "1 min 30 s".
-func readableDuration(d time.Duration) string {
-	if d == 0 {
-		return "0"
-	}
-	units := []struct {
-		d          time.Duration
-		one, other string
-	}{{24 * time.Hour, " day", " days"}, {time.Hour, " h", " h"}, {time.Minute, " min", " min"}, {time.Second, " s", " s"}, {time.Millisecond, " ms", " ms"}}
-	var parts []string
-	for _, u := range units {
-		if n := d / u.d; n > 0 {
-			name := u.other
-			if n == 1 {
-				name = u.one
-			}
-			parts = append(parts, fmt.Sprintf("%d%s", n, name))
-			d -= n * u.d
-		}
-	}
-	return strings.Join(parts, " ")
 }

@@ -30,7 +30,7 @@ func AdminCommand(ctx context.Context, args []string, getenv func(string) string
 	}
 	action := args[0]
 	if action != "create" && action != "reset-password" && action != "revoke-sessions" {
-		return fmt.Errorf("unknown action %q\n%s", action, usage)
+		return MarkUsage(fmt.Errorf("unknown action %q\n%s", action, usage))
 	}
 	fs := flag.NewFlagSet("roster admin "+action, flag.ContinueOnError)
 	fs.SetOutput(stdout)
@@ -43,18 +43,18 @@ func AdminCommand(ctx context.Context, args []string, getenv func(string) string
 	}
 	plain, err := parseInterspersed(fs, args[1:])
 	if err != nil {
-		return err
+		return MarkUsage(err)
 	}
 	name := *nameFlag
 	switch {
 	case len(plain) == 1 && name == "":
 		name = plain[0]
 	case len(plain) > 0 || name == "":
-		return errors.New(usage)
+		return MarkUsage(errors.New(usage))
 	}
 	if action == "create" {
 		if err := models.CheckAdminInput(name, *role); err != nil {
-			return err
+			return MarkUsage(err)
 		}
 	}
 	var password string
@@ -66,9 +66,7 @@ func AdminCommand(ctx context.Context, args []string, getenv func(string) string
 		}
 		generated = password == ""
 		if generated {
-			if password, err = models.GeneratePassword(); err != nil {
-				return err
-			}
+			password = models.GeneratePassword()
 		}
 	}
 	db, err := adminCommandDB(ctx, *dataDir, getenv(EnvName("database-url")))

@@ -2,6 +2,7 @@ package web
 
 import (
 	"context"
+	"errors"
 	"flag"
 	"fmt"
 	"io"
@@ -24,7 +25,7 @@ func BackupCommand(ctx context.Context, args []string, getenv func(string) strin
 		*dataDir = v
 	}
 	if err := fs.Parse(args); err != nil {
-		return err
+		return MarkUsage(err)
 	}
 	if url := getenv(EnvName("database-url")); url != "" {
 		return fmt.Errorf("the database is PostgreSQL (%s is set): roster backup copies SQLite files only. "+
@@ -32,7 +33,7 @@ func BackupCommand(ctx context.Context, args []string, getenv func(string) strin
 			"or continuous archiving; keep the ROSTER_*_KEY secrets and the object store's files with it", EnvName("database-url"), redactURL(url))
 	}
 	if *dest == "" || fs.NArg() > 0 {
-		return fmt.Errorf("usage: roster backup --out FILE [--data-dir DIR]")
+		return MarkUsage(errors.New("usage: roster backup --out FILE [--data-dir DIR]"))
 	}
 	path, err := existingDatabase(*dataDir)
 	if err != nil {

@@ -189,7 +189,7 @@ func ParseConfig(name string, args []string, getenv func(string) string, out io.
 		return cfg, fmt.Errorf("unexpected arguments: %v", fs.Args())
 	}
 	cfg.OTP = pol
-	cfg.TrustedProxies = splitList(trusted)
+	cfg.TrustedProxies = models.SplitList(trusted)
 	return cfg, cfg.finish()
 }
 
@@ -286,7 +286,7 @@ const (
 // any international format; they need only be possible numbers.
 func parseTestNumbers(raw string) (map[string]string, error) {
 	out := map[string]string{}
-	for _, item := range splitList(raw) {
+	for _, item := range models.SplitList(raw) {
 		num, code, ok := strings.Cut(item, ":")
 		code = strings.TrimSpace(code)
 		if !ok || !isDigits(code, minFixedCode, maxFixedCode) {
@@ -300,16 +300,6 @@ func parseTestNumbers(raw string) (map[string]string, error) {
 		out[p.E164] = code
 	}
 	return out, nil
-}
-
-func splitList(s string) []string {
-	var out []string
-	for _, part := range strings.Split(s, ",") {
-		if part = strings.TrimSpace(part); part != "" {
-			out = append(out, part)
-		}
-	}
-	return out
 }
 
 func isDigits(s string, minLen, maxLen int) bool {
@@ -344,37 +334,6 @@ func defaultBaseURL(addr string) string {
 		host = "localhost"
 	}
 	return "http://" + net.JoinHostPort(host, port)
-}
-
-// Redacted lists the effective configuration for logs and the dashboard.
-// It holds no secrets: those never enter Config.
-func (cfg Config) Redacted() map[string]any {
-	tn := make([]string, 0, len(cfg.TestNumbers))
-	for n := range cfg.TestNumbers {
-		tn = append(tn, n+":[redacted]")
-	}
-	demo := "off"
-	if cfg.DemoCode != "" {
-		demo = "ON ([redacted])"
-	}
-	m := map[string]any{
-		"addr": cfg.Addr, "data_dir": cfg.DataDir, "database": cfg.databaseName(), "base_url": cfg.BaseURL, "app_name": cfg.AppName,
-		"log_format": cfg.LogFormat, "log_level": cfg.LogLevel, "test_numbers": tn, "demo_code": demo,
-		"otp_ttl": cfg.OTP.TTL.String(), "otp_max_attempts": cfg.OTP.MaxAttempts, "otp_lock_after": cfg.OTP.LockAfter,
-		"otp_lock_duration": cfg.OTP.LockFor.String(), "otp_resend_cooldown": cfg.OTP.ResendCooldown.String(),
-		"otp_phone_hourly": cfg.OTP.PhonePerHour, "otp_phone_daily": cfg.OTP.PhonePerDay,
-		"otp_ip_hourly": cfg.OTP.IPPerHour, "otp_ip_daily": cfg.OTP.IPPerDay, "otp_channel": cfg.OTPChannel,
-		"token_lifetime": cfg.TokenLifetime.String(), "retention": cfg.Retention.String(), "audit_retention": cfg.AuditRetention.String(), "trusted_proxies": cfg.TrustedProxies,
-		"proxy_header": cfg.ProxyHeader, "body_limit_mb": cfg.BodyLimitMB, "max_connections": cfg.MaxConnections, "max_connections_per_ip": cfg.MaxConnectionsPerIP, "metrics_addr": cfg.MetricsAddr, "admin_region": cfg.AdminRegion,
-		"delivery": cfg.Delivery.redacted(),
-	}
-	for k, v := range cfg.People.redacted() {
-		m[k] = v
-	}
-	for k, v := range cfg.Files.redacted() {
-		m[k] = v
-	}
-	return m
 }
 
 // databaseName names the database for logs and the settings page, without

@@ -11,6 +11,7 @@ import (
 
 	"github.com/nyaruka/phonenumbers"
 
+	"roster/models"
 	"roster/web/delivery"
 	"roster/web/mesibo"
 )
@@ -111,7 +112,7 @@ func deliveryFlags(fs *flag.FlagSet, d *DeliveryConfig) {
 func (cfg *Config) finishDelivery() error {
 	d := &cfg.Delivery
 	var errs []error
-	d.Channels = splitList(cfg.OTPChannel)
+	d.Channels = models.SplitList(cfg.OTPChannel)
 	if len(d.Channels) == 0 {
 		errs = append(errs, errors.New("--otp-channel: name at least one channel"))
 	}
@@ -155,7 +156,7 @@ func (cfg *Config) finishDelivery() error {
 	for r := range phonenumbers.GetSupportedRegions() {
 		supported[r] = true
 	}
-	for _, c := range splitList(d.SMSCountriesRaw) {
+	for _, c := range models.SplitList(d.SMSCountriesRaw) {
 		c = strings.ToUpper(c)
 		if !supported[c] {
 			errs = append(errs, fmt.Errorf("--sms-countries: %q is not an ISO country code", c))
@@ -175,7 +176,7 @@ func (cfg *Config) finishDelivery() error {
 	default:
 		errs = append(errs, fmt.Errorf("--token-issuer must be local or mesibo, not %q", d.TokenIssuer))
 	}
-	d.AppIDs = splitList(d.AppIDsRaw)
+	d.AppIDs = models.SplitList(d.AppIDsRaw)
 	return errors.Join(errs...)
 }
 
@@ -235,19 +236,6 @@ func (d DeliveryConfig) has(channel string) bool {
 		}
 	}
 	return false
-}
-
-// redacted lists the delivery settings for the start-up log (no secrets).
-func (d DeliveryConfig) redacted() map[string]any {
-	return map[string]any{
-		"channels": d.Channels, "twilio_base_url": d.TwilioBaseURL, "twilio_account_sid": d.TwilioAccountSID,
-		"twilio_from": d.TwilioFrom, "twilio_messaging_service_sid": d.TwilioMessagingServiceSID,
-		"webhook_url": redactURL(d.WebhookURL), "smtp_host": d.SMTPHost, "smtp_port": d.SMTPPort, "smtp_tls": d.SMTPTLS,
-		"smtp_username": d.SMTPUsername, "smtp_from": d.SMTPFrom, "sms_countries": d.SMSCountriesRaw,
-		"sms_hourly_cap": d.SMSHourlyCap, "token_issuer": d.TokenIssuer, "mesibo_api_url": redactURL(d.MesiboAPIURL),
-		"mesibo_notice_from": d.MesiboFrom, "mesibo_degraded_unready": d.MesiboDegradedUnready,
-		"app_ids": d.AppIDs,
-	}
 }
 
 // redactURL drops the query of a URL for logs: receivers often take a key

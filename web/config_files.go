@@ -88,10 +88,3 @@ func parseS3URL(raw, endpoint string) (*models.S3Config, error) {
 	cfg.Endpoint, cfg.Insecure = e.Host, e.Scheme == "http"
 	return cfg, nil
 }
-
-func (f FilesConfig) redacted() map[string]any {
-	return map[string]any{
-		"files_url": f.URL, "s3_endpoint": redactURL(f.S3Endpoint), "s3_region": f.S3Region, "s3_path_style": f.S3PathStyle,
-		"files_redirect": f.Redirect, "files_redirect_ttl": f.RedirectTTL.String(),
-	}
-}

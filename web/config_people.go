@@ -70,12 +70,3 @@ func (p PeopleConfig) PhotoLimits() models.PhotoLimits {
 	l.DecodeBudget = int64(p.PhotoDecodeMB) << 20
 	return l
 }
-
-func (p PeopleConfig) redacted() map[string]any {
-	return map[string]any{
-		"contacts_max_per_request": p.Contacts.MaxPerRequest, "contacts_allowance": p.Contacts.Allowance,
-		"contacts_refill_per_day": p.Contacts.RefillPerDay, "contacts_writes_per_day": p.Contacts.WritesPerDay, "photo_max_mb": p.PhotoMaxMB,
-		"photo_max_megapixels": p.PhotoMaxMP, "photo_decode_budget_mb": p.PhotoDecodeMB, "event_retention": p.EventRetention.String(),
-		"event_heartbeat": p.EventHeartbeat.String(), "event_poll": p.EventPoll.String(), "fanout_chunk": p.FanoutChunk, "uploads_per_day": p.UploadsPerDay,
-	}
-}

@@ -2,8 +2,6 @@ package web
 
 import (
 	"context"
-	"crypto/rand"
-	"encoding/hex"
 	"errors"
 	"flag"
 	"fmt"
@@ -39,13 +37,13 @@ func CopyCommand(ctx context.Context, args []string, getenv func(string) string,
 		*dataDir = v
 	}
 	if err := fs.Parse(args); err != nil {
-		return err
+		return MarkUsage(err)
 	}
 	if *to == "" || fs.NArg() > 0 {
-		return errors.New("usage: roster copy --to postgres://… [--data-dir DIR] [--files-to s3://BUCKET/PREFIX]")
+		return MarkUsage(errors.New("usage: roster copy --to postgres://… [--data-dir DIR] [--files-to s3://BUCKET/PREFIX]"))
 	}
 	if errs := files.check(); len(errs) > 0 {
-		return errors.Join(errs...)
+		return MarkUsage(errors.Join(errs...))
 	}
 	dbPath, err := filepath.Abs(filepath.Join(*dataDir, "roster.db"))
 	if err != nil {
@@ -178,12 +176,8 @@ func printCopiedKeys(dataDir string, getenv func(string) string, out io.Writer) 
 		b, err := os.ReadFile(filepath.Join(dataDir, "secrets", v.key+".key"))
 		if errors.Is(err, fs.ErrNotExist) {
 			// Nothing was made with it yet: a new one completes the set.
-			fresh := make([]byte, 32)
-			if _, err := rand.Read(fresh); err != nil {
-				return err
-			}
 			fmt.Fprintf(out, "# %s is new: the copied deployment never made one.\n", v.env)
-			b = []byte(hex.EncodeToString(fresh))
+			b = []byte(models.NewToken())
 		} else if err != nil {
 			return err
 		}

@@ -1,12 +1,12 @@
 package web
 
 import (
-	"crypto/rand"
-	"encoding/hex"
 	"flag"
 	"fmt"
 	"io"
 	"strconv"
+
+	"roster/models"
 )
 
 // KeysCommand is `roster keys`: a fresh set of the secrets Roster would
@@ -23,10 +23,10 @@ func KeysCommand(args []string, out io.Writer) error {
 		fs.PrintDefaults()
 	}
 	if err := fs.Parse(args); err != nil {
-		return err
+		return MarkUsage(err)
 	}
 	if fs.NArg() > 0 {
-		return fmt.Errorf("unexpected arguments: %v", fs.Args())
+		return MarkUsage(fmt.Errorf("unexpected arguments: %v", fs.Args()))
 	}
 	var keys []secretVar
 	for _, s := range secretVars() {
@@ -36,11 +36,7 @@ func KeysCommand(args []string, out io.Writer) error {
 	}
 	values := make([]string, len(keys))
 	for i := range keys {
-		v, err := freshKey()
-		if err != nil {
-			return err
-		}
-		values[i] = v
+		values[i] = models.NewToken()
 	}
 	switch *format {
 	case "env":
@@ -48,20 +44,9 @@ func KeysCommand(args []string, out io.Writer) error {
 	case "yaml":
 		writeKeysYAML(out, keys, values)
 	default:
-		return fmt.Errorf("--format must be env or yaml, not %q", *format)
+		return MarkUsage(fmt.Errorf("--format must be env or yaml, not %q", *format))
 	}
 	return nil
-}
-
-// freshKey is 32 random bytes in hex: 64 characters, past LoadSecret's
-// minimum for a secret from the environment, and safe unquoted in an
-// environment file.
-func freshKey() (string, error) {
-	b := make([]byte, 32)
-	if _, err := rand.Read(b); err != nil {
-		return "", err
-	}
-	return hex.EncodeToString(b), nil
 }
 
 // keysWarning heads the output: what an operator must know before pasting it.

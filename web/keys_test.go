@@ -17,7 +17,7 @@ import (
 // generatedKeys are the secrets Roster generates when the environment has
 // none, by the name of their DATA-DIR/secrets/ file.
 var generatedKeys = map[string]string{"ROSTER_OTP_KEY": "otp", "ROSTER_CONTACTS_KEY": "contacts",
-	"ROSTER_COOKIE_HASH_KEY": "cookie-auth", "ROSTER_COOKIE_BLOCK_KEY": "cookie-enc", "ROSTER_MESIBO_SEAL_KEY": "mesibo-seal"}
+	"ROSTER_COOKIE_HASH_KEY": "cookie-auth", "ROSTER_COOKIE_BLOCK_KEY": "cookie-enc"}
 
 func runKeys(t *testing.T, args ...string) string {
 	t.Helper()

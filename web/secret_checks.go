@@ -11,7 +11,7 @@ import (
 )
 
 // loadCheckedSecret is LoadSecret for a secret that protects stored data
-// (code hashes, contact hashes, sealed mesibo tokens), then refuses a key
+// (code hashes, contact hashes), then refuses a key
 // that is not the one the data was made with: a wrong but well-formed
 // contacts key would otherwise start and match no stored contact, a wrong
 // code key fail every code another instance sent. The database holds a

@@ -74,10 +74,9 @@ func TestSecretsFromFiles(t *testing.T) {
 		{"contacts key", map[string]string{"ROSTER_CONTACTS_KEY": key}, nil, generated("contacts")},
 		{"cookie hash key", map[string]string{"ROSTER_COOKIE_HASH_KEY": key}, nil, generated("cookie-auth")},
 		{"cookie block key", map[string]string{"ROSTER_COOKIE_BLOCK_KEY": key}, nil, generated("cookie-enc")},
-		{"mesibo seal key and app token", map[string]string{"ROSTER_MESIBO_SEAL_KEY": key, web.EnvMesiboAppToken: mesiboAppToken},
+		{"mesibo app token", map[string]string{web.EnvMesiboAppToken: mesiboAppToken},
 			mesiboArgs(mesibo), func(t testing.TB, e *webtest.Env) {
 				signsIn(t, e) // the fake mesibo refuses any other app token
-				expectNoKeyFile(t, e, "mesibo-seal")
 			}},
 		{"admin password", map[string]string{"ROSTER_ADMIN_PASSWORD": "owner password from a file"}, nil,
 			func(t testing.TB, e *webtest.Env) {

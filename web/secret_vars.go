@@ -21,7 +21,6 @@ func secretVars() []secretVar {
 		{"ROSTER_CONTACTS_KEY", "contacts", "Keys the hashes of phone numbers in stored address books; a new key matches no stored contact again."},
 		{"ROSTER_COOKIE_HASH_KEY", "cookie-auth", "Signs the dashboard's session cookies; a new key ends every dashboard session."},
 		{"ROSTER_COOKIE_BLOCK_KEY", "cookie-enc", "Encrypts the dashboard's session cookies; a new key ends every dashboard session."},
-		{"ROSTER_MESIBO_SEAL_KEY", "mesibo-seal", "Seals the mesibo tokens kept with sessions (mesibo mode); with a new key they can no longer be revoked at mesibo."},
 		{"ROSTER_ADMIN_PASSWORD", "", ""},
 		{"ROSTER_METRICS_TOKEN", "", ""},
 		{EnvTwilioAuthToken, "", ""},

@@ -40,7 +40,7 @@ const hexSecretPrefix = "hex:"
 // LoadSecret returns a named secret: from the environment value when set,
 // else from DATA-DIR/secrets/NAME.key, which is created with 32 random bytes
 // (mode 0600) on first use. Losing the file invalidates what it protects
-// (codes, contact hashes, cookies, sealed tokens), so back it up with the
+// (codes, contact hashes, cookies), so back it up with the
 // database. Before creating the file, inUse (when not nil) says what stored
 // data depends on the secret: a new key over it would silently break it,
 // so the start stops instead. With no data directory (PostgreSQL) the

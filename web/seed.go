@@ -44,10 +44,10 @@ func Seed(ctx context.Context, args []string, getenv func(string) string, out io
 		*dataDir = v
 	}
 	if err := fs.Parse(args); err != nil {
-		return err
+		return MarkUsage(err)
 	}
 	if fs.NArg() > 0 {
-		return fmt.Errorf("unexpected arguments: %v", fs.Args())
+		return MarkUsage(fmt.Errorf("unexpected arguments: %v", fs.Args()))
 	}
 	getenv, err := withSecretFiles(getenv, log)
 	if err != nil {

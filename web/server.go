@@ -133,7 +133,7 @@ func New(ctx context.Context, cfg Config, log *slog.Logger, opts Options) (*Serv
 
 // build makes the services and the app over an open database.
 func build(ctx context.Context, cfg Config, log *slog.Logger, opts Options, db *models.DB, clientIP *clientip.Resolver, metricsToken string) (*Server, error) {
-	mesiboMode, err := mesiboSetup(ctx, cfg, opts.Getenv, log, opts.Clock, db)
+	mesiboMode, err := mesiboSetup(cfg, opts.Getenv, log, opts.Clock)
 	if err != nil {
 		return nil, err
 	}
@@ -177,7 +177,6 @@ func build(ctx context.Context, cfg Config, log *slog.Logger, opts Options, db *
 		OnQueued:    s.worker.Wake,
 		Delivery:    deliveryPolicy(cfg),
 		Issuer:      mesiboMode.issuer,
-		SealKey:     mesiboMode.sealKey,
 		AppIDs:      cfg.Delivery.AppIDs,
 		Hasher:      hasher,
 		Events:      s.events,

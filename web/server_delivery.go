@@ -1,7 +1,6 @@
 package web
 
 import (
-	"context"
 	"crypto/tls"
 	"errors"
 	"fmt"
@@ -71,29 +70,23 @@ func deliveryPolicy(cfg Config) models.DeliveryPolicy {
 	}
 }
 
-// mesiboParts is what mesibo mode adds: the token issuer, the key sealing
-// the tokens kept with the sessions, the outbox channel that deletes users
+// mesiboParts is what mesibo mode adds: the token issuer, the outbox channel that deletes users
 // at mesibo and sends contact notices as mesibo messages, and the record of
 // configuration failures (the degraded state). All nil otherwise.
 type mesiboParts struct {
-	issuer  models.TokenIssuer
-	sealKey []byte
-	jobs    delivery.Sender
-	health  *mesibo.Health
+	issuer models.TokenIssuer
+	jobs   delivery.Sender
+	health *mesibo.Health
 }
 
 // mesiboSetup builds mesibo mode's parts when it is on.
-func mesiboSetup(ctx context.Context, cfg Config, getenv func(string) string, log *slog.Logger, clock models.Clock, db *models.DB) (mesiboParts, error) {
+func mesiboSetup(cfg Config, getenv func(string) string, log *slog.Logger, clock models.Clock) (mesiboParts, error) {
 	if cfg.Delivery.TokenIssuer != "mesibo" {
 		return mesiboParts{}, nil
 	}
 	appToken := getenv(EnvMesiboAppToken)
 	if appToken == "" {
 		return mesiboParts{}, fmt.Errorf("--token-issuer mesibo needs $%s", EnvMesiboAppToken)
-	}
-	key, err := loadCheckedSecret(ctx, cfg, db, clock, log, "mesibo-seal", getenv("ROSTER_MESIBO_SEAL_KEY"))
-	if err != nil {
-		return mesiboParts{}, err
 	}
 	health := mesibo.NewHealth(log, clock.Now)
 	client := &mesibo.Client{URL: cfg.Delivery.MesiboAPIURL, AppToken: appToken, Health: health, HTTP: &http.Client{
@@ -108,10 +101,9 @@ func mesiboSetup(ctx context.Context, cfg Config, getenv func(string) string, lo
 		from = cfg.AppName
 	}
 	return mesiboParts{
-		issuer:  mesibo.Issuer{Client: client},
-		sealKey: key,
-		jobs:    mesibo.NewJobSender(client, from, cfg.AppName),
-		health:  health,
+		issuer: mesibo.Issuer{Client: client},
+		jobs:   mesibo.NewJobSender(client, from, cfg.AppName),
+		health: health,
 	}, nil
 }
 
