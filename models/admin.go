@@ -165,14 +165,14 @@ func (s *Admins) Create(ctx context.Context, name, role, password, actor string)
 	}
 	now := toMillis(s.clock.Now())
 	a := &Admin{Name: name, PasswordHash: string(hash), Role: role, CreatedAt: now}
-	err = s.db.WriteTx(ctx, func(tx *gorm.DB) error {
+	err = s.db.WriteTx(ctx, func(tx *Tx) error {
 		if err := tx.Create(a).Error; err != nil {
 			if errors.Is(err, gorm.ErrDuplicatedKey) {
 				return ErrAdminExists
 			}
 			return err
 		}
-		return audit(tx, AuditEntry{At: now, Actor: actor, Type: EventAdminCreated, Detail: fmt.Sprintf("admin %q, role %s", name, role)})
+		return audit(tx.DB, AuditEntry{At: now, Actor: actor, Type: EventAdminCreated, Detail: fmt.Sprintf("admin %q, role %s", name, role)})
 	})
 	if err != nil {
 		return nil, err
@@ -190,7 +190,7 @@ func (s *Admins) ResetPassword(ctx context.Context, name, password, actor string
 		return err
 	}
 	now := toMillis(s.clock.Now())
-	return s.db.WriteTx(ctx, func(tx *gorm.DB) error {
+	return s.db.WriteTx(ctx, func(tx *Tx) error {
 		var a Admin
 		if err := tx.Where(s.nameIs(), lowerASCII(name)).Take(&a).Error; err != nil {
 			if errors.Is(err, gorm.ErrRecordNotFound) {
@@ -205,10 +205,10 @@ func (s *Admins) ResetPassword(ctx context.Context, name, password, actor string
 			return err
 		}
 		// The throttle of this name is cleared: its owner has a new password.
-		if err := clearNameThrottle(tx, a.Name); err != nil {
+		if err := clearNameThrottle(tx.DB, a.Name); err != nil {
 			return err
 		}
-		return audit(tx, AuditEntry{At: now, Actor: actor, Type: EventAdminPasswordSet, Detail: fmt.Sprintf("admin %q", a.Name)})
+		return audit(tx.DB, AuditEntry{At: now, Actor: actor, Type: EventAdminPasswordSet, Detail: fmt.Sprintf("admin %q", a.Name)})
 	})
 }
 
@@ -290,7 +290,7 @@ func (s *Admins) CheckPassword(ctx context.Context, a *Admin, sess *AdminSession
 		return s.db.Write.WithContext(ctx).Exec("UPDATE admin_sessions SET recheck_failures = 0 WHERE id = ?", sess.ID).Error
 	}
 	ended := failures[0] == MaxRechecks
-	err = s.db.WriteTx(ctx, func(tx *gorm.DB) error {
+	err = s.db.WriteTx(ctx, func(tx *Tx) error {
 		detail := fmt.Sprintf("password re-check failed (%d of %d)", failures[0], MaxRechecks)
 		if ended {
 			detail += "; session ended"
@@ -298,7 +298,7 @@ func (s *Admins) CheckPassword(ctx context.Context, a *Admin, sess *AdminSession
 				return err
 			}
 		}
-		return audit(tx, adminEntry(now, a, EventAdminPasswordFail, "", nil, cl, detail))
+		return audit(tx.DB, adminEntry(now, a, EventAdminPasswordFail, "", nil, cl, detail))
 	})
 	if err != nil {
 		return err

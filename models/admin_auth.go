@@ -110,18 +110,18 @@ func (s *Admins) Login(ctx context.Context, form, name, password string, cl Clie
 	}
 	keys := s.throttleKeys(name, cl)
 	var wait time.Duration
-	err := s.db.WriteTx(ctx, func(tx *gorm.DB) error {
-		if err := useLoginForm(tx, form, nowMs); err != nil {
+	err := s.db.WriteTx(ctx, func(tx *Tx) error {
+		if err := useLoginForm(tx.DB, form, nowMs); err != nil {
 			return err
 		}
-		known, err := s.signedInFrom(tx, name, cl, knownBrowser)
+		known, err := s.signedInFrom(tx.DB, name, cl, knownBrowser)
 		if err != nil {
 			return err
 		}
-		if wait, err = s.reserve(tx, keys, known, nowMs); err != nil || wait == 0 {
+		if wait, err = s.reserve(tx.DB, keys, known, nowMs); err != nil || wait == 0 {
 			return err
 		}
-		return auditRepeatable(tx, AuditEntry{At: nowMs, Actor: "admin:" + truncate(name, 64), Type: EventAdminLoginFailed,
+		return auditRepeatable(tx.DB, AuditEntry{At: nowMs, Actor: "admin:" + truncate(name, 64), Type: EventAdminLoginFailed,
 			IP: cl.IP, UserAgent: truncate(cl.UserAgent, 512), Detail: "throttled"})
 	})
 	if err != nil {
@@ -142,8 +142,8 @@ func (s *Admins) Login(ctx context.Context, form, name, password string, cl Clie
 	ok := bcrypt.CompareHashAndPassword(hash, []byte(password)) == nil && a.ID != 0
 	if !ok {
 		// The failure is already counted: only the audit entry is left.
-		err := s.db.WriteTx(ctx, func(tx *gorm.DB) error {
-			return audit(tx, AuditEntry{At: nowMs, Actor: "admin:" + truncate(name, 64), Type: EventAdminLoginFailed,
+		err := s.db.WriteTx(ctx, func(tx *Tx) error {
+			return audit(tx.DB, AuditEntry{At: nowMs, Actor: "admin:" + truncate(name, 64), Type: EventAdminLoginFailed,
 				IP: cl.IP, UserAgent: truncate(cl.UserAgent, 512), Detail: "wrong name or password"})
 		})
 		if err != nil {
@@ -388,7 +388,7 @@ func (s *Admins) startSession(ctx context.Context, a *Admin, keys []throttleKey,
 		UserAgent: truncate(cl.UserAgent, 512), CreatedAt: nowMs, LastSeenAt: nowMs,
 		ExpiresAt: toMillis(now.Add(s.policy.AbsoluteTimeout))}
 	stale := false
-	err = s.db.WriteTx(ctx, func(tx *gorm.DB) error {
+	err = s.db.WriteTx(ctx, func(tx *Tx) error {
 		// The password was checked against a hash read before this
 		// transaction: a reset, a change or a disable committed since
 		// then (whose revocation this session would escape) refuses the
@@ -401,15 +401,15 @@ func (s *Admins) startSession(ctx context.Context, a *Admin, keys []throttleKey,
 			return err
 		}
 		if stale = len(still) == 0; stale {
-			return audit(tx, adminEntry(nowMs, a, EventAdminLoginFailed, "", nil, cl, "the password or the account changed during the sign-in"))
+			return audit(tx.DB, adminEntry(nowMs, a, EventAdminLoginFailed, "", nil, cl, "the password or the account changed during the sign-in"))
 		}
 		if err := tx.Create(sess).Error; err != nil {
 			return err
 		}
-		if err := release(tx, keys); err != nil {
+		if err := release(tx.DB, keys); err != nil {
 			return err
 		}
-		return audit(tx, adminEntry(nowMs, a, EventAdminLogin, "", nil, cl, fmt.Sprintf("session %d", sess.ID)))
+		return audit(tx.DB, adminEntry(nowMs, a, EventAdminLogin, "", nil, cl, fmt.Sprintf("session %d", sess.ID)))
 	})
 	if err == nil && stale {
 		err = ErrBadCredentials
@@ -461,11 +461,11 @@ func (s *Admins) Session(ctx context.Context, raw string) (*AdminSession, *Admin
 // Logout revokes a session.
 func (s *Admins) Logout(ctx context.Context, sess *AdminSession, a *Admin, cl ClientInfo) error {
 	now := toMillis(s.clock.Now())
-	return s.db.WriteTx(ctx, func(tx *gorm.DB) error {
+	return s.db.WriteTx(ctx, func(tx *Tx) error {
 		if err := tx.Model(&AdminSession{}).Where("id = ? AND revoked_at IS NULL", sess.ID).Update("revoked_at", now).Error; err != nil {
 			return err
 		}
-		return audit(tx, adminEntry(now, a, EventAdminLogout, "", nil, cl, fmt.Sprintf("session %d", sess.ID)))
+		return audit(tx.DB, adminEntry(now, a, EventAdminLogout, "", nil, cl, fmt.Sprintf("session %d", sess.ID)))
 	})
 }
 
@@ -482,7 +482,7 @@ func (s *Admins) RevokeSessions(ctx context.Context, adminID int64) error {
 func (s *Admins) RevokeSessionsByName(ctx context.Context, name, actor string) (int64, error) {
 	now := toMillis(s.clock.Now())
 	var n int64
-	err := s.db.WriteTx(ctx, func(tx *gorm.DB) error {
+	err := s.db.WriteTx(ctx, func(tx *Tx) error {
 		var a Admin
 		if err := tx.Where(s.nameIs(), lowerASCII(name)).Take(&a).Error; err != nil {
 			if errors.Is(err, gorm.ErrRecordNotFound) {
@@ -495,7 +495,7 @@ func (s *Admins) RevokeSessionsByName(ctx context.Context, name, actor string) (
 			return res.Error
 		}
 		n = res.RowsAffected
-		return audit(tx, AuditEntry{At: now, Actor: actor, Type: EventAdminSessionsRevoked, Detail: fmt.Sprintf("admin %q: %d sessions", a.Name, n)})
+		return audit(tx.DB, AuditEntry{At: now, Actor: actor, Type: EventAdminSessionsRevoked, Detail: fmt.Sprintf("admin %q: %d sessions", a.Name, n)})
 	})
 	return n, err
 }

@@ -234,14 +234,14 @@ func (c *Contacts) Upload(ctx context.Context, caller *User, raw []string, reset
 		toStore = stringList(missing)
 	}
 	var refused *RefusedError
-	err := c.db.WriteTx(ctx, func(tx *gorm.DB) error {
+	err := c.db.WriteTx(ctx, func(tx *Tx) error {
 		// Run again (writePostgres, after a deadlock), fn starts afresh.
 		rec.Refused, rec.Matched, refused = "", users.N, nil
 		// The count of never-seen numbers, the allowance spent on them, the
 		// reset and the digest all read what they then change: with the
 		// book locked, another instance's upload, reset or deletion of this
 		// book waits until this one is committed, and then sees it.
-		if _, err := lockUsers(tx, caller.ID); err != nil {
+		if _, err := lockUsers(tx.DB, caller.ID); err != nil {
 			return err
 		}
 		// Never-seen numbers: in neither the address book nor what the last
@@ -255,11 +255,11 @@ func (c *Contacts) Upload(ctx context.Context, caller *User, raw []string, reset
 		if err != nil {
 			return err
 		}
-		if refused, err = c.spendAllowance(tx, caller.ID, rec.NewNumbers, now); err != nil || refused != nil {
+		if refused, err = c.spendAllowance(tx.DB, caller.ID, rec.NewNumbers, now); err != nil || refused != nil {
 			if refused != nil {
 				rec.Refused = RefusedRateLimit
 				rec.Matched = 0
-				return c.insertRecord(tx, &rec, start)
+				return c.insertRecord(tx.DB, &rec, start)
 			}
 			return err
 		}
@@ -269,16 +269,16 @@ func (c *Contacts) Upload(ctx context.Context, caller *User, raw []string, reset
 				return err
 			}
 		}
-		if refused, err = c.spendBookWrites(tx, caller.ID, writes(), now); err != nil || refused != nil {
+		if refused, err = c.spendBookWrites(tx.DB, caller.ID, writes(), now); err != nil || refused != nil {
 			if refused != nil {
 				rec.Refused = RefusedRateLimit
 				rec.Matched = 0
-				return c.insertRecord(tx, &rec, start)
+				return c.insertRecord(tx.DB, &rec, start)
 			}
 			return err
 		}
 		if reset {
-			if err := c.resetBook(tx, caller.ID, now); err != nil {
+			if err := c.resetBook(tx.DB, caller.ID, now); err != nil {
 				return err
 			}
 		}
@@ -290,12 +290,12 @@ func (c *Contacts) Upload(ctx context.Context, caller *User, raw []string, reset
 				return err
 			}
 			if whole {
-				if err := storeDigest(c.db, tx, caller.ID, digest, toMillis(now), ""); err != nil {
+				if err := storeDigest(c.db, tx.DB, caller.ID, digest, toMillis(now), ""); err != nil {
 					return err
 				}
 			}
 		}
-		return c.insertRecord(tx, &rec, start)
+		return c.insertRecord(tx.DB, &rec, start)
 	})
 	if err != nil {
 		return nil, err
@@ -439,7 +439,7 @@ func (c *Contacts) BackfillHashes(ctx context.Context) (int, error) {
 	if err := c.db.Read.WithContext(ctx).Raw("SELECT id, phone FROM users WHERE phone_hash IS NULL").Scan(&rows).Error; err != nil {
 		return 0, err
 	}
-	err := c.db.WriteTx(ctx, func(tx *gorm.DB) error {
+	err := c.db.WriteTx(ctx, func(tx *Tx) error {
 		for _, r := range rows {
 			if err := tx.Exec("UPDATE users SET phone_hash = ? WHERE id = ? AND phone_hash IS NULL", c.hasher.Hash(r.Phone), r.ID).Error; err != nil {
 				return err

@@ -3,8 +3,6 @@ package models
 import (
 	"context"
 	"time"
-
-	"gorm.io/gorm"
 )
 
 // delcontacts: numbers taken out of an address book.
@@ -22,13 +20,13 @@ func (c *Contacts) Delete(ctx context.Context, caller *User, raw []string) (int,
 	numbers := c.norm.normalize(raw, Phone{E164: caller.Phone}.ContactRegion())
 	rec.Valid = len(numbers)
 	removed := 0
-	err := c.db.WriteTx(ctx, func(tx *gorm.DB) error {
+	err := c.db.WriteTx(ctx, func(tx *Tx) error {
 		removed = 0 // run again (writePostgres), fn counts afresh
 		// Locked, the book cannot be written by an upload on another
 		// instance between the deletion and the forgetting of its lists:
 		// such an upload's digest, committed after this transaction's
 		// forgetLists, would claim a list whose number was just deleted.
-		if _, err := lockUsers(tx, caller.ID); err != nil {
+		if _, err := lockUsers(tx.DB, caller.ID); err != nil {
 			return err
 		}
 		for _, chunk := range chunks(numbers, 500) {
@@ -43,12 +41,12 @@ func (c *Contacts) Delete(ctx context.Context, caller *User, raw []string) (int,
 			removed += int(res.RowsAffected)
 		}
 		if removed > 0 { // a stored list may no longer be all there
-			if err := forgetLists(tx, caller.ID); err != nil {
+			if err := forgetLists(tx.DB, caller.ID); err != nil {
 				return err
 			}
 		}
 		rec.Matched = removed
-		return c.insertRecord(tx, &rec, start)
+		return c.insertRecord(tx.DB, &rec, start)
 	})
 	return removed, err
 }

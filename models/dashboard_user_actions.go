@@ -5,8 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"strconv"
-
-	"gorm.io/gorm"
 )
 
 // UserActions are the administrators' changes to users: block, unblock,
@@ -53,24 +51,24 @@ func (d *UserActions) BlockUser(ctx context.Context, userID, until int64, actor 
 		return 0, errors.New("the block must end in the future")
 	}
 	var ids []int64
-	err := d.db.WriteTx(ctx, func(tx *gorm.DB) error {
+	err := d.db.WriteTx(ctx, func(tx *Tx) error {
 		// Locked: a sign-in of this user waits for the block (and is
 		// then refused), or commits first and its session is revoked here.
-		u, err := lockedUserByID(tx, userID, lockUserRow)
+		u, err := lockedUserByID(tx.DB, userID, lockUserRow)
 		if err != nil {
 			return err
 		}
 		if err := tx.Model(&User{}).Where("id = ?", userID).Update("blocked_until", until).Error; err != nil {
 			return err
 		}
-		if ids, err = revokeAllSessions(tx, userID, now, RevokeBlocked); err != nil {
+		if ids, err = revokeAllSessions(tx.DB, userID, now, RevokeBlocked); err != nil {
 			return err
 		}
 		detail := "blocked until unblocked"
 		if until != BlockedForever {
 			detail = "blocked until " + BlockEnd(until)
 		}
-		return audit(tx, AuditEntry{At: now, Actor: actor, Type: EventAdminBlock, Phone: u.Phone, UserID: &u.ID,
+		return audit(tx.DB, AuditEntry{At: now, Actor: actor, Type: EventAdminBlock, Phone: u.Phone, UserID: &u.ID,
 			IP: cl.IP, UserAgent: truncate(cl.UserAgent, 512), Detail: fmt.Sprintf("%s; %s revoked", detail, Plural(len(ids), "session", "sessions"))})
 	})
 	if err == nil {
@@ -82,15 +80,15 @@ func (d *UserActions) BlockUser(ctx context.Context, userID, until int64, actor 
 // UnblockUser lifts a block.
 func (d *UserActions) UnblockUser(ctx context.Context, userID int64, actor string, cl ClientInfo) error {
 	now := toMillis(d.clock.Now())
-	return d.db.WriteTx(ctx, func(tx *gorm.DB) error {
-		u, err := lockedUserByID(tx, userID, lockUserRow) // after a block that is committing, not before it
+	return d.db.WriteTx(ctx, func(tx *Tx) error {
+		u, err := lockedUserByID(tx.DB, userID, lockUserRow) // after a block that is committing, not before it
 		if err != nil {
 			return err
 		}
 		if err := tx.Model(&User{}).Where("id = ?", userID).Update("blocked_until", nil).Error; err != nil {
 			return err
 		}
-		return audit(tx, AuditEntry{At: now, Actor: actor, Type: EventAdminUnblock, Phone: u.Phone, UserID: &u.ID,
+		return audit(tx.DB, AuditEntry{At: now, Actor: actor, Type: EventAdminUnblock, Phone: u.Phone, UserID: &u.ID,
 			IP: cl.IP, UserAgent: truncate(cl.UserAgent, 512)})
 	})
 }
@@ -104,28 +102,28 @@ func (d *UserActions) DeleteUser(ctx context.Context, userID int64, actor string
 	var u *User
 	var ids []int64
 	var files []string // uploads (chat files, earlier photos), removed after commit
-	err := d.db.WriteTx(ctx, func(tx *gorm.DB) error {
+	err := d.db.WriteTx(ctx, func(tx *Tx) error {
 		var err error
 		// Locked before anything is read: a sign-in, upload or profile
 		// change of this user either commits first (its session is revoked
 		// and its file listed below) or waits and then finds no user.
-		if u, err = lockedUserByID(tx, userID, lockUserDelete); err != nil {
+		if u, err = lockedUserByID(tx.DB, userID, lockUserDelete); err != nil {
 			return err
 		}
-		ids, err = revokeAllSessions(tx, userID, now, RevokeDeleted)
+		ids, err = revokeAllSessions(tx.DB, userID, now, RevokeDeleted)
 		if err != nil {
 			return err
 		}
-		if files, err = uploadNames(tx, userID); err != nil {
+		if files, err = uploadNames(tx.DB, userID); err != nil {
 			return err
 		}
-		if err := queueMesiboUserDelete(tx, u, now); err != nil {
+		if err := queueMesiboUserDelete(tx.DB, u, now); err != nil {
 			return err
 		}
 		if err := tx.Exec("DELETE FROM users WHERE id = ?", userID).Error; err != nil {
 			return err
 		}
-		return audit(tx, AuditEntry{At: now, Actor: actor, Type: EventAdminDeleteUser, Phone: u.Phone, UserID: &u.ID,
+		return audit(tx.DB, AuditEntry{At: now, Actor: actor, Type: EventAdminDeleteUser, Phone: u.Phone, UserID: &u.ID,
 			IP: cl.IP, UserAgent: truncate(cl.UserAgent, 512), Detail: Plural(len(ids), "session", "sessions") + " revoked; profile, photo and address book removed"})
 	})
 	if err != nil {
@@ -157,11 +155,11 @@ func (d *UserActions) removeFiles(ctx context.Context, names []string) error {
 // AuditAdmin records an admin action that has no transaction of its own.
 func (d *UserActions) AuditAdmin(ctx context.Context, a *Admin, typ, phone string, cl ClientInfo, detail string) error {
 	now := toMillis(d.clock.Now())
-	return d.db.WriteTx(ctx, func(tx *gorm.DB) error {
+	return d.db.WriteTx(ctx, func(tx *Tx) error {
 		var uid *int64
-		if u, err := userByPhone(tx, phone); err == nil {
+		if u, err := userByPhone(tx.DB, phone); err == nil {
 			uid = &u.ID
 		}
-		return audit(tx, adminEntry(now, a, typ, phone, uid, cl, detail))
+		return audit(tx.DB, adminEntry(now, a, typ, phone, uid, cl, detail))
 	})
 }

@@ -175,7 +175,7 @@ func (e *Events) RunOnce(ctx context.Context) (int, error) {
 		ev         Event
 		handled    bool
 	)
-	err := e.db.WriteTx(ctx, func(tx *gorm.DB) error {
+	err := e.db.WriteTx(ctx, func(tx *Tx) error {
 		// A run again (writePostgres, after a deadlock) starts afresh: Find
 		// leaves ev as it was when no row is found.
 		ev, recipients, handled = Event{}, nil, false
@@ -184,7 +184,7 @@ func (e *Events) RunOnce(ctx context.Context) (int, error) {
 		// order, which their streams read by. Another instance fanning out
 		// now leaves nothing to do here; a chunk and the cursor after it
 		// are committed together, so the next worker starts past it.
-		if free, err := tryLockKey(tx, lockFanout, ""); err != nil || !free {
+		if free, err := tryLockKey(tx.DB, lockFanout, ""); err != nil || !free {
 			return err
 		}
 		err := tx.Where("fanned_out_at IS NULL").Order("id").Limit(1).Find(&ev).Error
@@ -192,7 +192,7 @@ func (e *Events) RunOnce(ctx context.Context) (int, error) {
 			return err
 		}
 		handled = true
-		recipients, err = e.fanOutChunk(tx, &ev)
+		recipients, err = e.fanOutChunk(tx.DB, &ev)
 		return err
 	})
 	if err != nil || !handled {

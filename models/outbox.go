@@ -77,11 +77,11 @@ func NewOutbox(db *DB, clock, delays Clock, lease time.Duration, keepBodyChannel
 func (o *Outbox) Claim(ctx context.Context, limit int) ([]OutboxMessage, error) {
 	now, due := toMillis(o.clock.Now()), toMillis(o.delays.Now())
 	var msgs []OutboxMessage
-	err := o.db.WriteTx(ctx, func(tx *gorm.DB) error {
-		if err := o.dropExpiredCodes(tx, now); err != nil {
+	err := o.db.WriteTx(ctx, func(tx *Tx) error {
+		if err := o.dropExpiredCodes(tx.DB, now); err != nil {
 			return err
 		}
-		err := claiming(tx).Where("(state = ? AND next_attempt_at <= ?) OR (state = ? AND lease_until < ?)",
+		err := claiming(tx.DB).Where("(state = ? AND next_attempt_at <= ?) OR (state = ? AND lease_until < ?)",
 			OutboxPending, due, OutboxSending, due).
 			// Codes first: a person is waiting for them, while a popular
 			// user's join can queue thousands of notices.
@@ -129,17 +129,17 @@ func (o *Outbox) MarkSent(ctx context.Context, m *OutboxMessage, info AttemptInf
 		updates["body"] = redactedBody
 		updates["code"] = ""
 	}
-	return o.db.WriteTx(ctx, func(tx *gorm.DB) error {
-		if recorded, err := recordOutcome(tx, m, updates); err != nil || !recorded {
+	return o.db.WriteTx(ctx, func(tx *Tx) error {
+		if recorded, err := recordOutcome(tx.DB, m, updates); err != nil || !recorded {
 			return err
 		}
-		if err := recordAttempt(tx, m, now, AttemptSent, "", info); err != nil {
+		if err := recordAttempt(tx.DB, m, now, AttemptSent, "", info); err != nil {
 			return err
 		}
 		if sentEvent(m.Kind) == "" {
 			return nil
 		}
-		return audit(tx, AuditEntry{At: now, Actor: ActorSystem, Type: sentEvent(m.Kind), Phone: m.Recipient,
+		return audit(tx.DB, AuditEntry{At: now, Actor: ActorSystem, Type: sentEvent(m.Kind), Phone: m.Recipient,
 			Detail: "via " + m.Channel})
 	})
 }
@@ -163,17 +163,17 @@ func (o *Outbox) MarkFailed(ctx context.Context, m *OutboxMessage, cause string,
 		updates["state"] = OutboxPending
 		updates["next_attempt_at"] = toMillis(retryAt)
 	}
-	return o.db.WriteTx(ctx, func(tx *gorm.DB) error {
-		if recorded, err := recordOutcome(tx, m, updates); err != nil || !recorded {
+	return o.db.WriteTx(ctx, func(tx *Tx) error {
+		if recorded, err := recordOutcome(tx.DB, m, updates); err != nil || !recorded {
 			return err
 		}
-		if err := recordAttempt(tx, m, now, status, cause, info); err != nil {
+		if err := recordAttempt(tx.DB, m, now, status, cause, info); err != nil {
 			return err
 		}
 		if !final || failedEvent(m.Kind) == "" {
 			return nil
 		}
-		return audit(tx, AuditEntry{At: now, Actor: ActorSystem, Type: failedEvent(m.Kind), Phone: m.Recipient,
+		return audit(tx.DB, AuditEntry{At: now, Actor: ActorSystem, Type: failedEvent(m.Kind), Phone: m.Recipient,
 			Detail: "via " + m.Channel + ": " + cause})
 	})
 }

@@ -57,7 +57,7 @@ func (p *Profiles) Update(ctx context.Context, userID int64, ch ProfileChange) (
 		oldPhoto string
 		notify   bool
 	)
-	err := p.db.WriteTx(ctx, func(tx *gorm.DB) error {
+	err := p.db.WriteTx(ctx, func(tx *Tx) error {
 		// The whole row is written back from what is read here, and the
 		// notice and the change time follow from it: on PostgreSQL the
 		// row is locked first, so a concurrent change of another field is
@@ -65,7 +65,7 @@ func (p *Profiles) Update(ctx context.Context, userID int64, ch ProfileChange) (
 		// time forward from the one before (SQLite's single writer
 		// serializes them by itself).
 		oldPhoto, notify = "", false // a run again after a lost race starts afresh
-		r, err := lockedUserByID(tx, userID, lockUserRow)
+		r, err := lockedUserByID(tx.DB, userID, lockUserRow)
 		if err != nil {
 			return err
 		}
@@ -74,14 +74,14 @@ func (p *Profiles) Update(ctx context.Context, userID int64, ch ProfileChange) (
 		if ch.Audit != nil {
 			e := *ch.Audit
 			e.At, e.Phone, e.UserID = toMillis(now), u.Phone, &u.ID
-			if err := audit(tx, e); err != nil {
+			if err := audit(tx.DB, e); err != nil {
 				return err
 			}
 		}
 		if !bump {
 			return tx.Model(&User{}).Where("id = ?", u.ID).Update("announce", u.Announce).Error
 		}
-		changedAt, err := changeTime(tx, p.clock, toMillis(now))
+		changedAt, err := changeTime(tx.DB, p.clock, toMillis(now))
 		if err != nil {
 			return err
 		}
@@ -94,7 +94,7 @@ func (p *Profiles) Update(ctx context.Context, userID int64, ch ProfileChange) (
 			return err
 		}
 		notify = true
-		return p.events.record(tx, &u, EventProfile, now)
+		return p.events.record(tx.DB, &u, EventProfile, now)
 	})
 	if err != nil {
 		if ch.Photo != nil {

@@ -6,8 +6,6 @@ import (
 	"crypto/sha256"
 	"errors"
 	"time"
-
-	"gorm.io/gorm"
 )
 
 // A generated secret's check value is recorded in the database the first
@@ -35,7 +33,7 @@ func secretCheckValue(name string, key []byte) []byte {
 func (d *DB) CheckSecret(ctx context.Context, name string, key []byte, now time.Time) (recorded bool, err error) {
 	want := secretCheckValue(name, key)
 	var stored []byte
-	err = d.WriteTx(ctx, func(tx *gorm.DB) error {
+	err = d.WriteTx(ctx, func(tx *Tx) error {
 		res := tx.Exec(`INSERT INTO secret_checks (name, check_value, recorded_at) VALUES (?, ?, ?)
 			ON CONFLICT (name) DO NOTHING`, name, want, toMillis(now))
 		if res.Error != nil {
@@ -56,7 +54,7 @@ func (d *DB) CheckSecret(ctx context.Context, name string, key []byte, now time.
 // RecordSecret records a secret's check value in place of the one held: for
 // a key changed while no stored data depends on it.
 func (d *DB) RecordSecret(ctx context.Context, name string, key []byte, now time.Time) error {
-	return d.WriteTx(ctx, func(tx *gorm.DB) error {
+	return d.WriteTx(ctx, func(tx *Tx) error {
 		return tx.Exec("UPDATE secret_checks SET check_value = ?, recorded_at = ? WHERE name = ?",
 			secretCheckValue(name, key), toMillis(now), name).Error
 	})

@@ -215,7 +215,7 @@ func (s *Sessions) touch(ctx context.Context, sess *tokenSession, now time.Time)
 		return nil
 	}
 	before := nowMs - s.touchEvery.Milliseconds()
-	return s.db.WriteTx(ctx, func(tx *gorm.DB) error {
+	return s.db.WriteTx(ctx, func(tx *Tx) error {
 		res := tx.Exec(`UPDATE users SET last_seen_at = ? WHERE id = ?
 			AND EXISTS (SELECT 1 FROM sessions WHERE id = ? AND last_used_at < ?)`, nowMs, sess.UserID, sess.ID, before)
 		if res.Error != nil || res.RowsAffected == 0 {
@@ -238,7 +238,7 @@ func (s *Sessions) RevokeToken(ctx context.Context, token, reason string, cl Cli
 	now := toMillis(s.clock.Now())
 	revoked := false
 	var revokedID int64
-	err := s.db.WriteTx(ctx, func(tx *gorm.DB) error {
+	err := s.db.WriteTx(ctx, func(tx *Tx) error {
 		revoked = false
 		var sess Session
 		err := tx.Where("token_hash = ? AND revoked_at IS NULL", HashToken(token)).Take(&sess).Error
@@ -251,7 +251,7 @@ func (s *Sessions) RevokeToken(ctx context.Context, token, reason string, cl Cli
 		// Another revocation may have come first since the read (two
 		// logouts of one token on two instances): only one audits it and
 		// queues its deletion at mesibo.
-		if ok, err := revokeSession(tx, &sess, now, reason); err != nil || !ok {
+		if ok, err := revokeSession(tx.DB, &sess, now, reason); err != nil || !ok {
 			return err
 		}
 		revoked = true
@@ -260,7 +260,7 @@ func (s *Sessions) RevokeToken(ctx context.Context, token, reason string, cl Cli
 			return err
 		}
 		revokedID = sess.ID
-		return audit(tx, apiEntry(now, EventTokenRevoked, phone, &sess.UserID, cl, reason))
+		return audit(tx.DB, apiEntry(now, EventTokenRevoked, phone, &sess.UserID, cl, reason))
 	})
 	if err == nil && revoked {
 		s.NotifyRevoked(revokedID)

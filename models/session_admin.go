@@ -21,7 +21,7 @@ func (s *Sessions) RevokeSession(ctx context.Context, sessionID int64, actor str
 	now := toMillis(s.clock.Now())
 	revoked := false
 	var revokedID int64
-	err := s.db.WriteTx(ctx, func(tx *gorm.DB) error {
+	err := s.db.WriteTx(ctx, func(tx *Tx) error {
 		revoked = false
 		var sess Session
 		err := tx.Where("id = ? AND revoked_at IS NULL", sessionID).Take(&sess).Error
@@ -31,7 +31,7 @@ func (s *Sessions) RevokeSession(ctx context.Context, sessionID int64, actor str
 		if err != nil {
 			return err
 		}
-		if ok, err := revokeSession(tx, &sess, now, RevokeByAdmin); err != nil || !ok {
+		if ok, err := revokeSession(tx.DB, &sess, now, RevokeByAdmin); err != nil || !ok {
 			return err // !ok: revoked meanwhile, by a logout or another admin
 		}
 		revoked = true
@@ -40,7 +40,7 @@ func (s *Sessions) RevokeSession(ctx context.Context, sessionID int64, actor str
 		if err := tx.Model(&User{}).Where("id = ?", sess.UserID).Pluck("phone", &phone).Error; err != nil {
 			return err
 		}
-		return audit(tx, AuditEntry{At: now, Actor: actor, Type: EventAdminRevokeToken, Phone: phone, UserID: &sess.UserID,
+		return audit(tx.DB, AuditEntry{At: now, Actor: actor, Type: EventAdminRevokeToken, Phone: phone, UserID: &sess.UserID,
 			IP: cl.IP, UserAgent: truncate(cl.UserAgent, 512), Detail: fmt.Sprintf("session %d, device %q", sess.ID, truncate(sess.Device, 64))})
 	})
 	if err == nil && revoked {
@@ -53,10 +53,10 @@ func (s *Sessions) RevokeSession(ctx context.Context, sessionID int64, actor str
 func (s *Sessions) RevokeAllForUser(ctx context.Context, userID int64, actor string, cl ClientInfo) (int, error) {
 	now := toMillis(s.clock.Now())
 	var ids []int64
-	err := s.db.WriteTx(ctx, func(tx *gorm.DB) error {
+	err := s.db.WriteTx(ctx, func(tx *Tx) error {
 		// The user's row first, as blocks, deletions and sign-ins lock it:
 		// a sign-in committing now is waited for and its session revoked.
-		if err := lockUser(tx, userID); err != nil {
+		if err := lockUser(tx.DB, userID); err != nil {
 			return err
 		}
 		var phone string
@@ -67,10 +67,10 @@ func (s *Sessions) RevokeAllForUser(ctx context.Context, userID int64, actor str
 			return ErrNotFound
 		}
 		var err error
-		if ids, err = revokeAllSessions(tx, userID, now, RevokeByAdmin); err != nil {
+		if ids, err = revokeAllSessions(tx.DB, userID, now, RevokeByAdmin); err != nil {
 			return err
 		}
-		return audit(tx, AuditEntry{At: now, Actor: actor, Type: EventAdminRevokeAll, Phone: phone, UserID: &userID,
+		return audit(tx.DB, AuditEntry{At: now, Actor: actor, Type: EventAdminRevokeAll, Phone: phone, UserID: &userID,
 			IP: cl.IP, UserAgent: truncate(cl.UserAgent, 512), Detail: Plural(len(ids), "session", "sessions") + " revoked"})
 	})
 	if err == nil {

@@ -3,8 +3,6 @@ package models
 import (
 	"context"
 	"time"
-
-	"gorm.io/gorm"
 )
 
 // Sign-in through an outside token issuer (mesibo mode): the code is
@@ -56,12 +54,12 @@ func (s *SignIn) verifyWithIssuer(ctx context.Context, p Phone, code, name strin
 		existing *User
 		otpID    int64
 	)
-	err := s.db.WriteTx(ctx, func(tx *gorm.DB) error {
+	err := s.db.WriteTx(ctx, func(tx *Tx) error {
 		var err error
-		if refused, wrong, err = s.checkAnyCode(tx, p, code, cl, now); err != nil || refused != nil {
+		if refused, wrong, err = s.checkAnyCode(tx.DB, p, code, cl, now); err != nil || refused != nil {
 			return err
 		}
-		if existing, refused, err = checkBlocked(tx, p.E164, now); err != nil || refused != nil {
+		if existing, refused, err = checkBlocked(tx.DB, p.E164, now); err != nil || refused != nil {
 			return err
 		}
 		return tx.Model(&OTPCode{}).Where("phone = ? AND state = ? AND verified_at = ?", p.E164, CodeVerified, nowMs).
@@ -86,27 +84,27 @@ func (s *SignIn) verifyWithIssuer(ctx context.Context, p Phone, code, name strin
 		return nil, s.issuerFailed(ctx, p, otpID, cl, ierr)
 	}
 	var result *SignInResult
-	err = s.db.WriteTx(ctx, func(tx *gorm.DB) error {
+	err = s.db.WriteTx(ctx, func(tx *Tx) error {
 		sealed, err := sealToken(s.cfg.SealKey, issued.Token)
 		if err != nil {
 			return err
 		}
 		// The phone's lock, as the code check took it: a first sign-in
 		// creates the user, once.
-		if err := s.lockPhone(tx, p.E164); err != nil {
+		if err := s.lockPhone(tx.DB, p.E164); err != nil {
 			return err
 		}
-		u, r, err := s.checkUserAndLock(tx, p, cl, now)
+		u, r, err := s.checkUserAndLock(tx.DB, p, cl, now)
 		if r != nil || err != nil {
 			// Blocked while the issuer was asked: the new token must not
 			// stay valid at mesibo.
 			refused = r
 			if err == nil {
-				err = queueMesiboJob(tx, p.E164, MesiboJob{Op: MesiboJobUserDel, UID: issued.UID}, nowMs)
+				err = queueMesiboJob(tx.DB, p.E164, MesiboJob{Op: MesiboJobUserDel, UID: issued.UID}, nowMs)
 			}
 			return err
 		}
-		result, err = s.completeSignInWith(tx, p, u, name, cl, now, &issuedSession{token: issued.Token, uid: issued.UID, sealed: sealed})
+		result, err = s.completeSignInWith(tx.DB, p, u, name, cl, now, &issuedSession{token: issued.Token, uid: issued.UID, sealed: sealed})
 		return err
 	})
 	if err != nil {
@@ -122,7 +120,7 @@ func (s *SignIn) verifyWithIssuer(ctx context.Context, p Phone, code, name strin
 // protocol error.
 func (s *SignIn) issuerFailed(ctx context.Context, p Phone, otpID int64, cl ClientInfo, cause error) error {
 	nowMs := toMillis(s.clock.Now())
-	err := s.db.WriteTx(ctx, func(tx *gorm.DB) error {
+	err := s.db.WriteTx(ctx, func(tx *Tx) error {
 		if otpID != 0 {
 			// Only while it is still the newest code and not expired.
 			err := tx.Model(&OTPCode{}).Where("id = ? AND state = ? AND expires_at > ? AND id = (SELECT MAX(id) FROM otp_codes WHERE phone = ?)",
@@ -131,7 +129,7 @@ func (s *SignIn) issuerFailed(ctx context.Context, p Phone, otpID int64, cl Clie
 				return err
 			}
 		}
-		return audit(tx, apiEntry(nowMs, EventMesiboFailed, p.E164, nil, cl, truncate(cause.Error(), 1000)))
+		return audit(tx.DB, apiEntry(nowMs, EventMesiboFailed, p.E164, nil, cl, truncate(cause.Error(), 1000)))
 	})
 	if err != nil {
 		return err

@@ -34,8 +34,8 @@ func (s *SignIn) RequestCode(ctx context.Context, p Phone, cl ClientInfo) error 
 	now := s.clock.Now()
 	nowMs := toMillis(now)
 	if s.IsTestNumber(p.E164) {
-		return s.db.WriteTx(ctx, func(tx *gorm.DB) error {
-			return auditRepeatable(tx, apiEntry(nowMs, EventCodeRequested, p.E164, nil, cl, "test number: fixed code, nothing sent"))
+		return s.db.WriteTx(ctx, func(tx *Tx) error {
+			return auditRepeatable(tx.DB, apiEntry(nowMs, EventCodeRequested, p.E164, nil, cl, "test number: fixed code, nothing sent"))
 		})
 	}
 	channel, refused := s.channelFor(p)
@@ -43,21 +43,21 @@ func (s *SignIn) RequestCode(ctx context.Context, p Phone, cl ClientInfo) error 
 		return refused
 	}
 	queued := false
-	err := s.db.WriteTx(ctx, func(tx *gorm.DB) error {
-		if err := s.lockRequest(tx, p, channel, cl); err != nil {
+	err := s.db.WriteTx(ctx, func(tx *Tx) error {
+		if err := s.lockRequest(tx.DB, p, channel, cl); err != nil {
 			return err
 		}
 		var err error
-		if refused, err = s.checkRequest(tx, p, cl, now); err != nil || refused != nil {
+		if refused, err = s.checkRequest(tx.DB, p, cl, now); err != nil || refused != nil {
 			if err == nil && refused.Reason == ReasonRateLimited {
-				err = auditRepeatable(tx, apiEntry(nowMs, EventCodeRateLimited, p.E164, nil, cl, refused.Message))
+				err = auditRepeatable(tx.DB, apiEntry(nowMs, EventCodeRateLimited, p.E164, nil, cl, refused.Message))
 			}
 			return err
 		}
 		if s.cfg.DemoCode == "" {
-			if refused, err = s.checkSMS(tx, p, channel, now); err != nil || refused != nil {
+			if refused, err = s.checkSMS(tx.DB, p, channel, now); err != nil || refused != nil {
 				if err == nil {
-					err = auditRepeatable(tx, apiEntry(nowMs, EventSMSRefused, p.E164, nil, cl, "via "+channel+": "+refused.Message))
+					err = auditRepeatable(tx.DB, apiEntry(nowMs, EventSMSRefused, p.E164, nil, cl, "via "+channel+": "+refused.Message))
 				}
 				return err
 			}
@@ -92,7 +92,7 @@ func (s *SignIn) RequestCode(ctx context.Context, p Phone, cl ClientInfo) error 
 			}
 			queued = true
 		}
-		return audit(tx, apiEntry(nowMs, EventCodeRequested, p.E164, nil, cl, detail))
+		return audit(tx.DB, apiEntry(nowMs, EventCodeRequested, p.E164, nil, cl, detail))
 	})
 	if err != nil {
 		return err

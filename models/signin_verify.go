@@ -43,16 +43,16 @@ func (s *SignIn) VerifyCode(ctx context.Context, p Phone, code, name string, cl 
 		wrong   []AuditEntry
 		result  *SignInResult
 	)
-	err := s.db.WriteTx(ctx, func(tx *gorm.DB) error {
+	err := s.db.WriteTx(ctx, func(tx *Tx) error {
 		var err error
-		if refused, wrong, err = s.checkAnyCode(tx, p, code, cl, now); err != nil || refused != nil {
+		if refused, wrong, err = s.checkAnyCode(tx.DB, p, code, cl, now); err != nil || refused != nil {
 			return err
 		}
 		var u *User
-		if u, refused, err = checkBlocked(tx, p.E164, now); err != nil || refused != nil {
+		if u, refused, err = checkBlocked(tx.DB, p.E164, now); err != nil || refused != nil {
 			return err
 		}
-		result, err = s.completeSignIn(tx, p, u, name, cl, now)
+		result, err = s.completeSignIn(tx.DB, p, u, name, cl, now)
 		return err
 	})
 	if err == nil {
@@ -101,8 +101,8 @@ func (s *SignIn) auditWrongCode(ctx context.Context, entries []AuditEntry) error
 	if len(entries) == 0 {
 		return nil
 	}
-	return s.db.WriteTx(context.WithoutCancel(ctx), func(tx *gorm.DB) error {
-		return audit(tx, entries...)
+	return s.db.WriteTx(context.WithoutCancel(ctx), func(tx *Tx) error {
+		return audit(tx.DB, entries...)
 	})
 }
 
