@@ -170,46 +170,38 @@ func (e *Events) Run(ctx context.Context) {
 // RunOnce handles one chunk of the oldest event not yet fanned out. It
 // returns how many events or recipients it handled (0: nothing to do).
 func (e *Events) RunOnce(ctx context.Context) (int, error) {
-	var (
-		recipients []fanoutRecipient
-		ev         Event
-		handled    bool
-	)
-	err := e.db.WriteTx(ctx, func(tx *Tx) error {
-		// A run again (writePostgres, after a deadlock) starts afresh: Find
-		// leaves ev as it was when no row is found.
-		ev, recipients, handled = Event{}, nil, false
+	handled, err := WriteTx(ctx, e.db, func(tx *Tx) (int, error) {
 		// One worker at a time across instances, oldest event first, as
 		// SQLite's writer runs it: a user's deliveries then come in event
 		// order, which their streams read by. Another instance fanning out
 		// now leaves nothing to do here; a chunk and the cursor after it
 		// are committed together, so the next worker starts past it.
 		if free, err := tryLockKey(tx.DB, lockFanout, ""); err != nil || !free {
-			return err
+			return 0, err
 		}
+		var ev Event
 		err := tx.Where("fanned_out_at IS NULL").Order("id").Limit(1).Find(&ev).Error
 		if err != nil || ev.ID == 0 {
-			return err
+			return 0, err
 		}
-		handled = true
-		recipients, err = e.fanOutChunk(tx.DB, &ev)
-		return err
+		recipients, err := e.fanOutChunk(tx.DB, &ev)
+		if err != nil || len(recipients) == 0 {
+			return 1, err
+		}
+		tx.OnCommit(func() {
+			ids := make([]int64, len(recipients))
+			for i, r := range recipients {
+				ids[i] = r.OwnerID
+			}
+			e.hub.Notify(ids)
+			e.deliverToSinks(ctx, &ev, recipients)
+			if e.cfg.MesiboNotices && e.cfg.OnQueued != nil {
+				e.cfg.OnQueued()
+			}
+		})
+		return len(recipients), nil
 	})
-	if err != nil || !handled {
-		return 0, err
-	}
-	if len(recipients) > 0 {
-		ids := make([]int64, len(recipients))
-		for i, r := range recipients {
-			ids[i] = r.OwnerID
-		}
-		e.hub.Notify(ids)
-		e.deliverToSinks(ctx, &ev, recipients)
-		if e.cfg.MesiboNotices && e.cfg.OnQueued != nil {
-			e.cfg.OnQueued()
-		}
-	}
-	return max(len(recipients), 1), nil
+	return handled, err
 }
 
 type fanoutRecipient struct {
