@@ -277,9 +277,13 @@ const MaxRechecks = 3
 // the session: ErrAdminSessionEnded. A right password clears the count.
 func (s *Admins) CheckPassword(ctx context.Context, a *Admin, sess *AdminSession, password string, cl ClientInfo) error {
 	now := toMillis(s.clock.Now())
-	var failures []int
-	err := s.db.Write.WithContext(ctx).Raw(`UPDATE admin_sessions SET recheck_failures = recheck_failures + 1
-		WHERE id = ? AND revoked_at IS NULL RETURNING recheck_failures`, sess.ID).Scan(&failures).Error
+	// The count is committed before bcrypt runs, in a transaction of its own.
+	failures, err := WriteTx(ctx, s.db, func(tx *Tx) ([]int, error) {
+		var failures []int
+		err := tx.Raw(`UPDATE admin_sessions SET recheck_failures = recheck_failures + 1
+			WHERE id = ? AND revoked_at IS NULL RETURNING recheck_failures`, sess.ID).Scan(&failures).Error
+		return failures, err
+	})
 	if err != nil {
 		return err
 	}
@@ -287,7 +291,9 @@ func (s *Admins) CheckPassword(ctx context.Context, a *Admin, sess *AdminSession
 		return ErrAdminSessionEnded // revoked, or already out of tries
 	}
 	if bcrypt.CompareHashAndPassword([]byte(a.PasswordHash), []byte(password)) == nil {
-		return s.db.Write.WithContext(ctx).Exec("UPDATE admin_sessions SET recheck_failures = 0 WHERE id = ?", sess.ID).Error
+		return s.db.WriteTx(ctx, func(tx *Tx) error {
+			return tx.Exec("UPDATE admin_sessions SET recheck_failures = 0 WHERE id = ?", sess.ID).Error
+		})
 	}
 	ended := failures[0] == MaxRechecks
 	err = s.db.WriteTx(ctx, func(tx *Tx) error {

@@ -450,8 +450,10 @@ func (s *Admins) Session(ctx context.Context, raw string) (*AdminSession, *Admin
 	// database refuses writes (a full disk) the dashboard still shows what
 	// it holds.
 	if now-sess.LastSeenAt >= 30_000 {
-		if err := s.db.Write.WithContext(ctx).Model(&AdminSession{}).Where("id = ?", sess.ID).
-			Update("last_seen_at", now).Error; err == nil {
+		err := s.db.WriteTx(ctx, func(tx *Tx) error {
+			return tx.Model(&AdminSession{}).Where("id = ?", sess.ID).Update("last_seen_at", now).Error
+		})
+		if err == nil {
 			sess.LastSeenAt = now
 		}
 	}
@@ -473,31 +475,30 @@ func (s *Admins) Logout(ctx context.Context, sess *AdminSession, a *Admin, cl Cl
 // departed colleague).
 func (s *Admins) RevokeSessions(ctx context.Context, adminID int64) error {
 	now := toMillis(s.clock.Now())
-	return s.db.Write.WithContext(ctx).Model(&AdminSession{}).Where("admin_id = ? AND revoked_at IS NULL", adminID).
-		Update("revoked_at", now).Error
+	return s.db.WriteTx(ctx, func(tx *Tx) error {
+		return tx.Model(&AdminSession{}).Where("admin_id = ? AND revoked_at IS NULL", adminID).Update("revoked_at", now).Error
+	})
 }
 
 // RevokeSessionsByName ends every session of the named admin (the CLI's
 // revoke-sessions) and returns how many were live.
 func (s *Admins) RevokeSessionsByName(ctx context.Context, name, actor string) (int64, error) {
 	now := toMillis(s.clock.Now())
-	var n int64
-	err := s.db.WriteTx(ctx, func(tx *Tx) error {
+	return WriteTx(ctx, s.db, func(tx *Tx) (int64, error) {
 		var a Admin
 		if err := tx.Where(s.nameIs(), lowerASCII(name)).Take(&a).Error; err != nil {
 			if errors.Is(err, gorm.ErrRecordNotFound) {
-				return ErrNotFound
+				return 0, ErrNotFound
 			}
-			return err
+			return 0, err
 		}
 		res := tx.Model(&AdminSession{}).Where("admin_id = ? AND revoked_at IS NULL", a.ID).Update("revoked_at", now)
 		if res.Error != nil {
-			return res.Error
+			return 0, res.Error
 		}
-		n = res.RowsAffected
-		return audit(tx.DB, AuditEntry{At: now, Actor: actor, Type: EventAdminSessionsRevoked, Detail: fmt.Sprintf("admin %q: %d sessions", a.Name, n)})
+		n := res.RowsAffected
+		return n, audit(tx.DB, AuditEntry{At: now, Actor: actor, Type: EventAdminSessionsRevoked, Detail: fmt.Sprintf("admin %q: %d sessions", a.Name, n)})
 	})
-	return n, err
 }
 
 // CSRFValid compares a presented CSRF token with the session's in constant time.

@@ -312,12 +312,15 @@ func (e *Events) Prune(ctx context.Context) (int64, error) {
 	q := e.db.SQL("DELETE FROM events WHERE id IN (SELECT id FROM events WHERE created_at < ? ORDER BY id LIMIT 5)",
 		"DELETE FROM events WHERE id IN (SELECT id FROM events WHERE created_at < ? ORDER BY id LIMIT 5 FOR UPDATE SKIP LOCKED)")
 	for {
-		res := e.db.Write.WithContext(ctx).Exec(q, cutoff)
-		if res.Error != nil {
-			return total, res.Error
+		n, err := WriteTx(ctx, e.db, func(tx *Tx) (int64, error) {
+			res := tx.Exec(q, cutoff)
+			return res.RowsAffected, res.Error
+		})
+		if err != nil {
+			return total, err
 		}
-		total += res.RowsAffected
-		if res.RowsAffected == 0 {
+		total += n
+		if n == 0 {
 			return total, nil
 		}
 	}
