@@ -164,20 +164,16 @@ func (s *Admins) Create(ctx context.Context, name, role, password, actor string)
 		return nil, err
 	}
 	now := toMillis(s.clock.Now())
-	a := &Admin{Name: name, PasswordHash: string(hash), Role: role, CreatedAt: now}
-	err = s.db.WriteTx(ctx, func(tx *Tx) error {
+	return WriteTx(ctx, s.db, func(tx *Tx) (*Admin, error) {
+		a := &Admin{Name: name, PasswordHash: string(hash), Role: role, CreatedAt: now}
 		if err := tx.Create(a).Error; err != nil {
 			if errors.Is(err, gorm.ErrDuplicatedKey) {
-				return ErrAdminExists
+				return nil, ErrAdminExists
 			}
-			return err
+			return nil, err
 		}
-		return audit(tx.DB, AuditEntry{At: now, Actor: actor, Type: EventAdminCreated, Detail: fmt.Sprintf("admin %q, role %s", name, role)})
+		return a, audit(tx.DB, AuditEntry{At: now, Actor: actor, Type: EventAdminCreated, Detail: fmt.Sprintf("admin %q, role %s", name, role)})
 	})
-	if err != nil {
-		return nil, err
-	}
-	return a, nil
 }
 
 // ResetPassword sets a new password and ends the admin's sessions.

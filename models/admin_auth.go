@@ -109,19 +109,19 @@ func (s *Admins) Login(ctx context.Context, form, name, password string, cl Clie
 		return nil, "", nil, ErrLoginFormUsed
 	}
 	keys := s.throttleKeys(name, cl)
-	var wait time.Duration
-	err := s.db.WriteTx(ctx, func(tx *Tx) error {
+	wait, err := WriteTx(ctx, s.db, func(tx *Tx) (time.Duration, error) {
 		if err := useLoginForm(tx.DB, form, nowMs); err != nil {
-			return err
+			return 0, err
 		}
 		known, err := s.signedInFrom(tx.DB, name, cl, knownBrowser)
 		if err != nil {
-			return err
+			return 0, err
 		}
-		if wait, err = s.reserve(tx.DB, keys, known, nowMs); err != nil || wait == 0 {
-			return err
+		wait, err := s.reserve(tx.DB, keys, known, nowMs)
+		if err != nil || wait == 0 {
+			return wait, err
 		}
-		return auditRepeatable(tx.DB, AuditEntry{At: nowMs, Actor: "admin:" + truncate(name, 64), Type: EventAdminLoginFailed,
+		return wait, auditRepeatable(tx.DB, AuditEntry{At: nowMs, Actor: "admin:" + truncate(name, 64), Type: EventAdminLoginFailed,
 			IP: cl.IP, UserAgent: truncate(cl.UserAgent, 512), Detail: "throttled"})
 	})
 	if err != nil {
@@ -384,11 +384,7 @@ func (s *Admins) startSession(ctx context.Context, a *Admin, keys []throttleKey,
 		return "", nil, err
 	}
 	nowMs := toMillis(now)
-	sess := &AdminSession{IDHash: hashSessionID(raw), AdminID: a.ID, CSRFToken: csrf, IP: cl.IP,
-		UserAgent: truncate(cl.UserAgent, 512), CreatedAt: nowMs, LastSeenAt: nowMs,
-		ExpiresAt: toMillis(now.Add(s.policy.AbsoluteTimeout))}
-	stale := false
-	err = s.db.WriteTx(ctx, func(tx *Tx) error {
+	sess, err := WriteTx(ctx, s.db, func(tx *Tx) (*AdminSession, error) {
 		// The password was checked against a hash read before this
 		// transaction: a reset, a change or a disable committed since
 		// then (whose revocation this session would escape) refuses the
@@ -398,20 +394,23 @@ func (s *Admins) startSession(ctx context.Context, a *Admin, keys []throttleKey,
 		if err := tx.Raw(s.db.SQL("SELECT id FROM admins WHERE id = ? AND password_hash = ? AND disabled_at IS NULL",
 			"SELECT id FROM admins WHERE id = ? AND password_hash = ? AND disabled_at IS NULL FOR SHARE"),
 			a.ID, a.PasswordHash).Scan(&still).Error; err != nil {
-			return err
+			return nil, err
 		}
-		if stale = len(still) == 0; stale {
-			return audit(tx.DB, adminEntry(nowMs, a, EventAdminLoginFailed, "", nil, cl, "the password or the account changed during the sign-in"))
+		if len(still) == 0 { // stale: nil session
+			return nil, audit(tx.DB, adminEntry(nowMs, a, EventAdminLoginFailed, "", nil, cl, "the password or the account changed during the sign-in"))
 		}
+		sess := &AdminSession{IDHash: hashSessionID(raw), AdminID: a.ID, CSRFToken: csrf, IP: cl.IP,
+			UserAgent: truncate(cl.UserAgent, 512), CreatedAt: nowMs, LastSeenAt: nowMs,
+			ExpiresAt: toMillis(now.Add(s.policy.AbsoluteTimeout))}
 		if err := tx.Create(sess).Error; err != nil {
-			return err
+			return nil, err
 		}
 		if err := release(tx.DB, keys); err != nil {
-			return err
+			return nil, err
 		}
-		return audit(tx.DB, adminEntry(nowMs, a, EventAdminLogin, "", nil, cl, fmt.Sprintf("session %d", sess.ID)))
+		return sess, audit(tx.DB, adminEntry(nowMs, a, EventAdminLogin, "", nil, cl, fmt.Sprintf("session %d", sess.ID)))
 	})
-	if err == nil && stale {
+	if err == nil && sess == nil {
 		err = ErrBadCredentials
 	}
 	return raw, sess, err
