@@ -76,11 +76,11 @@ func NewOutbox(db *DB, clock, delays Clock, lease time.Duration, keepBodyChannel
 // another is claiming (FOR UPDATE SKIP LOCKED), so a message is sent once.
 func (o *Outbox) Claim(ctx context.Context, limit int) ([]OutboxMessage, error) {
 	now, due := toMillis(o.clock.Now()), toMillis(o.delays.Now())
-	var msgs []OutboxMessage
-	err := o.db.WriteTx(ctx, func(tx *Tx) error {
+	return WriteTx(ctx, o.db, func(tx *Tx) ([]OutboxMessage, error) {
 		if err := o.dropExpiredCodes(tx.DB, now); err != nil {
-			return err
+			return nil, err
 		}
+		var msgs []OutboxMessage
 		err := claiming(tx.DB).Where("(state = ? AND next_attempt_at <= ?) OR (state = ? AND lease_until < ?)",
 			OutboxPending, due, OutboxSending, due).
 			// Codes first: a person is waiting for them, while a popular
@@ -88,7 +88,7 @@ func (o *Outbox) Claim(ctx context.Context, limit int) ([]OutboxMessage, error) 
 			Clauses(clause.OrderBy{Expression: clause.Expr{SQL: "kind = ? DESC, next_attempt_at", Vars: []any{OutboxKindOTP}}}).
 			Limit(limit).Find(&msgs).Error
 		if err != nil || len(msgs) == 0 {
-			return err
+			return nil, err
 		}
 		ids := make([]int64, len(msgs))
 		for i := range msgs {
@@ -96,11 +96,10 @@ func (o *Outbox) Claim(ctx context.Context, limit int) ([]OutboxMessage, error) 
 			msgs[i].Attempts++
 			msgs[i].State = OutboxSending
 		}
-		return tx.Model(&OutboxMessage{}).Where("id IN ?", ids).Updates(map[string]any{
+		return msgs, tx.Model(&OutboxMessage{}).Where("id IN ?", ids).Updates(map[string]any{
 			"state": OutboxSending, "attempts": gorm.Expr("attempts + 1"), "lease_until": due + o.lease.Milliseconds(),
 		}).Error
 	})
-	return msgs, err
 }
 
 // dropExpiredCodes gives up messages whose code expired while they waited (a

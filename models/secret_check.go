@@ -32,23 +32,26 @@ func secretCheckValue(name string, key []byte) []byte {
 // the others are refused.
 func (d *DB) CheckSecret(ctx context.Context, name string, key []byte, now time.Time) (recorded bool, err error) {
 	want := secretCheckValue(name, key)
-	var stored []byte
-	err = d.WriteTx(ctx, func(tx *Tx) error {
+	type held struct {
+		recorded bool
+		stored   []byte
+	}
+	h, err := WriteTx(ctx, d, func(tx *Tx) (held, error) {
 		res := tx.Exec(`INSERT INTO secret_checks (name, check_value, recorded_at) VALUES (?, ?, ?)
 			ON CONFLICT (name) DO NOTHING`, name, want, toMillis(now))
 		if res.Error != nil {
-			return res.Error
+			return held{}, res.Error
 		}
-		recorded = res.RowsAffected == 1
-		return tx.Raw("SELECT check_value FROM secret_checks WHERE name = ?", name).Row().Scan(&stored)
+		h := held{recorded: res.RowsAffected == 1}
+		return h, tx.Raw("SELECT check_value FROM secret_checks WHERE name = ?", name).Row().Scan(&h.stored)
 	})
 	if err != nil {
 		return false, err
 	}
-	if !hmac.Equal(stored, want) {
+	if !hmac.Equal(h.stored, want) {
 		return false, ErrSecretMismatch
 	}
-	return recorded, nil
+	return h.recorded, nil
 }
 
 // RecordSecret records a secret's check value in place of the one held: for

@@ -55,18 +55,18 @@ func (u *Uploads) check(tx *gorm.DB, userID int64) error {
 // counted one at a time (SQLite's single writer does that by itself). Over
 // the cap it returns the refusal and counts nothing. The upload has no
 // file name until Finish gives it one.
-func (u *Uploads) Begin(ctx context.Context, userID int64, profile bool) (id int64, err error) {
-	err = u.db.WriteTx(ctx, func(tx *Tx) error {
+func (u *Uploads) Begin(ctx context.Context, userID int64, profile bool) (int64, error) {
+	return WriteTx(ctx, u.db, func(tx *Tx) (int64, error) {
 		if err := lockUser(tx.DB, userID); err != nil {
-			return err
+			return 0, err
 		}
 		if err := u.check(tx.DB, userID); err != nil {
-			return err
+			return 0, err
 		}
-		return tx.Raw("INSERT INTO uploads (user_id, name, profile, created_at) VALUES (?, '', ?, ?) RETURNING id",
+		var id int64
+		return id, tx.Raw("INSERT INTO uploads (user_id, name, profile, created_at) VALUES (?, '', ?, ?) RETURNING id",
 			userID, profile, toMillis(u.clock.Now())).Scan(&id).Error
 	})
-	return id, err
 }
 
 // Finish names the stored file of an upload Begin counted. The user's row
