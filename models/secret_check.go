@@ -43,7 +43,8 @@ func (d *DB) CheckSecret(ctx context.Context, name string, key []byte, now time.
 			return held{}, res.Error
 		}
 		h := held{recorded: res.RowsAffected == 1}
-		return h, tx.Raw("SELECT check_value FROM secret_checks WHERE name = ?", name).Row().Scan(&h.stored)
+		err := tx.Raw("SELECT check_value FROM secret_checks WHERE name = ?", name).Row().Scan(&h.stored)
+		return h, err
 	})
 	if err != nil {
 		return false, err

@@ -64,8 +64,9 @@ func (u *Uploads) Begin(ctx context.Context, userID int64, profile bool) (int64,
 			return 0, err
 		}
 		var id int64
-		return id, tx.Raw("INSERT INTO uploads (user_id, name, profile, created_at) VALUES (?, '', ?, ?) RETURNING id",
+		err := tx.Raw("INSERT INTO uploads (user_id, name, profile, created_at) VALUES (?, '', ?, ?) RETURNING id",
 			userID, profile, toMillis(u.clock.Now())).Scan(&id).Error
+		return id, err
 	})
 }
 
