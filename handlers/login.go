@@ -32,7 +32,6 @@ func (a *API) login(c *fiber.Ctx, r *Request) (Reply, error) {
 	if err != nil {
 		return nil, err
 	}
-	a.sessions.NotifyRevoked(res.Replaced...) // the device's previous session: its stream closes
 	p := &models.Principal{User: res.User, SessionID: res.Session.ID}
 	c.Locals(localPrincipal, p)
 	reply := profileFields(&res.User)

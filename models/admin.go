@@ -158,20 +158,16 @@ func (s *Admins) Create(ctx context.Context, name, role, password, actor string)
 		return nil, err
 	}
 	now := toMillis(s.clock.Now())
-	a := &Admin{Name: name, PasswordHash: string(hash), Role: role, CreatedAt: now}
-	err = s.db.WriteTx(ctx, func(tx *gorm.DB) error {
+	return WriteTx(ctx, s.db, func(tx *Tx) (*Admin, error) {
+		a := &Admin{Name: name, PasswordHash: string(hash), Role: role, CreatedAt: now}
 		if err := tx.Create(a).Error; err != nil {
 			if errors.Is(err, gorm.ErrDuplicatedKey) {
-				return ErrAdminExists
+				return nil, ErrAdminExists
 			}
-			return err
+			return nil, err
 		}
-		return audit(tx, AuditEntry{At: now, Actor: actor, Type: EventAdminCreated, Detail: fmt.Sprintf("admin %q, role %s", name, role)})
+		return a, audit(tx.DB, AuditEntry{At: now, Actor: actor, Type: EventAdminCreated, Detail: fmt.Sprintf("admin %q, role %s", name, role)})
 	})
-	if err != nil {
-		return nil, err
-	}
-	return a, nil
 }
 
 // ResetPassword sets a new password and ends the admin's sessions.
@@ -184,7 +180,7 @@ func (s *Admins) ResetPassword(ctx context.Context, name, password, actor string
 		return err
 	}
 	now := toMillis(s.clock.Now())
-	return s.db.WriteTx(ctx, func(tx *gorm.DB) error {
+	return s.db.WriteTx(ctx, func(tx *Tx) error {
 		var a Admin
 		if err := tx.Where(s.nameIs(), lowerASCII(name)).Take(&a).Error; err != nil {
 			if errors.Is(err, gorm.ErrRecordNotFound) {
@@ -199,10 +195,10 @@ func (s *Admins) ResetPassword(ctx context.Context, name, password, actor string
 			return err
 		}
 		// The throttle of this name is cleared: its owner has a new password.
-		if err := clearNameThrottle(tx, a.Name); err != nil {
+		if err := clearNameThrottle(tx.DB, a.Name); err != nil {
 			return err
 		}
-		return audit(tx, AuditEntry{At: now, Actor: actor, Type: EventAdminPasswordSet, Detail: fmt.Sprintf("admin %q", a.Name)})
+		return audit(tx.DB, AuditEntry{At: now, Actor: actor, Type: EventAdminPasswordSet, Detail: fmt.Sprintf("admin %q", a.Name)})
 	})
 }
 
@@ -269,9 +265,13 @@ const MaxRechecks = 3
 // the session: ErrAdminSessionEnded. A right password clears the count.
 func (s *Admins) CheckPassword(ctx context.Context, a *Admin, sess *AdminSession, password string, cl ClientInfo) error {
 	now := toMillis(s.clock.Now())
-	var failures []int
-	err := s.db.Write.WithContext(ctx).Raw(`UPDATE admin_sessions SET recheck_failures = recheck_failures + 1
-		WHERE id = ? AND revoked_at IS NULL RETURNING recheck_failures`, sess.ID).Scan(&failures).Error
+	// The count is committed before bcrypt runs, in a transaction of its own.
+	failures, err := WriteTx(ctx, s.db, func(tx *Tx) ([]int, error) {
+		var failures []int
+		err := tx.Raw(`UPDATE admin_sessions SET recheck_failures = recheck_failures + 1
+			WHERE id = ? AND revoked_at IS NULL RETURNING recheck_failures`, sess.ID).Scan(&failures).Error
+		return failures, err
+	})
 	if err != nil {
 		return err
 	}
@@ -279,10 +279,12 @@ func (s *Admins) CheckPassword(ctx context.Context, a *Admin, sess *AdminSession
 		return ErrAdminSessionEnded // revoked, or already out of tries
 	}
 	if bcrypt.CompareHashAndPassword([]byte(a.PasswordHash), []byte(password)) == nil {
-		return s.db.Write.WithContext(ctx).Exec("UPDATE admin_sessions SET recheck_failures = 0 WHERE id = ?", sess.ID).Error
+		return s.db.WriteTx(ctx, func(tx *Tx) error {
+			return tx.Exec("UPDATE admin_sessions SET recheck_failures = 0 WHERE id = ?", sess.ID).Error
+		})
 	}
 	ended := failures[0] == MaxRechecks
-	err = s.db.WriteTx(ctx, func(tx *gorm.DB) error {
+	err = s.db.WriteTx(ctx, func(tx *Tx) error {
 		detail := fmt.Sprintf("password re-check failed (%d of %d)", failures[0], MaxRechecks)
 		if ended {
 			detail += "; session ended"
@@ -290,7 +292,7 @@ func (s *Admins) CheckPassword(ctx context.Context, a *Admin, sess *AdminSession
 				return err
 			}
 		}
-		return audit(tx, adminEntry(now, a, EventAdminPasswordFail, "", nil, cl, detail))
+		return audit(tx.DB, adminEntry(now, a, EventAdminPasswordFail, "", nil, cl, detail))
 	})
 	if err != nil {
 		return err

@@ -73,7 +73,7 @@ func (s *Admins) SessionLive(sess *AdminSession) bool {
 // refused.
 func (s *Admins) adminTx(ctx context.Context, id int64, actor *Admin, cl ClientInfo, typ string, f func(tx *gorm.DB, a *Admin, now int64) (string, error)) error {
 	now := toMillis(s.clock.Now())
-	return s.db.WriteTx(ctx, func(tx *gorm.DB) error {
+	return s.db.WriteTx(ctx, func(tx *Tx) error {
 		if s.db.Postgres() {
 			var locked []int64
 			if err := tx.Raw(`SELECT id FROM admins WHERE id = ? OR (role = ? AND disabled_at IS NULL) ORDER BY id FOR UPDATE`,
@@ -88,11 +88,11 @@ func (s *Admins) adminTx(ctx context.Context, id int64, actor *Admin, cl ClientI
 			}
 			return err
 		}
-		detail, err := f(tx, &a, now)
+		detail, err := f(tx.DB, &a, now)
 		if err != nil {
 			return err
 		}
-		return audit(tx, adminEntry(now, actor, typ, "", nil, cl, detail))
+		return audit(tx.DB, adminEntry(now, actor, typ, "", nil, cl, detail))
 	})
 }
 

@@ -105,19 +105,19 @@ func (s *Admins) Login(ctx context.Context, form, name, password string, cl Clie
 		return nil, "", nil, ErrLoginFormUsed
 	}
 	keys := s.throttleKeys(name, cl)
-	var wait time.Duration
-	err := s.db.WriteTx(ctx, func(tx *gorm.DB) error {
-		if err := useLoginForm(tx, form, nowMs); err != nil {
-			return err
+	wait, err := WriteTx(ctx, s.db, func(tx *Tx) (time.Duration, error) {
+		if err := useLoginForm(tx.DB, form, nowMs); err != nil {
+			return 0, err
 		}
-		known, err := s.signedInFrom(tx, name, cl, knownBrowser)
+		known, err := s.signedInFrom(tx.DB, name, cl, knownBrowser)
 		if err != nil {
-			return err
+			return 0, err
 		}
-		if wait, err = s.reserve(tx, keys, known, nowMs); err != nil || wait == 0 {
-			return err
+		wait, err := s.reserve(tx.DB, keys, known, nowMs)
+		if err != nil || wait == 0 {
+			return wait, err
 		}
-		return auditRepeatable(tx, AuditEntry{At: nowMs, Actor: "admin:" + truncate(name, 64), Type: EventAdminLoginFailed,
+		return wait, auditRepeatable(tx.DB, AuditEntry{At: nowMs, Actor: "admin:" + truncate(name, 64), Type: EventAdminLoginFailed,
 			IP: cl.IP, UserAgent: truncate(cl.UserAgent, 512), Detail: "throttled"})
 	})
 	if err != nil {
@@ -138,8 +138,8 @@ func (s *Admins) Login(ctx context.Context, form, name, password string, cl Clie
 	ok := bcrypt.CompareHashAndPassword(hash, []byte(password)) == nil && a.ID != 0
 	if !ok {
 		// The failure is already counted: only the audit entry is left.
-		err := s.db.WriteTx(ctx, func(tx *gorm.DB) error {
-			return audit(tx, AuditEntry{At: nowMs, Actor: "admin:" + truncate(name, 64), Type: EventAdminLoginFailed,
+		err := s.db.WriteTx(ctx, func(tx *Tx) error {
+			return audit(tx.DB, AuditEntry{At: nowMs, Actor: "admin:" + truncate(name, 64), Type: EventAdminLoginFailed,
 				IP: cl.IP, UserAgent: truncate(cl.UserAgent, 512), Detail: "wrong name or password"})
 		})
 		if err != nil {
@@ -375,11 +375,7 @@ func (s *Admins) startSession(ctx context.Context, a *Admin, keys []throttleKey,
 	raw, csrf := randomToken(), randomToken()
 	var err error
 	nowMs := toMillis(now)
-	sess := &AdminSession{IDHash: hashSessionID(raw), AdminID: a.ID, CSRFToken: csrf, IP: cl.IP,
-		UserAgent: truncate(cl.UserAgent, 512), CreatedAt: nowMs, LastSeenAt: nowMs,
-		ExpiresAt: toMillis(now.Add(s.policy.AbsoluteTimeout))}
-	stale := false
-	err = s.db.WriteTx(ctx, func(tx *gorm.DB) error {
+	sess, err := WriteTx(ctx, s.db, func(tx *Tx) (*AdminSession, error) {
 		// The password was checked against a hash read before this
 		// transaction: a reset, a change or a disable committed since
 		// then (whose revocation this session would escape) refuses the
@@ -389,20 +385,23 @@ func (s *Admins) startSession(ctx context.Context, a *Admin, keys []throttleKey,
 		if err := tx.Raw(s.db.SQL("SELECT id FROM admins WHERE id = ? AND password_hash = ? AND disabled_at IS NULL",
 			"SELECT id FROM admins WHERE id = ? AND password_hash = ? AND disabled_at IS NULL FOR SHARE"),
 			a.ID, a.PasswordHash).Scan(&still).Error; err != nil {
-			return err
+			return nil, err
 		}
-		if stale = len(still) == 0; stale {
-			return audit(tx, adminEntry(nowMs, a, EventAdminLoginFailed, "", nil, cl, "the password or the account changed during the sign-in"))
+		if len(still) == 0 { // stale: nil session
+			return nil, audit(tx.DB, adminEntry(nowMs, a, EventAdminLoginFailed, "", nil, cl, "the password or the account changed during the sign-in"))
 		}
+		sess := &AdminSession{IDHash: hashSessionID(raw), AdminID: a.ID, CSRFToken: csrf, IP: cl.IP,
+			UserAgent: truncate(cl.UserAgent, 512), CreatedAt: nowMs, LastSeenAt: nowMs,
+			ExpiresAt: toMillis(now.Add(s.policy.AbsoluteTimeout))}
 		if err := tx.Create(sess).Error; err != nil {
-			return err
+			return nil, err
 		}
-		if err := release(tx, keys); err != nil {
-			return err
+		if err := release(tx.DB, keys); err != nil {
+			return nil, err
 		}
-		return audit(tx, adminEntry(nowMs, a, EventAdminLogin, "", nil, cl, fmt.Sprintf("session %d", sess.ID)))
+		return sess, audit(tx.DB, adminEntry(nowMs, a, EventAdminLogin, "", nil, cl, fmt.Sprintf("session %d", sess.ID)))
 	})
-	if err == nil && stale {
+	if err == nil && sess == nil {
 		err = ErrBadCredentials
 	}
 	return raw, sess, err
@@ -441,8 +440,10 @@ func (s *Admins) Session(ctx context.Context, raw string) (*AdminSession, *Admin
 	// database refuses writes (a full disk) the dashboard still shows what
 	// it holds.
 	if now-sess.LastSeenAt >= 30_000 {
-		if err := s.db.Write.WithContext(ctx).Model(&AdminSession{}).Where("id = ?", sess.ID).
-			Update("last_seen_at", now).Error; err == nil {
+		err := s.db.WriteTx(ctx, func(tx *Tx) error {
+			return tx.Model(&AdminSession{}).Where("id = ?", sess.ID).Update("last_seen_at", now).Error
+		})
+		if err == nil {
 			sess.LastSeenAt = now
 		}
 	}
@@ -452,11 +453,11 @@ func (s *Admins) Session(ctx context.Context, raw string) (*AdminSession, *Admin
 // Logout revokes a session.
 func (s *Admins) Logout(ctx context.Context, sess *AdminSession, a *Admin, cl ClientInfo) error {
 	now := toMillis(s.clock.Now())
-	return s.db.WriteTx(ctx, func(tx *gorm.DB) error {
+	return s.db.WriteTx(ctx, func(tx *Tx) error {
 		if err := tx.Model(&AdminSession{}).Where("id = ? AND revoked_at IS NULL", sess.ID).Update("revoked_at", now).Error; err != nil {
 			return err
 		}
-		return audit(tx, adminEntry(now, a, EventAdminLogout, "", nil, cl, fmt.Sprintf("session %d", sess.ID)))
+		return audit(tx.DB, adminEntry(now, a, EventAdminLogout, "", nil, cl, fmt.Sprintf("session %d", sess.ID)))
 	})
 }
 
@@ -464,31 +465,30 @@ func (s *Admins) Logout(ctx context.Context, sess *AdminSession, a *Admin, cl Cl
 // departed colleague).
 func (s *Admins) RevokeSessions(ctx context.Context, adminID int64) error {
 	now := toMillis(s.clock.Now())
-	return s.db.Write.WithContext(ctx).Model(&AdminSession{}).Where("admin_id = ? AND revoked_at IS NULL", adminID).
-		Update("revoked_at", now).Error
+	return s.db.WriteTx(ctx, func(tx *Tx) error {
+		return tx.Model(&AdminSession{}).Where("admin_id = ? AND revoked_at IS NULL", adminID).Update("revoked_at", now).Error
+	})
 }
 
 // RevokeSessionsByName ends every session of the named admin (the CLI's
 // revoke-sessions) and returns how many were live.
 func (s *Admins) RevokeSessionsByName(ctx context.Context, name, actor string) (int64, error) {
 	now := toMillis(s.clock.Now())
-	var n int64
-	err := s.db.WriteTx(ctx, func(tx *gorm.DB) error {
+	return WriteTx(ctx, s.db, func(tx *Tx) (int64, error) {
 		var a Admin
 		if err := tx.Where(s.nameIs(), lowerASCII(name)).Take(&a).Error; err != nil {
 			if errors.Is(err, gorm.ErrRecordNotFound) {
-				return ErrNotFound
+				return 0, ErrNotFound
 			}
-			return err
+			return 0, err
 		}
 		res := tx.Model(&AdminSession{}).Where("admin_id = ? AND revoked_at IS NULL", a.ID).Update("revoked_at", now)
 		if res.Error != nil {
-			return res.Error
+			return 0, res.Error
 		}
-		n = res.RowsAffected
-		return audit(tx, AuditEntry{At: now, Actor: actor, Type: EventAdminSessionsRevoked, Detail: fmt.Sprintf("admin %q: %d sessions", a.Name, n)})
+		n := res.RowsAffected
+		return n, audit(tx.DB, AuditEntry{At: now, Actor: actor, Type: EventAdminSessionsRevoked, Detail: fmt.Sprintf("admin %q: %d sessions", a.Name, n)})
 	})
-	return n, err
 }
 
 // CSRFValid compares a presented CSRF token with the session's in constant time.

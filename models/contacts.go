@@ -218,16 +218,18 @@ func (c *Contacts) Upload(ctx context.Context, caller *User, raw []string, reset
 	if !whole {
 		toStore = stringList(missing)
 	}
-	var refused *RefusedError
-	err := c.db.WriteTx(ctx, func(tx *gorm.DB) error {
-		// Run again (writePostgres, after a deadlock), fn starts afresh.
-		rec.Refused, rec.Matched, refused = "", users.N, nil
+	type written struct {
+		rec     ContactSync
+		refused *RefusedError
+	}
+	w, err := WriteTx(ctx, c.db, func(tx *Tx) (written, error) {
+		rec := rec // each run records from the read's record
 		// The count of never-seen numbers, the allowance spent on them, the
 		// reset and the digest all read what they then change: with the
 		// book locked, another instance's upload, reset or deletion of this
 		// book waits until this one is committed, and then sees it.
-		if _, err := lockUsers(tx, caller.ID); err != nil {
-			return err
+		if _, err := lockUsers(tx.DB, caller.ID); err != nil {
+			return written{}, err
 		}
 		// Never-seen numbers: in neither the address book nor what the last
 		// reset removed from it (for a day). Clients resend the whole book
@@ -238,33 +240,34 @@ func (c *Contacts) Upload(ctx context.Context, caller *User, raw []string, reset
 			SELECT 1 FROM address_book_reset WHERE owner_id = ? AND contact_hash = `+l.hash+` AND reset_at > ?)`,
 			toStore, caller.ID, caller.ID, toMillis(now.Add(-resetMemory))).Scan(&rec.NewNumbers).Error
 		if err != nil {
-			return err
+			return written{}, err
 		}
-		if refused, err = c.spendAllowance(tx, caller.ID, rec.NewNumbers, now); err != nil || refused != nil {
-			if refused != nil {
-				rec.Refused = RefusedRateLimit
-				rec.Matched = 0
-				return c.insertRecord(tx, &rec, start)
-			}
-			return err
+		refused, err := c.spendAllowance(tx.DB, caller.ID, rec.NewNumbers, now)
+		if err != nil {
+			return written{}, err
+		}
+		if refused != nil {
+			rec.Refused, rec.Matched = RefusedRateLimit, 0
+			err := c.insertRecord(tx.DB, &rec, start)
+			return written{rec, refused}, err
 		}
 		// The book's size as the write finds it, for a reset.
 		if reset {
 			if err := tx.Raw("SELECT COUNT(*) FROM address_book WHERE owner_id = ?", caller.ID).Scan(&held).Error; err != nil {
-				return err
+				return written{}, err
 			}
 		}
-		if refused, err = c.spendBookWrites(tx, caller.ID, writes(), now); err != nil || refused != nil {
-			if refused != nil {
-				rec.Refused = RefusedRateLimit
-				rec.Matched = 0
-				return c.insertRecord(tx, &rec, start)
-			}
-			return err
+		if refused, err = c.spendBookWrites(tx.DB, caller.ID, writes(), now); err != nil {
+			return written{}, err
+		}
+		if refused != nil {
+			rec.Refused, rec.Matched = RefusedRateLimit, 0
+			err := c.insertRecord(tx.DB, &rec, start)
+			return written{rec, refused}, err
 		}
 		if reset {
-			if err := c.resetBook(tx, caller.ID, now); err != nil {
-				return err
+			if err := c.resetBook(tx.DB, caller.ID, now); err != nil {
+				return written{}, err
 			}
 		}
 		if len(hashes) > 0 {
@@ -272,23 +275,24 @@ func (c *Contacts) Upload(ctx context.Context, caller *User, raw []string, reset
 			err := tx.Exec(c.db.SQL("INSERT OR IGNORE INTO "+into, "INSERT INTO "+into+" ON CONFLICT DO NOTHING"),
 				caller.ID, toStore).Error
 			if err != nil {
-				return err
+				return written{}, err
 			}
 			if whole {
-				if err := storeDigest(c.db, tx, caller.ID, digest, toMillis(now), ""); err != nil {
-					return err
+				if err := storeDigest(c.db, tx.DB, caller.ID, digest, toMillis(now), ""); err != nil {
+					return written{}, err
 				}
 			}
 		}
-		return c.insertRecord(tx, &rec, start)
+		err = c.insertRecord(tx.DB, &rec, start)
+		return written{rec: rec}, err
 	})
 	if err != nil {
 		return nil, err
 	}
-	if refused != nil {
-		return nil, refused
+	if w.refused != nil {
+		return nil, w.refused
 	}
-	return &SyncResult{Contacts: users, Sync: rec}, nil
+	return &SyncResult{Contacts: users, Sync: w.rec}, nil
 }
 
 // bookIsList counts the numbers in the owner's address book and reports
@@ -424,7 +428,7 @@ func (c *Contacts) BackfillHashes(ctx context.Context) (int, error) {
 	if err := c.db.Read.WithContext(ctx).Raw("SELECT id, phone FROM users WHERE phone_hash IS NULL").Scan(&rows).Error; err != nil {
 		return 0, err
 	}
-	err := c.db.WriteTx(ctx, func(tx *gorm.DB) error {
+	err := c.db.WriteTx(ctx, func(tx *Tx) error {
 		for _, r := range rows {
 			if err := tx.Exec("UPDATE users SET phone_hash = ? WHERE id = ? AND phone_hash IS NULL", c.hasher.Hash(r.Phone), r.ID).Error; err != nil {
 				return err

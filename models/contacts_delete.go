@@ -3,8 +3,6 @@ package models
 import (
 	"context"
 	"time"
-
-	"gorm.io/gorm"
 )
 
 // delcontacts: numbers taken out of an address book.
@@ -21,16 +19,15 @@ func (c *Contacts) Delete(ctx context.Context, caller *User, raw []string) (int,
 	}
 	numbers := c.norm.normalize(raw, Phone{E164: caller.Phone}.ContactRegion())
 	rec.Valid = len(numbers)
-	removed := 0
-	err := c.db.WriteTx(ctx, func(tx *gorm.DB) error {
-		removed = 0 // run again (writePostgres), fn counts afresh
+	removed, err := WriteTx(ctx, c.db, func(tx *Tx) (int, error) {
 		// Locked, the book cannot be written by an upload on another
 		// instance between the deletion and the forgetting of its lists:
 		// such an upload's digest, committed after this transaction's
 		// forgetLists, would claim a list whose number was just deleted.
-		if _, err := lockUsers(tx, caller.ID); err != nil {
-			return err
+		if _, err := lockUsers(tx.DB, caller.ID); err != nil {
+			return 0, err
 		}
+		removed := 0
 		for _, chunk := range chunks(numbers, 500) {
 			hs := make([][]byte, len(chunk))
 			for i, e := range chunk {
@@ -38,17 +35,17 @@ func (c *Contacts) Delete(ctx context.Context, caller *User, raw []string) (int,
 			}
 			res := tx.Exec("DELETE FROM address_book WHERE owner_id = ? AND contact_hash IN ?", caller.ID, hs)
 			if res.Error != nil {
-				return res.Error
+				return 0, res.Error
 			}
 			removed += int(res.RowsAffected)
 		}
 		if removed > 0 { // a stored list may no longer be all there
-			if err := forgetLists(tx, caller.ID); err != nil {
-				return err
+			if err := forgetLists(tx.DB, caller.ID); err != nil {
+				return 0, err
 			}
 		}
 		rec.Matched = removed
-		return c.insertRecord(tx, &rec, start)
+		return removed, c.insertRecord(tx.DB, &rec, start)
 	})
 	return removed, err
 }

@@ -88,12 +88,12 @@ func (c *Contacts) FlushSyncs(ctx context.Context) (dropped int, err error) {
 	for id := range digests {
 		owners = append(owners, id)
 	}
-	err = c.db.WriteTx(ctx, func(tx *gorm.DB) error {
+	err = c.db.WriteTx(ctx, func(tx *Tx) error {
 		// A digest is stored only if its whole list is still in the book,
 		// which a deletion or a reset on another instance may be changing:
 		// the books are locked first (in id order: another instance's flush
 		// locks its owners in the same order).
-		if _, err := lockUsers(tx, owners...); err != nil {
+		if _, err := lockUsers(tx.DB, owners...); err != nil {
 			return err
 		}
 		if len(batch) > 0 {
@@ -105,7 +105,7 @@ func (c *Contacts) FlushSyncs(ctx context.Context) (dropped int, err error) {
 				return err
 			}
 		}
-		return writeDigests(c.db, tx, digests)
+		return writeDigests(c.db, tx.DB, digests)
 	})
 	if err != nil {
 		// Put them back for the next try, within the bound.

@@ -5,8 +5,6 @@ import (
 	"context"
 	"testing"
 	"time"
-
-	"gorm.io/gorm"
 )
 
 // Sync records put back after a failed flush are written by the next one,
@@ -39,8 +37,8 @@ func TestFlushSyncsAfterAFailure(t *testing.T) {
 			t.Fatal("the flush with a digest of no user did not fail")
 		}
 		// Another write's record, then more queued records.
-		if err := db.WriteTx(ctx, func(tx *gorm.DB) error {
-			return c.insertRecord(tx, &ContactSync{UserID: owner.ID, At: toMillis(now), Kind: SyncDelete}, time.Now())
+		if err := db.WriteTx(ctx, func(tx *Tx) error {
+			return c.insertRecord(tx.DB, &ContactSync{UserID: owner.ID, At: toMillis(now), Kind: SyncDelete}, time.Now())
 		}); err != nil {
 			t.Fatal(err)
 		}

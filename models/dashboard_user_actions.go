@@ -5,8 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"strconv"
-
-	"gorm.io/gorm"
 )
 
 // UserActions are the administrators' changes to users: block, unblock,
@@ -52,45 +50,42 @@ func (d *UserActions) BlockUser(ctx context.Context, userID, until int64, actor 
 	if until <= now {
 		return 0, errors.New("the block must end in the future")
 	}
-	var ids []int64
-	err := d.db.WriteTx(ctx, func(tx *gorm.DB) error {
+	return WriteTx(ctx, d.db, func(tx *Tx) (int, error) {
 		// Locked: a sign-in of this user waits for the block (and is
 		// then refused), or commits first and its session is revoked here.
-		u, err := lockedUserByID(tx, userID, lockUserRow)
+		u, err := lockedUserByID(tx.DB, userID, lockUserRow)
 		if err != nil {
-			return err
+			return 0, err
 		}
 		if err := tx.Model(&User{}).Where("id = ?", userID).Update("blocked_until", until).Error; err != nil {
-			return err
+			return 0, err
 		}
-		if ids, err = revokeAllSessions(tx, userID, now, RevokeBlocked); err != nil {
-			return err
+		ids, err := revokeAllSessions(tx.DB, userID, now, RevokeBlocked)
+		if err != nil {
+			return 0, err
 		}
+		tx.OnCommit(func() { d.sessions.NotifyRevoked(ids...) })
 		detail := "blocked until unblocked"
 		if until != BlockedForever {
 			detail = "blocked until " + BlockEnd(until)
 		}
-		return audit(tx, AuditEntry{At: now, Actor: actor, Type: EventAdminBlock, Phone: u.Phone, UserID: &u.ID,
+		return len(ids), audit(tx.DB, AuditEntry{At: now, Actor: actor, Type: EventAdminBlock, Phone: u.Phone, UserID: &u.ID,
 			IP: cl.IP, UserAgent: truncate(cl.UserAgent, 512), Detail: fmt.Sprintf("%s; %s revoked", detail, Plural(len(ids), "session", "sessions"))})
 	})
-	if err == nil {
-		d.sessions.NotifyRevoked(ids...)
-	}
-	return len(ids), err
 }
 
 // UnblockUser lifts a block.
 func (d *UserActions) UnblockUser(ctx context.Context, userID int64, actor string, cl ClientInfo) error {
 	now := toMillis(d.clock.Now())
-	return d.db.WriteTx(ctx, func(tx *gorm.DB) error {
-		u, err := lockedUserByID(tx, userID, lockUserRow) // after a block that is committing, not before it
+	return d.db.WriteTx(ctx, func(tx *Tx) error {
+		u, err := lockedUserByID(tx.DB, userID, lockUserRow) // after a block that is committing, not before it
 		if err != nil {
 			return err
 		}
 		if err := tx.Model(&User{}).Where("id = ?", userID).Update("blocked_until", nil).Error; err != nil {
 			return err
 		}
-		return audit(tx, AuditEntry{At: now, Actor: actor, Type: EventAdminUnblock, Phone: u.Phone, UserID: &u.ID,
+		return audit(tx.DB, AuditEntry{At: now, Actor: actor, Type: EventAdminUnblock, Phone: u.Phone, UserID: &u.ID,
 			IP: cl.IP, UserAgent: truncate(cl.UserAgent, 512)})
 	})
 }
@@ -101,41 +96,46 @@ func (d *UserActions) UnblockUser(ctx context.Context, userID int64, actor strin
 // sync), then the photo file is removed.
 func (d *UserActions) DeleteUser(ctx context.Context, userID int64, actor string, cl ClientInfo) (*User, error) {
 	now := toMillis(d.clock.Now())
-	var u *User
-	var ids []int64
-	var files []string // uploads (chat files, earlier photos), removed after commit
-	err := d.db.WriteTx(ctx, func(tx *gorm.DB) error {
-		var err error
+	type deleted struct {
+		user  *User
+		files []string // uploads (chat files, earlier photos), removed after commit
+	}
+	del, err := WriteTx(ctx, d.db, func(tx *Tx) (deleted, error) {
 		// Locked before anything is read: a sign-in, upload or profile
 		// change of this user either commits first (its session is revoked
 		// and its file listed below) or waits and then finds no user.
-		if u, err = lockedUserByID(tx, userID, lockUserDelete); err != nil {
-			return err
-		}
-		ids, err = revokeAllSessions(tx, userID, now, RevokeDeleted)
+		u, err := lockedUserByID(tx.DB, userID, lockUserDelete)
 		if err != nil {
-			return err
+			return deleted{}, err
 		}
-		if files, err = uploadNames(tx, userID); err != nil {
-			return err
+		ids, err := revokeAllSessions(tx.DB, userID, now, RevokeDeleted)
+		if err != nil {
+			return deleted{}, err
 		}
-		if err := queueMesiboUserDelete(tx, u, now); err != nil {
-			return err
+		tx.OnCommit(func() { d.sessions.NotifyRevoked(ids...) })
+		files, err := uploadNames(tx.DB, userID)
+		if err != nil {
+			return deleted{}, err
+		}
+		if err := queueMesiboUserDelete(tx.DB, u, now); err != nil {
+			return deleted{}, err
 		}
 		if err := tx.Exec("DELETE FROM users WHERE id = ?", userID).Error; err != nil {
-			return err
+			return deleted{}, err
 		}
-		return audit(tx, AuditEntry{At: now, Actor: actor, Type: EventAdminDeleteUser, Phone: u.Phone, UserID: &u.ID,
+		return deleted{user: u, files: files}, audit(tx.DB, AuditEntry{At: now, Actor: actor, Type: EventAdminDeleteUser, Phone: u.Phone, UserID: &u.ID,
 			IP: cl.IP, UserAgent: truncate(cl.UserAgent, 512), Detail: Plural(len(ids), "session", "sessions") + " revoked; profile, photo and address book removed"})
 	})
 	if err != nil {
 		return nil, err
 	}
-	d.sessions.NotifyRevoked(ids...)
-	if u.Photo != "" {
-		files = append(files, u.Photo)
+	// Removed here rather than in a hook: a file that cannot be removed is
+	// the caller's to report.
+	files := del.files
+	if del.user.Photo != "" {
+		files = append(files, del.user.Photo)
 	}
-	return u, d.removeFiles(ctx, files)
+	return del.user, d.removeFiles(ctx, files)
 }
 
 // removeFiles deletes a deleted user's files, to the end even if the
@@ -157,11 +157,11 @@ func (d *UserActions) removeFiles(ctx context.Context, names []string) error {
 // AuditAdmin records an admin action that has no transaction of its own.
 func (d *UserActions) AuditAdmin(ctx context.Context, a *Admin, typ, phone string, cl ClientInfo, detail string) error {
 	now := toMillis(d.clock.Now())
-	return d.db.WriteTx(ctx, func(tx *gorm.DB) error {
+	return d.db.WriteTx(ctx, func(tx *Tx) error {
 		var uid *int64
-		if u, err := userByPhone(tx, phone); err == nil {
+		if u, err := userByPhone(tx.DB, phone); err == nil {
 			uid = &u.ID
 		}
-		return audit(tx, adminEntry(now, a, typ, phone, uid, cl, detail))
+		return audit(tx.DB, adminEntry(now, a, typ, phone, uid, cl, detail))
 	})
 }

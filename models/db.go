@@ -232,6 +232,12 @@ func (d *DB) analyzeIfNeeded(ctx context.Context, log *slog.Logger) error {
 
 // Analyze refreshes the query planner's statistics, reading a bounded sample
 // of each index (analysis_limit), so plans follow the tables as they grow.
+// It runs on the write connection but not through WriteTx: it changes no
+// data that a transaction orders against, retries or announces, and as a
+// job of the writer it would sit inside a savepoint of a shared commit,
+// holding up the jobs batched with it. On the connection by itself it
+// excludes the writer while it runs, and the writes waiting meanwhile can
+// still give up (runBatch).
 func (d *DB) Analyze(ctx context.Context) error {
 	if d.dialect == dialectPostgres {
 		return nil // autovacuum analyzes

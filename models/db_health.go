@@ -19,7 +19,7 @@ import (
 // a fault. The error says what kind of failure it was (StorageFailure),
 // never a driver's text.
 func (d *DB) CheckWritable(ctx context.Context, now time.Time) error {
-	err := d.WriteTx(ctx, func(tx *gorm.DB) error {
+	err := d.WriteTx(ctx, func(tx *Tx) error {
 		return tx.Exec("UPDATE write_probe SET at = ? WHERE id = 1", toMillis(now)).Error
 	})
 	if err == nil || IsBusy(err) {

@@ -90,7 +90,7 @@ const maxWriteAttempts = 4
 // was stored. The server ends the transaction's statements at the
 // deadline too (statement_timeout), so one the client gave up on does not
 // hold its row locks past it.
-func (d *DB) writePostgres(ctx context.Context, fn func(tx *gorm.DB) error) error {
+func (d *DB) writePostgres(ctx context.Context, fn func(tx *Tx) error) error {
 	var err error
 	for attempt := 1; ; attempt++ {
 		select {
@@ -107,7 +107,7 @@ func (d *DB) writePostgres(ctx context.Context, fn func(tx *gorm.DB) error) erro
 			if err := limitStatements(tx, ctx); err != nil {
 				return err
 			}
-			if err := callJob(tx, fn); err != nil {
+			if err := callJob(&Tx{DB: tx}, fn); err != nil {
 				return err
 			}
 			committing.Store(true)

@@ -37,24 +37,76 @@ const (
 
 type writeJob struct {
 	ctx   context.Context
-	fn    func(tx *gorm.DB) error
+	fn    func(tx *Tx) error
 	state atomic.Int32
 	done  chan error // buffered: the writer never waits for the caller
 }
 
-// WriteTx runs fn in a transaction on the writer, after the write
-// transactions that asked before it, and returns once it is committed (or
-// undone). Waiting ends with ctx (its deadline is the request's): the error
-// is then ctx's, and nothing was run. Once started, fn's statements are not
-// interrupted by ctx: an interrupted statement makes SQLite roll back the
-// whole transaction, which fn may share with others.
+// Tx is one write transaction: its statements go through the embedded
+// *gorm.DB, and OnCommit keeps what must happen only once they are stored.
+type Tx struct {
+	*gorm.DB
+	onCommit []func()
+}
+
+// OnCommit runs f after the transaction is committed, in the caller of
+// WriteTx, once; never when it is undone (an error, a savepoint rolled back
+// in SQLite's shared commit, a COMMIT that failed, a commit into a file
+// deleted under the server), nor for a run that PostgreSQL started again:
+// only the hooks of the run that committed are kept. Effects outside the
+// database (a wake-up, a notice to another process) go here, so that none
+// announces a change that was not stored.
+func (t *Tx) OnCommit(f func()) {
+	t.onCommit = append(t.onCommit, f)
+}
+
+// WriteTx runs fn in a write transaction and returns fn's result once the
+// transaction is committed (the zero T and the error otherwise), then runs
+// the hooks fn registered with tx.OnCommit. Every write goes through it.
+// fn may run more than once (PostgreSQL runs a transaction that lost a
+// race again): its answer is its return value, never a variable it assigns
+// outside, so that a run that was undone leaves nothing behind.
 //
-// On PostgreSQL there is no writer goroutine: fn runs in a transaction of
-// its own at once (writePostgres).
-func (d *DB) WriteTx(ctx context.Context, fn func(tx *gorm.DB) error) error {
-	if d.dialect == dialectPostgres {
-		return d.writePostgres(ctx, fn)
+// On SQLite fn runs on the writer, after the write transactions that asked
+// before it, possibly inside a savepoint of a commit shared with them.
+// Waiting ends with ctx (its deadline is the request's): the error is then
+// ctx's, and nothing was run. Once started, fn's statements are not
+// interrupted by ctx: an interrupted statement makes SQLite roll back the
+// whole transaction, which fn may share with others. On PostgreSQL there is
+// no writer goroutine: fn runs in a transaction of its own at once
+// (writePostgres).
+func WriteTx[T any](ctx context.Context, d *DB, fn func(tx *Tx) (T, error)) (T, error) {
+	var result T
+	var committed *Tx
+	run := func(tx *Tx) error {
+		v, err := fn(tx)
+		result, committed = v, tx // each run replaces what an undone one left
+		return err
 	}
+	var err error
+	if d.dialect == dialectPostgres {
+		err = d.writePostgres(ctx, run)
+	} else {
+		err = d.writeSQLite(ctx, run)
+	}
+	if err != nil {
+		var zero T
+		return zero, err
+	}
+	for _, f := range committed.onCommit {
+		f()
+	}
+	return result, nil
+}
+
+// WriteTx is WriteTx[T] for a write that answers nothing but its error.
+func (d *DB) WriteTx(ctx context.Context, fn func(tx *Tx) error) error {
+	_, err := WriteTx(ctx, d, func(tx *Tx) (struct{}, error) { return struct{}{}, fn(tx) })
+	return err
+}
+
+// writeSQLite hands fn to the writer and waits for its outcome.
+func (d *DB) writeSQLite(ctx context.Context, fn func(tx *Tx) error) error {
 	job := &writeJob{ctx: ctx, fn: fn, done: make(chan error, 1)}
 	select {
 	case d.writes <- job:
@@ -176,7 +228,7 @@ func runJob(tx *gorm.DB, j *writeJob, shared bool) (usable bool, err error) {
 			return false, err
 		}
 	}
-	err = callJob(tx.WithContext(context.WithoutCancel(j.ctx)), j.fn)
+	err = callJob(&Tx{DB: tx.WithContext(context.WithoutCancel(j.ctx))}, j.fn)
 	if !shared {
 		return true, err
 	}
@@ -193,7 +245,7 @@ func runJob(tx *gorm.DB, j *writeJob, shared bool) (usable bool, err error) {
 
 // callJob calls fn, turning a panic into an error: the writer goroutine
 // must outlive a bug in one transaction.
-func callJob(tx *gorm.DB, fn func(tx *gorm.DB) error) (err error) {
+func callJob(tx *Tx, fn func(tx *Tx) error) (err error) {
 	defer func() {
 		if r := recover(); r != nil {
 			err = fmt.Errorf("write transaction panicked: %v", r)

@@ -34,15 +34,15 @@ func openTestPostgres(t *testing.T, pool PostgresPool) *DB {
 func TestPostgresWritesKeepTheirOwnOutcome(t *testing.T) {
 	db := openTestPostgres(t, PostgresPool{MaxOpen: 4, MaxIdle: 4})
 	ctx := context.Background()
-	insert := func(tx *gorm.DB, phone string) error {
+	insert := func(tx *Tx, phone string) error {
 		return tx.Exec("INSERT INTO phone_guards (phone, failures, updated_at) VALUES (?, 0, 0)", phone).Error
 	}
 	errBoom := errors.New("boom")
-	fns := map[string]func(tx *gorm.DB) error{
-		"+ok1":    func(tx *gorm.DB) error { return insert(tx, "+ok1") },
-		"+failed": func(tx *gorm.DB) error { _ = insert(tx, "+failed"); return errBoom },
-		"+ok2":    func(tx *gorm.DB) error { return insert(tx, "+ok2") },
-		"+panic":  func(tx *gorm.DB) error { _ = insert(tx, "+panic"); panic("bug") },
+	fns := map[string]func(tx *Tx) error{
+		"+ok1":    func(tx *Tx) error { return insert(tx, "+ok1") },
+		"+failed": func(tx *Tx) error { _ = insert(tx, "+failed"); return errBoom },
+		"+ok2":    func(tx *Tx) error { return insert(tx, "+ok2") },
+		"+panic":  func(tx *Tx) error { _ = insert(tx, "+panic"); panic("bug") },
 	}
 	errs := make(map[string]error)
 	var mu sync.Mutex
@@ -59,12 +59,12 @@ func TestPostgresWritesKeepTheirOwnOutcome(t *testing.T) {
 	if errs["+ok1"] != nil || errs["+ok2"] != nil || !errors.Is(errs["+failed"], errBoom) || errs["+panic"] == nil {
 		t.Errorf("outcomes %v", errs)
 	}
-	if err := db.WriteTx(ctx, func(tx *gorm.DB) error { return insert(tx, "+ok1") }); !errors.Is(err, gorm.ErrDuplicatedKey) {
+	if err := db.WriteTx(ctx, func(tx *Tx) error { return insert(tx, "+ok1") }); !errors.Is(err, gorm.ErrDuplicatedKey) {
 		t.Errorf("duplicate key: %v", err)
 	}
 	gaveUp, cancel := context.WithCancel(ctx)
 	cancel()
-	if err := db.WriteTx(gaveUp, func(tx *gorm.DB) error { return insert(tx, "+abandoned") }); !errors.Is(err, context.Canceled) {
+	if err := db.WriteTx(gaveUp, func(tx *Tx) error { return insert(tx, "+abandoned") }); !errors.Is(err, context.Canceled) {
 		t.Errorf("abandoned write: %v", err)
 	}
 	var stored []string
@@ -91,8 +91,8 @@ func TestPostgresWritesRetryLostRaces(t *testing.T) {
 	var attempts atomic.Int32
 	var firstLocks sync.WaitGroup
 	firstLocks.Add(2)
-	lockBoth := func(first, second string) func(tx *gorm.DB) error {
-		return func(tx *gorm.DB) error {
+	lockBoth := func(first, second string) func(tx *Tx) error {
+		return func(tx *Tx) error {
 			n := attempts.Add(1)
 			lock := func(p string) error {
 				return tx.Exec("UPDATE phone_guards SET failures = failures + 1 WHERE phone = ?", p).Error
@@ -129,8 +129,8 @@ func TestPostgresWritesRetryLostRaces(t *testing.T) {
 	looked.Add(2)
 	var runs atomic.Int32
 	found := make([]bool, 2)
-	insertIfMissing := func(i int) func(tx *gorm.DB) error {
-		return func(tx *gorm.DB) error {
+	insertIfMissing := func(i int) func(tx *Tx) error {
+		return func(tx *Tx) error {
 			var n int64
 			if err := tx.Raw("SELECT COUNT(*) FROM phone_guards WHERE phone = '+race'").Scan(&n).Error; err != nil {
 				return err
@@ -170,7 +170,7 @@ func TestPostgresLockWaitIsBounded(t *testing.T) {
 	// timeout) would then succeed, and the test fail, rather than hang.
 	var release sync.Once
 	go func() { time.Sleep(3 * time.Second); release.Do(func() { holder.Rollback() }) }()
-	err := db.WriteTx(ctx, func(tx *gorm.DB) error {
+	err := db.WriteTx(ctx, func(tx *Tx) error {
 		return tx.Exec("UPDATE phone_guards SET failures = 2 WHERE phone = '+held'").Error
 	})
 	release.Do(func() { holder.Rollback() })
@@ -192,7 +192,7 @@ func TestPostgresCommitUnderWayAtTheDeadline(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 500*time.Millisecond)
 	defer cancel()
 	deadline, _ := ctx.Deadline()
-	err = db.WriteTx(ctx, func(tx *gorm.DB) error {
+	err = db.WriteTx(ctx, func(tx *Tx) error {
 		if err := tx.Exec("INSERT INTO phone_guards (phone, failures, updated_at) VALUES ('+commit', 0, 0)").Error; err != nil {
 			return err
 		}
@@ -207,5 +207,49 @@ func TestPostgresCommitUnderWayAtTheDeadline(t *testing.T) {
 	}
 	if err != nil || n != 1 {
 		t.Errorf("WriteTx: %v, rows stored: %d; want stored and told so", err, n)
+	}
+}
+
+// A transaction that PostgreSQL runs again after a lost race answers the
+// result of the run that committed, and only that run's OnCommit hooks
+// run: two writers look for a row, both find none, and both insert it;
+// the one whose insert lost runs again, finds the other's row, and says
+// so.
+func TestPostgresRerunAnswersTheCommittedRun(t *testing.T) {
+	db := openTestPostgres(t, PostgresPool{MaxOpen: 4, MaxIdle: 4})
+	ctx := context.Background()
+	var looked sync.WaitGroup
+	looked.Add(2)
+	var runs, hooks atomic.Int32
+	insertIfMissing := func(tx *Tx) (string, error) {
+		tx.OnCommit(func() { hooks.Add(1) })
+		var n int64
+		if err := tx.Raw("SELECT COUNT(*) FROM phone_guards WHERE phone = '+race'").Scan(&n).Error; err != nil {
+			return "", err
+		}
+		if runs.Add(1) <= 2 {
+			looked.Done()
+			looked.Wait() // both have looked before either inserts
+		}
+		if n > 0 {
+			return "found", nil
+		}
+		return "inserted", tx.Exec("INSERT INTO phone_guards (phone, failures, updated_at) VALUES ('+race', 0, 0)").Error
+	}
+	var wg sync.WaitGroup
+	got := make([]string, 2)
+	errs := make([]error, 2)
+	for i := range got {
+		wg.Go(func() { got[i], errs[i] = WriteTx(ctx, db, insertIfMissing) })
+	}
+	wg.Wait()
+	if errs[0] != nil || errs[1] != nil || runs.Load() != 3 {
+		t.Fatalf("insert race: %v, %d runs (want both done, one run again)", errs, runs.Load())
+	}
+	if fmt.Sprint(got) != "[found inserted]" && fmt.Sprint(got) != "[inserted found]" {
+		t.Errorf("answers %v, want one inserted and the run again found", got)
+	}
+	if hooks.Load() != 2 {
+		t.Errorf("%d hooks ran for two committed transactions (three runs)", hooks.Load())
 	}
 }

@@ -170,46 +170,38 @@ func (e *Events) Run(ctx context.Context) {
 // RunOnce handles one chunk of the oldest event not yet fanned out. It
 // returns how many events or recipients it handled (0: nothing to do).
 func (e *Events) RunOnce(ctx context.Context) (int, error) {
-	var (
-		recipients []fanoutRecipient
-		ev         Event
-		handled    bool
-	)
-	err := e.db.WriteTx(ctx, func(tx *gorm.DB) error {
-		// A run again (writePostgres, after a deadlock) starts afresh: Find
-		// leaves ev as it was when no row is found.
-		ev, recipients, handled = Event{}, nil, false
+	handled, err := WriteTx(ctx, e.db, func(tx *Tx) (int, error) {
 		// One worker at a time across instances, oldest event first, as
 		// SQLite's writer runs it: a user's deliveries then come in event
 		// order, which their streams read by. Another instance fanning out
 		// now leaves nothing to do here; a chunk and the cursor after it
 		// are committed together, so the next worker starts past it.
-		if free, err := tryLockKey(tx, lockFanout, ""); err != nil || !free {
-			return err
+		if free, err := tryLockKey(tx.DB, lockFanout, ""); err != nil || !free {
+			return 0, err
 		}
+		var ev Event
 		err := tx.Where("fanned_out_at IS NULL").Order("id").Limit(1).Find(&ev).Error
 		if err != nil || ev.ID == 0 {
-			return err
+			return 0, err
 		}
-		handled = true
-		recipients, err = e.fanOutChunk(tx, &ev)
-		return err
+		recipients, err := e.fanOutChunk(tx.DB, &ev)
+		if err != nil || len(recipients) == 0 {
+			return 1, err
+		}
+		tx.OnCommit(func() {
+			ids := make([]int64, len(recipients))
+			for i, r := range recipients {
+				ids[i] = r.OwnerID
+			}
+			e.hub.Notify(ids)
+			e.deliverToSinks(ctx, &ev, recipients)
+			if e.cfg.MesiboNotices && e.cfg.OnQueued != nil {
+				e.cfg.OnQueued()
+			}
+		})
+		return len(recipients), nil
 	})
-	if err != nil || !handled {
-		return 0, err
-	}
-	if len(recipients) > 0 {
-		ids := make([]int64, len(recipients))
-		for i, r := range recipients {
-			ids[i] = r.OwnerID
-		}
-		e.hub.Notify(ids)
-		e.deliverToSinks(ctx, &ev, recipients)
-		if e.cfg.MesiboNotices && e.cfg.OnQueued != nil {
-			e.cfg.OnQueued()
-		}
-	}
-	return max(len(recipients), 1), nil
+	return handled, err
 }
 
 type fanoutRecipient struct {
@@ -320,12 +312,15 @@ func (e *Events) Prune(ctx context.Context) (int64, error) {
 	q := e.db.SQL("DELETE FROM events WHERE id IN (SELECT id FROM events WHERE created_at < ? ORDER BY id LIMIT 5)",
 		"DELETE FROM events WHERE id IN (SELECT id FROM events WHERE created_at < ? ORDER BY id LIMIT 5 FOR UPDATE SKIP LOCKED)")
 	for {
-		res := e.db.Write.WithContext(ctx).Exec(q, cutoff)
-		if res.Error != nil {
-			return total, res.Error
+		n, err := WriteTx(ctx, e.db, func(tx *Tx) (int64, error) {
+			res := tx.Exec(q, cutoff)
+			return res.RowsAffected, res.Error
+		})
+		if err != nil {
+			return total, err
 		}
-		total += res.RowsAffected
-		if res.RowsAffected == 0 {
+		total += n
+		if n == 0 {
 			return total, nil
 		}
 	}

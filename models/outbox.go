@@ -76,19 +76,19 @@ func NewOutbox(db *DB, clock, delays Clock, lease time.Duration, keepBodyChannel
 // another is claiming (FOR UPDATE SKIP LOCKED), so a message is sent once.
 func (o *Outbox) Claim(ctx context.Context, limit int) ([]OutboxMessage, error) {
 	now, due := toMillis(o.clock.Now()), toMillis(o.delays.Now())
-	var msgs []OutboxMessage
-	err := o.db.WriteTx(ctx, func(tx *gorm.DB) error {
-		if err := o.dropExpiredCodes(tx, now); err != nil {
-			return err
+	return WriteTx(ctx, o.db, func(tx *Tx) ([]OutboxMessage, error) {
+		if err := o.dropExpiredCodes(tx.DB, now); err != nil {
+			return nil, err
 		}
-		err := claiming(tx).Where("(state = ? AND next_attempt_at <= ?) OR (state = ? AND lease_until < ?)",
+		var msgs []OutboxMessage
+		err := claiming(tx.DB).Where("(state = ? AND next_attempt_at <= ?) OR (state = ? AND lease_until < ?)",
 			OutboxPending, due, OutboxSending, due).
 			// Codes first: a person is waiting for them, while a popular
 			// user's join can queue thousands of notices.
 			Clauses(clause.OrderBy{Expression: clause.Expr{SQL: "kind = ? DESC, next_attempt_at", Vars: []any{OutboxKindOTP}}}).
 			Limit(limit).Find(&msgs).Error
 		if err != nil || len(msgs) == 0 {
-			return err
+			return nil, err
 		}
 		ids := make([]int64, len(msgs))
 		for i := range msgs {
@@ -96,11 +96,10 @@ func (o *Outbox) Claim(ctx context.Context, limit int) ([]OutboxMessage, error) 
 			msgs[i].Attempts++
 			msgs[i].State = OutboxSending
 		}
-		return tx.Model(&OutboxMessage{}).Where("id IN ?", ids).Updates(map[string]any{
+		return msgs, tx.Model(&OutboxMessage{}).Where("id IN ?", ids).Updates(map[string]any{
 			"state": OutboxSending, "attempts": gorm.Expr("attempts + 1"), "lease_until": due + o.lease.Milliseconds(),
 		}).Error
 	})
-	return msgs, err
 }
 
 // dropExpiredCodes gives up messages whose code expired while they waited (a
@@ -129,17 +128,17 @@ func (o *Outbox) MarkSent(ctx context.Context, m *OutboxMessage, info AttemptInf
 		updates["body"] = redactedBody
 		updates["code"] = ""
 	}
-	return o.db.WriteTx(ctx, func(tx *gorm.DB) error {
-		if recorded, err := recordOutcome(tx, m, updates); err != nil || !recorded {
+	return o.db.WriteTx(ctx, func(tx *Tx) error {
+		if recorded, err := recordOutcome(tx.DB, m, updates); err != nil || !recorded {
 			return err
 		}
-		if err := recordAttempt(tx, m, now, AttemptSent, "", info); err != nil {
+		if err := recordAttempt(tx.DB, m, now, AttemptSent, "", info); err != nil {
 			return err
 		}
 		if sentEvent(m.Kind) == "" {
 			return nil
 		}
-		return audit(tx, AuditEntry{At: now, Actor: ActorSystem, Type: sentEvent(m.Kind), Phone: m.Recipient,
+		return audit(tx.DB, AuditEntry{At: now, Actor: ActorSystem, Type: sentEvent(m.Kind), Phone: m.Recipient,
 			Detail: "via " + m.Channel})
 	})
 }
@@ -163,17 +162,17 @@ func (o *Outbox) MarkFailed(ctx context.Context, m *OutboxMessage, cause string,
 		updates["state"] = OutboxPending
 		updates["next_attempt_at"] = toMillis(retryAt)
 	}
-	return o.db.WriteTx(ctx, func(tx *gorm.DB) error {
-		if recorded, err := recordOutcome(tx, m, updates); err != nil || !recorded {
+	return o.db.WriteTx(ctx, func(tx *Tx) error {
+		if recorded, err := recordOutcome(tx.DB, m, updates); err != nil || !recorded {
 			return err
 		}
-		if err := recordAttempt(tx, m, now, status, cause, info); err != nil {
+		if err := recordAttempt(tx.DB, m, now, status, cause, info); err != nil {
 			return err
 		}
 		if !final || failedEvent(m.Kind) == "" {
 			return nil
 		}
-		return audit(tx, AuditEntry{At: now, Actor: ActorSystem, Type: failedEvent(m.Kind), Phone: m.Recipient,
+		return audit(tx.DB, AuditEntry{At: now, Actor: ActorSystem, Type: failedEvent(m.Kind), Phone: m.Recipient,
 			Detail: "via " + m.Channel + ": " + cause})
 	})
 }

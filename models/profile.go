@@ -52,38 +52,36 @@ func NewProfiles(db *DB, clock Clock, events *Events, photos *Photos) *Profiles 
 // user's contacts in the same transaction.
 func (p *Profiles) Update(ctx context.Context, userID int64, ch ProfileChange) (*User, error) {
 	now := p.clock.Now()
-	var (
-		u        User
-		oldPhoto string
-		notify   bool
-	)
-	err := p.db.WriteTx(ctx, func(tx *gorm.DB) error {
+	u, err := WriteTx(ctx, p.db, func(tx *Tx) (*User, error) {
 		// The whole row is written back from what is read here, and the
 		// notice and the change time follow from it: on PostgreSQL the
 		// row is locked first, so a concurrent change of another field is
 		// not overwritten with its old value, and each change moves the
 		// time forward from the one before (SQLite's single writer
 		// serializes them by itself).
-		oldPhoto, notify = "", false // a run again after a lost race starts afresh
-		r, err := lockedUserByID(tx, userID, lockUserRow)
+		u, err := lockedUserByID(tx.DB, userID, lockUserRow)
 		if err != nil {
-			return err
+			return nil, err
 		}
-		u = *r
-		visible, bump := applyChange(&u, ch, &oldPhoto)
+		var oldPhoto string
+		visible, bump := applyChange(u, ch, &oldPhoto)
+		if oldPhoto != "" {
+			// Names are never reused; the old one is no longer served.
+			tx.OnCommit(func() { _ = p.photos.Remove(ctx, oldPhoto) })
+		}
 		if ch.Audit != nil {
 			e := *ch.Audit
 			e.At, e.Phone, e.UserID = toMillis(now), u.Phone, &u.ID
-			if err := audit(tx, e); err != nil {
-				return err
+			if err := audit(tx.DB, e); err != nil {
+				return nil, err
 			}
 		}
 		if !bump {
-			return tx.Model(&User{}).Where("id = ?", u.ID).Update("announce", u.Announce).Error
+			return u, tx.Model(&User{}).Where("id = ?", u.ID).Update("announce", u.Announce).Error
 		}
-		changedAt, err := changeTime(tx, p.clock, toMillis(now))
+		changedAt, err := changeTime(tx.DB, p.clock, toMillis(now))
 		if err != nil {
-			return err
+			return nil, err
 		}
 		u.ProfileAt = max(changedAt, u.ProfileAt+1) // strictly later than the user's last change
 		err = tx.Model(&User{}).Where("id = ?", u.ID).Updates(map[string]any{
@@ -91,10 +89,10 @@ func (p *Profiles) Update(ctx context.Context, userID int64, ch ProfileChange) (
 			"discoverable": u.Discoverable, "announce": u.Announce, "profile_at": u.ProfileAt,
 		}).Error
 		if err != nil || !visible || p.events == nil {
-			return err
+			return u, err
 		}
-		notify = true
-		return p.events.record(tx, &u, EventProfile, now)
+		tx.OnCommit(p.events.Wake)
+		return u, p.events.record(tx.DB, u, EventProfile, now)
 	})
 	if err != nil {
 		if ch.Photo != nil {
@@ -102,13 +100,7 @@ func (p *Profiles) Update(ctx context.Context, userID int64, ch ProfileChange) (
 		}
 		return nil, err
 	}
-	if oldPhoto != "" {
-		_ = p.photos.Remove(ctx, oldPhoto) // names are never reused; the old one is no longer served
-	}
-	if notify {
-		p.events.Wake()
-	}
-	return &u, nil
+	return u, nil
 }
 
 // applyChange changes u in memory. visible: name, status or photo changed;

@@ -64,13 +64,16 @@ func pruneSteps(ctx context.Context, db *DB, steps []pruneStep) (int64, error) {
 		key := db.SQL("rowid", s.key)
 		for {
 			// table, key and where are constants above; values are parameters.
-			res := db.Write.WithContext(ctx).Exec("DELETE FROM "+s.table+" WHERE "+key+" IN (SELECT "+key+" FROM "+s.table+
-				" WHERE "+s.where+" LIMIT ?)", append(s.args, pruneBatch)...)
-			if res.Error != nil {
-				return total, res.Error
+			n, err := WriteTx(ctx, db, func(tx *Tx) (int64, error) {
+				res := tx.Exec("DELETE FROM "+s.table+" WHERE "+key+" IN (SELECT "+key+" FROM "+s.table+
+					" WHERE "+s.where+" LIMIT ?)", append(s.args, pruneBatch)...)
+				return res.RowsAffected, res.Error
+			})
+			if err != nil {
+				return total, err
 			}
-			total += res.RowsAffected
-			if res.RowsAffected < pruneBatch {
+			total += n
+			if n < pruneBatch {
 				break
 			}
 		}

@@ -6,8 +6,6 @@ import (
 	"crypto/sha256"
 	"errors"
 	"time"
-
-	"gorm.io/gorm"
 )
 
 // A generated secret's check value is recorded in the database the first
@@ -34,29 +32,33 @@ func secretCheckValue(name string, key []byte) []byte {
 // the others are refused.
 func (d *DB) CheckSecret(ctx context.Context, name string, key []byte, now time.Time) (recorded bool, err error) {
 	want := secretCheckValue(name, key)
-	var stored []byte
-	err = d.WriteTx(ctx, func(tx *gorm.DB) error {
+	type held struct {
+		recorded bool
+		stored   []byte
+	}
+	h, err := WriteTx(ctx, d, func(tx *Tx) (held, error) {
 		res := tx.Exec(`INSERT INTO secret_checks (name, check_value, recorded_at) VALUES (?, ?, ?)
 			ON CONFLICT (name) DO NOTHING`, name, want, toMillis(now))
 		if res.Error != nil {
-			return res.Error
+			return held{}, res.Error
 		}
-		recorded = res.RowsAffected == 1
-		return tx.Raw("SELECT check_value FROM secret_checks WHERE name = ?", name).Row().Scan(&stored)
+		h := held{recorded: res.RowsAffected == 1}
+		err := tx.Raw("SELECT check_value FROM secret_checks WHERE name = ?", name).Row().Scan(&h.stored)
+		return h, err
 	})
 	if err != nil {
 		return false, err
 	}
-	if !hmac.Equal(stored, want) {
+	if !hmac.Equal(h.stored, want) {
 		return false, ErrSecretMismatch
 	}
-	return recorded, nil
+	return h.recorded, nil
 }
 
 // RecordSecret records a secret's check value in place of the one held: for
 // a key changed while no stored data depends on it.
 func (d *DB) RecordSecret(ctx context.Context, name string, key []byte, now time.Time) error {
-	return d.WriteTx(ctx, func(tx *gorm.DB) error {
+	return d.WriteTx(ctx, func(tx *Tx) error {
 		return tx.Exec("UPDATE secret_checks SET check_value = ?, recorded_at = ? WHERE name = ?",
 			secretCheckValue(name, key), toMillis(now), name).Error
 	})

@@ -215,18 +215,19 @@ func (s *Sessions) touch(ctx context.Context, sess *tokenSession, now time.Time)
 		return nil
 	}
 	before := nowMs - s.touchEvery.Milliseconds()
-	return s.db.WriteTx(ctx, func(tx *gorm.DB) error {
+	touched, err := WriteTx(ctx, s.db, func(tx *Tx) (bool, error) {
 		res := tx.Exec(`UPDATE users SET last_seen_at = ? WHERE id = ?
 			AND EXISTS (SELECT 1 FROM sessions WHERE id = ? AND last_used_at < ?)`, nowMs, sess.UserID, sess.ID, before)
 		if res.Error != nil || res.RowsAffected == 0 {
-			return res.Error
+			return false, res.Error
 		}
 		res = tx.Model(&Session{}).Where("id = ? AND last_used_at < ?", sess.ID, before).Update("last_used_at", nowMs)
-		if res.Error == nil && res.RowsAffected == 1 {
-			sess.LastUsedAt = nowMs
-		}
-		return res.Error
+		return res.RowsAffected == 1, res.Error
 	})
+	if touched {
+		sess.LastUsedAt = nowMs
+	}
+	return err
 }
 
 // RevokeToken revokes the session of this token, if it is live. It reports
@@ -236,36 +237,28 @@ func (s *Sessions) RevokeToken(ctx context.Context, token, reason string, cl Cli
 		return false, nil
 	}
 	now := toMillis(s.clock.Now())
-	revoked := false
-	var revokedID int64
-	err := s.db.WriteTx(ctx, func(tx *gorm.DB) error {
-		revoked = false
+	return WriteTx(ctx, s.db, func(tx *Tx) (bool, error) {
 		var sess Session
 		err := tx.Where("token_hash = ? AND revoked_at IS NULL", HashToken(token)).Take(&sess).Error
 		if errors.Is(err, gorm.ErrRecordNotFound) {
-			return nil
+			return false, nil
 		}
 		if err != nil {
-			return err
+			return false, err
 		}
 		// Another revocation may have come first since the read (two
 		// logouts of one token on two instances): only one audits it and
 		// queues its deletion at mesibo.
-		if ok, err := revokeSession(tx, &sess, now, reason); err != nil || !ok {
-			return err
+		if ok, err := revokeSession(tx.DB, &sess, now, reason); err != nil || !ok {
+			return false, err
 		}
-		revoked = true
 		var phone string
 		if err := tx.Model(&User{}).Where("id = ?", sess.UserID).Pluck("phone", &phone).Error; err != nil {
-			return err
+			return false, err
 		}
-		revokedID = sess.ID
-		return audit(tx, apiEntry(now, EventTokenRevoked, phone, &sess.UserID, cl, reason))
+		tx.OnCommit(func() { s.NotifyRevoked(sess.ID) })
+		return true, audit(tx.DB, apiEntry(now, EventTokenRevoked, phone, &sess.UserID, cl, reason))
 	})
-	if err == nil && revoked {
-		s.NotifyRevoked(revokedID)
-	}
-	return revoked, err
 }
 
 // NotifyRevoked tells the OnRevoked function of sessions revoked by a
@@ -306,7 +299,9 @@ func (s *Sessions) SetPush(ctx context.Context, sessionID int64, p PushSettings)
 	if p.DeviceType != "" {
 		updates["device_type"] = truncate(p.DeviceType, 64)
 	}
-	return s.db.Write.WithContext(ctx).Model(&Session{}).Where("id = ?", sessionID).Updates(updates).Error
+	return s.db.WriteTx(ctx, func(tx *Tx) error {
+		return tx.Model(&Session{}).Where("id = ?", sessionID).Updates(updates).Error
+	})
 }
 
 // createSession issues a token for a user's device inside the sign-in

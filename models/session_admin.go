@@ -19,64 +19,52 @@ const (
 // "admin:<name>"). It reports whether a live session was revoked.
 func (s *Sessions) RevokeSession(ctx context.Context, sessionID int64, actor string, cl ClientInfo) (bool, error) {
 	now := toMillis(s.clock.Now())
-	revoked := false
-	var revokedID int64
-	err := s.db.WriteTx(ctx, func(tx *gorm.DB) error {
-		revoked = false
+	return WriteTx(ctx, s.db, func(tx *Tx) (bool, error) {
 		var sess Session
 		err := tx.Where("id = ? AND revoked_at IS NULL", sessionID).Take(&sess).Error
 		if errors.Is(err, gorm.ErrRecordNotFound) {
-			return nil
+			return false, nil
 		}
 		if err != nil {
-			return err
+			return false, err
 		}
-		if ok, err := revokeSession(tx, &sess, now, RevokeByAdmin); err != nil || !ok {
-			return err // !ok: revoked meanwhile, by a logout or another admin
+		if ok, err := revokeSession(tx.DB, &sess, now, RevokeByAdmin); err != nil || !ok {
+			return false, err // !ok: revoked meanwhile, by a logout or another admin
 		}
-		revoked = true
-		revokedID = sess.ID
 		var phone string
 		if err := tx.Model(&User{}).Where("id = ?", sess.UserID).Pluck("phone", &phone).Error; err != nil {
-			return err
+			return false, err
 		}
-		return audit(tx, AuditEntry{At: now, Actor: actor, Type: EventAdminRevokeToken, Phone: phone, UserID: &sess.UserID,
+		tx.OnCommit(func() { s.NotifyRevoked(sess.ID) })
+		return true, audit(tx.DB, AuditEntry{At: now, Actor: actor, Type: EventAdminRevokeToken, Phone: phone, UserID: &sess.UserID,
 			IP: cl.IP, UserAgent: truncate(cl.UserAgent, 512), Detail: fmt.Sprintf("session %d, device %q", sess.ID, truncate(sess.Device, 64))})
 	})
-	if err == nil && revoked {
-		s.NotifyRevoked(revokedID)
-	}
-	return revoked, err
 }
 
 // RevokeAllForUser revokes every live session of a user and returns how many.
 func (s *Sessions) RevokeAllForUser(ctx context.Context, userID int64, actor string, cl ClientInfo) (int, error) {
 	now := toMillis(s.clock.Now())
-	var ids []int64
-	err := s.db.WriteTx(ctx, func(tx *gorm.DB) error {
+	return WriteTx(ctx, s.db, func(tx *Tx) (int, error) {
 		// The user's row first, as blocks, deletions and sign-ins lock it:
 		// a sign-in committing now is waited for and its session revoked.
-		if err := lockUser(tx, userID); err != nil {
-			return err
+		if err := lockUser(tx.DB, userID); err != nil {
+			return 0, err
 		}
 		var phone string
 		if err := tx.Model(&User{}).Where("id = ?", userID).Pluck("phone", &phone).Error; err != nil {
-			return err
+			return 0, err
 		}
 		if phone == "" {
-			return ErrNotFound
+			return 0, ErrNotFound
 		}
-		var err error
-		if ids, err = revokeAllSessions(tx, userID, now, RevokeByAdmin); err != nil {
-			return err
+		ids, err := revokeAllSessions(tx.DB, userID, now, RevokeByAdmin)
+		if err != nil {
+			return 0, err
 		}
-		return audit(tx, AuditEntry{At: now, Actor: actor, Type: EventAdminRevokeAll, Phone: phone, UserID: &userID,
+		tx.OnCommit(func() { s.NotifyRevoked(ids...) })
+		return len(ids), audit(tx.DB, AuditEntry{At: now, Actor: actor, Type: EventAdminRevokeAll, Phone: phone, UserID: &userID,
 			IP: cl.IP, UserAgent: truncate(cl.UserAgent, 512), Detail: Plural(len(ids), "session", "sessions") + " revoked"})
 	})
-	if err == nil {
-		s.NotifyRevoked(ids...)
-	}
-	return len(ids), err
 }
 
 // revokeAllSessions revokes a user's live sessions one by one through

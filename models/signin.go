@@ -97,6 +97,7 @@ type SignInConfig struct {
 	AppIDs      []string                 // app ids allowed to sign in (empty = any)
 	Hasher      *PhoneHasher             // keyed hash stored on new users (nil: none)
 	Events      *Events                  // where a new user's "joined" notice is written (nil: none)
+	Sessions    *Sessions                // told of the sessions a sign-in replaces, after commit (nil: none)
 }
 
 // SignIn runs phone sign-in with one-time codes.

@@ -3,8 +3,6 @@ package models
 import (
 	"context"
 	"time"
-
-	"gorm.io/gorm"
 )
 
 // Sign-in through an outside token issuer (mesibo mode): the code is
@@ -50,75 +48,74 @@ func (e *IssuerError) Unwrap() error { return e.Err }
 func (s *SignIn) verifyWithIssuer(ctx context.Context, p Phone, code, name string, cl ClientInfo) (*SignInResult, error) {
 	now := s.clock.Now()
 	nowMs := toMillis(now)
-	var (
-		refused  *RefusedError
-		wrong    []AuditEntry
-		existing *User
-		otpID    int64
-	)
-	err := s.db.WriteTx(ctx, func(tx *gorm.DB) error {
-		var err error
-		if refused, wrong, err = s.checkAnyCode(tx, p, code, cl, now); err != nil || refused != nil {
-			return err
+	type checked struct {
+		codeCheck
+		otpID int64
+	}
+	c, err := WriteTx(ctx, s.db, func(tx *Tx) (checked, error) {
+		check, err := s.checkCodeAndUser(tx.DB, p, code, cl, now)
+		if err != nil || check.refused != nil {
+			return checked{codeCheck: check}, err
 		}
-		if existing, refused, err = checkBlocked(tx, p.E164, now); err != nil || refused != nil {
-			return err
-		}
-		return tx.Model(&OTPCode{}).Where("phone = ? AND state = ? AND verified_at = ?", p.E164, CodeVerified, nowMs).
+		var otpID int64
+		err = tx.Model(&OTPCode{}).Where("phone = ? AND state = ? AND verified_at = ?", p.E164, CodeVerified, nowMs).
 			Order("id DESC").Limit(1).Pluck("id", &otpID).Error
+		return checked{codeCheck: check, otpID: otpID}, err
 	})
 	if err == nil {
-		err = s.auditWrongCode(ctx, wrong)
+		err = s.auditWrongCode(ctx, c.wrong)
 	}
 	if err != nil {
 		return nil, err
 	}
-	if refused != nil {
-		return nil, refused
+	if c.refused != nil {
+		return nil, c.refused
 	}
 	displayName := CleanText(name, MaxNameLen)
-	if existing != nil {
-		displayName = existing.Name
+	if c.user != nil {
+		displayName = c.user.Name
 	}
 	issued, ierr := s.cfg.Issuer.IssueToken(ctx, IssueRequest{Address: p.Digits(), Name: displayName,
 		AppID: cl.AppID, Lifetime: s.cfg.TokenTTL})
 	if ierr != nil {
-		return nil, s.issuerFailed(ctx, p, otpID, cl, ierr)
+		return nil, s.issuerFailed(ctx, p, c.otpID, cl, ierr)
 	}
-	var result *SignInResult
-	err = s.db.WriteTx(ctx, func(tx *gorm.DB) error {
+	type outcome struct {
+		refused *RefusedError
+		result  *SignInResult
+	}
+	out, err := WriteTx(ctx, s.db, func(tx *Tx) (outcome, error) {
 		// The phone's lock, as the code check took it: a first sign-in
 		// creates the user, once.
-		if err := s.lockPhone(tx, p.E164); err != nil {
-			return err
+		if err := s.lockPhone(tx.DB, p.E164); err != nil {
+			return outcome{}, err
 		}
-		u, r, err := s.checkUserAndLock(tx, p, cl, now)
+		u, r, err := s.checkUserAndLock(tx.DB, p, cl, now)
 		if r != nil || err != nil {
 			// Blocked while the issuer was asked: the new token must not
 			// stay valid at mesibo.
-			refused = r
 			if err == nil {
-				err = queueMesiboJob(tx, p.E164, MesiboJob{Op: MesiboJobUserDel, UID: issued.UID}, nowMs)
+				err = queueMesiboJob(tx.DB, p.E164, MesiboJob{Op: MesiboJobUserDel, UID: issued.UID}, nowMs)
 			}
-			return err
+			return outcome{refused: r}, err
 		}
-		result, err = s.completeSignInWith(tx, p, u, name, cl, now, &issuedSession{token: issued.Token, uid: issued.UID})
-		return err
+		result, err := s.completeSignInWith(tx, p, u, name, cl, now, &issuedSession{token: issued.Token, uid: issued.UID})
+		return outcome{result: result}, err
 	})
 	if err != nil {
 		return nil, err
 	}
-	if refused != nil {
-		return nil, refused
+	if out.refused != nil {
+		return nil, out.refused
 	}
-	return result, nil
+	return out.result, nil
 }
 
 // issuerFailed records the failure, gives the code back and builds the
 // protocol error.
 func (s *SignIn) issuerFailed(ctx context.Context, p Phone, otpID int64, cl ClientInfo, cause error) error {
 	nowMs := toMillis(s.clock.Now())
-	err := s.db.WriteTx(ctx, func(tx *gorm.DB) error {
+	err := s.db.WriteTx(ctx, func(tx *Tx) error {
 		if otpID != 0 {
 			// Only while it is still the newest code and not expired.
 			err := tx.Model(&OTPCode{}).Where("id = ? AND state = ? AND expires_at > ? AND id = (SELECT MAX(id) FROM otp_codes WHERE phone = ?)",
@@ -127,7 +124,7 @@ func (s *SignIn) issuerFailed(ctx context.Context, p Phone, otpID int64, cl Clie
 				return err
 			}
 		}
-		return audit(tx, apiEntry(nowMs, EventMesiboFailed, p.E164, nil, cl, truncate(cause.Error(), 1000)))
+		return audit(tx.DB, apiEntry(nowMs, EventMesiboFailed, p.E164, nil, cl, truncate(cause.Error(), 1000)))
 	})
 	if err != nil {
 		return err

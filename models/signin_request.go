@@ -34,43 +34,42 @@ func (s *SignIn) RequestCode(ctx context.Context, p Phone, cl ClientInfo) error 
 	now := s.clock.Now()
 	nowMs := toMillis(now)
 	if s.IsTestNumber(p.E164) {
-		return s.db.WriteTx(ctx, func(tx *gorm.DB) error {
-			return auditRepeatable(tx, apiEntry(nowMs, EventCodeRequested, p.E164, nil, cl, "test number: fixed code, nothing sent"))
+		return s.db.WriteTx(ctx, func(tx *Tx) error {
+			return auditRepeatable(tx.DB, apiEntry(nowMs, EventCodeRequested, p.E164, nil, cl, "test number: fixed code, nothing sent"))
 		})
 	}
 	channel, refused := s.channelFor(p)
 	if refused != nil {
 		return refused
 	}
-	queued := false
-	err := s.db.WriteTx(ctx, func(tx *gorm.DB) error {
-		if err := s.lockRequest(tx, p, channel, cl); err != nil {
-			return err
+	refused, err := WriteTx(ctx, s.db, func(tx *Tx) (*RefusedError, error) {
+		if err := s.lockRequest(tx.DB, p, channel, cl); err != nil {
+			return nil, err
 		}
-		var err error
-		if refused, err = s.checkRequest(tx, p, cl, now); err != nil || refused != nil {
+		refused, err := s.checkRequest(tx.DB, p, cl, now)
+		if err != nil || refused != nil {
 			if err == nil && refused.Reason == ReasonRateLimited {
-				err = auditRepeatable(tx, apiEntry(nowMs, EventCodeRateLimited, p.E164, nil, cl, refused.Message))
+				err = auditRepeatable(tx.DB, apiEntry(nowMs, EventCodeRateLimited, p.E164, nil, cl, refused.Message))
 			}
-			return err
+			return refused, err
 		}
 		if s.cfg.DemoCode == "" {
-			if refused, err = s.checkSMS(tx, p, channel, now); err != nil || refused != nil {
+			if refused, err = s.checkSMS(tx.DB, p, channel, now); err != nil || refused != nil {
 				if err == nil {
-					err = auditRepeatable(tx, apiEntry(nowMs, EventSMSRefused, p.E164, nil, cl, "via "+channel+": "+refused.Message))
+					err = auditRepeatable(tx.DB, apiEntry(nowMs, EventSMSRefused, p.E164, nil, cl, "via "+channel+": "+refused.Message))
 				}
-				return err
+				return refused, err
 			}
 		}
 		code := s.cfg.DemoCode
 		if code == "" {
 			if code, err = newCode(); err != nil {
-				return err
+				return nil, err
 			}
 		}
 		if err := tx.Model(&OTPCode{}).Where("phone = ? AND state = ?", p.E164, CodePending).
 			Update("state", CodeSuperseded).Error; err != nil {
-			return err
+			return nil, err
 		}
 		otp := &OTPCode{Phone: p.E164, CodeMAC: s.mac(p.E164, code), State: CodePending,
 			IP: NetworkKey(cl.IP), UserAgent: truncate(cl.UserAgent, 512), AppID: truncate(cl.AppID, 256),
@@ -82,26 +81,23 @@ func (s *SignIn) RequestCode(ctx context.Context, p Phone, cl ClientInfo) error 
 			otp.Channel = channel
 		}
 		if err := tx.Create(otp).Error; err != nil {
-			return err
+			return nil, err
 		}
 		if s.cfg.DemoCode == "" {
 			msg := &OutboxMessage{Channel: channel, Recipient: p.E164, Body: s.message(channel, code), Code: code,
 				Kind: OutboxKindOTP, OTPID: &otp.ID, State: OutboxPending, CreatedAt: nowMs, NextAttemptAt: nowMs}
 			if err := tx.Create(msg).Error; err != nil {
-				return err
+				return nil, err
 			}
-			queued = true
+			tx.OnCommit(s.cfg.OnQueued)
 		}
-		return audit(tx, apiEntry(nowMs, EventCodeRequested, p.E164, nil, cl, detail))
+		return nil, audit(tx.DB, apiEntry(nowMs, EventCodeRequested, p.E164, nil, cl, detail))
 	})
 	if err != nil {
 		return err
 	}
 	if refused != nil {
 		return refused
-	}
-	if queued {
-		s.cfg.OnQueued()
 	}
 	return nil
 }

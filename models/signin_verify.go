@@ -20,9 +20,25 @@ type SignInResult struct {
 	Session Session
 	Token   string
 	NewUser bool
-	// Replaced are the sessions this sign-in revoked (the device's previous
-	// one): tell Sessions.NotifyRevoked after commit so their streams close.
-	Replaced []int64
+}
+
+// codeCheck is what the code check of a sign-in answers: refused when it
+// is not to go on (wrong, expired, locked, blocked), the audit entries of
+// a wrong code, and the user the phone belongs to (nil: a new one).
+type codeCheck struct {
+	refused *RefusedError
+	wrong   []AuditEntry
+	user    *User
+}
+
+// checkCodeAndUser checks the code, then the user it signs in.
+func (s *SignIn) checkCodeAndUser(tx *gorm.DB, p Phone, code string, cl ClientInfo, now time.Time) (codeCheck, error) {
+	refused, wrong, err := s.checkAnyCode(tx, p, code, cl, now)
+	if err != nil || refused != nil {
+		return codeCheck{refused: refused, wrong: wrong}, err
+	}
+	u, refused, err := checkBlocked(tx, p.E164, now)
+	return codeCheck{refused: refused, user: u}, err
 }
 
 // VerifyCode checks a code and, when it is right, signs the phone in: it
@@ -38,36 +54,28 @@ func (s *SignIn) VerifyCode(ctx context.Context, p Phone, code, name string, cl 
 		return s.verifyWithIssuer(ctx, p, code, name, cl)
 	}
 	now := s.clock.Now()
-	var (
-		refused *RefusedError
-		wrong   []AuditEntry
-		result  *SignInResult
-	)
-	err := s.db.WriteTx(ctx, func(tx *gorm.DB) error {
-		var err error
-		if refused, wrong, err = s.checkAnyCode(tx, p, code, cl, now); err != nil || refused != nil {
-			return err
+	type outcome struct {
+		check  codeCheck
+		result *SignInResult
+	}
+	out, err := WriteTx(ctx, s.db, func(tx *Tx) (outcome, error) {
+		check, err := s.checkCodeAndUser(tx.DB, p, code, cl, now)
+		if err != nil || check.refused != nil {
+			return outcome{check: check}, err
 		}
-		var u *User
-		if u, refused, err = checkBlocked(tx, p.E164, now); err != nil || refused != nil {
-			return err
-		}
-		result, err = s.completeSignIn(tx, p, u, name, cl, now)
-		return err
+		result, err := s.completeSignIn(tx, p, check.user, name, cl, now)
+		return outcome{check: check, result: result}, err
 	})
 	if err == nil {
-		err = s.auditWrongCode(ctx, wrong)
+		err = s.auditWrongCode(ctx, out.check.wrong)
 	}
 	if err != nil {
 		return nil, err
 	}
-	if refused != nil {
-		return nil, refused
+	if out.check.refused != nil {
+		return nil, out.check.refused
 	}
-	if result.NewUser && s.cfg.Events != nil {
-		s.cfg.Events.Wake() // fan-out runs in the background; this request does not wait
-	}
-	return result, nil
+	return out.result, nil
 }
 
 // checkAnyCode checks a code against a test number's fixed code or the
@@ -101,8 +109,8 @@ func (s *SignIn) auditWrongCode(ctx context.Context, entries []AuditEntry) error
 	if len(entries) == 0 {
 		return nil
 	}
-	return s.db.WriteTx(context.WithoutCancel(ctx), func(tx *gorm.DB) error {
-		return audit(tx, entries...)
+	return s.db.WriteTx(context.WithoutCancel(ctx), func(tx *Tx) error {
+		return audit(tx.DB, entries...)
 	})
 }
 
@@ -189,18 +197,20 @@ func (s *SignIn) recordFailure(tx *gorm.DB, p Phone, otp *OTPCode, cl ClientInfo
 // completeSignIn signs the phone in as u, the user checkBlocked found
 // (and locked), or as a new user when u is nil, and issues the device's
 // token.
-func (s *SignIn) completeSignIn(tx *gorm.DB, p Phone, u *User, name string, cl ClientInfo, now time.Time) (*SignInResult, error) {
+func (s *SignIn) completeSignIn(tx *Tx, p Phone, u *User, name string, cl ClientInfo, now time.Time) (*SignInResult, error) {
 	return s.completeSignInWith(tx, p, u, name, cl, now, nil)
 }
 
 // completeSignInWith is completeSignIn with, optionally, a token from the
-// issuer instead of a new Roster token.
-func (s *SignIn) completeSignInWith(tx *gorm.DB, p Phone, u *User, name string, cl ClientInfo, now time.Time, issued *issuedSession) (*SignInResult, error) {
+// issuer instead of a new Roster token. Once committed, the fan-out is woken
+// for a new user's "joined" notice, and the streams of the sessions the
+// sign-in replaced are closed.
+func (s *SignIn) completeSignInWith(tx *Tx, p Phone, u *User, name string, cl ClientInfo, now time.Time, issued *issuedSession) (*SignInResult, error) {
 	nowMs := toMillis(now)
 	created := false
 	var entries []AuditEntry
 	if u == nil {
-		joinedAt, err := changeTime(tx, s.clock, nowMs) // a join is a change incremental syncs must not miss
+		joinedAt, err := changeTime(tx.DB, s.clock, nowMs) // a join is a change incremental syncs must not miss
 		if err != nil {
 			return nil, err
 		}
@@ -215,9 +225,10 @@ func (s *SignIn) completeSignInWith(tx *gorm.DB, p Phone, u *User, name string, 
 		created = true
 		if s.cfg.Events != nil {
 			// Only here, on creation: signing in again is not joining.
-			if err := s.cfg.Events.record(tx, u, EventJoined, now); err != nil {
+			if err := s.cfg.Events.record(tx.DB, u, EventJoined, now); err != nil {
 				return nil, err
 			}
+			tx.OnCommit(s.cfg.Events.Wake) // fan-out runs in the background; this request does not wait
 		}
 		entries = append(entries, apiEntry(nowMs, EventUserCreated, p.E164, &u.ID, cl, ""))
 	}
@@ -227,15 +238,18 @@ func (s *SignIn) completeSignInWith(tx *gorm.DB, p Phone, u *User, name string, 
 			return nil, err
 		}
 	}
-	sess, token, replaced, err := createSession(tx, u, cl, now, s.cfg.TokenTTL, issued)
+	sess, token, replaced, err := createSession(tx.DB, u, cl, now, s.cfg.TokenTTL, issued)
 	if err != nil {
 		return nil, err
 	}
 	detail := fmt.Sprintf("session %d, device %q", sess.ID, truncate(cl.Device, 64))
 	entries = append(entries, apiEntry(nowMs, EventCodeVerified, p.E164, &u.ID, cl, ""),
 		apiEntry(nowMs, EventTokenIssued, p.E164, &u.ID, cl, detail))
-	if err := audit(tx, entries...); err != nil {
+	if err := audit(tx.DB, entries...); err != nil {
 		return nil, err
 	}
-	return &SignInResult{User: *u, Session: *sess, Token: token, NewUser: created, Replaced: replaced}, nil
+	if len(replaced) > 0 && s.cfg.Sessions != nil {
+		tx.OnCommit(func() { s.cfg.Sessions.NotifyRevoked(replaced...) })
+	}
+	return &SignInResult{User: *u, Session: *sess, Token: token, NewUser: created}, nil
 }

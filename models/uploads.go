@@ -55,18 +55,19 @@ func (u *Uploads) check(tx *gorm.DB, userID int64) error {
 // counted one at a time (SQLite's single writer does that by itself). Over
 // the cap it returns the refusal and counts nothing. The upload has no
 // file name until Finish gives it one.
-func (u *Uploads) Begin(ctx context.Context, userID int64, profile bool) (id int64, err error) {
-	err = u.db.WriteTx(ctx, func(tx *gorm.DB) error {
-		if err := lockUser(tx, userID); err != nil {
-			return err
+func (u *Uploads) Begin(ctx context.Context, userID int64, profile bool) (int64, error) {
+	return WriteTx(ctx, u.db, func(tx *Tx) (int64, error) {
+		if err := lockUser(tx.DB, userID); err != nil {
+			return 0, err
 		}
-		if err := u.check(tx, userID); err != nil {
-			return err
+		if err := u.check(tx.DB, userID); err != nil {
+			return 0, err
 		}
-		return tx.Raw("INSERT INTO uploads (user_id, name, profile, created_at) VALUES (?, '', ?, ?) RETURNING id",
+		var id int64
+		err := tx.Raw("INSERT INTO uploads (user_id, name, profile, created_at) VALUES (?, '', ?, ?) RETURNING id",
 			userID, profile, toMillis(u.clock.Now())).Scan(&id).Error
+		return id, err
 	})
-	return id, err
 }
 
 // Finish names the stored file of an upload Begin counted. The user's row
@@ -74,8 +75,8 @@ func (u *Uploads) Begin(ctx context.Context, userID int64, profile bool) (id int
 // a user deleted meanwhile is ErrNotFound (the caller removes the file),
 // never a file the deletion missed.
 func (u *Uploads) Finish(ctx context.Context, userID, id int64, name string) error {
-	return u.db.WriteTx(ctx, func(tx *gorm.DB) error {
-		if err := lockUser(tx, userID); err != nil {
+	return u.db.WriteTx(ctx, func(tx *Tx) error {
+		if err := lockUser(tx.DB, userID); err != nil {
 			return err
 		}
 		res := tx.Exec("UPDATE uploads SET name = ? WHERE id = ? AND user_id = ?", name, id, userID)

@@ -166,6 +166,8 @@ func build(ctx context.Context, cfg Config, log *slog.Logger, opts Options, db *
 	delays := models.NewSteadyClock(opts.Clock) // retry delays and leases: a clock stepped back does not lengthen them
 	s.outbox = models.NewOutbox(db, s.clock, delays, time.Minute, delivery.Console{}.Name())
 	s.worker = delivery.NewWorker(s.outbox, delays, log, opts.Worker, opts.Senders...)
+	sessions := models.NewSessions(db, s.clock, cfg.SessionTouch)
+	sessions.OnRevoked(s.events.Hub().RevokeSessions)
 	signIn := models.NewSignIn(db, s.clock, models.SignInConfig{
 		Policy:      cfg.OTP,
 		CodeKey:     codeKey,
@@ -180,9 +182,8 @@ func build(ctx context.Context, cfg Config, log *slog.Logger, opts Options, db *
 		AppIDs:      cfg.Delivery.AppIDs,
 		Hasher:      hasher,
 		Events:      s.events,
+		Sessions:    sessions,
 	})
-	sessions := models.NewSessions(db, s.clock, cfg.SessionTouch)
-	sessions.OnRevoked(s.events.Hub().RevokeSessions)
 	files, err := openFiles(ctx, cfg, opts.Getenv)
 	if err != nil {
 		return nil, err
