@@ -62,22 +62,6 @@ func sealToken(key []byte, token string) ([]byte, error) {
 	return gcm.Seal(nonce, nonce, []byte(token), []byte("roster mesibo token")), nil
 }
 
-// UnsealToken decrypts a token sealed by the sign-in (for the revocation sender).
-func UnsealToken(key, sealed []byte) (string, error) {
-	gcm, err := tokenAEAD(key)
-	if err != nil {
-		return "", err
-	}
-	if len(sealed) < gcm.NonceSize() {
-		return "", errors.New("sealed token too short")
-	}
-	plain, err := gcm.Open(nil, sealed[:gcm.NonceSize()], sealed[gcm.NonceSize():], []byte("roster mesibo token"))
-	if err != nil {
-		return "", errors.New("the sealed token does not open with this key")
-	}
-	return string(plain), nil
-}
-
 func tokenAEAD(key []byte) (cipher.AEAD, error) {
 	if len(key) == 0 {
 		return nil, errors.New("no sealing key")

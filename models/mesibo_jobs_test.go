@@ -3,6 +3,7 @@ package models
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"io"
 	"log/slog"
 	"path/filepath"
@@ -28,16 +29,33 @@ func TestSealToken(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if got, err := UnsealToken(key, sealed); err != nil || got != "mesibo-user-token" {
+	if got, err := unsealToken(key, sealed); err != nil || got != "mesibo-user-token" {
 		t.Fatalf("unseal: %q %v", got, err)
 	}
-	if _, err := UnsealToken([]byte("another key entirely, 32 bytes.."), sealed); err == nil {
+	if _, err := unsealToken([]byte("another key entirely, 32 bytes.."), sealed); err == nil {
 		t.Error("opened with the wrong key")
 	}
 	sealed[len(sealed)-1] ^= 1
-	if _, err := UnsealToken(key, sealed); err == nil {
+	if _, err := unsealToken(key, sealed); err == nil {
 		t.Error("opened a tampered token")
 	}
+}
+
+// unsealToken opens a token sealed by the sign-in, as a holder of the key
+// would.
+func unsealToken(key, sealed []byte) (string, error) {
+	gcm, err := tokenAEAD(key)
+	if err != nil {
+		return "", err
+	}
+	if len(sealed) < gcm.NonceSize() {
+		return "", errors.New("sealed token too short")
+	}
+	plain, err := gcm.Open(nil, sealed[:gcm.NonceSize()], sealed[gcm.NonceSize():], []byte("roster mesibo token"))
+	if err != nil {
+		return "", errors.New("the sealed token does not open with this key")
+	}
+	return string(plain), nil
 }
 
 // outboxAfter runs queue in a transaction and returns the outbox it leaves.
