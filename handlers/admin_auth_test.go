@@ -100,10 +100,8 @@ func TestSessionTimeoutsAndRevocation(t *testing.T) {
 	expectStatus(t, thief.Get("/admin/"), http.StatusSeeOther)
 
 	d := e.AdminLogin("dave", "owner")
-	var id int64
-	e.Server.DB().Read.Raw("SELECT id FROM admins WHERE name = 'dave'").Scan(&id)
-	if err := e.Server.Admins().RevokeSessions(t.Context(), id); err != nil {
-		t.Fatal(err)
+	if n, err := e.Server.Admins().RevokeSessionsByName(t.Context(), "dave", "cli"); n != 1 || err != nil {
+		t.Fatalf("revoked %d sessions: %v", n, err)
 	}
 	expectStatus(t, d.Get("/admin/"), http.StatusSeeOther)
 }

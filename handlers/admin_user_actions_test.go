@@ -150,12 +150,13 @@ func TestPasswordRecheckInParallel(t *testing.T) {
 	e := webtest.New(t)
 	uid, tok := e.SignedInUser(webtest.USPhone, "phone-a")
 	a := e.AdminLogin("alice", "owner")
+	csrf := a.CSRF // read before the requests, which set it
 	var wg sync.WaitGroup
 	statuses := make([]int, 20)
 	for i := range statuses {
 		wg.Go(func() {
 			req := httptest.NewRequest(http.MethodPost, "/admin/users/"+uid+"/revoke-all",
-				strings.NewReader(url.Values{"password": {"guess-" + strconv.Itoa(i)}, "_csrf": {a.CSRF}}.Encode()))
+				strings.NewReader(url.Values{"password": {"guess-" + strconv.Itoa(i)}, "_csrf": {csrf}}.Encode()))
 			req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
 			statuses[i] = a.Do(req).Status
 		})

@@ -11,15 +11,11 @@ import (
 	"strings"
 )
 
-// DecodeJSONParams reads a JSON object body into text parameters. Numbers
-// keep their exact text, booleans become "1"/"0", arrays of scalars (a list
-// of phones) are joined with commas, and nested objects keep their JSON text.
-func DecodeJSONParams(body []byte, into map[string]string) error {
-	return decodeJSON(body, into, nil)
-}
-
-// decodeJSON is DecodeJSONParams that also notes, in objects (unless nil),
-// the parameters given as objects or lists of lists.
+// decodeJSON reads a JSON object body into text parameters. Numbers keep
+// their exact text, booleans become "1"/"0", arrays of scalars (a list of
+// phones) are joined with commas, and nested objects keep their JSON text.
+// It also notes, in objects (unless nil), the parameters given as objects
+// or lists of lists.
 //
 // It reads the body one token at a time and stops at the first limit
 // reached: a list is refused at its item past maxArrayItems, a value once

@@ -26,7 +26,7 @@ func TestDecodeJSONParams(t *testing.T) {
 	}
 	for _, c := range cases {
 		got := map[string]string{}
-		err := DecodeJSONParams([]byte(c.body), got)
+		err := decodeJSON([]byte(c.body), got, nil)
 		if c.bad {
 			if err == nil {
 				t.Errorf("%s: accepted as %v", c.body, got)
@@ -80,7 +80,7 @@ func FuzzDecodeJSONParams(f *testing.F) {
 	}
 	f.Fuzz(func(t *testing.T, body []byte) {
 		got := map[string]string{}
-		if err := DecodeJSONParams(body, got); err != nil {
+		if err := decodeJSON(body, got, nil); err != nil {
 			if _, ok := err.(*BadRequestError); !ok {
 				t.Fatalf("error of type %T: %v", err, err)
 			}
@@ -123,7 +123,7 @@ func checkLimits(t *testing.T, got map[string]string) {
 func TestDecodeJSONTokenLengths(t *testing.T) {
 	escaped := `{"status":"` + strings.Repeat(`\u0061`, maxValueLen) + `"}`
 	got := map[string]string{}
-	if err := DecodeJSONParams([]byte(escaped), got); err != nil || len(got["status"]) != maxValueLen {
+	if err := decodeJSON([]byte(escaped), got, nil); err != nil || len(got["status"]) != maxValueLen {
 		t.Errorf("%d escaped bytes: %v (%d read)", maxValueLen, err, len(got["status"]))
 	}
 	for body, want := range map[string]string{
@@ -134,7 +134,7 @@ func TestDecodeJSONTokenLengths(t *testing.T) {
 		`{"x":{"y":"` + strings.Repeat(`\"`, maxTokenBytes/2) + `"}}`: `"x" is too long`,
 		`{"status":"` + strings.Repeat("a", maxValueLen+1) + `"}`:     `"status" is too long`,
 	} {
-		err := DecodeJSONParams([]byte(body), map[string]string{})
+		err := decodeJSON([]byte(body), map[string]string{}, nil)
 		if err == nil || !strings.Contains(err.Error(), want) {
 			t.Errorf("%.40s…: %v, want %q", body, err, want)
 		}

@@ -461,15 +461,6 @@ func (s *Admins) Logout(ctx context.Context, sess *AdminSession, a *Admin, cl Cl
 	})
 }
 
-// RevokeSessions ends every session of an admin (a stolen cookie, a
-// departed colleague).
-func (s *Admins) RevokeSessions(ctx context.Context, adminID int64) error {
-	now := toMillis(s.clock.Now())
-	return s.db.WriteTx(ctx, func(tx *Tx) error {
-		return tx.Model(&AdminSession{}).Where("admin_id = ? AND revoked_at IS NULL", adminID).Update("revoked_at", now).Error
-	})
-}
-
 // RevokeSessionsByName ends every session of the named admin (the CLI's
 // revoke-sessions) and returns how many were live.
 func (s *Admins) RevokeSessionsByName(ctx context.Context, name, actor string) (int64, error) {

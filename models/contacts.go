@@ -438,12 +438,3 @@ func (c *Contacts) BackfillHashes(ctx context.Context) (int, error) {
 	})
 	return len(rows), err
 }
-
-// HoldersOf counts the users who have this number (E.164) in their address
-// book, whether or not it belongs to a user: the dashboard's "who has this
-// number" for a search by phone.
-func (c *Contacts) HoldersOf(ctx context.Context, e164 string) (int64, error) {
-	var n int64
-	err := c.db.Read.WithContext(ctx).Raw("SELECT COUNT(*) FROM address_book WHERE contact_hash = ?", c.hasher.Hash(e164)).Scan(&n).Error
-	return n, err
-}

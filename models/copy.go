@@ -128,7 +128,14 @@ func copyTables(ctx context.Context, src, dst *sql.DB) ([]*copyTable, error) {
 			}
 			t.columns, t.types = append(t.columns, c), append(t.types, typ)
 		}
+		// A read that fails part-way ends the loop like the last row does:
+		// without this check the table would be copied with the columns
+		// read so far and the others left empty.
+		err = rows.Err()
 		rows.Close()
+		if err != nil {
+			return nil, fmt.Errorf("the destination's columns of %s: %w", name, err)
+		}
 		if len(t.columns) == 0 {
 			return nil, fmt.Errorf("the destination has no table %s: is it migrated by this version of Roster?", name)
 		}

@@ -30,7 +30,7 @@ func TestListUsersKeysetWithTies(t *testing.T) {
 			if i%5 == 0 {
 				seen = nil // never seen: sorts last
 			}
-			name := fmt.Sprintf("Same name")
+			name := "Same name"
 			if i%2 == 0 {
 				name = "same NAME"
 			}

@@ -335,10 +335,3 @@ func (e *Events) Since(ctx context.Context, recipientID, afterID int64, limit in
 		Scan(&evs).Error
 	return evs, err
 }
-
-// Pending counts events not yet fully fanned out.
-func (e *Events) Pending(ctx context.Context) (int64, error) {
-	var n int64
-	err := e.db.Read.WithContext(ctx).Raw("SELECT COUNT(*) FROM events WHERE fanned_out_at IS NULL").Scan(&n).Error
-	return n, err
-}

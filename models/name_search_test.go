@@ -80,7 +80,6 @@ func TestListUsersNameSubstring(t *testing.T) {
 		d.scanBudget = 7
 		f := UserFilter{Search: UserSearch{Mode: SearchName, Prefix: "ann lee"}, Limit: 4}
 		var forward []int64
-		var cursors []string
 		for pages := 0; pages < 40; pages++ {
 			p, err := d.ListUsers(context.Background(), f)
 			if err != nil {
@@ -92,7 +91,6 @@ func TestListUsersNameSubstring(t *testing.T) {
 			if p.Next == "" {
 				break
 			}
-			cursors = append(cursors, p.Next)
 			f.After = p.Next
 		}
 		if len(forward) != 30 {

@@ -18,9 +18,6 @@ type Phone struct {
 // subscriber number, no '+'.
 func (p Phone) Digits() string { return strings.TrimPrefix(p.E164, "+") }
 
-// CC is the country calling code as the numeric string the protocol expects.
-func (p Phone) CC() string { return strconv.Itoa(p.CountryCode) }
-
 // Region is the ISO region of the number ("US"), or "" when it has none.
 func (p Phone) Region() string {
 	num, err := phonenumbers.Parse(p.E164, "")
@@ -118,16 +115,6 @@ func ParsePhone(raw, callingCode, defaultRegion string) (Phone, error) {
 		return *possible, nil
 	}
 	return Phone{}, firstErr
-}
-
-// ParseValidPhone is ParsePhone plus the check that the number belongs to an
-// assigned range: codes are only ever sent to such numbers.
-func ParseValidPhone(raw, callingCode, defaultRegion string) (Phone, error) {
-	p, err := ParsePhone(raw, callingCode, defaultRegion)
-	if err != nil {
-		return Phone{}, err
-	}
-	return p, p.CheckValid()
 }
 
 // CheckValid returns ErrPhoneInvalid unless the number belongs to an

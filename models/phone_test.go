@@ -48,18 +48,28 @@ func TestParsePhone(t *testing.T) {
 	}
 }
 
+// parseValidPhone is ParsePhone plus CheckValid, the two checks a sign-in
+// makes.
+func parseValidPhone(raw, callingCode, defaultRegion string) (Phone, error) {
+	p, err := ParsePhone(raw, callingCode, defaultRegion)
+	if err != nil {
+		return Phone{}, err
+	}
+	return p, p.CheckValid()
+}
+
 func TestParseValidPhone(t *testing.T) {
 	for _, ok := range []string{"+12015550123", "+33612345678", "+447911123456", "+919876543210"} {
-		if _, err := ParseValidPhone(ok, "", ""); err != nil {
+		if _, err := parseValidPhone(ok, "", ""); err != nil {
 			t.Errorf("%s: %v", ok, err)
 		}
 	}
 	for _, bad := range []string{"+15555550100", "+447700900123", "+999123456"} {
-		if _, err := ParseValidPhone(bad, "", ""); err == nil {
+		if _, err := parseValidPhone(bad, "", ""); err == nil {
 			t.Errorf("%s accepted as valid", bad)
 		}
 	}
-	if _, err := ParseValidPhone("+15555550100", "", ""); !errors.Is(err, ErrPhoneInvalid) {
+	if _, err := parseValidPhone("+15555550100", "", ""); !errors.Is(err, ErrPhoneInvalid) {
 		t.Errorf("fictional number: %v, want ErrPhoneInvalid", err)
 	}
 }
@@ -69,8 +79,8 @@ func TestPhoneAccessors(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if p.Digits() != "33612345678" || p.CC() != "33" || p.Region() != "FR" {
-		t.Errorf("%+v: digits %s cc %s region %s", p, p.Digits(), p.CC(), p.Region())
+	if p.Digits() != "33612345678" || p.CountryCode != 33 || p.Region() != "FR" {
+		t.Errorf("%+v: digits %s cc %d region %s", p, p.Digits(), p.CountryCode, p.Region())
 	}
 }
 

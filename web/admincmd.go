@@ -50,6 +50,7 @@ func AdminCommand(ctx context.Context, args []string, getenv func(string) string
 	case len(plain) == 1 && name == "":
 		name = plain[0]
 	case len(plain) > 0 || name == "":
+		//lint:ignore ST1005 the message is the usage text, sentences and all
 		return MarkUsage(errors.New(usage))
 	}
 	if action == "create" {

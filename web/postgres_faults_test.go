@@ -70,7 +70,7 @@ func TestFrozenPostgresAnswersBusy(t *testing.T) {
 
 // startFrozen starts Roster against a PostgreSQL that accepts connections
 // and never answers, and returns the start's error and how long it took.
-func startFrozen(t *testing.T, ctx context.Context) (error, time.Duration) {
+func startFrozen(t *testing.T, ctx context.Context) (time.Duration, error) {
 	proxy := pgtest.NewProxy(t, pgtest.Fresh(t))
 	proxy.Freeze()
 	thaw := time.AfterFunc(freezeLength, proxy.Thaw)
@@ -86,7 +86,7 @@ func startFrozen(t *testing.T, ctx context.Context) (error, time.Duration) {
 		srv.Close()
 		t.Fatal("started on a database that never answered")
 	}
-	return err, time.Since(start)
+	return time.Since(start), err
 }
 
 // TestStartOnFrozenPostgresEndsWithItsContext: a start waiting for a
@@ -95,7 +95,7 @@ func startFrozen(t *testing.T, ctx context.Context) (error, time.Duration) {
 func TestStartOnFrozenPostgresEndsWithItsContext(t *testing.T) {
 	ctx, cancel := context.WithCancel(t.Context())
 	time.AfterFunc(time.Second, cancel)
-	err, took := startFrozen(t, ctx)
+	took, err := startFrozen(t, ctx)
 	if took > freezeLength/2 {
 		t.Errorf("the start ended after %s, when the database came back: %v", took, err)
 	}
@@ -104,7 +104,7 @@ func TestStartOnFrozenPostgresEndsWithItsContext(t *testing.T) {
 // TestStartOnFrozenPostgresTimesOut: without a signal, the start gives up
 // after its connect timeout and says the database did not answer.
 func TestStartOnFrozenPostgresTimesOut(t *testing.T) {
-	err, took := startFrozen(t, t.Context())
+	took, err := startFrozen(t, t.Context())
 	if took > freezeLength/2 {
 		t.Errorf("the start ended after %s, when the database came back: %v", took, err)
 	}

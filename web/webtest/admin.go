@@ -6,6 +6,7 @@ import (
 	"net/http/httptest"
 	"net/url"
 	"strings"
+	"sync"
 )
 
 // AdminPassword is the password of admins made by NewAdmin.
@@ -20,11 +21,15 @@ func (e *Env) NewAdmin(name, role string) {
 }
 
 // AdminClient is a browser for the dashboard: it keeps cookies and the
-// CSRF token of the last page.
+// CSRF token of the last page. Like a browser's tabs, requests may be sent
+// from several goroutines at once; the fields are read and set directly
+// only between requests.
 type AdminClient struct {
 	E       *Env
 	Cookies map[string]string
 	CSRF    string
+
+	mu sync.Mutex // guards Cookies and CSRF while requests are under way
 }
 
 // Browser returns a client without a session.
@@ -59,13 +64,21 @@ func (a *AdminClient) Login(name, password string) *Response {
 func (a *AdminClient) Do(req *http.Request) *Response {
 	a.E.T.Helper()
 	var parts []string
+	a.mu.Lock()
 	for k, v := range a.Cookies {
 		parts = append(parts, k+"="+v)
 	}
+	a.mu.Unlock()
 	if len(parts) > 0 {
 		req.Header.Set("Cookie", strings.Join(parts, "; "))
 	}
 	r := a.E.Do(req)
+	token, hasToken := "", false
+	if strings.HasPrefix(r.Header.Get("Content-Type"), "text/html") {
+		token, hasToken = r.HTML(a.E.T).Find(`input[name="_csrf"]`).Attr("value")
+	}
+	a.mu.Lock()
+	defer a.mu.Unlock()
 	for _, c := range (&http.Response{Header: r.Header}).Cookies() {
 		if c.MaxAge < 0 || c.Value == "" {
 			delete(a.Cookies, c.Name)
@@ -73,10 +86,8 @@ func (a *AdminClient) Do(req *http.Request) *Response {
 			a.Cookies[c.Name] = c.Value
 		}
 	}
-	if strings.HasPrefix(r.Header.Get("Content-Type"), "text/html") {
-		if token, ok := r.HTML(a.E.T).Find(`input[name="_csrf"]`).Attr("value"); ok {
-			a.CSRF = token
-		}
+	if hasToken {
+		a.CSRF = token
 	}
 	return r
 }
