@@ -1,14 +1,16 @@
 package models
 
 // The admin dashboard reads through Dashboard, one file per page
-// (dashboard_<page>.go, the same stem as handlers/admin_<page>.go), and
-// changes users through UserActions (dashboard_user_actions.go).
+// (dashboard_<page>.go, the same stem as handlers/admin_<page>.go; the
+// admins page's queries are admin_accounts.go), and changes users through
+// UserActions (dashboard_user_actions.go).
 
 // BlockedForever is blocked_until for "blocked until unblocked": 9999-12-31.
 const BlockedForever int64 = 253402300799000
 
 // Dashboard is the read model of the admin dashboard: every query behind
-// its pages. It changes nothing.
+// its pages. It changes nothing; the contact-sync sections beside it
+// (ContactSyncReader) first write the sync records still queued.
 type Dashboard struct {
 	db         *DB
 	clock      Clock
