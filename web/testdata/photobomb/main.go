@@ -16,8 +16,8 @@
 //
 //	go run ./web/testdata/photobomb [--kind png] [--side 4800] [--n 6] [--server-args "--photo-decode-budget-mb 256"]
 //
-// Linux only (it reads /proc). It lives in testdata so that builds and vet
-// of the module leave it out.
+// Linux only (it reads /proc). It lives in testdata so that the module's
+// builds and tests leave it out (CI vets and staticchecks it by name).
 package main
 
 import (
