@@ -242,14 +242,18 @@ func (c *Contacts) Upload(ctx context.Context, caller *User, raw []string, reset
 		if err != nil {
 			return written{}, err
 		}
+		// A refused upload stores nothing but its sync record.
+		refuse := func(refused *RefusedError) (written, error) {
+			rec.Refused, rec.Matched = RefusedRateLimit, 0
+			err := c.insertRecord(tx.DB, &rec, start)
+			return written{rec, refused}, err
+		}
 		refused, err := c.spendAllowance(tx.DB, caller.ID, rec.NewNumbers, now)
 		if err != nil {
 			return written{}, err
 		}
 		if refused != nil {
-			rec.Refused, rec.Matched = RefusedRateLimit, 0
-			err := c.insertRecord(tx.DB, &rec, start)
-			return written{rec, refused}, err
+			return refuse(refused)
 		}
 		// The book's size as the write finds it, for a reset.
 		if reset {
@@ -261,9 +265,7 @@ func (c *Contacts) Upload(ctx context.Context, caller *User, raw []string, reset
 			return written{}, err
 		}
 		if refused != nil {
-			rec.Refused, rec.Matched = RefusedRateLimit, 0
-			err := c.insertRecord(tx.DB, &rec, start)
-			return written{rec, refused}, err
+			return refuse(refused)
 		}
 		if reset {
 			if err := c.resetBook(tx.DB, caller.ID, now); err != nil {

@@ -167,5 +167,8 @@ func (s *Server) refuseWhileDatabaseLost(next fiber.Handler) fiber.Handler {
 // dashboardWhileDatabaseLost guards the dashboard likewise: its pages say
 // what was lost instead of showing actions that could not be saved.
 func (s *Server) dashboardWhileDatabaseLost(c *fiber.Ctx) error {
-	return s.refuseWhileDatabaseLost(func(c *fiber.Ctx) error { return c.Next() })(c)
+	if s.dbLost.Load() {
+		return models.ErrDatabaseLost
+	}
+	return c.Next()
 }
