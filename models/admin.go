@@ -166,7 +166,7 @@ func (s *Admins) Create(ctx context.Context, name, role, password, actor string)
 			}
 			return nil, err
 		}
-		return a, audit(tx.DB, AuditEntry{At: now, Actor: actor, Type: EventAdminCreated, Detail: fmt.Sprintf("admin %q, role %s", name, role)})
+		return a, audit(tx.DB, auditEntry(now, actor, EventAdminCreated, "", nil, ClientInfo{}, fmt.Sprintf("admin %q, role %s", name, role)))
 	})
 }
 
@@ -198,7 +198,7 @@ func (s *Admins) ResetPassword(ctx context.Context, name, password, actor string
 		if err := clearNameThrottle(tx.DB, a.Name); err != nil {
 			return err
 		}
-		return audit(tx.DB, AuditEntry{At: now, Actor: actor, Type: EventAdminPasswordSet, Detail: fmt.Sprintf("admin %q", a.Name)})
+		return audit(tx.DB, auditEntry(now, actor, EventAdminPasswordSet, "", nil, ClientInfo{}, fmt.Sprintf("admin %q", a.Name)))
 	})
 }
 
@@ -303,7 +303,7 @@ func (s *Admins) CheckPassword(ctx context.Context, a *Admin, sess *AdminSession
 	return ErrBadCredentials
 }
 
+// adminEntry is an entry of a signed-in admin's action.
 func adminEntry(at int64, a *Admin, typ, phone string, userID *int64, cl ClientInfo, detail string) AuditEntry {
-	return AuditEntry{At: at, Actor: a.Actor(), Type: typ, Phone: phone, UserID: userID,
-		IP: cl.IP, UserAgent: truncate(cl.UserAgent, 512), Detail: detail}
+	return auditEntry(at, a.Actor(), typ, phone, userID, cl, detail)
 }

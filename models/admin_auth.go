@@ -117,8 +117,7 @@ func (s *Admins) Login(ctx context.Context, form, name, password string, cl Clie
 		if err != nil || wait == 0 {
 			return wait, err
 		}
-		return wait, auditRepeatable(tx.DB, AuditEntry{At: nowMs, Actor: "admin:" + truncate(name, 64), Type: EventAdminLoginFailed,
-			IP: cl.IP, UserAgent: truncate(cl.UserAgent, 512), Detail: "throttled"})
+		return wait, auditRepeatable(tx.DB, auditEntry(nowMs, "admin:"+name, EventAdminLoginFailed, "", nil, cl, "throttled"))
 	})
 	if err != nil {
 		return nil, "", nil, err
@@ -139,8 +138,7 @@ func (s *Admins) Login(ctx context.Context, form, name, password string, cl Clie
 	if !ok {
 		// The failure is already counted: only the audit entry is left.
 		err := s.db.WriteTx(ctx, func(tx *Tx) error {
-			return audit(tx.DB, AuditEntry{At: nowMs, Actor: "admin:" + truncate(name, 64), Type: EventAdminLoginFailed,
-				IP: cl.IP, UserAgent: truncate(cl.UserAgent, 512), Detail: "wrong name or password"})
+			return audit(tx.DB, auditEntry(nowMs, "admin:"+name, EventAdminLoginFailed, "", nil, cl, "wrong name or password"))
 		})
 		if err != nil {
 			return nil, "", nil, err
@@ -478,7 +476,7 @@ func (s *Admins) RevokeSessionsByName(ctx context.Context, name, actor string) (
 			return 0, res.Error
 		}
 		n := res.RowsAffected
-		return n, audit(tx.DB, AuditEntry{At: now, Actor: actor, Type: EventAdminSessionsRevoked, Detail: fmt.Sprintf("admin %q: %d sessions", a.Name, n)})
+		return n, audit(tx.DB, auditEntry(now, actor, EventAdminSessionsRevoked, "", nil, ClientInfo{}, fmt.Sprintf("admin %q: %d sessions", a.Name, n)))
 	})
 }
 

@@ -100,9 +100,27 @@ func auditRepeatable(tx *gorm.DB, e AuditEntry) error {
 	return audit(tx, e)
 }
 
+// auditEntry builds an audit entry; every entry is built here. The actor is
+// ActorAPI, ActorSystem or an admin's Actor() (for a failed dashboard
+// sign-in, "admin:" and the name as typed). What a client chose (that name,
+// its address, its user agent) and the detail are made fit to store here.
+func auditEntry(at int64, actor, typ, phone string, userID *int64, cl ClientInfo, detail string) AuditEntry {
+	return AuditEntry{At: at, Actor: truncate(actor, maxActorLen), Type: typ, Phone: phone, UserID: userID,
+		IP: truncate(cl.IP, 64), UserAgent: truncate(cl.UserAgent, 512), Detail: truncate(detail, maxDetailLen)}
+}
+
+const (
+	// maxActorLen fits "admin:" and the longest admin name.
+	maxActorLen = len("admin:") + 64
+	// maxDetailLen bounds a detail. Details quote client text (a users CSV
+	// export's filter, from its request line); the bound is above every
+	// detail written in practice and keeps a row small whatever comes.
+	maxDetailLen = 8192
+)
+
+// apiEntry is an entry of an API client's action.
 func apiEntry(at int64, typ, phone string, userID *int64, cl ClientInfo, detail string) AuditEntry {
-	return AuditEntry{At: at, Actor: ActorAPI, Type: typ, Phone: phone, UserID: userID,
-		IP: cl.IP, UserAgent: truncate(cl.UserAgent, 512), Detail: detail}
+	return auditEntry(at, ActorAPI, typ, phone, userID, cl, detail)
 }
 
 // Clean returns the client's description made fit to store and to query

@@ -69,8 +69,8 @@ func (d *UserActions) BlockUser(ctx context.Context, userID, until int64, actor 
 		if until != BlockedForever {
 			detail = "blocked until " + BlockEnd(until)
 		}
-		return len(ids), audit(tx.DB, AuditEntry{At: now, Actor: actor, Type: EventAdminBlock, Phone: u.Phone, UserID: &u.ID,
-			IP: cl.IP, UserAgent: truncate(cl.UserAgent, 512), Detail: fmt.Sprintf("%s; %s revoked", detail, Plural(len(ids), "session", "sessions"))})
+		return len(ids), audit(tx.DB, auditEntry(now, actor, EventAdminBlock, u.Phone, &u.ID, cl,
+			fmt.Sprintf("%s; %s revoked", detail, Plural(len(ids), "session", "sessions"))))
 	})
 }
 
@@ -85,8 +85,7 @@ func (d *UserActions) UnblockUser(ctx context.Context, userID int64, actor strin
 		if err := tx.Model(&User{}).Where("id = ?", userID).Update("blocked_until", nil).Error; err != nil {
 			return err
 		}
-		return audit(tx.DB, AuditEntry{At: now, Actor: actor, Type: EventAdminUnblock, Phone: u.Phone, UserID: &u.ID,
-			IP: cl.IP, UserAgent: truncate(cl.UserAgent, 512)})
+		return audit(tx.DB, auditEntry(now, actor, EventAdminUnblock, u.Phone, &u.ID, cl, ""))
 	})
 }
 
@@ -123,8 +122,8 @@ func (d *UserActions) DeleteUser(ctx context.Context, userID int64, actor string
 		if err := tx.Exec("DELETE FROM users WHERE id = ?", userID).Error; err != nil {
 			return deleted{}, err
 		}
-		return deleted{user: u, files: files}, audit(tx.DB, AuditEntry{At: now, Actor: actor, Type: EventAdminDeleteUser, Phone: u.Phone, UserID: &u.ID,
-			IP: cl.IP, UserAgent: truncate(cl.UserAgent, 512), Detail: Plural(len(ids), "session", "sessions") + " revoked; profile, photo and address book removed"})
+		return deleted{user: u, files: files}, audit(tx.DB, auditEntry(now, actor, EventAdminDeleteUser, u.Phone, &u.ID, cl,
+			Plural(len(ids), "session", "sessions")+" revoked; profile, photo and address book removed"))
 	})
 	if err != nil {
 		return nil, err

@@ -138,8 +138,7 @@ func (o *Outbox) MarkSent(ctx context.Context, m *OutboxMessage, info AttemptInf
 		if sentEvent(m.Kind) == "" {
 			return nil
 		}
-		return audit(tx.DB, AuditEntry{At: now, Actor: ActorSystem, Type: sentEvent(m.Kind), Phone: m.Recipient,
-			Detail: "via " + m.Channel})
+		return audit(tx.DB, auditEntry(now, ActorSystem, sentEvent(m.Kind), m.Recipient, nil, ClientInfo{}, "via "+m.Channel))
 	})
 }
 
@@ -172,8 +171,8 @@ func (o *Outbox) MarkFailed(ctx context.Context, m *OutboxMessage, cause string,
 		if !final || failedEvent(m.Kind) == "" {
 			return nil
 		}
-		return audit(tx.DB, AuditEntry{At: now, Actor: ActorSystem, Type: failedEvent(m.Kind), Phone: m.Recipient,
-			Detail: "via " + m.Channel + ": " + cause})
+		return audit(tx.DB, auditEntry(now, ActorSystem, failedEvent(m.Kind), m.Recipient, nil, ClientInfo{},
+			"via "+m.Channel+": "+cause))
 	})
 }
 

@@ -36,8 +36,8 @@ func (s *Sessions) RevokeSession(ctx context.Context, sessionID int64, actor str
 			return false, err
 		}
 		tx.OnCommit(func() { s.NotifyRevoked(sess.ID) })
-		return true, audit(tx.DB, AuditEntry{At: now, Actor: actor, Type: EventAdminRevokeToken, Phone: phone, UserID: &sess.UserID,
-			IP: cl.IP, UserAgent: truncate(cl.UserAgent, 512), Detail: fmt.Sprintf("session %d, device %q", sess.ID, truncate(sess.Device, 64))})
+		return true, audit(tx.DB, auditEntry(now, actor, EventAdminRevokeToken, phone, &sess.UserID, cl,
+			fmt.Sprintf("session %d, device %q", sess.ID, truncate(sess.Device, 64))))
 	})
 }
 
@@ -62,8 +62,8 @@ func (s *Sessions) RevokeAllForUser(ctx context.Context, userID int64, actor str
 			return 0, err
 		}
 		tx.OnCommit(func() { s.NotifyRevoked(ids...) })
-		return len(ids), audit(tx.DB, AuditEntry{At: now, Actor: actor, Type: EventAdminRevokeAll, Phone: phone, UserID: &userID,
-			IP: cl.IP, UserAgent: truncate(cl.UserAgent, 512), Detail: Plural(len(ids), "session", "sessions") + " revoked"})
+		return len(ids), audit(tx.DB, auditEntry(now, actor, EventAdminRevokeAll, phone, &userID, cl,
+			Plural(len(ids), "session", "sessions")+" revoked"))
 	})
 }
 
