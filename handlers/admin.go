@@ -5,7 +5,7 @@ package handlers
 // admin_user_actions.go the actions on one user, admin_errors.go the error
 // path of the /admin group, admin_auth.go the sign-in and the guard. The
 // same stems name the page's queries (models/dashboard_<page>.go; the
-// admins page's are models/admin_accounts.go), its templates
+// admins page's are models/admin_admins.go), its templates
 // (views/admin_<page>.templ) and its tests (admin_<page>_test.go).
 
 import (

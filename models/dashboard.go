@@ -2,7 +2,7 @@ package models
 
 // The admin dashboard reads through Dashboard, one file per page
 // (dashboard_<page>.go, the same stem as handlers/admin_<page>.go; the
-// admins page's queries are admin_accounts.go), and changes users through
+// admins page's queries are admin_admins.go), and changes users through
 // UserActions (dashboard_user_actions.go).
 
 // BlockedForever is blocked_until for "blocked until unblocked": 9999-12-31.
