@@ -27,7 +27,7 @@ const (
 	CodeBadPhone   = "BADPHONE"
 	CodeBadRequest = "BADREQUEST"
 	CodeRateLimit  = "RATELIMIT"
-	CodeExpired    = "EXPIRED"
+	CodeOTPExpired = "EXPIRED" // the sign-in code expired or was tried too often
 	CodeLocked     = "LOCKED"
 	CodeBlocked    = "BLOCKED"
 	CodeTooLarge   = "TOOLARGE"
@@ -58,7 +58,7 @@ func refusalCode(r models.Reason) string {
 	case models.ReasonBadCode:
 		return CodeBadCode
 	case models.ReasonExpired:
-		return CodeExpired
+		return CodeOTPExpired
 	case models.ReasonLocked:
 		return CodeLocked
 	case models.ReasonRateLimited:
