@@ -37,7 +37,8 @@ func DefaultContactsConfig() ContactsConfig {
 		WritesPerDay: 100_000}
 }
 
-// Reasons of refused contact syncs.
+// ReasonTooLarge refuses a contact sync of more numbers than one request
+// may carry; the sync's record says SyncRefusedTooLarge.
 const ReasonTooLarge Reason = "too_large"
 
 // Contacts stores address books as keyed hashes and finds the users in them.
@@ -58,14 +59,15 @@ func NewContacts(db *DB, clock Clock, hasher *PhoneHasher, cfg ContactsConfig) *
 // TableName tells GORM the table.
 func (ContactSync) TableName() string { return "contact_syncs" }
 
-// Sync kinds and refusals.
+// Sync kinds (ContactSync.Kind) and refusals (ContactSync.Refused: the
+// values stored in contact_syncs.refused).
 const (
 	SyncUpload      = "upload"
 	SyncIncremental = "incremental"
 	SyncDelete      = "delete"
 
-	RefusedTooLarge  = "toolarge"
-	RefusedRateLimit = "ratelimit"
+	SyncRefusedTooLarge  = "toolarge"
+	SyncRefusedRateLimit = "ratelimit"
 )
 
 // SyncResult is the answer to an address-book upload.
@@ -106,7 +108,7 @@ func (c *Contacts) Upload(ctx context.Context, caller *User, raw []string, reset
 	now := c.clock.Now()
 	rec := ContactSync{UserID: caller.ID, At: toMillis(now), Kind: SyncUpload, Reset: reset, Received: len(raw)}
 	if len(raw) > c.cfg.MaxPerRequest {
-		rec.Refused = RefusedTooLarge
+		rec.Refused = SyncRefusedTooLarge
 		c.later(&rec, start)
 		return nil, c.tooLarge(len(raw))
 	}
@@ -205,7 +207,7 @@ func (c *Contacts) Upload(ctx context.Context, caller *User, raw []string, reset
 		return &SyncResult{Contacts: users, Sync: rec}, nil
 	}
 	if overBudget != nil {
-		rec.Refused, rec.Matched = RefusedRateLimit, 0
+		rec.Refused, rec.Matched = SyncRefusedRateLimit, 0
 		c.later(&rec, start)
 		return nil, overBudget
 	}
@@ -244,7 +246,7 @@ func (c *Contacts) Upload(ctx context.Context, caller *User, raw []string, reset
 		}
 		// A refused upload stores nothing but its sync record.
 		refuse := func(refused *RefusedError) (written, error) {
-			rec.Refused, rec.Matched = RefusedRateLimit, 0
+			rec.Refused, rec.Matched = SyncRefusedRateLimit, 0
 			err := c.insertRecord(tx.DB, &rec, start)
 			return written{rec, refused}, err
 		}

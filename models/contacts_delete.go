@@ -13,7 +13,7 @@ func (c *Contacts) Delete(ctx context.Context, caller *User, raw []string) (int,
 	start := time.Now()
 	rec := ContactSync{UserID: caller.ID, At: toMillis(c.clock.Now()), Kind: SyncDelete, Received: len(raw)}
 	if len(raw) > c.cfg.MaxPerRequest {
-		rec.Refused = RefusedTooLarge
+		rec.Refused = SyncRefusedTooLarge
 		c.later(&rec, start)
 		return 0, c.tooLarge(len(raw))
 	}
