@@ -43,17 +43,17 @@ const ReasonTooLarge Reason = "too_large"
 
 // Contacts stores address books as keyed hashes and finds the users in them.
 type Contacts struct {
-	db     *DB
-	clock  Clock
-	cfg    ContactsConfig
-	hasher *PhoneHasher
-	norm   *normalizer
-	log    *syncLog
+	db        *DB
+	clock     Clock
+	cfg       ContactsConfig
+	hasher    *PhoneHasher
+	norm      *normalizer
+	unwritten *unwrittenSyncs
 }
 
 // NewContacts returns the contacts service.
 func NewContacts(db *DB, clock Clock, hasher *PhoneHasher, cfg ContactsConfig) *Contacts {
-	return &Contacts{db: db, clock: clock, cfg: cfg, hasher: hasher, norm: newNormalizer(cfg.ParseCacheSize), log: newSyncLog()}
+	return &Contacts{db: db, clock: clock, cfg: cfg, hasher: hasher, norm: newNormalizer(cfg.ParseCacheSize), unwritten: &unwrittenSyncs{}}
 }
 
 // TableName tells GORM the table.

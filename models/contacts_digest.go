@@ -80,16 +80,16 @@ const maxPendingDigestBytes = 16 << 20
 
 // laterDigest queues the digest of a list a re-sync found all in the book.
 func (c *Contacts) laterDigest(ownerID int64, digest []byte, list string, now time.Time) {
-	c.log.mu.Lock()
-	defer c.log.mu.Unlock()
-	if _, queued := c.log.digests[ownerID]; queued || c.log.digestBytes+len(list) > maxPendingDigestBytes {
+	c.unwritten.mu.Lock()
+	defer c.unwritten.mu.Unlock()
+	if _, queued := c.unwritten.digests[ownerID]; queued || c.unwritten.digestBytes+len(list) > maxPendingDigestBytes {
 		return
 	}
-	if c.log.digests == nil {
-		c.log.digests = map[int64]pendingDigest{}
+	if c.unwritten.digests == nil {
+		c.unwritten.digests = map[int64]pendingDigest{}
 	}
-	c.log.digests[ownerID] = pendingDigest{digest: digest, list: list, at: toMillis(now)}
-	c.log.digestBytes += len(list)
+	c.unwritten.digests[ownerID] = pendingDigest{digest: digest, list: list, at: toMillis(now)}
+	c.unwritten.digestBytes += len(list)
 }
 
 // writeDigests records queued digests in tx, each only if its list is still

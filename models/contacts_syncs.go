@@ -36,12 +36,12 @@ func (c *Contacts) insertRecord(tx *gorm.DB, rec *ContactSync, start time.Time) 
 	return tx.Create(rec).Error
 }
 
-// syncLog holds the records of syncs that changed nothing (re-syncs, delta
-// syncs, refusals before any work) until they are written in one batch:
+// unwrittenSyncs holds the records of syncs that changed nothing (re-syncs,
+// delta syncs, refusals before any work) until they are written in one batch:
 // writing each in its own transaction would make every read-only sync wait
 // for the writer, and fail when the disk is full. Records of changes are
 // written with the change instead.
-type syncLog struct {
+type unwrittenSyncs struct {
 	mu      sync.Mutex
 	pending []ContactSync
 	dropped int
@@ -56,18 +56,16 @@ type syncLog struct {
 // not state anything depends on.
 const maxPendingSyncs = 50_000
 
-func newSyncLog() *syncLog { return &syncLog{} }
-
 // later queues the record of a sync that wrote nothing.
 func (c *Contacts) later(rec *ContactSync, start time.Time) {
 	rec.DurationUs = time.Since(start).Microseconds()
-	c.log.mu.Lock()
-	defer c.log.mu.Unlock()
-	if len(c.log.pending) >= maxPendingSyncs {
-		c.log.dropped++
+	c.unwritten.mu.Lock()
+	defer c.unwritten.mu.Unlock()
+	if len(c.unwritten.pending) >= maxPendingSyncs {
+		c.unwritten.dropped++
 		return
 	}
-	c.log.pending = append(c.log.pending, *rec)
+	c.unwritten.pending = append(c.unwritten.pending, *rec)
 }
 
 // FlushSyncs writes the queued sync records in one transaction. Readers of
@@ -75,10 +73,10 @@ func (c *Contacts) later(rec *ContactSync, start time.Time) {
 // before the page was asked for. It returns how many records were dropped
 // since the last flush because the queue was full.
 func (c *Contacts) FlushSyncs(ctx context.Context) (dropped int, err error) {
-	c.log.mu.Lock()
-	batch, dropped, digests := c.log.pending, c.log.dropped, c.log.digests
-	c.log.pending, c.log.dropped, c.log.digests, c.log.digestBytes = nil, 0, nil, 0
-	c.log.mu.Unlock()
+	c.unwritten.mu.Lock()
+	batch, dropped, digests := c.unwritten.pending, c.unwritten.dropped, c.unwritten.digests
+	c.unwritten.pending, c.unwritten.dropped, c.unwritten.digests, c.unwritten.digestBytes = nil, 0, nil, 0
+	c.unwritten.mu.Unlock()
 	if len(batch) == 0 && len(digests) == 0 {
 		return dropped, nil
 	}
@@ -109,11 +107,11 @@ func (c *Contacts) FlushSyncs(ctx context.Context) (dropped int, err error) {
 	})
 	if err != nil {
 		// Put them back for the next try, within the bound.
-		c.log.mu.Lock()
-		keep := max(0, min(len(batch), maxPendingSyncs-len(c.log.pending)))
-		c.log.dropped += len(batch) - keep
-		c.log.pending = append(batch[:keep:keep], c.log.pending...)
-		c.log.mu.Unlock()
+		c.unwritten.mu.Lock()
+		keep := max(0, min(len(batch), maxPendingSyncs-len(c.unwritten.pending)))
+		c.unwritten.dropped += len(batch) - keep
+		c.unwritten.pending = append(batch[:keep:keep], c.unwritten.pending...)
+		c.unwritten.mu.Unlock()
 	}
 	return dropped, err
 }
