@@ -93,7 +93,7 @@ func codeVMs(rows []models.CodeRow, users map[string]int64) []views.CodeVM {
 	out := make([]views.CodeVM, len(rows))
 	for i, r := range rows {
 		out[i] = views.CodeVM{ID: r.ID, UserID: users[r.Phone], Phone: r.Phone, State: r.Effective, Attempts: r.Attempts,
-			Channel: r.Channel, Delivery: r.Delivery, IP: r.IP, Created: r.CreatedAt}
+			Channel: r.Channel, Delivery: r.Delivery, Network: r.Network, Created: r.CreatedAt}
 	}
 	return out
 }

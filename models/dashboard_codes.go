@@ -27,7 +27,7 @@ func (d *Dashboard) codes(ctx context.Context, where string, args []any, limit i
 	guards := map[string]bool{}
 	for i := range otps {
 		ids[i] = otps[i].ID
-		guards[guardKey(otps[i].Phone, otps[i].IP)] = true // otp_codes.ip holds the NetworkKey
+		guards[guardKey(otps[i].Phone, otps[i].Network)] = true
 	}
 	var msgs []OutboxMessage
 	if len(ids) > 0 {
@@ -63,7 +63,7 @@ func (d *Dashboard) codes(ctx context.Context, where string, args []any, limit i
 		case o.State == CodeExhausted:
 			r.Effective = "locked"
 		}
-		if r.Effective == CodePending && locked[guardKey(o.Phone, o.IP)] {
+		if r.Effective == CodePending && locked[guardKey(o.Phone, o.Network)] {
 			r.Effective = "locked"
 		}
 		switch m, ok := byOTP[o.ID]; {
