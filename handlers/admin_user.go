@@ -41,7 +41,7 @@ func (h *Admin) renderUser(c *fiber.Ctx, status int, notice *views.Notice) error
 		vm.State = "blocked"
 		vm.BlockedUntil = "until unblocked"
 		if *u.BlockedUntil != models.BlockedForever {
-			vm.BlockedUntil = "until " + models.BlockEnd(*u.BlockedUntil)
+			vm.BlockedUntil = "until " + views.BlockEnd(*u.BlockedUntil)
 		}
 	}
 	if isJPEG(u.Thumbnail) {

@@ -89,7 +89,7 @@ func (h *Admin) RevokeAll(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	done := ok(models.Plural(n, "session", "sessions") + " revoked: the user is signed out everywhere.")
+	done := ok(views.Plural(n, "session", "sessions") + " revoked: the user is signed out everywhere.")
 	return h.done(c, views.UserURL(uid), done, func() error { return h.renderUser(c, fiber.StatusOK, done) })
 }
 
@@ -132,7 +132,7 @@ func (h *Admin) Block(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	done := ok("User blocked; " + models.Plural(n, "session", "sessions") + " revoked.")
+	done := ok("User blocked; " + views.Plural(n, "session", "sessions") + " revoked.")
 	return h.done(c, views.UserURL(uid), done, func() error { return h.renderUser(c, fiber.StatusOK, done) })
 }
 

@@ -85,18 +85,18 @@ func (h *Admin) BulkUsers(c *fiber.Ctx) error {
 		done++
 		sessions += n
 	}
-	users := models.Plural(done, "user", "users")
+	users := views.Plural(done, "user", "users")
 	var text string
 	switch action {
 	case "revoke":
-		text = "Signed out " + users + " everywhere; " + models.Plural(sessions, "session", "sessions") + " revoked."
+		text = "Signed out " + users + " everywhere; " + views.Plural(sessions, "session", "sessions") + " revoked."
 	case "block":
-		text = "Blocked " + users + "; " + models.Plural(sessions, "session", "sessions") + " revoked."
+		text = "Blocked " + users + "; " + views.Plural(sessions, "session", "sessions") + " revoked."
 	default:
 		text = "Deleted " + users + ", with their photos and address books."
 	}
 	if missing > 0 {
-		text += " " + models.Plural(missing, "user was", "users were") + " already gone."
+		text += " " + views.Plural(missing, "user was", "users were") + " already gone."
 	}
 	n := ok(text)
 	if isHTMX(c) {

@@ -24,9 +24,11 @@ func NewUserActions(db *DB, clock Clock, sessions *Sessions, files FileStore, pr
 	return &UserActions{db: db, clock: clock, sessions: sessions, files: files, profiles: profiles}
 }
 
-// BlockEnd writes when a block ends as the administrator chose it: a block
-// "until 2027-01-15" is stored as the next midnight (UTC), the end of that
-// day, and shown as "the end of 2027-01-15 (UTC)", not as the 16th.
+// BlockEnd words when a block ends in the audit log's details (the pages
+// word it with views.BlockEnd): a block "until 2027-01-15" is stored as the
+// next midnight (UTC), the end of that day, and recorded as "the end of
+// 2027-01-15 (UTC)", not as the 16th. The seed's history words its blocks
+// with it too.
 func BlockEnd(until int64) string {
 	t := fromMillis(until).UTC()
 	if t.Hour() == 0 && t.Minute() == 0 && t.Second() == 0 && t.Nanosecond() == 0 {
@@ -35,7 +37,8 @@ func BlockEnd(until int64) string {
 	return t.Format("2006-01-02 15:04:05 UTC")
 }
 
-// Plural is "1 session", "2 sessions".
+// Plural is "1 session", "2 sessions" in audit details (the pages count
+// with views.Plural).
 func Plural(n int, one, many string) string {
 	if n == 1 {
 		return "1 " + one

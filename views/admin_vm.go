@@ -71,6 +71,25 @@ func short(d time.Duration) string {
 // Exact writes a time in full, UTC.
 func Exact(ms int64) string { return time.UnixMilli(ms).UTC().Format("2006-01-02 15:04:05 UTC") }
 
+// BlockEnd writes when a block ends as the administrator chose it: a block
+// "until 2027-01-15" is stored as the next midnight (UTC), the end of that
+// day, and shown as "the end of 2027-01-15 (UTC)", not as the 16th.
+func BlockEnd(until int64) string {
+	t := time.UnixMilli(until).UTC()
+	if t.Hour() == 0 && t.Minute() == 0 && t.Second() == 0 && t.Nanosecond() == 0 {
+		return "the end of " + t.AddDate(0, 0, -1).Format("2006-01-02") + " (UTC)"
+	}
+	return Exact(until)
+}
+
+// Plural is "1 session", "2 sessions".
+func Plural(n int, one, many string) string {
+	if n == 1 {
+		return "1 " + one
+	}
+	return strconv.Itoa(n) + " " + many
+}
+
 // ISO is the machine-readable form for <time datetime>.
 func ISO(ms int64) string { return time.UnixMilli(ms).UTC().Format(time.RFC3339) }
 
