@@ -32,7 +32,8 @@
 //	admin*      dashboard accounts, their sign-in and sessions
 //	dashboard_* the dashboard's read model (one file per page) and its user
 //	            actions
-//	audit       the append-only audit log's entries
+//	audit       the append-only audit log's entries, every one built by
+//	            auditEntry (apiEntry and adminEntry name the actor)
 //	phone*, email, text, name_search
 //	            parsing and normalizing what people type; phonehash keys
 //	            the address books' stored numbers
