@@ -25,8 +25,8 @@
 //	            profiles, profile photos (decoding under a budget) and the
 //	            file store (a directory or S3)
 //	events_*    "your contact joined" and "profile changed" notices: the
-//	            fan-out, the in-process hub of live streams, and the bus
-//	            between instances on PostgreSQL
+//	            fan-out and the bus between instances on PostgreSQL (the
+//	            in-process hub of live streams is models/eventhub)
 //	outbox*, delivery_policy, mesibo_jobs
 //	            messages to send (codes, mesibo calls) and their attempts
 //	admin*      dashboard accounts, their sign-in and sessions
