@@ -11,6 +11,7 @@ import (
 	"path/filepath"
 
 	"roster/models"
+	"roster/models/dbcopy"
 )
 
 // seedPostgres is `roster seed` with ROSTER_DATABASE_URL set: the
@@ -88,7 +89,7 @@ func seedCopy(ctx context.Context, srcPath string, dst *models.DB, out io.Writer
 	}
 	defer src.Close()
 	fmt.Fprintf(out, "copying it into PostgreSQL\n")
-	return models.CopyToPostgres(ctx, src, dst, srcPath, copyProgressPrinter(out))
+	return dbcopy.ToPostgres(ctx, src, dst, srcPath, copyProgressPrinter(out))
 }
 
 // movePhotos moves the generated photos into the files directory (a rename
