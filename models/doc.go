@@ -36,12 +36,12 @@
 //	phone*, email, text, name_search
 //	            parsing and normalizing what people type; phonehash keys
 //	            the address books' stored numbers
-//	seed_*      the test-data generator (roster seed)
 //	clock, prune, secret_check
 //	            time (a fake clock in tests), retention, key check values
 //
 // Tools beside the domain, which use only its exported API, are packages
 // of their own under models/: dbcopy (roster backup and roster copy, the
 // SQLite to PostgreSQL move), eventhub (the live streams of this process),
-// and pgtest and s3test for the tests.
+// seed (roster seed's generated deployments), and pgtest and s3test for
+// the tests.
 package models

@@ -12,6 +12,7 @@ import (
 
 	"roster/models"
 	"roster/models/dbcopy"
+	"roster/models/seed"
 )
 
 // seedPostgres is `roster seed` with ROSTER_DATABASE_URL set: the
@@ -27,7 +28,7 @@ import (
 // Interrupted while generating, the next run generates again; interrupted
 // while copying, it resumes the copy. The keys come from the environment,
 // as every instance on PostgreSQL takes them.
-func seedPostgres(ctx context.Context, url, dataDir string, cfg models.SeedConfig, getenv func(string) string, out io.Writer, log *slog.Logger) error {
+func seedPostgres(ctx context.Context, url, dataDir string, cfg seed.Config, getenv func(string) string, out io.Writer, log *slog.Logger) error {
 	for _, name := range []string{"contacts", "otp"} {
 		if _, err := LoadSecret("", name, getenv(secretEnvOf(name)), nil); err != nil {
 			return err
