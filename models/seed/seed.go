@@ -65,7 +65,7 @@ func OtherPhone(j int) string {
 	return fmt.Sprintf("+1%d%07d", codes[j%n], 7_000_000+j/n)
 }
 
-// Stats reports what Seed made.
+// Stats reports what Fill made.
 type Stats struct {
 	Users, Books, BookRows int64
 	Sessions, Codes, Audit int64
