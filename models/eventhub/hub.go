@@ -69,8 +69,8 @@ func (s *Subscription) wake() {
 }
 
 // Relay sends the hub's wake-ups and revocations on to wake and revoke too
-// (the other instances), besides this process's streams. It is set once,
-// before the hub serves streams.
+// (the other instances), besides this process's streams. It is called
+// once, before the hub serves streams.
 func (h *Hub) Relay(wake, revoke func(ids []int64)) {
 	h.relayWake, h.relayRevoke = wake, revoke
 }
@@ -123,7 +123,7 @@ func (h *Hub) Unsubscribe(s *Subscription) {
 	}
 }
 
-// Notify wakes the streams of these users, here and (with a Bus) on the
+// Notify wakes the streams of these users, here and (with a relay) on the
 // other instances. It never blocks on a stream.
 func (h *Hub) Notify(userIDs []int64) {
 	h.WakeLocal(userIDs)
@@ -132,8 +132,8 @@ func (h *Hub) Notify(userIDs []int64) {
 	}
 }
 
-// RevokeSessions ends the streams of these sessions, here and (with a Bus)
-// on the other instances.
+// RevokeSessions ends the streams of these sessions, here and (with a
+// relay) on the other instances.
 func (h *Hub) RevokeSessions(sessionIDs ...int64) {
 	h.RevokeLocal(sessionIDs)
 	if h.relayRevoke != nil && len(sessionIDs) > 0 {
