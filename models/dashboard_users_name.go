@@ -23,7 +23,7 @@ type nameQuery struct {
 
 func (d *Dashboard) nameQuery(ctx context.Context, text string, f UserFilter) (nameQuery, error) {
 	folded := FoldName(text)
-	grams := nameGrams(folded)
+	grams := NameGrams(folded)
 	// At most six grams are weighed (spread over the text): enough to find
 	// a rare one, and a 64-character search costs no more than a short one.
 	if len(grams) > 6 {

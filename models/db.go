@@ -148,6 +148,21 @@ func OpenForCommand(ctx context.Context, path string, log *slog.Logger) (*DB, er
 	return open(ctx, path, commandBusyTimeout, log)
 }
 
+// OpenSQLiteAsIs opens the SQLite database at path as a plain pool with a
+// command's settings (roster backup): it creates no file and applies no
+// migrations, so a newer binary never changes the database it reads.
+func OpenSQLiteAsIs(path string) (*sql.DB, error) {
+	return sql.Open("sqlite3", dsn(path, false, commandBusyTimeout))
+}
+
+// BulkLoadPool is the write pool itself, for offline bulk loads only: roster
+// seed filling a new data directory and roster copy filling an empty
+// PostgreSQL database, commands that hold the data directory's lock or
+// write a database no server serves yet. They need what a transaction of
+// WriteTx cannot give (PostgreSQL's COPY, SQLite's pragmas on the one
+// connection); every other write goes through WriteTx.
+func (d *DB) BulkLoadPool() (*sql.DB, error) { return d.Write.DB() }
+
 func open(ctx context.Context, path string, busy time.Duration, log *slog.Logger) (*DB, error) {
 	if err := prepareFiles(path); err != nil {
 		return nil, err

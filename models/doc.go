@@ -25,8 +25,8 @@
 //	            profiles, profile photos (decoding under a budget) and the
 //	            file store (a directory or S3)
 //	events_*    "your contact joined" and "profile changed" notices: the
-//	            fan-out, the in-process hub of live streams, and the bus
-//	            between instances on PostgreSQL
+//	            fan-out and the bus between instances on PostgreSQL (the
+//	            in-process hub of live streams is models/eventhub)
 //	outbox*, delivery_policy, mesibo_jobs
 //	            messages to send (codes, mesibo calls) and their attempts
 //	admin*      dashboard accounts, their sign-in and sessions
@@ -37,8 +37,12 @@
 //	phone*, email, text, name_search
 //	            parsing and normalizing what people type; phonehash keys
 //	            the address books' stored numbers
-//	seed_*, copy*, backup
-//	            tools: test data, the SQLite to PostgreSQL copy, backups
 //	clock, prune, secret_check
 //	            time (a fake clock in tests), retention, key check values
+//
+// Tools beside the domain, which use only its exported API, are packages
+// of their own under models/: dbcopy (roster backup and roster copy, the
+// SQLite to PostgreSQL move), eventhub (the live streams of this process),
+// seed (roster seed's generated deployments), and pgtest and s3test for
+// the tests.
 package models

@@ -9,6 +9,8 @@ import (
 	"time"
 
 	"gorm.io/gorm"
+
+	"roster/models/eventhub"
 )
 
 // Event types.
@@ -82,7 +84,7 @@ type Events struct {
 	clock Clock
 	cfg   EventsConfig
 	log   *slog.Logger
-	hub   *Hub
+	hub   *eventhub.Hub
 	wake  chan struct{}
 }
 
@@ -98,8 +100,11 @@ func NewEvents(db *DB, clock Clock, log *slog.Logger, cfg EventsConfig) *Events 
 	if cfg.Retention <= 0 {
 		cfg.Retention = d.Retention
 	}
-	return &Events{db: db, clock: clock, cfg: cfg, log: log, hub: NewHub(cfg.StreamsPerSession, cfg.StreamsPerUser), wake: make(chan struct{}, 1)}
+	return &Events{db: db, clock: clock, cfg: cfg, log: log, hub: eventhub.New(cfg.StreamsPerSession, cfg.StreamsPerUser), wake: make(chan struct{}, 1)}
 }
+
+// Hub is where live streams wait for their user's events.
+func (e *Events) Hub() *eventhub.Hub { return e.hub }
 
 // Wake asks the fan-out worker to look for work now. It never blocks.
 func (e *Events) Wake() {

@@ -10,6 +10,8 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5"
+
+	"roster/models/eventhub"
 )
 
 // Live events across instances (PostgreSQL). The events table stays the
@@ -32,16 +34,18 @@ const (
 // Bus connects the hubs of the instances sharing a PostgreSQL database.
 type Bus struct {
 	db   *DB
-	hub  *Hub
+	hub  *eventhub.Hub
 	log  *slog.Logger
 	poll time.Duration
 }
 
 // NewBus returns the bus of this instance's hub: from now on the hub's
 // wake-ups and revocations are also sent to the other instances.
-func NewBus(db *DB, hub *Hub, log *slog.Logger, poll time.Duration) *Bus {
+func NewBus(db *DB, hub *eventhub.Hub, log *slog.Logger, poll time.Duration) *Bus {
 	b := &Bus{db: db, hub: hub, log: log, poll: poll}
-	hub.publish = b.publish
+	hub.Relay(
+		func(ids []int64) { b.publish(busWakeChannel, ids) },
+		func(ids []int64) { b.publish(busRevokedChannel, ids) })
 	return b
 }
 
@@ -127,7 +131,7 @@ func (b *Bus) listen(ctx context.Context) error {
 				return err
 			}
 		}
-		b.hub.notifyAll()
+		b.hub.WakeAll()
 		for {
 			n, err := pc.WaitForNotification(ctx)
 			if err != nil {
@@ -135,9 +139,9 @@ func (b *Bus) listen(ctx context.Context) error {
 			}
 			switch n.Channel {
 			case busWakeChannel:
-				b.hub.notifyLocal(parseIDs(n.Payload))
+				b.hub.WakeLocal(parseIDs(n.Payload))
 			case busRevokedChannel:
-				b.hub.revokeLocal(parseIDs(n.Payload))
+				b.hub.RevokeLocal(parseIDs(n.Payload))
 			}
 		}
 	})
@@ -190,6 +194,6 @@ func (b *Bus) pollOnce(ctx context.Context, db *sql.DB, after delivery) (deliver
 	if err := rows.Err(); err != nil {
 		return after, err
 	}
-	b.hub.notifyLocal(users)
+	b.hub.WakeLocal(users)
 	return last, nil
 }

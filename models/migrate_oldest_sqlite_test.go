@@ -89,7 +89,7 @@ func TestOldestSQLiteOpensTheDatabase(t *testing.T) {
 		return out
 	}
 	want := func(name string) []string {
-		g := nameGrams(FoldName(name))
+		g := NameGrams(FoldName(name))
 		slices.Sort(g)
 		return g
 	}

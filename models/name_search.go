@@ -95,8 +95,8 @@ func (d *DB) foldNameSQL(expr string) string {
 		"name_fold("+expr+")")
 }
 
-// nameGrams are the distinct three-character pieces of a folded text.
-func nameGrams(folded string) []string {
+// NameGrams are the distinct three-character pieces of a folded text.
+func NameGrams(folded string) []string {
 	rs := []rune(folded)
 	seen := map[string]bool{}
 	var out []string

@@ -9,7 +9,7 @@ import (
 	"os"
 	"path/filepath"
 
-	"roster/models"
+	"roster/models/dbcopy"
 )
 
 // BackupCommand is `roster backup --out FILE`: a consistent copy of the
@@ -39,7 +39,7 @@ func BackupCommand(ctx context.Context, args []string, getenv func(string) strin
 	if err != nil {
 		return err
 	}
-	if err := models.Backup(ctx, path, *dest); err != nil {
+	if err := dbcopy.Backup(ctx, path, *dest); err != nil {
 		return err
 	}
 	n, err := copySecrets(filepath.Join(*dataDir, "secrets"), *dest+".secrets")

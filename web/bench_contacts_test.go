@@ -18,7 +18,7 @@ import (
 	"testing"
 	"time"
 
-	"roster/models"
+	"roster/models/seed"
 	"roster/web"
 )
 
@@ -83,7 +83,7 @@ const lonelyPhone = "+12125559876"
 
 func openBench(b *testing.B, dir string, extra []string) *benchServer {
 	tn := []string{}
-	for _, p := range []string{models.SeedUserPhone(2), models.SeedJoiner, lonelyPhone} {
+	for _, p := range []string{seed.UserPhone(2), seed.Joiner, lonelyPhone} {
 		tn = append(tn, p+":"+benchCode)
 	}
 	args := append([]string{"--data-dir", dir, "--test-numbers", strings.Join(tn, ",")}, extra...)
@@ -157,9 +157,9 @@ func bookNumbers(users, n int) string {
 	for i := range out {
 		var e string
 		if i%2 == 0 {
-			e = models.SeedUserPhone(1 + rng.IntN(users))
+			e = seed.UserPhone(1 + rng.IntN(users))
 		} else {
-			e = models.SeedOtherPhone(rng.IntN(users))
+			e = seed.OtherPhone(rng.IntN(users))
 		}
 		switch i % 3 {
 		case 0:
@@ -184,7 +184,7 @@ func (s *benchServer) userCount(b *testing.B) int {
 
 func benchGetContacts(b *testing.B, n int, extra []string) {
 	forEachDB(b, extra, func(b *testing.B, s *benchServer) {
-		token := s.signIn(b, models.SeedUserPhone(2))
+		token := s.signIn(b, seed.UserPhone(2))
 		phones := bookNumbers(s.userCount(b), n)
 		s.call(b, map[string]any{"op": "getcontacts", "token": token, "phones": phones}) // first upload stores them
 		var l latencies
@@ -213,7 +213,7 @@ func BenchmarkGetContacts1000NoParseCache(b *testing.B) {
 
 func BenchmarkIncrementalNoChanges(b *testing.B) {
 	forEachDB(b, nil, func(b *testing.B, s *benchServer) {
-		token := s.signIn(b, models.SeedUserPhone(2))
+		token := s.signIn(b, seed.UserPhone(2))
 		ts := time.Now().Unix() + 1
 		var l latencies
 		b.ResetTimer()
@@ -245,7 +245,7 @@ func BenchmarkJoinFanout(b *testing.B) {
 		b.ResetTimer()
 		for b.Loop() {
 			t := time.Now()
-			s.signIn(b, models.SeedJoiner)
+			s.signIn(b, seed.Joiner)
 			signin = append(signin, time.Since(t))
 			t = time.Now()
 			for {
@@ -263,7 +263,7 @@ func BenchmarkJoinFanout(b *testing.B) {
 			t = time.Now()
 			s.signIn(b, lonelyPhone)
 			lonely = append(lonely, time.Since(t))
-			for _, p := range []string{models.SeedJoiner, lonelyPhone} {
+			for _, p := range []string{seed.Joiner, lonelyPhone} {
 				if err := s.srv.DB().Write.Exec("DELETE FROM users WHERE phone = ?", p).Error; err != nil {
 					b.Fatal(err)
 				}
@@ -292,7 +292,7 @@ func BenchmarkSignInDuringFanout(b *testing.B) {
 		b.ResetTimer()
 		for b.Loop() {
 			b.StopTimer()
-			s.signIn(b, models.SeedJoiner)
+			s.signIn(b, seed.Joiner)
 			done := make(chan struct{})
 			go func() {
 				defer close(done)
@@ -308,7 +308,7 @@ func BenchmarkSignInDuringFanout(b *testing.B) {
 			during = append(during, time.Since(t))
 			b.StopTimer()
 			<-done
-			for _, p := range []string{models.SeedJoiner, lonelyPhone} {
+			for _, p := range []string{seed.Joiner, lonelyPhone} {
 				s.srv.DB().Write.Exec("DELETE FROM users WHERE phone = ?", p)
 			}
 			for {

@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"roster/models"
+	"roster/models/eventhub"
 )
 
 // PeopleConfig configures contact sync, profile photos and notices.
@@ -38,8 +39,8 @@ func registerPeopleFlags(fs *flag.FlagSet, p *PeopleConfig) {
 	fs.DurationVar(&p.EventRetention, "event-retention", ev.Retention, "how long notices are kept for streams resuming with Last-Event-ID")
 	fs.DurationVar(&p.EventHeartbeat, "event-heartbeat", 25*time.Second, "interval of event-stream heartbeats (the session is re-checked at each)")
 	fs.DurationVar(&p.EventPoll, "event-poll", 2*time.Second, "on PostgreSQL, how often an instance also looks for notices that no notification announced (a pooler that breaks LISTEN, a reconnect)")
-	fs.IntVar(&p.StreamsPerSession, "event-streams-per-session", models.DefaultStreamsPerSession, "live event streams one token may hold open (a new one closes the oldest)")
-	fs.IntVar(&p.StreamsPerUser, "event-streams-per-user", models.DefaultStreamsPerUser, "live event streams one user may hold open over all devices (a new one closes the oldest)")
+	fs.IntVar(&p.StreamsPerSession, "event-streams-per-session", eventhub.DefaultStreamsPerSession, "live event streams one token may hold open (a new one closes the oldest)")
+	fs.IntVar(&p.StreamsPerUser, "event-streams-per-user", eventhub.DefaultStreamsPerUser, "live event streams one user may hold open over all devices (a new one closes the oldest)")
 	fs.IntVar(&p.UploadsPerDay, "uploads-per-day", 100, "files (photos included) one user may upload per day (0 = no limit; over it: RATELIMIT)")
 	fs.IntVar(&p.FanoutChunk, "fanout-chunk", ev.Chunk, "recipients written per fan-out transaction (smaller: shorter holds on the database writer)")
 }

@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"roster/models"
+	"roster/models/dbcopy"
 )
 
 // CopyCommand is `roster copy --to postgres://… [--files-to s3://…]`: a
@@ -69,7 +70,7 @@ func CopyCommand(ctx context.Context, args []string, getenv func(string) string,
 	}
 	defer dst.Close()
 	fmt.Fprintf(out, "copying %s into %s\n", dbPath, redactURL(*to))
-	if err := models.CopyToPostgres(ctx, src, dst, dbPath, copyProgressPrinter(out)); err != nil {
+	if err := dbcopy.ToPostgres(ctx, src, dst, dbPath, copyProgressPrinter(out)); err != nil {
 		return fmt.Errorf("%w (run the same command again to resume)", err)
 	}
 	fmt.Fprintln(out, "database copied and compared row by row")
@@ -83,10 +84,10 @@ func CopyCommand(ctx context.Context, args []string, getenv func(string) string,
 
 // copyProgressPrinter prints a line per table at most every two seconds,
 // with the rate and an estimate of the time left.
-func copyProgressPrinter(out io.Writer) func(models.CopyProgress) {
+func copyProgressPrinter(out io.Writer) func(dbcopy.Progress) {
 	var last time.Time
 	var lastTable string
-	return func(p models.CopyProgress) {
+	return func(p dbcopy.Progress) {
 		finished := p.Total > 0 && p.Done >= p.Total
 		if p.Table == lastTable && !finished && time.Since(last) < 2*time.Second {
 			return

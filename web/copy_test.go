@@ -13,6 +13,7 @@ import (
 	"testing"
 
 	"roster/models"
+	"roster/models/dbcopy"
 	"roster/models/pgtest"
 	"roster/models/s3test"
 	"roster/web"
@@ -52,7 +53,7 @@ func TestCopyToPostgres(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	err = models.CopyToPostgres(ctx, sqlite, pg, "interrupted", func(models.CopyProgress) { cancel() })
+	err = dbcopy.ToPostgres(ctx, sqlite, pg, "interrupted", func(dbcopy.Progress) { cancel() })
 	pg.Close()
 	if err == nil {
 		t.Fatal("the interrupted copy reported success")

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"roster/models"
+	"roster/models/seed"
 )
 
 // Seed is the `roster seed` command: it fills an empty data directory with
@@ -27,7 +28,7 @@ import (
 // With ROSTER_DATABASE_URL set, the deployment is generated in SQLite first
 // and then copied into PostgreSQL with COPY (seed_postgres.go).
 func Seed(ctx context.Context, args []string, getenv func(string) string, out io.Writer, log *slog.Logger) error {
-	cfg := models.DefaultSeedConfig()
+	cfg := seed.DefaultConfig()
 	fs := flag.NewFlagSet("roster seed", flag.ContinueOnError)
 	fs.SetOutput(out)
 	dataDir := fs.String("data-dir", "./data", "data directory to fill (it must have no database yet) [$"+EnvName("data-dir")+"]")
@@ -36,7 +37,7 @@ func Seed(ctx context.Context, args []string, getenv func(string) string, out io
 	fs.IntVar(&cfg.BookMin, "book-min", cfg.BookMin, "fewest numbers in an address book")
 	fs.IntVar(&cfg.BookMax, "book-max", cfg.BookMax, "most numbers in an address book")
 	fs.Float64Var(&cfg.UserShare, "user-share", cfg.UserShare, "share of address-book numbers that are users")
-	fs.IntVar(&cfg.Popular, "popular", cfg.Popular, "address books holding the joiner number "+models.SeedJoiner+" and user 1 (fan-out size)")
+	fs.IntVar(&cfg.Popular, "popular", cfg.Popular, "address books holding the joiner number "+seed.Joiner+" and user 1 (fan-out size)")
 	fs.BoolVar(&cfg.Uniform, "uniform", false, "no blocked or moderated users, everyone findable by everyone (for benchmarks)")
 	fs.Float64Var(&cfg.PhotoShare, "photo-share", cfg.PhotoShare, "share of users with a profile photo")
 	fs.Uint64Var(&cfg.RandSeed, "random-seed", cfg.RandSeed, "seed of the generator (same seed, same data)")
@@ -71,16 +72,16 @@ func Seed(ctx context.Context, args []string, getenv func(string) string, out io
 }
 
 // printSeedStats prints the rest of what a seed made, and how to use it.
-func printSeedStats(out io.Writer, st models.SeedStats, cfg models.SeedConfig) {
+func printSeedStats(out io.Writer, st seed.Stats, cfg seed.Config) {
 	fmt.Fprintf(out, "  %d sessions, %d codes of the last 30 days, %d audit entries, %d contact syncs, %d photos, %d blocked users\n"+
-		"user N has the number models.SeedUserPhone(N) (user 1: %s); %s is in %d address books and not a user\n",
+		"user N has the number models/seed.UserPhone(N) (user 1: %s); %s is in %d address books and not a user\n",
 		st.Sessions, st.Codes, st.Audit, st.Syncs, st.Photos, st.Blocked,
-		models.SeedUserPhone(1), models.SeedJoiner, cfg.Popular)
+		seed.UserPhone(1), seed.Joiner, cfg.Popular)
 }
 
 // seedSQLite seeds the data directory's database and files.
-func seedSQLite(ctx context.Context, dataDir string, cfg models.SeedConfig, getenv func(string) string, log *slog.Logger) (models.SeedStats, error) {
-	var st models.SeedStats
+func seedSQLite(ctx context.Context, dataDir string, cfg seed.Config, getenv func(string) string, log *slog.Logger) (seed.Stats, error) {
+	var st seed.Stats
 	if err := ownerOnlyDir(dataDir); err != nil {
 		return st, err
 	}
@@ -160,15 +161,15 @@ func removeSeedLeftovers(partial, partialFiles string, log *slog.Logger) error {
 // WAL into the database file. The keys' check values are recorded with the
 // data (models.CheckSecret): a server started on it with other keys is
 // refused.
-func seedInto(ctx context.Context, path string, keys map[string][]byte, cfg models.SeedConfig, log *slog.Logger) (models.SeedStats, error) {
+func seedInto(ctx context.Context, path string, keys map[string][]byte, cfg seed.Config, log *slog.Logger) (seed.Stats, error) {
 	// The seed's statements are big by design (an index over 11 million
 	// rows takes 20 s): its own progress lines say where it is, so the
 	// database's slow-statement warnings are left out; failures still log.
 	db, err := models.Open(ctx, path, slog.New(minLevel{log.Handler(), slog.LevelError}))
 	if err != nil {
-		return models.SeedStats{}, err
+		return seed.Stats{}, err
 	}
-	st, err := models.Seed(ctx, db, models.NewPhoneHasher(keys["contacts"]), cfg, log)
+	st, err := seed.Fill(ctx, db, models.NewPhoneHasher(keys["contacts"]), cfg, log)
 	for name, key := range keys {
 		if err == nil {
 			_, err = db.CheckSecret(ctx, name, key, time.Now())

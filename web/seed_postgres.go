@@ -11,6 +11,8 @@ import (
 	"path/filepath"
 
 	"roster/models"
+	"roster/models/dbcopy"
+	"roster/models/seed"
 )
 
 // seedPostgres is `roster seed` with ROSTER_DATABASE_URL set: the
@@ -26,7 +28,7 @@ import (
 // Interrupted while generating, the next run generates again; interrupted
 // while copying, it resumes the copy. The keys come from the environment,
 // as every instance on PostgreSQL takes them.
-func seedPostgres(ctx context.Context, url, dataDir string, cfg models.SeedConfig, getenv func(string) string, out io.Writer, log *slog.Logger) error {
+func seedPostgres(ctx context.Context, url, dataDir string, cfg seed.Config, getenv func(string) string, out io.Writer, log *slog.Logger) error {
 	for _, name := range []string{"contacts", "otp"} {
 		if _, err := LoadSecret("", name, getenv(secretEnvOf(name)), nil); err != nil {
 			return err
@@ -88,7 +90,7 @@ func seedCopy(ctx context.Context, srcPath string, dst *models.DB, out io.Writer
 	}
 	defer src.Close()
 	fmt.Fprintf(out, "copying it into PostgreSQL\n")
-	return models.CopyToPostgres(ctx, src, dst, srcPath, copyProgressPrinter(out))
+	return dbcopy.ToPostgres(ctx, src, dst, srcPath, copyProgressPrinter(out))
 }
 
 // movePhotos moves the generated photos into the files directory (a rename

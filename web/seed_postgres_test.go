@@ -12,6 +12,7 @@ import (
 
 	"roster/models"
 	"roster/models/pgtest"
+	"roster/models/seed"
 	"roster/web"
 	"roster/web/webtest"
 )
@@ -50,7 +51,7 @@ func TestSeedPostgres(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	user2 := strings.TrimPrefix(models.SeedUserPhone(2), "+")
+	user2 := strings.TrimPrefix(seed.UserPhone(2), "+")
 	e := webtest.New(t, webtest.WithArgs("--data-dir", dir, "--test-numbers", user2+":12345678"),
 		func(_ *web.Config, o *web.Options) { o.Database, o.Getenv = db, clusterKeys })
 	for what, query := range map[string]string{

@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"roster/models"
+	"roster/models/seed"
 	"roster/web"
 	"roster/web/webtest"
 )
@@ -35,11 +36,11 @@ func TestSeed(t *testing.T) {
 		t.Errorf("seed output: %s", out.String())
 	}
 	for _, i := range []int{1, 2, 1500, 3000} {
-		if err := checkValidPhone(models.SeedUserPhone(i)); err != nil {
-			t.Errorf("seeded user %d has %s: %v", i, models.SeedUserPhone(i), err)
+		if err := checkValidPhone(seed.UserPhone(i)); err != nil {
+			t.Errorf("seeded user %d has %s: %v", i, seed.UserPhone(i), err)
 		}
 	}
-	if err := checkValidPhone(models.SeedJoiner); err != nil {
+	if err := checkValidPhone(seed.Joiner); err != nil {
 		t.Errorf("joiner number: %v", err)
 	}
 	// Seeding twice is refused.
@@ -48,7 +49,7 @@ func TestSeed(t *testing.T) {
 		t.Error("seeding a non-empty database succeeded")
 	}
 
-	user2 := strings.TrimPrefix(models.SeedUserPhone(2), "+")
+	user2 := strings.TrimPrefix(seed.UserPhone(2), "+")
 	e := webtest.New(t, webtest.WithArgs("--data-dir", dir, "--test-numbers", user2+":12345678"))
 	checkSeededVariety(t, e, dir, seededAt)
 	r := e.JSON(map[string]any{"op": "login", "appid": "a", "phone": user2, "otp": "12345678"})
@@ -61,7 +62,7 @@ func TestSeed(t *testing.T) {
 	if err := e.Server.Close(); err != nil { // one server on a data directory
 		t.Fatal(err)
 	}
-	joiner := strings.TrimPrefix(models.SeedJoiner, "+")
+	joiner := strings.TrimPrefix(seed.Joiner, "+")
 	e2 := webtest.New(t, webtest.WithArgs("--data-dir", dir, "--test-numbers", joiner+":12345678"))
 	e2.JSON(map[string]any{"op": "login", "appid": "a", "phone": joiner, "otp": "12345678"}).ExpectOK(t)
 	total := 0

@@ -55,7 +55,7 @@ const (
 	singleN   = 200 // sequential requests for a median
 )
 
-// Seeded numbers, as models.SeedUserPhone and models.SeedOtherPhone make
+// Seeded numbers, as models/seed's UserPhone and OtherPhone make
 // them (copied: testdata cannot import the module's internals without
 // making this a test).
 var areaCodes = []int{201, 202, 203, 205, 206, 207, 208, 209, 210, 212, 213, 214, 215, 216, 217, 218, 219, 224, 225, 228}

@@ -1,4 +1,7 @@
-package models
+// Package dbcopy makes copies of a deployment's database: roster backup's
+// consistent copy of a SQLite file, and roster copy's move of a SQLite
+// database into PostgreSQL with its verification.
+package dbcopy
 
 import (
 	"context"
@@ -10,6 +13,9 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/stdlib"
+
+	"roster/models"
 )
 
 // Copying a SQLite deployment into an empty PostgreSQL database (roster
@@ -31,8 +37,8 @@ func copySkipped() []string {
 // copyBatch is the rows one COPY carries.
 const copyBatch = 5000
 
-// CopyProgress is told of each batch copied or compared.
-type CopyProgress struct {
+// Progress is told of each batch copied or compared.
+type Progress struct {
 	Stage        string // "copy" or "verify"
 	Table        string
 	Done, Total  int64
@@ -44,11 +50,11 @@ type CopyProgress struct {
 // is verified.
 const copyMarker = "roster_copy_in_progress"
 
-// CopyToPostgres copies the SQLite database src (stopped, or a backup) into
+// ToPostgres copies the SQLite database src (stopped, or a backup) into
 // the PostgreSQL database dst, which must be empty (migrated, no rows) or
 // hold an unfinished copy of the same source. sourceName identifies the
 // source (its absolute path) for that check.
-func CopyToPostgres(ctx context.Context, src, dst *DB, sourceName string, progress func(CopyProgress)) error {
+func ToPostgres(ctx context.Context, src, dst *models.DB, sourceName string, progress func(Progress)) error {
 	if src.Postgres() || !dst.Postgres() {
 		return errors.New("copy goes from a SQLite database to a PostgreSQL one")
 	}
@@ -56,7 +62,7 @@ func CopyToPostgres(ctx context.Context, src, dst *DB, sourceName string, progre
 	if err != nil {
 		return err
 	}
-	dstSQL, err := dst.Write.DB()
+	dstSQL, err := dst.BulkLoadPool()
 	if err != nil {
 		return err
 	}
@@ -215,7 +221,7 @@ func claimDestination(ctx context.Context, dst *sql.DB, tables []*copyTable, sou
 }
 
 // copy copies the rows the destination does not hold yet, batch by batch.
-func (t *copyTable) copy(ctx context.Context, src, dst *sql.DB, progress func(CopyProgress)) error {
+func (t *copyTable) copy(ctx context.Context, src, dst *sql.DB, progress func(Progress)) error {
 	start := time.Now()
 	var total int64
 	if err := src.QueryRowContext(ctx, "SELECT COUNT(*) FROM "+quoteSQLite(t.name)).Scan(&total); err != nil {
@@ -245,7 +251,7 @@ func (t *copyTable) copy(ctx context.Context, src, dst *sql.DB, progress func(Co
 		done += int64(len(batch))
 		last = t.keyOf(batch[len(batch)-1])
 		if progress != nil {
-			progress(CopyProgress{Stage: "copy", Table: t.name, Done: done, Total: total, TableElapsed: time.Since(start)})
+			progress(Progress{Stage: "copy", Table: t.name, Done: done, Total: total, TableElapsed: time.Since(start)})
 		}
 	}
 	return t.moveIdentity(ctx, dst)
@@ -401,3 +407,32 @@ func (t *copyTable) moveIdentity(ctx context.Context, dst *sql.DB) error {
 
 // quoteSQLite quotes an identifier for SQLite.
 func quoteSQLite(name string) string { return `"` + strings.ReplaceAll(name, `"`, `""`) + `"` }
+
+// queryStrings runs a query selecting one text column.
+func queryStrings(ctx context.Context, db *sql.DB, query string, args ...any) ([]string, error) {
+	rows, err := db.QueryContext(ctx, query, args...)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []string
+	for rows.Next() {
+		var v string
+		if err := rows.Scan(&v); err != nil {
+			return nil, err
+		}
+		out = append(out, v)
+	}
+	return out, rows.Err()
+}
+
+// onPgxConn runs f on one of the pool's connections as pgx sees it (COPY
+// has no database/sql form).
+func onPgxConn(ctx context.Context, pool *sql.DB, f func(*pgx.Conn) error) error {
+	conn, err := pool.Conn(ctx)
+	if err != nil {
+		return err
+	}
+	defer conn.Close()
+	return conn.Raw(func(dc any) error { return f(dc.(*stdlib.Conn).Conn()) })
+}

@@ -1,4 +1,4 @@
-package models
+package seed
 
 import (
 	"cmp"
@@ -8,6 +8,8 @@ import (
 	"log/slog"
 	"math/rand/v2"
 	"slices"
+
+	"roster/models"
 )
 
 // The last 30 days of sign-in history: for every sign-in the code, its
@@ -68,7 +70,7 @@ const (
 
 // writeHistory adds the codes that led nowhere (3% of the users' number
 // over the month), orders all events by time and writes them.
-func (w *seedWorld) writeHistory(ctx context.Context, conn *sql.Conn, log *slog.Logger, st *SeedStats) error {
+func (w *seedWorld) writeHistory(ctx context.Context, conn *sql.Conn, log *slog.Logger, st *Stats) error {
 	rng := rand.New(rand.NewPCG(w.cfg.RandSeed, 11))
 	devices := len(seedDevices())
 	for range w.cfg.Users * 3 / 100 {
@@ -139,7 +141,7 @@ func (w *seedWorld) auditRows() []seedAuditRow {
 }
 
 // writeCodes writes each code with its outbox message and attempts.
-func (w *seedWorld) writeCodes(ctx context.Context, conn *sql.Conn, rng *rand.Rand, prog *seedProgress, st *SeedStats) error {
+func (w *seedWorld) writeCodes(ctx context.Context, conn *sql.Conn, rng *rand.Rand, prog *seedProgress, st *Stats) error {
 	devices := seedDevices()
 	var otpID int64
 	const batch = 20_000
@@ -189,19 +191,19 @@ func (w *seedWorld) writeCodes(ctx context.Context, conn *sql.Conn, rng *rand.Ra
 
 func (w *seedWorld) code(ctx context.Context, rng *rand.Rand, e *seedEvent, id int64, userAgent string, codes, outbox, attempts *multiInsert) error {
 	ask := e.start()
-	state, tries := CodeExpired, 0
+	state, tries := models.CodeExpired, 0
 	var verified any
 	switch e.kind {
 	case seedSignIn, seedSignUp:
-		state, tries, verified = CodeVerified, 1, e.at
+		state, tries, verified = models.CodeVerified, 1, e.at
 		if e.variant == 0 {
 			tries = 2
 		}
 	case seedWrong:
-		state, tries = CodeExhausted, 5
+		state, tries = models.CodeExhausted, 5
 	}
-	if state == CodeExpired && ask+seedCodeTTL > w.now {
-		state = CodePending
+	if state == models.CodeExpired && ask+seedCodeTTL > w.now {
+		state = models.CodePending
 	}
 	var mac [32]byte // a MAC of no code: nobody can sign in with a seeded code
 	for k := 0; k < len(mac); k += 8 {
@@ -211,7 +213,7 @@ func (w *seedWorld) code(ctx context.Context, rng *rand.Rand, e *seedEvent, id i
 		}
 	}
 	phone, channel := e.phone(), e.channel()
-	err := codes.add(ctx, id, phone, mac[:], state, tries, NetworkKey(e.ip), userAgent, "com.mesibo.messenger", channel,
+	err := codes.add(ctx, id, phone, mac[:], state, tries, models.NetworkKey(e.ip), userAgent, "com.mesibo.messenger", channel,
 		ask, ask+seedCodeTTL, verified)
 	if err != nil {
 		return err
@@ -227,7 +229,7 @@ func (w *seedWorld) code(ctx context.Context, rng *rand.Rand, e *seedEvent, id i
 			{1, 400, channel + ": HTTP 400: 21211 Invalid 'To' Phone Number", 120_000},
 		}
 		last := fails[len(fails)-1]
-		if err := outbox.add(ctx, id, channel, phone, id, OutboxFailed, len(fails), last.err, ask, ask+last.after, nil); err != nil {
+		if err := outbox.add(ctx, id, channel, phone, id, models.OutboxFailed, len(fails), last.err, ask, ask+last.after, nil); err != nil {
 			return err
 		}
 		for k, f := range fails {
@@ -242,7 +244,7 @@ func (w *seedWorld) code(ctx context.Context, rng *rand.Rand, e *seedEvent, id i
 		return nil
 	}
 	sent := ask + seedSentAfter
-	if err := outbox.add(ctx, id, channel, phone, id, OutboxSent, 1, "", ask, ask, sent); err != nil {
+	if err := outbox.add(ctx, id, channel, phone, id, models.OutboxSent, 1, "", ask, ask, sent); err != nil {
 		return err
 	}
 	httpStatus, ref := 200, ""
@@ -253,7 +255,7 @@ func (w *seedWorld) code(ctx context.Context, rng *rand.Rand, e *seedEvent, id i
 }
 
 // writeAudit writes the audit entries in time order.
-func (w *seedWorld) writeAudit(ctx context.Context, conn *sql.Conn, rows []seedAuditRow, prog *seedProgress, st *SeedStats) error {
+func (w *seedWorld) writeAudit(ctx context.Context, conn *sql.Conn, rows []seedAuditRow, prog *seedProgress, st *Stats) error {
 	const batch = 50_000
 	adminIP, adminUA := "198.51.100.7", "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/126.0 Safari/537.36"
 	devices := seedDevices()
@@ -271,37 +273,37 @@ func (w *seedWorld) writeAudit(ctx context.Context, conn *sql.Conn, rows []seedA
 				case stepVerified, stepCreated, stepIssued, stepRevoked, stepBlocked, stepModerated:
 					uid = e.user
 				}
-				actor, typ, detail := ActorAPI, "", ""
+				actor, typ, detail := models.ActorAPI, "", ""
 				ip, ua := e.ip, devices[e.device].userAgent
 				switch r.step {
 				case stepRequested:
-					typ, detail = EventCodeRequested, "sent via "+e.channel()
+					typ, detail = models.EventCodeRequested, "sent via "+e.channel()
 				case stepSent:
-					actor, typ, detail, ip, ua = ActorSystem, EventCodeSent, "via "+e.channel(), "", ""
+					actor, typ, detail, ip, ua = models.ActorSystem, models.EventCodeSent, "via "+e.channel(), "", ""
 				case stepWrongOnce:
-					typ, detail = EventCodeFailed, "try 1 of 5"
+					typ, detail = models.EventCodeFailed, "try 1 of 5"
 				case stepVerified:
-					typ = EventCodeVerified
+					typ = models.EventCodeVerified
 				case stepCreated:
-					typ = EventUserCreated
+					typ = models.EventUserCreated
 				case stepIssued:
-					typ, detail = EventTokenIssued, fmt.Sprintf("session %d, device %q", e.session, e.devID)
+					typ, detail = models.EventTokenIssued, fmt.Sprintf("session %d, device %q", e.session, e.devID)
 				case stepSendFailed:
-					actor, typ, ip, ua = ActorSystem, EventCodeSendFailed, "", ""
+					actor, typ, ip, ua = models.ActorSystem, models.EventCodeSendFailed, "", ""
 					detail = "via " + e.channel() + ": " + e.channel() + ": HTTP 400: 21211 Invalid 'To' Phone Number"
 				case stepRevoked:
-					typ, detail = EventTokenRevoked, RevokeLogout
+					typ, detail = models.EventTokenRevoked, models.RevokeLogout
 				case stepBlocked:
-					actor, typ, ip, ua = "admin:alice", EventAdminBlock, adminIP, adminUA
+					actor, typ, ip, ua = "admin:alice", models.EventAdminBlock, adminIP, adminUA
 					detail = "blocked until unblocked"
-					if e.until != BlockedForever {
-						detail = "blocked until " + BlockEnd(e.until)
+					if e.until != models.BlockedForever {
+						detail = "blocked until " + models.BlockEnd(e.until)
 					}
-					detail += "; " + Plural(int(e.revoked), "session", "sessions") + " revoked"
+					detail += "; " + models.Plural(int(e.revoked), "session", "sessions") + " revoked"
 				case stepModerated:
-					actor, typ, detail, ip, ua = "admin:alice", EventAdminModerate, "cleared status", adminIP, adminUA
+					actor, typ, detail, ip, ua = "admin:alice", models.EventAdminModerate, "cleared status", adminIP, adminUA
 				default:
-					typ, detail = EventCodeFailed, fmt.Sprintf("try %d of 5", r.step-stepWrong+1)
+					typ, detail = models.EventCodeFailed, fmt.Sprintf("try %d of 5", r.step-stepWrong+1)
 				}
 				if err := ins.add(ctx, r.at, actor, typ, e.phone(), uid, ip, ua, detail); err != nil {
 					return err

@@ -1,4 +1,4 @@
-package models
+package seed
 
 import (
 	"context"
@@ -6,15 +6,17 @@ import (
 	"math/rand/v2"
 	"slices"
 	"strings"
+
+	"roster/models"
 )
 
 // writeBooks gives address books to users 2..Books+1 (user 1 is the popular
 // user), with each owner's sync history: the upload of the book, then the
 // small incremental syncs an app makes as its address book changes. The
-// first Popular books also hold SeedJoiner and user 1.
-func (w *seedWorld) writeBooks(ctx context.Context, conn *sql.Conn, hasher *PhoneHasher, userHashes, otherHashes [][]byte, prog *seedProgress, st *SeedStats) error {
+// first Popular books also hold Joiner and user 1.
+func (w *seedWorld) writeBooks(ctx context.Context, conn *sql.Conn, hasher *models.PhoneHasher, userHashes, otherHashes [][]byte, prog *seedProgress, st *Stats) error {
 	cfg := w.cfg
-	joiner := hasher.Hash(SeedJoiner)
+	joiner := hasher.Hash(Joiner)
 	const booksPerTx = 200
 	for lo := 0; lo < cfg.Books; lo += booksPerTx {
 		err := seedTx(ctx, conn, func(tx *sql.Tx) error {

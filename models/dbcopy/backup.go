@@ -1,12 +1,13 @@
-package models
+package dbcopy
 
 import (
 	"context"
-	"database/sql"
 	"errors"
 	"fmt"
 	"io/fs"
 	"os"
+
+	"roster/models"
 )
 
 // Backup writes a consistent copy of the database at path to out with
@@ -31,7 +32,7 @@ func Backup(ctx context.Context, path, out string) error {
 	if err := f.Close(); err != nil {
 		return err
 	}
-	db, err := sql.Open("sqlite3", dsn(path, false, commandBusyTimeout))
+	db, err := models.OpenSQLiteAsIs(path)
 	if err != nil {
 		os.Remove(out)
 		return err

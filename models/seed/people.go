@@ -1,4 +1,4 @@
-package models
+package seed
 
 import (
 	"bytes"
@@ -12,6 +12,8 @@ import (
 	"math/rand/v2"
 	"os"
 	"path/filepath"
+
+	"roster/models"
 )
 
 // What a seeded person looks like: names in the scripts a messaging service
@@ -137,18 +139,18 @@ func seedIP(rng *rand.Rand) string {
 // removes without touching anyone else's.
 type seedAvatars struct {
 	dir    string
-	photos []*StoredPhoto
+	photos []*models.StoredPhoto
 	used   []bool // the stored file has been given to its first user
 }
 
 const seedAvatarCount = 12
 
 func newSeedAvatars(ctx context.Context, dir string) (*seedAvatars, error) {
-	files, err := NewDirFiles(dir)
+	files, err := models.NewDirFiles(dir)
 	if err != nil {
 		return nil, err
 	}
-	store := NewPhotos(files, DefaultPhotoLimits())
+	store := models.NewPhotos(files, models.DefaultPhotoLimits())
 	a := &seedAvatars{dir: dir, used: make([]bool, seedAvatarCount)}
 	for i := range seedAvatarCount {
 		var buf bytes.Buffer

@@ -1,4 +1,4 @@
-package models
+package seed
 
 import (
 	"context"
@@ -10,16 +10,18 @@ import (
 	"strings"
 	"sync"
 	"time"
+
+	"roster/models"
 )
 
-// SeedConfig shapes a generated database (for benchmarks and demos).
-type SeedConfig struct {
+// Config shapes a generated database (for benchmarks and demos).
+type Config struct {
 	Users     int // registered users
 	Books     int // users who have uploaded an address book
 	BookMin   int // numbers per address book, uniform in [BookMin, BookMax]
 	BookMax   int
 	UserShare float64 // share of address-book numbers that are users
-	Popular   int     // address books holding SeedJoiner and user 1 (fan-out targets)
+	Popular   int     // address books holding Joiner and user 1 (fan-out targets)
 	RandSeed  uint64
 	// PhotoShare is the share of users with a profile photo, stored in
 	// FilesDir (no photos when it is empty).
@@ -32,39 +34,39 @@ type SeedConfig struct {
 	Uniform bool
 }
 
-// DefaultSeedConfig: 1,000,000 users, 10,000 of them with address books of
+// DefaultConfig: 1,000,000 users, 10,000 of them with address books of
 // 200-2,000 numbers, half of them users; the joiner number is in 10,000
 // books; 8% of users have a photo.
-func DefaultSeedConfig() SeedConfig {
-	return SeedConfig{Users: 1_000_000, Books: 10_000, BookMin: 200, BookMax: 2000, UserShare: 0.5, Popular: 10_000, RandSeed: 1,
+func DefaultConfig() Config {
+	return Config{Users: 1_000_000, Books: 10_000, BookMin: 200, BookMax: 2000, UserShare: 0.5, Popular: 10_000, RandSeed: 1,
 		PhotoShare: 0.08}
 }
 
-// SeedJoiner is a number that is not a user but is in the first Popular
+// Joiner is a number that is not a user but is in the first Popular
 // address books: signing it in makes a join notice with that many recipients.
-const SeedJoiner = "+12025550100"
+const Joiner = "+12025550100"
 
 // seedAreaCodes are US area codes that phonenumbers accepts as valid.
 func seedAreaCodes() [20]int {
 	return [...]int{201, 202, 203, 205, 206, 207, 208, 209, 210, 212, 213, 214, 215, 216, 217, 218, 219, 224, 225, 228}
 }
 
-// SeedUserPhone is the E.164 number of the seeded user with 1-based id i.
-func SeedUserPhone(i int) string {
+// UserPhone is the E.164 number of the seeded user with 1-based id i.
+func UserPhone(i int) string {
 	codes := seedAreaCodes()
 	n := len(codes)
 	return fmt.Sprintf("+1%d%07d", codes[(i-1)%n], 2_000_000+(i-1)/n)
 }
 
-// SeedOtherPhone is the j-th (0-based) number that no seeded user has.
-func SeedOtherPhone(j int) string {
+// OtherPhone is the j-th (0-based) number that no seeded user has.
+func OtherPhone(j int) string {
 	codes := seedAreaCodes()
 	n := len(codes)
 	return fmt.Sprintf("+1%d%07d", codes[j%n], 7_000_000+j/n)
 }
 
-// SeedStats reports what Seed made.
-type SeedStats struct {
+// Stats reports what Fill made.
+type Stats struct {
 	Users, Books, BookRows int64
 	Sessions, Codes, Audit int64
 	Photos, Blocked, Syncs int64
@@ -76,7 +78,7 @@ type SeedStats struct {
 // is pruned at once and nothing older looks missing.
 const seedHistory = 30 * 24 * time.Hour
 
-// Seed fills an empty database quickly: rows are written with prepared
+// Fill fills an empty database quickly: rows are written with prepared
 // multi-row INSERTs in large transactions, with durability switched off
 // for the duration (the caller seeds a new file and discards it if the seed
 // does not finish), the name-search trigger replaced by grams computed in
@@ -87,9 +89,9 @@ const seedHistory = 30 * 24 * time.Hour
 // last 30 days of sign-ins with their codes, deliveries and audit entries
 // (and the codes that expired, were guessed wrong or could not be
 // delivered), contact-sync history, blocked and moderated users.
-func Seed(ctx context.Context, db *DB, hasher *PhoneHasher, cfg SeedConfig, log *slog.Logger) (SeedStats, error) {
+func Fill(ctx context.Context, db *models.DB, hasher *models.PhoneHasher, cfg Config, log *slog.Logger) (Stats, error) {
 	start := time.Now()
-	var st SeedStats
+	var st Stats
 	if cfg.Users < 2 || cfg.Books < 0 || cfg.Books >= cfg.Users || cfg.BookMin < 0 || cfg.BookMax < cfg.BookMin ||
 		cfg.UserShare < 0 || cfg.UserShare > 1 || cfg.Popular > cfg.Books || cfg.PhotoShare < 0 || cfg.PhotoShare > 1 {
 		return st, errors.New("seed: users >= 2, 0 <= popular <= books < users, 0 <= book-min <= book-max, 0 <= user-share <= 1, 0 <= photo-share <= 1")
@@ -97,7 +99,7 @@ func Seed(ctx context.Context, db *DB, hasher *PhoneHasher, cfg SeedConfig, log 
 	if cfg.Now.IsZero() {
 		cfg.Now = time.Now()
 	}
-	sqlDB, err := db.Write.DB()
+	sqlDB, err := db.BulkLoadPool()
 	if err != nil {
 		return st, err
 	}
@@ -148,9 +150,9 @@ func Seed(ctx context.Context, db *DB, hasher *PhoneHasher, cfg SeedConfig, log 
 		}
 	}
 	log.Info("seed: hashing numbers", "users", cfg.Users)
-	userHashes := parallelHashes(hasher, cfg.Users, func(i int) string { return SeedUserPhone(i + 1) })
+	userHashes := parallelHashes(hasher, cfg.Users, func(i int) string { return UserPhone(i + 1) })
 	others := max(cfg.Users, 100_000)
-	otherHashes := parallelHashes(hasher, others, SeedOtherPhone)
+	otherHashes := parallelHashes(hasher, others, OtherPhone)
 
 	restoreTrigger, err := suspendSchema(ctx, conn, "type = 'trigger' AND name = 'users_name_grams_insert'")
 	if err != nil {
@@ -295,7 +297,7 @@ func (p *seedProgress) finish() {
 	p.log.Info("seed: "+p.stage+" done", "rows", p.done, "took", time.Since(p.start).Round(100*time.Millisecond))
 }
 
-func parallelHashes(h *PhoneHasher, n int, phone func(int) string) [][]byte {
+func parallelHashes(h *models.PhoneHasher, n int, phone func(int) string) [][]byte {
 	out := make([][]byte, n)
 	workers := runtime.GOMAXPROCS(0)
 	var wg sync.WaitGroup

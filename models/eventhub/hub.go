@@ -1,14 +1,12 @@
-package models
+// Package eventhub holds the live event streams of this process: the
+// notices' fan-out wakes them when it writes their user's events, and
+// session revocation ends them. It knows nothing of the database; the
+// models' Bus relays its wake-ups and revocations between instances.
+package eventhub
 
 import (
 	"sync"
 )
-
-// The hub wakes the live event streams of this process when the fan-out
-// writes their user's events, and ends them when their session is revoked.
-
-// Hub is where live streams wait for their user's events.
-func (e *Events) Hub() *Hub { return e.hub }
 
 // Hub connects the fan-out worker and session revocation to the live streams
 // of this process. It holds no state that must survive a restart: a stream
@@ -24,9 +22,9 @@ type Hub struct {
 	seq        uint64
 	perSession int
 	perUser    int
-	// publish, when set (NewBus, on PostgreSQL), sends this process's
-	// wake-ups and revocations to the other instances.
-	publish func(channel string, ids []int64)
+	// relayWake and relayRevoke, when set (Relay, on PostgreSQL), send
+	// this process's wake-ups and revocations to the other instances.
+	relayWake, relayRevoke func(ids []int64)
 }
 
 // Default caps of live streams: an app holds one per device, a few during
@@ -36,8 +34,8 @@ const (
 	DefaultStreamsPerUser    = 10
 )
 
-// NewHub returns an empty hub with these caps (<= 0: the defaults).
-func NewHub(perSession, perUser int) *Hub {
+// New returns an empty hub with these caps (<= 0: the defaults).
+func New(perSession, perUser int) *Hub {
 	if perSession <= 0 {
 		perSession = DefaultStreamsPerSession
 	}
@@ -68,6 +66,13 @@ func (s *Subscription) wake() {
 	case s.Wake <- struct{}{}:
 	default:
 	}
+}
+
+// Relay sends the hub's wake-ups and revocations on to wake and revoke too
+// (the other instances), besides this process's streams. It is called
+// once, before the hub serves streams.
+func (h *Hub) Relay(wake, revoke func(ids []int64)) {
+	h.relayWake, h.relayRevoke = wake, revoke
 }
 
 // Subscribe registers a stream, closing the oldest of the session's or
@@ -118,25 +123,27 @@ func (h *Hub) Unsubscribe(s *Subscription) {
 	}
 }
 
-// Notify wakes the streams of these users, here and (with a Bus) on the
+// Notify wakes the streams of these users, here and (with a relay) on the
 // other instances. It never blocks on a stream.
 func (h *Hub) Notify(userIDs []int64) {
-	h.notifyLocal(userIDs)
-	if h.publish != nil && len(userIDs) > 0 {
-		h.publish(busWakeChannel, userIDs)
+	h.WakeLocal(userIDs)
+	if h.relayWake != nil && len(userIDs) > 0 {
+		h.relayWake(userIDs)
 	}
 }
 
-// RevokeSessions ends the streams of these sessions, here and (with a Bus)
-// on the other instances.
+// RevokeSessions ends the streams of these sessions, here and (with a
+// relay) on the other instances.
 func (h *Hub) RevokeSessions(sessionIDs ...int64) {
-	h.revokeLocal(sessionIDs)
-	if h.publish != nil && len(sessionIDs) > 0 {
-		h.publish(busRevokedChannel, sessionIDs)
+	h.RevokeLocal(sessionIDs)
+	if h.relayRevoke != nil && len(sessionIDs) > 0 {
+		h.relayRevoke(sessionIDs)
 	}
 }
 
-func (h *Hub) notifyLocal(userIDs []int64) {
+// WakeLocal wakes the streams of these users in this process only (what
+// another instance relayed).
+func (h *Hub) WakeLocal(userIDs []int64) {
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	for _, id := range userIDs {
@@ -146,9 +153,9 @@ func (h *Hub) notifyLocal(userIDs []int64) {
 	}
 }
 
-// notifyAll wakes every stream of this process (after notifications may
+// WakeAll wakes every stream of this process (after relayed wake-ups may
 // have been lost): each re-reads its events from the table.
-func (h *Hub) notifyAll() {
+func (h *Hub) WakeAll() {
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	for _, subs := range h.subs {
@@ -158,7 +165,9 @@ func (h *Hub) notifyAll() {
 	}
 }
 
-func (h *Hub) revokeLocal(sessionIDs []int64) {
+// RevokeLocal ends the streams of these sessions in this process only
+// (what another instance relayed).
+func (h *Hub) RevokeLocal(sessionIDs []int64) {
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	for _, subs := range h.subs {

@@ -1,4 +1,4 @@
-package models
+package seed
 
 import (
 	"context"
@@ -9,6 +9,8 @@ import (
 	"math/rand/v2"
 	"slices"
 	"time"
+
+	"roster/models"
 )
 
 // seedWorld is the generated deployment while it is written: what later
@@ -17,7 +19,7 @@ import (
 // and stored in time order afterwards (the dashboard lists codes, messages
 // and audit entries newest id first, so ids must follow time).
 type seedWorld struct {
-	cfg         SeedConfig
+	cfg         Config
 	now, window int64 // unix ms: the end and the start of the history
 	created     []int64
 	seen        []int64 // 0: never seen
@@ -53,7 +55,7 @@ type seedEvent struct {
 	session int64 // the session made (sign-ins) or ended (logouts)
 	until   int64 // blocks: blocked_until
 	user    int32 // 0: the number is not a user's (other)
-	other   int32 // SeedOtherPhone index when user is 0
+	other   int32 // OtherPhone index when user is 0
 	kind    seedEventKind
 	device  uint8  // seedDevices index
 	variant uint8  // sign-ins: 1 = one wrong try first; channel choice
@@ -64,13 +66,13 @@ type seedEvent struct {
 
 func (e *seedEvent) phone() string {
 	if e.user == 0 {
-		return SeedOtherPhone(int(e.other))
+		return OtherPhone(int(e.other))
 	}
-	return SeedUserPhone(int(e.user))
+	return UserPhone(int(e.user))
 }
 
-func newSeedWorld(cfg SeedConfig) *seedWorld {
-	now := toMillis(cfg.Now)
+func newSeedWorld(cfg Config) *seedWorld {
+	now := (cfg.Now).UnixMilli()
 	return &seedWorld{cfg: cfg, now: now, window: now - seedHistory.Milliseconds(),
 		created: make([]int64, cfg.Users), seen: make([]int64, cfg.Users),
 		tokenLife: (365 * 24 * time.Hour).Milliseconds(), gramsOf: map[string][]string{}, gramUsers: map[string][]int32{}}
@@ -89,7 +91,7 @@ func between(rng *rand.Rand, lo, hi int64) int64 {
 
 // writeUsers writes the users with their sessions and name-search grams,
 // 50,000 users a transaction, and collects their sign-in history.
-func (w *seedWorld) writeUsers(ctx context.Context, conn *sql.Conn, hashes [][]byte, prog *seedProgress, st *SeedStats) error {
+func (w *seedWorld) writeUsers(ctx context.Context, conn *sql.Conn, hashes [][]byte, prog *seedProgress, st *Stats) error {
 	rng := rand.New(rand.NewPCG(w.cfg.RandSeed, 7))
 	const batch = 50_000
 	for lo := 0; lo < w.cfg.Users; lo += batch {
@@ -129,7 +131,7 @@ func (w *seedWorld) writeUsers(ctx context.Context, conn *sql.Conn, hashes [][]b
 // user generates and writes user id: about 12% joined in the last 30 days
 // (the overview's chart has a slope), 6% were never seen, the rest were
 // last seen between joining and now, most of them recently.
-func (w *seedWorld) user(ctx context.Context, rng *rand.Rand, id int, hash []byte, users, sessions *multiInsert, st *SeedStats) error {
+func (w *seedWorld) user(ctx context.Context, rng *rand.Rand, id int, hash []byte, users, sessions *multiInsert, st *Stats) error {
 	year := (365 * 24 * time.Hour).Milliseconds()
 	created := between(rng, w.now-year, w.now)
 	if rng.IntN(100) < 12 {
@@ -148,13 +150,13 @@ func (w *seedWorld) user(ctx context.Context, rng *rand.Rand, id int, hash []byt
 	w.created[id-1], w.seen[id-1] = created, seen
 	name, status := seedName(rng), seedStatus(rng)
 	profile := between(rng, created, max(created, seen))
-	disc := DiscoverEveryone
+	disc := models.DiscoverEveryone
 	switch r := rng.IntN(100); {
 	case id == 1, w.cfg.Uniform:
 	case r < 3:
-		disc = DiscoverContacts
+		disc = models.DiscoverContacts
 	case r < 4:
-		disc = DiscoverNobody
+		disc = models.DiscoverNobody
 	}
 	photo, thumb := "", ""
 	if w.avatars != nil && rng.Float64() < w.cfg.PhotoShare {
@@ -168,10 +170,10 @@ func (w *seedWorld) user(ctx context.Context, rng *rand.Rand, id int, hash []byt
 	var block *seedEvent
 	if id > 1 && rng.IntN(1000) < 3 && !w.cfg.Uniform { // user 1 is the benchmarks' popular user
 		at := between(rng, max(created, w.window), w.now)
-		block = &seedEvent{at: at, user: int32(id), kind: seedBlock, until: BlockedForever}
+		block = &seedEvent{at: at, user: int32(id), kind: seedBlock, until: models.BlockedForever}
 		if rng.IntN(2) == 0 { // until the end of a day 1 to 90 days later
 			day := time.UnixMilli(at).UTC().Truncate(24 * time.Hour)
-			block.until = toMillis(day.AddDate(0, 0, 2+rng.IntN(90)))
+			block.until = day.AddDate(0, 0, 2+rng.IntN(90)).UnixMilli()
 		}
 		blocked = block.until
 		seen = min(seen, at) // blocked users' apps are refused from then on
@@ -189,7 +191,7 @@ func (w *seedWorld) user(ctx context.Context, rng *rand.Rand, id int, hash []byt
 	if seen > 0 {
 		lastSeen = seen
 	}
-	if err := users.add(ctx, id, SeedUserPhone(id), name, status, photo, thumb, disc, blocked, created, profile, lastSeen, hash); err != nil {
+	if err := users.add(ctx, id, UserPhone(id), name, status, photo, thumb, disc, blocked, created, profile, lastSeen, hash); err != nil {
 		return err
 	}
 	w.addGrams(name, id)
@@ -202,7 +204,7 @@ func (w *seedWorld) user(ctx context.Context, rng *rand.Rand, id int, hash []byt
 // sessions writes a user's sessions: one device for most, up to three; the
 // first made when the user joined, the one used last at seen. Earlier
 // devices were sometimes logged out; a block revoked them all.
-func (w *seedWorld) sessions(ctx context.Context, rng *rand.Rand, id int, created, seen int64, block *seedEvent, ins *multiInsert, st *SeedStats) error {
+func (w *seedWorld) sessions(ctx context.Context, rng *rand.Rand, id int, created, seen int64, block *seedEvent, ins *multiInsert, st *Stats) error {
 	n := 1
 	switch r := rng.IntN(100); {
 	case r < 7:
@@ -241,10 +243,10 @@ func (w *seedWorld) sessions(ctx context.Context, rng *rand.Rand, id int, create
 		reason := ""
 		switch {
 		case block != nil:
-			revokedAt, reason = block.at, RevokeBlocked
+			revokedAt, reason = block.at, models.RevokeBlocked
 			block.revoked++
 		case j < n-1 && rng.IntN(4) == 0:
-			revokedAt, reason = used, RevokeLogout
+			revokedAt, reason = used, models.RevokeLogout
 			if w.inWindow(used) {
 				w.events = append(w.events, seedEvent{at: used, session: sid, user: int32(id), kind: seedLogout,
 					device: d, ip: ev.ip})
@@ -270,7 +272,7 @@ func (w *seedWorld) sessions(ctx context.Context, rng *rand.Rand, id int, create
 func (w *seedWorld) addGrams(name string, id int) {
 	gs, ok := w.gramsOf[name]
 	if !ok {
-		gs = nameGrams(FoldName(name))
+		gs = models.NameGrams(models.FoldName(name))
 		w.gramsOf[name] = gs
 	}
 	for _, g := range gs {

@@ -1,4 +1,4 @@
-package models
+package dbcopy
 
 import (
 	"context"
@@ -17,7 +17,7 @@ import (
 // verify reads every row of the table from both sides, in key order, and
 // compares them column by column (contact_json included: the destination's
 // trigger must have rendered the same bytes).
-func (t *copyTable) verify(ctx context.Context, src, dst *sql.DB, progress func(CopyProgress)) error {
+func (t *copyTable) verify(ctx context.Context, src, dst *sql.DB, progress func(Progress)) error {
 	start := time.Now()
 	srcCols, dstCols, srcKeys := make([]string, len(t.columns)), make([]string, len(t.columns)), make([]string, len(t.key))
 	for i, c := range t.columns {
@@ -64,14 +64,14 @@ func (t *copyTable) verify(ctx context.Context, src, dst *sql.DB, progress func(
 		}
 		n++
 		if progress != nil && n%copyBatch == 0 {
-			progress(CopyProgress{Stage: "verify", Table: t.name, Done: n, TableElapsed: time.Since(start)})
+			progress(Progress{Stage: "verify", Table: t.name, Done: n, TableElapsed: time.Since(start)})
 		}
 	}
 	if err := errors.Join(a.Err(), b.Err()); err != nil {
 		return err
 	}
 	if progress != nil {
-		progress(CopyProgress{Stage: "verify", Table: t.name, Done: n, Total: n, TableElapsed: time.Since(start)})
+		progress(Progress{Stage: "verify", Table: t.name, Done: n, Total: n, TableElapsed: time.Since(start)})
 	}
 	return nil
 }
