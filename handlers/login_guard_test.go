@@ -112,17 +112,17 @@ func TestForwardedForSpoofingBehindTrustedProxy(t *testing.T) {
 	if accepted != 3 {
 		t.Errorf("%d of 10 code requests accepted against a per-IP limit of 3", accepted)
 	}
-	if n := e.Count("SELECT COUNT(*) FROM otp_codes WHERE ip = '203.0.113.7'"); n != 3 {
+	if n := e.Count("SELECT COUNT(*) FROM otp_codes WHERE network = '203.0.113.7'"); n != 3 {
 		t.Errorf("%d codes recorded for the client", n)
 	}
 	// No header at all: the socket's address, never an empty key.
 	from("", "12015550150").ExpectOK(t)
-	if n := e.Count("SELECT COUNT(*) FROM otp_codes WHERE ip = ''"); n != 0 {
+	if n := e.Count("SELECT COUNT(*) FROM otp_codes WHERE network = ''"); n != 0 {
 		t.Errorf("%d codes with an empty IP", n)
 	}
 	// Nonsense from the proxy: the proxy's own address, not the nonsense.
 	from("junk", "12015550151").ExpectOK(t)
-	if n := e.Count("SELECT COUNT(*) FROM otp_codes WHERE ip = 'junk'"); n != 0 {
+	if n := e.Count("SELECT COUNT(*) FROM otp_codes WHERE network = 'junk'"); n != 0 {
 		t.Error("an invalid forwarded address was recorded")
 	}
 	// IPv6 clients are counted per /64: rotating the interface id is no escape.
@@ -158,7 +158,7 @@ func TestClientIPPerRequestOnKeepAlive(t *testing.T) {
 		res.Body.Close()
 	}
 	for i, want := range []string{"203.0.113.7", "203.0.113.8", "127.0.0.1"} {
-		if n := e.Count("SELECT COUNT(*) FROM otp_codes WHERE phone = ? AND ip = ?", fmt.Sprintf("+120155504%02d", i), want); n != 1 {
+		if n := e.Count("SELECT COUNT(*) FROM otp_codes WHERE phone = ? AND network = ?", fmt.Sprintf("+120155504%02d", i), want); n != 1 {
 			t.Errorf("request %d: not recorded from %s", i, want)
 		}
 	}

@@ -74,7 +74,7 @@ func TestIPQuotaBehindTrustedProxy(t *testing.T) {
 		t.Errorf("errmsg %q", r.String("errmsg"))
 	}
 	from("203.0.113.8", phones[3]).ExpectOK(t)
-	if n := e.Count("SELECT COUNT(*) FROM otp_codes WHERE ip = '203.0.113.7'"); n != 3 {
+	if n := e.Count("SELECT COUNT(*) FROM otp_codes WHERE network = '203.0.113.7'"); n != 3 {
 		t.Errorf("%d codes recorded for the client IP", n)
 	}
 }
@@ -85,7 +85,7 @@ func TestForwardedForIgnoredWithoutTrustedProxy(t *testing.T) {
 	req := httptest.NewRequest(http.MethodPost, "/", strings.NewReader(webtest.MustJSON(t, webtest.LoginParams(webtest.USPhone))))
 	req.Header.Set("X-Forwarded-For", "203.0.113.7")
 	e.Do(req).ExpectOK(t)
-	if n := e.Count("SELECT COUNT(*) FROM otp_codes WHERE ip = '203.0.113.7'"); n != 0 {
+	if n := e.Count("SELECT COUNT(*) FROM otp_codes WHERE network = '203.0.113.7'"); n != 0 {
 		t.Error("an untrusted X-Forwarded-For was believed")
 	}
 }

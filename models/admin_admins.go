@@ -148,7 +148,7 @@ func (s *Admins) SetDisabled(ctx context.Context, id int64, disabled bool, actor
 			return "", err
 		}
 		res := tx.Model(&AdminSession{}).Where("admin_id = ? AND revoked_at IS NULL", a.ID).Update("revoked_at", now)
-		return fmt.Sprintf("admin %q disabled; %s ended", a.Name, Plural(int(res.RowsAffected), "session", "sessions")), res.Error
+		return fmt.Sprintf("admin %q disabled; %s ended", a.Name, plural(int(res.RowsAffected), "session", "sessions")), res.Error
 	})
 }
 
@@ -186,6 +186,6 @@ func (s *Admins) ChangeOwnPassword(ctx context.Context, a *Admin, sess *AdminSes
 			return "", err
 		}
 		res := tx.Model(&AdminSession{}).Where("admin_id = ? AND id <> ? AND revoked_at IS NULL", t.ID, sess.ID).Update("revoked_at", now)
-		return fmt.Sprintf("own password changed; %s ended", Plural(int(res.RowsAffected), "other session", "other sessions")), res.Error
+		return fmt.Sprintf("own password changed; %s ended", plural(int(res.RowsAffected), "other session", "other sessions")), res.Error
 	})
 }

@@ -24,12 +24,21 @@ func NewUserActions(db *DB, clock Clock, sessions *Sessions, files FileStore, pr
 	return &UserActions{db: db, clock: clock, sessions: sessions, files: files, profiles: profiles}
 }
 
-// BlockEnd words when a block ends in the audit log's details (the pages
+// BlockDetail is the audit log's detail of a block: when it ends and how
+// many sessions it revoked. The seed's history words its blocks with it.
+func BlockDetail(until int64, revoked int) string {
+	detail := "blocked until unblocked"
+	if until != BlockedForever {
+		detail = "blocked until " + blockEnd(until)
+	}
+	return detail + "; " + plural(revoked, "session", "sessions") + " revoked"
+}
+
+// blockEnd words when a block ends in the audit log's details (the pages
 // word it with views.BlockEnd): a block "until 2027-01-15" is stored as the
 // next midnight (UTC), the end of that day, and recorded as "the end of
-// 2027-01-15 (UTC)", not as the 16th. The seed's history words its blocks
-// with it too.
-func BlockEnd(until int64) string {
+// 2027-01-15 (UTC)", not as the 16th.
+func blockEnd(until int64) string {
 	t := fromMillis(until).UTC()
 	if t.Hour() == 0 && t.Minute() == 0 && t.Second() == 0 && t.Nanosecond() == 0 {
 		return "the end of " + t.AddDate(0, 0, -1).Format("2006-01-02") + " (UTC)"
@@ -37,9 +46,9 @@ func BlockEnd(until int64) string {
 	return t.Format("2006-01-02 15:04:05 UTC")
 }
 
-// Plural is "1 session", "2 sessions" in audit details (the pages count
+// plural is "1 session", "2 sessions" in audit details (the pages count
 // with views.Plural).
-func Plural(n int, one, many string) string {
+func plural(n int, one, many string) string {
 	if n == 1 {
 		return "1 " + one
 	}
@@ -68,12 +77,7 @@ func (d *UserActions) BlockUser(ctx context.Context, userID, until int64, actor 
 			return 0, err
 		}
 		tx.OnCommit(func() { d.sessions.NotifyRevoked(ids...) })
-		detail := "blocked until unblocked"
-		if until != BlockedForever {
-			detail = "blocked until " + BlockEnd(until)
-		}
-		return len(ids), audit(tx.DB, auditEntry(now, actor, EventAdminBlock, u.Phone, &u.ID, cl,
-			fmt.Sprintf("%s; %s revoked", detail, Plural(len(ids), "session", "sessions"))))
+		return len(ids), audit(tx.DB, auditEntry(now, actor, EventAdminBlock, u.Phone, &u.ID, cl, BlockDetail(until, len(ids))))
 	})
 }
 
@@ -126,7 +130,7 @@ func (d *UserActions) DeleteUser(ctx context.Context, userID int64, actor string
 			return deleted{}, err
 		}
 		return deleted{user: u, files: files}, audit(tx.DB, auditEntry(now, actor, EventAdminDeleteUser, u.Phone, &u.ID, cl,
-			Plural(len(ids), "session", "sessions")+" revoked; profile, photo and address book removed"))
+			plural(len(ids), "session", "sessions")+" revoked; profile, photo and address book removed"))
 	})
 	if err != nil {
 		return nil, err

@@ -63,7 +63,7 @@ func (s *Sessions) RevokeAllForUser(ctx context.Context, userID int64, actor str
 		}
 		tx.OnCommit(func() { s.NotifyRevoked(ids...) })
 		return len(ids), audit(tx.DB, auditEntry(now, actor, EventAdminRevokeAll, phone, &userID, cl,
-			Plural(len(ids), "session", "sessions")+" revoked"))
+			plural(len(ids), "session", "sessions")+" revoked"))
 	})
 }
 

@@ -64,7 +64,7 @@ type OTPCode struct {
 	CodeMAC    []byte `gorm:"column:code_mac"`
 	State      string
 	Attempts   int
-	Network    string `gorm:"column:ip"` // the client's NetworkKey (an IPv6 /64), which the network quotas count
+	Network    string // the client's NetworkKey (an IPv6 /64), which the network quotas count
 	UserAgent  string
 	AppID      string
 	Channel    string

@@ -153,7 +153,7 @@ func (s *SignIn) checkRequest(tx *gorm.DB, p Phone, cl ClientInfo, now time.Time
 		return nil, err
 	}
 	if known {
-		phoneCodes, phoneArgs = "phone = ? AND ip = ?", []any{p.E164, network}
+		phoneCodes, phoneArgs = "phone = ? AND network = ?", []any{p.E164, network}
 	}
 	quotas := []struct {
 		where   string
@@ -164,8 +164,8 @@ func (s *SignIn) checkRequest(tx *gorm.DB, p Phone, cl ClientInfo, now time.Time
 	}{
 		{phoneCodes, phoneArgs, pol.PhonePerHour, time.Hour, "Too many codes were requested for this number. Try again in %s."},
 		{phoneCodes, phoneArgs, pol.PhonePerDay, 24 * time.Hour, "Too many codes were requested for this number today. Try again in %s."},
-		{"ip = ?", []any{network}, pol.IPPerHour, time.Hour, "Too many codes were requested from your network. Try again in %s."},
-		{"ip = ?", []any{network}, pol.IPPerDay, 24 * time.Hour, "Too many codes were requested from your network today. Try again in %s."},
+		{"network = ?", []any{network}, pol.IPPerHour, time.Hour, "Too many codes were requested from your network. Try again in %s."},
+		{"network = ?", []any{network}, pol.IPPerDay, 24 * time.Hour, "Too many codes were requested from your network today. Try again in %s."},
 	}
 	for _, q := range quotas {
 		if q.limit <= 0 {
@@ -187,7 +187,7 @@ func (s *SignIn) checkRequest(tx *gorm.DB, p Phone, cl ClientInfo, now time.Time
 // else the time until the limit-th newest leaves it.
 func quotaWait(tx *gorm.DB, where string, args []any, limit int, window time.Duration, now time.Time) (time.Duration, error) {
 	var times []int64
-	// where is one of the constants above, never input. The code's ip
+	// where is one of the constants above, never input. The code's network
 	// column holds the NetworkKey, so an IPv6 client counts per /64.
 	err := tx.Model(&OTPCode{}).Where(where+" AND created_at > ?", append(args, toMillis(now.Add(-window)))...).
 		Order("created_at DESC").Limit(limit).Pluck("created_at", &times).Error

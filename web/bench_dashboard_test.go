@@ -40,7 +40,7 @@ func fillUsers(b *testing.B, e *webtest.Env, n int) {
 		 FROM s`,
 		`INSERT INTO sessions (user_id, token_hash, device, device_type, ip, user_agent, created_at, last_used_at, expires_at)
 		 SELECT id, randomblob(32), 'device-' || id, '1', '10.0.0.1', 'RosterBench/1.0', created_at, coalesce(last_seen_at, created_at), ? + 31536000000 FROM users`,
-		`INSERT INTO otp_codes (phone, code_mac, state, ip, channel, created_at, expires_at, verified_at)
+		`INSERT INTO otp_codes (phone, code_mac, state, network, channel, created_at, expires_at, verified_at)
 		 SELECT phone, randomblob(32), 'verified', '10.0.0.1', 'console', created_at, created_at + 300000, created_at + 20000 FROM users`,
 		`INSERT INTO audit_log (at, actor, type, phone, user_id, ip, detail)
 		 SELECT created_at, 'api', 'user_created', phone, id, '10.0.0.1', '' FROM users`,

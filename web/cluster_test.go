@@ -336,8 +336,11 @@ func TestLiveEventsPollWithoutNotification(t *testing.T) {
 	waitForStream(b)
 	db := a.Server.DB().Write
 	var eventID int64
+	// Written at the instances' present: an event of the epoch is past the
+	// retention, and the prune may take it before the poll does.
+	now := a.Clock.Now().UnixMilli()
 	if err := db.Raw(`INSERT INTO events (type, user_id, body, created_at, fanned_out_at)
-		SELECT 'profile', id, '{"unannounced":true}', 0, 0 FROM users WHERE phone = '+12015550101' RETURNING id`).Scan(&eventID).Error; err != nil {
+		SELECT 'profile', id, '{"unannounced":true}', ?, ? FROM users WHERE phone = '+12015550101' RETURNING id`, now, now).Scan(&eventID).Error; err != nil {
 		t.Fatal(err)
 	}
 	if err := db.Exec(`INSERT INTO event_deliveries (recipient_id, event_id)

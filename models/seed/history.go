@@ -147,7 +147,7 @@ func (w *seedWorld) writeCodes(ctx context.Context, conn *sql.Conn, rng *rand.Ra
 	const batch = 20_000
 	for lo := 0; lo < len(w.events); lo += batch {
 		err := seedTx(ctx, conn, func(tx *sql.Tx) error {
-			codes, err := newMultiInsert(ctx, tx, `INSERT INTO otp_codes (id, phone, code_mac, state, attempts, ip, user_agent,
+			codes, err := newMultiInsert(ctx, tx, `INSERT INTO otp_codes (id, phone, code_mac, state, attempts, network, user_agent,
 				app_id, channel, created_at, expires_at, verified_at) VALUES `, "(?,?,?,?,?,?,?,?,?,?,?,?)", 12, 100)
 			if err != nil {
 				return err
@@ -295,11 +295,7 @@ func (w *seedWorld) writeAudit(ctx context.Context, conn *sql.Conn, rows []seedA
 					typ, detail = models.EventTokenRevoked, models.RevokeLogout
 				case stepBlocked:
 					actor, typ, ip, ua = "admin:alice", models.EventAdminBlock, adminIP, adminUA
-					detail = "blocked until unblocked"
-					if e.until != models.BlockedForever {
-						detail = "blocked until " + models.BlockEnd(e.until)
-					}
-					detail += "; " + models.Plural(int(e.revoked), "session", "sessions") + " revoked"
+					detail = models.BlockDetail(e.until, int(e.revoked))
 				case stepModerated:
 					actor, typ, detail, ip, ua = "admin:alice", models.EventAdminModerate, "cleared status", adminIP, adminUA
 				default:
