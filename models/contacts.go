@@ -182,7 +182,7 @@ func (c *Contacts) Upload(ctx context.Context, caller *User, raw []string, reset
 				if known, err = knownList(qctx, conn, caller.ID, digest); err != nil || known {
 					return err
 				}
-				missing, err = queryStrings(qctx, conn, `SELECT j.value FROM `+l.rows+` WHERE NOT EXISTS (
+				missing, err = QueryStrings(qctx, conn, `SELECT j.value FROM `+l.rows+` WHERE NOT EXISTS (
 					SELECT 1 FROM address_book WHERE owner_id = $2 AND contact_hash = `+l.hash+`)`, list, caller.ID)
 				if err != nil || len(missing) == 0 {
 					return err

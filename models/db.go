@@ -426,8 +426,9 @@ type queryer interface {
 	QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error)
 }
 
-// queryStrings runs a query selecting one text column.
-func queryStrings(ctx context.Context, q queryer, query string, args ...any) ([]string, error) {
+// QueryStrings runs a query selecting one text column (the copy uses it
+// too).
+func QueryStrings(ctx context.Context, q queryer, query string, args ...any) ([]string, error) {
 	rows, err := q.QueryContext(ctx, query, args...)
 	if err != nil {
 		return nil, err

@@ -331,9 +331,9 @@ func (d *DB) OnOneInstance(ctx context.Context, chore int64, fn func() error) (r
 	return true, fn()
 }
 
-// onPgxConn runs f on one connection of the pool as pgx sees it, for what
+// OnPgxConn runs f on one connection of the pool as pgx sees it, for what
 // database/sql does not offer (COPY, LISTEN).
-func onPgxConn(ctx context.Context, pool *sql.DB, f func(*pgx.Conn) error) error {
+func OnPgxConn(ctx context.Context, pool *sql.DB, f func(*pgx.Conn) error) error {
 	conn, err := pool.Conn(ctx)
 	if err != nil {
 		return err

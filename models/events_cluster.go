@@ -125,7 +125,7 @@ func (b *Bus) listen(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	return onPgxConn(ctx, sqlDB, func(pc *pgx.Conn) error {
+	return OnPgxConn(ctx, sqlDB, func(pc *pgx.Conn) error {
 		for _, ch := range []string{busWakeChannel, busRevokedChannel} {
 			if _, err := pc.Exec(ctx, "LISTEN "+ch); err != nil {
 				return err

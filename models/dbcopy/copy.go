@@ -13,7 +13,6 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5"
-	"github.com/jackc/pgx/v5/stdlib"
 
 	"roster/models"
 )
@@ -111,7 +110,7 @@ type copyTable struct {
 // copyTables lists the source's tables in foreign-key order, with the
 // destination's columns.
 func copyTables(ctx context.Context, src, dst *sql.DB) ([]*copyTable, error) {
-	names, err := queryStrings(ctx, src, `SELECT name FROM sqlite_schema WHERE type = 'table' AND name NOT LIKE 'sqlite_%' ORDER BY name`)
+	names, err := models.QueryStrings(ctx, src, `SELECT name FROM sqlite_schema WHERE type = 'table' AND name NOT LIKE 'sqlite_%' ORDER BY name`)
 	if err != nil {
 		return nil, err
 	}
@@ -145,13 +144,13 @@ func copyTables(ctx context.Context, src, dst *sql.DB) ([]*copyTable, error) {
 		if len(t.columns) == 0 {
 			return nil, fmt.Errorf("the destination has no table %s: is it migrated by this version of Roster?", name)
 		}
-		if t.key, err = queryStrings(ctx, src, `SELECT name FROM pragma_table_info(?) WHERE pk > 0 ORDER BY pk`, name); err != nil {
+		if t.key, err = models.QueryStrings(ctx, src, `SELECT name FROM pragma_table_info(?) WHERE pk > 0 ORDER BY pk`, name); err != nil {
 			return nil, err
 		}
 		if len(t.key) == 0 {
 			return nil, fmt.Errorf("table %s has no primary key to copy it by", name)
 		}
-		if t.refs, err = queryStrings(ctx, src, `SELECT DISTINCT "table" FROM pragma_foreign_key_list(?)`, name); err != nil {
+		if t.refs, err = models.QueryStrings(ctx, src, `SELECT DISTINCT "table" FROM pragma_foreign_key_list(?)`, name); err != nil {
 			return nil, err
 		}
 		tables = append(tables, t)
@@ -353,7 +352,7 @@ func toPostgres(v any, pgType string) (any, error) {
 
 // writeBatch writes rows with one COPY in a transaction of its own.
 func (t *copyTable) writeBatch(ctx context.Context, dst *sql.DB, batch [][]any) error {
-	return onPgxConn(ctx, dst, func(pc *pgx.Conn) error {
+	return models.OnPgxConn(ctx, dst, func(pc *pgx.Conn) error {
 		tx, err := pc.Begin(ctx)
 		if err != nil {
 			return err
@@ -407,32 +406,3 @@ func (t *copyTable) moveIdentity(ctx context.Context, dst *sql.DB) error {
 
 // quoteSQLite quotes an identifier for SQLite.
 func quoteSQLite(name string) string { return `"` + strings.ReplaceAll(name, `"`, `""`) + `"` }
-
-// queryStrings runs a query selecting one text column.
-func queryStrings(ctx context.Context, db *sql.DB, query string, args ...any) ([]string, error) {
-	rows, err := db.QueryContext(ctx, query, args...)
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	var out []string
-	for rows.Next() {
-		var v string
-		if err := rows.Scan(&v); err != nil {
-			return nil, err
-		}
-		out = append(out, v)
-	}
-	return out, rows.Err()
-}
-
-// onPgxConn runs f on one of the pool's connections as pgx sees it (COPY
-// has no database/sql form).
-func onPgxConn(ctx context.Context, pool *sql.DB, f func(*pgx.Conn) error) error {
-	conn, err := pool.Conn(ctx)
-	if err != nil {
-		return err
-	}
-	defer conn.Close()
-	return conn.Raw(func(dc any) error { return f(dc.(*stdlib.Conn).Conn()) })
-}
