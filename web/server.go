@@ -21,6 +21,7 @@ import (
 	"roster/web/clientip"
 	"roster/web/delivery"
 	"roster/web/mesibo"
+	"roster/web/push"
 )
 
 // Options are the dependencies a caller may replace; tests use them to
@@ -40,6 +41,9 @@ type Options struct {
 	// Database, when set, is used instead of the data directory's SQLite
 	// file (the tests' PostgreSQL databases); the server closes it.
 	Database *models.DB
+	// Push tunes the push worker (tests: its retry delays); zero fields
+	// take --push-concurrency, --push-rate and the worker's defaults.
+	Push push.WorkerConfig
 }
 
 // Server is a configured Roster instance.
@@ -52,6 +56,7 @@ type Server struct {
 	api     *handlers.API
 	worker  *delivery.Worker
 	outbox  *models.Outbox
+	pusher  *push.Worker // nil unless --push names a provider
 	metrics *metrics
 	admin   *handlers.Admin
 	admins  *models.Admins
@@ -154,16 +159,20 @@ func build(ctx context.Context, cfg Config, log *slog.Logger, opts Options, db *
 		mesibo: mesiboMode.health, clientIP: clientIP, metricsToken: metricsToken}
 	s.metrics.watchMesibo(s.mesibo)
 	hasher := models.NewPhoneHasher(contactsKey)
+	delays := models.NewSteadyClock(opts.Clock) // retry delays and leases: a clock stepped back does not lengthen them
+	if err := s.setUpPush(opts, delays); err != nil {
+		return nil, err
+	}
 	s.events = models.NewEvents(db, s.clock, log, models.EventsConfig{AppName: cfg.AppName,
 		Retention: cfg.People.EventRetention, Chunk: cfg.People.FanoutChunk, Sinks: opts.NoticeSinks,
 		MesiboNotices: mesiboMode.jobs != nil, OnQueued: func() { s.worker.Wake() },
+		PushProviders: cfg.Push.Providers, OnPushQueued: s.wakePusher,
 		StreamsPerSession: cfg.People.StreamsPerSession, StreamsPerUser: cfg.People.StreamsPerUser})
 	if db.Postgres() {
 		// Several instances may share the database: their streams hear of
 		// each other's events and revocations.
 		s.bus = models.NewBus(db, s.events.Hub(), log, cfg.People.EventPoll)
 	}
-	delays := models.NewSteadyClock(opts.Clock) // retry delays and leases: a clock stepped back does not lengthen them
 	s.outbox = models.NewOutbox(db, s.clock, delays, time.Minute, delivery.Console{}.Name())
 	s.worker = delivery.NewWorker(s.outbox, delays, log, opts.Worker, opts.Senders...)
 	sessions := models.NewSessions(db, s.clock, cfg.SessionTouch)
@@ -276,6 +285,9 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 	if s.bus != nil {
 		wg.Go(func() { s.bus.Run(workCtx) })
 	}
+	if s.pusher != nil {
+		wg.Go(func() { s.pusher.Run(workCtx) })
+	}
 
 	tracked := trackConns(ln, s.log, connLimits{max: s.cfg.MaxConnections, perIP: s.cfg.MaxConnectionsPerIP, trusted: s.clientIP.IsTrusted})
 	serveErr := make(chan error, 1)
@@ -338,6 +350,11 @@ func (s *Server) Prune(ctx context.Context) {
 		}
 		audit, err := models.PruneAudit(ctx, s.db, s.clock.Now().Add(-s.cfg.AuditRetention))
 		n += audit
+		if err != nil {
+			return err
+		}
+		tokens, err := models.PrunePushTokens(ctx, s.db, s.clock.Now().Add(-pushTokenIdle), s.clock.Now())
+		n += tokens
 		return err
 	})
 	if err != nil && ctx.Err() == nil {
