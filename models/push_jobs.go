@@ -100,7 +100,7 @@ func (p *Pushes) Claim(ctx context.Context, limit int) ([]PushDelivery, error) {
 		for cause, ids := range gone {
 			// The provider's last answer, if any, stays after the cause.
 			if err := tx.Model(&OutboxMessage{}).Where("id IN ?", ids).Updates(map[string]any{
-				"state": OutboxFailed, "lease_until": nil, "body": redactedBody,
+				"state": OutboxFailed, "lease_until": nil,
 				"last_error": gorm.Expr("CASE WHEN last_error = '' THEN ? ELSE ? || '; last answer: ' || last_error END", cause, cause),
 			}).Error; err != nil {
 				return nil, err
@@ -151,16 +151,18 @@ func (p *Pushes) Record(ctx context.Context, outs []PushOutcome) error {
 	})
 }
 
+// recordPush records one outcome. A push job's body stays: it holds the
+// session and the notice's type, nothing secret, and the dashboard shows it.
 func recordPush(tx *gorm.DB, o *PushOutcome, now int64) error {
 	m := &o.Delivery.Msg
 	updates := map[string]any{"lease_until": nil, "last_error": truncate(o.Err, 1000)}
 	status, result := AttemptSent, "sent"
 	switch {
 	case o.Err == "":
-		updates["state"], updates["sent_at"], updates["body"] = OutboxSent, now, redactedBody
+		updates["state"], updates["sent_at"] = OutboxSent, now
 	case o.RetryAt.IsZero():
 		status, result = AttemptFailed, "failed: "+o.Err
-		updates["state"], updates["body"] = OutboxFailed, redactedBody
+		updates["state"] = OutboxFailed
 	default:
 		status, result = AttemptRetry, "retrying: "+o.Err
 		updates["state"], updates["next_attempt_at"] = OutboxPending, toMillis(o.RetryAt)
