@@ -134,8 +134,8 @@ func TestPushOnlineDeviceGetsNone(t *testing.T) {
 	}
 	waitUntil(t, "the stream's presence", func() bool { return e.Count("SELECT COUNT(*) FROM live_streams") == 1 })
 	alice := e.SignIn(webtest.USPhone, "alice-phone")
-	waitUntil(t, "the join fanned out", func() bool {
-		return e.Count("SELECT COUNT(*) FROM events WHERE fanned_out_at IS NOT NULL") == 1
+	waitUntil(t, "the join fanned out to Bob", func() bool {
+		return e.Count("SELECT COUNT(*) FROM event_deliveries d JOIN users u ON u.id = d.recipient_id WHERE u.phone = ?", "+"+webtest.FRPhone) == 1
 	})
 	if n := e.Count("SELECT COUNT(*) FROM outbox WHERE kind = 'push'"); n != 0 {
 		t.Errorf("%d pushes queued for a device with a live stream", n)
