@@ -142,13 +142,57 @@ type PushOutcome struct {
 func (p *Pushes) Record(ctx context.Context, outs []PushOutcome) error {
 	now := toMillis(p.clock.Now())
 	return p.db.WriteTx(ctx, func(tx *Tx) error {
+		var delivered []*PushOutcome
 		for i := range outs {
+			if outs[i].Err == "" {
+				delivered = append(delivered, &outs[i])
+				continue
+			}
 			if err := recordPush(tx.DB, &outs[i], now); err != nil {
 				return err
 			}
 		}
-		return nil
+		return recordDelivered(tx.DB, delivered, now)
 	})
+}
+
+// recordDelivered records delivered pushes a few statements per batch
+// rather than three per push: the writer is shared with sign-ins, and a
+// 10,000-recipient join must not hold it for long. As recordPush, once
+// per claim (the attempt number is in the condition).
+func recordDelivered(tx *gorm.DB, outs []*PushOutcome, now int64) error {
+	byAttempt := map[int][]int64{}
+	byID := map[int64]*PushOutcome{}
+	for _, o := range outs {
+		m := &o.Delivery.Msg
+		byAttempt[m.Attempts] = append(byAttempt[m.Attempts], m.ID)
+		byID[m.ID] = o
+	}
+	var attempts []OutboxAttempt
+	var sessions []int64
+	for attempt, ids := range byAttempt {
+		var recorded []int64
+		if err := tx.Raw(`UPDATE outbox SET state = ?, sent_at = ?, lease_until = NULL, last_error = ''
+			WHERE id IN ? AND state = ? AND attempts = ? RETURNING id`, OutboxSent, now, ids, OutboxSending, attempt).
+			Scan(&recorded).Error; err != nil {
+			return err
+		}
+		for _, id := range recorded {
+			o := byID[id]
+			attempts = append(attempts, OutboxAttempt{OutboxID: id, Attempt: attempt, At: now, Channel: o.Delivery.Msg.Channel,
+				Status: AttemptSent, HTTPStatus: o.Info.HTTPStatus, ProviderRef: truncate(o.Info.ProviderRef, 128),
+				DurationMs: o.Info.Duration.Milliseconds()})
+			sessions = append(sessions, o.Delivery.Job.SessionID)
+		}
+	}
+	if len(attempts) == 0 {
+		return nil
+	}
+	if err := tx.CreateInBatches(attempts, 200).Error; err != nil {
+		return err
+	}
+	return tx.Model(&Session{}).Where("id IN ?", sessions).
+		Updates(map[string]any{"push_result": "sent", "push_result_at": now}).Error
 }
 
 // recordPush records one outcome. A push job's body stays: it holds the

@@ -15,6 +15,7 @@ import (
 	"testing"
 	"time"
 
+	"roster/models"
 	"roster/web"
 	"roster/web/webtest"
 )
@@ -334,5 +335,36 @@ func TestPushStartChecks(t *testing.T) {
 	}
 	if _, err := web.New(context.Background(), cfg, slog.New(slog.DiscardHandler), web.Options{}); err == nil || !strings.Contains(err.Error(), "--push fcm: the credentials file") {
 		t.Errorf("start with a missing credentials file: %v", err)
+	}
+}
+
+// An outcome is recorded once per claim: recording a batch again (a
+// retried transaction whose first commit went through unanswered), or
+// after the job was claimed again, changes nothing.
+func TestPushOutcomeRecordedOncePerClaim(t *testing.T) {
+	fcm := webtest.NewFakeFCM(t)
+	e, _ := pushPeople(t, fcm)
+	e.SignIn(webtest.USPhone, "alice-phone")
+	e.FanOut()
+	pushes := models.NewPushes(e.Server.DB(), e.Clock, e.Clock, time.Minute)
+	ds, err := pushes.Claim(t.Context(), 10)
+	if err != nil || len(ds) != 1 {
+		t.Fatalf("claim: %v %d", err, len(ds))
+	}
+	sent := []models.PushOutcome{{Delivery: ds[0]}}
+	for range 2 {
+		if err := pushes.Record(t.Context(), sent); err != nil {
+			t.Fatal(err)
+		}
+	}
+	failed := []models.PushOutcome{{Delivery: ds[0], Err: "fcm: HTTP 500 INTERNAL"}}
+	if err := pushes.Record(t.Context(), failed); err != nil {
+		t.Fatal(err)
+	}
+	if n := e.Count("SELECT COUNT(*) FROM outbox_attempts a JOIN outbox o ON o.id = a.outbox_id WHERE o.kind = 'push'"); n != 1 {
+		t.Errorf("%d attempts recorded, want 1", n)
+	}
+	if n := e.Count("SELECT COUNT(*) FROM outbox WHERE kind = 'push' AND state = 'sent' AND last_error = ''"); n != 1 {
+		t.Error("the job is not sent")
 	}
 }
