@@ -5,6 +5,7 @@ import (
 	"flag"
 	"fmt"
 	"log/slog"
+	"net/http"
 	"os"
 	"time"
 
@@ -88,10 +89,12 @@ func (p PushConfig) enabled(name string) bool {
 
 // pushProviders reads the credentials of the providers named in --push; a
 // file missing or unreadable stops the start.
-func pushProviders(cfg PushConfig, log *slog.Logger, clock models.Clock) ([]push.Provider, error) {
+func pushProviders(cfg PushConfig, log *slog.Logger, clock models.Clock, client *http.Client) ([]push.Provider, error) {
 	var out []push.Provider
 	var errs []error
-	client := push.NewHTTPClient(cfg.Timeout)
+	if client == nil {
+		client = push.NewHTTPClient(cfg.Timeout)
+	}
 	if cfg.enabled(push.FCMName) {
 		data, err := os.ReadFile(cfg.FCMCredentialsFile)
 		var creds *push.FCMCredentials

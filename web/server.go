@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net"
+	"net/http"
 	"os"
 	"sync"
 	"sync/atomic"
@@ -44,6 +45,9 @@ type Options struct {
 	// Push tunes the push worker (tests: its retry delays); zero fields
 	// take --push-concurrency, --push-rate and the worker's defaults.
 	Push push.WorkerConfig
+	// PushClient replaces the providers' HTTP client (tests trust their
+	// fake APNs' certificate).
+	PushClient *http.Client
 }
 
 // Server is a configured Roster instance.

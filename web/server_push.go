@@ -17,7 +17,7 @@ func (s *Server) setUpPush(opts Options, delays models.Clock) error {
 	if len(s.cfg.Push.Providers) == 0 {
 		return nil
 	}
-	providers, err := pushProviders(s.cfg.Push, s.log, s.clock)
+	providers, err := pushProviders(s.cfg.Push, s.log, s.clock, opts.PushClient)
 	if err != nil {
 		return err
 	}

@@ -147,9 +147,9 @@ func (f *FakeFCM) send(w http.ResponseWriter, r *http.Request) {
 	}
 	f.mu.Lock()
 	f.msgs = append(f.msgs, m)
-	answer := f.answer
+	n, answer := len(f.msgs), f.answer
 	f.mu.Unlock()
-	rep := Reply{Status: 200, Body: `{"name":"projects/` + fakeFCMProject + `/messages/` + strconv.Itoa(len(f.msgs)) + `"}`}
+	rep := Reply{Status: 200, Body: `{"name":"projects/` + fakeFCMProject + `/messages/` + strconv.Itoa(n) + `"}`}
 	if answer != nil {
 		rep = answer(m.Token)
 	}
