@@ -17,8 +17,9 @@ import (
 type StreamConfig struct {
 	Heartbeat time.Duration   // comment line sent this often; the session is re-checked each time
 	Done      <-chan struct{} // closed when the server shuts down: streams end
-	// Presence records each stream in the database, refreshed twice per
-	// heartbeat, so that no instance pushes to a device that has one.
+	// Presence records each stream in the database (refreshed twice per
+	// heartbeat by its Run), so that no instance pushes to a device that
+	// has one.
 	Presence *models.Presence
 }
 
@@ -56,7 +57,7 @@ func (a *API) EventStream(cfg StreamConfig) fiber.Handler {
 			}
 			tick := time.NewTicker(cfg.Heartbeat)
 			defer tick.Stop()
-			defer openPresence(ctx, cfg.Presence, sessionID, cfg.Heartbeat/2)()
+			defer openPresence(ctx, cfg.Presence, sessionID)()
 			for {
 				if err := s.sendPending(ctx); err != nil {
 					return
@@ -81,11 +82,11 @@ func (a *API) EventStream(cfg StreamConfig) fiber.Handler {
 	}
 }
 
-// openPresence records the stream in the database and refreshes its row
-// every interval until the returned function removes it. Without a
+// openPresence records the stream in the database (the presence store
+// refreshes it) until the returned function removes it. Without a
 // presence store, or when the database refuses, the stream runs on and its
 // device may also get pushes.
-func openPresence(ctx context.Context, p *models.Presence, sessionID int64, every time.Duration) (stop func()) {
+func openPresence(ctx context.Context, p *models.Presence, sessionID int64) (stop func()) {
 	if p == nil {
 		return func() {}
 	}
@@ -93,21 +94,7 @@ func openPresence(ctx context.Context, p *models.Presence, sessionID int64, ever
 	if err != nil {
 		return func() {}
 	}
-	t := time.NewTicker(every)
-	done := make(chan struct{})
-	go func() {
-		for {
-			select {
-			case <-done:
-				return
-			case <-t.C:
-				_ = p.Refresh(ctx, id)
-			}
-		}
-	}()
 	return func() {
-		t.Stop()
-		close(done)
 		closeCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
 		defer cancel()
 		_ = p.Close(closeCtx, id)

@@ -6,7 +6,6 @@ import (
 	"github.com/gofiber/fiber/v2"
 
 	"roster/handlers"
-	"roster/models"
 )
 
 // protocolEndpoints are the paths where the demo apps send protocol
@@ -28,7 +27,7 @@ func (s *Server) apiRoutes(app *fiber.App) {
 	app.Options("/", endpoint)
 
 	stream := s.api.EventStream(handlers.StreamConfig{Heartbeat: s.cfg.People.EventHeartbeat, Done: s.streamsDone,
-		Presence: models.NewPresence(s.db, s.clock, s.cfg.People.EventHeartbeat)})
+		Presence: s.presence})
 	// The token check has the request's deadline; the stream, written
 	// after the handler returns, does not.
 	app.Get("/api/events", s.plainStatus(s.withDeadline(s.api.RequireToken())), stream)

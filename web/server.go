@@ -66,6 +66,7 @@ type Server struct {
 	admins  *models.Admins
 
 	events      *models.Events
+	presence    *models.Presence
 	bus         *models.Bus // PostgreSQL: live events across instances
 	contacts    *models.Contacts
 	sessions    *models.Sessions
@@ -164,6 +165,8 @@ func build(ctx context.Context, cfg Config, log *slog.Logger, opts Options, db *
 	s.metrics.watchMesibo(s.mesibo)
 	hasher := models.NewPhoneHasher(contactsKey)
 	delays := models.NewSteadyClock(opts.Clock) // retry delays and leases: a clock stepped back does not lengthen them
+	// This instance's live streams, in the database: devices with one get no push.
+	s.presence = models.NewPresence(db, s.clock, cfg.People.EventHeartbeat)
 	if err := s.setUpPush(opts, delays); err != nil {
 		return nil, err
 	}
@@ -289,6 +292,7 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 	if s.bus != nil {
 		wg.Go(func() { s.bus.Run(workCtx) })
 	}
+	wg.Go(func() { s.presence.Run(workCtx, s.log) })
 	if s.pusher != nil {
 		wg.Go(func() { s.pusher.Run(workCtx) })
 	}
