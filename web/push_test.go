@@ -103,6 +103,12 @@ func TestPushJoinEndToEnd(t *testing.T) {
 	if fcm.Exchanges() != 1 {
 		t.Errorf("%d OAuth exchanges, want 1", fcm.Exchanges())
 	}
+	metrics := string(e.Metrics().Body)
+	for _, want := range []string{`roster_push_attempts_total{outcome="sent",provider="fcm"} 1`, `roster_push_attempts_total{outcome="failed",provider="fcm"} 1`} {
+		if !strings.Contains(metrics, want) {
+			t.Errorf("metrics lack %s", want)
+		}
+	}
 	if strings.Contains(e.Logs(), "fcm-token-of-bob") || strings.Contains(e.Logs(), "fake-access-token") {
 		t.Error("a token reached the log")
 	}
