@@ -30,6 +30,8 @@ type AdminConfig struct {
 	MaxAttempts int
 	PhotoURL    string // prefix of profile photo URLs
 	Settings    []views.SettingGroupVM
+	// PushProviders are the providers of --push (none: push is off).
+	PushProviders []string
 	// MesiboStatus is the degraded-mesibo banner's text ("" = none); nil
 	// without mesibo mode.
 	MesiboStatus func() string

@@ -28,7 +28,7 @@ func (h *Admin) Overview(c *fiber.Ctx) error {
 	vm := views.OverviewVM{SyncsToday: syncs[len(syncs)-1], Users: t.Users, SeenToday: t.SeenToday, SeenMonth: t.SeenMonth,
 		DeliveryFailed: t.DeliveryFailed, SignedInToday: t.SignedInToday,
 		ActiveTokens: t.ActiveTokens, CodesRequested: t.CodesRequested, CodesSent: t.CodesSent, CodesVerified: t.CodesVerified,
-		CodesFailed: t.CodesFailed,
+		CodesFailed: t.CodesFailed, PushesSent: t.PushesSent, PushesFailed: t.PushesFailed,
 		Charts: []views.Chart{
 			views.NewChart("Sign-ups", "chart-signups", days, signUps),
 			views.NewChart("Codes requested", "chart-codes", days, codes),

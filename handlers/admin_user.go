@@ -54,7 +54,7 @@ func (h *Admin) renderUser(c *fiber.Ctx, status int, notice *views.Notice) error
 	}
 	for _, s := range det.Sessions {
 		sv := views.SessionVM{ID: s.ID, Device: s.Device, DeviceType: s.DeviceType, IP: s.IP, UserAgent: s.UserAgent,
-			Created: s.CreatedAt, LastUsed: s.LastUsedAt, State: "active", Reason: s.RevokeReason}
+			Created: s.CreatedAt, LastUsed: s.LastUsedAt, State: "active", Reason: s.RevokeReason, Push: pushTokenVM(&s)}
 		switch {
 		case s.RevokedAt != nil:
 			sv.State = "revoked"
@@ -154,4 +154,17 @@ func userLinks(us []models.UserRef) []views.UserLinkVM {
 func isJPEG(s string) bool {
 	b, err := base64.StdEncoding.DecodeString(s)
 	return err == nil && len(b) > 3 && b[0] == 0xFF && b[1] == 0xD8 && b[2] == 0xFF
+}
+
+// pushTokenVM shows a session's push token masked: enough to tell two
+// devices apart, not enough to send to one.
+func pushTokenVM(s *models.Session) views.PushTokenVM {
+	provider, token := models.PushRoute(s.NotifyToken, s.FcmID)
+	vm := views.PushTokenVM{Provider: provider, Disabled: s.PushDisabled, Result: s.PushResult, ResultAt: s.PushResultAt}
+	if r := []rune(token); len(r) > 12 {
+		vm.Masked = string(r[:4]) + "…" + string(r[len(r)-4:])
+	} else if token != "" {
+		vm.Masked = "…"
+	}
+	return vm
 }

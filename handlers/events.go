@@ -17,6 +17,10 @@ import (
 type StreamConfig struct {
 	Heartbeat time.Duration   // comment line sent this often; the session is re-checked each time
 	Done      <-chan struct{} // closed when the server shuts down: streams end
+	// Presence records each stream in the database (refreshed twice per
+	// heartbeat by its Run), so that no instance pushes to a device that
+	// has one.
+	Presence *models.Presence
 }
 
 // EventStream serves GET /api/events: Server-Sent Events of the caller's
@@ -53,6 +57,7 @@ func (a *API) EventStream(cfg StreamConfig) fiber.Handler {
 			}
 			tick := time.NewTicker(cfg.Heartbeat)
 			defer tick.Stop()
+			defer openPresence(ctx, cfg.Presence, sessionID)()
 			for {
 				if err := s.sendPending(ctx); err != nil {
 					return
@@ -74,6 +79,25 @@ func (a *API) EventStream(cfg StreamConfig) fiber.Handler {
 			}
 		})
 		return nil
+	}
+}
+
+// openPresence records the stream in the database (the presence store
+// refreshes it) until the returned function removes it. Without a
+// presence store, or when the database refuses, the stream runs on and its
+// device may also get pushes.
+func openPresence(ctx context.Context, p *models.Presence, sessionID int64) (stop func()) {
+	if p == nil {
+		return func() {}
+	}
+	id, err := p.Open(ctx, sessionID)
+	if err != nil {
+		return func() {}
+	}
+	return func() {
+		closeCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
+		defer cancel()
+		_ = p.Close(closeCtx, id)
 	}
 }
 

@@ -17,6 +17,8 @@ type Totals struct {
 	CodesVerified  int64
 	CodesFailed    int64
 	CodesRequested int64
+	PushesSent     int64 // push jobs handed to a provider today
+	PushesFailed   int64 // push jobs of today given up
 }
 
 // DayCount is one day of a chart.
@@ -48,7 +50,9 @@ func (d *Dashboard) Overview(ctx context.Context) (*Overview, error) {
 		{&t.Users, "SELECT COUNT(*) FROM users", nil},
 		{&t.SeenToday, "SELECT COUNT(*) FROM users WHERE seen_key >= ?", []any{t0}},
 		{&t.SeenMonth, "SELECT COUNT(*) FROM users WHERE seen_key >= ?", []any{nowMs - 30*24*3600*1000}},
-		{&t.DeliveryFailed, "SELECT COUNT(*) FROM " + d.db.indexedBy("outbox", "outbox_created") + " WHERE created_at >= ? AND state = 'failed'", []any{t0}},
+		{&t.DeliveryFailed, "SELECT COUNT(*) FROM " + d.db.indexedBy("outbox", "outbox_created") + " WHERE created_at >= ? AND state = 'failed' AND kind <> ?", []any{t0, OutboxKindPush}},
+		{&t.PushesSent, "SELECT COUNT(*) FROM outbox WHERE kind = ? AND state = 'sent' AND sent_at >= ?", []any{OutboxKindPush, t0}},
+		{&t.PushesFailed, "SELECT COUNT(*) FROM outbox WHERE kind = ? AND state = 'failed' AND created_at >= ?", []any{OutboxKindPush, t0}},
 		{&t.SignedInToday, "SELECT COUNT(DISTINCT user_id) FROM audit_log WHERE type = ? AND at >= ?", []any{EventTokenIssued, t0}},
 		{&t.ActiveTokens, "SELECT COUNT(*) FROM sessions WHERE revoked_at IS NULL AND expires_at > ?", []any{nowMs}},
 		{&t.CodesRequested, "SELECT COUNT(*) FROM otp_codes WHERE created_at >= ?", []any{t0}},

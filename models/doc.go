@@ -29,6 +29,10 @@
 //	            in-process hub of live streams is models/eventhub)
 //	outbox*, delivery_policy, mesibo_jobs
 //	            messages to send (codes, mesibo calls) and their attempts
+//	push*       push notifications: which device gets one (push.go), the
+//	            push jobs' claims and outcomes with the token rules
+//	            (push_jobs.go), the live streams of every instance
+//	            (push_presence.go)
 //	admin*      dashboard accounts, their sign-in and sessions
 //	dashboard_* the dashboard's read model (one file per page) and its user
 //	            actions

@@ -66,6 +66,12 @@ type EventsConfig struct {
 	// transaction; OnQueued then wakes the outbox's sender.
 	MesiboNotices bool
 	OnQueued      func()
+	// PushProviders are the push providers configured (PushFCM, PushAPNs):
+	// each notice is queued as a push to the recipients' devices that have
+	// a token of one of them and no live stream (push.go); OnPushQueued
+	// then wakes the push sender.
+	PushProviders []string
+	OnPushQueued  func()
 	// Live streams at once per session and per user (<= 0: the hub's defaults).
 	StreamsPerSession int
 	StreamsPerUser    int
@@ -203,6 +209,9 @@ func (e *Events) RunOnce(ctx context.Context) (int, error) {
 			if e.cfg.MesiboNotices && e.cfg.OnQueued != nil {
 				e.cfg.OnQueued()
 			}
+			if len(e.cfg.PushProviders) > 0 && e.cfg.OnPushQueued != nil {
+				e.cfg.OnPushQueued()
+			}
 		})
 		return len(recipients), nil
 	})
@@ -265,6 +274,9 @@ func (e *Events) fanOutChunk(tx *gorm.DB, ev *Event) ([]fanoutRecipient, error) 
 			return nil, err
 		}
 		if err := e.queueMesiboNotices(tx, ev, rs, nowMs); err != nil {
+			return nil, err
+		}
+		if err := e.queuePushes(tx, ev, rs, nowMs); err != nil {
 			return nil, err
 		}
 	}

@@ -81,8 +81,9 @@ func (o *Outbox) Claim(ctx context.Context, limit int) ([]OutboxMessage, error) 
 			return nil, err
 		}
 		var msgs []OutboxMessage
-		err := claiming(tx.DB).Where("(state = ? AND next_attempt_at <= ?) OR (state = ? AND lease_until < ?)",
-			OutboxPending, due, OutboxSending, due).
+		// Push jobs have their own sender (Pushes.Claim).
+		err := claiming(tx.DB).Where("kind <> ? AND ((state = ? AND next_attempt_at <= ?) OR (state = ? AND lease_until < ?))",
+			OutboxKindPush, OutboxPending, due, OutboxSending, due).
 			// Codes first: a person is waiting for them, while a popular
 			// user's join can queue thousands of notices.
 			Clauses(clause.OrderBy{Expression: clause.Expr{SQL: "kind = ? DESC, next_attempt_at", Vars: []any{OutboxKindOTP}}}).

@@ -36,6 +36,12 @@ type Session struct {
 	// mesibo mode: the user's mesibo uid, kept so that revoking this
 	// session also invalidates its token at mesibo.
 	MesiboUID string
+	// Push notifications (push.go): when the app set its token, why the
+	// token is no longer used (empty: it is), the last push's outcome.
+	PushSetAt    int64
+	PushDisabled string
+	PushResult   string
+	PushResultAt int64
 }
 
 // Revoke reasons recorded on sessions and in the audit log.
@@ -275,7 +281,8 @@ func (s *Sessions) NotifyRevoked(ids ...int64) {
 // one reports it, and the hooks (mesibo's deletion) run once.
 func revokeSession(tx *gorm.DB, sess *Session, now int64, reason string) (bool, error) {
 	res := tx.Model(&Session{}).Where("id = ? AND revoked_at IS NULL", sess.ID).
-		Updates(map[string]any{"revoked_at": now, "revoke_reason": reason})
+		// A signed-out device gets no more pushes: its token goes with the session.
+		Updates(map[string]any{"revoked_at": now, "revoke_reason": reason, "notify_token": "", "fcm_id": ""})
 	if res.Error != nil || res.RowsAffected == 0 {
 		return false, res.Error
 	}
@@ -299,7 +306,23 @@ func (s *Sessions) SetPush(ctx context.Context, sessionID int64, p PushSettings)
 	if p.DeviceType != "" {
 		updates["device_type"] = truncate(p.DeviceType, 64)
 	}
+	// A new token is used again even where an older one was disabled, and
+	// push_set_at tells APNs' "unregistered since" apart from a token set
+	// again after it.
+	updates["push_disabled"] = ""
+	updates["push_set_at"] = toMillis(s.clock.Now())
 	return s.db.WriteTx(ctx, func(tx *Tx) error {
+		// A token belongs to the last session that set it: the same phone
+		// signed in to another account takes it over, and the other
+		// account's notices stop going to it.
+		for col, v := range map[string]any{"notify_token": updates["notify_token"], "fcm_id": updates["fcm_id"]} {
+			if v == "" {
+				continue
+			}
+			if err := tx.Model(&Session{}).Where(col+" = ? AND id <> ?", v, sessionID).Update(col, "").Error; err != nil {
+				return err
+			}
+		}
 		return tx.Model(&Session{}).Where("id = ?", sessionID).Updates(updates).Error
 	})
 }

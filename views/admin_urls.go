@@ -35,6 +35,7 @@ const (
 	PathCodes             = "/codes"
 	PathCodesResend       = "/codes/resend"
 	PathOutbox            = "/outbox"
+	PathPushes            = "/pushes"
 	PathAudit             = "/audit"
 	PathAuditCSV          = "/audit.csv"
 	PathSettings          = "/settings"

@@ -175,14 +175,15 @@ func (s *Server) setUpAdmin(ctx context.Context, opts Options, sessionsStore *mo
 	dash := models.NewDashboard(s.db, s.clock)
 	actions := models.NewUserActions(s.db, s.clock, sessionsStore, s.files, profiles)
 	s.admin = handlers.NewAdmin(admins, dash, actions, models.NewContactSyncReader(s.db, s.contacts), sessionsStore, signIn, s.clock, cookie, handlers.AdminConfig{
-		Region:      s.cfg.AdminRegion,
-		DemoCodeOn:  s.cfg.DemoCode != "",
-		Console:     s.cfg.OTPChannel == "console",
-		Channel:     s.cfg.OTPChannel,
-		CodeTTL:     s.cfg.OTP.TTL,
-		MaxAttempts: s.cfg.OTP.MaxAttempts,
-		PhotoURL:    s.cfg.BaseURL + "/files/",
-		Settings:    settingsOf(s.cfg, getenv),
+		Region:        s.cfg.AdminRegion,
+		DemoCodeOn:    s.cfg.DemoCode != "",
+		Console:       s.cfg.OTPChannel == "console",
+		PushProviders: s.cfg.Push.Providers,
+		Channel:       s.cfg.OTPChannel,
+		CodeTTL:       s.cfg.OTP.TTL,
+		MaxAttempts:   s.cfg.OTP.MaxAttempts,
+		PhotoURL:      s.cfg.BaseURL + "/files/",
+		Settings:      settingsOf(s.cfg, getenv),
 
 		MesiboStatus: s.mesiboStatus, // the degraded-mesibo banner
 		Health:       s.health,
@@ -247,6 +248,7 @@ func (s *Server) adminRoutes(html fiber.Router) {
 	g.Post(views.PathCodesResend, h.ResendCode)
 
 	g.Get(views.PathOutbox, h.Outbox)
+	g.Get(views.PathPushes, h.Pushes)
 
 	g.Get(views.PathAudit, h.Audit)
 	g.Get(views.PathAuditCSV, h.AuditCSV)

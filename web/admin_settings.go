@@ -26,6 +26,7 @@ func settingGroups() []struct {
 		{"Contacts", "contacts", []string{"contacts-"}},
 		{"Files", "files", []string{"photo-", "uploads-", "files-", "s3-"}},
 		{"Events", "events", []string{"event-", "fanout-"}},
+		{"Push notifications", "push", []string{"push", "fcm-", "apns-"}},
 		{"Server", "server", nil},
 	}
 }

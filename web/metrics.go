@@ -23,6 +23,7 @@ type metrics struct {
 	requests *prometheus.CounterVec
 	duration *prometheus.HistogramVec
 	ops      *prometheus.CounterVec
+	pushes   *prometheus.CounterVec
 }
 
 func newMetrics() *metrics {
@@ -39,7 +40,10 @@ func newMetrics() *metrics {
 			Name: "roster_api_ops_total", Help: "Protocol requests by op and result (OK or the error code).",
 		}, []string{"op", "result"}),
 	}
-	m.registry.MustRegister(m.requests, m.duration, m.ops,
+	m.pushes = prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "roster_push_attempts_total", Help: "Push attempts by provider and outcome (sent, retry, failed).",
+	}, []string{"provider", "outcome"})
+	m.registry.MustRegister(m.requests, m.duration, m.ops, m.pushes,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	return m
 }
@@ -85,4 +89,9 @@ func (m *metrics) watchMesibo(h *mesibo.Health) {
 
 func (m *metrics) handler() fiber.Handler {
 	return adaptor.HTTPHandler(promhttp.HandlerFor(m.registry, promhttp.HandlerOpts{}))
+}
+
+// observePush counts one push attempt.
+func (m *metrics) observePush(provider, outcome string) {
+	m.pushes.WithLabelValues(provider, outcome).Inc()
 }

@@ -26,7 +26,8 @@ func (s *Server) apiRoutes(app *fiber.App) {
 	app.Post("/", endpoint)
 	app.Options("/", endpoint)
 
-	stream := s.api.EventStream(handlers.StreamConfig{Heartbeat: s.cfg.People.EventHeartbeat, Done: s.streamsDone})
+	stream := s.api.EventStream(handlers.StreamConfig{Heartbeat: s.cfg.People.EventHeartbeat, Done: s.streamsDone,
+		Presence: s.presence})
 	// The token check has the request's deadline; the stream, written
 	// after the handler returns, does not.
 	app.Get("/api/events", s.plainStatus(s.withDeadline(s.api.RequireToken())), stream)

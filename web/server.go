@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net"
+	"net/http"
 	"os"
 	"sync"
 	"sync/atomic"
@@ -21,6 +22,7 @@ import (
 	"roster/web/clientip"
 	"roster/web/delivery"
 	"roster/web/mesibo"
+	"roster/web/push"
 )
 
 // Options are the dependencies a caller may replace; tests use them to
@@ -40,6 +42,12 @@ type Options struct {
 	// Database, when set, is used instead of the data directory's SQLite
 	// file (the tests' PostgreSQL databases); the server closes it.
 	Database *models.DB
+	// Push tunes the push worker (tests: its retry delays); zero fields
+	// take --push-concurrency, --push-rate and the worker's defaults.
+	Push push.WorkerConfig
+	// PushClient replaces the providers' HTTP client (tests trust their
+	// fake APNs' certificate).
+	PushClient *http.Client
 }
 
 // Server is a configured Roster instance.
@@ -52,11 +60,13 @@ type Server struct {
 	api     *handlers.API
 	worker  *delivery.Worker
 	outbox  *models.Outbox
+	pusher  *push.Worker // nil unless --push names a provider
 	metrics *metrics
 	admin   *handlers.Admin
 	admins  *models.Admins
 
 	events      *models.Events
+	presence    *models.Presence
 	bus         *models.Bus // PostgreSQL: live events across instances
 	contacts    *models.Contacts
 	sessions    *models.Sessions
@@ -154,16 +164,22 @@ func build(ctx context.Context, cfg Config, log *slog.Logger, opts Options, db *
 		mesibo: mesiboMode.health, clientIP: clientIP, metricsToken: metricsToken}
 	s.metrics.watchMesibo(s.mesibo)
 	hasher := models.NewPhoneHasher(contactsKey)
+	delays := models.NewSteadyClock(opts.Clock) // retry delays and leases: a clock stepped back does not lengthen them
+	// This instance's live streams, in the database: devices with one get no push.
+	s.presence = models.NewPresence(db, s.clock, cfg.People.EventHeartbeat)
+	if err := s.setUpPush(opts, delays); err != nil {
+		return nil, err
+	}
 	s.events = models.NewEvents(db, s.clock, log, models.EventsConfig{AppName: cfg.AppName,
 		Retention: cfg.People.EventRetention, Chunk: cfg.People.FanoutChunk, Sinks: opts.NoticeSinks,
 		MesiboNotices: mesiboMode.jobs != nil, OnQueued: func() { s.worker.Wake() },
+		PushProviders: cfg.Push.Providers, OnPushQueued: s.wakePusher,
 		StreamsPerSession: cfg.People.StreamsPerSession, StreamsPerUser: cfg.People.StreamsPerUser})
 	if db.Postgres() {
 		// Several instances may share the database: their streams hear of
 		// each other's events and revocations.
 		s.bus = models.NewBus(db, s.events.Hub(), log, cfg.People.EventPoll)
 	}
-	delays := models.NewSteadyClock(opts.Clock) // retry delays and leases: a clock stepped back does not lengthen them
 	s.outbox = models.NewOutbox(db, s.clock, delays, time.Minute, delivery.Console{}.Name())
 	s.worker = delivery.NewWorker(s.outbox, delays, log, opts.Worker, opts.Senders...)
 	sessions := models.NewSessions(db, s.clock, cfg.SessionTouch)
@@ -276,6 +292,10 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 	if s.bus != nil {
 		wg.Go(func() { s.bus.Run(workCtx) })
 	}
+	wg.Go(func() { s.presence.Run(workCtx, s.log) })
+	if s.pusher != nil {
+		wg.Go(func() { s.pusher.Run(workCtx) })
+	}
 
 	tracked := trackConns(ln, s.log, connLimits{max: s.cfg.MaxConnections, perIP: s.cfg.MaxConnectionsPerIP, trusted: s.clientIP.IsTrusted})
 	serveErr := make(chan error, 1)
@@ -338,6 +358,11 @@ func (s *Server) Prune(ctx context.Context) {
 		}
 		audit, err := models.PruneAudit(ctx, s.db, s.clock.Now().Add(-s.cfg.AuditRetention))
 		n += audit
+		if err != nil {
+			return err
+		}
+		tokens, err := models.PrunePushTokens(ctx, s.db, s.clock.Now().Add(-pushTokenIdle), s.clock.Now())
+		n += tokens
 		return err
 	})
 	if err != nil && ctx.Err() == nil {
