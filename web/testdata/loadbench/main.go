@@ -11,7 +11,11 @@
 // body, a median of single sequential requests, the server's CPU time per
 // request (from /proc) and its peak RSS. --scaling, --mixed and --overload
 // add the scaling table of the 1,000-number re-sync, a mixed load at 256
-// connections and an overload at 1,024.
+// connections and an overload at 1,024. --memory runs the memory test
+// instead (memory.go: resident memory idle, at 16 connections over the
+// -cases, at 1,024 connections and a minute after that burst):
+//
+//	go run ./web/testdata/loadbench --data-dir SEEDED-DIR -d 10s --memory
 //
 // It lives in testdata so that `go build ./...` and `go test ./...` leave
 // it out: it is a tool for people, started by hand (CI vets and
@@ -134,10 +138,12 @@ func main() {
 	scaling := flag.Bool("scaling", false, "also the 1,000-number re-sync at 1, 4, 16, 64 connections")
 	mixed := flag.Bool("mixed", false, "also a mixed load at 256 connections for 30 s")
 	overload := flag.Bool("overload", false, "also the 1,000-number re-sync and sign-ins at 1,024 connections")
+	memory := flag.Bool("memory", false, "instead, the memory test: RSS idle, at 16 connections (-cases), at 1,024 and --settle after")
+	settle := flag.Duration("settle", time.Minute, "memory test: how long after the burst its memory is read")
 	serverArgs := flag.String("server-args", "", "extra server flags")
 	flag.IntVar(&b.instances, "instances", 1, "servers on the same database (PostgreSQL: --database-url in -server-args); the mixed load is spread over them")
 	flag.Parse()
-	if err := b.run(*only, *scaling, *mixed, *overload, strings.Fields(*serverArgs)); err != nil {
+	if err := b.run(*only, *scaling, *mixed, *overload, *memory, *settle, strings.Fields(*serverArgs)); err != nil {
 		fmt.Fprintln(os.Stderr, "loadbench:", err)
 		os.Exit(1)
 	}
@@ -152,7 +158,7 @@ func hello(addr string) {
 	}
 }
 
-func (b *bench) run(only string, scaling, mixed, overload bool, extra []string) error {
+func (b *bench) run(only string, scaling, mixed, overload, memory bool, settle time.Duration, extra []string) error {
 	var lim syscall.Rlimit
 	if syscall.Getrlimit(syscall.RLIMIT_NOFILE, &lim) == nil {
 		lim.Cur = lim.Max
@@ -219,6 +225,9 @@ func (b *bench) run(only string, scaling, mixed, overload bool, extra []string) 
 	}
 	var rows []result
 	want := func(name string) bool { return only == "" || slices.Contains(strings.Split(only, ","), name) }
+	if memory {
+		return b.memoryTest(want, settle)
+	}
 	for _, c := range b.cases() {
 		if !want(c.name) {
 			continue
@@ -457,8 +466,10 @@ func (b *bench) caseByName(name string) benchCase {
 // luaScript writes the wrk script of a case: tokens cycle per thread (each
 // thread takes every threads-th one, so no two requests share a fresh user
 // while the pool lasts), every reply body is checked, and done() prints the
-// counts loadbench reads.
-func (b *bench) luaScript(c benchCase) (string, error) {
+// counts loadbench reads. With honorRetry, a connection answered BUSY waits
+// its retry_after before its next request, as the protocol asks of apps
+// (retryDelay); without, it asks again at once.
+func (b *bench) luaScript(c benchCase, honorRetry bool) (string, error) {
 	tokFile := filepath.Join(b.work, c.name+".tokens")
 	if err := os.WriteFile(tokFile, []byte(strings.Join(c.tokens, "\n")+"\n"), 0o600); err != nil {
 		return "", err
@@ -488,7 +499,7 @@ end
 function response(status, headers, body)
   if not string.find(body, want, 1, true) then
     bad = bad + 1
-    if string.find(body, '"BUSY"', 1, true) then busy = busy + 1 end
+    if string.find(body, '"BUSY"', 1, true) then busy = busy + 1; retryAfter(body) end
     if string.find(body, '"INTERNAL"', 1, true) then internal = internal + 1 end
   end
 end
@@ -497,12 +508,34 @@ function done(summary, latency, requests)
   for _, t in ipairs(threads) do b = b + t:get("bad"); u = u + t:get("busy"); i = i + t:get("internal") end
   io.write(string.format("LOADBENCH bad=%%d busy=%%d internal=%%d\n", b, u, i))
 end
-`, pre, post, c.want, tokFile, 2)
+`, pre, post, c.want, tokFile, 2) + retryDelay(honorRetry)
 	path := filepath.Join(b.work, c.name+".lua")
 	return path, os.WriteFile(path, []byte(script), 0o600)
 }
 
 // single is the median of sequential requests on one keep-alive connection.
+// retryDelay is the Lua of a script's retryAfter(body), called on each
+// BUSY reply: with honor, wrk's delay() then holds that connection's next
+// request for the reply's retry_after (wrk calls delay() right after
+// response() of the same connection, and does not count the delay in the
+// latency). Without, it does nothing.
+func retryDelay(honor bool) string {
+	if !honor {
+		return "\nfunction retryAfter(body) end\n"
+	}
+	return `
+local wait = 0
+function retryAfter(body)
+  wait = (tonumber(string.match(body, '"retry_after":(%d+)')) or 1) * 1000
+end
+function delay()
+  local w = wait
+  wait = 0
+  return w
+end
+`
+}
+
 func (b *bench) single(c benchCase, tokens []string) (time.Duration, error) {
 	var ds []time.Duration
 	for i := range singleN {
@@ -538,7 +571,9 @@ func (b *bench) measure(c benchCase, threads, conns int, d time.Duration) (resul
 			return r, err
 		}
 	}
-	script, err := b.luaScript(c)
+	// Overloads honor retry_after: refused at once, a client that asked
+	// again at once would measure how fast refusals are sent.
+	script, err := b.luaScript(c, conns >= 256)
 	if err != nil {
 		return r, err
 	}
@@ -576,7 +611,7 @@ func (b *bench) measureHello() (result, error) {
 	if r.single, err = b.single(c, c.tokens); err != nil {
 		return r, err
 	}
-	script, err := b.luaScript(c)
+	script, err := b.luaScript(c, false)
 	if err != nil {
 		return r, err
 	}
@@ -789,7 +824,7 @@ end
 function response(status, headers, body)
   if not string.find(body, '"result":"OK"', 1, true) then
     bad = bad + 1
-    if string.find(body, '"BUSY"', 1, true) then busy = busy + 1 end
+    if string.find(body, '"BUSY"', 1, true) then busy = busy + 1; retryAfter(body) end
     if string.find(body, '"INTERNAL"', 1, true) then internal = internal + 1 end
   end
 end
@@ -798,7 +833,7 @@ function done(summary, latency, requests)
   for _, t in ipairs(threads) do b = b + t:get("bad"); u = u + t:get("busy"); i = i + t:get("internal") end
   io.write(string.format("LOADBENCH bad=%%d busy=%%d internal=%%d\n", b, u, i))
 end
-`, known, tokFile, code)
+`, known, tokFile, code) + retryDelay(true)
 	path := filepath.Join(b.work, "mixed.lua")
 	if err := os.WriteFile(path, []byte(script), 0o600); err != nil {
 		return r, err
