@@ -69,6 +69,7 @@ type Server struct {
 	// (ROSTER_METRICS_TOKEN; "" = not served there).
 	metricsToken  string
 	metricsApp    *fiber.App
+	admission     *admission   // protocol requests wait their turn here (admission.go)
 	dbLost        atomic.Bool  // the SQLite file is gone, replaced or unwritable (CheckDatabase)
 	writeRefused  atomic.Bool  // the last readiness check found the database refusing writes
 	writeProbedOK atomic.Int64 // when a readiness write last went through, unix ms (0: not lately)

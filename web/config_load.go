@@ -1,0 +1,39 @@
+package web
+
+import (
+	"errors"
+	"flag"
+	"runtime"
+	"time"
+)
+
+// LoadConfig is how the server behaves under load: how many protocol
+// requests it serves at once and how long a request may expect to wait
+// for its turn.
+type LoadConfig struct {
+	// RequestSlots is how many protocol requests are served at once; the
+	// others wait their turn in arrival order (admission.go).
+	RequestSlots int
+	// QueueWait is the longest expected wait for a turn a request is
+	// admitted with; one that would wait longer is answered BUSY at once.
+	QueueWait time.Duration
+}
+
+// defaultRequestSlots keeps every core busy with requests that are
+// computing while others wait for the database, and is at least the
+// writer's largest batch (models' maxWriteBatch), so that queued writes
+// still share commits.
+func defaultRequestSlots() int { return max(32, 8*runtime.GOMAXPROCS(0)) }
+
+func registerLoadFlags(fs *flag.FlagSet, l *LoadConfig) {
+	fs.IntVar(&l.RequestSlots, "request-slots", defaultRequestSlots(), "protocol requests served at once; more wait their turn in arrival order")
+	fs.DurationVar(&l.QueueWait, "queue-wait", 500*time.Millisecond, "longest expected wait for a turn: a protocol request that would wait longer (or past --request-timeout) is answered BUSY with retry_after at once")
+}
+
+func (l LoadConfig) check() []error {
+	var errs []error
+	if l.RequestSlots <= 0 || l.QueueWait <= 0 {
+		errs = append(errs, errors.New("--request-slots and --queue-wait must be positive"))
+	}
+	return errs
+}
