@@ -155,6 +155,14 @@ func serve(ctx context.Context, c console, args []string) error {
 	if err != nil {
 		return web.MarkUsage(fmt.Errorf("configuration: %w", err))
 	}
+	if c.getenv("GOMEMLIMIT") == "" && cfg.Load.MemoryLimitMB > 0 {
+		// A soft limit: with GOGC at 200 the heap may grow to three times
+		// what is live before a collection, and a burst of 1,024
+		// connections holds some 65 MiB live; near the limit the collector
+		// runs sooner instead (at most half the CPU), so a burst's garbage
+		// does not take the process past what a small machine has.
+		debug.SetMemoryLimit(int64(cfg.Load.MemoryLimitMB) << 20)
+	}
 	log := newLogger(c.stderr, cfg.LogFormat, cfg.LogLevel)
 	if err := run(ctx, cfg, log); err != nil {
 		log.Error("roster stopped", "err", err)

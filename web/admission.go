@@ -4,6 +4,7 @@ import (
 	"container/list"
 	"context"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/gofiber/fiber/v2"
@@ -34,7 +35,8 @@ type admission struct {
 	queue   list.List     // of chan struct{}, closed when it is given a slot
 	mean    time.Duration // of the time a slot is held; 0 until one is measured
 
-	refused prometheus.Counter
+	refused  prometheus.Counter
+	arrivals atomic.Uint64 // requests that asked for a turn (memory_trim.go)
 }
 
 func newAdmission(clock models.Clock, cfg LoadConfig, reg *prometheus.Registry) *admission {
@@ -67,6 +69,7 @@ func (a *admission) admit(h fiber.Handler) fiber.Handler {
 // refuses: BUSY at once when the expected wait is too long, ctx's error
 // when its deadline passes while it waits.
 func (a *admission) enter(ctx context.Context) (leave func(), err error) {
+	a.arrivals.Add(1)
 	a.mu.Lock()
 	if a.serving < a.slots && a.queue.Len() == 0 {
 		a.serving++
