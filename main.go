@@ -17,6 +17,7 @@ import (
 	"strings"
 	"syscall"
 	"text/tabwriter"
+	"time"
 
 	"roster/web"
 )
@@ -163,7 +164,11 @@ func serve(ctx context.Context, c console, args []string) error {
 		// does not take the process past what a small machine has.
 		debug.SetMemoryLimit(int64(cfg.Load.MemoryLimitMB) << 20)
 	}
-	log := newLogger(c.stderr, cfg.LogFormat, cfg.LogLevel)
+	// The log is written in blocks (web.LogBuffer): warnings and errors at
+	// once, the rest at least every 100 ms, all of it before serve returns.
+	out := web.NewLogBuffer(c.stderr, 100*time.Millisecond)
+	defer out.Close()
+	log := slog.New(out.FlushOnWarn(newLogger(out, cfg.LogFormat, cfg.LogLevel).Handler()))
 	if err := run(ctx, cfg, log); err != nil {
 		log.Error("roster stopped", "err", err)
 		return errLogged

@@ -184,8 +184,8 @@ func RequestID(c *fiber.Ctx) string {
 	return id
 }
 
-// accessLog writes one line per request. It logs the path without the query
-// string: tokens travel there.
+// accessLog writes one line per request (unless --access-log=false). It
+// logs the path without the query string: tokens travel there.
 func (s *Server) accessLog(c *fiber.Ctx) error {
 	start := time.Now()
 	err := c.Next()
@@ -195,9 +195,15 @@ func (s *Server) accessLog(c *fiber.Ctx) error {
 			_ = c.SendStatus(fiber.StatusInternalServerError)
 		}
 	}
+	if s.metrics != nil {
+		s.metrics.observe(c, time.Since(start), s.api.HasOp)
+	}
 	level := slog.LevelInfo
 	if p := c.Path(); p == "/livez" || p == "/readyz" || p == "/metrics" || strings.HasPrefix(p, "/static/") {
 		level = slog.LevelDebug
+	}
+	if !s.cfg.Load.AccessLog || !s.log.Enabled(c.UserContext(), level) {
+		return nil
 	}
 	attrs := []slog.Attr{
 		slog.String("request_id", RequestID(c)),
@@ -212,9 +218,6 @@ func (s *Server) accessLog(c *fiber.Ctx) error {
 	}
 	if code := handlers.ErrorCodeOf(c); code != "" {
 		attrs = append(attrs, slog.String("error", code))
-	}
-	if s.metrics != nil {
-		s.metrics.observe(c, time.Since(start), s.api.HasOp)
 	}
 	s.log.LogAttrs(c.UserContext(), level, "request", attrs...)
 	return nil

@@ -9,7 +9,8 @@ import (
 
 // LoadConfig is how the server behaves under load: how many protocol
 // requests it serves at once, how long a request may expect to wait for
-// its turn, and how much memory Go may hold before collecting harder.
+// its turn, how much memory Go may hold before collecting harder, and
+// whether each request is logged.
 type LoadConfig struct {
 	// RequestSlots is how many protocol requests are served at once; the
 	// others wait their turn in arrival order (admission.go).
@@ -20,6 +21,8 @@ type LoadConfig struct {
 	// MemoryLimitMB is Go's soft memory limit (debug.SetMemoryLimit) unless
 	// GOMEMLIMIT is set; 0: none.
 	MemoryLimitMB int
+	// AccessLog writes one line per request at info level.
+	AccessLog bool
 }
 
 // defaultRequestSlots keeps every core busy with requests that are
@@ -32,6 +35,7 @@ func registerLoadFlags(fs *flag.FlagSet, l *LoadConfig) {
 	fs.IntVar(&l.RequestSlots, "request-slots", defaultRequestSlots(), "protocol requests served at once; more wait their turn in arrival order")
 	fs.DurationVar(&l.QueueWait, "queue-wait", 500*time.Millisecond, "longest expected wait for a turn: a protocol request that would wait longer (or past --request-timeout) is answered BUSY with retry_after at once")
 	fs.IntVar(&l.MemoryLimitMB, "memory-limit-mb", 256, "Go's soft memory limit in MiB: the garbage collector works harder near it (GOMEMLIMIT, when set, wins; SQLite's caches and mapped database pages are outside it; 0 = none)")
+	fs.BoolVar(&l.AccessLog, "access-log", true, "log one line per request at info level (about 200 bytes a request, written in blocks)")
 }
 
 func (l LoadConfig) check() []error {
