@@ -11,16 +11,18 @@
 // body, a median of single sequential requests, the server's CPU time per
 // request (from /proc) and its peak RSS. --scaling, --mixed and --overload
 // add the scaling table of the 1,000-number re-sync, a mixed load at 256
-// connections and an overload at 1,024. --memory runs the memory test
-// instead (memory.go: resident memory idle, at 16 connections over the
-// -cases, at 1,024 connections and a minute after that burst):
+// connections and an overload at 1,024 (where a few probes beside wrk time
+// the replies served apart from those refused: probe.go). --memory runs
+// the memory test instead (memory.go: resident memory idle, at 16
+// connections over the -cases, at 1,024 connections and a minute after
+// that burst):
 //
 //	go run ./web/testdata/loadbench --data-dir SEEDED-DIR -d 10s --memory
 //
 // It lives in testdata so that `go build ./...` and `go test ./...` leave
 // it out: it is a tool for people, started by hand (CI vets and
-// staticchecks it by name). It is one long file because the cases, the Lua
-// scripts they share and the table are easier to keep right in one place.
+// staticchecks it by name). The cases, the Lua scripts they share and the
+// table are in this one long file, easier to keep right in one place.
 package main
 
 import (
@@ -120,6 +122,9 @@ type result struct {
 	busy, interna int64
 	rssMiB        float64
 	load          string
+	// From probe, at 256 connections and more: the p99 of the replies
+	// served and of those refused (BUSY).
+	servedP99, refusedP99 string
 }
 
 func main() {
@@ -515,22 +520,28 @@ end
 
 // single is the median of sequential requests on one keep-alive connection.
 // retryDelay is the Lua of a script's retryAfter(body), called on each
-// BUSY reply: with honor, wrk's delay() then holds that connection's next
-// request for the reply's retry_after (wrk calls delay() right after
-// response() of the same connection, and does not count the delay in the
-// latency). Without, it does nothing.
+// BUSY reply: with honor, each BUSY holds one next request of the thread
+// for the reply's retry_after through wrk's delay() (which wrk does not
+// count in the latency). wrk asks delay() when a connection is next
+// writable, not right after its response(), so the waits are queued and
+// each taken once: the request held may be another connection's, the
+// number and length of the waits are the replies'. Without, it does
+// nothing.
 func retryDelay(honor bool) string {
 	if !honor {
 		return "\nfunction retryAfter(body) end\n"
 	}
 	return `
-local wait = 0
+local waits, first, last = {}, 1, 0
 function retryAfter(body)
-  wait = (tonumber(string.match(body, '"retry_after":(%d+)')) or 1) * 1000
+  last = last + 1
+  waits[last] = (tonumber(string.match(body, '"retry_after":(%d+)')) or 1) * 1000
 end
 function delay()
-  local w = wait
-  wait = 0
+  if first > last then return 0 end
+  local w = waits[first]
+  waits[first] = nil
+  first = first + 1
   return w
 end
 `
@@ -577,7 +588,18 @@ func (b *bench) measure(c benchCase, threads, conns int, d time.Duration) (resul
 	if err != nil {
 		return r, err
 	}
+	if conns < 256 {
+		err = b.wrk(&r, b.pid, script, threads, conns, d, "http://"+b.addr+"/api.php")
+		return r, err
+	}
+	ctx, stop := context.WithCancel(context.Background())
+	var served, refused []time.Duration
+	probed := make(chan struct{})
+	go func() { served, refused = b.probe(ctx, c); close(probed) }()
 	err = b.wrk(&r, b.pid, script, threads, conns, d, "http://"+b.addr+"/api.php")
+	stop()
+	<-probed
+	r.servedP99, r.refusedP99 = p99(served), p99(refused)
 	return r, err
 }
 
@@ -729,8 +751,8 @@ func peakRSS(pid int) float64 {
 
 func printTable(title string, rows []result) {
 	fmt.Printf("\n%s\n", title)
-	fmt.Println("| case | req/s | p50 | p99 | single median | CPU-ms/req | cores: server + wrk | peak RSS MiB | failed body checks (BUSY, INTERNAL) | socket errors (timeouts) | load avg |")
-	fmt.Println("|---|---|---|---|---|---|---|---|---|---|---|")
+	fmt.Println("| case | req/s | p50 | p99 | single median | CPU-ms/req | cores: server + wrk | peak RSS MiB | failed body checks (BUSY, INTERNAL) | socket errors (timeouts) | load avg | probes' p99: served, BUSY |")
+	fmt.Println("|---|---|---|---|---|---|---|---|---|---|---|---|")
 	var hello float64
 	for _, r := range rows {
 		if r.name == "hello" {
@@ -746,8 +768,12 @@ func printTable(title string, rows []result) {
 		if r.single > 0 {
 			single = fmt.Sprintf("%.2f ms", float64(r.single.Microseconds())/1000)
 		}
-		fmt.Printf("| %s | %.0f | %s | %s | %s | %.2f | %.2f + %.2f | %.0f | %d (%d, %d) | %d (%d) | %s |\n", name, r.rps, r.p50, r.p99, single,
-			r.cpuMs, r.cores, r.wrkCores, r.rssMiB, r.bad, r.busy, r.interna, r.errs, r.timeouts, r.load)
+		probes := "-"
+		if r.servedP99 != "" {
+			probes = r.servedP99 + ", " + r.refusedP99
+		}
+		fmt.Printf("| %s | %.0f | %s | %s | %s | %.2f | %.2f + %.2f | %.0f | %d (%d, %d) | %d (%d) | %s | %s |\n", name, r.rps, r.p50, r.p99, single,
+			r.cpuMs, r.cores, r.wrkCores, r.rssMiB, r.bad, r.busy, r.interna, r.errs, r.timeouts, r.load, probes)
 	}
 }
 
