@@ -2,9 +2,12 @@ package web
 
 import (
 	"context"
+	"log/slog"
 	"runtime"
 	"runtime/debug"
 	"time"
+
+	"roster/models"
 )
 
 // Go collects garbage as the heap grows, and an idle server allocates
@@ -14,8 +17,9 @@ import (
 // scavenger's slow pace after that. So once the arrivals of protocol
 // requests fall to a tenth of the busiest interval since the last trim (or
 // to none), the server collects twice (pooled objects survive one
-// collection) and returns the free pages at once. At most one trim per
-// interval, and none while the load holds.
+// collection) and returns the free pages at once, after SQLite's writer
+// has given back its page cache. At most one trim per interval, and none
+// while the load holds.
 const trimInterval = 10 * time.Second
 
 // quietAfterBusy tells, interval by interval, when the load has fallen.
@@ -33,8 +37,10 @@ func (q *quietAfterBusy) fell(arrivals uint64) bool {
 	return true
 }
 
-// trimWhenQuiet counts arrivals every interval until ctx is done.
-func trimWhenQuiet(ctx context.Context, every time.Duration, arrivals func() uint64) {
+// trimWhenQuiet counts arrivals every interval until ctx is done, and
+// trims when they fall: the database first (SQLite's caches are outside
+// Go's heap), then Go's heap.
+func trimWhenQuiet(ctx context.Context, every time.Duration, arrivals func() uint64, db *models.DB, log *slog.Logger) {
 	t := time.NewTicker(every)
 	defer t.Stop()
 	var q quietAfterBusy
@@ -47,6 +53,9 @@ func trimWhenQuiet(ctx context.Context, every time.Duration, arrivals func() uin
 		}
 		n := arrivals()
 		if q.fell(n - last) {
+			if err := db.ReleaseMemory(ctx); err != nil && ctx.Err() == nil {
+				log.Warn("database: releasing the cache's memory failed", "err", err)
+			}
 			runtime.GC()
 			debug.FreeOSMemory()
 		}

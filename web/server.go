@@ -274,7 +274,7 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 	wg.Go(func() { s.contacts.RunSyncLog(workCtx, time.Second, s.log) })
 	wg.Go(func() { s.db.RunAnalyze(workCtx, 6*time.Hour, s.log) })
 	wg.Go(func() { s.db.RunCheckpoints(workCtx, 100*time.Millisecond, s.log) })
-	wg.Go(func() { trimWhenQuiet(workCtx, trimInterval, s.admission.arrivals.Load) })
+	wg.Go(func() { trimWhenQuiet(workCtx, trimInterval, s.admission.arrivals.Load, s.db, s.log) })
 	if s.bus != nil {
 		wg.Go(func() { s.bus.Run(workCtx) })
 	}
