@@ -33,7 +33,7 @@ func defaultRequestSlots() int { return max(32, 8*runtime.GOMAXPROCS(0)) }
 
 func registerLoadFlags(fs *flag.FlagSet, l *LoadConfig) {
 	fs.IntVar(&l.RequestSlots, "request-slots", defaultRequestSlots(), "protocol requests served at once; more wait their turn in arrival order")
-	fs.DurationVar(&l.QueueWait, "queue-wait", 500*time.Millisecond, "longest expected wait for a turn: a protocol request that would wait longer (or past --request-timeout) is answered BUSY with retry_after at once")
+	fs.DurationVar(&l.QueueWait, "queue-wait", 250*time.Millisecond, "longest expected wait for a turn: a protocol request that would wait longer (or past --request-timeout) is answered BUSY with retry_after at once")
 	fs.IntVar(&l.MemoryLimitMB, "memory-limit-mb", 256, "Go's soft memory limit in MiB: the garbage collector works harder near it (GOMEMLIMIT, when set, wins; SQLite's caches and mapped database pages are outside it; 0 = none)")
 	fs.BoolVar(&l.AccessLog, "access-log", true, "log one line per request at info level (about 200 bytes a request, written in blocks)")
 }
