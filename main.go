@@ -17,6 +17,7 @@ import (
 	"strings"
 	"syscall"
 	"text/tabwriter"
+	"time"
 
 	"roster/web"
 )
@@ -155,7 +156,19 @@ func serve(ctx context.Context, c console, args []string) error {
 	if err != nil {
 		return web.MarkUsage(fmt.Errorf("configuration: %w", err))
 	}
-	log := newLogger(c.stderr, cfg.LogFormat, cfg.LogLevel)
+	if c.getenv("GOMEMLIMIT") == "" && cfg.Load.MemoryLimitMB > 0 {
+		// A soft limit: with GOGC at 200 the heap may grow to three times
+		// what is live before a collection, and a burst of 1,024
+		// connections holds some 65 MiB live; near the limit the collector
+		// runs sooner instead (at most half the CPU), so a burst's garbage
+		// does not take the process past what a small machine has.
+		debug.SetMemoryLimit(int64(cfg.Load.MemoryLimitMB) << 20)
+	}
+	// The log is written in blocks (web.LogBuffer): warnings and errors at
+	// once, the rest at least every 100 ms, all of it before serve returns.
+	out := web.NewLogBuffer(c.stderr, 100*time.Millisecond)
+	defer out.Close()
+	log := slog.New(out.FlushOnWarn(newLogger(out, cfg.LogFormat, cfg.LogLevel).Handler()))
 	if err := run(ctx, cfg, log); err != nil {
 		log.Error("roster stopped", "err", err)
 		return errLogged

@@ -6,7 +6,6 @@ import (
 	"time"
 
 	"github.com/gofiber/fiber/v2"
-	"github.com/valyala/bytebufferpool"
 
 	"roster/models"
 )
@@ -55,9 +54,8 @@ type API struct {
 	clock    models.Clock
 	client   ClientConfig
 	ops      map[string]opFunc
-	// listBufs recycles the buffers of contact lists (a reply of 1,000
-	// contacts is about 350 KB): the pool sizes itself to the replies seen.
-	listBufs bytebufferpool.Pool
+	// listBufs recycles the buffers of contact lists (reply_buffers.go).
+	listBufs replyBuffers
 	redirect time.Duration // Services.FilesRedirect
 }
 

@@ -30,19 +30,16 @@ func contactFields(u *models.User) contactJSON {
 // getContacts is contact sync: with `phones`, an upload (reset=1 clears the
 // book first; hidden=1, a lookup of one unknown sender, is stored like any
 // other number); without, the contacts changed since `ts`. The contacts'
-// array (up to megabytes) is built in a pooled buffer, handed back once the
-// reply is written.
+// array (up to megabytes) is built in a recycled buffer (reply_buffers.go),
+// handed back once the reply is written.
 func (a *API) getContacts(c *fiber.Ctx, r *Request, pr *models.Principal) (Reply, error) {
-	buf := a.listBufs.Get()
-	list, err := a.syncContacts(c.UserContext(), r, pr, buf.B[:0])
+	list, err := a.syncContacts(c.UserContext(), r, pr, a.listBufs.get())
 	if err != nil {
-		a.listBufs.Put(buf)
 		return nil, err
 	}
-	buf.B = list.JSON
 	me := contactFields(&pr.User) // u: the caller's own profile, without gid
 	me.GID = ""
-	return Reply{"contacts": preEncoded{json: list.JSON, release: func() { a.listBufs.Put(buf) }}, "u": me}, nil
+	return Reply{"contacts": preEncoded{json: list.JSON, release: func() { a.listBufs.put(list.JSON) }}, "u": me}, nil
 }
 
 func (a *API) syncContacts(ctx context.Context, r *Request, pr *models.Principal, dst []byte) (models.ContactList, error) {

@@ -40,35 +40,40 @@ func (a *API) writeOK(c *fiber.Ctx, op string, reply Reply) error {
 	// Pre-encoded values are spliced in as they are: handed to the encoder
 	// (as json.RawMessage) they would be validated and copied byte by byte,
 	// which for a reply of thousands of contacts costs more than the query.
-	// They are written straight into the response's (pooled) body buffer.
+	// The body is streamed from the envelope's bytes and the values'
+	// buffers, which are handed back once it is written (replyStream).
 	b, err := c.App().Config().JSONEncoder(env)
 	if err != nil {
 		return err
 	}
 	sort.Strings(raw) // the encoder writes map keys in order too: the same reply every time
-	res := c.Response()
-	res.ResetBody()
-	res.AppendBody(b[:len(b)-1]) // without the closing brace
+	// The envelope without its closing brace, then the values.
+	body := &replyStream{parts: [][]byte{b[:len(b)-1]}}
+	var releases []func()
 	for _, k := range raw {
 		key, _ := json.Marshal(k)
 		v := reply[k].(preEncoded)
-		res.AppendBody([]byte{','})
-		res.AppendBody(key)
-		res.AppendBody([]byte{':'})
-		res.AppendBody(v.json)
+		body.parts = append(body.parts, []byte{','}, key, []byte{':'}, v.json)
 		if v.release != nil {
-			v.release()
+			releases = append(releases, v.release)
 		}
 	}
-	res.AppendBody([]byte{'}'})
+	body.parts = append(body.parts, []byte{'}'})
+	body.release = func() {
+		for _, f := range releases {
+			f()
+		}
+	}
+	res := c.Response()
 	res.Header.SetContentType(fiber.MIMEApplicationJSON)
+	res.SetBodyStream(body, body.size())
 	c.Status(fiber.StatusOK)
 	return nil
 }
 
 // preEncoded is a reply value that is already valid JSON (built from
-// entries the database keeps encoded); writeOK sends it unchanged, then
-// calls release (when set) to hand its buffer back.
+// entries the database keeps encoded); writeOK sends it unchanged, and
+// release (when set) hands its buffer back once the reply is written.
 type preEncoded struct {
 	json    []byte
 	release func()

@@ -51,6 +51,12 @@ func (e *APIError) Error() string { return e.Code + ": " + e.Msg }
 
 func apiErr(code, msg string) *APIError { return &APIError{Code: code, Msg: msg} }
 
+// Busy is the answer to a request the server has no time for now: come
+// back after retry (at least busyRetry).
+func Busy(retry time.Duration) *APIError {
+	return &APIError{Code: CodeBusy, Msg: "The server is busy. Please try again in a moment.", RetryAfter: max(retry, busyRetry)}
+}
+
 // refusalCode is the protocol's error code of a sign-in refusal ("" for a
 // reason the protocol has no code for: answered as INTERNAL).
 func refusalCode(r models.Reason) string {
@@ -98,7 +104,7 @@ func ProtocolError(err error) (e *APIError, internal bool) {
 	case errors.As(err, &issuer):
 		return apiErr(CodeBadUser, issuer.Message), false
 	case models.IsBusy(err):
-		return &APIError{Code: CodeBusy, Msg: "The server is busy. Please try again in a moment.", RetryAfter: busyRetry}, false
+		return Busy(busyRetry), false
 	case errors.Is(err, models.ErrUnauthenticated):
 		return apiErr(CodeAuthFail, "Your session has ended. Please sign in again."), false
 	case errors.As(err, &bad):

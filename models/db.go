@@ -212,6 +212,10 @@ func open(ctx context.Context, path string, busy time.Duration, log *slog.Logger
 	n := max(4, 2*runtime.NumCPU())
 	rsql.SetMaxOpenConns(n)
 	rsql.SetMaxIdleConns(n)
+	// A reader unused this long is closed: its page cache, its compiled
+	// statements and its map of the file go with it, so that the readers a
+	// burst opened do not hold memory once it is over.
+	rsql.SetConnMaxIdleTime(readerMaxIdle)
 	ckpt := sql.OpenDB(&connector{dsn: dsn(path, false, busy), driver: sqliteDriver(), log: sqlLog})
 	ckpt.SetMaxOpenConns(1)
 	d := &DB{Write: w, Read: r, dialect: dialectSQLite, ckpt: ckpt, writes: make(chan *writeJob), closed: make(chan struct{}),
@@ -267,6 +271,25 @@ func (d *DB) RunAnalyze(ctx context.Context, every time.Duration, log *slog.Logg
 			log.Warn("database: ANALYZE failed", "err", err)
 		}
 	})
+}
+
+// readerMaxIdle is how long a read connection may sit unused before it is
+// closed (and opened again when needed).
+const readerMaxIdle = 30 * time.Second
+
+// ReleaseMemory gives back the write connection's page cache (PRAGMA
+// shrink_memory): after a burst of writes it holds up to its cache size
+// of pages no one may read again soon. Like Analyze it runs on the
+// connection by itself, not through WriteTx: it changes nothing stored.
+// The readers release theirs when they close (readerMaxIdle). Then the C
+// library is asked to return what SQLite freed (db_malloc.go).
+func (d *DB) ReleaseMemory(ctx context.Context) error {
+	if d.dialect == dialectPostgres {
+		return nil
+	}
+	err := d.Write.WithContext(ctx).Exec("PRAGMA shrink_memory").Error
+	trimCHeap()
+	return err
 }
 
 // repeat calls fn every interval until ctx is done (the database's chores).

@@ -38,3 +38,24 @@ func TestChoreOnOneInstance(t *testing.T) {
 		t.Errorf("b after a: ran %v, %v", ran, err)
 	}
 }
+
+// Releasing the cache's memory works on both databases and leaves the
+// writer usable.
+func TestReleaseMemory(t *testing.T) {
+	ctx := context.Background()
+	db := openTestDB(t)
+	if err := db.ReleaseMemory(ctx); err != nil {
+		t.Fatalf("SQLite: %v", err)
+	}
+	if err := db.WriteTx(ctx, func(tx *Tx) error { return tx.Exec("CREATE TABLE after_release (x INTEGER)").Error }); err != nil {
+		t.Errorf("a write after the release: %v", err)
+	}
+	pg, err := OpenPostgres(ctx, freshPostgres(t), PostgresPool{MaxOpen: 2, MaxIdle: 2}, slog.New(slog.NewTextHandler(io.Discard, nil)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { pg.Close() })
+	if err := pg.ReleaseMemory(ctx); err != nil {
+		t.Errorf("PostgreSQL: %v", err)
+	}
+}

@@ -35,6 +35,11 @@ func (s *Server) newApp() *fiber.App {
 		// and answer a malformed one itself, with the library's words; the
 		// op endpoint parses them and answers BADREQUEST in the envelope.
 		DisablePreParseMultipartForm: true,
+		// Between requests a keep-alive connection gives its read and write
+		// buffers and its request and reply bodies back to fasthttp's
+		// pools instead of keeping them: kept, 1,024 connections held a
+		// 64 KiB read buffer and a reply of up to megabytes each.
+		ReduceMemoryUsage: true,
 	}
 	app := fiber.New(cfg)
 	app.Use(s.realClientIP, s.transportHeaders, requestID, s.accessLog, recover.New(recover.Config{
@@ -179,8 +184,8 @@ func RequestID(c *fiber.Ctx) string {
 	return id
 }
 
-// accessLog writes one line per request. It logs the path without the query
-// string: tokens travel there.
+// accessLog writes one line per request (unless --access-log=false). It
+// logs the path without the query string: tokens travel there.
 func (s *Server) accessLog(c *fiber.Ctx) error {
 	start := time.Now()
 	err := c.Next()
@@ -190,9 +195,15 @@ func (s *Server) accessLog(c *fiber.Ctx) error {
 			_ = c.SendStatus(fiber.StatusInternalServerError)
 		}
 	}
+	if s.metrics != nil {
+		s.metrics.observe(c, time.Since(start), s.api.HasOp)
+	}
 	level := slog.LevelInfo
 	if p := c.Path(); p == "/livez" || p == "/readyz" || p == "/metrics" || strings.HasPrefix(p, "/static/") {
 		level = slog.LevelDebug
+	}
+	if !s.cfg.Load.AccessLog || !s.log.Enabled(c.UserContext(), level) {
+		return nil
 	}
 	attrs := []slog.Attr{
 		slog.String("request_id", RequestID(c)),
@@ -207,9 +218,6 @@ func (s *Server) accessLog(c *fiber.Ctx) error {
 	}
 	if code := handlers.ErrorCodeOf(c); code != "" {
 		attrs = append(attrs, slog.String("error", code))
-	}
-	if s.metrics != nil {
-		s.metrics.observe(c, time.Since(start), s.api.HasOp)
 	}
 	s.log.LogAttrs(c.UserContext(), level, "request", attrs...)
 	return nil

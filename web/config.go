@@ -78,6 +78,7 @@ type Config struct {
 	Files FilesConfig // where uploaded files are stored: config_files.go
 
 	Push PushConfig // push notifications: config_push.go
+	Load LoadConfig // admission, memory limit, access log: config_load.go
 
 	// Flags are every flag's effective value and source (default, flag,
 	// environment), for the dashboard's settings page.
@@ -150,6 +151,7 @@ func ParseConfig(name string, args []string, getenv func(string) string, out io.
 	registerPeopleFlags(fs, &cfg.People)
 	registerFilesFlags(fs, &cfg.Files)
 	pushFlags(fs, &cfg.Push)
+	registerLoadFlags(fs, &cfg.Load)
 	fs.StringVar(&cfg.AdminRegion, "admin-region", "US", "dashboard: region (ISO code) of phone numbers typed in national format")
 
 	fs.Usage = func() {
@@ -269,6 +271,7 @@ func (cfg *Config) finish() error {
 	errs = append(errs, cfg.People.check()...)
 	errs = append(errs, cfg.Files.check()...)
 	errs = append(errs, cfg.Push.check()...)
+	errs = append(errs, cfg.Load.check()...)
 	if cfg.ShareText == "" {
 		cfg.ShareText = fmt.Sprintf("Let's chat on %s! Get it at %s", cfg.AppName, cfg.BaseURL)
 	}

@@ -17,7 +17,10 @@ func protocolEndpoints() []string { return []string{"/api.php", "/api", "/conf/a
 // protocol's envelope, and beside it the live event stream, whose failures
 // are plain statuses, and the stored files.
 func (s *Server) apiRoutes(app *fiber.App) {
-	endpoint := s.protocolErrors(s.refuseWhileDatabaseLost(s.withDeadline(s.api.Handle)))
+	// The deadline starts at arrival: a wait for a turn (admission.go) is
+	// part of it.
+	s.admission = newAdmission(s.clock, s.cfg.Load, s.metrics.registry)
+	endpoint := s.protocolErrors(s.refuseWhileDatabaseLost(s.withDeadline(s.admission.admit(s.api.Handle))))
 	for _, p := range protocolEndpoints() {
 		app.Get(p, endpoint)
 		app.Post(p, endpoint)

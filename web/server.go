@@ -79,6 +79,7 @@ type Server struct {
 	// (ROSTER_METRICS_TOKEN; "" = not served there).
 	metricsToken  string
 	metricsApp    *fiber.App
+	admission     *admission   // protocol requests wait their turn here (admission.go)
 	dbLost        atomic.Bool  // the SQLite file is gone, replaced or unwritable (CheckDatabase)
 	writeRefused  atomic.Bool  // the last readiness check found the database refusing writes
 	writeProbedOK atomic.Int64 // when a readiness write last went through, unix ms (0: not lately)
@@ -289,6 +290,7 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 	wg.Go(func() { s.contacts.RunSyncLog(workCtx, time.Second, s.log) })
 	wg.Go(func() { s.db.RunAnalyze(workCtx, 6*time.Hour, s.log) })
 	wg.Go(func() { s.db.RunCheckpoints(workCtx, 100*time.Millisecond, s.log) })
+	wg.Go(func() { trimWhenQuiet(workCtx, trimInterval, s.admission.arrivals.Load, s.db, s.log) })
 	if s.bus != nil {
 		wg.Go(func() { s.bus.Run(workCtx) })
 	}

@@ -11,12 +11,18 @@
 // body, a median of single sequential requests, the server's CPU time per
 // request (from /proc) and its peak RSS. --scaling, --mixed and --overload
 // add the scaling table of the 1,000-number re-sync, a mixed load at 256
-// connections and an overload at 1,024.
+// connections and an overload at 1,024 (where a few probes beside wrk time
+// the replies served apart from those refused: probe.go). --memory runs
+// the memory test instead (memory.go: resident memory idle, at 16
+// connections over the -cases, at 1,024 connections and a minute after
+// that burst):
+//
+//	go run ./web/testdata/loadbench --data-dir SEEDED-DIR -d 10s --memory
 //
 // It lives in testdata so that `go build ./...` and `go test ./...` leave
 // it out: it is a tool for people, started by hand (CI vets and
-// staticchecks it by name). It is one long file because the cases, the Lua
-// scripts they share and the table are easier to keep right in one place.
+// staticchecks it by name). The cases, the Lua scripts they share and the
+// table are in this one long file, easier to keep right in one place.
 package main
 
 import (
@@ -116,6 +122,9 @@ type result struct {
 	busy, interna int64
 	rssMiB        float64
 	load          string
+	// From probe, at 256 connections and more: the p99 of the replies
+	// served and of those refused (BUSY).
+	servedP99, refusedP99 string
 }
 
 func main() {
@@ -134,10 +143,12 @@ func main() {
 	scaling := flag.Bool("scaling", false, "also the 1,000-number re-sync at 1, 4, 16, 64 connections")
 	mixed := flag.Bool("mixed", false, "also a mixed load at 256 connections for 30 s")
 	overload := flag.Bool("overload", false, "also the 1,000-number re-sync and sign-ins at 1,024 connections")
+	memory := flag.Bool("memory", false, "instead, the memory test: RSS idle, at 16 connections (-cases), at 1,024 and --settle after")
+	settle := flag.Duration("settle", time.Minute, "memory test: how long after the burst its memory is read")
 	serverArgs := flag.String("server-args", "", "extra server flags")
 	flag.IntVar(&b.instances, "instances", 1, "servers on the same database (PostgreSQL: --database-url in -server-args); the mixed load is spread over them")
 	flag.Parse()
-	if err := b.run(*only, *scaling, *mixed, *overload, strings.Fields(*serverArgs)); err != nil {
+	if err := b.run(*only, *scaling, *mixed, *overload, *memory, *settle, strings.Fields(*serverArgs)); err != nil {
 		fmt.Fprintln(os.Stderr, "loadbench:", err)
 		os.Exit(1)
 	}
@@ -152,7 +163,7 @@ func hello(addr string) {
 	}
 }
 
-func (b *bench) run(only string, scaling, mixed, overload bool, extra []string) error {
+func (b *bench) run(only string, scaling, mixed, overload, memory bool, settle time.Duration, extra []string) error {
 	var lim syscall.Rlimit
 	if syscall.Getrlimit(syscall.RLIMIT_NOFILE, &lim) == nil {
 		lim.Cur = lim.Max
@@ -219,6 +230,9 @@ func (b *bench) run(only string, scaling, mixed, overload bool, extra []string) 
 	}
 	var rows []result
 	want := func(name string) bool { return only == "" || slices.Contains(strings.Split(only, ","), name) }
+	if memory {
+		return b.memoryTest(want, settle)
+	}
 	for _, c := range b.cases() {
 		if !want(c.name) {
 			continue
@@ -457,8 +471,10 @@ func (b *bench) caseByName(name string) benchCase {
 // luaScript writes the wrk script of a case: tokens cycle per thread (each
 // thread takes every threads-th one, so no two requests share a fresh user
 // while the pool lasts), every reply body is checked, and done() prints the
-// counts loadbench reads.
-func (b *bench) luaScript(c benchCase) (string, error) {
+// counts loadbench reads. With honorRetry, a connection answered BUSY waits
+// its retry_after before its next request, as the protocol asks of apps
+// (retryDelay); without, it asks again at once.
+func (b *bench) luaScript(c benchCase, honorRetry bool) (string, error) {
 	tokFile := filepath.Join(b.work, c.name+".tokens")
 	if err := os.WriteFile(tokFile, []byte(strings.Join(c.tokens, "\n")+"\n"), 0o600); err != nil {
 		return "", err
@@ -488,7 +504,7 @@ end
 function response(status, headers, body)
   if not string.find(body, want, 1, true) then
     bad = bad + 1
-    if string.find(body, '"BUSY"', 1, true) then busy = busy + 1 end
+    if string.find(body, '"BUSY"', 1, true) then busy = busy + 1; retryAfter(body) end
     if string.find(body, '"INTERNAL"', 1, true) then internal = internal + 1 end
   end
 end
@@ -497,12 +513,40 @@ function done(summary, latency, requests)
   for _, t in ipairs(threads) do b = b + t:get("bad"); u = u + t:get("busy"); i = i + t:get("internal") end
   io.write(string.format("LOADBENCH bad=%%d busy=%%d internal=%%d\n", b, u, i))
 end
-`, pre, post, c.want, tokFile, 2)
+`, pre, post, c.want, tokFile, 2) + retryDelay(honorRetry)
 	path := filepath.Join(b.work, c.name+".lua")
 	return path, os.WriteFile(path, []byte(script), 0o600)
 }
 
 // single is the median of sequential requests on one keep-alive connection.
+// retryDelay is the Lua of a script's retryAfter(body), called on each
+// BUSY reply: with honor, each BUSY holds one next request of the thread
+// for the reply's retry_after through wrk's delay() (which wrk does not
+// count in the latency). wrk asks delay() when a connection is next
+// writable, not right after its response(), so the waits are queued and
+// each taken once: the request held may be another connection's, the
+// number and length of the waits are the replies'. Without, it does
+// nothing.
+func retryDelay(honor bool) string {
+	if !honor {
+		return "\nfunction retryAfter(body) end\n"
+	}
+	return `
+local waits, first, last = {}, 1, 0
+function retryAfter(body)
+  last = last + 1
+  waits[last] = (tonumber(string.match(body, '"retry_after":(%d+)')) or 1) * 1000
+end
+function delay()
+  if first > last then return 0 end
+  local w = waits[first]
+  waits[first] = nil
+  first = first + 1
+  return w
+end
+`
+}
+
 func (b *bench) single(c benchCase, tokens []string) (time.Duration, error) {
 	var ds []time.Duration
 	for i := range singleN {
@@ -538,11 +582,24 @@ func (b *bench) measure(c benchCase, threads, conns int, d time.Duration) (resul
 			return r, err
 		}
 	}
-	script, err := b.luaScript(c)
+	// Overloads honor retry_after: refused at once, a client that asked
+	// again at once would measure how fast refusals are sent.
+	script, err := b.luaScript(c, conns >= 256)
 	if err != nil {
 		return r, err
 	}
+	if conns < 256 {
+		err = b.wrk(&r, b.pid, script, threads, conns, d, "http://"+b.addr+"/api.php")
+		return r, err
+	}
+	ctx, stop := context.WithCancel(context.Background())
+	var served, refused []time.Duration
+	probed := make(chan struct{})
+	go func() { served, refused = b.probe(ctx, c); close(probed) }()
 	err = b.wrk(&r, b.pid, script, threads, conns, d, "http://"+b.addr+"/api.php")
+	stop()
+	<-probed
+	r.servedP99, r.refusedP99 = p99(served), p99(refused)
 	return r, err
 }
 
@@ -576,7 +633,7 @@ func (b *bench) measureHello() (result, error) {
 	if r.single, err = b.single(c, c.tokens); err != nil {
 		return r, err
 	}
-	script, err := b.luaScript(c)
+	script, err := b.luaScript(c, false)
 	if err != nil {
 		return r, err
 	}
@@ -694,8 +751,8 @@ func peakRSS(pid int) float64 {
 
 func printTable(title string, rows []result) {
 	fmt.Printf("\n%s\n", title)
-	fmt.Println("| case | req/s | p50 | p99 | single median | CPU-ms/req | cores: server + wrk | peak RSS MiB | failed body checks (BUSY, INTERNAL) | socket errors (timeouts) | load avg |")
-	fmt.Println("|---|---|---|---|---|---|---|---|---|---|---|")
+	fmt.Println("| case | req/s | p50 | p99 | single median | CPU-ms/req | cores: server + wrk | peak RSS MiB | failed body checks (BUSY, INTERNAL) | socket errors (timeouts) | load avg | probes' p99: served, BUSY |")
+	fmt.Println("|---|---|---|---|---|---|---|---|---|---|---|---|")
 	var hello float64
 	for _, r := range rows {
 		if r.name == "hello" {
@@ -711,8 +768,12 @@ func printTable(title string, rows []result) {
 		if r.single > 0 {
 			single = fmt.Sprintf("%.2f ms", float64(r.single.Microseconds())/1000)
 		}
-		fmt.Printf("| %s | %.0f | %s | %s | %s | %.2f | %.2f + %.2f | %.0f | %d (%d, %d) | %d (%d) | %s |\n", name, r.rps, r.p50, r.p99, single,
-			r.cpuMs, r.cores, r.wrkCores, r.rssMiB, r.bad, r.busy, r.interna, r.errs, r.timeouts, r.load)
+		probes := "-"
+		if r.servedP99 != "" {
+			probes = r.servedP99 + ", " + r.refusedP99
+		}
+		fmt.Printf("| %s | %.0f | %s | %s | %s | %.2f | %.2f + %.2f | %.0f | %d (%d, %d) | %d (%d) | %s | %s |\n", name, r.rps, r.p50, r.p99, single,
+			r.cpuMs, r.cores, r.wrkCores, r.rssMiB, r.bad, r.busy, r.interna, r.errs, r.timeouts, r.load, probes)
 	}
 }
 
@@ -789,7 +850,7 @@ end
 function response(status, headers, body)
   if not string.find(body, '"result":"OK"', 1, true) then
     bad = bad + 1
-    if string.find(body, '"BUSY"', 1, true) then busy = busy + 1 end
+    if string.find(body, '"BUSY"', 1, true) then busy = busy + 1; retryAfter(body) end
     if string.find(body, '"INTERNAL"', 1, true) then internal = internal + 1 end
   end
 end
@@ -798,7 +859,7 @@ function done(summary, latency, requests)
   for _, t in ipairs(threads) do b = b + t:get("bad"); u = u + t:get("busy"); i = i + t:get("internal") end
   io.write(string.format("LOADBENCH bad=%%d busy=%%d internal=%%d\n", b, u, i))
 end
-`, known, tokFile, code)
+`, known, tokFile, code) + retryDelay(true)
 	path := filepath.Join(b.work, "mixed.lua")
 	if err := os.WriteFile(path, []byte(script), 0o600); err != nil {
 		return r, err
