@@ -32,6 +32,12 @@ func textParam(r *Request, name, label string, maxRunes int) (*string, error) {
 // (everyone | contacts | nobody: who may find the caller by number) and
 // `announce` (1 | 0: whether contacts are told when the caller joins).
 func (a *API) profile(c *fiber.Ctx, r *Request, pr *models.Principal) (Reply, error) {
+	if gid, err := groupID(r); err != nil || gid > 0 {
+		if err != nil {
+			return nil, err
+		}
+		return a.groupProfile(c, r, pr, gid, false)
+	}
 	var ch models.ProfileChange
 	var err error
 	if ch.Name, err = textParam(r, "name", "name", models.MaxNameLen); err != nil {
@@ -125,6 +131,12 @@ func (a *API) storeUpload(c *fiber.Ctx, r *Request, pr *models.Principal, profil
 // upload stores an image: the profile photo when profile=1, or removes the
 // profile photo when delete=1.
 func (a *API) upload(c *fiber.Ctx, r *Request, pr *models.Principal) (Reply, error) {
+	if gid, err := groupID(r); err != nil || gid > 0 {
+		if err != nil {
+			return nil, err
+		}
+		return a.groupProfile(c, r, pr, gid, true)
+	}
 	if r.Flag("delete") {
 		u, err := a.profiles.Update(c.UserContext(), pr.User.ID, models.ProfileChange{DeletePhoto: true})
 		if err != nil {

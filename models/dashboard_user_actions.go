@@ -101,6 +101,9 @@ func (d *UserActions) DeleteUser(ctx context.Context, userID int64, actor string
 		files []string // uploads (chat files, earlier photos), removed after commit
 	}
 	del, err := WriteTx(ctx, d.db, func(tx *Tx) (deleted, error) {
+		if err := leaveGroupsOfDeletedUser(tx, d.clock, userID); err != nil {
+			return deleted{}, err
+		}
 		// Locked before anything is read: a sign-in, upload or profile
 		// change of this user either commits first (its session is revoked
 		// and its file listed below) or waits and then finds no user.

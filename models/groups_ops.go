@@ -1,0 +1,409 @@
+package models
+
+import (
+	"context"
+	"fmt"
+	"slices"
+
+	"gorm.io/gorm"
+)
+
+// GroupChange is what a setgroup, profile or upload with a gid changes; nil
+// fields stay as they are.
+type GroupChange struct {
+	Name        *string
+	Photo       *StoredPhoto // a new photo, already in the store
+	DeletePhoto bool
+	// Members, when not nil, replaces the member list (numbers in E.164,
+	// see ParseGroupNumbers); the owner and the caller always stay.
+	Members []string
+}
+
+// ParseGroupNumbers reads the numbers of a group op's `m` as contact
+// numbers are read (national numbers in the caller's country) and returns
+// them in E.164 without repeats, and the ones that are not numbers.
+func ParseGroupNumbers(caller *User, raw []string) (numbers, bad []string) {
+	region := Phone{E164: caller.Phone}.ContactRegion()
+	seen := make(map[string]bool, len(raw))
+	for _, r := range raw {
+		e := ParseContactPhone(r, region)
+		if e == "" {
+			bad = append(bad, r)
+			continue
+		}
+		if !seen[e] {
+			seen[e] = true
+			numbers = append(numbers, e)
+		}
+	}
+	return numbers, bad
+}
+
+// groupEdit is one change of a group being built in its transaction: the
+// group's row (locked), its members as they were, and what changes.
+type groupEdit struct {
+	grp        *Group
+	members    map[int64]GroupMember
+	callerID   int64
+	callerRole int
+	visible    bool // name or photo changed
+	oldPhoto   string
+	added      []GroupMember
+	removed    []int64
+	roles      map[int64]int // new roles of members who stay
+	refused    []string
+}
+
+// Create makes a group with the caller as its owner and the users among
+// numbers as members.
+func (g *Groups) Create(ctx context.Context, caller *User, ch GroupChange) (*GroupView, error) {
+	now := toMillis(g.clock.Now())
+	v, err := WriteTx(ctx, g.db, func(tx *Tx) (*GroupView, error) {
+		if err := lockUser(tx.DB, caller.ID); err != nil {
+			return nil, err
+		}
+		var n int64
+		if err := tx.Raw("SELECT COUNT(*) FROM group_members WHERE user_id = ?", caller.ID).Scan(&n).Error; err != nil {
+			return nil, err
+		}
+		if n >= int64(g.cfg.MaxPerUser) {
+			return nil, &GroupError{Refusal: GroupTooLarge, Message: fmt.Sprintf("You are in %d groups, the most one may be in. Leave one first.", n)}
+		}
+		grp := &Group{CreatedAt: now, ChangedAt: 0}
+		if err := tx.Create(grp).Error; err != nil {
+			return nil, err
+		}
+		ed := &groupEdit{grp: grp, members: map[int64]GroupMember{}, callerID: caller.ID, callerRole: GroupRoleOwner, roles: map[int64]int{}}
+		ed.added = append(ed.added, GroupMember{UserID: caller.ID, Phone: caller.Phone, Role: GroupRoleOwner})
+		return g.finish(tx, ed, ch, now)
+	})
+	if err != nil && ch.Photo != nil {
+		_ = g.photos.Remove(ctx, ch.Photo.Name) // not referenced by anyone
+	}
+	return v, err
+}
+
+// Update changes a group's name, photo or member list: admins and the
+// owner only.
+func (g *Groups) Update(ctx context.Context, callerID, gid int64, ch GroupChange) (*GroupView, error) {
+	v, err := g.edit(ctx, callerID, gid, GroupRoleAdmin, func(tx *gorm.DB, ed *groupEdit) error { return nil }, ch)
+	if err != nil && ch.Photo != nil {
+		_ = g.photos.Remove(ctx, ch.Photo.Name)
+	}
+	return v, err
+}
+
+// EditMembers adds (remove false) or removes the users among numbers:
+// admins and the owner only; nobody removes the owner. Numbers of people
+// who are not members are passed over in a removal.
+func (g *Groups) EditMembers(ctx context.Context, callerID, gid int64, numbers []string, remove bool) (*GroupView, error) {
+	return g.edit(ctx, callerID, gid, GroupRoleAdmin, func(tx *gorm.DB, ed *groupEdit) error {
+		users, err := usersByPhone(tx, numbers)
+		if err != nil {
+			return err
+		}
+		for _, u := range users {
+			m, in := ed.members[u.UserID]
+			switch {
+			case !remove && !in:
+				ed.added = append(ed.added, GroupMember{UserID: u.UserID, Phone: u.Phone})
+			case remove && in && m.Role == GroupRoleOwner:
+				return errNotAllowed("The group's owner cannot be removed.")
+			case remove && in:
+				ed.removed = append(ed.removed, u.UserID)
+			}
+		}
+		return nil
+	}, GroupChange{})
+}
+
+// SetAdmin makes the users among numbers admins (or members again): admins
+// and the owner only; the owner's role never changes. Numbers of people
+// who are not members are passed over.
+func (g *Groups) SetAdmin(ctx context.Context, callerID, gid int64, numbers []string, admin bool) (*GroupView, error) {
+	role := GroupRoleMember
+	if admin {
+		role = GroupRoleAdmin
+	}
+	return g.edit(ctx, callerID, gid, GroupRoleAdmin, func(tx *gorm.DB, ed *groupEdit) error {
+		users, err := usersByPhone(tx, numbers)
+		if err != nil {
+			return err
+		}
+		for _, u := range users {
+			m, in := ed.members[u.UserID]
+			switch {
+			case !in:
+			case m.Role == GroupRoleOwner:
+				return errNotAllowed("The owner's role cannot be changed.")
+			case m.Role != role:
+				ed.roles[u.UserID] = role
+			}
+		}
+		return nil
+	}, GroupChange{})
+}
+
+// Delete deletes the group when the caller owns it; anyone else leaves it.
+// It reports whether the group was deleted.
+func (g *Groups) Delete(ctx context.Context, callerID, gid int64) (deleted bool, err error) {
+	now := toMillis(g.clock.Now())
+	return WriteTx(ctx, g.db, func(tx *Tx) (bool, error) {
+		ed, err := g.load(tx.DB, callerID, gid, GroupRoleMember)
+		if err != nil {
+			return false, err
+		}
+		if ed.callerRole != GroupRoleOwner {
+			ed.removed = append(ed.removed, callerID)
+			_, err := g.finish(tx, ed, GroupChange{}, now)
+			return false, err
+		}
+		return true, g.deleteGroup(tx, ed, now)
+	})
+}
+
+// deleteGroup removes every member (each is told through the delta sync)
+// and marks the group deleted; its photo goes after the commit.
+func (g *Groups) deleteGroup(tx *Tx, ed *groupEdit, now int64) error {
+	for id := range ed.members {
+		ed.removed = append(ed.removed, id)
+	}
+	if ed.grp.Photo != "" {
+		photo := ed.grp.Photo
+		tx.OnCommit(func() { _ = g.photos.Remove(context.Background(), photo) })
+	}
+	changedAt, err := groupChangeTime(tx.DB, g.clock, ed.grp, now)
+	if err != nil {
+		return err
+	}
+	if err := g.writeMembers(tx.DB, ed, changedAt); err != nil {
+		return err
+	}
+	return tx.Model(&Group{}).Where("id = ?", ed.grp.ID).Updates(map[string]any{
+		"deleted_at": now, "changed_at": changedAt, "photo": "", "thumbnail": ""}).Error
+}
+
+// edit runs one change of an existing group in a write transaction: the
+// group is locked and read, the caller's role checked against minRole,
+// change fills in the members to add, remove or promote, and finish
+// applies it with the limits.
+func (g *Groups) edit(ctx context.Context, callerID, gid int64, minRole int, change func(tx *gorm.DB, ed *groupEdit) error, ch GroupChange) (*GroupView, error) {
+	now := toMillis(g.clock.Now())
+	return WriteTx(ctx, g.db, func(tx *Tx) (*GroupView, error) {
+		ed, err := g.load(tx.DB, callerID, gid, minRole)
+		if err != nil {
+			return nil, err
+		}
+		if err := change(tx.DB, ed); err != nil {
+			return nil, err
+		}
+		return g.finish(tx, ed, ch, now)
+	})
+}
+
+// load locks and reads the group and checks the caller's role.
+func (g *Groups) load(tx *gorm.DB, callerID, gid int64, minRole int) (*groupEdit, error) {
+	grp, err := lockedGroup(tx, gid)
+	if err != nil {
+		return nil, err
+	}
+	v, err := groupView(tx, grp)
+	if err != nil {
+		return nil, err
+	}
+	role := v.RoleOf(callerID)
+	if role < 0 {
+		return nil, errNotMember
+	}
+	if role < minRole {
+		return nil, errNotAllowed("Only the group's admins may change it.")
+	}
+	ed := &groupEdit{grp: grp, members: make(map[int64]GroupMember, len(v.Members)), callerID: callerID, callerRole: role, roles: map[int64]int{}}
+	for _, m := range v.Members {
+		ed.members[m.UserID] = m
+	}
+	return ed, nil
+}
+
+// finish applies ch and the edit's member changes, within the limits, and
+// returns the group as it now is. A change that changes nothing writes
+// nothing.
+func (g *Groups) finish(tx *Tx, ed *groupEdit, ch GroupChange, now int64) (*GroupView, error) {
+	if err := g.applyChange(tx, ed, ch); err != nil {
+		return nil, err
+	}
+	if err := g.checkLimits(tx.DB, ed); err != nil {
+		return nil, err
+	}
+	if !ed.visible && len(ed.added) == 0 && len(ed.removed) == 0 && len(ed.roles) == 0 {
+		v, err := groupView(tx.DB, ed.grp)
+		if v != nil {
+			v.Refused = ed.refused
+		}
+		return v, err
+	}
+	changedAt, err := groupChangeTime(tx.DB, g.clock, ed.grp, now)
+	if err != nil {
+		return nil, err
+	}
+	if err := g.writeMembers(tx.DB, ed, changedAt); err != nil {
+		return nil, err
+	}
+	ed.grp.ChangedAt = changedAt
+	err = tx.Model(&Group{}).Where("id = ?", ed.grp.ID).Updates(map[string]any{
+		"name": ed.grp.Name, "photo": ed.grp.Photo, "thumbnail": ed.grp.Thumbnail, "changed_at": changedAt}).Error
+	if err != nil {
+		return nil, err
+	}
+	if ed.oldPhoto != "" {
+		old := ed.oldPhoto
+		tx.OnCommit(func() { _ = g.photos.Remove(context.Background(), old) })
+	}
+	v, err := groupView(tx.DB, ed.grp)
+	if err != nil {
+		return nil, err
+	}
+	v.Refused = ed.refused
+	return v, nil
+}
+
+// applyChange applies the name, the photo and a new member list.
+func (g *Groups) applyChange(tx *Tx, ed *groupEdit, ch GroupChange) error {
+	if ch.Name != nil {
+		if n := CleanText(*ch.Name, MaxNameLen); n != ed.grp.Name {
+			ed.grp.Name, ed.visible = n, true
+		}
+	}
+	switch {
+	case ch.Photo != nil:
+		ed.oldPhoto = ed.grp.Photo
+		ed.grp.Photo, ed.grp.Thumbnail, ed.visible = ch.Photo.Name, ch.Photo.Thumbnail, true
+		// The group owns the file now: the uploader's ledger no longer
+		// names it, so that deleting their account leaves it in place.
+		if err := tx.Exec("UPDATE uploads SET name = '' WHERE name = ?", ch.Photo.Name).Error; err != nil {
+			return err
+		}
+	case ch.DeletePhoto && ed.grp.Photo != "":
+		ed.oldPhoto = ed.grp.Photo
+		ed.grp.Photo, ed.grp.Thumbnail, ed.visible = "", "", true
+	}
+	if ch.Members == nil {
+		return nil
+	}
+	users, err := usersByPhone(tx.DB, ch.Members)
+	if err != nil {
+		return err
+	}
+	keep := map[int64]bool{ed.callerID: true}
+	for _, u := range users {
+		keep[u.UserID] = true
+		if _, in := ed.members[u.UserID]; !in && !slices.ContainsFunc(ed.added, func(m GroupMember) bool { return m.UserID == u.UserID }) {
+			ed.added = append(ed.added, GroupMember{UserID: u.UserID, Phone: u.Phone})
+		}
+	}
+	for id, m := range ed.members {
+		if !keep[id] && m.Role != GroupRoleOwner {
+			ed.removed = append(ed.removed, id)
+		}
+	}
+	return nil
+}
+
+// checkLimits leaves out the people to add who are in as many groups as
+// one may be (their numbers go to refused) and refuses a change that would
+// pass the group's member limit. On PostgreSQL the rows of the people
+// added are locked first (after the group's row: the lock order), so two
+// groups adding one person at once count each other's membership.
+func (g *Groups) checkLimits(tx *gorm.DB, ed *groupEdit) error {
+	if len(ed.added) > 0 {
+		ids := make([]int64, len(ed.added))
+		for i, m := range ed.added {
+			ids[i] = m.UserID
+		}
+		if _, err := lockUsers(tx, ids...); err != nil {
+			return err
+		}
+		full := map[int64]bool{}
+		for _, part := range chunks(ids, 10_000) {
+			var counts []struct {
+				UserID int64
+				N      int64
+			}
+			err := tx.Raw("SELECT user_id, COUNT(*) AS n FROM group_members WHERE user_id IN ? GROUP BY user_id", part).Scan(&counts).Error
+			if err != nil {
+				return err
+			}
+			for _, c := range counts {
+				if c.N >= int64(g.cfg.MaxPerUser) {
+					full[c.UserID] = true
+				}
+			}
+		}
+		if len(full) > 0 {
+			kept := ed.added[:0]
+			for _, m := range ed.added {
+				if full[m.UserID] && m.Role != GroupRoleOwner {
+					ed.refused = append(ed.refused, m.Phone)
+					continue
+				}
+				kept = append(kept, m)
+			}
+			ed.added = kept
+		}
+	}
+	if n := len(ed.members) - len(ed.removed) + len(ed.added); n > g.cfg.MaxMembers {
+		return &GroupError{Refusal: GroupTooLarge, Message: fmt.Sprintf("A group has at most %d members; this change would make %d.", g.cfg.MaxMembers, n)}
+	}
+	return nil
+}
+
+// writeMembers stores the edit's member changes at changedAt: the people
+// removed are recorded as departed (the delta sync tells them once), the
+// people added lose any such record.
+func (g *Groups) writeMembers(tx *gorm.DB, ed *groupEdit, changedAt int64) error {
+	for _, part := range chunks(ed.removed, 10_000) {
+		if err := tx.Exec("DELETE FROM group_members WHERE group_id = ? AND user_id IN ?", ed.grp.ID, part).Error; err != nil {
+			return err
+		}
+	}
+	for _, id := range ed.removed {
+		err := tx.Exec(`INSERT INTO group_departures (group_id, user_id, left_at) VALUES (?, ?, ?)
+			ON CONFLICT (group_id, user_id) DO UPDATE SET left_at = excluded.left_at`, ed.grp.ID, id, changedAt).Error
+		if err != nil {
+			return err
+		}
+	}
+	for _, part := range chunks(ed.added, 500) {
+		rows := make([]map[string]any, len(part))
+		ids := make([]int64, len(part))
+		for i, m := range part {
+			rows[i] = map[string]any{"group_id": ed.grp.ID, "user_id": m.UserID, "role": m.Role, "added_at": changedAt}
+			ids[i] = m.UserID
+		}
+		if err := tx.Table("group_members").Create(rows).Error; err != nil {
+			return err
+		}
+		if err := tx.Exec("DELETE FROM group_departures WHERE group_id = ? AND user_id IN ?", ed.grp.ID, ids).Error; err != nil {
+			return err
+		}
+	}
+	for id, role := range ed.roles {
+		if err := tx.Exec("UPDATE group_members SET role = ? WHERE group_id = ? AND user_id = ?", role, ed.grp.ID, id).Error; err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// usersByPhone returns the users among the E.164 numbers.
+func usersByPhone(tx *gorm.DB, numbers []string) ([]GroupMember, error) {
+	var out []GroupMember
+	for _, part := range chunks(numbers, 10_000) {
+		var us []GroupMember
+		if err := tx.Raw("SELECT id AS user_id, phone FROM users WHERE phone IN ? ORDER BY id", part).Scan(&us).Error; err != nil {
+			return nil, err
+		}
+		out = append(out, us...)
+	}
+	return out, nil
+}
