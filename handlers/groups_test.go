@@ -10,6 +10,7 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+	"time"
 
 	"roster/web/webtest"
 )
@@ -340,5 +341,126 @@ func TestGroupOwnerHandOver(t *testing.T) {
 	}
 	if n := e.Count("SELECT COUNT(*) FROM group_members WHERE role = 2"); n != 2 {
 		t.Errorf("%d owners, want 2", n)
+	}
+}
+
+// Group changes reach the members, and those just removed, on their event
+// streams in the old backend's shape (gid set, phone "", members in
+// status); those added are told "You have been added to group NAME" (that
+// notice, with the group, is their notice of the change). The fan-out
+// runs after all three changes committed: each reaches who was a member
+// when it was made.
+func TestGroupNoticesOnStream(t *testing.T) {
+	e := webtest.NewPeople(t, "--event-heartbeat", "200ms")
+	alice, bob := e.SignIn(alicePhone, "a"), e.SignIn(bobPhone, "b")
+	carol := e.SignIn(carolPhone, "c")
+	r := e.JSON(map[string]any{"op": "setgroup", "token": alice, "name": "Hikers", "m": bobPhone})
+	r.ExpectOK(t)
+	gid := r.String("gid")
+	e.JSON(map[string]any{"op": "editmembers", "token": alice, "gid": gid, "m": bobPhone, "delete": 1}).ExpectOK(t)
+	e.JSON(map[string]any{"op": "profile", "token": alice, "gid": gid, "name": "Walkers"}).ExpectOK(t)
+	e.FanOut()
+	base := e.Listen() + "/api/events"
+
+	type notice struct{ event, subject, name, status string }
+	read := func(token string, n int) []notice {
+		t.Helper()
+		s := openStream(t, base, token, "")
+		var got []notice
+		for range n {
+			ev, body := s.next(t)
+			if fmt.Sprint(body["gid"]) != gid || body["phone"] != "" {
+				t.Errorf("notice %+v %v", ev, body)
+			}
+			got = append(got, notice{ev.Event, body["subject"].(string), body["name"].(string), body["status"].(string)})
+		}
+		s.expectNone(t, 300*time.Millisecond)
+		s.cancel()
+		return got
+	}
+	members := "1:" + alicePhone + "," + bobPhone
+	want := []notice{
+		{"group_added", "You have been added to group Hikers", "Hikers", members},
+		{"group", "", "Hikers", "1:" + alicePhone}, // removed: told once, without him
+	}
+	if got := read(bob, 2); fmt.Sprint(got) != fmt.Sprint(want) {
+		t.Errorf("bob's notices\n%v\nwant\n%v", got, want)
+	}
+	want = []notice{
+		{"group", "", "Hikers", members},
+		{"group", "", "Hikers", "1:" + alicePhone},
+		{"group", "", "Walkers", "1:" + alicePhone},
+	}
+	if got := read(alice, 3); fmt.Sprint(got) != fmt.Sprint(want) {
+		t.Errorf("alice's notices\n%v\nwant\n%v", got, want)
+	}
+	s := openStream(t, base, carol, "") // never in the group
+	s.expectNone(t, 300*time.Millisecond)
+	if n := e.Count("SELECT COUNT(*) FROM event_deliveries"); n != 5 {
+		t.Errorf("%d deliveries, want 5 (once per recipient)", n)
+	}
+}
+
+// The delta sync returns the caller's groups changed at or after ts, the
+// boundary second included, as contacts with gid and ts strings, phone
+// and status empty, and members; a group the caller was removed from
+// comes back with members not listing them.
+func TestGroupDeltaSync(t *testing.T) {
+	e := webtest.NewPeople(t)
+	alice, bob := e.SignIn(alicePhone, "a"), e.SignIn(bobPhone, "b")
+	type entry struct {
+		Name, Status, Phone, GID, TS, Members string
+	}
+	sync := func(ts int64) []entry {
+		t.Helper()
+		r := e.JSON(map[string]any{"op": "getcontacts", "token": bob, "ts": ts})
+		r.ExpectOK(t)
+		var reply struct{ Contacts []entry }
+		if err := json.Unmarshal(r.Body, &reply); err != nil {
+			t.Fatal(err)
+		}
+		var groups []entry
+		for _, c := range reply.Contacts {
+			if c.GID != "0" {
+				groups = append(groups, c)
+			}
+		}
+		return groups
+	}
+	r := e.JSON(map[string]any{"op": "setgroup", "token": alice, "name": "Hikers", "m": bobPhone})
+	r.ExpectOK(t)
+	gid, created := r.String("gid"), int64(webtest.StartUnix)
+	got := sync(0)
+	if len(got) != 1 || got[0].GID != gid || got[0].Phone != "" || got[0].Status != "" || got[0].Name != "Hikers" ||
+		got[0].TS != strconv.FormatInt(created, 10) || got[0].Members != "1:"+alicePhone+","+bobPhone {
+		t.Fatalf("first sync %+v", got)
+	}
+	if !strings.Contains(string(e.JSON(map[string]any{"op": "getcontacts", "token": bob}).Body), `"gid":"`+gid+`"`) {
+		t.Error("gid is not a string")
+	}
+	// A change in the same second as the one the client saw is not lost.
+	e.Clock.Advance(300 * time.Millisecond)
+	e.JSON(map[string]any{"op": "profile", "token": alice, "gid": gid, "name": "Walkers"}).ExpectOK(t)
+	if got := sync(created); len(got) != 1 || got[0].Name != "Walkers" {
+		t.Fatalf("boundary second: %+v", got)
+	}
+	if got := sync(created + 1); len(got) != 0 {
+		t.Fatalf("after the change: %+v", got)
+	}
+	e.Clock.Advance(5 * time.Second)
+	e.JSON(map[string]any{"op": "editmembers", "token": alice, "gid": gid, "m": bobPhone, "delete": 1}).ExpectOK(t)
+	removed := created + 5
+	if got := sync(removed); len(got) != 1 || got[0].Members != "1:"+alicePhone {
+		t.Fatalf("removed: %+v", got)
+	}
+	if got := sync(removed + 1); len(got) != 0 {
+		t.Fatalf("after the removal: %+v", got)
+	}
+	// Her own sync lists the group too; deleting it tells her once more.
+	e.Clock.Advance(5 * time.Second)
+	e.JSON(map[string]any{"op": "delgroup", "token": alice, "gid": gid}).ExpectOK(t)
+	r = e.JSON(map[string]any{"op": "getcontacts", "token": alice, "ts": removed + 5})
+	if !strings.Contains(string(r.Body), `"members":"0:"`) {
+		t.Fatalf("deleted group: %s", r.Body)
 	}
 }

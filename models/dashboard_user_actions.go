@@ -101,14 +101,14 @@ func (d *UserActions) DeleteUser(ctx context.Context, userID int64, actor string
 		files []string // uploads (chat files, earlier photos), removed after commit
 	}
 	del, err := WriteTx(ctx, d.db, func(tx *Tx) (deleted, error) {
-		if err := leaveGroupsOfDeletedUser(tx, d.clock, userID); err != nil {
-			return deleted{}, err
-		}
 		// Locked before anything is read: a sign-in, upload or profile
 		// change of this user either commits first (its session is revoked
 		// and its file listed below) or waits and then finds no user.
 		u, err := lockedUserByID(tx.DB, userID, lockUserDelete)
 		if err != nil {
+			return deleted{}, err
+		}
+		if err := leaveGroupsOfDeletedUser(tx, d.clock, d.profiles.events, userID); err != nil {
 			return deleted{}, err
 		}
 		ids, err := revokeAllSessions(tx.DB, userID, now, RevokeDeleted)

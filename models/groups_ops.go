@@ -1,6 +1,7 @@
 package models
 
 import (
+	"cmp"
 	"context"
 	"fmt"
 	"slices"
@@ -59,8 +60,16 @@ type groupEdit struct {
 func (g *Groups) Create(ctx context.Context, caller *User, ch GroupChange) (*GroupView, error) {
 	now := toMillis(g.clock.Now())
 	v, err := WriteTx(ctx, g.db, func(tx *Tx) (*GroupView, error) {
-		if err := lockUser(tx.DB, caller.ID); err != nil {
+		users, err := usersByPhone(tx.DB, ch.Members)
+		if err != nil {
 			return nil, err
+		}
+		ids := []int64{caller.ID}
+		for _, u := range users {
+			ids = append(ids, u.UserID)
+		}
+		if n, err := lockUsers(tx.DB, ids...); err != nil || n == 0 {
+			return nil, cmp.Or(err, ErrNotFound)
 		}
 		var n int64
 		if err := tx.Raw("SELECT COUNT(*) FROM group_members WHERE user_id = ?", caller.ID).Scan(&n).Error; err != nil {
@@ -75,6 +84,7 @@ func (g *Groups) Create(ctx context.Context, caller *User, ch GroupChange) (*Gro
 		}
 		ed := &groupEdit{grp: grp, members: map[int64]GroupMember{}, callerID: caller.ID, callerRole: GroupRoleOwner, roles: map[int64]int{}}
 		ed.added = append(ed.added, GroupMember{UserID: caller.ID, Phone: caller.Phone, Role: GroupRoleOwner})
+		ed.replaceMembers(users)
 		return g.finish(tx, ed, ch, now)
 	})
 	if err != nil && ch.Photo != nil {
@@ -86,7 +96,12 @@ func (g *Groups) Create(ctx context.Context, caller *User, ch GroupChange) (*Gro
 // Update changes a group's name, photo or member list: admins and the
 // owner only.
 func (g *Groups) Update(ctx context.Context, callerID, gid int64, ch GroupChange) (*GroupView, error) {
-	v, err := g.edit(ctx, callerID, gid, GroupRoleAdmin, func(tx *gorm.DB, ed *groupEdit) error { return nil }, ch)
+	v, err := g.edit(ctx, callerID, gid, GroupRoleAdmin, ch.Members, func(ed *groupEdit, users []GroupMember) error {
+		if ch.Members != nil {
+			ed.replaceMembers(users)
+		}
+		return nil
+	}, ch)
 	if err != nil && ch.Photo != nil {
 		_ = g.photos.Remove(ctx, ch.Photo.Name)
 	}
@@ -97,11 +112,7 @@ func (g *Groups) Update(ctx context.Context, callerID, gid int64, ch GroupChange
 // admins and the owner only; nobody removes the owner. Numbers of people
 // who are not members are passed over in a removal.
 func (g *Groups) EditMembers(ctx context.Context, callerID, gid int64, numbers []string, remove bool) (*GroupView, error) {
-	return g.edit(ctx, callerID, gid, GroupRoleAdmin, func(tx *gorm.DB, ed *groupEdit) error {
-		users, err := usersByPhone(tx, numbers)
-		if err != nil {
-			return err
-		}
+	return g.edit(ctx, callerID, gid, GroupRoleAdmin, numbers, func(ed *groupEdit, users []GroupMember) error {
 		for _, u := range users {
 			m, in := ed.members[u.UserID]
 			switch {
@@ -125,11 +136,7 @@ func (g *Groups) SetAdmin(ctx context.Context, callerID, gid int64, numbers []st
 	if admin {
 		role = GroupRoleAdmin
 	}
-	return g.edit(ctx, callerID, gid, GroupRoleAdmin, func(tx *gorm.DB, ed *groupEdit) error {
-		users, err := usersByPhone(tx, numbers)
-		if err != nil {
-			return err
-		}
+	return g.edit(ctx, callerID, gid, GroupRoleAdmin, numbers, func(ed *groupEdit, users []GroupMember) error {
 		for _, u := range users {
 			m, in := ed.members[u.UserID]
 			switch {
@@ -179,22 +186,35 @@ func (g *Groups) deleteGroup(tx *Tx, ed *groupEdit, now int64) error {
 	if err := g.writeMembers(tx.DB, ed, changedAt); err != nil {
 		return err
 	}
-	return tx.Model(&Group{}).Where("id = ?", ed.grp.ID).Updates(map[string]any{
+	err = tx.Model(&Group{}).Where("id = ?", ed.grp.ID).Updates(map[string]any{
 		"deleted_at": now, "changed_at": changedAt, "photo": "", "thumbnail": ""}).Error
+	if err != nil {
+		return err
+	}
+	ed.grp.ChangedAt, ed.grp.DeletedAt, ed.grp.Photo, ed.grp.Thumbnail = changedAt, &now, "", ""
+	return g.announce(tx, ed, &GroupView{Group: *ed.grp}, now)
 }
 
 // edit runs one change of an existing group in a write transaction: the
-// group is locked and read, the caller's role checked against minRole,
-// change fills in the members to add, remove or promote, and finish
-// applies it with the limits.
-func (g *Groups) edit(ctx context.Context, callerID, gid int64, minRole int, change func(tx *gorm.DB, ed *groupEdit) error, ch GroupChange) (*GroupView, error) {
+// users among numbers are read and, on PostgreSQL, locked (users' rows
+// before the group's: the lock order), so that the groups each is in are
+// counted with no other change of theirs in between; then the group is
+// locked and read, the caller's role checked against minRole, change
+// fills in the members to add, remove or promote, and finish applies it
+// within the limits.
+func (g *Groups) edit(ctx context.Context, callerID, gid int64, minRole int, numbers []string,
+	change func(ed *groupEdit, users []GroupMember) error, ch GroupChange) (*GroupView, error) {
 	now := toMillis(g.clock.Now())
 	return WriteTx(ctx, g.db, func(tx *Tx) (*GroupView, error) {
+		users, err := lockedUsersByPhone(tx.DB, numbers)
+		if err != nil {
+			return nil, err
+		}
 		ed, err := g.load(tx.DB, callerID, gid, minRole)
 		if err != nil {
 			return nil, err
 		}
-		if err := change(tx.DB, ed); err != nil {
+		if err := change(ed, users); err != nil {
 			return nil, err
 		}
 		return g.finish(tx, ed, ch, now)
@@ -264,7 +284,23 @@ func (g *Groups) finish(tx *Tx, ed *groupEdit, ch GroupChange, now int64) (*Grou
 		return nil, err
 	}
 	v.Refused = ed.refused
-	return v, nil
+	return v, g.announce(tx, ed, v, now)
+}
+
+// announce writes the notices of the edit (announceGroup) and wakes the
+// fan-out once they are stored. The caller is not told they added
+// themselves.
+func (g *Groups) announce(tx *Tx, ed *groupEdit, v *GroupView, now int64) error {
+	added := make([]int64, 0, len(ed.added))
+	for _, m := range ed.added {
+		if m.UserID != ed.callerID {
+			added = append(added, m.UserID)
+		}
+	}
+	if g.events != nil {
+		tx.OnCommit(g.events.Wake)
+	}
+	return announceGroup(tx.DB, v, ed.callerID, added, ed.removed, now)
 }
 
 // applyChange applies the name, the photo and a new member list.
@@ -287,13 +323,12 @@ func (g *Groups) applyChange(tx *Tx, ed *groupEdit, ch GroupChange) error {
 		ed.oldPhoto = ed.grp.Photo
 		ed.grp.Photo, ed.grp.Thumbnail, ed.visible = "", "", true
 	}
-	if ch.Members == nil {
-		return nil
-	}
-	users, err := usersByPhone(tx.DB, ch.Members)
-	if err != nil {
-		return err
-	}
+	return nil
+}
+
+// replaceMembers makes users the member list: the owner and the caller
+// stay, and so do the roles of everyone who stays.
+func (ed *groupEdit) replaceMembers(users []GroupMember) {
 	keep := map[int64]bool{ed.callerID: true}
 	for _, u := range users {
 		keep[u.UserID] = true
@@ -306,22 +341,18 @@ func (g *Groups) applyChange(tx *Tx, ed *groupEdit, ch GroupChange) error {
 			ed.removed = append(ed.removed, id)
 		}
 	}
-	return nil
 }
 
 // checkLimits leaves out the people to add who are in as many groups as
 // one may be (their numbers go to refused) and refuses a change that would
-// pass the group's member limit. On PostgreSQL the rows of the people
-// added are locked first (after the group's row: the lock order), so two
-// groups adding one person at once count each other's membership.
+// pass the group's member limit. The rows of the people added were locked
+// before the group's (lockedUsersByPhone), so two groups adding one person
+// at once count each other's membership.
 func (g *Groups) checkLimits(tx *gorm.DB, ed *groupEdit) error {
 	if len(ed.added) > 0 {
 		ids := make([]int64, len(ed.added))
 		for i, m := range ed.added {
 			ids[i] = m.UserID
-		}
-		if _, err := lockUsers(tx, ids...); err != nil {
-			return err
 		}
 		full := map[int64]bool{}
 		for _, part := range chunks(ids, 10_000) {
@@ -362,14 +393,14 @@ func (g *Groups) checkLimits(tx *gorm.DB, ed *groupEdit) error {
 // people added lose any such record.
 func (g *Groups) writeMembers(tx *gorm.DB, ed *groupEdit, changedAt int64) error {
 	for _, part := range chunks(ed.removed, 10_000) {
-		if err := tx.Exec("DELETE FROM group_members WHERE group_id = ? AND user_id IN ?", ed.grp.ID, part).Error; err != nil {
+		err := tx.Exec(`INSERT INTO group_departures (group_id, user_id, left_at, added_event)
+			SELECT group_id, user_id, ?, added_event FROM group_members WHERE group_id = ? AND user_id IN ?
+			ON CONFLICT (group_id, user_id) DO UPDATE SET left_at = excluded.left_at, added_event = excluded.added_event, left_event = NULL`,
+			changedAt, ed.grp.ID, part).Error
+		if err != nil {
 			return err
 		}
-	}
-	for _, id := range ed.removed {
-		err := tx.Exec(`INSERT INTO group_departures (group_id, user_id, left_at) VALUES (?, ?, ?)
-			ON CONFLICT (group_id, user_id) DO UPDATE SET left_at = excluded.left_at`, ed.grp.ID, id, changedAt).Error
-		if err != nil {
+		if err := tx.Exec("DELETE FROM group_members WHERE group_id = ? AND user_id IN ?", ed.grp.ID, part).Error; err != nil {
 			return err
 		}
 	}
@@ -393,6 +424,21 @@ func (g *Groups) writeMembers(tx *gorm.DB, ed *groupEdit, changedAt int64) error
 		}
 	}
 	return nil
+}
+
+// lockedUsersByPhone returns the users among the E.164 numbers, their rows
+// locked on PostgreSQL (lockUsers).
+func lockedUsersByPhone(tx *gorm.DB, numbers []string) ([]GroupMember, error) {
+	users, err := usersByPhone(tx, numbers)
+	if err != nil || len(users) == 0 {
+		return users, err
+	}
+	ids := make([]int64, len(users))
+	for i, u := range users {
+		ids[i] = u.UserID
+	}
+	_, err = lockUsers(tx, ids...)
+	return users, err
 }
 
 // usersByPhone returns the users among the E.164 numbers.

@@ -5,17 +5,19 @@ import (
 )
 
 // leaveGroupsOfDeletedUser takes a user whose account is being deleted out
-// of their groups, in the deletion's transaction, before the user's row is
-// locked (the lock order: groups' rows before users' rows). A group they
+// of their groups, in the deletion's transaction, after the user's row is
+// locked (the lock order: users' rows before groups' rows). A group they
 // owned passes to its oldest admin, else its oldest member; a group left
-// empty is deleted. Every account deletion calls it.
-func leaveGroupsOfDeletedUser(tx *Tx, clock Clock, userID int64) error {
+// empty is deleted. The remaining members are told. Every account
+// deletion calls it.
+func leaveGroupsOfDeletedUser(tx *Tx, clock Clock, events *Events, userID int64) error {
 	var gids []int64
 	if err := tx.Raw("SELECT group_id FROM group_members WHERE user_id = ?", userID).Scan(&gids).Error; err != nil {
 		return err
 	}
 	slices.Sort(gids)
 	now := toMillis(clock.Now())
+	var changed []*GroupView
 	for _, gid := range gids {
 		grp, err := lockedGroup(tx.DB, gid)
 		if err == errNotMember {
@@ -50,6 +52,23 @@ func leaveGroupsOfDeletedUser(tx *Tx, clock Clock, userID int64) error {
 		if err := tx.Model(&Group{}).Where("id = ?", gid).Updates(upd).Error; err != nil {
 			return err
 		}
+		grp.ChangedAt = changedAt
+		after, err := groupView(tx.DB, grp)
+		if err != nil {
+			return err
+		}
+		if len(after.Members) > 0 {
+			changed = append(changed, after)
+		}
+	}
+	// Last: the notices take lockEventOrder, after which no row is locked.
+	for _, v := range changed {
+		if err := announceGroup(tx.DB, v, v.Members[0].UserID, nil, nil, now); err != nil {
+			return err
+		}
+	}
+	if len(changed) > 0 && events != nil {
+		tx.OnCommit(events.Wake)
 	}
 	return nil
 }

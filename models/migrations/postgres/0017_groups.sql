@@ -23,10 +23,11 @@ CREATE INDEX group_members_user ON group_members (user_id, group_id);
 CREATE UNIQUE INDEX group_members_owner ON group_members (group_id) WHERE role = 2;
 
 CREATE TABLE group_departures (
-    group_id   BIGINT NOT NULL REFERENCES chat_groups (id) ON DELETE CASCADE,
-    user_id    BIGINT NOT NULL REFERENCES users (id) ON DELETE CASCADE,
-    left_at    BIGINT NOT NULL,
-    left_event BIGINT,
+    group_id    BIGINT NOT NULL REFERENCES chat_groups (id) ON DELETE CASCADE,
+    user_id     BIGINT NOT NULL REFERENCES users (id) ON DELETE CASCADE,
+    left_at     BIGINT NOT NULL,
+    added_event BIGINT,
+    left_event  BIGINT,
     PRIMARY KEY (group_id, user_id)
 );
 CREATE INDEX group_departures_user ON group_departures (user_id, left_at);

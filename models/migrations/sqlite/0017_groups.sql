@@ -14,7 +14,9 @@ CREATE TABLE chat_groups (
 CREATE INDEX chat_groups_changed ON chat_groups (changed_at);
 
 -- Members with their role: 0 member, 1 admin, 2 owner (one per group).
--- added_event is the notice that told them "You have been added".
+-- added_event is the notice that told them "You have been added" (NULL:
+-- not told, as the creator): the group's change notices before it are not
+-- theirs, those after it are.
 CREATE TABLE group_members (
     group_id    INTEGER NOT NULL REFERENCES chat_groups (id) ON DELETE CASCADE,
     user_id     INTEGER NOT NULL REFERENCES users (id) ON DELETE CASCADE,
@@ -28,12 +30,14 @@ CREATE UNIQUE INDEX group_members_owner ON group_members (group_id) WHERE role =
 
 -- Who left a group, was removed from it or saw it deleted: their delta sync
 -- returns the group once more, without them among its members, and the
--- change notice reaches them (left_event).
+-- change notices from their added_event to their left_event (the change
+-- that took them out) reach them.
 CREATE TABLE group_departures (
-    group_id   INTEGER NOT NULL REFERENCES chat_groups (id) ON DELETE CASCADE,
-    user_id    INTEGER NOT NULL REFERENCES users (id) ON DELETE CASCADE,
-    left_at    INTEGER NOT NULL,
-    left_event INTEGER,
+    group_id    INTEGER NOT NULL REFERENCES chat_groups (id) ON DELETE CASCADE,
+    user_id     INTEGER NOT NULL REFERENCES users (id) ON DELETE CASCADE,
+    left_at     INTEGER NOT NULL,
+    added_event INTEGER,
+    left_event  INTEGER,
     PRIMARY KEY (group_id, user_id)
 ) WITHOUT ROWID;
 CREATE INDEX group_departures_user ON group_departures (user_id, left_at);
