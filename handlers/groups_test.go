@@ -464,3 +464,94 @@ func TestGroupDeltaSync(t *testing.T) {
 		t.Fatalf("deleted group: %s", r.Body)
 	}
 }
+
+// deliveredTypes lists the types of the notices delivered to a number,
+// in order.
+func deliveredTypes(t testing.TB, e *webtest.Env, phone string) string {
+	t.Helper()
+	var types []string
+	err := e.Server.DB().Read.Raw(`SELECT e.type FROM event_deliveries d JOIN events e ON e.id = d.event_id
+		JOIN users u ON u.id = d.recipient_id WHERE u.phone = ? ORDER BY e.id`, "+"+phone).Scan(&types).Error
+	if err != nil {
+		t.Fatal(err)
+	}
+	return strings.Join(types, ",")
+}
+
+// A number that is not a user's is kept as a keyed hash; when its owner
+// signs up they are a member, told "You have been added", and the
+// members get the change notice.
+func TestGroupMemberWhoIsNotAUserJoins(t *testing.T) {
+	e := webtest.NewPeople(t)
+	alice := e.SignIn(alicePhone, "a")
+	e.SignIn(bobPhone, "b")
+	r := e.JSON(map[string]any{"op": "setgroup", "token": alice, "name": "Hikers", "m": bobPhone + ",+" + erinPhone + "," + carolPhone})
+	r.ExpectOK(t)
+	gid := r.String("gid")
+	if r.String("members") != "1:"+alicePhone+","+bobPhone {
+		t.Fatalf("members %s", r.Body)
+	}
+	if n := e.Count("SELECT COUNT(*) FROM group_invites WHERE length(phone_hash) = 16"); n != 2 {
+		t.Fatalf("%d hashed invites, want 2", n)
+	}
+	// carol is taken off before she signs up: she will not be a member.
+	e.JSON(map[string]any{"op": "editmembers", "token": alice, "gid": gid, "m": carolPhone, "delete": 1}).ExpectOK(t)
+	e.FanOut()
+	before := deliveredTypes(t, e, bobPhone)
+
+	erin, carol := e.SignIn(erinPhone, "e"), e.SignIn(carolPhone, "c")
+	g := e.JSON(map[string]any{"op": "getgroup", "token": erin, "gid": gid})
+	g.ExpectOK(t)
+	if g.String("members") != "1:"+alicePhone+","+bobPhone+","+erinPhone {
+		t.Fatalf("after the sign-up: %s", g.Body)
+	}
+	e.JSON(map[string]any{"op": "getgroup", "token": carol, "gid": gid}).ExpectFail(t, "NOTMEMBER")
+	if n := e.Count("SELECT COUNT(*) FROM group_invites"); n != 0 {
+		t.Errorf("%d invites left", n)
+	}
+	e.FanOut()
+	if got := deliveredTypes(t, e, bobPhone); got != before+",group" {
+		t.Errorf("bob's notices %q, want %q", got, before+",group")
+	}
+	if got := deliveredTypes(t, e, erinPhone); got != "group_added" {
+		t.Errorf("erin's notices %q", got)
+	}
+	// The delta sync of the new member lists the group.
+	if !strings.Contains(string(e.JSON(map[string]any{"op": "getcontacts", "token": erin}).Body), `"gid":"`+gid+`"`) {
+		t.Error("the group is not in the new member's sync")
+	}
+}
+
+// People who are not users count toward the member limit.
+func TestGroupInvitesCountTowardTheLimit(t *testing.T) {
+	e := webtest.NewPeople(t, "--group-max-members", "3")
+	alice := e.SignIn(alicePhone, "a")
+	e.SignIn(bobPhone, "b")
+	e.JSON(map[string]any{"op": "setgroup", "token": alice, "name": "G", "m": bobPhone + "," + erinPhone + "," + carolPhone}).ExpectFail(t, "TOOLARGE")
+	if n := e.Count("SELECT COUNT(*) FROM group_invites") + e.Count("SELECT COUNT(*) FROM chat_groups"); n != 0 {
+		t.Errorf("a refused group left %d rows", n)
+	}
+}
+
+// groupadd: nobody is never added; contacts only by people in their own
+// address book. Those left out are in refused.
+func TestGroupAddSetting(t *testing.T) {
+	e := webtest.NewPeople(t)
+	alice, bob, carol := e.SignIn(alicePhone, "a"), e.SignIn(bobPhone, "b"), e.SignIn(carolPhone, "c")
+	if r := e.SetProfile(t, bob, map[string]any{"groupadd": "nobody"}); r.String("groupadd") != "nobody" {
+		t.Fatalf("profile reply %s", r.Body)
+	}
+	e.SetProfile(t, carol, map[string]any{"groupadd": "contacts"})
+	e.JSON(map[string]any{"op": "profile", "token": carol, "groupadd": "friends"}).ExpectFail(t, "BADREQUEST")
+	r := e.JSON(map[string]any{"op": "setgroup", "token": alice, "name": "G", "m": bobPhone + "," + carolPhone})
+	r.ExpectOK(t)
+	if r.String("members") != "1:"+alicePhone || r.String("refused") != `["`+bobPhone+`","`+carolPhone+`"]` {
+		t.Fatalf("reply %s", r.Body)
+	}
+	e.GetContacts(t, carol, map[string]any{"phones": alicePhone}) // alice is in carol's book now
+	r = e.JSON(map[string]any{"op": "editmembers", "token": alice, "gid": r.String("gid"), "m": bobPhone + "," + carolPhone})
+	r.ExpectOK(t)
+	if r.String("members") != "1:"+alicePhone+","+carolPhone || r.String("refused") != `["`+bobPhone+`"]` {
+		t.Fatalf("reply %s", r.Body)
+	}
+}

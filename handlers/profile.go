@@ -56,6 +56,12 @@ func (a *API) profile(c *fiber.Ctx, r *Request, pr *models.Principal) (Reply, er
 		a := r.Flag("announce")
 		ch.Announce = &a
 	}
+	if g := r.Get("groupadd"); g != "" {
+		if !models.ValidDiscoverable(g) {
+			return nil, apiErr(CodeBadRequest, "groupadd must be everyone, contacts or nobody.")
+		}
+		ch.GroupAdd = &g
+	}
 	if len(r.Files) > 0 {
 		// A photo here is an upload like any other: it counts toward the cap.
 		if ch.Photo, err = a.storeUpload(c, r, pr, true); err != nil {
@@ -69,6 +75,7 @@ func (a *API) profile(c *fiber.Ctx, r *Request, pr *models.Principal) (Reply, er
 	reply := profileFields(u)
 	reply["discoverable"] = u.Discoverable
 	reply["announce"] = boolInt(u.Announce)
+	reply["groupadd"] = u.GroupAdd
 	return reply, nil
 }
 

@@ -61,7 +61,8 @@ type GroupView struct {
 	Group
 	Members []GroupMember
 	// Refused are the numbers (E.164) of people who could not be added:
-	// they are in as many groups as one may be.
+	// they are in as many groups as one may be, or their groupadd setting
+	// does not let the caller add them.
 	Refused []string
 }
 
@@ -127,11 +128,12 @@ type Groups struct {
 	clock  Clock
 	events *Events
 	photos *Photos
+	hasher *PhoneHasher // the numbers of members who are not users are kept as its hashes
 	cfg    GroupsConfig
 }
 
 // NewGroups returns the groups service.
-func NewGroups(db *DB, clock Clock, events *Events, photos *Photos, cfg GroupsConfig) *Groups {
+func NewGroups(db *DB, clock Clock, events *Events, photos *Photos, hasher *PhoneHasher, cfg GroupsConfig) *Groups {
 	d := DefaultGroupsConfig()
 	if cfg.MaxMembers <= 0 {
 		cfg.MaxMembers = d.MaxMembers
@@ -139,7 +141,7 @@ func NewGroups(db *DB, clock Clock, events *Events, photos *Photos, cfg GroupsCo
 	if cfg.MaxPerUser <= 0 {
 		cfg.MaxPerUser = d.MaxPerUser
 	}
-	return &Groups{db: db, clock: clock, events: events, photos: photos, cfg: cfg}
+	return &Groups{db: db, clock: clock, events: events, photos: photos, hasher: hasher, cfg: cfg}
 }
 
 // Get returns the group as the caller, a member, sees it.

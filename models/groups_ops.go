@@ -53,6 +53,12 @@ type groupEdit struct {
 	removed    []int64
 	roles      map[int64]int // new roles of members who stay
 	refused    []string
+	// invites holds the hashed numbers of the members who are not users
+	// (as strings, for lookups); invite and uninvite are those to add
+	// and to remove.
+	invites  map[string]bool
+	invite   [][]byte
+	uninvite [][]byte
 }
 
 // Create makes a group with the caller as its owner and the users among
@@ -60,7 +66,7 @@ type groupEdit struct {
 func (g *Groups) Create(ctx context.Context, caller *User, ch GroupChange) (*GroupView, error) {
 	now := toMillis(g.clock.Now())
 	v, err := WriteTx(ctx, g.db, func(tx *Tx) (*GroupView, error) {
-		users, err := usersByPhone(tx.DB, ch.Members)
+		users, missing, err := g.usersByPhone(tx.DB, ch.Members)
 		if err != nil {
 			return nil, err
 		}
@@ -82,9 +88,10 @@ func (g *Groups) Create(ctx context.Context, caller *User, ch GroupChange) (*Gro
 		if err := tx.Create(grp).Error; err != nil {
 			return nil, err
 		}
-		ed := &groupEdit{grp: grp, members: map[int64]GroupMember{}, callerID: caller.ID, callerRole: GroupRoleOwner, roles: map[int64]int{}}
+		ed := &groupEdit{grp: grp, members: map[int64]GroupMember{}, callerID: caller.ID, callerRole: GroupRoleOwner,
+			roles: map[int64]int{}, invites: map[string]bool{}}
 		ed.added = append(ed.added, GroupMember{UserID: caller.ID, Phone: caller.Phone, Role: GroupRoleOwner})
-		ed.replaceMembers(users)
+		ed.replaceMembers(users, missing)
 		return g.finish(tx, ed, ch, now)
 	})
 	if err != nil && ch.Photo != nil {
@@ -96,9 +103,9 @@ func (g *Groups) Create(ctx context.Context, caller *User, ch GroupChange) (*Gro
 // Update changes a group's name, photo or member list: admins and the
 // owner only.
 func (g *Groups) Update(ctx context.Context, callerID, gid int64, ch GroupChange) (*GroupView, error) {
-	v, err := g.edit(ctx, callerID, gid, GroupRoleAdmin, ch.Members, func(ed *groupEdit, users []GroupMember) error {
+	v, err := g.edit(ctx, callerID, gid, GroupRoleAdmin, ch.Members, func(ed *groupEdit, users []GroupMember, missing [][]byte) error {
 		if ch.Members != nil {
-			ed.replaceMembers(users)
+			ed.replaceMembers(users, missing)
 		}
 		return nil
 	}, ch)
@@ -108,11 +115,19 @@ func (g *Groups) Update(ctx context.Context, callerID, gid int64, ch GroupChange
 	return v, err
 }
 
-// EditMembers adds (remove false) or removes the users among numbers:
+// EditMembers adds (remove false) or removes the people of numbers:
 // admins and the owner only; nobody removes the owner. Numbers of people
 // who are not members are passed over in a removal.
 func (g *Groups) EditMembers(ctx context.Context, callerID, gid int64, numbers []string, remove bool) (*GroupView, error) {
-	return g.edit(ctx, callerID, gid, GroupRoleAdmin, numbers, func(ed *groupEdit, users []GroupMember) error {
+	return g.edit(ctx, callerID, gid, GroupRoleAdmin, numbers, func(ed *groupEdit, users []GroupMember, missing [][]byte) error {
+		for _, h := range missing {
+			switch in := ed.invites[string(h)]; {
+			case !remove && !in:
+				ed.invite = append(ed.invite, h)
+			case remove && in:
+				ed.uninvite = append(ed.uninvite, h)
+			}
+		}
 		for _, u := range users {
 			m, in := ed.members[u.UserID]
 			switch {
@@ -136,7 +151,7 @@ func (g *Groups) SetAdmin(ctx context.Context, callerID, gid int64, numbers []st
 	if admin {
 		role = GroupRoleAdmin
 	}
-	return g.edit(ctx, callerID, gid, GroupRoleAdmin, numbers, func(ed *groupEdit, users []GroupMember) error {
+	return g.edit(ctx, callerID, gid, GroupRoleAdmin, numbers, func(ed *groupEdit, users []GroupMember, _ [][]byte) error {
 		for _, u := range users {
 			m, in := ed.members[u.UserID]
 			switch {
@@ -186,6 +201,9 @@ func (g *Groups) deleteGroup(tx *Tx, ed *groupEdit, now int64) error {
 	if err := g.writeMembers(tx.DB, ed, changedAt); err != nil {
 		return err
 	}
+	if err := tx.Exec("DELETE FROM group_invites WHERE group_id = ?", ed.grp.ID).Error; err != nil {
+		return err
+	}
 	err = tx.Model(&Group{}).Where("id = ?", ed.grp.ID).Updates(map[string]any{
 		"deleted_at": now, "changed_at": changedAt, "photo": "", "thumbnail": ""}).Error
 	if err != nil {
@@ -203,10 +221,10 @@ func (g *Groups) deleteGroup(tx *Tx, ed *groupEdit, now int64) error {
 // fills in the members to add, remove or promote, and finish applies it
 // within the limits.
 func (g *Groups) edit(ctx context.Context, callerID, gid int64, minRole int, numbers []string,
-	change func(ed *groupEdit, users []GroupMember) error, ch GroupChange) (*GroupView, error) {
+	change func(ed *groupEdit, users []GroupMember, missing [][]byte) error, ch GroupChange) (*GroupView, error) {
 	now := toMillis(g.clock.Now())
 	return WriteTx(ctx, g.db, func(tx *Tx) (*GroupView, error) {
-		users, err := lockedUsersByPhone(tx.DB, numbers)
+		users, missing, err := g.lockedUsersByPhone(tx.DB, numbers)
 		if err != nil {
 			return nil, err
 		}
@@ -214,7 +232,7 @@ func (g *Groups) edit(ctx context.Context, callerID, gid int64, minRole int, num
 		if err != nil {
 			return nil, err
 		}
-		if err := change(ed, users); err != nil {
+		if err := change(ed, users, missing); err != nil {
 			return nil, err
 		}
 		return g.finish(tx, ed, ch, now)
@@ -238,9 +256,17 @@ func (g *Groups) load(tx *gorm.DB, callerID, gid int64, minRole int) (*groupEdit
 	if role < minRole {
 		return nil, errNotAllowed("Only the group's admins may change it.")
 	}
-	ed := &groupEdit{grp: grp, members: make(map[int64]GroupMember, len(v.Members)), callerID: callerID, callerRole: role, roles: map[int64]int{}}
+	ed := &groupEdit{grp: grp, members: make(map[int64]GroupMember, len(v.Members)), callerID: callerID, callerRole: role,
+		roles: map[int64]int{}, invites: map[string]bool{}}
 	for _, m := range v.Members {
 		ed.members[m.UserID] = m
+	}
+	var invites [][]byte
+	if err := tx.Raw("SELECT phone_hash FROM group_invites WHERE group_id = ?", gid).Scan(&invites).Error; err != nil {
+		return nil, err
+	}
+	for _, h := range invites {
+		ed.invites[string(h)] = true
 	}
 	return ed, nil
 }
@@ -255,7 +281,7 @@ func (g *Groups) finish(tx *Tx, ed *groupEdit, ch GroupChange, now int64) (*Grou
 	if err := g.checkLimits(tx.DB, ed); err != nil {
 		return nil, err
 	}
-	if !ed.visible && len(ed.added) == 0 && len(ed.removed) == 0 && len(ed.roles) == 0 {
+	if !ed.visible && len(ed.added) == 0 && len(ed.removed) == 0 && len(ed.roles) == 0 && len(ed.invite) == 0 && len(ed.uninvite) == 0 {
 		v, err := groupView(tx.DB, ed.grp)
 		if v != nil {
 			v.Refused = ed.refused
@@ -326,9 +352,22 @@ func (g *Groups) applyChange(tx *Tx, ed *groupEdit, ch GroupChange) error {
 	return nil
 }
 
-// replaceMembers makes users the member list: the owner and the caller
-// stay, and so do the roles of everyone who stays.
-func (ed *groupEdit) replaceMembers(users []GroupMember) {
+// replaceMembers makes users and the people who are not users (missing,
+// hashed numbers) the member list: the owner and the caller stay, and so
+// do the roles of everyone who stays.
+func (ed *groupEdit) replaceMembers(users []GroupMember, missing [][]byte) {
+	keepInvite := make(map[string]bool, len(missing))
+	for _, h := range missing {
+		keepInvite[string(h)] = true
+		if !ed.invites[string(h)] {
+			ed.invite = append(ed.invite, h)
+		}
+	}
+	for h := range ed.invites {
+		if !keepInvite[h] {
+			ed.uninvite = append(ed.uninvite, []byte(h))
+		}
+	}
 	keep := map[int64]bool{ed.callerID: true}
 	for _, u := range users {
 		keep[u.UserID] = true
@@ -354,7 +393,21 @@ func (g *Groups) checkLimits(tx *gorm.DB, ed *groupEdit) error {
 		for i, m := range ed.added {
 			ids[i] = m.UserID
 		}
-		full := map[int64]bool{}
+		refuse := map[int64]bool{}
+		// Who may not be added by the caller (groupadd): nobody, or their
+		// contacts only and the caller is not in their address book.
+		for _, part := range chunks(ids, 10_000) {
+			var closed []int64
+			err := tx.Raw(`SELECT u.id FROM users u WHERE u.id IN ? AND u.id <> ? AND (u.groupadd = 'nobody' OR (u.groupadd = 'contacts'
+				AND NOT EXISTS (SELECT 1 FROM address_book b JOIN users c ON c.id = ? WHERE b.owner_id = u.id AND b.contact_hash = c.phone_hash)))`,
+				part, ed.callerID, ed.callerID).Scan(&closed).Error
+			if err != nil {
+				return err
+			}
+			for _, id := range closed {
+				refuse[id] = true
+			}
+		}
 		for _, part := range chunks(ids, 10_000) {
 			var counts []struct {
 				UserID int64
@@ -366,14 +419,14 @@ func (g *Groups) checkLimits(tx *gorm.DB, ed *groupEdit) error {
 			}
 			for _, c := range counts {
 				if c.N >= int64(g.cfg.MaxPerUser) {
-					full[c.UserID] = true
+					refuse[c.UserID] = true
 				}
 			}
 		}
-		if len(full) > 0 {
+		if len(refuse) > 0 {
 			kept := ed.added[:0]
 			for _, m := range ed.added {
-				if full[m.UserID] && m.Role != GroupRoleOwner {
+				if refuse[m.UserID] && m.Role != GroupRoleOwner {
 					ed.refused = append(ed.refused, m.Phone)
 					continue
 				}
@@ -382,7 +435,7 @@ func (g *Groups) checkLimits(tx *gorm.DB, ed *groupEdit) error {
 			ed.added = kept
 		}
 	}
-	if n := len(ed.members) - len(ed.removed) + len(ed.added); n > g.cfg.MaxMembers {
+	if n := len(ed.members) - len(ed.removed) + len(ed.added) + len(ed.invites) + len(ed.invite) - len(ed.uninvite); n > g.cfg.MaxMembers {
 		return &GroupError{Refusal: GroupTooLarge, Message: fmt.Sprintf("A group has at most %d members; this change would make %d.", g.cfg.MaxMembers, n)}
 	}
 	return nil
@@ -418,6 +471,17 @@ func (g *Groups) writeMembers(tx *gorm.DB, ed *groupEdit, changedAt int64) error
 			return err
 		}
 	}
+	for _, h := range ed.invite {
+		err := tx.Exec("INSERT INTO group_invites (group_id, phone_hash, added_at) VALUES (?, ?, ?) ON CONFLICT DO NOTHING", ed.grp.ID, h, changedAt).Error
+		if err != nil {
+			return err
+		}
+	}
+	for _, h := range ed.uninvite {
+		if err := tx.Exec("DELETE FROM group_invites WHERE group_id = ? AND phone_hash = ?", ed.grp.ID, h).Error; err != nil {
+			return err
+		}
+	}
 	for id, role := range ed.roles {
 		if err := tx.Exec("UPDATE group_members SET role = ? WHERE group_id = ? AND user_id = ?", role, ed.grp.ID, id).Error; err != nil {
 			return err
@@ -426,30 +490,41 @@ func (g *Groups) writeMembers(tx *gorm.DB, ed *groupEdit, changedAt int64) error
 	return nil
 }
 
-// lockedUsersByPhone returns the users among the E.164 numbers, their rows
-// locked on PostgreSQL (lockUsers).
-func lockedUsersByPhone(tx *gorm.DB, numbers []string) ([]GroupMember, error) {
-	users, err := usersByPhone(tx, numbers)
+// lockedUsersByPhone is usersByPhone with the users' rows locked on
+// PostgreSQL (lockUsers).
+func (g *Groups) lockedUsersByPhone(tx *gorm.DB, numbers []string) ([]GroupMember, [][]byte, error) {
+	users, missing, err := g.usersByPhone(tx, numbers)
 	if err != nil || len(users) == 0 {
-		return users, err
+		return users, missing, err
 	}
 	ids := make([]int64, len(users))
 	for i, u := range users {
 		ids[i] = u.UserID
 	}
 	_, err = lockUsers(tx, ids...)
-	return users, err
+	return users, missing, err
 }
 
-// usersByPhone returns the users among the E.164 numbers.
-func usersByPhone(tx *gorm.DB, numbers []string) ([]GroupMember, error) {
+// usersByPhone returns the users among the E.164 numbers, and the keyed
+// hashes of the other numbers.
+func (g *Groups) usersByPhone(tx *gorm.DB, numbers []string) ([]GroupMember, [][]byte, error) {
 	var out []GroupMember
 	for _, part := range chunks(numbers, 10_000) {
 		var us []GroupMember
 		if err := tx.Raw("SELECT id AS user_id, phone FROM users WHERE phone IN ? ORDER BY id", part).Scan(&us).Error; err != nil {
-			return nil, err
+			return nil, nil, err
 		}
 		out = append(out, us...)
 	}
-	return out, nil
+	found := make(map[string]bool, len(out))
+	for _, u := range out {
+		found[u.Phone] = true
+	}
+	var missing [][]byte
+	for _, e := range numbers {
+		if !found[e] {
+			missing = append(missing, g.hasher.Hash(e))
+		}
+	}
+	return out, missing, nil
 }

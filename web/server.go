@@ -183,6 +183,8 @@ func build(ctx context.Context, cfg Config, log *slog.Logger, opts Options, db *
 		Hasher:      hasher,
 		Events:      s.events,
 		Sessions:    sessions,
+
+		GroupsPerUser: cfg.People.Groups.MaxPerUser,
 	})
 	files, err := openFiles(ctx, cfg, opts.Getenv)
 	if err != nil {
@@ -202,7 +204,7 @@ func build(ctx context.Context, cfg Config, log *slog.Logger, opts Options, db *
 		SignIn: signIn, Sessions: sessions, Contacts: s.contacts, Photos: photos, Events: s.events, Clock: s.clock,
 		Uploads:       models.NewUploads(db, s.clock, cfg.People.UploadsPerDay),
 		Profiles:      profiles,
-		Groups:        models.NewGroups(db, s.clock, s.events, photos, cfg.People.Groups),
+		Groups:        models.NewGroups(db, s.clock, s.events, photos, hasher, cfg.People.Groups),
 		FilesRedirect: filesRedirect(cfg.Files),
 	}, handlers.ClientConfig{
 		UploadURL:    cfg.BaseURL + "/api.php",

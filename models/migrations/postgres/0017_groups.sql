@@ -32,6 +32,16 @@ CREATE TABLE group_departures (
 );
 CREATE INDEX group_departures_user ON group_departures (user_id, left_at);
 
+CREATE TABLE group_invites (
+    group_id   BIGINT NOT NULL REFERENCES chat_groups (id) ON DELETE CASCADE,
+    phone_hash BYTEA  NOT NULL,
+    added_at   BIGINT NOT NULL,
+    PRIMARY KEY (group_id, phone_hash)
+);
+CREATE INDEX group_invites_phone ON group_invites (phone_hash);
+
+ALTER TABLE users ADD COLUMN groupadd TEXT NOT NULL DEFAULT 'everyone' CHECK (groupadd IN ('everyone', 'contacts', 'nobody'));
+
 ALTER TABLE events DROP CONSTRAINT events_type_check;
 ALTER TABLE events ADD CONSTRAINT events_type_check CHECK (type IN ('joined', 'profile', 'group', 'group_added'));
 ALTER TABLE events ADD COLUMN group_id BIGINT REFERENCES chat_groups (id) ON DELETE CASCADE;

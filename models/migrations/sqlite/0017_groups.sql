@@ -42,6 +42,21 @@ CREATE TABLE group_departures (
 ) WITHOUT ROWID;
 CREATE INDEX group_departures_user ON group_departures (user_id, left_at);
 
+-- People added to a group who are not users: the keyed hashes of their
+-- numbers (PhoneHasher, as address books keep them), never the numbers.
+-- They count toward the group's size and become members when they sign up.
+CREATE TABLE group_invites (
+    group_id   INTEGER NOT NULL REFERENCES chat_groups (id) ON DELETE CASCADE,
+    phone_hash BLOB    NOT NULL,
+    added_at   INTEGER NOT NULL,
+    PRIMARY KEY (group_id, phone_hash)
+) WITHOUT ROWID;
+CREATE INDEX group_invites_phone ON group_invites (phone_hash);
+
+-- Who may add a user to a group: everyone, contacts (people in the user's
+-- own address book) or nobody.
+ALTER TABLE users ADD COLUMN groupadd TEXT NOT NULL DEFAULT 'everyone' CHECK (groupadd IN ('everyone', 'contacts', 'nobody'));
+
 -- Group notices travel the events' path: two more types, and the group an
 -- event is about. SQLite cannot change a CHECK in place: the table is
 -- built again, with its deliveries (dropped first, so that dropping the
