@@ -3,6 +3,7 @@ package models
 import (
 	"cmp"
 	"context"
+	"errors"
 	"fmt"
 	"slices"
 
@@ -171,6 +172,9 @@ func (g *Groups) SetAdmin(ctx context.Context, callerID, gid int64, numbers []st
 func (g *Groups) Delete(ctx context.Context, callerID, gid int64) (deleted bool, err error) {
 	now := toMillis(g.clock.Now())
 	return WriteTx(ctx, g.db, func(tx *Tx) (bool, error) {
+		if _, _, err := g.lockedUsersByPhone(tx.DB, callerID, nil); err != nil {
+			return false, err
+		}
 		ed, err := g.load(tx.DB, callerID, gid, GroupRoleMember)
 		if err != nil {
 			return false, err
@@ -214,9 +218,11 @@ func (g *Groups) deleteGroup(tx *Tx, ed *groupEdit, now int64) error {
 }
 
 // edit runs one change of an existing group in a write transaction: the
-// users among numbers are read and, on PostgreSQL, locked (users' rows
-// before the group's: the lock order), so that the groups each is in are
-// counted with no other change of theirs in between; then the group is
+// users among numbers and the caller are read and, on PostgreSQL, locked
+// (users' rows before the group's: the lock order), so that the groups
+// each is in are counted with no other change of theirs in between, and
+// the caller's account is not deleted meanwhile (its deletion changes the
+// caller's groups, and the notice names the caller); then the group is
 // locked and read, the caller's role checked against minRole, change
 // fills in the members to add, remove or promote, and finish applies it
 // within the limits.
@@ -224,7 +230,7 @@ func (g *Groups) edit(ctx context.Context, callerID, gid int64, minRole int, num
 	change func(ed *groupEdit, users []GroupMember, missing [][]byte) error, ch GroupChange) (*GroupView, error) {
 	now := toMillis(g.clock.Now())
 	return WriteTx(ctx, g.db, func(tx *Tx) (*GroupView, error) {
-		users, missing, err := g.lockedUsersByPhone(tx.DB, numbers)
+		users, missing, err := g.lockedUsersByPhone(tx.DB, callerID, numbers)
 		if err != nil {
 			return nil, err
 		}
@@ -490,19 +496,30 @@ func (g *Groups) writeMembers(tx *gorm.DB, ed *groupEdit, changedAt int64) error
 	return nil
 }
 
-// lockedUsersByPhone is usersByPhone with the users' rows locked on
-// PostgreSQL (lockUsers).
-func (g *Groups) lockedUsersByPhone(tx *gorm.DB, numbers []string) ([]GroupMember, [][]byte, error) {
+// lockedUsersByPhone is usersByPhone with the rows of the users and of the
+// caller locked on PostgreSQL (lockUsers, in the order of their ids). A
+// caller whose account is gone is not a member of anything.
+func (g *Groups) lockedUsersByPhone(tx *gorm.DB, callerID int64, numbers []string) ([]GroupMember, [][]byte, error) {
 	users, missing, err := g.usersByPhone(tx, numbers)
-	if err != nil || len(users) == 0 {
-		return users, missing, err
+	if err != nil {
+		return nil, nil, err
 	}
-	ids := make([]int64, len(users))
-	for i, u := range users {
-		ids[i] = u.UserID
+	ids := []int64{callerID}
+	for _, u := range users {
+		if u.UserID != callerID {
+			ids = append(ids, u.UserID)
+		}
 	}
-	_, err = lockUsers(tx, ids...)
-	return users, missing, err
+	if _, err := lockUsers(tx, ids...); err != nil {
+		return nil, nil, err
+	}
+	if err := lockUser(tx, callerID); err != nil { // held already: this reads whether the row is there
+		if errors.Is(err, ErrNotFound) {
+			return nil, nil, errNotMember
+		}
+		return nil, nil, err
+	}
+	return users, missing, nil
 }
 
 // usersByPhone returns the users among the E.164 numbers, and the keyed
