@@ -21,6 +21,8 @@ const (
 type GroupsConfig struct {
 	MaxMembers int // members of one group, the owner included
 	MaxPerUser int // groups one user may be a member of
+	// Mesibo: groups are made and changed at mesibo too (mesibo mode).
+	Mesibo bool
 }
 
 // DefaultGroupsConfig allows 1,024 members a group and 500 groups a user.

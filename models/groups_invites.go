@@ -9,9 +9,10 @@ import (
 // by the keyed hash of the number), up to maxGroups, in the sign-up's
 // transaction: the new user's row first, then the groups' rows (the lock
 // order). Each group's members get the change notice and the new member
-// "You have been added to group NAME". Invites past maxGroups, and to
-// groups deleted since, are dropped.
-func joinInvitedGroups(tx *Tx, clock Clock, u *User, maxGroups int, now int64) error {
+// "You have been added to group NAME"; in mesibo mode the member is added
+// at mesibo too. Invites past maxGroups, and to groups deleted since, are
+// dropped.
+func joinInvitedGroups(tx *Tx, clock Clock, u *User, maxGroups int, mesibo bool, now int64) error {
 	if u.PhoneHash == nil {
 		return nil
 	}
@@ -49,6 +50,12 @@ func joinInvitedGroups(tx *Tx, clock Clock, u *User, maxGroups int, now int64) e
 			return err
 		}
 		joined = append(joined, v)
+		if mesibo {
+			job := MesiboJob{Op: MesiboJobGroupEditMembers, GID: gid, Members: mesiboAddresses([]string{u.Phone})}
+			if err := queueMesiboGroupJob(tx.DB, job, now); err != nil {
+				return err
+			}
+		}
 	}
 	if err := tx.Exec("DELETE FROM group_invites WHERE phone_hash = ?", u.PhoneHash).Error; err != nil {
 		return err

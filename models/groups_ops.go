@@ -60,6 +60,8 @@ type groupEdit struct {
 	invites  map[string]bool
 	invite   [][]byte
 	uninvite [][]byte
+	created  bool // the group is new
+	renamed  bool
 }
 
 // Create makes a group with the caller as its owner and the users among
@@ -90,7 +92,7 @@ func (g *Groups) Create(ctx context.Context, caller *User, ch GroupChange) (*Gro
 			return nil, err
 		}
 		ed := &groupEdit{grp: grp, members: map[int64]GroupMember{}, callerID: caller.ID, callerRole: GroupRoleOwner,
-			roles: map[int64]int{}, invites: map[string]bool{}}
+			roles: map[int64]int{}, invites: map[string]bool{}, created: true}
 		ed.added = append(ed.added, GroupMember{UserID: caller.ID, Phone: caller.Phone, Role: GroupRoleOwner})
 		ed.replaceMembers(users, missing)
 		return g.finish(tx, ed, ch, now)
@@ -214,6 +216,11 @@ func (g *Groups) deleteGroup(tx *Tx, ed *groupEdit, now int64) error {
 		return err
 	}
 	ed.grp.ChangedAt, ed.grp.DeletedAt, ed.grp.Photo, ed.grp.Thumbnail = changedAt, &now, "", ""
+	if g.cfg.Mesibo {
+		if err := queueMesiboGroupEdit(tx.DB, ed, true, now); err != nil {
+			return err
+		}
+	}
 	return g.announce(tx, ed, &GroupView{Group: *ed.grp}, now)
 }
 
@@ -316,6 +323,11 @@ func (g *Groups) finish(tx *Tx, ed *groupEdit, ch GroupChange, now int64) (*Grou
 		return nil, err
 	}
 	v.Refused = ed.refused
+	if g.cfg.Mesibo {
+		if err := queueMesiboGroupEdit(tx.DB, ed, false, now); err != nil {
+			return nil, err
+		}
+	}
 	return v, g.announce(tx, ed, v, now)
 }
 
@@ -339,7 +351,7 @@ func (g *Groups) announce(tx *Tx, ed *groupEdit, v *GroupView, now int64) error 
 func (g *Groups) applyChange(tx *Tx, ed *groupEdit, ch GroupChange) error {
 	if ch.Name != nil {
 		if n := CleanText(*ch.Name, MaxNameLen); n != ed.grp.Name {
-			ed.grp.Name, ed.visible = n, true
+			ed.grp.Name, ed.visible, ed.renamed = n, true, true
 		}
 	}
 	switch {

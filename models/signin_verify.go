@@ -224,7 +224,8 @@ func (s *SignIn) completeSignInWith(tx *Tx, p Phone, u *User, name string, cl Cl
 			return nil, err
 		}
 		created = true
-		if err := joinInvitedGroups(tx, s.clock, u, cmp.Or(s.cfg.GroupsPerUser, DefaultGroupsConfig().MaxPerUser), nowMs); err != nil {
+		maxGroups := cmp.Or(s.cfg.GroupsPerUser, DefaultGroupsConfig().MaxPerUser)
+		if err := joinInvitedGroups(tx, s.clock, u, maxGroups, s.cfg.Issuer != nil, nowMs); err != nil {
 			return nil, err
 		}
 		if s.cfg.Events != nil {

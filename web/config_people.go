@@ -77,3 +77,11 @@ func (p PeopleConfig) PhotoLimits() models.PhotoLimits {
 	l.DecodeBudget = int64(p.PhotoDecodeMB) << 20
 	return l
 }
+
+// groupsConfig is the groups' configuration: the limits, and in mesibo
+// mode groups made at mesibo too.
+func groupsConfig(cfg Config, mesibo bool) models.GroupsConfig {
+	g := cfg.People.Groups
+	g.Mesibo = mesibo
+	return g
+}

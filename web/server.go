@@ -133,7 +133,7 @@ func New(ctx context.Context, cfg Config, log *slog.Logger, opts Options) (*Serv
 
 // build makes the services and the app over an open database.
 func build(ctx context.Context, cfg Config, log *slog.Logger, opts Options, db *models.DB, clientIP *clientip.Resolver, metricsToken string) (*Server, error) {
-	mesiboMode, err := mesiboSetup(cfg, opts.Getenv, log, opts.Clock)
+	mesiboMode, err := mesiboSetup(cfg, opts.Getenv, log, opts.Clock, db)
 	if err != nil {
 		return nil, err
 	}
@@ -204,7 +204,7 @@ func build(ctx context.Context, cfg Config, log *slog.Logger, opts Options, db *
 		SignIn: signIn, Sessions: sessions, Contacts: s.contacts, Photos: photos, Events: s.events, Clock: s.clock,
 		Uploads:       models.NewUploads(db, s.clock, cfg.People.UploadsPerDay),
 		Profiles:      profiles,
-		Groups:        models.NewGroups(db, s.clock, s.events, photos, hasher, cfg.People.Groups),
+		Groups:        models.NewGroups(db, s.clock, s.events, photos, hasher, groupsConfig(cfg, mesiboMode.jobs != nil)),
 		FilesRedirect: filesRedirect(cfg.Files),
 	}, handlers.ClientConfig{
 		UploadURL:    cfg.BaseURL + "/api.php",
