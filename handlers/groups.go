@@ -42,8 +42,8 @@ func requiredGroupID(r *Request) (int64, error) {
 
 // groupNumbers reads `m`: the numbers in E.164. A number that is not one
 // is BADPHONE, every such number named.
-func groupNumbers(r *Request, pr *models.Principal) ([]string, error) {
-	numbers, bad := models.ParseGroupNumbers(&pr.User, models.SplitList(r.Get("m")))
+func (a *API) groupNumbers(r *Request, pr *models.Principal) ([]string, error) {
+	numbers, bad := a.groups.ParseNumbers(&pr.User, models.SplitList(r.Get("m")))
 	if len(bad) > 0 {
 		shown := bad[:min(len(bad), 20)]
 		for i, b := range shown {
@@ -106,7 +106,7 @@ func (a *API) setGroup(c *fiber.Ctx, r *Request, pr *models.Principal) (Reply, e
 		return nil, err
 	}
 	if _, ok := r.Params["m"]; ok || gid == 0 {
-		if ch.Members, err = groupNumbers(r, pr); err != nil {
+		if ch.Members, err = a.groupNumbers(r, pr); err != nil {
 			return nil, err
 		}
 		if ch.Members == nil {
@@ -146,7 +146,7 @@ func (a *API) getGroup(c *fiber.Ctx, r *Request, pr *models.Principal) (Reply, e
 }
 
 // membersParams reads the gid and the numbers of editmembers and setadmin.
-func membersParams(r *Request, pr *models.Principal) (int64, []string, error) {
+func (a *API) membersParams(r *Request, pr *models.Principal) (int64, []string, error) {
 	gid, err := requiredGroupID(r)
 	if err != nil {
 		return 0, nil, err
@@ -154,13 +154,13 @@ func membersParams(r *Request, pr *models.Principal) (int64, []string, error) {
 	if strings.TrimSpace(r.Get("m")) == "" {
 		return 0, nil, apiErr(CodeMissingPara, "The numbers (m) are missing.")
 	}
-	numbers, err := groupNumbers(r, pr)
+	numbers, err := a.groupNumbers(r, pr)
 	return gid, numbers, err
 }
 
 // editMembers adds (delete=0) or removes (delete=1) members.
 func (a *API) editMembers(c *fiber.Ctx, r *Request, pr *models.Principal) (Reply, error) {
-	gid, numbers, err := membersParams(r, pr)
+	gid, numbers, err := a.membersParams(r, pr)
 	if err != nil {
 		return nil, err
 	}
@@ -175,7 +175,7 @@ func (a *API) editMembers(c *fiber.Ctx, r *Request, pr *models.Principal) (Reply
 
 // setAdmin makes members admins (admin=1) or members again (admin=0).
 func (a *API) setAdmin(c *fiber.Ctx, r *Request, pr *models.Principal) (Reply, error) {
-	gid, numbers, err := membersParams(r, pr)
+	gid, numbers, err := a.membersParams(r, pr)
 	if err != nil {
 		return nil, err
 	}

@@ -131,6 +131,7 @@ type Groups struct {
 	events *Events
 	photos *Photos
 	hasher *PhoneHasher // the numbers of members who are not users are kept as its hashes
+	norm   *normalizer  // parsed numbers, cached: groups' members are mostly numbers seen before
 	cfg    GroupsConfig
 }
 
@@ -143,8 +144,12 @@ func NewGroups(db *DB, clock Clock, events *Events, photos *Photos, hasher *Phon
 	if cfg.MaxPerUser <= 0 {
 		cfg.MaxPerUser = d.MaxPerUser
 	}
-	return &Groups{db: db, clock: clock, events: events, photos: photos, hasher: hasher, cfg: cfg}
+	return &Groups{db: db, clock: clock, events: events, photos: photos, hasher: hasher, norm: newNormalizer(groupsParseCache), cfg: cfg}
 }
+
+// groupsParseCache is how many parsed numbers the groups keep (about 100
+// bytes each).
+const groupsParseCache = 50_000
 
 // Get returns the group as the caller, a member, sees it.
 func (g *Groups) Get(ctx context.Context, callerID, gid int64) (*GroupView, error) {

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"strings"
 
 	"gorm.io/gorm"
 )
@@ -21,14 +22,15 @@ type GroupChange struct {
 	Members []string
 }
 
-// ParseGroupNumbers reads the numbers of a group op's `m` as contact
-// numbers are read (national numbers in the caller's country) and returns
-// them in E.164 without repeats, and the ones that are not numbers.
-func ParseGroupNumbers(caller *User, raw []string) (numbers, bad []string) {
+// ParseNumbers reads the numbers of a group op's `m` as contact numbers
+// are read (national numbers in the caller's country, through a cache of
+// parsed numbers) and returns them in E.164 without repeats, and the ones
+// that are not numbers.
+func (g *Groups) ParseNumbers(caller *User, raw []string) (numbers, bad []string) {
 	region := Phone{E164: caller.Phone}.ContactRegion()
 	seen := make(map[string]bool, len(raw))
 	for _, r := range raw {
-		e := ParseContactPhone(r, region)
+		e := g.norm.one(r, region)
 		if e == "" {
 			bad = append(bad, r)
 			continue
@@ -476,13 +478,19 @@ func (g *Groups) writeMembers(tx *gorm.DB, ed *groupEdit, changedAt int64) error
 		}
 	}
 	for _, part := range chunks(ed.added, 500) {
-		rows := make([]map[string]any, len(part))
+		var sb strings.Builder
+		sb.WriteString("INSERT INTO group_members (group_id, user_id, role, added_at) VALUES ")
+		vals := make([]any, 0, 4*len(part))
 		ids := make([]int64, len(part))
 		for i, m := range part {
-			rows[i] = map[string]any{"group_id": ed.grp.ID, "user_id": m.UserID, "role": m.Role, "added_at": changedAt}
+			if i > 0 {
+				sb.WriteByte(',')
+			}
+			sb.WriteString("(?,?,?,?)")
+			vals = append(vals, ed.grp.ID, m.UserID, m.Role, changedAt)
 			ids[i] = m.UserID
 		}
-		if err := tx.Table("group_members").Create(rows).Error; err != nil {
+		if err := tx.Exec(sb.String(), vals...).Error; err != nil {
 			return err
 		}
 		if err := tx.Exec("DELETE FROM group_departures WHERE group_id = ? AND user_id IN ?", ed.grp.ID, ids).Error; err != nil {
