@@ -70,10 +70,16 @@ func run(dbURL string) error {
 	}
 	data := filepath.Join(work, "data")
 	common := []string{"--data-dir", data}
+	env := os.Environ()
 	if dbURL != "" {
-		common = append(common, "--database-url", dbURL)
+		// The seed takes the URL from the environment only; on PostgreSQL
+		// the keys come from there too (fixed ones: a throw-away database).
+		env = append(env, "ROSTER_DATABASE_URL="+dbURL,
+			"ROSTER_OTP_KEY=hex:"+strings.Repeat("11", 32), "ROSTER_CONTACTS_KEY=hex:"+strings.Repeat("22", 32),
+			"ROSTER_COOKIE_HASH_KEY=hex:"+strings.Repeat("33", 32), "ROSTER_COOKIE_BLOCK_KEY=hex:"+strings.Repeat("44", 32))
 	}
 	seed := exec.Command(bin, append([]string{"seed", "--users", "3000", "--books", "10", "--popular", "5", "--uniform"}, common...)...)
+	seed.Env = env
 	if out, err := seed.CombinedOutput(); err != nil {
 		return fmt.Errorf("seed: %v\n%s", err, out)
 	}
@@ -89,7 +95,7 @@ func run(dbURL string) error {
 	l.Close()
 	cmd := exec.Command(bin, append([]string{"--addr", addr, "--log-level", "warn", "--max-connections-per-ip", "0",
 		"--otp-ip-hourly", "0", "--otp-ip-daily", "0", "--groups-per-user", "100000", "--group-max-members", "2000"}, common...)...)
-	cmd.Env = append(os.Environ(), "ROSTER_TEST_NUMBERS="+strings.Join(tn, ","), "ROSTER_ADMIN_PASSWORD=groupbench-admin-password")
+	cmd.Env = append(env, "ROSTER_TEST_NUMBERS="+strings.Join(tn, ","), "ROSTER_ADMIN_PASSWORD=groupbench-admin-password")
 	logf, err := os.Create(filepath.Join(work, "server.log"))
 	if err != nil {
 		return err
