@@ -200,11 +200,12 @@ func build(ctx context.Context, cfg Config, log *slog.Logger, opts Options, db *
 		log.Info("set the contact hash of existing users", "users", n)
 	}
 	profiles := models.NewProfiles(db, s.clock, s.events, photos) // the app's and the dashboard's moderation
+	groups := models.NewGroups(db, s.clock, s.events, photos, hasher, groupsConfig(cfg, mesiboMode.jobs != nil))
 	s.api = handlers.NewAPI(handlers.Services{
 		SignIn: signIn, Sessions: sessions, Contacts: s.contacts, Photos: photos, Events: s.events, Clock: s.clock,
 		Uploads:       models.NewUploads(db, s.clock, cfg.People.UploadsPerDay),
 		Profiles:      profiles,
-		Groups:        models.NewGroups(db, s.clock, s.events, photos, hasher, groupsConfig(cfg, mesiboMode.jobs != nil)),
+		Groups:        groups,
 		FilesRedirect: filesRedirect(cfg.Files),
 	}, handlers.ClientConfig{
 		UploadURL:    cfg.BaseURL + "/api.php",
@@ -215,7 +216,7 @@ func build(ctx context.Context, cfg Config, log *slog.Logger, opts Options, db *
 		InviteText:   cfg.InviteText,
 	})
 	s.sessions = sessions
-	if err := s.setUpAdmin(ctx, opts, sessions, signIn, profiles); err != nil {
+	if err := s.setUpAdmin(ctx, opts, sessions, signIn, profiles, groups); err != nil {
 		return nil, err
 	}
 	s.app = s.newApp()
