@@ -555,3 +555,32 @@ func TestGroupAddSetting(t *testing.T) {
 		t.Fatalf("reply %s", r.Body)
 	}
 }
+
+// The group ops with arbitrary parameters: always an envelope, OK or a
+// FAIL with a code other than INTERNAL, and never a group with more than
+// its limit or without its owner.
+func FuzzGroupOps(f *testing.F) {
+	f.Add(uint8(0), "0", "12015550102,+33 6 12 34 56 78", "Hikers", "0")
+	f.Add(uint8(2), "1", "\x00,,+,00,12", "", "1")
+	f.Add(uint8(3), "-1", "12015550101", "\xff", "yes")
+	f.Add(uint8(1), "99999999999999999999", "", "", "")
+	f.Add(uint8(5), "1.5", "", strings.Repeat("é", 65), "")
+	f.Add(uint8(4), "1", "", "", "")
+	e := webtest.NewPeople(f, "--group-max-members", "4")
+	alice := e.SignIn(alicePhone, "a")
+	e.SignIn(bobPhone, "b")
+	e.JSON(map[string]any{"op": "setgroup", "token": alice, "name": "Seed", "m": bobPhone}).ExpectOK(f)
+	ops := []string{"setgroup", "getgroup", "editmembers", "setadmin", "delgroup", "profile"}
+	f.Fuzz(func(t *testing.T, opIndex uint8, gid, m, name, flag string) {
+		op := ops[int(opIndex)%len(ops)]
+		local := *e
+		local.T = t
+		r := local.Form("/api.php", map[string]string{"op": op, "token": alice, "gid": gid, "m": m, "name": name, "delete": flag, "admin": flag})
+		if r.Status != http.StatusOK || (r.String("result") != "OK" && r.String("result") != "FAIL") || r.String("error") == "INTERNAL" {
+			t.Fatalf("%s gid=%q m=%q name=%q flag=%q: %d %s", op, gid, m, name, flag, r.Status, r.Body)
+		}
+		if n := local.Count("SELECT COUNT(*) FROM (SELECT group_id FROM group_members GROUP BY group_id HAVING COUNT(*) > 4 OR SUM(CASE WHEN role = 2 THEN 1 ELSE 0 END) <> 1) x"); n != 0 {
+			t.Fatalf("%d groups over the limit or without one owner", n)
+		}
+	})
+}
