@@ -98,3 +98,64 @@ func TestAdminGroupsPages(t *testing.T) {
 		t.Fatalf("the second page: %s", second)
 	}
 }
+
+// An operator creates a group with an owner and members (one of them not
+// a user), renames it, adds and removes a member: each audited, each a
+// notice to the members, the owner the notices' actor.
+func TestAdminGroupActions(t *testing.T) {
+	e := webtest.NewPeople(t)
+	alice, bob := e.SignIn(alicePhone, "a"), e.SignIn(bobPhone, "b")
+	e.SignIn(carolPhone, "c")
+	a := e.AdminLogin("op", "operator")
+	page := a.Post("/admin/groups", map[string]string{"owner": "+1 201-555-0101", "name": "Team", "members": bobPhone + ",+" + erinPhone})
+	if page.Status != http.StatusOK || !strings.Contains(string(page.Body), "Group Team created") {
+		t.Fatalf("create: %d %s", page.Status, page.Body)
+	}
+	g := e.JSON(map[string]any{"op": "getgroup", "token": bob, "gid": 1})
+	g.ExpectOK(t)
+	if g.String("members") != "1:"+alicePhone+","+bobPhone || e.Count("SELECT COUNT(*) FROM group_invites") != 1 {
+		t.Fatalf("created group %s", g.Body)
+	}
+	a.Post("/admin/groups/1/rename", map[string]string{"name": "Crew"})
+	a.Post("/admin/groups/1/members", map[string]string{"m": carolPhone})
+	a.Post("/admin/groups/1/members", map[string]string{"m": bobPhone, "remove": "1"})
+	g = e.JSON(map[string]any{"op": "getgroup", "token": alice, "gid": 1})
+	if g.String("name") != "Crew" || g.String("members") != "1:"+alicePhone+","+carolPhone {
+		t.Fatalf("after the changes %s", g.Body)
+	}
+	for _, typ := range []string{"admin_create_group", "admin_rename_group", "admin_group_members"} {
+		if n := e.Count("SELECT COUNT(*) FROM audit_log WHERE type = ? AND actor = 'admin:op' AND phone = ? AND detail LIKE 'group 1 %'", typ, "+"+alicePhone); n == 0 {
+			t.Errorf("no %s entry", typ)
+		}
+	}
+	page = a.Get("/admin/groups/1")
+	if strings.Count(string(page.Body), "admin_group_members") != 2 || !strings.Contains(string(page.Body), "admin_rename_group") {
+		t.Errorf("the history lacks the changes")
+	}
+	// Refusals change nothing: the owner cannot be removed, a bad number
+	// is named, an owner who is not a user makes no group.
+	r := a.Post("/admin/groups/1/members", map[string]string{"m": alicePhone, "remove": "1"})
+	if r.Status != http.StatusBadRequest || !strings.Contains(string(r.Body), "owner cannot be removed") {
+		t.Errorf("removing the owner: %d", r.Status)
+	}
+	r = a.Post("/admin/groups/1/members", map[string]string{"m": "12,hello"})
+	if r.Status != http.StatusBadRequest || !strings.Contains(string(r.Body), "12, hello") {
+		t.Errorf("bad numbers: %d", r.Status)
+	}
+	r = a.Post("/admin/groups", map[string]string{"owner": "+" + davePhone, "name": "X"})
+	if r.Status != http.StatusBadRequest || e.Count("SELECT COUNT(*) FROM chat_groups") != 1 {
+		t.Errorf("an owner who is not a user: %d", r.Status)
+	}
+	e.FanOut()
+	if got := deliveredTypes(t, e, carolPhone); got != "group_added,group" { // added, then bob removed
+		t.Errorf("carol's notices %q", got)
+	}
+	// A viewer sees no form and cannot post.
+	v := e.AdminLogin("view", "viewer")
+	if strings.Contains(string(v.Get("/admin/groups/1").Body), "group-add-form") {
+		t.Error("a viewer is shown the forms")
+	}
+	if r := v.Post("/admin/groups/1/rename", map[string]string{"name": "Mine"}); r.Status != http.StatusForbidden {
+		t.Errorf("a viewer renamed: %d", r.Status)
+	}
+}

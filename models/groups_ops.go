@@ -70,39 +70,42 @@ type groupEdit struct {
 // numbers as members.
 func (g *Groups) Create(ctx context.Context, caller *User, ch GroupChange) (*GroupView, error) {
 	now := toMillis(g.clock.Now())
-	v, err := WriteTx(ctx, g.db, func(tx *Tx) (*GroupView, error) {
-		users, missing, err := g.usersByPhone(tx.DB, ch.Members)
-		if err != nil {
-			return nil, err
-		}
-		ids := []int64{caller.ID}
-		for _, u := range users {
-			ids = append(ids, u.UserID)
-		}
-		if n, err := lockUsers(tx.DB, ids...); err != nil || n == 0 {
-			return nil, cmp.Or(err, ErrNotFound)
-		}
-		var n int64
-		if err := tx.Raw("SELECT COUNT(*) FROM group_members WHERE user_id = ?", caller.ID).Scan(&n).Error; err != nil {
-			return nil, err
-		}
-		if n >= int64(g.cfg.MaxPerUser) {
-			return nil, &GroupError{Refusal: GroupTooLarge, Message: fmt.Sprintf("You are in %d groups, the most one may be in. Leave one first.", n)}
-		}
-		grp := &Group{CreatedAt: now, ChangedAt: 0}
-		if err := tx.Create(grp).Error; err != nil {
-			return nil, err
-		}
-		ed := &groupEdit{grp: grp, members: map[int64]GroupMember{}, callerID: caller.ID, callerRole: GroupRoleOwner,
-			roles: map[int64]int{}, invites: map[string]bool{}, created: true}
-		ed.added = append(ed.added, GroupMember{UserID: caller.ID, Phone: caller.Phone, Role: GroupRoleOwner})
-		ed.replaceMembers(users, missing)
-		return g.finish(tx, ed, ch, now)
-	})
+	v, err := WriteTx(ctx, g.db, func(tx *Tx) (*GroupView, error) { return g.create(tx, caller, ch, now) })
 	if err != nil && ch.Photo != nil {
 		_ = g.photos.Remove(ctx, ch.Photo.Name) // not referenced by anyone
 	}
 	return v, err
+}
+
+// create makes the group in tx (Create, and the dashboard's creation).
+func (g *Groups) create(tx *Tx, caller *User, ch GroupChange, now int64) (*GroupView, error) {
+	users, missing, err := g.usersByPhone(tx.DB, ch.Members)
+	if err != nil {
+		return nil, err
+	}
+	ids := []int64{caller.ID}
+	for _, u := range users {
+		ids = append(ids, u.UserID)
+	}
+	if n, err := lockUsers(tx.DB, ids...); err != nil || n == 0 {
+		return nil, cmp.Or(err, ErrNotFound)
+	}
+	var n int64
+	if err := tx.Raw("SELECT COUNT(*) FROM group_members WHERE user_id = ?", caller.ID).Scan(&n).Error; err != nil {
+		return nil, err
+	}
+	if n >= int64(g.cfg.MaxPerUser) {
+		return nil, &GroupError{Refusal: GroupTooLarge, Message: fmt.Sprintf("The owner is in %d groups, the most one may be in.", n)}
+	}
+	grp := &Group{CreatedAt: now, ChangedAt: 0}
+	if err := tx.Create(grp).Error; err != nil {
+		return nil, err
+	}
+	ed := &groupEdit{grp: grp, members: map[int64]GroupMember{}, callerID: caller.ID, callerRole: GroupRoleOwner,
+		roles: map[int64]int{}, invites: map[string]bool{}, created: true}
+	ed.added = append(ed.added, GroupMember{UserID: caller.ID, Phone: caller.Phone, Role: GroupRoleOwner})
+	ed.replaceMembers(users, missing)
+	return g.finish(tx, ed, ch, now)
 }
 
 // Update changes a group's name, photo or member list: admins and the
@@ -124,7 +127,14 @@ func (g *Groups) Update(ctx context.Context, callerID, gid int64, ch GroupChange
 // admins and the owner only; nobody removes the owner. Numbers of people
 // who are not members are passed over in a removal.
 func (g *Groups) EditMembers(ctx context.Context, callerID, gid int64, numbers []string, remove bool) (*GroupView, error) {
-	return g.edit(ctx, callerID, gid, GroupRoleAdmin, numbers, func(ed *groupEdit, users []GroupMember, missing [][]byte) error {
+	return g.edit(ctx, callerID, gid, GroupRoleAdmin, numbers, membersChange(remove), GroupChange{})
+}
+
+// membersChange adds (remove false) or removes the people of the numbers
+// (users, and the hashed numbers of people who are not): EditMembers and
+// the dashboard's changes.
+func membersChange(remove bool) func(ed *groupEdit, users []GroupMember, missing [][]byte) error {
+	return func(ed *groupEdit, users []GroupMember, missing [][]byte) error {
 		for _, h := range missing {
 			switch in := ed.invites[string(h)]; {
 			case !remove && !in:
@@ -145,7 +155,7 @@ func (g *Groups) EditMembers(ctx context.Context, callerID, gid int64, numbers [
 			}
 		}
 		return nil
-	}, GroupChange{})
+	}
 }
 
 // SetAdmin makes the users among numbers admins (or members again): admins
@@ -239,19 +249,25 @@ func (g *Groups) edit(ctx context.Context, callerID, gid int64, minRole int, num
 	change func(ed *groupEdit, users []GroupMember, missing [][]byte) error, ch GroupChange) (*GroupView, error) {
 	now := toMillis(g.clock.Now())
 	return WriteTx(ctx, g.db, func(tx *Tx) (*GroupView, error) {
-		users, missing, err := g.lockedUsersByPhone(tx.DB, callerID, numbers)
-		if err != nil {
-			return nil, err
-		}
-		ed, err := g.load(tx.DB, callerID, gid, minRole)
-		if err != nil {
-			return nil, err
-		}
-		if err := change(ed, users, missing); err != nil {
-			return nil, err
-		}
-		return g.finish(tx, ed, ch, now)
+		return g.editTx(tx, callerID, gid, minRole, numbers, change, ch, now)
 	})
+}
+
+// editTx is edit's transaction (also the dashboard's changes, in theirs).
+func (g *Groups) editTx(tx *Tx, callerID, gid int64, minRole int, numbers []string,
+	change func(ed *groupEdit, users []GroupMember, missing [][]byte) error, ch GroupChange, now int64) (*GroupView, error) {
+	users, missing, err := g.lockedUsersByPhone(tx.DB, callerID, numbers)
+	if err != nil {
+		return nil, err
+	}
+	ed, err := g.load(tx.DB, callerID, gid, minRole)
+	if err != nil {
+		return nil, err
+	}
+	if err := change(ed, users, missing); err != nil {
+		return nil, err
+	}
+	return g.finish(tx, ed, ch, now)
 }
 
 // load locks and reads the group and checks the caller's role.

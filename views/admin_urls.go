@@ -48,9 +48,11 @@ const (
 	PathAccount           = "/account"
 	PathAccountPassword   = "/account/password"
 
-	PathGroups      = "/groups"
-	PathGroup       = "/groups/:id"
-	PathGroupDelete = "/groups/:id/delete"
+	PathGroups       = "/groups"
+	PathGroup        = "/groups/:id"
+	PathGroupDelete  = "/groups/:id/delete"
+	PathGroupRename  = "/groups/:id/rename"
+	PathGroupMembers = "/groups/:id/members"
 )
 
 // AdminURL is the address of a dashboard route: its pattern with the

@@ -245,7 +245,10 @@ func (s *Server) adminRoutes(html fiber.Router) {
 
 	g.Get(views.PathGroups, h.Groups)
 	g.Get(views.PathGroup, h.Group)
+	g.Post(views.PathGroups, h.CreateGroup)
 	g.Post(views.PathGroupDelete, h.DeleteGroup)
+	g.Post(views.PathGroupRename, h.RenameGroup)
+	g.Post(views.PathGroupMembers, h.GroupMembers)
 
 	g.Get(views.PathCodes, h.Codes)
 	g.Post(views.PathCodesResend, h.ResendCode)
