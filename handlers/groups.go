@@ -101,7 +101,8 @@ func (a *API) setGroup(c *fiber.Ctx, r *Request, pr *models.Principal) (Reply, e
 	if err != nil {
 		return nil, err
 	}
-	var ch models.GroupChange
+	cl := clientInfo(c, r)
+	ch := models.GroupChange{Client: &cl}
 	if ch.Name, err = textParam(r, "name", "group name", models.MaxNameLen); err != nil {
 		return nil, err
 	}
@@ -164,7 +165,7 @@ func (a *API) editMembers(c *fiber.Ctx, r *Request, pr *models.Principal) (Reply
 	if err != nil {
 		return nil, err
 	}
-	v, err := a.groups.EditMembers(c.UserContext(), pr.User.ID, gid, numbers, r.Flag("delete"))
+	v, err := a.groups.EditMembers(c.UserContext(), pr.User.ID, gid, numbers, r.Flag("delete"), clientInfo(c, r))
 	if err != nil {
 		return nil, groupError(err)
 	}
@@ -179,7 +180,7 @@ func (a *API) setAdmin(c *fiber.Ctx, r *Request, pr *models.Principal) (Reply, e
 	if err != nil {
 		return nil, err
 	}
-	v, err := a.groups.SetAdmin(c.UserContext(), pr.User.ID, gid, numbers, r.Flag("admin"))
+	v, err := a.groups.SetAdmin(c.UserContext(), pr.User.ID, gid, numbers, r.Flag("admin"), clientInfo(c, r))
 	if err != nil {
 		return nil, groupError(err)
 	}
@@ -192,7 +193,7 @@ func (a *API) delGroup(c *fiber.Ctx, r *Request, pr *models.Principal) (Reply, e
 	if err != nil {
 		return nil, err
 	}
-	if _, err := a.groups.Delete(c.UserContext(), pr.User.ID, gid); err != nil {
+	if _, err := a.groups.Delete(c.UserContext(), pr.User.ID, gid, clientInfo(c, r)); err != nil {
 		return nil, groupError(err)
 	}
 	return Reply{"gid": gid}, nil
@@ -202,7 +203,8 @@ func (a *API) delGroup(c *fiber.Ctx, r *Request, pr *models.Principal) (Reply, e
 // (admins and the owner only). Reply: the group as setgroup answers it,
 // with `file` when a file was stored.
 func (a *API) groupProfile(c *fiber.Ctx, r *Request, pr *models.Principal, gid int64, upload bool) (Reply, error) {
-	var ch models.GroupChange
+	cl := clientInfo(c, r)
+	ch := models.GroupChange{Client: &cl}
 	var err error
 	if !upload {
 		if ch.Name, err = textParam(r, "name", "group name", models.MaxNameLen); err != nil {

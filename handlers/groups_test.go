@@ -244,6 +244,17 @@ func TestGroupOldClientReplay(t *testing.T) {
 	if n := e.Count("SELECT COUNT(*) FROM group_members"); n != 0 {
 		t.Errorf("%d members left in a deleted group", n)
 	}
+	// Each change is in the audit log as its caller's (the group page's
+	// history): create, rename, add, remove, setadmin, add, leave, delete.
+	var details []string
+	if err := e.Server.DB().Read.Raw("SELECT detail FROM audit_log WHERE type = 'group_changed' AND detail LIKE ? ORDER BY id",
+		"group "+gid+" %").Scan(&details).Error; err != nil {
+		t.Fatal(err)
+	}
+	want := `created "Hikers"|renamed "Walkers"|1 member added|1 member removed|1 role changed|1 member added|1 member removed|deleted`
+	if got := strings.ReplaceAll(strings.Join(details, "|"), "group "+gid+" ", ""); got != want {
+		t.Errorf("audit\n%s\nwant\n%s", got, want)
+	}
 }
 
 // setgroup's m replaces the member list, but never drops the owner nor

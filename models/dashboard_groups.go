@@ -82,7 +82,8 @@ func (d *Dashboard) Groups(ctx context.Context, f GroupFilter, limit int) ([]Gro
 }
 
 // GroupDetail is the group page: the group, its members with their roles
-// and the history of the dashboard's changes to it (from the audit log).
+// and the history of its changes, in the app and on the dashboard (from
+// the audit log).
 type GroupDetail struct {
 	GroupView
 	History []AuditEntry

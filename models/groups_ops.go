@@ -5,6 +5,7 @@ import (
 	"context"
 	"fmt"
 	"slices"
+	"strings"
 
 	"gorm.io/gorm"
 )
@@ -16,9 +17,16 @@ type GroupChange struct {
 	Photo       *StoredPhoto // a new photo, already in the store
 	DeletePhoto bool
 	// Members, when not nil, replaces the member list (numbers in E.164,
-	// see ParseGroupNumbers); the owner and the caller always stay.
+	// see ParseNumbers); the owner and the caller always stay.
 	Members []string
+	// Client, when set, is the app's request that makes the change: the
+	// change is audited as the caller's (EventGroupChanged). The
+	// dashboard's changes write their own entries.
+	Client *ClientInfo
 }
+
+// EventGroupChanged is the audit entry of a group change made in the app.
+const EventGroupChanged = "group_changed"
 
 // ParseNumbers reads the numbers of a group op's `m` as contact numbers
 // are read (national numbers in the caller's country, through a cache of
@@ -124,8 +132,8 @@ func (g *Groups) Update(ctx context.Context, callerID, gid int64, ch GroupChange
 // EditMembers adds (remove false) or removes the people of numbers:
 // admins and the owner only; nobody removes the owner. Numbers of people
 // who are not members are passed over in a removal.
-func (g *Groups) EditMembers(ctx context.Context, callerID, gid int64, numbers []string, remove bool) (*GroupView, error) {
-	return g.edit(ctx, callerID, gid, GroupRoleAdmin, numbers, membersChange(remove), GroupChange{})
+func (g *Groups) EditMembers(ctx context.Context, callerID, gid int64, numbers []string, remove bool, cl ClientInfo) (*GroupView, error) {
+	return g.edit(ctx, callerID, gid, GroupRoleAdmin, numbers, membersChange(remove), GroupChange{Client: &cl})
 }
 
 // membersChange adds (remove false) or removes the people of the numbers
@@ -159,7 +167,7 @@ func membersChange(remove bool) func(ed *groupEdit, users []GroupMember, missing
 // SetAdmin makes the users among numbers admins (or members again): admins
 // and the owner only; the owner's role never changes. Numbers of people
 // who are not members are passed over.
-func (g *Groups) SetAdmin(ctx context.Context, callerID, gid int64, numbers []string, admin bool) (*GroupView, error) {
+func (g *Groups) SetAdmin(ctx context.Context, callerID, gid int64, numbers []string, admin bool, cl ClientInfo) (*GroupView, error) {
 	role := GroupRoleMember
 	if admin {
 		role = GroupRoleAdmin
@@ -176,12 +184,12 @@ func (g *Groups) SetAdmin(ctx context.Context, callerID, gid int64, numbers []st
 			}
 		}
 		return nil
-	}, GroupChange{})
+	}, GroupChange{Client: &cl})
 }
 
 // Delete deletes the group when the caller owns it; anyone else leaves it.
 // It reports whether the group was deleted.
-func (g *Groups) Delete(ctx context.Context, callerID, gid int64) (deleted bool, err error) {
+func (g *Groups) Delete(ctx context.Context, callerID, gid int64, cl ClientInfo) (deleted bool, err error) {
 	now := toMillis(g.clock.Now())
 	return WriteTx(ctx, g.db, func(tx *Tx) (bool, error) {
 		if _, _, err := g.lockedUsersByPhone(tx.DB, callerID, nil); err != nil {
@@ -193,10 +201,13 @@ func (g *Groups) Delete(ctx context.Context, callerID, gid int64) (deleted bool,
 		}
 		if ed.callerRole != GroupRoleOwner {
 			ed.removed = append(ed.removed, callerID)
-			_, err := g.finish(tx, ed, GroupChange{}, now)
+			_, err := g.finish(tx, ed, GroupChange{Client: &cl}, now)
 			return false, err
 		}
-		return true, g.deleteGroup(tx, ed, now)
+		if err := g.deleteGroup(tx, ed, now); err != nil {
+			return false, err
+		}
+		return true, g.auditChange(tx, ed, &cl, "deleted", now)
 	})
 }
 
@@ -344,6 +355,9 @@ func (g *Groups) finish(tx *Tx, ed *groupEdit, ch GroupChange, now int64) (*Grou
 			return nil, err
 		}
 	}
+	if err := g.auditChange(tx, ed, ch.Client, ed.summary(), now); err != nil {
+		return nil, err
+	}
 	return v, g.announce(tx, ed, v, now)
 }
 
@@ -414,4 +428,44 @@ func (ed *groupEdit) replaceMembers(users []GroupMember, missing [][]byte) {
 			ed.removed = append(ed.removed, id)
 		}
 	}
+}
+
+// summary says what the edit changed, for the audit log.
+func (ed *groupEdit) summary() string {
+	var parts []string
+	switch {
+	case ed.created:
+		parts = append(parts, fmt.Sprintf("created %q", ed.grp.Name))
+	case ed.renamed:
+		parts = append(parts, fmt.Sprintf("renamed %q", ed.grp.Name))
+	}
+	if ed.visible && !ed.renamed && !ed.created {
+		parts = append(parts, "photo changed")
+	}
+	if n := len(ed.added) + len(ed.invite); n > 0 && !ed.created {
+		parts = append(parts, Plural(n, "member", "members")+" added")
+	}
+	if n := len(ed.removed) + len(ed.uninvite); n > 0 {
+		parts = append(parts, Plural(n, "member", "members")+" removed")
+	}
+	if n := len(ed.roles); n > 0 {
+		parts = append(parts, Plural(n, "role", "roles")+" changed")
+	}
+	if len(ed.refused) > 0 {
+		parts = append(parts, Plural(len(ed.refused), "person", "people")+" left out")
+	}
+	return strings.Join(parts, ", ")
+}
+
+// auditChange writes the app's change of a group to the audit log as the
+// caller's (nothing when cl is nil: a dashboard change writes its own).
+func (g *Groups) auditChange(tx *Tx, ed *groupEdit, cl *ClientInfo, what string, now int64) error {
+	if cl == nil || what == "" {
+		return nil
+	}
+	var phone string
+	if err := tx.Model(&User{}).Where("id = ?", ed.callerID).Pluck("phone", &phone).Error; err != nil {
+		return err
+	}
+	return audit(tx.DB, apiEntry(now, EventGroupChanged, phone, &ed.callerID, *cl, groupAuditPrefix(ed.grp.ID)+what))
 }

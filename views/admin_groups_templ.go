@@ -570,7 +570,7 @@ func AdminGroup(meta AdminMeta, vm GroupVM) templ.Component {
 			if templ_7745c5c3_Err != nil {
 				return templ_7745c5c3_Err
 			}
-			templ_7745c5c3_Err = auditTable(meta, vm.History, "No change to this group was made from the dashboard.").Render(ctx, templ_7745c5c3_Buffer)
+			templ_7745c5c3_Err = auditTable(meta, vm.History, "No change to this group is recorded.").Render(ctx, templ_7745c5c3_Buffer)
 			if templ_7745c5c3_Err != nil {
 				return templ_7745c5c3_Err
 			}
