@@ -323,6 +323,8 @@ func TestGroupOwnerHandOver(t *testing.T) {
 	w := newGroupWorld(t, e)
 	solo := e.JSON(map[string]any{"op": "setgroup", "token": w.alice, "name": "Solo"})
 	solo.ExpectOK(t)
+	photo := e.Multipart(map[string]string{"op": "upload", "token": w.alice, "gid": solo.String("gid")}, "photo", "g.png", testImage(t, "png", 120, 120))
+	photo.ExpectOK(t)
 	noAdmin := e.JSON(map[string]any{"op": "setgroup", "token": w.alice, "name": "Pair", "m": carolPhone})
 	noAdmin.ExpectOK(t)
 	a := e.AdminLogin("root", "owner")
@@ -346,8 +348,11 @@ func TestGroupOwnerHandOver(t *testing.T) {
 	if g.String("members") != "1:"+carolPhone {
 		t.Fatalf("the member is not the owner: %s", g.Body)
 	}
-	if n := e.Count("SELECT COUNT(*) FROM chat_groups WHERE id = ? AND deleted_at IS NOT NULL", solo.String("gid")); n != 1 {
+	if n := e.Count("SELECT COUNT(*) FROM chat_groups WHERE id = ? AND deleted_at IS NOT NULL AND photo = ''", solo.String("gid")); n != 1 {
 		t.Errorf("the empty group is not deleted")
+	}
+	if fetch(e, "/files/"+photo.String("photo")).Status != http.StatusNotFound {
+		t.Error("the deleted group's photo is still served")
 	}
 	if n := e.Count("SELECT COUNT(*) FROM group_members WHERE role = 2"); n != 2 {
 		t.Errorf("%d owners, want 2", n)

@@ -108,7 +108,8 @@ func (d *UserActions) DeleteUser(ctx context.Context, userID int64, actor string
 		if err != nil {
 			return deleted{}, err
 		}
-		if err := leaveGroupsOfDeletedUser(tx, d.clock, d.profiles.events, userID); err != nil {
+		groupPhotos, err := leaveGroupsOfDeletedUser(tx, d.clock, d.profiles.events, userID)
+		if err != nil {
 			return deleted{}, err
 		}
 		ids, err := revokeAllSessions(tx.DB, userID, now, RevokeDeleted)
@@ -126,7 +127,7 @@ func (d *UserActions) DeleteUser(ctx context.Context, userID int64, actor string
 		if err := tx.Exec("DELETE FROM users WHERE id = ?", userID).Error; err != nil {
 			return deleted{}, err
 		}
-		return deleted{user: u, files: files}, audit(tx.DB, AuditEntry{At: now, Actor: actor, Type: EventAdminDeleteUser, Phone: u.Phone, UserID: &u.ID,
+		return deleted{user: u, files: append(files, groupPhotos...)}, audit(tx.DB, AuditEntry{At: now, Actor: actor, Type: EventAdminDeleteUser, Phone: u.Phone, UserID: &u.ID,
 			IP: cl.IP, UserAgent: truncate(cl.UserAgent, 512), Detail: Plural(len(ids), "session", "sessions") + " revoked; profile, photo and address book removed"})
 	})
 	if err != nil {
