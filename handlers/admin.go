@@ -45,6 +45,7 @@ type Admin struct {
 	admins   *models.Admins
 	dash     *models.Dashboard
 	actions  *models.UserActions
+	groups   *models.Groups
 	sync     *models.ContactSyncReader
 	sessions *models.Sessions
 	signIn   *models.SignIn
@@ -54,9 +55,9 @@ type Admin struct {
 }
 
 // NewAdmin returns the dashboard handlers.
-func NewAdmin(admins *models.Admins, dash *models.Dashboard, actions *models.UserActions, sync *models.ContactSyncReader,
+func NewAdmin(admins *models.Admins, dash *models.Dashboard, actions *models.UserActions, groups *models.Groups, sync *models.ContactSyncReader,
 	sessions *models.Sessions, signIn *models.SignIn, clock models.Clock, cookie AdminCookie, cfg AdminConfig) *Admin {
-	return &Admin{admins: admins, dash: dash, actions: actions, sync: sync, sessions: sessions, signIn: signIn,
+	return &Admin{admins: admins, dash: dash, actions: actions, groups: groups, sync: sync, sessions: sessions, signIn: signIn,
 		clock: clock, cookie: cookie, cfg: cfg}
 }
 

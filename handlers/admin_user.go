@@ -70,6 +70,13 @@ func (h *Admin) renderUser(c *fiber.Ctx, status int, notice *views.Notice) error
 		return err
 	}
 	vm.Activity = auditVMs(det.Activity)
+	groups, err := h.dash.UserGroups(c.UserContext(), u.ID)
+	if err != nil {
+		return err
+	}
+	for _, g := range groups {
+		vm.Groups = append(vm.Groups, views.UserGroupVM{ID: g.ID, Name: g.Name, Role: roleName(g.Role), Members: g.Members})
+	}
 	meta := h.meta(c, "users", u.Phone)
 	if notice != nil {
 		meta.Notice = notice

@@ -35,6 +35,7 @@ type Services struct {
 	Photos   *models.Photos
 	Events   *models.Events
 	Uploads  *models.Uploads
+	Groups   *models.Groups
 	Clock    models.Clock
 	// FilesRedirect, when positive, answers /files/NAME with a redirect to
 	// a URL of the object store valid this long, instead of the file.
@@ -51,6 +52,7 @@ type API struct {
 	photos   *models.Photos
 	events   *models.Events
 	uploads  *models.Uploads
+	groups   *models.Groups
 	clock    models.Clock
 	client   ClientConfig
 	ops      map[string]opFunc
@@ -62,7 +64,7 @@ type API struct {
 // NewAPI returns the protocol handler.
 func NewAPI(svc Services, client ClientConfig) *API {
 	a := &API{signIn: svc.SignIn, sessions: svc.Sessions, contacts: svc.Contacts, profiles: svc.Profiles,
-		photos: svc.Photos, events: svc.Events, uploads: svc.Uploads, clock: svc.Clock, client: client,
+		photos: svc.Photos, events: svc.Events, uploads: svc.Uploads, groups: svc.Groups, clock: svc.Clock, client: client,
 		redirect: svc.FilesRedirect}
 	a.ops = a.opTable()
 	return a
@@ -79,6 +81,11 @@ func (a *API) opTable() map[string]opFunc {
 		"delcontacts": a.authed(a.delContacts), // contacts.go
 		"profile":     a.authed(a.profile),     // profile.go
 		"upload":      a.authed(a.upload),      // profile.go
+		"setgroup":    a.authed(a.setGroup),    // groups.go
+		"getgroup":    a.authed(a.getGroup),    // groups.go
+		"editmembers": a.authed(a.editMembers), // groups.go
+		"setadmin":    a.authed(a.setAdmin),    // groups.go
+		"delgroup":    a.authed(a.delGroup),    // groups.go
 	}
 }
 

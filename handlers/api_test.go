@@ -84,8 +84,8 @@ func TestEnvelope(t *testing.T) {
 			ExpectedFields: map[string]any{"error": "BADOP", "result": "FAIL", "op": "frobnicate"},
 		},
 		{
-			Name: "groups are not implemented yet", URL: "/api.php?op=getgroup&token=x",
-			ExpectedFields: map[string]any{"error": "BADOP", "result": "FAIL"},
+			Name: "group ops need a token", URL: "/api.php?op=getgroup&gid=1&token=x",
+			ExpectedFields: map[string]any{"error": "AUTHFAIL", "result": "FAIL"},
 		},
 		{
 			Name: "malformed JSON", Method: http.MethodPost, URL: "/", Body: `{"op":"login",`,

@@ -55,7 +55,11 @@ func (a *API) syncContacts(ctx context.Context, r *Request, pr *models.Principal
 	if err != nil {
 		return models.ContactList{}, err
 	}
-	return a.contacts.Changed(ctx, &pr.User, since, dst)
+	list, err := a.contacts.Changed(ctx, &pr.User, since, dst)
+	if err != nil {
+		return models.ContactList{}, err
+	}
+	return a.appendGroups(ctx, list, pr.User.ID, since)
 }
 
 func parseTS(s string) (int64, error) {

@@ -23,6 +23,8 @@ const (
 	CodeMissingFile  = "MISSINGFILE"
 	CodeBadImage     = "BADIMAGE"
 	CodeMissingPara  = "MISSINGPARA"
+	CodeNotMember    = "NOTMEMBER" // a group the caller is not in, or that does not exist
+	CodeBadGroup     = "BADGROUP"  // a group change the caller's role does not allow
 
 	CodeBadPhone   = "BADPHONE"
 	CodeBadRequest = "BADREQUEST"

@@ -32,6 +32,12 @@ func textParam(r *Request, name, label string, maxRunes int) (*string, error) {
 // (everyone | contacts | nobody: who may find the caller by number) and
 // `announce` (1 | 0: whether contacts are told when the caller joins).
 func (a *API) profile(c *fiber.Ctx, r *Request, pr *models.Principal) (Reply, error) {
+	if gid, err := groupID(r); err != nil || gid > 0 {
+		if err != nil {
+			return nil, err
+		}
+		return a.groupProfile(c, r, pr, gid, false)
+	}
 	var ch models.ProfileChange
 	var err error
 	if ch.Name, err = textParam(r, "name", "name", models.MaxNameLen); err != nil {
@@ -50,6 +56,12 @@ func (a *API) profile(c *fiber.Ctx, r *Request, pr *models.Principal) (Reply, er
 		a := r.Flag("announce")
 		ch.Announce = &a
 	}
+	if g := r.Get("groupadd"); g != "" {
+		if !models.ValidDiscoverable(g) {
+			return nil, apiErr(CodeBadRequest, "groupadd must be everyone, contacts or nobody.")
+		}
+		ch.GroupAdd = &g
+	}
 	if len(r.Files) > 0 {
 		// A photo here is an upload like any other: it counts toward the cap.
 		if ch.Photo, err = a.storeUpload(c, r, pr, true); err != nil {
@@ -63,6 +75,7 @@ func (a *API) profile(c *fiber.Ctx, r *Request, pr *models.Principal) (Reply, er
 	reply := profileFields(u)
 	reply["discoverable"] = u.Discoverable
 	reply["announce"] = boolInt(u.Announce)
+	reply["groupadd"] = u.GroupAdd
 	return reply, nil
 }
 
@@ -125,6 +138,12 @@ func (a *API) storeUpload(c *fiber.Ctx, r *Request, pr *models.Principal, profil
 // upload stores an image: the profile photo when profile=1, or removes the
 // profile photo when delete=1.
 func (a *API) upload(c *fiber.Ctx, r *Request, pr *models.Principal) (Reply, error) {
+	if gid, err := groupID(r); err != nil || gid > 0 {
+		if err != nil {
+			return nil, err
+		}
+		return a.groupProfile(c, r, pr, gid, true)
+	}
 	if r.Flag("delete") {
 		u, err := a.profiles.Update(c.UserContext(), pr.User.ID, models.ProfileChange{DeletePhoto: true})
 		if err != nil {

@@ -114,6 +114,10 @@ func (d *UserActions) DeleteUser(ctx context.Context, userID int64, actor string
 		if err != nil {
 			return deleted{}, err
 		}
+		groupPhotos, err := leaveGroupsOfDeletedUser(tx, d.clock, d.profiles.events, userID)
+		if err != nil {
+			return deleted{}, err
+		}
 		ids, err := revokeAllSessions(tx.DB, userID, now, RevokeDeleted)
 		if err != nil {
 			return deleted{}, err
@@ -129,7 +133,7 @@ func (d *UserActions) DeleteUser(ctx context.Context, userID int64, actor string
 		if err := tx.Exec("DELETE FROM users WHERE id = ?", userID).Error; err != nil {
 			return deleted{}, err
 		}
-		return deleted{user: u, files: files}, audit(tx.DB, auditEntry(now, actor, EventAdminDeleteUser, u.Phone, &u.ID, cl,
+		return deleted{user: u, files: append(files, groupPhotos...)}, audit(tx.DB, auditEntry(now, actor, EventAdminDeleteUser, u.Phone, &u.ID, cl,
 			plural(len(ids), "session", "sessions")+" revoked; profile, photo and address book removed"))
 	})
 	if err != nil {

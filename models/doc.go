@@ -24,6 +24,11 @@
 //	profile, photos*, uploads, files*
 //	            profiles, profile photos (decoding under a budget) and the
 //	            file store (a directory or S3)
+//	groups*     the group ops: roles, limits and member changes
+//	            (groups_ops.go, groups_members.go), their notices through
+//	            the events (groups_notices.go), the delta sync, members who
+//	            are not users yet (groups_invites.go), the hand-over of a
+//	            deleted owner's groups (groups_owner.go), mesibo jobs
 //	events_*    "your contact joined" and "profile changed" notices: the
 //	            fan-out and the bus between instances on PostgreSQL (the
 //	            in-process hub of live streams is models/eventhub)

@@ -17,6 +17,12 @@ import (
 const (
 	EventJoined  = "joined"
 	EventProfile = "profile"
+	// EventGroup: a group changed; its members (and those who just left
+	// it) are told (groups_notices.go).
+	EventGroup = "group"
+	// EventGroupAdded: "You have been added to group NAME", to the members
+	// the change added.
+	EventGroupAdded = "group_added"
 )
 
 // Event is a notice to a user's contacts, written in the transaction of the
@@ -30,6 +36,7 @@ type Event struct {
 	FanoutCursor int64
 	Recipients   int64
 	FannedOutAt  *int64
+	GroupID      *int64 // the group of EventGroup and EventGroupAdded
 }
 
 // Notice is the protocol's JSON body of a notice (the old backend sent it as
@@ -139,10 +146,15 @@ func (e *Events) record(tx *gorm.DB, u *User, typ string, now time.Time) error {
 	if err != nil {
 		return err
 	}
+	return recordEvent(tx, &Event{Type: typ, UserID: u.ID, Body: string(body), CreatedAt: toMillis(now)})
+}
+
+// recordEvent numbers and writes ev under lockEventOrder (see record).
+func recordEvent(tx *gorm.DB, ev *Event) error {
 	if err := lockKey(tx, lockEventOrder, ""); err != nil {
 		return err
 	}
-	return tx.Create(&Event{Type: typ, UserID: u.ID, Body: string(body), CreatedAt: toMillis(now)}).Error
+	return tx.Create(ev).Error
 }
 
 // Run fans events out until ctx is done, and drops expired ones.
@@ -233,25 +245,31 @@ func (e *Events) fanOutChunk(tx *gorm.DB, ev *Event) ([]fanoutRecipient, error) 
 		return tx.Model(&Event{}).Where("id = ?", ev.ID).Updates(map[string]any{
 			"fanned_out_at": nowMs, "recipients": gorm.Expr("recipients + ?", extra)}).Error
 	}
-	var u User
-	err := tx.Take(&u, ev.UserID).Error
-	if errors.Is(err, gorm.ErrRecordNotFound) {
-		return nil, done(0)
-	}
-	if err != nil {
-		return nil, err
-	}
-	if u.PhoneHash == nil || u.Discoverable == "nobody" || (ev.Type == EventJoined && !u.Announce) {
-		return nil, done(0)
-	}
-	q := `SELECT b.owner_id, o.phone FROM address_book b JOIN users o ON o.id = b.owner_id
+	var q string
+	var args []any
+	if ev.GroupID != nil {
+		q, args = groupRecipients(ev)
+	} else {
+		var u User
+		err := tx.Take(&u, ev.UserID).Error
+		if errors.Is(err, gorm.ErrRecordNotFound) {
+			return nil, done(0)
+		}
+		if err != nil {
+			return nil, err
+		}
+		if u.PhoneHash == nil || u.Discoverable == "nobody" || (ev.Type == EventJoined && !u.Announce) {
+			return nil, done(0)
+		}
+		q = `SELECT b.owner_id, o.phone FROM address_book b JOIN users o ON o.id = b.owner_id
 		WHERE b.contact_hash = ? AND b.owner_id > ? AND b.owner_id <> ?`
-	args := []any{u.PhoneHash, ev.FanoutCursor, u.ID}
-	if u.Discoverable == "contacts" {
-		q += ` AND EXISTS (SELECT 1 FROM address_book mine WHERE mine.owner_id = ? AND mine.contact_hash = o.phone_hash)`
-		args = append(args, u.ID)
+		args = []any{u.PhoneHash, ev.FanoutCursor, u.ID}
+		if u.Discoverable == "contacts" {
+			q += ` AND EXISTS (SELECT 1 FROM address_book mine WHERE mine.owner_id = ? AND mine.contact_hash = o.phone_hash)`
+			args = append(args, u.ID)
+		}
+		q += ` ORDER BY b.owner_id LIMIT ?`
 	}
-	q += ` ORDER BY b.owner_id LIMIT ?`
 	args = append(args, e.cfg.Chunk)
 	var rs []fanoutRecipient
 	if err := tx.Raw(q, args...).Scan(&rs).Error; err != nil {

@@ -19,11 +19,14 @@ import (
 //     network, the service's SMS cap (a count over a sliding window);
 //   - the user's row (lockUser, lockedUserByID) for a user's own changes: a
 //     block, a deletion, the uploads cap, a profile, a new session;
-//   - the owners' rows for address books (lockUsers of their owners).
+//   - the owners' rows for address books (lockUsers of their owners);
+//   - a group's row (lockedGroup) for every change of the group, after the
+//     rows of the users it adds (their count of groups) or deletes.
 //
 // Order, so that no two transactions wait for each other in a circle: keyed
 // locks before rows (but lockEventOrder, see there), keyed locks in the order of their classes, users' rows
-// in the order of their ids, a user's row before its sessions' rows.
+// in the order of their ids, a user's row before its sessions' rows, users'
+// rows before groups' rows, groups' rows in the order of their ids.
 //
 // Keys are hashed to 32 bits (hashtext): two keys that collide only wait
 // for each other.

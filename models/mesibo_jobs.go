@@ -30,6 +30,12 @@ const (
 	MesiboJobUserDel = "userdel"
 	// MesiboJobMessage sends a contact notice as a mesibo message.
 	MesiboJobMessage = "message"
+	// Group jobs (groups_mesibo.go): create a group and store mesibo's id
+	// for it, rename it, add or remove members, delete it.
+	MesiboJobGroupAdd         = "groupadd"
+	MesiboJobGroupSet         = "groupset"
+	MesiboJobGroupEditMembers = "groupeditmembers"
+	MesiboJobGroupDel         = "groupdel"
 )
 
 // MesiboJob is the body of a mesibo job in the outbox. Jobs queued by
@@ -41,6 +47,12 @@ type MesiboJob struct {
 	Address     string `json:"address,omitempty"`      // message: the recipient
 	TokenSealed []byte `json:"token_sealed,omitempty"` // old deltoken jobs only
 	Msg         string `json:"msg,omitempty"`          // message: the contact notice's JSON
+
+	// Group jobs.
+	GID     int64    `json:"gid,omitempty"`     // Roster's gid
+	Name    string   `json:"name,omitempty"`    // groupadd, groupset
+	Members []string `json:"members,omitempty"` // groupeditmembers: mesibo addresses
+	Delete  bool     `json:"delete,omitempty"`  // groupeditmembers: remove them
 }
 
 // queueMesiboJob writes a mesibo job into the outbox inside the caller's

@@ -15,6 +15,9 @@ const (
 	// OutboxKindMesiboNotice is a contact notice sent as a mesibo message:
 	// one row per recipient, written by the fan-out.
 	OutboxKindMesiboNotice = "mesibo_notice"
+	// OutboxKindMesiboGroup is a group made or changed at mesibo (mesibo
+	// mode), visible as outbox attempts.
+	OutboxKindMesiboGroup = "mesibo_group"
 )
 
 // Attempt outcomes.
@@ -71,7 +74,7 @@ func sentEvent(kind string) string {
 	switch kind {
 	case OutboxKindMesiboRevoke:
 		return EventMesiboRevoked
-	case OutboxKindMesiboNotice:
+	case OutboxKindMesiboNotice, OutboxKindMesiboGroup:
 		return ""
 	}
 	return EventCodeSent
@@ -81,7 +84,7 @@ func failedEvent(kind string) string {
 	switch kind {
 	case OutboxKindMesiboRevoke:
 		return EventMesiboRevokeFailed
-	case OutboxKindMesiboNotice:
+	case OutboxKindMesiboNotice, OutboxKindMesiboGroup:
 		return ""
 	}
 	return EventCodeSendFailed

@@ -28,6 +28,7 @@ type ProfileChange struct {
 	DeletePhoto  bool
 	Discoverable *string
 	Announce     *bool
+	GroupAdd     *string // who may add the user to a group (ValidDiscoverable's values)
 	// Audit, when set, is written in the change's transaction (at its
 	// time, with the user's id and number): a moderator's change.
 	Audit *AuditEntry
@@ -77,7 +78,7 @@ func (p *Profiles) Update(ctx context.Context, userID int64, ch ProfileChange) (
 			}
 		}
 		if !bump {
-			return u, tx.Model(&User{}).Where("id = ?", u.ID).Update("announce", u.Announce).Error
+			return u, tx.Model(&User{}).Where("id = ?", u.ID).Updates(map[string]any{"announce": u.Announce, "groupadd": u.GroupAdd}).Error
 		}
 		changedAt, err := changeTime(tx.DB, p.clock, toMillis(now))
 		if err != nil {
@@ -86,7 +87,7 @@ func (p *Profiles) Update(ctx context.Context, userID int64, ch ProfileChange) (
 		u.ProfileAt = max(changedAt, u.ProfileAt+1) // strictly later than the user's last change
 		err = tx.Model(&User{}).Where("id = ?", u.ID).Updates(map[string]any{
 			"name": u.Name, "status": u.Status, "photo": u.Photo, "thumbnail": u.Thumbnail,
-			"discoverable": u.Discoverable, "announce": u.Announce, "profile_at": u.ProfileAt,
+			"discoverable": u.Discoverable, "announce": u.Announce, "groupadd": u.GroupAdd, "profile_at": u.ProfileAt,
 		}).Error
 		if err != nil || !visible || p.events == nil {
 			return u, err
@@ -130,6 +131,9 @@ func applyChange(u *User, ch ProfileChange, oldPhoto *string) (visible, bump boo
 	}
 	if ch.Announce != nil {
 		u.Announce = *ch.Announce
+	}
+	if ch.GroupAdd != nil && ValidDiscoverable(*ch.GroupAdd) {
+		u.GroupAdd = *ch.GroupAdd
 	}
 	return visible, bump
 }

@@ -98,6 +98,10 @@ type SignInConfig struct {
 	Hasher      *PhoneHasher             // keyed hash stored on new users (nil: none)
 	Events      *Events                  // where a new user's "joined" notice is written (nil: none)
 	Sessions    *Sessions                // told of the sessions a sign-in replaces, after commit (nil: none)
+
+	// GroupsPerUser bounds the groups a new user joins at sign-up, added
+	// while they were not a user (0: the default of GroupsConfig).
+	GroupsPerUser int
 }
 
 // SignIn runs phone sign-in with one-time codes.

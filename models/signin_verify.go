@@ -1,6 +1,7 @@
 package models
 
 import (
+	"cmp"
 	"context"
 	"crypto/hmac"
 	"crypto/subtle"
@@ -223,6 +224,10 @@ func (s *SignIn) completeSignInWith(tx *Tx, p Phone, u *User, name string, cl Cl
 			return nil, err
 		}
 		created = true
+		maxGroups := cmp.Or(s.cfg.GroupsPerUser, DefaultGroupsConfig().MaxPerUser)
+		if err := joinInvitedGroups(tx, s.clock, u, maxGroups, s.cfg.Issuer != nil, nowMs); err != nil {
+			return nil, err
+		}
 		if s.cfg.Events != nil {
 			// Only here, on creation: signing in again is not joining.
 			if err := s.cfg.Events.record(tx.DB, u, EventJoined, now); err != nil {

@@ -26,6 +26,7 @@ type User struct {
 	LastSeenAt   *int64
 	MesiboUID    string // the user's uid at mesibo (mesibo mode)
 	PhoneHash    []byte // keyed hash of Phone (see PhoneHasher): how address books find the user
+	GroupAdd     string `gorm:"column:groupadd;default:everyone"` // who may add the user to a group (ValidDiscoverable's values)
 }
 
 // Digits is the phone number as the protocol writes it (no '+').

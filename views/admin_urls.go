@@ -48,6 +48,12 @@ const (
 	PathAdminEndSession   = "/admins/:id/sessions/:sid/end"
 	PathAccount           = "/account"
 	PathAccountPassword   = "/account/password"
+
+	PathGroups       = "/groups"
+	PathGroup        = "/groups/:id"
+	PathGroupDelete  = "/groups/:id/delete"
+	PathGroupRename  = "/groups/:id/rename"
+	PathGroupMembers = "/groups/:id/members"
 )
 
 // AdminURL is the address of a dashboard route: its pattern with the
@@ -64,6 +70,9 @@ func AdminURL(pattern string, ids ...int64) string {
 
 // UserURL is a user's page.
 func UserURL(id int64) string { return AdminURL(PathUser, id) }
+
+// GroupURL is a group's page.
+func GroupURL(id int64) string { return AdminURL(PathGroup, id) }
 
 // ListURL is a list page with its filter in the query string.
 func ListURL(pattern string, query url.Values) string {

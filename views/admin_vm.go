@@ -128,3 +128,12 @@ func countText(n, bound int64) string {
 	}
 	return num(n)
 }
+
+// displayName is a group's name as the dashboard shows it: "(no name)"
+// for an empty one.
+func displayName(name string) string {
+	if name == "" {
+		return "(no name)"
+	}
+	return name
+}

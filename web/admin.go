@@ -133,7 +133,7 @@ func (a *adminCookie) RememberAdmin(c *fiber.Ctx, adminID int64) error {
 }
 
 // setUpAdmin builds the dashboard: cookie keys, the first owner account, handlers.
-func (s *Server) setUpAdmin(ctx context.Context, opts Options, sessionsStore *models.Sessions, signIn *models.SignIn, profiles *models.Profiles) error {
+func (s *Server) setUpAdmin(ctx context.Context, opts Options, sessionsStore *models.Sessions, signIn *models.SignIn, profiles *models.Profiles, groups *models.Groups) error {
 	getenv := opts.Getenv
 	hashKey, err := LoadSecret(secretsDir(s.cfg), "cookie-auth", getenv("ROSTER_COOKIE_HASH_KEY"), secretGuard(ctx, s.db, "cookie-auth"))
 	if err != nil {
@@ -174,7 +174,7 @@ func (s *Server) setUpAdmin(ctx context.Context, opts Options, sessionsStore *mo
 	cookie := newAdminCookie(hashKey, blockKey, secure, int(policy.AbsoluteTimeout.Seconds()))
 	dash := models.NewDashboard(s.db, s.clock)
 	actions := models.NewUserActions(s.db, s.clock, sessionsStore, s.files, profiles)
-	s.admin = handlers.NewAdmin(admins, dash, actions, models.NewContactSyncReader(s.db, s.contacts), sessionsStore, signIn, s.clock, cookie, handlers.AdminConfig{
+	s.admin = handlers.NewAdmin(admins, dash, actions, groups, models.NewContactSyncReader(s.db, s.contacts), sessionsStore, signIn, s.clock, cookie, handlers.AdminConfig{
 		Region:        s.cfg.AdminRegion,
 		DemoCodeOn:    s.cfg.DemoCode != "",
 		Console:       s.cfg.OTPChannel == "console",
@@ -243,6 +243,13 @@ func (s *Server) adminRoutes(html fiber.Router) {
 	g.Post(views.PathUserModerate, h.Moderate)
 	g.Get(views.PathUserMatched, h.UserContacts(models.LinksMatched))
 	g.Get(views.PathUserHave, h.UserContacts(models.LinksHaveThisUser))
+
+	g.Get(views.PathGroups, h.Groups)
+	g.Get(views.PathGroup, h.Group)
+	g.Post(views.PathGroups, h.CreateGroup)
+	g.Post(views.PathGroupDelete, h.DeleteGroup)
+	g.Post(views.PathGroupRename, h.RenameGroup)
+	g.Post(views.PathGroupMembers, h.GroupMembers)
 
 	g.Get(views.PathCodes, h.Codes)
 	g.Post(views.PathCodesResend, h.ResendCode)

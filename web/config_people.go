@@ -22,6 +22,7 @@ type PeopleConfig struct {
 	StreamsPerSession int
 	StreamsPerUser    int
 	UploadsPerDay     int
+	Groups            models.GroupsConfig
 }
 
 func registerPeopleFlags(fs *flag.FlagSet, p *PeopleConfig) {
@@ -42,6 +43,9 @@ func registerPeopleFlags(fs *flag.FlagSet, p *PeopleConfig) {
 	fs.IntVar(&p.StreamsPerSession, "event-streams-per-session", eventhub.DefaultStreamsPerSession, "live event streams one token may hold open (a new one closes the oldest)")
 	fs.IntVar(&p.StreamsPerUser, "event-streams-per-user", eventhub.DefaultStreamsPerUser, "live event streams one user may hold open over all devices (a new one closes the oldest)")
 	fs.IntVar(&p.UploadsPerDay, "uploads-per-day", 100, "files (photos included) one user may upload per day (0 = no limit; over it: RATELIMIT)")
+	gr := models.DefaultGroupsConfig()
+	fs.IntVar(&p.Groups.MaxMembers, "group-max-members", gr.MaxMembers, "members one group may have, its owner included (more: TOOLARGE)")
+	fs.IntVar(&p.Groups.MaxPerUser, "groups-per-user", gr.MaxPerUser, "groups one user may be a member of (someone in as many is left out of a group they are added to)")
 	fs.IntVar(&p.FanoutChunk, "fanout-chunk", ev.Chunk, "recipients written per fan-out transaction (smaller: shorter holds on the database writer)")
 }
 
@@ -57,6 +61,9 @@ func (p PeopleConfig) check() []error {
 	if p.EventRetention < time.Minute || p.EventHeartbeat < 10*time.Millisecond || p.EventPoll < 10*time.Millisecond || p.FanoutChunk <= 0 {
 		errs = append(errs, errors.New("--event-retention (>= 1m), --event-heartbeat, --event-poll (>= 10ms) and --fanout-chunk must be positive"))
 	}
+	if p.Groups.MaxMembers < 2 || p.Groups.MaxPerUser <= 0 {
+		errs = append(errs, errors.New("--group-max-members must be at least 2 and --groups-per-user positive"))
+	}
 	if p.StreamsPerSession <= 0 || p.StreamsPerUser < p.StreamsPerSession {
 		errs = append(errs, errors.New("--event-streams-per-session must be positive and --event-streams-per-user at least as large"))
 	}
@@ -70,4 +77,12 @@ func (p PeopleConfig) PhotoLimits() models.PhotoLimits {
 	l.MaxPixels = p.PhotoMaxMP * 1_000_000
 	l.DecodeBudget = int64(p.PhotoDecodeMB) << 20
 	return l
+}
+
+// groupsConfig is the groups' configuration: the limits, and in mesibo
+// mode groups made at mesibo too.
+func groupsConfig(cfg Config, mesibo bool) models.GroupsConfig {
+	g := cfg.People.Groups
+	g.Mesibo = mesibo
+	return g
 }

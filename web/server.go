@@ -144,7 +144,7 @@ func New(ctx context.Context, cfg Config, log *slog.Logger, opts Options) (*Serv
 
 // build makes the services and the app over an open database.
 func build(ctx context.Context, cfg Config, log *slog.Logger, opts Options, db *models.DB, clientIP *clientip.Resolver, metricsToken string) (*Server, error) {
-	mesiboMode, err := mesiboSetup(cfg, opts.Getenv, log, opts.Clock)
+	mesiboMode, err := mesiboSetup(cfg, opts.Getenv, log, opts.Clock, db)
 	if err != nil {
 		return nil, err
 	}
@@ -200,6 +200,8 @@ func build(ctx context.Context, cfg Config, log *slog.Logger, opts Options, db *
 		Hasher:      hasher,
 		Events:      s.events,
 		Sessions:    sessions,
+
+		GroupsPerUser: cfg.People.Groups.MaxPerUser,
 	})
 	files, err := openFiles(ctx, cfg, opts.Getenv)
 	if err != nil {
@@ -215,10 +217,12 @@ func build(ctx context.Context, cfg Config, log *slog.Logger, opts Options, db *
 		log.Info("set the contact hash of existing users", "users", n)
 	}
 	profiles := models.NewProfiles(db, s.clock, s.events, photos) // the app's and the dashboard's moderation
+	groups := models.NewGroups(db, s.clock, s.events, photos, hasher, groupsConfig(cfg, mesiboMode.jobs != nil))
 	s.api = handlers.NewAPI(handlers.Services{
 		SignIn: signIn, Sessions: sessions, Contacts: s.contacts, Photos: photos, Events: s.events, Clock: s.clock,
 		Uploads:       models.NewUploads(db, s.clock, cfg.People.UploadsPerDay),
 		Profiles:      profiles,
+		Groups:        groups,
 		FilesRedirect: filesRedirect(cfg.Files),
 	}, handlers.ClientConfig{
 		UploadURL:    cfg.BaseURL + "/api.php",
@@ -229,7 +233,7 @@ func build(ctx context.Context, cfg Config, log *slog.Logger, opts Options, db *
 		InviteText:   cfg.InviteText,
 	})
 	s.sessions = sessions
-	if err := s.setUpAdmin(ctx, opts, sessions, signIn, profiles); err != nil {
+	if err := s.setUpAdmin(ctx, opts, sessions, signIn, profiles, groups); err != nil {
 		return nil, err
 	}
 	s.app = s.newApp()

@@ -80,7 +80,7 @@ type mesiboParts struct {
 }
 
 // mesiboSetup builds mesibo mode's parts when it is on.
-func mesiboSetup(cfg Config, getenv func(string) string, log *slog.Logger, clock models.Clock) (mesiboParts, error) {
+func mesiboSetup(cfg Config, getenv func(string) string, log *slog.Logger, clock models.Clock, db *models.DB) (mesiboParts, error) {
 	if cfg.Delivery.TokenIssuer != "mesibo" {
 		return mesiboParts{}, nil
 	}
@@ -102,7 +102,7 @@ func mesiboSetup(cfg Config, getenv func(string) string, log *slog.Logger, clock
 	}
 	return mesiboParts{
 		issuer: mesibo.Issuer{Client: client},
-		jobs:   mesibo.NewJobSender(client, from, cfg.AppName),
+		jobs:   mesibo.NewJobSender(client, from, cfg.AppName, models.NewMesiboGroups(db)),
 		health: health,
 	}, nil
 }

@@ -32,15 +32,23 @@ type JobSender struct {
 	client   *Client
 	from     string // the sender's address at mesibo
 	fromName string
+	groups   GroupIDs
 
 	mu     sync.Mutex
 	ensure bool // the sender exists at mesibo (as far as Roster knows)
 }
 
+// GroupIDs stores the ids mesibo gives Roster's groups (models.MesiboGroups).
+type GroupIDs interface {
+	MesiboGID(ctx context.Context, gid int64) (string, error)
+	SetMesiboGID(ctx context.Context, gid int64, mesiboGID string) error
+}
+
 // NewJobSender returns the mesibo channel; from is the notices' sender
-// address, created at mesibo (useradd without a token) on first use.
-func NewJobSender(c *Client, from, fromName string) *JobSender {
-	return &JobSender{client: c, from: from, fromName: fromName}
+// address, created at mesibo (useradd without a token) on first use;
+// groups keeps the ids of groups made at mesibo.
+func NewJobSender(c *Client, from, fromName string, groups GroupIDs) *JobSender {
+	return &JobSender{client: c, from: from, fromName: fromName, groups: groups}
 }
 
 // Name returns the outbox channel of mesibo jobs.
@@ -73,10 +81,45 @@ func (s *JobSender) Send(ctx context.Context, m delivery.Message) (delivery.Rece
 				return delivery.Receipt{HTTPStatus: me.HTTPStatus}, err
 			}
 		}
+	case models.MesiboJobGroupAdd, models.MesiboJobGroupSet, models.MesiboJobGroupEditMembers, models.MesiboJobGroupDel:
+		err = s.sendGroupJob(ctx, job)
 	default:
 		return delivery.Receipt{}, &delivery.PermanentError{Err: fmt.Errorf("mesibo: unknown job %q", job.Op)}
 	}
 	return receipt(err)
+}
+
+// errNoMesiboGroup: a group job whose group's groupadd has not yet run (it
+// is retried with the outbox's backoff).
+var errNoMesiboGroup = errors.New("mesibo: the group is not made at mesibo yet")
+
+// sendGroupJob makes or changes a group at mesibo. groupadd stores the gid
+// mesibo answers; the other jobs wait for it.
+func (s *JobSender) sendGroupJob(ctx context.Context, job models.MesiboJob) error {
+	if job.Op == models.MesiboJobGroupAdd {
+		mgid, err := s.client.AddGroup(ctx, job.Name)
+		if err != nil {
+			return err
+		}
+		return s.groups.SetMesiboGID(ctx, job.GID, mgid)
+	}
+	mgid, err := s.groups.MesiboGID(ctx, job.GID)
+	if errors.Is(err, models.ErrNotFound) {
+		return &delivery.PermanentError{Err: errors.New("mesibo: the group is gone")}
+	}
+	if err != nil {
+		return err
+	}
+	if mgid == "" {
+		return errNoMesiboGroup
+	}
+	switch job.Op {
+	case models.MesiboJobGroupSet:
+		return s.client.SetGroup(ctx, mgid, job.Name)
+	case models.MesiboJobGroupEditMembers:
+		return s.client.EditGroupMembers(ctx, mgid, job.Members, job.Delete)
+	}
+	return s.client.DeleteGroup(ctx, mgid)
 }
 
 // receipt maps a call's outcome to the outbox's: transient failures are

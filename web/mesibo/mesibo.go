@@ -155,6 +155,9 @@ type reply struct {
 		UID   flexString `json:"uid"`
 		Token string     `json:"token"`
 	} `json:"user"`
+	Group *struct {
+		GID flexString `json:"gid"`
+	} `json:"group"` // groupadd
 }
 
 // request is the documented envelope: op and app token first, then the
@@ -164,6 +167,7 @@ type request struct {
 	Token   string      `json:"token"`
 	User    *userReq    `json:"user,omitempty"`
 	Message *messageReq `json:"message,omitempty"`
+	Group   *groupReq   `json:"group,omitempty"`
 }
 
 type userReq struct {

@@ -175,7 +175,7 @@ func job(t *testing.T, j models.MesiboJob) delivery.Message {
 // (flags 4) with a one-hour expiry, forced.
 func TestJobSenderNotice(t *testing.T) {
 	f := webtest.NewFakeMesibo(t, appToken)
-	s := mesibo.NewJobSender(client(f), "chatter-notices", "Chatter")
+	s := mesibo.NewJobSender(client(f), "chatter-notices", "Chatter", nil)
 	notice := `{"subject":"%NAME% is on Chatter now","msg":"Hey","type":0,"action":0,"name":"Ann","gid":0,"phone":"12015550123","status":"","photo":"","ts":1772445600,"tn":""}`
 	m := job(t, models.MesiboJob{Op: models.MesiboJobMessage, Address: "33612345678", Msg: notice})
 	for range 2 {
@@ -233,7 +233,7 @@ func TestJobSenderFailures(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			f := webtest.NewFakeMesibo(t, appToken)
 			f.Script(tc.reply)
-			_, err := mesibo.NewJobSender(client(f), "n", "n").Send(context.Background(), job(t, del))
+			_, err := mesibo.NewJobSender(client(f), "n", "n", nil).Send(context.Background(), job(t, del))
 			if !tc.check(err) {
 				t.Errorf("err %v (%T)", err, err)
 			}
@@ -242,7 +242,7 @@ func TestJobSenderFailures(t *testing.T) {
 	// Jobs an older version queued (deltoken, deluser) run as userdel; an
 	// unreadable job is final.
 	f := webtest.NewFakeMesibo(t, appToken)
-	s := mesibo.NewJobSender(client(f), "n", "n")
+	s := mesibo.NewJobSender(client(f), "n", "n", nil)
 	for _, b := range []string{`{"op":"deltoken","uid":"5302","token_sealed":"c2VhbGVk"}`, `{"op":"deluser","uid":"5302","address":"12015550123"}`} {
 		if _, err := s.Send(context.Background(), delivery.Message{Body: b}); err != nil {
 			t.Errorf("%s: %v", b, err)
@@ -261,7 +261,7 @@ func TestJobSenderFailures(t *testing.T) {
 // created again first (it may have been deleted at mesibo).
 func TestJobSenderRecreatesSender(t *testing.T) {
 	f := webtest.NewFakeMesibo(t, appToken)
-	s := mesibo.NewJobSender(client(f), "n", "n")
+	s := mesibo.NewJobSender(client(f), "n", "n", nil)
 	m := job(t, models.MesiboJob{Op: models.MesiboJobMessage, Address: "1", Msg: "{}"})
 	if _, err := s.Send(context.Background(), m); err != nil {
 		t.Fatal(err)

@@ -36,6 +36,15 @@ type FakeMesibo struct {
 	users    map[string]*FakeMesiboUser // by address
 	nextUID  int
 	nextMid  int
+	groups   map[string]*FakeMesiboGroup // by gid
+	nextGID  int
+}
+
+// FakeMesiboGroup is a group the fake knows.
+type FakeMesiboGroup struct {
+	GID     string
+	Name    string
+	Members map[string]bool // addresses
 }
 
 // FakeMesiboUser is a user the fake knows.
@@ -49,7 +58,8 @@ type FakeMesiboUser struct {
 // NewFakeMesibo starts a fake mesibo for the test's lifetime; appToken is
 // the app token it accepts.
 func NewFakeMesibo(t testing.TB, appToken string) *FakeMesibo {
-	f := &FakeMesibo{t: t, appToken: appToken, users: map[string]*FakeMesiboUser{}, nextUID: 5301, nextMid: 1387627}
+	f := &FakeMesibo{t: t, appToken: appToken, users: map[string]*FakeMesiboUser{}, nextUID: 5301, nextMid: 1387627,
+		groups: map[string]*FakeMesiboGroup{}, nextGID: 96501}
 	srv := httptest.NewServer(http.HandlerFunc(f.serve))
 	t.Cleanup(srv.Close)
 	f.URL = srv.URL + MesiboPath
@@ -96,6 +106,21 @@ func (f *FakeMesibo) User(address string) *FakeMesiboUser {
 	if u := f.users[address]; u != nil {
 		c := *u
 		c.Tokens = append([]string(nil), u.Tokens...)
+		return &c
+	}
+	return nil
+}
+
+// Group returns the group with this gid, or nil.
+func (f *FakeMesibo) Group(gid string) *FakeMesiboGroup {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if g := f.groups[gid]; g != nil {
+		c := *g
+		c.Members = map[string]bool{}
+		for a := range g.Members {
+			c.Members[a] = true
+		}
 		return &c
 	}
 	return nil
@@ -181,8 +206,18 @@ func (f *FakeMesibo) check(r *http.Request, body []byte) (string, string) {
 	case "message":
 		objKey, fields = "message", map[string]string{"from": "string", "to": "string", "type": "int", "expiry": "int",
 			"flags": "int", "forced": "bool", "message": "string"}
+	// The group ops: the nesting under "group" follows the user ops' (see
+	// web/mesibo/groups.go: not checked against mesibo's own page).
+	case "groupadd":
+		objKey, fields = "group", map[string]string{"name": "string"}
+	case "groupset":
+		objKey, fields = "group", map[string]string{"gid": "int", "name": "string"}
+	case "groupeditmembers":
+		objKey, fields = "group", map[string]string{"gid": "int", "members": "strings", "delete": "bool"}
+	case "groupdel":
+		objKey, fields = "group", map[string]string{"gid": "int"}
 	default:
-		return op, fmt.Sprintf("op %q is not one Roster should send (useradd, userdel, message)", op)
+		return op, fmt.Sprintf("op %q is not one Roster should send (useradd, userdel, message, groupadd, groupset, groupeditmembers, groupdel)", op)
 	}
 	for k := range m {
 		if k != "op" && k != "token" && k != "id" && k != objKey {
@@ -242,6 +277,14 @@ func checkFields(where string, obj map[string]any, fields map[string]string) str
 			_, okType = v.(bool)
 		case "object":
 			_, okType = v.(map[string]any)
+		case "strings":
+			list, isList := v.([]any)
+			okType = isList && len(list) > 0
+			for _, x := range list {
+				if s, isStr := x.(string); !isStr || s == "" {
+					okType = false
+				}
+			}
 		}
 		if !okType {
 			return fmt.Sprintf("%s.%s = %v: want a %s", where, k, v, kind)
@@ -261,6 +304,12 @@ func (f *FakeMesibo) answer(op string, body []byte) map[string]any {
 			Token   *struct{ Appid string }
 		}
 		Message struct{ From, To string }
+		Group   struct {
+			GID     json.Number
+			Name    string
+			Members []string
+			Delete  bool
+		}
 	}
 	json.Unmarshal(body, &req)
 	f.mu.Lock()
@@ -292,6 +341,31 @@ func (f *FakeMesibo) answer(op string, body []byte) map[string]any {
 			}
 		}
 		return map[string]any{"op": op, "result": false, "error": "NOUSER"}
+	case "groupadd":
+		g := &FakeMesiboGroup{GID: strconv.Itoa(f.nextGID), Name: req.Group.Name, Members: map[string]bool{}}
+		f.nextGID++
+		f.groups[g.GID] = g
+		return map[string]any{"op": op, "result": true, "group": map[string]any{"gid": f.nextGID - 1}}
+	case "groupset", "groupeditmembers", "groupdel":
+		g := f.groups[req.Group.GID.String()]
+		if g == nil {
+			return map[string]any{"op": op, "result": false, "error": "NOTFOUND", "cause": "no such group"}
+		}
+		switch op {
+		case "groupset":
+			g.Name = req.Group.Name
+		case "groupdel":
+			delete(f.groups, g.GID)
+		default:
+			for _, a := range req.Group.Members {
+				if req.Group.Delete {
+					delete(g.Members, a)
+				} else {
+					g.Members[a] = true
+				}
+			}
+		}
+		return map[string]any{"op": op, "result": true}
 	default: // message
 		if f.users[req.Message.From] == nil {
 			return map[string]any{"op": op, "result": false, "error": "NOUSER", "cause": "from must be a valid user"}
