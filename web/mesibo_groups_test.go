@@ -56,9 +56,9 @@ func TestMesiboGroups(t *testing.T) {
 	want := []string{
 		`{"op":"groupadd","token":"` + mesiboAppToken + `","group":{"name":"Hikers"}}`, // the 503
 		`{"op":"groupadd","token":"` + mesiboAppToken + `","group":{"name":"Hikers"}}`,
-		strings.Replace(pre, "%s", "groupeditmembers", 1) + `{"gid":96501,"members":["` + webtest.USPhone + `","` + webtest.FRPhone + `"],"delete":false}}`,
+		strings.Replace(pre, "%s", "groupeditmembers", 1) + `{"gid":96501,"members":{"m":"` + webtest.USPhone + `,` + webtest.FRPhone + `","permissions":{"send":true,"recv":true,"pub":true,"sub":true,"list":true}},"delete":0}}`,
 		strings.Replace(pre, "%s", "groupset", 1) + `{"gid":96501,"name":"Walkers"}}`,
-		strings.Replace(pre, "%s", "groupeditmembers", 1) + `{"gid":96501,"members":["` + webtest.FRPhone + `"],"delete":true}}`,
+		strings.Replace(pre, "%s", "groupeditmembers", 1) + `{"gid":96501,"members":{"m":"` + webtest.FRPhone + `","permissions":{"send":true,"recv":true,"pub":true,"sub":true,"list":true}},"delete":1}}`,
 		strings.Replace(pre, "%s", "groupdel", 1) + `{"gid":96501}}`,
 	}
 	if got := groupRequests(fake); strings.Join(got, "\n") != strings.Join(want, "\n") {

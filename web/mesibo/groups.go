@@ -3,23 +3,40 @@ package mesibo
 import (
 	"context"
 	"errors"
+	"strings"
 )
 
 // The group ops (mesibo mode): groupadd, groupset, groupeditmembers,
-// groupdel, each with the group under "group", as the user ops carry the
-// user under "user". The old backend's contract (protocol.md, "mesibo's
-// own backend API") names the ops and groupeditmembers' parameters (gid,
-// the members, delete); the JSON nesting below, the members as an array
-// of addresses, delete as a boolean and the reply's group.gid, follow
-// the pattern of the documented user and message ops and could NOT be
-// checked against mesibo's group-management page from here: check them
-// before relying on mesibo mode's groups.
+// groupdel, each with the group under "group", in the shapes of mesibo's
+// own JSON helper for its demo backend (mesibohelper.php of
+// mesibo/messenger-app-backend's JSON API: MesiboSetGroup, MesiboEditMembers,
+// MesiboDeleteGroup) and its group-management page
+// (docs.mesibo.com/api/backend-api/group-management): the members as an
+// object of "m" (the addresses, comma-separated, as the form API took
+// them) and the members' permissions, "delete" as 0 or 1, and the reply's
+// group.gid.
 
 type groupReq struct {
-	GID     any      `json:"gid,omitempty"` // all but groupadd
-	Name    string   `json:"name,omitempty"`
-	Members []string `json:"members,omitempty"` // groupeditmembers
-	Delete  *bool    `json:"delete,omitempty"`  // groupeditmembers
+	GID     any           `json:"gid,omitempty"` // all but groupadd
+	Name    string        `json:"name,omitempty"`
+	Members *groupMembers `json:"members,omitempty"` // groupeditmembers
+	Delete  *int          `json:"delete,omitempty"`  // groupeditmembers: 1 removes
+}
+
+// groupMembers are the members a groupeditmembers adds or removes, with
+// what an added member may do: everything a member of a chat group does
+// (send, receive, publish and subscribe to calls, list the members).
+type groupMembers struct {
+	M           string            `json:"m"`
+	Permissions memberPermissions `json:"permissions"`
+}
+
+type memberPermissions struct {
+	Send bool `json:"send"`
+	Recv bool `json:"recv"`
+	Pub  bool `json:"pub"`
+	Sub  bool `json:"sub"`
+	List bool `json:"list"`
 }
 
 // AddGroup creates a group and returns its gid at mesibo:
@@ -44,9 +61,15 @@ func (c *Client) SetGroup(ctx context.Context, gid, name string) error {
 }
 
 // EditGroupMembers adds or removes members: {"op":"groupeditmembers",
-// "token":…,"group":{"gid":…,"members":[ADDRESS,…],"delete":BOOL}}.
+// "token":…,"group":{"gid":…,"delete":0|1,"members":{"m":"ADDRESS,…",
+// "permissions":{…}}}}.
 func (c *Client) EditGroupMembers(ctx context.Context, gid string, addresses []string, remove bool) error {
-	_, err := c.call(ctx, request{Op: "groupeditmembers", Group: &groupReq{GID: uidValue(gid), Members: addresses, Delete: &remove}})
+	del := 0
+	if remove {
+		del = 1
+	}
+	members := &groupMembers{M: strings.Join(addresses, ","), Permissions: memberPermissions{Send: true, Recv: true, Pub: true, Sub: true, List: true}}
+	_, err := c.call(ctx, request{Op: "groupeditmembers", Group: &groupReq{GID: uidValue(gid), Members: members, Delete: &del}})
 	return err
 }
 

@@ -9,6 +9,7 @@ import (
 	"net/http/httptest"
 	"sort"
 	"strconv"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -206,14 +207,14 @@ func (f *FakeMesibo) check(r *http.Request, body []byte) (string, string) {
 	case "message":
 		objKey, fields = "message", map[string]string{"from": "string", "to": "string", "type": "int", "expiry": "int",
 			"flags": "int", "forced": "bool", "message": "string"}
-	// The group ops: the nesting under "group" follows the user ops' (see
-	// web/mesibo/groups.go: not checked against mesibo's own page).
+	// The group ops, in the shapes of mesibo's own JSON helper (see
+	// web/mesibo/groups.go).
 	case "groupadd":
 		objKey, fields = "group", map[string]string{"name": "string"}
 	case "groupset":
 		objKey, fields = "group", map[string]string{"gid": "int", "name": "string"}
 	case "groupeditmembers":
-		objKey, fields = "group", map[string]string{"gid": "int", "members": "strings", "delete": "bool"}
+		objKey, fields = "group", map[string]string{"gid": "int", "members": "object", "delete": "int"}
 	case "groupdel":
 		objKey, fields = "group", map[string]string{"gid": "int"}
 	default:
@@ -230,6 +231,18 @@ func (f *FakeMesibo) check(r *http.Request, body []byte) (string, string) {
 	}
 	if p := checkFields(objKey, obj, fields); p != "" {
 		return op, p
+	}
+	if mem, ok := obj["members"].(map[string]any); ok {
+		if p := checkFields("group.members", mem, map[string]string{"m": "string", "permissions": "object"}); p != "" {
+			return op, p
+		}
+		perms, _ := mem["permissions"].(map[string]any)
+		if p := checkFields("group.members.permissions", perms, map[string]string{"send": "bool", "recv": "bool", "pub": "bool", "sub": "bool", "list": "bool"}); p != "" {
+			return op, p
+		}
+	}
+	if d, ok := obj["delete"].(json.Number); ok && d != "0" && d != "1" {
+		return op, "group.delete must be 0 or 1"
 	}
 	if tok, ok := obj["token"].(map[string]any); ok {
 		if p := checkFields("user.token", tok, map[string]string{"appid": "string", "expiry": "int"}); p != "" {
@@ -277,14 +290,6 @@ func checkFields(where string, obj map[string]any, fields map[string]string) str
 			_, okType = v.(bool)
 		case "object":
 			_, okType = v.(map[string]any)
-		case "strings":
-			list, isList := v.([]any)
-			okType = isList && len(list) > 0
-			for _, x := range list {
-				if s, isStr := x.(string); !isStr || s == "" {
-					okType = false
-				}
-			}
 		}
 		if !okType {
 			return fmt.Sprintf("%s.%s = %v: want a %s", where, k, v, kind)
@@ -307,8 +312,8 @@ func (f *FakeMesibo) answer(op string, body []byte) map[string]any {
 		Group   struct {
 			GID     json.Number
 			Name    string
-			Members []string
-			Delete  bool
+			Members struct{ M string }
+			Delete  int
 		}
 	}
 	json.Unmarshal(body, &req)
@@ -357,8 +362,8 @@ func (f *FakeMesibo) answer(op string, body []byte) map[string]any {
 		case "groupdel":
 			delete(f.groups, g.GID)
 		default:
-			for _, a := range req.Group.Members {
-				if req.Group.Delete {
+			for a := range strings.SplitSeq(req.Group.Members.M, ",") {
+				if req.Group.Delete == 1 {
 					delete(g.Members, a)
 				} else {
 					g.Members[a] = true
