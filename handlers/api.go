@@ -81,6 +81,8 @@ func (a *API) opTable() map[string]opFunc {
 		"delcontacts": a.authed(a.delContacts), // contacts.go
 		"profile":     a.authed(a.profile),     // profile.go
 		"upload":      a.authed(a.upload),      // profile.go
+		"sessions":    a.authed(a.ownSessions), // own_sessions.go
+		"endsession":  a.authed(a.endSession),  // own_sessions.go
 	}
 }
 

@@ -18,6 +18,8 @@
 //	            issuing sessions (signin_issuer.go), app ids
 //	session*    access tokens, their checks, revocation (by the app and by
 //	            an administrator), push settings
+//	own_sessions
+//	            a user's own devices: the list and the ends they ask for
 //	user        the users table's row and its lookups
 //	contacts_*  address books: uploads, the delta sync, deletions, the
 //	            per-user allowance and the sync records the dashboard shows
