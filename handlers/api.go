@@ -36,6 +36,7 @@ type Services struct {
 	Photos   *models.Photos
 	Events   *models.Events
 	Uploads  *models.Uploads
+	Accounts *models.Accounts
 	Clock    models.Clock
 	// FilesRedirect, when positive, answers /files/NAME with a redirect to
 	// a URL of the object store valid this long, instead of the file.
@@ -52,6 +53,7 @@ type API struct {
 	photos   *models.Photos
 	events   *models.Events
 	uploads  *models.Uploads
+	accounts *models.Accounts
 	clock    models.Clock
 	client   ClientConfig
 	ops      map[string]opFunc
@@ -64,7 +66,7 @@ type API struct {
 // NewAPI returns the protocol handler.
 func NewAPI(svc Services, client ClientConfig) *API {
 	a := &API{signIn: svc.SignIn, sessions: svc.Sessions, contacts: svc.Contacts, profiles: svc.Profiles,
-		photos: svc.Photos, events: svc.Events, uploads: svc.Uploads, clock: svc.Clock, client: client,
+		photos: svc.Photos, events: svc.Events, uploads: svc.Uploads, accounts: svc.Accounts, clock: svc.Clock, client: client,
 		redirect: svc.FilesRedirect}
 	a.ops = a.opTable()
 	return a
@@ -83,6 +85,8 @@ func (a *API) opTable() map[string]opFunc {
 		"upload":      a.authed(a.upload),      // profile.go
 		"sessions":    a.authed(a.ownSessions), // own_sessions.go
 		"endsession":  a.authed(a.endSession),  // own_sessions.go
+
+		"deleteaccount": a.authed(a.deleteAccount), // account_delete.go
 	}
 }
 

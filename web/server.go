@@ -202,6 +202,7 @@ func build(ctx context.Context, cfg Config, log *slog.Logger, opts Options, db *
 		SignIn: signIn, Sessions: sessions, Contacts: s.contacts, Photos: photos, Events: s.events, Clock: s.clock,
 		Uploads:       models.NewUploads(db, s.clock, cfg.People.UploadsPerDay),
 		Profiles:      profiles,
+		Accounts:      models.NewAccounts(db, s.clock, sessions, files),
 		FilesRedirect: filesRedirect(cfg.Files),
 	}, handlers.ClientConfig{
 		UploadURL:    cfg.BaseURL + "/api.php",
