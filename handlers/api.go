@@ -87,6 +87,7 @@ func (a *API) opTable() map[string]opFunc {
 		"endsession":  a.authed(a.endSession),  // own_sessions.go
 
 		"deleteaccount": a.authed(a.deleteAccount), // account_delete.go
+		"exportaccount": a.authed(a.exportAccount), // account_export.go
 	}
 }
 

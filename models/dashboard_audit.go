@@ -93,7 +93,8 @@ func (d *Dashboard) auditQuery(ctx context.Context, f AuditFilter) *gorm.DB {
 func (d *Dashboard) AuditTypes(ctx context.Context) ([]string, error) {
 	ts := []string{
 		EventCodeRequested, EventCodeRateLimited, EventCodeSent, EventCodeSendFailed, EventCodeVerified, EventCodeFailed,
-		EventPhoneLocked, EventUserCreated, EventTokenIssued, EventTokenRevoked, EventSessionEnded, EventAccountDeleted,
+		EventPhoneLocked, EventUserCreated, EventTokenIssued, EventTokenRevoked,
+		EventSessionEnded, EventAccountDeleted, EventAccountExported,
 		EventAdminLogin, EventAdminLoginFailed, EventAdminLogout, EventAdminCreated, EventAdminPasswordSet,
 		EventAdminRevokeToken, EventAdminRevokeAll, EventAdminBlock, EventAdminUnblock, EventAdminDeleteUser,
 		EventAdminResendCode, EventAdminPasswordFail, EventAdminSessionsRevoked,

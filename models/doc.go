@@ -20,6 +20,10 @@
 //	            an administrator), push settings
 //	own_sessions
 //	            a user's own devices: the list and the ends they ask for
+//	account*, user_delete
+//	            a user's account as a whole: its deletion (deleteUserTx, the
+//	            one place a user is deleted, by an administrator too) and the
+//	            export of its data
 //	user        the users table's row and its lookups
 //	contacts_*  address books: uploads, the delta sync, deletions, the
 //	            per-user allowance and the sync records the dashboard shows
