@@ -88,6 +88,7 @@ func (a *API) opTable() map[string]opFunc {
 
 		"deleteaccount": a.authed(a.deleteAccount), // account_delete.go
 		"exportaccount": a.authed(a.exportAccount), // account_export.go
+		"changephone":   a.authed(a.changePhone),   // changephone.go
 	}
 }
 

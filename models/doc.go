@@ -15,7 +15,8 @@
 //	            for the schema, locks.go for the lock order of rules that
 //	            read and then write
 //	signin_*    one-time codes: requests, the guards and quotas, verifying,
-//	            issuing sessions (signin_issuer.go), app ids
+//	            issuing sessions (signin_issuer.go), app ids; changephone
+//	            moves an account to a number proven the same way
 //	session*    access tokens, their checks, revocation (by the app and by
 //	            an administrator), push settings
 //	own_sessions

@@ -88,25 +88,33 @@ func (s *Sessions) EndOthers(ctx context.Context, p *Principal, cl ClientInfo) (
 		if err := lockUser(tx.DB, p.User.ID); err != nil {
 			return 0, err
 		}
-		var live []Session
-		if err := tx.Where("user_id = ? AND revoked_at IS NULL AND id <> ?", p.User.ID, p.SessionID).Find(&live).Error; err != nil {
+		ids, err := revokeOtherSessions(tx.DB, p.User.ID, p.SessionID, now, RevokeByUser)
+		if err != nil || len(ids) == 0 {
 			return 0, err
-		}
-		ids := make([]int64, 0, len(live))
-		for i := range live {
-			ok, err := revokeSession(tx.DB, &live[i], now, RevokeByUser)
-			if err != nil {
-				return 0, err
-			}
-			if ok {
-				ids = append(ids, live[i].ID)
-			}
-		}
-		if len(ids) == 0 {
-			return 0, nil
 		}
 		tx.OnCommit(func() { s.NotifyRevoked(ids...) })
 		return len(ids), audit(tx.DB, apiEntry(now, EventSessionEnded, p.User.Phone, &p.User.ID, cl,
 			fmt.Sprintf("%s ended from session %d", plural(len(ids), "other session", "other sessions"), p.SessionID)))
 	})
+}
+
+// revokeOtherSessions revokes, through revokeSession, every live session
+// of the user but keep, and returns those it revoked. The caller has
+// locked the user's row, as for revokeAllSessions.
+func revokeOtherSessions(tx *gorm.DB, userID, keep, now int64, reason string) ([]int64, error) {
+	var live []Session
+	if err := tx.Where("user_id = ? AND revoked_at IS NULL AND id <> ?", userID, keep).Find(&live).Error; err != nil {
+		return nil, err
+	}
+	ids := make([]int64, 0, len(live))
+	for i := range live {
+		ok, err := revokeSession(tx, &live[i], now, reason)
+		if err != nil {
+			return nil, err
+		}
+		if ok {
+			ids = append(ids, live[i].ID)
+		}
+	}
+	return ids, nil
 }

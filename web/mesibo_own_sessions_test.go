@@ -36,3 +36,20 @@ func TestMesiboEndSession(t *testing.T) {
 		t.Errorf("%d mesibo_revoked entries", n)
 	}
 }
+
+// In mesibo mode a change of number is refused at both steps, before any
+// code is sent: mesibo knows the user by number.
+func TestMesiboChangePhoneRefused(t *testing.T) {
+	fake := webtest.NewFakeMesibo(t, mesiboAppToken)
+	e := mesiboEnv(t, fake)
+	tok := signInMesibo(t, e, webtest.USPhone, "phone-a").String("token")
+	outbox := e.Count("SELECT COUNT(*) FROM outbox")
+	e.JSON(map[string]any{"op": "changephone", "token": tok, "phone": "12015550106"}).ExpectFail(t, "BADOP")
+	e.JSON(map[string]any{"op": "changephone", "token": tok, "phone": "12015550106", "otp": "123456"}).ExpectFail(t, "BADOP")
+	if n := e.Count("SELECT COUNT(*) FROM outbox"); n != outbox {
+		t.Errorf("%d messages queued", n-outbox)
+	}
+	if n := e.Count("SELECT COUNT(*) FROM users WHERE phone = ?", "+"+webtest.USPhone); n != 1 {
+		t.Error("the number changed")
+	}
+}
