@@ -92,6 +92,15 @@ func TestChangePhone(t *testing.T) {
 	if got := contactPhones(e.GetContacts(t, bob, map[string]any{"ts": 0})); len(got) != 0 {
 		t.Errorf("bob's incremental sync: %v", got)
 	}
+	// The change's profile notice reaches dave, who has the new number,
+	// and not bob, who has only the old one.
+	e.FanOut()
+	for who, want := range map[string]int64{davePhone: 1, bobPhone: 0} {
+		if n := e.Count(`SELECT COUNT(*) FROM event_deliveries d JOIN events v ON v.id = d.event_id JOIN users r ON r.id = d.recipient_id
+			WHERE r.phone = ? AND v.user_id = ? AND v.type = 'profile' AND v.body LIKE ?`, "+"+who, uid, "%"+aliceNewPhone+"%"); n != want {
+			t.Errorf("+%s got %d notices of the new number, want %d", who, n, want)
+		}
+	}
 	// Alice's own view: her profile carries the new number.
 	if u := e.GetContacts(t, alice, map[string]any{"ts": 0}).U; u.Phone != aliceNewPhone {
 		t.Errorf("alice's own profile: %+v", u)

@@ -94,6 +94,7 @@ func (s *SignIn) ChangePhone(ctx context.Context, p *Principal, to Phone, code s
 		if err != nil {
 			return outcome{}, err
 		}
+		changedAt = max(changedAt, u.ProfileAt+1) // strictly later than the user's last change
 		updates := map[string]any{"phone": to.E164, "country_code": to.CountryCode, "profile_at": changedAt}
 		if s.cfg.Hasher != nil {
 			updates["phone_hash"] = s.cfg.Hasher.Hash(to.E164)
@@ -103,6 +104,14 @@ func (s *SignIn) ChangePhone(ctx context.Context, p *Principal, to Phone, code s
 		}
 		old := u.Phone
 		u.Phone, u.CountryCode, u.ProfileAt = to.E164, to.CountryCode, changedAt
+		if s.cfg.Events != nil {
+			// A profile notice under the new number: address books holding
+			// it are told (discoverability as for any profile change).
+			tx.OnCommit(s.cfg.Events.Wake)
+			if err := s.cfg.Events.record(tx.DB, u, EventProfile, now); err != nil {
+				return outcome{}, err
+			}
+		}
 		var ended []int64
 		if endOthers {
 			// The caller's row is locked, as revokeOtherSessions requires.
