@@ -49,7 +49,8 @@ func (s *SignIn) RequestPhoneChangeCode(ctx context.Context, to Phone, cl Client
 // number's keyed hash changes with it, so address books holding the new
 // number find the account from then on and those holding only the old one
 // no longer do; its profile's change time moves, so their incremental syncs
-// see it. A number another account holds is refused (ReasonNumberTaken).
+// see it. A number another account holds is refused (ReasonNumberTaken),
+// unless that account was not seen for RecycleAfter (recycleNumber).
 //
 // Locks: the new number's key (the code check), then the caller's row. A
 // sign-in to the old number that comes meanwhile waits for the row and
@@ -75,6 +76,13 @@ func (s *SignIn) ChangePhone(ctx context.Context, p *Principal, to Phone, code s
 		if err != nil || refused != nil {
 			return outcome{check: codeCheck{refused: refused, wrong: wrong}}, err
 		}
+		// The recycled-number rule applies as at a sign-in: a number whose
+		// account was not seen for long is detached from it and free.
+		recycled, err := s.recycleNumber(tx.DB, to, cl, now)
+		if err != nil {
+			return outcome{}, err
+		}
+		s.announceRecycled(tx, codeCheck{recycled: recycled})
 		owner, err := lockedUser(tx.DB, lockUserRow, "phone = ?", to.E164)
 		switch {
 		case err == nil && owner.ID == p.User.ID:

@@ -17,6 +17,8 @@
 //	signin_*    one-time codes: requests, the guards and quotas, verifying,
 //	            issuing sessions (signin_issuer.go), app ids; changephone
 //	            moves an account to a number proven the same way
+//	recycle     a number proven after its account's long absence: the
+//	            account is detached from it (kept, "number lost")
 //	session*    access tokens, their checks, revocation (by the app and by
 //	            an administrator), push settings
 //	own_sessions

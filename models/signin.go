@@ -98,6 +98,9 @@ type SignInConfig struct {
 	Hasher      *PhoneHasher             // keyed hash stored on new users (nil: none)
 	Events      *Events                  // where a new user's "joined" notice is written (nil: none)
 	Sessions    *Sessions                // told of the sessions a sign-in replaces, after commit (nil: none)
+	// RecycleAfter: a number proven by code whose account was not seen for
+	// this long gets a fresh account, the old one detached (0: never).
+	RecycleAfter time.Duration
 }
 
 // SignIn runs phone sign-in with one-time codes.

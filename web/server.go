@@ -183,6 +183,8 @@ func build(ctx context.Context, cfg Config, log *slog.Logger, opts Options, db *
 		Hasher:      hasher,
 		Events:      s.events,
 		Sessions:    sessions,
+
+		RecycleAfter: cfg.RecycleAfter,
 	})
 	files, err := openFiles(ctx, cfg, opts.Getenv)
 	if err != nil {
