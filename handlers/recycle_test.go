@@ -2,6 +2,7 @@ package handlers_test
 
 import (
 	"fmt"
+	"strings"
 	"testing"
 	"time"
 
@@ -44,6 +45,18 @@ func TestRecycledNumberOfAnInactiveAccount(t *testing.T) {
 	}
 	if n := e.Count("SELECT COUNT(*) FROM audit_log WHERE type = 'number_recycled' AND user_id = ? AND phone = ?", oldID, "+"+alicePhone); n != 1 {
 		t.Errorf("%d number_recycled entries", n)
+	}
+	// The dashboard lists the old account among those whose number was
+	// lost, under the number it had, and only it.
+	admin := e.AdminLogin("root", "owner")
+	list := admin.Get("/admin/users?state=lost")
+	if n := list.CountTestID(t, "user-row"); n != 1 || list.TestIDText(t, "state") != "number-lost" ||
+		list.TestIDText(t, "user-link") != "+1 201-555-0101" {
+		t.Errorf("lost accounts listed: %d; %s", n, list.Body)
+	}
+	page := admin.Get(fmt.Sprintf("/admin/users/%d", oldID))
+	if page.TestIDText(t, "state") != "number-lost" || !strings.Contains(string(page.Body), "number_recycled") {
+		t.Errorf("the old account's page: %s", page.Body)
 	}
 	// Bob's book finds the new account, nameless, not the old one.
 	got := e.GetContacts(t, bob, map[string]any{"phones": "+" + alicePhone})
