@@ -58,6 +58,11 @@ func TestRecycledNumberOfAnInactiveAccount(t *testing.T) {
 	if page.TestIDText(t, "state") != "number-lost" || !strings.Contains(string(page.Body), "number_recycled") {
 		t.Errorf("the old account's page: %s", page.Body)
 	}
+	// An administrator deletes the old account, typing the number it had.
+	admin.Post(fmt.Sprintf("/admin/users/%d/delete", oldID), map[string]string{"password": webtest.AdminPassword, "confirm": "+" + alicePhone})
+	if n := e.Count("SELECT COUNT(*) FROM users WHERE id = ?", oldID); n != 0 {
+		t.Error("the administrator could not delete the account whose number was lost")
+	}
 	// Bob's book finds the new account, nameless, not the old one.
 	got := e.GetContacts(t, bob, map[string]any{"phones": "+" + alicePhone})
 	if len(got.Contacts) != 1 || got.Contacts[0].Name != "" || got.Contacts[0].Phone != alicePhone {
