@@ -127,3 +127,21 @@ func TestChangePhoneOntoARecycledNumber(t *testing.T) {
 		t.Errorf("reply %s", r.Body)
 	}
 }
+
+// The account asking is present: changephone never detaches it from its
+// own number, even when its stored last-seen time is older than
+// --recycle-after (the token check writes it at most once a minute).
+func TestChangePhoneNeverRecyclesTheCaller(t *testing.T) {
+	e := webtest.NewPeople(t)
+	alice := e.SignIn(alicePhone, "phone")
+	e.Clock.Advance(time.Minute)
+	e.JSON(map[string]any{"op": "changephone", "appid": "test.app", "token": alice, "phone": alicePhone}).ExpectOK(t)
+	code := e.LastCode("+" + alicePhone)
+	write := e.Server.DB().Write
+	write.Exec("UPDATE users SET last_seen_at = 0, created_at = 0")
+	write.Exec("UPDATE sessions SET last_used_at = ?", e.Clock.Now().UnixMilli())
+	e.JSON(map[string]any{"op": "changephone", "token": alice, "phone": alicePhone, "otp": code}).ExpectFail(t, "BADREQUEST")
+	if n := e.Count("SELECT COUNT(*) FROM users WHERE phone = ? AND number_lost_at IS NULL", "+"+alicePhone); n != 1 {
+		t.Error("the caller's account was detached from its own number")
+	}
+}

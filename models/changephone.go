@@ -78,7 +78,7 @@ func (s *SignIn) ChangePhone(ctx context.Context, p *Principal, to Phone, code s
 		}
 		// The recycled-number rule applies as at a sign-in: a number whose
 		// account was not seen for long is detached from it and free.
-		recycled, err := s.recycleNumber(tx.DB, to, cl, now)
+		recycled, err := s.recycleNumber(tx.DB, to, p.User.ID, cl, now)
 		if err != nil {
 			return outcome{}, err
 		}

@@ -28,8 +28,9 @@ func lostPhone(userID int64) string { return "lost:" + strconv.FormatInt(userID,
 // prover gets a fresh account. An account seen within RecycleAfter keeps
 // its number: the prover signs in to it, which is what a code proves. It
 // returns the sessions it ended, for the caller to announce after commit.
-// Off with a token issuer, which knows its users by number.
-func (s *SignIn) recycleNumber(tx *gorm.DB, p Phone, cl ClientInfo, now time.Time) ([]int64, error) {
+// Off with a token issuer, which knows its users by number. The account
+// asking (keep; 0 at a sign-in) is never detached: it is present.
+func (s *SignIn) recycleNumber(tx *gorm.DB, p Phone, keep int64, cl ClientInfo, now time.Time) ([]int64, error) {
 	if s.cfg.RecycleAfter <= 0 || s.cfg.Issuer != nil {
 		return nil, nil
 	}
@@ -37,7 +38,7 @@ func (s *SignIn) recycleNumber(tx *gorm.DB, p Phone, cl ClientInfo, now time.Tim
 	if errors.Is(err, ErrNotFound) {
 		return nil, nil
 	}
-	if err != nil {
+	if err != nil || u.ID == keep {
 		return nil, err
 	}
 	nowMs := toMillis(now)

@@ -41,7 +41,7 @@ func (s *SignIn) checkCodeAndUser(tx *gorm.DB, p Phone, code string, cl ClientIn
 	if err != nil || refused != nil {
 		return codeCheck{refused: refused, wrong: wrong}, err
 	}
-	recycled, err := s.recycleNumber(tx, p, cl, now)
+	recycled, err := s.recycleNumber(tx, p, 0, cl, now)
 	if err != nil {
 		return codeCheck{}, err
 	}
