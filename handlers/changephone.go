@@ -25,7 +25,8 @@ func (a *API) changePhone(c *fiber.Ctx, r *Request, p *models.Principal) (Reply,
 	if code == "" {
 		return Reply{}, a.signIn.RequestPhoneChangeCode(c.UserContext(), phone, cl)
 	}
-	change, err := a.signIn.ChangePhone(c.UserContext(), p, phone, code, r.Flag("others"), cl)
+	change, err := a.signIn.ChangePhone(c.UserContext(), p, phone, code, r.Flag("others"),
+		r.Get("announce") == "" || r.Flag("announce"), cl) // announce: on unless 0
 	if err != nil {
 		return nil, err
 	}

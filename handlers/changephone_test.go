@@ -92,14 +92,20 @@ func TestChangePhone(t *testing.T) {
 	if got := contactPhones(e.GetContacts(t, bob, map[string]any{"ts": 0})); len(got) != 0 {
 		t.Errorf("bob's incremental sync: %v", got)
 	}
-	// The change's profile notice reaches dave, who has the new number,
-	// and not bob, who has only the old one.
+	// The change's notices: dave, who has the new number, gets its profile
+	// notice; bob, who has only the old one, a notice naming both numbers
+	// (announce is on by default).
 	e.FanOut()
-	for who, want := range map[string]int64{davePhone: 1, bobPhone: 0} {
-		if n := e.Count(`SELECT COUNT(*) FROM event_deliveries d JOIN events v ON v.id = d.event_id JOIN users r ON r.id = d.recipient_id
-			WHERE r.phone = ? AND v.user_id = ? AND v.type = 'profile' AND v.body LIKE ?`, "+"+who, uid, "%"+aliceNewPhone+"%"); n != want {
-			t.Errorf("+%s got %d notices of the new number, want %d", who, n, want)
-		}
+	notices := func(who, oldphone string) int64 {
+		return e.Count(`SELECT COUNT(*) FROM event_deliveries d JOIN events v ON v.id = d.event_id JOIN users r ON r.id = d.recipient_id
+			WHERE r.phone = ? AND v.user_id = ? AND v.type = 'profile' AND v.body LIKE ? AND v.body LIKE ?`,
+			"+"+who, uid, "%\"phone\":\""+aliceNewPhone+"\"%", "%"+oldphone+"%")
+	}
+	if n := notices(davePhone, ""); n != 1 || notices(davePhone, "oldphone") != 0 {
+		t.Errorf("dave got %d notices of the new number", n)
+	}
+	if n := notices(bobPhone, "\"oldphone\":\""+alicePhone+"\""); n != 1 || notices(bobPhone, "") != 1 {
+		t.Errorf("bob got %d notices of the change naming the old number", n)
 	}
 	// Alice's own view: her profile carries the new number.
 	if u := e.GetContacts(t, alice, map[string]any{"ts": 0}).U; u.Phone != aliceNewPhone {
@@ -111,6 +117,21 @@ func TestChangePhone(t *testing.T) {
 	e.SignIn(alicePhone, "someone-else")
 	if n := e.Count("SELECT COUNT(*) FROM users WHERE phone = ? AND id <> ?", "+"+alicePhone, uid); n != 1 {
 		t.Error("the old number did not sign up as a new account")
+	}
+}
+
+// With announce=0 the books holding the old number are not told.
+func TestChangePhoneWithoutAnnouncing(t *testing.T) {
+	e := webtest.NewPeople(t)
+	alice := e.SignIn(alicePhone, "phone")
+	bob := e.SignIn(bobPhone, "bob")
+	e.GetContacts(t, bob, map[string]any{"phones": "+" + alicePhone})
+	e.FanOut()
+	e.Clock.Advance(time.Minute)
+	changePhone(t, e, alice, aliceNewPhone, map[string]any{"announce": 0}).ExpectOK(t)
+	e.FanOut()
+	if n := e.Count("SELECT COUNT(*) FROM events WHERE body LIKE '%oldphone%'"); n != 0 {
+		t.Errorf("%d notices of the change with announce=0", n)
 	}
 }
 

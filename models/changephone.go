@@ -2,8 +2,12 @@ package models
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"strings"
+	"time"
+
+	"gorm.io/gorm"
 )
 
 // EventPhoneChanged is the audit entry of a change of number (`changephone`).
@@ -45,7 +49,8 @@ func (s *SignIn) RequestPhoneChangeCode(ctx context.Context, to Phone, cl Client
 // by RequestPhoneChangeCode, the first step) is code: checked with
 // every rule of a sign-in's code (tries, lock, test numbers), counted the
 // same way when wrong. The account keeps its id, profile and address book;
-// its sessions stay, or with endOthers all but the asking one end. Its
+// its sessions stay, or with endOthers all but the asking one end. With
+// announce, the books holding the old number get a notice naming both. Its
 // number's keyed hash changes with it, so address books holding the new
 // number find the account from then on and those holding only the old one
 // no longer do; its profile's change time moves, so their incremental syncs
@@ -56,7 +61,7 @@ func (s *SignIn) RequestPhoneChangeCode(ctx context.Context, to Phone, cl Client
 // sign-in to the old number that comes meanwhile waits for the row and
 // then no longer finds the account under that number: it signs up a new
 // account, as for any free number.
-func (s *SignIn) ChangePhone(ctx context.Context, p *Principal, to Phone, code string, endOthers bool, cl ClientInfo) (*PhoneChange, error) {
+func (s *SignIn) ChangePhone(ctx context.Context, p *Principal, to Phone, code string, endOthers, announce bool, cl ClientInfo) (*PhoneChange, error) {
 	code = strings.TrimSpace(code)
 	cl = cl.Clean()
 	if r := s.checkApp(cl.AppID); r != nil {
@@ -110,13 +115,24 @@ func (s *SignIn) ChangePhone(ctx context.Context, p *Principal, to Phone, code s
 		if err := tx.Model(&User{}).Where("id = ?", u.ID).Updates(updates).Error; err != nil {
 			return outcome{}, err
 		}
-		old := u.Phone
+		old, oldHash := u.Phone, u.PhoneHash
 		u.Phone, u.CountryCode, u.ProfileAt = to.E164, to.CountryCode, changedAt
+		if hash, ok := updates["phone_hash"].([]byte); ok {
+			u.PhoneHash = hash
+		}
 		if s.cfg.Events != nil {
 			// A profile notice under the new number: address books holding
 			// it are told (discoverability as for any profile change).
 			tx.OnCommit(s.cfg.Events.Wake)
 			if err := s.cfg.Events.record(tx.DB, u, EventProfile, now); err != nil {
+				return outcome{}, err
+			}
+		}
+		if s.cfg.Events != nil && announce && old != u.Phone {
+			// A profile notice under the new number, with the old one, to
+			// the books holding the old number: the apps may offer to
+			// update the contact.
+			if err := s.cfg.Events.recordNumberChange(tx.DB, u, old, oldHash, now); err != nil {
 				return outcome{}, err
 			}
 		}
@@ -145,4 +161,24 @@ func (s *SignIn) ChangePhone(ctx context.Context, p *Principal, to Phone, code s
 		return nil, out.check.refused
 	}
 	return out.change, nil
+}
+
+// recordNumberChange writes a change of number's notice: the profile under
+// the new number, with the old one, fanned out to the books holding the
+// old number (oldHash; none: nobody to tell). The fan-out's rules apply as
+// to any notice (discoverability; the subject's current settings).
+func (e *Events) recordNumberChange(tx *gorm.DB, u *User, oldPhone string, oldHash []byte, now time.Time) error {
+	if oldHash == nil {
+		return nil
+	}
+	n := e.notice(u, EventProfile)
+	n.OldPhone = strings.TrimPrefix(oldPhone, "+")
+	body, err := json.Marshal(n)
+	if err != nil {
+		return err
+	}
+	if err := lockKey(tx, lockEventOrder, ""); err != nil {
+		return err
+	}
+	return tx.Create(&Event{Type: EventProfile, UserID: u.ID, Body: string(body), CreatedAt: toMillis(now), AudienceHash: oldHash}).Error
 }

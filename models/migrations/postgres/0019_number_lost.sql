@@ -6,3 +6,8 @@
 -- (unix milliseconds).
 ALTER TABLE users ADD COLUMN lost_phone TEXT NOT NULL DEFAULT '';
 ALTER TABLE users ADD COLUMN number_lost_at BIGINT;
+
+-- A change of number tells the address books holding the old number: its
+-- notice is fanned out to the holders of audience_hash (the old number's
+-- keyed hash) instead of the subject's current hash. NULL: the subject's.
+ALTER TABLE events ADD COLUMN audience_hash BYTEA;
