@@ -44,6 +44,10 @@ func (h *Admin) renderUser(c *fiber.Ctx, status int, notice *views.Notice) error
 			vm.BlockedUntil = "until " + views.BlockEnd(*u.BlockedUntil)
 		}
 	}
+	if u.NumberLost() {
+		// Detached from a recycled number: the page names the number it had.
+		vm.State, vm.Phone = "number-lost", u.LostPhone
+	}
 	if isJPEG(u.Thumbnail) {
 		// Safe to write as is: base64 of a JPEG that models.StorePhoto made.
 		// templ's sanitizer refuses every data: URL, so the view marks it.

@@ -166,7 +166,11 @@ func (h *Admin) Delete(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	if strings.ReplaceAll(strings.TrimSpace(c.FormValue("confirm")), " ", "") != u.Phone {
+	shown := u.Phone // the number the page asks to type
+	if u.NumberLost() {
+		shown = u.LostPhone
+	}
+	if strings.ReplaceAll(strings.TrimSpace(c.FormValue("confirm")), " ", "") != shown {
 		return h.renderUser(c, fiber.StatusBadRequest, fail("The typed phone number does not match: nothing was deleted."))
 	}
 	if err := h.recheck(c); err != nil {
@@ -175,7 +179,7 @@ func (h *Admin) Delete(c *fiber.Ctx) error {
 	if _, err := h.actions.DeleteUser(c.UserContext(), uid, adminOf(c).Actor(), adminClient(c)); err != nil {
 		return err
 	}
-	n := ok("User " + u.Phone + " deleted, with their photo and address book.")
+	n := ok("User " + shown + " deleted, with their photo and address book.")
 	return h.done(c, views.AdminURL(views.PathUsers), n, func() error {
 		c.Locals(localNotice, n)
 		return h.renderUsers(c, fiber.StatusOK)

@@ -23,7 +23,7 @@ func (h *Admin) usersFilter(c *fiber.Ctx) (views.UsersFilter, models.UserFilter)
 	v := views.UsersFilter{Q: strings.TrimSpace(c.Query("q")), State: c.Query("state"), InactiveDays: c.Query("inactive"), ActiveDays: c.Query("active"),
 		NeverVerified: c.Query("unverified") == "1", Sort: c.Query("sort"), Order: c.Query("order"),
 		After: c.Query("after"), Before: c.Query("before")}
-	if v.State != "active" && v.State != "blocked" {
+	if v.State != "active" && v.State != "blocked" && v.State != "lost" {
 		v.State = ""
 	}
 	switch v.Sort {
@@ -102,8 +102,12 @@ func (h *Admin) renderUsers(c *fiber.Ctx, status int) error {
 		if r.BlockedAt(now) {
 			state = "blocked"
 		}
+		phone := r.Phone
+		if r.NumberLost() {
+			state, phone = "number-lost", r.LostPhone // the number it had
+		}
 		sum := sums[r.ID] // a user who never synced has none: 0 contacts, never synced
-		vm.Rows = append(vm.Rows, views.UserRowVM{ID: r.ID, Phone: r.Phone, Name: r.Name, State: state,
+		vm.Rows = append(vm.Rows, views.UserRowVM{ID: r.ID, Phone: phone, Name: r.Name, State: state,
 			Devices: r.Devices, LastSeen: r.LastSeenAt, Created: r.CreatedAt, Contacts: sum.Contacts, LastSyncAt: sum.LastSyncAt})
 	}
 	if page.Scanned > 0 {

@@ -36,6 +36,7 @@ type Services struct {
 	Events   *models.Events
 	Uploads  *models.Uploads
 	Groups   *models.Groups
+	Accounts *models.Accounts
 	Clock    models.Clock
 	// FilesRedirect, when positive, answers /files/NAME with a redirect to
 	// a URL of the object store valid this long, instead of the file.
@@ -53,6 +54,7 @@ type API struct {
 	events   *models.Events
 	uploads  *models.Uploads
 	groups   *models.Groups
+	accounts *models.Accounts
 	clock    models.Clock
 	client   ClientConfig
 	ops      map[string]opFunc
@@ -64,7 +66,7 @@ type API struct {
 // NewAPI returns the protocol handler.
 func NewAPI(svc Services, client ClientConfig) *API {
 	a := &API{signIn: svc.SignIn, sessions: svc.Sessions, contacts: svc.Contacts, profiles: svc.Profiles,
-		photos: svc.Photos, events: svc.Events, uploads: svc.Uploads, groups: svc.Groups, clock: svc.Clock, client: client,
+		photos: svc.Photos, events: svc.Events, uploads: svc.Uploads, groups: svc.Groups, accounts: svc.Accounts, clock: svc.Clock, client: client,
 		redirect: svc.FilesRedirect}
 	a.ops = a.opTable()
 	return a
@@ -86,6 +88,12 @@ func (a *API) opTable() map[string]opFunc {
 		"editmembers": a.authed(a.editMembers), // groups.go
 		"setadmin":    a.authed(a.setAdmin),    // groups.go
 		"delgroup":    a.authed(a.delGroup),    // groups.go
+		"sessions":    a.authed(a.ownSessions), // own_sessions.go
+		"endsession":  a.authed(a.endSession),  // own_sessions.go
+
+		"deleteaccount": a.authed(a.deleteAccount), // account_delete.go
+		"exportaccount": a.authed(a.exportAccount), // account_export.go
+		"changephone":   a.authed(a.changePhone),   // changephone.go
 	}
 }
 

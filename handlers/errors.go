@@ -36,6 +36,8 @@ const (
 	CodeInternal   = "INTERNAL"
 	CodeBadAppID   = "BADAPPID"
 	CodeBusy       = "BUSY"
+
+	CodeNumberTaken = "NUMBERTAKEN"
 )
 
 // busyRetry is the wait suggested with BUSY: long enough for a queue of
@@ -79,6 +81,12 @@ func refusalCode(r models.Reason) string {
 		return CodeBadAppID
 	case models.ReasonTooLarge:
 		return CodeTooLarge
+	case models.ReasonNumberTaken:
+		return CodeNumberTaken
+	case models.ReasonSameNumber:
+		return CodeBadRequest
+	case models.ReasonNotWithIssuer:
+		return CodeBadOp
 	}
 	return ""
 }

@@ -142,8 +142,8 @@ func requestBody(c *fiber.Ctx) ([]byte, error) {
 func (r *Request) checkTypes() error {
 	// The parameters that hold text (or a number), and the booleans.
 	textParams := [...]string{"op", "appid", "phone", "phonel", "cc", "otp", "code", "name", "status", "token",
-		"device", "dt", "phones", "ts", "notifytoken", "fcmid", "discoverable"}
-	boolParams := [...]string{"reset", "hidden", "delete", "profile", "prod", "announce"}
+		"device", "dt", "phones", "ts", "notifytoken", "fcmid", "discoverable", "id", "confirm"}
+	boolParams := [...]string{"reset", "hidden", "delete", "profile", "prod", "announce", "others"}
 	for _, n := range textParams {
 		if r.objects[n] {
 			return badRequest("The parameter %q must be text, not a JSON object.", n)

@@ -94,6 +94,7 @@ func (d *Dashboard) AuditTypes(ctx context.Context) ([]string, error) {
 	ts := []string{
 		EventCodeRequested, EventCodeRateLimited, EventCodeSent, EventCodeSendFailed, EventCodeVerified, EventCodeFailed,
 		EventPhoneLocked, EventUserCreated, EventTokenIssued, EventTokenRevoked,
+		EventSessionEnded, EventAccountDeleted, EventAccountExported, EventPhoneChanged, EventNumberRecycled,
 		EventAdminLogin, EventAdminLoginFailed, EventAdminLogout, EventAdminCreated, EventAdminPasswordSet,
 		EventAdminRevokeToken, EventAdminRevokeAll, EventAdminBlock, EventAdminUnblock, EventAdminDeleteUser,
 		EventAdminResendCode, EventAdminPasswordFail, EventAdminSessionsRevoked,

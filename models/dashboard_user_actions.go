@@ -3,7 +3,6 @@ package models
 import (
 	"context"
 	"errors"
-	"fmt"
 	"strconv"
 )
 
@@ -96,72 +95,22 @@ func (d *UserActions) UnblockUser(ctx context.Context, userID int64, actor strin
 	})
 }
 
-// DeleteUser deletes a user: their sessions are revoked (through
-// revokeSession, so revocation hooks run), rows that reference the user go
-// with it (ON DELETE CASCADE: sessions, and the address book of the contact
-// sync), then the photo file is removed.
+// DeleteUser deletes a user as deleteUserTx does, for an administrator,
+// then removes the user's files.
 func (d *UserActions) DeleteUser(ctx context.Context, userID int64, actor string, cl ClientInfo) (*User, error) {
 	now := toMillis(d.clock.Now())
-	type deleted struct {
-		user  *User
-		files []string // uploads (chat files, earlier photos), removed after commit
-	}
-	del, err := WriteTx(ctx, d.db, func(tx *Tx) (deleted, error) {
-		// Locked before anything is read: a sign-in, upload or profile
-		// change of this user either commits first (its session is revoked
-		// and its file listed below) or waits and then finds no user.
-		u, err := lockedUserByID(tx.DB, userID, lockUserDelete)
+	del, err := WriteTx(ctx, d.db, func(tx *Tx) (deletedUser, error) {
+		del, err := deleteUserTx(tx, d.sessions, d.profiles.events, d.clock, userID, now, RevokeDeleted)
 		if err != nil {
-			return deleted{}, err
+			return deletedUser{}, err
 		}
-		groupPhotos, err := leaveGroupsOfDeletedUser(tx, d.clock, d.profiles.events, userID)
-		if err != nil {
-			return deleted{}, err
-		}
-		ids, err := revokeAllSessions(tx.DB, userID, now, RevokeDeleted)
-		if err != nil {
-			return deleted{}, err
-		}
-		tx.OnCommit(func() { d.sessions.NotifyRevoked(ids...) })
-		files, err := uploadNames(tx.DB, userID)
-		if err != nil {
-			return deleted{}, err
-		}
-		if err := queueMesiboUserDelete(tx.DB, u, now); err != nil {
-			return deleted{}, err
-		}
-		if err := tx.Exec("DELETE FROM users WHERE id = ?", userID).Error; err != nil {
-			return deleted{}, err
-		}
-		return deleted{user: u, files: append(files, groupPhotos...)}, audit(tx.DB, auditEntry(now, actor, EventAdminDeleteUser, u.Phone, &u.ID, cl,
-			plural(len(ids), "session", "sessions")+" revoked; profile, photo and address book removed"))
+		return del, audit(tx.DB, auditEntry(now, actor, EventAdminDeleteUser, del.user.Phone, &del.user.ID, cl,
+			plural(del.revoked, "session", "sessions")+" revoked; profile, photo and address book removed"))
 	})
 	if err != nil {
 		return nil, err
 	}
-	// Removed here rather than in a hook: a file that cannot be removed is
-	// the caller's to report.
-	files := del.files
-	if del.user.Photo != "" {
-		files = append(files, del.user.Photo)
-	}
-	return del.user, d.removeFiles(ctx, files)
-}
-
-// removeFiles deletes a deleted user's files, to the end even if the
-// request ends meanwhile (the rows naming them are gone: a file left now
-// would stay for good).
-func (d *UserActions) removeFiles(ctx context.Context, names []string) error {
-	ctx, cancel := cleanupContext(ctx)
-	defer cancel()
-	for _, name := range names {
-		// The store refuses names with a path: a stored name cannot reach
-		// outside it.
-		if err := d.files.Delete(ctx, name); err != nil {
-			return fmt.Errorf("user deleted, but removing the file %s failed: %w", name, err)
-		}
-	}
-	return nil
+	return del.user, removeUserFiles(ctx, d.files, del.files)
 }
 
 // AuditAdmin records an admin action that has no transaction of its own.

@@ -15,9 +15,18 @@
 //	            for the schema, locks.go for the lock order of rules that
 //	            read and then write
 //	signin_*    one-time codes: requests, the guards and quotas, verifying,
-//	            issuing sessions (signin_issuer.go), app ids
+//	            issuing sessions (signin_issuer.go), app ids; changephone
+//	            moves an account to a number proven the same way
+//	recycle     a number proven after its account's long absence: the
+//	            account is detached from it (kept, "number lost")
 //	session*    access tokens, their checks, revocation (by the app and by
 //	            an administrator), push settings
+//	own_sessions
+//	            a user's own devices: the list and the ends they ask for
+//	account*, user_delete
+//	            a user's account as a whole: its deletion (deleteUserTx, the
+//	            one place a user is deleted, by an administrator too) and the
+//	            export of its data
 //	user        the users table's row and its lookups
 //	contacts_*  address books: uploads, the delta sync, deletions, the
 //	            per-user allowance and the sync records the dashboard shows

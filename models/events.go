@@ -37,6 +37,7 @@ type Event struct {
 	Recipients   int64
 	FannedOutAt  *int64
 	GroupID      *int64 // the group of EventGroup and EventGroupAdded
+	AudienceHash []byte // the books it goes to hold this hash; nil: the subject's
 }
 
 // Notice is the protocol's JSON body of a notice (the old backend sent it as
@@ -53,6 +54,8 @@ type Notice struct {
 	Photo   string `json:"photo"`
 	TS      int64  `json:"ts"`
 	TN      string `json:"tn"`
+	// OldPhone: a change of number's notice, to the books with this number.
+	OldPhone string `json:"oldphone,omitempty"`
 }
 
 // NoticeSink delivers notices through another channel (mesibo messages).
@@ -263,7 +266,11 @@ func (e *Events) fanOutChunk(tx *gorm.DB, ev *Event) ([]fanoutRecipient, error) 
 		}
 		q = `SELECT b.owner_id, o.phone FROM address_book b JOIN users o ON o.id = b.owner_id
 		WHERE b.contact_hash = ? AND b.owner_id > ? AND b.owner_id <> ?`
-		args = []any{u.PhoneHash, ev.FanoutCursor, u.ID}
+		audience := u.PhoneHash
+		if ev.AudienceHash != nil {
+			audience = ev.AudienceHash
+		}
+		args = []any{audience, ev.FanoutCursor, u.ID}
 		if u.Discoverable == "contacts" {
 			q += ` AND EXISTS (SELECT 1 FROM address_book mine WHERE mine.owner_id = ? AND mine.contact_hash = o.phone_hash)`
 			args = append(args, u.ID)

@@ -102,6 +102,9 @@ type SignInConfig struct {
 	// GroupsPerUser bounds the groups a new user joins at sign-up, added
 	// while they were not a user (0: the default of GroupsConfig).
 	GroupsPerUser int
+	// RecycleAfter: a number proven by code whose account was not seen for
+	// this long gets a fresh account, the old one detached (0: never).
+	RecycleAfter time.Duration
 }
 
 // SignIn runs phone sign-in with one-time codes.

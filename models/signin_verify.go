@@ -30,16 +30,32 @@ type codeCheck struct {
 	refused *RefusedError
 	wrong   []AuditEntry
 	user    *User
+	// recycled: sessions ended because the number's account was detached
+	// from it (recycleNumber), to announce after commit.
+	recycled []int64
 }
 
-// checkCodeAndUser checks the code, then the user it signs in.
+// checkCodeAndUser checks the code, then the user it signs in (after a
+// long absence of the number's account, none: see recycleNumber).
 func (s *SignIn) checkCodeAndUser(tx *gorm.DB, p Phone, code string, cl ClientInfo, now time.Time) (codeCheck, error) {
 	refused, wrong, err := s.checkAnyCode(tx, p, code, cl, now)
 	if err != nil || refused != nil {
 		return codeCheck{refused: refused, wrong: wrong}, err
 	}
+	recycled, err := s.recycleNumber(tx, p, 0, cl, now)
+	if err != nil {
+		return codeCheck{}, err
+	}
 	u, refused, err := checkBlocked(tx, p.E164, now)
-	return codeCheck{refused: refused, user: u}, err
+	return codeCheck{refused: refused, user: u, recycled: recycled}, err
+}
+
+// announceRecycled closes, after commit, the streams of the sessions a
+// recycled number's old account lost.
+func (s *SignIn) announceRecycled(tx *Tx, check codeCheck) {
+	if len(check.recycled) > 0 && s.cfg.Sessions != nil {
+		tx.OnCommit(func() { s.cfg.Sessions.NotifyRevoked(check.recycled...) })
+	}
 }
 
 // VerifyCode checks a code and, when it is right, signs the phone in: it
@@ -64,6 +80,7 @@ func (s *SignIn) VerifyCode(ctx context.Context, p Phone, code, name string, cl 
 		if err != nil || check.refused != nil {
 			return outcome{check: check}, err
 		}
+		s.announceRecycled(tx, check)
 		result, err := s.completeSignIn(tx, p, check.user, name, cl, now)
 		return outcome{check: check, result: result}, err
 	})

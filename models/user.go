@@ -27,7 +27,14 @@ type User struct {
 	MesiboUID    string // the user's uid at mesibo (mesibo mode)
 	PhoneHash    []byte // keyed hash of Phone (see PhoneHasher): how address books find the user
 	GroupAdd     string `gorm:"column:groupadd;default:everyone"` // who may add the user to a group (ValidDiscoverable's values)
+	// A recycled number's old account (recycleNumber): the number it had,
+	// and when it lost it; Phone is then lostPhone(ID).
+	LostPhone    string
+	NumberLostAt *int64
 }
+
+// NumberLost reports whether the account was detached from its number.
+func (u *User) NumberLost() bool { return u.NumberLostAt != nil }
 
 // Digits is the phone number as the protocol writes it (no '+').
 func (u *User) Digits() string { return strings.TrimPrefix(u.Phone, "+") }

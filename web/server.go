@@ -202,6 +202,7 @@ func build(ctx context.Context, cfg Config, log *slog.Logger, opts Options, db *
 		Sessions:    sessions,
 
 		GroupsPerUser: cfg.People.Groups.MaxPerUser,
+		RecycleAfter:  cfg.RecycleAfter,
 	})
 	files, err := openFiles(ctx, cfg, opts.Getenv)
 	if err != nil {
@@ -223,6 +224,7 @@ func build(ctx context.Context, cfg Config, log *slog.Logger, opts Options, db *
 		Uploads:       models.NewUploads(db, s.clock, cfg.People.UploadsPerDay),
 		Profiles:      profiles,
 		Groups:        groups,
+		Accounts:      models.NewAccounts(db, s.clock, sessions, s.events, files),
 		FilesRedirect: filesRedirect(cfg.Files),
 	}, handlers.ClientConfig{
 		UploadURL:    cfg.BaseURL + "/api.php",

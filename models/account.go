@@ -1,0 +1,16 @@
+package models
+
+// Accounts are the changes a user makes to their account as a whole:
+// deleting it and exporting what is held about it.
+type Accounts struct {
+	db       *DB
+	clock    Clock
+	sessions *Sessions // revocations are announced through it
+	events   *Events   // a deleted account's groups tell their members
+	files    FileStore // a deleted account's photo and uploads go too
+}
+
+// NewAccounts returns the account ops' model.
+func NewAccounts(db *DB, clock Clock, sessions *Sessions, events *Events, files FileStore) *Accounts {
+	return &Accounts{db: db, clock: clock, sessions: sessions, events: events, files: files}
+}
