@@ -64,3 +64,38 @@ func TestResendCodeAndOutbox(t *testing.T) {
 	expectStatus(t, r, http.StatusOK)
 	expectIn(t, r, "Code for +33612345678 sent via console")
 }
+
+// The codes list takes a date range of UTC days, as the audit log does, and
+// says how many requests it matches; a date it cannot read is named.
+func TestCodesDateRange(t *testing.T) {
+	e := webtest.New(t) // 2026-03-02
+	e.JSON(map[string]any{"op": "login", "appid": "a", "phone": webtest.USPhone}).ExpectOK(t)
+	e.Clock.Advance(24 * time.Hour)
+	e.JSON(map[string]any{"op": "login", "appid": "a", "phone": webtest.FRPhone}).ExpectOK(t)
+	a := e.AdminLogin("alice", "viewer")
+	for _, c := range []struct {
+		query, total, phone string
+	}{
+		{"", "2 code requests", ""},
+		{"?from=2026-03-03", "1 code request", "+33 6 12 34 56 78"},
+		{"?to=2026-03-02", "1 code request", "+1 201-555-0123"},
+		{"?from=2026-03-02&to=2026-03-02", "1 code request", "+1 201-555-0123"},
+		{"?from=2026-03-04", "0 code requests", ""},
+	} {
+		r := a.Get("/admin/codes" + c.query)
+		if got := r.TestIDText(t, "codes-total"); got != c.total {
+			t.Errorf("%q: total %q, want %q", c.query, got, c.total)
+		}
+		if c.phone != "" {
+			if n := r.CountTestID(t, "code-row"); n != 1 {
+				t.Errorf("%q: %d rows", c.query, n)
+			}
+			expectIn(t, r, c.phone)
+		}
+	}
+	r := a.Get("/admin/codes?from=yesterday")
+	expectIn(t, r, "Dates must be written YYYY-MM-DD; “yesterday” was ignored.")
+	if got := r.TestIDText(t, "codes-total"); got != "2 code requests" {
+		t.Errorf("a dropped date still filters: %q", got)
+	}
+}

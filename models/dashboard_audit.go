@@ -39,6 +39,13 @@ func (d *Dashboard) Audit(ctx context.Context, f AuditFilter) (entries []AuditEn
 	return entries, next, nil
 }
 
+// CountAudit counts the entries of the filter (its cursor ignored).
+func (d *Dashboard) CountAudit(ctx context.Context, f AuditFilter) (int64, error) {
+	var n int64
+	err := d.auditQuery(ctx, f).Count(&n).Error
+	return n, err
+}
+
 // EachAudit calls fn for every matching entry, newest first, in batches
 // (the CSV export).
 func (d *Dashboard) EachAudit(ctx context.Context, f AuditFilter, fn func(AuditEntry) error) error {

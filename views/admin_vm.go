@@ -128,3 +128,11 @@ func countText(n, bound int64) string {
 	}
 	return num(n)
 }
+
+// plural writes a count with its noun: "1 entry", "1,234 entries".
+func plural(n int64, one, many string) string {
+	if n == 1 {
+		return "1 " + one
+	}
+	return num(n) + " " + many
+}
