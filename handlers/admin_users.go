@@ -87,7 +87,10 @@ func (h *Admin) renderUsers(c *fiber.Ctx, status int) error {
 		if f.Search.Exact {
 			vm.SearchNote = "Phone number " + f.Search.Prefix
 		} else {
-			vm.SearchNote = "Phone numbers starting " + f.Search.Prefix
+			vm.SearchNote = "Phone numbers starting " + f.Search.Prefix + ", highest first"
+			if !f.Desc {
+				vm.SearchNote = "Phone numbers starting " + f.Search.Prefix + ", lowest first"
+			}
 		}
 	case models.SearchName:
 		if len([]rune(models.FoldName(f.Search.Prefix))) < 3 {

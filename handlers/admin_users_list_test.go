@@ -142,3 +142,32 @@ func readCSV(t *testing.T, r *webtest.Response) [][]string {
 	}
 	return rows
 }
+
+// A search keeps its own order: the Sort control is disabled during one and
+// says why, instead of being ignored.
+func TestUserListSortControlDuringASearch(t *testing.T) {
+	e := webtest.New(t)
+	e.SignedInUser(webtest.USPhone, "a")
+	a := e.AdminLogin("alice", "viewer")
+	r := a.Get("/admin/users?sort=name")
+	if _, disabled := r.TestID(t, "sort-select").Attr("disabled"); disabled {
+		t.Error("the Sort control is disabled on the whole list")
+	}
+	if r.CountTestID(t, "sort-note") != 0 {
+		t.Error("the whole list explains a disabled Sort control")
+	}
+	for _, q := range []string{"%2B1201", "ali"} {
+		r = a.Get("/admin/users?sort=name&q=" + q)
+		if _, disabled := r.TestID(t, "sort-select").Attr("disabled"); !disabled {
+			t.Errorf("q=%s: the Sort control is enabled during a search", q)
+		}
+		if got := r.TestIDText(t, "sort-note"); !strings.Contains(got, "clear the search to sort") {
+			t.Errorf("q=%s: sort note %q", q, got)
+		}
+		if desc, _ := r.TestID(t, "sort-select").Attr("aria-describedby"); desc != "sort-note" {
+			t.Errorf("q=%s: the disabled control is described by %q", q, desc)
+		}
+	}
+	expectIn(t, a.Get("/admin/users?q=%2B1201"), "Phone numbers starting +1201, highest first")
+	expectIn(t, a.Get("/admin/users?q=%2B1201&order=asc"), "Phone numbers starting +1201, lowest first")
+}
