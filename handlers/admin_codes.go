@@ -133,3 +133,14 @@ func shortDuration(d time.Duration) string {
 	}
 	return d.String()
 }
+
+// keptFor writes a retention: "for 30 days", "for 36 hours".
+func keptFor(d time.Duration) string {
+	if d%(24*time.Hour) == 0 {
+		if d == 24*time.Hour {
+			return "for 1 day"
+		}
+		return "for " + strconv.Itoa(int(d/(24*time.Hour))) + " days"
+	}
+	return "for " + strconv.Itoa(int(d/time.Hour)) + " hours"
+}

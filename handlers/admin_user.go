@@ -66,6 +66,7 @@ func (h *Admin) renderUser(c *fiber.Ctx, status int, notice *views.Notice) error
 		vm.Sessions = append(vm.Sessions, sv)
 	}
 	vm.Codes = codeVMs(det.Codes, map[string]int64{u.Phone: u.ID})
+	vm.CodesEmpty = "No code on record for this number: codes are kept " + keptFor(h.cfg.CodesKept) + ", older ones are pruned."
 	if err := h.syncSections(c, &vm); err != nil {
 		return err
 	}

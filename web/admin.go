@@ -181,6 +181,7 @@ func (s *Server) setUpAdmin(ctx context.Context, opts Options, sessionsStore *mo
 		Channel:     s.cfg.OTPChannel,
 		CodeTTL:     s.cfg.OTP.TTL,
 		MaxAttempts: s.cfg.OTP.MaxAttempts,
+		CodesKept:   s.cfg.Retention,
 		PhotoURL:    s.cfg.BaseURL + "/files/",
 		Settings:    settingsOf(s.cfg, getenv),
 
