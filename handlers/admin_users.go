@@ -4,6 +4,7 @@ import (
 	"encoding/csv"
 	"errors"
 	"fmt"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -21,7 +22,7 @@ import (
 // shows it and as the query runs it.
 func (h *Admin) usersFilter(c *fiber.Ctx) (views.UsersFilter, models.UserFilter) {
 	v := views.UsersFilter{Q: strings.TrimSpace(c.Query("q")), State: c.Query("state"), InactiveDays: c.Query("inactive"), ActiveDays: c.Query("active"),
-		NeverVerified: c.Query("unverified") == "1", Sort: c.Query("sort"), Order: c.Query("order"),
+		NeverVerified: c.Query("unverified") == "1", Sort: c.Query("sort"), Order: c.Query("order"), Size: c.Query("size"),
 		After: c.Query("after"), Before: c.Query("before")}
 	if v.State != "active" && v.State != "blocked" {
 		v.State = ""
@@ -37,8 +38,12 @@ func (h *Admin) usersFilter(c *fiber.Ctx) (views.UsersFilter, models.UserFilter)
 	if v.After != "" {
 		v.Before = ""
 	}
+	if !slices.Contains(views.PageSizes(), v.Size) || v.Size == "50" {
+		v.Size = ""
+	}
 	f := models.UserFilter{Search: models.ParseUserSearch(v.Q, h.cfg.Region), State: v.State,
 		NeverVerified: v.NeverVerified, Sort: v.Sort, Desc: v.Descending(), After: v.After, Before: v.Before}
+	f.Limit, _ = strconv.Atoi(v.Size) // "": the model's default
 	if n, err := strconv.Atoi(v.InactiveDays); err == nil && n > 0 && n <= 3650 {
 		f.InactiveDays = n
 	} else {

@@ -171,3 +171,70 @@ func TestUserListSortControlDuringASearch(t *testing.T) {
 	expectIn(t, a.Get("/admin/users?q=%2B1201"), "Phone numbers starting +1201, highest first")
 	expectIn(t, a.Get("/admin/users?q=%2B1201&order=asc"), "Phone numbers starting +1201, lowest first")
 }
+
+// "Never signed in" is read from the users table: a user who signed in
+// stays out of it when the retention has pruned their codes, and a user
+// created without a sign-in leaves it at their first one.
+func TestUserListNeverSignedIn(t *testing.T) {
+	e := webtest.New(t)
+	e.SignedInUser(webtest.USPhone, "a")
+	e.Server.DB().Write.Exec("DELETE FROM otp_codes") // pruned, as after --retention
+	for _, p := range []string{"+12015550177", "+12015550178"} {
+		e.Server.DB().Write.Exec("INSERT INTO users (phone, country_code, created_at, profile_at) VALUES (?, 1, 1, 1)", p)
+	}
+	e.SignIn("12015550178", "b")
+	a := e.AdminLogin("alice", "viewer")
+	for _, sort := range []string{"", "&sort=created", "&sort=phone", "&sort=name"} {
+		r := a.Get("/admin/users?unverified=1" + sort)
+		if got := r.TestIDText(t, "users-total"); got != "1 user" {
+			t.Errorf("%q: total %q", sort, got)
+		}
+		if got := r.TestIDText(t, "user-link"); got != "+1 201-555-0177" {
+			t.Errorf("%q: lists %q", sort, got)
+		}
+	}
+}
+
+// The whole list's total is exact, as the overview counts it, beyond the
+// bound that filters no index serves are counted to; the page size is
+// chosen and kept by the page links.
+func TestUserListExactTotalAndPageSize(t *testing.T) {
+	e := webtest.New(t)
+	now := webtest.Start().UnixMilli()
+	if err := e.Server.DB().Write.Exec(`WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 10007)
+		INSERT INTO users (phone, country_code, created_at, profile_at, last_seen_at)
+		SELECT '+1202' || CAST(1000000 + i AS TEXT), 1, i, i, ? FROM n`, now).Error; err != nil {
+		t.Fatal(err)
+	}
+	a := e.AdminLogin("alice", "viewer")
+	overview := strings.TrimSpace(a.Get("/admin/").TestID(t, "stat-users").Find(".stat-value").Text())
+	for _, c := range []struct{ query, want string }{
+		{"", "10,007 users"},
+		{"?active=30", "10,007 users"},
+		{"?q=%2B1202", "10,007 users"},
+		{"?state=active", "more than 10,000 users"}, // every user walked: bounded
+	} {
+		if got := a.Get("/admin/users"+c.query).TestIDText(t, "users-total"); got != c.want {
+			t.Errorf("%q: total %q, want %q", c.query, got, c.want)
+		}
+	}
+	if overview != "10,007" {
+		t.Errorf("the overview counts %s users", overview)
+	}
+	for _, c := range []struct {
+		size string
+		rows int
+	}{{"25", 25}, {"200", 200}, {"", 50}, {"7", 50}} {
+		r := a.Get("/admin/users?size=" + c.size)
+		if n := r.CountTestID(t, "user-row"); n != c.rows {
+			t.Errorf("size=%q: %d rows, want %d", c.size, n, c.rows)
+		}
+		next, _ := r.TestID(t, "next-page").Attr("href")
+		if c.rows != 50 && !strings.Contains(next, "size="+c.size) {
+			t.Errorf("size=%q: the next page %q drops the size", c.size, next)
+		}
+		if c.rows == 50 && strings.Contains(next, "size=") {
+			t.Errorf("size=%q: the next page %q carries a size", c.size, next)
+		}
+	}
+}

@@ -14,7 +14,7 @@ type UserFilter struct {
 	State         string // "", "active", "blocked"
 	InactiveDays  int    // > 0: not seen for this many days
 	ActiveDays    int    // > 0: seen in the last this many days
-	NeverVerified bool   // no verified code on record (users created by import or seed)
+	NeverVerified bool   // never signed in: no sign-in or app request on record (seen_key 0: users created by import or seed)
 	// Sort is the column the list is in order of: "seen" (default),
 	// "created", "phone" or "name". A phone search is in phone order, a
 	// name search in sign-up order (the order of its index).
@@ -316,7 +316,14 @@ func appendUserFilters(f UserFilter, now int64, where []string, args []any) ([]s
 		}
 	}
 	if f.NeverVerified {
-		filters = append(filters, "NOT EXISTS (SELECT 1 FROM otp_codes o WHERE o.phone = users.phone AND o.state = 'verified')")
+		// A sign-in sets last_seen_at: the users table says it, whatever
+		// codes the retention pruned.
+		cond := "seen_key = 0"
+		if f.Search.Mode == SearchAll && (f.Sort == "" || f.Sort == "seen") {
+			where = append(where, cond) // a range of users_seen_key, in page order
+		} else {
+			filters = append(filters, cond)
+		}
 	}
 	return where, args, filters, fargs
 }
