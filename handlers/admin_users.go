@@ -38,11 +38,12 @@ func (h *Admin) usersFilter(c *fiber.Ctx) (views.UsersFilter, models.UserFilter)
 	if v.After != "" {
 		v.Before = ""
 	}
+	v.Last = c.Query("page") == "last" && v.After == "" && v.Before == ""
 	if !slices.Contains(views.PageSizes(), v.Size) || v.Size == "50" {
 		v.Size = ""
 	}
 	f := models.UserFilter{Search: models.ParseUserSearch(v.Q, h.cfg.Region), State: v.State,
-		NeverVerified: v.NeverVerified, Sort: v.Sort, Desc: v.Descending(), After: v.After, Before: v.Before}
+		NeverVerified: v.NeverVerified, Sort: v.Sort, Desc: v.Descending(), After: v.After, Before: v.Before, Last: v.Last}
 	f.Limit, _ = strconv.Atoi(v.Size) // "": the model's default
 	if n, err := strconv.Atoi(v.InactiveDays); err == nil && n > 0 && n <= 3650 {
 		f.InactiveDays = n
@@ -117,18 +118,26 @@ func (h *Admin) renderUsers(c *fiber.Ctx, status int) error {
 	if page.Scanned > 0 {
 		vm.ScanNote = fmt.Sprintf("This page looked at %s users and found %d matching; the next page looks further.", views.Num(int64(page.Scanned)), len(page.Rows))
 	}
+	pages := filter
+	pages.Last = false
 	if page.Next != "" {
-		next := filter
+		next := pages
 		next.After, next.Before = page.Next, ""
 		vm.NextURL = next.URL()
+		// A search inside names walks its trigram index, forward only.
+		if !(f.Search.Mode == models.SearchName && len([]rune(models.FoldName(f.Search.Prefix))) >= 3) {
+			last := pages
+			last.After, last.Before, last.Last = "", "", true
+			vm.LastURL = last.URL()
+		}
 	}
 	if page.Prev != "" {
-		prev := filter
+		prev := pages
 		prev.After, prev.Before = "", page.Prev
 		vm.PrevURL = prev.URL()
 	}
-	if filter.After != "" || filter.Before != "" {
-		first := filter
+	if filter.After != "" || filter.Before != "" || filter.Last {
+		first := pages
 		first.After, first.Before = "", ""
 		vm.FirstURL = first.URL()
 	}
@@ -159,7 +168,7 @@ const csvExportCap = 1_000_000
 // as CSV (the list's own keyset walk, page after page).
 func (h *Admin) UsersCSV(c *fiber.Ctx) error {
 	v, f := h.usersFilter(c)
-	f.After, f.Before, f.Limit = "", "", 200
+	f.After, f.Before, f.Last, f.Limit = "", "", false, 200
 	// Audited first: an export that fails halfway has still sent numbers.
 	if err := h.actions.AuditAdmin(c.UserContext(), adminOf(c), models.EventAdminExportUsers, "", adminClient(c),
 		"users CSV, filter "+strings.TrimPrefix(v.CSVURL(), views.AdminURL(views.PathUsersCSV))); err != nil {

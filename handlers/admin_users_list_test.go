@@ -238,3 +238,50 @@ func TestUserListExactTotalAndPageSize(t *testing.T) {
 		}
 	}
 }
+
+// The last page is one click away, in any order, and pages back from it:
+// the list's last 50 users (keyset pages are not numbered).
+func TestUserListLastPage(t *testing.T) {
+	e := webtest.New(t)
+	for i := range 120 {
+		e.Server.DB().Write.Exec("INSERT INTO users (phone, country_code, name, created_at, profile_at, last_seen_at) VALUES (?, 1, ?, ?, ?, ?)",
+			"+1202555"+pad4(i), "User "+pad4(i), 1000+i, 1000+i, 5000+i)
+	}
+	a := e.AdminLogin("alice", "viewer")
+	for _, c := range []struct{ query, first, last string }{
+		{"sort=phone&order=asc", "+1 202-555-0000", "+1 202-555-0119"},
+		{"sort=created&order=desc", "+1 202-555-0119", "+1 202-555-0000"},
+		{"sort=seen&unverified=1&q=%2B1202", "", ""}, // never signed in: none, no last page
+	} {
+		r := a.Get("/admin/users?" + c.query)
+		href, ok := r.TestID(t, "last-page").Attr("href")
+		if c.last == "" {
+			if ok {
+				t.Errorf("%s: a last page link on the only page", c.query)
+			}
+			continue
+		}
+		if !ok || !strings.Contains(href, "page=last") {
+			t.Fatalf("%s: last page link %q", c.query, href)
+		}
+		last := a.Get(href)
+		rows := last.TestID(t, "user-link")
+		if rows.Length() != 50 || strings.TrimSpace(rows.Last().Text()) != c.last {
+			t.Errorf("%s: the last page has %d rows ending %q", c.query, rows.Length(), rows.Last().Text())
+		}
+		if last.CountTestID(t, "next-page") != 0 || last.CountTestID(t, "last-page") != 0 {
+			t.Errorf("%s: the last page links further", c.query)
+		}
+		prev, _ := last.TestID(t, "prev-page").Attr("href")
+		if strings.Contains(prev, "page=last") {
+			t.Errorf("%s: previous page link %q keeps page=last", c.query, prev)
+		}
+		if n := a.Get(prev).CountTestID(t, "user-row"); n != 50 {
+			t.Errorf("%s: the page before the last has %d rows", c.query, n)
+		}
+		first, _ := last.TestID(t, "first-page").Attr("href")
+		if got := strings.TrimSpace(a.Get(first).TestID(t, "user-link").First().Text()); got != c.first {
+			t.Errorf("%s: back at the first page, it starts %q", c.query, got)
+		}
+	}
+}

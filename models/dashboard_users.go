@@ -22,6 +22,7 @@ type UserFilter struct {
 	Desc   bool   // descending (the default of seen and created)
 	After  string // keyset cursor: the page after this row
 	Before string // keyset cursor: the page before this row (After wins)
+	Last   bool   // without a cursor: the list's last page (not for a search inside names)
 	Limit  int
 }
 
@@ -143,8 +144,11 @@ func (d *Dashboard) ListUsers(ctx context.Context, f UserFilter) (*UserPage, err
 		return nil, err
 	}
 	cursor, back := f.After, false
-	if cursor == "" && f.Before != "" {
+	switch {
+	case cursor == "" && f.Before != "":
 		cursor, back = f.Before, true
+	case cursor == "" && f.Last: // walked back from the list's end
+		back = true
 	}
 	desc := s.desc != back // walking back reverses the order
 	order := s.key.order(desc)
