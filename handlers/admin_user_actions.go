@@ -31,7 +31,7 @@ func (h *Admin) refuseRecheck(c *fiber.Ctx, err error, page func() error) error 
 		if cerr := h.cookie.Clear(c); cerr != nil {
 			return cerr
 		}
-		login := views.AdminURL(views.PathLogin)
+		login := views.AdminURL(views.PathLogin) + "?ended=recheck" // the sign-in form says why
 		if isHTMX(c) {
 			c.Set("HX-Redirect", login)
 			return c.SendStatus(fiber.StatusUnauthorized)

@@ -116,6 +116,8 @@ func TestPasswordRecheck(t *testing.T) {
 		}
 		if r.CountTestID(t, "login-form") != 1 { // Post follows the redirect
 			t.Errorf("after the last wrong password: %d %.500s", r.Status, r.Body)
+		} else if got := r.TestIDText(t, "login-info"); !strings.Contains(got, "your password was wrong 3 times") {
+			t.Errorf("the sign-in page says %q", got)
 		}
 	}
 	expectStatus(t, a.Get("/admin/users"), http.StatusSeeOther) // the session is over
@@ -203,4 +205,21 @@ func TestActionsRedirectWithoutJavaScript(t *testing.T) {
 	r = a.PostForm("/admin/users/"+uid+"/block", map[string]string{"_csrf": a.CSRF, "password": "wrong"}, nil)
 	expectStatus(t, r, http.StatusForbidden)
 	expectIn(t, r, "Your password was wrong")
+}
+
+// From htmx, the wrong password that ends the session sends the browser to
+// the sign-in form, which says why.
+func TestPasswordRecheckSignOutFromHTMX(t *testing.T) {
+	e := webtest.New(t)
+	uid, _ := e.SignedInUser(webtest.USPhone, "phone-a")
+	a := e.AdminLogin("alice", "operator")
+	var r *webtest.Response
+	for range 3 {
+		r = a.HTMX("/admin/users/"+uid+"/block", map[string]string{"password": "not my password"})
+	}
+	expectStatus(t, r, http.StatusUnauthorized)
+	if got := r.Header.Get("HX-Redirect"); got != "/admin/login?ended=recheck" {
+		t.Fatalf("HX-Redirect = %q", got)
+	}
+	expectIn(t, a.Get("/admin/login?ended=recheck"), "You were signed out: your password was wrong 3 times")
 }
