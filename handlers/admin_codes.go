@@ -97,7 +97,8 @@ func (h *Admin) ResendCode(c *fiber.Ctx) error {
 	if status != fiber.StatusOK {
 		return h.renderCodes(c, status, notice, "")
 	}
-	return h.done(c, views.AdminURL(views.PathCodes), notice, func() error { return h.renderCodes(c, status, notice, "") })
+	filter, _, _ := h.codesFilter(c)
+	return h.done(c, filter.URL(), notice, func() error { return h.renderCodes(c, status, notice, "") })
 }
 
 // resend asks for a code through the sign-in flow (same quotas as an app),

@@ -2,8 +2,11 @@ package handlers_test
 
 import (
 	"net/http"
+	"strings"
 	"testing"
 	"time"
+
+	"github.com/PuerkitoBio/goquery"
 
 	"roster/web/webtest"
 )
@@ -97,5 +100,42 @@ func TestCodesDateRange(t *testing.T) {
 	expectIn(t, r, "Dates must be written YYYY-MM-DD; “yesterday” was ignored.")
 	if got := r.TestIDText(t, "codes-total"); got != "2 code requests" {
 		t.Errorf("a dropped date still filters: %q", got)
+	}
+}
+
+// A resend from a filtered list comes back to the same list.
+func TestResendKeepsTheCodesFilter(t *testing.T) {
+	e := webtest.New(t)
+	e.JSON(map[string]any{"op": "login", "appid": "a", "phone": webtest.FRPhone}).ExpectOK(t)
+	a := e.AdminLogin("alice", "operator")
+	list := a.Get("/admin/codes?q=%2B1201&from=2026-03-02")
+	action, _ := list.TestID(t, "resend-form").Attr("action")
+	if action != "/admin/codes/resend?from=2026-03-02&q=%2B1201" {
+		t.Fatalf("the resend form posts to %q", action)
+	}
+	for _, htmx := range []bool{false, true} {
+		e.Clock.Advance(time.Minute)
+		var r *webtest.Response
+		if htmx {
+			r = a.HTMX(action, map[string]string{"phone": "(201) 555-0123"})
+		} else {
+			r = a.Post(action, map[string]string{"phone": "(201) 555-0123"})
+		}
+		expectStatus(t, r, http.StatusOK)
+		expectIn(t, r, "Code for +12015550123 sent")
+		if v, _ := r.HTML(t).Find(`input[name="q"]`).Attr("value"); v != "+1201" {
+			t.Errorf("htmx %v: the list after the resend is filtered by %q", htmx, v)
+		}
+		if v, _ := r.TestID(t, "filter-from").Attr("value"); v != "2026-03-02" {
+			t.Errorf("htmx %v: the list after the resend starts %q", htmx, v)
+		}
+		r.TestID(t, "code-row").Each(func(_ int, row *goquery.Selection) {
+			if strings.Contains(row.Text(), "+33") {
+				t.Errorf("htmx %v: the filtered list shows %s", htmx, row.Text())
+			}
+		})
+		if r.CountTestID(t, "code-row") == 0 {
+			t.Errorf("htmx %v: no code listed", htmx)
+		}
 	}
 }

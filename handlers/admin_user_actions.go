@@ -166,7 +166,9 @@ func (h *Admin) Delete(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	if strings.ReplaceAll(strings.TrimSpace(c.FormValue("confirm")), " ", "") != u.Phone {
+	// The number as the page shows it, as E.164, or in any format a search
+	// takes: what matters is that it is this user's.
+	if typed, err := models.ParseDashboardPhone(c.FormValue("confirm"), h.cfg.Region); err != nil || typed.E164 != u.Phone {
 		return h.renderUser(c, fiber.StatusBadRequest, fail("The typed phone number does not match: nothing was deleted."))
 	}
 	if err := h.recheck(c); err != nil {

@@ -223,3 +223,37 @@ func TestPasswordRecheckSignOutFromHTMX(t *testing.T) {
 	}
 	expectIn(t, a.Get("/admin/login?ended=recheck"), "You were signed out: your password was wrong 3 times")
 }
+
+// The delete confirmation takes the number as the page shows it, or in any
+// format that is this user's number; another number deletes nothing.
+func TestDeleteConfirmationAsShown(t *testing.T) {
+	e := webtest.New(t)
+	a := e.AdminLogin("alice", "owner")
+	for _, typed := range []string{"shown", "(201) 555-0123", "+12015550123"} {
+		e.Clock.Advance(time.Minute) // past the resend cooldown
+		uid, _ := e.SignedInUser(webtest.USPhone, "a")
+		page := a.Get("/admin/users/" + uid)
+		shown := strings.TrimSpace(page.HTML(t).Find(`[data-testid="delete-form"] code`).Text())
+		if typed == "shown" {
+			if shown != "+1 201-555-0123" {
+				t.Fatalf("the confirmation shows %q", shown)
+			}
+			typed = shown
+		}
+		r := a.Post("/admin/users/"+uid+"/delete", map[string]string{"password": webtest.AdminPassword, "confirm": typed})
+		expectStatus(t, r, http.StatusOK)
+		if n := e.Count("SELECT COUNT(*) FROM users"); n != 0 {
+			t.Fatalf("confirm %q: the user is still there", typed)
+		}
+	}
+	e.Clock.Advance(time.Minute)
+	uid, _ := e.SignedInUser(webtest.USPhone, "a")
+	for _, typed := range []string{"+1 201-555-0124", "201555", "not a number"} {
+		r := a.Post("/admin/users/"+uid+"/delete", map[string]string{"password": webtest.AdminPassword, "confirm": typed})
+		expectStatus(t, r, http.StatusBadRequest)
+		expectIn(t, r, "does not match")
+	}
+	if n := e.Count("SELECT COUNT(*) FROM users"); n != 1 {
+		t.Error("a wrong confirmation deleted the user")
+	}
+}
