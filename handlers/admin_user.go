@@ -71,6 +71,9 @@ func (h *Admin) renderUser(c *fiber.Ctx, status int, notice *views.Notice) error
 		return err
 	}
 	vm.Activity = auditVMs(det.Activity)
+	if notice != nil && c.Method() == fiber.MethodPost {
+		notice.Near = userSection(c.Route().Path)
+	}
 	meta := h.meta(c, "users", u.Phone)
 	if notice != nil {
 		meta.Notice = notice
@@ -155,4 +158,19 @@ func userLinks(us []models.UserRef) []views.UserLinkVM {
 func isJPEG(s string) bool {
 	b, err := base64.StdEncoding.DecodeString(s)
 	return err == nil && len(b) > 3 && b[0] == 0xFF && b[1] == 0xD8 && b[2] == 0xFF
+}
+
+// userSection is the section of the user page that an action's form is in
+// (its data-testid), where the action's result is shown.
+func userSection(route string) string {
+	switch route {
+	case views.AdminURL(views.PathUserRevokeSession), views.AdminURL(views.PathUserRevokeAll):
+		return "sessions"
+	case views.AdminURL(views.PathUserResend):
+		return "codes"
+	case views.AdminURL(views.PathUserBlock), views.AdminURL(views.PathUserUnblock), views.AdminURL(views.PathUserModerate),
+		views.AdminURL(views.PathUserDelete):
+		return "moderation"
+	}
+	return ""
 }

@@ -257,3 +257,39 @@ func TestDeleteConfirmationAsShown(t *testing.T) {
 		t.Error("a wrong confirmation deleted the user")
 	}
 }
+
+// An action's result is shown in the section of the page its form is in,
+// focused, not at the top of a long page.
+func TestUserActionResultWhereTheActionWas(t *testing.T) {
+	e := webtest.New(t)
+	uid, _ := e.SignedInUser(webtest.USPhone, "a")
+	a := e.AdminLogin("alice", "owner")
+	sid := strconv.FormatInt(e.Count("SELECT id FROM sessions"), 10)
+	e.Clock.Advance(time.Minute)
+	for _, c := range []struct {
+		path, section, testID string
+		form                  map[string]string
+	}{
+		{"/block", "moderation", "notice-error", map[string]string{"password": "not my password"}},
+		{"/moderate", "moderation", "notice-error", map[string]string{"password": webtest.AdminPassword}}, // nothing chosen
+		{"/delete", "moderation", "notice-error", map[string]string{"password": webtest.AdminPassword, "confirm": "+1999"}},
+		{"/resend", "codes", "notice", nil},
+		{"/sessions/" + sid + "/revoke", "sessions", "notice", nil},
+		{"/sessions/" + sid + "/revoke", "sessions", "notice-error", nil}, // already ended
+		{"/block", "moderation", "notice", map[string]string{"password": webtest.AdminPassword}},
+		{"/unblock", "moderation", "notice", nil},
+	} {
+		r := a.HTMX("/admin/users/"+uid+c.path, c.form)
+		notice := r.HTML(t).Find(`[data-testid="` + c.section + `"] [data-testid="` + c.testID + `"]`)
+		if notice.Length() != 1 {
+			t.Errorf("%s: no %s in the %s section (%d); body %.1500s", c.path, c.testID, c.section, r.Status, r.Body)
+			continue
+		}
+		if _, focused := notice.Attr("autofocus"); !focused {
+			t.Errorf("%s: the notice is not focused", c.path)
+		}
+		if n := r.HTML(t).Find(`#content > .notice`).Length(); n != 0 {
+			t.Errorf("%s: the notice is at the top too", c.path)
+		}
+	}
+}

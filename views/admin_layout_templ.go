@@ -336,7 +336,7 @@ func AdminLayout(meta AdminMeta) templ.Component {
 				return templ_7745c5c3_Err
 			}
 		}
-		if meta.Notice != nil {
+		if meta.Notice != nil && meta.Notice.Near == "" {
 			if meta.Notice.OK {
 				templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 24, "<div class=\"notice ok\" role=\"status\" data-testid=\"notice\">")
 				if templ_7745c5c3_Err != nil {

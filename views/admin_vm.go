@@ -28,6 +28,9 @@ type AdminMeta struct {
 type Notice struct {
 	OK   bool
 	Text string
+	// Near is the page section the action was in (its data-testid): the
+	// notice is shown there, focused, instead of at the top; "" = the top.
+	Near string
 }
 
 // HXHeaders is the hx-headers value that sends the CSRF token with every
