@@ -166,7 +166,7 @@ func userSection(route string) string {
 	switch route {
 	case views.AdminURL(views.PathUserRevokeSession), views.AdminURL(views.PathUserRevokeAll):
 		return "sessions"
-	case views.AdminURL(views.PathUserResend):
+	case views.AdminURL(views.PathUserResend), views.AdminURL(views.PathUserUnlock):
 		return "codes"
 	case views.AdminURL(views.PathUserBlock), views.AdminURL(views.PathUserUnblock), views.AdminURL(views.PathUserModerate),
 		views.AdminURL(views.PathUserDelete):

@@ -241,11 +241,13 @@ func (s *Server) adminRoutes(html fiber.Router) {
 	g.Post(views.PathUserDelete, h.Delete)
 	g.Post(views.PathUserResend, h.ResendUser)
 	g.Post(views.PathUserModerate, h.Moderate)
+	g.Post(views.PathUserUnlock, h.UnlockUser)
 	g.Get(views.PathUserMatched, h.UserContacts(models.LinksMatched))
 	g.Get(views.PathUserHave, h.UserContacts(models.LinksHaveThisUser))
 
 	g.Get(views.PathCodes, h.Codes)
 	g.Post(views.PathCodesResend, h.ResendCode)
+	g.Post(views.PathCodesUnlock, h.UnlockNumber)
 
 	g.Get(views.PathOutbox, h.Outbox)
 
