@@ -169,7 +169,7 @@ func userSection(route string) string {
 	case views.AdminURL(views.PathUserResend), views.AdminURL(views.PathUserUnlock):
 		return "codes"
 	case views.AdminURL(views.PathUserBlock), views.AdminURL(views.PathUserUnblock), views.AdminURL(views.PathUserModerate),
-		views.AdminURL(views.PathUserDelete):
+		views.AdminURL(views.PathUserDelete), views.AdminURL(views.PathUserProfile):
 		return "moderation"
 	}
 	return ""

@@ -2,9 +2,11 @@ package handlers
 
 import (
 	"errors"
+	"fmt"
 	"strconv"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/gofiber/fiber/v2"
 
@@ -230,5 +232,31 @@ func (h *Admin) Moderate(c *fiber.Ctx) error {
 		return err
 	}
 	n := ok("Cleared the " + m.Cleared() + "; the user's contacts are told of the new profile.")
+	return h.done(c, views.UserURL(uid), n, func() error { return h.renderUser(c, fiber.StatusOK, n) })
+}
+
+// EditProfile is POST /admin/users/:id/profile: sets the name and status;
+// the user's contacts get the usual profile notice. A text longer than an
+// app may send is refused, not cut.
+func (h *Admin) EditProfile(c *fiber.Ctx) error {
+	uid, err := userID(c)
+	if err != nil {
+		return err
+	}
+	name, status := strings.TrimSpace(c.FormValue("name")), strings.TrimSpace(c.FormValue("status"))
+	switch {
+	case utf8.RuneCountInString(name) > models.MaxNameLen:
+		return h.renderUser(c, fiber.StatusBadRequest, fail(fmt.Sprintf("The name is longer than %d characters: nothing was changed.", models.MaxNameLen)))
+	case utf8.RuneCountInString(status) > models.MaxStatusLen:
+		return h.renderUser(c, fiber.StatusBadRequest, fail(fmt.Sprintf("The status is longer than %d characters: nothing was changed.", models.MaxStatusLen)))
+	}
+	err = h.actions.EditProfile(c.UserContext(), uid, name, status, adminOf(c), adminClient(c))
+	if errors.Is(err, models.ErrNotFound) {
+		return h.renderUser(c, fiber.StatusNotFound, nil)
+	}
+	if err != nil {
+		return err
+	}
+	n := ok("Saved the name and status; the user's contacts are told of the new profile.")
 	return h.done(c, views.UserURL(uid), n, func() error { return h.renderUser(c, fiber.StatusOK, n) })
 }

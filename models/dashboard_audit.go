@@ -111,7 +111,7 @@ func auditTypes() []string {
 		EventAdminLogin, EventAdminLoginFailed, EventAdminLogout, EventAdminCreated, EventAdminPasswordSet,
 		EventAdminRevokeToken, EventAdminRevokeAll, EventAdminBlock, EventAdminUnblock, EventAdminDeleteUser,
 		EventAdminResendCode, EventAdminPasswordFail, EventAdminSessionsRevoked,
-		EventAdminModerate, EventAdminExportUsers, EventAdminUnlock,
+		EventAdminModerate, EventAdminEditProfile, EventAdminExportUsers, EventAdminUnlock,
 		EventAdminRoleChanged, EventAdminDisabled, EventAdminEnabled, EventAdminSessionEnded, EventAdminPasswordChanged,
 	}
 	slices.Sort(ts)

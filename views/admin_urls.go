@@ -31,6 +31,7 @@ const (
 	PathUserResend        = "/users/:id/resend"
 	PathUserModerate      = "/users/:id/moderate"
 	PathUserUnlock        = "/users/:id/unlock"
+	PathUserProfile       = "/users/:id/profile"
 	PathUserMatched       = "/users/:id/matched"
 	PathUserHave          = "/users/:id/have"
 	PathCodes             = "/codes"

@@ -242,6 +242,7 @@ func (s *Server) adminRoutes(html fiber.Router) {
 	g.Post(views.PathUserResend, h.ResendUser)
 	g.Post(views.PathUserModerate, h.Moderate)
 	g.Post(views.PathUserUnlock, h.UnlockUser)
+	g.Post(views.PathUserProfile, h.EditProfile)
 	g.Get(views.PathUserMatched, h.UserContacts(models.LinksMatched))
 	g.Get(views.PathUserHave, h.UserContacts(models.LinksHaveThisUser))
 
