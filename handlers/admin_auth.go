@@ -128,9 +128,10 @@ func (h *Admin) done(c *fiber.Ctx, page string, notice *views.Notice, render fun
 }
 
 func (h *Admin) refuse(c *fiber.Ctx, status int, msg string) error {
+	// The notice alone says it (an alert, read out after an htmx swap).
 	meta := h.meta(c, "", "Not allowed")
 	meta.Notice = &views.Notice{Text: msg}
-	return Render(c, status, views.AdminMessage(meta, "Not allowed", msg))
+	return Render(c, status, views.AdminMessage(meta, "Not allowed", ""))
 }
 
 func adminOf(c *fiber.Ctx) *models.Admin {
