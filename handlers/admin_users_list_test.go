@@ -285,3 +285,20 @@ func TestUserListLastPage(t *testing.T) {
 		}
 	}
 }
+
+// A filter value the list cannot use is named on the page, not dropped in
+// silence.
+func TestUserListNamesIgnoredFilterValues(t *testing.T) {
+	e := webtest.New(t)
+	a := e.AdminLogin("alice", "viewer")
+	r := a.Get("/admin/users?state=gone&inactive=-3&sort=age&size=7&order=up")
+	got := r.TestIDText(t, "notice-error")
+	for _, want := range []string{"state=“gone” (active or blocked)", "inactive=“-3” (1 to 3650 days)", "sort=“age”", "size=“7”", "order=“up”"} {
+		if !strings.Contains(got, want) {
+			t.Errorf("the notice %q lacks %q", got, want)
+		}
+	}
+	if n := a.Get("/admin/users?state=blocked&inactive=3&sort=seen&size=25&order=asc").CountTestID(t, "notice-error"); n != 0 {
+		t.Error("valid values are called ignored")
+	}
+}
