@@ -38,6 +38,8 @@ type AdminConfig struct {
 	// Health is this instance's readiness with its reasons, for the
 	// overview; nil: not shown.
 	Health func(ctx context.Context) views.HealthVM
+	// CodesKept is the retention of codes: older ones are pruned.
+	CodesKept time.Duration
 }
 
 // Admin serves the administrators' dashboard.

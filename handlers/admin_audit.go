@@ -31,6 +31,22 @@ func (h *Admin) auditFilter(c *fiber.Ctx) (views.AuditFilter, models.AuditFilter
 			notice = fail("“" + v.Phone + "” is not a phone number; it matches nothing.")
 		}
 	}
+	var dayNotice *views.Notice
+	v.From, v.To, f.From, f.To, dayNotice = dayRange(c)
+	if dayNotice != nil {
+		notice = dayNotice
+	}
+	if before, err := strconv.ParseInt(c.Query("before"), 10, 64); err == nil && before > 0 {
+		v.Before, f.Before = before, before
+	}
+	return v, f, notice
+}
+
+// dayRange reads a list's date range, from and to as YYYY-MM-DD (UTC
+// days): the days as the page shows them and as milliseconds, from
+// inclusive, to exclusive (the whole "to" day). A date written otherwise is
+// dropped with a notice.
+func dayRange(c *fiber.Ctx) (from, to string, fromMs, toMs int64, notice *views.Notice) {
 	for _, k := range []string{"from", "to"} {
 		s := strings.TrimSpace(c.Query(k))
 		if s == "" {
@@ -42,15 +58,12 @@ func (h *Admin) auditFilter(c *fiber.Ctx) (views.AuditFilter, models.AuditFilter
 			continue
 		}
 		if k == "from" {
-			v.From, f.From = s, d.UnixMilli()
+			from, fromMs = s, d.UnixMilli()
 		} else {
-			v.To, f.To = s, d.AddDate(0, 0, 1).UnixMilli() // the whole "to" day
+			to, toMs = s, d.AddDate(0, 0, 1).UnixMilli()
 		}
 	}
-	if before, err := strconv.ParseInt(c.Query("before"), 10, 64); err == nil && before > 0 {
-		v.Before, f.Before = before, before
-	}
-	return v, f, notice
+	return from, to, fromMs, toMs, notice
 }
 
 // Audit is GET /admin/audit.
@@ -65,6 +78,14 @@ func (h *Admin) Audit(c *fiber.Ctx) error {
 		return err
 	}
 	vm := views.AuditPageVM{AuditFilter: filter, Types: types, Entries: auditVMs(entries)}
+	if f.Phone != "" || f.Actor != "" || f.Type != "" || f.From > 0 || f.To > 0 {
+		// Each filter has an index of its own; the whole log is not counted.
+		total, err := h.dash.CountAudit(c.UserContext(), f)
+		if err != nil {
+			return err
+		}
+		vm.Total = &total
+	}
 	if next > 0 {
 		older := filter
 		older.Before = next

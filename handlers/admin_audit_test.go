@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/csv"
 	"net/http"
+	"slices"
 	"strings"
 	"testing"
 
@@ -105,5 +106,41 @@ func TestAuditOfSignInTextThatIsNotUTF8(t *testing.T) {
 	}
 	if got, _ := page.TestID(t, "audit-ip").Attr("title"); got != "Evil/1.0 [U+FFFD]" {
 		t.Errorf("user agent tooltip %q", got)
+	}
+}
+
+// Every type the dashboard and the sign-in flow wrote is offered by the
+// audit filter, and choosing it lists its entries.
+func TestAuditFilterOffersEveryWrittenType(t *testing.T) {
+	e := webtest.New(t)
+	uid, _ := e.SignedInUser(webtest.USPhone, "a")
+	a := e.AdminLogin("alice", "owner")
+	a.Post("/admin/users/"+uid+"/moderate", map[string]string{"name": "1", "password": webtest.AdminPassword})
+	a.Post("/admin/users/"+uid+"/block", map[string]string{"password": webtest.AdminPassword})
+	a.Get("/admin/users.csv")
+	var written []string
+	if err := e.Server.DB().Read.Raw("SELECT DISTINCT type FROM audit_log ORDER BY type").Scan(&written).Error; err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{"admin_moderate", "admin_export_users", "admin_block", "token_issued"} {
+		if !slices.Contains(written, want) {
+			t.Fatalf("the setup wrote no %s entry: %v", want, written)
+		}
+	}
+	page := a.Get("/admin/audit")
+	for _, typ := range written {
+		if page.HTML(t).Find(`select[name="type"] option[value="`+typ+`"]`).Length() != 1 {
+			t.Errorf("the type filter does not offer %s", typ)
+			continue
+		}
+		r := a.Get("/admin/audit?type=" + typ)
+		if n := r.CountTestID(t, "audit-row"); n == 0 {
+			t.Errorf("type=%s lists nothing", typ)
+		}
+		r.TestID(t, "audit-row").Each(func(_ int, row *goquery.Selection) {
+			if !strings.Contains(row.Text(), typ) {
+				t.Errorf("type=%s lists a row of another type: %s", typ, strings.Join(strings.Fields(row.Text()), " "))
+			}
+		})
 	}
 }

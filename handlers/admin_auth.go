@@ -3,6 +3,7 @@ package handlers
 import (
 	"crypto/subtle"
 	"errors"
+	"fmt"
 	"net/url"
 	"strconv"
 	"strings"
@@ -127,9 +128,10 @@ func (h *Admin) done(c *fiber.Ctx, page string, notice *views.Notice, render fun
 }
 
 func (h *Admin) refuse(c *fiber.Ctx, status int, msg string) error {
+	// The notice alone says it (an alert, read out after an htmx swap).
 	meta := h.meta(c, "", "Not allowed")
 	meta.Notice = &views.Notice{Text: msg}
-	return Render(c, status, views.AdminMessage(meta, "Not allowed", msg))
+	return Render(c, status, views.AdminMessage(meta, "Not allowed", ""))
 }
 
 func adminOf(c *fiber.Ctx) *models.Admin {
@@ -155,10 +157,14 @@ func (h *Admin) LoginForm(c *fiber.Ctx) error {
 	return h.renderLogin(c, fiber.StatusOK, "", "", safeNext(c.Query("next")))
 }
 
-// expiredNote is the sign-in form's word on why it is shown (see loginURL).
+// expiredNote is the sign-in form's word on why it is shown: an expired
+// session (see loginURL) or one ended by wrong passwords (refuseRecheck).
 func expiredNote(c *fiber.Ctx) string {
-	if c.Query("expired") == "1" {
+	switch {
+	case c.Query("expired") == "1":
 		return "Your session expired: sign in again to go back to the page you were on."
+	case c.Query("ended") == "recheck":
+		return fmt.Sprintf("You were signed out: your password was wrong %d times when an action asked for it again. Nothing was changed; sign in to go on.", models.MaxRechecks)
 	}
 	return ""
 }

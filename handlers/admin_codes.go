@@ -19,27 +19,37 @@ func (h *Admin) Codes(c *fiber.Ctx) error {
 }
 
 // codesFilter reads the codes page's filter from the query string: a
-// number or a number prefix, in any format, and the verified and
-// failed-delivery switches (the overview's links). It returns the filter
-// as the page shows it and as the queries run it; a prefix of "-" matches
-// nothing (codes are only looked up by number).
-func (h *Admin) codesFilter(c *fiber.Ctx) (views.CodesFilter, models.CodeFilter) {
+// number or a number prefix, in any format, the verified and
+// failed-delivery switches, and a date range (as the audit log's). It
+// returns the filter as the page shows it and as the queries run it, and a
+// notice for a date it dropped; a prefix of "-" matches nothing (codes are
+// only looked up by number).
+func (h *Admin) codesFilter(c *fiber.Ctx) (views.CodesFilter, models.CodeFilter, *views.Notice) {
 	v := views.CodesFilter{Q: strings.TrimSpace(c.Query("q")), Verified: c.Query("state") == "verified", DeliveryFailed: c.Query("delivery") == "failed"}
 	f := models.CodeFilter{Verified: v.Verified, DeliveryFailed: v.DeliveryFailed}
+	var notice *views.Notice
+	v.From, v.To, f.From, f.To, notice = dayRange(c)
 	if v.Q == "" {
-		return v, f
+		return v, f, notice
 	}
 	f.PhonePrefix = "-"
 	if s := models.ParseUserSearch(v.Q, h.cfg.Region); s.Mode == models.SearchPhone {
 		f.PhonePrefix = s.Prefix
 	}
-	return v, f
+	return v, f, notice
 }
 
 func (h *Admin) renderCodes(c *fiber.Ctx, status int, notice *views.Notice, resendPhone string) error {
-	filter, f := h.codesFilter(c)
+	filter, f, filterNotice := h.codesFilter(c)
+	if notice == nil {
+		notice = filterNotice
+	}
 	ctx := c.UserContext()
 	codes, err := h.dash.RecentCodes(ctx, f, 100)
+	if err != nil {
+		return err
+	}
+	total, err := h.dash.CountCodes(ctx, f)
 	if err != nil {
 		return err
 	}
@@ -59,7 +69,7 @@ func (h *Admin) renderCodes(c *fiber.Ctx, status int, notice *views.Notice, rese
 	if err != nil {
 		return err
 	}
-	vm := views.CodesVM{CodesFilter: filter, Codes: codeVMs(codes, users), Refused: auditVMs(refused), ResendPhone: resendPhone}
+	vm := views.CodesVM{CodesFilter: filter, Codes: codeVMs(codes, users), Total: total, Refused: auditVMs(refused), ResendPhone: resendPhone}
 	for _, u := range unv {
 		vm.Unverified = append(vm.Unverified, views.UnverifiedVM{Phone: u.Phone, Requests: u.Requests, LastAt: u.LastAt})
 	}
@@ -87,7 +97,8 @@ func (h *Admin) ResendCode(c *fiber.Ctx) error {
 	if status != fiber.StatusOK {
 		return h.renderCodes(c, status, notice, "")
 	}
-	return h.done(c, views.AdminURL(views.PathCodes), notice, func() error { return h.renderCodes(c, status, notice, "") })
+	filter, _, _ := h.codesFilter(c)
+	return h.done(c, filter.URL(), notice, func() error { return h.renderCodes(c, status, notice, "") })
 }
 
 // resend asks for a code through the sign-in flow (same quotas as an app),
@@ -122,4 +133,15 @@ func shortDuration(d time.Duration) string {
 		return strconv.Itoa(int(d/time.Minute)) + " min"
 	}
 	return d.String()
+}
+
+// keptFor writes a retention: "for 30 days", "for 36 hours".
+func keptFor(d time.Duration) string {
+	if d%(24*time.Hour) == 0 {
+		if d == 24*time.Hour {
+			return "for 1 day"
+		}
+		return "for " + strconv.Itoa(int(d/(24*time.Hour))) + " days"
+	}
+	return "for " + strconv.Itoa(int(d/time.Hour)) + " hours"
 }

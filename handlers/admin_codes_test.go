@@ -2,8 +2,11 @@ package handlers_test
 
 import (
 	"net/http"
+	"strings"
 	"testing"
 	"time"
+
+	"github.com/PuerkitoBio/goquery"
 
 	"roster/web/webtest"
 )
@@ -63,4 +66,76 @@ func TestResendCodeAndOutbox(t *testing.T) {
 	r = a.Post("/admin/users/"+uid+"/resend", nil)
 	expectStatus(t, r, http.StatusOK)
 	expectIn(t, r, "Code for +33612345678 sent via console")
+}
+
+// The codes list takes a date range of UTC days, as the audit log does, and
+// says how many requests it matches; a date it cannot read is named.
+func TestCodesDateRange(t *testing.T) {
+	e := webtest.New(t) // 2026-03-02
+	e.JSON(map[string]any{"op": "login", "appid": "a", "phone": webtest.USPhone}).ExpectOK(t)
+	e.Clock.Advance(24 * time.Hour)
+	e.JSON(map[string]any{"op": "login", "appid": "a", "phone": webtest.FRPhone}).ExpectOK(t)
+	a := e.AdminLogin("alice", "viewer")
+	for _, c := range []struct {
+		query, total, phone string
+	}{
+		{"", "2 code requests", ""},
+		{"?from=2026-03-03", "1 code request", "+33 6 12 34 56 78"},
+		{"?to=2026-03-02", "1 code request", "+1 201-555-0123"},
+		{"?from=2026-03-02&to=2026-03-02", "1 code request", "+1 201-555-0123"},
+		{"?from=2026-03-04", "0 code requests", ""},
+	} {
+		r := a.Get("/admin/codes" + c.query)
+		if got := r.TestIDText(t, "codes-total"); got != c.total {
+			t.Errorf("%q: total %q, want %q", c.query, got, c.total)
+		}
+		if c.phone != "" {
+			if n := r.CountTestID(t, "code-row"); n != 1 {
+				t.Errorf("%q: %d rows", c.query, n)
+			}
+			expectIn(t, r, c.phone)
+		}
+	}
+	r := a.Get("/admin/codes?from=yesterday")
+	expectIn(t, r, "Dates must be written YYYY-MM-DD; “yesterday” was ignored.")
+	if got := r.TestIDText(t, "codes-total"); got != "2 code requests" {
+		t.Errorf("a dropped date still filters: %q", got)
+	}
+}
+
+// A resend from a filtered list comes back to the same list.
+func TestResendKeepsTheCodesFilter(t *testing.T) {
+	e := webtest.New(t)
+	e.JSON(map[string]any{"op": "login", "appid": "a", "phone": webtest.FRPhone}).ExpectOK(t)
+	a := e.AdminLogin("alice", "operator")
+	list := a.Get("/admin/codes?q=%2B1201&from=2026-03-02")
+	action, _ := list.TestID(t, "resend-form").Attr("action")
+	if action != "/admin/codes/resend?from=2026-03-02&q=%2B1201" {
+		t.Fatalf("the resend form posts to %q", action)
+	}
+	for _, htmx := range []bool{false, true} {
+		e.Clock.Advance(time.Minute)
+		var r *webtest.Response
+		if htmx {
+			r = a.HTMX(action, map[string]string{"phone": "(201) 555-0123"})
+		} else {
+			r = a.Post(action, map[string]string{"phone": "(201) 555-0123"})
+		}
+		expectStatus(t, r, http.StatusOK)
+		expectIn(t, r, "Code for +12015550123 sent")
+		if v, _ := r.HTML(t).Find(`input[name="q"]`).Attr("value"); v != "+1201" {
+			t.Errorf("htmx %v: the list after the resend is filtered by %q", htmx, v)
+		}
+		if v, _ := r.TestID(t, "filter-from").Attr("value"); v != "2026-03-02" {
+			t.Errorf("htmx %v: the list after the resend starts %q", htmx, v)
+		}
+		r.TestID(t, "code-row").Each(func(_ int, row *goquery.Selection) {
+			if strings.Contains(row.Text(), "+33") {
+				t.Errorf("htmx %v: the filtered list shows %s", htmx, row.Text())
+			}
+		})
+		if r.CountTestID(t, "code-row") == 0 {
+			t.Errorf("htmx %v: no code listed", htmx)
+		}
+	}
 }

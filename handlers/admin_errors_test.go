@@ -90,3 +90,18 @@ func TestAdminErrorsStayInTheDashboard(t *testing.T) {
 		},
 	})
 }
+
+// A refusal says its sentence once, in the page, not again in a notice.
+func TestRefusalSaysItOnce(t *testing.T) {
+	e := webtest.New(t)
+	uid, _ := e.SignedInUser(webtest.USPhone, "a")
+	r := e.AdminLogin("victor", "viewer").Post("/admin/users/"+uid+"/unblock", nil)
+	expectStatus(t, r, http.StatusForbidden)
+	const sentence = "Your role is viewer: you can read the dashboard but not change anything."
+	if n := strings.Count(body(r), sentence); n != 1 {
+		t.Errorf("the 403 page says its sentence %d times", n)
+	}
+	if got := r.TestIDText(t, "notice-error"); got != sentence {
+		t.Errorf("notice %q", got)
+	}
+}

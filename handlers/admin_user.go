@@ -70,6 +70,7 @@ func (h *Admin) renderUser(c *fiber.Ctx, status int, notice *views.Notice) error
 		vm.Sessions = append(vm.Sessions, sv)
 	}
 	vm.Codes = codeVMs(det.Codes, map[string]int64{u.Phone: u.ID})
+	vm.CodesEmpty = "No code on record for this number: codes are kept " + keptFor(h.cfg.CodesKept) + ", older ones are pruned."
 	if err := h.syncSections(c, &vm); err != nil {
 		return err
 	}
@@ -80,6 +81,9 @@ func (h *Admin) renderUser(c *fiber.Ctx, status int, notice *views.Notice) error
 	}
 	for _, g := range groups {
 		vm.Groups = append(vm.Groups, views.UserGroupVM{ID: g.ID, Name: g.Name, Role: roleName(g.Role), Members: g.Members})
+	}
+	if notice != nil && c.Method() == fiber.MethodPost {
+		notice.Near = userSection(c.Route().Path)
 	}
 	meta := h.meta(c, "users", u.Phone)
 	if notice != nil {
@@ -178,4 +182,19 @@ func pushTokenVM(s *models.Session) views.PushTokenVM {
 		vm.Masked = "…"
 	}
 	return vm
+}
+
+// userSection is the section of the user page that an action's form is in
+// (its data-testid), where the action's result is shown.
+func userSection(route string) string {
+	switch route {
+	case views.AdminURL(views.PathUserRevokeSession), views.AdminURL(views.PathUserRevokeAll):
+		return "sessions"
+	case views.AdminURL(views.PathUserResend), views.AdminURL(views.PathUserUnlock):
+		return "codes"
+	case views.AdminURL(views.PathUserBlock), views.AdminURL(views.PathUserUnblock), views.AdminURL(views.PathUserModerate),
+		views.AdminURL(views.PathUserDelete), views.AdminURL(views.PathUserProfile):
+		return "moderation"
+	}
+	return ""
 }

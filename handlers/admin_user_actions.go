@@ -2,9 +2,11 @@ package handlers
 
 import (
 	"errors"
+	"fmt"
 	"strconv"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/gofiber/fiber/v2"
 
@@ -31,7 +33,7 @@ func (h *Admin) refuseRecheck(c *fiber.Ctx, err error, page func() error) error 
 		if cerr := h.cookie.Clear(c); cerr != nil {
 			return cerr
 		}
-		login := views.AdminURL(views.PathLogin)
+		login := views.AdminURL(views.PathLogin) + "?ended=recheck" // the sign-in form says why
 		if isHTMX(c) {
 			c.Set("HX-Redirect", login)
 			return c.SendStatus(fiber.StatusUnauthorized)
@@ -166,11 +168,14 @@ func (h *Admin) Delete(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	shown := u.Phone // the number the page asks to type
+	// The number as the page shows it, as E.164, or in any format a search
+	// takes: what matters is that it is this user's (a recycled number's
+	// old account: the number it had).
+	want := u.Phone
 	if u.NumberLost() {
-		shown = u.LostPhone
+		want = u.LostPhone
 	}
-	if strings.ReplaceAll(strings.TrimSpace(c.FormValue("confirm")), " ", "") != shown {
+	if typed, err := models.ParseDashboardPhone(c.FormValue("confirm"), h.cfg.Region); err != nil || typed.E164 != want {
 		return h.renderUser(c, fiber.StatusBadRequest, fail("The typed phone number does not match: nothing was deleted."))
 	}
 	if err := h.recheck(c); err != nil {
@@ -179,7 +184,7 @@ func (h *Admin) Delete(c *fiber.Ctx) error {
 	if _, err := h.actions.DeleteUser(c.UserContext(), uid, adminOf(c).Actor(), adminClient(c)); err != nil {
 		return err
 	}
-	n := ok("User " + shown + " deleted, with their photo and address book.")
+	n := ok("User " + want + " deleted, with their photo and address book.")
 	return h.done(c, views.AdminURL(views.PathUsers), n, func() error {
 		c.Locals(localNotice, n)
 		return h.renderUsers(c, fiber.StatusOK)
@@ -232,5 +237,31 @@ func (h *Admin) Moderate(c *fiber.Ctx) error {
 		return err
 	}
 	n := ok("Cleared the " + m.Cleared() + "; the user's contacts are told of the new profile.")
+	return h.done(c, views.UserURL(uid), n, func() error { return h.renderUser(c, fiber.StatusOK, n) })
+}
+
+// EditProfile is POST /admin/users/:id/profile: sets the name and status;
+// the user's contacts get the usual profile notice. A text longer than an
+// app may send is refused, not cut.
+func (h *Admin) EditProfile(c *fiber.Ctx) error {
+	uid, err := userID(c)
+	if err != nil {
+		return err
+	}
+	name, status := strings.TrimSpace(c.FormValue("name")), strings.TrimSpace(c.FormValue("status"))
+	switch {
+	case utf8.RuneCountInString(name) > models.MaxNameLen:
+		return h.renderUser(c, fiber.StatusBadRequest, fail(fmt.Sprintf("The name is longer than %d characters: nothing was changed.", models.MaxNameLen)))
+	case utf8.RuneCountInString(status) > models.MaxStatusLen:
+		return h.renderUser(c, fiber.StatusBadRequest, fail(fmt.Sprintf("The status is longer than %d characters: nothing was changed.", models.MaxStatusLen)))
+	}
+	err = h.actions.EditProfile(c.UserContext(), uid, name, status, adminOf(c), adminClient(c))
+	if errors.Is(err, models.ErrNotFound) {
+		return h.renderUser(c, fiber.StatusNotFound, nil)
+	}
+	if err != nil {
+		return err
+	}
+	n := ok("Saved the name and status; the user's contacts are told of the new profile.")
 	return h.done(c, views.UserURL(uid), n, func() error { return h.renderUser(c, fiber.StatusOK, n) })
 }

@@ -116,6 +116,8 @@ func TestPasswordRecheck(t *testing.T) {
 		}
 		if r.CountTestID(t, "login-form") != 1 { // Post follows the redirect
 			t.Errorf("after the last wrong password: %d %.500s", r.Status, r.Body)
+		} else if got := r.TestIDText(t, "login-info"); !strings.Contains(got, "your password was wrong 3 times") {
+			t.Errorf("the sign-in page says %q", got)
 		}
 	}
 	expectStatus(t, a.Get("/admin/users"), http.StatusSeeOther) // the session is over
@@ -203,4 +205,91 @@ func TestActionsRedirectWithoutJavaScript(t *testing.T) {
 	r = a.PostForm("/admin/users/"+uid+"/block", map[string]string{"_csrf": a.CSRF, "password": "wrong"}, nil)
 	expectStatus(t, r, http.StatusForbidden)
 	expectIn(t, r, "Your password was wrong")
+}
+
+// From htmx, the wrong password that ends the session sends the browser to
+// the sign-in form, which says why.
+func TestPasswordRecheckSignOutFromHTMX(t *testing.T) {
+	e := webtest.New(t)
+	uid, _ := e.SignedInUser(webtest.USPhone, "phone-a")
+	a := e.AdminLogin("alice", "operator")
+	var r *webtest.Response
+	for range 3 {
+		r = a.HTMX("/admin/users/"+uid+"/block", map[string]string{"password": "not my password"})
+	}
+	expectStatus(t, r, http.StatusUnauthorized)
+	if got := r.Header.Get("HX-Redirect"); got != "/admin/login?ended=recheck" {
+		t.Fatalf("HX-Redirect = %q", got)
+	}
+	expectIn(t, a.Get("/admin/login?ended=recheck"), "You were signed out: your password was wrong 3 times")
+}
+
+// The delete confirmation takes the number as the page shows it, or in any
+// format that is this user's number; another number deletes nothing.
+func TestDeleteConfirmationAsShown(t *testing.T) {
+	e := webtest.New(t)
+	a := e.AdminLogin("alice", "owner")
+	for _, typed := range []string{"shown", "(201) 555-0123", "+12015550123"} {
+		e.Clock.Advance(time.Minute) // past the resend cooldown
+		uid, _ := e.SignedInUser(webtest.USPhone, "a")
+		page := a.Get("/admin/users/" + uid)
+		shown := strings.TrimSpace(page.HTML(t).Find(`[data-testid="delete-form"] code`).Text())
+		if typed == "shown" {
+			if shown != "+1 201-555-0123" {
+				t.Fatalf("the confirmation shows %q", shown)
+			}
+			typed = shown
+		}
+		r := a.Post("/admin/users/"+uid+"/delete", map[string]string{"password": webtest.AdminPassword, "confirm": typed})
+		expectStatus(t, r, http.StatusOK)
+		if n := e.Count("SELECT COUNT(*) FROM users"); n != 0 {
+			t.Fatalf("confirm %q: the user is still there", typed)
+		}
+	}
+	e.Clock.Advance(time.Minute)
+	uid, _ := e.SignedInUser(webtest.USPhone, "a")
+	for _, typed := range []string{"+1 201-555-0124", "201555", "not a number"} {
+		r := a.Post("/admin/users/"+uid+"/delete", map[string]string{"password": webtest.AdminPassword, "confirm": typed})
+		expectStatus(t, r, http.StatusBadRequest)
+		expectIn(t, r, "does not match")
+	}
+	if n := e.Count("SELECT COUNT(*) FROM users"); n != 1 {
+		t.Error("a wrong confirmation deleted the user")
+	}
+}
+
+// An action's result is shown in the section of the page its form is in,
+// focused, not at the top of a long page.
+func TestUserActionResultWhereTheActionWas(t *testing.T) {
+	e := webtest.New(t)
+	uid, _ := e.SignedInUser(webtest.USPhone, "a")
+	a := e.AdminLogin("alice", "owner")
+	sid := strconv.FormatInt(e.Count("SELECT id FROM sessions"), 10)
+	e.Clock.Advance(time.Minute)
+	for _, c := range []struct {
+		path, section, testID string
+		form                  map[string]string
+	}{
+		{"/block", "moderation", "notice-error", map[string]string{"password": "not my password"}},
+		{"/moderate", "moderation", "notice-error", map[string]string{"password": webtest.AdminPassword}}, // nothing chosen
+		{"/delete", "moderation", "notice-error", map[string]string{"password": webtest.AdminPassword, "confirm": "+1999"}},
+		{"/resend", "codes", "notice", nil},
+		{"/sessions/" + sid + "/revoke", "sessions", "notice", nil},
+		{"/sessions/" + sid + "/revoke", "sessions", "notice-error", nil}, // already ended
+		{"/block", "moderation", "notice", map[string]string{"password": webtest.AdminPassword}},
+		{"/unblock", "moderation", "notice", nil},
+	} {
+		r := a.HTMX("/admin/users/"+uid+c.path, c.form)
+		notice := r.HTML(t).Find(`[data-testid="` + c.section + `"] [data-testid="` + c.testID + `"]`)
+		if notice.Length() != 1 {
+			t.Errorf("%s: no %s in the %s section (%d); body %.1500s", c.path, c.testID, c.section, r.Status, r.Body)
+			continue
+		}
+		if _, focused := notice.Attr("autofocus"); !focused {
+			t.Errorf("%s: the notice is not focused", c.path)
+		}
+		if n := r.HTML(t).Find(`#content > .notice`).Length(); n != 0 {
+			t.Errorf("%s: the notice is at the top too", c.path)
+		}
+	}
 }

@@ -223,3 +223,16 @@ func TestUserContactGraphPages(t *testing.T) {
 	}
 	expectStatus(t, a.Get("/admin/users/999/have"), http.StatusNotFound)
 }
+
+// A user without codes on record is told apart from one who never asked:
+// codes older than the retention are pruned, and the page says so.
+func TestUserPageSaysOldCodesArePruned(t *testing.T) {
+	e := webtest.New(t)
+	e.Server.DB().Write.Exec("INSERT INTO users (phone, country_code, created_at, profile_at) VALUES ('+12015550177', 1, 1, 1)")
+	var id string
+	e.Server.DB().Read.Raw("SELECT CAST(id AS TEXT) FROM users WHERE phone = '+12015550177'").Scan(&id)
+	r := e.AdminLogin("alice", "viewer").Get("/admin/users/" + id)
+	if got := r.TestIDText(t, "codes-empty"); got != "No code on record for this number: codes are kept for 30 days, older ones are pruned." {
+		t.Errorf("codes-empty says %q", got)
+	}
+}

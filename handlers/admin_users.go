@@ -4,6 +4,7 @@ import (
 	"encoding/csv"
 	"errors"
 	"fmt"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -18,38 +19,67 @@ import (
 // place it is parsed: unknown states and sorts fall back to the defaults,
 // a day count out of 1..3650 is dropped, and the search text is understood
 // as a number, a number prefix or a name. It returns the filter as the page
-// shows it and as the query runs it.
-func (h *Admin) usersFilter(c *fiber.Ctx) (views.UsersFilter, models.UserFilter) {
+// shows it and as the query runs it, and the values it ignored, for the
+// page to say so.
+func (h *Admin) usersFilter(c *fiber.Ctx) (views.UsersFilter, models.UserFilter, []string) {
+	var ignored []string
+	ignore := func(key, why string) {
+		if raw := c.Query(key); raw != "" {
+			ignored = append(ignored, key+"=“"+shortText(raw)+"” ("+why+")")
+		}
+	}
 	v := views.UsersFilter{Q: strings.TrimSpace(c.Query("q")), State: c.Query("state"), InactiveDays: c.Query("inactive"), ActiveDays: c.Query("active"),
-		NeverVerified: c.Query("unverified") == "1", Sort: c.Query("sort"), Order: c.Query("order"),
+		NeverVerified: c.Query("unverified") == "1", Sort: c.Query("sort"), Order: c.Query("order"), Size: c.Query("size"),
 		After: c.Query("after"), Before: c.Query("before")}
 	if v.State != "active" && v.State != "blocked" && v.State != "lost" {
+		ignore("state", "active, blocked or lost")
 		v.State = ""
 	}
 	switch v.Sort {
-	case "created", "phone", "name":
+	case "created", "phone", "name", "seen":
 	default:
+		ignore("sort", "seen, created, phone or name")
 		v.Sort = "seen"
 	}
 	if v.Order != "asc" && v.Order != "desc" {
+		ignore("order", "asc or desc")
 		v.Order = ""
 	}
 	if v.After != "" {
 		v.Before = ""
 	}
+	v.Last = c.Query("page") == "last" && v.After == "" && v.Before == ""
+	if !slices.Contains(views.PageSizes(), v.Size) {
+		ignore("size", strings.Join(views.PageSizes(), ", "))
+	}
+	if !slices.Contains(views.PageSizes(), v.Size) || v.Size == "50" {
+		v.Size = ""
+	}
 	f := models.UserFilter{Search: models.ParseUserSearch(v.Q, h.cfg.Region), State: v.State,
-		NeverVerified: v.NeverVerified, Sort: v.Sort, Desc: v.Descending(), After: v.After, Before: v.Before}
+		NeverVerified: v.NeverVerified, Sort: v.Sort, Desc: v.Descending(), After: v.After, Before: v.Before, Last: v.Last}
+	f.Limit, _ = strconv.Atoi(v.Size) // "": the model's default
 	if n, err := strconv.Atoi(v.InactiveDays); err == nil && n > 0 && n <= 3650 {
 		f.InactiveDays = n
 	} else {
+		ignore("inactive", "1 to 3650 days")
 		v.InactiveDays = ""
 	}
 	if n, err := strconv.Atoi(v.ActiveDays); err == nil && n > 0 && n <= 3650 {
 		f.ActiveDays = n
 	} else {
+		ignore("active", "1 to 3650 days")
 		v.ActiveDays = ""
 	}
-	return v, f
+	return v, f, ignored
+}
+
+// shortText is a value the page quotes back, cut to 40 characters.
+func shortText(s string) string {
+	s = strings.ToValidUTF8(s, "\uFFFD")
+	if r := []rune(s); len(r) > 40 {
+		return string(r[:40]) + "…"
+	}
+	return s
 }
 
 // Users is GET /admin/users.
@@ -58,8 +88,11 @@ func (h *Admin) Users(c *fiber.Ctx) error {
 }
 
 func (h *Admin) renderUsers(c *fiber.Ctx, status int) error {
-	filter, f := h.usersFilter(c)
+	filter, f, ignored := h.usersFilter(c)
 	meta := h.meta(c, "users", "Users")
+	if len(ignored) > 0 && meta.Notice == nil {
+		meta.Notice = fail("Ignored: " + strings.Join(ignored, "; ") + ".")
+	}
 	page, err := h.dash.ListUsers(c.UserContext(), f)
 	if errors.Is(err, models.ErrBadCursor) {
 		filter.After, f.After, filter.Before, f.Before = "", "", "", ""
@@ -87,7 +120,10 @@ func (h *Admin) renderUsers(c *fiber.Ctx, status int) error {
 		if f.Search.Exact {
 			vm.SearchNote = "Phone number " + f.Search.Prefix
 		} else {
-			vm.SearchNote = "Phone numbers starting " + f.Search.Prefix
+			vm.SearchNote = "Phone numbers starting " + f.Search.Prefix + ", highest first"
+			if !f.Desc {
+				vm.SearchNote = "Phone numbers starting " + f.Search.Prefix + ", lowest first"
+			}
 		}
 	case models.SearchName:
 		if len([]rune(models.FoldName(f.Search.Prefix))) < 3 {
@@ -113,18 +149,26 @@ func (h *Admin) renderUsers(c *fiber.Ctx, status int) error {
 	if page.Scanned > 0 {
 		vm.ScanNote = fmt.Sprintf("This page looked at %s users and found %d matching; the next page looks further.", views.Num(int64(page.Scanned)), len(page.Rows))
 	}
+	pages := filter
+	pages.Last = false
 	if page.Next != "" {
-		next := filter
+		next := pages
 		next.After, next.Before = page.Next, ""
 		vm.NextURL = next.URL()
+		// A search inside names walks its trigram index, forward only.
+		if !(f.Search.Mode == models.SearchName && len([]rune(models.FoldName(f.Search.Prefix))) >= 3) {
+			last := pages
+			last.After, last.Before, last.Last = "", "", true
+			vm.LastURL = last.URL()
+		}
 	}
 	if page.Prev != "" {
-		prev := filter
+		prev := pages
 		prev.After, prev.Before = "", page.Prev
 		vm.PrevURL = prev.URL()
 	}
-	if filter.After != "" || filter.Before != "" {
-		first := filter
+	if filter.After != "" || filter.Before != "" || filter.Last {
+		first := pages
 		first.After, first.Before = "", ""
 		vm.FirstURL = first.URL()
 	}
@@ -154,8 +198,8 @@ const csvExportCap = 1_000_000
 // UsersCSV is GET /admin/users.csv: the current filter, every page of it,
 // as CSV (the list's own keyset walk, page after page).
 func (h *Admin) UsersCSV(c *fiber.Ctx) error {
-	v, f := h.usersFilter(c)
-	f.After, f.Before, f.Limit = "", "", 200
+	v, f, _ := h.usersFilter(c)
+	f.After, f.Before, f.Last, f.Limit = "", "", false, 200
 	// Audited first: an export that fails halfway has still sent numbers.
 	if err := h.actions.AuditAdmin(c.UserContext(), adminOf(c), models.EventAdminExportUsers, "", adminClient(c),
 		"users CSV, filter "+strings.TrimPrefix(v.CSVURL(), views.AdminURL(views.PathUsersCSV))); err != nil {

@@ -134,3 +134,25 @@ func newForm(t testing.TB, path, body string) *http.Request {
 	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
 	return req
 }
+
+// Those who may act get the header's select-all box (shown by admin.js) and
+// the selected count in the bulk form's summary; viewers get neither.
+func TestBulkSelectAllMarkup(t *testing.T) {
+	e := webtest.New(t)
+	twoUsers(t, e)
+	r := e.AdminLogin("olga", "operator").Get("/admin/users")
+	box := r.TestID(t, "select-all")
+	if box.Length() != 1 || box.Closest("th").Length() != 1 {
+		t.Fatalf("no select-all box in the table's header")
+	}
+	if label, _ := box.Attr("aria-label"); label == "" {
+		t.Error("the select-all box has no label")
+	}
+	if r.CountTestID(t, "selected-count") != 1 || r.TestID(t, "selected-count").Closest("summary").Length() != 1 {
+		t.Error("no selected count in the bulk form's summary")
+	}
+	v := e.AdminLogin("victor", "viewer").Get("/admin/users")
+	if v.CountTestID(t, "select-all") != 0 || v.CountTestID(t, "selected-count") != 0 {
+		t.Error("a viewer gets bulk selection")
+	}
+}

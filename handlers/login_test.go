@@ -317,6 +317,9 @@ func TestDemoCodeOffByDefault(t *testing.T) {
 	if strings.Contains(string(home.Body), "demo-banner") {
 		t.Error("demo banner shown while demo mode is off")
 	}
+	if got := home.HTML(t).Find("title").Text(); got != "Roster" {
+		t.Errorf("the home page is titled %q", got)
+	}
 }
 
 func TestDemoCodeMode(t *testing.T) {

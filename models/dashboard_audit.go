@@ -39,6 +39,13 @@ func (d *Dashboard) Audit(ctx context.Context, f AuditFilter) (entries []AuditEn
 	return entries, next, nil
 }
 
+// CountAudit counts the entries of the filter (its cursor ignored).
+func (d *Dashboard) CountAudit(ctx context.Context, f AuditFilter) (int64, error) {
+	var n int64
+	err := d.auditQuery(ctx, f).Count(&n).Error
+	return n, err
+}
+
 // EachAudit calls fn for every matching entry, newest first, in batches
 // (the CSV export).
 func (d *Dashboard) EachAudit(ctx context.Context, f AuditFilter, fn func(AuditEntry) error) error {
@@ -87,18 +94,27 @@ func (d *Dashboard) auditQuery(ctx context.Context, f AuditFilter) *gorm.DB {
 	return q
 }
 
-// AuditTypes lists the event types for the audit filter. It is a fixed
-// list: SELECT DISTINCT over the log would read the whole type index (a
-// million entries and more) on every page.
+// AuditTypes lists the event types for the audit filter: every type an
+// audit entry is written with (TestEveryAuditTypeIsFilterable checks the
+// list against the Event constants of this package). It is a fixed list:
+// SELECT DISTINCT over the log would read the whole type index (a million
+// entries and more) on every page.
 func (d *Dashboard) AuditTypes(ctx context.Context) ([]string, error) {
+	return auditTypes(), nil
+}
+
+func auditTypes() []string {
 	ts := []string{
 		EventCodeRequested, EventCodeRateLimited, EventCodeSent, EventCodeSendFailed, EventCodeVerified, EventCodeFailed,
 		EventPhoneLocked, EventUserCreated, EventTokenIssued, EventTokenRevoked,
 		EventSessionEnded, EventAccountDeleted, EventAccountExported, EventPhoneChanged, EventNumberRecycled,
+		EventMesiboFailed, EventMesiboRevoked, EventMesiboRevokeFailed, EventSMSRefused,
 		EventAdminLogin, EventAdminLoginFailed, EventAdminLogout, EventAdminCreated, EventAdminPasswordSet,
 		EventAdminRevokeToken, EventAdminRevokeAll, EventAdminBlock, EventAdminUnblock, EventAdminDeleteUser,
 		EventAdminResendCode, EventAdminPasswordFail, EventAdminSessionsRevoked,
+		EventAdminModerate, EventAdminEditProfile, EventAdminExportUsers, EventAdminUnlock,
+		EventAdminRoleChanged, EventAdminDisabled, EventAdminEnabled, EventAdminSessionEnded, EventAdminPasswordChanged,
 	}
 	slices.Sort(ts)
-	return ts, nil
+	return ts
 }

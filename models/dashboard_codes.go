@@ -84,15 +84,19 @@ func (d *Dashboard) codes(ctx context.Context, where string, args []any, limit i
 }
 
 // CodeFilter narrows the codes page: a number prefix ("" for all), only
-// verified codes, only codes whose message failed for good.
+// verified codes, only codes whose message failed for good, and a range of
+// creation times.
 type CodeFilter struct {
 	PhonePrefix    string
 	Verified       bool
 	DeliveryFailed bool
+	From           int64 // ms, inclusive; 0 = no bound
+	To             int64 // ms, exclusive; 0 = no bound
 }
 
-// RecentCodes returns the newest code requests of the filter.
-func (d *Dashboard) RecentCodes(ctx context.Context, f CodeFilter, limit int) ([]CodeRow, error) {
+// where is the filter as a condition on otp_codes, one definition for the
+// list, its total and the overview's figures.
+func (f CodeFilter) where() (string, []any) {
 	where, args := []string{"1 = 1"}, []any{}
 	if f.PhonePrefix != "" {
 		where, args = append(where, "phone >= ? AND phone < ?"), append(args, f.PhonePrefix, f.PhonePrefix+":")
@@ -103,7 +107,27 @@ func (d *Dashboard) RecentCodes(ctx context.Context, f CodeFilter, limit int) ([
 	if f.DeliveryFailed { // failed messages are few: outbox_due (state, ...) finds them
 		where, args = append(where, "id IN (SELECT otp_id FROM outbox WHERE state = ? AND otp_id IS NOT NULL)"), append(args, OutboxFailed)
 	}
-	return d.codes(ctx, strings.Join(where, " AND "), args, limit)
+	if f.From > 0 {
+		where, args = append(where, "created_at >= ?"), append(args, f.From)
+	}
+	if f.To > 0 {
+		where, args = append(where, "created_at < ?"), append(args, f.To)
+	}
+	return strings.Join(where, " AND "), args
+}
+
+// RecentCodes returns the newest code requests of the filter.
+func (d *Dashboard) RecentCodes(ctx context.Context, f CodeFilter, limit int) ([]CodeRow, error) {
+	where, args := f.where()
+	return d.codes(ctx, where, args, limit)
+}
+
+// CountCodes counts the code requests of the filter.
+func (d *Dashboard) CountCodes(ctx context.Context, f CodeFilter) (int64, error) {
+	where, args := f.where()
+	var n int64
+	err := d.db.Read.WithContext(ctx).Model(&OTPCode{}).Where(where, args...).Count(&n).Error
+	return n, err
 }
 
 // RefusedRequests are recent code requests refused by the quotas (they

@@ -3,6 +3,7 @@ package models
 import (
 	"context"
 	"errors"
+	"fmt"
 	"strings"
 )
 
@@ -49,5 +50,20 @@ func (d *UserActions) Moderate(ctx context.Context, userID int64, m Moderation, 
 		ch.Status = &empty
 	}
 	_, err := d.profiles.Update(ctx, userID, ch)
+	return err
+}
+
+// EventAdminEditProfile is an administrator setting a user's name and
+// status.
+const EventAdminEditProfile = "admin_edit_profile"
+
+// EditProfile sets a user's name and status through Profiles.Update, as a
+// moderation does: the user's contacts get the usual profile notice. The
+// texts are cleaned as an app's are (CleanText); the caller refuses ones
+// that are too long rather than cut them.
+func (d *UserActions) EditProfile(ctx context.Context, userID int64, name, status string, a *Admin, cl ClientInfo) error {
+	name, status = CleanText(name, MaxNameLen), CleanText(status, MaxStatusLen)
+	e := adminEntry(0, a, EventAdminEditProfile, "", nil, cl, fmt.Sprintf("set name %q, status %q", name, status))
+	_, err := d.profiles.Update(ctx, userID, ProfileChange{Name: &name, Status: &status, Audit: &e})
 	return err
 }

@@ -5,18 +5,20 @@ import (
 	"time"
 )
 
-// Totals are the overview's figures.
+// Totals are the overview's figures. Each is the total of a dashboard list
+// with the same filter (the overview links to it): "today" is the UTC day
+// so far, the audit and codes lists' date range of that day.
 type Totals struct {
 	Users          int64
-	SeenToday      int64 // users whose app talked to the server today (daily active)
-	SeenMonth      int64 // ... in the last 30 days (monthly active)
-	DeliveryFailed int64 // messages (codes) whose delivery failed for good today
-	SignedInToday  int64 // users who completed a sign-in today
+	SeenDay        int64 // users whose app talked to the server in the last 24 hours (the users list's active=1)
+	SeenMonth      int64 // ... in the last 30 days (active=30)
+	DeliveryFailed int64 // codes requested today whose message failed for good
+	SignInsToday   int64 // token_issued entries today: sign-ins completed
 	ActiveTokens   int64
-	CodesSent      int64
-	CodesVerified  int64
-	CodesFailed    int64
-	CodesRequested int64
+	CodesSent      int64 // code_sent entries today
+	CodesVerified  int64 // codes requested today and verified
+	CodesFailed    int64 // code_failed entries today: wrong codes
+	CodesRequested int64 // codes requested today
 	PushesSent     int64 // push jobs handed to a provider today
 	PushesFailed   int64 // push jobs of today given up
 }
@@ -29,6 +31,7 @@ type DayCount struct {
 
 // Overview is the overview page's data.
 type Overview struct {
+	Today   time.Time // UTC midnight: the start of the figures' "today"
 	Totals  Totals
 	SignUps []DayCount
 	Codes   []DayCount
@@ -48,33 +51,57 @@ func (d *Dashboard) Overview(ctx context.Context) (*Overview, error) {
 		args []any
 	}{
 		{&t.Users, "SELECT COUNT(*) FROM users", nil},
-		{&t.SeenToday, "SELECT COUNT(*) FROM users WHERE seen_key >= ?", []any{t0}},
+		{&t.SeenDay, "SELECT COUNT(*) FROM users WHERE seen_key >= ?", []any{nowMs - 24*3600*1000}},
 		{&t.SeenMonth, "SELECT COUNT(*) FROM users WHERE seen_key >= ?", []any{nowMs - 30*24*3600*1000}},
-		{&t.DeliveryFailed, "SELECT COUNT(*) FROM " + d.db.indexedBy("outbox", "outbox_created") + " WHERE created_at >= ? AND state = 'failed' AND kind <> ?", []any{t0, OutboxKindPush}},
 		{&t.PushesSent, "SELECT COUNT(*) FROM outbox WHERE kind = ? AND state = 'sent' AND sent_at >= ?", []any{OutboxKindPush, t0}},
 		{&t.PushesFailed, "SELECT COUNT(*) FROM outbox WHERE kind = ? AND state = 'failed' AND created_at >= ?", []any{OutboxKindPush, t0}},
-		{&t.SignedInToday, "SELECT COUNT(DISTINCT user_id) FROM audit_log WHERE type = ? AND at >= ?", []any{EventTokenIssued, t0}},
 		{&t.ActiveTokens, "SELECT COUNT(*) FROM sessions WHERE revoked_at IS NULL AND expires_at > ?", []any{nowMs}},
-		{&t.CodesRequested, "SELECT COUNT(*) FROM otp_codes WHERE created_at >= ?", []any{t0}},
-		{&t.CodesSent, "SELECT COUNT(*) FROM audit_log WHERE type = ? AND at >= ?", []any{EventCodeSent, t0}},
-		{&t.CodesVerified, "SELECT COUNT(*) FROM otp_codes WHERE created_at >= ? AND state = 'verified'", []any{t0}},
-		{&t.CodesFailed, "SELECT COUNT(*) FROM audit_log WHERE type = ? AND at >= ?", []any{EventCodeFailed, t0}},
 	}
 	for _, c := range counts {
 		if err := db.Raw(c.q, c.args...).Scan(c.into).Error; err != nil {
 			return nil, err
 		}
 	}
+	codes := []struct {
+		into *int64
+		f    CodeFilter
+	}{
+		{&t.CodesRequested, CodeFilter{From: t0}},
+		{&t.CodesVerified, CodeFilter{From: t0, Verified: true}},
+		{&t.DeliveryFailed, CodeFilter{From: t0, DeliveryFailed: true}},
+	}
+	for _, c := range codes {
+		n, err := d.CountCodes(ctx, c.f)
+		if err != nil {
+			return nil, err
+		}
+		*c.into = n
+	}
+	entries := []struct {
+		into *int64
+		typ  string
+	}{
+		{&t.SignInsToday, EventTokenIssued},
+		{&t.CodesSent, EventCodeSent},
+		{&t.CodesFailed, EventCodeFailed},
+	}
+	for _, c := range entries {
+		n, err := d.CountAudit(ctx, AuditFilter{Type: c.typ, From: t0})
+		if err != nil {
+			return nil, err
+		}
+		*c.into = n
+	}
 	start := today.AddDate(0, 0, -29)
 	signUps, err := d.perDay(ctx, "users", "created_at", start)
 	if err != nil {
 		return nil, err
 	}
-	codes, err := d.perDay(ctx, "otp_codes", "created_at", start)
+	perDayCodes, err := d.perDay(ctx, "otp_codes", "created_at", start)
 	if err != nil {
 		return nil, err
 	}
-	return &Overview{Totals: t, SignUps: signUps, Codes: codes}, nil
+	return &Overview{Today: today, Totals: t, SignUps: signUps, Codes: perDayCodes}, nil
 }
 
 // perDay counts rows per UTC day from start for 30 days. table and col are

@@ -14,7 +14,7 @@ type UserFilter struct {
 	State         string // "", "active", "blocked", "lost"
 	InactiveDays  int    // > 0: not seen for this many days
 	ActiveDays    int    // > 0: seen in the last this many days
-	NeverVerified bool   // no verified code on record (users created by import or seed)
+	NeverVerified bool   // never signed in: no sign-in or app request on record (seen_key 0: users created by import or seed)
 	// Sort is the column the list is in order of: "seen" (default),
 	// "created", "phone" or "name". A phone search is in phone order, a
 	// name search in sign-up order (the order of its index).
@@ -22,6 +22,7 @@ type UserFilter struct {
 	Desc   bool   // descending (the default of seen and created)
 	After  string // keyset cursor: the page after this row
 	Before string // keyset cursor: the page before this row (After wins)
+	Last   bool   // without a cursor: the list's last page (not for a search inside names)
 	Limit  int
 }
 
@@ -143,8 +144,11 @@ func (d *Dashboard) ListUsers(ctx context.Context, f UserFilter) (*UserPage, err
 		return nil, err
 	}
 	cursor, back := f.After, false
-	if cursor == "" && f.Before != "" {
+	switch {
+	case cursor == "" && f.Before != "":
 		cursor, back = f.Before, true
+	case cursor == "" && f.Last: // walked back from the list's end
+		back = true
 	}
 	desc := s.desc != back // walking back reverses the order
 	order := s.key.order(desc)
@@ -318,7 +322,14 @@ func appendUserFilters(f UserFilter, now int64, where []string, args []any) ([]s
 		}
 	}
 	if f.NeverVerified {
-		filters = append(filters, "NOT EXISTS (SELECT 1 FROM otp_codes o WHERE o.phone = users.phone AND o.state = 'verified')")
+		// A sign-in sets last_seen_at: the users table says it, whatever
+		// codes the retention pruned.
+		cond := "seen_key = 0"
+		if f.Search.Mode == SearchAll && (f.Sort == "" || f.Sort == "seen") {
+			where = append(where, cond) // a range of users_seen_key, in page order
+		} else {
+			filters = append(filters, cond)
+		}
 	}
 	return where, args, filters, fargs
 }

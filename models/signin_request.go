@@ -146,14 +146,20 @@ func (s *SignIn) checkRequest(tx *gorm.DB, p Phone, cl ClientInfo, now time.Time
 	// signed it in shares them. A network it signed in from before (its
 	// owner's, most likely) counts only its own codes, so strangers asking
 	// for codes they never see cannot use up the owner's.
+	// Codes from before an administrator cleared the number's quotas
+	// (UnlockPhone) do not count on them.
 	network := NetworkKey(cl.IP)
-	phoneCodes, phoneArgs := "phone = ?", []any{p.E164}
+	resetAt, err := quotaResetAt(tx, p.E164)
+	if err != nil {
+		return nil, err
+	}
+	phoneCodes, phoneArgs := "phone = ? AND created_at >= ?", []any{p.E164, resetAt}
 	known, err := signedInFrom(tx, p.E164, network)
 	if err != nil {
 		return nil, err
 	}
 	if known {
-		phoneCodes, phoneArgs = "phone = ? AND network = ?", []any{p.E164, network}
+		phoneCodes, phoneArgs = "phone = ? AND network = ? AND created_at >= ?", []any{p.E164, network, resetAt}
 	}
 	quotas := []struct {
 		where   string

@@ -254,6 +254,14 @@ func (s *SignIn) completeSignInWith(tx *Tx, p Phone, u *User, name string, cl Cl
 		}
 		entries = append(entries, apiEntry(nowMs, EventUserCreated, p.E164, &u.ID, cl, ""))
 	}
+	if !created {
+		// Signing in is being seen: a user who has signed in is never
+		// "never signed in" on the dashboard, whether or not the app
+		// used its token since.
+		if err := tx.Model(&User{}).Where("id = ?", u.ID).Update("last_seen_at", nowMs).Error; err != nil {
+			return nil, err
+		}
+	}
 	if issued != nil && u.MesiboUID != issued.uid {
 		u.MesiboUID = issued.uid
 		if err := tx.Model(&User{}).Where("id = ?", u.ID).Update("mesibo_uid", issued.uid).Error; err != nil {

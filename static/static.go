@@ -1,4 +1,4 @@
-// Package static holds the dashboard's CSS, scripts and images, embedded in
+// Package static holds the dashboard's CSS, scripts and icon, embedded in
 // the binary so that Roster is one file to deploy.
 package static
 
@@ -6,5 +6,5 @@ import "embed"
 
 // Files are the static assets, served under /static/.
 //
-//go:embed *.css *.js
+//go:embed *.css *.js *.svg
 var Files embed.FS

@@ -28,6 +28,9 @@ type AdminMeta struct {
 type Notice struct {
 	OK   bool
 	Text string
+	// Near is the page section the action was in (its data-testid): the
+	// notice is shown there, focused, instead of at the top; "" = the top.
+	Near string
 }
 
 // HXHeaders is the hx-headers value that sends the CSRF token with every
@@ -136,4 +139,12 @@ func displayName(name string) string {
 		return "(no name)"
 	}
 	return name
+}
+
+// plural writes a count with its noun: "1 entry", "1,234 entries".
+func plural(n int64, one, many string) string {
+	if n == 1 {
+		return "1 " + one
+	}
+	return num(n) + " " + many
 }

@@ -182,6 +182,7 @@ func (s *Server) setUpAdmin(ctx context.Context, opts Options, sessionsStore *mo
 		Channel:       s.cfg.OTPChannel,
 		CodeTTL:       s.cfg.OTP.TTL,
 		MaxAttempts:   s.cfg.OTP.MaxAttempts,
+		CodesKept:     s.cfg.Retention,
 		PhotoURL:      s.cfg.BaseURL + "/files/",
 		Settings:      settingsOf(s.cfg, getenv),
 
@@ -241,6 +242,8 @@ func (s *Server) adminRoutes(html fiber.Router) {
 	g.Post(views.PathUserDelete, h.Delete)
 	g.Post(views.PathUserResend, h.ResendUser)
 	g.Post(views.PathUserModerate, h.Moderate)
+	g.Post(views.PathUserUnlock, h.UnlockUser)
+	g.Post(views.PathUserProfile, h.EditProfile)
 	g.Get(views.PathUserMatched, h.UserContacts(models.LinksMatched))
 	g.Get(views.PathUserHave, h.UserContacts(models.LinksHaveThisUser))
 
@@ -253,6 +256,7 @@ func (s *Server) adminRoutes(html fiber.Router) {
 
 	g.Get(views.PathCodes, h.Codes)
 	g.Post(views.PathCodesResend, h.ResendCode)
+	g.Post(views.PathCodesUnlock, h.UnlockNumber)
 
 	g.Get(views.PathOutbox, h.Outbox)
 	g.Get(views.PathPushes, h.Pushes)

@@ -64,6 +64,8 @@ func (s *Server) newApp() *fiber.App {
 
 	html := app.Group("", securityHeaders)
 	html.Use("/static", filesystem.New(filesystem.Config{Root: http.FS(static.Files), MaxAge: 3600}))
+	// Browsers ask for /favicon.ico whatever the pages link to.
+	html.Get("/favicon.ico", func(c *fiber.Ctx) error { return c.Redirect("/static/favicon.svg", fiber.StatusMovedPermanently) })
 	s.adminRoutes(html)
 	// The public page never says demo-code mode is on: that would tell
 	// anyone that one code opens every account. The dashboard and the log do.

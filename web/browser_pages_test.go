@@ -8,6 +8,7 @@ import (
 	"encoding/base64"
 	"encoding/hex"
 	"encoding/json"
+	"fmt"
 	"image"
 	"image/jpeg"
 	"strings"
@@ -117,9 +118,23 @@ func journeyMore(t *testing.T, ctx context.Context, e *webtest.Env, base, uid, f
 		t.Error(`"/" did not focus the search box`)
 	}
 
-	// Bulk: sign the French user out everywhere.
+	// Bulk: the header box selects the page and the summary counts; then
+	// sign the French user out everywhere.
+	do(t, ctx, "select all", chromedp.Click(chromedp.CSS(`[data-testid="select-all"]`)))
+	all, _ := chromedp.Run(ctx, chromedp.Evaluate[int](`document.querySelectorAll('[data-testid="select-user"]:checked').length`))
+	rows, _ := chromedp.Run(ctx, chromedp.Evaluate[int](`document.querySelectorAll('[data-testid="select-user"]').length`))
+	if all != rows || rows < 2 {
+		t.Errorf("select all ticked %d of %d users", all, rows)
+	}
+	if got := text(t, ctx, `[data-testid="selected-count"]`); got != fmt.Sprintf("(%d selected)", rows) {
+		t.Errorf("after select all, the count says %q", got)
+	}
+	do(t, ctx, "select none", chromedp.Click(chromedp.CSS(`[data-testid="select-all"]`)),
+		chromedp.Click(chromedp.CSS(`input[data-testid="select-user"][value="`+frID+`"]`)))
+	if got := text(t, ctx, `[data-testid="selected-count"]`); got != "(1 selected)" {
+		t.Errorf("with one user ticked, the count says %q", got)
+	}
 	do(t, ctx, "bulk revoke",
-		chromedp.Click(chromedp.CSS(`input[data-testid="select-user"][value="`+frID+`"]`)),
 		chromedp.Click(chromedp.CSS(`[data-testid="bulk"] summary`)),
 		chromedp.SendKeys(chromedp.CSS(`[data-testid="bulk-password"]`), webtest.AdminPassword),
 		chromedp.Click(chromedp.CSS(`[data-testid="bulk-submit"]`)),

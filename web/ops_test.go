@@ -93,6 +93,18 @@ func TestPages(t *testing.T) {
 			},
 		},
 		{Name: "stylesheet", URL: "/static/roster.css", ExpectedContent: []string{":root"}},
+		{Name: "the icon", URL: "/static/favicon.svg", ExpectedContent: []string{"<svg"},
+			After: func(t testing.TB, e *webtest.Env, r *webtest.Response) {
+				if ct := r.Header.Get("Content-Type"); !strings.HasPrefix(ct, "image/svg+xml") {
+					t.Errorf("content type %q", ct)
+				}
+			}},
+		{Name: "favicon.ico is the icon", URL: "/favicon.ico", ExpectedStatus: http.StatusMovedPermanently,
+			After: func(t testing.TB, e *webtest.Env, r *webtest.Response) {
+				if loc := r.Header.Get("Location"); loc != "/static/favicon.svg" {
+					t.Errorf("Location %q", loc)
+				}
+			}},
 		{Name: "unknown page", URL: "/nowhere", ExpectedStatus: http.StatusNotFound, ExpectedContent: []string{`data-testid="error-page"`}},
 		{Name: "request id is generated", URL: "/livez", Headers: map[string]string{"X-Request-ID": "bad id\nforged=1"},
 			After: func(t testing.TB, e *webtest.Env, r *webtest.Response) {
