@@ -107,13 +107,14 @@ func auditTypes() []string {
 	ts := []string{
 		EventCodeRequested, EventCodeRateLimited, EventCodeSent, EventCodeSendFailed, EventCodeVerified, EventCodeFailed,
 		EventPhoneLocked, EventUserCreated, EventTokenIssued, EventTokenRevoked,
-		EventSessionEnded, EventAccountDeleted, EventAccountExported, EventPhoneChanged, EventNumberRecycled,
+		EventSessionEnded, EventAccountDeleted, EventAccountExported, EventPhoneChanged, EventNumberRecycled, EventGroupChanged,
 		EventMesiboFailed, EventMesiboRevoked, EventMesiboRevokeFailed, EventSMSRefused,
 		EventAdminLogin, EventAdminLoginFailed, EventAdminLogout, EventAdminCreated, EventAdminPasswordSet,
 		EventAdminRevokeToken, EventAdminRevokeAll, EventAdminBlock, EventAdminUnblock, EventAdminDeleteUser,
 		EventAdminResendCode, EventAdminPasswordFail, EventAdminSessionsRevoked,
 		EventAdminModerate, EventAdminEditProfile, EventAdminExportUsers, EventAdminUnlock,
 		EventAdminRoleChanged, EventAdminDisabled, EventAdminEnabled, EventAdminSessionEnded, EventAdminPasswordChanged,
+		EventAdminCreateGroup, EventAdminRenameGroup, EventAdminGroupMembers, EventAdminDeleteGroup,
 	}
 	slices.Sort(ts)
 	return ts
