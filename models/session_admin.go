@@ -74,19 +74,5 @@ func (s *Sessions) RevokeAllForUser(ctx context.Context, userID int64, actor str
 // being made meanwhile, and every transaction that locks several of the
 // user's sessions holds that lock first, so their order cannot deadlock.
 func revokeAllSessions(tx *gorm.DB, userID, now int64, reason string) ([]int64, error) {
-	var live []Session
-	if err := tx.Where("user_id = ? AND revoked_at IS NULL", userID).Find(&live).Error; err != nil {
-		return nil, err
-	}
-	ids := make([]int64, 0, len(live))
-	for i := range live {
-		ok, err := revokeSession(tx, &live[i], now, reason)
-		if err != nil {
-			return nil, err
-		}
-		if ok {
-			ids = append(ids, live[i].ID)
-		}
-	}
-	return ids, nil
+	return revokeOtherSessions(tx, userID, 0, now, reason) // no session has id 0
 }
