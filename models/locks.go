@@ -50,6 +50,9 @@ const (
 	// lockFanout: one fan-out worker at a time, oldest event first, so a
 	// user's deliveries come in event order (Events.RunOnce).
 	lockFanout lockClass = 6
+	// lockPushToken: a push token's owner (Sessions.SetPush), so that of
+	// two sessions setting one token at once the last keeps it.
+	lockPushToken lockClass = 7
 )
 
 // lockKey waits for and takes the lock on class and key until the end of

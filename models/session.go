@@ -7,6 +7,7 @@ import (
 	"database/sql"
 	"encoding/hex"
 	"errors"
+	"slices"
 	"strconv"
 	"sync"
 	"sync/atomic"
@@ -315,7 +316,20 @@ func (s *Sessions) SetPush(ctx context.Context, sessionID int64, p PushSettings)
 		// A token belongs to the last session that set it: the same phone
 		// signed in to another account takes it over, and the other
 		// account's notices stop going to it.
-		for col, v := range map[string]any{"notify_token": updates["notify_token"], "fcm_id": updates["fcm_id"]} {
+		// Two sessions setting one token at once on PostgreSQL: the lock
+		// makes the second wait, then clear the first's.
+		keys := []string{updates["fcm_id"].(string), updates["notify_token"].(string)}
+		slices.Sort(keys) // keyed locks in one order
+		for _, k := range slices.Compact(keys) {
+			if k == "" {
+				continue
+			}
+			if err := lockKey(tx.DB, lockPushToken, k); err != nil {
+				return err
+			}
+		}
+		for _, col := range []string{"fcm_id", "notify_token"} {
+			v := updates[col].(string)
 			if v == "" {
 				continue
 			}

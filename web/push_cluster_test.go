@@ -2,6 +2,7 @@ package web_test
 
 import (
 	"bytes"
+	"fmt"
 	"sync"
 	"testing"
 
@@ -66,5 +67,29 @@ func TestPushAcrossInstancesOnce(t *testing.T) {
 	}
 	if n := a.Count("SELECT COUNT(*) FROM outbox_attempts a JOIN outbox o ON o.id = a.outbox_id WHERE o.kind = 'push'"); n != books {
 		t.Errorf("%d attempts recorded, want %d", n, books)
+	}
+}
+
+// A push token belongs to the last session that set it, also when two
+// sessions on two instances set it at the same moment (the same phone
+// signed in to two accounts): afterwards exactly one of them holds it.
+func TestPushTokenTakeoverAcrossInstances(t *testing.T) {
+	a, b, _, _ := twoInstances(t)
+	const rounds = 30
+	tokens := make([]string, 0, 2*rounds)
+	for i := range 2 * rounds {
+		tokens = append(tokens, a.SignIn(fmt.Sprintf("336123459%02d", i), "a"))
+	}
+	for r := range rounds {
+		shared := fmt.Sprintf("fcm-shared-%02d", r)
+		set := func(e *webtest.Env, tok string) *webtest.Response {
+			return e.JSON(map[string]any{"op": "setnotify", "token": tok, "notifytoken": shared})
+		}
+		if got := atOnce([]*webtest.Env{a, b}, tokens[2*r:2*r+2], set); got["OK"] != 2 {
+			t.Fatalf("round %d: %v", r, got)
+		}
+		if n := a.Count("SELECT COUNT(*) FROM sessions WHERE notify_token = ?", shared); n != 1 {
+			t.Errorf("round %d: %d sessions hold the token both set at once, want 1", r, n)
+		}
 	}
 }
