@@ -85,13 +85,9 @@ func BlockEnd(until int64) string {
 	return Exact(until)
 }
 
-// Plural is "1 session", "2 sessions".
-func Plural(n int, one, many string) string {
-	if n == 1 {
-		return "1 " + one
-	}
-	return strconv.Itoa(n) + " " + many
-}
+// Plural is "1 session", "2 sessions", "1,234 sessions", for handlers'
+// notices.
+func Plural(n int, one, many string) string { return plural(int64(n), one, many) }
 
 // ISO is the machine-readable form for <time datetime>.
 func ISO(ms int64) string { return time.UnixMilli(ms).UTC().Format(time.RFC3339) }
