@@ -1,7 +1,6 @@
 package handlers
 
 import (
-	"errors"
 	"fmt"
 
 	"github.com/gofiber/fiber/v2"
@@ -13,17 +12,11 @@ import (
 // UnlockUser is POST /admin/users/:id/unlock: the user's number unlocked
 // (models.UnlockPhone).
 func (h *Admin) UnlockUser(c *fiber.Ctx) error {
-	uid, err := userID(c)
-	if err != nil {
+	u, answered, err := h.actionUser(c)
+	if answered {
 		return err
 	}
-	u, err := h.dash.UserByID(c.UserContext(), uid)
-	if errors.Is(err, models.ErrNotFound) {
-		return h.renderUser(c, fiber.StatusNotFound, nil)
-	}
-	if err != nil {
-		return err
-	}
+	uid := u.ID
 	n, err := h.unlock(c, u.Phone)
 	if err != nil {
 		return err

@@ -155,19 +155,28 @@ func (h *Admin) Unblock(c *fiber.Ctx) error {
 	return h.done(c, views.UserURL(uid), n, func() error { return h.renderUser(c, fiber.StatusOK, n) })
 }
 
-// Delete is POST /admin/users/:id/delete: typed confirmation and password.
-func (h *Admin) Delete(c *fiber.Ctx) error {
+// actionUser reads the user an action on /admin/users/:id is about. A bad
+// id or a user deleted meanwhile is answered here (the user page's 404):
+// answered is then true and err is what to return.
+func (h *Admin) actionUser(c *fiber.Ctx) (u *models.User, answered bool, err error) {
 	uid, err := userID(c)
 	if err != nil {
-		return err
+		return nil, true, err
 	}
-	u, err := h.dash.UserByID(c.UserContext(), uid)
+	u, err = h.dash.UserByID(c.UserContext(), uid)
 	if errors.Is(err, models.ErrNotFound) {
-		return h.renderUser(c, fiber.StatusNotFound, nil)
+		return nil, true, h.renderUser(c, fiber.StatusNotFound, nil)
 	}
-	if err != nil {
+	return u, err != nil, err
+}
+
+// Delete is POST /admin/users/:id/delete: typed confirmation and password.
+func (h *Admin) Delete(c *fiber.Ctx) error {
+	u, answered, err := h.actionUser(c)
+	if answered {
 		return err
 	}
+	uid := u.ID
 	// The number as the page shows it, as E.164, or in any format a search
 	// takes: what matters is that it is this user's (a recycled number's
 	// old account: the number it had).
@@ -193,17 +202,11 @@ func (h *Admin) Delete(c *fiber.Ctx) error {
 
 // ResendUser is POST /admin/users/:id/resend.
 func (h *Admin) ResendUser(c *fiber.Ctx) error {
-	uid, err := userID(c)
-	if err != nil {
+	u, answered, err := h.actionUser(c)
+	if answered {
 		return err
 	}
-	u, err := h.dash.UserByID(c.UserContext(), uid)
-	if errors.Is(err, models.ErrNotFound) {
-		return h.renderUser(c, fiber.StatusNotFound, nil)
-	}
-	if err != nil {
-		return err
-	}
+	uid := u.ID
 	status, notice, err := h.resend(c, models.Phone{E164: u.Phone, CountryCode: u.CountryCode})
 	if err != nil {
 		return err
