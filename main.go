@@ -51,7 +51,7 @@ func commands() []command {
 		{"admin", "create dashboard admins, reset their passwords, sign them out of every browser", func(ctx context.Context, c console, args []string) error {
 			return web.AdminCommand(ctx, args, c.getenv, c.stdin, c.stdout)
 		}},
-		{"users", "unlock a number locked after wrong codes (and restart its code quotas)", func(ctx context.Context, c console, args []string) error {
+		{"users", "unlock a number locked after wrong codes, or create an account awaiting its owner's first sign-in", func(ctx context.Context, c console, args []string) error {
 			return web.UsersCommand(ctx, args, c.getenv, c.stdout)
 		}},
 		{"backup", "copy the SQLite database and its secrets, also while the server runs", func(ctx context.Context, c console, args []string) error {

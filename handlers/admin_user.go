@@ -44,6 +44,12 @@ func (h *Admin) renderUser(c *fiber.Ctx, status int, notice *views.Notice) error
 			vm.BlockedUntil = "until " + views.BlockEnd(*u.BlockedUntil)
 		}
 	}
+	if u.CreatedBy != "" {
+		vm.CreatedBy = "an administrator (" + u.CreatedBy + ")"
+	}
+	if u.AwaitingSignIn {
+		vm.State = "awaiting-sign-in"
+	}
 	if u.NumberLost() {
 		// Detached from a recycled number: the page names the number it had.
 		vm.State, vm.Phone = "number-lost", u.LostPhone

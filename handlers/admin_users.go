@@ -88,6 +88,12 @@ func (h *Admin) Users(c *fiber.Ctx) error {
 }
 
 func (h *Admin) renderUsers(c *fiber.Ctx, status int) error {
+	return h.renderUsersWith(c, status, nil)
+}
+
+// renderUsersWith is renderUsers with the view model changed by edit (nil:
+// as it is) before it is rendered.
+func (h *Admin) renderUsersWith(c *fiber.Ctx, status int, edit func(*views.UsersVM)) error {
 	filter, f, ignored := h.usersFilter(c)
 	meta := h.meta(c, "users", "Users")
 	if len(ignored) > 0 && meta.Notice == nil {
@@ -142,6 +148,9 @@ func (h *Admin) renderUsers(c *fiber.Ctx, status int) error {
 		if r.NumberLost() {
 			state, phone = "number-lost", r.LostPhone // the number it had
 		}
+		if r.AwaitingSignIn {
+			state = "awaiting-sign-in"
+		}
 		sum := sums[r.ID] // a user who never synced has none: 0 contacts, never synced
 		vm.Rows = append(vm.Rows, views.UserRowVM{ID: r.ID, Phone: phone, Name: r.Name, State: state,
 			Devices: r.Devices, LastSeen: r.LastSeenAt, Created: r.CreatedAt, Contacts: sum.Contacts, LastSyncAt: sum.LastSyncAt})
@@ -171,6 +180,9 @@ func (h *Admin) renderUsers(c *fiber.Ctx, status int) error {
 		first := pages
 		first.After, first.Before = "", ""
 		vm.FirstURL = first.URL()
+	}
+	if edit != nil {
+		edit(&vm)
 	}
 	return Render(c, status, views.AdminUsers(meta, vm))
 }

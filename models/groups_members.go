@@ -152,12 +152,14 @@ func (g *Groups) lockedUsersByPhone(tx *gorm.DB, callerID int64, numbers []strin
 }
 
 // usersByPhone returns the users among the E.164 numbers, and the keyed
-// hashes of the other numbers.
+// hashes of the other numbers. An account awaiting its owner's first
+// sign-in is not a user yet: its number is invited, and the sign-in joins
+// the group.
 func (g *Groups) usersByPhone(tx *gorm.DB, numbers []string) ([]GroupMember, [][]byte, error) {
 	var out []GroupMember
 	for _, part := range chunks(numbers, 10_000) {
 		var us []GroupMember
-		if err := tx.Raw("SELECT id AS user_id, phone FROM users WHERE phone IN ? ORDER BY id", part).Scan(&us).Error; err != nil {
+		if err := tx.Raw("SELECT id AS user_id, phone FROM users WHERE phone IN ? AND NOT awaiting_signin ORDER BY id", part).Scan(&us).Error; err != nil {
 			return nil, nil, err
 		}
 		out = append(out, us...)

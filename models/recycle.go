@@ -38,7 +38,9 @@ func (s *SignIn) recycleNumber(tx *gorm.DB, p Phone, keep int64, cl ClientInfo, 
 	if errors.Is(err, ErrNotFound) {
 		return nil, nil
 	}
-	if err != nil || u.ID == keep {
+	// An account awaiting its owner's first sign-in was never used: the
+	// prover is the owner it was made for.
+	if err != nil || u.ID == keep || u.AwaitingSignIn {
 		return nil, err
 	}
 	nowMs := toMillis(now)

@@ -222,37 +222,36 @@ func (s *SignIn) completeSignIn(tx *Tx, p Phone, u *User, name string, cl Client
 // completeSignInWith is completeSignIn with, optionally, a token from the
 // issuer instead of a new Roster token. Once committed, the fan-out is woken
 // for a new user's "joined" notice, and the streams of the sessions the
-// sign-in replaced are closed.
+// sign-in replaced are closed. The first sign-in to an account an
+// administrator created is its join, as the creation of a new user is.
 func (s *SignIn) completeSignInWith(tx *Tx, p Phone, u *User, name string, cl ClientInfo, now time.Time, issued *issuedSession) (*SignInResult, error) {
 	nowMs := toMillis(now)
-	created := false
+	created := u == nil || u.AwaitingSignIn
 	var entries []AuditEntry
-	if u == nil {
+	if created {
 		joinedAt, err := changeTime(tx.DB, s.clock, nowMs) // a join is a change incremental syncs must not miss
 		if err != nil {
 			return nil, err
 		}
-		u = &User{Phone: p.E164, CountryCode: p.CountryCode, Name: CleanText(name, MaxNameLen),
-			Discoverable: "everyone", Announce: true, CreatedAt: nowMs, ProfileAt: joinedAt, LastSeenAt: &nowMs}
-		if s.cfg.Hasher != nil {
-			u.PhoneHash = s.cfg.Hasher.Hash(p.E164)
-		}
-		if err := tx.Create(u).Error; err != nil {
+		if u == nil {
+			if u, err = s.createUser(tx, p, name, nowMs, joinedAt); err != nil {
+				return nil, err
+			}
+			entries = append(entries, apiEntry(nowMs, EventUserCreated, p.E164, &u.ID, cl, ""))
+		} else if err := s.firstSignIn(tx, u, name, nowMs, joinedAt); err != nil {
 			return nil, err
 		}
-		created = true
 		maxGroups := cmp.Or(s.cfg.GroupsPerUser, DefaultGroupsConfig().MaxPerUser)
 		if err := joinInvitedGroups(tx, s.clock, u, maxGroups, s.cfg.Issuer != nil, nowMs); err != nil {
 			return nil, err
 		}
 		if s.cfg.Events != nil {
-			// Only here, on creation: signing in again is not joining.
+			// Only here, on joining: signing in again is not joining.
 			if err := s.cfg.Events.record(tx.DB, u, EventJoined, now); err != nil {
 				return nil, err
 			}
 			tx.OnCommit(s.cfg.Events.Wake) // fan-out runs in the background; this request does not wait
 		}
-		entries = append(entries, apiEntry(nowMs, EventUserCreated, p.E164, &u.ID, cl, ""))
 	}
 	if !created {
 		// Signing in is being seen: a user who has signed in is never
@@ -282,4 +281,29 @@ func (s *SignIn) completeSignInWith(tx *Tx, p Phone, u *User, name string, cl Cl
 		tx.OnCommit(func() { s.cfg.Sessions.NotifyRevoked(replaced...) })
 	}
 	return &SignInResult{User: *u, Session: *sess, Token: token, NewUser: created}, nil
+}
+
+// createUser creates the user of a first sign-in, named name (if given).
+func (s *SignIn) createUser(tx *Tx, p Phone, name string, nowMs, joinedAt int64) (*User, error) {
+	u := &User{Phone: p.E164, CountryCode: p.CountryCode, Name: CleanText(name, MaxNameLen),
+		Discoverable: "everyone", Announce: true, CreatedAt: nowMs, ProfileAt: joinedAt, LastSeenAt: &nowMs}
+	if s.cfg.Hasher != nil {
+		u.PhoneHash = s.cfg.Hasher.Hash(p.E164)
+	}
+	return u, tx.Create(u).Error
+}
+
+// firstSignIn makes an account an administrator created the owner's: it
+// gets its phone hash (address books find it from now on), its join time,
+// and the name the app sent if the administrator gave none.
+func (s *SignIn) firstSignIn(tx *Tx, u *User, name string, nowMs, joinedAt int64) error {
+	if u.Name == "" {
+		u.Name = CleanText(name, MaxNameLen)
+	}
+	if s.cfg.Hasher != nil {
+		u.PhoneHash = s.cfg.Hasher.Hash(u.Phone)
+	}
+	u.AwaitingSignIn, u.ProfileAt, u.LastSeenAt = false, joinedAt, &nowMs
+	return tx.Model(&User{}).Where("id = ?", u.ID).Updates(map[string]any{"name": u.Name, "phone_hash": u.PhoneHash,
+		"awaiting_signin": false, "profile_at": joinedAt, "last_seen_at": nowMs}).Error
 }

@@ -31,6 +31,12 @@ type User struct {
 	// and when it lost it; Phone is then lostPhone(ID).
 	LostPhone    string
 	NumberLostAt *int64
+	// An account an administrator created (CreateUser): who did ("admin:NAME"
+	// or "cli"; "" when its owner made it by signing in), and whether the
+	// owner has yet to sign in. Until then it has no PhoneHash, so no address
+	// book or group finds it, and its first sign-in is its join.
+	CreatedBy      string
+	AwaitingSignIn bool `gorm:"column:awaiting_signin"`
 }
 
 // NumberLost reports whether the account was detached from its number.

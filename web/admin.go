@@ -232,6 +232,7 @@ func (s *Server) adminRoutes(html fiber.Router) {
 
 	g.Get(views.PathUsers, h.Users)
 	g.Get(views.PathUsersCSV, h.UsersCSV)
+	g.Post(views.PathUsers, h.CreateUser)
 	g.Post(views.PathUsersBulk, h.BulkUsers)
 
 	g.Get(views.PathUser, h.User)
