@@ -40,6 +40,9 @@ type AdminConfig struct {
 	Health func(ctx context.Context) views.HealthVM
 	// CodesKept is the retention of codes: older ones are pruned.
 	CodesKept time.Duration
+	// Channels are the delivery channels the codes and outbox pages filter
+	// by: every channel a message may have been sent through.
+	Channels []string
 }
 
 // Admin serves the administrators' dashboard.
@@ -98,7 +101,7 @@ func codeVMs(rows []models.CodeRow, users map[string]int64) []views.CodeVM {
 	out := make([]views.CodeVM, len(rows))
 	for i, r := range rows {
 		out[i] = views.CodeVM{ID: r.ID, UserID: users[r.Phone], Phone: r.Phone, State: r.Effective, Attempts: r.Attempts,
-			Channel: r.Channel, Delivery: r.Delivery, Network: r.Network, Created: r.CreatedAt}
+			Channel: r.Channel, Delivery: r.Delivery, OutboxID: r.OutboxID, Network: r.Network, Created: r.CreatedAt}
 	}
 	return out
 }

@@ -20,32 +20,36 @@ func (h *Admin) Codes(c *fiber.Ctx) error {
 
 // codesFilter reads the codes page's filter from the query string: a
 // number or a number prefix, in any format, the verified and
-// failed-delivery switches, and a date range (as the audit log's). It
-// returns the filter as the page shows it and as the queries run it, and a
-// notice for a date it dropped; a prefix of "-" matches nothing (codes are
-// only looked up by number).
-func (h *Admin) codesFilter(c *fiber.Ctx) (views.CodesFilter, models.CodeFilter, *views.Notice) {
-	v := views.CodesFilter{Q: strings.TrimSpace(c.Query("q")), Verified: c.Query("state") == "verified", DeliveryFailed: c.Query("delivery") == "failed"}
-	f := models.CodeFilter{Verified: v.Verified, DeliveryFailed: v.DeliveryFailed}
-	var notice *views.Notice
-	v.From, v.To, f.From, f.To, notice = dayRange(c)
+// failed-delivery switches, the channel, a date range (as the audit
+// log's), and the page (readListQuery). It returns the filter as the page
+// shows it and as the queries run it, the page, and a notice naming the
+// values it dropped; a prefix of "-" matches nothing (codes are only looked
+// up by number).
+func (h *Admin) codesFilter(c *fiber.Ctx) (views.CodesFilter, models.CodeFilter, listQuery, *views.Notice) {
+	l := readListQuery(c, 100, h.cfg.Channels)
+	v := views.CodesFilter{Q: strings.TrimSpace(c.Query("q")), Verified: c.Query("state") == "verified", DeliveryFailed: c.Query("delivery") == "failed",
+		Channel: l.channel, Size: l.size, Before: l.before, After: l.after}
+	f := models.CodeFilter{Verified: v.Verified, DeliveryFailed: v.DeliveryFailed, Channel: l.channel}
+	var dates *views.Notice
+	v.From, v.To, f.From, f.To, dates = dayRange(c)
+	notice := ignoredNotice(l.ignored, dates)
 	if v.Q == "" {
-		return v, f, notice
+		return v, f, l, notice
 	}
 	f.PhonePrefix = "-"
 	if s := models.ParseUserSearch(v.Q, h.cfg.Region); s.Mode == models.SearchPhone {
 		f.PhonePrefix = s.Prefix
 	}
-	return v, f, notice
+	return v, f, l, notice
 }
 
 func (h *Admin) renderCodes(c *fiber.Ctx, status int, notice *views.Notice, resendPhone string) error {
-	filter, f, filterNotice := h.codesFilter(c)
+	filter, f, l, filterNotice := h.codesFilter(c)
 	if notice == nil {
 		notice = filterNotice
 	}
 	ctx := c.UserContext()
-	codes, err := h.dash.RecentCodes(ctx, f, 100)
+	codes, links, err := h.dash.CodesPage(ctx, f, l.keyset, l.limit)
 	if err != nil {
 		return err
 	}
@@ -69,7 +73,8 @@ func (h *Admin) renderCodes(c *fiber.Ctx, status int, notice *views.Notice, rese
 	if err != nil {
 		return err
 	}
-	vm := views.CodesVM{CodesFilter: filter, Codes: codeVMs(codes, users), Total: total, Refused: auditVMs(refused), ResendPhone: resendPhone}
+	vm := views.CodesVM{CodesFilter: filter, Channels: h.cfg.Channels, Codes: codeVMs(codes, users), Total: total, Refused: auditVMs(refused), ResendPhone: resendPhone}
+	vm.KeysetPages = l.pages(links, func(before, after int64) string { return filter.Paged(before, after).URL() })
 	for _, u := range unv {
 		vm.Unverified = append(vm.Unverified, views.UnverifiedVM{Phone: u.Phone, Requests: u.Requests, LastAt: u.LastAt})
 	}
@@ -97,8 +102,8 @@ func (h *Admin) ResendCode(c *fiber.Ctx) error {
 	if status != fiber.StatusOK {
 		return h.renderCodes(c, status, notice, "")
 	}
-	filter, _, _ := h.codesFilter(c)
-	return h.done(c, filter.URL(), notice, func() error { return h.renderCodes(c, status, notice, "") })
+	filter, _, _, _ := h.codesFilter(c)
+	return h.done(c, filter.Newest().URL(), notice, func() error { return h.renderCodes(c, status, notice, "") })
 }
 
 // resend asks for a code through the sign-in flow (same quotas as an app),

@@ -1,8 +1,11 @@
 package handlers_test
 
 import (
+	"context"
+	"net/http"
 	"strings"
 	"testing"
+	"time"
 
 	"roster/web/webtest"
 )
@@ -32,5 +35,52 @@ func TestOutboxTextsOnlyForThoseWhoAct(t *testing.T) {
 		if r.CountTestID(t, "outbox-body") != 1 || !strings.Contains(body(r), code) {
 			t.Errorf("%s does not see the message text", role)
 		}
+	}
+}
+
+// The outbox pages back by keyset, filters by channel and by dates (UTC
+// days, named when unreadable), and links each message to its attempts.
+func TestOutboxPagingFiltersAndAttempts(t *testing.T) {
+	e := webtest.NewPeople(t) // 2026-03-02
+	askCodes(t, e, 0, 28)
+	e.Clock.Advance(24 * time.Hour)
+	askCodes(t, e, 28, 2)
+	e.Server.Worker().RunOnce(context.Background())
+	a := e.AdminLogin("olga", "operator")
+	count := func(url string) int { return a.Get(url).CountTestID(t, "outbox-row") }
+	first := a.Get("/admin/outbox?size=25")
+	if n := first.CountTestID(t, "outbox-row"); n != 25 {
+		t.Fatalf("first page: %d messages", n)
+	}
+	if n := follow(t, a, first, "older-page").CountTestID(t, "outbox-row"); n != 5 {
+		t.Errorf("older page: %d messages, want 5", n)
+	}
+	for url, want := range map[string]int{
+		"/admin/outbox?from=2026-03-03":                 2,
+		"/admin/outbox?to=2026-03-02":                   28,
+		"/admin/outbox?from=2026-03-02&to=2026-03-02":   28,
+		"/admin/outbox?channel=console&from=2026-03-03": 2,
+		"/admin/outbox?channel=mesibo":                  0,
+	} {
+		if n := count(url); n != want {
+			t.Errorf("%s: %d messages, want %d", url, n, want)
+		}
+	}
+	r := a.Get("/admin/outbox?from=March")
+	if got := r.TestIDText(t, "notice-error"); got != "Dates must be written YYYY-MM-DD; “March” was ignored." {
+		t.Errorf("notice %q", got)
+	}
+	if r.TestIDText(t, "outbox-channel") != "console" {
+		t.Errorf("channel column %q", r.TestIDText(t, "outbox-channel"))
+	}
+	msg := follow(t, a, r, "outbox-attempts")
+	expectStatus(t, msg, http.StatusOK)
+	if msg.CountTestID(t, "attempt-row") != 1 || !strings.Contains(msg.TestIDText(t, "message-body"), "is your") {
+		t.Errorf("message page: %.3000s", msg.Body)
+	}
+	href, _ := r.TestID(t, "outbox-attempts").Attr("href")
+	viewer := e.AdminLogin("vera", "viewer").Get(href)
+	if viewer.CountTestID(t, "message-body") != 0 || viewer.CountTestID(t, "message-body-hidden") != 1 || viewer.CountTestID(t, "attempt-row") != 1 {
+		t.Errorf("a viewer's message page: %.3000s", viewer.Body)
 	}
 }

@@ -35,8 +35,8 @@ func (h *Admin) UnlockNumber(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	filter, _, _ := h.codesFilter(c)
-	return h.done(c, filter.URL(), n, func() error { return h.renderCodes(c, fiber.StatusOK, n, "") })
+	filter, _, _, _ := h.codesFilter(c)
+	return h.done(c, filter.Newest().URL(), n, func() error { return h.renderCodes(c, fiber.StatusOK, n, "") })
 }
 
 func (h *Admin) unlock(c *fiber.Ctx, e164 string) (*views.Notice, error) {

@@ -6,6 +6,8 @@ import (
 	"slices"
 	"strings"
 	"time"
+
+	"gorm.io/gorm"
 )
 
 // CodeRow is a code request with its effective state and delivery.
@@ -14,6 +16,7 @@ type CodeRow struct {
 	Effective string // pending, verified, expired, locked, superseded
 	Delivery  string // outbox state ("sent", "failed: ...") or a note
 	OutboxAt  *int64
+	OutboxID  int64 // its message (0: none), whose attempts OutboxDetail shows
 }
 
 // codes returns code requests with their delivery, newest first.
@@ -22,6 +25,11 @@ func (d *Dashboard) codes(ctx context.Context, where string, args []any, limit i
 	if err := d.db.Read.WithContext(ctx).Where(where, args...).Order("id DESC").Limit(limit).Find(&otps).Error; err != nil {
 		return nil, err
 	}
+	return d.codeRows(ctx, otps)
+}
+
+// codeRows are code requests with their effective state and delivery.
+func (d *Dashboard) codeRows(ctx context.Context, otps []OTPCode) ([]CodeRow, error) {
 	now := toMillis(d.clock.Now())
 	ids := make([]int64, len(otps))
 	guards := map[string]bool{}
@@ -72,7 +80,7 @@ func (d *Dashboard) codes(ctx context.Context, where string, args []any, limit i
 			if m.State == OutboxFailed || (m.State == OutboxPending && m.LastError != "") {
 				r.Delivery += ": " + truncate(m.LastError, 120)
 			}
-			r.OutboxAt = m.SentAt
+			r.OutboxAt, r.OutboxID = m.SentAt, m.ID
 		case o.Channel == "":
 			r.Delivery = "not sent (demo-code mode or test number)"
 		default:
@@ -84,14 +92,15 @@ func (d *Dashboard) codes(ctx context.Context, where string, args []any, limit i
 }
 
 // CodeFilter narrows the codes page: a number prefix ("" for all), only
-// verified codes, only codes whose message failed for good, and a range of
-// creation times.
+// verified codes, only codes whose message failed for good, the channel
+// they were sent by, and a range of creation times.
 type CodeFilter struct {
 	PhonePrefix    string
 	Verified       bool
 	DeliveryFailed bool
-	From           int64 // ms, inclusive; 0 = no bound
-	To             int64 // ms, exclusive; 0 = no bound
+	Channel        string // "" for any
+	From           int64  // ms, inclusive; 0 = no bound
+	To             int64  // ms, exclusive; 0 = no bound
 }
 
 // where is the filter as a condition on otp_codes, one definition for the
@@ -107,6 +116,9 @@ func (f CodeFilter) where() (string, []any) {
 	if f.DeliveryFailed { // failed messages are few: outbox_due (state, ...) finds them
 		where, args = append(where, "id IN (SELECT otp_id FROM outbox WHERE state = ? AND otp_id IS NOT NULL)"), append(args, OutboxFailed)
 	}
+	if f.Channel != "" {
+		where, args = append(where, "channel = ?"), append(args, f.Channel)
+	}
 	if f.From > 0 {
 		where, args = append(where, "created_at >= ?"), append(args, f.From)
 	}
@@ -116,10 +128,17 @@ func (f CodeFilter) where() (string, []any) {
 	return strings.Join(where, " AND "), args
 }
 
-// RecentCodes returns the newest code requests of the filter.
-func (d *Dashboard) RecentCodes(ctx context.Context, f CodeFilter, limit int) ([]CodeRow, error) {
+// CodesPage returns one keyset page of the filter's code requests, newest
+// first, and the cursors of the pages around it.
+func (d *Dashboard) CodesPage(ctx context.Context, f CodeFilter, k Keyset, limit int) ([]CodeRow, PageLinks, error) {
 	where, args := f.where()
-	return d.codes(ctx, where, args, limit)
+	otps, links, err := keysetPage(func() *gorm.DB { return d.db.Read.WithContext(ctx).Model(&OTPCode{}).Where(where, args...) }, k, limit,
+		func(o *OTPCode) int64 { return o.ID })
+	if err != nil {
+		return nil, links, err
+	}
+	rows, err := d.codeRows(ctx, otps)
+	return rows, links, err
 }
 
 // CountCodes counts the code requests of the filter.

@@ -38,6 +38,7 @@ const (
 	PathCodesResend       = "/codes/resend"
 	PathCodesUnlock       = "/codes/unlock"
 	PathOutbox            = "/outbox"
+	PathOutboxMessage     = "/outbox/:id"
 	PathPushes            = "/pushes"
 	PathAudit             = "/audit"
 	PathAuditCSV          = "/audit.csv"
@@ -73,6 +74,9 @@ func AdminURL(pattern string, ids ...int64) string {
 
 // UserURL is a user's page.
 func UserURL(id int64) string { return AdminURL(PathUser, id) }
+
+// OutboxMessageURL is an outbox message's page: its delivery attempts.
+func OutboxMessageURL(id int64) string { return AdminURL(PathOutboxMessage, id) }
 
 // GroupURL is a group's page.
 func GroupURL(id int64) string { return AdminURL(PathGroup, id) }

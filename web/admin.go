@@ -188,6 +188,10 @@ func (s *Server) setUpAdmin(ctx context.Context, opts Options, sessionsStore *mo
 
 		MesiboStatus: s.mesiboStatus, // the degraded-mesibo banner
 		Health:       s.health,
+
+		// Every channel a code or a job may have gone through, configured
+		// now or not: the lists keep older messages.
+		Channels: []string{ChannelConsole, ChannelTwilio, ChannelWebhook, ChannelSMTP, models.MesiboChannel, models.PushFCM, models.PushAPNs},
 	})
 	s.admins = admins
 	return nil
@@ -260,6 +264,7 @@ func (s *Server) adminRoutes(html fiber.Router) {
 	g.Post(views.PathCodesUnlock, h.UnlockNumber)
 
 	g.Get(views.PathOutbox, h.Outbox)
+	g.Get(views.PathOutboxMessage, h.OutboxMessage)
 	g.Get(views.PathPushes, h.Pushes)
 
 	g.Get(views.PathAudit, h.Audit)
