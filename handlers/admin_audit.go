@@ -47,23 +47,33 @@ func (h *Admin) auditFilter(c *fiber.Ctx) (views.AuditFilter, models.AuditFilter
 // inclusive, to exclusive (the whole "to" day). A date written otherwise is
 // dropped with a notice.
 func dayRange(c *fiber.Ctx) (from, to string, fromMs, toMs int64, notice *views.Notice) {
-	for _, k := range []string{"from", "to"} {
+	from, to, fromMs, toMs, bad := dayRangeOf(c, "from", "to")
+	if bad != "" {
+		notice = fail("Dates must be written YYYY-MM-DD; “" + bad + "” was ignored.")
+	}
+	return from, to, fromMs, toMs, notice
+}
+
+// dayRangeOf is dayRange with the range in the query keys fromKey and
+// toKey; bad is the last value it could not read ("" when none).
+func dayRangeOf(c *fiber.Ctx, fromKey, toKey string) (from, to string, fromMs, toMs int64, bad string) {
+	for _, k := range []string{fromKey, toKey} {
 		s := strings.TrimSpace(c.Query(k))
 		if s == "" {
 			continue
 		}
 		d, err := time.Parse("2006-01-02", s)
 		if err != nil {
-			notice = fail("Dates must be written YYYY-MM-DD; “" + s + "” was ignored.")
+			bad = s
 			continue
 		}
-		if k == "from" {
+		if k == fromKey {
 			from, fromMs = s, d.UnixMilli()
 		} else {
 			to, toMs = s, d.AddDate(0, 0, 1).UnixMilli()
 		}
 	}
-	return from, to, fromMs, toMs, notice
+	return from, to, fromMs, toMs, bad
 }
 
 // Audit is GET /admin/audit.

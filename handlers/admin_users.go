@@ -70,6 +70,22 @@ func (h *Admin) usersFilter(c *fiber.Ctx) (views.UsersFilter, models.UserFilter,
 		ignore("active", "1 to 3650 days")
 		v.ActiveDays = ""
 	}
+	for _, r := range []struct {
+		from, to     string
+		fromV, toV   *string
+		fromMs, toMs *int64
+	}{
+		{"created_from", "created_to", &v.CreatedFrom, &v.CreatedTo, &f.CreatedFrom, &f.CreatedTo},
+		{"seen_from", "seen_to", &v.SeenFrom, &v.SeenTo, &f.SeenFrom, &f.SeenTo},
+	} {
+		*r.fromV, *r.toV, *r.fromMs, *r.toMs, _ = dayRangeOf(c, r.from, r.to)
+		if *r.fromV == "" {
+			ignore(r.from, "a date YYYY-MM-DD")
+		}
+		if *r.toV == "" {
+			ignore(r.to, "a date YYYY-MM-DD")
+		}
+	}
 	return v, f, ignored
 }
 

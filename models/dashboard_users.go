@@ -15,6 +15,11 @@ type UserFilter struct {
 	InactiveDays  int    // > 0: not seen for this many days
 	ActiveDays    int    // > 0: seen in the last this many days
 	NeverVerified bool   // never signed in: no sign-in or app request on record (seen_key 0: users created by import or seed)
+	// Date ranges in ms, From inclusive, To exclusive, 0 = no bound: when
+	// the user signed up, and when last seen (a user never seen is out of
+	// any last-seen range).
+	CreatedFrom, CreatedTo int64
+	SeenFrom, SeenTo       int64
 	// Sort is the column the list is in order of: "seen" (default),
 	// "created", "phone" or "name". A phone search is in phone order, a
 	// name search in sign-up order (the order of its index).
@@ -329,6 +334,27 @@ func appendUserFilters(f UserFilter, now int64, where []string, args []any) ([]s
 			where = append(where, cond) // a range of users_seen_key, in page order
 		} else {
 			filters = append(filters, cond)
+		}
+	}
+	// A range of the index of the list's order when it is in order of that
+	// column, else checked on the bounded scan.
+	seenFrom := f.SeenFrom
+	if f.SeenTo > 0 {
+		seenFrom = max(seenFrom, 1) // seen_key 0: never seen
+	}
+	for _, r := range []struct {
+		cond, sort string
+		v          int64
+	}{
+		{"created_at >= ?", "created", f.CreatedFrom}, {"created_at < ?", "created", f.CreatedTo},
+		{"seen_key >= ?", "seen", seenFrom}, {"seen_key < ?", "seen", f.SeenTo},
+	} {
+		switch {
+		case r.v <= 0:
+		case f.Search.Mode == SearchAll && (f.Sort == r.sort || (f.Sort == "" && r.sort == "seen")):
+			where, args = append(where, r.cond), append(args, r.v)
+		default:
+			filters, fargs = append(filters, r.cond), append(fargs, r.v)
 		}
 	}
 	return where, args, filters, fargs
