@@ -106,10 +106,16 @@ func (h *Admin) Audit(c *fiber.Ctx) error {
 	return Render(c, fiber.StatusOK, views.AdminAudit(meta, vm))
 }
 
-// AuditCSV is GET /admin/audit.csv: the filtered log as CSV.
+// AuditCSV is GET /admin/audit.csv: the filtered log as CSV, for operators
+// and owners, audited with its filter and row count as the users export is
+// (UsersCSV).
 func (h *Admin) AuditCSV(c *fiber.Ctx) error {
-	_, f, _ := h.auditFilter(c)
-	f.Before = 0 // the export is the whole filtered log, not one page of it
+	if refused := h.refuseExport(c); refused != nil {
+		return refused()
+	}
+	v, f, _ := h.auditFilter(c)
+	f.Before, v.Before = 0, 0 // the export is the whole filtered log, not one page of it
+	n := 0
 	c.Set(fiber.HeaderContentType, "text/csv; charset=utf-8")
 	c.Set(fiber.HeaderContentDisposition, `attachment; filename="roster-audit.csv"`)
 	w := csv.NewWriter(c.Response().BodyWriter())
@@ -121,6 +127,7 @@ func (h *Admin) AuditCSV(c *fiber.Ctx) error {
 		if e.UserID != nil {
 			uid = strconv.FormatInt(*e.UserID, 10)
 		}
+		n++
 		return w.Write([]string{strconv.FormatInt(e.ID, 10), time.UnixMilli(e.At).UTC().Format(time.RFC3339Nano),
 			csvCell(e.Actor), csvCell(e.Type), csvCell(e.Phone), uid, csvCell(e.IP), csvCell(e.UserAgent), csvCell(auditDetail(e))})
 	})
@@ -128,7 +135,11 @@ func (h *Admin) AuditCSV(c *fiber.Ctx) error {
 		return err
 	}
 	w.Flush()
-	return w.Error()
+	if err := w.Error(); err != nil {
+		return err
+	}
+	return h.actions.AuditAdmin(c.UserContext(), adminOf(c), models.EventAdminExportAudit, "", adminClient(c),
+		"audit log CSV, filter "+exportFilter(v.CSVURL())+", "+views.Plural(n, "row", "rows"))
 }
 
 // csvCell defuses spreadsheet formulas (CSV injection): a cell that starts

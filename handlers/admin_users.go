@@ -224,15 +224,16 @@ func totalText(t models.UserTotal) string {
 const csvExportCap = 1_000_000
 
 // UsersCSV is GET /admin/users.csv: the current filter, every page of it,
-// as CSV (the list's own keyset walk, page after page).
+// as CSV (the list's own keyset walk, page after page), for operators and
+// owners (refuseExport). The export is audited with its filter and row
+// count once written: the body is sent only after the handler returns, and
+// an error then (the audit insert's too) sends an error page instead.
 func (h *Admin) UsersCSV(c *fiber.Ctx) error {
+	if refused := h.refuseExport(c); refused != nil {
+		return refused()
+	}
 	v, f, _ := h.usersFilter(c)
 	f.After, f.Before, f.Last, f.Limit = "", "", false, 200
-	// Audited first: an export that fails halfway has still sent numbers.
-	if err := h.actions.AuditAdmin(c.UserContext(), adminOf(c), models.EventAdminExportUsers, "", adminClient(c),
-		"users CSV, filter "+strings.TrimPrefix(v.CSVURL(), views.AdminURL(views.PathUsersCSV))); err != nil {
-		return err
-	}
 	c.Set(fiber.HeaderContentType, "text/csv; charset=utf-8")
 	c.Set(fiber.HeaderContentDisposition, `attachment; filename="roster-users.csv"`)
 	w := csv.NewWriter(c.Response().BodyWriter())
@@ -246,7 +247,8 @@ func (h *Admin) UsersCSV(c *fiber.Ctx) error {
 		}
 		return time.UnixMilli(*ms).UTC().Format(time.RFC3339)
 	}
-	for n := 0; n < csvExportCap; {
+	n := 0
+	for n < csvExportCap {
 		page, err := h.dash.ListUsers(c.UserContext(), f)
 		if err != nil {
 			return err
@@ -268,5 +270,30 @@ func (h *Admin) UsersCSV(c *fiber.Ctx) error {
 		f.After = page.Next
 	}
 	w.Flush()
-	return w.Error()
+	if err := w.Error(); err != nil {
+		return err
+	}
+	return h.actions.AuditAdmin(c.UserContext(), adminOf(c), models.EventAdminExportUsers, "", adminClient(c),
+		"users CSV, filter "+exportFilter(v.CSVURL())+", "+views.Plural(n, "row", "rows"))
+}
+
+// exportFilter is the query string of an export's URL, as its audit entry
+// names the filter ("none" for the whole list).
+func exportFilter(url string) string {
+	if _, q, ok := strings.Cut(url, "?"); ok {
+		return "?" + q
+	}
+	return "none"
+}
+
+// refuseExport refuses a viewer an export: exports hold every phone number,
+// IP address and user agent of what they list. It returns how to answer, or
+// nil for operators and owners.
+func (h *Admin) refuseExport(c *fiber.Ctx) func() error {
+	if adminOf(c).CanWrite() {
+		return nil
+	}
+	return func() error {
+		return h.refuse(c, fiber.StatusForbidden, "Exports hold every phone number, IP address and user agent: only operators and owners download them.")
+	}
 }

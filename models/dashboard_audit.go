@@ -112,7 +112,7 @@ func auditTypes() []string {
 		EventAdminLogin, EventAdminLoginFailed, EventAdminLogout, EventAdminCreated, EventAdminPasswordSet,
 		EventAdminRevokeToken, EventAdminRevokeAll, EventAdminBlock, EventAdminUnblock, EventAdminDeleteUser,
 		EventAdminResendCode, EventAdminPasswordFail, EventAdminSessionsRevoked,
-		EventAdminModerate, EventAdminEditProfile, EventAdminExportUsers, EventAdminUnlock, EventAdminCreateUser,
+		EventAdminModerate, EventAdminEditProfile, EventAdminExportUsers, EventAdminExportAudit, EventAdminUnlock, EventAdminCreateUser,
 		EventAdminRoleChanged, EventAdminDisabled, EventAdminEnabled, EventAdminSessionEnded, EventAdminPasswordChanged,
 		EventAdminCreateGroup, EventAdminRenameGroup, EventAdminGroupMembers, EventAdminDeleteGroup,
 	}

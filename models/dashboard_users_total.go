@@ -24,6 +24,11 @@ const (
 // CSV: the export holds every matching user's number and name.
 const EventAdminExportUsers = "admin_export_users"
 
+// EventAdminExportAudit is an administrator downloading the audit log as
+// CSV: the export holds the numbers, IP addresses and user agents of its
+// entries.
+const EventAdminExportAudit = "admin_export_audit"
+
 // UserTotal is how many users the filter matches.
 type UserTotal struct {
 	N    int64
