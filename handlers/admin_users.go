@@ -258,6 +258,9 @@ func (h *Admin) UsersCSV(c *fiber.Ctx) error {
 			if r.BlockedAt(now) {
 				state = "blocked"
 			}
+			if r.AwaitingSignIn {
+				state = "awaiting-sign-in"
+			}
 			if err := w.Write([]string{strconv.FormatInt(r.ID, 10), csvCell(r.Phone), csvCell(r.Name), csvCell(r.Status), state,
 				stamp(&r.CreatedAt), stamp(r.LastSeenAt), strconv.Itoa(r.Devices)}); err != nil {
 				return err

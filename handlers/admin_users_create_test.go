@@ -34,6 +34,9 @@ func TestCreateUserJoinsAtFirstSignIn(t *testing.T) {
 	if list.TestIDText(t, "user-name") != "Bob Admin" || list.TestIDText(t, "state") != "awaiting-sign-in" {
 		t.Errorf("the list shows %q %q", list.TestIDText(t, "user-name"), list.TestIDText(t, "state"))
 	}
+	if csv := string(a.Get("/admin/users.csv?q=%2B12015550102").Body); !strings.Contains(csv, ",Bob Admin,,awaiting-sign-in,") {
+		t.Errorf("the export does not say the account awaits its owner: %s", csv)
+	}
 	// A start-up's hash backfill leaves it hidden.
 	if _, err := e.Server.Contacts().BackfillHashes(t.Context()); err != nil {
 		t.Fatal(err)
