@@ -25,16 +25,14 @@ func (e *ExistingUserError) Error() string {
 // yet: the account awaits its owner's first sign-in with a code, and until
 // then no address book or group finds it and nobody is told it joined
 // (completeSignInWith makes that sign-in its join). A number that has an
-// account already is refused with an *ExistingUserError. The number's
-// lock is the one a sign-in takes before it creates a user, so the two
-// cannot both create one.
+// account already is refused with an *ExistingUserError. A creation and a
+// sign-in (or two creations) of one number at once make one account:
+// users.phone is unique, and the transaction that loses the insert is run
+// again by WriteTx and finds the other's row.
 func (d *UserActions) CreateUser(ctx context.Context, p Phone, name, actor string, cl ClientInfo) (*User, error) {
 	now := toMillis(d.clock.Now())
 	name = CleanText(name, MaxNameLen)
 	return WriteTx(ctx, d.db, func(tx *Tx) (*User, error) {
-		if err := lockKey(tx.DB, lockPhone, p.E164); err != nil {
-			return nil, err
-		}
 		switch u, err := userByPhone(tx.DB, p.E164); {
 		case err == nil:
 			return nil, &ExistingUserError{ID: u.ID, Phone: p.E164}
