@@ -40,6 +40,9 @@ type AdminConfig struct {
 	Health func(ctx context.Context) views.HealthVM
 	// CodesKept is the retention of codes: older ones are pruned.
 	CodesKept time.Duration
+	// Fraud is the fraud guard's figures and actions (the fraud page, the
+	// overview's banner).
+	Fraud *models.Fraud
 }
 
 // Admin serves the administrators' dashboard.

@@ -73,6 +73,8 @@ func (d *Dashboard) codes(ctx context.Context, where string, args []any, limit i
 				r.Delivery += ": " + truncate(m.LastError, 120)
 			}
 			r.OutboxAt = m.SentAt
+		case o.HeldReason != "":
+			r.Delivery = "held, not sent: " + o.HeldReason
 		case o.Channel == "":
 			r.Delivery = "not sent (demo-code mode or test number)"
 		default:
