@@ -135,6 +135,15 @@ func TestKillSwitch(t *testing.T) {
 	if n := e.Count("SELECT COUNT(*) FROM otp_codes WHERE held_reason = 'sending is switched off on the dashboard'"); n != 1 {
 		t.Errorf("%d codes held by the switch", n)
 	}
+	// An administrator's resend is held like an app's, and told so.
+	e.Clock.Advance(time.Minute)
+	r = a.Post("/admin/codes/resend", map[string]string{"phone": "+12025550102"})
+	if r.Status != http.StatusConflict || !strings.Contains(string(r.Body), "No code sent: the fraud guard held it (sending is switched off on the dashboard)") {
+		t.Errorf("the resend of a held code: %d", r.Status)
+	}
+	if n := e.Count("SELECT COUNT(*) FROM audit_log WHERE type = 'admin_resend_code' AND detail = 'held by the fraud guard: sending is switched off on the dashboard'"); n != 1 {
+		t.Errorf("the held resend is not audited as held")
+	}
 	if r := a.Post("/admin/fraud/sending", map[string]string{"sending": "maybe", "password": webtest.AdminPassword}); r.Status != http.StatusBadRequest {
 		t.Errorf("a bad value: %d", r.Status)
 	}

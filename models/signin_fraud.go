@@ -1,6 +1,7 @@
 package models
 
 import (
+	"context"
 	"fmt"
 	"time"
 
@@ -259,3 +260,15 @@ func sentSince(tx *gorm.DB, since time.Time, limit int) (int64, error) {
 func dayStart(now time.Time) time.Time { return now.UTC().Truncate(24 * time.Hour) }
 
 func percent(share float64) string { return fmt.Sprintf("%.0f %%", share*100) }
+
+// HeldReason is why the number's newest code was held ("": it was not,
+// or there is none), for the dashboard's resend to say so.
+func (s *SignIn) HeldReason(ctx context.Context, e164 string) (string, error) {
+	var reasons []string
+	err := s.db.Read.WithContext(ctx).Model(&OTPCode{}).Where("phone = ?", e164).Order("id DESC").Limit(1).
+		Pluck("held_reason", &reasons).Error
+	if err != nil || len(reasons) == 0 {
+		return "", err
+	}
+	return reasons[0], nil
+}
