@@ -150,7 +150,9 @@ func (f FraudPolicy) lock(tx *gorm.DB, prefix, country string) error {
 // overLimit returns the first prefix or country limit the request would
 // pass (reason "": none), with a detail for the audit log and how long
 // until a code is allowed again. Refused requests store no code, so they
-// do not count.
+// do not count. Numbers that signed in before are refused like any other:
+// sparing them would tell whoever fills a prefix which of its numbers are
+// users (holds spare them, as a hold answers like a code sent).
 func (f FraudPolicy) overLimit(tx *gorm.DB, prefix, country string, now time.Time) (string, string, time.Duration, error) {
 	limits := []struct {
 		reason, what, where, key string
