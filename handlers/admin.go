@@ -43,6 +43,9 @@ type AdminConfig struct {
 	// Channels are the delivery channels the codes and outbox pages filter
 	// by: every channel a message may have been sent through.
 	Channels []string
+	// Fraud is the fraud guard's figures and actions (the fraud page, the
+	// overview's banner).
+	Fraud *models.Fraud
 }
 
 // Admin serves the administrators' dashboard.

@@ -126,6 +126,15 @@ func (h *Admin) resend(c *fiber.Ctx, p models.Phone) (int, *views.Notice, error)
 	case h.cfg.DemoCodeOn:
 		detail = "demo-code mode: nothing sent"
 		notice = ok("No code sent: demo-code mode is on (the fixed demo code works).")
+	default:
+		held, err := h.signIn.HeldReason(c.UserContext(), p.E164)
+		if err != nil {
+			return 0, nil, err
+		}
+		if held != "" {
+			detail = "held by the fraud guard: " + held
+			status, notice = fiber.StatusConflict, fail("No code sent: the fraud guard held it ("+held+").")
+		}
 	}
 	if err := h.actions.AuditAdmin(c.UserContext(), adminOf(c), models.EventAdminResendCode, p.E164, adminClient(c), detail); err != nil {
 		return 0, nil, err

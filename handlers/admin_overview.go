@@ -34,6 +34,9 @@ func (h *Admin) Overview(c *fiber.Ctx) error {
 			views.NewChart("Codes requested", "chart-codes", days, codes),
 			views.NewChart("Contact syncs", "chart-syncs", days, syncs),
 		}}
+	if vm.FraudBanner, err = h.cfg.Fraud.Banner(c.UserContext()); err != nil {
+		return err
+	}
 	if h.cfg.Health != nil {
 		health := h.cfg.Health(c.UserContext())
 		vm.Health = &health

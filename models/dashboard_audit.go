@@ -115,6 +115,7 @@ func auditTypes() []string {
 		EventAdminModerate, EventAdminEditProfile, EventAdminExportUsers, EventAdminExportAudit, EventAdminUnlock, EventAdminCreateUser,
 		EventAdminRoleChanged, EventAdminDisabled, EventAdminEnabled, EventAdminSessionEnded, EventAdminPasswordChanged,
 		EventAdminCreateGroup, EventAdminRenameGroup, EventAdminGroupMembers, EventAdminDeleteGroup,
+		EventCodeHeld, EventAdminFraudRelease, EventAdminFraudSending,
 	}
 	slices.Sort(ts)
 	return ts

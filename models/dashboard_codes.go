@@ -81,6 +81,8 @@ func (d *Dashboard) codeRows(ctx context.Context, otps []OTPCode) ([]CodeRow, er
 				r.Delivery += ": " + truncate(m.LastError, 120)
 			}
 			r.OutboxAt, r.OutboxID = m.SentAt, m.ID
+		case o.HeldReason != "":
+			r.Delivery = "held, not sent: " + o.HeldReason
 		case o.Channel == "":
 			r.Delivery = "not sent (demo-code mode or test number)"
 		default:

@@ -16,7 +16,8 @@ import (
 //   - a keyed advisory lock for what has no row to lock: the tries of a
 //     phone's code and its first sign-in (the first code request of a
 //     number has nothing yet to lock with FOR UPDATE), the quota of a
-//     network, the service's SMS cap (a count over a sliding window);
+//     network, the service's SMS cap (a count over a sliding window), the
+//     fraud guard's prefixes, countries and budget;
 //   - the user's row (lockUser, lockedUserByID) for a user's own changes: a
 //     block, a deletion, the uploads cap, a profile, a new session;
 //   - the owners' rows for address books (lockUsers of their owners);
@@ -53,6 +54,12 @@ const (
 	// lockPushToken: a push token's owner (Sessions.SetPush), so that of
 	// two sessions setting one token at once the last keeps it.
 	lockPushToken lockClass = 7
+	// The fraud guard's counts (signin_fraud.go): the codes of a number
+	// prefix, of a country (its limits, its conversion watch, its release)
+	// and the day's budget.
+	lockFraudPrefix  lockClass = 8
+	lockFraudCountry lockClass = 9
+	lockFraudBudget  lockClass = 10
 )
 
 // lockKey waits for and takes the lock on class and key until the end of

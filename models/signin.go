@@ -71,6 +71,11 @@ type OTPCode struct {
 	CreatedAt  int64 `gorm:"autoCreateTime:false"`
 	ExpiresAt  int64
 	VerifiedAt *int64
+	// The fraud guard's (signin_fraud.go): the number's prefix and
+	// country, and why the code was held instead of sent ("": it was not).
+	Prefix     string
+	Country    string
+	HeldReason string
 }
 
 // Code states.
@@ -105,6 +110,9 @@ type SignInConfig struct {
 	// RecycleAfter: a number proven by code whose account was not seen for
 	// this long gets a fresh account, the old one detached (0: never).
 	RecycleAfter time.Duration
+
+	// Fraud is the fraud guard's policy (signin_fraud.go).
+	Fraud FraudPolicy
 }
 
 // SignIn runs phone sign-in with one-time codes.

@@ -61,6 +61,9 @@ func (s *SignIn) RequestCode(ctx context.Context, p Phone, cl ClientInfo) error 
 				return refused, err
 			}
 		}
+		if refused, held, err := s.guardFraud(tx, p, cl, now); err != nil || refused != nil || held {
+			return refused, err
+		}
 		code := s.cfg.DemoCode
 		if code == "" {
 			if code, err = newCode(); err != nil {
@@ -74,6 +77,7 @@ func (s *SignIn) RequestCode(ctx context.Context, p Phone, cl ClientInfo) error 
 		otp := &OTPCode{Phone: p.E164, CodeMAC: s.mac(p.E164, code), State: CodePending,
 			Network: NetworkKey(cl.IP), UserAgent: truncate(cl.UserAgent, 512), AppID: truncate(cl.AppID, 256),
 			CreatedAt: nowMs, ExpiresAt: toMillis(now.Add(s.cfg.Policy.TTL))}
+		otp.Prefix, otp.Country = fraudKeys(p)
 		detail := "sent via " + channel
 		if s.cfg.DemoCode != "" {
 			detail = "demo-code mode: nothing sent"

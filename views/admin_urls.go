@@ -58,6 +58,10 @@ const (
 	PathGroupDelete  = "/groups/:id/delete"
 	PathGroupRename  = "/groups/:id/rename"
 	PathGroupMembers = "/groups/:id/members"
+
+	PathFraud        = "/fraud"
+	PathFraudRelease = "/fraud/release"
+	PathFraudSending = "/fraud/sending"
 )
 
 // AdminURL is the address of a dashboard route: its pattern with the

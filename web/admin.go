@@ -186,6 +186,7 @@ func (s *Server) setUpAdmin(ctx context.Context, opts Options, sessionsStore *mo
 		PhotoURL:      s.cfg.BaseURL + "/files/",
 		Settings:      settingsOf(s.cfg, getenv),
 
+		Fraud:        models.NewFraud(s.db, s.clock, s.fraudPolicy()),
 		MesiboStatus: s.mesiboStatus, // the degraded-mesibo banner
 		Health:       s.health,
 
@@ -266,6 +267,10 @@ func (s *Server) adminRoutes(html fiber.Router) {
 	g.Get(views.PathOutbox, h.Outbox)
 	g.Get(views.PathOutboxMessage, h.OutboxMessage)
 	g.Get(views.PathPushes, h.Pushes)
+
+	g.Get(views.PathFraud, h.Fraud)
+	g.Post(views.PathFraudRelease, h.ReleaseCountry)
+	g.Post(views.PathFraudSending, h.SetSending)
 
 	g.Get(views.PathAudit, h.Audit)
 	g.Get(views.PathAuditCSV, h.AuditCSV)

@@ -177,7 +177,8 @@ func journeyMore(t *testing.T, ctx context.Context, e *webtest.Env, base, uid, f
 		{"matched", "/admin/users/" + frID + "/have", `[data-testid="contacts-count"]`},
 		{"account", "/admin/account", `[data-testid="password-form"]`},
 		{"admin-detail", "/admin/admins/2", `[data-testid="admin-sessions"]`}, // alice (1 is the first owner)
-		{"admins", "/admin/admins", `[data-testid="admins-table"]`},
+		{"fraud", "/admin/fraud", `[data-testid="fraud-countries"]`},
+		{"admins", "/admin/admins", `[data-testid="admins-table"]`}, // the last: an admin is created on it next
 	} {
 		do(t, ctx, p.name, chromedp.Navigate(base+p.path), chromedp.WaitVisible(chromedp.CSS(p.wait)))
 		checkPage(t, ctx, p.name)

@@ -72,6 +72,8 @@ type Config struct {
 
 	Delivery DeliveryConfig // delivery channels and token issuer: config_delivery.go
 
+	Fraud FraudConfig // the fraud guard against SMS pumping: config_fraud.go
+
 	AdminRegion string // region of national-format numbers typed into the dashboard
 
 	People PeopleConfig // contacts, photos, notices
@@ -150,6 +152,7 @@ func ParseConfig(name string, args []string, getenv func(string) string, out io.
 	fs.StringVar(&cfg.InviteText, "invite-text", "", "invite text sent to apps (default mentions the app name)")
 
 	deliveryFlags(fs, &cfg.Delivery)
+	fraudFlags(fs, &cfg.Fraud)
 	registerPeopleFlags(fs, &cfg.People)
 	registerFilesFlags(fs, &cfg.Files)
 	pushFlags(fs, &cfg.Push)
@@ -277,6 +280,7 @@ func (cfg *Config) finish() error {
 	errs = append(errs, cfg.Files.check()...)
 	errs = append(errs, cfg.Push.check()...)
 	errs = append(errs, cfg.Load.check()...)
+	errs = append(errs, cfg.Fraud.check()...)
 	if cfg.ShareText == "" {
 		cfg.ShareText = fmt.Sprintf("Let's chat on %s! Get it at %s", cfg.AppName, cfg.BaseURL)
 	}

@@ -24,6 +24,7 @@ type metrics struct {
 	duration *prometheus.HistogramVec
 	ops      *prometheus.CounterVec
 	pushes   *prometheus.CounterVec
+	fraud    *prometheus.CounterVec
 }
 
 func newMetrics() *metrics {
@@ -43,7 +44,10 @@ func newMetrics() *metrics {
 	m.pushes = prometheus.NewCounterVec(prometheus.CounterOpts{
 		Name: "roster_push_attempts_total", Help: "Push attempts by provider and outcome (sent, retry, failed).",
 	}, []string{"provider", "outcome"})
-	m.registry.MustRegister(m.requests, m.duration, m.ops, m.pushes,
+	m.fraud = prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "roster_otp_fraud_total", Help: "Code requests the fraud guard refused or held, by decision and reason.",
+	}, []string{"decision", "reason"})
+	m.registry.MustRegister(m.requests, m.duration, m.ops, m.pushes, m.fraud,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	return m
 }
@@ -94,4 +98,9 @@ func (m *metrics) handler() fiber.Handler {
 // observePush counts one push attempt.
 func (m *metrics) observePush(provider, outcome string) {
 	m.pushes.WithLabelValues(provider, outcome).Inc()
+}
+
+// observeFraud counts one refusal or hold of the fraud guard.
+func (m *metrics) observeFraud(decision, reason string) {
+	m.fraud.WithLabelValues(decision, reason).Inc()
 }

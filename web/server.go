@@ -203,6 +203,7 @@ func build(ctx context.Context, cfg Config, log *slog.Logger, opts Options, db *
 
 		GroupsPerUser: cfg.People.Groups.MaxPerUser,
 		RecycleAfter:  cfg.RecycleAfter,
+		Fraud:         s.fraudPolicy(),
 	})
 	files, err := openFiles(ctx, cfg, opts.Getenv)
 	if err != nil {

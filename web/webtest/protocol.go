@@ -38,12 +38,15 @@ func (e *Env) SetNotify(token string) *Response {
 }
 
 // NewPeople is a Roster whose IP quota does not get in the way of signing in
-// several people from the test's one address.
+// several people from the test's one address, nor its prefix limit of
+// signing in several numbers of one test range.
 func NewPeople(t testing.TB, args ...string) *Env {
 	return New(t, WithArgs(append(peopleArgs(), args...)...))
 }
 
-func peopleArgs() []string { return []string{"--otp-ip-hourly", "0", "--otp-ip-daily", "0"} }
+func peopleArgs() []string {
+	return []string{"--otp-ip-hourly", "0", "--otp-ip-daily", "0", "--otp-prefix-hourly", "0", "--otp-prefix-daily", "0"}
+}
 
 // Contact is one entry of a getcontacts reply, with the protocol's types.
 type Contact struct {

@@ -1,0 +1,149 @@
+// The fraud guard as an app meets it: the limits per number prefix and per
+// country refuse like any quota; holds answer as usual and send nothing.
+
+package handlers_test
+
+import (
+	"fmt"
+	"strings"
+	"testing"
+	"time"
+
+	"roster/web/webtest"
+)
+
+// noIPQuota: the tests ask from one address for many numbers.
+var noIPQuota = []string{"--otp-ip-hourly", "0", "--otp-ip-daily", "0"}
+
+func fraudEnv(t *testing.T, args ...string) *webtest.Env {
+	return webtest.New(t, webtest.WithArgs(append(noIPQuota, args...)...))
+}
+
+// A pumping run walks +1 201 555 0000 to 0099 at once: the default prefix
+// limit (20 an hour) lets exactly 20 codes out; the rest are refused with
+// RATELIMIT, recorded as nothing but one audit row with its repeats.
+// Another prefix is not affected; an hour later 20 more go out.
+func TestPrefixLimitStopsPumping(t *testing.T) {
+	e := fraudEnv(t)
+	for i := range 100 {
+		r := e.JSON(webtest.LoginParams(fmt.Sprintf("120155500%02d", i)))
+		if i < 20 {
+			r.ExpectOK(t)
+			continue
+		}
+		r.ExpectFail(t, "RATELIMIT")
+		if r.String("retry_after") != "3600" || !strings.Contains(r.String("errmsg"), "too many codes right now") {
+			t.Fatalf("request %d: %s", i, r.Body)
+		}
+	}
+	if n := e.Count("SELECT COUNT(*) FROM otp_codes WHERE prefix = '+1201555'"); n != 20 {
+		t.Errorf("%d codes stored for the prefix, want 20", n)
+	}
+	if n := e.Count("SELECT COUNT(*) FROM outbox WHERE recipient LIKE '+1201555%'"); n != 20 {
+		t.Errorf("%d messages queued for the prefix, want 20", n)
+	}
+	if n := e.Count("SELECT COUNT(*) FROM audit_log WHERE type = 'code_rate_limited' AND detail LIKE 'fraud guard: 20 codes to +1201555 in an hour%' AND repeats = 79"); n != 1 {
+		t.Errorf("%d audit rows of the 80 refusals", n)
+	}
+	e.JSON(webtest.LoginParams("12025550100")).ExpectOK(t)
+	if m := string(e.Metrics().Body); !strings.Contains(m, `roster_otp_fraud_total{decision="refused",reason="prefix_hourly"} 80`) {
+		t.Errorf("metrics do not count the refusals:\n%s", grepLines(m, "roster_otp_fraud"))
+	}
+	e.Clock.Advance(time.Hour)
+	for i := range 21 {
+		r := e.JSON(webtest.LoginParams(fmt.Sprintf("120155501%02d", i)))
+		if i < 20 {
+			r.ExpectOK(t)
+		} else {
+			r.ExpectFail(t, "RATELIMIT")
+		}
+	}
+}
+
+// The daily prefix limit, and the country limits, with small values.
+func TestPrefixDailyAndCountryLimits(t *testing.T) {
+	e := fraudEnv(t, "--otp-prefix-hourly", "5", "--otp-prefix-daily", "8")
+	for i := range 6 {
+		r := e.JSON(webtest.LoginParams(fmt.Sprintf("120155500%02d", i)))
+		if i < 5 {
+			r.ExpectOK(t)
+		} else {
+			r.ExpectFail(t, "RATELIMIT")
+		}
+	}
+	e.Clock.Advance(time.Hour)
+	for i := range 4 {
+		r := e.JSON(webtest.LoginParams(fmt.Sprintf("120155501%02d", i)))
+		if i < 3 {
+			r.ExpectOK(t)
+			continue
+		}
+		r.ExpectFail(t, "RATELIMIT")
+		if r.String("retry_after") != fmt.Sprint(23*3600) {
+			t.Errorf("daily limit: retry_after %s, want 23 hours", r.String("retry_after"))
+		}
+	}
+
+	c := fraudEnv(t, "--otp-country-hourly", "3", "--otp-country-daily", "4")
+	for _, p := range []string{"33612345678", "33623456789", "33698765432"} {
+		c.JSON(webtest.LoginParams(p)).ExpectOK(t)
+	}
+	c.JSON(webtest.LoginParams("33687654321")).ExpectFail(t, "RATELIMIT")
+	c.JSON(webtest.LoginParams(webtest.USPhone)).ExpectOK(t)
+	c.Clock.Advance(time.Hour)
+	c.JSON(webtest.LoginParams("33687654321")).ExpectOK(t)
+	r := c.JSON(webtest.LoginParams("33611111111"))
+	r.ExpectFail(t, "RATELIMIT")
+	if r.String("retry_after") != fmt.Sprint(23*3600) {
+		t.Errorf("country daily limit: retry_after %s", r.String("retry_after"))
+	}
+	if n := c.Count("SELECT COUNT(*) FROM otp_codes WHERE country = 'FR'"); n != 4 {
+		t.Errorf("%d FR codes, want 4", n)
+	}
+}
+
+// The daily budget: once it is spent, numbers that never signed in get
+// held codes (answered OK, nothing queued), signed-in ones still get
+// theirs; the next UTC day sends again.
+func TestDailyBudgetHoldsStrangers(t *testing.T) {
+	e := fraudEnv(t, "--otp-daily-budget", "3")
+	e.SignIn(webtest.USPhone, "a") // 1 message
+	for _, p := range []string{"12015550201", "12015550202"} {
+		e.JSON(webtest.LoginParams(p)).ExpectOK(t)
+	}
+	e.Clock.Advance(time.Minute)
+	e.JSON(webtest.LoginParams("12015550203")).ExpectOK(t) // held
+	if n := e.Count("SELECT COUNT(*) FROM outbox WHERE recipient = '+12015550203'"); n != 0 {
+		t.Errorf("a held code was queued")
+	}
+	if n := e.Count("SELECT COUNT(*) FROM otp_codes WHERE phone = '+12015550203' AND held_reason = 'the daily budget of 3 messages is spent' AND channel = ''"); n != 1 {
+		t.Errorf("the held code is not marked with its reason")
+	}
+	if n := e.Count("SELECT COUNT(*) FROM audit_log WHERE type = 'code_held' AND phone = '+12015550203'"); n != 1 {
+		t.Errorf("the hold is not audited")
+	}
+	// The code cannot be verified: nobody knows it.
+	e.Verify("12015550203", "123456").ExpectFail(t, "BADCODE")
+	e.JSON(webtest.LoginParams(webtest.USPhone)).ExpectOK(t)
+	if n := e.Count("SELECT COUNT(*) FROM outbox WHERE recipient = ?", "+"+webtest.USPhone); n != 2 {
+		t.Errorf("the signed-in number got %d messages, want 2", n)
+	}
+	if m := string(e.Metrics().Body); !strings.Contains(m, `roster_otp_fraud_total{decision="held",reason="budget"} 1`) {
+		t.Errorf("metrics:\n%s", grepLines(m, "roster_otp_fraud"))
+	}
+	e.Clock.Advance(24 * time.Hour)
+	e.JSON(webtest.LoginParams("12015550204")).ExpectOK(t)
+	if n := e.Count("SELECT COUNT(*) FROM outbox WHERE recipient = '+12015550204'"); n != 1 {
+		t.Errorf("the next day's code was not queued")
+	}
+}
+
+func grepLines(text, word string) string {
+	var out []string
+	for _, l := range strings.Split(text, "\n") {
+		if strings.Contains(l, word) {
+			out = append(out, l)
+		}
+	}
+	return strings.Join(out, "\n")
+}

@@ -1,0 +1,49 @@
+package web_test
+
+import (
+	"fmt"
+	"testing"
+
+	"roster/web/webtest"
+)
+
+// The fraud guard's limits hold when requests arrive at once on two
+// instances: a pumping run of 60 numbers over one prefix gets exactly the
+// prefix limit's 20 codes, and 30 numbers of one country in 30 prefixes
+// exactly the country limit's 25; the budget lets exactly its 5 codes out
+// and holds the rest.
+func TestFraudLimitsAcrossInstances(t *testing.T) {
+	login := func(e *webtest.Env, phone string) *webtest.Response { return e.JSON(webtest.LoginParams(phone)) }
+	a, b, _, _ := twoInstances(t, "--otp-prefix-hourly", "20", "--otp-country-hourly", "25")
+	var pumped, country []string
+	for i := range 60 {
+		pumped = append(pumped, fmt.Sprintf("120155500%02d", i))
+	}
+	if got := atOnce([]*webtest.Env{a, b}, pumped, login); got["OK"] != 20 || got["RATELIMIT"] != 40 {
+		t.Errorf("60 requests over one prefix at once on two instances: %v, want 20 OK", got)
+	}
+	for i := range 30 {
+		country = append(country, fmt.Sprintf("336%02d345678", 10+i))
+	}
+	if got := atOnce([]*webtest.Env{a, b}, country, login); got["OK"] != 25 {
+		t.Errorf("30 requests of one country at once on two instances: %v, want 25 OK", got)
+	}
+	if n := a.Count("SELECT COUNT(*) FROM otp_codes"); n != 45 {
+		t.Errorf("%d codes stored, want 45", n)
+	}
+
+	c, d, _, _ := twoInstances(t, "--otp-daily-budget", "5")
+	var spread []string
+	for i := range 20 {
+		spread = append(spread, fmt.Sprintf("1201%03d0100", 200+i))
+	}
+	if got := atOnce([]*webtest.Env{c, d}, spread, login); got["OK"] != 20 {
+		t.Errorf("budget: %v, want 20 OK (held ones answer as usual)", got)
+	}
+	if n := c.Count("SELECT COUNT(*) FROM outbox"); n != 5 {
+		t.Errorf("%d messages queued under a budget of 5", n)
+	}
+	if n := c.Count("SELECT COUNT(*) FROM otp_codes WHERE held_reason <> ''"); n != 15 {
+		t.Errorf("%d codes held, want 15", n)
+	}
+}
