@@ -4,18 +4,24 @@ import (
 	"encoding/json"
 	"sort"
 	"strconv"
+	"strings"
+	"unicode/utf8"
 
 	"github.com/gofiber/fiber/v2"
 
 	"roster/models"
 )
 
+// setProtocolHeaders sets the headers of every protocol reply. The names
+// are given in their canonical form, which spares fasthttp normalizing
+// them on each reply.
 func setProtocolHeaders(c *fiber.Ctx) {
-	c.Set(fiber.HeaderCacheControl, "no-cache, no-store")
-	c.Set(fiber.HeaderAccessControlAllowOrigin, "*")
-	c.Set(fiber.HeaderAccessControlAllowMethods, "GET, POST, OPTIONS")
-	c.Set(fiber.HeaderAccessControlAllowHeaders, "Content-Type, Authorization")
-	c.Set(fiber.HeaderAccessControlMaxAge, "86400")
+	h := &c.Response().Header
+	h.SetCanonical([]byte(fiber.HeaderCacheControl), []byte("no-cache, no-store"))
+	h.SetCanonical([]byte(fiber.HeaderAccessControlAllowOrigin), []byte("*"))
+	h.SetCanonical([]byte(fiber.HeaderAccessControlAllowMethods), []byte("GET, POST, OPTIONS"))
+	h.SetCanonical([]byte(fiber.HeaderAccessControlAllowHeaders), []byte("Content-Type, Authorization"))
+	h.SetCanonical([]byte(fiber.HeaderAccessControlMaxAge), []byte("86400"))
 }
 
 func (a *API) envelope(op, result string) fiber.Map {
@@ -125,10 +131,17 @@ func (a *API) WriteError(c *fiber.Ctx, e *APIError) error {
 }
 
 // appendJSONString appends s as a JSON string, escaped as encoding/json
-// escapes it (HTML characters included).
+// escapes it (HTML characters included). Printable ASCII without a quote,
+// a backslash or an HTML character, as error codes and messages are, needs
+// no escape.
 func appendJSONString(b []byte, s string) []byte {
-	q, _ := json.Marshal(s) // a string always encodes
-	return append(b, q...)
+	for i := 0; i < len(s); i++ {
+		if c := s[i]; c < 0x20 || c >= utf8.RuneSelf || strings.IndexByte(`"\<>&`, c) >= 0 {
+			q, _ := json.Marshal(s) // a string always encodes
+			return append(b, q...)
+		}
+	}
+	return append(append(append(b, '"'), s...), '"')
 }
 
 func (a *API) addClientConfig(env fiber.Map) {
