@@ -103,6 +103,10 @@ func ProtocolError(err error) (e *APIError, internal bool) {
 		issuer  *models.IssuerError
 	)
 	switch {
+	// First the refusal sent most under attack: ErrUnauthenticated is
+	// always returned bare, so its place in the order changes no answer.
+	case errors.Is(err, models.ErrUnauthenticated):
+		return apiErr(CodeAuthFail, "Your session has ended. Please sign in again."), false
 	case errors.As(err, &ae):
 		return ae, false
 	case errors.As(err, &refused):
@@ -115,8 +119,6 @@ func ProtocolError(err error) (e *APIError, internal bool) {
 		return apiErr(CodeBadUser, issuer.Message), false
 	case models.IsBusy(err):
 		return Busy(busyRetry), false
-	case errors.Is(err, models.ErrUnauthenticated):
-		return apiErr(CodeAuthFail, "Your session has ended. Please sign in again."), false
 	case errors.As(err, &bad):
 		return apiErr(CodeBadRequest, bad.Msg), false
 	case errors.As(err, &fe):

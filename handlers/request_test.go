@@ -1,6 +1,8 @@
 package handlers
 
 import (
+	"fmt"
+	"maps"
 	"strings"
 	"testing"
 )
@@ -87,6 +89,32 @@ func FuzzDecodeJSONParams(f *testing.F) {
 			return
 		}
 		checkLimits(t, got)
+	})
+}
+
+// The flat reader gives what the token decoder gives, parameters and
+// refusals alike, for every body it reads (and reads nothing otherwise);
+// both start from a query parameter already read.
+func FuzzDecodeFlatJSON(f *testing.F) {
+	for _, s := range []string{`{"op":"login","phone":12015550123}`, `{"op":"getcontacts","token":"0f","ts":0,"reset":true,"x":null}`,
+		` { } `, `{"a":-0,"b":-12,"c":01}`, `{"a":"\u00e9"}`, `{"a":"é"}`, "{\"a\":\"\xff\"}", `{"a":1,}`, `{"a":1}x`,
+		`{"op":"a","op":"b"}`, `{"a":1.5}`, `{"a":truex}`, `{"a":"b"`, `{"a" : "b" , "c":false}`} {
+		f.Add([]byte(s))
+	}
+	f.Fuzz(func(t *testing.T, body []byte) {
+		fast, slow := map[string]string{"op": "q"}, map[string]string{"op": "q"}
+		fastObjects, slowObjects := map[string]bool{"op": true}, map[string]bool{"op": true}
+		done, fastErr := decodeFlatJSON(body, fast, fastObjects)
+		if !done {
+			if len(fast) != 1 || len(fastObjects) != 1 {
+				t.Fatalf("not read, yet changed: %v %v", fast, fastObjects)
+			}
+			return
+		}
+		slowErr := decodeJSONTokens(body, slow, slowObjects)
+		if fmt.Sprint(fastErr) != fmt.Sprint(slowErr) || !maps.Equal(fast, slow) || !maps.Equal(fastObjects, slowObjects) {
+			t.Fatalf("%q:\nflat   %v %q %v\ntokens %v %q %v", body, fastErr, fast, fastObjects, slowErr, slow, slowObjects)
+		}
 	})
 }
 

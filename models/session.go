@@ -88,7 +88,15 @@ type Sessions struct {
 
 	authMu sync.Mutex               // held while preparing auth
 	auth   atomic.Pointer[sql.Stmt] // authQuery, prepared at first use
+
+	unknown *unknownTokens // nil unless RememberUnknownTokens
 }
+
+// RememberUnknownTokens makes the token check remember tokens no session
+// has, and refuse them again without a database lookup (unknownTokens).
+// Call it while wiring, before serving, and only when Roster issues the
+// tokens itself.
+func (s *Sessions) RememberUnknownTokens() { s.unknown = &unknownTokens{} }
 
 // OnRevoked sets the function told of revoked sessions after their
 // revocation is committed. Call it while wiring, before serving.
@@ -120,8 +128,13 @@ func (s *Sessions) Authenticate(ctx context.Context, token string) (*Principal, 
 		return nil, ErrUnauthenticated
 	}
 	now := s.clock.Now()
-	sess, u, err := s.lookup(ctx, HashToken(token))
+	h := HashToken(token)
+	if s.unknown.has(h) {
+		return nil, ErrUnauthenticated
+	}
+	sess, u, err := s.lookup(ctx, h)
 	if errors.Is(err, sql.ErrNoRows) {
+		s.unknown.add(h)
 		return nil, ErrUnauthenticated
 	}
 	if err != nil {

@@ -34,7 +34,7 @@ func (s *Server) writeProtocolError(c *fiber.Ctx, err error) error {
 	switch {
 	case internal:
 		s.log.Error("request failed", "request_id", RequestID(c), "op", handlers.OpOf(c), "err", err)
-	case models.IsOutage(err):
+	case e.Code == handlers.CodeBusy && models.IsOutage(err):
 		// The app is told BUSY; the operator is told why.
 		s.log.Warn("request answered BUSY: a server it needs could not be reached", "request_id", RequestID(c),
 			"op", handlers.OpOf(c), "err", err)

@@ -185,6 +185,9 @@ func build(ctx context.Context, cfg Config, log *slog.Logger, opts Options, db *
 	s.worker = delivery.NewWorker(s.outbox, delays, log, opts.Worker, opts.Senders...)
 	sessions := models.NewSessions(db, s.clock, cfg.SessionTouch)
 	sessions.OnRevoked(s.events.Hub().RevokeSessions)
+	if mesiboMode.issuer == nil {
+		sessions.RememberUnknownTokens()
+	}
 	signIn := models.NewSignIn(db, s.clock, models.SignInConfig{
 		Policy:      cfg.OTP,
 		CodeKey:     codeKey,
