@@ -225,7 +225,11 @@ func (g *Groups) deleteGroup(tx *Tx, ed *groupEdit, now int64) error {
 	if err != nil {
 		return err
 	}
-	if err := g.writeMembers(tx.DB, ed, changedAt); err != nil {
+	notices, err := g.recordNotices(tx, ed, now)
+	if err != nil {
+		return err
+	}
+	if err := g.writeMembers(tx.DB, ed, changedAt, notices); err != nil {
 		return err
 	}
 	if err := tx.Exec("DELETE FROM group_invites WHERE group_id = ?", ed.grp.ID).Error; err != nil {
@@ -242,7 +246,7 @@ func (g *Groups) deleteGroup(tx *Tx, ed *groupEdit, now int64) error {
 			return err
 		}
 	}
-	return g.announce(tx, ed, &GroupView{Group: *ed.grp}, now)
+	return notices.fill(tx.DB, &GroupView{Group: *ed.grp})
 }
 
 // edit runs one change of an existing group in a write transaction: the
@@ -332,7 +336,11 @@ func (g *Groups) finish(tx *Tx, ed *groupEdit, ch GroupChange, now int64) (*Grou
 	if err != nil {
 		return nil, err
 	}
-	if err := g.writeMembers(tx.DB, ed, changedAt); err != nil {
+	notices, err := g.recordNotices(tx, ed, now)
+	if err != nil {
+		return nil, err
+	}
+	if err := g.writeMembers(tx.DB, ed, changedAt, notices); err != nil {
 		return nil, err
 	}
 	ed.grp.ChangedAt = changedAt
@@ -358,23 +366,18 @@ func (g *Groups) finish(tx *Tx, ed *groupEdit, ch GroupChange, now int64) (*Grou
 	if err := g.auditChange(tx, ed, ch.Client, ed.summary(), now); err != nil {
 		return nil, err
 	}
-	return v, g.announce(tx, ed, v, now)
+	return v, notices.fill(tx.DB, v)
 }
 
-// announce writes the notices of the edit (announceGroup) and wakes the
-// fan-out once they are stored. The caller is not told they added
+// recordNotices numbers the edit's notices (recordGroupNotices) and wakes
+// the fan-out once they are stored. The caller is not told they added
 // themselves.
-func (g *Groups) announce(tx *Tx, ed *groupEdit, v *GroupView, now int64) error {
-	added := make([]int64, 0, len(ed.added))
-	for _, m := range ed.added {
-		if m.UserID != ed.callerID {
-			added = append(added, m.UserID)
-		}
-	}
+func (g *Groups) recordNotices(tx *Tx, ed *groupEdit, now int64) (*groupNotices, error) {
+	tellAdded := slices.ContainsFunc(ed.added, func(m GroupMember) bool { return m.UserID != ed.callerID })
 	if g.events != nil {
 		tx.OnCommit(g.events.Wake)
 	}
-	return announceGroup(tx.DB, v, ed.callerID, added, ed.removed, now)
+	return recordGroupNotices(tx.DB, ed.grp.ID, ed.callerID, tellAdded, now)
 }
 
 // applyChange applies the name, the photo and a new member list.
