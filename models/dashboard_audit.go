@@ -114,7 +114,7 @@ func auditTypes() []string {
 		EventAdminResendCode, EventAdminPasswordFail, EventAdminSessionsRevoked,
 		EventAdminModerate, EventAdminEditProfile, EventAdminExportUsers, EventAdminUnlock,
 		EventAdminRoleChanged, EventAdminDisabled, EventAdminEnabled, EventAdminSessionEnded, EventAdminPasswordChanged,
-		EventAdminCreateGroup, EventAdminRenameGroup, EventAdminGroupMembers, EventAdminDeleteGroup,
+		EventAdminCreateGroup, EventAdminRenameGroup, EventAdminGroupMembers, EventAdminGroupRoles, EventAdminDeleteGroup,
 	}
 	slices.Sort(ts)
 	return ts

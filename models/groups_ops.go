@@ -168,11 +168,17 @@ func membersChange(remove bool) func(ed *groupEdit, users []GroupMember, missing
 // and the owner only; the owner's role never changes. Numbers of people
 // who are not members are passed over.
 func (g *Groups) SetAdmin(ctx context.Context, callerID, gid int64, numbers []string, admin bool, cl ClientInfo) (*GroupView, error) {
+	return g.edit(ctx, callerID, gid, GroupRoleAdmin, numbers, rolesChange(admin), GroupChange{Client: &cl})
+}
+
+// rolesChange makes the members among the users admins (admin true) or
+// members again: SetAdmin and the dashboard's role change.
+func rolesChange(admin bool) func(ed *groupEdit, users []GroupMember, missing [][]byte) error {
 	role := GroupRoleMember
 	if admin {
 		role = GroupRoleAdmin
 	}
-	return g.edit(ctx, callerID, gid, GroupRoleAdmin, numbers, func(ed *groupEdit, users []GroupMember, _ [][]byte) error {
+	return func(ed *groupEdit, users []GroupMember, _ [][]byte) error {
 		for _, u := range users {
 			m, in := ed.members[u.UserID]
 			switch {
@@ -184,7 +190,7 @@ func (g *Groups) SetAdmin(ctx context.Context, callerID, gid int64, numbers []st
 			}
 		}
 		return nil
-	}, GroupChange{Client: &cl})
+	}
 }
 
 // Delete deletes the group when the caller owns it; anyone else leaves it.

@@ -57,6 +57,7 @@ const (
 	PathGroupDelete  = "/groups/:id/delete"
 	PathGroupRename  = "/groups/:id/rename"
 	PathGroupMembers = "/groups/:id/members"
+	PathGroupRole    = "/groups/:id/role"
 )
 
 // AdminURL is the address of a dashboard route: its pattern with the
