@@ -1,0 +1,4 @@
+-- Pruning of groups (PruneGroups): departures by their time, deleted
+-- groups by theirs.
+CREATE INDEX group_departures_left ON group_departures (left_at);
+CREATE INDEX chat_groups_deleted ON chat_groups (deleted_at) WHERE deleted_at IS NOT NULL;
