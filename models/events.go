@@ -11,6 +11,7 @@ import (
 	"gorm.io/gorm"
 
 	"roster/models/eventhub"
+	"roster/models/poll"
 )
 
 // Event types.
@@ -101,7 +102,7 @@ type Events struct {
 	cfg   EventsConfig
 	log   *slog.Logger
 	hub   *eventhub.Hub
-	wake  chan struct{}
+	wake  poll.Wake
 }
 
 // NewEvents returns the notices service.
@@ -116,19 +117,14 @@ func NewEvents(db *DB, clock Clock, log *slog.Logger, cfg EventsConfig) *Events 
 	if cfg.Retention <= 0 {
 		cfg.Retention = d.Retention
 	}
-	return &Events{db: db, clock: clock, cfg: cfg, log: log, hub: eventhub.New(cfg.StreamsPerSession, cfg.StreamsPerUser), wake: make(chan struct{}, 1)}
+	return &Events{db: db, clock: clock, cfg: cfg, log: log, hub: eventhub.New(cfg.StreamsPerSession, cfg.StreamsPerUser), wake: poll.NewWake()}
 }
 
 // Hub is where live streams wait for their user's events.
 func (e *Events) Hub() *eventhub.Hub { return e.hub }
 
 // Wake asks the fan-out worker to look for work now. It never blocks.
-func (e *Events) Wake() {
-	select {
-	case e.wake <- struct{}{}:
-	default:
-	}
-}
+func (e *Events) Wake() { e.wake.Send() }
 
 func (e *Events) notice(u *User, typ string) Notice {
 	n := Notice{Name: u.Name, Phone: u.Digits(), Status: u.Status, Photo: u.Photo, TS: u.ProfileTS(), TN: u.Thumbnail}
@@ -160,37 +156,26 @@ func recordEvent(tx *gorm.DB, ev *Event) error {
 	return tx.Create(ev).Error
 }
 
-// Run fans events out until ctx is done, and drops expired ones.
+// Run fans events out until ctx is done, and drops expired ones (at most
+// hourly, once the fan-out has nothing left to do).
 func (e *Events) Run(ctx context.Context) {
-	t := time.NewTicker(e.cfg.Poll)
-	defer t.Stop()
-	lastPrune := time.Time{}
-	for {
-		for {
-			n, err := e.RunOnce(ctx)
-			if err != nil {
-				if ctx.Err() == nil {
-					e.log.Error("events: fan-out failed", "err", err)
-				}
-				break
+	var lastPrune time.Time
+	poll.Run(ctx, e.cfg.Poll, e.wake, func(ctx context.Context) int {
+		n, err := e.RunOnce(ctx)
+		if err != nil {
+			if ctx.Err() == nil {
+				e.log.Error("events: fan-out failed", "err", err)
 			}
-			if n == 0 {
-				break
-			}
+			n = 0
 		}
-		if time.Since(lastPrune) > time.Hour {
+		if n == 0 && time.Since(lastPrune) > time.Hour {
 			if _, err := e.Prune(ctx); err != nil && ctx.Err() == nil {
 				e.log.Error("events: pruning failed", "err", err)
 			}
 			lastPrune = time.Now()
 		}
-		select {
-		case <-ctx.Done():
-			return
-		case <-t.C:
-		case <-e.wake:
-		}
-	}
+		return n
+	})
 }
 
 // RunOnce handles one chunk of the oldest event not yet fanned out. It
