@@ -3,6 +3,7 @@ package handlers
 import (
 	"errors"
 	"net/url"
+	"slices"
 	"strconv"
 	"strings"
 	"unicode/utf8"
@@ -235,6 +236,39 @@ func (h *Admin) GroupMembers(c *fiber.Ctx) error {
 		text += refusedNote(v)
 	}
 	return h.groupChanged(c, gid, err, text+".")
+}
+
+// GroupRole is POST /admin/groups/:id/role: the member of number m made an
+// admin (admin=1) or a member again (admin=0).
+func (h *Admin) GroupRole(c *fiber.Ctx) error {
+	gid, err := userID(c)
+	if err != nil {
+		return err
+	}
+	det, err := h.dash.GroupDetail(c.UserContext(), gid)
+	if err != nil || len(det.Members) == 0 {
+		return h.renderGroup(c, fiber.StatusNotFound, fail("This group no longer exists."))
+	}
+	numbers, msg := h.dashboardNumbers(c.FormValue("m"), det.Members[0].Phone)
+	admin := c.FormValue("admin")
+	switch {
+	case msg != "":
+	case len(numbers) != 1:
+		msg = "Name one member."
+	case !slices.ContainsFunc(det.Members, func(m models.GroupMember) bool { return m.Phone == numbers[0] }):
+		msg = "That number is not a member of this group."
+	case admin != "0" && admin != "1":
+		msg = "Choose admin or member."
+	}
+	if msg != "" {
+		return h.renderGroup(c, fiber.StatusBadRequest, fail(msg))
+	}
+	_, err = h.groups.AdminSetRole(c.UserContext(), gid, numbers, admin == "1", adminOf(c), adminClient(c))
+	text := "Made a member."
+	if admin == "1" {
+		text = "Made an admin."
+	}
+	return h.groupChanged(c, gid, err, text)
 }
 
 // groupChanged answers a dashboard change of a group: the page with a

@@ -159,3 +159,58 @@ func TestAdminGroupActions(t *testing.T) {
 		t.Errorf("a viewer renamed: %d", r.Status)
 	}
 }
+
+// An operator makes a member an admin and a member again: the app sees
+// the admins first in members, each change is audited and told to the
+// members; the owner's role and a non-member are refused with a message.
+func TestAdminGroupRoles(t *testing.T) {
+	e := webtest.NewPeople(t)
+	alice, bob, carol := e.SignIn(alicePhone, "a"), e.SignIn(bobPhone, "b"), e.SignIn(carolPhone, "c")
+	a := e.AdminLogin("op", "operator")
+	a.Post("/admin/groups", map[string]string{"owner": "+" + alicePhone, "name": "Team", "members": bobPhone + "," + carolPhone})
+	if page := a.Get("/admin/groups/1"); strings.Count(string(page.Body), `data-testid="group-make-admin"`) != 2 ||
+		strings.Contains(string(page.Body), `data-testid="group-make-member"`) {
+		t.Fatalf("role buttons: want make-admin for bob and carol only")
+	}
+	r := a.Post("/admin/groups/1/role", map[string]string{"m": "+" + carolPhone, "admin": "1"})
+	if r.Status != http.StatusOK || !strings.Contains(string(r.Body), "Made an admin.") {
+		t.Fatalf("make admin: %d %s", r.Status, r.Body)
+	}
+	g := e.JSON(map[string]any{"op": "getgroup", "token": bob, "gid": 1})
+	if g.String("members") != "2:"+alicePhone+","+carolPhone+","+bobPhone {
+		t.Fatalf("after make admin: %s", g.Body)
+	}
+	// The new admin may now edit the group in the app.
+	e.JSON(map[string]any{"op": "setgroup", "token": carol, "gid": 1, "name": "Crew"}).ExpectOK(t)
+	a.Post("/admin/groups/1/role", map[string]string{"m": "+" + carolPhone, "admin": "0"})
+	g = e.JSON(map[string]any{"op": "getgroup", "token": alice, "gid": 1})
+	if g.String("members") != "1:"+alicePhone+","+bobPhone+","+carolPhone {
+		t.Fatalf("after make member: %s", g.Body)
+	}
+	if n := e.Count("SELECT COUNT(*) FROM audit_log WHERE type = 'admin_group_roles' AND actor = 'admin:op' AND detail LIKE 'group 1 made %'"); n != 2 {
+		t.Errorf("%d admin_group_roles entries, want 2", n)
+	}
+	e.FanOut()
+	if got := deliveredTypes(t, e, bobPhone); got != "group_added,group,group,group" { // added; admin; rename; member
+		t.Errorf("bob's notices %q", got)
+	}
+	for _, tc := range []struct {
+		form map[string]string
+		want string
+	}{
+		{map[string]string{"m": "+" + alicePhone, "admin": "0"}, "owner&#39;s role cannot be changed"},
+		{map[string]string{"m": "+" + davePhone, "admin": "1"}, "not a member of this group"},
+		{map[string]string{"m": "+" + bobPhone, "admin": "yes"}, "Choose admin or member"},
+		{map[string]string{"m": bobPhone + "," + carolPhone, "admin": "1"}, "Name one member"},
+	} {
+		if r := a.Post("/admin/groups/1/role", tc.form); r.Status != http.StatusBadRequest || !strings.Contains(string(r.Body), tc.want) {
+			t.Errorf("%v: %d, want 400 with %q", tc.form, r.Status, tc.want)
+		}
+	}
+	if n := e.Count("SELECT COUNT(*) FROM group_members WHERE role = 1"); n != 0 {
+		t.Errorf("%d admins after the refusals, want 0", n)
+	}
+	if r := e.AdminLogin("view", "viewer").Post("/admin/groups/1/role", map[string]string{"m": "+" + bobPhone, "admin": "1"}); r.Status != http.StatusForbidden {
+		t.Errorf("a viewer changed a role: %d", r.Status)
+	}
+}

@@ -114,7 +114,7 @@ func auditTypes() []string {
 		EventAdminResendCode, EventAdminPasswordFail, EventAdminSessionsRevoked,
 		EventAdminModerate, EventAdminEditProfile, EventAdminExportUsers, EventAdminExportAudit, EventAdminUnlock, EventAdminCreateUser,
 		EventAdminRoleChanged, EventAdminDisabled, EventAdminEnabled, EventAdminSessionEnded, EventAdminPasswordChanged,
-		EventAdminCreateGroup, EventAdminRenameGroup, EventAdminGroupMembers, EventAdminDeleteGroup,
+		EventAdminCreateGroup, EventAdminRenameGroup, EventAdminGroupMembers, EventAdminGroupRoles, EventAdminDeleteGroup,
 		EventCodeHeld, EventAdminFraudRelease, EventAdminFraudSending,
 	}
 	slices.Sort(ts)

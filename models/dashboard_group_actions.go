@@ -46,6 +46,7 @@ const (
 	EventAdminCreateGroup  = "admin_create_group"
 	EventAdminRenameGroup  = "admin_rename_group"
 	EventAdminGroupMembers = "admin_group_members"
+	EventAdminGroupRoles   = "admin_group_roles"
 )
 
 // AdminCreate makes a group from the dashboard: owner (a user's number in
@@ -88,6 +89,18 @@ func (g *Groups) AdminEditMembers(ctx context.Context, gid int64, numbers []stri
 			return fmt.Sprintf("%s %s: %s; now %s", plural(len(numbers), "number", "numbers"), verb, strings.Join(numbers, ", "),
 				plural(len(v.Members), "member", "members"))
 		})
+}
+
+// AdminSetRole makes the members among numbers (E.164) admins (admin
+// true) or members again from the dashboard, as the owner's setadmin
+// would. The owner's role does not change.
+func (g *Groups) AdminSetRole(ctx context.Context, gid int64, numbers []string, admin bool, a *Admin, cl ClientInfo) (*GroupView, error) {
+	role := "member"
+	if admin {
+		role = "admin"
+	}
+	return g.adminEdit(ctx, gid, a, cl, EventAdminGroupRoles, numbers, rolesChange(admin), GroupChange{},
+		func(*GroupView) string { return fmt.Sprintf("made %s: %s", role, strings.Join(numbers, ", ")) })
 }
 
 // adminEdit runs a dashboard change of a group as its owner would make it

@@ -70,15 +70,17 @@ func (g *Groups) checkLimits(tx *gorm.DB, ed *groupEdit) error {
 	return nil
 }
 
-// writeMembers stores the edit's member changes at changedAt: the people
-// removed are recorded as departed (the delta sync tells them once), the
-// people added lose any such record.
-func (g *Groups) writeMembers(tx *gorm.DB, ed *groupEdit, changedAt int64) error {
+// writeMembers stores the edit's member changes at changedAt, marked with
+// its notices (recordGroupNotices): the people removed are recorded as
+// departed, told by the change notice (the delta sync tells them once);
+// the people added, but the caller, are told by the "added" notice and
+// lose any record of a departure.
+func (g *Groups) writeMembers(tx *gorm.DB, ed *groupEdit, changedAt int64, notices *groupNotices) error {
 	for _, part := range chunks(ed.removed, 10_000) {
-		err := tx.Exec(`INSERT INTO group_departures (group_id, user_id, left_at, added_event)
-			SELECT group_id, user_id, ?, added_event FROM group_members WHERE group_id = ? AND user_id IN ?
-			ON CONFLICT (group_id, user_id) DO UPDATE SET left_at = excluded.left_at, added_event = excluded.added_event, left_event = NULL`,
-			changedAt, ed.grp.ID, part).Error
+		err := tx.Exec(`INSERT INTO group_departures (group_id, user_id, left_at, added_event, left_event)
+			SELECT group_id, user_id, ?, added_event, ? FROM group_members WHERE group_id = ? AND user_id IN ?
+			ON CONFLICT (group_id, user_id) DO UPDATE SET left_at = excluded.left_at, added_event = excluded.added_event, left_event = excluded.left_event`,
+			changedAt, notices.change.ID, ed.grp.ID, part).Error
 		if err != nil {
 			return err
 		}
@@ -88,15 +90,19 @@ func (g *Groups) writeMembers(tx *gorm.DB, ed *groupEdit, changedAt int64) error
 	}
 	for _, part := range chunks(ed.added, 500) {
 		var sb strings.Builder
-		sb.WriteString("INSERT INTO group_members (group_id, user_id, role, added_at) VALUES ")
-		vals := make([]any, 0, 4*len(part))
+		sb.WriteString("INSERT INTO group_members (group_id, user_id, role, added_at, added_event) VALUES ")
+		vals := make([]any, 0, 5*len(part))
 		ids := make([]int64, len(part))
 		for i, m := range part {
 			if i > 0 {
 				sb.WriteByte(',')
 			}
-			sb.WriteString("(?,?,?,?)")
-			vals = append(vals, ed.grp.ID, m.UserID, m.Role, changedAt)
+			sb.WriteString("(?,?,?,?,?)")
+			told := notices.addedEvent()
+			if m.UserID == ed.callerID {
+				told = nil // nobody is told they added themselves
+			}
+			vals = append(vals, ed.grp.ID, m.UserID, m.Role, changedAt, told)
 			ids[i] = m.UserID
 		}
 		if err := tx.Exec(sb.String(), vals...).Error; err != nil {

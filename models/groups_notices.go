@@ -40,45 +40,83 @@ func groupNotice(v *GroupView) Notice {
 	return Notice{Name: v.Name, GID: int(v.ID), Status: v.MembersField(), Photo: v.Photo, TS: v.TS(), TN: v.Thumbnail}
 }
 
-// announceGroup writes the notices of a change of the group (v, as it now
-// is) made by actorID: the change notice to the members and to those it
-// removed (removed), and "You have been added to group NAME" to the
-// members it added (added), who are then marked with that notice. It is
-// called last in its transaction: lockEventOrder, taken here, is held to
-// commit, and no row is locked after it.
-func announceGroup(tx *gorm.DB, v *GroupView, actorID int64, added, removed []int64, now int64) error {
+// groupNotices are the events of one change of a group: the change notice
+// to its members and to those it removed, and, when it adds people, "You
+// have been added to group NAME" to them. They are numbered (recordGroupNotices)
+// before the change's member rows are written, so that the rows name them
+// as they are inserted (added_event, left_event): marking a thousand rows
+// afterwards cost PostgreSQL as much again as inserting them (an UPDATE of
+// rows inserted in the same transaction re-runs their foreign-key checks).
+// Their bodies show the group as the change left it, so they are written
+// last (fill).
+type groupNotices struct {
+	change *Event
+	added  *Event // nil when the change tells nobody they were added
+}
+
+// recordGroupNotices numbers the notices of a change of group gid made by
+// actorID (withAdded: it adds people to be told). It takes lockEventOrder,
+// held to commit: after it, the transaction locks no row that it does not
+// hold already (the group's, its members' and the actor's), so no
+// transaction waiting for lockEventOrder holds a row this one waits for.
+func recordGroupNotices(tx *gorm.DB, gid, actorID int64, withAdded bool, now int64) (*groupNotices, error) {
+	n := &groupNotices{change: &Event{Type: EventGroup, UserID: actorID, GroupID: &gid, CreatedAt: now}}
+	if err := recordEvent(tx, n.change); err != nil {
+		return nil, err
+	}
+	if !withAdded {
+		return n, nil
+	}
+	n.added = &Event{Type: EventGroupAdded, UserID: actorID, GroupID: &gid, CreatedAt: now}
+	return n, recordEvent(tx, n.added)
+}
+
+// addedEvent is the added_event of a member row written by the change.
+func (n *groupNotices) addedEvent() *int64 {
+	if n.added == nil {
+		return nil
+	}
+	return &n.added.ID
+}
+
+// fill writes the notices' bodies: the group as the change left it (v).
+func (n *groupNotices) fill(tx *gorm.DB, v *GroupView) error {
 	body, err := json.Marshal(groupNotice(v))
 	if err != nil {
 		return err
 	}
-	gid := v.ID
-	ev := &Event{Type: EventGroup, UserID: actorID, GroupID: &gid, Body: string(body), CreatedAt: now}
-	if err := recordEvent(tx, ev); err != nil {
+	if err := tx.Model(&Event{}).Where("id = ?", n.change.ID).Update("body", string(body)).Error; err != nil || n.added == nil {
 		return err
 	}
-	for _, part := range chunks(removed, 10_000) {
-		if err := tx.Exec("UPDATE group_departures SET left_event = ? WHERE group_id = ? AND user_id IN ?", ev.ID, gid, part).Error; err != nil {
-			return err
-		}
+	notice := groupNotice(v)
+	notice.Subject = "You have been added to group " + v.Name
+	notice.Msg = notice.Subject
+	if body, err = json.Marshal(notice); err != nil {
+		return err
 	}
-	if len(added) == 0 {
-		return nil
-	}
-	n := groupNotice(v)
-	n.Subject = "You have been added to group " + v.Name
-	n.Msg = n.Subject
-	body, err = json.Marshal(n)
+	return tx.Model(&Event{}).Where("id = ?", n.added.ID).Update("body", string(body)).Error
+}
+
+// announceGroup writes the notices of a change of the group (v, as it now
+// is) whose member rows are written already: the change notice to the
+// members and to those it removed (removed, marked now as told of their
+// departure by it), and "You have been added to group NAME" to the members
+// it added (added), who are then marked with that notice. It is called
+// last in its transaction (lockEventOrder, see recordGroupNotices).
+func announceGroup(tx *gorm.DB, v *GroupView, actorID int64, added, removed []int64, now int64) error {
+	n, err := recordGroupNotices(tx, v.ID, actorID, len(added) > 0, now)
 	if err != nil {
 		return err
 	}
-	ev = &Event{Type: EventGroupAdded, UserID: actorID, GroupID: &gid, Body: string(body), CreatedAt: now}
-	if err := recordEvent(tx, ev); err != nil {
-		return err
-	}
-	for _, part := range chunks(added, 10_000) {
-		if err := tx.Exec("UPDATE group_members SET added_event = ? WHERE group_id = ? AND user_id IN ?", ev.ID, gid, part).Error; err != nil {
+	for _, part := range chunks(removed, 10_000) {
+		if err := tx.Exec("UPDATE group_departures SET left_event = ? WHERE group_id = ? AND user_id IN ?", n.change.ID, v.ID, part).Error; err != nil {
 			return err
 		}
 	}
-	return nil
+	for _, part := range chunks(added, 10_000) {
+		if err := tx.Exec("UPDATE group_members SET added_event = ? WHERE group_id = ? AND user_id IN ?", n.added.ID, v.ID, part).Error; err != nil {
+			return err
+		}
+	}
+	return n.fill(tx, v)
 }

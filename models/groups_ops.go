@@ -168,11 +168,17 @@ func membersChange(remove bool) func(ed *groupEdit, users []GroupMember, missing
 // and the owner only; the owner's role never changes. Numbers of people
 // who are not members are passed over.
 func (g *Groups) SetAdmin(ctx context.Context, callerID, gid int64, numbers []string, admin bool, cl ClientInfo) (*GroupView, error) {
+	return g.edit(ctx, callerID, gid, GroupRoleAdmin, numbers, rolesChange(admin), GroupChange{Client: &cl})
+}
+
+// rolesChange makes the members among the users admins (admin true) or
+// members again: SetAdmin and the dashboard's role change.
+func rolesChange(admin bool) func(ed *groupEdit, users []GroupMember, missing [][]byte) error {
 	role := GroupRoleMember
 	if admin {
 		role = GroupRoleAdmin
 	}
-	return g.edit(ctx, callerID, gid, GroupRoleAdmin, numbers, func(ed *groupEdit, users []GroupMember, _ [][]byte) error {
+	return func(ed *groupEdit, users []GroupMember, _ [][]byte) error {
 		for _, u := range users {
 			m, in := ed.members[u.UserID]
 			switch {
@@ -184,7 +190,7 @@ func (g *Groups) SetAdmin(ctx context.Context, callerID, gid int64, numbers []st
 			}
 		}
 		return nil
-	}, GroupChange{Client: &cl})
+	}
 }
 
 // Delete deletes the group when the caller owns it; anyone else leaves it.
@@ -225,7 +231,11 @@ func (g *Groups) deleteGroup(tx *Tx, ed *groupEdit, now int64) error {
 	if err != nil {
 		return err
 	}
-	if err := g.writeMembers(tx.DB, ed, changedAt); err != nil {
+	notices, err := g.recordNotices(tx, ed, now)
+	if err != nil {
+		return err
+	}
+	if err := g.writeMembers(tx.DB, ed, changedAt, notices); err != nil {
 		return err
 	}
 	if err := tx.Exec("DELETE FROM group_invites WHERE group_id = ?", ed.grp.ID).Error; err != nil {
@@ -242,7 +252,7 @@ func (g *Groups) deleteGroup(tx *Tx, ed *groupEdit, now int64) error {
 			return err
 		}
 	}
-	return g.announce(tx, ed, &GroupView{Group: *ed.grp}, now)
+	return notices.fill(tx.DB, &GroupView{Group: *ed.grp})
 }
 
 // edit runs one change of an existing group in a write transaction: the
@@ -332,7 +342,11 @@ func (g *Groups) finish(tx *Tx, ed *groupEdit, ch GroupChange, now int64) (*Grou
 	if err != nil {
 		return nil, err
 	}
-	if err := g.writeMembers(tx.DB, ed, changedAt); err != nil {
+	notices, err := g.recordNotices(tx, ed, now)
+	if err != nil {
+		return nil, err
+	}
+	if err := g.writeMembers(tx.DB, ed, changedAt, notices); err != nil {
 		return nil, err
 	}
 	ed.grp.ChangedAt = changedAt
@@ -358,23 +372,18 @@ func (g *Groups) finish(tx *Tx, ed *groupEdit, ch GroupChange, now int64) (*Grou
 	if err := g.auditChange(tx, ed, ch.Client, ed.summary(), now); err != nil {
 		return nil, err
 	}
-	return v, g.announce(tx, ed, v, now)
+	return v, notices.fill(tx.DB, v)
 }
 
-// announce writes the notices of the edit (announceGroup) and wakes the
-// fan-out once they are stored. The caller is not told they added
+// recordNotices numbers the edit's notices (recordGroupNotices) and wakes
+// the fan-out once they are stored. The caller is not told they added
 // themselves.
-func (g *Groups) announce(tx *Tx, ed *groupEdit, v *GroupView, now int64) error {
-	added := make([]int64, 0, len(ed.added))
-	for _, m := range ed.added {
-		if m.UserID != ed.callerID {
-			added = append(added, m.UserID)
-		}
-	}
+func (g *Groups) recordNotices(tx *Tx, ed *groupEdit, now int64) (*groupNotices, error) {
+	tellAdded := slices.ContainsFunc(ed.added, func(m GroupMember) bool { return m.UserID != ed.callerID })
 	if g.events != nil {
 		tx.OnCommit(g.events.Wake)
 	}
-	return announceGroup(tx.DB, v, ed.callerID, added, ed.removed, now)
+	return recordGroupNotices(tx.DB, ed.grp.ID, ed.callerID, tellAdded, now)
 }
 
 // applyChange applies the name, the photo and a new member list.

@@ -46,7 +46,11 @@ const (
 	// stream reads its deliveries by event id, so an id must never commit
 	// after a larger one. It is the one keyed lock taken after rows (the
 	// event's subject is written first), held to commit by transactions
-	// that then lock no other user's row.
+	// that then lock no other user's row. A change of a group takes it
+	// before writing its member rows (recordGroupNotices), holding the
+	// group's row already: the foreign-key checks of those rows take key
+	// share locks on members' rows, which wait only for a deletion of the
+	// member, and a deletion locks the member's groups first.
 	lockEventOrder lockClass = 5
 	// lockFanout: one fan-out worker at a time, oldest event first, so a
 	// user's deliveries come in event order (Events.RunOnce).

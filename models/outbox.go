@@ -84,6 +84,13 @@ func (o *Outbox) Claim(ctx context.Context, limit int) ([]OutboxMessage, error) 
 		// Push jobs have their own sender (Pushes.Claim).
 		err := claiming(tx.DB).Where("kind <> ? AND ((state = ? AND next_attempt_at <= ?) OR (state = ? AND lease_until < ?))",
 			OutboxKindPush, OutboxPending, due, OutboxSending, due).
+			// A group's jobs run in the order of its changes: one that
+			// failed and waits for its retry holds up the later ones, or
+			// mesibo would end up with its members added after they were
+			// removed. (Literals: the partial index outbox_group_jobs.)
+			Where(`NOT (kind = '` + OutboxKindMesiboGroup + `' AND EXISTS (SELECT 1 FROM outbox older
+				WHERE older.kind = '` + OutboxKindMesiboGroup + `' AND older.recipient = outbox.recipient AND older.id < outbox.id
+				AND older.state IN ('` + OutboxPending + `', '` + OutboxSending + `')))`).
 			// Codes first: a person is waiting for them, while a popular
 			// user's join can queue thousands of notices.
 			Clauses(clause.OrderBy{Expression: clause.Expr{SQL: "kind = ? DESC, next_attempt_at", Vars: []any{OutboxKindOTP}}}).

@@ -2,6 +2,7 @@ package models
 
 import (
 	"context"
+	"strings"
 	"time"
 )
 
@@ -51,7 +52,24 @@ func PruneAudit(ctx context.Context, db *DB, before time.Time) (int64, error) {
 	})
 }
 
-// pruneStep deletes the rows of table matching where, picked by key.
+// PruneGroups deletes what groups keep only to tell apps of a change they
+// may not have synced yet: departures (a member who left or was removed,
+// told once by the delta sync) and deleted groups (with their departures),
+// older than before. The server passes the token lifetime: a departure
+// older than that was synced by every token that could still sync, since
+// each was issued after it or has expired. It returns how many rows were
+// deleted.
+func PruneGroups(ctx context.Context, db *DB, before time.Time) (int64, error) {
+	cut := toMillis(before)
+	return pruneSteps(ctx, db, []pruneStep{
+		{"group_departures", "group_id, user_id", "left_at < ?", []any{cut}},
+		{"chat_groups", "id", "deleted_at < ?", []any{cut}},
+	})
+}
+
+// pruneStep deletes the rows of table matching where, picked by key: on
+// SQLite by rowid, but by a key of several columns (the primary key of a
+// table without rowid) on both databases.
 type pruneStep struct {
 	table, key, where string
 	args              []any
@@ -62,10 +80,13 @@ func pruneSteps(ctx context.Context, db *DB, steps []pruneStep) (int64, error) {
 	var total int64
 	for _, s := range steps {
 		key := db.SQL("rowid", s.key)
+		if strings.Contains(s.key, ",") {
+			key = s.key
+		}
 		for {
 			// table, key and where are constants above; values are parameters.
 			n, err := WriteTx(ctx, db, func(tx *Tx) (int64, error) {
-				res := tx.Exec("DELETE FROM "+s.table+" WHERE "+key+" IN (SELECT "+key+" FROM "+s.table+
+				res := tx.Exec("DELETE FROM "+s.table+" WHERE ("+key+") IN (SELECT "+key+" FROM "+s.table+
 					" WHERE "+s.where+" LIMIT ?)", append(s.args, pruneBatch)...)
 				return res.RowsAffected, res.Error
 			})

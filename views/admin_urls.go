@@ -58,6 +58,7 @@ const (
 	PathGroupDelete  = "/groups/:id/delete"
 	PathGroupRename  = "/groups/:id/rename"
 	PathGroupMembers = "/groups/:id/members"
+	PathGroupRole    = "/groups/:id/role"
 
 	PathFraud        = "/fraud"
 	PathFraudRelease = "/fraud/release"

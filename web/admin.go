@@ -259,6 +259,7 @@ func (s *Server) adminRoutes(html fiber.Router) {
 	g.Post(views.PathGroupDelete, h.DeleteGroup)
 	g.Post(views.PathGroupRename, h.RenameGroup)
 	g.Post(views.PathGroupMembers, h.GroupMembers)
+	g.Post(views.PathGroupRole, h.GroupRole)
 
 	g.Get(views.PathCodes, h.Codes)
 	g.Post(views.PathCodesResend, h.ResendCode)

@@ -71,3 +71,40 @@ func TestMesiboGroups(t *testing.T) {
 		t.Errorf("%d group jobs not sent", n)
 	}
 }
+
+// A group's jobs reach mesibo in the order of its changes: a member added
+// and then removed, the add failing once, is not left a member at mesibo
+// (the removal waits for the add's retry instead of running first).
+func TestMesiboGroupJobsKeepTheirOrderAcrossRetries(t *testing.T) {
+	fake := webtest.NewFakeMesibo(t, mesiboAppToken)
+	e := mesiboEnv(t, fake, "--otp-ip-hourly", "0")
+	alice := signInMesibo(t, e, webtest.USPhone, "a")
+	alice.ExpectOK(t)
+	signInMesibo(t, e, webtest.FRPhone, "b").ExpectOK(t)
+	tok := alice.String("token")
+	r := e.JSON(map[string]any{"op": "setgroup", "token": tok, "name": "Hikers"})
+	r.ExpectOK(t)
+	gid := r.String("gid")
+	runJobs(e)
+	if fake.Group("96501") == nil {
+		t.Fatal("the group was not made at mesibo")
+	}
+	e.JSON(map[string]any{"op": "editmembers", "token": tok, "gid": gid, "m": webtest.FRPhone}).ExpectOK(t)
+	e.JSON(map[string]any{"op": "editmembers", "token": tok, "gid": gid, "m": webtest.FRPhone, "delete": 1}).ExpectOK(t)
+	fake.Script(webtest.Reply{Status: 503, Body: "busy"})
+	runJobs(e) // the add: 503, retried later; the removal must wait for it
+	if got := groupRequests(fake); len(got) != 3 || !strings.Contains(got[2], `"delete":0`) {
+		t.Fatalf("after the failed add: %d group requests, the last %q; want the add alone", len(got), got[len(got)-1])
+	}
+	for range 3 {
+		e.Clock.Advance(5 * time.Minute)
+		runJobs(e)
+	}
+	got := groupRequests(fake)
+	if len(got) != 5 || !strings.Contains(got[3], `"delete":0`) || !strings.Contains(got[4], `"delete":1`) {
+		t.Fatalf("group requests %q, want groupadd, the member (alice), the failed add, the add, the removal", got)
+	}
+	if g := fake.Group("96501"); g == nil || g.Members[webtest.FRPhone] {
+		t.Errorf("at mesibo the removed member is still in the group: %+v", g)
+	}
+}

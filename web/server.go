@@ -375,6 +375,11 @@ func (s *Server) Prune(ctx context.Context) {
 		}
 		tokens, err := models.PrunePushTokens(ctx, s.db, s.clock.Now().Add(-pushTokenIdle), s.clock.Now())
 		n += tokens
+		if err != nil {
+			return err
+		}
+		groups, err := models.PruneGroups(ctx, s.db, s.clock.Now().Add(-s.cfg.TokenLifetime))
+		n += groups
 		return err
 	})
 	if err != nil && ctx.Err() == nil {

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"roster/models"
+	"roster/models/poll"
 )
 
 // Jobs is the part of models.Pushes the worker uses.
@@ -43,7 +44,7 @@ type Worker struct {
 	clock     models.Clock // retry times (the outbox's steady clock)
 	log       *slog.Logger
 	cfg       WorkerConfig
-	wake      chan struct{}
+	wake      poll.Wake
 	// Observe is told each attempt's provider and outcome ("sent",
 	// "retry", "failed"), for the metrics. Set it before Run.
 	Observe func(provider, outcome string)
@@ -71,7 +72,7 @@ func NewWorker(jobs Jobs, clock models.Clock, log *slog.Logger, cfg WorkerConfig
 		cfg.MaxBackoff = d.MaxBackoff
 	}
 	w := &Worker{jobs: jobs, providers: map[string]Provider{}, limits: map[string]*limiter{}, clock: clock, log: log, cfg: cfg,
-		wake: make(chan struct{}, 1), Observe: func(string, string) {}}
+		wake: poll.NewWake(), Observe: func(string, string) {}}
 	for _, p := range providers {
 		w.providers[p.Name()] = p
 		w.limits[p.Name()] = newLimiter(cfg.RatePerSecond)
@@ -80,28 +81,10 @@ func NewWorker(jobs Jobs, clock models.Clock, log *slog.Logger, cfg WorkerConfig
 }
 
 // Wake asks the worker to look for jobs now. It never blocks.
-func (w *Worker) Wake() {
-	select {
-	case w.wake <- struct{}{}:
-	default:
-	}
-}
+func (w *Worker) Wake() { w.wake.Send() }
 
 // Run sends jobs until ctx is done.
-func (w *Worker) Run(ctx context.Context) {
-	t := time.NewTicker(w.cfg.Poll)
-	defer t.Stop()
-	for {
-		for w.RunOnce(ctx) > 0 {
-		}
-		select {
-		case <-ctx.Done():
-			return
-		case <-t.C:
-		case <-w.wake:
-		}
-	}
-}
+func (w *Worker) Run(ctx context.Context) { poll.Run(ctx, w.cfg.Poll, w.wake, w.RunOnce) }
 
 // RunOnce claims and sends one batch and returns how many jobs it handled.
 func (w *Worker) RunOnce(ctx context.Context) int {
