@@ -25,6 +25,7 @@ func secretVars() []secretVar {
 		{"ROSTER_METRICS_TOKEN", "", ""},
 		{EnvTwilioAuthToken, "", ""},
 		{EnvWebhookSecret, "", ""},
+		{EnvWhatsAppToken, "", ""},
 		{EnvSMTPPassword, "", ""},
 		{EnvMesiboAppToken, "", ""},
 		{EnvAWSAccessKeyID, "", ""},

@@ -34,15 +34,23 @@ func deliverySenders(cfg Config, log *slog.Logger, clock models.Clock, getenv fu
 			}
 			out = append(out, &delivery.Twilio{BaseURL: d.TwilioBaseURL, AccountSID: d.TwilioAccountSID, AuthToken: token,
 				From: d.TwilioFrom, MessagingServiceSID: d.TwilioMessagingServiceSID, Client: client})
-		case ChannelWebhook:
+		case ChannelWebhook, ChannelVoice:
 			raw := getenv(EnvWebhookSecret)
 			secret, err := delivery.ParseWebhookSecret(raw)
 			if err != nil {
 				errs = append(errs, fmt.Errorf("$%s: %w", EnvWebhookSecret, err))
 			} else if len(secret) < 16 {
-				errs = append(errs, fmt.Errorf("the webhook channel needs $%s (at least 16 bytes; whsec_<base64> or raw text)", EnvWebhookSecret))
+				errs = append(errs, fmt.Errorf("the %s channel needs $%s (at least 16 bytes; whsec_<base64> or raw text)", ch, EnvWebhookSecret))
 			}
-			out = append(out, &delivery.Webhook{URL: d.WebhookURL, Secret: secret, Client: client, Clock: clock})
+			out = append(out, &delivery.Webhook{Channel: ch, URL: d.WebhookURL, Secret: secret, Client: client, Clock: clock})
+		case ChannelWhatsApp:
+			token := getenv(EnvWhatsAppToken)
+			if token == "" {
+				errs = append(errs, fmt.Errorf("the whatsapp channel needs $%s", EnvWhatsAppToken))
+			}
+			w := d.WhatsApp
+			out = append(out, &delivery.WhatsApp{BaseURL: w.BaseURL, PhoneNumberID: w.PhoneNumberID, Token: token,
+				Template: w.Template, Language: w.TemplateLanguage, Client: client})
 		case ChannelSMTP:
 			pw := getenv(EnvSMTPPassword)
 			if d.SMTPUsername != "" && pw == "" {
