@@ -15,6 +15,14 @@ type DeliveryPolicy struct {
 	// number or, with email sign-in, an email address), or ok=false when no
 	// configured channel can reach it.
 	Route func(p Phone) (channel string, ok bool)
+	// Routes lists, in order of preference, every channel that can reach
+	// the identity: the fallback's order (delivery_fallback.go). nil: no
+	// fallback.
+	Routes func(p Phone) []string
+	// FallbackAfter is how long a code may go unverified before the next
+	// request for the number goes by the next channel (0: only a failed
+	// delivery moves it on).
+	FallbackAfter time.Duration
 	// SMSChannels are the channels whose messages to phone numbers cost money:
 	// the country allow-list and the hourly cap apply to them.
 	SMSChannels []string

@@ -43,6 +43,10 @@ func (s *SignIn) RequestCode(ctx context.Context, p Phone, cl ClientInfo) error 
 		return refused
 	}
 	refused, err := WriteTx(ctx, s.db, func(tx *Tx) (*RefusedError, error) {
+		channel, err := s.chooseChannel(tx.DB, p, channel, now)
+		if err != nil {
+			return nil, err
+		}
 		if err := s.lockRequest(tx.DB, p, channel, cl); err != nil {
 			return nil, err
 		}

@@ -29,7 +29,8 @@ type DeliveryConfig struct {
 
 	WebhookURL string
 
-	WhatsApp WhatsAppConfig
+	WhatsApp      WhatsAppConfig
+	FallbackAfter time.Duration // --otp-fallback-after
 
 	SMTPHost     string
 	SMTPPort     int
@@ -96,7 +97,7 @@ func deliveryFlags(fs *flag.FlagSet, d *DeliveryConfig) {
 	fs.StringVar(&d.SMTPFrom, "smtp-from", "", "sender address of code emails")
 	fs.StringVar(&d.SMTPSubject, "smtp-subject", "", "subject of code emails (default: \"Your <app name> code\")")
 	fs.StringVar(&d.SMTPHELO, "smtp-helo", "", "host name sent in EHLO (default: go-mail's)")
-	whatsAppFlags(fs, &d.WhatsApp)
+	channelFlags(fs, d)
 	for _, ch := range []string{ChannelConsole, ChannelTwilio, ChannelWebhook, ChannelSMTP, ChannelVoice} {
 		fs.Func(ch+"-template", "message text of the "+ch+" channel; {code}, {app} and {minutes} are replaced (default \""+defaultTemplate+"\")",
 			func(v string) error {
@@ -149,6 +150,7 @@ func (cfg *Config) finishDelivery() error {
 	if seen[ChannelWhatsApp] {
 		errs = append(errs, d.WhatsApp.check())
 	}
+	errs = append(errs, d.checkFallback())
 	if seen[ChannelSMTP] {
 		if d.SMTPHost == "" || d.SMTPFrom == "" {
 			errs = append(errs, errors.New("the smtp channel needs --smtp-host and --smtp-from"))

@@ -204,6 +204,7 @@ func build(ctx context.Context, cfg Config, log *slog.Logger, opts Options, db *
 		GroupsPerUser: cfg.People.Groups.MaxPerUser,
 		RecycleAfter:  cfg.RecycleAfter,
 	})
+	s.outbox.OnCodeUndelivered(signIn.FallBack)
 	files, err := openFiles(ctx, cfg, opts.Getenv)
 	if err != nil {
 		return nil, err

@@ -67,11 +67,13 @@ func deliverySenders(cfg Config, log *slog.Logger, clock models.Clock, getenv fu
 func deliveryPolicy(cfg Config) models.DeliveryPolicy {
 	d := cfg.Delivery
 	return models.DeliveryPolicy{
-		Route:        func(p models.Phone) (string, bool) { return d.route(p.IsEmail()) },
-		SMSChannels:  smsChannels(),
-		SMSCountries: d.SMSCountries,
-		SMSHourlyCap: d.SMSHourlyCap,
-		EmailSignIn:  d.has(ChannelSMTP),
+		Route:         func(p models.Phone) (string, bool) { return d.route(p.IsEmail()) },
+		Routes:        func(p models.Phone) []string { return d.routes(p.IsEmail()) },
+		FallbackAfter: d.FallbackAfter,
+		SMSChannels:   smsChannels(),
+		SMSCountries:  d.SMSCountries,
+		SMSHourlyCap:  d.SMSHourlyCap,
+		EmailSignIn:   d.has(ChannelSMTP),
 		MessageFor: func(channel, code string) string {
 			return d.render(channel, cfg.AppName, cfg.OTP.TTL, code)
 		},

@@ -3,6 +3,7 @@ package web
 import (
 	"errors"
 	"flag"
+	"time"
 
 	"roster/web/delivery"
 )
@@ -20,11 +21,23 @@ type WhatsAppConfig struct {
 	TemplateLanguage string
 }
 
-func whatsAppFlags(fs *flag.FlagSet, w *WhatsAppConfig) {
+// channelFlags registers the settings of the channels added to the first
+// ones (whatsapp, voice) and of the fallback between channels.
+func channelFlags(fs *flag.FlagSet, d *DeliveryConfig) {
+	fs.DurationVar(&d.FallbackAfter, "otp-fallback-after", 2*time.Minute, "a code not verified this long: the next request for the number goes by the next channel of --otp-channel that can reach it (0 = only after a failed delivery)")
+	w := &d.WhatsApp
 	fs.StringVar(&w.BaseURL, "whatsapp-base-url", delivery.DefaultWhatsAppBaseURL, "WhatsApp Business Cloud API base URL, with its version path")
 	fs.StringVar(&w.PhoneNumberID, "whatsapp-phone-number-id", "", "id of the WhatsApp business phone number that sends codes (the access token is read from $"+EnvWhatsAppToken+")")
 	fs.StringVar(&w.Template, "whatsapp-template", "", "name of the approved authentication template that carries the code")
 	fs.StringVar(&w.TemplateLanguage, "whatsapp-template-language", "en_US", "language code of that template")
+}
+
+// checkFallback checks --otp-fallback-after.
+func (d DeliveryConfig) checkFallback() error {
+	if d.FallbackAfter < 0 {
+		return errors.New("--otp-fallback-after must not be negative")
+	}
+	return nil
 }
 
 // check reports what the whatsapp channel is missing.
