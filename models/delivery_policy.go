@@ -36,8 +36,9 @@ type DeliveryPolicy struct {
 	// EmailSignIn accepts email addresses as identities (an email channel is
 	// configured).
 	EmailSignIn bool
-	// MessageFor renders a channel's message; nil uses SignInConfig.Message.
-	MessageFor func(channel, code string) string
+	// MessageFor renders a channel's message in a language to p
+	// (CodeMessages.Render); nil uses SignInConfig.Message.
+	MessageFor func(channel, lang, code string, p Phone) string
 }
 
 // ReasonNotDeliverable: no channel may send a code to this address.
@@ -59,9 +60,9 @@ func (s *SignIn) channelFor(p Phone) (string, *RefusedError) {
 	return ch, nil
 }
 
-func (s *SignIn) message(channel, code string) string {
+func (s *SignIn) message(channel, lang, code string, p Phone) string {
 	if s.cfg.Delivery.MessageFor != nil {
-		return s.cfg.Delivery.MessageFor(channel, code)
+		return s.cfg.Delivery.MessageFor(channel, lang, code, p)
 	}
 	return s.cfg.Message(code)
 }

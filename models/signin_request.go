@@ -77,7 +77,7 @@ func (s *SignIn) RequestCode(ctx context.Context, p Phone, cl ClientInfo) error 
 		}
 		otp := &OTPCode{Phone: p.E164, CodeMAC: s.mac(p.E164, code), State: CodePending,
 			Network: NetworkKey(cl.IP), UserAgent: truncate(cl.UserAgent, 512), AppID: truncate(cl.AppID, 256),
-			CreatedAt: nowMs, ExpiresAt: toMillis(now.Add(s.cfg.Policy.TTL))}
+			Lang: s.languages.choose(cl.Languages, p), CreatedAt: nowMs, ExpiresAt: toMillis(now.Add(s.cfg.Policy.TTL))}
 		detail := "sent via " + channel
 		if s.cfg.DemoCode != "" {
 			detail = "demo-code mode: nothing sent"
@@ -88,7 +88,7 @@ func (s *SignIn) RequestCode(ctx context.Context, p Phone, cl ClientInfo) error 
 			return nil, err
 		}
 		if s.cfg.DemoCode == "" {
-			msg := &OutboxMessage{Channel: channel, Recipient: p.E164, Body: s.message(channel, code), Code: code,
+			msg := &OutboxMessage{Channel: channel, Recipient: p.E164, Body: s.message(channel, otp.Lang, code, p), Code: code,
 				Kind: OutboxKindOTP, OTPID: &otp.ID, State: OutboxPending, CreatedAt: nowMs, NextAttemptAt: nowMs}
 			if err := tx.Create(msg).Error; err != nil {
 				return nil, err

@@ -5,7 +5,6 @@ import (
 	"flag"
 	"fmt"
 	"net/url"
-	"strconv"
 	"strings"
 	"time"
 
@@ -31,6 +30,9 @@ type DeliveryConfig struct {
 
 	WhatsApp      WhatsAppConfig
 	FallbackAfter time.Duration // --otp-fallback-after
+	// Autofill lines of SMS texts: --android-app-hash, --webotp-host.
+	AndroidAppHash string
+	WebOTPHost     string
 
 	SMTPHost     string
 	SMTPPort     int
@@ -150,7 +152,7 @@ func (cfg *Config) finishDelivery() error {
 	if seen[ChannelWhatsApp] {
 		errs = append(errs, d.WhatsApp.check())
 	}
-	errs = append(errs, d.checkFallback())
+	errs = append(errs, d.checkFallback(), d.checkAutofill())
 	if seen[ChannelSMTP] {
 		if d.SMTPHost == "" || d.SMTPFrom == "" {
 			errs = append(errs, errors.New("the smtp channel needs --smtp-host and --smtp-from"))
@@ -203,16 +205,6 @@ func checkHTTPURL(flagName, raw string) error {
 		return fmt.Errorf("%s must not contain credentials: secrets come from the environment", flagName)
 	}
 	return nil
-}
-
-// render fills a channel's template.
-func (d DeliveryConfig) render(channel, appName string, ttl time.Duration, code string) string {
-	t, ok := d.Templates[channel]
-	if !ok {
-		t = defaultTemplate
-	}
-	minutes := max(int(ttl.Round(time.Minute)/time.Minute), 1)
-	return strings.NewReplacer("{code}", code, "{app}", appName, "{minutes}", strconv.Itoa(minutes)).Replace(t)
 }
 
 // smsChannels are the channels whose messages to phone numbers are paid

@@ -74,9 +74,9 @@ func deliveryPolicy(cfg Config) models.DeliveryPolicy {
 		SMSCountries:  d.SMSCountries,
 		SMSHourlyCap:  d.SMSHourlyCap,
 		EmailSignIn:   d.has(ChannelSMTP),
-		MessageFor: func(channel, code string) string {
-			return d.render(channel, cfg.AppName, cfg.OTP.TTL, code)
-		},
+		MessageFor: models.CodeMessages{AppName: cfg.AppName, TTL: cfg.OTP.TTL, Overrides: d.Templates,
+			Autofill:       map[string]bool{ChannelTwilio: true, ChannelWebhook: true, ChannelConsole: true},
+			AndroidAppHash: d.AndroidAppHash, WebOTPHost: d.WebOTPHost}.Render,
 	}
 }
 
