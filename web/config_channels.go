@@ -29,6 +29,7 @@ func channelFlags(fs *flag.FlagSet, d *DeliveryConfig) {
 	fs.DurationVar(&d.FallbackAfter, "otp-fallback-after", 2*time.Minute, "a code not verified this long: the next request for the number goes by the next channel of --otp-channel that can reach it (0 = only after a failed delivery)")
 	fs.StringVar(&d.AndroidAppHash, "android-app-hash", "", "the Android app's 11-character hash for the SMS Retriever API: put on a line of its own at the end of SMS texts (before the WebOTP line)")
 	fs.StringVar(&d.WebOTPHost, "webotp-host", "", "host of the web app that reads codes with the WebOTP API: SMS texts end with the line \"@HOST #CODE\"")
+	fs.BoolVar(&d.TwilioStatusCallback, "twilio-status-callback", false, "ask Twilio for delivery receipts at --base-url"+twilioReceiptsPath+" (else set that URL on the messaging service)")
 	w := &d.WhatsApp
 	fs.StringVar(&w.BaseURL, "whatsapp-base-url", delivery.DefaultWhatsAppBaseURL, "WhatsApp Business Cloud API base URL, with its version path")
 	fs.StringVar(&w.PhoneNumberID, "whatsapp-phone-number-id", "", "id of the WhatsApp business phone number that sends codes (the access token is read from $"+EnvWhatsAppToken+")")

@@ -33,6 +33,9 @@ type DeliveryConfig struct {
 	// Autofill lines of SMS texts: --android-app-hash, --webotp-host.
 	AndroidAppHash string
 	WebOTPHost     string
+	// TwilioStatusCallback asks Twilio for delivery receipts at
+	// --base-url/receipts/twilio.
+	TwilioStatusCallback bool
 
 	SMTPHost     string
 	SMTPPort     int

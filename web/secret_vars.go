@@ -26,6 +26,8 @@ func secretVars() []secretVar {
 		{EnvTwilioAuthToken, "", ""},
 		{EnvWebhookSecret, "", ""},
 		{EnvWhatsAppToken, "", ""},
+		{EnvWhatsAppAppSecret, "", ""},
+		{EnvWhatsAppVerifyToken, "", ""},
 		{EnvSMTPPassword, "", ""},
 		{EnvMesiboAppToken, "", ""},
 		{EnvAWSAccessKeyID, "", ""},

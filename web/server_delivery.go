@@ -32,8 +32,12 @@ func deliverySenders(cfg Config, log *slog.Logger, clock models.Clock, getenv fu
 			if token == "" {
 				errs = append(errs, fmt.Errorf("the twilio channel needs $%s", EnvTwilioAuthToken))
 			}
-			out = append(out, &delivery.Twilio{BaseURL: d.TwilioBaseURL, AccountSID: d.TwilioAccountSID, AuthToken: token,
-				From: d.TwilioFrom, MessagingServiceSID: d.TwilioMessagingServiceSID, Client: client})
+			tw := &delivery.Twilio{BaseURL: d.TwilioBaseURL, AccountSID: d.TwilioAccountSID, AuthToken: token,
+				From: d.TwilioFrom, MessagingServiceSID: d.TwilioMessagingServiceSID, Client: client}
+			if d.TwilioStatusCallback {
+				tw.StatusCallback = cfg.BaseURL + twilioReceiptsPath
+			}
+			out = append(out, tw)
 		case ChannelWebhook, ChannelVoice:
 			raw := getenv(EnvWebhookSecret)
 			secret, err := delivery.ParseWebhookSecret(raw)
