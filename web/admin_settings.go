@@ -22,7 +22,7 @@ func settingGroups() []struct {
 		prefixes  []string
 	}{
 		{"Sign-in policy", "sign-in", []string{"otp-ttl", "otp-max", "otp-lock", "otp-resend", "otp-phone", "otp-ip", "test-numbers", "demo-code", "token-lifetime", "session-touch", "retention", "app-ids"}},
-		{"Delivery of codes", "delivery", []string{"otp-channel", "console-", "twilio-", "webhook-", "smtp-", "whatsapp-", "voice-", "sms-", "mesibo-", "token-issuer"}},
+		{"Delivery of codes", "delivery", []string{"otp-channel", "console-", "twilio-", "webhook-", "smtp-", "whatsapp-", "voice-", "otp-fallback", "android-app-hash", "webotp-", "sms-", "mesibo-", "token-issuer"}},
 		{"Contacts", "contacts", []string{"contacts-"}},
 		{"Files", "files", []string{"photo-", "uploads-", "files-", "s3-"}},
 		{"Events", "events", []string{"event-", "fanout-"}},
