@@ -3,6 +3,7 @@ package models
 import (
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"golang.org/x/text/language"
@@ -60,6 +61,9 @@ const maxLanguagePreference = 256
 type languageMatcher struct {
 	m     language.Matcher
 	langs []string
+	// byRegion caches each region's language (a string by ISO region):
+	// matching a region takes about 0.1 ms, a map lookup nothing.
+	byRegion *sync.Map
 }
 
 func newLanguageMatcher() languageMatcher {
@@ -68,7 +72,7 @@ func newLanguageMatcher() languageMatcher {
 	for i, l := range langs {
 		tags[i] = language.Make(l)
 	}
-	return languageMatcher{m: language.NewMatcher(tags), langs: langs}
+	return languageMatcher{m: language.NewMatcher(tags), langs: langs, byRegion: &sync.Map{}}
 }
 
 // choose returns the shipped language of a code message: the best match of
@@ -83,13 +87,28 @@ func (lm languageMatcher) choose(preference string, p Phone) string {
 			}
 		}
 	}
-	if region := p.Region(); region != "" && !p.IsEmail() {
-		// "und-FR": the language most used in the region (CLDR's likely
-		// subtags, which the matcher applies).
-		if tag, err := language.Parse("und-" + region); err == nil {
-			if _, i, conf := lm.m.Match(tag); conf != language.No {
-				return lm.langs[i]
-			}
+	if p.IsEmail() {
+		return DefaultCodeLanguage
+	}
+	region := p.Region()
+	if l, ok := lm.byRegion.Load(region); ok {
+		return l.(string)
+	}
+	l := lm.regionLanguage(region)
+	lm.byRegion.Store(region, l)
+	return l
+}
+
+// regionLanguage is the shipped language most used in an ISO region
+// ("und-FR" matched: CLDR's likely subtags, which the matcher applies),
+// else DefaultCodeLanguage.
+func (lm languageMatcher) regionLanguage(region string) string {
+	if region == "" {
+		return DefaultCodeLanguage
+	}
+	if tag, err := language.Parse("und-" + region); err == nil {
+		if _, i, conf := lm.m.Match(tag); conf != language.No {
+			return lm.langs[i]
 		}
 	}
 	return DefaultCodeLanguage
