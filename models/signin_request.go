@@ -42,6 +42,7 @@ func (s *SignIn) RequestCode(ctx context.Context, p Phone, cl ClientInfo) error 
 	if refused != nil {
 		return refused
 	}
+	lang := s.languages.choose(cl.Languages, p) // outside the writer: it parses the number
 	refused, err := WriteTx(ctx, s.db, func(tx *Tx) (*RefusedError, error) {
 		channel, err := s.chooseChannel(tx.DB, p, channel, now)
 		if err != nil {
@@ -77,7 +78,7 @@ func (s *SignIn) RequestCode(ctx context.Context, p Phone, cl ClientInfo) error 
 		}
 		otp := &OTPCode{Phone: p.E164, CodeMAC: s.mac(p.E164, code), State: CodePending,
 			Network: NetworkKey(cl.IP), UserAgent: truncate(cl.UserAgent, 512), AppID: truncate(cl.AppID, 256),
-			Lang: s.languages.choose(cl.Languages, p), CreatedAt: nowMs, ExpiresAt: toMillis(now.Add(s.cfg.Policy.TTL))}
+			Lang: lang, CreatedAt: nowMs, ExpiresAt: toMillis(now.Add(s.cfg.Policy.TTL))}
 		detail := "sent via " + channel
 		if s.cfg.DemoCode != "" {
 			detail = "demo-code mode: nothing sent"
