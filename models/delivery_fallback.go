@@ -115,7 +115,7 @@ func (s *SignIn) FallBack(tx *Tx, otpID int64, channel string) error {
 	if res.Error != nil || res.RowsAffected == 0 {
 		return res.Error
 	}
-	msg := &OutboxMessage{Channel: next, Recipient: otp.Phone, Body: s.message(next, otp.Lang, code, p), Code: code,
+	msg := &OutboxMessage{Channel: next, Recipient: otp.Phone, Body: s.message(next, otp.Lang, code, p), Code: code, Lang: otp.Lang,
 		Kind: OutboxKindOTP, OTPID: &otp.ID, State: OutboxPending, CreatedAt: nowMs, NextAttemptAt: nowMs}
 	if err := tx.Create(msg).Error; err != nil {
 		return err

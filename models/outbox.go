@@ -24,6 +24,7 @@ type OutboxMessage struct {
 	SentAt        *int64
 	Kind          string // OutboxKindOTP, or a background job kind such as OutboxKindMesiboRevoke
 	Code          string // the bare one-time code, for channels that send it as a field; cleared with Body
+	Lang          string // the language of a code's message (delivery_messages.go)
 }
 
 // TableName tells GORM the table.

@@ -89,7 +89,7 @@ func (s *SignIn) RequestCode(ctx context.Context, p Phone, cl ClientInfo) error 
 			return nil, err
 		}
 		if s.cfg.DemoCode == "" {
-			msg := &OutboxMessage{Channel: channel, Recipient: p.E164, Body: s.message(channel, otp.Lang, code, p), Code: code,
+			msg := &OutboxMessage{Channel: channel, Recipient: p.E164, Body: s.message(channel, otp.Lang, code, p), Code: code, Lang: otp.Lang,
 				Kind: OutboxKindOTP, OTPID: &otp.ID, State: OutboxPending, CreatedAt: nowMs, NextAttemptAt: nowMs}
 			if err := tx.Create(msg).Error; err != nil {
 				return nil, err

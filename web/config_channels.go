@@ -7,6 +7,7 @@ import (
 	"regexp"
 	"time"
 
+	"roster/models"
 	"roster/web/delivery"
 )
 
@@ -34,7 +35,7 @@ func channelFlags(fs *flag.FlagSet, d *DeliveryConfig) {
 	fs.StringVar(&w.BaseURL, "whatsapp-base-url", delivery.DefaultWhatsAppBaseURL, "WhatsApp Business Cloud API base URL, with its version path")
 	fs.StringVar(&w.PhoneNumberID, "whatsapp-phone-number-id", "", "id of the WhatsApp business phone number that sends codes (the access token is read from $"+EnvWhatsAppToken+")")
 	fs.StringVar(&w.Template, "whatsapp-template", "", "name of the approved authentication template that carries the code")
-	fs.StringVar(&w.TemplateLanguage, "whatsapp-template-language", "en_US", "language code of that template")
+	fs.StringVar(&w.TemplateLanguage, "whatsapp-template-language", "en_US", "language codes of that template, comma-separated (en_US,fr,pt_BR): a code goes in its message's language if listed, else the first")
 }
 
 // checkFallback checks --otp-fallback-after.
@@ -70,7 +71,7 @@ func (w WhatsAppConfig) check() error {
 	if w.PhoneNumberID == "" || w.Template == "" {
 		errs = append(errs, errors.New("the whatsapp channel needs --whatsapp-phone-number-id and --whatsapp-template"))
 	}
-	if w.TemplateLanguage == "" {
+	if len(models.SplitList(w.TemplateLanguage)) == 0 {
 		errs = append(errs, errors.New("--whatsapp-template-language must not be empty"))
 	}
 	errs = append(errs, checkHTTPURL("--whatsapp-base-url", w.BaseURL))

@@ -93,6 +93,36 @@ func TestWhatsAppDeliversAuthenticationTemplate(t *testing.T) {
 	}
 }
 
+// The template goes in the language of the code's message when the
+// template has it, else in the first listed.
+func TestWhatsAppTemplateLanguage(t *testing.T) {
+	fake := webtest.NewFakeHTTP(t, webtest.Reply{Status: http.StatusOK, Body: whatsAppSent})
+	args := append([]string{"--otp-channel", "whatsapp", "--otp-resend-cooldown", "0s"}, whatsAppArgs(fake)...)
+	e := deliveryEnv(t, map[string]string{web.EnvWhatsAppToken: whatsAppToken},
+		append(args, "--whatsapp-template-language", "en_US,fr,pt_BR")...)
+	for _, tc := range []struct{ phone, lang, want string }{
+		{webtest.FRPhone, "", "fr"},         // the country's language
+		{webtest.USPhone, "pt-BR", "pt_BR"}, // the app's
+		{webtest.USPhone, "de", "en_US"},    // not a language of the template: the first
+		{"4915123456789", "", "en_US"},      // nor the country's
+	} {
+		p := webtest.LoginParams(tc.phone)
+		if tc.lang != "" {
+			p["lang"] = tc.lang
+		}
+		e.JSON(p).ExpectOK(t)
+		e.Server.Worker().RunOnce(context.Background())
+		reqs := fake.Requests()
+		var body struct {
+			Template struct{ Language struct{ Code string } }
+		}
+		json.Unmarshal(reqs[len(reqs)-1].Body, &body)
+		if body.Template.Language.Code != tc.want {
+			t.Errorf("%s %q: template language %q, want %q", tc.phone, tc.lang, body.Template.Language.Code, tc.want)
+		}
+	}
+}
+
 func TestWhatsAppErrors(t *testing.T) {
 	for _, tc := range []struct {
 		name   string

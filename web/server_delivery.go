@@ -54,7 +54,7 @@ func deliverySenders(cfg Config, log *slog.Logger, clock models.Clock, getenv fu
 			}
 			w := d.WhatsApp
 			out = append(out, &delivery.WhatsApp{BaseURL: w.BaseURL, PhoneNumberID: w.PhoneNumberID, Token: token,
-				Template: w.Template, Language: w.TemplateLanguage, Client: client})
+				Template: w.Template, Languages: models.SplitList(w.TemplateLanguage), Client: client})
 		case ChannelSMTP:
 			pw := getenv(EnvSMTPPassword)
 			if d.SMTPUsername != "" && pw == "" {

@@ -25,8 +25,10 @@ type WhatsApp struct {
 	PhoneNumberID string
 	Token         string
 	Template      string // the approved authentication template's name
-	Language      string // its language code, e.g. en_US
-	Client        *http.Client
+	// Languages are the template's language codes (en_US, fr, pt_BR): a
+	// code goes in the one of its message's language, else the first.
+	Languages []string
+	Client    *http.Client
 }
 
 // Name returns "whatsapp".
@@ -84,14 +86,28 @@ func whatsAppThrottled(code int) bool {
 	return false
 }
 
+// templateLanguage is the template's language code for a message language
+// ("fr" takes "fr" or "fr_FR"; none: the first).
+func (w *WhatsApp) templateLanguage(lang string) string {
+	for _, l := range w.Languages {
+		if base, _, _ := strings.Cut(l, "_"); lang != "" && strings.EqualFold(base, lang) {
+			return l
+		}
+	}
+	if len(w.Languages) == 0 {
+		return "en_US"
+	}
+	return w.Languages[0]
+}
+
 // whatsAppBody is the request body of a code sent to an E.164 number.
-func (w *WhatsApp) whatsAppBody(to, code string) ([]byte, error) {
+func (w *WhatsApp) whatsAppBody(to, code, lang string) ([]byte, error) {
 	var r whatsAppRequest
 	r.MessagingProduct = "whatsapp"
 	r.To = to
 	r.Type = "template"
 	r.Template.Name = w.Template
-	r.Template.Language.Code = w.Language
+	r.Template.Language.Code = w.templateLanguage(lang)
 	param := []whatsAppText{{Type: "text", Text: code}}
 	r.Template.Components = []whatsAppComponent{
 		{Type: "body", Parameters: param},
@@ -102,7 +118,7 @@ func (w *WhatsApp) whatsAppBody(to, code string) ([]byte, error) {
 
 // Send posts the template message.
 func (w *WhatsApp) Send(ctx context.Context, m Message) (Receipt, error) {
-	body, err := w.whatsAppBody(m.Recipient, m.Code)
+	body, err := w.whatsAppBody(m.Recipient, m.Code, m.Lang)
 	if err != nil {
 		return Receipt{}, &PermanentError{Err: err}
 	}

@@ -1,6 +1,7 @@
 -- The language of a code's messages and delivery receipts, as
 -- sqlite/0022_delivery.sql.
 ALTER TABLE otp_codes ADD COLUMN lang TEXT NOT NULL DEFAULT '';
+ALTER TABLE outbox ADD COLUMN lang TEXT NOT NULL DEFAULT '';
 
 ALTER TABLE outbox_attempts ADD COLUMN receipt TEXT NOT NULL DEFAULT '';
 ALTER TABLE outbox_attempts ADD COLUMN receipt_at BIGINT;
