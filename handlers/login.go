@@ -26,6 +26,11 @@ func (a *API) login(c *fiber.Ctx, r *Request) (Reply, error) {
 	cl := clientInfo(c, r)
 	code := r.Get("otp", "code")
 	if code == "" {
+		// The language of the message: the app's choice, else the phone's.
+		cl.Languages = r.Get("lang")
+		if cl.Languages == "" {
+			cl.Languages = c.Get(fiber.HeaderAcceptLanguage)
+		}
 		return Reply{}, a.signIn.RequestCode(c.UserContext(), phone, cl)
 	}
 	res, err := a.signIn.VerifyCode(c.UserContext(), phone, code, r.Get("name"), cl)

@@ -66,6 +66,9 @@ type ClientInfo struct {
 	AppID      string
 	Device     string
 	DeviceType string
+	// Languages is the client's language preference, in Accept-Language
+	// syntax: the request's lang parameter or that header.
+	Languages string
 }
 
 // audit appends an entry inside the caller's transaction, so the entry exists
@@ -130,7 +133,7 @@ func apiEntry(at int64, typ, phone string, userID *int64, cl ClientInfo, detail 
 // its whole transaction.
 func (cl ClientInfo) Clean() ClientInfo {
 	return ClientInfo{IP: truncate(cl.IP, 64), UserAgent: truncate(cl.UserAgent, 512), AppID: truncate(cl.AppID, 256),
-		Device: truncate(cl.Device, 256), DeviceType: truncate(cl.DeviceType, 64)}
+		Device: truncate(cl.Device, 256), DeviceType: truncate(cl.DeviceType, 64), Languages: truncate(cl.Languages, 256)}
 }
 
 // truncate makes text fit to store: valid UTF-8 (an invalid byte becomes

@@ -109,6 +109,7 @@ func auditTypes() []string {
 		EventPhoneLocked, EventUserCreated, EventTokenIssued, EventTokenRevoked,
 		EventSessionEnded, EventAccountDeleted, EventAccountExported, EventPhoneChanged, EventNumberRecycled, EventGroupChanged,
 		EventMesiboFailed, EventMesiboRevoked, EventMesiboRevokeFailed, EventSMSRefused,
+		EventCodeFallback,
 		EventAdminLogin, EventAdminLoginFailed, EventAdminLogout, EventAdminCreated, EventAdminPasswordSet,
 		EventAdminRevokeToken, EventAdminRevokeAll, EventAdminBlock, EventAdminUnblock, EventAdminDeleteUser,
 		EventAdminResendCode, EventAdminPasswordFail, EventAdminSessionsRevoked,

@@ -15,6 +15,14 @@ type DeliveryPolicy struct {
 	// number or, with email sign-in, an email address), or ok=false when no
 	// configured channel can reach it.
 	Route func(p Phone) (channel string, ok bool)
+	// Routes lists, in order of preference, every channel that can reach
+	// the identity: the fallback's order (delivery_fallback.go). nil: no
+	// fallback.
+	Routes func(p Phone) []string
+	// FallbackAfter is how long a code may go unverified before the next
+	// request for the number goes by the next channel (0: only a failed
+	// delivery moves it on).
+	FallbackAfter time.Duration
 	// SMSChannels are the channels whose messages to phone numbers cost money:
 	// the country allow-list and the hourly cap apply to them.
 	SMSChannels []string
@@ -28,8 +36,9 @@ type DeliveryPolicy struct {
 	// EmailSignIn accepts email addresses as identities (an email channel is
 	// configured).
 	EmailSignIn bool
-	// MessageFor renders a channel's message; nil uses SignInConfig.Message.
-	MessageFor func(channel, code string) string
+	// MessageFor renders a channel's message in a language to p
+	// (CodeMessages.Render); nil uses SignInConfig.Message.
+	MessageFor func(channel, lang, code string, p Phone) string
 }
 
 // ReasonNotDeliverable: no channel may send a code to this address.
@@ -51,9 +60,9 @@ func (s *SignIn) channelFor(p Phone) (string, *RefusedError) {
 	return ch, nil
 }
 
-func (s *SignIn) message(channel, code string) string {
+func (s *SignIn) message(channel, lang, code string, p Phone) string {
 	if s.cfg.Delivery.MessageFor != nil {
-		return s.cfg.Delivery.MessageFor(channel, code)
+		return s.cfg.Delivery.MessageFor(channel, lang, code, p)
 	}
 	return s.cfg.Message(code)
 }

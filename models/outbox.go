@@ -24,6 +24,7 @@ type OutboxMessage struct {
 	SentAt        *int64
 	Kind          string // OutboxKindOTP, or a background job kind such as OutboxKindMesiboRevoke
 	Code          string // the bare one-time code, for channels that send it as a field; cleared with Body
+	Lang          string // the language of a code's message (delivery_messages.go)
 }
 
 // TableName tells GORM the table.
@@ -59,6 +60,15 @@ type Outbox struct {
 	// keepBody lists channels whose sent text stays readable (the console
 	// channel, whose outbox page is how a developer reads codes).
 	keepBody map[string]bool
+	// fallback sends a code whose delivery failed for good by its next
+	// channel (SignIn.FallBack); nil: none.
+	fallback func(tx *Tx, otpID int64, channel string) error
+}
+
+// OnCodeUndelivered sets what is done, in the transaction that records it,
+// when a code's delivery failed for good.
+func (o *Outbox) OnCodeUndelivered(f func(tx *Tx, otpID int64, channel string) error) {
+	o.fallback = f
 }
 
 // NewOutbox returns the outbox. delays is the clock the worker computes
@@ -179,8 +189,14 @@ func (o *Outbox) MarkFailed(ctx context.Context, m *OutboxMessage, cause string,
 		if !final || failedEvent(m.Kind) == "" {
 			return nil
 		}
-		return audit(tx.DB, auditEntry(now, ActorSystem, failedEvent(m.Kind), m.Recipient, nil, ClientInfo{},
-			"via "+m.Channel+": "+cause))
+		if err := audit(tx.DB, auditEntry(now, ActorSystem, failedEvent(m.Kind), m.Recipient, nil, ClientInfo{},
+			"via "+m.Channel+": "+cause)); err != nil {
+			return err
+		}
+		if o.fallback == nil || m.Kind != OutboxKindOTP || m.OTPID == nil {
+			return nil
+		}
+		return o.fallback(tx, *m.OTPID, m.Channel)
 	})
 }
 

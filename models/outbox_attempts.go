@@ -39,6 +39,11 @@ type OutboxAttempt struct {
 	ProviderRef string
 	Error       string
 	DurationMs  int64
+	// Receipt is what the provider reported later (Receipt*; "" for
+	// none yet), at ReceiptAt, with its error (delivery_receipts.go).
+	Receipt      string
+	ReceiptAt    *int64
+	ReceiptError string
 }
 
 // TableName tells GORM the table.

@@ -68,7 +68,8 @@ type OTPCode struct {
 	UserAgent  string
 	AppID      string
 	Channel    string
-	CreatedAt  int64 `gorm:"autoCreateTime:false"`
+	Lang       string // the language of its messages (delivery_messages.go)
+	CreatedAt  int64  `gorm:"autoCreateTime:false"`
 	ExpiresAt  int64
 	VerifiedAt *int64
 	// The fraud guard's (signin_fraud.go): the number's prefix and
@@ -117,9 +118,10 @@ type SignInConfig struct {
 
 // SignIn runs phone sign-in with one-time codes.
 type SignIn struct {
-	db    *DB
-	clock Clock
-	cfg   SignInConfig
+	db        *DB
+	clock     Clock
+	cfg       SignInConfig
+	languages languageMatcher
 }
 
 // NewSignIn returns the sign-in service.
@@ -127,7 +129,7 @@ func NewSignIn(db *DB, clock Clock, cfg SignInConfig) *SignIn {
 	if cfg.OnQueued == nil {
 		cfg.OnQueued = func() {}
 	}
-	return &SignIn{db: db, clock: clock, cfg: cfg}
+	return &SignIn{db: db, clock: clock, cfg: cfg, languages: newLanguageMatcher()}
 }
 
 // IsTestNumber reports whether the number is a configured test number.

@@ -42,7 +42,12 @@ func (s *SignIn) RequestCode(ctx context.Context, p Phone, cl ClientInfo) error 
 	if refused != nil {
 		return refused
 	}
+	lang := s.languages.choose(cl.Languages, p) // outside the writer: it parses the number
 	refused, err := WriteTx(ctx, s.db, func(tx *Tx) (*RefusedError, error) {
+		channel, err := s.chooseChannel(tx.DB, p, channel, now)
+		if err != nil {
+			return nil, err
+		}
 		if err := s.lockRequest(tx.DB, p, channel, cl); err != nil {
 			return nil, err
 		}
@@ -76,7 +81,7 @@ func (s *SignIn) RequestCode(ctx context.Context, p Phone, cl ClientInfo) error 
 		}
 		otp := &OTPCode{Phone: p.E164, CodeMAC: s.mac(p.E164, code), State: CodePending,
 			Network: NetworkKey(cl.IP), UserAgent: truncate(cl.UserAgent, 512), AppID: truncate(cl.AppID, 256),
-			CreatedAt: nowMs, ExpiresAt: toMillis(now.Add(s.cfg.Policy.TTL))}
+			Lang: lang, CreatedAt: nowMs, ExpiresAt: toMillis(now.Add(s.cfg.Policy.TTL))}
 		otp.Prefix, otp.Country = fraudKeys(p)
 		detail := "sent via " + channel
 		if s.cfg.DemoCode != "" {
@@ -88,7 +93,7 @@ func (s *SignIn) RequestCode(ctx context.Context, p Phone, cl ClientInfo) error 
 			return nil, err
 		}
 		if s.cfg.DemoCode == "" {
-			msg := &OutboxMessage{Channel: channel, Recipient: p.E164, Body: s.message(channel, code), Code: code,
+			msg := &OutboxMessage{Channel: channel, Recipient: p.E164, Body: s.message(channel, otp.Lang, code, p), Code: code, Lang: otp.Lang,
 				Kind: OutboxKindOTP, OTPID: &otp.ID, State: OutboxPending, CreatedAt: nowMs, NextAttemptAt: nowMs}
 			if err := tx.Create(msg).Error; err != nil {
 				return nil, err

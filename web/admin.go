@@ -192,7 +192,7 @@ func (s *Server) setUpAdmin(ctx context.Context, opts Options, sessionsStore *mo
 
 		// Every channel a code or a job may have gone through, configured
 		// now or not: the lists keep older messages.
-		Channels: []string{ChannelConsole, ChannelTwilio, ChannelWebhook, ChannelSMTP, models.MesiboChannel, models.PushFCM, models.PushAPNs},
+		Channels: []string{ChannelConsole, ChannelTwilio, ChannelWebhook, ChannelSMTP, ChannelWhatsApp, ChannelVoice, models.MesiboChannel, models.PushFCM, models.PushAPNs},
 	})
 	s.admins = admins
 	return nil

@@ -23,7 +23,7 @@ func settingGroups() []struct {
 	}{
 		{"Sign-in policy", "sign-in", []string{"otp-ttl", "otp-max", "otp-lock", "otp-resend", "otp-phone", "otp-ip", "test-numbers", "demo-code", "token-lifetime", "session-touch", "retention", "app-ids"}},
 		{"Fraud guard", "fraud", []string{"otp-prefix", "otp-country", "otp-watch", "otp-daily-budget", "otp-cost"}},
-		{"Delivery of codes", "delivery", []string{"otp-channel", "console-", "twilio-", "webhook-", "smtp-", "sms-", "mesibo-", "token-issuer"}},
+		{"Delivery of codes", "delivery", []string{"otp-channel", "console-", "twilio-", "webhook-", "smtp-", "whatsapp-", "voice-", "otp-fallback", "android-app-hash", "webotp-", "sms-", "mesibo-", "token-issuer"}},
 		{"Contacts", "contacts", []string{"contacts-"}},
 		{"Files", "files", []string{"photo-", "uploads-", "files-", "s3-"}},
 		{"Events", "events", []string{"event-", "fanout-"}},

@@ -61,6 +61,7 @@ func (s *Server) newApp() *fiber.App {
 	})
 
 	s.apiRoutes(app)
+	s.receiptRoutes(app)
 
 	html := app.Group("", securityHeaders)
 	html.Use("/static", filesystem.New(filesystem.Config{Root: http.FS(static.Files), MaxAge: 3600}))

@@ -128,7 +128,7 @@ func ParseConfig(name string, args []string, getenv func(string) string, out io.
 	fs.IntVar(&pol.PhonePerDay, "otp-phone-daily", pol.PhonePerDay, "codes per number per day")
 	fs.IntVar(&pol.IPPerHour, "otp-ip-hourly", pol.IPPerHour, "codes per client IP per hour (0 = no limit)")
 	fs.IntVar(&pol.IPPerDay, "otp-ip-daily", pol.IPPerDay, "codes per client IP per day (0 = no limit)")
-	fs.StringVar(&cfg.OTPChannel, "otp-channel", "console", "how codes are delivered, comma-separated in order of preference: console (writes them to the log; development only), twilio, webhook, smtp")
+	fs.StringVar(&cfg.OTPChannel, "otp-channel", "console", "how codes are delivered, comma-separated in order of preference: console (writes them to the log; development only), twilio, whatsapp, voice, webhook, smtp")
 	fs.DurationVar(&cfg.TokenLifetime, "token-lifetime", 365*24*time.Hour, "lifetime of an access token")
 	fs.DurationVar(&cfg.RecycleAfter, "recycle-after", 180*24*time.Hour, "a number proven by code whose account was not seen for this long gets a fresh account; the old one is kept, detached from the number (0: never)")
 	fs.DurationVar(&cfg.Retention, "retention", 30*24*time.Hour, "how long codes and sent messages are kept for the dashboard's history (at least 24h: quotas look back a day)")

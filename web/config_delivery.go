@@ -5,7 +5,6 @@ import (
 	"flag"
 	"fmt"
 	"net/url"
-	"strconv"
 	"strings"
 	"time"
 
@@ -28,6 +27,15 @@ type DeliveryConfig struct {
 	TwilioMessagingServiceSID string
 
 	WebhookURL string
+
+	WhatsApp      WhatsAppConfig
+	FallbackAfter time.Duration // --otp-fallback-after
+	// Autofill lines of SMS texts: --android-app-hash, --webotp-host.
+	AndroidAppHash string
+	WebOTPHost     string
+	// TwilioStatusCallback asks Twilio for delivery receipts at
+	// --base-url/receipts/twilio.
+	TwilioStatusCallback bool
 
 	SMTPHost     string
 	SMTPPort     int
@@ -61,6 +69,12 @@ const (
 	ChannelTwilio  = "twilio"
 	ChannelWebhook = "webhook"
 	ChannelSMTP    = "smtp"
+	// ChannelWhatsApp sends an authentication template through the
+	// WhatsApp Business Cloud API.
+	ChannelWhatsApp = "whatsapp"
+	// ChannelVoice posts codes to the webhook's URL for a call that reads
+	// them out (the payload's channel is "voice").
+	ChannelVoice = "voice"
 )
 
 // Environment variables holding delivery secrets (environment only).
@@ -88,7 +102,8 @@ func deliveryFlags(fs *flag.FlagSet, d *DeliveryConfig) {
 	fs.StringVar(&d.SMTPFrom, "smtp-from", "", "sender address of code emails")
 	fs.StringVar(&d.SMTPSubject, "smtp-subject", "", "subject of code emails (default: \"Your <app name> code\")")
 	fs.StringVar(&d.SMTPHELO, "smtp-helo", "", "host name sent in EHLO (default: go-mail's)")
-	for _, ch := range []string{ChannelConsole, ChannelTwilio, ChannelWebhook, ChannelSMTP} {
+	channelFlags(fs, d)
+	for _, ch := range []string{ChannelConsole, ChannelTwilio, ChannelWebhook, ChannelSMTP, ChannelVoice} {
 		fs.Func(ch+"-template", "message text of the "+ch+" channel; {code}, {app} and {minutes} are replaced (default \""+defaultTemplate+"\")",
 			func(v string) error {
 				if !strings.Contains(v, "{code}") {
@@ -119,9 +134,9 @@ func (cfg *Config) finishDelivery() error {
 	seen := map[string]bool{}
 	for _, ch := range d.Channels {
 		switch ch {
-		case ChannelConsole, ChannelTwilio, ChannelWebhook, ChannelSMTP:
+		case ChannelConsole, ChannelTwilio, ChannelWebhook, ChannelSMTP, ChannelWhatsApp, ChannelVoice:
 		default:
-			errs = append(errs, fmt.Errorf("--otp-channel: unknown channel %q (available: console, twilio, webhook, smtp)", ch))
+			errs = append(errs, fmt.Errorf("--otp-channel: unknown channel %q (available: console, twilio, webhook, smtp, whatsapp, voice)", ch))
 		}
 		if seen[ch] {
 			errs = append(errs, fmt.Errorf("--otp-channel: %q is listed twice", ch))
@@ -134,9 +149,13 @@ func (cfg *Config) finishDelivery() error {
 		}
 		errs = append(errs, checkHTTPURL("--twilio-base-url", d.TwilioBaseURL))
 	}
-	if seen[ChannelWebhook] {
+	if seen[ChannelWebhook] || seen[ChannelVoice] {
 		errs = append(errs, checkHTTPURL("--webhook-url", d.WebhookURL))
 	}
+	if seen[ChannelWhatsApp] {
+		errs = append(errs, d.WhatsApp.check())
+	}
+	errs = append(errs, d.checkFallback(), d.checkAutofill())
 	if seen[ChannelSMTP] {
 		if d.SMTPHost == "" || d.SMTPFrom == "" {
 			errs = append(errs, errors.New("the smtp channel needs --smtp-host and --smtp-from"))
@@ -191,34 +210,41 @@ func checkHTTPURL(flagName, raw string) error {
 	return nil
 }
 
-// render fills a channel's template.
-func (d DeliveryConfig) render(channel, appName string, ttl time.Duration, code string) string {
-	t, ok := d.Templates[channel]
-	if !ok {
-		t = defaultTemplate
-	}
-	minutes := max(int(ttl.Round(time.Minute)/time.Minute), 1)
-	return strings.NewReplacer("{code}", code, "{app}", appName, "{minutes}", strconv.Itoa(minutes)).Replace(t)
+// smsChannels are the channels whose messages to phone numbers are paid
+// for each (SMS, WhatsApp, calls): the pumping protections apply to them.
+func smsChannels() []string {
+	return []string{ChannelTwilio, ChannelWebhook, ChannelWhatsApp, ChannelVoice}
 }
 
-// smsChannels are the channels that deliver to phone numbers by paid SMS.
-func smsChannels() []string { return []string{ChannelTwilio, ChannelWebhook} }
-
-// route picks, for an identity, the first listed channel that can reach it:
-// phone numbers go by twilio, webhook or console; email addresses by smtp,
-// webhook or console.
+// route picks, for an identity, the first listed channel that can reach it.
 func (d DeliveryConfig) route(isEmail bool) (string, bool) {
+	chs := d.routes(isEmail)
+	if len(chs) == 0 {
+		return "", false
+	}
+	return chs[0], true
+}
+
+// routes lists, in order of preference, the channels that can reach an
+// identity: phone numbers go by twilio, whatsapp, voice, webhook or
+// console; email addresses by smtp, webhook or console.
+func (d DeliveryConfig) routes(isEmail bool) []string {
+	var out []string
 	for _, ch := range d.Channels {
-		switch {
-		case ch == ChannelConsole || ch == ChannelWebhook:
-			return ch, true
-		case ch == ChannelTwilio && !isEmail:
-			return ch, true
-		case ch == ChannelSMTP && isEmail:
-			return ch, true
+		switch ch {
+		case ChannelConsole, ChannelWebhook:
+			out = append(out, ch)
+		case ChannelTwilio, ChannelWhatsApp, ChannelVoice:
+			if !isEmail {
+				out = append(out, ch)
+			}
+		case ChannelSMTP:
+			if isEmail {
+				out = append(out, ch)
+			}
 		}
 	}
-	return "", false
+	return out
 }
 
 // firstChannel is the preferred channel ("console" when none was parsed).

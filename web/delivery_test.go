@@ -276,8 +276,8 @@ func TestWebhookDeliversSignedPayload(t *testing.T) {
 		t.Fatal(err)
 	}
 	code, _ := p["code"].(string)
-	if len(p) != 6 || p["type"] != "otp" || p["to"] != "+"+webtest.FRPhone || !codeRE.MatchString(code) ||
-		p["message"] != code+" is your Roster code. It is valid for 5 minutes. Do not share it." ||
+	if len(p) != 7 || p["type"] != "otp" || p["channel"] != "webhook" || p["to"] != "+"+webtest.FRPhone || !codeRE.MatchString(code) ||
+		p["message"] != code+" est votre code Roster. Il est valable 5 minutes. Ne le partagez pas." || // a French number
 		p["request_id"] != reqs[0].Header.Get("webhook-id") || p["ts"] != json.Number("1772445600") {
 		t.Errorf("payload %v", p)
 	}

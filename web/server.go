@@ -86,6 +86,8 @@ type Server struct {
 	dirLock       *dataDirLock // held while a SQLite data directory is served (datadir_lock.go)
 	closeOnce     sync.Once
 	closeErr      error
+
+	receipts *handlers.Receipts // the providers' delivery receipt callbacks
 }
 
 // New opens the database (applying migrations) and builds the app.
@@ -208,6 +210,10 @@ func build(ctx context.Context, cfg Config, log *slog.Logger, opts Options, db *
 		RecycleAfter:  cfg.RecycleAfter,
 		Fraud:         s.fraudPolicy(),
 	})
+	s.outbox.OnCodeUndelivered(signIn.FallBack)
+	if s.receipts, err = newReceipts(cfg, opts.Getenv, s.outbox); err != nil {
+		return nil, err
+	}
 	files, err := openFiles(ctx, cfg, opts.Getenv)
 	if err != nil {
 		return nil, err

@@ -32,17 +32,29 @@ func deliverySenders(cfg Config, log *slog.Logger, clock models.Clock, getenv fu
 			if token == "" {
 				errs = append(errs, fmt.Errorf("the twilio channel needs $%s", EnvTwilioAuthToken))
 			}
-			out = append(out, &delivery.Twilio{BaseURL: d.TwilioBaseURL, AccountSID: d.TwilioAccountSID, AuthToken: token,
-				From: d.TwilioFrom, MessagingServiceSID: d.TwilioMessagingServiceSID, Client: client})
-		case ChannelWebhook:
+			tw := &delivery.Twilio{BaseURL: d.TwilioBaseURL, AccountSID: d.TwilioAccountSID, AuthToken: token,
+				From: d.TwilioFrom, MessagingServiceSID: d.TwilioMessagingServiceSID, Client: client}
+			if d.TwilioStatusCallback {
+				tw.StatusCallback = cfg.BaseURL + twilioReceiptsPath
+			}
+			out = append(out, tw)
+		case ChannelWebhook, ChannelVoice:
 			raw := getenv(EnvWebhookSecret)
 			secret, err := delivery.ParseWebhookSecret(raw)
 			if err != nil {
 				errs = append(errs, fmt.Errorf("$%s: %w", EnvWebhookSecret, err))
 			} else if len(secret) < 16 {
-				errs = append(errs, fmt.Errorf("the webhook channel needs $%s (at least 16 bytes; whsec_<base64> or raw text)", EnvWebhookSecret))
+				errs = append(errs, fmt.Errorf("the %s channel needs $%s (at least 16 bytes; whsec_<base64> or raw text)", ch, EnvWebhookSecret))
 			}
-			out = append(out, &delivery.Webhook{URL: d.WebhookURL, Secret: secret, Client: client, Clock: clock})
+			out = append(out, &delivery.Webhook{Channel: ch, URL: d.WebhookURL, Secret: secret, Client: client, Clock: clock})
+		case ChannelWhatsApp:
+			token := getenv(EnvWhatsAppToken)
+			if token == "" {
+				errs = append(errs, fmt.Errorf("the whatsapp channel needs $%s", EnvWhatsAppToken))
+			}
+			w := d.WhatsApp
+			out = append(out, &delivery.WhatsApp{BaseURL: w.BaseURL, PhoneNumberID: w.PhoneNumberID, Token: token,
+				Template: w.Template, Languages: models.SplitList(w.TemplateLanguage), Client: client})
 		case ChannelSMTP:
 			pw := getenv(EnvSMTPPassword)
 			if d.SMTPUsername != "" && pw == "" {
@@ -59,14 +71,16 @@ func deliverySenders(cfg Config, log *slog.Logger, clock models.Clock, getenv fu
 func deliveryPolicy(cfg Config) models.DeliveryPolicy {
 	d := cfg.Delivery
 	return models.DeliveryPolicy{
-		Route:        func(p models.Phone) (string, bool) { return d.route(p.IsEmail()) },
-		SMSChannels:  smsChannels(),
-		SMSCountries: d.SMSCountries,
-		SMSHourlyCap: d.SMSHourlyCap,
-		EmailSignIn:  d.has(ChannelSMTP),
-		MessageFor: func(channel, code string) string {
-			return d.render(channel, cfg.AppName, cfg.OTP.TTL, code)
-		},
+		Route:         func(p models.Phone) (string, bool) { return d.route(p.IsEmail()) },
+		Routes:        func(p models.Phone) []string { return d.routes(p.IsEmail()) },
+		FallbackAfter: d.FallbackAfter,
+		SMSChannels:   smsChannels(),
+		SMSCountries:  d.SMSCountries,
+		SMSHourlyCap:  d.SMSHourlyCap,
+		EmailSignIn:   d.has(ChannelSMTP),
+		MessageFor: models.CodeMessages{AppName: cfg.AppName, TTL: cfg.OTP.TTL, Overrides: d.Templates,
+			Autofill:       map[string]bool{ChannelTwilio: true, ChannelWebhook: true, ChannelConsole: true},
+			AndroidAppHash: d.AndroidAppHash, WebOTPHost: d.WebOTPHost}.Render,
 	}
 }
 

@@ -22,6 +22,7 @@ type Message struct {
 	Body      string
 	Code      string // the bare one-time code (the webhook sends it as a field)
 	Kind      string // models.OutboxKind*
+	Lang      string // the language of a code's message ("" = the default)
 	CreatedAt time.Time
 	// IdempotencyKey is the same on every attempt of one message: channels
 	// whose provider takes one pass it (the webhook's webhook-id, the
@@ -310,7 +311,8 @@ func (w *Worker) send(ctx context.Context, m *models.OutboxMessage) (Receipt, er
 	defer cancel()
 	// The duration is wall time, not the injected clock: it measures the provider.
 	start := time.Now()
-	msg := Message{ID: m.ID, Recipient: m.Recipient, Body: m.Body, Code: m.Code, Kind: m.Kind, CreatedAt: time.UnixMilli(m.CreatedAt)}
+	msg := Message{ID: m.ID, Recipient: m.Recipient, Body: m.Body, Code: m.Code, Kind: m.Kind, Lang: m.Lang,
+		CreatedAt: time.UnixMilli(m.CreatedAt)}
 	msg.IdempotencyKey = fmt.Sprintf("msg_%d_%d", m.ID, m.CreatedAt)
 	info, err := s.Send(ctx, msg)
 	info.Duration = time.Since(start)

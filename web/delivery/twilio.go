@@ -24,6 +24,9 @@ type Twilio struct {
 	From                string // a Twilio number in E.164; or
 	MessagingServiceSID string // a messaging service (wins over From)
 	Client              *http.Client
+	// StatusCallback is the URL Twilio posts delivery receipts to ("" =
+	// none, or the messaging service's own).
+	StatusCallback string
 }
 
 // Name returns "twilio".
@@ -65,6 +68,9 @@ func (t *Twilio) Send(ctx context.Context, m Message) (Receipt, error) {
 		form.Set("MessagingServiceSid", t.MessagingServiceSID)
 	} else {
 		form.Set("From", t.From)
+	}
+	if t.StatusCallback != "" {
+		form.Set("StatusCallback", t.StatusCallback)
 	}
 	endpoint := strings.TrimRight(t.BaseURL, "/") + "/2010-04-01/Accounts/" + url.PathEscape(t.AccountSID) + "/Messages.json"
 	req, err := http.NewRequest(http.MethodPost, endpoint, strings.NewReader(form.Encode()))

@@ -23,10 +23,14 @@ import (
 // headers webhook-id, webhook-timestamp and webhook-signature, where the
 // signature is "v1," + base64(HMAC-SHA256(secret, id "." timestamp "." body)).
 type Webhook struct {
-	URL    string
-	Secret []byte // from ParseWebhookSecret
-	Client *http.Client
-	Clock  models.Clock
+	// Channel is the configured channel this receiver serves: "webhook"
+	// (messages to send as text) or "voice" (codes to read out in a call).
+	// Both post to the same URL; the payload's channel tells them apart.
+	Channel string
+	URL     string
+	Secret  []byte // from ParseWebhookSecret
+	Client  *http.Client
+	Clock   models.Clock
 }
 
 // WebhookPayload is the JSON body the webhook receives.
@@ -37,10 +41,16 @@ type WebhookPayload struct {
 	Message   string `json:"message"`    // the text to deliver, code included
 	RequestID string `json:"request_id"` // stable across retries: receivers deduplicate on it
 	TS        int64  `json:"ts"`         // unix seconds when the code was requested
+	Channel   string `json:"channel"`    // "webhook", or "voice" for a code to read out in a call
 }
 
-// Name returns "webhook".
-func (w *Webhook) Name() string { return "webhook" }
+// Name returns the channel: "webhook" unless set to "voice".
+func (w *Webhook) Name() string {
+	if w.Channel == "" {
+		return "webhook"
+	}
+	return w.Channel
+}
 
 // ParseWebhookSecret reads a signing secret: "whsec_" followed by base64, as
 // the Standard Webhooks specification writes them, or else the raw text.
@@ -73,7 +83,7 @@ func (w *Webhook) Send(ctx context.Context, m Message) (Receipt, error) {
 		typ = models.OutboxKindOTP
 	}
 	body, err := json.Marshal(WebhookPayload{Type: typ, To: m.Recipient, Code: m.Code, Message: m.Body,
-		RequestID: id, TS: m.CreatedAt.Unix()})
+		RequestID: id, TS: m.CreatedAt.Unix(), Channel: w.Name()})
 	if err != nil {
 		return Receipt{}, &PermanentError{Err: err}
 	}
