@@ -40,6 +40,8 @@ type AdminConfig struct {
 	Health func(ctx context.Context) views.HealthVM
 	// CodesKept is the retention of codes: older ones are pruned.
 	CodesKept time.Duration
+	// Accounts cancels the deletions users asked for in their grace period.
+	Accounts *models.Accounts
 }
 
 // Admin serves the administrators' dashboard.

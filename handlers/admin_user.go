@@ -48,6 +48,9 @@ func (h *Admin) renderUser(c *fiber.Ctx, status int, notice *views.Notice) error
 		// Detached from a recycled number: the page names the number it had.
 		vm.State, vm.Phone = "number-lost", u.LostPhone
 	}
+	if u.DeleteAfter != nil {
+		vm.State, vm.DeleteAfter = "deletion-pending", u.DeleteAfter
+	}
 	if isJPEG(u.Thumbnail) {
 		// Safe to write as is: base64 of a JPEG that models.StorePhoto made.
 		// templ's sanitizer refuses every data: URL, so the view marks it.
@@ -193,7 +196,7 @@ func userSection(route string) string {
 	case views.AdminURL(views.PathUserResend), views.AdminURL(views.PathUserUnlock):
 		return "codes"
 	case views.AdminURL(views.PathUserBlock), views.AdminURL(views.PathUserUnblock), views.AdminURL(views.PathUserModerate),
-		views.AdminURL(views.PathUserDelete), views.AdminURL(views.PathUserProfile):
+		views.AdminURL(views.PathUserDelete), views.AdminURL(views.PathUserProfile), views.AdminURL(views.PathUserCancelDeletion):
 		return "moderation"
 	}
 	return ""

@@ -38,6 +38,9 @@ func (a *API) login(c *fiber.Ctx, r *Request) (Reply, error) {
 	reply["token"] = res.Token
 	reply["cc"] = res.User.CC()
 	reply["uid"] = res.User.ID
+	if res.DeletionCancelled {
+		reply["deletion_cancelled"] = true // the account's pending deletion ended with this sign-in
+	}
 	if res.User.MesiboUID != "" {
 		reply["uid"] = res.User.MesiboUID // mesibo mode: the uid the messaging SDK knows
 	}

@@ -31,6 +31,9 @@ type User struct {
 	// and when it lost it; Phone is then lostPhone(ID).
 	LostPhone    string
 	NumberLostAt *int64
+	// An account whose user asked to delete it, with a grace period: when
+	// the pending-deletions chore deletes it (nil: not pending).
+	DeleteAfter *int64
 }
 
 // NumberLost reports whether the account was detached from its number.

@@ -188,6 +188,7 @@ func (s *Server) setUpAdmin(ctx context.Context, opts Options, sessionsStore *mo
 
 		MesiboStatus: s.mesiboStatus, // the degraded-mesibo banner
 		Health:       s.health,
+		Accounts:     s.accounts,
 	})
 	s.admins = admins
 	return nil
@@ -240,6 +241,7 @@ func (s *Server) adminRoutes(html fiber.Router) {
 	g.Post(views.PathUserBlock, h.Block)
 	g.Post(views.PathUserUnblock, h.Unblock)
 	g.Post(views.PathUserDelete, h.Delete)
+	g.Post(views.PathUserCancelDeletion, h.CancelDeletion)
 	g.Post(views.PathUserResend, h.ResendUser)
 	g.Post(views.PathUserModerate, h.Moderate)
 	g.Post(views.PathUserUnlock, h.UnlockUser)

@@ -46,6 +46,7 @@ type Config struct {
 	OTPChannel     string
 	TokenLifetime  time.Duration
 	RecycleAfter   time.Duration
+	DeletionGrace  time.Duration
 	SessionTouch   time.Duration
 	Retention      time.Duration
 	AuditRetention time.Duration
@@ -129,6 +130,7 @@ func ParseConfig(name string, args []string, getenv func(string) string, out io.
 	fs.StringVar(&cfg.OTPChannel, "otp-channel", "console", "how codes are delivered, comma-separated in order of preference: console (writes them to the log; development only), twilio, webhook, smtp")
 	fs.DurationVar(&cfg.TokenLifetime, "token-lifetime", 365*24*time.Hour, "lifetime of an access token")
 	fs.DurationVar(&cfg.RecycleAfter, "recycle-after", 180*24*time.Hour, "a number proven by code whose account was not seen for this long gets a fresh account; the old one is kept, detached from the number (0: never)")
+	fs.DurationVar(&cfg.DeletionGrace, "deletion-grace", 0, "how long an account its user deletes is kept (signed out, found by no address book) before it is deleted; signing in again within it cancels the deletion (0: deleted at once)")
 	fs.DurationVar(&cfg.Retention, "retention", 30*24*time.Hour, "how long codes and sent messages are kept for the dashboard's history (at least 24h: quotas look back a day)")
 	fs.DurationVar(&cfg.AuditRetention, "audit-retention", models.DefaultAuditRetention, "how long audit log entries are kept (at least 720h: younger entries cannot be deleted)")
 	fs.DurationVar(&cfg.SessionTouch, "session-touch-interval", time.Minute, "how often a session's last-used time is written at most")
@@ -245,6 +247,9 @@ func (cfg *Config) finish() error {
 	}
 	if cfg.RecycleAfter < 0 {
 		errs = append(errs, errors.New("--recycle-after must not be negative"))
+	}
+	if cfg.DeletionGrace < 0 {
+		errs = append(errs, errors.New("--deletion-grace must not be negative"))
 	}
 	if cfg.TokenLifetime <= 0 || cfg.SessionTouch < 0 {
 		errs = append(errs, errors.New("--token-lifetime must be positive"))

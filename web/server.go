@@ -69,6 +69,7 @@ type Server struct {
 	presence    *models.Presence
 	bus         *models.Bus // PostgreSQL: live events across instances
 	contacts    *models.Contacts
+	accounts    *models.Accounts // users' own account changes; its chore deletes pending deletions
 	sessions    *models.Sessions
 	files       models.FileStore // profile photos and uploads
 	streamsDone chan struct{}    // closed at shutdown: live event streams end
@@ -219,12 +220,13 @@ func build(ctx context.Context, cfg Config, log *slog.Logger, opts Options, db *
 	}
 	profiles := models.NewProfiles(db, s.clock, s.events, photos) // the app's and the dashboard's moderation
 	groups := models.NewGroups(db, s.clock, s.events, photos, hasher, groupsConfig(cfg, mesiboMode.jobs != nil))
+	s.accounts = models.NewAccounts(db, s.clock, sessions, s.events, files, cfg.DeletionGrace, hasher)
 	s.api = handlers.NewAPI(handlers.Services{
 		SignIn: signIn, Sessions: sessions, Contacts: s.contacts, Photos: photos, Events: s.events, Clock: s.clock,
 		Uploads:       models.NewUploads(db, s.clock, cfg.People.UploadsPerDay),
 		Profiles:      profiles,
 		Groups:        groups,
-		Accounts:      models.NewAccounts(db, s.clock, sessions, s.events, files),
+		Accounts:      s.accounts,
 		FilesRedirect: filesRedirect(cfg.Files),
 	}, handlers.ClientConfig{
 		UploadURL:    cfg.BaseURL + "/api.php",
@@ -340,12 +342,14 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 	return err
 }
 
-// pruneLoop deletes expired sign-in records now and then every interval.
+// pruneLoop deletes expired sign-in records, and accounts at the end of
+// their deletion grace period, now and then every interval.
 func (s *Server) pruneLoop(ctx context.Context, every time.Duration) {
 	t := time.NewTicker(every)
 	defer t.Stop()
 	for {
 		s.Prune(ctx)
+		s.DeletePendingAccounts(ctx)
 		select {
 		case <-ctx.Done():
 			return
@@ -379,6 +383,26 @@ func (s *Server) Prune(ctx context.Context) {
 	}
 	if n > 0 {
 		s.log.Info("pruned old records", "rows", n)
+	}
+}
+
+// DeletePendingAccounts deletes the accounts whose deletion grace period
+// is over (models.Accounts.DeletePending). With several instances on one
+// PostgreSQL, one of them does it each round; each deletion is safe on its
+// own too.
+func (s *Server) DeletePendingAccounts(ctx context.Context) {
+	var n int
+	_, err := s.db.OnOneInstance(ctx, models.ChoreDeletePending, func() error {
+		var err error
+		n, err = s.accounts.DeletePending(ctx)
+		return err
+	})
+	if err != nil && ctx.Err() == nil {
+		s.log.Error("deleting accounts at the end of their grace period failed", "err", err, "deleted", n)
+		return
+	}
+	if n > 0 {
+		s.log.Info("deleted accounts at the end of their grace period", "accounts", n)
 	}
 }
 
