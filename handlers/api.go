@@ -19,6 +19,8 @@ type ClientConfig struct {
 	ShareSubject string
 	ShareTitle   string
 	InviteText   string
+	// ExportURL is where exportaccount's links point (ServeExport).
+	ExportURL string
 }
 
 // Reply is an op's own fields; the envelope adds op, ts and result.

@@ -107,7 +107,7 @@ func auditTypes() []string {
 	ts := []string{
 		EventCodeRequested, EventCodeRateLimited, EventCodeSent, EventCodeSendFailed, EventCodeVerified, EventCodeFailed,
 		EventPhoneLocked, EventUserCreated, EventTokenIssued, EventTokenRevoked,
-		EventSessionEnded, EventAccountDeleted, EventAccountDeletionPending, EventAccountDeletionCancelled, EventAccountExported, EventPhoneChanged, EventNumberRecycled, EventGroupChanged,
+		EventSessionEnded, EventAccountDeleted, EventAccountDeletionPending, EventAccountDeletionCancelled, EventAccountExported, EventAccountExportLink, EventPhoneChanged, EventNumberRecycled, EventGroupChanged,
 		EventMesiboFailed, EventMesiboRevoked, EventMesiboRevokeFailed, EventSMSRefused,
 		EventAdminLogin, EventAdminLoginFailed, EventAdminLogout, EventAdminCreated, EventAdminPasswordSet,
 		EventAdminRevokeToken, EventAdminRevokeAll, EventAdminBlock, EventAdminUnblock, EventAdminDeleteUser,

@@ -235,6 +235,7 @@ func build(ctx context.Context, cfg Config, log *slog.Logger, opts Options, db *
 		ShareSubject: "Join me on " + cfg.AppName,
 		ShareTitle:   "Invite friends to " + cfg.AppName,
 		InviteText:   cfg.InviteText,
+		ExportURL:    cfg.BaseURL + "/api/export",
 	})
 	s.sessions = sessions
 	if err := s.setUpAdmin(ctx, opts, sessions, signIn, profiles, groups); err != nil {

@@ -6,3 +6,15 @@
 -- filter.
 ALTER TABLE users ADD COLUMN delete_after BIGINT;
 CREATE INDEX users_delete_after ON users (delete_after) WHERE delete_after IS NOT NULL;
+
+-- Export links (exportaccount): a random token, kept only as its SHA-256,
+-- valid until expires_at (unix milliseconds) and served once: the row is
+-- deleted as its document is served, and a new link replaces the user's
+-- older one. Rows go with their user.
+CREATE TABLE account_exports (
+    token_hash BYTEA   PRIMARY KEY,
+    user_id    BIGINT  NOT NULL REFERENCES users (id) ON DELETE CASCADE,
+    created_at BIGINT  NOT NULL,
+    expires_at BIGINT  NOT NULL
+);
+CREATE INDEX account_exports_user ON account_exports (user_id);
