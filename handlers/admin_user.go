@@ -60,7 +60,7 @@ func (h *Admin) renderUser(c *fiber.Ctx, status int, notice *views.Notice) error
 		vm.PhotoURL = h.cfg.PhotoURL + url.PathEscape(u.Photo)
 	}
 	for _, s := range det.Sessions {
-		sv := views.SessionVM{ID: s.ID, Device: s.Device, DeviceType: s.DeviceType, IP: s.IP, UserAgent: s.UserAgent,
+		sv := views.SessionVM{ID: s.ID, Device: s.Device, DeviceType: s.DeviceType, IP: s.IP, Country: s.Country, UserAgent: s.UserAgent,
 			Created: s.CreatedAt, LastUsed: s.LastUsedAt, State: "active", Reason: s.RevokeReason, Push: pushTokenVM(&s)}
 		switch {
 		case s.RevokedAt != nil:

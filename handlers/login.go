@@ -28,6 +28,9 @@ func (a *API) login(c *fiber.Ctx, r *Request) (Reply, error) {
 	if code == "" {
 		return Reply{}, a.signIn.RequestCode(c.UserContext(), phone, cl)
 	}
+	if a.country != nil {
+		cl.Country = a.country(c) // stored on the session the sign-in makes
+	}
 	res, err := a.signIn.VerifyCode(c.UserContext(), phone, code, r.Get("name"), cl)
 	if err != nil {
 		return nil, err

@@ -66,6 +66,7 @@ type ExportedSession struct {
 	DeviceType   string `json:"device_type"`
 	AppID        string `json:"app_id"`
 	IP           string `json:"ip"`
+	Country      string `json:"country"`
 	UserAgent    string `json:"user_agent"`
 	HasPushToken bool   `json:"has_push_token"`
 	CreatedAt    int64  `json:"created_at"`
@@ -146,7 +147,7 @@ func (a *Accounts) Export(ctx context.Context, uid int64, cl ClientInfo) (*Accou
 			query string
 			dest  any
 		}{
-			{"sessions", `SELECT id, device, device_type, app_id, ip, user_agent, notify_token <> '' AS has_push_token,
+			{"sessions", `SELECT id, device, device_type, app_id, ip, country, user_agent, notify_token <> '' AS has_push_token,
 				created_at, last_used_at, expires_at, revoked_at, revoke_reason FROM sessions WHERE user_id = ? ORDER BY id DESC LIMIT ?`, &out.Sessions},
 			{"contact_syncs", `SELECT at, kind, reset, received, valid, new_numbers, matched, refused
 				FROM contact_syncs WHERE user_id = ? ORDER BY at DESC, id DESC LIMIT ?`, &out.Syncs},

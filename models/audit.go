@@ -66,6 +66,7 @@ type ClientInfo struct {
 	AppID      string
 	Device     string
 	DeviceType string
+	Country    string // of the client's address, if known (CleanCountry); stored on a new session
 }
 
 // audit appends an entry inside the caller's transaction, so the entry exists
@@ -130,7 +131,7 @@ func apiEntry(at int64, typ, phone string, userID *int64, cl ClientInfo, detail 
 // its whole transaction.
 func (cl ClientInfo) Clean() ClientInfo {
 	return ClientInfo{IP: truncate(cl.IP, 64), UserAgent: truncate(cl.UserAgent, 512), AppID: truncate(cl.AppID, 256),
-		Device: truncate(cl.Device, 256), DeviceType: truncate(cl.DeviceType, 64)}
+		Device: truncate(cl.Device, 256), DeviceType: truncate(cl.DeviceType, 64), Country: CleanCountry(cl.Country)}
 }
 
 // truncate makes text fit to store: valid UTF-8 (an invalid byte becomes

@@ -53,6 +53,10 @@ type Config struct {
 
 	TrustedProxies []string
 	ProxyHeader    string
+	// CountryHeader is a trusted proxy's header with the client's country
+	// (CF-IPCountry); GeoIPDB a country database (MaxMind or DB-IP mmdb).
+	CountryHeader string
+	GeoIPDB       string
 
 	BodyLimitMB int
 	// MaxConnections caps open client connections (0 on the command line:
@@ -137,6 +141,8 @@ func ParseConfig(name string, args []string, getenv func(string) string, out io.
 
 	fs.StringVar(&trusted, "trusted-proxies", "", "comma-separated IPs or CIDRs of reverse proxies whose client-IP header is believed (empty = none)")
 	fs.StringVar(&cfg.ProxyHeader, "proxy-header", "X-Forwarded-For", "header carrying the client IP, read only from trusted proxies")
+	fs.StringVar(&cfg.CountryHeader, "client-country-header", "", "header carrying the client's country code (such as CF-IPCountry), read only from trusted proxies; shown on sessions (empty = none)")
+	fs.StringVar(&cfg.GeoIPDB, "geoip-db", "", "a country database (MaxMind GeoLite2-Country or DB-IP country, .mmdb) giving the country of a sign-in's address, when no country header says it (empty = none)")
 
 	fs.IntVar(&cfg.MaxConnections, "max-connections", 0, "most client connections open at once; more wait to be accepted (0 = 90% of the file-descriptor limit, leaving room for the database and outgoing calls)")
 	fs.IntVar(&cfg.MaxConnectionsPerIP, "max-connections-per-ip", 128, "most connections from one client IP (IPv6: one /64); trusted proxies are exempt (0 = no limit)")
@@ -265,6 +271,9 @@ func (cfg *Config) finish() error {
 	}
 	if _, err := clientip.New(cfg.TrustedProxies); err != nil {
 		errs = append(errs, fmt.Errorf("--trusted-proxies: %w", err))
+	}
+	if cfg.CountryHeader != "" && len(cfg.TrustedProxies) == 0 {
+		errs = append(errs, errors.New("--client-country-header is read only from trusted proxies: set --trusted-proxies too"))
 	}
 	cfg.AdminRegion = strings.ToUpper(strings.TrimSpace(cfg.AdminRegion))
 	if phonenumbers.GetCountryCodeForRegion(cfg.AdminRegion) == 0 {

@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/gofiber/fiber/v2"
+	"github.com/oschwald/maxminddb-golang/v2"
 
 	"roster/handlers"
 	"roster/models"
@@ -69,7 +70,8 @@ type Server struct {
 	presence    *models.Presence
 	bus         *models.Bus // PostgreSQL: live events across instances
 	contacts    *models.Contacts
-	accounts    *models.Accounts // users' own account changes; its chore deletes pending deletions
+	accounts    *models.Accounts  // users' own account changes; its chore deletes pending deletions
+	geoIP       *maxminddb.Reader // --geoip-db: sessions' countries; nil without one
 	sessions    *models.Sessions
 	files       models.FileStore // profile photos and uploads
 	streamsDone chan struct{}    // closed at shutdown: live event streams end
@@ -210,6 +212,9 @@ func build(ctx context.Context, cfg Config, log *slog.Logger, opts Options, db *
 		return nil, err
 	}
 	s.files = files
+	if s.geoIP, err = openGeoIP(cfg.GeoIPDB); err != nil {
+		return nil, err
+	}
 	log.Info("uploaded files", "store", files.Describe())
 	photos := models.NewPhotos(files, cfg.People.PhotoLimits())
 	s.contacts = models.NewContacts(db, s.clock, hasher, cfg.People.Contacts)
@@ -228,6 +233,7 @@ func build(ctx context.Context, cfg Config, log *slog.Logger, opts Options, db *
 		Groups:        groups,
 		Accounts:      s.accounts,
 		FilesRedirect: filesRedirect(cfg.Files),
+		Country:       s.clientCountry,
 	}, handlers.ClientConfig{
 		UploadURL:    cfg.BaseURL + "/api.php",
 		DownloadURL:  cfg.BaseURL + "/files/",
@@ -414,7 +420,7 @@ func (s *Server) Close() error {
 		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 		defer cancel()
 		_, err := s.contacts.FlushSyncs(ctx)
-		s.closeErr = errors.Join(err, s.db.Close(), s.dirLock.release())
+		s.closeErr = errors.Join(err, s.closeGeoIP(), s.db.Close(), s.dirLock.release())
 	})
 	return s.closeErr
 }

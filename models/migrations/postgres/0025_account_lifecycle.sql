@@ -18,3 +18,7 @@ CREATE TABLE account_exports (
     expires_at BIGINT  NOT NULL
 );
 CREATE INDEX account_exports_user ON account_exports (user_id);
+
+-- The country a session signed in from, if known (ISO 3166-1 alpha-2, from
+-- a trusted proxy's country header or --geoip-db; '' when not known).
+ALTER TABLE sessions ADD COLUMN country TEXT NOT NULL DEFAULT '';
