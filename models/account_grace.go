@@ -43,8 +43,10 @@ const pendingBatch = 100
 // checked live in tx; the user's row is locked before its sessions'.
 func (a *Accounts) markPendingDeletion(tx *Tx, p *Principal, cl ClientInfo, now int64) (int64, error) {
 	u, err := lockedUserByID(tx.DB, p.User.ID, lockUserRow)
-	if errors.Is(err, ErrNotFound) {
-		return 0, ErrUnauthenticated // deleted meanwhile
+	if errors.Is(err, ErrNotFound) || (err == nil && u.DeleteAfter != nil) {
+		// Deleted meanwhile, or pending already: another device's
+		// deleteaccount committed first and ended this session.
+		return 0, ErrUnauthenticated
 	}
 	if err != nil {
 		return 0, err

@@ -64,3 +64,42 @@ func TestPendingDeletionsAcrossInstances(t *testing.T) {
 		t.Errorf("%d account_deleted entries after another round, want %d (at least %d)", n, deleted, users-back)
 	}
 }
+
+// Two devices of one account asking for its deletion at once, on two
+// instances, with a grace period: one marks it pending, the other finds
+// its session ended (AUTHFAIL); the request is audited once.
+func TestPendingDeletionAskedTwiceAcrossInstances(t *testing.T) {
+	a, b, _, _ := twoInstances(t, "--deletion-grace", "1h")
+	const users = 5
+	phone := func(u int) string { return fmt.Sprintf("120155502%02d", u) }
+	tokens := make([][2]string, users)
+	for u := range users {
+		tokens[u][0] = a.SignIn(phone(u), "phone")
+		a.Clock.Advance(time.Minute)
+		tokens[u][1] = a.SignIn(phone(u), "tablet")
+	}
+	replies := make([][2]*webtest.Response, users)
+	var wg sync.WaitGroup
+	for u := range users {
+		for i, e := range []*webtest.Env{a, b} {
+			wg.Go(func() {
+				replies[u][i] = e.JSON(map[string]any{"op": "deleteaccount", "token": tokens[u][i], "confirm": phone(u)})
+			})
+		}
+	}
+	wg.Wait()
+	for u := range users {
+		ok := 0
+		for _, r := range replies[u] {
+			if r.String("result") == "OK" {
+				ok++
+			} else if r.String("error") != "AUTHFAIL" {
+				t.Errorf("user %d: %s", u, r.Body)
+			}
+		}
+		entries := a.Count("SELECT COUNT(*) FROM audit_log WHERE type = 'account_deletion_pending' AND phone = ?", "+"+phone(u))
+		if ok != 1 || entries != 1 {
+			t.Errorf("user %d: %d requests answered OK, %d account_deletion_pending entries; want 1 and 1", u, ok, entries)
+		}
+	}
+}
