@@ -20,8 +20,12 @@ func (a *API) deleteAccount(c *fiber.Ctx, r *Request, p *models.Principal) (Repl
 	if !strings.EqualFold(strings.TrimPrefix(confirm, "+"), p.User.Digits()) {
 		return nil, apiErr(CodeBadRequest, "The parameter \"confirm\" is not this account's number: nothing was deleted.")
 	}
-	if err := a.accounts.DeleteOwn(c.UserContext(), p, clientInfo(c, r)); err != nil {
+	deleteAt, err := a.accounts.DeleteOwn(c.UserContext(), p, clientInfo(c, r))
+	if err != nil {
 		return nil, err
+	}
+	if deleteAt > 0 { // --deletion-grace: pending until then; signing in again cancels it
+		return Reply{"deleted": false, "delete_at": deleteAt / 1000}, nil
 	}
 	return Reply{"deleted": true}, nil
 }

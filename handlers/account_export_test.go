@@ -1,7 +1,12 @@
 package handlers_test
 
 import (
+	"bytes"
+	"encoding/base64"
 	"encoding/json"
+	"net/http"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -28,20 +33,35 @@ func TestExportAccount(t *testing.T) {
 	photo := e.Multipart(map[string]string{"op": "upload", "token": alice, "profile": "1"}, "photo", "me.png", testImage(t, "png", 80, 60))
 	photo.ExpectOK(t)
 
-	r := e.JSON(map[string]any{"op": "exportaccount", "token": alice})
-	r.ExpectOK(t)
-	for _, secret := range []string{alice, tablet, bob, "push-" + alice[:8], bobPhone} {
-		if strings.Contains(string(r.Body), secret) {
-			t.Errorf("the export holds %q: %s", secret, r.Body)
+	e.JSON(map[string]any{"op": "setgroup", "token": bob, "name": "Tea party", "m": alicePhone}).ExpectOK(t)
+	carol := e.SignIn(carolPhone, "carol")
+	e.SetProfile(t, carol, map[string]any{"discoverable": "nobody"})
+
+	body := exportBody(t, e, alice)
+	for _, secret := range []string{alice, tablet, bob, "push-" + alice[:8], carolPhone, "12015550109"} {
+		if strings.Contains(string(body), secret) {
+			t.Errorf("the export holds %q: %s", secret, body)
 		}
 	}
-	var reply struct {
-		Account models.AccountExport `json:"account"`
+	var doc models.AccountExport
+	if err := json.Unmarshal(body, &doc); err != nil {
+		t.Fatalf("export: %v: %s", err, body)
 	}
-	if err := json.Unmarshal(r.Body, &reply); err != nil {
-		t.Fatalf("reply: %v: %s", err, r.Body)
+	stored, err := os.ReadFile(filepath.Join(e.DataDir, "files", photo.String("photo")))
+	if err != nil {
+		t.Fatal(err)
 	}
-	doc := reply.Account
+	if data, err := base64.StdEncoding.DecodeString(doc.Profile.PhotoData); err != nil || !bytes.Equal(data, stored) ||
+		doc.Profile.PhotoType != http.DetectContentType(stored) || doc.Profile.Thumbnail != photo.String("tn") {
+		t.Errorf("the photo in the export: %d bytes (err %v), type %q, thumbnail %d bytes; stored %d bytes",
+			len(data), err, doc.Profile.PhotoType, len(doc.Profile.Thumbnail), len(stored))
+	}
+	if len(doc.Groups) != 1 || doc.Groups[0].Name != "Tea party" || doc.Groups[0].Role != "member" {
+		t.Errorf("groups %+v", doc.Groups)
+	}
+	if m := doc.AddressBook.Matched; len(m) != 1 || m[0].Phone != "+"+bobPhone {
+		t.Errorf("matched users %+v (carol is findable by nobody, the others are not users)", m)
+	}
 	if doc.Profile.Phone != "+"+alicePhone || doc.Profile.Name != "Alice Liddell" || doc.Profile.Status != "away" ||
 		doc.Profile.Photo != photo.String("photo") || doc.Profile.Discoverable == "" {
 		t.Errorf("profile %+v", doc.Profile)
@@ -72,11 +92,10 @@ func TestExportAccount(t *testing.T) {
 	}
 
 	// A user with nothing but a sign-in gets empty lists, not nulls.
-	empty := e.JSON(map[string]any{"op": "exportaccount", "token": bob})
-	empty.ExpectOK(t)
-	for _, list := range []string{`"uploads":[]`, `"contact_syncs":[{`, `"sessions":[{`} {
-		if !strings.Contains(string(empty.Body), list) {
-			t.Errorf("bob's export lacks %s: %s", list, empty.Body)
+	empty := exportBody(t, e, carol)
+	for _, list := range []string{`"uploads": []`, `"groups": []`, `"matched_users": []`, `"sessions": [`} {
+		if !strings.Contains(string(empty), list) {
+			t.Errorf("carol's export lacks %s: %s", list, empty)
 		}
 	}
 	e.JSON(map[string]any{"op": "exportaccount"}).ExpectFail(t, "AUTHFAIL")

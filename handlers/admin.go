@@ -46,6 +46,8 @@ type AdminConfig struct {
 	// Fraud is the fraud guard's figures and actions (the fraud page, the
 	// overview's banner).
 	Fraud *models.Fraud
+	// Accounts cancels the deletions users asked for in their grace period.
+	Accounts *models.Accounts
 }
 
 // Admin serves the administrators' dashboard.

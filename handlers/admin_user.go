@@ -54,6 +54,9 @@ func (h *Admin) renderUser(c *fiber.Ctx, status int, notice *views.Notice) error
 		// Detached from a recycled number: the page names the number it had.
 		vm.State, vm.Phone = "number-lost", u.LostPhone
 	}
+	if u.DeleteAfter != nil {
+		vm.State, vm.DeleteAfter = "deletion-pending", u.DeleteAfter
+	}
 	if isJPEG(u.Thumbnail) {
 		// Safe to write as is: base64 of a JPEG that models.StorePhoto made.
 		// templ's sanitizer refuses every data: URL, so the view marks it.
@@ -63,7 +66,7 @@ func (h *Admin) renderUser(c *fiber.Ctx, status int, notice *views.Notice) error
 		vm.PhotoURL = h.cfg.PhotoURL + url.PathEscape(u.Photo)
 	}
 	for _, s := range det.Sessions {
-		sv := views.SessionVM{ID: s.ID, Device: s.Device, DeviceType: s.DeviceType, IP: s.IP, UserAgent: s.UserAgent,
+		sv := views.SessionVM{ID: s.ID, Device: s.Device, DeviceType: s.DeviceType, IP: s.IP, Country: s.Country, UserAgent: s.UserAgent,
 			Created: s.CreatedAt, LastUsed: s.LastUsedAt, State: "active", Reason: s.RevokeReason, Push: pushTokenVM(&s)}
 		switch {
 		case s.RevokedAt != nil:
@@ -199,7 +202,7 @@ func userSection(route string) string {
 	case views.AdminURL(views.PathUserResend), views.AdminURL(views.PathUserUnlock):
 		return "codes"
 	case views.AdminURL(views.PathUserBlock), views.AdminURL(views.PathUserUnblock), views.AdminURL(views.PathUserModerate),
-		views.AdminURL(views.PathUserDelete), views.AdminURL(views.PathUserProfile):
+		views.AdminURL(views.PathUserDelete), views.AdminURL(views.PathUserProfile), views.AdminURL(views.PathUserCancelDeletion):
 		return "moderation"
 	}
 	return ""

@@ -31,8 +31,8 @@ func (h *Admin) usersFilter(c *fiber.Ctx) (views.UsersFilter, models.UserFilter,
 	v := views.UsersFilter{Q: strings.TrimSpace(c.Query("q")), State: c.Query("state"), InactiveDays: c.Query("inactive"), ActiveDays: c.Query("active"),
 		NeverVerified: c.Query("unverified") == "1", Sort: c.Query("sort"), Order: c.Query("order"), Size: c.Query("size"),
 		After: c.Query("after"), Before: c.Query("before")}
-	if v.State != "active" && v.State != "blocked" && v.State != "lost" {
-		ignore("state", "active, blocked or lost")
+	if v.State != "active" && v.State != "blocked" && v.State != "lost" && v.State != "pending" {
+		ignore("state", "active, blocked, lost or pending")
 		v.State = ""
 	}
 	switch v.Sort {
@@ -166,6 +166,9 @@ func (h *Admin) renderUsersWith(c *fiber.Ctx, status int, edit func(*views.Users
 		}
 		if r.AwaitingSignIn {
 			state = "awaiting-sign-in"
+		}
+		if r.DeleteAfter != nil {
+			state = "deletion-pending"
 		}
 		sum := sums[r.ID] // a user who never synced has none: 0 contacts, never synced
 		vm.Rows = append(vm.Rows, views.UserRowVM{ID: r.ID, Phone: phone, Name: r.Name, State: state,

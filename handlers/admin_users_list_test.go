@@ -298,7 +298,7 @@ func TestUserListNamesIgnoredFilterValues(t *testing.T) {
 	a := e.AdminLogin("alice", "viewer")
 	r := a.Get("/admin/users?state=gone&inactive=-3&sort=age&size=7&order=up")
 	got := r.TestIDText(t, "notice-error")
-	for _, want := range []string{"state=“gone” (active, blocked or lost)", "inactive=“-3” (1 to 3650 days)", "sort=“age”", "size=“7”", "order=“up”"} {
+	for _, want := range []string{"state=“gone” (active, blocked, lost or pending)", "inactive=“-3” (1 to 3650 days)", "sort=“age”", "size=“7”", "order=“up”"} {
 		if !strings.Contains(got, want) {
 			t.Errorf("the notice %q lacks %q", got, want)
 		}

@@ -19,6 +19,8 @@ type ClientConfig struct {
 	ShareSubject string
 	ShareTitle   string
 	InviteText   string
+	// ExportURL is where exportaccount's links point (ServeExport).
+	ExportURL string
 }
 
 // Reply is an op's own fields; the envelope adds op, ts and result.
@@ -41,6 +43,9 @@ type Services struct {
 	// FilesRedirect, when positive, answers /files/NAME with a redirect to
 	// a URL of the object store valid this long, instead of the file.
 	FilesRedirect time.Duration
+	// Country tells the country of a request's client, if known ("": not
+	// known), for the session a sign-in makes; nil: never known.
+	Country func(c *fiber.Ctx) string
 }
 
 // API serves the demo-app protocol: one endpoint, the op in a parameter,
@@ -61,13 +66,14 @@ type API struct {
 	// listBufs recycles the buffers of contact lists (reply_buffers.go).
 	listBufs replyBuffers
 	redirect time.Duration // Services.FilesRedirect
+	country  func(c *fiber.Ctx) string
 }
 
 // NewAPI returns the protocol handler.
 func NewAPI(svc Services, client ClientConfig) *API {
 	a := &API{signIn: svc.SignIn, sessions: svc.Sessions, contacts: svc.Contacts, profiles: svc.Profiles,
 		photos: svc.Photos, events: svc.Events, uploads: svc.Uploads, groups: svc.Groups, accounts: svc.Accounts, clock: svc.Clock, client: client,
-		redirect: svc.FilesRedirect}
+		redirect: svc.FilesRedirect, country: svc.Country}
 	a.ops = a.opTable()
 	return a
 }

@@ -33,6 +33,9 @@ func (a *API) login(c *fiber.Ctx, r *Request) (Reply, error) {
 		}
 		return Reply{}, a.signIn.RequestCode(c.UserContext(), phone, cl)
 	}
+	if a.country != nil {
+		cl.Country = a.country(c) // stored on the session the sign-in makes
+	}
 	res, err := a.signIn.VerifyCode(c.UserContext(), phone, code, r.Get("name"), cl)
 	if err != nil {
 		return nil, err
@@ -43,6 +46,9 @@ func (a *API) login(c *fiber.Ctx, r *Request) (Reply, error) {
 	reply["token"] = res.Token
 	reply["cc"] = res.User.CC()
 	reply["uid"] = res.User.ID
+	if res.DeletionCancelled {
+		reply["deletion_cancelled"] = true // the account's pending deletion ended with this sign-in
+	}
 	if res.User.MesiboUID != "" {
 		reply["uid"] = res.User.MesiboUID // mesibo mode: the uid the messaging SDK knows
 	}

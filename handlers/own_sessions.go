@@ -21,7 +21,7 @@ func (a *API) ownSessions(c *fiber.Ctx, r *Request, p *models.Principal) (Reply,
 		list[i] = map[string]any{
 			"id": s.ID, "device": s.Device, "dt": s.DeviceType, "appid": s.AppID,
 			"created": s.CreatedAt / 1000, "lastused": s.LastUsedAt / 1000, "expires": s.ExpiresAt / 1000,
-			"current": s.Current,
+			"current": s.Current, "country": s.Country,
 		}
 	}
 	return Reply{"sessions": list}, nil

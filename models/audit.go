@@ -69,6 +69,7 @@ type ClientInfo struct {
 	// Languages is the client's language preference, in Accept-Language
 	// syntax: the request's lang parameter or that header.
 	Languages string
+	Country   string // of the client's address, if known (CleanCountry); stored on a new session
 }
 
 // audit appends an entry inside the caller's transaction, so the entry exists
@@ -133,7 +134,8 @@ func apiEntry(at int64, typ, phone string, userID *int64, cl ClientInfo, detail 
 // its whole transaction.
 func (cl ClientInfo) Clean() ClientInfo {
 	return ClientInfo{IP: truncate(cl.IP, 64), UserAgent: truncate(cl.UserAgent, 512), AppID: truncate(cl.AppID, 256),
-		Device: truncate(cl.Device, 256), DeviceType: truncate(cl.DeviceType, 64), Languages: truncate(cl.Languages, 256)}
+		Device: truncate(cl.Device, 256), DeviceType: truncate(cl.DeviceType, 64), Languages: truncate(cl.Languages, 256),
+		Country: CleanCountry(cl.Country)}
 }
 
 // truncate makes text fit to store: valid UTF-8 (an invalid byte becomes

@@ -1,6 +1,7 @@
 package models
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
@@ -119,6 +120,12 @@ func (s *SignIn) ChangePhone(ctx context.Context, p *Principal, to Phone, code s
 		u.Phone, u.CountryCode, u.ProfileAt = to.E164, to.CountryCode, changedAt
 		if hash, ok := updates["phone_hash"].([]byte); ok {
 			u.PhoneHash = hash
+		}
+		// The groups the new number was added to while it was no user's
+		// take the account in, as at a sign-up (before the notices below:
+		// group rows are locked before lockEventOrder).
+		if err := joinInvitedGroups(tx, s.clock, u, cmp.Or(s.cfg.GroupsPerUser, DefaultGroupsConfig().MaxPerUser), false, nowMs); err != nil {
+			return outcome{}, err
 		}
 		if s.cfg.Events != nil {
 			// A profile notice under the new number: address books holding

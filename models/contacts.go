@@ -424,13 +424,15 @@ func (d *DB) hashList(param string) hashListSQL {
 // BackfillHashes sets the phone hash of users that have none (users created
 // before contact sync existed, or by code that does not set it). It runs at
 // start-up; HMAC cannot be computed in SQL. An account awaiting its owner's
-// first sign-in keeps none: the sign-in sets it.
+// first sign-in keeps none: the sign-in sets it. An account pending
+// deletion has none on purpose: it is hidden from address books until the
+// deletion is cancelled.
 func (c *Contacts) BackfillHashes(ctx context.Context) (int, error) {
 	var rows []struct {
 		ID    int64
 		Phone string
 	}
-	if err := c.db.Read.WithContext(ctx).Raw("SELECT id, phone FROM users WHERE phone_hash IS NULL AND NOT awaiting_signin").Scan(&rows).Error; err != nil {
+	if err := c.db.Read.WithContext(ctx).Raw("SELECT id, phone FROM users WHERE phone_hash IS NULL AND NOT awaiting_signin AND delete_after IS NULL").Scan(&rows).Error; err != nil {
 		return 0, err
 	}
 	err := c.db.WriteTx(ctx, func(tx *Tx) error {

@@ -107,7 +107,7 @@ func auditTypes() []string {
 	ts := []string{
 		EventCodeRequested, EventCodeRateLimited, EventCodeSent, EventCodeSendFailed, EventCodeVerified, EventCodeFailed,
 		EventPhoneLocked, EventUserCreated, EventTokenIssued, EventTokenRevoked,
-		EventSessionEnded, EventAccountDeleted, EventAccountExported, EventPhoneChanged, EventNumberRecycled, EventGroupChanged,
+		EventSessionEnded, EventAccountDeleted, EventAccountDeletionPending, EventAccountDeletionCancelled, EventAccountExported, EventAccountExportLink, EventPhoneChanged, EventNumberRecycled, EventGroupChanged,
 		EventMesiboFailed, EventMesiboRevoked, EventMesiboRevokeFailed, EventSMSRefused,
 		EventCodeFallback,
 		EventAdminLogin, EventAdminLoginFailed, EventAdminLogout, EventAdminCreated, EventAdminPasswordSet,

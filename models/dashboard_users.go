@@ -11,7 +11,7 @@ import (
 // UserFilter is the user list's whole state (it all lives in the URL).
 type UserFilter struct {
 	Search        UserSearch
-	State         string // "", "active", "blocked", "lost"
+	State         string // "", "active", "blocked", "lost", "pending" (deletion)
 	InactiveDays  int    // > 0: not seen for this many days
 	ActiveDays    int    // > 0: seen in the last this many days
 	NeverVerified bool   // never signed in: no sign-in or app request on record (seen_key 0: users created by import or seed)
@@ -300,6 +300,8 @@ func appendUserFilters(f UserFilter, now int64, where []string, args []any) ([]s
 		args = append(args, now)
 	case "lost": // accounts detached from a recycled number
 		where = append(where, "number_lost_at IS NOT NULL")
+	case "pending": // accounts their users asked to delete, in the grace period
+		where = append(where, "delete_after IS NOT NULL")
 	case "active": // most users: a page fills at once
 		where = append(where, "(blocked_until IS NULL OR blocked_until <= ?)")
 		args = append(args, now)

@@ -292,7 +292,8 @@ func IsOutage(err error) bool {
 // Chores that one instance at a time does for all (lock keys, beside
 // migrationLockKey).
 const (
-	ChorePrune int64 = 7_001_000_002 // deleting codes, messages and events past their retention
+	ChorePrune         int64 = 7_001_000_002 // deleting codes, messages and events past their retention
+	ChoreDeletePending int64 = 7_001_000_025 // deleting accounts at the end of their deletion grace period
 )
 
 // unlockTimeout bounds the release of a chore's lock.

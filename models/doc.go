@@ -20,13 +20,15 @@
 //	recycle     a number proven after its account's long absence: the
 //	            account is detached from it (kept, "number lost")
 //	session*    access tokens, their checks, revocation (by the app and by
-//	            an administrator), push settings
+//	            an administrator), push settings, the sign-in's country
 //	own_sessions
 //	            a user's own devices: the list and the ends they ask for
 //	account*, user_delete
 //	            a user's account as a whole: its deletion (deleteUserTx, the
-//	            one place a user is deleted, by an administrator too) and the
-//	            export of its data
+//	            one place a user is deleted, by an administrator too), the
+//	            grace period before it and its cancellation (account_grace),
+//	            and the export of its data, served once from a short-lived
+//	            link (account_export_link)
 //	user        the users table's row and its lookups
 //	contacts_*  address books: uploads, the delta sync, deletions, the
 //	            per-user allowance and the sync records the dashboard shows

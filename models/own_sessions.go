@@ -22,7 +22,8 @@ const EventSessionEnded = "session_ended"
 const maxOwnSessions = 100
 
 // OwnSession is one of a user's live sessions as the user sees it: never its
-// token, its push token or the address it signed in from.
+// token, its push token or the address it signed in from (its country, if
+// known, is shown).
 type OwnSession struct {
 	ID         int64
 	Device     string
@@ -32,6 +33,7 @@ type OwnSession struct {
 	LastUsedAt int64 // unix milliseconds
 	ExpiresAt  int64 // unix milliseconds
 	Current    bool  // the session of the token that asked
+	Country    string
 }
 
 // ListOwn returns the caller's live sessions (not revoked, not expired),
@@ -39,7 +41,7 @@ type OwnSession struct {
 func (s *Sessions) ListOwn(ctx context.Context, p *Principal) ([]OwnSession, error) {
 	var rows []Session
 	err := s.db.Read.WithContext(ctx).
-		Select("id", "device", "device_type", "app_id", "created_at", "last_used_at", "expires_at").
+		Select("id", "device", "device_type", "app_id", "created_at", "last_used_at", "expires_at", "country").
 		Where("user_id = ? AND revoked_at IS NULL AND expires_at > ?", p.User.ID, toMillis(s.clock.Now())).
 		Order("last_used_at DESC, id DESC").Limit(maxOwnSessions).Find(&rows).Error
 	if err != nil {
@@ -48,7 +50,7 @@ func (s *Sessions) ListOwn(ctx context.Context, p *Principal) ([]OwnSession, err
 	out := make([]OwnSession, len(rows))
 	for i, r := range rows {
 		out[i] = OwnSession{ID: r.ID, Device: r.Device, DeviceType: r.DeviceType, AppID: r.AppID,
-			CreatedAt: r.CreatedAt, LastUsedAt: r.LastUsedAt, ExpiresAt: r.ExpiresAt, Current: r.ID == p.SessionID}
+			CreatedAt: r.CreatedAt, LastUsedAt: r.LastUsedAt, ExpiresAt: r.ExpiresAt, Current: r.ID == p.SessionID, Country: r.Country}
 	}
 	return out, nil
 }

@@ -26,6 +26,7 @@ func PruneSignIn(ctx context.Context, db *DB, before time.Time) (int64, error) {
 		{"otp_codes", "id", "expires_at < ?", []any{cut}},
 		{"phone_guards", "phone", "updated_at < ? AND (locked_until IS NULL OR locked_until < ?)", []any{cut, cut}},
 		{"admin_login_forms", "token_hash", "used_at < ?", []any{cut}},
+		{"account_exports", "token_hash", "expires_at < ?", []any{cut}}, // links never opened
 	}
 	return pruneSteps(ctx, db, steps)
 }

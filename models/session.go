@@ -43,6 +43,8 @@ type Session struct {
 	PushDisabled string
 	PushResult   string
 	PushResultAt int64
+	// Country is where the session signed in from, if known (ClientInfo).
+	Country string
 }
 
 // Revoke reasons recorded on sessions and in the audit log.
@@ -397,7 +399,7 @@ func createSession(tx *gorm.DB, user *User, cl ClientInfo, now time.Time, ttl ti
 	sess = &Session{
 		UserID: user.ID, TokenHash: HashToken(token),
 		Device: truncate(cl.Device, 256), DeviceType: truncate(cl.DeviceType, 64), AppID: truncate(cl.AppID, 256),
-		IP: cl.IP, UserAgent: truncate(cl.UserAgent, 512),
+		IP: cl.IP, UserAgent: truncate(cl.UserAgent, 512), Country: CleanCountry(cl.Country),
 		CreatedAt: nowMs, LastUsedAt: nowMs, ExpiresAt: toMillis(now.Add(ttl)),
 	}
 	if issued != nil {

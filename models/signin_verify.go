@@ -21,6 +21,9 @@ type SignInResult struct {
 	Session Session
 	Token   string
 	NewUser bool
+	// DeletionCancelled: the account's pending deletion was cancelled by
+	// this sign-in (cancelDeletionAtSignIn).
+	DeletionCancelled bool
 }
 
 // codeCheck is what the code check of a sign-in answers: refused when it
@@ -261,6 +264,10 @@ func (s *SignIn) completeSignInWith(tx *Tx, p Phone, u *User, name string, cl Cl
 			return nil, err
 		}
 	}
+	cancelled, err := s.cancelDeletionAtSignIn(tx.DB, u, cl, nowMs)
+	if err != nil {
+		return nil, err
+	}
 	if issued != nil && u.MesiboUID != issued.uid {
 		u.MesiboUID = issued.uid
 		if err := tx.Model(&User{}).Where("id = ?", u.ID).Update("mesibo_uid", issued.uid).Error; err != nil {
@@ -280,7 +287,7 @@ func (s *SignIn) completeSignInWith(tx *Tx, p Phone, u *User, name string, cl Cl
 	if len(replaced) > 0 && s.cfg.Sessions != nil {
 		tx.OnCommit(func() { s.cfg.Sessions.NotifyRevoked(replaced...) })
 	}
-	return &SignInResult{User: *u, Session: *sess, Token: token, NewUser: created}, nil
+	return &SignInResult{User: *u, Session: *sess, Token: token, NewUser: created, DeletionCancelled: cancelled}, nil
 }
 
 // createUser creates the user of a first sign-in, named name (if given).

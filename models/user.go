@@ -37,6 +37,9 @@ type User struct {
 	// book or group finds it, and its first sign-in is its join.
 	CreatedBy      string
 	AwaitingSignIn bool `gorm:"column:awaiting_signin"`
+	// An account whose user asked to delete it, with a grace period: when
+	// the pending-deletions chore deletes it (nil: not pending).
+	DeleteAfter *int64
 }
 
 // NumberLost reports whether the account was detached from its number.

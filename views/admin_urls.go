@@ -65,6 +65,10 @@ const (
 	PathFraudSending = "/fraud/sending"
 )
 
+// PathUserCancelDeletion cancels the deletion a user asked for in its
+// grace period (--deletion-grace).
+const PathUserCancelDeletion = "/users/:id/cancel-deletion"
+
 // AdminURL is the address of a dashboard route: its pattern with the
 // parameters (:id, :sid) filled in order.
 func AdminURL(pattern string, ids ...int64) string {

@@ -193,6 +193,7 @@ func (s *Server) setUpAdmin(ctx context.Context, opts Options, sessionsStore *mo
 		// Every channel a code or a job may have gone through, configured
 		// now or not: the lists keep older messages.
 		Channels: []string{ChannelConsole, ChannelTwilio, ChannelWebhook, ChannelSMTP, ChannelWhatsApp, ChannelVoice, models.MesiboChannel, models.PushFCM, models.PushAPNs},
+		Accounts: s.accounts,
 	})
 	s.admins = admins
 	return nil
@@ -246,6 +247,7 @@ func (s *Server) adminRoutes(html fiber.Router) {
 	g.Post(views.PathUserBlock, h.Block)
 	g.Post(views.PathUserUnblock, h.Unblock)
 	g.Post(views.PathUserDelete, h.Delete)
+	g.Post(views.PathUserCancelDeletion, h.CancelDeletion)
 	g.Post(views.PathUserResend, h.ResendUser)
 	g.Post(views.PathUserModerate, h.Moderate)
 	g.Post(views.PathUserUnlock, h.UnlockUser)

@@ -16,9 +16,17 @@ import (
 //
 //	go test -run '^$' -bench 'DeleteAccount|ChangePhone' -benchtime 5x ./web
 
-// deleteaccount of a user with a 5,000-number address book and 3 devices.
+// deleteaccount of a user with a 5,000-number address book and 3 devices:
+// at once (grace 0s), and marked pending (grace 24h: sessions end, the
+// account is hidden; the chore deletes it later).
 func BenchmarkDeleteAccount(b *testing.B) {
-	e := webtest.NewPeople(b, "--contacts-writes-per-day", "10000000", "--contacts-allowance", "10000000")
+	for _, grace := range []string{"0s", "24h"} {
+		b.Run("grace="+grace, func(b *testing.B) { benchDeleteAccount(b, grace) })
+	}
+}
+
+func benchDeleteAccount(b *testing.B, grace string) {
+	e := webtest.NewPeople(b, "--contacts-writes-per-day", "10000000", "--contacts-allowance", "10000000", "--deletion-grace", grace)
 	for i := 0; b.Loop(); i++ {
 		b.StopTimer()
 		phone := fmt.Sprintf("1201555%04d", i%10000)

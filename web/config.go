@@ -46,12 +46,17 @@ type Config struct {
 	OTPChannel     string
 	TokenLifetime  time.Duration
 	RecycleAfter   time.Duration
+	DeletionGrace  time.Duration
 	SessionTouch   time.Duration
 	Retention      time.Duration
 	AuditRetention time.Duration
 
 	TrustedProxies []string
 	ProxyHeader    string
+	// CountryHeader is a trusted proxy's header with the client's country
+	// (CF-IPCountry); GeoIPDB a country database (MaxMind or DB-IP mmdb).
+	CountryHeader string
+	GeoIPDB       string
 
 	BodyLimitMB int
 	// MaxConnections caps open client connections (0 on the command line:
@@ -131,12 +136,15 @@ func ParseConfig(name string, args []string, getenv func(string) string, out io.
 	fs.StringVar(&cfg.OTPChannel, "otp-channel", "console", "how codes are delivered, comma-separated in order of preference: console (writes them to the log; development only), twilio, whatsapp, voice, webhook, smtp")
 	fs.DurationVar(&cfg.TokenLifetime, "token-lifetime", 365*24*time.Hour, "lifetime of an access token")
 	fs.DurationVar(&cfg.RecycleAfter, "recycle-after", 180*24*time.Hour, "a number proven by code whose account was not seen for this long gets a fresh account; the old one is kept, detached from the number (0: never)")
+	fs.DurationVar(&cfg.DeletionGrace, "deletion-grace", 0, "how long an account its user deletes is kept (signed out, found by no address book) before it is deleted; signing in again within it cancels the deletion (0: deleted at once)")
 	fs.DurationVar(&cfg.Retention, "retention", 30*24*time.Hour, "how long codes and sent messages are kept for the dashboard's history (at least 24h: quotas look back a day)")
 	fs.DurationVar(&cfg.AuditRetention, "audit-retention", models.DefaultAuditRetention, "how long audit log entries are kept (at least 720h: younger entries cannot be deleted)")
 	fs.DurationVar(&cfg.SessionTouch, "session-touch-interval", time.Minute, "how often a session's last-used time is written at most")
 
 	fs.StringVar(&trusted, "trusted-proxies", "", "comma-separated IPs or CIDRs of reverse proxies whose client-IP header is believed (empty = none)")
 	fs.StringVar(&cfg.ProxyHeader, "proxy-header", "X-Forwarded-For", "header carrying the client IP, read only from trusted proxies")
+	fs.StringVar(&cfg.CountryHeader, "client-country-header", "", "header carrying the client's country code (such as CF-IPCountry), read only from trusted proxies; shown on sessions (empty = none)")
+	fs.StringVar(&cfg.GeoIPDB, "geoip-db", "", "a country database (MaxMind GeoLite2-Country or DB-IP country, .mmdb) giving the country of a sign-in's address, when no country header says it (empty = none)")
 
 	fs.IntVar(&cfg.MaxConnections, "max-connections", 0, "most client connections open at once; more wait to be accepted (0 = 90% of the file-descriptor limit, leaving room for the database and outgoing calls)")
 	fs.IntVar(&cfg.MaxConnectionsPerIP, "max-connections-per-ip", 128, "most connections from one client IP (IPv6: one /64); trusted proxies are exempt (0 = no limit)")
@@ -249,6 +257,9 @@ func (cfg *Config) finish() error {
 	if cfg.RecycleAfter < 0 {
 		errs = append(errs, errors.New("--recycle-after must not be negative"))
 	}
+	if cfg.DeletionGrace < 0 {
+		errs = append(errs, errors.New("--deletion-grace must not be negative"))
+	}
 	if cfg.TokenLifetime <= 0 || cfg.SessionTouch < 0 {
 		errs = append(errs, errors.New("--token-lifetime must be positive"))
 	}
@@ -263,6 +274,9 @@ func (cfg *Config) finish() error {
 	}
 	if _, err := clientip.New(cfg.TrustedProxies); err != nil {
 		errs = append(errs, fmt.Errorf("--trusted-proxies: %w", err))
+	}
+	if cfg.CountryHeader != "" && len(cfg.TrustedProxies) == 0 {
+		errs = append(errs, errors.New("--client-country-header is read only from trusted proxies: set --trusted-proxies too"))
 	}
 	cfg.AdminRegion = strings.ToUpper(strings.TrimSpace(cfg.AdminRegion))
 	if phonenumbers.GetCountryCodeForRegion(cfg.AdminRegion) == 0 {

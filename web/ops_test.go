@@ -215,7 +215,7 @@ func TestConfig(t *testing.T) {
 		{"--log-format", "xml"}, {"--addr", "nonsense"}, {"--test-numbers", "12015550123"},
 		{"--test-numbers", "abc:12345678"}, {"--demo-code", "12ab"}, {"--demo-code", "123456"}, {"--test-numbers", "+15550100999:123456"}, {"--otp-ttl", "-1s"},
 		{"--trusted-proxies", "not-an-ip"}, {"--base-url", "ftp://x"}, {"--otp-channel", "pigeon"}, {"extra"},
-		{"--log-level", "loud"},
+		{"--log-level", "loud"}, {"--client-country-header", "CF-IPCountry"},
 	} {
 		t.Run("rejects "+strings.Join(bad, " "), func(t *testing.T) {
 			if _, err := web.ParseConfig("roster", bad, env(nil), io.Discard); err == nil {

@@ -35,6 +35,7 @@ func (s *Server) apiRoutes(app *fiber.App) {
 	// after the handler returns, does not.
 	app.Get("/api/events", s.plainStatus(s.withDeadline(s.api.RequireToken())), stream)
 	app.Get("/files/:name", s.api.Files)
+	app.Get("/api/export", s.plainStatus(s.withDeadline(s.api.ServeExport)))
 }
 
 // isProtocolEndpoint tells, for an error raised before routing (a body over

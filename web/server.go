@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/gofiber/fiber/v2"
+	"github.com/oschwald/maxminddb-golang/v2"
 
 	"roster/handlers"
 	"roster/models"
@@ -69,6 +70,8 @@ type Server struct {
 	presence    *models.Presence
 	bus         *models.Bus // PostgreSQL: live events across instances
 	contacts    *models.Contacts
+	accounts    *models.Accounts  // users' own account changes; its chore deletes pending deletions
+	geoIP       *maxminddb.Reader // --geoip-db: sessions' countries; nil without one
 	sessions    *models.Sessions
 	files       models.FileStore // profile photos and uploads
 	streamsDone chan struct{}    // closed at shutdown: live event streams end
@@ -219,6 +222,9 @@ func build(ctx context.Context, cfg Config, log *slog.Logger, opts Options, db *
 		return nil, err
 	}
 	s.files = files
+	if s.geoIP, err = openGeoIP(cfg.GeoIPDB); err != nil {
+		return nil, err
+	}
 	log.Info("uploaded files", "store", files.Describe())
 	photos := models.NewPhotos(files, cfg.People.PhotoLimits())
 	s.contacts = models.NewContacts(db, s.clock, hasher, cfg.People.Contacts)
@@ -229,13 +235,15 @@ func build(ctx context.Context, cfg Config, log *slog.Logger, opts Options, db *
 	}
 	profiles := models.NewProfiles(db, s.clock, s.events, photos) // the app's and the dashboard's moderation
 	groups := models.NewGroups(db, s.clock, s.events, photos, hasher, groupsConfig(cfg, mesiboMode.jobs != nil))
+	s.accounts = models.NewAccounts(db, s.clock, sessions, s.events, files, cfg.DeletionGrace, hasher)
 	s.api = handlers.NewAPI(handlers.Services{
 		SignIn: signIn, Sessions: sessions, Contacts: s.contacts, Photos: photos, Events: s.events, Clock: s.clock,
 		Uploads:       models.NewUploads(db, s.clock, cfg.People.UploadsPerDay),
 		Profiles:      profiles,
 		Groups:        groups,
-		Accounts:      models.NewAccounts(db, s.clock, sessions, s.events, files),
+		Accounts:      s.accounts,
 		FilesRedirect: filesRedirect(cfg.Files),
+		Country:       s.clientCountry,
 	}, handlers.ClientConfig{
 		UploadURL:    cfg.BaseURL + "/api.php",
 		DownloadURL:  cfg.BaseURL + "/files/",
@@ -243,6 +251,7 @@ func build(ctx context.Context, cfg Config, log *slog.Logger, opts Options, db *
 		ShareSubject: "Join me on " + cfg.AppName,
 		ShareTitle:   "Invite friends to " + cfg.AppName,
 		InviteText:   cfg.InviteText,
+		ExportURL:    cfg.BaseURL + "/api/export",
 	})
 	s.sessions = sessions
 	if err := s.setUpAdmin(ctx, opts, sessions, signIn, profiles, groups); err != nil {
@@ -350,12 +359,14 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 	return err
 }
 
-// pruneLoop deletes expired sign-in records now and then every interval.
+// pruneLoop deletes expired sign-in records, and accounts at the end of
+// their deletion grace period, now and then every interval.
 func (s *Server) pruneLoop(ctx context.Context, every time.Duration) {
 	t := time.NewTicker(every)
 	defer t.Stop()
 	for {
 		s.Prune(ctx)
+		s.DeletePendingAccounts(ctx)
 		select {
 		case <-ctx.Done():
 			return
@@ -397,6 +408,26 @@ func (s *Server) Prune(ctx context.Context) {
 	}
 }
 
+// DeletePendingAccounts deletes the accounts whose deletion grace period
+// is over (models.Accounts.DeletePending). With several instances on one
+// PostgreSQL, one of them does it each round; each deletion is safe on its
+// own too.
+func (s *Server) DeletePendingAccounts(ctx context.Context) {
+	var n int
+	_, err := s.db.OnOneInstance(ctx, models.ChoreDeletePending, func() error {
+		var err error
+		n, err = s.accounts.DeletePending(ctx)
+		return err
+	})
+	if err != nil && ctx.Err() == nil {
+		s.log.Error("deleting accounts at the end of their grace period failed", "err", err, "deleted", n)
+		return
+	}
+	if n > 0 {
+		s.log.Info("deleted accounts at the end of their grace period", "accounts", n)
+	}
+}
+
 // Close writes the sync records still queued and releases the database
 // and the data directory; closing again returns the first answer.
 func (s *Server) Close() error {
@@ -404,7 +435,7 @@ func (s *Server) Close() error {
 		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 		defer cancel()
 		_, err := s.contacts.FlushSyncs(ctx)
-		s.closeErr = errors.Join(err, s.db.Close(), s.dirLock.release())
+		s.closeErr = errors.Join(err, s.closeGeoIP(), s.db.Close(), s.dirLock.release())
 	})
 	return s.closeErr
 }
