@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"roster/models"
+	"roster/models/poll"
 )
 
 // Message is what a channel delivers.
@@ -122,7 +123,7 @@ type Worker struct {
 	clock   models.Clock
 	log     *slog.Logger
 	cfg     WorkerConfig
-	wake    chan struct{}
+	wake    poll.Wake
 
 	mu sync.Mutex
 	// unrecorded holds, by message id, the outcomes of attempts that the
@@ -147,35 +148,19 @@ func NewWorker(outbox Outbox, clock models.Clock, log *slog.Logger, cfg WorkerCo
 	for _, s := range senders {
 		m[s.Name()] = s
 	}
-	return &Worker{outbox: outbox, senders: m, clock: clock, log: log, cfg: cfg, wake: make(chan struct{}, 1),
+	return &Worker{outbox: outbox, senders: m, clock: clock, log: log, cfg: cfg, wake: poll.NewWake(),
 		unrecorded: map[int64]*outcome{}}
 }
 
 // Wake asks the worker to look for messages now. It never blocks.
-func (w *Worker) Wake() {
-	select {
-	case w.wake <- struct{}{}:
-	default:
-	}
-}
+func (w *Worker) Wake() { w.wake.Send() }
 
 // Run delivers messages until ctx is done. An outcome still unrecorded
 // then gets one more try: lost, its message would go out again after its
 // lease.
 func (w *Worker) Run(ctx context.Context) {
-	t := time.NewTicker(w.cfg.Poll)
-	defer t.Stop()
-	for {
-		for w.RunOnce(ctx) > 0 {
-		}
-		select {
-		case <-ctx.Done():
-			w.recordUnrecorded(ctx)
-			return
-		case <-t.C:
-		case <-w.wake:
-		}
-	}
+	poll.Run(ctx, w.cfg.Poll, w.wake, w.RunOnce)
+	w.recordUnrecorded(ctx)
 }
 
 // RunOnce sends the due messages, one claim at a time, and returns how
