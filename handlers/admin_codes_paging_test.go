@@ -110,7 +110,7 @@ func TestCodesChannelFilter(t *testing.T) {
 	if n := r.CountTestID(t, "code-row"); n != 3 {
 		t.Errorf("an unknown channel: %d rows, want all 3", n)
 	}
-	want := "Ignored: size=“7” (25, 50, 100, 200); before=“x” (a page link's row number; showing the newest page); channel=“pigeon” (console, twilio, webhook, smtp, mesibo, fcm, apns)."
+	want := "Ignored: size=“7” (25, 50, 100, 200); before=“x” (a page link's row number; showing the newest page); channel=“pigeon” (console, twilio, webhook, smtp, whatsapp, voice, mesibo, fcm, apns)."
 	if got := r.TestIDText(t, "notice-error"); got != want {
 		t.Errorf("notice %q\nwant %q", got, want)
 	}
