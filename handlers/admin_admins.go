@@ -34,9 +34,12 @@ func (h *Admin) renderAdmins(c *fiber.Ctx, status int, notice *views.Notice, sho
 		return err
 	}
 	vm := views.AdminsVM{SelfID: adminOf(c).ID, Shown: shown}
+	if vm.SecondFactorRequired, err = h.admins.SecondFactorRequired(c.UserContext()); err != nil {
+		return err
+	}
 	for _, r := range rows {
 		vm.Rows = append(vm.Rows, views.AdminRowVM{ID: r.ID, Name: r.Name, Role: r.Role, Disabled: r.DisabledAt != nil,
-			Created: r.CreatedAt, LastSeen: r.LastSeenAt, LiveSessions: r.LiveSessions})
+			Created: r.CreatedAt, LastSeen: r.LastSeenAt, LiveSessions: r.LiveSessions, SecondFactor: r.HasSecondFactor()})
 	}
 	meta := h.meta(c, "admins", "Admins")
 	if notice != nil {

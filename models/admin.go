@@ -44,6 +44,12 @@ type Admin struct {
 	Role         string
 	CreatedAt    int64 `gorm:"autoCreateTime:false"`
 	DisabledAt   *int64
+	// Two-factor sign-in (admin_second_factor.go): the sealed TOTP secret
+	// (nil: off), one shown for enrolment and not yet confirmed, and the
+	// last 30-second step a code was used in.
+	TOTPSecret   []byte `gorm:"column:totp_secret"`
+	TOTPPending  []byte `gorm:"column:totp_pending"`
+	TOTPLastStep int64  `gorm:"column:totp_last_step"`
 }
 
 // CanWrite reports whether the admin may change anything.
@@ -72,6 +78,9 @@ type AdminPolicy struct {
 	NameDelay     time.Duration
 	NameMaxDelay  time.Duration
 	BcryptCost    int
+	// SecretKey seals the administrators' TOTP secrets (SecondFactorKey);
+	// without it, two-factor enrolment and sign-in fail.
+	SecretKey []byte
 }
 
 // DefaultAdminPolicy: 30 min idle, 12 h absolute; 5 failures per (name,
@@ -259,13 +268,32 @@ func (s *Admins) ByID(ctx context.Context, id int64) (*Admin, error) {
 const MaxRechecks = 3
 
 // CheckPassword is the re-check before a destructive action: it compares a
-// password with the admin's, in constant time. The attempt is counted on the
-// session before bcrypt runs (in one statement, so parallel guesses cannot
-// all be checked), a failure is audited, and the MaxRechecks-th failure ends
-// the session: ErrAdminSessionEnded. A right password clears the count.
+// password with the admin's, in constant time; for an admin with two-factor
+// sign-in, a code from their authenticator app (not used before) is taken
+// as the password is. The attempt is counted on the session before bcrypt
+// runs (in one statement, so parallel guesses cannot all be checked), a
+// failure is audited, and the MaxRechecks-th failure ends the session:
+// ErrAdminSessionEnded. A right password clears the count.
 func (s *Admins) CheckPassword(ctx context.Context, a *Admin, sess *AdminSession, password string, cl ClientInfo) error {
+	return s.recheck(ctx, a, sess, cl, "password", func() (bool, error) {
+		if a.HasSecondFactor() && isTOTPCode(password) {
+			return s.useCode(ctx, a, password)
+		}
+		return s.passwordRight(a, password), nil
+	})
+}
+
+// passwordRight compares a password with the admin's hash.
+func (s *Admins) passwordRight(a *Admin, password string) bool {
+	return bcrypt.CompareHashAndPassword([]byte(a.PasswordHash), []byte(password)) == nil
+}
+
+// recheck counts an attempt at the re-check on the session, runs check,
+// and clears the count when it passes or audits the failure (what names
+// what was wrong) and ends the session at the MaxRechecks-th.
+func (s *Admins) recheck(ctx context.Context, a *Admin, sess *AdminSession, cl ClientInfo, what string, check func() (bool, error)) error {
 	now := toMillis(s.clock.Now())
-	// The count is committed before bcrypt runs, in a transaction of its own.
+	// The count is committed before the check runs, in a transaction of its own.
 	failures, err := WriteTx(ctx, s.db, func(tx *Tx) ([]int, error) {
 		var failures []int
 		err := tx.Raw(`UPDATE admin_sessions SET recheck_failures = recheck_failures + 1
@@ -278,14 +306,18 @@ func (s *Admins) CheckPassword(ctx context.Context, a *Admin, sess *AdminSession
 	if len(failures) == 0 || failures[0] > MaxRechecks {
 		return ErrAdminSessionEnded // revoked, or already out of tries
 	}
-	if bcrypt.CompareHashAndPassword([]byte(a.PasswordHash), []byte(password)) == nil {
+	passed, err := check()
+	if err != nil {
+		return err
+	}
+	if passed {
 		return s.db.WriteTx(ctx, func(tx *Tx) error {
 			return tx.Exec("UPDATE admin_sessions SET recheck_failures = 0 WHERE id = ?", sess.ID).Error
 		})
 	}
 	ended := failures[0] == MaxRechecks
 	err = s.db.WriteTx(ctx, func(tx *Tx) error {
-		detail := fmt.Sprintf("password re-check failed (%d of %d)", failures[0], MaxRechecks)
+		detail := fmt.Sprintf("%s re-check failed (%d of %d)", what, failures[0], MaxRechecks)
 		if ended {
 			detail += "; session ended"
 			if err := tx.Exec("UPDATE admin_sessions SET revoked_at = ? WHERE id = ? AND revoked_at IS NULL", now, sess.ID).Error; err != nil {

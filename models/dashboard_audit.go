@@ -115,6 +115,7 @@ func auditTypes() []string {
 		EventAdminModerate, EventAdminEditProfile, EventAdminExportUsers, EventAdminUnlock,
 		EventAdminRoleChanged, EventAdminDisabled, EventAdminEnabled, EventAdminSessionEnded, EventAdminPasswordChanged,
 		EventAdminCreateGroup, EventAdminRenameGroup, EventAdminGroupMembers, EventAdminDeleteGroup,
+		EventAdmin2FAEnrolled, EventAdmin2FADisabled, EventAdminRecoveryCodeUsed, EventAdmin2FAPolicy,
 	}
 	slices.Sort(ts)
 	return ts
