@@ -38,6 +38,8 @@ func (h *Admin) ChangePassword(c *fiber.Ctx) error {
 	switch {
 	case errors.Is(err, models.ErrWeakPassword):
 		return h.renderAccount(c, fiber.StatusBadRequest, fail("The new password must be at least 12 characters: nothing was changed."), nil)
+	case errors.Is(err, models.ErrCommonPassword):
+		return h.renderAccount(c, fiber.StatusBadRequest, fail("The new password is a common one: it is on a list of the passwords leaked most often (as it is, repeated, or with digits or symbols added), the first ones an attacker tries. Choose another; nothing was changed."), nil)
 	case err != nil:
 		return h.refuseRecheck(c, err, func() error {
 			return h.renderAccount(c, fiber.StatusForbidden, fail("Your current password was wrong: nothing was changed."), nil)

@@ -159,8 +159,8 @@ func (s *Admins) Create(ctx context.Context, name, role, password, actor string)
 	if !validRole(role) {
 		return nil, ErrBadRole
 	}
-	if len(password) < 12 {
-		return nil, ErrWeakPassword
+	if err := checkPassword(password); err != nil {
+		return nil, err
 	}
 	hash, err := bcrypt.GenerateFromPassword([]byte(password), s.policy.BcryptCost)
 	if err != nil {
@@ -181,8 +181,8 @@ func (s *Admins) Create(ctx context.Context, name, role, password, actor string)
 
 // ResetPassword sets a new password and ends the admin's sessions.
 func (s *Admins) ResetPassword(ctx context.Context, name, password, actor string) error {
-	if len(password) < 12 {
-		return ErrWeakPassword
+	if err := checkPassword(password); err != nil {
+		return err
 	}
 	hash, err := bcrypt.GenerateFromPassword([]byte(password), s.policy.BcryptCost)
 	if err != nil {

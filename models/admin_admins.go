@@ -171,8 +171,8 @@ func (s *Admins) EndAdminSession(ctx context.Context, adminID, sessionID int64, 
 // tries count, the last ends the session). The admin's other sessions end;
 // this one goes on.
 func (s *Admins) ChangeOwnPassword(ctx context.Context, a *Admin, sess *AdminSession, old, password string, cl ClientInfo) error {
-	if len(password) < 12 {
-		return ErrWeakPassword
+	if err := checkPassword(password); err != nil {
+		return err
 	}
 	if err := s.CheckPassword(ctx, a, sess, old, cl); err != nil {
 		return err
