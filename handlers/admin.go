@@ -40,6 +40,8 @@ type AdminConfig struct {
 	Health func(ctx context.Context) views.HealthVM
 	// CodesKept is the retention of codes: older ones are pruned.
 	CodesKept time.Duration
+	// OwnerPassword is the first start's password file; nil: none kept.
+	OwnerPassword OwnerPasswordFile
 }
 
 // Admin serves the administrators' dashboard.
@@ -67,6 +69,9 @@ func (h *Admin) meta(c *fiber.Ctx, section, title string) views.AdminMeta {
 	m := views.AdminMeta{Title: title, Section: section, DemoCodeOn: h.cfg.DemoCodeOn, ShowOutbox: h.cfg.Console, Now: h.clock.Now()}
 	if h.cfg.MesiboStatus != nil {
 		m.MesiboDegraded = h.cfg.MesiboStatus()
+	}
+	if h.cfg.OwnerPassword != nil {
+		m.OwnerPasswordLeft = h.cfg.OwnerPassword.Left()
 	}
 	if a := adminOf(c); a != nil {
 		m.AdminName, m.AdminRole, m.CanWrite = a.Name, a.Role, a.CanWrite()

@@ -27,6 +27,28 @@ func (h *Admin) renderAccount(c *fiber.Ctx, status int, notice *views.Notice, re
 	return Render(c, status, views.AdminAccount(meta, vm))
 }
 
+// OwnerPasswordFile is the file the first start writes the owner's
+// generated password to (web's owner-password.txt).
+type OwnerPasswordFile interface {
+	// Retire deletes the file when it holds password (an admin's password
+	// before they changed it) and reports whether it did; an error when the
+	// file holds it and could not be deleted.
+	Retire(password string) (bool, error)
+	// Left is the file's path while a deletion failed and the file is
+	// still there, "" otherwise.
+	Left() string
+}
+
+// recentActionsShown is how many of an admin's latest actions their page lists.
+const recentActionsShown = 20
+
+// recentActions are the admin's latest audit entries as the actor (their
+// sign-ins too), for their own page and the owners' page of them.
+func (h *Admin) recentActions(c *fiber.Ctx, a *models.Admin) ([]views.AuditVM, error) {
+	entries, _, err := h.dash.Audit(c.UserContext(), models.AuditFilter{Actor: a.Actor(), Limit: recentActionsShown})
+	return auditVMs(entries), err
+}
+
 // ChangePassword is POST /admin/account/password: the old password (a
 // wrong one counts like a failed re-check), the new one twice.
 func (h *Admin) ChangePassword(c *fiber.Ctx) error {
@@ -46,5 +68,15 @@ func (h *Admin) ChangePassword(c *fiber.Ctx) error {
 		})
 	}
 	n := ok("Password changed; your other sessions ended.")
+	if f := h.cfg.OwnerPassword; f != nil {
+		// The old password was right: if the first start's file holds it,
+		// the file has served its purpose.
+		switch removed, err := f.Retire(c.FormValue("password")); {
+		case err != nil:
+			n = fail("Password changed; your other sessions ended. The file " + f.Left() + " still holds your first password and could not be deleted: delete it on the server.")
+		case removed:
+			n.Text += " The file that held your first password (owner-password.txt) was deleted."
+		}
+	}
 	return h.done(c, views.AdminURL(views.PathAccount), n, func() error { return h.renderAccount(c, fiber.StatusOK, n, nil) })
 }

@@ -128,7 +128,10 @@ func (h *Admin) accountVM(c *fiber.Ctx, codes []string) (views.AccountVM, error)
 	if err != nil {
 		return views.AccountVM{}, err
 	}
-	vm := views.AccountVM{SecondFactorOn: a.HasSecondFactor(), RecoveryCodes: codes}
+	vm := views.AccountVM{SecondFactorOn: a.HasSecondFactor(), RecoveryCodes: codes, Actor: a.Actor()}
+	if vm.Actions, err = h.recentActions(c, a); err != nil {
+		return vm, err
+	}
 	if vm.Required, err = h.admins.SecondFactorRequired(ctx); err != nil {
 		return vm, err
 	}

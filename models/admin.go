@@ -151,8 +151,9 @@ func CheckAdminInput(name, role string) error {
 
 func validRole(r string) bool { return r == RoleOwner || r == RoleOperator || r == RoleViewer }
 
-// Create adds an admin.
-func (s *Admins) Create(ctx context.Context, name, role, password, actor string) (*Admin, error) {
+// Create adds an admin; cl is the client of the admin who does it (empty
+// from the command line).
+func (s *Admins) Create(ctx context.Context, name, role, password, actor string, cl ClientInfo) (*Admin, error) {
 	if !validAdminName(name) {
 		return nil, ErrBadAdminName
 	}
@@ -175,12 +176,13 @@ func (s *Admins) Create(ctx context.Context, name, role, password, actor string)
 			}
 			return nil, err
 		}
-		return a, audit(tx.DB, auditEntry(now, actor, EventAdminCreated, "", nil, ClientInfo{}, fmt.Sprintf("admin %q, role %s", name, role)))
+		return a, audit(tx.DB, auditEntry(now, actor, EventAdminCreated, "", nil, cl, fmt.Sprintf("admin %q, role %s", name, role)))
 	})
 }
 
-// ResetPassword sets a new password and ends the admin's sessions.
-func (s *Admins) ResetPassword(ctx context.Context, name, password, actor string) error {
+// ResetPassword sets a new password and ends the admin's sessions; cl is
+// the client of the admin who does it (empty from the command line).
+func (s *Admins) ResetPassword(ctx context.Context, name, password, actor string, cl ClientInfo) error {
 	if err := checkPassword(password); err != nil {
 		return err
 	}
@@ -207,7 +209,7 @@ func (s *Admins) ResetPassword(ctx context.Context, name, password, actor string
 		if err := clearNameThrottle(tx.DB, a.Name); err != nil {
 			return err
 		}
-		return audit(tx.DB, auditEntry(now, actor, EventAdminPasswordSet, "", nil, ClientInfo{}, fmt.Sprintf("admin %q", a.Name)))
+		return audit(tx.DB, auditEntry(now, actor, EventAdminPasswordSet, "", nil, cl, fmt.Sprintf("admin %q", a.Name)))
 	})
 }
 
@@ -235,7 +237,7 @@ func (s *Admins) EnsureOwner(ctx context.Context, name, password string) (create
 		password = GeneratePassword()
 		generated = password
 	}
-	if _, err := s.Create(ctx, name, RoleOwner, password, ActorSystem); err != nil {
+	if _, err := s.Create(ctx, name, RoleOwner, password, ActorSystem, ClientInfo{}); err != nil {
 		if errors.Is(err, ErrAdminExists) { // another instance won the race
 			return false, "", nil
 		}

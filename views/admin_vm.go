@@ -22,6 +22,9 @@ type AdminMeta struct {
 	// MesiboDegraded, when set, is the banner saying that mesibo refuses
 	// Roster's requests (mesibo mode misconfigured).
 	MesiboDegraded string
+	// OwnerPasswordLeft is the path of the first start's password file
+	// when deleting it failed: a banner asks to delete it.
+	OwnerPasswordLeft string
 }
 
 // Notice is the visible answer to an action.

@@ -191,6 +191,8 @@ func (s *Server) setUpAdmin(ctx context.Context, opts Options, sessionsStore *mo
 
 		MesiboStatus: s.mesiboStatus, // the degraded-mesibo banner
 		Health:       s.health,
+
+		OwnerPassword: &firstPasswordFile{path: filepath.Join(s.cfg.DataDir, ownerPasswordFile), log: s.log},
 	})
 	s.admins = admins
 	return nil

@@ -79,12 +79,12 @@ func AdminCommand(ctx context.Context, args []string, getenv func(string) string
 	admins := models.NewAdmins(db, models.SystemClock{}, models.DefaultAdminPolicy())
 	switch action {
 	case "create":
-		if _, err := admins.Create(ctx, name, *role, password, "cli"); err != nil {
+		if _, err := admins.Create(ctx, name, *role, password, "cli", models.ClientInfo{}); err != nil {
 			return err
 		}
 		fmt.Fprintf(stdout, "created admin %q with role %s\n", name, *role)
 	case "reset-password":
-		if err := admins.ResetPassword(ctx, name, password, "cli"); errors.Is(err, models.ErrNotFound) {
+		if err := admins.ResetPassword(ctx, name, password, "cli", models.ClientInfo{}); errors.Is(err, models.ErrNotFound) {
 			return fmt.Errorf("there is no admin named %q", name)
 		} else if err != nil {
 			return err
