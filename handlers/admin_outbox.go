@@ -3,6 +3,8 @@ package handlers
 import (
 	"github.com/gofiber/fiber/v2"
 
+	"roster/models"
+
 	"roster/views"
 )
 
@@ -24,6 +26,7 @@ func (h *Admin) Outbox(c *fiber.Ctx) error {
 			State: m.State, Attempts: m.Attempts, LastError: m.LastError, Created: m.CreatedAt}
 		if !vm.BodiesHidden {
 			row.Body = m.Body
+			row.Removed = models.OutboxTextRemoved(m.Body)
 		}
 		vm.Messages = append(vm.Messages, row)
 	}
