@@ -473,7 +473,7 @@ func AdminAdmins(meta AdminMeta, vm AdminsVM) templ.Component {
 					}()
 				}
 				ctx = templ.InitializeContext(ctx)
-				templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 39, "<label>Name <input name=\"name\" required maxlength=\"64\" pattern=\"[A-Za-z0-9._-]+\" autocomplete=\"off\" data-testid=\"new-admin-name\"></label> <label>Role <select name=\"role\" data-testid=\"new-admin-role\">")
+				templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 39, "<label>Name <input name=\"name\" required maxlength=\"64\" pattern=\"[A-Za-z0-9._\\-]+\" autocomplete=\"off\" data-testid=\"new-admin-name\"></label> <label>Role <select name=\"role\" data-testid=\"new-admin-role\">")
 				if templ_7745c5c3_Err != nil {
 					return templ_7745c5c3_Err
 				}
