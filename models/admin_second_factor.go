@@ -366,7 +366,8 @@ func (s *Admins) SetSecondFactorRequired(ctx context.Context, a *Admin, sess *Ad
 		value, detail = 1, "two-factor sign-in is required of every admin"
 	}
 	return s.db.WriteTx(ctx, func(tx *Tx) error {
-		if err := tx.Exec("UPDATE admin_policy SET require_second_factor = ? WHERE id = 1", value).Error; err != nil {
+		if err := tx.Exec(`INSERT INTO admin_policy (id, require_second_factor) VALUES (1, ?)
+			ON CONFLICT (id) DO UPDATE SET require_second_factor = excluded.require_second_factor`, value).Error; err != nil {
 			return err
 		}
 		return audit(tx.DB, adminEntry(now, a, EventAdmin2FAPolicy, "", nil, cl, detail))

@@ -16,4 +16,3 @@ CREATE TABLE admin_policy (
     id                    BIGINT PRIMARY KEY CHECK (id = 1),
     require_second_factor BIGINT NOT NULL DEFAULT 0
 );
-INSERT INTO admin_policy (id, require_second_factor) VALUES (1, 0);

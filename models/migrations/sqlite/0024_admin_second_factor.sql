@@ -19,9 +19,10 @@ CREATE TABLE admin_recovery_codes (
 );
 CREATE UNIQUE INDEX admin_recovery_codes_code ON admin_recovery_codes (admin_id, code_hash);
 
--- Dashboard-wide rules an owner sets: one row.
+-- Dashboard-wide rules an owner sets: at most one row, written the first
+-- time an owner sets one (none: the defaults; a new database stays empty
+-- for roster copy).
 CREATE TABLE admin_policy (
     id                    INTEGER PRIMARY KEY CHECK (id = 1),
     require_second_factor INTEGER NOT NULL DEFAULT 0
 );
-INSERT INTO admin_policy (id, require_second_factor) VALUES (1, 0);
