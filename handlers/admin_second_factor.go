@@ -23,8 +23,9 @@ import (
 // totpIssuer names the dashboard in authenticator apps.
 const totpIssuer = "Roster"
 
-// secondFactorEnrolPaths are the only pages an admin without a second
-// factor reaches while owners require one: their account, to enrol.
+// secondFactorEnrolPath reports whether path is one of the only pages an
+// admin without a second factor reaches while owners require one: their
+// account, to enrol, and signing out.
 func secondFactorEnrolPath(path string) bool {
 	for _, p := range []string{views.PathAccount, views.PathAccountPassword, views.PathAccount2FASetup, views.PathAccount2FAConfirm, views.PathLogout} {
 		if path == views.AdminURL(p) {
@@ -159,7 +160,7 @@ func (h *Admin) accountVM(c *fiber.Ctx, codes []string) (views.AccountVM, error)
 // StartEnrolment is POST /admin/account/2fa/setup: a new secret, shown
 // with its QR code until a first code confirms it.
 func (h *Admin) StartEnrolment(c *fiber.Ctx) error {
-	_, err := h.admins.StartEnrolment(c.UserContext(), adminOf(c), totpIssuer)
+	err := h.admins.StartEnrolment(c.UserContext(), adminOf(c), totpIssuer)
 	if errors.Is(err, models.ErrSecondFactorOn) {
 		return h.renderAccount(c, fiber.StatusConflict, fail("Two-factor sign-in is already on."), nil)
 	}

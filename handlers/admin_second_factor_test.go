@@ -111,7 +111,7 @@ func TestSecondFactorEnrolAndSignIn(t *testing.T) {
 	b.Get("/admin/login/code")
 	expectStatus(t, b.PostForm("/admin/login/code", map[string]string{"_csrf": "forged", "code": totpCode(t, e, secret)}, nil), http.StatusForbidden)
 	code := totpCode(t, e, secret)
-	r = b.PostForm("/admin/login/code", map[string]string{"_csrf": b.CSRF, "code": code}, nil)
+	r = b.PostForm("/admin/login/code", map[string]string{"_csrf": b.CSRF, "code": code[:3] + " " + code[3:]}, nil) // as apps show it
 	expectStatus(t, r, http.StatusSeeOther)
 	if loc := r.Header.Get("Location"); loc != "/admin/" {
 		t.Fatalf("after the code: sent to %q", loc)

@@ -122,28 +122,28 @@ func totpKey(issuer, name, secret string) (*otp.Key, error) {
 }
 
 // StartEnrolment gives the admin a new secret to confirm with a first
-// code (ConfirmEnrolment); it replaces one shown before.
-func (s *Admins) StartEnrolment(ctx context.Context, a *Admin, issuer string) (*otp.Key, error) {
+// code (ConfirmEnrolment); it replaces one shown before. PendingEnrolment
+// shows it.
+func (s *Admins) StartEnrolment(ctx context.Context, a *Admin, issuer string) error {
 	if a.HasSecondFactor() {
-		return nil, ErrSecondFactorOn
+		return ErrSecondFactorOn
 	}
 	key, err := totp.Generate(totp.GenerateOpts{Issuer: issuer, AccountName: a.Name, Period: totpPeriod,
 		Digits: otp.DigitsSix, Algorithm: otp.AlgorithmSHA1})
 	if err != nil {
-		return nil, err
+		return err
 	}
 	sealed, err := s.seal(a.ID, key.Secret())
 	if err != nil {
-		return nil, err
+		return err
 	}
-	err = s.db.WriteTx(ctx, func(tx *Tx) error {
+	return s.db.WriteTx(ctx, func(tx *Tx) error {
 		res := tx.Exec("UPDATE admins SET totp_pending = ? WHERE id = ? AND totp_secret IS NULL", sealed, a.ID)
 		if res.Error == nil && res.RowsAffected == 0 {
 			return ErrSecondFactorOn
 		}
 		return res.Error
 	})
-	return key, err
 }
 
 // PendingEnrolment is the key of the enrolment the admin started and has
@@ -183,7 +183,7 @@ func (s *Admins) useCode(ctx context.Context, a *Admin, code string) (bool, erro
 	if err != nil {
 		return false, err
 	}
-	step := codeStep(secret, strings.TrimSpace(code), s.clock.Now())
+	step := codeStep(secret, totpInput(code), s.clock.Now())
 	if step == 0 {
 		return false, nil
 	}
@@ -238,10 +238,13 @@ func (s *Admins) RecoveryCodesLeft(ctx context.Context, adminID int64) (int64, e
 	return n, err
 }
 
+// totpInput is a code as typed without its spaces: apps show "123 456".
+func totpInput(code string) string { return strings.ReplaceAll(strings.TrimSpace(code), " ", "") }
+
 // isTOTPCode tells a code from the authenticator (six digits) from a
 // recovery code.
 func isTOTPCode(code string) bool {
-	code = strings.TrimSpace(code)
+	code = totpInput(code)
 	return len(code) == 6 && strings.Trim(code, "0123456789") == ""
 }
 
@@ -273,7 +276,7 @@ func (s *Admins) ConfirmEnrolment(ctx context.Context, a *Admin, sess *AdminSess
 	if err != nil {
 		return nil, err
 	}
-	step := codeStep(secret, strings.TrimSpace(code), s.clock.Now())
+	step := codeStep(secret, totpInput(code), s.clock.Now())
 	if step == 0 {
 		return nil, ErrBadSecondFactor
 	}
