@@ -36,9 +36,8 @@ type AdminSession struct {
 	// RecheckFailures counts wrong passwords at the re-check since the last
 	// right one.
 	RecheckFailures int
-	// SecondFactorDue is set on a session whose password was checked and
-	// whose second factor was not yet: the time it must come by. Until it
-	// comes the session grants nothing (Session refuses it).
+	// SecondFactorDue: the password was checked, the second factor must
+	// come by then; until it does the session grants nothing.
 	SecondFactorDue *int64
 }
 
@@ -398,9 +397,8 @@ func (s *Admins) startSession(ctx context.Context, a *Admin, keys []throttleKey,
 			UserAgent: truncate(cl.UserAgent, 512), CreatedAt: nowMs, LastSeenAt: nowMs,
 			ExpiresAt: toMillis(now.Add(s.policy.AbsoluteTimeout))}
 		if a.HasSecondFactor() {
-			// The attempt stays counted until the second factor comes
-			// (SecondFactor gives it back): a password alone does not
-			// clear the throttle for guesses at the code.
+			// The attempt stays counted until SecondFactor gives it back: a
+			// password alone does not clear the throttle for guessed codes.
 			due := toMillis(now.Add(SecondFactorWindow))
 			sess.SecondFactorDue = &due
 			return sess, tx.Create(sess).Error
