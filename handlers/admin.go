@@ -48,6 +48,8 @@ type AdminConfig struct {
 	Fraud *models.Fraud
 	// Accounts cancels the deletions users asked for in their grace period.
 	Accounts *models.Accounts
+	// OwnerPassword is the first start's password file; nil: none kept.
+	OwnerPassword OwnerPasswordFile
 }
 
 // Admin serves the administrators' dashboard.
@@ -75,6 +77,9 @@ func (h *Admin) meta(c *fiber.Ctx, section, title string) views.AdminMeta {
 	m := views.AdminMeta{Title: title, Section: section, DemoCodeOn: h.cfg.DemoCodeOn, ShowOutbox: h.cfg.Console, Now: h.clock.Now()}
 	if h.cfg.MesiboStatus != nil {
 		m.MesiboDegraded = h.cfg.MesiboStatus()
+	}
+	if h.cfg.OwnerPassword != nil {
+		m.OwnerPasswordLeft = h.cfg.OwnerPassword.Left()
 	}
 	if a := adminOf(c); a != nil {
 		m.AdminName, m.AdminRole, m.CanWrite = a.Name, a.Role, a.CanWrite()

@@ -34,9 +34,12 @@ func (h *Admin) renderAdmins(c *fiber.Ctx, status int, notice *views.Notice, sho
 		return err
 	}
 	vm := views.AdminsVM{SelfID: adminOf(c).ID, Shown: shown}
+	if vm.SecondFactorRequired, err = h.admins.SecondFactorRequired(c.UserContext()); err != nil {
+		return err
+	}
 	for _, r := range rows {
 		vm.Rows = append(vm.Rows, views.AdminRowVM{ID: r.ID, Name: r.Name, Role: r.Role, Disabled: r.DisabledAt != nil,
-			Created: r.CreatedAt, LastSeen: r.LastSeenAt, LiveSessions: r.LiveSessions})
+			Created: r.CreatedAt, LastSeen: r.LastSeenAt, LiveSessions: r.LiveSessions, SecondFactor: r.HasSecondFactor()})
 	}
 	meta := h.meta(c, "admins", "Admins")
 	if notice != nil {
@@ -69,7 +72,7 @@ func (h *Admin) CreateAdmin(c *fiber.Ctx) error {
 		return h.refuseRecheck(c, err, func() error { return h.renderAdmins(c, fiber.StatusForbidden, fail(wrongPassword), nil) })
 	}
 	password := models.GeneratePassword()
-	if _, err := h.admins.Create(c.UserContext(), name, role, password, adminOf(c).Actor()); err != nil {
+	if _, err := h.admins.Create(c.UserContext(), name, role, password, adminOf(c).Actor(), adminClient(c)); err != nil {
 		if n, ok := adminAccountError(err); ok {
 			return h.renderAdmins(c, fiber.StatusConflict, n, nil)
 		}
@@ -154,7 +157,7 @@ func (h *Admin) ResetAdminPassword(c *fiber.Ctx) error {
 		return h.refuseRecheck(c, err, func() error { return h.renderAdmins(c, fiber.StatusForbidden, fail(wrongPassword), nil) })
 	}
 	password := models.GeneratePassword()
-	if err := h.admins.ResetPassword(c.UserContext(), target.Name, password, adminOf(c).Actor()); err != nil {
+	if err := h.admins.ResetPassword(c.UserContext(), target.Name, password, adminOf(c).Actor(), adminClient(c)); err != nil {
 		return err
 	}
 	return h.renderAdmins(c, fiber.StatusOK, ok("New password for "+target.Name+"; their sessions ended."), &views.OneTimePassword{Name: target.Name, Password: password})
@@ -179,7 +182,10 @@ func (h *Admin) renderAdminDetail(c *fiber.Ctx, status int, notice *views.Notice
 	if err != nil {
 		return err
 	}
-	vm := views.AdminDetailVM{ID: a.ID, Name: a.Name, Role: a.Role, Disabled: a.DisabledAt != nil}
+	vm := views.AdminDetailVM{ID: a.ID, Name: a.Name, Role: a.Role, Disabled: a.DisabledAt != nil, Actor: a.Actor()}
+	if vm.Actions, err = h.recentActions(c, a); err != nil {
+		return err
+	}
 	current := adminSessionOf(c).ID
 	for _, s := range sessions {
 		state := "ended"

@@ -194,3 +194,40 @@ func TestAdminSessionUserAgentShownVisibly(t *testing.T) {
 		t.Error("an invisible character is in the page")
 	}
 }
+
+// The changes an owner makes to admin accounts carry the owner's network
+// and browser, as their sign-in does; each admin's page, and their own
+// account page, lists their latest actions.
+func TestAdminChangesCarryClientAndAreListed(t *testing.T) {
+	e := webtest.New(t)
+	owner := e.AdminLogin("olivia", "owner")
+	const ua = "OwnerBrowser/1.0"
+	post := func(path string, form map[string]string) *webtest.Response {
+		form["password"] = webtest.AdminPassword
+		return owner.PostForm(path, form, map[string]string{"HX-Request": "true", "X-CSRF-Token": owner.CSRF, "User-Agent": ua})
+	}
+	expectStatus(t, post("/admin/admins", map[string]string{"name": "mallory", "role": "operator"}), http.StatusOK)
+	var id string
+	e.Server.DB().Read.Raw("SELECT CAST(id AS TEXT) FROM admins WHERE name = 'mallory'").Scan(&id)
+	expectStatus(t, post("/admin/admins/"+id+"/role", map[string]string{"role": "viewer"}), http.StatusOK)
+	expectStatus(t, post("/admin/admins/"+id+"/disable", map[string]string{}), http.StatusOK)
+	expectStatus(t, post("/admin/admins/"+id+"/reset", map[string]string{}), http.StatusOK)
+	var loginIP string
+	e.Server.DB().Read.Raw("SELECT ip FROM audit_log WHERE type = 'admin_login' AND actor = 'admin:olivia'").Scan(&loginIP)
+	if loginIP == "" {
+		t.Fatal("the sign-in has no IP")
+	}
+	for _, typ := range []string{"admin_created", "admin_role_changed", "admin_disabled", "admin_password_reset"} {
+		if n := e.Count("SELECT COUNT(*) FROM audit_log WHERE type = ? AND actor = 'admin:olivia' AND ip = ? AND user_agent = ?", typ, loginIP, ua); n != 1 {
+			t.Errorf("%s: %d entries with the owner's IP and browser", typ, n)
+		}
+	}
+	page := owner.Get("/admin/account")
+	if n := page.HTML(t).Find(webtest.TestIDSelector("recent-actions") + " " + webtest.TestIDSelector("audit-row")).Length(); n != 5 {
+		t.Errorf("%d recent actions on the account page, want the sign-in and four changes", n)
+	}
+	if href, _ := page.TestID(t, "all-actions").Attr("href"); href != "/admin/audit?actor=admin%3Aolivia" {
+		t.Errorf("all actions at %q", href)
+	}
+	expectTestIDs(t, owner.Get("/admin/admins/"+id), "audit-empty")
+}

@@ -79,10 +79,15 @@ func (h *Admin) RequireAdmin() fiber.Handler {
 			if !sess.CSRFValid(token) {
 				return h.refuse(c, fiber.StatusForbidden, "The form has expired or did not come from this dashboard (CSRF check failed). Reload the page and try again.")
 			}
-			// A viewer changes nothing but signs out and changes their own password.
-			if !admin.CanWrite() && c.Path() != views.AdminURL(views.PathLogout) && c.Path() != views.AdminURL(views.PathAccountPassword) {
+			// A viewer changes nothing but signs out and changes their own
+			// password and second factor.
+			if !admin.CanWrite() && c.Path() != views.AdminURL(views.PathLogout) && c.Path() != views.AdminURL(views.PathAccountPassword) &&
+				!strings.HasPrefix(c.Path(), views.AdminURL(views.PathAccount)+"/2fa/") {
 				return h.refuse(c, fiber.StatusForbidden, "Your role is viewer: you can read the dashboard but not change anything.")
 			}
+		}
+		if sent, err := h.enrolFirst(c, admin); sent || err != nil {
+			return err
 		}
 		return c.Next()
 	}
@@ -186,7 +191,7 @@ func (h *Admin) Login(c *fiber.Ctx) error {
 	if want == "" || !constantEqual(bodyFormValue(c, csrfField), want) {
 		return h.renderLogin(c, fiber.StatusForbidden, name, "The sign-in form has expired. Please try again.", next)
 	}
-	admin, raw, _, err := h.admins.Login(c.UserContext(), want, name, c.FormValue("password"), adminClient(c), h.cookie.KnownAdmin(c))
+	admin, raw, sess, err := h.admins.Login(c.UserContext(), want, name, c.FormValue("password"), adminClient(c), h.cookie.KnownAdmin(c))
 	var throttled *models.ThrottledError
 	switch {
 	case errors.Is(err, models.ErrLoginFormUsed):
@@ -201,6 +206,9 @@ func (h *Admin) Login(c *fiber.Ctx) error {
 	}
 	if err := h.cookie.Save(c, raw, "", ""); err != nil {
 		return err
+	}
+	if sess.SecondFactorDue != nil {
+		return c.Redirect(secondFactorStep(next), fiber.StatusSeeOther)
 	}
 	if err := h.cookie.RememberAdmin(c, admin.ID); err != nil {
 		return err

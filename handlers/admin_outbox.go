@@ -45,6 +45,7 @@ func (h *Admin) Outbox(c *fiber.Ctx) error {
 			State: m.State, Attempts: m.Attempts, LastError: m.LastError, Created: m.CreatedAt}
 		if !vm.BodiesHidden {
 			row.Body = m.Body
+			row.Removed = models.OutboxTextRemoved(m.Body)
 		}
 		vm.Messages = append(vm.Messages, row)
 	}

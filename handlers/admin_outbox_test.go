@@ -84,3 +84,23 @@ func TestOutboxPagingFiltersAndAttempts(t *testing.T) {
 		t.Errorf("a viewer's message page: %.3000s", viewer.Body)
 	}
 }
+
+// A recipient's number is written as on every other page, and a message
+// whose text was removed says so in words, not as an empty code pill.
+func TestOutboxFormatsNumbersAndSaysTextRemoved(t *testing.T) {
+	e := webtest.New(t)
+	e.JSON(webtest.LoginParams(webtest.USPhone)).ExpectOK(t)
+	a := e.AdminLogin("olivia", "owner")
+	r := a.Get("/admin/outbox")
+	if got := strings.TrimSpace(r.TestIDText(t, "outbox-to")); got != "+1 201-555-0123" {
+		t.Errorf("recipient shown as %q", got)
+	}
+	// As a channel that reaches phones leaves a sent message (models.Outbox).
+	if err := e.Server.DB().Write.Exec("UPDATE outbox SET body = '[delivered; text removed]'").Error; err != nil {
+		t.Fatal(err)
+	}
+	r = a.Get("/admin/outbox")
+	if got := r.TestIDText(t, "outbox-body-removed"); got != "delivered; text removed" || r.CountTestID(t, "outbox-body") != 0 {
+		t.Errorf("a removed text shown as %q, %d code cells", got, r.CountTestID(t, "outbox-body"))
+	}
+}

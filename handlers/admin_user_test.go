@@ -236,3 +236,30 @@ func TestUserPageSaysOldCodesArePruned(t *testing.T) {
 		t.Errorf("codes-empty says %q", got)
 	}
 }
+
+// The sessions table names the platform from the app's user agent beside
+// the bare dt number the apps send.
+func TestSessionPlatformWorded(t *testing.T) {
+	e := webtest.New(t)
+	e.JSON(webtest.LoginParams(webtest.USPhone)).ExpectOK(t)
+	p := webtest.LoginParams(webtest.USPhone)
+	p["otp"], p["device"], p["dt"] = e.LastCode("+"+webtest.USPhone), "phone-a", "1"
+	b, err := json.Marshal(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	req := httptest.NewRequest(http.MethodPost, "/", bytes.NewReader(b))
+	req.Header.Set("Content-Type", "application/json")
+	req.Header.Set("User-Agent", "okhttp/4.12.0")
+	e.Do(req).ExpectOK(t)
+	var uid string
+	e.Server.DB().Read.Raw("SELECT CAST(id AS TEXT) FROM users WHERE phone = ?", "+"+webtest.USPhone).Scan(&uid)
+	page := e.AdminLogin("alice", "viewer").Get("/admin/users/" + uid)
+	if got := page.TestIDText(t, "session-platform"); got != "Android" {
+		t.Errorf("platform %q", got)
+	}
+	if got := page.TestIDText(t, "session-device-type"); got != "1" {
+		t.Errorf("dt %q", got)
+	}
+	expectIn(t, page, "<th>Platform (the app's dt)</th>")
+}

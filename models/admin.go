@@ -44,6 +44,12 @@ type Admin struct {
 	Role         string
 	CreatedAt    int64 `gorm:"autoCreateTime:false"`
 	DisabledAt   *int64
+	// Two-factor sign-in (admin_second_factor.go): the sealed TOTP secret
+	// (nil: off), one shown for enrolment and not yet confirmed, and the
+	// last 30-second step a code was used in.
+	TOTPSecret   []byte `gorm:"column:totp_secret"`
+	TOTPPending  []byte `gorm:"column:totp_pending"`
+	TOTPLastStep int64  `gorm:"column:totp_last_step"`
 }
 
 // CanWrite reports whether the admin may change anything.
@@ -72,6 +78,9 @@ type AdminPolicy struct {
 	NameDelay     time.Duration
 	NameMaxDelay  time.Duration
 	BcryptCost    int
+	// SecretKey seals the administrators' TOTP secrets (SecondFactorKey);
+	// without it, two-factor enrolment and sign-in fail.
+	SecretKey []byte
 }
 
 // DefaultAdminPolicy: 30 min idle, 12 h absolute; 5 failures per (name,
@@ -142,16 +151,17 @@ func CheckAdminInput(name, role string) error {
 
 func validRole(r string) bool { return r == RoleOwner || r == RoleOperator || r == RoleViewer }
 
-// Create adds an admin.
-func (s *Admins) Create(ctx context.Context, name, role, password, actor string) (*Admin, error) {
+// Create adds an admin; cl is the client of the admin who does it (empty
+// from the command line).
+func (s *Admins) Create(ctx context.Context, name, role, password, actor string, cl ClientInfo) (*Admin, error) {
 	if !validAdminName(name) {
 		return nil, ErrBadAdminName
 	}
 	if !validRole(role) {
 		return nil, ErrBadRole
 	}
-	if len(password) < 12 {
-		return nil, ErrWeakPassword
+	if err := checkPassword(password); err != nil {
+		return nil, err
 	}
 	hash, err := bcrypt.GenerateFromPassword([]byte(password), s.policy.BcryptCost)
 	if err != nil {
@@ -166,14 +176,15 @@ func (s *Admins) Create(ctx context.Context, name, role, password, actor string)
 			}
 			return nil, err
 		}
-		return a, audit(tx.DB, auditEntry(now, actor, EventAdminCreated, "", nil, ClientInfo{}, fmt.Sprintf("admin %q, role %s", name, role)))
+		return a, audit(tx.DB, auditEntry(now, actor, EventAdminCreated, "", nil, cl, fmt.Sprintf("admin %q, role %s", name, role)))
 	})
 }
 
-// ResetPassword sets a new password and ends the admin's sessions.
-func (s *Admins) ResetPassword(ctx context.Context, name, password, actor string) error {
-	if len(password) < 12 {
-		return ErrWeakPassword
+// ResetPassword sets a new password and ends the admin's sessions; cl is
+// the client of the admin who does it (empty from the command line).
+func (s *Admins) ResetPassword(ctx context.Context, name, password, actor string, cl ClientInfo) error {
+	if err := checkPassword(password); err != nil {
+		return err
 	}
 	hash, err := bcrypt.GenerateFromPassword([]byte(password), s.policy.BcryptCost)
 	if err != nil {
@@ -198,7 +209,7 @@ func (s *Admins) ResetPassword(ctx context.Context, name, password, actor string
 		if err := clearNameThrottle(tx.DB, a.Name); err != nil {
 			return err
 		}
-		return audit(tx.DB, auditEntry(now, actor, EventAdminPasswordSet, "", nil, ClientInfo{}, fmt.Sprintf("admin %q", a.Name)))
+		return audit(tx.DB, auditEntry(now, actor, EventAdminPasswordSet, "", nil, cl, fmt.Sprintf("admin %q", a.Name)))
 	})
 }
 
@@ -226,7 +237,7 @@ func (s *Admins) EnsureOwner(ctx context.Context, name, password string) (create
 		password = GeneratePassword()
 		generated = password
 	}
-	if _, err := s.Create(ctx, name, RoleOwner, password, ActorSystem); err != nil {
+	if _, err := s.Create(ctx, name, RoleOwner, password, ActorSystem, ClientInfo{}); err != nil {
 		if errors.Is(err, ErrAdminExists) { // another instance won the race
 			return false, "", nil
 		}
@@ -259,13 +270,32 @@ func (s *Admins) ByID(ctx context.Context, id int64) (*Admin, error) {
 const MaxRechecks = 3
 
 // CheckPassword is the re-check before a destructive action: it compares a
-// password with the admin's, in constant time. The attempt is counted on the
-// session before bcrypt runs (in one statement, so parallel guesses cannot
-// all be checked), a failure is audited, and the MaxRechecks-th failure ends
-// the session: ErrAdminSessionEnded. A right password clears the count.
+// password with the admin's, in constant time; for an admin with two-factor
+// sign-in, a code from their authenticator app (not used before) is taken
+// as the password is. The attempt is counted on the session before bcrypt
+// runs (in one statement, so parallel guesses cannot all be checked), a
+// failure is audited, and the MaxRechecks-th failure ends the session:
+// ErrAdminSessionEnded. A right password clears the count.
 func (s *Admins) CheckPassword(ctx context.Context, a *Admin, sess *AdminSession, password string, cl ClientInfo) error {
+	return s.recheck(ctx, a, sess, cl, "password", func() (bool, error) {
+		if a.HasSecondFactor() && isTOTPCode(password) {
+			return s.useCode(ctx, a, password)
+		}
+		return s.passwordRight(a, password), nil
+	})
+}
+
+// passwordRight compares a password with the admin's hash.
+func (s *Admins) passwordRight(a *Admin, password string) bool {
+	return bcrypt.CompareHashAndPassword([]byte(a.PasswordHash), []byte(password)) == nil
+}
+
+// recheck counts an attempt at the re-check on the session, runs check,
+// and clears the count when it passes or audits the failure (what names
+// what was wrong) and ends the session at the MaxRechecks-th.
+func (s *Admins) recheck(ctx context.Context, a *Admin, sess *AdminSession, cl ClientInfo, what string, check func() (bool, error)) error {
 	now := toMillis(s.clock.Now())
-	// The count is committed before bcrypt runs, in a transaction of its own.
+	// The count is committed before the check runs, in a transaction of its own.
 	failures, err := WriteTx(ctx, s.db, func(tx *Tx) ([]int, error) {
 		var failures []int
 		err := tx.Raw(`UPDATE admin_sessions SET recheck_failures = recheck_failures + 1
@@ -278,14 +308,18 @@ func (s *Admins) CheckPassword(ctx context.Context, a *Admin, sess *AdminSession
 	if len(failures) == 0 || failures[0] > MaxRechecks {
 		return ErrAdminSessionEnded // revoked, or already out of tries
 	}
-	if bcrypt.CompareHashAndPassword([]byte(a.PasswordHash), []byte(password)) == nil {
+	passed, err := check()
+	if err != nil {
+		return err
+	}
+	if passed {
 		return s.db.WriteTx(ctx, func(tx *Tx) error {
 			return tx.Exec("UPDATE admin_sessions SET recheck_failures = 0 WHERE id = ?", sess.ID).Error
 		})
 	}
 	ended := failures[0] == MaxRechecks
 	err = s.db.WriteTx(ctx, func(tx *Tx) error {
-		detail := fmt.Sprintf("password re-check failed (%d of %d)", failures[0], MaxRechecks)
+		detail := fmt.Sprintf("%s re-check failed (%d of %d)", what, failures[0], MaxRechecks)
 		if ended {
 			detail += "; session ended"
 			if err := tx.Exec("UPDATE admin_sessions SET revoked_at = ? WHERE id = ? AND revoked_at IS NULL", now, sess.ID).Error; err != nil {

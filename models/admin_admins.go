@@ -42,7 +42,7 @@ func (s *Admins) ListAdmins(ctx context.Context) ([]AdminRow, error) {
 	idle := s.policy.IdleTimeout.Milliseconds()
 	var rows []AdminRow
 	err := s.db.Read.WithContext(ctx).Raw(`SELECT a.*,
-		(SELECT count(*) FROM admin_sessions s WHERE s.admin_id = a.id AND s.revoked_at IS NULL AND s.expires_at > ? AND s.last_seen_at + ? > ?) AS live_sessions,
+		(SELECT count(*) FROM admin_sessions s WHERE s.admin_id = a.id AND s.revoked_at IS NULL AND s.second_factor_due IS NULL AND s.expires_at > ? AND s.last_seen_at + ? > ?) AS live_sessions,
 		(SELECT max(last_seen_at) FROM admin_sessions s WHERE s.admin_id = a.id) AS last_seen_at
 		FROM admins a ORDER BY `+s.db.SQL("a.name COLLATE NOCASE", "lower(a.name)"), now, idle, now).Scan(&rows).Error
 	return rows, err
@@ -59,7 +59,7 @@ func (s *Admins) AdminSessions(ctx context.Context, adminID int64) ([]AdminSessi
 // SessionLive reports whether a session is in use (not revoked, not timed out).
 func (s *Admins) SessionLive(sess *AdminSession) bool {
 	now := toMillis(s.clock.Now())
-	return sess.RevokedAt == nil && sess.ExpiresAt > now && sess.LastSeenAt+s.policy.IdleTimeout.Milliseconds() > now
+	return sess.RevokedAt == nil && sess.SecondFactorDue == nil && sess.ExpiresAt > now && sess.LastSeenAt+s.policy.IdleTimeout.Milliseconds() > now
 }
 
 // adminTx runs f on the target admin inside a write transaction and
@@ -171,8 +171,8 @@ func (s *Admins) EndAdminSession(ctx context.Context, adminID, sessionID int64, 
 // tries count, the last ends the session). The admin's other sessions end;
 // this one goes on.
 func (s *Admins) ChangeOwnPassword(ctx context.Context, a *Admin, sess *AdminSession, old, password string, cl ClientInfo) error {
-	if len(password) < 12 {
-		return ErrWeakPassword
+	if err := checkPassword(password); err != nil {
+		return err
 	}
 	if err := s.CheckPassword(ctx, a, sess, old, cl); err != nil {
 		return err

@@ -36,6 +36,9 @@ type AdminSession struct {
 	// RecheckFailures counts wrong passwords at the re-check since the last
 	// right one.
 	RecheckFailures int
+	// SecondFactorDue: the password was checked, the second factor must
+	// come by then; until it does the session grants nothing.
+	SecondFactorDue *int64
 }
 
 type adminThrottle struct {
@@ -368,7 +371,9 @@ func randomToken() string {
 
 // startSession creates a session with a fresh id (never one the browser
 // brought along) and its CSRF token, and gives back the attempt's
-// reservation on the throttle.
+// reservation on the throttle; for an admin with two-factor sign-in, a
+// session waiting for the second factor (SecondFactor), the reservation
+// kept.
 func (s *Admins) startSession(ctx context.Context, a *Admin, keys []throttleKey, cl ClientInfo, now time.Time) (string, *AdminSession, error) {
 	raw, csrf := randomToken(), randomToken()
 	var err error
@@ -391,6 +396,13 @@ func (s *Admins) startSession(ctx context.Context, a *Admin, keys []throttleKey,
 		sess := &AdminSession{IDHash: hashSessionID(raw), AdminID: a.ID, CSRFToken: csrf, IP: cl.IP,
 			UserAgent: truncate(cl.UserAgent, 512), CreatedAt: nowMs, LastSeenAt: nowMs,
 			ExpiresAt: toMillis(now.Add(s.policy.AbsoluteTimeout))}
+		if a.HasSecondFactor() {
+			// The attempt stays counted until SecondFactor gives it back: a
+			// password alone does not clear the throttle for guessed codes.
+			due := toMillis(now.Add(SecondFactorWindow))
+			sess.SecondFactorDue = &due
+			return sess, tx.Create(sess).Error
+		}
 		if err := tx.Create(sess).Error; err != nil {
 			return nil, err
 		}
@@ -423,7 +435,7 @@ func (s *Admins) Session(ctx context.Context, raw string) (*AdminSession, *Admin
 	if err != nil {
 		return nil, nil, err
 	}
-	if sess.RevokedAt != nil || sess.ExpiresAt <= now || sess.LastSeenAt+s.policy.IdleTimeout.Milliseconds() <= now {
+	if sess.RevokedAt != nil || sess.ExpiresAt <= now || sess.LastSeenAt+s.policy.IdleTimeout.Milliseconds() <= now || sess.SecondFactorDue != nil {
 		return nil, nil, ErrAdminSessionEnded
 	}
 	a, err := s.ByID(ctx, sess.AdminID)

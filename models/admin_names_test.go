@@ -18,18 +18,18 @@ func TestAdminNamesIgnoreCase(t *testing.T) {
 		admins := NewAdmins(db, NewFakeClock(time.Date(2026, 3, 2, 10, 0, 0, 0, time.UTC)), policy)
 		const password = "a long enough password"
 		for _, name := range []string{"carol", "Alice", "bob"} {
-			if _, err := admins.Create(ctx, name, RoleOperator, password, ActorSystem); err != nil {
+			if _, err := admins.Create(ctx, name, RoleOperator, password, ActorSystem, ClientInfo{}); err != nil {
 				t.Fatalf("create %s: %v", name, err)
 			}
 		}
-		if _, err := admins.Create(ctx, "ALICE", RoleViewer, password, ActorSystem); !errors.Is(err, ErrAdminExists) {
+		if _, err := admins.Create(ctx, "ALICE", RoleViewer, password, ActorSystem, ClientInfo{}); !errors.Is(err, ErrAdminExists) {
 			t.Errorf("a second Alice in capitals: %v, want ErrAdminExists", err)
 		}
 		a, _, _, err := admins.Login(ctx, admins.NewLoginForm(), "aLiCe", password, ClientInfo{IP: "192.0.2.1"}, 0)
 		if err != nil || a.Name != "Alice" {
 			t.Fatalf("sign-in as aLiCe: %v %v", a, err)
 		}
-		if err := admins.ResetPassword(ctx, "ALICE", "another long password", ActorSystem); err != nil {
+		if err := admins.ResetPassword(ctx, "ALICE", "another long password", ActorSystem, ClientInfo{}); err != nil {
 			t.Errorf("reset the password of ALICE: %v", err)
 		}
 		if n, err := admins.RevokeSessionsByName(ctx, "alice", ActorSystem); err != nil || n != 0 {

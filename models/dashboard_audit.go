@@ -117,6 +117,7 @@ func auditTypes() []string {
 		EventAdminRoleChanged, EventAdminDisabled, EventAdminEnabled, EventAdminSessionEnded, EventAdminPasswordChanged,
 		EventAdminCreateGroup, EventAdminRenameGroup, EventAdminGroupMembers, EventAdminGroupRoles, EventAdminDeleteGroup,
 		EventCodeHeld, EventAdminFraudRelease, EventAdminFraudSending,
+		EventAdmin2FAEnrolled, EventAdmin2FADisabled, EventAdminRecoveryCodeUsed, EventAdmin2FAPolicy,
 	}
 	slices.Sort(ts)
 	return ts

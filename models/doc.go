@@ -49,7 +49,7 @@
 //	            push jobs' claims and outcomes with the token rules
 //	            (push_jobs.go), the live streams of every instance
 //	            (push_presence.go)
-//	admin*      dashboard accounts, their sign-in and sessions
+//	admin*      dashboard accounts, their sign-in (two-factor too) and sessions
 //	dashboard_* the dashboard's read model (one file per page) and its user
 //	            actions
 //	audit       the append-only audit log's entries, every one built by

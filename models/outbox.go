@@ -42,6 +42,21 @@ const (
 // people: the code must not stay readable at rest once it is delivered.
 const redactedBody = "[delivered; text removed]"
 
+// OutboxTextRemoved says why a message's text is gone when it is
+// (redactedBody, redactedExpired, or nothing left), for the dashboard; ""
+// while the text is kept.
+func OutboxTextRemoved(body string) string {
+	switch body {
+	case "":
+		return "text removed"
+	case redactedBody:
+		return "delivered; text removed"
+	case redactedExpired:
+		return "code expired before delivery; text removed"
+	}
+	return ""
+}
+
 // redactedExpired replaces the text of a code message given up because the
 // code expired undelivered.
 const redactedExpired = "[code expired before delivery; text removed]"

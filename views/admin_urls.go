@@ -52,6 +52,13 @@ const (
 	PathAdminEndSession   = "/admins/:id/sessions/:sid/end"
 	PathAccount           = "/account"
 	PathAccountPassword   = "/account/password"
+	// Two-factor sign-in: the sign-in's second step, enrolment, and the
+	// owners' rule for everyone.
+	PathLoginCode         = "/login/code"
+	PathAccount2FASetup   = "/account/2fa/setup"
+	PathAccount2FAConfirm = "/account/2fa/confirm"
+	PathAccount2FADisable = "/account/2fa/disable"
+	PathAdmins2FA         = "/admins/2fa"
 
 	PathGroups       = "/groups"
 	PathGroup        = "/groups/:id"

@@ -3,6 +3,7 @@ package views
 import (
 	"fmt"
 	"strconv"
+	"strings"
 	"time"
 )
 
@@ -22,6 +23,9 @@ type AdminMeta struct {
 	// MesiboDegraded, when set, is the banner saying that mesibo refuses
 	// Roster's requests (mesibo mode misconfigured).
 	MesiboDegraded string
+	// OwnerPasswordLeft is the path of the first start's password file
+	// when deleting it failed: a banner asks to delete it.
+	OwnerPasswordLeft string
 }
 
 // Notice is the visible answer to an action.
@@ -91,6 +95,23 @@ func Plural(n int, one, many string) string { return plural(int64(n), one, many)
 
 // ISO is the machine-readable form for <time datetime>.
 func ISO(ms int64) string { return time.UnixMilli(ms).UTC().Format(time.RFC3339) }
+
+// platformOf names the platform of an app's user agent (its HTTP
+// library's word), "" when it is not one of those known. The apps' dt is a
+// bare number whose meaning the protocol does not fix: the user agent is
+// what tells an Android device from an iPhone.
+func platformOf(userAgent string) string {
+	ua := strings.ToLower(userAgent)
+	switch {
+	case strings.Contains(ua, "android") || strings.Contains(ua, "okhttp") || strings.Contains(ua, "dalvik"):
+		return "Android"
+	case strings.Contains(ua, "iphone") || strings.Contains(ua, "ipad") || strings.Contains(ua, "cfnetwork") || strings.Contains(ua, "darwin"):
+		return "iOS"
+	case strings.Contains(ua, "mozilla"):
+		return "Browser"
+	}
+	return ""
+}
 
 func itoa(n int64) string { return strconv.FormatInt(n, 10) }
 

@@ -132,8 +132,10 @@ func (a *adminCookie) RememberAdmin(c *fiber.Ctx, adminID int64) error {
 	return nil
 }
 
-// setUpAdmin builds the dashboard: cookie keys, the first owner account, handlers.
-func (s *Server) setUpAdmin(ctx context.Context, opts Options, sessionsStore *models.Sessions, signIn *models.SignIn, profiles *models.Profiles, groups *models.Groups) error {
+// setUpAdmin builds the dashboard: cookie keys, the first owner account,
+// handlers. The administrators' TOTP secrets are sealed under a key derived
+// from the OTP key (otpKey).
+func (s *Server) setUpAdmin(ctx context.Context, opts Options, sessionsStore *models.Sessions, signIn *models.SignIn, profiles *models.Profiles, groups *models.Groups, otpKey []byte) error {
 	getenv := opts.Getenv
 	hashKey, err := LoadSecret(secretsDir(s.cfg), "cookie-auth", getenv("ROSTER_COOKIE_HASH_KEY"), secretGuard(ctx, s.db, "cookie-auth"))
 	if err != nil {
@@ -144,6 +146,7 @@ func (s *Server) setUpAdmin(ctx context.Context, opts Options, sessionsStore *mo
 		return err
 	}
 	policy := models.DefaultAdminPolicy()
+	policy.SecretKey = models.SecondFactorKey(otpKey)
 	if opts.BcryptCost != 0 {
 		policy.BcryptCost = opts.BcryptCost
 	}
@@ -194,6 +197,7 @@ func (s *Server) setUpAdmin(ctx context.Context, opts Options, sessionsStore *mo
 		// now or not: the lists keep older messages.
 		Channels: []string{ChannelConsole, ChannelTwilio, ChannelWebhook, ChannelSMTP, ChannelWhatsApp, ChannelVoice, models.MesiboChannel, models.PushFCM, models.PushAPNs},
 		Accounts: s.accounts,
+		OwnerPassword: &firstPasswordFile{path: filepath.Join(s.cfg.DataDir, ownerPasswordFile), log: s.log},
 	})
 	s.admins = admins
 	return nil
@@ -229,6 +233,8 @@ func (s *Server) adminRoutes(html fiber.Router) {
 	h := s.admin
 	html.Get(views.AdminURL(views.PathLogin), h.LoginForm)
 	html.Post(views.AdminURL(views.PathLogin), h.Login)
+	html.Get(views.AdminURL(views.PathLoginCode), h.SecondFactorForm)
+	html.Post(views.AdminURL(views.PathLoginCode), h.SecondFactorLogin)
 	// RequireAdmin first: a signed-out visitor is sent to the sign-in form,
 	// whatever the address. Then every error is answered in the dashboard.
 	g := html.Group(views.AdminRoot, h.RequireAdmin(), s.adminErrors, s.dashboardWhileDatabaseLost)
@@ -288,9 +294,13 @@ func (s *Server) adminRoutes(html fiber.Router) {
 	g.Post(views.PathAdminEnable, h.OwnerOnly, h.EnableAdmin)
 	g.Post(views.PathAdminReset, h.OwnerOnly, h.ResetAdminPassword)
 	g.Post(views.PathAdminEndSession, h.OwnerOnly, h.EndAdminSession)
+	g.Post(views.PathAdmins2FA, h.OwnerOnly, h.SetSecondFactorPolicy)
 
 	g.Get(views.PathAccount, h.Account)
 	g.Post(views.PathAccountPassword, h.ChangePassword)
+	g.Post(views.PathAccount2FASetup, h.StartEnrolment)
+	g.Post(views.PathAccount2FAConfirm, h.ConfirmEnrolment)
+	g.Post(views.PathAccount2FADisable, h.DisableSecondFactor)
 
 	// Any other address under /admin/ is a dashboard page that does not
 	// exist: a 404 in the dashboard's frame, not the public site's.

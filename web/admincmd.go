@@ -14,8 +14,8 @@ import (
 )
 
 // AdminCommand runs `roster admin create --name NAME [--role R]`,
-// `roster admin reset-password --name NAME` and `roster admin
-// revoke-sessions --name NAME`, with the same --flag style as the server
+// `roster admin reset-password --name NAME`, `roster admin
+// revoke-sessions --name NAME` and `roster admin disable-2fa --name NAME`, with the same --flag style as the server
 // (the name may also come as the one plain argument, and flags may stand
 // before or after it). The password is read from the first line of stdin;
 // when stdin is empty a random one is generated and printed.
@@ -23,13 +23,14 @@ func AdminCommand(ctx context.Context, args []string, getenv func(string) string
 	const usage = "usage: roster admin create --name NAME [--role owner|operator|viewer] [--data-dir DIR]\n" +
 		"       roster admin reset-password --name NAME [--data-dir DIR]\n" +
 		"       roster admin revoke-sessions --name NAME [--data-dir DIR]   (signs NAME out of every browser)\n" +
+		"       roster admin disable-2fa --name NAME [--data-dir DIR]       (NAME lost their authenticator and recovery codes)\n" +
 		"The password is read from stdin (first line); with empty stdin one is generated and printed."
 	if len(args) == 0 || args[0] == "--help" || args[0] == "-h" || args[0] == "help" {
 		fmt.Fprintln(stdout, usage)
 		return flag.ErrHelp
 	}
 	action := args[0]
-	if action != "create" && action != "reset-password" && action != "revoke-sessions" {
+	if action != "create" && action != "reset-password" && action != "revoke-sessions" && action != "disable-2fa" {
 		return MarkUsage(fmt.Errorf("unknown action %q\n%s", action, usage))
 	}
 	fs := flag.NewFlagSet("roster admin "+action, flag.ContinueOnError)
@@ -60,7 +61,7 @@ func AdminCommand(ctx context.Context, args []string, getenv func(string) string
 	}
 	var password string
 	var generated bool
-	if action != "revoke-sessions" {
+	if action == "create" || action == "reset-password" {
 		var err error
 		if password, err = readPassword(stdin); err != nil {
 			return err
@@ -78,12 +79,12 @@ func AdminCommand(ctx context.Context, args []string, getenv func(string) string
 	admins := models.NewAdmins(db, models.SystemClock{}, models.DefaultAdminPolicy())
 	switch action {
 	case "create":
-		if _, err := admins.Create(ctx, name, *role, password, "cli"); err != nil {
+		if _, err := admins.Create(ctx, name, *role, password, "cli", models.ClientInfo{}); err != nil {
 			return err
 		}
 		fmt.Fprintf(stdout, "created admin %q with role %s\n", name, *role)
 	case "reset-password":
-		if err := admins.ResetPassword(ctx, name, password, "cli"); errors.Is(err, models.ErrNotFound) {
+		if err := admins.ResetPassword(ctx, name, password, "cli", models.ClientInfo{}); errors.Is(err, models.ErrNotFound) {
 			return fmt.Errorf("there is no admin named %q", name)
 		} else if err != nil {
 			return err
@@ -97,6 +98,18 @@ func AdminCommand(ctx context.Context, args []string, getenv func(string) string
 			return err
 		}
 		fmt.Fprintf(stdout, "%d sessions of %q revoked\n", n, name)
+	case "disable-2fa":
+		on, err := admins.RemoveSecondFactorByName(ctx, name, "cli")
+		switch {
+		case errors.Is(err, models.ErrNotFound):
+			return fmt.Errorf("there is no admin named %q", name)
+		case err != nil:
+			return err
+		case on:
+			fmt.Fprintf(stdout, "two-factor sign-in of %q turned off; they sign in with their password and may set it up again\n", name)
+		default:
+			fmt.Fprintf(stdout, "%q had no two-factor sign-in\n", name)
+		}
 	}
 	if generated {
 		fmt.Fprintf(stdout, "password: %s\n", password)

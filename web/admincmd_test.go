@@ -8,6 +8,8 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/pquerna/otp/totp"
+
 	"roster/web"
 	"roster/web/webtest"
 )
@@ -74,5 +76,41 @@ func TestAdminSubcommand(t *testing.T) {
 		if err := web.AdminCommand(context.Background(), bad, env, strings.NewReader("tiny\n"), &out); err == nil {
 			t.Errorf("%v accepted", bad)
 		}
+	}
+}
+
+func TestAdminDisableSecondFactorSubcommand(t *testing.T) {
+	webtest.SQLiteOnly(t, "roster admin on the data directory's file; on PostgreSQL see TestDatabaseURL")
+	e := webtest.New(t)
+	a := e.AdminLogin("olga", "owner")
+	a.Get("/admin/account")
+	secret := a.Post("/admin/account/2fa/setup", nil).TestIDText(t, "two-factor-secret")
+	code, err := totp.GenerateCode(secret, e.Clock.Now())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r := a.Post("/admin/account/2fa/confirm", map[string]string{"password": webtest.AdminPassword, "code": code}); r.CountTestID(t, "recovery-code") != 10 {
+		t.Fatalf("enrolment: %d %s", r.Status, r.Body)
+	}
+	// A sign-in waits for its code, then the command turns the second factor off.
+	waiting := e.Browser()
+	if r := waiting.Login("olga", webtest.AdminPassword); r.Header.Get("Location") != "/admin/login/code" {
+		t.Fatalf("after the password: %q", r.Header.Get("Location"))
+	}
+	var out bytes.Buffer
+	if err := web.AdminCommand(context.Background(), []string{"disable-2fa", "olga", "--data-dir", e.DataDir}, func(string) string { return "" }, nil, &out); err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(out.String(), "turned off") {
+		t.Errorf("disable-2fa said %q", out.String())
+	}
+	if r := waiting.Get("/admin/login/code"); r.Status != 303 {
+		t.Errorf("the waiting sign-in goes on: %d", r.Status)
+	}
+	if r := e.Browser().Login("olga", webtest.AdminPassword); r.Header.Get("Location") != "/admin/" {
+		t.Errorf("the password alone: sent to %q", r.Header.Get("Location"))
+	}
+	if n := e.Count("SELECT COUNT(*) FROM audit_log WHERE type = 'admin_2fa_disabled' AND actor = 'cli'"); n != 1 {
+		t.Errorf("%d disables audited", n)
 	}
 }

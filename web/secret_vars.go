@@ -17,7 +17,7 @@ type secretVar struct {
 // from flags, which show in process lists).
 func secretVars() []secretVar {
 	return []secretVar{
-		{"ROSTER_OTP_KEY", "otp", "Keys the hashes of stored one-time codes; a new key fails the codes already sent."},
+		{"ROSTER_OTP_KEY", "otp", "Keys the hashes of stored one-time codes and seals the administrators' two-factor secrets; a new key fails the codes already sent and those secrets."},
 		{"ROSTER_CONTACTS_KEY", "contacts", "Keys the hashes of phone numbers in stored address books; a new key matches no stored contact again."},
 		{"ROSTER_COOKIE_HASH_KEY", "cookie-auth", "Signs the dashboard's session cookies; a new key ends every dashboard session."},
 		{"ROSTER_COOKIE_BLOCK_KEY", "cookie-enc", "Encrypts the dashboard's session cookies; a new key ends every dashboard session."},

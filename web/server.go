@@ -254,7 +254,7 @@ func build(ctx context.Context, cfg Config, log *slog.Logger, opts Options, db *
 		ExportURL:    cfg.BaseURL + "/api/export",
 	})
 	s.sessions = sessions
-	if err := s.setUpAdmin(ctx, opts, sessions, signIn, profiles, groups); err != nil {
+	if err := s.setUpAdmin(ctx, opts, sessions, signIn, profiles, groups, codeKey); err != nil {
 		return nil, err
 	}
 	s.app = s.newApp()

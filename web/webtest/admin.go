@@ -7,6 +7,8 @@ import (
 	"net/url"
 	"strings"
 	"sync"
+
+	"roster/models"
 )
 
 // AdminPassword is the password of admins made by NewAdmin.
@@ -15,7 +17,7 @@ const AdminPassword = "correct horse battery staple"
 // NewAdmin creates an admin account with AdminPassword.
 func (e *Env) NewAdmin(name, role string) {
 	e.T.Helper()
-	if _, err := e.Server.Admins().Create(context.Background(), name, role, AdminPassword, "system"); err != nil {
+	if _, err := e.Server.Admins().Create(context.Background(), name, role, AdminPassword, "system", models.ClientInfo{}); err != nil {
 		e.T.Fatalf("create admin %s: %v", name, err)
 	}
 }
