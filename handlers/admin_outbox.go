@@ -85,7 +85,8 @@ func (h *Admin) OutboxMessage(c *fiber.Ctx) error {
 	}
 	for _, a := range attempts {
 		vm.Attempts = append(vm.Attempts, views.AttemptVM{Attempt: a.Attempt, At: a.At, Channel: a.Channel, Status: a.Status,
-			HTTPStatus: a.HTTPStatus, ProviderRef: a.ProviderRef, Error: a.Error, DurationMs: a.DurationMs})
+			HTTPStatus: a.HTTPStatus, ProviderRef: a.ProviderRef, Error: a.Error, DurationMs: a.DurationMs,
+			Receipt: a.Receipt, ReceiptAt: a.ReceiptAt, ReceiptError: a.ReceiptError})
 	}
 	return Render(c, fiber.StatusOK, views.AdminOutboxMessage(meta, vm))
 }

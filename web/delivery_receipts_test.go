@@ -11,6 +11,7 @@ import (
 	"crypto/sha256"
 	"encoding/base64"
 	"encoding/hex"
+	"fmt"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
@@ -104,6 +105,13 @@ func TestTwilioReceiptUpdatesTheAttempt(t *testing.T) {
 	twilioReceipt(e, statusForm("sent", ""), signedByHand("sent", ""))
 	if rs := receipts(t, e); rs[0].Receipt != "delivered" {
 		t.Errorf("after a late sent: %+v", rs)
+	}
+	// The message's page on the dashboard shows the receipt with its attempt.
+	var outboxID int64
+	e.Server.DB().Read.Raw("SELECT outbox_id FROM outbox_attempts ORDER BY id LIMIT 1").Scan(&outboxID)
+	page := e.AdminLogin("olga", "operator").Get(fmt.Sprintf("/admin/outbox/%d", outboxID))
+	if got := strings.Join(strings.Fields(page.TestIDText(t, "attempt-receipt")), " "); !strings.HasPrefix(got, "delivered ") {
+		t.Errorf("the attempt's receipt on the dashboard: %q", got)
 	}
 }
 
