@@ -109,14 +109,17 @@ func FuzzSignInHeaders(f *testing.F) {
 	f.Add([]byte("okhttp/4.12.0"), "Pixel 8")
 	f.Add([]byte("\xff\xfe\x00\x1b[2J"), "\x00")
 	f.Add([]byte("Mozilla/5.0 \xc3\x28 \xe2\x82"), "\xed\xa0\x80")
-	envs := []*webtest.Env{webtest.NewPeople(f)}
+	// Thousands of numbers of one country, and on PostgreSQL of one prefix:
+	// the fraud guard's country and prefix limits would refuse them.
+	noFraudLimits := []string{"--otp-prefix-hourly", "0", "--otp-prefix-daily", "0", "--otp-country-hourly", "0", "--otp-country-daily", "0"}
+	envs := []*webtest.Env{webtest.NewPeople(f, noFraudLimits...)}
 	if !pgtest.Selected() && os.Getenv("ROSTER_TEST_DATABASE_URL") != "" {
 		db, err := models.OpenPostgres(context.Background(), pgtest.Fresh(f), models.PostgresPool{MaxOpen: 4, MaxIdle: 4},
 			slog.New(slog.NewTextHandler(io.Discard, nil)))
 		if err != nil {
 			f.Fatal(err)
 		}
-		envs = append(envs, webtest.New(f, webtest.WithArgs("--otp-ip-hourly", "0", "--otp-ip-daily", "0"),
+		envs = append(envs, webtest.New(f, webtest.WithArgs(append([]string{"--otp-ip-hourly", "0", "--otp-ip-daily", "0"}, noFraudLimits...)...),
 			webtest.WithOptions(func(o *web.Options) { o.Database = db })))
 	}
 	numbers := 0
