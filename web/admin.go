@@ -195,8 +195,8 @@ func (s *Server) setUpAdmin(ctx context.Context, opts Options, sessionsStore *mo
 
 		// Every channel a code or a job may have gone through, configured
 		// now or not: the lists keep older messages.
-		Channels: []string{ChannelConsole, ChannelTwilio, ChannelWebhook, ChannelSMTP, ChannelWhatsApp, ChannelVoice, models.MesiboChannel, models.PushFCM, models.PushAPNs},
-		Accounts: s.accounts,
+		Channels:      []string{ChannelConsole, ChannelTwilio, ChannelWebhook, ChannelSMTP, ChannelWhatsApp, ChannelVoice, models.MesiboChannel, models.PushFCM, models.PushAPNs},
+		Accounts:      s.accounts,
 		OwnerPassword: &firstPasswordFile{path: filepath.Join(s.cfg.DataDir, ownerPasswordFile), log: s.log},
 	})
 	s.admins = admins
