@@ -11,11 +11,13 @@ import (
 	"fmt"
 	"image"
 	"image/jpeg"
+	"net/http"
 	"strings"
 	"testing"
 
 	"github.com/chromedp/cdproto/emulation"
 	"github.com/chromedp/chromedp"
+	"github.com/pquerna/otp/totp"
 
 	"roster/web/webtest"
 )
@@ -229,12 +231,22 @@ func colorScheme(t *testing.T, ctx context.Context, scheme string) {
 }
 
 // On a 390-pixel phone the sign-in card is centred and the admins page's
-// forms fit; the browser checks the admin name's pattern.
+// forms fit (bob's with the one turning off his two-factor sign-in); the
+// browser checks the admin name's pattern.
 func TestBrowserPhoneLayout(t *testing.T) {
 	ctx := browser(t)
 	e := webtest.New(t)
 	e.NewAdmin("alice", "owner")
-	e.NewAdmin("bob", "operator")
+	bob := e.AdminLogin("bob", "operator")
+	bob.Get("/admin/account")
+	secret := bob.Post("/admin/account/2fa/setup", nil).TestIDText(t, "two-factor-secret")
+	code, err := totp.GenerateCode(secret, e.Clock.Now())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r := bob.Post("/admin/account/2fa/confirm", map[string]string{"password": webtest.AdminPassword, "code": code}); r.Status != http.StatusOK {
+		t.Fatalf("bob's two-factor set-up: %d", r.Status)
+	}
 	base := e.Listen()
 
 	// The sign-in card, centred on a phone.
@@ -255,6 +267,9 @@ func TestBrowserPhoneLayout(t *testing.T) {
 		chromedp.EmulateViewport(390, 900))
 	if _, err := chromedp.Run(ctx, chromedp.Evaluate[bool](`(document.querySelectorAll('details').forEach(d => d.open = true), true)`)); err != nil {
 		t.Fatal(err)
+	}
+	if n, err := chromedp.Run(ctx, chromedp.Evaluate[int](`document.querySelectorAll('[data-testid="remove-2fa-form"]').length`)); err != nil || n != 1 {
+		t.Errorf("%d forms turn off a two-factor sign-in (%v), want bob's", n, err)
 	}
 	clipped, err := chromedp.Run(ctx, chromedp.Evaluate[[]string](`[...document.querySelectorAll('form')].filter(f => {
 		const r = f.getBoundingClientRect();
