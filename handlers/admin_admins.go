@@ -13,7 +13,8 @@ import (
 
 // The admin accounts page, /admin/admins, for owners only: list, create
 // with a role, change a role, disable and enable, reset a password (the new
-// one shown once), see and end an admin's sessions. Every change asks for
+// one shown once), turn off the two-factor sign-in of an admin who lost
+// their authenticator, see and end an admin's sessions. Every change asks for
 // the owner's password again (recheck) but ending one session, and is
 // audited by models.Admins. admin_account.go is an admin's own password.
 
@@ -51,7 +52,7 @@ func (h *Admin) renderAdmins(c *fiber.Ctx, status int, notice *views.Notice, sho
 // adminAccountError is the notice of a refused change, or false when err
 // is not one the owner can fix.
 func adminAccountError(err error) (*views.Notice, bool) {
-	for _, e := range []error{models.ErrLastOwner, models.ErrSelf, models.ErrBadRole, models.ErrBadAdminName, models.ErrAdminExists, models.ErrWeakPassword} {
+	for _, e := range []error{models.ErrLastOwner, models.ErrSelf, models.ErrBadRole, models.ErrBadAdminName, models.ErrAdminExists, models.ErrWeakPassword, models.ErrNoSecondFactor} {
 		if errors.Is(err, e) {
 			msg := e.Error()
 			return fail(strings.ToUpper(msg[:1]) + msg[1:] + ": nothing was changed."), true
@@ -133,6 +134,15 @@ func (h *Admin) DisableAdmin(c *fiber.Ctx) error {
 func (h *Admin) EnableAdmin(c *fiber.Ctx) error {
 	return h.adminChange(c, "Admin enabled: they can sign in again.", func(id int64) error {
 		return h.admins.SetDisabled(c.UserContext(), id, false, adminOf(c), adminClient(c))
+	})
+}
+
+// RemoveAdminSecondFactor is POST /admin/admins/:id/2fa/remove, for an
+// admin who lost their authenticator and recovery codes: they sign in with
+// their password alone, and their sessions end.
+func (h *Admin) RemoveAdminSecondFactor(c *fiber.Ctx) error {
+	return h.adminChange(c, "Two-factor sign-in turned off: the admin was signed out everywhere and signs in with their password alone, and may set it up again.", func(id int64) error {
+		return h.admins.RemoveSecondFactor(c.UserContext(), id, adminOf(c), adminClient(c))
 	})
 }
 

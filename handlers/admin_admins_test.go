@@ -231,3 +231,109 @@ func TestAdminChangesCarryClientAndAreListed(t *testing.T) {
 	}
 	expectTestIDs(t, owner.Get("/admin/admins/"+id), "audit-empty")
 }
+
+// An owner turns off the two-factor sign-in of an admin who lost their
+// authenticator, after the owner's password: the admin's key and recovery
+// codes go, their sessions end, the owner is the audit entry's actor and
+// the admin is named; they sign in with the password alone. Operators and
+// viewers cannot; an owner cannot do it to themself, nor to an admin
+// without it; a wrong password changes nothing.
+func TestOwnerRemovesAdminSecondFactor(t *testing.T) {
+	const bobPath = "/admin/admins/3/2fa/remove" // 1: the first owner, 2: the scenario's admin, 3: bob
+	var bob *webtest.AdminClient
+	bobEnrolled := func(t testing.TB, e *webtest.Env) {
+		bob = e.AdminLogin("bob", "operator")
+		enrol(t, e, bob)
+		if n := e.Count("SELECT COUNT(*) FROM admins WHERE id = 3 AND name = 'bob'"); n != 1 {
+			t.Fatal("bob is not admin 3")
+		}
+	}
+	stillOn := func(t testing.TB, e *webtest.Env, _ *webtest.Response) {
+		if n := e.Count("SELECT COUNT(*) FROM admins WHERE name = 'bob' AND totp_secret IS NOT NULL"); n != 1 {
+			t.Error("a refused request turned bob's two-factor sign-in off")
+		}
+		if n := e.Count("SELECT COUNT(*) FROM admin_recovery_codes"); n != 10 {
+			t.Errorf("%d recovery codes left, want 10", n)
+		}
+		if n := e.Count("SELECT COUNT(*) FROM admin_sessions WHERE admin_id = 3 AND revoked_at IS NULL"); n != 1 {
+			t.Errorf("bob has %d live sessions, want 1", n)
+		}
+		if n := e.Count("SELECT COUNT(*) FROM audit_log WHERE type = 'admin_2fa_disabled'"); n != 0 {
+			t.Error("a refused request was audited as done")
+		}
+	}
+	pw := map[string]string{"password": webtest.AdminPassword}
+	webtest.Run(t, []webtest.Scenario{
+		{Name: "the owner sees the form for an admin with two-factor", SignedInAs: "owner", URL: "/admin/admins", Before: bobEnrolled,
+			ExpectedTestIDs: map[string]int{"admin-two-factor": 1, "remove-2fa-form": 1}},
+		{Name: "no form for admins without it", SignedInAs: "owner", URL: "/admin/admins",
+			Before:          func(t testing.TB, e *webtest.Env) { e.NewAdmin("bob", "operator") },
+			ExpectedTestIDs: map[string]int{"admin-row": 3, "remove-2fa-form": 0}},
+		{Name: "an operator is refused", SignedInAs: "operator", Method: http.MethodPost, URL: bobPath, Form: pw, Before: bobEnrolled,
+			ExpectedStatus: http.StatusForbidden, ExpectedContent: []string{"Only owners manage admin accounts"}, After: stillOn},
+		{Name: "a viewer is refused", SignedInAs: "viewer", Method: http.MethodPost, URL: bobPath, Form: pw, Before: bobEnrolled,
+			ExpectedStatus: http.StatusForbidden, After: stillOn},
+		{Name: "no CSRF token", SignedInAs: "owner", Method: http.MethodPost, URL: bobPath, Before: bobEnrolled,
+			Form: map[string]string{"password": webtest.AdminPassword, "_csrf": ""}, ExpectedStatus: http.StatusForbidden, After: stillOn},
+		{Name: "a wrong password", SignedInAs: "owner", Method: http.MethodPost, URL: bobPath, HTMX: true, Before: bobEnrolled,
+			Form: map[string]string{"password": "not my password"}, ExpectedStatus: http.StatusForbidden,
+			ExpectedContent: []string{"Your password was wrong: nothing was changed."}, After: stillOn},
+		{Name: "not on the owner's own account", SignedInAs: "owner", Method: http.MethodPost, URL: "/admin/admins/2/2fa/remove", HTMX: true, Form: pw,
+			ExpectedStatus: http.StatusConflict, ExpectedContent: []string{"You cannot do this to your own account: nothing was changed."}},
+		{Name: "an admin without it", SignedInAs: "owner", Method: http.MethodPost, URL: bobPath, HTMX: true, Form: pw,
+			Before:         func(t testing.TB, e *webtest.Env) { e.NewAdmin("bob", "operator") },
+			ExpectedStatus: http.StatusConflict, ExpectedContent: []string{"This admin has no two-factor sign-in: nothing was changed."},
+			After: func(t testing.TB, e *webtest.Env, _ *webtest.Response) {
+				if n := e.Count("SELECT COUNT(*) FROM audit_log WHERE type = 'admin_2fa_disabled'"); n != 0 {
+					t.Error("audited as done")
+				}
+			}},
+		{Name: "no such admin", SignedInAs: "owner", Method: http.MethodPost, URL: "/admin/admins/99/2fa/remove", HTMX: true, Form: pw,
+			ExpectedStatus: http.StatusNotFound, ExpectedContent: []string{"There is no such admin."}},
+		{Name: "the owner turns it off", SignedInAs: "owner", Method: http.MethodPost, URL: bobPath, HTMX: true, Form: pw, Before: bobEnrolled,
+			ExpectedContent: []string{"Two-factor sign-in turned off: the admin was signed out everywhere"},
+			ExpectedTestIDs: map[string]int{"admin-two-factor": 0, "remove-2fa-form": 0},
+			After: func(t testing.TB, e *webtest.Env, _ *webtest.Response) {
+				if n := e.Count("SELECT COUNT(*) FROM admins WHERE name = 'bob' AND totp_secret IS NULL AND totp_pending IS NULL"); n != 1 {
+					t.Error("bob's key is still there")
+				}
+				if n := e.Count("SELECT COUNT(*) FROM admin_recovery_codes"); n != 0 {
+					t.Errorf("%d recovery codes left", n)
+				}
+				if n := e.Count("SELECT COUNT(*) FROM admin_sessions WHERE admin_id = 3 AND revoked_at IS NULL"); n != 0 {
+					t.Errorf("bob has %d live sessions", n)
+				}
+				if n := e.Count(`SELECT COUNT(*) FROM audit_log WHERE type = 'admin_2fa_disabled' AND actor = 'admin:scenario-owner'
+					AND detail = 'admin "bob": two-factor sign-in turned off by an owner; 1 session ended'`); n != 1 {
+					t.Error("not audited with the owner as actor and bob named")
+				}
+				if r := bob.Get("/admin/"); r.Status != http.StatusSeeOther || !strings.HasPrefix(r.Header.Get("Location"), "/admin/login") {
+					t.Errorf("bob's old session still opens the dashboard: %d %s", r.Status, r.Header.Get("Location"))
+				}
+				if r := e.Browser().Login("bob", webtest.AdminPassword); r.Status != http.StatusSeeOther || r.Header.Get("Location") != "/admin/" {
+					t.Errorf("bob's password alone does not sign him in: %d %s", r.Status, r.Header.Get("Location"))
+				}
+			}},
+	})
+}
+
+// An owner with two-factor sign-in may give a code from their own app in
+// place of the password, as every re-check accepts.
+func TestOwnerRemovesAdminSecondFactorWithOwnCode(t *testing.T) {
+	e := webtest.New(t)
+	owner := e.AdminLogin("olivia", "owner")
+	ownerSecret, _ := enrol(t, e, owner)
+	bob := e.AdminLogin("bob", "operator")
+	enrol(t, e, bob)
+	var bobID string
+	e.Server.DB().Read.Raw("SELECT CAST(id AS TEXT) FROM admins WHERE name = 'bob'").Scan(&bobID)
+	r := owner.HTMX("/admin/admins/"+bobID+"/2fa/remove", map[string]string{"password": totpCode(t, e, ownerSecret)})
+	expectStatus(t, r, http.StatusOK)
+	expectIn(t, r, "Two-factor sign-in turned off")
+	if n := e.Count("SELECT COUNT(*) FROM admins WHERE name = 'bob' AND totp_secret IS NULL"); n != 1 {
+		t.Error("bob's key is still there")
+	}
+	if n := e.Count("SELECT COUNT(*) FROM admins WHERE name = 'olivia' AND totp_secret IS NOT NULL"); n != 1 {
+		t.Error("the owner's own key went")
+	}
+}

@@ -19,17 +19,26 @@ func (h *Admin) Codes(c *fiber.Ctx) error {
 }
 
 // codesFilter reads the codes page's filter from the query string: a
-// number or a number prefix, in any format, the verified and
-// failed-delivery switches, the channel, a date range (as the audit
+// number or a number prefix, in any format, the verified switch, the
+// delivery (failed, or held by the fraud guard), the channel, a date range (as the audit
 // log's), and the page (readListQuery). It returns the filter as the page
 // shows it and as the queries run it, the page, and a notice naming the
 // values it dropped; a prefix of "-" matches nothing (codes are only looked
 // up by number).
 func (h *Admin) codesFilter(c *fiber.Ctx) (views.CodesFilter, models.CodeFilter, listQuery, *views.Notice) {
 	l := readListQuery(c, 100, h.cfg.Channels)
-	v := views.CodesFilter{Q: strings.TrimSpace(c.Query("q")), Verified: c.Query("state") == "verified", DeliveryFailed: c.Query("delivery") == "failed",
+	v := views.CodesFilter{Q: strings.TrimSpace(c.Query("q")), Verified: c.Query("state") == "verified",
 		Channel: l.channel, Size: l.size, Before: l.before, After: l.after}
-	f := models.CodeFilter{Verified: v.Verified, DeliveryFailed: v.DeliveryFailed, Channel: l.channel}
+	switch d := c.Query("delivery"); d {
+	case "":
+	case "failed":
+		v.DeliveryFailed = true
+	case "held":
+		v.Held = true
+	default:
+		l.ignored = append(l.ignored, "delivery=“"+shortText(d)+"” (failed, held)")
+	}
+	f := models.CodeFilter{Verified: v.Verified, DeliveryFailed: v.DeliveryFailed, Held: v.Held, Channel: l.channel}
 	var dates *views.Notice
 	v.From, v.To, f.From, f.To, dates = dayRange(c)
 	notice := ignoredNotice(l.ignored, dates)
@@ -58,10 +67,10 @@ func (h *Admin) renderCodes(c *fiber.Ctx, status int, notice *views.Notice, rese
 		return err
 	}
 	// Refused requests made no code and unverified numbers have none
-	// verified: under the verified or failed-delivery filter they are empty.
+	// verified: under the verified or delivery filters they are empty.
 	var refused []models.AuditEntry
 	var unv []models.Unverified
-	if !f.Verified && !f.DeliveryFailed {
+	if !filter.StatusOnly() {
 		if refused, err = h.dash.RefusedRequests(ctx, f.PhonePrefix, 20); err != nil {
 			return err
 		}

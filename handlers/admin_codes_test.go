@@ -139,3 +139,53 @@ func TestResendKeepsTheCodesFilter(t *testing.T) {
 		}
 	}
 }
+
+// The codes page's delivery filter keeps the codes the fraud guard held
+// (here: sending switched off, a stranger's code held, a user's sent), its
+// total counting them alone; the fraud page links there; a delivery value
+// it does not know is named, not silently dropped.
+func TestCodesHeldFilter(t *testing.T) {
+	e := fraudEnv(t)
+	e.SignIn(webtest.USPhone, "a")
+	a := e.AdminLogin("owner2", "owner")
+	if r := a.Post("/admin/fraud/sending", map[string]string{"sending": "off", "password": webtest.AdminPassword}); r.Status != http.StatusOK {
+		t.Fatalf("switch off: %d", r.Status)
+	}
+	e.Clock.Advance(time.Minute)
+	e.JSON(webtest.LoginParams("12025550101")).ExpectOK(t)
+	e.JSON(webtest.LoginParams(webtest.USPhone)).ExpectOK(t)
+
+	href, _ := a.Get("/admin/fraud").TestID(t, "held-codes").Attr("href")
+	if href != "/admin/codes?delivery=held" {
+		t.Fatalf("the fraud page links the held codes at %q", href)
+	}
+	r := a.Get(href)
+	expectStatus(t, r, http.StatusOK)
+	rows := r.TestID(t, "code-row")
+	if rows.Length() != 1 || !strings.Contains(rows.Text(), "+1 202-555-0101") || !strings.Contains(rows.Text(), "held, not sent: sending is switched off on the dashboard") {
+		t.Errorf("held codes: %d rows: %s", rows.Length(), rows.Text())
+	}
+	if got := r.TestIDText(t, "codes-total"); got != "1 code request" {
+		t.Errorf("the held codes' total says %q", got)
+	}
+	if got, _ := r.TestID(t, "filter-delivery").Find("option[selected]").Attr("value"); got != "held" {
+		t.Errorf("the delivery filter shows %q selected", got)
+	}
+	if r.CountTestID(t, "status-note") != 1 || r.CountTestID(t, "unverified-table") != 0 {
+		t.Error("the unverified numbers shown under the held filter")
+	}
+	// The resend form keeps the filter.
+	if action, _ := r.TestID(t, "resend-form").Attr("action"); action != "/admin/codes/resend?delivery=held" {
+		t.Errorf("the resend form posts to %q", action)
+	}
+
+	r = a.Get("/admin/codes?delivery=failed")
+	if n := r.CountTestID(t, "code-row"); n != 0 {
+		t.Errorf("%d codes with a failed delivery, want 0", n)
+	}
+	r = a.Get("/admin/codes?delivery=lost")
+	if n := r.CountTestID(t, "code-row"); n != 3 {
+		t.Errorf("an unknown delivery value: %d codes, want all 3", n)
+	}
+	expectIn(t, r, "Ignored: delivery=“lost” (failed, held).")
+}

@@ -26,7 +26,7 @@ func totpCode(t testing.TB, e *webtest.Env, secret string) string {
 // enrol turns two-factor sign-in on for the signed-in admin a, as a person
 // does on the account page, and returns the key and the recovery codes.
 // The clock moves past the step of the confirming code.
-func enrol(t *testing.T, e *webtest.Env, a *webtest.AdminClient) (string, []string) {
+func enrol(t testing.TB, e *webtest.Env, a *webtest.AdminClient) (string, []string) {
 	t.Helper()
 	a.Get("/admin/account") // the page's CSRF token
 	r := a.Post("/admin/account/2fa/setup", nil)

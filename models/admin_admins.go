@@ -11,7 +11,8 @@ import (
 
 // The dashboard's admin accounts page (/admin/admins, owners only) and an
 // admin's own password: list, change role, disable and enable, reset a
-// password, see and end an admin's sessions. Every change is audited with
+// password, turn off a lost two-factor sign-in, see and end an admin's
+// sessions. Every change is audited with
 // the acting admin. admin.go creates accounts (CLI and dashboard alike).
 
 // Audit event types of the admin accounts page.
@@ -27,6 +28,8 @@ const (
 var (
 	ErrLastOwner = errors.New("this is the last enabled owner: make another owner first")
 	ErrSelf      = errors.New("you cannot do this to your own account")
+	// ErrNoSecondFactor: the admin signs in with a password alone.
+	ErrNoSecondFactor = errors.New("this admin has no two-factor sign-in")
 )
 
 // AdminRow is one admin in the accounts list.
@@ -149,6 +152,27 @@ func (s *Admins) SetDisabled(ctx context.Context, id int64, disabled bool, actor
 		}
 		res := tx.Model(&AdminSession{}).Where("admin_id = ? AND revoked_at IS NULL", a.ID).Update("revoked_at", now)
 		return fmt.Sprintf("admin %q disabled; %s ended", a.Name, plural(int(res.RowsAffected), "session", "sessions")), res.Error
+	})
+}
+
+// RemoveSecondFactor is an owner turning another admin's two-factor
+// sign-in off, for an admin who lost both their authenticator and their
+// recovery codes: the key and the recovery codes go, and so does every
+// session of the admin (a sign-in waiting for a code too). They sign in
+// with their password and may set it up again.
+func (s *Admins) RemoveSecondFactor(ctx context.Context, id int64, actor *Admin, cl ClientInfo) error {
+	if id == actor.ID {
+		return ErrSelf
+	}
+	return s.adminTx(ctx, id, actor, cl, EventAdmin2FADisabled, func(tx *gorm.DB, a *Admin, now int64) (string, error) {
+		if !a.HasSecondFactor() {
+			return "", ErrNoSecondFactor
+		}
+		if err := clearSecondFactor(tx, a.ID); err != nil {
+			return "", err
+		}
+		res := tx.Model(&AdminSession{}).Where("admin_id = ? AND revoked_at IS NULL", a.ID).Update("revoked_at", now)
+		return fmt.Sprintf("admin %q: two-factor sign-in turned off by an owner; %s ended", a.Name, plural(int(res.RowsAffected), "session", "sessions")), res.Error
 	})
 }
 

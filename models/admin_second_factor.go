@@ -335,14 +335,20 @@ func (s *Admins) DisableSecondFactor(ctx context.Context, a *Admin, sess *AdminS
 	}
 	now := toMillis(s.clock.Now())
 	return s.db.WriteTx(ctx, func(tx *Tx) error {
-		if err := tx.Exec("UPDATE admins SET totp_secret = NULL, totp_pending = NULL WHERE id = ?", a.ID).Error; err != nil {
-			return err
-		}
-		if err := tx.Exec("DELETE FROM admin_recovery_codes WHERE admin_id = ?", a.ID).Error; err != nil {
+		if err := clearSecondFactor(tx.DB, a.ID); err != nil {
 			return err
 		}
 		return audit(tx.DB, adminEntry(now, a, EventAdmin2FADisabled, "", nil, cl, "by the admin, with password and code"))
 	})
+}
+
+// clearSecondFactor removes an admin's key, an enrolment under way and the
+// recovery codes.
+func clearSecondFactor(tx *gorm.DB, adminID int64) error {
+	if err := tx.Exec("UPDATE admins SET totp_secret = NULL, totp_pending = NULL WHERE id = ?", adminID).Error; err != nil {
+		return err
+	}
+	return tx.Exec("DELETE FROM admin_recovery_codes WHERE admin_id = ?", adminID).Error
 }
 
 // SecondFactorRequired reports whether owners require two-factor sign-in
@@ -391,10 +397,7 @@ func (s *Admins) RemoveSecondFactorByName(ctx context.Context, name, actor strin
 			}
 			return false, err
 		}
-		if err := tx.Exec("UPDATE admins SET totp_secret = NULL, totp_pending = NULL WHERE id = ?", a.ID).Error; err != nil {
-			return false, err
-		}
-		if err := tx.Exec("DELETE FROM admin_recovery_codes WHERE admin_id = ?", a.ID).Error; err != nil {
+		if err := clearSecondFactor(tx.DB, a.ID); err != nil {
 			return false, err
 		}
 		if err := tx.Exec("UPDATE admin_sessions SET revoked_at = ? WHERE admin_id = ? AND second_factor_due IS NOT NULL AND revoked_at IS NULL", now, a.ID).Error; err != nil {

@@ -94,12 +94,14 @@ func (d *Dashboard) codeRows(ctx context.Context, otps []OTPCode) ([]CodeRow, er
 }
 
 // CodeFilter narrows the codes page: a number prefix ("" for all), only
-// verified codes, only codes whose message failed for good, the channel
-// they were sent by, and a range of creation times.
+// verified codes, only codes whose message failed for good, only codes the
+// fraud guard held, the channel they were sent by, and a range of creation
+// times.
 type CodeFilter struct {
 	PhonePrefix    string
 	Verified       bool
 	DeliveryFailed bool
+	Held           bool
 	Channel        string // "" for any
 	From           int64  // ms, inclusive; 0 = no bound
 	To             int64  // ms, exclusive; 0 = no bound
@@ -117,6 +119,9 @@ func (f CodeFilter) where() (string, []any) {
 	}
 	if f.DeliveryFailed { // failed messages are few: outbox_due (state, ...) finds them
 		where, args = append(where, "id IN (SELECT otp_id FROM outbox WHERE state = ? AND otp_id IS NOT NULL)"), append(args, OutboxFailed)
+	}
+	if f.Held {
+		where = append(where, "held_reason <> ''")
 	}
 	if f.Channel != "" {
 		where, args = append(where, "channel = ?"), append(args, f.Channel)

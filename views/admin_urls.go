@@ -59,6 +59,7 @@ const (
 	PathAccount2FAConfirm = "/account/2fa/confirm"
 	PathAccount2FADisable = "/account/2fa/disable"
 	PathAdmins2FA         = "/admins/2fa"
+	PathAdmin2FARemove    = "/admins/:id/2fa/remove"
 
 	PathGroups       = "/groups"
 	PathGroup        = "/groups/:id"

@@ -295,6 +295,7 @@ func (s *Server) adminRoutes(html fiber.Router) {
 	g.Post(views.PathAdminReset, h.OwnerOnly, h.ResetAdminPassword)
 	g.Post(views.PathAdminEndSession, h.OwnerOnly, h.EndAdminSession)
 	g.Post(views.PathAdmins2FA, h.OwnerOnly, h.SetSecondFactorPolicy)
+	g.Post(views.PathAdmin2FARemove, h.OwnerOnly, h.RemoveAdminSecondFactor)
 
 	g.Get(views.PathAccount, h.Account)
 	g.Post(views.PathAccountPassword, h.ChangePassword)

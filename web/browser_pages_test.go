@@ -11,11 +11,13 @@ import (
 	"fmt"
 	"image"
 	"image/jpeg"
+	"net/http"
 	"strings"
 	"testing"
 
 	"github.com/chromedp/cdproto/emulation"
 	"github.com/chromedp/chromedp"
+	"github.com/pquerna/otp/totp"
 
 	"roster/web/webtest"
 )
@@ -225,5 +227,63 @@ func colorScheme(t *testing.T, ctx context.Context, scheme string) {
 	if _, err := chromedp.Call(ctx, emulation.SetEmulatedMedia, emulation.SetEmulatedMediaParams{
 		Features: []*emulation.MediaFeature{{Name: "prefers-color-scheme", Value: scheme}}}); err != nil {
 		t.Fatalf("prefers-color-scheme %s: %v", scheme, err)
+	}
+}
+
+// On a 390-pixel phone the sign-in card is centred and the admins page's
+// forms fit (bob's with the one turning off his two-factor sign-in); the
+// browser checks the admin name's pattern.
+func TestBrowserPhoneLayout(t *testing.T) {
+	ctx := browser(t)
+	e := webtest.New(t)
+	e.NewAdmin("alice", "owner")
+	bob := e.AdminLogin("bob", "operator")
+	bob.Get("/admin/account")
+	secret := bob.Post("/admin/account/2fa/setup", nil).TestIDText(t, "two-factor-secret")
+	code, err := totp.GenerateCode(secret, e.Clock.Now())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r := bob.Post("/admin/account/2fa/confirm", map[string]string{"password": webtest.AdminPassword, "code": code}); r.Status != http.StatusOK {
+		t.Fatalf("bob's two-factor set-up: %d", r.Status)
+	}
+	base := e.Listen()
+
+	// The sign-in card, centred on a phone.
+	do(t, ctx, "sign-in form on a phone", chromedp.EmulateViewport(390, 900), chromedp.Navigate(base+"/admin/login"),
+		chromedp.WaitVisible(chromedp.CSS(`[data-testid="login-form"]`)))
+	off, err := chromedp.Run(ctx, chromedp.Evaluate[float64](`(() => { const r = document.querySelector('.login-box').getBoundingClientRect(); return Math.abs(r.left - (document.documentElement.clientWidth - r.right)) })()`))
+	if err != nil || off > 2 {
+		t.Errorf("the sign-in card is %.0f px off centre at 390 px (%v)", off, err)
+	}
+	do(t, ctx, "sign in", chromedp.EmulateViewport(1280, 900),
+		chromedp.SendKeys(chromedp.CSS(`[data-testid="login-name"]`), "alice"),
+		chromedp.SendKeys(chromedp.CSS(`[data-testid="login-password"]`), webtest.AdminPassword),
+		chromedp.Click(chromedp.CSS(`[data-testid="login-submit"]`)),
+		chromedp.WaitVisible(chromedp.CSS(`[data-testid="admin-name"]`)))
+
+	// The admins page on a phone: every form fits, the "Change…" ones open.
+	do(t, ctx, "admins on a phone", chromedp.Navigate(base+"/admin/admins"), chromedp.WaitVisible(chromedp.CSS(`[data-testid="admins-table"]`)),
+		chromedp.EmulateViewport(390, 900))
+	if _, err := chromedp.Run(ctx, chromedp.Evaluate[bool](`(document.querySelectorAll('details').forEach(d => d.open = true), true)`)); err != nil {
+		t.Fatal(err)
+	}
+	if n, err := chromedp.Run(ctx, chromedp.Evaluate[int](`document.querySelectorAll('[data-testid="remove-2fa-form"]').length`)); err != nil || n != 1 {
+		t.Errorf("%d forms turn off a two-factor sign-in (%v), want bob's", n, err)
+	}
+	clipped, err := chromedp.Run(ctx, chromedp.Evaluate[[]string](`[...document.querySelectorAll('form')].filter(f => {
+		const r = f.getBoundingClientRect();
+		return r.width > 0 && (r.right > document.documentElement.clientWidth + 1 || r.left < -1 || f.scrollWidth > f.clientWidth + 1);
+	}).map(f => f.getAttribute('data-testid') || f.getAttribute('action'))`))
+	if err != nil || len(clipped) > 0 {
+		t.Errorf("forms cut off at 390 px: %v (%v)", clipped, err)
+	}
+	checkPage(t, ctx, "admins-phone")
+	do(t, ctx, "back to desktop", chromedp.EmulateViewport(1280, 900))
+	// The browser checks the name against its pattern (it would not, were
+	// the pattern invalid under the v flag).
+	do(t, ctx, "a bad name", chromedp.SendKeys(chromedp.CSS(`[data-testid="new-admin-name"]`), "bad name!"))
+	if bad, err := chromedp.Run(ctx, chromedp.Evaluate[bool](`document.querySelector('[data-testid="new-admin-name"]').validity.patternMismatch`)); err != nil || !bad {
+		t.Errorf("the browser does not check the name's pattern (%v)", err)
 	}
 }

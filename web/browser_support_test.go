@@ -1,6 +1,7 @@
 package web_test
 
 import (
+	"context"
 	"fmt"
 	"strings"
 	"testing"
@@ -78,4 +79,115 @@ func TestBrowserSupportPages(t *testing.T) {
 	do(t, ctx, "dark codes", chromedp.Navigate(base+"/admin/codes?size=25"), chromedp.WaitVisible(chromedp.CSS(`[data-testid="older-page"]`)))
 	checkPage(t, ctx, "dark-codes")
 	colorScheme(t, ctx, "light")
+}
+
+// journeySupport is the admin journey's support tasks: a number locked
+// after wrong codes is unlocked from the filtered codes page, a user's name
+// is edited (a contact's app then gets it), and the codes are paged back
+// and forth. The deployment must not limit codes by IP or prefix
+// (webtest.NewPeople).
+func journeySupport(t *testing.T, ctx context.Context, e *webtest.Env, base, uid, bobToken string) {
+	t.Helper()
+	const locked = "12015550188"
+	for range 2 {
+		e.Clock.Advance(time.Minute)
+		e.JSON(map[string]any{"op": "login", "appid": "a", "phone": locked}).ExpectOK(t)
+		for range 5 {
+			e.JSON(map[string]any{"op": "login", "appid": "a", "phone": locked, "otp": "000000"})
+		}
+	}
+	e.Clock.Advance(time.Minute)
+	e.JSON(map[string]any{"op": "login", "appid": "a", "phone": locked}).ExpectFail(t, "LOCKED")
+
+	do(t, ctx, "unlock from the codes page",
+		chromedp.Navigate(base+"/admin/codes?q=%2B1201"),
+		chromedp.WaitVisible(chromedp.CSS(`[data-testid="unlock-phone"]`)),
+		chromedp.SendKeys(chromedp.CSS(`[data-testid="unlock-phone"]`), "(201) 555-0188"),
+		chromedp.Click(chromedp.CSS(`[data-testid="unlock-submit"]`)),
+		chromedp.WaitVisible(chromedp.CSS(`[data-testid="notice"]`)))
+	if got := text(t, ctx, `[data-testid="notice"]`); !strings.HasPrefix(got, "Unlocked +12015550188: it was locked on 1 network;") {
+		t.Errorf("unlock notice %q", got)
+	}
+	if q, err := chromedp.Run(ctx, chromedp.Evaluate[string](`document.querySelector('input[name="q"]').value`)); err != nil || q != "+1201" {
+		t.Errorf("after the unlock the codes are filtered by %q (%v)", q, err)
+	}
+	checkPage(t, ctx, "codes-unlocked")
+	e.JSON(map[string]any{"op": "login", "appid": "a", "phone": locked}).ExpectOK(t)
+
+	// Edit the user's name: the page shows it, Bob's app gets it.
+	do(t, ctx, "edit the name",
+		chromedp.Navigate(base+"/admin/users/"+uid),
+		chromedp.WaitVisible(chromedp.CSS(`[data-testid="profile-form"]`)),
+		chromedp.Clear(chromedp.CSS(`[data-testid="edit-name"]`)),
+		chromedp.SendKeys(chromedp.CSS(`[data-testid="edit-name"]`), "Elodie Martin"),
+		chromedp.Click(chromedp.CSS(`[data-testid="edit-profile"]`)),
+		chromedp.WaitVisible(chromedp.CSS(`[data-testid="moderation"] [data-testid="notice"]`)))
+	if got := text(t, ctx, `[data-testid="moderation"] [data-testid="notice"]`); !strings.HasPrefix(got, "Saved the name and status") {
+		t.Errorf("edit notice %q", got)
+	}
+	if got := text(t, ctx, `[data-testid="profile-name"]`); got != "Elodie Martin" {
+		t.Errorf("after the edit the page shows the name %q", got)
+	}
+	checkPage(t, ctx, "user-edited")
+	got := e.GetContacts(t, bobToken, map[string]any{"phones": "+" + webtest.FRPhone})
+	if len(got.Contacts) != 1 || got.Contacts[0].Name != "Elodie Martin" {
+		t.Errorf("after the edit getcontacts returns %+v", got.Contacts)
+	}
+
+	// Page back through the codes, 25 a page, and forth again.
+	for i := range 24 {
+		e.JSON(map[string]any{"op": "login", "appid": "a", "phone": fmt.Sprintf("120155502%02d", i)}).ExpectOK(t)
+	}
+	total := e.Count("SELECT COUNT(*) FROM otp_codes")
+	firstRow := func() string {
+		t.Helper()
+		s, err := chromedp.Run(ctx, chromedp.Evaluate[string](`document.querySelector('[data-testid="code-row"]').innerText`))
+		if err != nil {
+			t.Fatal(err)
+		}
+		return s
+	}
+	rowCount := func() int {
+		t.Helper()
+		n, err := chromedp.Run(ctx, chromedp.Evaluate[int](`document.querySelectorAll('[data-testid="code-row"]').length`))
+		if err != nil {
+			t.Fatal(err)
+		}
+		return n
+	}
+	do(t, ctx, "codes, 25 a page",
+		chromedp.Navigate(base+"/admin/codes"),
+		chromedp.WaitVisible(chromedp.CSS(`[data-testid="page-size"]`)),
+		chromedp.SetValue(chromedp.CSS(`[data-testid="page-size"]`), "25"),
+		chromedp.Submit(chromedp.CSS(`[data-testid="page-size"]`)),
+		chromedp.WaitVisible(chromedp.CSS(`[data-testid="older-page"]`)))
+	if got, want := text(t, ctx, `[data-testid="codes-total"]`), fmt.Sprintf("%d code requests", total); got != want {
+		t.Errorf("the codes page counts %q, want %q", got, want)
+	}
+	if n := rowCount(); n != 25 {
+		t.Errorf("the newest page has %d codes, want 25", n)
+	}
+	newest := firstRow()
+	do(t, ctx, "older codes",
+		chromedp.Click(chromedp.CSS(`[data-testid="older-page"]`)),
+		chromedp.WaitVisible(chromedp.CSS(`[data-testid="newer-page"]`)))
+	if n := rowCount(); int64(n) != total-25 {
+		t.Errorf("the older page has %d codes, want %d", n, total-25)
+	}
+	if n, _ := chromedp.Run(ctx, chromedp.Evaluate[int](`document.querySelectorAll('[data-testid="older-page"]').length`)); n != 0 {
+		t.Error("the oldest page links to older codes")
+	}
+	checkPage(t, ctx, "codes-older")
+	colorScheme(t, ctx, "dark")
+	checkPage(t, ctx, "dark-codes-older")
+	colorScheme(t, ctx, "light")
+	do(t, ctx, "newer codes",
+		chromedp.Click(chromedp.CSS(`[data-testid="newer-page"]`)),
+		chromedp.WaitVisible(chromedp.CSS(`[data-testid="older-page"]`)))
+	if n := rowCount(); n != 25 {
+		t.Errorf("back on the newer page: %d codes, want 25", n)
+	}
+	if got := firstRow(); got != newest {
+		t.Errorf("back on the newer page the first code is %q, want %q", got, newest)
+	}
 }

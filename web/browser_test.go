@@ -127,7 +127,7 @@ func do(t *testing.T, ctx context.Context, what string, steps ...chromedp.Action
 
 func TestBrowserAdminJourney(t *testing.T) {
 	ctx := browser(t)
-	e := webtest.New(t)
+	e := webtest.NewPeople(t) // no code limits by IP: the journey pages through many codes
 	e.NewAdmin("alice", "owner")
 	uid, tokA := signedInUser(t, e, webtest.USPhone, "phone-a")
 	e.Clock.Advance(time.Minute)
@@ -153,6 +153,7 @@ func TestBrowserAdminJourney(t *testing.T) {
 		chromedp.SendKeys(chromedp.CSS(`[data-testid="login-password"]`), webtest.AdminPassword),
 		chromedp.Click(chromedp.CSS(`[data-testid="login-submit"]`)),
 		chromedp.WaitVisible(chromedp.CSS(`[data-testid="user-search"]`)))
+	journeySecondFactor(t, ctx, e, base, "alice")
 
 	do(t, ctx, "overview", chromedp.Navigate(base+"/admin/"), chromedp.WaitVisible(chromedp.CSS(`[data-testid="chart-signups"]`)))
 	checkPage(t, ctx, "overview")
@@ -238,6 +239,7 @@ func TestBrowserAdminJourney(t *testing.T) {
 	do(t, ctx, "settings", chromedp.Navigate(base+"/admin/settings"), chromedp.WaitVisible(chromedp.CSS(`[data-testid="settings-server"]`)))
 	checkPage(t, ctx, "settings")
 
+	journeySupport(t, ctx, e, base, frID, bobTok)
 	journeyMore(t, ctx, e, base, uid, frID, bobTok)
 
 	// After the idle timeout an htmx action lands on the sign-in form
