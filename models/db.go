@@ -52,21 +52,16 @@ type DB struct {
 // mode=rw: no connection ever creates the file (Open creates it, 0600,
 // before any connection). A reader opened after the file was deleted fails
 // instead of quietly starting an empty database.
-func dsn(path string, readOnly bool, busy time.Duration) string {
+func dsn(path string, readOnly bool, busy time.Duration, mem SQLiteMemory) string {
 	q := url.Values{}
 	q.Set("mode", "rw")
 	q.Set("_journal_mode", "WAL")
 	q.Set("_busy_timeout", strconv.FormatInt(busy.Milliseconds(), 10))
 	q.Set("_foreign_keys", "on")
 	q.Set("_synchronous", "NORMAL")
-	// 32 MiB of pages per connection (SQLite's default is 2 MiB), the same
-	// for the writer and the readers. A 256 MiB cache on the writer alone
-	// (whose cache, unlike the readers', no other connection's commit
-	// empties) was measured against this on a 300,000-user database: contact
-	// sync and sign-in medians moved by less than the run-to-run noise, in
-	// both directions, for up to 224 MiB more memory. The operating system's
-	// page cache holds the hot pages either way.
-	q.Set("_cache_size", "-32768")
+	// SQLiteMemory.CacheMiB of pages per connection, the same for the
+	// writer and the readers (negative: in KiB).
+	q.Set("_cache_size", strconv.Itoa(-mem.CacheMiB*1024))
 	q.Set("_txlock", "immediate")
 	if readOnly {
 		q.Set("_query_only", "true")
@@ -77,11 +72,30 @@ func dsn(path string, readOnly bool, busy time.Duration) string {
 	return "file:" + path + "?" + q.Encode()
 }
 
-// mmapSize lets every connection read the database file through one shared
-// memory map: pages come from the operating system's cache instead of each
-// reader copying them into its own page cache. 1 GiB of address space, not
-// of memory; a larger file is read the usual way past that point.
-const mmapSize = 1 << 30
+// SQLiteMemory is what each SQLite connection of the server may keep in
+// memory (--sqlite-mmap-mib, --sqlite-cache-mib).
+type SQLiteMemory struct {
+	// MmapMiB lets every connection read the database file through one
+	// shared memory map: pages come from the operating system's cache
+	// instead of each reader copying them into its own page cache. The
+	// mapped pages count in the process's resident memory (as file pages
+	// the kernel may take back at any time, never as the process's own);
+	// 0 reads the file the usual way. Past the map, a larger file is read
+	// the usual way too.
+	MmapMiB int
+	// CacheMiB is each connection's page cache (SQLite's default is 2 MiB).
+	// A 256 MiB cache on the writer alone (whose cache, unlike the
+	// readers', no other connection's commit empties) was measured against
+	// 32 MiB on a 300,000-user database: contact sync and sign-in medians
+	// moved by less than the run-to-run noise, in both directions, for up
+	// to 224 MiB more memory. The operating system's page cache holds the
+	// hot pages either way.
+	CacheMiB int
+}
+
+// DefaultSQLiteMemory maps up to 1 GiB of the file and caches 32 MiB of
+// pages per connection.
+func DefaultSQLiteMemory() SQLiteMemory { return SQLiteMemory{MmapMiB: 1024, CacheMiB: 32} }
 
 // sqliteDriver opens SQLite connections with the pragmas the DSN cannot
 // carry (mattn's DSN has no mmap_size), without registering a driver name
@@ -100,8 +114,8 @@ func sqliteDriver(pragmas ...string) *sqlite3.SQLiteDriver {
 // openPool opens one of the two pools. Its connections come from db_log.go's
 // connector, which times statements in the driver (not the wait for a
 // connection) and logs slow ones.
-func openPool(path string, readOnly bool, busy time.Duration, cfg *gorm.Config, log *slog.Logger) (*gorm.DB, error) {
-	pragmas := []string{fmt.Sprintf("PRAGMA mmap_size = %d", mmapSize)}
+func openPool(path string, readOnly bool, busy time.Duration, mem SQLiteMemory, cfg *gorm.Config, log *slog.Logger) (*gorm.DB, error) {
+	pragmas := []string{fmt.Sprintf("PRAGMA mmap_size = %d", int64(mem.MmapMiB)<<20)}
 	if !readOnly {
 		// ANALYZE reads at most this many rows of each index: start-up and
 		// periodic statistics cost milliseconds, whatever the table sizes.
@@ -114,7 +128,7 @@ func openPool(path string, readOnly bool, busy time.Duration, cfg *gorm.Config, 
 			// checkpointer does not run (tools, tests) or falls behind.
 			"PRAGMA wal_autocheckpoint = 20000")
 	}
-	pool := sql.OpenDB(&connector{dsn: dsn(path, readOnly, busy), driver: sqliteDriver(pragmas...), log: log})
+	pool := sql.OpenDB(&connector{dsn: dsn(path, readOnly, busy, mem), driver: sqliteDriver(pragmas...), log: log})
 	g, err := gorm.Open(sqlite.Dialector{Conn: pool}, cfg)
 	if err != nil {
 		pool.Close()
@@ -139,20 +153,25 @@ const (
 // are made readable by the owner only: they hold phone numbers and address
 // books.
 func Open(ctx context.Context, path string, log *slog.Logger) (*DB, error) {
-	return open(ctx, path, serverBusyTimeout, log)
+	return open(ctx, path, serverBusyTimeout, DefaultSQLiteMemory(), log)
+}
+
+// OpenForServer is Open with the server's memory settings.
+func OpenForServer(ctx context.Context, path string, mem SQLiteMemory, log *slog.Logger) (*DB, error) {
+	return open(ctx, path, serverBusyTimeout, mem, log)
 }
 
 // OpenForCommand is Open for a command that may run beside the server
 // (roster admin): it waits longer for its turn at the write lock.
 func OpenForCommand(ctx context.Context, path string, log *slog.Logger) (*DB, error) {
-	return open(ctx, path, commandBusyTimeout, log)
+	return open(ctx, path, commandBusyTimeout, DefaultSQLiteMemory(), log)
 }
 
 // OpenSQLiteAsIs opens the SQLite database at path as a plain pool with a
 // command's settings (roster backup): it creates no file and applies no
 // migrations, so a newer binary never changes the database it reads.
 func OpenSQLiteAsIs(path string) (*sql.DB, error) {
-	return sql.Open("sqlite3", dsn(path, false, commandBusyTimeout))
+	return sql.Open("sqlite3", dsn(path, false, commandBusyTimeout, DefaultSQLiteMemory()))
 }
 
 // BulkLoadPool is the write pool itself, for offline bulk loads only: roster
@@ -163,7 +182,7 @@ func OpenSQLiteAsIs(path string) (*sql.DB, error) {
 // connection); every other write goes through WriteTx.
 func (d *DB) BulkLoadPool() (*sql.DB, error) { return d.Write.DB() }
 
-func open(ctx context.Context, path string, busy time.Duration, log *slog.Logger) (*DB, error) {
+func open(ctx context.Context, path string, busy time.Duration, mem SQLiteMemory, log *slog.Logger) (*DB, error) {
 	if err := prepareFiles(path); err != nil {
 		return nil, err
 	}
@@ -185,7 +204,7 @@ func open(ctx context.Context, path string, busy time.Duration, log *slog.Logger
 		}
 	}
 	sqlLog := log.With("component", "sqlite")
-	w, err := openPool(path, false, busy, cfg(), sqlLog)
+	w, err := openPool(path, false, busy, mem, cfg(), sqlLog)
 	if err != nil {
 		return nil, fmt.Errorf("open database %s: %w", path, err)
 	}
@@ -199,7 +218,7 @@ func open(ctx context.Context, path string, busy time.Duration, log *slog.Logger
 		wsql.Close()
 		return nil, err
 	}
-	r, err := openPool(path, true, busy, cfg(), sqlLog)
+	r, err := openPool(path, true, busy, mem, cfg(), sqlLog)
 	if err != nil {
 		wsql.Close()
 		return nil, fmt.Errorf("open database %s for reading: %w", path, err)
@@ -216,7 +235,7 @@ func open(ctx context.Context, path string, busy time.Duration, log *slog.Logger
 	// statements and its map of the file go with it, so that the readers a
 	// burst opened do not hold memory once it is over.
 	rsql.SetConnMaxIdleTime(readerMaxIdle)
-	ckpt := sql.OpenDB(&connector{dsn: dsn(path, false, busy), driver: sqliteDriver(), log: sqlLog})
+	ckpt := sql.OpenDB(&connector{dsn: dsn(path, false, busy, mem), driver: sqliteDriver(), log: sqlLog})
 	ckpt.SetMaxOpenConns(1)
 	d := &DB{Write: w, Read: r, dialect: dialectSQLite, ckpt: ckpt, writes: make(chan *writeJob), closed: make(chan struct{}),
 		file: dbFile{path: path, opened: opened}}

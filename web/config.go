@@ -30,6 +30,8 @@ type Config struct {
 	DatabaseURL string
 	// DatabaseConns bounds the PostgreSQL pool of this instance.
 	DatabaseConns int
+	// SQLiteMemory is what each SQLite connection may keep in memory.
+	SQLiteMemory models.SQLiteMemory
 	// NewDatabase allows creating an empty database although generated
 	// secrets show that one existed (it was lost or moved).
 	NewDatabase bool
@@ -110,11 +112,14 @@ func ParseConfig(name string, args []string, getenv func(string) string, out io.
 	fs := flag.NewFlagSet(name, flag.ContinueOnError)
 	fs.SetOutput(out)
 	pol := models.DefaultOTPPolicy()
+	mem := models.DefaultSQLiteMemory()
 
 	fs.StringVar(&cfg.Addr, "addr", ":8080", "address to listen on, host:port")
 	fs.StringVar(&cfg.DataDir, "data-dir", "./data", "directory for roster.db, uploaded files and generated secrets")
 	fs.StringVar(&cfg.DatabaseURL, "database-url", "", "empty: SQLite in DATA-DIR/roster.db; postgres://USER:PASSWORD@HOST:PORT/DB: PostgreSQL 15+, shared by several instances (secrets then come from the environment only)")
 	fs.IntVar(&cfg.DatabaseConns, "database-conns", 16, "PostgreSQL connections this instance may open (the server's max_connections is shared by every instance)")
+	fs.IntVar(&cfg.SQLiteMemory.MmapMiB, "sqlite-mmap-mib", mem.MmapMiB, "MiB of the SQLite file read through a shared memory map (its pages count in RSS as the OS cache's; 0: read the usual way, less RSS, slower reads)")
+	fs.IntVar(&cfg.SQLiteMemory.CacheMiB, "sqlite-cache-mib", mem.CacheMiB, "MiB of SQLite page cache per connection (the writer and each reader)")
 	fs.BoolVar(&cfg.NewDatabase, "new-database", false, "create a new, empty roster.db although DATA-DIR/secrets shows that a database existed (after its loss; without this flag the start stops)")
 	fs.StringVar(&cfg.BaseURL, "base-url", "", "public URL of this server, used in links sent to apps (default: http://localhost:PORT)")
 	fs.StringVar(&cfg.AppName, "app-name", "Roster", "app name used in messages sent to people")
@@ -224,6 +229,9 @@ func (cfg *Config) finish() error {
 	errs = append(errs, cfg.finishDelivery())
 	if u := cfg.DatabaseURL; u != "" && !strings.HasPrefix(u, "postgres://") && !strings.HasPrefix(u, "postgresql://") {
 		errs = append(errs, fmt.Errorf("--database-url must be a postgres:// URL (or empty for SQLite), not %q", redactURL(u)))
+	}
+	if cfg.SQLiteMemory.MmapMiB < 0 || cfg.SQLiteMemory.CacheMiB < 1 {
+		errs = append(errs, errors.New("--sqlite-mmap-mib must be 0 or more and --sqlite-cache-mib at least 1"))
 	}
 	if cfg.DatabaseConns < 2 {
 		errs = append(errs, fmt.Errorf("--database-conns must be at least 2 (one listens for the other instances)"))

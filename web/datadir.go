@@ -52,7 +52,7 @@ func openDatabase(ctx context.Context, cfg Config, log *slog.Logger) (*models.DB
 	} else if err != nil {
 		return nil, fmt.Errorf("database %s: %w", p.db, err)
 	}
-	return models.Open(ctx, p.db, log)
+	return models.OpenForServer(ctx, p.db, cfg.SQLiteMemory, log)
 }
 
 // existingDatabase is the path of the data directory's database, for the
