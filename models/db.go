@@ -76,26 +76,23 @@ func dsn(path string, readOnly bool, busy time.Duration, mem SQLiteMemory) strin
 // memory (--sqlite-mmap-mib, --sqlite-cache-mib).
 type SQLiteMemory struct {
 	// MmapMiB lets every connection read the database file through one
-	// shared memory map: pages come from the operating system's cache
-	// instead of each reader copying them into its own page cache. The
-	// mapped pages count in the process's resident memory (as file pages
-	// the kernel may take back at any time, never as the process's own);
-	// 0 reads the file the usual way. Past the map, a larger file is read
-	// the usual way too.
+	// shared memory map instead of copying pages into its own cache. The
+	// mapped pages count in the process's resident memory (as the kernel's
+	// file pages, which it may take back at any time). Off by default: on
+	// the 100,000-user load test the map made the peak RSS at 16
+	// connections 353-375 MiB against 159-163 without it, and 418-433 at
+	// 1,024 connections against 222-237, while the request rates of the
+	// two stayed within each other's run-to-run spread (two pairs of runs,
+	// loadbench --memory, README "Under load").
 	MmapMiB int
-	// CacheMiB is each connection's page cache (SQLite's default is 2 MiB).
-	// A 256 MiB cache on the writer alone (whose cache, unlike the
-	// readers', no other connection's commit empties) was measured against
-	// 32 MiB on a 300,000-user database: contact sync and sign-in medians
-	// moved by less than the run-to-run noise, in both directions, for up
-	// to 224 MiB more memory. The operating system's page cache holds the
-	// hot pages either way.
+	// CacheMiB is each connection's page cache (SQLite's default is 2 MiB);
+	// the operating system's cache holds the hot pages beside it.
 	CacheMiB int
 }
 
-// DefaultSQLiteMemory maps up to 1 GiB of the file and caches 32 MiB of
+// DefaultSQLiteMemory reads the file without a map and caches 8 MiB of
 // pages per connection.
-func DefaultSQLiteMemory() SQLiteMemory { return SQLiteMemory{MmapMiB: 1024, CacheMiB: 32} }
+func DefaultSQLiteMemory() SQLiteMemory { return SQLiteMemory{MmapMiB: 0, CacheMiB: 8} }
 
 // sqliteDriver opens SQLite connections with the pragmas the DSN cannot
 // carry (mattn's DSN has no mmap_size), without registering a driver name

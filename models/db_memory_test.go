@@ -15,8 +15,8 @@ func TestSQLiteMemorySettingsReachTheConnections(t *testing.T) {
 		mem       SQLiteMemory
 		mmap, kib int64
 	}{
-		{DefaultSQLiteMemory(), 1 << 30, -32 * 1024},
-		{SQLiteMemory{MmapMiB: 0, CacheMiB: 4}, 0, -4 * 1024},
+		{DefaultSQLiteMemory(), 0, -8 * 1024},
+		{SQLiteMemory{MmapMiB: 1024, CacheMiB: 32}, 1 << 30, -32 * 1024},
 	} {
 		db, err := OpenForServer(context.Background(), filepath.Join(t.TempDir(), "roster.db"), tc.mem, slog.New(slog.NewTextHandler(io.Discard, nil)))
 		if err != nil {

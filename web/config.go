@@ -118,7 +118,7 @@ func ParseConfig(name string, args []string, getenv func(string) string, out io.
 	fs.StringVar(&cfg.DataDir, "data-dir", "./data", "directory for roster.db, uploaded files and generated secrets")
 	fs.StringVar(&cfg.DatabaseURL, "database-url", "", "empty: SQLite in DATA-DIR/roster.db; postgres://USER:PASSWORD@HOST:PORT/DB: PostgreSQL 15+, shared by several instances (secrets then come from the environment only)")
 	fs.IntVar(&cfg.DatabaseConns, "database-conns", 16, "PostgreSQL connections this instance may open (the server's max_connections is shared by every instance)")
-	fs.IntVar(&cfg.SQLiteMemory.MmapMiB, "sqlite-mmap-mib", mem.MmapMiB, "MiB of the SQLite file read through a shared memory map (its pages count in RSS as the OS cache's; 0: read the usual way, less RSS, slower reads)")
+	fs.IntVar(&cfg.SQLiteMemory.MmapMiB, "sqlite-mmap-mib", mem.MmapMiB, "MiB of the SQLite file read through a shared memory map (0: none, read the usual way; a map's pages count in RSS as the OS cache's)")
 	fs.IntVar(&cfg.SQLiteMemory.CacheMiB, "sqlite-cache-mib", mem.CacheMiB, "MiB of SQLite page cache per connection (the writer and each reader)")
 	fs.BoolVar(&cfg.NewDatabase, "new-database", false, "create a new, empty roster.db although DATA-DIR/secrets shows that a database existed (after its loss; without this flag the start stops)")
 	fs.StringVar(&cfg.BaseURL, "base-url", "", "public URL of this server, used in links sent to apps (default: http://localhost:PORT)")
