@@ -25,6 +25,10 @@ func (h *Admin) Groups(c *fiber.Ctx) error {
 
 func (h *Admin) renderGroups(c *fiber.Ctx, status int) error {
 	f := models.GroupFilter{Name: strings.TrimSpace(c.Query("q")), Sort: c.Query("sort"), After: c.Query("after")}
+	var ignored []string
+	if f.Sort != "" && f.Sort != "name" && f.Sort != "changed" {
+		ignored = append(ignored, "sort=“"+shortText(f.Sort)+"” (changed or name; sorted by last change)")
+	}
 	if f.Sort != "name" {
 		f.Sort = "changed"
 	}
@@ -44,7 +48,11 @@ func (h *Admin) renderGroups(c *fiber.Ctx, status int) error {
 		}
 		vm.NextURL = views.ListURL(views.PathGroups, q)
 	}
-	return Render(c, status, views.AdminGroups(h.meta(c, "groups", "Groups"), vm))
+	meta := h.meta(c, "groups", "Groups")
+	if n := ignoredNotice(ignored, nil); n != nil && meta.Notice == nil {
+		meta.Notice = n
+	}
+	return Render(c, status, views.AdminGroups(meta, vm))
 }
 
 // Group is GET /admin/groups/:id.

@@ -97,6 +97,10 @@ func TestAdminGroupsPages(t *testing.T) {
 	if strings.Count(second, `data-testid="group-row"`) != 1 || !strings.Contains(second, ">g50<") || strings.Contains(second, `data-testid="next-page"`) {
 		t.Fatalf("the second page: %s", second)
 	}
+	// A sort the page does not know is named, not silently replaced.
+	if got := a.Get("/admin/groups?sort=size").TestIDText(t, "notice-error"); got != "Ignored: sort=“size” (changed or name; sorted by last change)." {
+		t.Errorf("unknown sort: notice %q", got)
+	}
 }
 
 // An operator creates a group with an owner and members (one of them not

@@ -23,5 +23,9 @@ func (h *Admin) Pushes(c *fiber.Ctx) error {
 		}
 		vm.Rows = append(vm.Rows, row)
 	}
-	return Render(c, fiber.StatusOK, views.AdminPushes(h.meta(c, "pushes", "Pushes"), vm))
+	meta := h.meta(c, "pushes", "Pushes")
+	if state := c.Query("state"); state != "" && state != "failed" {
+		meta.Notice = ignoredNotice([]string{"state=“" + shortText(state) + "” (failed; showing every push)"}, nil)
+	}
+	return Render(c, fiber.StatusOK, views.AdminPushes(meta, vm))
 }

@@ -72,3 +72,15 @@ func TestPushesPageWhenOff(t *testing.T) {
 		t.Errorf("page %s", body(r))
 	}
 }
+
+// A state filter the pushes page does not know is named, not ignored.
+func TestPushesPageNamesAnUnknownState(t *testing.T) {
+	e := webtest.New(t)
+	r := e.AdminLogin("victor", "viewer").Get("/admin/pushes?state=lost")
+	if got := r.TestIDText(t, "notice-error"); got != "Ignored: state=“lost” (failed; showing every push)." {
+		t.Errorf("notice %q", got)
+	}
+	if r := e.AdminLogin("vera", "viewer").Get("/admin/pushes?state=failed"); r.CountTestID(t, "notice-error") != 0 {
+		t.Error("a known state is named as ignored")
+	}
+}
