@@ -219,15 +219,10 @@ func (h *Admin) RenameGroup(c *fiber.Ctx) error {
 // GroupMembers is POST /admin/groups/:id/members: numbers to add, or to
 // remove with remove=1.
 func (h *Admin) GroupMembers(c *fiber.Ctx) error {
-	gid, err := userID(c)
-	if err != nil {
-		return err
+	gid, det, numbers, msg, answered := h.groupFormNumbers(c)
+	if det == nil {
+		return answered
 	}
-	det, err := h.dash.GroupDetail(c.UserContext(), gid)
-	if err != nil || len(det.Members) == 0 {
-		return h.renderGroup(c, fiber.StatusNotFound, fail("This group no longer exists."))
-	}
-	numbers, msg := h.dashboardNumbers(c.FormValue("m"), det.Members[0].Phone)
 	if msg == "" && len(numbers) == 0 {
 		msg = "Type one number or more."
 	}
@@ -249,15 +244,10 @@ func (h *Admin) GroupMembers(c *fiber.Ctx) error {
 // GroupRole is POST /admin/groups/:id/role: the member of number m made an
 // admin (admin=1) or a member again (admin=0).
 func (h *Admin) GroupRole(c *fiber.Ctx) error {
-	gid, err := userID(c)
-	if err != nil {
-		return err
+	gid, det, numbers, msg, answered := h.groupFormNumbers(c)
+	if det == nil {
+		return answered
 	}
-	det, err := h.dash.GroupDetail(c.UserContext(), gid)
-	if err != nil || len(det.Members) == 0 {
-		return h.renderGroup(c, fiber.StatusNotFound, fail("This group no longer exists."))
-	}
-	numbers, msg := h.dashboardNumbers(c.FormValue("m"), det.Members[0].Phone)
 	admin := c.FormValue("admin")
 	switch {
 	case msg != "":
@@ -271,12 +261,29 @@ func (h *Admin) GroupRole(c *fiber.Ctx) error {
 	if msg != "" {
 		return h.renderGroup(c, fiber.StatusBadRequest, fail(msg))
 	}
-	_, err = h.groups.AdminSetRole(c.UserContext(), gid, numbers, admin == "1", adminOf(c), adminClient(c))
+	_, err := h.groups.AdminSetRole(c.UserContext(), gid, numbers, admin == "1", adminOf(c), adminClient(c))
 	text := "Made a member."
 	if admin == "1" {
 		text = "Made an admin."
 	}
 	return h.groupChanged(c, gid, err, text)
+}
+
+// groupFormNumbers reads a group form's group and the numbers of its
+// field m (national numbers in the owner's country), with the message
+// that refuses them ("" when they read). det is nil when the request is
+// answered already (answered: a bad id, or the group is gone).
+func (h *Admin) groupFormNumbers(c *fiber.Ctx) (gid int64, det *models.GroupDetail, numbers []string, msg string, answered error) {
+	gid, err := userID(c)
+	if err != nil {
+		return 0, nil, nil, "", err
+	}
+	det, err = h.dash.GroupDetail(c.UserContext(), gid)
+	if err != nil || len(det.Members) == 0 {
+		return 0, nil, nil, "", h.renderGroup(c, fiber.StatusNotFound, fail("This group no longer exists."))
+	}
+	numbers, msg = h.dashboardNumbers(c.FormValue("m"), det.Members[0].Phone)
+	return gid, det, numbers, msg, nil
 }
 
 // groupChanged answers a dashboard change of a group: the page with a
