@@ -98,9 +98,10 @@ func parseIDs(payload string) []int64 {
 }
 
 // Run listens for the other instances' notifications, reconnecting after
-// a failure, and polls the deliveries, until ctx is done.
-func (b *Bus) Run(ctx context.Context) {
-	go b.runPoll(ctx)
+// a failure, and polls the deliveries after start (from Position), until
+// ctx is done.
+func (b *Bus) Run(ctx context.Context, start DeliveryPosition) {
+	go b.runPoll(ctx, start)
 	backoff := 100 * time.Millisecond
 	for ctx.Err() == nil {
 		err := b.listen(ctx)
@@ -147,21 +148,32 @@ func (b *Bus) listen(ctx context.Context) error {
 	})
 }
 
+// DeliveryPosition is a place in event_deliveries: (event, recipient).
+// Deliveries are written in that order (events one at a time, oldest
+// first; an event's chunks by recipient), and an event's later chunks come
+// after its first ones.
+type DeliveryPosition struct{ event, recipient int64 }
+
+// Position is the last delivery written so far. The server reads it before
+// it accepts a stream, so that no delivery falls between the position and
+// the first poll; if it cannot be read, polling starts from the beginning
+// (it only wakes streams that then find nothing new).
+func (b *Bus) Position(ctx context.Context) DeliveryPosition {
+	var last DeliveryPosition
+	if err := b.db.Read.WithContext(ctx).Raw(`SELECT event_id, recipient_id FROM event_deliveries
+		ORDER BY event_id DESC, recipient_id DESC LIMIT 1`).Row().Scan(&last.event, &last.recipient); err != nil &&
+		!errors.Is(err, sql.ErrNoRows) && ctx.Err() == nil {
+		b.log.Warn("events: reading the last delivery failed; polling from the first", "err", err)
+	}
+	return last
+}
+
 // runPoll wakes the local streams of users who got events since the last
 // poll, whatever the notifications did.
-func (b *Bus) runPoll(ctx context.Context) {
+func (b *Bus) runPoll(ctx context.Context, last DeliveryPosition) {
 	sqlDB, err := b.db.Read.DB()
 	if err != nil {
 		return
-	}
-	// The position is (event, recipient): deliveries are written in that
-	// order (events one at a time, oldest first; an event's chunks by
-	// recipient), and an event's later chunks come after its first ones.
-	var last delivery
-	if err := sqlDB.QueryRowContext(ctx, `SELECT event_id, recipient_id FROM event_deliveries
-		ORDER BY event_id DESC, recipient_id DESC LIMIT 1`).Scan(&last.event, &last.recipient); err != nil &&
-		!errors.Is(err, sql.ErrNoRows) && ctx.Err() == nil {
-		b.log.Warn("events: polling the deliveries failed", "err", err)
 	}
 	repeat(ctx, b.poll, func() {
 		next, err := b.pollOnce(ctx, sqlDB, last)
@@ -173,10 +185,7 @@ func (b *Bus) runPoll(ctx context.Context) {
 	})
 }
 
-// delivery is a position in event_deliveries.
-type delivery struct{ event, recipient int64 }
-
-func (b *Bus) pollOnce(ctx context.Context, db *sql.DB, after delivery) (delivery, error) {
+func (b *Bus) pollOnce(ctx context.Context, db *sql.DB, after DeliveryPosition) (DeliveryPosition, error) {
 	rows, err := db.QueryContext(ctx, `SELECT recipient_id, event_id FROM event_deliveries
 		WHERE (event_id, recipient_id) > ($1, $2) ORDER BY event_id, recipient_id LIMIT 10000`, after.event, after.recipient)
 	if err != nil {

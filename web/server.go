@@ -317,7 +317,8 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 	wg.Go(func() { s.db.RunCheckpoints(workCtx, 100*time.Millisecond, s.log) })
 	wg.Go(func() { trimWhenQuiet(workCtx, trimInterval, s.admission.arrivals.Load, s.db, s.log) })
 	if s.bus != nil {
-		wg.Go(func() { s.bus.Run(workCtx) })
+		start := s.bus.Position(ctx)
+		wg.Go(func() { s.bus.Run(workCtx, start) })
 	}
 	wg.Go(func() { s.presence.Run(workCtx, s.log) })
 	if s.pusher != nil {
