@@ -54,6 +54,40 @@ func classify(pe *ProviderError) error {
 	return &PermanentError{Err: pe}
 }
 
+// providerAnswer is what a channel read from a provider's JSON reply: the
+// message's reference on success; otherwise the provider's message (empty
+// when unreadable), its error code, and whether that code means "never
+// retry" or "retry later" whatever the HTTP status says.
+type providerAnswer struct {
+	ref                  string
+	msg, code            string
+	permanent, throttled bool
+}
+
+// settle turns a provider's HTTP reply into the receipt and error of Send.
+// An accepted request whose reference cannot be read is still a success:
+// retrying could send the code twice.
+func settle(channel string, status int, reply []byte, a providerAnswer) (Receipt, error) {
+	rc := Receipt{HTTPStatus: status}
+	if status >= 200 && status < 300 {
+		rc.ProviderRef = a.ref
+		if rc.ProviderRef == "" {
+			rc.ProviderRef = "(unreadable reply)"
+		}
+		return rc, nil
+	}
+	pe := &ProviderError{Channel: channel, HTTPStatus: status, Code: a.code, Msg: a.msg}
+	switch {
+	case a.msg == "":
+		pe.Code, pe.Msg = "", "unreadable reply "+snippet(reply)
+	case a.permanent:
+		return rc, &PermanentError{Err: pe}
+	case a.throttled:
+		return rc, pe
+	}
+	return rc, classify(pe)
+}
+
 // do sends req and reads the reply (bounded). A transport failure becomes a
 // transient ProviderError without the URL (which may carry an account id)
 // and without any header.

@@ -82,35 +82,25 @@ func (t *Twilio) Send(ctx context.Context, m Message) (Receipt, error) {
 	req.Header.Set("Accept", "application/json")
 	req.Header.Set("User-Agent", "Roster")
 	status, body, err := do(ctx, t.Client, t.Name(), req)
-	rc := Receipt{HTTPStatus: status}
 	if err != nil {
-		return rc, err
+		return Receipt{HTTPStatus: status}, err
 	}
 	var r twilioReply
-	parsed := json.Unmarshal(body, &r) == nil
-	if status >= 200 && status < 300 {
-		if !parsed || !strings.HasPrefix(r.SID, "SM") && !strings.HasPrefix(r.SID, "MM") {
-			// Twilio accepted the request; retrying could send the code twice.
-			rc.ProviderRef = "(unreadable reply)"
-			return rc, nil
+	var a providerAnswer
+	if json.Unmarshal(body, &r) == nil {
+		if strings.HasPrefix(r.SID, "SM") || strings.HasPrefix(r.SID, "MM") {
+			a.ref = r.SID
 		}
-		rc.ProviderRef = r.SID
-		return rc, nil
+		if r.Message != "" {
+			a.msg = r.Message
+			if r.Code != 0 {
+				a.code = strconv.Itoa(r.Code)
+			}
+			if r.MoreInfo != "" {
+				a.msg += " (" + r.MoreInfo + ")"
+			}
+			a.permanent = twilioPermanent(r.Code)
+		}
 	}
-	pe := &ProviderError{Channel: t.Name(), HTTPStatus: status}
-	if !parsed || r.Message == "" {
-		pe.Msg = "unreadable reply " + snippet(body)
-		return rc, classify(pe)
-	}
-	pe.Msg = r.Message
-	if r.Code != 0 {
-		pe.Code = strconv.Itoa(r.Code)
-	}
-	if r.MoreInfo != "" {
-		pe.Msg += " (" + r.MoreInfo + ")"
-	}
-	if twilioPermanent(r.Code) {
-		return rc, &PermanentError{Err: pe}
-	}
-	return rc, classify(pe)
+	return settle(t.Name(), status, body, a)
 }

@@ -131,35 +131,25 @@ func (w *WhatsApp) Send(ctx context.Context, m Message) (Receipt, error) {
 	req.Header.Set("Content-Type", "application/json")
 	req.Header.Set("User-Agent", "Roster")
 	status, reply, err := do(ctx, w.Client, w.Name(), req)
-	rc := Receipt{HTTPStatus: status}
 	if err != nil {
-		return rc, err
+		return Receipt{HTTPStatus: status}, err
 	}
 	var r whatsAppReply
-	parsed := json.Unmarshal(reply, &r) == nil
-	if status >= 200 && status < 300 {
-		if !parsed || len(r.Messages) == 0 || r.Messages[0].ID == "" {
-			// Accepted; retrying could send the code twice.
-			rc.ProviderRef = "(unreadable reply)"
-			return rc, nil
+	var a providerAnswer
+	if json.Unmarshal(reply, &r) == nil {
+		if len(r.Messages) > 0 {
+			a.ref = r.Messages[0].ID
 		}
-		rc.ProviderRef = r.Messages[0].ID
-		return rc, nil
+		if r.Error != nil && r.Error.Message != "" {
+			a.msg = r.Error.Message
+			if r.Error.Code != 0 {
+				a.code = strconv.Itoa(r.Error.Code)
+			}
+			if r.Error.Subcode != 0 {
+				a.msg += " (subcode " + strconv.Itoa(r.Error.Subcode) + ")"
+			}
+			a.throttled = whatsAppThrottled(r.Error.Code)
+		}
 	}
-	pe := &ProviderError{Channel: w.Name(), HTTPStatus: status}
-	if !parsed || r.Error == nil || r.Error.Message == "" {
-		pe.Msg = "unreadable reply " + snippet(reply)
-		return rc, classify(pe)
-	}
-	pe.Msg = r.Error.Message
-	if r.Error.Code != 0 {
-		pe.Code = strconv.Itoa(r.Error.Code)
-	}
-	if r.Error.Subcode != 0 {
-		pe.Msg += " (subcode " + strconv.Itoa(r.Error.Subcode) + ")"
-	}
-	if whatsAppThrottled(r.Error.Code) {
-		return rc, pe
-	}
-	return rc, classify(pe)
+	return settle(w.Name(), status, reply, a)
 }
