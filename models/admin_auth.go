@@ -112,15 +112,8 @@ func (s *Admins) Login(ctx context.Context, form, name, password string, cl Clie
 		if err := useLoginForm(tx.DB, form, nowMs); err != nil {
 			return 0, err
 		}
-		known, err := s.signedInFrom(tx.DB, name, cl, knownBrowser)
-		if err != nil {
-			return 0, err
-		}
-		wait, err := s.reserve(tx.DB, keys, known, nowMs)
-		if err != nil || wait == 0 {
-			return wait, err
-		}
-		return wait, auditRepeatable(tx.DB, auditEntry(nowMs, "admin:"+name, EventAdminLoginFailed, "", nil, cl, "throttled"))
+		return s.takeTurn(tx.DB, name, keys, cl, knownBrowser, nowMs,
+			auditEntry(nowMs, "admin:"+name, EventAdminLoginFailed, "", nil, cl, "throttled"))
 	})
 	if err != nil {
 		return nil, "", nil, err
@@ -153,6 +146,22 @@ func (s *Admins) Login(ctx context.Context, form, name, password string, cl Clie
 		return nil, "", nil, err
 	}
 	return &a, raw, sess, nil
+}
+
+// takeTurn counts one sign-in attempt (a password or a second-factor code)
+// on the throttle, in the attempt's write, and returns how long it must
+// wait first; an attempt told to wait is audited as refused. A network or
+// browser the admin signed in from before does not wait for the name's turn.
+func (s *Admins) takeTurn(tx *gorm.DB, name string, keys []throttleKey, cl ClientInfo, knownBrowser, nowMs int64, refused AuditEntry) (time.Duration, error) {
+	known, err := s.signedInFrom(tx, name, cl, knownBrowser)
+	if err != nil {
+		return 0, err
+	}
+	wait, err := s.reserve(tx, keys, known, nowMs)
+	if err != nil || wait == 0 {
+		return wait, err
+	}
+	return wait, auditRepeatable(tx, refused)
 }
 
 // ThrottledError is a sign-in refused before its password was checked.

@@ -52,15 +52,8 @@ func (s *Admins) SecondFactor(ctx context.Context, raw, code string, cl ClientIn
 	nowMs := toMillis(s.clock.Now())
 	keys := s.throttleKeys(a.Name, cl)
 	wait, err := WriteTx(ctx, s.db, func(tx *Tx) (time.Duration, error) {
-		known, err := s.signedInFrom(tx.DB, a.Name, cl, knownBrowser)
-		if err != nil {
-			return 0, err
-		}
-		wait, err := s.reserve(tx.DB, keys, known, nowMs)
-		if err != nil || wait == 0 {
-			return wait, err
-		}
-		return wait, auditRepeatable(tx.DB, adminEntry(nowMs, a, EventAdminLoginFailed, "", nil, cl, "throttled at the second factor"))
+		return s.takeTurn(tx.DB, a.Name, keys, cl, knownBrowser, nowMs,
+			adminEntry(nowMs, a, EventAdminLoginFailed, "", nil, cl, "throttled at the second factor"))
 	})
 	if err != nil {
 		return "", err
