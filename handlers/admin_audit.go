@@ -2,6 +2,7 @@ package handlers
 
 import (
 	"encoding/csv"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -34,12 +35,21 @@ func (h *Admin) auditFilter(c *fiber.Ctx) (views.AuditFilter, models.AuditFilter
 	var dayNotice *views.Notice
 	v.From, v.To, f.From, f.To, dayNotice = dayRange(c)
 	if dayNotice != nil {
-		notice = dayNotice
+		notice = alsoNotice(notice, dayNotice.Text)
 	}
 	if before, err := strconv.ParseInt(c.Query("before"), 10, 64); err == nil && before > 0 {
 		v.Before, f.Before = before, before
 	}
 	return v, f, notice
+}
+
+// alsoNotice adds a sentence to a failure notice (nil: a new one), so that
+// each part of a filter that was not understood is named.
+func alsoNotice(n *views.Notice, text string) *views.Notice {
+	if n == nil {
+		return fail(text)
+	}
+	return fail(n.Text + " " + text)
 }
 
 // dayRange reads a list's date range, from and to as YYYY-MM-DD (UTC
@@ -86,6 +96,9 @@ func (h *Admin) Audit(c *fiber.Ctx) error {
 	types, err := h.dash.AuditTypes(c.UserContext())
 	if err != nil {
 		return err
+	}
+	if f.Type != "" && !slices.Contains(types, f.Type) {
+		notice = alsoNotice(notice, "The log has no event type “"+f.Type+"”; it matches nothing.")
 	}
 	vm := views.AuditPageVM{AuditFilter: filter, Types: types, Entries: auditVMs(entries)}
 	if f.Phone != "" || f.Actor != "" || f.Type != "" || f.From > 0 || f.To > 0 {

@@ -33,6 +33,12 @@ func TestAuditPageAndCSV(t *testing.T) {
 	expectIn(t, a.Get("/admin/audit?from=2026-03-03"), "No entry matches")
 	expectIn(t, a.Get("/admin/audit?from=2026-03-02&to=2026-03-02"), "admin_block")
 	expectIn(t, a.Get("/admin/audit?from=yesterday"), "Dates must be written")
+	// Each part of the filter the page does not understand is named.
+	if got := a.Get("/admin/audit?type=admin_blok&phone=nobody&from=yesterday").TestIDText(t, "notice-error"); got !=
+		"“nobody” is not a phone number; it matches nothing. Dates must be written YYYY-MM-DD; “yesterday” was ignored. "+
+			"The log has no event type “admin_blok”; it matches nothing." {
+		t.Errorf("notice %q", got)
+	}
 
 	r = a.Get("/admin/audit.csv?phone=%2B12015550123")
 	expectStatus(t, r, http.StatusOK)
