@@ -152,20 +152,32 @@ func (b *Bus) listen(ctx context.Context) error {
 // Deliveries are written in that order (events one at a time, oldest
 // first; an event's chunks by recipient), and an event's later chunks come
 // after its first ones.
-type DeliveryPosition struct{ event, recipient int64 }
+type DeliveryPosition struct {
+	event, recipient int64
+	known            bool
+}
 
 // Position is the last delivery written so far. The server reads it before
 // it accepts a stream, so that no delivery falls between the position and
-// the first poll; if it cannot be read, polling starts from the beginning
-// (it only wakes streams that then find nothing new).
+// the first poll. If the database does not answer within ctx, the position
+// is not known and the poll reads it at its first turn.
 func (b *Bus) Position(ctx context.Context) DeliveryPosition {
-	var last DeliveryPosition
-	if err := b.db.Read.WithContext(ctx).Raw(`SELECT event_id, recipient_id FROM event_deliveries
-		ORDER BY event_id DESC, recipient_id DESC LIMIT 1`).Row().Scan(&last.event, &last.recipient); err != nil &&
-		!errors.Is(err, sql.ErrNoRows) && ctx.Err() == nil {
-		b.log.Warn("events: reading the last delivery failed; polling from the first", "err", err)
+	last, err := b.lastDelivery(ctx)
+	if err != nil && ctx.Err() == nil {
+		b.log.Warn("events: reading the last delivery failed", "err", err)
 	}
 	return last
+}
+
+func (b *Bus) lastDelivery(ctx context.Context) (DeliveryPosition, error) {
+	var last DeliveryPosition
+	err := b.db.Read.WithContext(ctx).Raw(`SELECT event_id, recipient_id FROM event_deliveries
+		ORDER BY event_id DESC, recipient_id DESC LIMIT 1`).Row().Scan(&last.event, &last.recipient)
+	if err != nil && !errors.Is(err, sql.ErrNoRows) {
+		return DeliveryPosition{}, err
+	}
+	last.known = true
+	return last, nil
 }
 
 // runPoll wakes the local streams of users who got events since the last
@@ -176,6 +188,12 @@ func (b *Bus) runPoll(ctx context.Context, last DeliveryPosition) {
 		return
 	}
 	repeat(ctx, b.poll, func() {
+		if !last.known {
+			if last, err = b.lastDelivery(ctx); err != nil && ctx.Err() == nil {
+				b.log.Warn("events: reading the last delivery failed", "err", err)
+			}
+			return
+		}
 		next, err := b.pollOnce(ctx, sqlDB, last)
 		if err != nil && ctx.Err() == nil {
 			b.log.Warn("events: polling the deliveries failed", "err", err)

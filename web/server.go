@@ -317,7 +317,9 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 	wg.Go(func() { s.db.RunCheckpoints(workCtx, 100*time.Millisecond, s.log) })
 	wg.Go(func() { trimWhenQuiet(workCtx, trimInterval, s.admission.arrivals.Load, s.db, s.log) })
 	if s.bus != nil {
-		start := s.bus.Position(ctx)
+		startCtx, cancel := context.WithTimeout(ctx, s.cfg.RequestTimeout)
+		start := s.bus.Position(startCtx)
+		cancel()
 		wg.Go(func() { s.bus.Run(workCtx, start) })
 	}
 	wg.Go(func() { s.presence.Run(workCtx, s.log) })
@@ -353,6 +355,10 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 			s.log.Warn("shutdown: closing connections still open after the grace period", "connections", tracked.closeAll())
 		}
 		cancel()
+		// Told to stop before the listener goroutine began to serve, the
+		// app's shutdown found no listener to close: closing it here makes
+		// that late start return at once.
+		_ = tracked.Close()
 		err = <-serveErr
 	}
 	stopWork()
