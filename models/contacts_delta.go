@@ -23,6 +23,25 @@ func (c *Contacts) Changed(ctx context.Context, caller *User, sinceSec int64, ds
 		since = sinceSec * 1000
 	}
 	rec := ContactSync{UserID: caller.ID, At: toMillis(c.clock.Now()), Kind: SyncIncremental}
+	query := changedQuery(c.db)
+	args := []any{caller.ID, since, caller.ID, c.norm.hash(c.hasher, caller.Phone)}
+	var users ContactList
+	err := c.onReader(ctx, func(conn *sql.Conn, qctx context.Context) error {
+		var err error
+		users, err = queryList(qctx, conn, dst, query, args...)
+		return err
+	})
+	if err != nil {
+		return ContactList{}, err
+	}
+	rec.Matched = users.N
+	c.later(&rec, start)
+	return users, nil
+}
+
+// changedQuery is Changed's statement: $1 the caller's id, $2 the first
+// millisecond wanted, $3 and $4 the caller's id and phone hash (visibleTo).
+func changedQuery(db *DB) string {
 	// The subquery's ORDER BY decides the order of group_concat: SQLite
 	// keeps a FROM-clause subquery's ORDER BY when the outer query uses an
 	// aggregate other than count, min or max (select.c), and the aggregate
@@ -38,20 +57,7 @@ func (c *Contacts) Changed(ctx context.Context, caller *User, sinceSec int64, ds
 	// the aggregate sorts.
 	matched := `address_book b JOIN users u ON u.phone_hash = b.contact_hash
 		WHERE b.owner_id = $1 AND u.profile_at >= $2 AND ` + visibleTo("$3", "$4")
-	query := c.db.SQL(`SELECT COUNT(*), CAST(group_concat(e.contact_json, ',') AS BLOB) FROM (
+	return db.SQL(`SELECT COUNT(*), CAST(group_concat(e.contact_json, ',') AS BLOB) FROM (
 			SELECT u.id FROM `+matched+` ORDER BY u.profile_at, u.id) s CROSS JOIN users e ON e.id = s.id`,
 		`SELECT COUNT(*), string_agg(u.contact_json, ',' ORDER BY u.profile_at, u.id) FROM `+matched)
-	args := []any{caller.ID, since, caller.ID, c.norm.hash(c.hasher, caller.Phone)}
-	var users ContactList
-	err := c.onReader(ctx, func(conn *sql.Conn, qctx context.Context) error {
-		var err error
-		users, err = queryList(qctx, conn, dst, query, args...)
-		return err
-	})
-	if err != nil {
-		return ContactList{}, err
-	}
-	rec.Matched = users.N
-	c.later(&rec, start)
-	return users, nil
 }
