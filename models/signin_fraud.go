@@ -84,13 +84,17 @@ func fraudKeys(p Phone) (prefix, country string) {
 	if p.IsEmail() {
 		return "", ""
 	}
-	prefix = p.E164[:max(len(p.E164)-4, 1)]
+	prefix = fraudPrefix(p)
 	country = p.ContactRegion()
 	if country == "" {
 		country = "ZZ"
 	}
 	return prefix, country
 }
+
+// fraudPrefix is a phone number's prefix, the E.164 number without its
+// last 4 digits: unlike its country, it needs no parsing.
+func fraudPrefix(p Phone) string { return p.E164[:max(len(p.E164)-4, 1)] }
 
 // guardFraud judges a code request (see the top of this file): refused
 // (nothing stored), or held (the code stored as held, its audit entry

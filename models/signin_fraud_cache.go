@@ -4,6 +4,7 @@ import (
 	"context"
 	"hash/maphash"
 	"log/slog"
+	"strings"
 	"sync"
 	"time"
 )
@@ -64,10 +65,14 @@ type pendingRefusal struct {
 // its own key, so a request of another prefix or country is never refused
 // by it.
 type fraudRefusals struct {
-	seed    maphash.Seed
-	mu      sync.Mutex
-	full    [fraudFullSlots]fraudFull
-	pending map[string]*pendingRefusal // by NetworkKey
+	seed maphash.Seed
+	mu   sync.Mutex
+	full [fraudFullSlots]fraudFull
+	// countriesUntil is the latest time a remembered country is refused
+	// until: before it, a request's country (which costs a parse of its
+	// number) is looked up too.
+	countriesUntil int64
+	pending        map[string]*pendingRefusal // by NetworkKey
 }
 
 func newFraudRefusals() *fraudRefusals {
@@ -84,19 +89,27 @@ func (r *fraudRefusals) remember(f fraudFull) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	*r.slot(f.key) = f
+	if !strings.HasPrefix(f.key, "+") {
+		r.countriesUntil = max(r.countriesUntil, f.until)
+	}
 }
 
-// refusing returns the remembered refusal of the prefix or, failing that,
-// of the country, if it still holds at nowMs.
-func (r *fraudRefusals) refusing(prefix, country string, nowMs int64) (fraudFull, bool) {
+// refusing returns the remembered refusal of the key (a prefix or a
+// country), if it still holds at nowMs.
+func (r *fraudRefusals) refusing(key string, nowMs int64) (fraudFull, bool) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	for _, key := range []string{prefix, country} {
-		if f := r.slot(key); f.key == key && nowMs < f.until {
-			return *f, true
-		}
+	if f := r.slot(key); f.key == key && nowMs < f.until {
+		return *f, true
 	}
 	return fraudFull{}, false
+}
+
+// refusingCountries reports whether a country may be remembered at nowMs.
+func (r *fraudRefusals) refusingCountries(nowMs int64) bool {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return nowMs < r.countriesUntil
 }
 
 // queue adds a refusal answered from memory to its network's pending
@@ -126,9 +139,12 @@ func (s *SignIn) refuseRemembered(p Phone, cl ClientInfo, now time.Time) *Refuse
 	if s.cfg.DemoCode != "" || p.IsEmail() {
 		return nil
 	}
-	prefix, country := fraudKeys(p)
 	nowMs := toMillis(now)
-	full, ok := s.refusals.refusing(prefix, country, nowMs)
+	full, ok := s.refusals.refusing(fraudPrefix(p), nowMs)
+	if !ok && s.refusals.refusingCountries(nowMs) {
+		_, country := fraudKeys(p)
+		full, ok = s.refusals.refusing(country, nowMs)
+	}
 	if !ok || !s.refusals.queue(apiEntry(nowMs, EventCodeRateLimited, p.E164, nil, cl, "fraud guard: "+full.detail)) {
 		return nil
 	}

@@ -18,13 +18,13 @@ func TestFraudRefusalsRefuseOnlyTheirOwnKey(t *testing.T) {
 	held := 0
 	for i := range remembered {
 		key := fmt.Sprintf("+1201%07d", i)
-		if f, ok := r.refusing(key, "US", 999); ok {
+		if f, ok := r.refusing(key, 999); ok {
 			if f.key != key {
 				t.Fatalf("%s refused by the entry of %s", key, f.key)
 			}
 			held++
 		}
-		if _, ok := r.refusing(key, "US", 1000); ok {
+		if _, ok := r.refusing(key, 1000); ok {
 			t.Fatalf("%s refused at its time", key)
 		}
 	}
@@ -32,7 +32,7 @@ func TestFraudRefusalsRefuseOnlyTheirOwnKey(t *testing.T) {
 		t.Errorf("%d of %d prefixes held in %d slots", held, remembered, fraudFullSlots)
 	}
 	for i := range remembered {
-		if _, ok := r.refusing(fmt.Sprintf("+1202%07d", i), "CA", 0); ok {
+		if _, ok := r.refusing(fmt.Sprintf("+1202%07d", i), 0); ok {
 			t.Fatalf("+1202%07d refused, never remembered", i)
 		}
 	}
