@@ -60,6 +60,101 @@ func TestPrefixLimitStopsPumping(t *testing.T) {
 	}
 }
 
+// Once the database refused a prefix, the instance answers its requests
+// from memory until the window rolls over: the same RATELIMIT and
+// retry_after, counted in the metrics at once and on each network's audit
+// row when the queued refusals are written, with no transaction of their
+// own (the audit log has none of them before that). Another prefix and
+// another country are served meanwhile; the prefix is served again the
+// moment its first codes leave the hour.
+func TestFullPrefixRefusedFromMemory(t *testing.T) {
+	e := fraudEnv(t, "--trusted-proxies", "0.0.0.0")
+	const home, other = "198.51.100.1", "198.51.100.2"
+	for i := range 20 {
+		loginFrom(e, home, fmt.Sprintf("120155500%02d", i), "").ExpectOK(t)
+	}
+	r := loginFrom(e, home, "12015550020", "")
+	r.ExpectFail(t, "RATELIMIT")
+	if r.String("retry_after") != "3600" {
+		t.Fatalf("the database's refusal: %s", r.Body)
+	}
+	e.Clock.Advance(10 * time.Minute)
+	for i := range 30 {
+		ip := home
+		if i%2 == 1 {
+			ip = other
+		}
+		r := loginFrom(e, ip, fmt.Sprintf("120155501%02d", i), "")
+		r.ExpectFail(t, "RATELIMIT")
+		if r.String("retry_after") != "3000" || !strings.Contains(r.String("errmsg"), "too many codes right now. Try again in 50 minutes") {
+			t.Fatalf("refusal %d from memory: %s", i, r.Body)
+		}
+	}
+	type row struct {
+		IP      string
+		Repeats int64
+	}
+	var rows []row
+	if err := e.Server.DB().Read.Raw("SELECT ip, repeats FROM audit_log WHERE type = 'code_rate_limited' ORDER BY id").Scan(&rows).Error; err != nil {
+		t.Fatal(err)
+	}
+	if len(rows) != 1 || rows[0] != (row{home, 0}) {
+		t.Errorf("before the queued refusals are written, the audit log has %v: the refusals from memory wrote", rows)
+	}
+	if m := string(e.Metrics().Body); !strings.Contains(m, `roster_otp_fraud_total{decision="refused",reason="prefix_hourly"} 31`) {
+		t.Errorf("metrics do not count the refusals from memory:\n%s", grepLines(m, "roster_otp_fraud"))
+	}
+	// Count writes the queued refusals first, as the server does every second.
+	detail := "fraud guard: 20 codes to +1201555 in an hour (prefix_hourly)"
+	last := webtest.Start().Add(10 * time.Minute).UnixMilli()
+	if n := e.Count("SELECT COUNT(*) FROM audit_log WHERE type = 'code_rate_limited' AND ip = ? AND repeats = 15 AND last_at = ? AND detail = ?", home, last, detail); n != 1 {
+		t.Errorf("the home network's row does not count its 16 refusals")
+	}
+	if n := e.Count("SELECT COUNT(*) FROM audit_log WHERE type = 'code_rate_limited' AND ip = ? AND repeats = 14 AND phone = '+12015550101' AND detail = ?", other, detail); n != 1 {
+		t.Errorf("the other network's refusals are not on a row of their own")
+	}
+	if n := e.Count("SELECT COUNT(*) FROM otp_codes WHERE prefix = '+1201555'"); n != 20 {
+		t.Errorf("%d codes stored for the prefix, want 20", n)
+	}
+	loginFrom(e, home, "12015560000", "").ExpectOK(t)
+	loginFrom(e, home, "33612345678", "").ExpectOK(t)
+
+	e.Clock.Advance(50*time.Minute - time.Second)
+	r = loginFrom(e, home, "12015550200", "")
+	r.ExpectFail(t, "RATELIMIT")
+	if r.String("retry_after") != "1" {
+		t.Errorf("a second before the window rolls over: %s", r.Body)
+	}
+	e.Clock.Advance(time.Second)
+	loginFrom(e, home, "12015550201", "").ExpectOK(t)
+}
+
+// A full country is remembered as a prefix is: its other prefixes are
+// refused from memory, with the database's retry_after, and other
+// countries are served.
+func TestFullCountryRefusedFromMemory(t *testing.T) {
+	e := fraudEnv(t, "--otp-country-hourly", "3")
+	for _, p := range []string{"33612345678", "33623456789", "33698765432"} {
+		e.JSON(webtest.LoginParams(p)).ExpectOK(t)
+	}
+	e.JSON(webtest.LoginParams("33687654321")).ExpectFail(t, "RATELIMIT")
+	e.Clock.Advance(30 * time.Minute)
+	r := e.JSON(webtest.LoginParams("33611111111"))
+	r.ExpectFail(t, "RATELIMIT")
+	if r.String("retry_after") != "1800" {
+		t.Errorf("another French prefix: %s", r.Body)
+	}
+	if m := string(e.Metrics().Body); !strings.Contains(m, `roster_otp_fraud_total{decision="refused",reason="country_hourly"} 2`) {
+		t.Errorf("metrics:\n%s", grepLines(m, "roster_otp_fraud"))
+	}
+	e.JSON(webtest.LoginParams(webtest.USPhone)).ExpectOK(t)
+	if n := e.Count("SELECT COUNT(*) FROM audit_log WHERE type = 'code_rate_limited' AND repeats = 1 AND detail LIKE 'fraud guard: 3 codes to FR in an hour%'"); n != 1 {
+		t.Errorf("the two refusals are not on one audit row")
+	}
+	e.Clock.Advance(30 * time.Minute)
+	e.JSON(webtest.LoginParams("33611111111")).ExpectOK(t)
+}
+
 // The daily prefix limit, and the country limits, with small values.
 func TestPrefixDailyAndCountryLimits(t *testing.T) {
 	e := fraudEnv(t, "--otp-prefix-hourly", "5", "--otp-prefix-daily", "8")

@@ -92,15 +92,26 @@ const repeatWindow = time.Hour
 // written within the last repeatWindow, if there is one. A client repeating
 // such a request adds one row an hour, not one per request.
 func auditRepeatable(tx *gorm.DB, e AuditEntry) error {
+	return auditRepeats(tx, e, 1, e.At)
+}
+
+// auditRepeats is auditRepeatable for count events like e from its
+// network, e the first and the last at lastAt: they are counted on the
+// network's row written within repeatWindow before e, or on a new row
+// that stands for all of them.
+func auditRepeats(tx *gorm.DB, e AuditEntry, count, lastAt int64) error {
 	e.IP = NetworkKey(e.IP)
-	res := tx.Exec(`UPDATE audit_log SET repeats = repeats + 1, last_at = ? WHERE id = (
+	res := tx.Exec(`UPDATE audit_log SET repeats = repeats + ?, last_at = ? WHERE id = (
 		SELECT id FROM audit_log WHERE type = ? AND ip = ? AND at >= ? AND repeats IS NOT NULL
-		ORDER BY at DESC, id DESC LIMIT 1)`, e.At, e.Type, e.IP, e.At-repeatWindow.Milliseconds())
+		ORDER BY at DESC, id DESC LIMIT 1)`, count, lastAt, e.Type, e.IP, e.At-repeatWindow.Milliseconds())
 	if res.Error != nil || res.RowsAffected > 0 {
 		return res.Error
 	}
-	none := int64(0)
-	e.Repeats = &none
+	more := count - 1
+	e.Repeats = &more
+	if more > 0 {
+		e.LastAt = &lastAt
+	}
 	return audit(tx, e)
 }
 

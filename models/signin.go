@@ -53,6 +53,9 @@ type RefusedError struct {
 	Reason     Reason
 	Message    string
 	RetryAfter time.Duration // zero when waiting does not help
+	// limit is set on a refusal by a prefix or country limit of the fraud
+	// guard, for the request to remember once committed.
+	limit *fraudFull
 }
 
 func (e *RefusedError) Error() string { return string(e.Reason) + ": " + e.Message }
@@ -122,6 +125,7 @@ type SignIn struct {
 	clock     Clock
 	cfg       SignInConfig
 	languages languageMatcher
+	refusals  *fraudRefusals // the fraud guard's full prefixes and countries (signin_fraud_cache.go)
 }
 
 // NewSignIn returns the sign-in service.
@@ -129,7 +133,8 @@ func NewSignIn(db *DB, clock Clock, cfg SignInConfig) *SignIn {
 	if cfg.OnQueued == nil {
 		cfg.OnQueued = func() {}
 	}
-	return &SignIn{db: db, clock: clock, cfg: cfg, languages: newLanguageMatcher()}
+	return &SignIn{db: db, clock: clock, cfg: cfg, languages: newLanguageMatcher(),
+		refusals: newFraudRefusals()}
 }
 
 // IsTestNumber reports whether the number is a configured test number.

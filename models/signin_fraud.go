@@ -16,7 +16,9 @@ import (
 //   - limits per number prefix (the E.164 number without its last 4
 //     digits: pumping walks a range) and per country, hourly and daily:
 //     over one, the request is refused like any quota (RATELIMIT with
-//     retry_after) and nothing is stored;
+//     retry_after) and nothing is stored; the instance then refuses the
+//     prefix or country from memory until the window rolls over
+//     (signin_fraud_cache.go);
 //   - holds: the code is stored with its reason, answered as usual, and
 //     never sent. A country whose codes stop being verified (the
 //     conversion watch), the daily budget spent, or sending switched off on
@@ -82,13 +84,17 @@ func fraudKeys(p Phone) (prefix, country string) {
 	if p.IsEmail() {
 		return "", ""
 	}
-	prefix = p.E164[:max(len(p.E164)-4, 1)]
+	prefix = fraudPrefix(p)
 	country = p.ContactRegion()
 	if country == "" {
 		country = "ZZ"
 	}
 	return prefix, country
 }
+
+// fraudPrefix is a phone number's prefix, the E.164 number without its
+// last 4 digits: unlike its country, it needs no parsing.
+func fraudPrefix(p Phone) string { return p.E164[:max(len(p.E164)-4, 1)] }
 
 // guardFraud judges a code request (see the top of this file): refused
 // (nothing stored), or held (the code stored as held, its audit entry
@@ -104,15 +110,16 @@ func (s *SignIn) guardFraud(tx *Tx, p Phone, cl ClientInfo, now time.Time) (*Ref
 	if err := f.lock(tx.DB, prefix, country); err != nil {
 		return nil, false, err
 	}
-	reason, detail, wait, err := f.overLimit(tx.DB, prefix, country, now)
+	reason, key, detail, wait, err := f.overLimit(tx.DB, prefix, country, now)
 	if err != nil {
 		return nil, false, err
 	}
 	nowMs := toMillis(now)
 	if reason != "" {
 		f.decided(tx, FraudRefused, reason)
-		return rateLimited(wait, "The service is sending too many codes right now. Try again in %s.", wait), false,
-			auditRepeatable(tx.DB, apiEntry(nowMs, EventCodeRateLimited, p.E164, nil, cl, "fraud guard: "+detail))
+		refused := rateLimited(wait, fraudRefusalMessage, wait)
+		refused.limit = &fraudFull{key: key, reason: reason, detail: detail, until: toMillis(now.Add(wait))}
+		return refused, false, auditRepeatable(tx.DB, apiEntry(nowMs, EventCodeRateLimited, p.E164, nil, cl, "fraud guard: "+detail))
 	}
 	reason, detail, err = f.holdReason(tx.DB, p.E164, country, now)
 	if err != nil || reason == "" {
@@ -147,13 +154,17 @@ func (f FraudPolicy) lock(tx *gorm.DB, prefix, country string) error {
 	return nil
 }
 
+// fraudRefusalMessage is the answer over a prefix or country limit, worded
+// like the hourly SMS cap: a pumper learns nothing a real user would not.
+const fraudRefusalMessage = "The service is sending too many codes right now. Try again in %s."
+
 // overLimit returns the first prefix or country limit the request would
-// pass (reason "": none), with a detail for the audit log and how long
-// until a code is allowed again. Refused requests store no code, so they
-// do not count. Numbers that signed in before are refused like any other:
+// pass (reason "": none), with the prefix or country it counts, a detail
+// for the audit log and how long until a code is allowed again. Refused
+// requests store no code, so they do not count. Numbers that signed in before are refused like any other:
 // sparing them would tell whoever fills a prefix which of its numbers are
 // users (holds spare them, as a hold answers like a code sent).
-func (f FraudPolicy) overLimit(tx *gorm.DB, prefix, country string, now time.Time) (string, string, time.Duration, error) {
+func (f FraudPolicy) overLimit(tx *gorm.DB, prefix, country string, now time.Time) (reason, key, detail string, wait time.Duration, err error) {
 	limits := []struct {
 		reason, what, where, key string
 		limit                    int
@@ -170,10 +181,10 @@ func (f FraudPolicy) overLimit(tx *gorm.DB, prefix, country string, now time.Tim
 		}
 		wait, err := quotaWait(tx, l.where, []any{l.key}, l.limit, l.window, now)
 		if err != nil || wait > 0 {
-			return l.reason, fmt.Sprintf("%d codes to %s in %s (%s)", l.limit, l.key, l.what, l.reason), wait, err
+			return l.reason, l.key, fmt.Sprintf("%d codes to %s in %s (%s)", l.limit, l.key, l.what, l.reason), wait, err
 		}
 	}
-	return "", "", 0, nil
+	return "", "", "", 0, nil
 }
 
 // holdReason returns why a request to the number is held (reason "": it

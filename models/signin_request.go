@@ -42,6 +42,11 @@ func (s *SignIn) RequestCode(ctx context.Context, p Phone, cl ClientInfo) error 
 	if refused != nil {
 		return refused
 	}
+	// A prefix or country the database found full is refused from memory,
+	// before anything else costs: pumping over it then takes no write.
+	if refused := s.refuseRemembered(p, cl, now); refused != nil {
+		return refused
+	}
 	lang := s.languages.choose(cl.Languages, p) // outside the writer: it parses the number
 	refused, err := WriteTx(ctx, s.db, func(tx *Tx) (*RefusedError, error) {
 		channel, err := s.chooseChannel(tx.DB, p, channel, now)
@@ -106,6 +111,9 @@ func (s *SignIn) RequestCode(ctx context.Context, p Phone, cl ClientInfo) error 
 		return err
 	}
 	if refused != nil {
+		if refused.limit != nil {
+			s.refusals.remember(*refused.limit)
+		}
 		return refused
 	}
 	return nil

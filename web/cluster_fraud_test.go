@@ -3,6 +3,7 @@ package web_test
 import (
 	"fmt"
 	"testing"
+	"time"
 
 	"roster/web/webtest"
 )
@@ -45,5 +46,39 @@ func TestFraudLimitsAcrossInstances(t *testing.T) {
 	}
 	if n := c.Count("SELECT COUNT(*) FROM otp_codes WHERE held_reason <> ''"); n != 15 {
 		t.Errorf("%d codes held, want 15", n)
+	}
+}
+
+// Each instance remembers the prefixes its database refused, and the
+// database still decides every code sent: a second pumping run at once on
+// both instances gets no code, and once the hour has passed a third gets
+// exactly the limit's 20 again.
+func TestRememberedRefusalsAcrossInstances(t *testing.T) {
+	login := func(e *webtest.Env, phone string) *webtest.Response { return e.JSON(webtest.LoginParams(phone)) }
+	a, b, _, _ := twoInstances(t, "--otp-prefix-hourly", "20")
+	run := func(from int) map[string]int {
+		var numbers []string
+		for i := range 60 {
+			numbers = append(numbers, fmt.Sprintf("12015550%03d", from+i))
+		}
+		return atOnce([]*webtest.Env{a, b}, numbers, login)
+	}
+	if got := run(0); got["OK"] != 20 || got["RATELIMIT"] != 40 {
+		t.Errorf("first run: %v, want 20 OK", got)
+	}
+	if got := run(100); got["RATELIMIT"] != 60 {
+		t.Errorf("second run: %v, want all refused", got)
+	}
+	a.Clock.Advance(time.Hour)
+	b.Clock.Advance(time.Hour)
+	if got := run(200); got["OK"] != 20 || got["RATELIMIT"] != 40 {
+		t.Errorf("an hour later: %v, want 20 OK", got)
+	}
+	if n := a.Count("SELECT COUNT(*) FROM otp_codes"); n != 40 {
+		t.Errorf("%d codes stored, want 40", n)
+	}
+	b.Count("SELECT 0") // writes B's queued refusals; A's count writes A's
+	if n := a.Count("SELECT COALESCE(SUM(1 + repeats), 0) FROM audit_log WHERE type = 'code_rate_limited'"); n != 140 {
+		t.Errorf("the audit log counts %d refusals, want 140", n)
 	}
 }

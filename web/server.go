@@ -73,6 +73,7 @@ type Server struct {
 	accounts    *models.Accounts  // users' own account changes; its chore deletes pending deletions
 	geoIP       *maxminddb.Reader // --geoip-db: sessions' countries; nil without one
 	sessions    *models.Sessions
+	signIn      *models.SignIn
 	files       models.FileStore // profile photos and uploads
 	streamsDone chan struct{}    // closed at shutdown: live event streams end
 	stopStreams sync.Once
@@ -214,6 +215,7 @@ func build(ctx context.Context, cfg Config, log *slog.Logger, opts Options, db *
 		Fraud:         s.fraudPolicy(),
 	})
 	s.outbox.OnCodeUndelivered(signIn.FallBack)
+	s.signIn = signIn
 	if s.receipts, err = newReceipts(cfg, opts.Getenv, s.outbox); err != nil {
 		return nil, err
 	}
@@ -296,6 +298,10 @@ func (s *Server) Events() *models.Events { return s.events }
 // Contacts is the contact-sync service (the dashboard reads sync state from it).
 func (s *Server) Contacts() *models.Contacts { return s.contacts }
 
+// SignIn is the sign-in service (tests write its queued refusals with
+// FlushRefusals before they read the audit log).
+func (s *Server) SignIn() *models.SignIn { return s.signIn }
+
 // MetricsApp serves /metrics alone (on --metrics-addr; tests scrape it).
 func (s *Server) MetricsApp() *fiber.App { return s.metricsApp }
 
@@ -313,6 +319,7 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 	wg.Go(func() { s.watchDatabase(workCtx, databaseCheckInterval) })
 	wg.Go(func() { s.events.Run(workCtx) })
 	wg.Go(func() { s.contacts.RunSyncLog(workCtx, time.Second, s.log) })
+	wg.Go(func() { s.signIn.RunRefusalLog(workCtx, time.Second, s.log) })
 	wg.Go(func() { s.db.RunAnalyze(workCtx, 6*time.Hour, s.log) })
 	wg.Go(func() { s.db.RunCheckpoints(workCtx, 100*time.Millisecond, s.log) })
 	wg.Go(func() { trimWhenQuiet(workCtx, trimInterval, s.admission.arrivals.Load, s.db, s.log) })
@@ -435,13 +442,15 @@ func (s *Server) DeletePendingAccounts(ctx context.Context) {
 	}
 }
 
-// Close writes the sync records still queued and releases the database
-// and the data directory; closing again returns the first answer.
+// Close writes the sync records and fraud guard refusals still queued and
+// releases the database and the data directory; closing again returns the
+// first answer.
 func (s *Server) Close() error {
 	s.closeOnce.Do(func() {
 		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 		defer cancel()
 		_, err := s.contacts.FlushSyncs(ctx)
+		err = errors.Join(err, s.signIn.FlushRefusals(ctx))
 		s.closeErr = errors.Join(err, s.closeGeoIP(), s.db.Close(), s.dirLock.release())
 	})
 	return s.closeErr

@@ -198,10 +198,14 @@ func (e *Env) SignIn(phoneDigits, device string) string {
 // Count runs a SELECT COUNT(*) query.
 func (e *Env) Count(query string, args ...any) int64 {
 	e.T.Helper()
-	// Syncs that changed nothing queue their records: write them first, as
-	// the dashboard does, so a count sees every request made before it.
+	// Syncs that changed nothing queue their records, and refusals answered
+	// from memory their audit entries: write them first (the dashboard does
+	// for syncs), so a count sees every request made before it.
 	if _, err := e.Server.Contacts().FlushSyncs(e.T.Context()); err != nil {
 		e.T.Fatalf("flush sync records: %v", err)
+	}
+	if err := e.Server.SignIn().FlushRefusals(e.T.Context()); err != nil {
+		e.T.Fatalf("flush the fraud guard's refusals: %v", err)
 	}
 	var n int64
 	if err := e.Server.DB().Read.Raw(query, args...).Scan(&n).Error; err != nil {
