@@ -164,12 +164,7 @@ func (c *Contacts) Upload(ctx context.Context, caller *User, raw []string, reset
 		// match can run before (and outside) any write.
 		err := c.onReader(ctx, func(conn *sql.Conn, qctx context.Context) error {
 			var err error
-			// SQLite joins in the list's order (sorted hashes); PostgreSQL
-			// is told that order.
-			joined := c.db.SQL("group_concat(u.contact_json, ',')", "string_agg(u.contact_json, ',' ORDER BY u.phone_hash)")
-			l := c.db.hashList("$1")
-			users, err = queryList(qctx, conn, dst, `SELECT COUNT(*), `+joined+` FROM `+l.rows+`
-				JOIN users u ON u.phone_hash = `+l.hash+` WHERE `+visibleTo("$2", "$3"), list, caller.ID, callerHash)
+			users, err = queryList(qctx, conn, dst, c.db.matchSQL(), c.db.matchList(list, hashes), caller.ID, callerHash)
 			if err != nil {
 				return err
 			}
@@ -182,6 +177,7 @@ func (c *Contacts) Upload(ctx context.Context, caller *User, raw []string, reset
 				if known, err = knownList(qctx, conn, caller.ID, digest); err != nil || known {
 					return err
 				}
+				l := c.db.hashList("$1")
 				missing, err = QueryStrings(qctx, conn, `SELECT j.value FROM `+l.rows+` WHERE NOT EXISTS (
 					SELECT 1 FROM address_book WHERE owner_id = $2 AND contact_hash = `+l.hash+`)`, list, caller.ID)
 				if err != nil || len(missing) == 0 {
@@ -406,6 +402,32 @@ func queryList(ctx context.Context, conn *sql.Conn, dst []byte, query string, ar
 func visibleTo(callerID, callerHash string) string {
 	return `u.id <> ` + callerID + ` AND (u.discoverable = 'everyone' OR (u.discoverable = 'contacts' AND EXISTS (
 	SELECT 1 FROM address_book mine WHERE mine.owner_id = u.id AND mine.contact_hash = ` + callerHash + `)))`
+}
+
+// matchSQL is the statement that finds the users among a list of hashes
+// ($1, matchList) that the caller ($2, with phone hash $3) may see: their
+// count and their entries joined by commas, in the order of their hashes.
+// SQLite joins the list's rows in their order (sorted hashes).
+// PostgreSQL finds them with one scan of the index (= ANY walks it once,
+// in order, for the whole array) rather than one lookup per row of the
+// list, and is told the order.
+func (d *DB) matchSQL() string {
+	if d.dialect == dialectPostgres {
+		return `SELECT COUNT(*), string_agg(u.contact_json, ',' ORDER BY u.phone_hash) FROM users u
+			WHERE u.phone_hash = ANY($1) AND ` + visibleTo("$2", "$3")
+	}
+	l := d.hashList("$1")
+	return `SELECT COUNT(*), group_concat(u.contact_json, ',') FROM ` + l.rows + `
+		JOIN users u ON u.phone_hash = ` + l.hash + ` WHERE ` + visibleTo("$2", "$3")
+}
+
+// matchList is matchSQL's list: the hashList on SQLite, the hashes as one
+// bytea[] on PostgreSQL.
+func (d *DB) matchList(list string, hashes [][]byte) any {
+	if d.dialect == dialectPostgres {
+		return pgArray[[]byte](hashes)
+	}
+	return list
 }
 
 // hashListSQL is how a statement reads a hashList parameter: as rows j

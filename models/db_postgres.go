@@ -342,3 +342,24 @@ func OnPgxConn(ctx context.Context, pool *sql.DB, f func(*pgx.Conn) error) error
 	defer conn.Close()
 	return conn.Raw(func(dc any) error { return f(dc.(*stdlib.Conn).Conn()) })
 }
+
+// pgArray passes a slice as one PostgreSQL array parameter. GORM expands a
+// bare slice into a list of placeholders, which the server parses and
+// binds one by one (a thousand numbers: a thousand parameters); a
+// driver.Valuer it passes whole, and pgx encodes the slice it returns as an
+// array. PostgreSQL only: SQLite has no arrays.
+type pgArray[T int64 | string | []byte] []T
+
+// Value returns the slice itself, for pgx to encode (pgx accepts any type
+// it can encode, not only database/sql's few).
+func (a pgArray[T]) Value() (driver.Value, error) { return []T(a), nil }
+
+// inList is the condition that col is one of values, with its argument:
+// on SQLite `col IN ?` (GORM writes one placeholder per value), on
+// PostgreSQL `col = ANY(?)` with the values as one array parameter.
+func inList[T int64 | string | []byte](tx *gorm.DB, col string, values []T) (string, any) {
+	if onPostgres(tx) {
+		return col + " = ANY(?)", pgArray[T](values)
+	}
+	return col + " IN ?", values
+}

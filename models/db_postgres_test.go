@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"io"
 	"log/slog"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -192,4 +193,40 @@ func TestPostgresAuditLogIsAppendOnly(t *testing.T) {
 func onEachDatabase(t *testing.T, f func(t *testing.T, db *DB)) {
 	t.Run("sqlite", func(t *testing.T) { f(t, openTestDB(t)) })
 	t.Run("postgres", func(t *testing.T) { f(t, openTestPostgres(t, PostgresPool{MaxOpen: 4, MaxIdle: 4})) })
+}
+
+// inList selects the same rows on both databases, whatever the values'
+// type: an IN list on SQLite, one array parameter on PostgreSQL.
+func TestInListSelectsTheSameRows(t *testing.T) {
+	onEachDatabase(t, func(t *testing.T, db *DB) {
+		for i, phone := range []string{"+12015550101", "+12015550102", "+12015550103"} {
+			err := db.WriteTx(context.Background(), func(tx *Tx) error {
+				return tx.Exec("INSERT INTO users (id, phone, country_code, created_at, profile_at, phone_hash) VALUES (?, ?, 1, 0, 0, ?)",
+					int64(i+1), phone, []byte{byte(i + 1), 0}).Error
+			})
+			if err != nil {
+				t.Fatal(err)
+			}
+		}
+		selected := func(col string, cond string, arg any) []int64 {
+			t.Helper()
+			var got []int64
+			if err := db.Read.Raw("SELECT id FROM users WHERE "+cond+" ORDER BY id", arg).Scan(&got).Error; err != nil {
+				t.Fatalf("%s: %v", col, err)
+			}
+			return got
+		}
+		cond, arg := inList(db.Read, "id", []int64{3, 1, 7})
+		if got := selected("id", cond, arg); !slices.Equal(got, []int64{1, 3}) {
+			t.Errorf("ids: got %v, want [1 3]", got)
+		}
+		cond, arg = inList(db.Read, "phone", []string{"+12015550102", "+19999999999"})
+		if got := selected("phone", cond, arg); !slices.Equal(got, []int64{2}) {
+			t.Errorf("phones: got %v, want [2]", got)
+		}
+		cond, arg = inList(db.Read, "phone_hash", [][]byte{{3, 0}, {2, 0}, {9, 9}})
+		if got := selected("phone_hash", cond, arg); !slices.Equal(got, []int64{2, 3}) {
+			t.Errorf("hashes: got %v, want [2 3]", got)
+		}
+	})
 }

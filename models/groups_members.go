@@ -27,9 +27,10 @@ func (g *Groups) checkLimits(tx *gorm.DB, ed *groupEdit) error {
 		// contacts only and the caller is not in their address book.
 		for _, part := range chunks(ids, 10_000) {
 			var closed []int64
-			err := tx.Raw(`SELECT u.id FROM users u WHERE u.id IN ? AND u.id <> ? AND (u.groupadd = 'nobody' OR (u.groupadd = 'contacts'
+			among, list := inList(tx, "u.id", part)
+			err := tx.Raw(`SELECT u.id FROM users u WHERE `+among+` AND u.id <> ? AND (u.groupadd = 'nobody' OR (u.groupadd = 'contacts'
 				AND NOT EXISTS (SELECT 1 FROM address_book b JOIN users c ON c.id = ? WHERE b.owner_id = u.id AND b.contact_hash = c.phone_hash)))`,
-				part, ed.callerID, ed.callerID).Scan(&closed).Error
+				list, ed.callerID, ed.callerID).Scan(&closed).Error
 			if err != nil {
 				return err
 			}
@@ -42,7 +43,8 @@ func (g *Groups) checkLimits(tx *gorm.DB, ed *groupEdit) error {
 				UserID int64
 				N      int64
 			}
-			err := tx.Raw("SELECT user_id, COUNT(*) AS n FROM group_members WHERE user_id IN ? GROUP BY user_id", part).Scan(&counts).Error
+			among, list := inList(tx, "user_id", part)
+			err := tx.Raw("SELECT user_id, COUNT(*) AS n FROM group_members WHERE "+among+" GROUP BY user_id", list).Scan(&counts).Error
 			if err != nil {
 				return err
 			}
@@ -77,16 +79,62 @@ func (g *Groups) checkLimits(tx *gorm.DB, ed *groupEdit) error {
 // lose any record of a departure.
 func (g *Groups) writeMembers(tx *gorm.DB, ed *groupEdit, changedAt int64, notices *groupNotices) error {
 	for _, part := range chunks(ed.removed, 10_000) {
+		among, list := inList(tx, "user_id", part)
 		err := tx.Exec(`INSERT INTO group_departures (group_id, user_id, left_at, added_event, left_event)
-			SELECT group_id, user_id, ?, added_event, ? FROM group_members WHERE group_id = ? AND user_id IN ?
+			SELECT group_id, user_id, ?, added_event, ? FROM group_members WHERE group_id = ? AND `+among+`
 			ON CONFLICT (group_id, user_id) DO UPDATE SET left_at = excluded.left_at, added_event = excluded.added_event, left_event = excluded.left_event`,
-			changedAt, notices.change.ID, ed.grp.ID, part).Error
+			changedAt, notices.change.ID, ed.grp.ID, list).Error
 		if err != nil {
 			return err
 		}
-		if err := tx.Exec("DELETE FROM group_members WHERE group_id = ? AND user_id IN ?", ed.grp.ID, part).Error; err != nil {
+		if err := tx.Exec("DELETE FROM group_members WHERE group_id = ? AND "+among, ed.grp.ID, list).Error; err != nil {
 			return err
 		}
+	}
+	if err := insertMembers(tx, ed, changedAt, notices); err != nil {
+		return err
+	}
+	for _, h := range ed.invite {
+		err := tx.Exec("INSERT INTO group_invites (group_id, phone_hash, added_at) VALUES (?, ?, ?) ON CONFLICT DO NOTHING", ed.grp.ID, h, changedAt).Error
+		if err != nil {
+			return err
+		}
+	}
+	for _, h := range ed.uninvite {
+		if err := tx.Exec("DELETE FROM group_invites WHERE group_id = ? AND phone_hash = ?", ed.grp.ID, h).Error; err != nil {
+			return err
+		}
+	}
+	for id, role := range ed.roles {
+		if err := tx.Exec("UPDATE group_members SET role = ? WHERE group_id = ? AND user_id = ?", role, ed.grp.ID, id).Error; err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// insertMembers writes the rows of the people the edit adds, and removes
+// any record of their departure. SQLite: multi-row VALUES, 500 rows a
+// statement. PostgreSQL: one statement for all of them, the ids and roles
+// as two array parameters rather than five parameters per row.
+func insertMembers(tx *gorm.DB, ed *groupEdit, changedAt int64, notices *groupNotices) error {
+	if len(ed.added) == 0 {
+		return nil
+	}
+	if onPostgres(tx) {
+		ids, roles := make([]int64, len(ed.added)), make([]int64, len(ed.added))
+		for i, m := range ed.added {
+			ids[i], roles[i] = m.UserID, int64(m.Role)
+		}
+		// Nobody is told they added themselves: the caller's row has no added_event.
+		err := tx.Exec(`INSERT INTO group_members (group_id, user_id, role, added_at, added_event)
+			SELECT ?, m.user_id, m.role, ?, CASE WHEN m.user_id = ? THEN NULL ELSE ?::bigint END
+			FROM unnest(?::bigint[], ?::bigint[]) AS m (user_id, role)`,
+			ed.grp.ID, changedAt, ed.callerID, notices.addedEvent(), pgArray[int64](ids), pgArray[int64](roles)).Error
+		if err != nil {
+			return err
+		}
+		return tx.Exec("DELETE FROM group_departures WHERE group_id = ? AND user_id = ANY(?)", ed.grp.ID, pgArray[int64](ids)).Error
 	}
 	for _, part := range chunks(ed.added, 500) {
 		var sb strings.Builder
@@ -109,22 +157,6 @@ func (g *Groups) writeMembers(tx *gorm.DB, ed *groupEdit, changedAt int64, notic
 			return err
 		}
 		if err := tx.Exec("DELETE FROM group_departures WHERE group_id = ? AND user_id IN ?", ed.grp.ID, ids).Error; err != nil {
-			return err
-		}
-	}
-	for _, h := range ed.invite {
-		err := tx.Exec("INSERT INTO group_invites (group_id, phone_hash, added_at) VALUES (?, ?, ?) ON CONFLICT DO NOTHING", ed.grp.ID, h, changedAt).Error
-		if err != nil {
-			return err
-		}
-	}
-	for _, h := range ed.uninvite {
-		if err := tx.Exec("DELETE FROM group_invites WHERE group_id = ? AND phone_hash = ?", ed.grp.ID, h).Error; err != nil {
-			return err
-		}
-	}
-	for id, role := range ed.roles {
-		if err := tx.Exec("UPDATE group_members SET role = ? WHERE group_id = ? AND user_id = ?", role, ed.grp.ID, id).Error; err != nil {
 			return err
 		}
 	}
@@ -165,7 +197,8 @@ func (g *Groups) usersByPhone(tx *gorm.DB, numbers []string) ([]GroupMember, [][
 	var out []GroupMember
 	for _, part := range chunks(numbers, 10_000) {
 		var us []GroupMember
-		if err := tx.Raw("SELECT id AS user_id, phone FROM users WHERE phone IN ? AND NOT awaiting_signin ORDER BY id", part).Scan(&us).Error; err != nil {
+		among, list := inList(tx, "phone", part)
+		if err := tx.Raw("SELECT id AS user_id, phone FROM users WHERE "+among+" AND NOT awaiting_signin ORDER BY id", list).Scan(&us).Error; err != nil {
 			return nil, nil, err
 		}
 		out = append(out, us...)

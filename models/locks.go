@@ -167,7 +167,7 @@ func lockUsers(tx *gorm.DB, ids ...int64) (int, error) {
 	// In ascending slices, each under PostgreSQL's cap on parameters.
 	for _, part := range chunks(sorted, 10_000) {
 		var locked []int64
-		if err := tx.Raw("SELECT id FROM users WHERE id IN ? ORDER BY id FOR "+lockUserRow, part).Scan(&locked).Error; err != nil {
+		if err := tx.Raw("SELECT id FROM users WHERE id = ANY(?) ORDER BY id FOR "+lockUserRow, pgArray[int64](part)).Scan(&locked).Error; err != nil {
 			return n, err
 		}
 		n += len(locked)
