@@ -3,7 +3,6 @@ package handlers
 import (
 	"bufio"
 	"context"
-	"fmt"
 	"io"
 	"strconv"
 	"time"
@@ -135,6 +134,28 @@ func (s *stream) write(text string) error {
 	return s.w.Flush()
 }
 
+// send writes one event. Its body goes out as it is, not copied into a
+// formatted string first: a large group's notice is sent to a thousand
+// streams at once.
+func (s *stream) send(ev models.Event) error {
+	if s.conn != nil && s.deadline > 0 {
+		_ = s.conn.SetWriteDeadline(time.Now().Add(s.deadline))
+	}
+	var head [64]byte
+	b := append(head[:0], "id: "...)
+	b = strconv.AppendInt(b, ev.ID, 10)
+	b = append(b, "\nevent: "...)
+	if _, err := s.w.Write(b); err != nil {
+		return err
+	}
+	for _, part := range []string{ev.Type, "\ndata: ", ev.Body, "\n\n"} {
+		if _, err := s.w.WriteString(part); err != nil {
+			return err
+		}
+	}
+	return s.w.Flush()
+}
+
 // sendPending sends every stored event after the last one sent.
 func (s *stream) sendPending(ctx context.Context) error {
 	for {
@@ -143,7 +164,7 @@ func (s *stream) sendPending(ctx context.Context) error {
 			return err
 		}
 		for _, ev := range evs {
-			if err := s.write(fmt.Sprintf("id: %d\nevent: %s\ndata: %s\n\n", ev.ID, ev.Type, ev.Body)); err != nil {
+			if err := s.send(ev); err != nil {
 				return err
 			}
 			s.last = ev.ID
