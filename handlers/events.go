@@ -156,21 +156,33 @@ func (s *stream) send(ev models.Event) error {
 	return s.w.Flush()
 }
 
-// sendPending sends every stored event after the last one sent.
+// sendPending sends every stored event after the last one sent, a page at
+// a time, each in a turn of the hub's (Hub.SendTurn).
 func (s *stream) sendPending(ctx context.Context) error {
 	for {
-		evs, err := s.events.Since(ctx, s.userID, s.last, 100)
-		if err != nil {
+		n, err := s.sendPage(ctx)
+		if err != nil || n < 100 {
 			return err
 		}
-		for _, ev := range evs {
-			if err := s.send(ev); err != nil {
-				return err
-			}
-			s.last = ev.ID
-		}
-		if len(evs) < 100 {
-			return nil
-		}
 	}
+}
+
+// sendPage reads and sends up to 100 events in one turn.
+func (s *stream) sendPage(ctx context.Context) (int, error) {
+	done, err := s.events.Hub().SendTurn(ctx)
+	if err != nil {
+		return 0, err
+	}
+	defer done()
+	evs, err := s.events.Since(ctx, s.userID, s.last, 100)
+	if err != nil {
+		return 0, err
+	}
+	for _, ev := range evs {
+		if err := s.send(ev); err != nil {
+			return 0, err
+		}
+		s.last = ev.ID
+	}
+	return len(evs), nil
 }
