@@ -3,7 +3,6 @@ package handlers
 import (
 	"bufio"
 	"context"
-	"fmt"
 	"io"
 	"strconv"
 	"time"
@@ -135,21 +134,55 @@ func (s *stream) write(text string) error {
 	return s.w.Flush()
 }
 
-// sendPending sends every stored event after the last one sent.
-func (s *stream) sendPending(ctx context.Context) error {
-	for {
-		evs, err := s.events.Since(ctx, s.userID, s.last, 100)
-		if err != nil {
+// send writes one event. Its body goes out as it is, not copied into a
+// formatted string first: a large group's notice is sent to a thousand
+// streams at once.
+func (s *stream) send(ev models.Event) error {
+	if s.conn != nil && s.deadline > 0 {
+		_ = s.conn.SetWriteDeadline(time.Now().Add(s.deadline))
+	}
+	var head [64]byte
+	b := append(head[:0], "id: "...)
+	b = strconv.AppendInt(b, ev.ID, 10)
+	b = append(b, "\nevent: "...)
+	if _, err := s.w.Write(b); err != nil {
+		return err
+	}
+	for _, part := range []string{ev.Type, "\ndata: ", ev.Body, "\n\n"} {
+		if _, err := s.w.WriteString(part); err != nil {
 			return err
 		}
-		for _, ev := range evs {
-			if err := s.write(fmt.Sprintf("id: %d\nevent: %s\ndata: %s\n\n", ev.ID, ev.Type, ev.Body)); err != nil {
-				return err
-			}
-			s.last = ev.ID
-		}
-		if len(evs) < 100 {
-			return nil
+	}
+	return s.w.Flush()
+}
+
+// sendPending sends every stored event after the last one sent, a page at
+// a time, each in a turn of the hub's (Hub.SendTurn).
+func (s *stream) sendPending(ctx context.Context) error {
+	for {
+		n, err := s.sendPage(ctx)
+		if err != nil || n < 100 {
+			return err
 		}
 	}
+}
+
+// sendPage reads and sends up to 100 events in one turn.
+func (s *stream) sendPage(ctx context.Context) (int, error) {
+	done, err := s.events.Hub().SendTurn(ctx)
+	if err != nil {
+		return 0, err
+	}
+	defer done()
+	evs, err := s.events.Since(ctx, s.userID, s.last, 100)
+	if err != nil {
+		return 0, err
+	}
+	for _, ev := range evs {
+		if err := s.send(ev); err != nil {
+			return 0, err
+		}
+		s.last = ev.ID
+	}
+	return len(evs), nil
 }

@@ -5,6 +5,7 @@
 package eventhub
 
 import (
+	"context"
 	"sync"
 )
 
@@ -25,6 +26,7 @@ type Hub struct {
 	// relayWake and relayRevoke, when set (Relay, on PostgreSQL), send
 	// this process's wake-ups and revocations to the other instances.
 	relayWake, relayRevoke func(ids []int64)
+	turns                  *turns // of sending (turns.go)
 }
 
 // Default caps of live streams: an app holds one per device, a few during
@@ -42,7 +44,8 @@ func New(perSession, perUser int) *Hub {
 	if perUser <= 0 {
 		perUser = DefaultStreamsPerUser
 	}
-	return &Hub{subs: map[int64]map[*Subscription]struct{}{}, perSession: perSession, perUser: perUser}
+	return &Hub{subs: map[int64]map[*Subscription]struct{}{}, perSession: perSession, perUser: perUser,
+		turns: newTurns(sendTurns(), turnStall)}
 }
 
 // Subscription is one live stream.
@@ -73,6 +76,12 @@ func (s *Subscription) wake() {
 // once, before the hub serves streams.
 func (h *Hub) Relay(wake, revoke func(ids []int64)) {
 	h.relayWake, h.relayRevoke = wake, revoke
+}
+
+// SendTurn waits for the stream's turn to read and send its events (or the
+// end of ctx) and returns the function that ends it (turns.go).
+func (h *Hub) SendTurn(ctx context.Context) (done func(), err error) {
+	return h.turns.take(ctx)
 }
 
 // Subscribe registers a stream, closing the oldest of the session's or
