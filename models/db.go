@@ -112,6 +112,7 @@ func sqliteDriver(pragmas ...string) *sqlite3.SQLiteDriver {
 // connector, which times statements in the driver (not the wait for a
 // connection) and logs slow ones.
 func openPool(path string, readOnly bool, busy time.Duration, mem SQLiteMemory, cfg *gorm.Config, log *slog.Logger) (*gorm.DB, error) {
+	keep := 0
 	pragmas := []string{fmt.Sprintf("PRAGMA mmap_size = %d", int64(mem.MmapMiB)<<20)}
 	if !readOnly {
 		// ANALYZE reads at most this many rows of each index: start-up and
@@ -124,8 +125,12 @@ func openPool(path string, readOnly bool, busy time.Duration, mem SQLiteMemory, 
 			// fsync inside the request. This bound only applies when the
 			// checkpointer does not run (tools, tests) or falls behind.
 			"PRAGMA wal_autocheckpoint = 20000")
+		// The write connection keeps its compiled statements itself
+		// (db_stmtcache.go): GORM's cache does not serve transactions.
+		keep = writeStmtCacheSize
+		cfg.PrepareStmt = false
 	}
-	pool := sql.OpenDB(&connector{dsn: dsn(path, readOnly, busy, mem), driver: sqliteDriver(pragmas...), log: log})
+	pool := sql.OpenDB(&connector{dsn: dsn(path, readOnly, busy, mem), driver: sqliteDriver(pragmas...), log: log, keepStmts: keep})
 	g, err := gorm.Open(sqlite.Dialector{Conn: pool}, cfg)
 	if err != nil {
 		pool.Close()
@@ -192,7 +197,7 @@ func open(ctx context.Context, path string, busy time.Duration, mem SQLiteMemory
 			TranslateError: true,
 			// Reuse compiled statements (SQLite parsing is a large share of a small
 			// query), bounded so that queries with IN lists of many sizes do not
-			// grow the cache without end.
+			// grow the cache without end. The readers' only: see openPool.
 			PrepareStmt:        true,
 			PrepareStmtMaxSize: 512,
 			PrepareStmtTTL:     time.Hour,
