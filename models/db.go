@@ -112,7 +112,6 @@ func sqliteDriver(pragmas ...string) *sqlite3.SQLiteDriver {
 // connector, which times statements in the driver (not the wait for a
 // connection) and logs slow ones.
 func openPool(path string, readOnly bool, busy time.Duration, mem SQLiteMemory, cfg *gorm.Config, log *slog.Logger) (*gorm.DB, error) {
-	keep := 0
 	pragmas := []string{fmt.Sprintf("PRAGMA mmap_size = %d", int64(mem.MmapMiB)<<20)}
 	if !readOnly {
 		// ANALYZE reads at most this many rows of each index: start-up and
@@ -125,12 +124,15 @@ func openPool(path string, readOnly bool, busy time.Duration, mem SQLiteMemory, 
 			// fsync inside the request. This bound only applies when the
 			// checkpointer does not run (tools, tests) or falls behind.
 			"PRAGMA wal_autocheckpoint = 20000")
+	}
+	conn := &connector{dsn: dsn(path, readOnly, busy, mem), driver: sqliteDriver(pragmas...), log: log}
+	if !readOnly {
 		// The write connection keeps its compiled statements itself
 		// (db_stmtcache.go): GORM's cache does not serve transactions.
-		keep = writeStmtCacheSize
+		conn.keepStmts, conn.begin = writeStmtCacheSize, "BEGIN IMMEDIATE" // dsn's _txlock=immediate
 		cfg.PrepareStmt = false
 	}
-	pool := sql.OpenDB(&connector{dsn: dsn(path, readOnly, busy, mem), driver: sqliteDriver(pragmas...), log: log, keepStmts: keep})
+	pool := sql.OpenDB(conn)
 	g, err := gorm.Open(sqlite.Dialector{Conn: pool}, cfg)
 	if err != nil {
 		pool.Close()

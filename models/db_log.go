@@ -36,6 +36,9 @@ type connector struct {
 	// keepStmts is how many compiled statements each connection keeps
 	// (db_stmtcache.go); 0 keeps none.
 	keepStmts int
+	// begin is the statement that begins a transaction, the one the DSN's
+	// _txlock makes the driver run; with keepStmts it is kept too.
+	begin string
 }
 
 func (c *connector) Connect(context.Context) (driver.Conn, error) {
@@ -46,6 +49,7 @@ func (c *connector) Connect(context.Context) (driver.Conn, error) {
 	t := &timedConn{conn: conn.(*sqlite3.SQLiteConn), log: c.log}
 	if c.keepStmts > 0 {
 		t.stmts = newStmtCache(c.keepStmts)
+		t.begin = c.begin
 	}
 	return t, nil
 }
@@ -56,6 +60,7 @@ type timedConn struct {
 	conn  *sqlite3.SQLiteConn
 	log   *slog.Logger
 	stmts *stmtCache // nil: every statement is compiled for its call
+	begin string     // "": the driver begins and ends transactions itself
 }
 
 var collapseList = regexp.MustCompile(`\?(\s*,\s*\?)+`)
@@ -88,8 +93,43 @@ func (c *timedConn) Close() error {
 
 func (c *timedConn) Begin() (driver.Tx, error) { return c.conn.Begin() }
 func (c *timedConn) BeginTx(ctx context.Context, opts driver.TxOptions) (driver.Tx, error) {
-	return c.conn.BeginTx(ctx, opts)
+	if c.begin == "" {
+		return c.conn.BeginTx(ctx, opts)
+	}
+	if err := c.execKept(ctx, c.begin); err != nil {
+		return nil, err
+	}
+	return keptTx{c}, nil
 }
+
+// execKept runs a statement without arguments on a kept statement, not
+// timed: BEGIN, COMMIT and ROLLBACK, which the driver would compile for
+// each transaction.
+func (c *timedConn) execKept(ctx context.Context, query string) error {
+	if cs := c.stmts.take(c.conn, query, nil); cs != nil {
+		_, err := cs.stmt.ExecContext(ctx, nil)
+		c.stmts.giveBack(cs, true)
+		return err
+	}
+	_, err := c.conn.ExecContext(ctx, query, nil)
+	return err
+}
+
+// keptTx ends a transaction begun on a kept statement as the driver's own
+// transaction does.
+type keptTx struct{ c *timedConn }
+
+func (t keptTx) Commit() error {
+	err := t.c.execKept(context.Background(), "COMMIT")
+	if err != nil {
+		// SQLite may leave the transaction open when COMMIT fails, and
+		// database/sql counts it ended: the driver rolls it back too.
+		t.c.execKept(context.Background(), "ROLLBACK")
+	}
+	return err
+}
+
+func (t keptTx) Rollback() error                    { return t.c.execKept(context.Background(), "ROLLBACK") }
 func (c *timedConn) Ping(ctx context.Context) error { return c.conn.Ping(ctx) }
 
 func (c *timedConn) ExecContext(ctx context.Context, query string, args []driver.NamedValue) (driver.Result, error) {

@@ -31,16 +31,13 @@ func writeConn(t *testing.T, db *DB, f func(c *timedConn)) {
 
 // countCompiles counts the statements SQLite compiles on the write
 // connection from now on: SQLite asks the authorizer while it compiles a
-// statement, never while it runs one. BEGIN and COMMIT are left out: the
-// driver compiles them itself, once per batch of the writer.
+// statement, never while it runs one.
 func countCompiles(t *testing.T, db *DB) *atomic.Int64 {
 	t.Helper()
 	var n atomic.Int64
 	writeConn(t, db, func(c *timedConn) {
-		c.conn.RegisterAuthorizer(func(action int, _, _, _ string) int {
-			if action != sqlite3.SQLITE_TRANSACTION {
-				n.Add(1)
-			}
+		c.conn.RegisterAuthorizer(func(int, string, string, string) int {
+			n.Add(1)
 			return sqlite3.SQLITE_OK
 		})
 	})
