@@ -125,7 +125,14 @@ func openPool(path string, readOnly bool, busy time.Duration, mem SQLiteMemory, 
 			// checkpointer does not run (tools, tests) or falls behind.
 			"PRAGMA wal_autocheckpoint = 20000")
 	}
-	pool := sql.OpenDB(&connector{dsn: dsn(path, readOnly, busy, mem), driver: sqliteDriver(pragmas...), log: log})
+	conn := &connector{dsn: dsn(path, readOnly, busy, mem), driver: sqliteDriver(pragmas...), log: log}
+	if !readOnly {
+		// The write connection keeps its compiled statements itself
+		// (db_stmtcache.go): GORM's cache does not serve transactions.
+		conn.keepStmts, conn.begin = writeStmtCacheSize, "BEGIN IMMEDIATE" // dsn's _txlock=immediate
+		cfg.PrepareStmt = false
+	}
+	pool := sql.OpenDB(conn)
 	g, err := gorm.Open(sqlite.Dialector{Conn: pool}, cfg)
 	if err != nil {
 		pool.Close()
@@ -192,7 +199,7 @@ func open(ctx context.Context, path string, busy time.Duration, mem SQLiteMemory
 			TranslateError: true,
 			// Reuse compiled statements (SQLite parsing is a large share of a small
 			// query), bounded so that queries with IN lists of many sizes do not
-			// grow the cache without end.
+			// grow the cache without end. The readers' only: see openPool.
 			PrepareStmt:        true,
 			PrepareStmtMaxSize: 512,
 			PrepareStmtTTL:     time.Hour,

@@ -33,6 +33,12 @@ type connector struct {
 	dsn    string
 	driver *sqlite3.SQLiteDriver
 	log    *slog.Logger
+	// keepStmts is how many compiled statements each connection keeps
+	// (db_stmtcache.go); 0 keeps none.
+	keepStmts int
+	// begin is the statement that begins a transaction, the one the DSN's
+	// _txlock makes the driver run; with keepStmts it is kept too.
+	begin string
 }
 
 func (c *connector) Connect(context.Context) (driver.Conn, error) {
@@ -40,14 +46,21 @@ func (c *connector) Connect(context.Context) (driver.Conn, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &timedConn{conn: conn.(*sqlite3.SQLiteConn), log: c.log}, nil
+	t := &timedConn{conn: conn.(*sqlite3.SQLiteConn), log: c.log}
+	if c.keepStmts > 0 {
+		t.stmts = newStmtCache(c.keepStmts)
+		t.begin = c.begin
+	}
+	return t, nil
 }
 
 func (c *connector) Driver() driver.Driver { return c.driver }
 
 type timedConn struct {
-	conn *sqlite3.SQLiteConn
-	log  *slog.Logger
+	conn  *sqlite3.SQLiteConn
+	log   *slog.Logger
+	stmts *stmtCache // nil: every statement is compiled for its call
+	begin string     // "": the driver begins and ends transactions itself
 }
 
 var collapseList = regexp.MustCompile(`\?(\s*,\s*\?)+`)
@@ -73,20 +86,73 @@ func (c *timedConn) PrepareContext(ctx context.Context, query string) (driver.St
 	return &timedStmt{stmt: st.(*sqlite3.SQLiteStmt), conn: c, query: query}, nil
 }
 
-func (c *timedConn) Close() error              { return c.conn.Close() }
+func (c *timedConn) Close() error {
+	c.stmts.close()
+	return c.conn.Close()
+}
+
 func (c *timedConn) Begin() (driver.Tx, error) { return c.conn.Begin() }
 func (c *timedConn) BeginTx(ctx context.Context, opts driver.TxOptions) (driver.Tx, error) {
-	return c.conn.BeginTx(ctx, opts)
+	if c.begin == "" {
+		return c.conn.BeginTx(ctx, opts)
+	}
+	if err := c.execKept(ctx, c.begin); err != nil {
+		return nil, err
+	}
+	return keptTx{c}, nil
 }
+
+// execKept runs a statement without arguments on a kept statement, not
+// timed: BEGIN, COMMIT and ROLLBACK, which the driver would compile for
+// each transaction.
+func (c *timedConn) execKept(ctx context.Context, query string) error {
+	if cs := c.stmts.take(c.conn, query, nil); cs != nil {
+		_, err := cs.stmt.ExecContext(ctx, nil)
+		c.stmts.giveBack(cs, true)
+		return err
+	}
+	_, err := c.conn.ExecContext(ctx, query, nil)
+	return err
+}
+
+// keptTx ends a transaction begun on a kept statement as the driver's own
+// transaction does.
+type keptTx struct{ c *timedConn }
+
+func (t keptTx) Commit() error {
+	err := t.c.execKept(context.Background(), "COMMIT")
+	if err != nil {
+		// SQLite may leave the transaction open when COMMIT fails, and
+		// database/sql counts it ended: the driver rolls it back too.
+		t.c.execKept(context.Background(), "ROLLBACK")
+	}
+	return err
+}
+
+func (t keptTx) Rollback() error                    { return t.c.execKept(context.Background(), "ROLLBACK") }
 func (c *timedConn) Ping(ctx context.Context) error { return c.conn.Ping(ctx) }
 
 func (c *timedConn) ExecContext(ctx context.Context, query string, args []driver.NamedValue) (driver.Result, error) {
 	defer c.done(query, time.Now())
+	if cs := c.stmts.take(c.conn, query, args); cs != nil {
+		res, err := cs.stmt.ExecContext(ctx, args)
+		c.stmts.giveBack(cs, true)
+		return res, err
+	}
 	return c.conn.ExecContext(ctx, query, args)
 }
 
 func (c *timedConn) QueryContext(ctx context.Context, query string, args []driver.NamedValue) (driver.Rows, error) {
 	start := time.Now()
+	if cs := c.stmts.take(c.conn, query, args); cs != nil {
+		rows, err := cs.stmt.QueryContext(ctx, args)
+		if err != nil {
+			c.stmts.giveBack(cs, true)
+			c.done(query, start)
+			return nil, err
+		}
+		return &timedRows{SQLiteRows: rows.(*sqlite3.SQLiteRows), conn: c, query: query, start: start, lent: cs}, nil
+	}
 	rows, err := c.conn.QueryContext(ctx, query, args)
 	if err != nil {
 		c.done(query, start)
@@ -141,11 +207,17 @@ type timedRows struct {
 	conn  *timedConn
 	query string
 	start time.Time
+	lent  *cachedStmt // the connection's kept statement, given back on Close
 }
 
 func (r *timedRows) Close() error {
 	defer r.conn.done(r.query, r.start)
-	return r.SQLiteRows.Close()
+	err := r.SQLiteRows.Close()
+	if r.lent != nil {
+		r.conn.stmts.giveBack(r.lent, false) // closing the rows reset it
+		r.lent = nil
+	}
+	return err
 }
 
 // gormLog is GORM's logger: failures only, with where they happened and

@@ -11,7 +11,8 @@
 //
 //	db_*        the store: the two SQLite pools and the writer goroutine
 //	            (db_writer.go), PostgreSQL (db_postgres.go), the file and
-//	            write health, statement logging; migrate.go and migrations/
+//	            write health, statement logging, the writer's compiled
+//	            statements (db_stmtcache.go); migrate.go and migrations/
 //	            for the schema, locks.go for the lock order of rules that
 //	            read and then write
 //	signin_*    one-time codes: requests, the guards and quotas, verifying,
