@@ -42,6 +42,8 @@ type DB struct {
 	// file is the SQLite file as opened (db_file.go): a commit into a file
 	// deleted or replaced since then is not acknowledged.
 	file dbFile
+	// readers is how many read connections SQLite's read pool keeps.
+	readers int
 }
 
 // dsn builds the connection string. Pragmas must be in the DSN: a PRAGMA
@@ -242,7 +244,7 @@ func open(ctx context.Context, path string, busy time.Duration, mem SQLiteMemory
 	ckpt := sql.OpenDB(&connector{dsn: dsn(path, false, busy, mem), driver: sqliteDriver(), log: sqlLog})
 	ckpt.SetMaxOpenConns(1)
 	d := &DB{Write: w, Read: r, dialect: dialectSQLite, ckpt: ckpt, writes: make(chan *writeJob), closed: make(chan struct{}),
-		file: dbFile{path: path, opened: opened}}
+		file: dbFile{path: path, opened: opened}, readers: n}
 	d.writer.Go(d.runWriter)
 	if err := d.analyzeIfNeeded(ctx, log); err != nil {
 		d.Close()
@@ -300,17 +302,23 @@ func (d *DB) RunAnalyze(ctx context.Context, every time.Duration, log *slog.Logg
 // closed (and opened again when needed).
 const readerMaxIdle = 30 * time.Second
 
-// ReleaseMemory gives back the write connection's page cache (PRAGMA
-// shrink_memory): after a burst of writes it holds up to its cache size
-// of pages no one may read again soon. Like Analyze it runs on the
-// connection by itself, not through WriteTx: it changes nothing stored.
-// The readers release theirs when they close (readerMaxIdle). Then the C
+// ReleaseMemory gives back the page caches: the write connection's (PRAGMA
+// shrink_memory: after a burst of writes it holds up to its cache size of
+// pages no one may read again soon), and the idle readers', by closing
+// them now rather than when readerMaxIdle has passed: the server calls
+// this once when a burst is over, and a cache freed after that call would
+// stay in the C library's heap. Like Analyze it runs on the connection by
+// itself, not through WriteTx: it changes nothing stored. Then the C
 // library is asked to return what SQLite freed (db_malloc.go).
 func (d *DB) ReleaseMemory(ctx context.Context) error {
 	if d.dialect == dialectPostgres {
 		return nil
 	}
 	err := d.Write.WithContext(ctx).Exec("PRAGMA shrink_memory").Error
+	if rsql, rerr := d.Read.DB(); rerr == nil {
+		rsql.SetMaxIdleConns(0) // closes the idle readers; those in use close when given back
+		rsql.SetMaxIdleConns(d.readers)
+	}
 	trimCHeap()
 	return err
 }

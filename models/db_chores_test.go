@@ -44,8 +44,29 @@ func TestChoreOnOneInstance(t *testing.T) {
 func TestReleaseMemory(t *testing.T) {
 	ctx := context.Background()
 	db := openTestDB(t)
+	var n int
+	if err := db.Read.Raw("SELECT count(*) FROM users").Scan(&n).Error; err != nil {
+		t.Fatal(err)
+	}
+	rsql, err := db.Read.DB()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if idle := rsql.Stats().Idle; idle == 0 {
+		t.Fatal("no idle reader before the release")
+	}
 	if err := db.ReleaseMemory(ctx); err != nil {
 		t.Fatalf("SQLite: %v", err)
+	}
+	if idle := rsql.Stats().Idle; idle != 0 {
+		t.Errorf("%d idle readers kept their caches after the release", idle)
+	}
+	// The pool keeps readers again afterwards.
+	if err := db.Read.Raw("SELECT count(*) FROM users").Scan(&n).Error; err != nil {
+		t.Fatal(err)
+	}
+	if idle := rsql.Stats().Idle; idle != 1 {
+		t.Errorf("%d idle readers after a read following the release, want 1", idle)
 	}
 	if err := db.WriteTx(ctx, func(tx *Tx) error { return tx.Exec("CREATE TABLE after_release (x INTEGER)").Error }); err != nil {
 		t.Errorf("a write after the release: %v", err)
