@@ -119,8 +119,6 @@ func (c *Contacts) FlushSyncs(ctx context.Context) (dropped int, err error) {
 // RunSyncLog writes the queued records every interval until ctx is done,
 // then once more.
 func (c *Contacts) RunSyncLog(ctx context.Context, every time.Duration, log *slog.Logger) {
-	t := time.NewTicker(every)
-	defer t.Stop()
 	flush := func(ctx context.Context) {
 		dropped, err := c.FlushSyncs(ctx)
 		if err != nil && ctx.Err() == nil {
@@ -130,15 +128,5 @@ func (c *Contacts) RunSyncLog(ctx context.Context, every time.Duration, log *slo
 			log.Warn("contact sync records dropped: the queue was full", "records", dropped)
 		}
 	}
-	for {
-		select {
-		case <-ctx.Done():
-			final, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-			flush(final)
-			cancel()
-			return
-		case <-t.C:
-			flush(ctx)
-		}
-	}
+	flushEvery(ctx, every, flush)
 }

@@ -323,6 +323,16 @@ func (d *DB) ReleaseMemory(ctx context.Context) error {
 	return err
 }
 
+// flushEvery calls flush every interval until ctx is done, then once more
+// with five seconds of its own: the queues written in batches (sync
+// records, remembered refusals) are not lost at shutdown.
+func flushEvery(ctx context.Context, every time.Duration, flush func(context.Context)) {
+	repeat(ctx, every, func() { flush(ctx) })
+	final, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	flush(final)
+}
+
 // repeat calls fn every interval until ctx is done (the database's chores).
 func repeat(ctx context.Context, every time.Duration, fn func()) {
 	t := time.NewTicker(every)

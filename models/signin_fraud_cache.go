@@ -208,22 +208,10 @@ func (r *fraudRefusals) requeue(rows []pendingRefusal) {
 // RunRefusalLog writes the refusals answered from memory every interval
 // until ctx is done, then once more.
 func (s *SignIn) RunRefusalLog(ctx context.Context, every time.Duration, log *slog.Logger) {
-	t := time.NewTicker(every)
-	defer t.Stop()
 	flush := func(ctx context.Context) {
 		if err := s.FlushRefusals(ctx); err != nil && ctx.Err() == nil {
 			log.Warn("fraud guard refusals: writing to the audit log failed; kept for the next try", "err", err)
 		}
 	}
-	for {
-		select {
-		case <-ctx.Done():
-			final, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-			flush(final)
-			cancel()
-			return
-		case <-t.C:
-			flush(ctx)
-		}
-	}
+	flushEvery(ctx, every, flush)
 }
