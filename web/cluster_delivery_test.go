@@ -5,6 +5,7 @@ import (
 	"net/http"
 	"sync"
 	"testing"
+	"time"
 
 	"roster/web/webtest"
 )
@@ -18,7 +19,7 @@ func TestUndeliveredReceiptsAcrossInstances(t *testing.T) {
 	a, b, _, _ := twoInstances(t, "--otp-channel", "twilio,voice", "--twilio-base-url", sms.URL, "--twilio-account-sid", twilioSID,
 		"--twilio-from", "+15005550006", "--webhook-url", hook.URL, "--base-url", publicURL)
 	a.JSON(webtest.LoginParams(webtest.USPhone)).ExpectOK(t)
-	a.Server.Worker().RunOnce(context.Background())
+	waitUntilSent(t, a)
 
 	var wg sync.WaitGroup
 	statuses := make([]int, 20)
@@ -39,5 +40,22 @@ func TestUndeliveredReceiptsAcrossInstances(t *testing.T) {
 	}
 	if n := a.Count("SELECT COUNT(*) FROM audit_log WHERE type = 'code_fallback'"); n != 1 {
 		t.Errorf("%d fallback entries", n)
+	}
+}
+
+// waitUntilSent waits until the one queued message has been handed to its
+// provider. Both instances' background workers run too, and either may
+// hold the message when this instance's worker looks, so running one turn
+// here is not enough: a receipt that arrives before the send is recorded
+// finds no attempt to move on.
+func waitUntilSent(t *testing.T, e *webtest.Env) {
+	t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for e.Count("SELECT COUNT(*) FROM outbox WHERE state = 'sent'") == 0 {
+		if time.Now().After(deadline) {
+			t.Fatal("the code was not sent within 10 s")
+		}
+		e.Server.Worker().RunOnce(context.Background())
+		time.Sleep(10 * time.Millisecond)
 	}
 }
