@@ -2,6 +2,7 @@ package handlers_test
 
 import (
 	"fmt"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -352,4 +353,35 @@ func TestAddressBookWritesPerUserAreBounded(t *testing.T) {
 	if n := e.Count("SELECT COUNT(*) FROM address_book"); n != 3 {
 		t.Errorf("after the wait the reset did not go through: %d numbers", n)
 	}
+}
+
+// The delta sync finds a number's contact while a user holds it, and only
+// then: before bob signs up, after he signs up, after he moves to another
+// number (carol's number book entry is not his), after another account
+// takes his old number, and after that account is deleted. (On SQLite each
+// book row carries the holder's id; every test also checks that it is
+// exact, in webtest's cleanup.)
+func TestDeltaFollowsTheNumbersHolder(t *testing.T) {
+	e := webtest.NewPeople(t)
+	alice := e.SignIn(alicePhone, "a")
+	e.GetContacts(t, alice, map[string]any{"phones": "+" + bobPhone + ",+" + aliceNewPhone})
+	delta := func(want ...string) {
+		t.Helper()
+		got := contactPhones(e.GetContacts(t, alice, map[string]any{"ts": 0}))
+		if !slices.Equal(got, want) {
+			t.Errorf("delta: %v, want %v", got, want)
+		}
+	}
+	delta()
+	bob := e.SignIn(bobPhone, "b")
+	delta(bobPhone)
+	changePhone(t, e, bob, aliceNewPhone, nil).ExpectOK(t)
+	delta(aliceNewPhone)
+	e.Clock.Advance(time.Minute) // the number's next code may be asked for
+	other := e.SignIn(bobPhone, "c")
+	delta(aliceNewPhone, bobPhone)
+	e.JSON(map[string]any{"op": "deleteaccount", "token": other, "confirm": bobPhone}).ExpectOK(t)
+	delta(aliceNewPhone)
+	e.JSON(map[string]any{"op": "deleteaccount", "token": bob, "confirm": aliceNewPhone}).ExpectOK(t)
+	delta()
 }
