@@ -31,6 +31,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"slices"
 	"strconv"
 	"strings"
@@ -52,7 +53,16 @@ func userPhone(i int) string {
 type bench struct {
 	base   string
 	client *http.Client
-	prober *prober // started by the first signIns
+	prober *prober // started by fanOut or the first signIns
+	// With --server-times: the server's log, and whether each of the
+	// prober's sign-ins so far was idle (false) or during a fan-out (true).
+	serverLog   string
+	probeDuring []bool
+	// readersNice is the nice value of this process (the 1,000 streams'
+	// readers) during the fan-out: phones are not on the server's machine,
+	// and at 19 their reading takes the CPU the server and the prober
+	// leave. 0: unchanged.
+	readersNice int
 }
 
 type options struct {
@@ -60,6 +70,10 @@ type options struct {
 	bin        string
 	rounds     int
 	fanoutOnly bool
+	// serverTimes runs the server with its access log and reports the
+	// prober's sign-ins as the server timed them too.
+	serverTimes bool
+	readersNice int
 }
 
 func main() {
@@ -73,6 +87,8 @@ func main() {
 	flag.StringVar(&o.bin, "bin", "", "roster binary to measure (default: build this checkout)")
 	flag.IntVar(&o.rounds, "rounds", 5, "changes of the 1,000-member group measured, one after the other")
 	flag.BoolVar(&o.fanoutOnly, "fanout-only", false, "measure the fan-out only (no setgroup and delta sync cases)")
+	flag.IntVar(&o.readersNice, "readers-nice", 0, "nice value of the 1,000 streams' readers during the fan-out (19: they take only the CPU the server and the prober leave, as phones elsewhere would; 0: unchanged)")
+	flag.BoolVar(&o.serverTimes, "server-times", false, "also report the sign-ins as the server timed them, from its access log (the server logs at info level)")
 	flag.Parse()
 	if o.rounds < 1 {
 		fmt.Fprintln(os.Stderr, "groupbench: --rounds must be at least 1")
@@ -123,7 +139,11 @@ func run(o options) error {
 	}
 	addr := l.Addr().String()
 	l.Close()
-	cmd := exec.Command(bin, append([]string{"--addr", addr, "--log-level", "warn", "--max-connections-per-ip", "0",
+	level := "warn"
+	if o.serverTimes {
+		level = "info"
+	}
+	cmd := exec.Command(bin, append([]string{"--addr", addr, "--log-level", level, "--max-connections-per-ip", "0",
 		"--otp-ip-hourly", "0", "--otp-ip-daily", "0", "--groups-per-user", "100000", "--group-max-members", "2000"}, common...)...)
 	cmd.Env = append(env, "ROSTER_TEST_NUMBERS="+strings.Join(tn, ","), "ROSTER_ADMIN_PASSWORD=groupbench-admin-password")
 	logf, err := os.Create(filepath.Join(work, "server.log"))
@@ -136,6 +156,10 @@ func run(o options) error {
 	}
 	defer func() { _ = cmd.Process.Signal(syscall.SIGTERM); _ = cmd.Wait() }()
 	b := &bench{base: "http://" + addr, client: &http.Client{Timeout: time.Minute, Transport: &http.Transport{MaxIdleConnsPerHost: 2000}}}
+	b.readersNice = o.readersNice
+	if o.serverTimes {
+		b.serverLog = logf.Name()
+	}
 	for i := 0; ; i++ {
 		if res, err := b.client.Get(b.base + "/readyz"); err == nil {
 			res.Body.Close()
@@ -228,6 +252,16 @@ func (b *bench) cases(tokens map[int]string, o options) error {
 // times, times a change of the group reaching all of them, with sign-ins
 // idle just before and during.
 func (b *bench) fanOut(tokens map[int]string, gid string, rounds int) error {
+	// The prober starts before this process lowers its priority, so that
+	// it keeps the server's.
+	if err := b.startProber(1); err != nil {
+		return err
+	}
+	if b.readersNice != 0 {
+		if err := reniceSelf(b.readersNice); err != nil {
+			return err
+		}
+	}
 	var mu sync.Mutex
 	var got []time.Duration // arrivals of the round under way
 	var start time.Time
@@ -284,6 +318,7 @@ func (b *bench) fanOut(tokens map[int]string, gid string, rounds int) error {
 			return err
 		}
 		idle = append(idle, d...)
+		b.probeDuring = append(b.probeDuring, make([]bool, len(d))...)
 		mu.Lock()
 		got, armed, start = nil, true, time.Now()
 		mu.Unlock()
@@ -303,6 +338,7 @@ func (b *bench) fanOut(tokens map[int]string, gid string, rounds int) error {
 				return err
 			}
 			during = append(during, d...)
+			b.probeDuring = append(b.probeDuring, true)
 		}
 		mu.Lock()
 		arrivals := slices.Sorted(slices.Values(got))
@@ -322,6 +358,45 @@ func (b *bench) fanOut(tokens map[int]string, gid string, rounds int) error {
 		ms(median(last)), ms(slices.Max(last)), ms(median(firsts)), ms(median(medians)), rounds)
 	report(fmt.Sprintf("sign-in, idle (10 before each round, %d rounds)", rounds), idle)
 	report("sign-in during that fan-out", during)
+	if b.serverLog != "" {
+		return b.reportServerTimes()
+	}
+	return nil
+}
+
+// reportServerTimes reports the prober's sign-ins as the server timed them
+// (the access log's duration: from the request read to the reply written
+// to the socket's buffer), idle and during the fan-out. They are the last
+// login lines of the log, in the order they were made.
+func (b *bench) reportServerTimes() error {
+	raw, err := os.ReadFile(b.serverLog)
+	if err != nil {
+		return err
+	}
+	loginDuration := regexp.MustCompile(`duration=(\S+) .*op=login\b`)
+	var all []time.Duration
+	for _, line := range strings.Split(string(raw), "\n") {
+		if m := loginDuration.FindStringSubmatch(line); m != nil {
+			d, err := time.ParseDuration(m[1])
+			if err != nil {
+				return fmt.Errorf("server log: %q: %v", m[1], err)
+			}
+			all = append(all, d)
+		}
+	}
+	if len(all) < len(b.probeDuring) {
+		return fmt.Errorf("server log: %d sign-ins, the prober made %d", len(all), len(b.probeDuring))
+	}
+	var idle, during []time.Duration
+	for i, d := range all[len(all)-len(b.probeDuring):] {
+		if b.probeDuring[i] {
+			during = append(during, d)
+		} else {
+			idle = append(idle, d)
+		}
+	}
+	report("sign-in, idle, as the server timed it", idle)
+	report("sign-in during that fan-out, as the server timed it", during)
 	return nil
 }
 
@@ -335,21 +410,8 @@ func median(ds []time.Duration) time.Duration {
 // this one's CPU, busy reading the 1,000 streams (a phone signing in is
 // not the phones holding the streams).
 func (b *bench) signIns(user, n int) ([]time.Duration, error) {
-	if b.prober == nil {
-		cmd := exec.Command(os.Args[0], "probe", b.base, strconv.Itoa(user))
-		cmd.Stderr = os.Stderr
-		in, err := cmd.StdinPipe()
-		if err != nil {
-			return nil, err
-		}
-		out, err := cmd.StdoutPipe()
-		if err != nil {
-			return nil, err
-		}
-		if err := cmd.Start(); err != nil {
-			return nil, err
-		}
-		b.prober = &prober{cmd: cmd, in: in, out: bufio.NewScanner(out)}
+	if err := b.startProber(user); err != nil {
+		return nil, err
 	}
 	if _, err := fmt.Fprintln(b.prober.in, n); err != nil {
 		return nil, err
@@ -366,6 +428,49 @@ func (b *bench) signIns(user, n int) ([]time.Duration, error) {
 		ds = append(ds, time.Duration(us)*time.Microsecond)
 	}
 	return ds, nil
+}
+
+// startProber starts the prober for user, once.
+func (b *bench) startProber(user int) error {
+	if b.prober != nil {
+		return nil
+	}
+	cmd := exec.Command(os.Args[0], "probe", b.base, strconv.Itoa(user))
+	cmd.Stderr = os.Stderr
+	in, err := cmd.StdinPipe()
+	if err != nil {
+		return err
+	}
+	out, err := cmd.StdoutPipe()
+	if err != nil {
+		return err
+	}
+	if err := cmd.Start(); err != nil {
+		return err
+	}
+	b.prober = &prober{cmd: cmd, in: in, out: bufio.NewScanner(out)}
+	return nil
+}
+
+// reniceSelf gives every thread of this process the nice value n. Linux
+// keeps a nice value per thread, and a thread started later inherits its
+// creator's, so every thread so far is set. The server and the prober,
+// started before, keep theirs.
+func reniceSelf(n int) error {
+	tasks, err := os.ReadDir("/proc/self/task")
+	if err != nil {
+		return err
+	}
+	for _, t := range tasks {
+		tid, err := strconv.Atoi(t.Name())
+		if err != nil {
+			continue
+		}
+		if err := syscall.Setpriority(syscall.PRIO_PROCESS, tid, n); err != nil {
+			return fmt.Errorf("nice thread %d: %w", tid, err)
+		}
+	}
+	return nil
 }
 
 // prober is the process that times sign-ins (probe).
