@@ -358,9 +358,7 @@ func TestAddressBookWritesPerUserAreBounded(t *testing.T) {
 // The delta sync finds a number's contact while a user holds it, and only
 // then: before bob signs up, after he signs up, after he moves to another
 // number (carol's number book entry is not his), after another account
-// takes his old number, and after that account is deleted. (On SQLite each
-// book row carries the holder's id; every test also checks that it is
-// exact, in webtest's cleanup.)
+// takes his old number, and after that account is deleted.
 func TestDeltaFollowsTheNumbersHolder(t *testing.T) {
 	e := webtest.NewPeople(t)
 	alice := e.SignIn(alicePhone, "a")

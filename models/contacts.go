@@ -271,12 +271,9 @@ func (c *Contacts) Upload(ctx context.Context, caller *User, raw []string, reset
 			}
 		}
 		if len(hashes) > 0 {
-			// On SQLite each row carries the id of the user holding its
-			// number (contact_user_id: migration 0030).
-			sqlite := `INSERT OR IGNORE INTO address_book (owner_id, contact_hash, contact_user_id)
-				SELECT ?, ` + l.hash + `, (SELECT u.id FROM users u WHERE u.phone_hash = ` + l.hash + `) FROM ` + l.rows
-			postgres := `INSERT INTO address_book (owner_id, contact_hash) SELECT ?, ` + l.hash + ` FROM ` + l.rows + ` ON CONFLICT DO NOTHING`
-			err := tx.Exec(c.db.SQL(sqlite, postgres), caller.ID, toStore).Error
+			into := `address_book (owner_id, contact_hash) SELECT ?, ` + l.hash + ` FROM ` + l.rows
+			err := tx.Exec(c.db.SQL("INSERT OR IGNORE INTO "+into, "INSERT INTO "+into+" ON CONFLICT DO NOTHING"),
+				caller.ID, toStore).Error
 			if err != nil {
 				return written{}, err
 			}

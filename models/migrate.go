@@ -20,8 +20,7 @@ var migrationFiles embed.FS
 // dialect names a database engine that has a migrations folder of its own.
 // Both folders hold the same versions expressing the same schema: a
 // database records only versions, so version N means the same tables on
-// either engine. (One column exists on SQLite alone, kept by its one
-// writer: address_book.contact_user_id, migration 0030.)
+// either engine.
 type dialect string
 
 const (

@@ -106,13 +106,9 @@ func postgresSchema(t *testing.T, g *gorm.DB) (map[string]map[string]column, []s
 	return schema, indexes
 }
 
-// sqliteOnly are the columns that exist on SQLite alone, kept exact by its
-// one writer (migration 0030 says why PostgreSQL has none).
-var sqliteOnly = map[string]bool{"address_book.contact_user_id": true}
-
-// Every table and column of one database is in the other (but sqliteOnly),
-// with the same type class and nullability, and every index SQLite names
-// exists on PostgreSQL (which adds its own for primary keys and UNIQUE).
+// Every table and column of one database is in the other, with the same
+// type class and nullability, and every index SQLite names exists on
+// PostgreSQL (which adds its own for primary keys and UNIQUE).
 func TestPostgresSchemaMatchesSQLite(t *testing.T) {
 	t.Parallel()
 	lite, liteIndexes := sqliteSchema(t, testDB(t).Read)
@@ -128,7 +124,6 @@ func TestPostgresSchemaMatchesSQLite(t *testing.T) {
 		for name, want := range cols {
 			got, ok := pg[table][name]
 			switch {
-			case !ok && sqliteOnly[table+"."+name]:
 			case !ok:
 				t.Errorf("column %s.%s is missing on PostgreSQL", table, name)
 			case got != want:

@@ -20,8 +20,7 @@ func (w *seedWorld) writeBooks(ctx context.Context, conn *sql.Conn, hasher *mode
 	const booksPerTx = 200
 	for lo := 0; lo < cfg.Books; lo += booksPerTx {
 		err := seedTx(ctx, conn, func(tx *sql.Tx) error {
-			ins, err := newMultiInsert(ctx, tx, "INSERT OR IGNORE INTO address_book (owner_id, contact_hash, contact_user_id) VALUES ",
-				"(?,?,(SELECT id FROM users WHERE phone_hash = ?))", 3, 500)
+			ins, err := newMultiInsert(ctx, tx, "INSERT OR IGNORE INTO address_book (owner_id, contact_hash) VALUES ", "(?,?)", 2, 500)
 			if err != nil {
 				return err
 			}
@@ -52,7 +51,7 @@ func (w *seedWorld) writeBooks(ctx context.Context, conn *sql.Conn, hasher *mode
 				}
 				slices.SortFunc(book, func(x, y []byte) int { return strings.Compare(string(x), string(y)) })
 				for _, h := range book {
-					if err := ins.add(ctx, owner, h, h); err != nil {
+					if err := ins.add(ctx, owner, h); err != nil {
 						return err
 					}
 				}
