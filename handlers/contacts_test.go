@@ -383,3 +383,59 @@ func TestDeltaFollowsTheNumbersHolder(t *testing.T) {
 	e.JSON(map[string]any{"op": "deleteaccount", "token": bob, "confirm": aliceNewPhone}).ExpectOK(t)
 	delta()
 }
+
+// The delta sync answers the same whichever way it looks for changes: by
+// walking the caller's book (many changes since ts) or the changes since ts
+// (fewer than half the book). Every ts from before the first change to
+// after the last is asked and checked against the changes as made: the
+// users changed in or after that second, visible to the caller, oldest
+// first.
+func TestDeltaPlansAgree(t *testing.T) {
+	e := webtest.NewPeople(t)
+	alice := e.SignIn(alicePhone, "a")
+	type person struct {
+		phone, token string
+		visible      bool
+	}
+	var people []person
+	book := []string{"+" + alicePhone, "+12015550390", "+12015550391", "+12015550392", "+12015550393"} // herself and 4 non-users
+	for i := range 12 {
+		p := fmt.Sprintf("120155503%02d", i)
+		people = append(people, person{phone: p, token: e.SignIn(p, "d"), visible: true})
+		book = append(book, "+"+p)
+	}
+	e.GetContacts(t, alice, map[string]any{"phones": strings.Join(book, ",")})
+	e.SetProfile(t, people[3].token, map[string]any{"discoverable": "nobody"})
+	e.SetProfile(t, people[5].token, map[string]any{"discoverable": "contacts"})
+	e.SetProfile(t, people[7].token, map[string]any{"discoverable": "contacts"})
+	e.GetContacts(t, people[7].token, map[string]any{"phones": "+" + alicePhone})
+	people[3].visible, people[5].visible = false, false
+
+	// Each person changes once more, in a shuffled order, some within one
+	// second; alice changes too (never her own contact).
+	type change struct {
+		who int
+		sec int64
+	}
+	var changes []change
+	for i, who := range []int{4, 0, 9, 3, 11, 1, 5, 8, 2, 10, 7, 6} {
+		e.Clock.Advance([]time.Duration{time.Second, 300 * time.Millisecond}[i%2])
+		e.SetProfile(t, people[who].token, map[string]any{"status": fmt.Sprint("change ", i)})
+		changes = append(changes, change{who, e.Clock.Now().Unix()})
+		if i == 6 {
+			e.SetProfile(t, alice, map[string]any{"status": "alice changed"})
+		}
+	}
+	for ts := changes[0].sec - 1; ts <= changes[len(changes)-1].sec+1; ts++ {
+		var want []string
+		for _, c := range changes {
+			if c.sec >= ts && people[c.who].visible {
+				want = append(want, people[c.who].phone)
+			}
+		}
+		got := contactPhones(e.GetContacts(t, alice, map[string]any{"ts": ts}))
+		if !slices.Equal(got, want) {
+			t.Errorf("ts %d (%d s after the first change): %v, want %v", ts, ts-changes[0].sec, got, want)
+		}
+	}
+}

@@ -23,11 +23,17 @@ func (c *Contacts) Changed(ctx context.Context, caller *User, sinceSec int64, ds
 		since = sinceSec * 1000
 	}
 	rec := ContactSync{UserID: caller.ID, At: toMillis(c.clock.Now()), Kind: SyncIncremental}
-	query := changedQuery(c.db)
 	args := []any{caller.ID, since, caller.ID, c.norm.hash(c.hasher, caller.Phone)}
 	var users ContactList
 	err := c.onReader(ctx, func(conn *sql.Conn, qctx context.Context) error {
-		var err error
+		fromChanges, err := fewChangesSince(qctx, conn, caller.ID, since)
+		if err != nil {
+			return err
+		}
+		query := changedFromBookQuery(c.db)
+		if fromChanges {
+			query = changedFromChangesQuery(c.db)
+		}
 		users, err = queryList(qctx, conn, dst, query, args...)
 		return err
 	})
@@ -39,9 +45,36 @@ func (c *Contacts) Changed(ctx context.Context, caller *User, sinceSec int64, ds
 	return users, nil
 }
 
-// changedQuery is Changed's statement: $1 the caller's id, $2 the first
-// millisecond wanted, $3 and $4 the caller's id and phone hash (visibleTo).
-func changedQuery(db *DB) string {
+// fewChangesSince reports whether fewer users changed their profile since
+// the millisecond since than half the numbers in the owner's address book.
+// Then the delta sync walks those changes (changedFromChangesQuery), one
+// address-book lookup each, rather than the book (changedFromBookQuery), one
+// phone-hash lookup per number: a client that syncs every few hours finds a
+// handful of changes among thousands of users. Per row the walk of changes
+// costs about half again the walk of the book (on SQLite, 100,000 users:
+// 1.1 and 0.76 µs), hence half the book. The count stops at that bound, so
+// the question costs at most half a book's index entries.
+func fewChangesSince(ctx context.Context, conn *sql.Conn, ownerID, since int64) (bool, error) {
+	if since == 0 {
+		return false, nil
+	}
+	var book, changed int64
+	if err := conn.QueryRowContext(ctx, `SELECT COUNT(*) FROM address_book WHERE owner_id = $1`, ownerID).Scan(&book); err != nil {
+		return false, err
+	}
+	bound := book / 2
+	if bound == 0 {
+		return false, nil
+	}
+	err := conn.QueryRowContext(ctx, `SELECT COUNT(*) FROM (SELECT 1 FROM users WHERE profile_at >= $1 LIMIT $2) c`,
+		since, bound).Scan(&changed)
+	return changed < bound, err
+}
+
+// changedFromBookQuery is Changed's statement walking the caller's address
+// book: $1 the caller's id, $2 the first millisecond wanted, $3 and $4 the
+// caller's id and phone hash (visibleTo).
+func changedFromBookQuery(db *DB) string {
 	// The subquery's ORDER BY decides the order of group_concat: SQLite
 	// keeps a FROM-clause subquery's ORDER BY when the outer query uses an
 	// aggregate other than count, min or max (select.c), and the aggregate
@@ -60,4 +93,24 @@ func changedQuery(db *DB) string {
 	return db.SQL(`SELECT COUNT(*), CAST(group_concat(e.contact_json, ',') AS BLOB) FROM (
 			SELECT u.id FROM `+matched+` ORDER BY u.profile_at, u.id) s CROSS JOIN users e ON e.id = s.id`,
 		`SELECT COUNT(*), string_agg(u.contact_json, ',' ORDER BY u.profile_at, u.id) FROM `+matched)
+}
+
+// changedFromChangesQuery is Changed's statement walking the users changed
+// since the second parameter (the same parameters, the same rows in the
+// same order as changedFromBookQuery): the index users_profile_at gives
+// them in the reply's order (profile_at, then id, the rowid), so SQLite does
+// not sort, and each is looked up in the caller's book by its primary key.
+// SQLite numbers $N parameters in the order they first appear, not by N, so
+// there they are written ?N.
+func changedFromChangesQuery(db *DB) string {
+	where := func(owner, since, callerID, callerHash string) string {
+		return `u.profile_at >= ` + since + ` AND EXISTS (
+			SELECT 1 FROM address_book b WHERE b.owner_id = ` + owner + ` AND b.contact_hash = u.phone_hash) AND ` +
+			visibleTo(callerID, callerHash)
+	}
+	return db.SQL(`SELECT COUNT(*), CAST(group_concat(s.entry, ',') AS BLOB) FROM (
+			SELECT u.contact_json AS entry FROM users u INDEXED BY users_profile_at WHERE `+where("?1", "?2", "?3", "?4")+`
+			ORDER BY u.profile_at, u.id) s`,
+		`SELECT COUNT(*), string_agg(u.contact_json, ',' ORDER BY u.profile_at, u.id) FROM users u WHERE `+
+			where("$1", "$2", "$3", "$4"))
 }

@@ -1,6 +1,7 @@
 package models
 
 import (
+	"database/sql"
 	"slices"
 	"strings"
 	"testing"
@@ -16,7 +17,41 @@ func TestChangedPlan(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	rows, err := sqlDB.Query("EXPLAIN QUERY PLAN "+changedQuery(db), 1, 0, 1, make([]byte, PhoneHashLen))
+	plan := queryPlan(t, sqlDB, changedFromBookQuery(db))
+	at := func(prefix string) int {
+		return slices.IndexFunc(plan, func(s string) bool { return strings.HasPrefix(s, prefix) })
+	}
+	index, sorted, outer, entry := at("SEARCH u USING COVERING INDEX users_phone_hash"), at("USE TEMP B-TREE FOR ORDER BY"),
+		at("SCAN s"), at("SEARCH e USING INTEGER PRIMARY KEY")
+	if index < 0 || sorted < index || outer < sorted || entry < outer {
+		t.Errorf("plan:\n%s", strings.Join(plan, "\n"))
+	}
+}
+
+// Walking the changes, SQLite reads them from users_profile_at in the
+// reply's order, looks each up in the book by its primary key, and does
+// not sort.
+func TestChangedFromChangesPlan(t *testing.T) {
+	db := testDB(t)
+	sqlDB, err := db.Read.DB()
+	if err != nil {
+		t.Fatal(err)
+	}
+	plan := strings.Join(queryPlan(t, sqlDB, changedFromChangesQuery(db)), "\n")
+	for _, want := range []string{"SEARCH u USING INDEX users_profile_at (profile_at>?)", "SEARCH b USING PRIMARY KEY (owner_id=? AND contact_hash=?)"} {
+		if !strings.Contains(plan, want) {
+			t.Errorf("plan lacks %q:\n%s", want, plan)
+		}
+	}
+	if strings.Contains(plan, "TEMP B-TREE") {
+		t.Errorf("plan sorts:\n%s", plan)
+	}
+}
+
+// queryPlan is SQLite's plan of a delta-sync statement, one line a step.
+func queryPlan(t *testing.T, sqlDB *sql.DB, query string) []string {
+	t.Helper()
+	rows, err := sqlDB.Query("EXPLAIN QUERY PLAN "+query, 1, 0, 1, make([]byte, PhoneHashLen))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -33,12 +68,5 @@ func TestChangedPlan(t *testing.T) {
 	if err := rows.Err(); err != nil {
 		t.Fatal(err)
 	}
-	at := func(prefix string) int {
-		return slices.IndexFunc(plan, func(s string) bool { return strings.HasPrefix(s, prefix) })
-	}
-	index, sorted, outer, entry := at("SEARCH u USING COVERING INDEX users_phone_hash"), at("USE TEMP B-TREE FOR ORDER BY"),
-		at("SCAN s"), at("SEARCH e USING INTEGER PRIMARY KEY")
-	if index < 0 || sorted < index || outer < sorted || entry < outer {
-		t.Errorf("plan:\n%s", strings.Join(plan, "\n"))
-	}
+	return plan
 }
