@@ -45,7 +45,7 @@ func New(perSession, perUser int) *Hub {
 		perUser = DefaultStreamsPerUser
 	}
 	return &Hub{subs: map[int64]map[*Subscription]struct{}{}, perSession: perSession, perUser: perUser,
-		turns: newTurns(sendTurns(), turnStall)}
+		turns: newTurns(sendTurns(), turnStall, sendBurst, sendPause)}
 }
 
 // Subscription is one live stream.

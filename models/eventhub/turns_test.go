@@ -52,7 +52,7 @@ func TestSendTurnsWaitForAFreeTurn(t *testing.T) {
 // turn after the stall time, and the others go on; its own late done
 // then gives back nothing more.
 func TestSendTurnGivenBackAfterAStall(t *testing.T) {
-	tr := newTurns(1, 10*time.Millisecond)
+	tr := newTurns(1, 10*time.Millisecond, time.Hour, 0)
 	stuck, err := tr.take(context.Background())
 	if err != nil {
 		t.Fatal(err)
@@ -71,5 +71,43 @@ func TestSendTurnGivenBackAfterAStall(t *testing.T) {
 	next()
 	if n := len(tr.slots); n != 0 {
 		t.Fatalf("%d turns taken after both are done, want 0", n)
+	}
+}
+
+// Turns start within a burst at once; after it, they wait for its pause
+// to end (here longer than their context lasts, and the slot they held
+// while waiting is free again); with no pause, the next burst starts at
+// once.
+func TestSendTurnsPauseAfterABurst(t *testing.T) {
+	take := func(tr *turns) error {
+		ctx, cancel := context.WithTimeout(context.Background(), 50*time.Millisecond)
+		defer cancel()
+		done, err := tr.take(ctx)
+		if err == nil {
+			done()
+		}
+		return err
+	}
+	long := newTurns(1, time.Hour, time.Hour, time.Hour)
+	for i := range 3 {
+		if err := take(long); err != nil {
+			t.Fatalf("turn %d within the burst: %v", i, err)
+		}
+	}
+	paused := newTurns(1, time.Hour, time.Nanosecond, time.Hour)
+	if err := take(paused); err != nil {
+		t.Fatalf("the first turn: %v", err)
+	}
+	if err := take(paused); !errors.Is(err, context.DeadlineExceeded) {
+		t.Fatalf("a turn after the burst: %v, want to wait for the pause", err)
+	}
+	if n := len(paused.slots); n != 0 {
+		t.Fatalf("%d turns held after a wait for the pause ended with its context", n)
+	}
+	unpaused := newTurns(1, time.Hour, time.Nanosecond, 0)
+	for i := range 3 {
+		if err := take(unpaused); err != nil {
+			t.Fatalf("turn %d with no pause: %v", i, err)
+		}
 	}
 }
