@@ -135,7 +135,13 @@ func NewEvents(db *DB, clock Clock, log *slog.Logger, cfg EventsConfig) *Events 
 	if pool, err := db.Read.DB(); err == nil && pool.Stats().MaxOpenConnections > 0 {
 		readers = pool.Stats().MaxOpenConnections
 	}
-	return &Events{db: db, clock: clock, cfg: cfg, log: log, hub: eventhub.New(cfg.StreamsPerSession, cfg.StreamsPerUser), wake: poll.NewWake(),
+	// Streams pace their sends on SQLite: there a turn (a read of the
+	// stream's deliveries and its write) is this process's CPU. On
+	// PostgreSQL a turn mostly waits for the database server, and pauses
+	// would only slow the fan-out: a 1,000-member group's took 0.96 s
+	// instead of 0.22 with them.
+	hub := eventhub.New(cfg.StreamsPerSession, cfg.StreamsPerUser, !db.Postgres())
+	return &Events{db: db, clock: clock, cfg: cfg, log: log, hub: hub, wake: poll.NewWake(),
 		streamReads: make(chan struct{}, max(1, readers/2)), recent: newRecentEvents()}
 }
 

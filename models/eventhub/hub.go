@@ -7,6 +7,7 @@ package eventhub
 import (
 	"context"
 	"sync"
+	"time"
 )
 
 // Hub connects the fan-out worker and session revocation to the live streams
@@ -36,16 +37,22 @@ const (
 	DefaultStreamsPerUser    = 10
 )
 
-// New returns an empty hub with these caps (<= 0: the defaults).
-func New(perSession, perUser int) *Hub {
+// New returns an empty hub with these caps (<= 0: the defaults). paced
+// makes streams send in bursts with pauses between them (turns.go): for a
+// database in this process, where a turn's time is this machine's CPU.
+func New(perSession, perUser int, paced bool) *Hub {
 	if perSession <= 0 {
 		perSession = DefaultStreamsPerSession
 	}
 	if perUser <= 0 {
 		perUser = DefaultStreamsPerUser
 	}
+	pause := time.Duration(0)
+	if paced {
+		pause = sendPause
+	}
 	return &Hub{subs: map[int64]map[*Subscription]struct{}{}, perSession: perSession, perUser: perUser,
-		turns: newTurns(sendTurns(), turnStall, sendBurst, sendPause)}
+		turns: newTurns(sendTurns(), turnStall, sendBurst, pause)}
 }
 
 // Subscription is one live stream.

@@ -17,7 +17,7 @@ func ready(ch chan struct{}) bool {
 
 // A stream over the session's cap ends the session's oldest one only.
 func TestSubscribeOverCapEndsTheOldest(t *testing.T) {
-	h := New(2, 10)
+	h := New(2, 10, true)
 	first := h.Subscribe(1, 7)
 	second := h.Subscribe(1, 7)
 	other := h.Subscribe(1, 8)
@@ -38,7 +38,7 @@ func TestSubscribeOverCapEndsTheOldest(t *testing.T) {
 // Notify and RevokeSessions act here and are relayed; the local variants
 // (what another instance relayed) are not relayed again.
 func TestRelay(t *testing.T) {
-	h := New(0, 0)
+	h := New(0, 0, true)
 	var woken, revoked []int64
 	h.Relay(func(ids []int64) { woken = append(woken, ids...) }, func(ids []int64) { revoked = append(revoked, ids...) })
 	s := h.Subscribe(1, 7)

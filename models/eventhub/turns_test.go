@@ -12,7 +12,7 @@ import (
 // taken the next stream waits (here until its context ends), and a turn
 // given back goes to it.
 func TestSendTurnsWaitForAFreeTurn(t *testing.T) {
-	h := New(0, 0)
+	h := New(0, 0, true)
 	if got, want := cap(h.turns.slots), max(1, runtime.GOMAXPROCS(0)/2); got != want {
 		t.Fatalf("%d turns, want %d", got, want)
 	}
