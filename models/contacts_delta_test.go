@@ -1,7 +1,9 @@
 package models
 
 import (
+	"bytes"
 	"database/sql"
+	"fmt"
 	"slices"
 	"strings"
 	"testing"
@@ -69,4 +71,52 @@ func queryPlan(t *testing.T, sqlDB *sql.DB, query string) []string {
 		t.Fatal(err)
 	}
 	return plan
+}
+
+// The delta sync walks the changes only when fewer users changed since ts
+// than half the caller's book; a full sync (ts 0) and an empty book walk
+// the book. (TestDeltaPlansAgree, in handlers, checks that both walks give
+// the same reply.)
+func TestFewChangesSince(t *testing.T) {
+	onEachDatabase(t, func(t *testing.T, db *DB) {
+		ctx := t.Context()
+		// Users 1..6 changed at second 1..6; user 1 has 8 numbers in their
+		// book (half: 4), user 2 none.
+		for i := int64(1); i <= 6; i++ {
+			if err := db.Write.Exec(`INSERT INTO users (id, phone, country_code, created_at, profile_at) VALUES (?, ?, 1, 0, ?)`,
+				i, fmt.Sprintf("+1201555010%d", i), i*1000).Error; err != nil {
+				t.Fatal(err)
+			}
+		}
+		for j := range 8 {
+			if err := db.Write.Exec(`INSERT INTO address_book (owner_id, contact_hash) VALUES (1, ?)`, bytes.Repeat([]byte{byte(j)}, PhoneHashLen)).Error; err != nil {
+				t.Fatal(err)
+			}
+		}
+		sqlDB, err := db.Read.DB()
+		if err != nil {
+			t.Fatal(err)
+		}
+		conn, err := sqlDB.Conn(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer conn.Close()
+		for _, c := range []struct {
+			owner, since int64
+			want         bool
+		}{
+			{1, 0, false},    // a full sync
+			{1, 1000, false}, // 6 changed, not fewer than 4
+			{1, 3000, false}, // 4 changed
+			{1, 4000, true},  // 3 changed
+			{1, 7000, true},  // none
+			{2, 7000, false}, // an empty book
+		} {
+			got, err := fewChangesSince(ctx, conn, c.owner, c.since)
+			if err != nil || got != c.want {
+				t.Errorf("owner %d since %d: %v, %v; want %v", c.owner, c.since, got, err, c.want)
+			}
+		}
+	})
 }

@@ -90,7 +90,8 @@ func flushEvery(ctx context.Context, every time.Duration, flush func(context.Con
 	flush(final)
 }
 
-// repeat calls fn every interval until ctx is done (the database's chores).
+// repeat calls fn every interval until ctx is done (the database's chores,
+// the streams' presence).
 func repeat(ctx context.Context, every time.Duration, fn func()) {
 	t := time.NewTicker(every)
 	defer t.Stop()

@@ -63,18 +63,11 @@ func (p *Presence) Close(ctx context.Context, id int64) error {
 // Run refreshes this instance's rows twice per ttl until ctx is done: one
 // statement per 500 streams, not a write per stream.
 func (p *Presence) Run(ctx context.Context, log *slog.Logger) {
-	t := time.NewTicker(p.ttl / 2)
-	defer t.Stop()
-	for {
-		select {
-		case <-ctx.Done():
-			return
-		case <-t.C:
-		}
+	repeat(ctx, p.ttl/2, func() {
 		if err := p.Refresh(ctx); err != nil && ctx.Err() == nil {
 			log.Error("event streams: refreshing their presence failed", "err", err)
 		}
-	}
+	})
 }
 
 // Refresh extends the rows of this instance's streams by the ttl.

@@ -71,6 +71,9 @@ func (t *turns) take(ctx context.Context) (done func(), err error) {
 // waitForBurst waits, if the current burst is over, for its pause to end,
 // and starts the next burst.
 func (t *turns) waitForBurst(ctx context.Context) error {
+	if t.pause == 0 { // not paced
+		return nil
+	}
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	now := time.Now()
