@@ -84,6 +84,7 @@ func (h *Admin) renderUser(c *fiber.Ctx, status int, notice *views.Notice) error
 		return err
 	}
 	vm.Activity = auditVMs(det.Activity)
+	vm.Numbers = auditVMs(det.Numbers)
 	groups, err := h.dash.UserGroups(c.UserContext(), u.ID)
 	if err != nil {
 		return err

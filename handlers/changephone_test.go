@@ -1,8 +1,10 @@
 package handlers_test
 
 import (
+	"fmt"
 	"net/http"
 	"net/http/httptest"
+	"strings"
 	"testing"
 	"time"
 
@@ -76,6 +78,12 @@ func TestChangePhone(t *testing.T) {
 	if n := e.Count("SELECT COUNT(*) FROM audit_log WHERE type = 'phone_changed' AND user_id = ? AND detail LIKE ?",
 		uid, "from +"+alicePhone+" to +"+aliceNewPhone+"%"); n != 1 {
 		t.Errorf("%d phone_changed entries", n)
+	}
+	// The dashboard's user page keeps the change apart from the activity.
+	history := e.AdminLogin("root", "viewer").Get(fmt.Sprintf("/admin/users/%d", uid)).TestID(t, "number-history")
+	if rows := history.Find(webtest.TestIDSelector("audit-row")); rows.Length() != 1 ||
+		!strings.Contains(rows.Text(), "from +"+alicePhone+" to +"+aliceNewPhone) {
+		t.Errorf("number history on the user page: %q", history.Text())
 	}
 
 	// Dave, who has the new number, finds alice: in a full sync and in an

@@ -55,8 +55,13 @@ func TestRecycledNumberOfAnInactiveAccount(t *testing.T) {
 		t.Errorf("lost accounts listed: %d; %s", n, list.Body)
 	}
 	page := admin.Get(fmt.Sprintf("/admin/users/%d", oldID))
-	if page.TestIDText(t, "state") != "number-lost" || !strings.Contains(string(page.Body), "number_recycled") {
+	if page.TestIDText(t, "state") != "number-lost" || !strings.Contains(page.TestID(t, "number-history").Text(), "number_recycled") {
 		t.Errorf("the old account's page: %s", page.Body)
+	}
+	// The new holder's page names the account the number was taken from.
+	if h := admin.Get(fmt.Sprintf("/admin/users/%d", newID)).TestID(t, "number-history").Text(); !strings.Contains(h, "number_recycled") ||
+		!strings.Contains(h, fmt.Sprintf("account %d, last seen", oldID)) {
+		t.Errorf("the new account's number history: %s", h)
 	}
 	// An administrator deletes the old account, typing the number it had.
 	admin.Post(fmt.Sprintf("/admin/users/%d/delete", oldID), map[string]string{"password": webtest.AdminPassword, "confirm": "+" + alicePhone})

@@ -14,6 +14,10 @@ type UserDetail struct {
 	Sessions []Session
 	Codes    []CodeRow
 	Activity []AuditEntry
+	// Numbers is the account's changes of number, and the detachments
+	// from a number it held or now holds, newest first: kept apart from
+	// Activity, whose last 100 entries sign-ins and syncs soon fill.
+	Numbers []AuditEntry
 }
 
 // UserByID returns one user.
@@ -40,7 +44,14 @@ func (d *Dashboard) UserDetail(ctx context.Context, id int64) (*UserDetail, erro
 	if det.Codes, err = d.codes(ctx, "phone = ?", []any{u.Phone}, 20); err != nil {
 		return nil, err
 	}
-	err = db.Where("phone = ? OR user_id = ?", u.Phone, u.ID).Order("at DESC, id DESC").Limit(100).Find(&det.Activity).Error
+	if err := db.Where("phone = ? OR user_id = ?", u.Phone, u.ID).Order("at DESC, id DESC").Limit(100).Find(&det.Activity).Error; err != nil {
+		return nil, err
+	}
+	// A recycled number's entry names the account it was taken from: the
+	// new holder's page finds it by the number.
+	err = db.Where("(user_id = ? AND type IN ?) OR (phone = ? AND type = ?)",
+		u.ID, []string{EventPhoneChanged, EventNumberRecycled}, u.Phone, EventNumberRecycled).
+		Order("at DESC, id DESC").Limit(100).Find(&det.Numbers).Error
 	return det, err
 }
 
