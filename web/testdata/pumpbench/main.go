@@ -9,6 +9,11 @@
 //	go run ./web/testdata/pumpbench            # the bot as fast as it goes
 //	go run ./web/testdata/pumpbench --rate 200 # 200 requests a second
 //
+// With --returning the users signed in once before the bot starts, as the
+// service's users have: run with --server-args "--otp-prefix-hourly 0
+// --otp-prefix-daily 0", the bot fills the users' country's limit instead
+// of its prefix's, which holds only numbers that never signed in.
+//
 // Each run starts a fresh server (the console channel, whose log lines
 // carry the codes the users then enter) behind a trusted proxy address, so
 // that X-Forwarded-For gives every request its own network. It lives in
@@ -44,9 +49,13 @@ func main() {
 	people := flag.Int("users", 200, "real users who sign in during the run")
 	together := flag.Int("user-conns", 4, "real users signing in at once")
 	rate := flag.Int("rate", 0, "the bot's requests a second (0 = as fast as its connections go)")
+	returning := flag.Bool("returning", false, "the real users signed in once before the bot starts (the country's limits never hold them)")
 	serverArgs := flag.String("server-args", "", "more flags for both servers, space-separated (e.g. \"--otp-prefix-hourly 0\" for a run without the prefix limit)")
 	flag.Parse()
-	b := bench{pumped: *pumped, bots: *bots, people: *people, together: *together, rate: *rate, args: strings.Fields(*serverArgs)}
+	b := bench{pumped: *pumped, bots: *bots, people: *people, together: *together, rate: *rate, returning: *returning, args: strings.Fields(*serverArgs)}
+	if b.returning {
+		b.args = append(b.args, "--otp-resend-cooldown", "1s")
+	}
 	if err := run(*bin, b); err != nil {
 		fmt.Fprintln(os.Stderr, "pumpbench:", err)
 		os.Exit(1)
@@ -56,6 +65,7 @@ func main() {
 // bench is one comparison's settings (the flags).
 type bench struct {
 	pumped, bots, people, together, rate int
+	returning                            bool
 	args                                 []string
 }
 
@@ -157,6 +167,12 @@ func runOnce(bin, dir string, b bench) (result, error) {
 		pace = t.C
 	}
 
+	if b.returning {
+		// Their first sign-in, untimed, before the bot; then past the
+		// number's resend cooldown (1 s in this mode).
+		signInAll(client, base, codes, b, func(time.Duration, time.Duration) {})
+		time.Sleep(1100 * time.Millisecond)
+	}
 	start := time.Now()
 	var pumpOK, pumpRefused atomic.Int64
 	var pumping sync.WaitGroup
@@ -187,40 +203,14 @@ func runOnce(bin, dir string, b bench) (result, error) {
 	}
 	var mu sync.Mutex
 	var signIns []time.Duration
-	var users sync.WaitGroup
-	nextUser := atomic.Int64{}
-	for range b.together {
-		users.Go(func() {
-			for {
-				i := int(nextUser.Add(1) - 1)
-				if i >= b.people {
-					return
-				}
-				// Each user in a prefix of its own, from an address of its own.
-				phone := fmt.Sprintf("1202%03d0100", 300+i)
-				ip := fmt.Sprintf("192.0.%d.%d", 2+i/250, 1+i%250)
-				r, took, err := login(client, base, ip, phone, "")
-				if err != nil || r.Result != "OK" {
-					continue
-				}
-				code, err := codes.wait("+" + phone)
-				if err != nil {
-					continue
-				}
-				v, vtook, err := login(client, base, ip, phone, code)
-				if err != nil || v.Result != "OK" || v.Token == "" {
-					continue
-				}
-				mu.Lock()
-				res.served++
-				res.request = append(res.request, took)
-				res.verify = append(res.verify, vtook)
-				signIns = append(signIns, took+vtook)
-				mu.Unlock()
-			}
-		})
-	}
-	users.Wait()
+	signInAll(client, base, codes, b, func(took, vtook time.Duration) {
+		mu.Lock()
+		defer mu.Unlock()
+		res.served++
+		res.request = append(res.request, took)
+		res.verify = append(res.verify, vtook)
+		signIns = append(signIns, took+vtook)
+	})
 	pumping.Wait()
 	res.wall = time.Since(start)
 	res.pumpOK, res.pumpRefused = pumpOK.Load(), pumpRefused.Load()
@@ -292,14 +282,54 @@ func (l *codeLog) scan(each func(phone, code string) bool) error {
 	return sc.Err()
 }
 
-// wait returns the newest code logged for the number, waiting for the
-// delivery worker to send it.
-func (l *codeLog) wait(e164 string) (string, error) {
+// signInAll signs each real user in (both steps), a few at once, and
+// tells served the two steps' times of each that got a token.
+func signInAll(client *http.Client, base string, codes *codeLog, b bench, served func(took, vtook time.Duration)) {
+	var users sync.WaitGroup
+	nextUser := atomic.Int64{}
+	for range b.together {
+		users.Go(func() {
+			for {
+				i := int(nextUser.Add(1) - 1)
+				if i >= b.people {
+					return
+				}
+				// Each user in a prefix of its own, from an address of its own.
+				phone := fmt.Sprintf("1202%03d0100", 300+i)
+				ip := fmt.Sprintf("192.0.%d.%d", 2+i/250, 1+i%250)
+				before, err := codes.count("+" + phone)
+				if err != nil {
+					continue
+				}
+				r, took, err := login(client, base, ip, phone, "")
+				if err != nil || r.Result != "OK" {
+					continue
+				}
+				code, err := codes.wait("+"+phone, before)
+				if err != nil {
+					continue
+				}
+				v, vtook, err := login(client, base, ip, phone, code)
+				if err != nil || v.Result != "OK" || v.Token == "" {
+					continue
+				}
+				served(took, vtook)
+			}
+		})
+	}
+	users.Wait()
+}
+
+// wait returns the code logged for the number after the first `after`,
+// waiting for the delivery worker to send it.
+func (l *codeLog) wait(e164 string, after int) (string, error) {
 	for range 200 {
-		code := ""
+		code, n := "", 0
 		if err := l.scan(func(p, c string) bool {
 			if p == e164 {
-				code = c
+				if n++; n > after {
+					code = c
+				}
 			}
 			return true
 		}); err != nil {
