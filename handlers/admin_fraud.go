@@ -68,21 +68,25 @@ func windowText(d time.Duration) string {
 
 // fraudLimits writes the prefix and country limits for the page.
 func fraudLimits(p models.FraudPolicy) string {
-	limit := func(what string, hourly, daily int) string {
-		per := []string{}
+	per := func(hourly, daily int) string {
+		var out []string
 		if hourly > 0 {
-			per = append(per, fmt.Sprintf("%d an hour", hourly))
+			out = append(out, fmt.Sprintf("%d an hour", hourly))
 		}
 		if daily > 0 {
-			per = append(per, fmt.Sprintf("%d a day", daily))
+			out = append(out, fmt.Sprintf("%d a day", daily))
 		}
-		if len(per) == 0 {
-			return "no limit per " + what
-		}
-		return "at most " + strings.Join(per, " and ") + " per " + what
+		return strings.Join(out, " or ")
 	}
-	return "codes are refused past " + limit("number prefix (the number without its last 4 digits)", p.PrefixPerHour, p.PrefixPerDay) +
-		", " + limit("country", p.CountryPerHour, p.CountryPerDay)
+	prefix := "no limit per number prefix"
+	if n := per(p.PrefixPerHour, p.PrefixPerDay); n != "" {
+		prefix = "a number prefix (the number without its last 4 digits) is refused codes past " + n
+	}
+	country := "no limit per country"
+	if n := per(p.CountryPerHour, p.CountryPerDay); n != "" {
+		country = "once a country was sent " + n + ", only its numbers that signed in before get codes"
+	}
+	return prefix + "; " + country
 }
 
 // ReleaseCountry is POST /admin/fraud/release (password re-check): a

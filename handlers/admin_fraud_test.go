@@ -53,6 +53,9 @@ func TestConversionWatchHoldReleaseRecover(t *testing.T) {
 	if page.Status != http.StatusOK {
 		t.Fatalf("fraud page: %d", page.Status)
 	}
+	if want := "a number prefix (the number without its last 4 digits) is refused codes past 100 a day; once a country was sent 500 an hour or 5000 a day, only its numbers that signed in before get codes"; !strings.Contains(string(page.Body), want) {
+		t.Errorf("the page does not say the limits: %q", want)
+	}
 	fr := page.TestID(t, "fraud-country-FR")
 	if got := fr.Find(`[data-testid="fraud-requested"]`).Text() + "/" + fr.Find(`[data-testid="fraud-verified"]`).Text() + "/" + fr.Find(`[data-testid="fraud-rate"]`).Text(); got != "22/1/5 %" {
 		t.Errorf("FR figures %q", got)

@@ -1,5 +1,6 @@
-// The fraud guard as an app meets it: the limits per number prefix and per
-// country refuse like any quota; holds answer as usual and send nothing.
+// The fraud guard as an app meets it: the limits per number prefix refuse
+// like any quota; holds (a country's limits among them) answer as usual
+// and send nothing.
 
 package handlers_test
 
@@ -129,30 +130,53 @@ func TestFullPrefixRefusedFromMemory(t *testing.T) {
 	loginFrom(e, home, "12015550201", "").ExpectOK(t)
 }
 
-// A full country is remembered as a prefix is: its other prefixes are
-// refused from memory, with the database's retry_after, and other
-// countries are served.
-func TestFullCountryRefusedFromMemory(t *testing.T) {
+// A country's limit holds rather than refuses: past it, a number that
+// never signed in is answered as usual and sent nothing (a bot spread over
+// the country's prefixes learns nothing and shuts no user out), a number
+// that signed in before still gets its code, and other countries are
+// served. Only codes sent count: once they leave the window, strangers get
+// codes again while the held ones are still inside it.
+func TestCountryLimitHoldsStrangers(t *testing.T) {
 	e := fraudEnv(t, "--otp-country-hourly", "3")
-	for _, p := range []string{"33612345678", "33623456789", "33698765432"} {
+	const known = "33600000001"
+	sent := func(phone string) int64 {
+		return e.Count("SELECT COUNT(*) FROM outbox WHERE recipient = ?", "+"+phone)
+	}
+	e.SignIn(known, "phone") // the first FR code
+	e.Clock.Advance(time.Minute)
+	for _, p := range []string{"33612345678", "33623456789"} {
 		e.JSON(webtest.LoginParams(p)).ExpectOK(t)
 	}
-	e.JSON(webtest.LoginParams("33687654321")).ExpectFail(t, "RATELIMIT")
-	e.Clock.Advance(30 * time.Minute)
-	r := e.JSON(webtest.LoginParams("33611111111"))
-	r.ExpectFail(t, "RATELIMIT")
-	if r.String("retry_after") != "1800" {
-		t.Errorf("another French prefix: %s", r.Body)
+	e.JSON(webtest.LoginParams(known)).ExpectOK(t) // past the limit, but a user's
+	if sent(known) != 2 {
+		t.Errorf("the user's code past the country's limit was not sent")
 	}
-	if m := string(e.Metrics().Body); !strings.Contains(m, `roster_otp_fraud_total{decision="refused",reason="country_hourly"} 2`) {
-		t.Errorf("metrics:\n%s", grepLines(m, "roster_otp_fraud"))
+	e.Clock.Advance(30 * time.Minute)
+	for _, p := range []string{"33687654321", "33611111111"} {
+		e.JSON(webtest.LoginParams(p)).ExpectOK(t)
+		if sent(p) != 0 {
+			t.Errorf("%s: a stranger's code past the country's limit was sent", p)
+		}
+	}
+	if n := e.Count("SELECT COUNT(*) FROM otp_codes WHERE country = 'FR' AND held_reason = '3 codes to FR in an hour (country_hourly)'"); n != 2 {
+		t.Errorf("%d codes held with the country's limit as their reason, want 2", n)
+	}
+	if n := e.Count("SELECT SUM(1 + COALESCE(repeats, 0)) FROM audit_log WHERE type = 'code_held' AND detail LIKE '3 codes to FR in an hour%'"); n != 2 {
+		t.Errorf("%d holds audited, want 2", n)
 	}
 	e.JSON(webtest.LoginParams(webtest.USPhone)).ExpectOK(t)
-	if n := e.Count("SELECT COUNT(*) FROM audit_log WHERE type = 'code_rate_limited' AND repeats = 1 AND detail LIKE 'fraud guard: 3 codes to FR in an hour%'"); n != 1 {
-		t.Errorf("the two refusals are not on one audit row")
+	if sent(webtest.USPhone) != 1 {
+		t.Error("another country's code was not sent")
 	}
-	e.Clock.Advance(30 * time.Minute)
-	e.JSON(webtest.LoginParams("33611111111")).ExpectOK(t)
+	if m := string(e.Metrics().Body); !strings.Contains(m, `roster_otp_fraud_total{decision="held",reason="country_hourly"} 2`) {
+		t.Errorf("metrics:\n%s", grepLines(m, "roster_otp_fraud"))
+	}
+	// The sent codes leave the window; the held ones are still in it.
+	e.Clock.Advance(30*time.Minute + time.Second)
+	e.JSON(webtest.LoginParams("33622222222")).ExpectOK(t)
+	if sent("33622222222") != 1 {
+		t.Error("held codes kept the country closed after its sent codes left the window")
+	}
 }
 
 // The daily prefix limit, and the country limits, with small values.
@@ -179,21 +203,23 @@ func TestPrefixDailyAndCountryLimits(t *testing.T) {
 		}
 	}
 
+	// A country's limits hold strangers' requests (answered OK) instead.
 	c := fraudEnv(t, "--otp-country-hourly", "3", "--otp-country-daily", "4")
-	for _, p := range []string{"33612345678", "33623456789", "33698765432"} {
+	for _, p := range []string{"33612345678", "33623456789", "33698765432", "33687654321"} {
 		c.JSON(webtest.LoginParams(p)).ExpectOK(t)
 	}
-	c.JSON(webtest.LoginParams("33687654321")).ExpectFail(t, "RATELIMIT")
 	c.JSON(webtest.LoginParams(webtest.USPhone)).ExpectOK(t)
 	c.Clock.Advance(time.Hour)
-	c.JSON(webtest.LoginParams("33687654321")).ExpectOK(t)
-	r := c.JSON(webtest.LoginParams("33611111111"))
-	r.ExpectFail(t, "RATELIMIT")
-	if r.String("retry_after") != fmt.Sprint(23*3600) {
-		t.Errorf("country daily limit: retry_after %s", r.String("retry_after"))
+	for _, p := range []string{"33611111111", "33622222222"} {
+		c.JSON(webtest.LoginParams(p)).ExpectOK(t)
 	}
-	if n := c.Count("SELECT COUNT(*) FROM otp_codes WHERE country = 'FR'"); n != 4 {
-		t.Errorf("%d FR codes, want 4", n)
+	for reason, want := range map[string]int64{"": 4, "3 codes to FR in an hour (country_hourly)": 1, "4 codes to FR in a day (country_daily)": 1} {
+		if n := c.Count("SELECT COUNT(*) FROM otp_codes WHERE country = 'FR' AND held_reason = ?", reason); n != want {
+			t.Errorf("%d FR codes held for %q, want %d", n, reason, want)
+		}
+	}
+	if n := c.Count("SELECT COUNT(*) FROM outbox WHERE recipient LIKE '+33%'"); n != 4 {
+		t.Errorf("%d FR messages queued, want 4", n)
 	}
 }
 

@@ -53,8 +53,8 @@ type RefusedError struct {
 	Reason     Reason
 	Message    string
 	RetryAfter time.Duration // zero when waiting does not help
-	// limit is set on a refusal by a prefix or country limit of the fraud
-	// guard, for the request to remember once committed.
+	// limit is set on a refusal by a prefix limit of the fraud guard, for
+	// the request to remember once committed.
 	limit *fraudFull
 }
 

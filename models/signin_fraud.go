@@ -14,18 +14,24 @@ import (
 // (signin_request.go), in the same write transaction that stores the code:
 //
 //   - limits per number prefix (the E.164 number without its last 4
-//     digits: pumping walks a range) and per country, hourly and daily:
-//     over one, the request is refused like any quota (RATELIMIT with
-//     retry_after) and nothing is stored; the instance then refuses the
-//     prefix or country from memory until the window rolls over
-//     (signin_fraud_cache.go);
+//     digits: pumping walks a range), hourly and daily: over one, the
+//     request is refused like any quota (RATELIMIT with retry_after) and
+//     nothing is stored; the instance then refuses the prefix from memory
+//     until the window rolls over (signin_fraud_cache.go). A prefix is
+//     10,000 numbers: whoever fills one shuts out few real users, for an
+//     hour;
 //   - holds: the code is stored with its reason, answered as usual, and
-//     never sent. A country whose codes stop being verified (the
-//     conversion watch), the daily budget spent, or sending switched off on
-//     the dashboard hold every request except those of numbers that signed
-//     in before. A held code is never sent later either: a release lets new
-//     requests through, and the person asks again. Sending the held codes
-//     on release would send the pumper's with them.
+//     never sent. Codes sent to a country past its hourly or daily limit,
+//     a country whose codes stop being verified (the conversion watch), the
+//     daily budget spent, or sending switched off on the dashboard hold
+//     every request except those of numbers that signed in before. A
+//     country's limits hold rather than refuse: a refusal for everyone
+//     would let a bot spread over a country's prefixes shut all its users
+//     out, and a refusal sparing users would tell the bot which numbers are
+//     users; a hold answers like a code sent. A held code is never sent
+//     later either: a release lets new requests through, and the person
+//     asks again. Sending the held codes on release would send the
+//     pumper's with them.
 //
 // Codes to email addresses, test numbers and demo-code mode are not judged:
 // they cost nothing.
@@ -55,7 +61,8 @@ type FraudPolicy struct {
 }
 
 // DefaultFraudPolicy has limits no real user meets: a prefix is 10,000
-// numbers, and a real conversion rate is well above half.
+// numbers, a country's limits hold only numbers that never signed in, and
+// a real conversion rate is well above half.
 func DefaultFraudPolicy() FraudPolicy {
 	return FraudPolicy{PrefixPerHour: 20, PrefixPerDay: 100, CountryPerHour: 500, CountryPerDay: 5000,
 		WatchWindow: time.Hour, WatchMinCodes: 50, WatchMinVerified: 0.10}
@@ -110,7 +117,7 @@ func (s *SignIn) guardFraud(tx *Tx, p Phone, cl ClientInfo, now time.Time) (*Ref
 	if err := f.lock(tx.DB, prefix, country); err != nil {
 		return nil, false, err
 	}
-	reason, key, detail, wait, err := f.overLimit(tx.DB, prefix, country, now)
+	reason, key, detail, wait, err := f.overLimit(tx.DB, prefix, now)
 	if err != nil {
 		return nil, false, err
 	}
@@ -154,27 +161,49 @@ func (f FraudPolicy) lock(tx *gorm.DB, prefix, country string) error {
 	return nil
 }
 
-// fraudRefusalMessage is the answer over a prefix or country limit, worded
+// fraudRefusalMessage is the answer over a prefix limit, worded
 // like the hourly SMS cap: a pumper learns nothing a real user would not.
 const fraudRefusalMessage = "The service is sending too many codes right now. Try again in %s."
 
-// overLimit returns the first prefix or country limit the request would
-// pass (reason "": none), with the prefix or country it counts, a detail
-// for the audit log and how long until a code is allowed again. Refused
-// requests store no code, so they do not count. Numbers that signed in before are refused like any other:
-// sparing them would tell whoever fills a prefix which of its numbers are
-// users (holds spare them, as a hold answers like a code sent).
-func (f FraudPolicy) overLimit(tx *gorm.DB, prefix, country string, now time.Time) (reason, key, detail string, wait time.Duration, err error) {
-	limits := []struct {
-		reason, what, where, key string
-		limit                    int
-		window                   time.Duration
-	}{
+// overLimit returns the first prefix limit the request would pass (reason
+// "": none), with the prefix, a detail for the audit log and how long
+// until a code is allowed again. Refused requests store no code, so they
+// do not count; held ones do. Numbers that signed in before are refused
+// like any other: sparing them would tell whoever fills a prefix which of
+// its numbers are users.
+func (f FraudPolicy) overLimit(tx *gorm.DB, prefix string, now time.Time) (reason, key, detail string, wait time.Duration, err error) {
+	return firstLimit(tx, []fraudLimit{
 		{FraudPrefixHourly, "an hour", "prefix = ?", prefix, f.PrefixPerHour, time.Hour},
 		{FraudPrefixDaily, "a day", "prefix = ?", prefix, f.PrefixPerDay, 24 * time.Hour},
-		{FraudCountryHourly, "an hour", "country = ?", country, f.CountryPerHour, time.Hour},
-		{FraudCountryDaily, "a day", "country = ?", country, f.CountryPerDay, 24 * time.Hour},
-	}
+	}, now)
+}
+
+// countryFull returns the first country limit the codes sent to the
+// country reached (reason "": none), with the detail stored on a held
+// code. Only codes sent count (the partial index otp_codes_country_sent):
+// the codes it holds must not keep a busy country closed once fewer are
+// sent than its limit.
+func (f FraudPolicy) countryFull(tx *gorm.DB, country string, now time.Time) (reason, detail string, err error) {
+	sent := "country = ? AND held_reason = ''"
+	reason, _, detail, _, err = firstLimit(tx, []fraudLimit{
+		{FraudCountryHourly, "an hour", sent, country, f.CountryPerHour, time.Hour},
+		{FraudCountryDaily, "a day", sent, country, f.CountryPerDay, 24 * time.Hour},
+	}, now)
+	return reason, detail, err
+}
+
+// fraudLimit is one of the fraud guard's limits: at most limit codes whose
+// row matches where (one ? for key) in the window.
+type fraudLimit struct {
+	reason, what, where, key string
+	limit                    int
+	window                   time.Duration
+}
+
+// firstLimit returns the first of the limits that is reached (reason "":
+// none), its key, a detail for the audit log and how long until it lets a
+// code through again.
+func firstLimit(tx *gorm.DB, limits []fraudLimit, now time.Time) (reason, key, detail string, wait time.Duration, err error) {
 	for _, l := range limits {
 		if l.limit <= 0 {
 			continue
@@ -207,6 +236,11 @@ func (f FraudPolicy) holdReason(tx *gorm.DB, e164, country string, now time.Time
 		}
 		if sent >= int64(f.DailyBudget) {
 			reason, detail = FraudBudget, fmt.Sprintf("the daily budget of %d messages is spent", f.DailyBudget)
+		}
+	}
+	if reason == "" {
+		if reason, detail, err = f.countryFull(tx, country, now); err != nil {
+			return "", "", err
 		}
 	}
 	if reason == "" && f.WatchWindow > 0 {

@@ -4,13 +4,12 @@ import (
 	"context"
 	"hash/maphash"
 	"log/slog"
-	"strings"
 	"sync"
 	"time"
 )
 
 // The fraud guard's memory of its refusals. Once the database has refused
-// a prefix's (or a country's) code because its limit is reached, every
+// a prefix's code because its limit is reached, every
 // request to that prefix is refused until the oldest counted code leaves
 // the window: codes are only added through the limit, and kept longer than
 // any window (--retention). So the refusal and its time are remembered and
@@ -26,7 +25,7 @@ import (
 // audit log on the row of its network (auditRepeats), written in batches
 // by FlushRefusals, every second from RunRefusalLog.
 
-// fraudFullSlots: 4,096 remembered prefixes and countries, about 300 KiB.
+// fraudFullSlots: 4,096 remembered prefixes, about 300 KiB.
 const fraudFullSlots = 4096
 
 // maxPendingRefusals bounds the networks whose refusals wait for the
@@ -38,10 +37,10 @@ const maxPendingRefusals = 10_000
 // so that a large flush does not hold the writer for long.
 const refusalFlushChunk = 500
 
-// fraudFull is a prefix or country whose codes the database refuses until
-// a time, and why.
+// fraudFull is a prefix whose codes the database refuses until a time, and
+// why.
 type fraudFull struct {
-	key    string // a prefix ("+1201555") or a country ("US")
+	key    string // a prefix ("+1201555")
 	reason string // FraudPrefixHourly...
 	detail string // the audit detail of the refusal
 	until  int64  // unix milliseconds
@@ -56,23 +55,18 @@ type pendingRefusal struct {
 	lastAt int64
 }
 
-// fraudRefusals is the table of full prefixes and countries, and the
+// fraudRefusals is the table of full prefixes, and the
 // refusals it answered that wait for the audit log. The table is
 // direct-mapped: a fixed array indexed by a keyed hash of the key, each
 // slot holding the latest key that fell there. Its memory is fixed and a
 // bot filling many prefixes only overwrites slots: a key not found is
 // asked of the database, as without the table. A slot is only used for
-// its own key, so a request of another prefix or country is never refused
-// by it.
+// its own key, so a request of another prefix is never refused by it.
 type fraudRefusals struct {
-	seed maphash.Seed
-	mu   sync.Mutex
-	full [fraudFullSlots]fraudFull
-	// countriesUntil is the latest time a remembered country is refused
-	// until: before it, a request's country (which costs a parse of its
-	// number) is looked up too.
-	countriesUntil int64
-	pending        map[string]*pendingRefusal // by NetworkKey
+	seed    maphash.Seed
+	mu      sync.Mutex
+	full    [fraudFullSlots]fraudFull
+	pending map[string]*pendingRefusal // by NetworkKey
 }
 
 func newFraudRefusals() *fraudRefusals {
@@ -89,13 +83,10 @@ func (r *fraudRefusals) remember(f fraudFull) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	*r.slot(f.key) = f
-	if !strings.HasPrefix(f.key, "+") {
-		r.countriesUntil = max(r.countriesUntil, f.until)
-	}
 }
 
-// refusing returns the remembered refusal of the key (a prefix or a
-// country), if it still holds at nowMs.
+// refusing returns the remembered refusal of the prefix, if it still
+// holds at nowMs.
 func (r *fraudRefusals) refusing(key string, nowMs int64) (fraudFull, bool) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
@@ -103,13 +94,6 @@ func (r *fraudRefusals) refusing(key string, nowMs int64) (fraudFull, bool) {
 		return *f, true
 	}
 	return fraudFull{}, false
-}
-
-// refusingCountries reports whether a country may be remembered at nowMs.
-func (r *fraudRefusals) refusingCountries(nowMs int64) bool {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	return nowMs < r.countriesUntil
 }
 
 // queue adds a refusal answered from memory to its network's pending
@@ -131,8 +115,8 @@ func (r *fraudRefusals) queue(e AuditEntry) bool {
 	return true
 }
 
-// refuseRemembered answers a code request to a prefix or country whose
-// limit the database reached, without a transaction: the refusal the
+// refuseRemembered answers a code request to a prefix whose limit the
+// database reached, without a transaction: the refusal the
 // database would give, counted in the metrics and queued for the audit
 // log. It returns nil when nothing remembered refuses the request.
 func (s *SignIn) refuseRemembered(p Phone, cl ClientInfo, now time.Time) *RefusedError {
@@ -141,10 +125,6 @@ func (s *SignIn) refuseRemembered(p Phone, cl ClientInfo, now time.Time) *Refuse
 	}
 	nowMs := toMillis(now)
 	full, ok := s.refusals.refusing(fraudPrefix(p), nowMs)
-	if !ok && s.refusals.refusingCountries(nowMs) {
-		_, country := fraudKeys(p)
-		full, ok = s.refusals.refusing(country, nowMs)
-	}
 	if !ok || !s.refusals.queue(apiEntry(nowMs, EventCodeRateLimited, p.E164, nil, cl, "fraud guard: "+full.detail)) {
 		return nil
 	}

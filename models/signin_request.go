@@ -42,7 +42,7 @@ func (s *SignIn) RequestCode(ctx context.Context, p Phone, cl ClientInfo) error 
 	if refused != nil {
 		return refused
 	}
-	// A prefix or country the database found full is refused from memory,
+	// A prefix the database found full is refused from memory,
 	// before anything else costs: pumping over it then takes no write.
 	if refused := s.refuseRemembered(p, cl, now); refused != nil {
 		return refused

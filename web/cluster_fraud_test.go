@@ -11,8 +11,8 @@ import (
 // The fraud guard's limits hold when requests arrive at once on two
 // instances: a pumping run of 60 numbers over one prefix gets exactly the
 // prefix limit's 20 codes, and 30 numbers of one country in 30 prefixes
-// exactly the country limit's 25; the budget lets exactly its 5 codes out
-// and holds the rest.
+// exactly the country limit's 25 (the other 5 held); the budget lets
+// exactly its 5 codes out and holds the rest.
 func TestFraudLimitsAcrossInstances(t *testing.T) {
 	login := func(e *webtest.Env, phone string) *webtest.Response { return e.JSON(webtest.LoginParams(phone)) }
 	a, b, _, _ := twoInstances(t, "--otp-prefix-hourly", "20", "--otp-country-hourly", "25")
@@ -24,13 +24,16 @@ func TestFraudLimitsAcrossInstances(t *testing.T) {
 		t.Errorf("60 requests over one prefix at once on two instances: %v, want 20 OK", got)
 	}
 	for i := range 30 {
-		country = append(country, fmt.Sprintf("336%02d345678", 10+i))
+		country = append(country, fmt.Sprintf("3361%02d45678", 10+i))
 	}
-	if got := atOnce([]*webtest.Env{a, b}, country, login); got["OK"] != 25 {
-		t.Errorf("30 requests of one country at once on two instances: %v, want 25 OK", got)
+	if got := atOnce([]*webtest.Env{a, b}, country, login); got["OK"] != 30 {
+		t.Errorf("30 requests of one country at once on two instances: %v, want 30 OK (held ones answer as usual)", got)
 	}
-	if n := a.Count("SELECT COUNT(*) FROM otp_codes"); n != 45 {
-		t.Errorf("%d codes stored, want 45", n)
+	if n := a.Count("SELECT COUNT(*) FROM outbox WHERE recipient LIKE '+33%'"); n != 25 {
+		t.Errorf("%d messages queued in the country, want 25", n)
+	}
+	if n := a.Count("SELECT COUNT(*) FROM otp_codes WHERE country = 'FR' AND held_reason LIKE '25 codes to FR in an hour%'"); n != 5 {
+		t.Errorf("%d codes held by the country's limit, want 5", n)
 	}
 
 	c, d, _, _ := twoInstances(t, "--otp-daily-budget", "5")

@@ -27,8 +27,8 @@ func fraudFlags(fs *flag.FlagSet, f *FraudConfig) {
 	f.Policy = p
 	fs.IntVar(&f.Policy.PrefixPerHour, "otp-prefix-hourly", p.PrefixPerHour, "codes per number prefix (the number without its last 4 digits) per hour, against SMS pumping (0 = no limit)")
 	fs.IntVar(&f.Policy.PrefixPerDay, "otp-prefix-daily", p.PrefixPerDay, "codes per number prefix per day (0 = no limit)")
-	fs.IntVar(&f.Policy.CountryPerHour, "otp-country-hourly", p.CountryPerHour, "codes per country per hour (0 = no limit)")
-	fs.IntVar(&f.Policy.CountryPerDay, "otp-country-daily", p.CountryPerDay, "codes per country per day (0 = no limit)")
+	fs.IntVar(&f.Policy.CountryPerHour, "otp-country-hourly", p.CountryPerHour, "codes sent per country per hour; past it only numbers that signed in before get codes, others are held (0 = no limit)")
+	fs.IntVar(&f.Policy.CountryPerDay, "otp-country-daily", p.CountryPerDay, "codes sent per country per day, held past it as per hour (0 = no limit)")
 	fs.DurationVar(&f.Policy.WatchWindow, "otp-watch-window", p.WatchWindow, "conversion watch: the sliding window of codes requested and verified per country (0 = no watch)")
 	fs.IntVar(&f.Policy.WatchMinCodes, "otp-watch-min-codes", p.WatchMinCodes, "conversion watch: codes a country needs in the window before it is judged")
 	fs.IntVar(&f.VerifyPercent, "otp-watch-verify-percent", int(math.Round(p.WatchMinVerified*100)), "conversion watch: a country with fewer of its codes verified than this percentage is held")
