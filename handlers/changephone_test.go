@@ -58,11 +58,11 @@ func TestChangePhone(t *testing.T) {
 	// A wrong code changes nothing and counts as a sign-in's wrong code.
 	e.JSON(map[string]any{"op": "changephone", "appid": "test.app", "token": alice, "phone": aliceNewPhone}).ExpectOK(t)
 	right := e.LastCode("+" + aliceNewPhone)
-	e.JSON(map[string]any{"op": "changephone", "token": alice, "phone": aliceNewPhone, "otp": webtest.WrongCode(right)}).ExpectFail(t, "BADCODE")
+	e.JSON(map[string]any{"op": "changephone", "appid": "test.app", "token": alice, "phone": aliceNewPhone, "otp": webtest.WrongCode(right)}).ExpectFail(t, "BADCODE")
 	if n := e.Count("SELECT COUNT(*) FROM users WHERE id = ? AND phone = ?", uid, "+"+alicePhone); n != 1 {
 		t.Fatal("a wrong code changed the number")
 	}
-	r := e.JSON(map[string]any{"op": "changephone", "token": alice, "phone": aliceNewPhone, "otp": right})
+	r := e.JSON(map[string]any{"op": "changephone", "appid": "test.app", "token": alice, "phone": aliceNewPhone, "otp": right})
 	r.ExpectOK(t)
 	if r.String("phone") != aliceNewPhone || r.String("oldphone") != alicePhone || r.String("name") != "Alice" || r.String("ended") != "0" {
 		t.Errorf("reply %s", r.Body)
@@ -179,12 +179,12 @@ func TestChangePhoneErrors(t *testing.T) {
 				e.Clock.Advance(time.Minute)
 			}
 			e.JSON(map[string]any{"op": "changephone", "appid": "test.app", "token": alice, "phone": to}).ExpectOK(t)
-			return httptest.NewRequest(http.MethodGet, "/api.php?op=changephone&token="+alice+"&phone="+to+"&otp="+e.LastCode("+"+to), nil)
+			return httptest.NewRequest(http.MethodGet, "/api.php?op=changephone&appid=test.app&token="+alice+"&phone="+to+"&otp="+e.LastCode("+"+to), nil)
 		}
 	}
 	ask := func(query string) func(t testing.TB, e *webtest.Env) *http.Request {
 		return func(t testing.TB, e *webtest.Env) *http.Request {
-			return httptest.NewRequest(http.MethodGet, "/api.php?op=changephone&token="+e.SignIn(alicePhone, "a")+query, nil)
+			return httptest.NewRequest(http.MethodGet, "/api.php?op=changephone&appid=test.app&token="+e.SignIn(alicePhone, "a")+query, nil)
 		}
 	}
 	webtest.Run(t, []webtest.Scenario{
@@ -194,6 +194,10 @@ func TestChangePhoneErrors(t *testing.T) {
 			ExpectedFields: map[string]any{"result": "FAIL", "error": "MISSINGPARA"}, After: unchanged},
 		{Name: "not a number", Request: ask("&phone=12345"),
 			ExpectedFields: map[string]any{"result": "FAIL", "error": "BADPHONE"}, After: unchanged},
+		{Name: "a code without appid", Request: func(t testing.TB, e *webtest.Env) *http.Request {
+			r := verify(aliceNewPhone)(t, e)
+			return httptest.NewRequest(http.MethodGet, strings.Replace(r.RequestURI, "appid=test.app&", "", 1), nil)
+		}, ExpectedFields: map[string]any{"result": "FAIL", "error": "MISSINGAPPID"}, After: unchanged},
 		{Name: "no code asked", Request: ask("&phone=" + aliceNewPhone + "&otp=123456"),
 			ExpectedFields: map[string]any{"result": "FAIL", "error": "BADCODE"}, After: unchanged},
 		{Name: "another account's number", Request: verify(bobPhone),

@@ -149,7 +149,7 @@ func BenchmarkChangePhone(b *testing.B) {
 		e.JSON(map[string]any{"op": "changephone", "appid": "test.app", "token": tok, "phone": newNum}).ExpectOK(b)
 		code := e.LastCode("+" + newNum)
 		b.StartTimer()
-		r := e.JSON(map[string]any{"op": "changephone", "token": tok, "phone": newNum, "otp": code})
+		r := e.JSON(map[string]any{"op": "changephone", "appid": "test.app", "token": tok, "phone": newNum, "otp": code})
 		b.StopTimer()
 		r.ExpectOK(b)
 		start := time.Now()
