@@ -8,6 +8,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/PuerkitoBio/goquery"
+
 	"roster/models"
 	"roster/web/webtest"
 )
@@ -98,5 +100,16 @@ func TestExportLink(t *testing.T) {
 	}
 	if n := e.Count("SELECT COUNT(*) FROM account_exports"); n != 0 {
 		t.Errorf("%d export links left after the newest was used", n)
+	}
+	// The user's page on the dashboard lists both kinds among her activity.
+	var uid int64
+	e.Server.DB().Read.Raw("SELECT id FROM users WHERE phone = ?", "+"+alicePhone).Scan(&uid)
+	activity := e.AdminLogin("root", "viewer").Get("/admin/users/"+strconv.FormatInt(uid, 10)).TestID(t, "activity")
+	types := map[string]int{}
+	activity.Find(webtest.TestIDSelector("audit-row")).Each(func(_ int, row *goquery.Selection) {
+		types[strings.TrimSpace(row.Find("code").Text())]++
+	})
+	if types[models.EventAccountExportLink] != 4 || types[models.EventAccountExported] != 2 {
+		t.Errorf("the user page's activity lists %v", types)
 	}
 }

@@ -7,6 +7,7 @@ import (
 	"testing"
 	"time"
 
+	"roster/models"
 	"roster/web/webtest"
 )
 
@@ -110,6 +111,19 @@ func TestConversionWatchHoldReleaseRecover(t *testing.T) {
 	if n := e.Count("SELECT COUNT(*) FROM audit_log WHERE type = 'code_held'"); n != 1 {
 		t.Errorf("%d code_held rows: the holds from one network count on one row", n)
 	}
+	expectHeldMetric(t, e, models.FraudConversion, "conversion watch: %")
+}
+
+// expectHeldMetric checks that roster_otp_fraud_total counted every code
+// held for reason, as many as the codes whose held_reason is like detail
+// (at least one: a count of none would prove nothing).
+func expectHeldMetric(t *testing.T, e *webtest.Env, reason, detail string) {
+	t.Helper()
+	held := e.Count("SELECT COUNT(*) FROM otp_codes WHERE held_reason LIKE ?", detail)
+	want := fmt.Sprintf(`roster_otp_fraud_total{decision="held",reason="%s"} %d`, reason, held)
+	if m := string(e.Metrics().Body); held == 0 || !strings.Contains(m, want+"\n") {
+		t.Errorf("%d codes held (%s); metrics, want %s:\n%s", held, reason, want, grepLines(m, "roster_otp_fraud"))
+	}
 }
 
 // The kill switch on the dashboard: off, only numbers that signed in
@@ -159,6 +173,7 @@ func TestKillSwitch(t *testing.T) {
 	if n := e.Count("SELECT COUNT(*) FROM audit_log WHERE type = 'admin_fraud_sending' AND actor = 'admin:owner2'"); n != 2 {
 		t.Errorf("%d audited turns of the switch", n)
 	}
+	expectHeldMetric(t, e, models.FraudSwitchedOff, "sending is switched off on the dashboard")
 }
 
 // The budget on the dashboard: today's codes and their estimated spend by

@@ -10,8 +10,15 @@ import (
 // as login signs in: without a code it sends one to the new `phone` (every
 // rule of a sign-in's code request applies); with `otp` or `code` it
 // verifies it and changes the number. `others=1` also ends the caller's
-// other sessions.
+// other sessions. Both steps take `appid` as login's do, checked in the
+// same order: a request login would refuse is refused alike.
 func (a *API) changePhone(c *fiber.Ctx, r *Request, p *models.Principal) (Reply, error) {
+	if err := a.signIn.PhoneChangeServed(); err != nil {
+		return nil, err // mesibo mode: BADOP, whatever the parameters
+	}
+	if r.Get("appid") == "" {
+		return nil, apiErr(CodeMissingAppID, "The app id (appid) is missing.")
+	}
 	raw := r.Get("phone", "phonel")
 	if raw == "" {
 		return nil, apiErr(CodeMissingPara, "The new phone number (phone) is missing.")

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"net/http"
 	"net/http/httptest"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -58,11 +59,11 @@ func TestChangePhone(t *testing.T) {
 	// A wrong code changes nothing and counts as a sign-in's wrong code.
 	e.JSON(map[string]any{"op": "changephone", "appid": "test.app", "token": alice, "phone": aliceNewPhone}).ExpectOK(t)
 	right := e.LastCode("+" + aliceNewPhone)
-	e.JSON(map[string]any{"op": "changephone", "token": alice, "phone": aliceNewPhone, "otp": webtest.WrongCode(right)}).ExpectFail(t, "BADCODE")
+	e.JSON(map[string]any{"op": "changephone", "appid": "test.app", "token": alice, "phone": aliceNewPhone, "otp": webtest.WrongCode(right)}).ExpectFail(t, "BADCODE")
 	if n := e.Count("SELECT COUNT(*) FROM users WHERE id = ? AND phone = ?", uid, "+"+alicePhone); n != 1 {
 		t.Fatal("a wrong code changed the number")
 	}
-	r := e.JSON(map[string]any{"op": "changephone", "token": alice, "phone": aliceNewPhone, "otp": right})
+	r := e.JSON(map[string]any{"op": "changephone", "appid": "test.app", "token": alice, "phone": aliceNewPhone, "otp": right})
 	r.ExpectOK(t)
 	if r.String("phone") != aliceNewPhone || r.String("oldphone") != alicePhone || r.String("name") != "Alice" || r.String("ended") != "0" {
 		t.Errorf("reply %s", r.Body)
@@ -179,12 +180,12 @@ func TestChangePhoneErrors(t *testing.T) {
 				e.Clock.Advance(time.Minute)
 			}
 			e.JSON(map[string]any{"op": "changephone", "appid": "test.app", "token": alice, "phone": to}).ExpectOK(t)
-			return httptest.NewRequest(http.MethodGet, "/api.php?op=changephone&token="+alice+"&phone="+to+"&otp="+e.LastCode("+"+to), nil)
+			return httptest.NewRequest(http.MethodGet, "/api.php?op=changephone&appid=test.app&token="+alice+"&phone="+to+"&otp="+e.LastCode("+"+to), nil)
 		}
 	}
 	ask := func(query string) func(t testing.TB, e *webtest.Env) *http.Request {
 		return func(t testing.TB, e *webtest.Env) *http.Request {
-			return httptest.NewRequest(http.MethodGet, "/api.php?op=changephone&token="+e.SignIn(alicePhone, "a")+query, nil)
+			return httptest.NewRequest(http.MethodGet, "/api.php?op=changephone&appid=test.app&token="+e.SignIn(alicePhone, "a")+query, nil)
 		}
 	}
 	webtest.Run(t, []webtest.Scenario{
@@ -194,6 +195,10 @@ func TestChangePhoneErrors(t *testing.T) {
 			ExpectedFields: map[string]any{"result": "FAIL", "error": "MISSINGPARA"}, After: unchanged},
 		{Name: "not a number", Request: ask("&phone=12345"),
 			ExpectedFields: map[string]any{"result": "FAIL", "error": "BADPHONE"}, After: unchanged},
+		{Name: "a code without appid", Request: func(t testing.TB, e *webtest.Env) *http.Request {
+			r := verify(aliceNewPhone)(t, e)
+			return httptest.NewRequest(http.MethodGet, strings.Replace(r.RequestURI, "appid=test.app&", "", 1), nil)
+		}, ExpectedFields: map[string]any{"result": "FAIL", "error": "MISSINGAPPID"}, After: unchanged},
 		{Name: "no code asked", Request: ask("&phone=" + aliceNewPhone + "&otp=123456"),
 			ExpectedFields: map[string]any{"result": "FAIL", "error": "BADCODE"}, After: unchanged},
 		{Name: "another account's number", Request: verify(bobPhone),
@@ -201,4 +206,52 @@ func TestChangePhoneErrors(t *testing.T) {
 		{Name: "the same number", Request: verify(alicePhone),
 			ExpectedFields: map[string]any{"result": "FAIL", "error": "BADREQUEST"}, After: unchanged},
 	})
+}
+
+// The account keeps what it had under the old number: its address book
+// (the same numbers, found again without a new upload) and its groups, in
+// the same roles, now listing the new number; it still runs the group it
+// owns.
+func TestChangePhoneKeepsBookAndGroups(t *testing.T) {
+	e := webtest.NewPeople(t)
+	w := newGroupWorld(t, e) // alice owns Hikers: bob (admin), carol; dave is in none
+	e.GetContacts(t, w.alice, map[string]any{"phones": "+" + bobPhone + ",+" + davePhone + ",+33698765432"})
+	joined := e.JSON(map[string]any{"op": "setgroup", "token": w.dave, "name": "Climbers", "m": alicePhone})
+	joined.ExpectOK(t)
+	var uid int64
+	e.Server.DB().Read.Raw("SELECT id FROM users WHERE phone = ?", "+"+alicePhone).Scan(&uid)
+	book := func() int64 { return e.Count("SELECT COUNT(*) FROM address_book WHERE owner_id = ?", uid) }
+	roles := func() string {
+		var rs []string
+		e.Server.DB().Read.Raw("SELECT CAST(group_id AS TEXT) || '/' || CAST(role AS TEXT) FROM group_members WHERE user_id = ? ORDER BY group_id", uid).Scan(&rs)
+		return strings.Join(rs, ",")
+	}
+	bookBefore, rolesBefore := book(), roles()
+	if bookBefore != 3 || rolesBefore != w.gid+"/2,"+joined.String("gid")+"/0" {
+		t.Fatalf("before: %d numbers in the book, groups %q", bookBefore, rolesBefore)
+	}
+	e.Clock.Advance(time.Minute)
+	changePhone(t, e, w.alice, aliceNewPhone, nil).ExpectOK(t)
+
+	if n, r := book(), roles(); n != bookBefore || r != rolesBefore {
+		t.Errorf("after: %d numbers in the book, groups %q; want %d, %q", n, r, bookBefore, rolesBefore)
+	}
+	var people []string // the delta sync lists her groups too, without a phone
+	for _, p := range contactPhones(e.GetContacts(t, w.alice, map[string]any{"ts": 0})) {
+		if p != "" {
+			people = append(people, p)
+		}
+	}
+	if slices.Sort(people); !slices.Equal(people, []string{bobPhone, davePhone}) {
+		t.Errorf("alice's contacts after the change: %v", people)
+	}
+	for gid, want := range map[string]string{
+		w.gid:                "2:" + aliceNewPhone + "," + bobPhone + "," + carolPhone,
+		joined.String("gid"): "1:" + davePhone + "," + aliceNewPhone,
+	} {
+		if r := e.JSON(map[string]any{"op": "getgroup", "token": w.alice, "gid": gid}); r.String("members") != want {
+			t.Errorf("group %s after the change: %s, want members %s", gid, r.Body, want)
+		}
+	}
+	e.JSON(map[string]any{"op": "editmembers", "token": w.alice, "gid": w.gid, "m": davePhone, "delete": 0}).ExpectOK(t)
 }

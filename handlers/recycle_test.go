@@ -145,7 +145,7 @@ func TestChangePhoneNeverRecyclesTheCaller(t *testing.T) {
 	write := e.Server.DB().Write
 	write.Exec("UPDATE users SET last_seen_at = 0, created_at = 0")
 	write.Exec("UPDATE sessions SET last_used_at = ?", e.Clock.Now().UnixMilli())
-	e.JSON(map[string]any{"op": "changephone", "token": alice, "phone": alicePhone, "otp": code}).ExpectFail(t, "BADREQUEST")
+	e.JSON(map[string]any{"op": "changephone", "appid": "test.app", "token": alice, "phone": alicePhone, "otp": code}).ExpectFail(t, "BADREQUEST")
 	if n := e.Count("SELECT COUNT(*) FROM users WHERE phone = ? AND number_lost_at IS NULL", "+"+alicePhone); n != 1 {
 		t.Error("the caller's account was detached from its own number")
 	}

@@ -37,6 +37,16 @@ type PhoneChange struct {
 // user to another one.
 var errNoPhoneChange = &RefusedError{Reason: ReasonNotWithIssuer, Message: "This server cannot change an account's number."}
 
+// PhoneChangeServed refuses a change of number before anything else is
+// read of the request when this server cannot make one (a token issuer):
+// the op is not served at all then, whatever its parameters.
+func (s *SignIn) PhoneChangeServed() error {
+	if s.cfg.Issuer != nil {
+		return errNoPhoneChange
+	}
+	return nil
+}
+
 // RequestPhoneChangeCode is the first step of a change of number: a code
 // for the new number, asked as for a sign-in (RequestCode).
 func (s *SignIn) RequestPhoneChangeCode(ctx context.Context, to Phone, cl ClientInfo) error {

@@ -52,6 +52,20 @@ func (r *recentEvents) put(ev Event) {
 	}
 }
 
+// replace gives the events it holds among evs their new bodies (a
+// deleted user taken out of group notices); the others stay out.
+func (r *recentEvents) replace(evs []Event) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	for _, ev := range evs {
+		if old, ok := r.byID[ev.ID]; ok {
+			r.bytes += len(ev.Body) - len(old.Body)
+			old.Body = ev.Body
+			r.byID[ev.ID] = old
+		}
+	}
+}
+
 // get returns the events of ids it holds, in the order of ids, and the ids
 // it does not hold.
 func (r *recentEvents) get(ids []int64) (found []Event, missing []int64) {

@@ -15,7 +15,9 @@ type deletedUser struct {
 }
 
 // deleteUserTx is where a user is deleted, whoever asks (an administrator,
-// or the user themselves): their sessions are revoked through
+// or the user themselves): their number leaves the member lists of their
+// groups' kept notices and their pending pushes go (user_delete_traces.go);
+// their sessions are revoked through
 // revokeSession, so every revocation hook runs and their live streams
 // close after commit; they leave their groups (leaveGroupsOfDeletedUser:
 // an owned group passes on, an emptied one goes, its photo with the user's
@@ -31,6 +33,18 @@ func deleteUserTx(tx *Tx, sessions *Sessions, events *Events, clock Clock, userI
 	u, err := lockedUserByID(tx.DB, userID, lockUserDelete)
 	if err != nil {
 		return deletedUser{}, err
+	}
+	if u.Phone != "" {
+		rewritten, err := forgetInGroupNotices(tx.DB, userID, u.Phone)
+		if err != nil {
+			return deletedUser{}, err
+		}
+		if events != nil && len(rewritten) > 0 {
+			tx.OnCommit(func() { events.recent.replace(rewritten) })
+		}
+		if err := dropPendingDeliveries(tx.DB, u.Phone); err != nil {
+			return deletedUser{}, err
+		}
 	}
 	groupPhotos, err := leaveGroupsOfDeletedUser(tx, clock, events, userID)
 	if err != nil {

@@ -31,7 +31,7 @@ func TestChangePhoneRacesSignInAcrossInstances(t *testing.T) {
 
 		var change, signIn *webtest.Response
 		doChange := func() {
-			change = a.JSON(map[string]any{"op": "changephone", "token": tok, "phone": newNum, "otp": changeCode})
+			change = a.JSON(map[string]any{"op": "changephone", "appid": "test.app", "token": tok, "phone": newNum, "otp": changeCode})
 		}
 		doSignIn := func() {
 			signIn = b.JSON(map[string]any{"op": "login", "appid": "test.app", "phone": oldNum, "otp": signInCode, "device": "other"})

@@ -1,7 +1,9 @@
 package web_test
 
 import (
+	"fmt"
 	"slices"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -132,5 +134,53 @@ func TestPushAfterChangeOfNumber(t *testing.T) {
 	}
 	if strings.Contains(e.Logs(), pushAlicePhoneT) || strings.Contains(e.Logs(), "fcm-new-owner") {
 		t.Error("a push token is in the log")
+	}
+}
+
+// A change of number wakes, by push, the offline devices of both
+// audiences: a holder of the old number (told of the change unless
+// announce=0) and a holder of the new one (told of the profile). The push
+// is the same data-only profile_changed wake-up as any profile notice,
+// with no number in it: the numbers reach the app on the event stream.
+func TestPushChangedNumberWakesBothHolders(t *testing.T) {
+	for _, announce := range []int{1, 0} {
+		t.Run(fmt.Sprintf("announce=%d", announce), func(t *testing.T) {
+			fcm := webtest.NewFakeFCM(t)
+			e := webtest.NewPeople(t, fcm.Args()...)
+			alice := e.SignIn(pushAlicePhone, "alice-phone")
+			holders := map[string]string{webtest.FRPhone: pushAlicePhone, "447911123456": pushAliceNew} // holder: the number in their book
+			for holder, held := range holders {
+				tok := e.SignIn(holder, "phone")
+				e.JSON(map[string]any{"op": "setnotify", "token": tok, "notifytoken": "fcm-" + holder}).ExpectOK(t)
+				e.GetContacts(t, tok, map[string]any{"phones": "+" + held})
+			}
+			e.FanOut()
+			runPushes(e)
+			before := len(fcm.Messages())
+			e.Clock.Advance(time.Minute)
+			e.JSON(map[string]any{"op": "changephone", "appid": "test.app", "token": alice, "phone": pushAliceNew}).ExpectOK(t)
+			e.JSON(map[string]any{"op": "changephone", "appid": "test.app", "token": alice, "phone": pushAliceNew,
+				"otp": e.LastCode("+" + pushAliceNew), "announce": announce}).ExpectOK(t)
+			changedAt := strconv.FormatInt(e.Clock.Now().Unix(), 10)
+			e.FanOut()
+			runPushes(e)
+			var got []string
+			for _, m := range fcm.Messages()[before:] {
+				got = append(got, m.Token+" "+m.Type+" "+m.TS)
+				for _, number := range []string{pushAlicePhone, pushAliceNew} {
+					if strings.Contains(m.Body, number) {
+						t.Errorf("the push carries a number: %s", m.Body)
+					}
+				}
+			}
+			slices.Sort(got)
+			want := []string{"fcm-447911123456 profile_changed " + changedAt}
+			if announce == 1 {
+				want = append([]string{"fcm-" + webtest.FRPhone + " profile_changed " + changedAt}, want...)
+			}
+			if !slices.Equal(got, want) {
+				t.Errorf("pushes after the change: %v, want %v", got, want)
+			}
+		})
 	}
 }
