@@ -148,7 +148,7 @@ func AdminPushes(meta AdminMeta, vm PushesVM) templ.Component {
 					return templ_7745c5c3_Err
 				}
 			} else {
-				templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 12, "<div class=\"table-wrap\"><table data-testid=\"pushes-table\"><thead><tr><th>Queued</th><th>To</th><th>Provider</th><th>Type</th><th>State</th><th>Attempts</th></tr></thead> <tbody>")
+				templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 12, "<div class=\"table-wrap\" tabindex=\"0\" role=\"region\" aria-label=\"Push jobs\"><table data-testid=\"pushes-table\"><thead><tr><th>Queued</th><th>To</th><th>Provider</th><th>Type</th><th>State</th><th>Attempts</th></tr></thead> <tbody>")
 				if templ_7745c5c3_Err != nil {
 					return templ_7745c5c3_Err
 				}
