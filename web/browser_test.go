@@ -219,7 +219,7 @@ func TestBrowserAdminJourney(t *testing.T) {
 		chromedp.SendKeys(chromedp.CSS(`[data-testid="block-password"]`), "not my password"),
 		chromedp.Click(chromedp.CSS(`[data-testid="block"]`)),
 		chromedp.WaitVisible(chromedp.CSS(`[data-testid="notice-error"]`)))
-	if got := text(t, ctx, `[data-testid="notice-error"]`); !strings.Contains(got, "password was wrong") {
+	if got := text(t, ctx, `[data-testid="notice-error"]`); got != "Your password or authenticator code was wrong: nothing was changed." { // alice has two-factor sign-in
 		t.Fatalf("error notice %q", got)
 	}
 	e.SetNotify(tokB).ExpectOK(t)
