@@ -77,7 +77,7 @@ func TestPushesPageWhenOff(t *testing.T) {
 func TestPushesPageNamesAnUnknownState(t *testing.T) {
 	e := webtest.New(t)
 	r := e.AdminLogin("victor", "viewer").Get("/admin/pushes?state=lost")
-	if got := r.TestIDText(t, "notice-error"); got != "Ignored: state=“lost” (failed; showing every push)." {
+	if got := r.TestIDText(t, "notice-error"); got != "Ignored: state=“lost” (pending, sending, sent or failed; showing every push)." {
 		t.Errorf("notice %q", got)
 	}
 	if r := e.AdminLogin("vera", "viewer").Get("/admin/pushes?state=failed"); r.CountTestID(t, "notice-error") != 0 {
