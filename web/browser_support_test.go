@@ -114,9 +114,9 @@ func journeySupport(t *testing.T, ctx context.Context, e *webtest.Env, base, uid
 		chromedp.Navigate(base+"/admin/users/"+uid),
 		chromedp.WaitVisible(chromedp.CSS(`[data-testid="profile-form"]`)),
 		chromedp.Clear(chromedp.CSS(`[data-testid="edit-name"]`)),
-		chromedp.SendKeys(chromedp.CSS(`[data-testid="edit-name"]`), "Elodie Martin"),
-		chromedp.Click(chromedp.CSS(`[data-testid="edit-profile"]`)),
-		chromedp.WaitVisible(chromedp.CSS(`[data-testid="moderation"] [data-testid="notice"]`)))
+		chromedp.SendKeys(chromedp.CSS(`[data-testid="edit-name"]`), "Elodie Martin"))
+	actInPlace(t, ctx, "save the name", `[data-testid="moderation"] [data-testid="notice"]`,
+		chromedp.Click(chromedp.CSS(`[data-testid="edit-profile"]`)))
 	if got := text(t, ctx, `[data-testid="moderation"] [data-testid="notice"]`); !strings.HasPrefix(got, "Saved the name and status") {
 		t.Errorf("edit notice %q", got)
 	}
