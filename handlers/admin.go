@@ -82,7 +82,7 @@ func (h *Admin) meta(c *fiber.Ctx, section, title string) views.AdminMeta {
 		m.OwnerPasswordLeft = h.cfg.OwnerPassword.Left()
 	}
 	if a := adminOf(c); a != nil {
-		m.AdminName, m.AdminRole, m.CanWrite = a.Name, a.Role, a.CanWrite()
+		m.AdminName, m.AdminRole, m.CanWrite, m.SecondFactor = a.Name, a.Role, a.CanWrite(), a.HasSecondFactor()
 	}
 	if s := adminSessionOf(c); s != nil {
 		m.CSRF = s.CSRFToken

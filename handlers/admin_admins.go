@@ -70,7 +70,7 @@ func (h *Admin) CreateAdmin(c *fiber.Ctx) error {
 		return h.renderAdmins(c, fiber.StatusBadRequest, n, nil)
 	}
 	if err := h.recheck(c); err != nil {
-		return h.refuseRecheck(c, err, func() error { return h.renderAdmins(c, fiber.StatusForbidden, fail(wrongPassword), nil) })
+		return h.refuseRecheck(c, err, func() error { return h.renderAdmins(c, fiber.StatusForbidden, fail(wrongRecheck(c)), nil) })
 	}
 	password := models.GeneratePassword()
 	if _, err := h.admins.Create(c.UserContext(), name, role, password, adminOf(c).Actor(), adminClient(c)); err != nil {
@@ -100,7 +100,7 @@ func (h *Admin) adminChange(c *fiber.Ctx, done string, change func(id int64) err
 		return err
 	}
 	if err := h.recheck(c); err != nil {
-		return h.refuseRecheck(c, err, func() error { return h.renderAdmins(c, fiber.StatusForbidden, fail(wrongPassword), nil) })
+		return h.refuseRecheck(c, err, func() error { return h.renderAdmins(c, fiber.StatusForbidden, fail(wrongRecheck(c)), nil) })
 	}
 	switch err := change(id); {
 	case errors.Is(err, models.ErrNotFound):
@@ -164,7 +164,7 @@ func (h *Admin) ResetAdminPassword(c *fiber.Ctx) error {
 		return err
 	}
 	if err := h.recheck(c); err != nil {
-		return h.refuseRecheck(c, err, func() error { return h.renderAdmins(c, fiber.StatusForbidden, fail(wrongPassword), nil) })
+		return h.refuseRecheck(c, err, func() error { return h.renderAdmins(c, fiber.StatusForbidden, fail(wrongRecheck(c)), nil) })
 	}
 	password := models.GeneratePassword()
 	if err := h.admins.ResetPassword(c.UserContext(), target.Name, password, adminOf(c).Actor(), adminClient(c)); err != nil {

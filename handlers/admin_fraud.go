@@ -92,7 +92,7 @@ func fraudLimits(p models.FraudPolicy) string {
 // ReleaseCountry is POST /admin/fraud/release (password re-check): a
 // country held by the conversion watch gets codes again.
 func (h *Admin) ReleaseCountry(c *fiber.Ctx) error {
-	page := func() error { return h.renderFraud(c, fiber.StatusForbidden, fail(wrongPassword)) }
+	page := func() error { return h.renderFraud(c, fiber.StatusForbidden, fail(wrongRecheck(c))) }
 	if err := h.recheck(c); err != nil {
 		return h.refuseRecheck(c, err, page)
 	}
@@ -111,7 +111,7 @@ func (h *Admin) ReleaseCountry(c *fiber.Ctx) error {
 // SetSending is POST /admin/fraud/sending with sending=on or off
 // (password re-check): the kill switch.
 func (h *Admin) SetSending(c *fiber.Ctx) error {
-	page := func() error { return h.renderFraud(c, fiber.StatusForbidden, fail(wrongPassword)) }
+	page := func() error { return h.renderFraud(c, fiber.StatusForbidden, fail(wrongRecheck(c))) }
 	if err := h.recheck(c); err != nil {
 		return h.refuseRecheck(c, err, page)
 	}

@@ -101,7 +101,7 @@ func (h *Admin) DeleteGroup(c *fiber.Ctx) error {
 		return err
 	}
 	if err := h.recheck(c); err != nil {
-		return h.refuseRecheck(c, err, func() error { return h.renderGroup(c, fiber.StatusForbidden, fail(wrongPassword)) })
+		return h.refuseRecheck(c, err, func() error { return h.renderGroup(c, fiber.StatusForbidden, fail(wrongRecheck(c))) })
 	}
 	grp, err := h.groups.AdminDelete(c.UserContext(), gid, adminOf(c), adminClient(c))
 	if errors.Is(err, models.ErrNotFound) {

@@ -12,7 +12,7 @@ import (
 
 // Overview is GET /admin/: today's figures and the 30-day charts. Each
 // figure links to the list whose total it is, with the same filter and
-// date range (models.Totals defines them).
+// date range (models.Totals defines them), or says that no list shows it.
 func (h *Admin) Overview(c *fiber.Ctx) error {
 	o, err := h.dash.Overview(c.UserContext())
 	if err != nil {
@@ -45,7 +45,9 @@ func (h *Admin) Overview(c *fiber.Ctx) error {
 }
 
 // overviewStats are the overview's cards: each figure with its definition
-// and the list (filter and date range) it is the total of.
+// and the list (filter and date range) it is the total of, or, for the two
+// figures that no list shows (live sessions of every user, syncs of every
+// user), a line saying so.
 func overviewStats(t models.Totals, today time.Time, syncsToday int64) []views.StatVM {
 	day := today.Format("2006-01-02")
 	audit := func(typ string) string {
@@ -54,6 +56,9 @@ func overviewStats(t models.Totals, today time.Time, syncsToday int64) []views.S
 	codes := func(f views.CodesFilter) string {
 		f.From, f.To = day, day
 		return f.URL()
+	}
+	pushes := func(state string) string {
+		return views.PushesFilter{State: state, From: day, To: day}.URL()
 	}
 	users := views.AdminURL(views.PathUsers)
 	return []views.StatVM{
@@ -64,8 +69,8 @@ func overviewStats(t models.Totals, today time.Time, syncsToday int64) []views.S
 			Value: views.Num(t.SeenMonth), Href: users + "?active=30"},
 		{Label: "sign-ins today", Definition: "sessions created since 00:00 UTC (token_issued)", TestID: "stat-today",
 			Value: views.Num(t.SignInsToday), Href: audit(models.EventTokenIssued)},
-		{Label: "active tokens", Definition: "sessions neither signed out, revoked nor expired; each user's page lists theirs",
-			TestID: "stat-tokens", Value: views.Num(t.ActiveTokens)},
+		{Label: "active tokens", Definition: "sessions neither signed out, revoked nor expired",
+			NoList: "No list shows them all; a user's page lists theirs.", TestID: "stat-tokens", Value: views.Num(t.ActiveTokens)},
 		{Label: "codes requested today", Definition: "since 00:00 UTC", TestID: "stat-codes",
 			Value: views.Num(t.CodesRequested), Href: codes(views.CodesFilter{})},
 		{Label: "codes sent today", Definition: "messages delivered since 00:00 UTC (code_sent)", TestID: "stat-sent",
@@ -78,12 +83,13 @@ func overviewStats(t models.Totals, today time.Time, syncsToday int64) []views.S
 			Value: views.Num(t.CodesFailed), Href: audit(models.EventCodeFailed)},
 		{Label: "delivery failures today", Definition: "codes requested since 00:00 UTC whose message failed for good",
 			TestID: "stat-delivery-failed", Value: views.Num(t.DeliveryFailed), Href: codes(views.CodesFilter{DeliveryFailed: true})},
-		{Label: "syncs today", Definition: "contact syncs since 00:00 UTC; the chart below has every day's",
+		{Label: "syncs today", Definition: "contact syncs since 00:00 UTC",
+			NoList: "No list shows them all; the chart below counts them by day.",
 			TestID: "stat-syncs", Value: views.Num(syncsToday)},
-		{Label: "pushes sent today", Definition: "push messages handed to FCM or APNs since 00:00 UTC; the Pushes page lists the newest",
-			TestID: "stat-pushes-sent", Value: views.Num(t.PushesSent)},
-		{Label: "pushes failed today", Definition: "push jobs queued since 00:00 UTC and given up; the Pushes page lists those given up",
-			TestID: "stat-pushes-failed", Value: views.Num(t.PushesFailed)},
+		{Label: "pushes sent today", Definition: "push jobs queued since 00:00 UTC and handed to FCM or APNs",
+			TestID: "stat-pushes-sent", Value: views.Num(t.PushesSent), Href: pushes(models.OutboxSent)},
+		{Label: "pushes failed today", Definition: "push jobs queued since 00:00 UTC and given up",
+			TestID: "stat-pushes-failed", Value: views.Num(t.PushesFailed), Href: pushes(models.OutboxFailed)},
 	}
 }
 

@@ -39,42 +39,65 @@ func TestOverview(t *testing.T) {
 }
 
 // Each overview card states what it counts, and its figure is the total of
-// the list it opens. Yesterday's sign-in, codes and wrong code are in the
-// all-time lists and not in today's figures; the user seen 20 hours ago,
-// before midnight, is active in the last 24 hours.
+// the list it opens, or it says that no list shows it. Yesterday's sign-in,
+// codes, wrong code and push are in the all-time lists and not in today's
+// figures; the user seen 20 hours ago, before midnight, is active in the
+// last 24 hours.
 func TestOverviewCardsEqualTheirLists(t *testing.T) {
-	e := webtest.New(t) // 10:00 UTC
+	fcm := webtest.NewFakeFCM(t)
+	e := webtest.NewPeople(t, fcm.Args()...) // 10:00 UTC
 	e.SignedInUser(webtest.USPhone, "a")
 	e.JSON(map[string]any{"op": "login", "appid": "a", "phone": webtest.FRPhone}).ExpectOK(t)
 	e.JSON(map[string]any{"op": "login", "appid": "a", "phone": webtest.FRPhone, "otp": "000000"})
+	// Bob's phone gets a push for each contact who joins or changes: one
+	// delivered yesterday, one delivered and one given up today.
+	bob := e.SignIn("12015550177", "bob-phone")
+	e.JSON(map[string]any{"op": "setnotify", "token": bob, "notifytoken": "fcm-token-of-bob-0123456789"}).ExpectOK(t)
+	e.GetContacts(t, bob, map[string]any{"phones": "+12015550166,+12015550155"})
+	push := func() {
+		e.FanOut()
+		e.Server.Pusher().RunOnce(t.Context())
+	}
+	e.SignIn("12015550166", "carl-phone")
+	push()
 	e.Clock.Advance(20 * time.Hour) // 06:00 the next day
 	e.SignedInUser("12015550188", "b")
 	e.JSON(map[string]any{"op": "login", "appid": "a", "phone": webtest.FRPhone}).ExpectOK(t)
+	dave := e.SignIn("12015550155", "dave-phone")
+	push()
+	fcm.Answer(func(string) webtest.Reply { return webtest.FCMError(404, "UNREGISTERED") })
+	e.SetProfile(t, dave, map[string]any{"name": "Dave"})
+	push()
 	a := e.AdminLogin("alice", "owner")
 	r := a.Get("/admin/")
 
-	unlinked := map[string]bool{"stat-tokens": true, "stat-syncs": true, "stat-pushes-sent": true, "stat-pushes-failed": true} // no list shows these
 	cards := r.HTML(t).Find(".stats .stat")
 	if cards.Length() != 14 {
 		t.Fatalf("%d cards", cards.Length())
 	}
+	var unlisted []string
 	cards.Each(func(_ int, card *goquery.Selection) {
 		id, _ := card.Attr("data-testid")
 		value := strings.TrimSpace(card.Find(".stat-value").Text())
 		if def := strings.TrimSpace(card.Find(`[data-testid="stat-definition"]`).Text()); def == "" {
 			t.Errorf("%s states no definition", id)
 		}
+		noList := strings.TrimSpace(card.Find(`[data-testid="stat-no-list"]`).Text())
 		href, linked := card.Attr("href")
 		if !linked {
-			if !unlinked[id] {
-				t.Errorf("%s links nowhere", id)
+			if !strings.HasPrefix(noList, "No list shows") {
+				t.Errorf("%s links nowhere and does not say why (%q)", id, noList)
 			}
+			unlisted = append(unlisted, id)
 			return
+		}
+		if noList != "" {
+			t.Errorf("%s links to %s yet says %q", id, href, noList)
 		}
 		list := a.Get(href)
 		expectStatus(t, list, 200)
 		total := ""
-		for _, totalID := range []string{"users-total", "audit-total", "codes-total"} {
+		for _, totalID := range []string{"users-total", "audit-total", "codes-total", "pushes-total"} {
 			if list.CountTestID(t, totalID) == 1 {
 				total = strings.Fields(list.TestIDText(t, totalID))[0]
 			}
@@ -86,18 +109,25 @@ func TestOverviewCardsEqualTheirLists(t *testing.T) {
 			t.Errorf("%s says %s; the list it opens (%s) says %q", id, value, href, total)
 		}
 	})
-	want := map[string]string{"stat-users": "2", "stat-seen": "2", "stat-today": "1", "stat-codes": "2",
-		"stat-verified": "1", "stat-failed": "0", "stat-conversion": "50%"}
+	// No list shows every user's live sessions, nor every user's syncs.
+	if strings.Join(unlisted, " ") != "stat-tokens stat-syncs" {
+		t.Errorf("cards without a list: %v", unlisted)
+	}
+	want := map[string]string{"stat-users": "5", "stat-seen": "5", "stat-today": "2", "stat-codes": "3",
+		"stat-verified": "2", "stat-failed": "0", "stat-conversion": "66%", "stat-pushes-sent": "1", "stat-pushes-failed": "1"}
 	for id, v := range want {
 		if got := strings.TrimSpace(r.TestID(t, id).Find(".stat-value").Text()); got != v {
 			t.Errorf("%s = %q, want %q", id, got, v)
 		}
 	}
 	// The lists without the day hold yesterday's too.
-	if got := a.Get("/admin/codes").TestIDText(t, "codes-total"); got != "4 code requests" {
+	if got := a.Get("/admin/codes").TestIDText(t, "codes-total"); got != "7 code requests" {
 		t.Errorf("all codes: %q", got)
 	}
-	if got := a.Get("/admin/audit?type=token_issued").TestIDText(t, "audit-total"); got != "2 entries" {
+	if got := a.Get("/admin/audit?type=token_issued").TestIDText(t, "audit-total"); got != "5 entries" {
 		t.Errorf("all sign-ins: %q", got)
+	}
+	if got := a.Get("/admin/pushes?state=sent").TestIDText(t, "pushes-total"); got != "2 push jobs" {
+		t.Errorf("all pushes sent: %q", got)
 	}
 }

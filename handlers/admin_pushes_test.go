@@ -73,11 +73,16 @@ func TestPushesPageWhenOff(t *testing.T) {
 	}
 }
 
-// A state filter the pushes page does not know is named, not ignored.
+// A state, provider or date the pushes page cannot use is named, not
+// silently dropped.
 func TestPushesPageNamesAnUnknownState(t *testing.T) {
 	e := webtest.New(t)
 	r := e.AdminLogin("victor", "viewer").Get("/admin/pushes?state=lost")
-	if got := r.TestIDText(t, "notice-error"); got != "Ignored: state=“lost” (failed; showing every push)." {
+	if got := r.TestIDText(t, "notice-error"); got != "Ignored: state=“lost” (pending, sending, sent or failed; showing every push)." {
+		t.Errorf("notice %q", got)
+	}
+	r = e.AdminLogin("val", "viewer").Get("/admin/pushes?provider=apns&from=yesterday")
+	if got := r.TestIDText(t, "notice-error"); got != "Dates must be written YYYY-MM-DD; “yesterday” was ignored. Ignored: provider=“apns” (not a provider of --push)." {
 		t.Errorf("notice %q", got)
 	}
 	if r := e.AdminLogin("vera", "viewer").Get("/admin/pushes?state=failed"); r.CountTestID(t, "notice-error") != 0 {

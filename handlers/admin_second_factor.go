@@ -182,7 +182,7 @@ func (h *Admin) ConfirmEnrolment(c *fiber.Ctx) error {
 	case errors.Is(err, models.ErrBadSecondFactor):
 		return h.renderAccount(c, fiber.StatusBadRequest, fail("The code does not match the key: check that the phone's clock is right and type the code it shows now. Nothing was changed."), nil)
 	case err != nil:
-		return h.refuseRecheck(c, err, func() error { return h.renderAccount(c, fiber.StatusForbidden, fail(wrongPassword), nil) })
+		return h.refuseRecheck(c, err, func() error { return h.renderAccount(c, fiber.StatusForbidden, fail(wrongRecheck(c)), nil) })
 	}
 	return h.renderAccount(c, fiber.StatusOK, ok("Two-factor sign-in is on. Keep the recovery codes below somewhere safe: they are shown only now."), codes)
 }
@@ -209,7 +209,7 @@ func (h *Admin) SetSecondFactorPolicy(c *fiber.Ctx) error {
 	case errors.Is(err, models.ErrOwnSecondFactorFirst):
 		return h.renderAdmins(c, fiber.StatusConflict, fail("Turn on your own two-factor sign-in first (on your account page): nothing was changed."), nil)
 	case err != nil:
-		return h.refuseRecheck(c, err, func() error { return h.renderAdmins(c, fiber.StatusForbidden, fail(wrongPassword), nil) })
+		return h.refuseRecheck(c, err, func() error { return h.renderAdmins(c, fiber.StatusForbidden, fail(wrongRecheck(c)), nil) })
 	}
 	n := ok("Two-factor sign-in is optional.")
 	if on {

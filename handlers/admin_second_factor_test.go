@@ -191,7 +191,7 @@ func TestSecondFactorRecheckAndDisable(t *testing.T) {
 	expectTestIDs(t, r, "notice")
 	r = a.Post("/admin/users/"+uid+"/revoke-all", map[string]string{"password": code})
 	expectStatus(t, r, http.StatusForbidden)
-	expectIn(t, r, "Your password was wrong")
+	expectIn(t, r, "Your password or authenticator code was wrong")
 
 	// Turning it off takes the password and a code; a wrong code counts as
 	// a wrong re-check (the second of three here).
@@ -255,4 +255,41 @@ func TestSecondFactorRequiredForEveryone(t *testing.T) {
 
 	r = owner.Post("/admin/admins/2fa", map[string]string{"required": "off", "password": webtest.AdminPassword})
 	expectIn(t, r, "Optional: each admin chooses")
+}
+
+// The field that asks for the password again before a dangerous action,
+// and its refusal, name the authenticator code only to an admin who may
+// give one: with two-factor sign-in on.
+func TestRecheckWordingFollowsTheSecondFactor(t *testing.T) {
+	e := webtest.New(t)
+	uid, _ := e.SignedInUser(webtest.USPhone, "phone-a")
+	plain := e.AdminLogin("olga", "operator")
+	enrolled := e.AdminLogin("alice", "owner")
+	enrol(t, e, enrolled)
+	for _, c := range []struct {
+		name    string
+		a       *webtest.AdminClient
+		label   string
+		refusal string
+	}{
+		{"without two-factor sign-in", plain, "Your password", "Your password was wrong: nothing was changed."},
+		{"with two-factor sign-in", enrolled, "Your password or authenticator code", "Your password or authenticator code was wrong: nothing was changed."},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			r := c.a.Get("/admin/users/" + uid)
+			if got := strings.TrimSpace(r.TestID(t, "block-password").Parent().Text()); got != c.label {
+				t.Errorf("the block form's field is labelled %q, want %q", got, c.label)
+			}
+			r.HTML(t).Find(`input[name="password"]`).Each(func(_ int, in *goquery.Selection) {
+				if got := strings.TrimSpace(in.Parent().Text()); got != c.label {
+					t.Errorf("a re-check field is labelled %q, want %q", got, c.label)
+				}
+			})
+			r = c.a.HTMX("/admin/users/"+uid+"/block", map[string]string{"password": "000000"})
+			expectStatus(t, r, http.StatusForbidden)
+			if got := r.TestIDText(t, "notice-error"); got != c.refusal {
+				t.Errorf("refusal %q, want %q", got, c.refusal)
+			}
+		})
+	}
 }

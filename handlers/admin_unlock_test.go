@@ -2,6 +2,7 @@ package handlers_test
 
 import (
 	"net/http"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -82,4 +83,35 @@ func TestUnlockFromTheCodesPage(t *testing.T) {
 	if r := a.Post(action, map[string]string{"phone": "+12015550123"}); !strings.Contains(string(r.Body), "it was locked on no network") {
 		t.Errorf("second unlock: %.800s", r.Body)
 	}
+}
+
+// An unlock starts the daily code quota afresh too: a number that asked
+// for its ten codes of the day over three hours, never five in one (so the
+// hourly quota is not what stops it), gets a code again at once, and signs
+// in with it.
+func TestUnlockClearsTheDailyQuota(t *testing.T) {
+	e := webtest.NewPeople(t) // no quota by IP: only the number's own
+	ask := func() *webtest.Response {
+		e.Clock.Advance(31 * time.Second) // past the resend cooldown
+		return e.JSON(map[string]any{"op": "login", "appid": "a", "phone": webtest.USPhone})
+	}
+	for i, n := range []int{4, 4, 2} {
+		if i > 0 {
+			e.Clock.Advance(time.Hour)
+		}
+		for range n {
+			ask().ExpectOK(t)
+		}
+	}
+	r := ask()
+	r.ExpectFail(t, "RATELIMIT")
+	if wait, err := strconv.Atoi(r.String("retry_after")); err != nil || wait <= 3600 {
+		t.Fatalf("retry_after %q: the refusal is not the daily quota's", r.String("retry_after"))
+	}
+	a := e.AdminLogin("olga", "operator")
+	r = a.Post("/admin/codes/unlock", map[string]string{"phone": "(201) 555-0123"})
+	expectStatus(t, r, http.StatusOK)
+	expectIn(t, r, "its wrong codes and its hourly and daily code quotas start afresh")
+	ask().ExpectOK(t)
+	e.Verify(webtest.USPhone, e.LastCode("+"+webtest.USPhone)).ExpectOK(t)
 }

@@ -45,7 +45,15 @@ func (h *Admin) refuseRecheck(c *fiber.Ctx, err error, page func() error) error 
 	return err
 }
 
-const wrongPassword = "Your password was wrong: nothing was changed."
+// wrongRecheck is the refusal of a wrong answer to recheck. An admin with
+// two-factor sign-in may have typed a code instead of the password, so
+// their refusal names both.
+func wrongRecheck(c *fiber.Ctx) string {
+	if a := adminOf(c); a != nil && a.HasSecondFactor() {
+		return "Your password or authenticator code was wrong: nothing was changed."
+	}
+	return "Your password was wrong: nothing was changed."
+}
 
 // RevokeSession is POST /admin/users/:id/sessions/:sid/revoke.
 func (h *Admin) RevokeSession(c *fiber.Ctx) error {
@@ -82,7 +90,7 @@ func (h *Admin) RevokeAll(c *fiber.Ctx) error {
 		return err
 	}
 	if err := h.recheck(c); err != nil {
-		return h.refuseRecheck(c, err, func() error { return h.renderUser(c, fiber.StatusForbidden, fail(wrongPassword)) })
+		return h.refuseRecheck(c, err, func() error { return h.renderUser(c, fiber.StatusForbidden, fail(wrongRecheck(c))) })
 	}
 	n, err := h.sessions.RevokeAllForUser(c.UserContext(), uid, adminOf(c).Actor(), adminClient(c))
 	if errors.Is(err, models.ErrNotFound) {
@@ -125,7 +133,7 @@ func (h *Admin) Block(c *fiber.Ctx) error {
 		return h.renderUser(c, fiber.StatusBadRequest, fail(refusal))
 	}
 	if err := h.recheck(c); err != nil {
-		return h.refuseRecheck(c, err, func() error { return h.renderUser(c, fiber.StatusForbidden, fail(wrongPassword)) })
+		return h.refuseRecheck(c, err, func() error { return h.renderUser(c, fiber.StatusForbidden, fail(wrongRecheck(c))) })
 	}
 	n, err := h.actions.BlockUser(c.UserContext(), uid, until, adminOf(c).Actor(), adminClient(c))
 	if errors.Is(err, models.ErrNotFound) {
@@ -188,7 +196,7 @@ func (h *Admin) Delete(c *fiber.Ctx) error {
 		return h.renderUser(c, fiber.StatusBadRequest, fail("The typed phone number does not match: nothing was deleted."))
 	}
 	if err := h.recheck(c); err != nil {
-		return h.refuseRecheck(c, err, func() error { return h.renderUser(c, fiber.StatusForbidden, fail(wrongPassword)) })
+		return h.refuseRecheck(c, err, func() error { return h.renderUser(c, fiber.StatusForbidden, fail(wrongRecheck(c))) })
 	}
 	if _, err := h.actions.DeleteUser(c.UserContext(), uid, adminOf(c).Actor(), adminClient(c)); err != nil {
 		return err
@@ -230,7 +238,7 @@ func (h *Admin) Moderate(c *fiber.Ctx) error {
 		return h.renderUser(c, fiber.StatusBadRequest, fail("Choose the name, the status or the photo to clear: nothing was changed."))
 	}
 	if err := h.recheck(c); err != nil {
-		return h.refuseRecheck(c, err, func() error { return h.renderUser(c, fiber.StatusForbidden, fail(wrongPassword)) })
+		return h.refuseRecheck(c, err, func() error { return h.renderUser(c, fiber.StatusForbidden, fail(wrongRecheck(c))) })
 	}
 	err = h.actions.Moderate(c.UserContext(), uid, m, adminOf(c), adminClient(c))
 	if errors.Is(err, models.ErrNotFound) {

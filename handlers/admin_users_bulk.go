@@ -60,7 +60,7 @@ func (h *Admin) BulkUsers(c *fiber.Ctx) error {
 		}
 	}
 	if err := h.recheck(c); err != nil {
-		return h.refuseRecheck(c, err, func() error { return page(fiber.StatusForbidden, fail(wrongPassword)) })
+		return h.refuseRecheck(c, err, func() error { return page(fiber.StatusForbidden, fail(wrongRecheck(c))) })
 	}
 	ctx, actor, cl := c.UserContext(), adminOf(c), adminClient(c)
 	done, sessions, missing := 0, 0, 0

@@ -33,7 +33,7 @@ func (h *Admin) CreateUser(c *fiber.Ctx) error {
 		return refuse(fiber.StatusBadRequest, fmt.Sprintf("The name is longer than %d characters: nothing was created.", models.MaxNameLen), nil)
 	}
 	if err := h.recheck(c); err != nil {
-		return h.refuseRecheck(c, err, func() error { return refuse(fiber.StatusForbidden, wrongPassword, nil) })
+		return h.refuseRecheck(c, err, func() error { return refuse(fiber.StatusForbidden, wrongRecheck(c), nil) })
 	}
 	u, err := h.actions.CreateUser(c.UserContext(), p, name, adminOf(c).Actor(), adminClient(c))
 	var existing *models.ExistingUserError

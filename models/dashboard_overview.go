@@ -5,22 +5,23 @@ import (
 	"time"
 )
 
-// Totals are the overview's figures. Each is the total of a dashboard list
-// with the same filter (the overview links to it): "today" is the UTC day
-// so far, the audit and codes lists' date range of that day.
+// Totals are the overview's figures. Each but ActiveTokens is the total of
+// a dashboard list with the same filter (the overview links to it): "today"
+// is the UTC day so far, the audit, codes and pushes lists' date range of
+// that day. No list shows every user's live sessions.
 type Totals struct {
 	Users          int64
 	SeenDay        int64 // users whose app talked to the server in the last 24 hours (the users list's active=1)
 	SeenMonth      int64 // ... in the last 30 days (active=30)
 	DeliveryFailed int64 // codes requested today whose message failed for good
 	SignInsToday   int64 // token_issued entries today: sign-ins completed
-	ActiveTokens   int64
+	ActiveTokens   int64 // sessions neither revoked nor expired, of every user
 	CodesSent      int64 // code_sent entries today
 	CodesVerified  int64 // codes requested today and verified
 	CodesFailed    int64 // code_failed entries today: wrong codes
 	CodesRequested int64 // codes requested today
-	PushesSent     int64 // push jobs handed to a provider today
-	PushesFailed   int64 // push jobs of today given up
+	PushesSent     int64 // push jobs queued today and handed to a provider (the pushes list's state=sent)
+	PushesFailed   int64 // push jobs queued today and given up (state=failed)
 }
 
 // DayCount is one day of a chart.
@@ -53,8 +54,6 @@ func (d *Dashboard) Overview(ctx context.Context) (*Overview, error) {
 		{&t.Users, "SELECT COUNT(*) FROM users", nil},
 		{&t.SeenDay, "SELECT COUNT(*) FROM users WHERE seen_key >= ?", []any{nowMs - 24*3600*1000}},
 		{&t.SeenMonth, "SELECT COUNT(*) FROM users WHERE seen_key >= ?", []any{nowMs - 30*24*3600*1000}},
-		{&t.PushesSent, "SELECT COUNT(*) FROM outbox WHERE kind = ? AND state = 'sent' AND sent_at >= ?", []any{OutboxKindPush, t0}},
-		{&t.PushesFailed, "SELECT COUNT(*) FROM outbox WHERE kind = ? AND state = 'failed' AND created_at >= ?", []any{OutboxKindPush, t0}},
 		{&t.ActiveTokens, "SELECT COUNT(*) FROM sessions WHERE revoked_at IS NULL AND expires_at > ?", []any{nowMs}},
 	}
 	for _, c := range counts {
@@ -72,6 +71,16 @@ func (d *Dashboard) Overview(ctx context.Context) (*Overview, error) {
 	}
 	for _, c := range codes {
 		n, err := d.CountCodes(ctx, c.f)
+		if err != nil {
+			return nil, err
+		}
+		*c.into = n
+	}
+	for _, c := range []struct {
+		into  *int64
+		state string
+	}{{&t.PushesSent, OutboxSent}, {&t.PushesFailed, OutboxFailed}} {
+		n, err := d.CountPushes(ctx, PushFilter{State: c.state, From: t0})
 		if err != nil {
 			return nil, err
 		}

@@ -174,7 +174,7 @@ func AdminFraud(meta AdminMeta, vm FraudVM) templ.Component {
 					return templ_7745c5c3_Err
 				}
 			} else {
-				templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 11, "<div class=\"table-wrap\"><table data-testid=\"fraud-countries\"><thead><tr><th>Country</th><th class=\"num\">Requested</th><th class=\"num\">Verified</th><th class=\"num\">Rate</th><th>State</th><th><span class=\"visually-hidden\">Actions</span></th></tr></thead> <tbody>")
+				templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 11, "<div class=\"table-wrap\" tabindex=\"0\" role=\"region\" aria-label=\"Countries\"><table data-testid=\"fraud-countries\"><thead><tr><th>Country</th><th class=\"num\">Requested</th><th class=\"num\">Verified</th><th class=\"num\">Rate</th><th>State</th><th><span class=\"visually-hidden\">Actions</span></th></tr></thead> <tbody>")
 				if templ_7745c5c3_Err != nil {
 					return templ_7745c5c3_Err
 				}
@@ -320,7 +320,7 @@ func AdminFraud(meta AdminMeta, vm FraudVM) templ.Component {
 							if templ_7745c5c3_Err != nil {
 								return templ_7745c5c3_Err
 							}
-							templ_7745c5c3_Err = recheckField("").Render(ctx, templ_7745c5c3_Buffer)
+							templ_7745c5c3_Err = recheckField(meta, "").Render(ctx, templ_7745c5c3_Buffer)
 							if templ_7745c5c3_Err != nil {
 								return templ_7745c5c3_Err
 							}
@@ -432,7 +432,7 @@ func AdminFraud(meta AdminMeta, vm FraudVM) templ.Component {
 					if templ_7745c5c3_Err != nil {
 						return templ_7745c5c3_Err
 					}
-					templ_7745c5c3_Err = recheckField("").Render(ctx, templ_7745c5c3_Buffer)
+					templ_7745c5c3_Err = recheckField(meta, "").Render(ctx, templ_7745c5c3_Buffer)
 					if templ_7745c5c3_Err != nil {
 						return templ_7745c5c3_Err
 					}
@@ -472,7 +472,7 @@ func AdminFraud(meta AdminMeta, vm FraudVM) templ.Component {
 				return templ_7745c5c3_Err
 			}
 			if len(vm.SentToday) > 0 {
-				templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 42, "<div class=\"table-wrap\"><table data-testid=\"fraud-sent\"><thead><tr><th>Country</th><th class=\"num\">Sent</th><th class=\"num\">Estimated spend</th></tr></thead> <tbody>")
+				templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 42, "<div class=\"table-wrap\" tabindex=\"0\" role=\"region\" aria-label=\"Codes sent by country\"><table data-testid=\"fraud-sent\"><thead><tr><th>Country</th><th class=\"num\">Sent</th><th class=\"num\">Estimated spend</th></tr></thead> <tbody>")
 				if templ_7745c5c3_Err != nil {
 					return templ_7745c5c3_Err
 				}

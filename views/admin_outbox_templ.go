@@ -170,7 +170,7 @@ func AdminOutbox(meta AdminMeta, vm OutboxVM) templ.Component {
 					return templ_7745c5c3_Err
 				}
 			} else {
-				templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 9, "<div class=\"table-wrap\"><table data-testid=\"outbox-table\"><thead><tr><th>Queued</th><th>Channel</th><th>To</th><th>Message</th><th>State</th><th class=\"num\">Attempts</th></tr></thead> <tbody>")
+				templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 9, "<div class=\"table-wrap\" tabindex=\"0\" role=\"region\" aria-label=\"Messages\"><table data-testid=\"outbox-table\"><thead><tr><th>Queued</th><th>Channel</th><th>To</th><th>Message</th><th>State</th><th class=\"num\">Attempts</th></tr></thead> <tbody>")
 				if templ_7745c5c3_Err != nil {
 					return templ_7745c5c3_Err
 				}
@@ -535,7 +535,7 @@ func AdminOutboxMessage(meta AdminMeta, vm OutboxMessageVM) templ.Component {
 					return templ_7745c5c3_Err
 				}
 			} else {
-				templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 44, "<div class=\"table-wrap\"><table data-testid=\"attempts-table\"><thead><tr><th class=\"num\">#</th><th>Time</th><th>Channel</th><th>Status</th><th class=\"num\">HTTP status</th><th>Provider id</th><th class=\"num\">Duration</th><th>Error</th><th>Receipt</th></tr></thead> <tbody>")
+				templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 44, "<div class=\"table-wrap\" tabindex=\"0\" role=\"region\" aria-label=\"Delivery attempts\"><table data-testid=\"attempts-table\"><thead><tr><th class=\"num\">#</th><th>Time</th><th>Channel</th><th>Status</th><th class=\"num\">HTTP status</th><th>Provider id</th><th class=\"num\">Duration</th><th>Error</th><th>Receipt</th></tr></thead> <tbody>")
 				if templ_7745c5c3_Err != nil {
 					return templ_7745c5c3_Err
 				}

@@ -391,7 +391,7 @@ func secondFactorPolicy(meta AdminMeta, required bool) templ.Component {
 			if templ_7745c5c3_Err != nil {
 				return templ_7745c5c3_Err
 			}
-			templ_7745c5c3_Err = recheckField("").Render(ctx, templ_7745c5c3_Buffer)
+			templ_7745c5c3_Err = recheckField(meta, "").Render(ctx, templ_7745c5c3_Buffer)
 			if templ_7745c5c3_Err != nil {
 				return templ_7745c5c3_Err
 			}

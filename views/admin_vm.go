@@ -9,16 +9,19 @@ import (
 
 // AdminMeta is what every dashboard page's frame needs.
 type AdminMeta struct {
-	Title      string
-	Section    string // nav item to highlight: overview, users, codes, outbox, audit, settings
-	AdminName  string
-	AdminRole  string
-	CanWrite   bool
-	CSRF       string
-	DemoCodeOn bool
-	ShowOutbox bool // the console channel is in use
-	Now        time.Time
-	Notice     *Notice
+	Title     string
+	Section   string // nav item to highlight: overview, users, codes, outbox, audit, settings
+	AdminName string
+	AdminRole string
+	CanWrite  bool
+	// SecondFactor: the admin signs in with a code too, and may give one
+	// where an action asks for the password again.
+	SecondFactor bool
+	CSRF         string
+	DemoCodeOn   bool
+	ShowOutbox   bool // the console channel is in use
+	Now          time.Time
+	Notice       *Notice
 
 	// MesiboDegraded, when set, is the banner saying that mesibo refuses
 	// Roster's requests (mesibo mode misconfigured).
@@ -26,6 +29,15 @@ type AdminMeta struct {
 	// OwnerPasswordLeft is the path of the first start's password file
 	// when deleting it failed: a banner asks to delete it.
 	OwnerPasswordLeft string
+}
+
+// RecheckLabel is the label of the field that asks for the password
+// again before a dangerous action.
+func (m AdminMeta) RecheckLabel() string {
+	if m.SecondFactor {
+		return "Your password or authenticator code"
+	}
+	return "Your password"
 }
 
 // Notice is the visible answer to an action.

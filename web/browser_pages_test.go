@@ -3,11 +3,7 @@ package web_test
 import (
 	"bytes"
 	"context"
-	"crypto/sha256"
-	_ "embed"
 	"encoding/base64"
-	"encoding/hex"
-	"encoding/json"
 	"fmt"
 	"image"
 	"image/jpeg"
@@ -15,94 +11,15 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/chromedp/cdproto/emulation"
 	"github.com/chromedp/chromedp"
 	"github.com/pquerna/otp/totp"
 
 	"roster/web/webtest"
 )
 
-// Every dashboard page the journey visits is checked the same way: axe-core
-// finds no accessibility violation, and the page is photographed at 1280
-// and 390 pixels wide, where it must not scroll sideways.
-
-//go:embed testdata/axe/axe.min.js
-var axeSource string
-
-// axeSHA256 is the vendored axe.min.js (testdata/axe/VENDORED.md).
-const axeSHA256 = "29348999450cdf2849a8e70b7912fc2da85a849da39c0d0d5394f51d4a9ed95c"
-
-type axeViolation struct {
-	ID     string `json:"id"`
-	Impact string `json:"impact"`
-	Help   string `json:"help"`
-	Nodes  []struct {
-		Target []any  `json:"target"`
-		HTML   string `json:"html"`
-	} `json:"nodes"`
-}
-
-// checkA11y runs axe-core on the page and fails on any violation.
-func checkA11y(t *testing.T, ctx context.Context, name string) {
-	t.Helper()
-	if sum := sha256.Sum256([]byte(axeSource)); hex.EncodeToString(sum[:]) != axeSHA256 {
-		t.Fatal("testdata/axe/axe.min.js is not the vendored file: see VENDORED.md")
-	}
-	if _, err := chromedp.Run(ctx, chromedp.Evaluate[bool](`typeof axe === "undefined" ? (0, eval)(`+jsString(axeSource)+`) && true : true`)); err != nil {
-		t.Fatalf("%s: load axe-core: %v", name, err)
-	}
-	out, err := chromedp.Run(ctx, chromedp.Evaluate[string](`axe.run(document, {resultTypes: ["violations"]}).then(r => JSON.stringify(r.violations))`, chromedp.EvalAwaitPromise))
-	if err != nil {
-		t.Fatalf("%s: axe: %v", name, err)
-	}
-	var vs []axeViolation
-	if err := json.Unmarshal([]byte(out), &vs); err != nil {
-		t.Fatalf("%s: axe result: %v", name, err)
-	}
-	for _, v := range vs {
-		var where []string
-		for i, n := range v.Nodes {
-			if i == 3 {
-				where = append(where, "…")
-				break
-			}
-			where = append(where, n.HTML)
-		}
-		t.Errorf("%s: axe %s (%s): %s, %d nodes: %s", name, v.ID, v.Impact, v.Help, len(v.Nodes), strings.Join(where, " | "))
-	}
-}
-
-func jsString(s string) string {
-	b, _ := json.Marshal(s)
-	return string(b)
-}
-
-// checkPage checks the page shown: axe, then screenshots at 1280 and 390
-// pixels wide, without sideways scrolling at either.
-func checkPage(t *testing.T, ctx context.Context, name string) {
-	t.Helper()
-	checkA11y(t, ctx, name)
-	for _, w := range []int64{1280, 390} {
-		do(t, ctx, "resize", chromedp.EmulateViewport(w, 900))
-		wide, err := chromedp.Run(ctx, chromedp.Evaluate[bool](`document.documentElement.scrollWidth > window.innerWidth + 1`))
-		if err != nil {
-			t.Fatal(err)
-		}
-		if wide {
-			t.Errorf("%s scrolls sideways at %d px", name, w)
-		}
-		suffix := ""
-		if w == 390 {
-			suffix = "-390"
-		}
-		screenshot(t, ctx, name+suffix)
-	}
-	do(t, ctx, "resize", chromedp.EmulateViewport(1280, 900))
-}
-
 // journeyMore is the second half of the admin journey (signed in as owner
 // alice): the photo shown, '/' to search, a bulk revoke, a moderation edit
-// that the API then serves, dark mode, and an admin created who signs in.
+// that the API then serves, and an admin created who signs in.
 // It ends signed in as that new operator.
 func journeyMore(t *testing.T, ctx context.Context, e *webtest.Env, base, uid, frID, bobToken string) {
 	t.Helper()
@@ -162,18 +79,6 @@ func journeyMore(t *testing.T, ctx context.Context, e *webtest.Env, base, uid, f
 		t.Errorf("after moderation getcontacts returns %+v", got.Contacts)
 	}
 
-	// Dark mode: the same pages, checked for contrast too.
-	colorScheme(t, ctx, "dark")
-	for _, p := range []struct{ name, path, wait string }{
-		{"dark-overview", "/admin/", `[data-testid="chart-signups"]`},
-		{"dark-users", "/admin/users", `[data-testid="users-table"]`},
-		{"dark-user", "/admin/users/" + uid, `[data-testid="sessions"]`},
-	} {
-		do(t, ctx, p.name, chromedp.Navigate(base+p.path), chromedp.WaitVisible(chromedp.CSS(p.wait)))
-		checkPage(t, ctx, p.name)
-	}
-	colorScheme(t, ctx, "light")
-
 	// Pages not visited so far.
 	for _, p := range []struct{ name, path, wait string }{
 		{"matched", "/admin/users/" + frID + "/have", `[data-testid="contacts-count"]`},
@@ -219,15 +124,6 @@ func testJPEG(t *testing.T) string {
 		t.Fatal(err)
 	}
 	return base64.StdEncoding.EncodeToString(b.Bytes())
-}
-
-// colorScheme makes the page see the system's colour scheme as dark or light.
-func colorScheme(t *testing.T, ctx context.Context, scheme string) {
-	t.Helper()
-	if _, err := chromedp.Call(ctx, emulation.SetEmulatedMedia, emulation.SetEmulatedMediaParams{
-		Features: []*emulation.MediaFeature{{Name: "prefers-color-scheme", Value: scheme}}}); err != nil {
-		t.Fatalf("prefers-color-scheme %s: %v", scheme, err)
-	}
 }
 
 // On a 390-pixel phone the sign-in card is centred and the admins page's

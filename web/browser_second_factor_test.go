@@ -52,9 +52,6 @@ func journeySecondFactor(t *testing.T, ctx context.Context, e *webtest.Env, base
 		t.Errorf("%d recovery codes shown (%v)", recovery, err)
 	}
 	checkPage(t, ctx, "account-2fa-on")
-	colorScheme(t, ctx, "dark")
-	checkPage(t, ctx, "dark-account-2fa-on")
-	colorScheme(t, ctx, "light")
 	e.Clock.Advance(30 * time.Second) // the next code: a code is used once
 
 	do(t, ctx, "sign out and in with the password",
@@ -68,9 +65,6 @@ func journeySecondFactor(t *testing.T, ctx context.Context, e *webtest.Env, base
 		t.Error("the password alone signed the admin in")
 	}
 	checkPage(t, ctx, "login-code")
-	colorScheme(t, ctx, "dark")
-	checkPage(t, ctx, "dark-login-code")
-	colorScheme(t, ctx, "light")
 	do(t, ctx, "the code",
 		chromedp.SendKeys(chromedp.CSS(`[data-testid="login-code"]`), code(secret)),
 		chromedp.Click(chromedp.CSS(`[data-testid="login-code-submit"]`)),

@@ -41,7 +41,9 @@ func browser(t *testing.T) context.Context {
 	)
 	allocCtx, cancelAlloc := chromedp.NewExecAllocator(context.Background(), opts...)
 	ctx, cancelCtx := chromedp.NewContext(allocCtx)
-	ctx, cancelTimeout := context.WithTimeout(ctx, 90*time.Second)
+	// A guard against a browser that hangs, far above any test's run: each
+	// page is checked four times (light and dark, two widths).
+	ctx, cancelTimeout := context.WithTimeout(ctx, 5*time.Minute)
 	t.Cleanup(func() { cancelTimeout(); cancelCtx(); cancelAlloc() })
 	// Accept hx-confirm's confirmation dialogs, as the admin would.
 	dialogs := chromedp.Events(ctx, page.JavascriptDialogOpening)
@@ -213,26 +215,28 @@ func TestBrowserAdminJourney(t *testing.T) {
 
 	// Block the user: a wrong password is refused in place (htmx swaps the
 	// 403 answer too), then the right one blocks and every session goes.
-	do(t, ctx, "block with a wrong password",
+	// Each answer shows by the form, far down the page, and has the focus.
+	do(t, ctx, "open the user to block",
 		chromedp.Navigate(base+"/admin/users/"+uid),
 		chromedp.WaitVisible(chromedp.CSS(`[data-testid="block-password"]`)),
-		chromedp.SendKeys(chromedp.CSS(`[data-testid="block-password"]`), "not my password"),
-		chromedp.Click(chromedp.CSS(`[data-testid="block"]`)),
-		chromedp.WaitVisible(chromedp.CSS(`[data-testid="notice-error"]`)))
-	if got := text(t, ctx, `[data-testid="notice-error"]`); !strings.Contains(got, "password was wrong") {
+		chromedp.SendKeys(chromedp.CSS(`[data-testid="block-password"]`), "not my password"))
+	actInPlace(t, ctx, "block with a wrong password", `[data-testid="notice-error"]`,
+		chromedp.Click(chromedp.CSS(`[data-testid="block"]`)))
+	if got := text(t, ctx, `[data-testid="notice-error"]`); got != "Your password or authenticator code was wrong: nothing was changed." { // alice has two-factor sign-in
 		t.Fatalf("error notice %q", got)
 	}
 	e.SetNotify(tokB).ExpectOK(t)
-	do(t, ctx, "block",
-		chromedp.WaitVisible(chromedp.CSS(`[data-testid="block-password"]`)),
-		chromedp.SendKeys(chromedp.CSS(`[data-testid="block-password"]`), webtest.AdminPassword),
-		chromedp.Click(chromedp.CSS(`[data-testid="block"]`)),
-		chromedp.WaitVisible(chromedp.CSS(`[data-testid="notice"]`)))
+	do(t, ctx, "type the password", chromedp.SendKeys(chromedp.CSS(`[data-testid="block-password"]`), webtest.AdminPassword))
+	actInPlace(t, ctx, "block", `[data-testid="notice"]`, chromedp.Click(chromedp.CSS(`[data-testid="block"]`)))
 	if got := text(t, ctx, `[data-testid="notice"]`); !strings.Contains(got, "User blocked") {
 		t.Fatalf("block notice %q", got)
 	}
 	e.SetNotify(tokB).ExpectFail(t, "AUTHFAIL")
 	checkPage(t, ctx, "user-blocked")
+	actInPlace(t, ctx, "unblock", `[data-testid="notice"]`, chromedp.Click(chromedp.CSS(`[data-testid="unblock"]`)))
+	if got := text(t, ctx, `[data-testid="notice"]`); !strings.Contains(got, "nblocked") {
+		t.Errorf("unblock notice %q", got)
+	}
 
 	do(t, ctx, "audit", chromedp.Navigate(base+"/admin/audit"), chromedp.WaitVisible(chromedp.CSS(`[data-testid="audit-table"]`)))
 	checkPage(t, ctx, "audit")
