@@ -169,7 +169,9 @@ func expiredNote(c *fiber.Ctx) string {
 	case c.Query("expired") == "1":
 		return "Your session expired: sign in again to go back to the page you were on."
 	case c.Query("ended") == "recheck":
-		return fmt.Sprintf("You were signed out: your password was wrong %d times when an action asked for it again. Nothing was changed; sign in to go on.", models.MaxRechecks)
+		// The page does not know who was signed out, so it cannot tell
+		// whether passwords or authenticator codes were typed.
+		return fmt.Sprintf("You were signed out: an action asked for your password again and it was wrong %d times (an authenticator code given in its place counts the same). Nothing was changed; sign in to go on.", models.MaxRechecks)
 	}
 	return ""
 }

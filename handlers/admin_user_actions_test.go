@@ -116,7 +116,7 @@ func TestPasswordRecheck(t *testing.T) {
 		}
 		if r.CountTestID(t, "login-form") != 1 { // Post follows the redirect
 			t.Errorf("after the last wrong password: %d %.500s", r.Status, r.Body)
-		} else if got := r.TestIDText(t, "login-info"); !strings.Contains(got, "your password was wrong 3 times") {
+		} else if got := r.TestIDText(t, "login-info"); !strings.Contains(got, "an action asked for your password again and it was wrong 3 times") {
 			t.Errorf("the sign-in page says %q", got)
 		}
 	}
@@ -221,7 +221,7 @@ func TestPasswordRecheckSignOutFromHTMX(t *testing.T) {
 	if got := r.Header.Get("HX-Redirect"); got != "/admin/login?ended=recheck" {
 		t.Fatalf("HX-Redirect = %q", got)
 	}
-	expectIn(t, a.Get("/admin/login?ended=recheck"), "You were signed out: your password was wrong 3 times")
+	expectIn(t, a.Get("/admin/login?ended=recheck"), "You were signed out: an action asked for your password again and it was wrong 3 times")
 }
 
 // The delete confirmation takes the number as the page shows it, or in any
