@@ -16,8 +16,8 @@ func (a *API) changePhone(c *fiber.Ctx, r *Request, p *models.Principal) (Reply,
 	if err := a.signIn.PhoneChangeServed(); err != nil {
 		return nil, err // mesibo mode: BADOP, whatever the parameters
 	}
-	if r.Get("appid") == "" {
-		return nil, apiErr(CodeMissingAppID, "The app id (appid) is missing.")
+	if err := requireAppID(r); err != nil {
+		return nil, err
 	}
 	raw := r.Get("phone", "phonel")
 	if raw == "" {

@@ -12,8 +12,8 @@ import (
 // login is both steps of sign-in: without a code it sends one; with a code
 // (`otp`, or `code` from older clients) it verifies it and issues a token.
 func (a *API) login(c *fiber.Ctx, r *Request) (Reply, error) {
-	if r.Get("appid") == "" {
-		return nil, apiErr(CodeMissingAppID, "The app id (appid) is missing.")
+	if err := requireAppID(r); err != nil {
+		return nil, err
 	}
 	raw := r.Get("phone", "phonel") // "phonel" is the spelling of the source document's example
 	if raw == "" {
@@ -85,4 +85,13 @@ func (a *API) signInPhone(raw, cc string) (models.Phone, error) {
 func (a *API) logout(c *fiber.Ctx, r *Request) (Reply, error) {
 	_, err := a.sessions.RevokeToken(c.UserContext(), tokenOf(c, r), models.RevokeLogout, clientInfo(c, r))
 	return Reply{}, err
+}
+
+// requireAppID refuses a sign-in step (login, changephone) without the
+// app's id, before anything else of the request is read.
+func requireAppID(r *Request) error {
+	if r.Get("appid") == "" {
+		return apiErr(CodeMissingAppID, "The app id (appid) is missing.")
+	}
+	return nil
 }

@@ -50,8 +50,8 @@ func (s *SignIn) PhoneChangeServed() error {
 // RequestPhoneChangeCode is the first step of a change of number: a code
 // for the new number, asked as for a sign-in (RequestCode).
 func (s *SignIn) RequestPhoneChangeCode(ctx context.Context, to Phone, cl ClientInfo) error {
-	if s.cfg.Issuer != nil {
-		return errNoPhoneChange
+	if err := s.PhoneChangeServed(); err != nil {
+		return err
 	}
 	return s.RequestCode(ctx, to, cl)
 }
@@ -78,8 +78,8 @@ func (s *SignIn) ChangePhone(ctx context.Context, p *Principal, to Phone, code s
 	if r := s.checkApp(cl.AppID); r != nil {
 		return nil, r
 	}
-	if s.cfg.Issuer != nil {
-		return nil, errNoPhoneChange
+	if err := s.PhoneChangeServed(); err != nil {
+		return nil, err
 	}
 	now := s.clock.Now()
 	nowMs := toMillis(now)

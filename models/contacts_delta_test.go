@@ -19,7 +19,7 @@ func TestChangedPlan(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	plan := queryPlan(t, sqlDB, changedFromBookQuery(db))
+	plan := queryPlan(t, sqlDB, changedFromBookQuery(db), deltaArgs...)
 	at := func(prefix string) int {
 		return slices.IndexFunc(plan, func(s string) bool { return strings.HasPrefix(s, prefix) })
 	}
@@ -39,7 +39,7 @@ func TestChangedFromChangesPlan(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	plan := strings.Join(queryPlan(t, sqlDB, changedFromChangesQuery(db)), "\n")
+	plan := strings.Join(queryPlan(t, sqlDB, changedFromChangesQuery(db), deltaArgs...), "\n")
 	for _, want := range []string{"SEARCH u USING INDEX users_profile_at (profile_at>?)", "SEARCH b USING PRIMARY KEY (owner_id=? AND contact_hash=?)"} {
 		if !strings.Contains(plan, want) {
 			t.Errorf("plan lacks %q:\n%s", want, plan)
@@ -50,10 +50,13 @@ func TestChangedFromChangesPlan(t *testing.T) {
 	}
 }
 
-// queryPlan is SQLite's plan of a delta-sync statement, one line a step.
-func queryPlan(t *testing.T, sqlDB *sql.DB, query string) []string {
+// deltaArgs are a delta-sync statement's parameters for its plan.
+var deltaArgs = []any{1, 0, 1, make([]byte, PhoneHashLen)}
+
+// queryPlan is SQLite's plan of a statement, one line a step.
+func queryPlan(t *testing.T, sqlDB *sql.DB, query string, args ...any) []string {
 	t.Helper()
-	rows, err := sqlDB.Query("EXPLAIN QUERY PLAN "+query, 1, 0, 1, make([]byte, PhoneHashLen))
+	rows, err := sqlDB.Query("EXPLAIN QUERY PLAN "+query, args...)
 	if err != nil {
 		t.Fatal(err)
 	}

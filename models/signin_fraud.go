@@ -178,16 +178,20 @@ func (f FraudPolicy) overLimit(tx *gorm.DB, prefix string, now time.Time) (reaso
 	}, now)
 }
 
+// countrySent is what a country's limits count: its codes sent. The empty
+// string is written into the statement, not passed as a parameter: only
+// then may the planner use the partial index of sent codes.
+const countrySent = "country = ? AND held_reason = ''"
+
 // countryFull returns the first country limit the codes sent to the
 // country reached (reason "": none), with the detail stored on a held
 // code. Only codes sent count (the partial index otp_codes_country_sent):
 // the codes it holds must not keep a busy country closed once fewer are
 // sent than its limit.
 func (f FraudPolicy) countryFull(tx *gorm.DB, country string, now time.Time) (reason, detail string, err error) {
-	sent := "country = ? AND held_reason = ''"
 	reason, _, detail, _, err = firstLimit(tx, []fraudLimit{
-		{FraudCountryHourly, "an hour", sent, country, f.CountryPerHour, time.Hour},
-		{FraudCountryDaily, "a day", sent, country, f.CountryPerDay, 24 * time.Hour},
+		{FraudCountryHourly, "an hour", countrySent, country, f.CountryPerHour, time.Hour},
+		{FraudCountryDaily, "a day", countrySent, country, f.CountryPerDay, 24 * time.Hour},
 	}, now)
 	return reason, detail, err
 }

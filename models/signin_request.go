@@ -210,14 +210,20 @@ func (s *SignIn) checkRequest(tx *gorm.DB, p Phone, cl ClientInfo, now time.Time
 // else the time until the limit-th newest leaves it.
 func quotaWait(tx *gorm.DB, where string, args []any, limit int, window time.Duration, now time.Time) (time.Duration, error) {
 	var times []int64
-	// where is one of the constants above, never input. The code's network
-	// column holds the NetworkKey, so an IPv6 client counts per /64.
-	err := tx.Model(&OTPCode{}).Where(where+" AND created_at > ?", append(args, toMillis(now.Add(-window)))...).
-		Order("created_at DESC").Limit(limit).Pluck("created_at", &times).Error
+	err := quotaTimes(tx, where, args, limit, window, now).Pluck("created_at", &times).Error
 	if err != nil || len(times) < limit {
 		return 0, err
 	}
 	return max(fromMillis(times[limit-1]).Add(window).Sub(now), time.Second), nil
+}
+
+// quotaTimes is the query of quotaWait: the newest limit codes matching
+// where inside the window. where is one of the constants of the quotas,
+// never input. The code's network column holds the NetworkKey, so an IPv6
+// client counts per /64.
+func quotaTimes(tx *gorm.DB, where string, args []any, limit int, window time.Duration, now time.Time) *gorm.DB {
+	return tx.Model(&OTPCode{}).Where(where+" AND created_at > ?", append(args, toMillis(now.Add(-window)))...).
+		Order("created_at DESC").Limit(limit)
 }
 
 func rateLimited(wait time.Duration, format string, arg time.Duration) *RefusedError {
